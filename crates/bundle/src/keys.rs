@@ -1,0 +1,85 @@
+//! Key files and key ids.
+//!
+//! Keys are stored as 64 hex characters (the 32-byte ed25519 secret seed or
+//! public key), optionally followed by a newline; lines starting with `#` are
+//! comments, so a key file can say what it is for.
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+
+/// Why a key file was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// Not 64 hex characters.
+    #[error("expected 64 hex characters (32 bytes), got {0} characters")]
+    Length(usize),
+    /// A character that is not hex.
+    #[error("invalid hex character {0:?}")]
+    NotHex(char),
+    /// 32 bytes that are not a valid ed25519 public key.
+    #[error("not a valid ed25519 public key")]
+    InvalidPublicKey,
+}
+
+fn parse_hex32(text: &str) -> Result<[u8; 32], KeyError> {
+    let hex: String = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    if hex.len() != 64 {
+        return Err(KeyError::Length(hex.chars().count()));
+    }
+    let mut out = [0u8; 32];
+    let digits: Vec<u8> = hex
+        .chars()
+        .map(|c| {
+            c.to_digit(16)
+                .and_then(|d| u8::try_from(d).ok())
+                .ok_or(KeyError::NotHex(c))
+        })
+        .collect::<Result<_, _>>()?;
+    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        if let [hi, lo] = pair {
+            *byte = hi << 4 | lo;
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a signing (secret) key file.
+pub fn parse_signing_key(text: &str) -> Result<SigningKey, KeyError> {
+    parse_hex32(text).map(|b| SigningKey::from_bytes(&b))
+}
+
+/// Reads a verifying (public) key file.
+pub fn parse_verifying_key(text: &str) -> Result<VerifyingKey, KeyError> {
+    let bytes = parse_hex32(text)?;
+    VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::InvalidPublicKey)
+}
+
+/// The key's id: the first 8 bytes of SHA-256 of the public key. Bundles
+/// carry it so the edge can tell "signed by another key" from "tampered".
+pub fn key_id(key: &VerifyingKey) -> [u8; 8] {
+    let digest = crate::sha256(key.as_bytes());
+    let mut id = [0; 8];
+    id.copy_from_slice(digest.get(..8).unwrap_or(&[0; 8]));
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_files_round_trip_and_errors_name_the_problem() {
+        let key = SigningKey::from_bytes(&[1; 32]);
+        let text = format!("# dev key\n{}\n", crate::hex(key.as_bytes()));
+        assert_eq!(parse_signing_key(&text).unwrap().as_bytes(), key.as_bytes());
+        let public = crate::hex(key.verifying_key().as_bytes());
+        assert_eq!(parse_verifying_key(&public).unwrap(), key.verifying_key());
+        assert_eq!(parse_signing_key("abc"), Err(KeyError::Length(3)));
+        let bad = "g".repeat(64);
+        assert_eq!(parse_signing_key(&bad), Err(KeyError::NotHex('g')));
+    }
+}

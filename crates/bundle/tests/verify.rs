@@ -1,0 +1,120 @@
+//! Properties of bundle verification:
+//!
+//! 1. What is written opens again with the same header and sections.
+//! 2. Changing any single byte makes opening fail.
+//! 3. A wrong key, a flipped content byte, truncation and expiry each give
+//!    their own error.
+//! 4. Sections are 8-byte aligned and a missing section is named.
+
+use firstpaint_bundle::{Bundle, BundleError, BundleWriter, Inputs, SigningKey, Tag};
+use proptest::prelude::*;
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+fn inputs() -> Inputs {
+    Inputs {
+        bundle_version: 42,
+        created_at: 1_000,
+        expires_at: 2_000,
+        catalog_sha256: [1; 32],
+        events_sha256: [2; 32],
+        rules_sha256: [3; 32],
+    }
+}
+
+fn sample() -> Vec<u8> {
+    let mut w = BundleWriter::new(inputs());
+    w.add(Tag(*b"AAAA"), b"first section".to_vec()).unwrap();
+    w.add(Tag(*b"BBBB"), vec![9; 1000]).unwrap();
+    w.add(Tag(*b"EMPT"), Vec::new()).unwrap();
+    w.finish(&key(1))
+}
+
+#[test]
+fn round_trip_keeps_header_and_sections() {
+    let bytes = sample();
+    let b = Bundle::open(&bytes[..], &key(1).verifying_key(), 1_500).unwrap();
+    assert_eq!(b.header().bundle_version, 42);
+    assert_eq!(b.header().catalog_sha256, [1; 32]);
+    assert_eq!(b.section(Tag(*b"AAAA")).unwrap(), b"first section");
+    assert_eq!(b.section(Tag(*b"BBBB")).unwrap(), &[9; 1000][..]);
+    assert_eq!(b.section(Tag(*b"EMPT")).unwrap(), b"");
+    assert_eq!(
+        b.section(Tag(*b"NONE")),
+        Err(BundleError::MissingSection(Tag(*b"NONE")))
+    );
+    assert_eq!(bytes.len() % 8, 0, "64-byte signature after aligned content");
+}
+
+#[test]
+fn each_failure_has_its_own_error() {
+    let bytes = sample();
+    let good = key(1).verifying_key();
+
+    let wrong = Bundle::open(&bytes[..], &key(2).verifying_key(), 1_500).unwrap_err();
+    assert!(matches!(wrong, BundleError::WrongKey { .. }), "{wrong}");
+
+    let mut flipped = bytes.clone();
+    flipped[400] ^= 0x01;
+    let err = Bundle::open(&flipped[..], &good, 1_500).unwrap_err();
+    assert_eq!(err, BundleError::BadSignature);
+
+    let err = Bundle::open(&bytes[..bytes.len() - 10], &good, 1_500).unwrap_err();
+    assert!(matches!(err, BundleError::Truncated { .. }), "{err}");
+
+    let err = Bundle::open(&bytes[..], &good, 2_001).unwrap_err();
+    assert_eq!(
+        err,
+        BundleError::Expired {
+            expires_at: 2_000,
+            now: 2_001
+        }
+    );
+
+    let err = Bundle::open(&b"not a bundle at all"[..], &good, 1_500).unwrap_err();
+    assert!(matches!(err, BundleError::Truncated { .. }), "{err}");
+    let mut not_magic = bytes.clone();
+    not_magic[0] = b'X';
+    assert_eq!(Bundle::open(&not_magic[..], &good, 1_500).unwrap_err(), BundleError::BadMagic);
+}
+
+#[test]
+fn duplicate_sections_are_refused() {
+    let mut w = BundleWriter::new(inputs());
+    w.add(Tag(*b"AAAA"), vec![1]).unwrap();
+    assert_eq!(
+        w.add(Tag(*b"AAAA"), vec![2]),
+        Err(BundleError::DuplicateSection(Tag(*b"AAAA")))
+    );
+}
+
+proptest! {
+    #[test]
+    fn any_single_byte_change_is_rejected(pos in 0usize..10_000, mask in 1u8..=255) {
+        let bytes = sample();
+        let mut changed = bytes.clone();
+        let pos = pos % changed.len();
+        changed[pos] ^= mask;
+        prop_assert!(Bundle::open(&changed[..], &key(1).verifying_key(), 1_500).is_err());
+    }
+
+    #[test]
+    fn arbitrary_sections_round_trip(payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 0..6)) {
+        let mut w = BundleWriter::new(inputs());
+        for (i, p) in payloads.iter().enumerate() {
+            w.add(Tag([b'S', b'0', b'0', b'0' + i as u8]), p.clone()).unwrap();
+        }
+        let bytes = w.finish(&key(3));
+        let b = Bundle::open(&bytes[..], &key(3).verifying_key(), 0).unwrap();
+        for (i, p) in payloads.iter().enumerate() {
+            prop_assert_eq!(b.section(Tag([b'S', b'0', b'0', b'0' + i as u8])).unwrap(), &p[..]);
+        }
+    }
+
+    #[test]
+    fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..2_000)) {
+        let _ = Bundle::open(&bytes[..], &key(1).verifying_key(), 0);
+    }
+}
