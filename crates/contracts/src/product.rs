@@ -195,8 +195,8 @@ impl Validate for Product {
             }
         }
         if let Some(url) = &self.url {
-            if !url.starts_with('/') {
-                p.push("url", format!("must be a path starting with '/' (got {url:?})"));
+            if !url.starts_with('/') || url.starts_with("//") {
+                p.push("url", format!("must be a site path starting with a single '/' (got {url:?})"));
             }
         }
         if let Some(updated) = self.updated_at {

@@ -1,1 +1,235 @@
-//! engine
+//! The firstpaint ranking core.
+//!
+//! An [`Engine`] is opened once per worker isolate from a verified bundle and
+//! then answers [`SlotRequest`]s in microseconds: it gathers candidates (HNSW
+//! neighbours, viewed-together lists, category priors), scores each signal,
+//! blends them with the merchant's weights and applies the guardrails last,
+//! so no model can show what the rules forbid. Every item carries the
+//! [`Reason`]s that produced its score.
+//!
+//! The engine does no I/O: bytes come in, rankings go out. It never panics
+//! on input: every entry point returns a `Result`.
+//!
+//! ```no_run
+//! use firstpaint_engine::{Engine, SlotKind, SlotRequest};
+//! # fn demo(bytes: &[u8], key: &firstpaint_bundle::VerifyingKey) -> Result<(), firstpaint_engine::EngineError> {
+//! let engine = Engine::open(bytes, key, 1_800_000_000)?;
+//! let mut req = SlotRequest::new(SlotKind::Similar);
+//! req.product = Some("SKU-1".into());
+//! for item in engine.rank(&req)?.items {
+//!     println!("{} {:.3}", item.id, item.score);
+//! }
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod embedding;
+mod error;
+pub mod features;
+mod guardrails;
+pub mod limits;
+mod rank;
+pub mod sections;
+mod session;
+mod slot;
+mod template;
+
+use std::collections::HashMap;
+
+use firstpaint_bundle::{codec, Bundle, Tag, VerifyingKey};
+
+pub use embedding::{Embedding, DIM};
+pub use error::EngineError;
+pub use guardrails::Guardrails;
+pub use sections::{
+    AnnSection, CatalogSection, CoViewSection, EngineSections, PriorsSection, ProductRecord,
+    RulesSection,
+};
+pub use slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
+pub use template::{escape_into, format_price, Template};
+
+/// Facts about the loaded bundle, for health checks and response tags.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BundleInfo {
+    /// The bundle version from its header.
+    pub version: u64,
+    /// Hex id of the key that signed it.
+    pub key_id: String,
+    /// Build time, unix seconds.
+    pub created_at: i64,
+    /// Expiry, unix seconds.
+    pub expires_at: i64,
+    /// Products in the catalog.
+    pub products: usize,
+}
+
+/// A loaded bundle, ready to rank.
+pub struct Engine {
+    info: BundleInfo,
+    catalog: CatalogSection,
+    ordinals: HashMap<String, u32>,
+    ann: AnnSection,
+    /// Product ordinal -> position of its point in the ANN index.
+    point_of: Vec<u32>,
+    priors: PriorsSection,
+    co_view: CoViewSection,
+    rules: RulesSection,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("info", &self.info).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Verifies `bytes` against `key` at `now` (unix seconds) and loads it.
+    pub fn open(bytes: &[u8], key: &VerifyingKey, now: i64) -> Result<Self, EngineError> {
+        let bundle = Bundle::open(bytes, key, now)?;
+        Self::from_bundle(&bundle)
+    }
+
+    /// Loads the engine's sections from an already verified bundle and checks
+    /// that they agree with each other.
+    pub fn from_bundle<B: AsRef<[u8]>>(bundle: &Bundle<B>) -> Result<Self, EngineError> {
+        fn section<T: serde::de::DeserializeOwned, B: AsRef<[u8]>>(
+            b: &Bundle<B>,
+            tag: Tag,
+        ) -> Result<T, EngineError> {
+            Ok(codec::decode(tag, b.section(tag)?)?)
+        }
+        let catalog: CatalogSection = section(bundle, sections::CATALOG)?;
+        let ann: AnnSection = section(bundle, sections::ANN)?;
+        let priors: PriorsSection = section(bundle, sections::PRIORS)?;
+        let co_view: CoViewSection = section(bundle, sections::COVIEW)?;
+        let rules: RulesSection = section(bundle, sections::RULES)?;
+
+        let n = catalog.products.len();
+        let inconsistent = |section: Tag, detail: String| EngineError::Inconsistent { section, detail };
+        if ann.values.len() != n {
+            return Err(inconsistent(
+                sections::ANN,
+                format!("{} points for {n} products", ann.values.len()),
+            ));
+        }
+        let mut point_of = vec![u32::MAX; n];
+        for (point, &ord) in ann.values.iter().enumerate() {
+            let slot = point_of
+                .get_mut(ord as usize)
+                .ok_or_else(|| inconsistent(sections::ANN, format!("point {point} names product {ord}")))?;
+            *slot = point as u32;
+        }
+        if priors.popularity.len() != n || priors.freshness.len() != n {
+            return Err(inconsistent(sections::PRIORS, format!("priors do not cover {n} products")));
+        }
+        if co_view.offsets.len() != n + 1 {
+            return Err(inconsistent(sections::COVIEW, format!("{} offsets for {n} products", co_view.offsets.len())));
+        }
+        let ordinals = catalog
+            .products
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.clone(), i as u32))
+            .collect();
+        let header = bundle.header();
+        Ok(Self {
+            info: BundleInfo {
+                version: header.bundle_version,
+                key_id: firstpaint_bundle::hex(&header.key_id),
+                created_at: header.created_at,
+                expires_at: header.expires_at,
+                products: n,
+            },
+            catalog,
+            ordinals,
+            ann,
+            point_of,
+            priors,
+            co_view,
+            rules,
+        })
+    }
+
+    /// Fills one slot.
+    pub fn rank(&self, req: &SlotRequest) -> Result<Ranking, EngineError> {
+        rank::rank(self, req)
+    }
+
+    /// Renders `ranking`'s items through `template`, one after another.
+    pub fn render(&self, ranking: &Ranking, template: &Template) -> String {
+        let mut out = String::new();
+        for (i, item) in ranking.items.iter().enumerate() {
+            if let Some(p) = self.product_at(item.ordinal) {
+                template.render(p, i + 1, ranking.slot.as_str(), &mut out);
+            }
+        }
+        out
+    }
+
+    /// Facts about the loaded bundle.
+    pub fn info(&self) -> &BundleInfo {
+        &self.info
+    }
+
+    /// The ordinal of product `id`.
+    pub fn ordinal(&self, id: &str) -> Option<u32> {
+        self.ordinals.get(id).copied()
+    }
+
+    /// The product by id.
+    pub fn product(&self, id: &str) -> Option<&ProductRecord> {
+        self.ordinal(id).and_then(|o| self.product_at(o))
+    }
+
+    /// The product at `ord`.
+    pub fn product_at(&self, ord: u32) -> Option<&ProductRecord> {
+        self.catalog.products.get(ord as usize)
+    }
+
+    /// Every product, in ordinal order.
+    pub fn products(&self) -> &[ProductRecord] {
+        &self.catalog.products
+    }
+
+    /// The name of category `c` (empty when out of range).
+    pub fn category_name(&self, c: u32) -> &str {
+        self.catalog.categories.get(c as usize).map_or("", String::as_str)
+    }
+
+    /// The embedding of product `ord`.
+    pub fn embedding(&self, ord: u32) -> Option<&Embedding> {
+        let point = *self.point_of.get(ord as usize)?;
+        self.ann.iter().nth(point as usize).map(|(_, e)| e)
+    }
+
+    /// Cold-start prior of `ord`: popularity, with a share for freshness so
+    /// new products without history still surface.
+    pub fn prior(&self, ord: u32) -> f32 {
+        let i = ord as usize;
+        let pop = self.priors.popularity.get(i).copied().unwrap_or(0.0);
+        let fresh = self.priors.freshness.get(i).copied().unwrap_or(0.0);
+        0.8 * pop + 0.2 * fresh
+    }
+
+    /// Most popular products of category `c`.
+    pub fn top_in_category(&self, c: u32) -> &[u32] {
+        self.priors.top_by_category.get(c as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The compiled rules.
+    pub fn rules(&self) -> &RulesSection {
+        &self.rules
+    }
+
+    pub(crate) fn ann(&self) -> &AnnSection {
+        &self.ann
+    }
+
+    pub(crate) fn priors(&self) -> &PriorsSection {
+        &self.priors
+    }
+
+    pub(crate) fn co_view(&self) -> &CoViewSection {
+        &self.co_view
+    }
+}

@@ -1,0 +1,56 @@
+//! Why the engine could not answer.
+
+use firstpaint_bundle::{BundleError, Tag};
+
+/// Every engine failure. The edge turns any of them into the unmodified page.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The bundle failed verification or a section did not decode.
+    #[error("bundle: {0}")]
+    Bundle(#[from] BundleError),
+    /// Sections that decode but disagree with each other.
+    #[error("section {section} is inconsistent: {detail}")]
+    Inconsistent {
+        /// The section at fault.
+        section: Tag,
+        /// What disagrees.
+        detail: String,
+    },
+    /// A slot type the engine does not know.
+    #[error("unknown slot type {got:?}; valid types: {valid}{}", suggestion(.did_you_mean))]
+    UnknownSlot {
+        /// What was asked for.
+        got: String,
+        /// The valid types, comma-separated.
+        valid: String,
+        /// The closest valid type, if any is close.
+        did_you_mean: Option<String>,
+    },
+    /// The slot needs a product (`data-p13n-product`, `--product`) and got none.
+    #[error("slot {slot:?} needs a product id")]
+    MissingProduct {
+        /// The slot type.
+        slot: &'static str,
+    },
+    /// The product id is not in the bundle's catalog.
+    #[error("product {0:?} is not in the catalog")]
+    UnknownProduct(String),
+    /// `k` outside 1..=MAX_K.
+    #[error("k must be between 1 and {max} (got {got})")]
+    InvalidK {
+        /// Requested size.
+        got: usize,
+        /// Largest allowed.
+        max: usize,
+    },
+    /// A slot template the engine cannot render.
+    #[error("template: {0}")]
+    Template(String),
+}
+
+fn suggestion(s: &Option<String>) -> String {
+    s.as_ref()
+        .map(|s| format!(" (did you mean {s:?}?)"))
+        .unwrap_or_default()
+}

@@ -1,0 +1,168 @@
+//! What the engine keeps in a bundle: one serde type per section.
+//!
+//! The origin fills these from the merchant's inputs and its trained models;
+//! the engine decodes them once per isolate. Each has a four-letter tag.
+
+use firstpaint_bundle::{codec, BundleError, BundleWriter, Tag};
+use firstpaint_contracts::Blend;
+use instant_distance::HnswMap;
+use serde::{Deserialize, Serialize};
+
+use crate::embedding::Embedding;
+
+/// Tag of [`CatalogSection`].
+pub const CATALOG: Tag = Tag(*b"CATL");
+/// Tag of the ANN index ([`AnnSection`]).
+pub const ANN: Tag = Tag(*b"ANNX");
+/// Tag of [`PriorsSection`].
+pub const PRIORS: Tag = Tag(*b"PRIO");
+/// Tag of [`CoViewSection`].
+pub const COVIEW: Tag = Tag(*b"COVW");
+/// Tag of [`RulesSection`].
+pub const RULES: Tag = Tag(*b"RULE");
+
+/// The products the edge can show, in ordinal order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CatalogSection {
+    /// Products; a product's ordinal is its index here.
+    pub products: Vec<ProductRecord>,
+    /// Category names; products refer to them by index.
+    pub categories: Vec<String>,
+}
+
+/// What ranking, guardrails and rendering need of one product.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProductRecord {
+    /// Merchant id.
+    pub id: String,
+    /// Display title.
+    pub title: String,
+    /// Brand, empty when none.
+    pub brand: String,
+    /// Product page path.
+    pub url: String,
+    /// First image URL, empty when none.
+    pub image: String,
+    /// Its alt text (the title when the merchant gave none).
+    pub image_alt: String,
+    /// Selling price, major units.
+    pub price: f64,
+    /// Currency code.
+    pub currency: String,
+    /// Category path as indexes into [`CatalogSection::categories`], top first.
+    pub category_path: Vec<u32>,
+    /// Units available over all locations (saturating).
+    pub available: u32,
+    /// Delivery days.
+    pub ship_days: u16,
+    /// Mean rating, 0 when unrated.
+    pub rating: f32,
+    /// Number of ratings.
+    pub rating_count: u32,
+    /// Regulated goods.
+    pub regulated: bool,
+    /// Safety flags.
+    pub safety: Vec<String>,
+    /// Merchant tags.
+    pub tags: Vec<String>,
+    /// Listing time, unix seconds.
+    pub created_at: i64,
+}
+
+impl ProductRecord {
+    /// The most specific category, if any.
+    pub fn leaf(&self) -> Option<u32> {
+        self.category_path.last().copied()
+    }
+
+    /// The top-level category, if any.
+    pub fn top(&self) -> Option<u32> {
+        self.category_path.first().copied()
+    }
+}
+
+/// The HNSW graph over product embeddings; values are product ordinals.
+pub type AnnSection = HnswMap<Embedding, u32>;
+
+/// Cold-start priors from behaviour and freshness.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PriorsSection {
+    /// Per product: popularity within its leaf category, 0 to 1.
+    pub popularity: Vec<f32>,
+    /// Per product: freshness, 1 for just listed, decaying to 0.
+    pub freshness: Vec<f32>,
+    /// Per category index: product ordinals, most popular first.
+    pub top_by_category: Vec<Vec<u32>>,
+    /// Product ordinals, most popular first, over the whole store.
+    pub top_overall: Vec<u32>,
+}
+
+/// Viewed-together lists: for each product, the products seen in the same
+/// sessions more often than their popularity explains, strongest first.
+/// Stored as compressed rows (offsets into flat arrays).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CoViewSection {
+    /// `offsets[i]..offsets[i + 1]` is product `i`'s row; `len = products + 1`.
+    pub offsets: Vec<u32>,
+    /// Neighbour ordinals.
+    pub neighbors: Vec<u32>,
+    /// Association strength, 0 to 1.
+    pub scores: Vec<f32>,
+}
+
+impl CoViewSection {
+    /// Product `i`'s viewed-together row as (ordinal, score) pairs.
+    pub fn row(&self, i: u32) -> impl Iterator<Item = (u32, f32)> + '_ {
+        let i = i as usize;
+        let start = self.offsets.get(i).copied().unwrap_or(0) as usize;
+        let end = self.offsets.get(i + 1).copied().unwrap_or(0) as usize;
+        let neighbors = self.neighbors.get(start..end).unwrap_or_default();
+        let scores = self.scores.get(start..end).unwrap_or_default();
+        neighbors.iter().copied().zip(scores.iter().copied())
+    }
+}
+
+/// The merchant's rules, compiled against the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RulesSection {
+    /// Fewest units a promoted product must have.
+    pub min_inventory: u32,
+    /// Regulated products are never promoted.
+    pub exclude_regulated: bool,
+    /// Products with any of these safety flags are never promoted.
+    pub exclude_safety: Vec<String>,
+    /// Category indexes whose products (at any level) are never promoted.
+    pub exclude_categories: Vec<u32>,
+    /// Products with any of these tags are never promoted.
+    pub exclude_tags: Vec<String>,
+    /// (category index, minimum price) pairs.
+    pub price_floors: Vec<(u32, f64)>,
+    /// Score weights.
+    pub blend: Blend,
+}
+
+/// Every section the engine reads, as the origin hands them to the writer.
+pub struct EngineSections {
+    /// Products and categories.
+    pub catalog: CatalogSection,
+    /// The HNSW index.
+    pub ann: AnnSection,
+    /// Popularity and freshness.
+    pub priors: PriorsSection,
+    /// Viewed-together lists.
+    pub coview: CoViewSection,
+    /// Compiled rules.
+    pub rules: RulesSection,
+}
+
+impl EngineSections {
+    /// Encodes every section into `writer`.
+    pub fn write_into(&self, writer: &mut BundleWriter) -> Result<(), BundleError> {
+        writer.add(CATALOG, codec::encode(CATALOG, &self.catalog)?)?;
+        writer.add(ANN, codec::encode(ANN, &self.ann)?)?;
+        writer.add(PRIORS, codec::encode(PRIORS, &self.priors)?)?;
+        writer.add(COVIEW, codec::encode(COVIEW, &self.coview)?)?;
+        writer.add(RULES, codec::encode(RULES, &self.rules)?)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,138 @@
+//! What a slot asks for and what the engine answers.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::error::EngineError;
+
+/// The kinds of slot a merchant can mark with `data-p13n-slot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum SlotKind {
+    /// Home page: popular for new visitors, session-driven for returning ones.
+    Home,
+    /// Product page: products similar to the one shown.
+    Similar,
+}
+
+impl SlotKind {
+    /// Every kind, as written in HTML.
+    pub const ALL: [SlotKind; 2] = [SlotKind::Home, SlotKind::Similar];
+
+    /// The name used in `data-p13n-slot` and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlotKind::Home => "home",
+            SlotKind::Similar => "similar",
+        }
+    }
+}
+
+impl fmt::Display for SlotKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SlotKind {
+    type Err = EngineError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let names = SlotKind::ALL.map(SlotKind::as_str);
+        SlotKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| EngineError::UnknownSlot {
+                got: s.chars().take(64).collect(),
+                valid: names.join(", "),
+                did_you_mean: firstpaint_contracts::did_you_mean(s, names).map(str::to_owned),
+            })
+    }
+}
+
+/// One slot to fill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotRequest {
+    /// What kind of slot.
+    pub kind: SlotKind,
+    /// How many items; `None` for the default.
+    pub k: Option<usize>,
+    /// The product the page is about (product page slots).
+    pub product: Option<String>,
+    /// The shopper's recently viewed product ids, most recent first. Empty
+    /// without personalization consent.
+    pub viewed: Vec<String>,
+    /// Keep the candidates guardrails removed, with the rule that removed them.
+    pub explain: bool,
+}
+
+impl SlotRequest {
+    /// A request for `kind` with defaults.
+    pub fn new(kind: SlotKind) -> Self {
+        Self {
+            kind,
+            k: None,
+            product: None,
+            viewed: Vec::new(),
+            explain: false,
+        }
+    }
+}
+
+/// The filled slot.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ranking {
+    /// The slot kind answered.
+    pub slot: SlotKind,
+    /// Whether the shopper's session changed the result.
+    pub personalized: bool,
+    /// Items, best first.
+    pub items: Vec<RankedItem>,
+    /// With `explain`: candidates guardrails removed, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<Removed>,
+}
+
+/// One ranked product with the parts of its score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RankedItem {
+    /// Product id.
+    pub id: String,
+    /// Internal ordinal in this bundle.
+    #[serde(skip)]
+    pub ordinal: u32,
+    /// Blended score.
+    pub score: f32,
+    /// Every part that produced the score.
+    pub reasons: Vec<Reason>,
+}
+
+/// One part of a score: a signal's value and the merchant's weight for it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Reason {
+    /// The signal (`similarity`, `popularity`, `category_affinity`, `co_view`).
+    pub signal: &'static str,
+    /// Its value for this item, 0 to 1.
+    pub value: f32,
+    /// The weight from the rules' blend.
+    pub weight: f32,
+}
+
+impl Reason {
+    /// What this part adds to the score.
+    pub fn contribution(&self) -> f32 {
+        self.value * self.weight
+    }
+}
+
+/// A candidate that a guardrail removed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Removed {
+    /// Product id.
+    pub id: String,
+    /// The rule, in words.
+    pub rule: String,
+}

@@ -1,0 +1,183 @@
+//! Item templates: the merchant's own markup with `{{field}}` placeholders.
+//!
+//! A slot's `<template>` holds one item's HTML. Every value put into it is
+//! HTML-escaped, so it is safe in text and in quoted attribute values.
+
+use crate::error::EngineError;
+use crate::limits::MAX_TEMPLATE_BYTES;
+use crate::sections::ProductRecord;
+
+/// A value an item template can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Id,
+    Title,
+    Brand,
+    Url,
+    Image,
+    ImageAlt,
+    Price,
+    Currency,
+    Rating,
+    Position,
+    Slot,
+}
+
+const FIELDS: [(&str, Field); 11] = [
+    ("id", Field::Id),
+    ("title", Field::Title),
+    ("brand", Field::Brand),
+    ("url", Field::Url),
+    ("image", Field::Image),
+    ("image_alt", Field::ImageAlt),
+    ("price", Field::Price),
+    ("currency", Field::Currency),
+    ("rating", Field::Rating),
+    ("position", Field::Position),
+    ("slot", Field::Slot),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Literal(String),
+    Field(Field),
+}
+
+/// A parsed item template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+impl Template {
+    /// Parses `{{field}}` placeholders; an unknown field or an unclosed
+    /// `{{` is an error that names it.
+    pub fn parse(source: &str) -> Result<Self, EngineError> {
+        if source.len() > MAX_TEMPLATE_BYTES {
+            return Err(EngineError::Template(format!(
+                "{} bytes, more than the {MAX_TEMPLATE_BYTES} allowed",
+                source.len()
+            )));
+        }
+        let mut parts = Vec::new();
+        let mut rest = source;
+        while let Some(open) = rest.find("{{") {
+            let (literal, tail) = rest.split_at(open);
+            if !literal.is_empty() {
+                parts.push(Part::Literal(literal.to_owned()));
+            }
+            let tail = tail.get(2..).unwrap_or_default();
+            let close = tail.find("}}").ok_or_else(|| {
+                EngineError::Template(format!(
+                    "unclosed '{{{{' before {:?}",
+                    tail.chars().take(24).collect::<String>()
+                ))
+            })?;
+            let name = tail.get(..close).unwrap_or_default().trim();
+            let field = FIELDS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, f)| *f)
+                .ok_or_else(|| {
+                    let names = FIELDS.map(|(n, _)| n);
+                    let hint = firstpaint_contracts::did_you_mean(name, names)
+                        .map(|s| format!(" (did you mean {{{{{s}}}}}?)"))
+                        .unwrap_or_default();
+                    EngineError::Template(format!(
+                        "unknown placeholder {{{{{name}}}}}{hint}; known: {}",
+                        names.join(", ")
+                    ))
+                })?;
+            parts.push(Part::Field(field));
+            rest = tail.get(close + 2..).unwrap_or_default();
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Literal(rest.to_owned()));
+        }
+        Ok(Self { parts })
+    }
+
+    /// Renders one item at 1-based `position` of slot `slot`, escaping every value.
+    pub fn render(&self, p: &ProductRecord, position: usize, slot: &str, out: &mut String) {
+        for part in &self.parts {
+            match part {
+                Part::Literal(s) => out.push_str(s),
+                Part::Field(f) => {
+                    let value = match f {
+                        Field::Id => p.id.clone(),
+                        Field::Title => p.title.clone(),
+                        Field::Brand => p.brand.clone(),
+                        Field::Url => p.url.clone(),
+                        Field::Image => p.image.clone(),
+                        Field::ImageAlt => p.image_alt.clone(),
+                        Field::Price => format_price(p.price, &p.currency),
+                        Field::Currency => p.currency.clone(),
+                        Field::Rating => format!("{:.1}", p.rating),
+                        Field::Position => position.to_string(),
+                        Field::Slot => slot.to_owned(),
+                    };
+                    escape_into(&value, out);
+                }
+            }
+        }
+    }
+}
+
+/// A price for display: symbol for the common currencies, code otherwise.
+pub fn format_price(price: f64, currency: &str) -> String {
+    match currency {
+        "EUR" => format!("€{price:.2}"),
+        "GBP" => format!("£{price:.2}"),
+        "USD" => format!("${price:.2}"),
+        other => format!("{price:.2} {other}"),
+    }
+}
+
+/// Appends `s` with `& < > " '` escaped: safe in HTML text and quoted attributes.
+pub fn escape_into(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn product() -> ProductRecord {
+        ProductRecord {
+            id: "P-1".into(),
+            title: "<script>alert(1)</script> & \"quotes\"".into(),
+            url: "/products/P-1".into(),
+            price: 12.5,
+            currency: "GBP".into(),
+            ..ProductRecord::default()
+        }
+    }
+
+    #[test]
+    fn values_are_escaped_in_text_and_attributes() {
+        let t = Template::parse(r#"<a href="{{url}}" title="{{title}}">{{title}}</a> {{price}} #{{ position }}"#).unwrap();
+        let mut out = String::new();
+        t.render(&product(), 3, "home", &mut out);
+        assert_eq!(
+            out,
+            "<a href=\"/products/P-1\" title=\"&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;\">&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;</a> £12.50 #3"
+        );
+    }
+
+    #[test]
+    fn bad_placeholders_are_named() {
+        let err = Template::parse("{{titel}}").unwrap_err().to_string();
+        assert!(err.contains("unknown placeholder {{titel}} (did you mean {{title}}?)"), "{err}");
+        let err = Template::parse("<b>{{title</b>").unwrap_err().to_string();
+        assert!(err.contains("unclosed"), "{err}");
+    }
+}
