@@ -1,1 +1,43 @@
-//! edge
+//! The firstpaint edge worker (Cloudflare Workers, workers-rs).
+//!
+//! Every storefront page passes through [`page::serve`]: the worker fetches
+//! the page, loads the signed bundle once per isolate ([`loader`]), reads the
+//! shopper's recently viewed products from a first-party cookie
+//! ([`cookies`]) and fills each `data-p13n-slot` while the HTML streams
+//! ([`rewrite`]). Any failure serves the page unmodified. `/p13n/health` and
+//! `/p13n/recommend` are JSON endpoints ([`api`]).
+//!
+//! The logic lives in plain modules (`rewrite`, `cookies`) that are tested on
+//! the host; the worker glue only moves bytes between them and the runtime.
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod cookies;
+pub mod error;
+pub mod limits;
+pub mod loader;
+pub mod page;
+pub mod rewrite;
+
+use worker::{event, Context, Env, Method, Request, Response, Result};
+
+/// One-time setup per isolate: panics (which should never happen) are logged.
+#[event(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// Routes a request: the JSON API under `/p13n/`, everything else a page.
+#[event(fetch)]
+pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let path = req.path();
+    match (req.method(), path.as_str()) {
+        (Method::Get, "/p13n/health") => api::health(&env, &ctx).await,
+        (Method::Get, "/p13n/recommend") => api::recommend(&req, &env, &ctx).await,
+        (_, p) if p.starts_with("/p13n/") => {
+            Ok(Response::from_json(&serde_json::json!({ "error": format!("no endpoint {} {p}", req.method()) }))?
+                .with_status(404))
+        }
+        _ => page::serve(req, &env, &ctx).await,
+    }
+}

@@ -1,1 +1,62 @@
-fn main() {}
+//! `firstpaint`: the origin CLI. Builds, signs, verifies and publishes
+//! bundles, ranks slots for merchandisers, and generates synthetic stores.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// firstpaint origin: catalog + events + rules -> signed bundle for the edge.
+#[derive(Debug, Parser)]
+#[command(name = "firstpaint", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create an ed25519 key pair for signing bundles.
+    Keygen(cmd::keygen::Args),
+    /// Write a synthetic store (catalog, events, rules) of any size.
+    Generate(cmd::generate::Args),
+    /// Validate the inputs, train the models and write a signed bundle.
+    Build(cmd::build::Args),
+    /// Verify a bundle's signature, expiry and sections; print its header.
+    Verify(cmd::verify::Args),
+    /// Publish a verified bundle to a directory or to wrangler's local KV.
+    Publish(cmd::publish::Args),
+    /// Print what the edge would put in a slot, and why.
+    Rank(cmd::rank::Args),
+    /// Render the storefront pages of a bundle's catalog into a static site.
+    Site(cmd::site::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keygen(a) => cmd::keygen::run(a),
+        Command::Generate(a) => cmd::generate::run(a),
+        Command::Build(a) => cmd::build::run(a),
+        Command::Verify(a) => cmd::verify::run(a),
+        Command::Publish(a) => cmd::publish::run(a),
+        Command::Rank(a) => cmd::rank::run(a),
+        Command::Site(a) => cmd::site::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

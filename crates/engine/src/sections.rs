@@ -150,7 +150,7 @@ pub struct EngineSections {
     /// Popularity and freshness.
     pub priors: PriorsSection,
     /// Viewed-together lists.
-    pub coview: CoViewSection,
+    pub co_view: CoViewSection,
     /// Compiled rules.
     pub rules: RulesSection,
 }
@@ -161,7 +161,7 @@ impl EngineSections {
         writer.add(CATALOG, codec::encode(CATALOG, &self.catalog)?)?;
         writer.add(ANN, codec::encode(ANN, &self.ann)?)?;
         writer.add(PRIORS, codec::encode(PRIORS, &self.priors)?)?;
-        writer.add(COVIEW, codec::encode(COVIEW, &self.coview)?)?;
+        writer.add(COVIEW, codec::encode(COVIEW, &self.co_view)?)?;
         writer.add(RULES, codec::encode(RULES, &self.rules)?)?;
         Ok(())
     }

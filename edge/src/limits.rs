@@ -1,0 +1,16 @@
+//! Every cap of the edge worker, in one place.
+
+/// Most memory lol_html may use for one page before it passes the rest through.
+pub const MAX_REWRITER_MEMORY: usize = 4 << 20;
+/// Most bytes of one slot's source kept to cut its template out.
+pub const MAX_SLOT_SOURCE_BYTES: usize = 256 << 10;
+/// Source bytes kept outside slots, for a start tag split across chunks.
+pub const SOURCE_CARRY_BYTES: usize = 16 << 10;
+/// Recently viewed products kept in the cookie.
+pub const MAX_COOKIE_VIEWED: usize = 12;
+/// Longest query string accepted by the JSON endpoints.
+pub const MAX_QUERY_BYTES: usize = 2048;
+/// How long an isolate trusts its cached manifest before re-checking it.
+pub const MANIFEST_TTL_MS: f64 = 30_000.0;
+/// After a failed load with nothing cached, requests fail fast for this long.
+pub const RETRY_AFTER_FAILURE_MS: f64 = 5_000.0;

@@ -1,0 +1,151 @@
+//! The bundle, loaded and verified once per isolate, refreshed in the background.
+//!
+//! The first request of an isolate reads the manifest and the bundle from KV
+//! and verifies it. Later requests use the cached engine at once; after
+//! [`MANIFEST_TTL_MS`] one request also schedules a background re-check of the
+//! manifest (`wait_until`), so no shopper waits on KV once warm. A bundle that
+//! fails verification never replaces the one in use.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use firstpaint_bundle::{hex, parse_verifying_key, sha256, Manifest, VerifyingKey};
+use firstpaint_engine::Engine;
+use worker::{Date, Env};
+
+use crate::error::EdgeError;
+use crate::limits::{MANIFEST_TTL_MS, RETRY_AFTER_FAILURE_MS};
+
+/// KV binding holding manifest and bundles.
+pub const KV_BINDING: &str = "BUNDLES";
+/// KV key of the manifest.
+pub const MANIFEST_KEY: &str = "manifest";
+/// Variable holding the trusted public key (hex).
+pub const PUBKEY_VAR: &str = "BUNDLE_PUBKEY";
+
+/// The engine in use and what it was loaded from.
+#[derive(Clone)]
+pub struct Loaded {
+    /// The engine.
+    pub engine: Rc<Engine>,
+    /// SHA-256 of its bundle, hex.
+    pub sha256: String,
+    /// When the manifest was last checked, ms since the epoch.
+    pub checked_at_ms: f64,
+    /// When the bundle was loaded, ms since the epoch.
+    pub loaded_at_ms: f64,
+    /// Why the last refresh failed, if it did.
+    pub last_error: Option<String>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Loaded>> = const { RefCell::new(None) };
+    static REFRESHING: RefCell<bool> = const { RefCell::new(false) };
+    /// The last failed load while nothing is cached: (when, why). Requests
+    /// within [`RETRY_AFTER_FAILURE_MS`] fail fast instead of re-reading KV.
+    static FAILED: RefCell<Option<(f64, String)>> = const { RefCell::new(None) };
+}
+
+fn now_ms() -> f64 {
+    Date::now().as_millis() as f64
+}
+
+/// The engine for this request: cached when there is one (scheduling a
+/// background refresh when stale), else loaded now.
+pub async fn engine(env: &Env, ctx: &worker::Context) -> Result<Loaded, EdgeError> {
+    if let Some(loaded) = CURRENT.with(|c| c.borrow().clone()) {
+        let stale = now_ms() - loaded.checked_at_ms > MANIFEST_TTL_MS;
+        if stale && !REFRESHING.with(|r| r.replace(true)) {
+            let env = env.clone();
+            ctx.wait_until(async move {
+                let _ = refresh(&env).await;
+                REFRESHING.with(|r| *r.borrow_mut() = false);
+            });
+        }
+        return Ok(loaded);
+    }
+    if let Some((at, why)) = FAILED.with(|f| f.borrow().clone()) {
+        if now_ms() - at < RETRY_AFTER_FAILURE_MS {
+            return Err(EdgeError::NotLoaded(why));
+        }
+    }
+    refresh(env).await
+}
+
+/// Re-reads the manifest; loads and verifies a new bundle when it changed.
+/// On failure the current engine stays, and the error is kept for `/p13n/health`.
+pub async fn refresh(env: &Env) -> Result<Loaded, EdgeError> {
+    let result = load_if_changed(env).await;
+    CURRENT.with(|c| {
+        let mut current = c.borrow_mut();
+        match (&result, current.as_mut()) {
+            (Ok(loaded), _) => *current = Some(loaded.clone()),
+            (Err(e), Some(old)) => {
+                old.checked_at_ms = now_ms();
+                old.last_error = Some(e.to_string());
+            }
+            (Err(e), None) => FAILED.with(|f| *f.borrow_mut() = Some((now_ms(), e.to_string()))),
+        }
+    });
+    result
+}
+
+/// The engine currently cached, without loading.
+pub fn current() -> Option<Loaded> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+/// Why the last load failed while nothing is cached.
+pub fn last_failure() -> Option<String> {
+    FAILED.with(|f| f.borrow().as_ref().map(|(_, why)| why.clone()))
+}
+
+async fn load_if_changed(env: &Env) -> Result<Loaded, EdgeError> {
+    let key = trusted_key(env)?;
+    let kv = env
+        .kv(KV_BINDING)
+        .map_err(|e| EdgeError::Config(format!("KV binding {KV_BINDING}: {e}")))?;
+    let manifest_text = kv
+        .get(MANIFEST_KEY)
+        .text()
+        .await
+        .map_err(|e| EdgeError::Kv { key: MANIFEST_KEY.into(), reason: e.to_string() })?
+        .ok_or_else(|| EdgeError::NotPublished(format!("no {MANIFEST_KEY:?} in KV {KV_BINDING}")))?;
+    let manifest: Manifest =
+        serde_json::from_str(&manifest_text).map_err(|e| EdgeError::Manifest(e.to_string()))?;
+    let now = now_ms();
+    if let Some(mut loaded) = current().filter(|l| l.sha256 == manifest.sha256) {
+        loaded.checked_at_ms = now;
+        loaded.last_error = None;
+        return Ok(loaded);
+    }
+    let bytes = kv
+        .get(&manifest.bundle_key)
+        .bytes()
+        .await
+        .map_err(|e| EdgeError::Kv { key: manifest.bundle_key.clone(), reason: e.to_string() })?
+        .ok_or_else(|| EdgeError::NotPublished(format!("manifest names {:?}, which is not in KV", manifest.bundle_key)))?;
+    let digest = hex(&sha256(&bytes));
+    if digest != manifest.sha256 {
+        return Err(EdgeError::Manifest(format!(
+            "bundle {} has sha256 {digest}, manifest says {}",
+            manifest.bundle_key, manifest.sha256
+        )));
+    }
+    let engine = Engine::open(&bytes, &key, (now / 1000.0) as i64)?;
+    Ok(Loaded {
+        engine: Rc::new(engine),
+        sha256: digest,
+        checked_at_ms: now,
+        loaded_at_ms: now,
+        last_error: None,
+    })
+}
+
+fn trusted_key(env: &Env) -> Result<VerifyingKey, EdgeError> {
+    let hex_key = env
+        .var(PUBKEY_VAR)
+        .map_err(|_| EdgeError::Config(format!("variable {PUBKEY_VAR} is not set")))?
+        .to_string();
+    parse_verifying_key(&hex_key).map_err(|e| EdgeError::Config(format!("{PUBKEY_VAR}: {e}")))
+}

@@ -1,0 +1,116 @@
+//! Storefront pages: fetch, personalize while streaming, or pass through.
+
+use std::rc::Rc;
+
+use futures_util::StreamExt;
+use worker::{console_log, console_warn, Context, Env, Headers, Request, Response, Result};
+
+use crate::cookies::{product_from_path, record_view, set_cookie, viewed_from_header};
+use crate::loader;
+use crate::rewrite::{PageContext, SlotRewriter};
+
+/// Variable naming the storefront origin in production; without it the
+/// worker serves its static assets (the fixtures store in `wrangler dev`).
+pub const ORIGIN_VAR: &str = "ORIGIN_URL";
+/// Static assets binding used when no origin is configured.
+pub const ASSETS_BINDING: &str = "ASSETS";
+
+/// Serves a storefront page, personalized when everything works and
+/// unmodified when anything does not.
+pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
+    let url = req.url()?;
+    let cookie = req.headers().get("cookie")?;
+    let mut upstream = fetch_storefront(req, env).await?;
+    let is_html = upstream
+        .headers()
+        .get("content-type")?
+        .is_some_and(|t| t.starts_with("text/html"));
+    if upstream.status_code() != 200 || !is_html {
+        return Ok(upstream);
+    }
+    let loaded = match loader::engine(env, ctx).await {
+        Ok(l) => l,
+        Err(e) => {
+            console_warn!("firstpaint: serving {} unmodified: {e}", url.path());
+            return pass_through(upstream, "unmodified");
+        }
+    };
+    let viewed = viewed_from_header(cookie.as_deref());
+    let product = product_from_path(url.path());
+    let headers = copy_headers(upstream.headers())?;
+    headers.set("x-p13n", "personalized")?;
+    headers.set("x-p13n-bundle", &loaded.engine.info().version.to_string())?;
+    headers.set("cache-control", "private, no-store")?;
+    headers.append("vary", "Cookie")?;
+    if let Some(p) = &product {
+        let secure = url.scheme() == "https";
+        headers.append("set-cookie", &set_cookie(&record_view(&viewed, p), secure))?;
+    }
+    let rewriter = SlotRewriter::new(Rc::clone(&loaded.engine), PageContext { viewed, product });
+    let path = url.path().to_owned();
+    let body = upstream.stream()?;
+    let stream = futures_util::stream::unfold(Some((body, rewriter)), move |state| {
+        let path = path.clone();
+        async move {
+            let (mut body, mut rewriter) = state?;
+            match body.next().await {
+                Some(Ok(chunk)) => {
+                    let out = rewriter.push(&chunk);
+                    Some((Ok::<Vec<u8>, worker::Error>(out), Some((body, rewriter))))
+                }
+                Some(Err(e)) => Some((Err(e), None)),
+                None => {
+                    let (out, outcome) = rewriter.finish();
+                    if !outcome.fallbacks.is_empty() || outcome.bailed_out.is_some() {
+                        console_warn!(
+                            "firstpaint: {path}: {} slot(s) filled; fallbacks: {:?}; bail-out: {:?}",
+                            outcome.filled,
+                            outcome.fallbacks,
+                            outcome.bailed_out
+                        );
+                    } else {
+                        console_log!("firstpaint: {path}: {} slot(s) filled", outcome.filled);
+                    }
+                    Some((Ok(out), None))
+                }
+            }
+        }
+    });
+    Ok(Response::from_stream(stream)?.with_headers(headers))
+}
+
+async fn fetch_storefront(req: Request, env: &Env) -> Result<Response> {
+    if let Ok(origin) = env.var(ORIGIN_VAR) {
+        let url = req.url()?;
+        let mut target = worker::Url::parse(&origin.to_string())?;
+        target.set_path(url.path());
+        target.set_query(url.query());
+        let init = worker::RequestInit {
+            headers: copy_headers(req.headers())?,
+            ..worker::RequestInit::default()
+        };
+        let forwarded = Request::new_with_init(target.as_str(), &init)?;
+        return worker::Fetch::Request(forwarded).send().await;
+    }
+    env.assets(ASSETS_BINDING)?.fetch_request(req).await
+}
+
+/// The upstream response, unchanged but for a tag saying why.
+fn pass_through(mut upstream: Response, tag: &str) -> Result<Response> {
+    let headers = copy_headers(upstream.headers())?;
+    headers.set("x-p13n", tag)?;
+    let status = upstream.status_code();
+    let body = upstream.stream()?;
+    Ok(Response::from_stream(body)?.with_status(status).with_headers(headers))
+}
+
+/// A mutable copy of `h` without the length (the body changes).
+fn copy_headers(h: &Headers) -> Result<Headers> {
+    let out = Headers::new();
+    for (name, value) in h.entries() {
+        if name != "content-length" {
+            out.append(&name, &value)?;
+        }
+    }
+    Ok(out)
+}

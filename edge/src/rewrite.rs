@@ -1,0 +1,304 @@
+//! Filling slots while the page streams through (lol_html).
+//!
+//! A merchant marks a slot and gives the markup of one item:
+//!
+//! ```html
+//! <section data-p13n-slot="similar" data-p13n-k="6" data-p13n-product="SKU-1">
+//!   <template data-p13n-item><a href="{{url}}">{{title}} {{price}}</a></template>
+//!   <div data-p13n-items>…what to show when personalization is off…</div>
+//! </section>
+//! ```
+//!
+//! When the `[data-p13n-items]` element streams by, the slot is ranked and
+//! the element's content replaced by the rendered items (every value
+//! escaped). Anything wrong with a slot (unknown type, bad template, engine
+//! error) leaves that slot's fallback in place; anything wrong with the
+//! rewriter itself (memory limit) flushes the rest of the page unchanged.
+//! The page is never broken and never lost.
+//!
+//! The template's inner HTML is taken verbatim from the input bytes, located
+//! by lol_html's source positions, so merchants keep full control of markup.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use firstpaint_engine::{Engine, SlotKind, SlotRequest, Template};
+use lol_html::html_content::{ContentType, Element, EndTag};
+use lol_html::{element, EndTagHandler, HtmlRewriter, MemorySettings, OutputSink, Settings};
+
+use crate::limits::{MAX_REWRITER_MEMORY, MAX_SLOT_SOURCE_BYTES, SOURCE_CARRY_BYTES};
+
+/// What the page's request tells the ranker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageContext {
+    /// Recently viewed products, most recent first (empty without consent).
+    pub viewed: Vec<String>,
+    /// The product the page is about, from its URL, for slots that do not say.
+    pub product: Option<String>,
+}
+
+/// What happened to the slots of one page, for logs and response tags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Slots filled with ranked items.
+    pub filled: usize,
+    /// Slots left with their fallback, with why.
+    pub fallbacks: Vec<String>,
+    /// The rewriter gave up and passed the rest of the page through.
+    pub bailed_out: Option<String>,
+}
+
+/// The input bytes lol_html has seen, kept only as far back as an open slot
+/// needs, so a template's inner HTML can be cut out by source position.
+#[derive(Default)]
+struct Source {
+    bytes: Vec<u8>,
+    /// Absolute offset of `bytes[0]` in the page.
+    start: usize,
+}
+
+impl Source {
+    fn get(&self, from: usize, to: usize) -> Option<&[u8]> {
+        self.bytes.get(from.checked_sub(self.start)?..to.checked_sub(self.start)?)
+    }
+
+    /// Drops bytes before absolute offset `keep_from`.
+    fn trim(&mut self, keep_from: usize) {
+        if keep_from > self.start {
+            let n = (keep_from - self.start).min(self.bytes.len());
+            self.bytes.drain(..n);
+            self.start += n;
+        }
+    }
+}
+
+/// The slot whose element is open.
+#[derive(Default)]
+struct OpenSlot {
+    kind: String,
+    k: Option<String>,
+    product: Option<String>,
+    /// Absolute start of the slot's start tag.
+    start: usize,
+    /// Where the template's inner HTML begins.
+    template_from: Option<usize>,
+    template: Option<Result<Template, String>>,
+    /// Set once its items were rendered (or failed).
+    done: bool,
+}
+
+#[derive(Default)]
+struct State {
+    source: Source,
+    slot: Option<OpenSlot>,
+    outcome: Outcome,
+}
+
+/// Collects the rewriter's output until the caller takes it.
+struct Sink(Rc<RefCell<Vec<u8>>>);
+
+impl OutputSink for Sink {
+    fn handle_chunk(&mut self, chunk: &[u8]) {
+        self.0.borrow_mut().extend_from_slice(chunk);
+    }
+}
+
+/// Rewrites one page, chunk by chunk.
+pub struct SlotRewriter {
+    rewriter: Option<HtmlRewriter<'static, Sink>>,
+    out: Rc<RefCell<Vec<u8>>>,
+    state: Rc<RefCell<State>>,
+    fed: usize,
+}
+
+impl SlotRewriter {
+    /// A rewriter for one page, ranking with `engine` for `ctx`.
+    pub fn new(engine: Rc<Engine>, ctx: PageContext) -> Self {
+        let state = Rc::new(RefCell::new(State::default()));
+        let out = Rc::new(RefCell::new(Vec::new()));
+        let ctx = Rc::new(ctx);
+
+        let on_slot = {
+            let state = state.clone();
+            element!("[data-p13n-slot]", move |el| {
+                let start = el.source_location().bytes().start;
+                state.borrow_mut().slot = Some(OpenSlot {
+                    kind: el.get_attribute("data-p13n-slot").unwrap_or_default(),
+                    k: el.get_attribute("data-p13n-k"),
+                    product: el.get_attribute("data-p13n-product"),
+                    start,
+                    ..OpenSlot::default()
+                });
+                let state = state.clone();
+                if let Some(handlers) = el.end_tag_handlers() {
+                    handlers.push(on_end(move |_end| {
+                        let mut s = state.borrow_mut();
+                        if let Some(slot) = s.slot.take() {
+                            if !slot.done {
+                                s.outcome.fallbacks.push(format!("slot {:?}: no [data-p13n-items] element", slot.kind));
+                            }
+                        }
+                    }));
+                }
+                Ok(())
+            })
+        };
+        let on_template = {
+            let state = state.clone();
+            element!("[data-p13n-slot] template[data-p13n-item]", move |el| {
+                let from = el.source_location().bytes().end;
+                if let Some(slot) = state.borrow_mut().slot.as_mut() {
+                    slot.template_from = Some(from);
+                }
+                let state = state.clone();
+                if let Some(handlers) = el.end_tag_handlers() {
+                    handlers.push(on_end(move |end| {
+                        let to = end.source_location().bytes().start;
+                        let mut s = state.borrow_mut();
+                        let inner = s
+                            .slot
+                            .as_ref()
+                            .and_then(|slot| slot.template_from)
+                            .and_then(|from| s.source.get(from, to))
+                            .map(|b| String::from_utf8_lossy(b).into_owned());
+                        let parsed = match inner {
+                            Some(html) => Template::parse(&html).map_err(|e| e.to_string()),
+                            None => Err("template is larger than the rewriter keeps".to_owned()),
+                        };
+                        if let Some(slot) = s.slot.as_mut() {
+                            slot.template = Some(parsed);
+                        }
+                    }));
+                }
+                Ok(())
+            })
+        };
+        let on_items = {
+            let state = state.clone();
+            element!("[data-p13n-slot] [data-p13n-items]", move |el| {
+                fill(el, &engine, &ctx, &mut state.borrow_mut());
+                Ok(())
+            })
+        };
+        let settings = Settings::new()
+            .append_element_content_handler(on_slot)
+            .append_element_content_handler(on_template)
+            .append_element_content_handler(on_items)
+            .with_memory_settings(
+                MemorySettings::new()
+                    .with_max_allowed_memory_usage(MAX_REWRITER_MEMORY)
+                    .with_graceful_bail_out_on_memory_limit_exceeded(true),
+            )
+            .with_graceful_bail_out_on_content_handler_error(true);
+        let rewriter = HtmlRewriter::new(settings, Sink(out.clone()));
+        Self {
+            rewriter: Some(rewriter),
+            out,
+            state,
+            fed: 0,
+        }
+    }
+
+    /// Feeds one chunk of the page; returns the output ready so far.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
+        {
+            let mut s = self.state.borrow_mut();
+            s.source.bytes.extend_from_slice(chunk);
+        }
+        self.fed += chunk.len();
+        match self.rewriter.as_mut() {
+            Some(rw) => {
+                if let Err(e) = rw.write(chunk) {
+                    // Gracefully bailed out: everything received so far was
+                    // flushed as-is; the rest passes through untouched.
+                    self.rewriter = None;
+                    self.state.borrow_mut().outcome.bailed_out = Some(e.to_string());
+                }
+            }
+            None => self.out.borrow_mut().extend_from_slice(chunk),
+        }
+        self.trim_source();
+        std::mem::take(&mut *self.out.borrow_mut())
+    }
+
+    /// Ends the page; returns the last output and what happened to the slots.
+    pub fn finish(mut self) -> (Vec<u8>, Outcome) {
+        if let Some(rw) = self.rewriter.take() {
+            if let Err(e) = rw.end() {
+                self.state.borrow_mut().outcome.bailed_out = Some(e.to_string());
+            }
+        }
+        let out = std::mem::take(&mut *self.out.borrow_mut());
+        let outcome = std::mem::take(&mut self.state.borrow_mut().outcome);
+        (out, outcome)
+    }
+
+    /// Keeps source bytes from the open slot's start (bounded), or a short
+    /// carry for a start tag split across chunks.
+    fn trim_source(&mut self) {
+        let mut s = self.state.borrow_mut();
+        let keep_from = match &s.slot {
+            Some(slot) if self.fed - slot.start <= MAX_SLOT_SOURCE_BYTES => slot.start,
+            _ => self.fed.saturating_sub(SOURCE_CARRY_BYTES),
+        };
+        s.source.trim(keep_from);
+    }
+}
+
+/// An end-tag handler that cannot fail.
+fn on_end(f: impl FnOnce(&mut EndTag<'_>) + 'static) -> EndTagHandler<'static> {
+    Box::new(move |end: &mut EndTag<'_>| {
+        f(end);
+        Ok(())
+    })
+}
+
+/// Ranks the open slot and renders it into `el`, or leaves the fallback.
+fn fill(el: &mut Element<'_, '_>, engine: &Engine, ctx: &PageContext, state: &mut State) {
+    let result = match state.slot.as_mut() {
+        None => return,
+        Some(slot) if slot.done => return,
+        Some(slot) => {
+            slot.done = true;
+            render_slot(engine, ctx, slot)
+        }
+    };
+    match result {
+        Ok(html) => {
+            el.set_inner_content(&html, ContentType::Html);
+            el.set_attribute("data-p13n-state", "personalized").ok();
+            el.set_attribute("data-p13n-bundle", &engine.info().version.to_string()).ok();
+            state.outcome.filled += 1;
+        }
+        Err(reason) => {
+            el.set_attribute("data-p13n-state", "fallback").ok();
+            state.outcome.fallbacks.push(reason);
+        }
+    }
+}
+
+fn render_slot(engine: &Engine, ctx: &PageContext, slot: &OpenSlot) -> Result<String, String> {
+    let name = &slot.kind;
+    let template = match &slot.template {
+        Some(Ok(t)) => t,
+        Some(Err(e)) => return Err(format!("slot {name:?}: {e}")),
+        None => return Err(format!("slot {name:?}: no <template data-p13n-item> before [data-p13n-items]")),
+    };
+    let kind: SlotKind = name.parse().map_err(|e| format!("slot {name:?}: {e}"))?;
+    let k = match &slot.k {
+        Some(k) => Some(k.trim().parse::<usize>().map_err(|_| format!("slot {name:?}: data-p13n-k {k:?} is not a number"))?),
+        None => None,
+    };
+    let req = SlotRequest {
+        kind,
+        k,
+        product: slot.product.clone().or_else(|| ctx.product.clone()),
+        viewed: ctx.viewed.clone(),
+        explain: false,
+    };
+    let ranking = engine.rank(&req).map_err(|e| format!("slot {name:?}: {e}"))?;
+    if ranking.items.is_empty() {
+        return Err(format!("slot {name:?}: nothing passed the guardrails"));
+    }
+    Ok(engine.render(&ranking, template))
+}

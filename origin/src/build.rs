@@ -1,0 +1,168 @@
+//! From validated inputs to a signed bundle.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use firstpaint_bundle::{BundleWriter, SigningKey};
+use firstpaint_contracts::Product;
+use firstpaint_engine::{CatalogSection, EngineSections, ProductRecord};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::compile;
+use crate::inputs::Inputs;
+use crate::train::{ann, coview, embed, priors, sessions};
+
+/// Knobs of one build.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Build time, unix seconds (also the bundle version).
+    pub now: i64,
+    /// Days until the edge refuses the bundle.
+    pub ttl_days: u32,
+    /// Show progress bars on stderr.
+    pub progress: bool,
+    /// Name of the rules file, for error messages.
+    pub rules_file: String,
+}
+
+/// What a build produced and how long each step took.
+#[derive(Debug, Clone)]
+pub struct BuildReport {
+    /// Products in the bundle.
+    pub products: usize,
+    /// Sessions trained on.
+    pub sessions: usize,
+    /// Signed bundle size.
+    pub bytes: usize,
+    /// (step, time) in order.
+    pub steps: Vec<(&'static str, Duration)>,
+    /// Things for the merchant to look at that did not stop the build.
+    pub warnings: Vec<String>,
+}
+
+/// Trains every model, compiles the rules and signs the bundle.
+pub fn build(inputs: &Inputs, key: &SigningKey, opts: &BuildOptions) -> anyhow::Result<(Vec<u8>, BuildReport)> {
+    let mut steps = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &'static str, steps: &mut Vec<(&'static str, Duration)>| {
+        steps.push((name, clock.elapsed()));
+        clock = Instant::now();
+    };
+
+    let catalog = catalog_section(&inputs.products);
+    let ordinal: HashMap<&str, u32> = inputs
+        .products
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.as_str(), i as u32))
+        .collect();
+    let sessions = sessions::group(&inputs.events, &ordinal);
+    lap("catalog + sessions", &mut steps);
+
+    let co_view = coview::build(catalog.products.len(), &sessions);
+    let priors = priors::build(&catalog.products, catalog.categories.len(), &sessions, opts.now);
+    lap("co-views + priors", &mut steps);
+
+    let text = embed::text_embeddings(&inputs.products);
+    let embeddings = embed::smooth(&text, &co_view);
+    lap("embeddings", &mut steps);
+
+    let bar = if opts.progress {
+        let bar = ProgressBar::new(embeddings.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("  HNSW {bar:40} {pos}/{len} ({eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let ann = ann::build(embeddings, bar.clone());
+    bar.finish_and_clear();
+    lap("HNSW index", &mut steps);
+
+    let mut tags: Vec<&str> = inputs.products.iter().flat_map(|p| p.tags.iter().map(String::as_str)).collect();
+    tags.sort_unstable();
+    tags.dedup();
+    let mut safety: Vec<&str> = inputs.products.iter().flat_map(|p| p.safety.iter().map(String::as_str)).collect();
+    safety.sort_unstable();
+    safety.dedup();
+    let compiled = compile::compile(&opts.rules_file, &inputs.rules, &catalog.categories, &tags, &safety)?;
+
+    let sections = EngineSections {
+        catalog,
+        ann,
+        priors,
+        co_view,
+        rules: compiled.section,
+    };
+    let mut writer = BundleWriter::new(firstpaint_bundle::Inputs {
+        bundle_version: u64::try_from(opts.now).unwrap_or(0),
+        created_at: opts.now,
+        expires_at: opts.now + i64::from(opts.ttl_days) * 86_400,
+        catalog_sha256: inputs.catalog_sha256,
+        events_sha256: inputs.events_sha256,
+        rules_sha256: inputs.rules_sha256,
+    });
+    sections.write_into(&mut writer)?;
+    let bytes = writer.finish(key);
+    lap("encode + sign", &mut steps);
+
+    let report = BuildReport {
+        products: sections.catalog.products.len(),
+        sessions: sessions.len(),
+        bytes: bytes.len(),
+        steps,
+        warnings: compiled.warnings,
+    };
+    Ok((bytes, report))
+}
+
+/// The catalog as the edge needs it, with category paths interned.
+fn catalog_section(products: &[Product]) -> CatalogSection {
+    let mut categories: Vec<String> = Vec::new();
+    let mut index: HashMap<String, u32> = HashMap::new();
+    let records = products
+        .iter()
+        .map(|p| {
+            // Categories are interned by full path, so "Accessories" under two
+            // top levels stay two categories.
+            let category_path = (1..=p.category.len())
+                .map(|depth| {
+                    let path = p.category.get(..depth).unwrap_or_default().join("/");
+                    *index.entry(path.clone()).or_insert_with(|| {
+                        categories.push(path);
+                        (categories.len() - 1) as u32
+                    })
+                })
+                .collect();
+            let media = p.media.first();
+            ProductRecord {
+                id: p.id.clone(),
+                title: p.title.clone(),
+                brand: p.brand.clone().unwrap_or_default(),
+                url: p.path(),
+                image: media.map(|m| m.url.clone()).unwrap_or_default(),
+                image_alt: media
+                    .map(|m| m.alt.clone())
+                    .filter(|a| !a.is_empty())
+                    .unwrap_or_else(|| p.title.clone()),
+                price: p.price,
+                currency: p.currency.clone(),
+                category_path,
+                available: u32::try_from(p.available()).unwrap_or(u32::MAX),
+                ship_days: p.ship_days.unwrap_or(3),
+                rating: p.rating.map_or(0.0, |r| r.average),
+                rating_count: p.rating.map_or(0, |r| r.count),
+                regulated: p.regulated,
+                safety: p.safety.clone(),
+                tags: p.tags.clone(),
+                created_at: p.created_at.unix_timestamp(),
+            }
+        })
+        .collect();
+    CatalogSection {
+        products: records,
+        categories,
+    }
+}

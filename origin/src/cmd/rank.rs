@@ -1,0 +1,85 @@
+//! `firstpaint rank`: what the edge would show in a slot, and why.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use firstpaint_engine::{Engine, SlotKind, SlotRequest};
+use firstpaint_origin::keys::read_verifying_key;
+
+/// Arguments of `rank`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The bundle file.
+    bundle: PathBuf,
+    /// Public key file of the trusted signer.
+    #[arg(long, env = "FIRSTPAINT_PUBKEY")]
+    pubkey: PathBuf,
+    /// Slot type (home, similar).
+    #[arg(long)]
+    slot: String,
+    /// The product the page shows (product-page slots).
+    #[arg(long)]
+    product: Option<String>,
+    /// Recently viewed product ids, most recent first, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    viewed: Vec<String>,
+    /// Number of items.
+    #[arg(long)]
+    k: Option<usize>,
+    /// Show every score part and what the guardrails removed.
+    #[arg(long)]
+    explain: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Ranks one slot and prints it.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let key = read_verifying_key(&args.pubkey)?;
+    let bytes = std::fs::read(&args.bundle).with_context(|| format!("{}: failed to read", args.bundle.display()))?;
+    let engine = Engine::open(&bytes, &key, super::now()).with_context(|| format!("{}: rejected", args.bundle.display()))?;
+    let kind: SlotKind = args.slot.parse().context("--slot")?;
+    let req = SlotRequest {
+        kind,
+        k: args.k,
+        product: args.product,
+        viewed: args.viewed,
+        explain: args.explain,
+    };
+    let ranking = engine.rank(&req)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let json = serde_json::json!({ "bundle": engine.info(), "ranking": ranking });
+        serde_json::to_writer_pretty(&mut out, &json)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "slot {} ({}), bundle {}",
+        ranking.slot,
+        if ranking.personalized { "personalized" } else { "not personalized" },
+        engine.info().version
+    )?;
+    for (i, item) in ranking.items.iter().enumerate() {
+        let title = engine.product(&item.id).map_or("", |p| p.title.as_str());
+        writeln!(out, "{:>3}. {:<12} {:>6.3}  {}", i + 1, item.id, item.score, title)?;
+        if args.explain {
+            let parts: Vec<String> = item
+                .reasons
+                .iter()
+                .map(|r| format!("{} {:.2}x{:.2}={:.3}", r.signal, r.value, r.weight, r.contribution()))
+                .collect();
+            writeln!(out, "       {}", parts.join("  "))?;
+        }
+    }
+    if args.explain && !ranking.removed.is_empty() {
+        writeln!(out, "removed by guardrails:")?;
+        for r in &ranking.removed {
+            writeln!(out, "  {:<12} {}", r.id, r.rule)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,46 @@
+//! `firstpaint verify`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use firstpaint_bundle::{hex, Bundle};
+use firstpaint_engine::Engine;
+use firstpaint_origin::keys::read_verifying_key;
+
+/// Arguments of `verify`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The bundle file.
+    bundle: PathBuf,
+    /// Public key file of the trusted signer.
+    #[arg(long, env = "FIRSTPAINT_PUBKEY")]
+    pubkey: PathBuf,
+    /// Check expiry at this unix time instead of now.
+    #[arg(long)]
+    at: Option<i64>,
+}
+
+/// Verifies signature, expiry and sections, and that the engine loads it.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let key = read_verifying_key(&args.pubkey)?;
+    let bytes = std::fs::read(&args.bundle).with_context(|| format!("{}: failed to read", args.bundle.display()))?;
+    let now = args.at.unwrap_or_else(super::now);
+    let name = args.bundle.display();
+    let bundle = Bundle::open(&bytes[..], &key, now).with_context(|| format!("{name}: rejected"))?;
+    let engine = Engine::from_bundle(&bundle).with_context(|| format!("{name}: does not load"))?;
+    let h = bundle.header();
+    println!("{name}: OK");
+    println!("  format      {}", h.format_version);
+    println!("  version     {}", h.bundle_version);
+    println!("  key id      {}", hex(&h.key_id));
+    println!("  created     {}", h.created_at);
+    println!("  expires     {}", h.expires_at);
+    println!("  catalog     sha256 {}", hex(&h.catalog_sha256));
+    println!("  events      sha256 {}", hex(&h.events_sha256));
+    println!("  rules       sha256 {}", hex(&h.rules_sha256));
+    println!("  products    {}", engine.info().products);
+    for (tag, len) in bundle.section_sizes() {
+        println!("  section {tag} {len:>10} bytes");
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! A seeded generator of realistic synthetic stores, for the fixtures and for
+//! benchmarks at any size.
+//!
+//! The store has ~30 leaf categories under 8 top levels, with brands,
+//! variants, out-of-stock, low-stock, regulated and age-restricted products,
+//! new arrivals and accessories linked to the devices they fit. Sessions
+//! follow shopping missions: a shopper lands on a category, views popular
+//! products in it (Zipf-distributed), drifts to accessories that fit,
+//! sometimes adds to cart and orders what belongs together. The same seed
+//! always writes the same store.
+
+mod catalog;
+mod events;
+mod vocab;
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use time::OffsetDateTime;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Number of products.
+    pub products: usize,
+    /// Number of shopping sessions.
+    pub sessions: usize,
+    /// Random seed.
+    pub seed: u64,
+    /// The store's "now": products are listed and events happen before it.
+    pub now: OffsetDateTime,
+}
+
+/// What was written.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    /// Products written.
+    pub products: usize,
+    /// Events written.
+    pub events: usize,
+}
+
+/// Default rules for a generated store, with comments for merchandisers.
+pub const RULES: &str = r#"# Guardrail rules for the store. Edited by merchandisers, validated by
+# `firstpaint build`, compiled into the bundle and applied after every model
+# score: nothing a model ranks can break them.
+
+[guardrails]
+# Never promote a product with fewer units than this (over all locations).
+min_inventory = 2
+# Regulated goods (medicines, alcohol) are never promoted.
+exclude_regulated = true
+# Products with these safety flags are never promoted.
+exclude_safety = ["flammable"]
+# Whole categories kept out of recommendations (by name or full path).
+exclude_categories = ["Camping Fuel"]
+# Products carrying these tags are never promoted.
+exclude_tags = ["discontinued"]
+
+# Nothing cheaper than this is promoted in the category.
+[[guardrails.price_floors]]
+category = "Electronics"
+min_price = 10.0
+
+# How much each signal counts; every ranked item shows these parts.
+[blend]
+similarity = 0.5
+popularity = 0.2
+category_affinity = 0.15
+co_view = 0.15
+"#;
+
+/// Writes `catalog.ndjson`, `events.ndjson` and `rules.toml` into `dir`.
+pub fn write(spec: &Spec, dir: &Path) -> anyhow::Result<Summary> {
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: failed to create", dir.display()))?;
+    let mut rng = StdRng::seed_from_u64(spec.seed);
+    let leaves = vocab::leaves();
+    let products = catalog::generate(&leaves, spec, &mut rng);
+    let events = events::generate(&leaves, &products, spec, &mut rng);
+
+    write_lines(&dir.join("catalog.ndjson"), products.iter().map(|p| &p.product))?;
+    write_lines(&dir.join("events.ndjson"), events.iter())?;
+    let rules = dir.join("rules.toml");
+    std::fs::write(&rules, RULES).with_context(|| format!("{}: failed to write", rules.display()))?;
+    Ok(Summary {
+        products: products.len(),
+        events: events.len(),
+    })
+}
+
+fn write_lines<'a, T: serde::Serialize + 'a>(
+    path: &Path,
+    records: impl Iterator<Item = &'a T>,
+) -> anyhow::Result<()> {
+    let context = || format!("{}: failed to write", path.display());
+    let file = std::fs::File::create(path).with_context(context)?;
+    let mut out = std::io::BufWriter::new(file);
+    for r in records {
+        serde_json::to_writer(&mut out, r).with_context(context)?;
+        out.write_all(b"\n").with_context(context)?;
+    }
+    out.flush().with_context(context)
+}

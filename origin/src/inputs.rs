@@ -1,0 +1,138 @@
+//! The merchant's inputs, read, validated and cross-checked.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use firstpaint_contracts::{read_ndjson, read_toml, Event, InputError, InputErrors, Product, Rules};
+
+/// Catalog, events and rules that passed every check, with their hashes.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// Products, in file order.
+    pub products: Vec<Product>,
+    /// Events with analytics consent, in file order.
+    pub events: Vec<Event>,
+    /// The rules.
+    pub rules: Rules,
+    /// SHA-256 of the catalog file.
+    pub catalog_sha256: [u8; 32],
+    /// SHA-256 of the events file.
+    pub events_sha256: [u8; 32],
+    /// SHA-256 of the rules file.
+    pub rules_sha256: [u8; 32],
+    /// Events dropped because they lacked analytics consent.
+    pub dropped_without_consent: usize,
+    /// Events naming products not in the catalog (kept, but they train nothing).
+    pub unknown_product_refs: usize,
+}
+
+/// Where the inputs are.
+#[derive(Debug, Clone)]
+pub struct InputPaths {
+    /// `catalog.ndjson`.
+    pub catalog: PathBuf,
+    /// `events.ndjson`.
+    pub events: PathBuf,
+    /// `rules.toml`.
+    pub rules: PathBuf,
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("{}: failed to read", path.display()))
+}
+
+/// Reads and checks all three inputs; every problem in every file is reported.
+pub fn load(paths: &InputPaths) -> anyhow::Result<Inputs> {
+    let catalog_text = read(&paths.catalog)?;
+    let events_text = read(&paths.events)?;
+    let rules_text = read(&paths.rules)?;
+    let catalog_name = paths.catalog.display().to_string();
+    let mut errors = Vec::new();
+
+    let catalog = read_ndjson::<Product>(&catalog_name, &catalog_text);
+    // Cross-record checks need every record, so they run on a clean parse only.
+    if let Ok(products) = &catalog {
+        cross_check(&catalog_name, &catalog_text, products, &mut errors);
+    }
+    let products = collect(&mut errors, catalog);
+    let events = collect(
+        &mut errors,
+        read_ndjson::<Event>(&paths.events.display().to_string(), &events_text),
+    );
+    let rules = match read_toml::<Rules>(&paths.rules.display().to_string(), &rules_text) {
+        Ok(r) => Some(r),
+        Err(InputErrors(e)) => {
+            errors.extend(e);
+            None
+        }
+    };
+    if !errors.is_empty() {
+        bail!("{}\n{} problem(s) in the inputs; nothing was built", InputErrors(errors.clone()), errors.len());
+    }
+    let Some(rules) = rules else { bail!("rules did not load") };
+    let (events, dropped): (Vec<Event>, Vec<Event>) = events.into_iter().partition(|e| e.consent.analytics);
+    let known: std::collections::HashSet<&str> = products.iter().map(|p| p.id.as_str()).collect();
+    let unknown_product_refs = events
+        .iter()
+        .flat_map(|e| e.kind.products())
+        .filter(|id| !known.contains(id))
+        .count();
+    Ok(Inputs {
+        products,
+        events,
+        rules,
+        catalog_sha256: firstpaint_bundle::sha256(catalog_text.as_bytes()),
+        events_sha256: firstpaint_bundle::sha256(events_text.as_bytes()),
+        rules_sha256: firstpaint_bundle::sha256(rules_text.as_bytes()),
+        dropped_without_consent: dropped.len(),
+        unknown_product_refs,
+    })
+}
+
+fn collect<T>(errors: &mut Vec<InputError>, r: Result<Vec<T>, InputErrors>) -> Vec<T> {
+    match r {
+        Ok(v) => v,
+        Err(InputErrors(e)) => {
+            errors.extend(e);
+            Vec::new()
+        }
+    }
+}
+
+/// Checks across records: unique ids, compatibility links that resolve.
+fn cross_check(file: &str, text: &str, products: &[Product], errors: &mut Vec<InputError>) {
+    // Line numbers of records, skipping blank lines as the reader does.
+    let lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, _)| i + 1)
+        .collect();
+    let line_of = |i: usize| lines.get(i).copied();
+    let mut first_seen: HashMap<&str, usize> = HashMap::new();
+    for (i, p) in products.iter().enumerate() {
+        if let Some(&first) = first_seen.get(p.id.as_str()) {
+            errors.push(InputError::new(
+                file,
+                line_of(i),
+                "id",
+                format!("duplicate id {:?} (first on line {})", p.id, line_of(first).unwrap_or(0)),
+            ));
+        } else {
+            first_seen.insert(&p.id, i);
+        }
+    }
+    for (i, p) in products.iter().enumerate() {
+        for (j, other) in p.compatible_with.iter().enumerate() {
+            if !first_seen.contains_key(other.as_str()) {
+                errors.push(InputError::new(
+                    file,
+                    line_of(i),
+                    format!("compatible_with[{j}]"),
+                    format!("no product has id {other:?}"),
+                ));
+            }
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The firstpaint origin: everything that runs where the merchant's data lives.
+//!
+//! It reads and validates the inputs ([`inputs`]), trains the models
+//! ([`train`]), compiles the rules ([`compile`]), assembles and signs the
+//! bundle ([`build`]), and can write a realistic synthetic store of any size
+//! ([`generate`]) for fixtures and benchmarks. The `firstpaint` binary wraps
+//! these in subcommands.
+#![deny(missing_docs)]
+
+pub mod build;
+pub mod compile;
+pub mod generate;
+pub mod inputs;
+pub mod keys;
+pub mod train;

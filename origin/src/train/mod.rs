@@ -1,0 +1,13 @@
+//! Models trained at the origin from catalog and events.
+//!
+//! - [`sessions`]: events grouped into per-session product sequences.
+//! - [`coview`]: viewed-together lists with a significance score.
+//! - [`priors`]: popularity per category and freshness, for cold starts.
+//! - [`embed`]: product embeddings from text, smoothed by co-views.
+//! - [`ann`]: the HNSW index over the embeddings.
+
+pub mod ann;
+pub mod coview;
+pub mod embed;
+pub mod priors;
+pub mod sessions;

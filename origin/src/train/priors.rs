@@ -1,0 +1,85 @@
+//! Popularity per category and freshness, the priors for cold starts.
+
+use firstpaint_engine::{PriorsSection, ProductRecord};
+
+use super::sessions::{Signal, Touch};
+
+/// Candidates kept per category and overall.
+const TOP_PER_CATEGORY: usize = 64;
+const TOP_OVERALL: usize = 256;
+/// Interest halves every this many days before the newest event.
+const HALF_LIFE_DAYS: f64 = 14.0;
+/// Freshness decays with this time constant, in days.
+const FRESHNESS_DAYS: f64 = 30.0;
+
+fn weight(signal: Signal) -> f64 {
+    match signal {
+        Signal::View => 1.0,
+        Signal::Cart => 3.0,
+        Signal::Order => 5.0,
+    }
+}
+
+/// Computes priors for `products` (with `categories` names) at time `now`.
+pub fn build(products: &[ProductRecord], categories: usize, sessions: &[Vec<Touch>], now: i64) -> PriorsSection {
+    let n = products.len();
+    let newest = sessions.iter().flatten().map(|t| t.ts).max().unwrap_or(now);
+    let mut raw = vec![0.0f64; n];
+    for t in sessions.iter().flatten() {
+        let age_days = (newest - t.ts).max(0) as f64 / 86_400.0;
+        if let Some(r) = raw.get_mut(t.product as usize) {
+            *r += weight(t.signal) * 0.5f64.powf(age_days / HALF_LIFE_DAYS);
+        }
+    }
+    // Popularity within the leaf category, log-scaled to 0..1.
+    let mut leaf_max = vec![0.0f64; categories];
+    for (p, r) in products.iter().zip(&raw) {
+        if let Some(m) = p.leaf().and_then(|c| leaf_max.get_mut(c as usize)) {
+            *m = m.max(r.ln_1p());
+        }
+    }
+    let popularity: Vec<f32> = products
+        .iter()
+        .zip(&raw)
+        .map(|(p, r)| {
+            let m = p.leaf().and_then(|c| leaf_max.get(c as usize)).copied().unwrap_or(0.0);
+            if m > 0.0 { (r.ln_1p() / m) as f32 } else { 0.0 }
+        })
+        .collect();
+    let freshness: Vec<f32> = products
+        .iter()
+        .map(|p| {
+            let age_days = (now - p.created_at).max(0) as f64 / 86_400.0;
+            (-age_days / FRESHNESS_DAYS).exp() as f32
+        })
+        .collect();
+    let score = |i: usize| {
+        0.8 * f64::from(popularity.get(i).copied().unwrap_or(0.0))
+            + 0.2 * f64::from(freshness.get(i).copied().unwrap_or(0.0))
+    };
+    let mut top_by_category: Vec<Vec<u32>> = vec![Vec::new(); categories];
+    for (i, p) in products.iter().enumerate() {
+        for &c in &p.category_path {
+            if let Some(list) = top_by_category.get_mut(c as usize) {
+                list.push(i as u32);
+            }
+        }
+    }
+    for list in &mut top_by_category {
+        list.sort_by(|&a, &b| score(b as usize).total_cmp(&score(a as usize)).then(a.cmp(&b)));
+        list.truncate(TOP_PER_CATEGORY);
+    }
+    let mut top_overall: Vec<u32> = (0..n as u32).collect();
+    top_overall.sort_by(|&a, &b| {
+        let ra = raw.get(a as usize).copied().unwrap_or(0.0);
+        let rb = raw.get(b as usize).copied().unwrap_or(0.0);
+        rb.total_cmp(&ra).then(a.cmp(&b))
+    });
+    top_overall.truncate(TOP_OVERALL);
+    PriorsSection {
+        popularity,
+        freshness,
+        top_by_category,
+        top_overall,
+    }
+}
