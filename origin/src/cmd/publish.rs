@@ -38,6 +38,9 @@ pub struct Args {
     /// The wrangler executable for --local.
     #[arg(long, default_value = "node_modules/.bin/wrangler")]
     wrangler: PathBuf,
+    /// wrangler's local state directory for --local (as given to `wrangler dev --persist-to`).
+    #[arg(long)]
+    persist_to: Option<PathBuf>,
 }
 
 /// Verifies, stores, then points the manifest.
@@ -82,12 +85,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn kv_put(args: &Args, key: &str, file: &Path) -> anyhow::Result<()> {
-    let status = Command::new(&args.wrangler)
+    let mut command = Command::new(&args.wrangler);
+    command
         .args(["kv", "key", "put", key, "--binding", &args.binding, "--local", "--config"])
         .arg(&args.config)
         .arg("--path")
         .arg(file)
-        .env("WRANGLER_SEND_METRICS", "false")
+        .env("WRANGLER_SEND_METRICS", "false");
+    if let Some(dir) = &args.persist_to {
+        command.arg("--persist-to").arg(dir);
+    }
+    let status = command
         .status()
         .with_context(|| format!("{}: failed to run", args.wrangler.display()))?;
     if !status.success() {

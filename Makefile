@@ -1,0 +1,71 @@
+# firstpaint: `make dev` starts the local store, `make test` runs every test.
+# Both install what is missing first (see scripts/setup.sh).
+
+SHELL := /bin/bash
+ROOT := $(abspath .)
+BUILD := $(ROOT)/build
+FP := $(ROOT)/target/release/firstpaint
+WRANGLER := $(ROOT)/node_modules/.bin/wrangler
+PERSIST ?= $(ROOT)/.wrangler/state
+PORT ?= 8787
+
+# Keep worker-build and wrangler from downloading anything (see shared TOOLCHAIN).
+export WRANGLER_SEND_METRICS := false
+export CLOUDFLARE_CF_FETCH_ENABLED := false
+export WASM_BINDGEN_BIN := wasm-bindgen
+export WASM_OPT_BIN := $(ROOT)/node_modules/.bin/wasm-opt
+export ESBUILD_BIN := $(ROOT)/node_modules/.bin/esbuild
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: dev test setup setup-browser worker origin bundle site publish-local lint unit e2e bench clean
+
+## Set up, build the fixtures store's bundle, publish it locally, serve it on 127.0.0.1:$(PORT).
+dev: setup worker bundle site publish-local
+	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --persist-to $(PERSIST) --show-interactive-dev-session=false
+
+## Every test: formatting, lints, unit and integration tests, then end-to-end in wrangler dev and Chromium.
+test: setup setup-browser lint unit worker bundle site e2e
+
+setup:
+	scripts/setup.sh
+
+setup-browser:
+	scripts/setup.sh --browser
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit:
+	cargo test --workspace
+
+worker:
+	cd edge && worker-build --release
+
+origin:
+	cargo build --release -p firstpaint-origin
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+## The fixtures store's bundle, signed with the DEV key.
+bundle: origin | $(BUILD)
+	$(FP) build --catalog fixtures/catalog.ndjson --events fixtures/events.ndjson \
+		--rules fixtures/rules.toml --key fixtures/keys/dev.key --out $(BUILD)/fixtures.fpb
+	$(FP) verify $(BUILD)/fixtures.fpb --pubkey fixtures/keys/dev.pub
+
+site: bundle
+	rm -rf $(BUILD)/site
+	$(FP) site --bundle $(BUILD)/fixtures.fpb --pubkey fixtures/keys/dev.pub --pages fixtures/storefront --out $(BUILD)/site
+
+publish-local: bundle
+	$(FP) publish $(BUILD)/fixtures.fpb --pubkey fixtures/keys/dev.pub --local --persist-to $(PERSIST)
+
+e2e:
+	node --test --test-concurrency=1 tests/
+
+bench: origin
+	cargo run --profile bench-native -p firstpaint-origin --bin firstpaint-bench
+
+clean:
+	rm -rf $(BUILD) edge/build .wrangler

@@ -1,0 +1,166 @@
+//! The `firstpaint` binary, as merchants and CI run it.
+//!
+//! 1. keygen → build → verify succeeds on the fixtures store.
+//! 2. Changing any single byte, truncating, or verifying with another key
+//!    makes verify exit non-zero with a reason.
+//! 3. Bad input names file, line and field, and leaves the old bundle alone.
+//! 4. A misspelt category in the rules is refused with a suggestion.
+//! 5. rank prints JSON with score parts.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn firstpaint(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_firstpaint"))
+        .args(args)
+        .output()
+        .expect("firstpaint runs")
+}
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+struct Store {
+    dir: tempfile::TempDir,
+}
+
+impl Store {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["catalog.ndjson", "events.ndjson", "rules.toml"] {
+            std::fs::copy(fixtures().join(f), dir.path().join(f)).unwrap();
+        }
+        let prefix = dir.path().join("k");
+        let out = firstpaint(&["keygen", "--out", s(&prefix)]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        Store { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn build(&self, out: &str) -> Output {
+        firstpaint(&[
+            "build",
+            "--catalog",
+            s(&self.path("catalog.ndjson")),
+            "--events",
+            s(&self.path("events.ndjson")),
+            "--rules",
+            s(&self.path("rules.toml")),
+            "--key",
+            s(&self.path("k.key")),
+            "--out",
+            s(&self.path(out)),
+        ])
+    }
+
+    fn verify(&self, bundle: &Path) -> Output {
+        firstpaint(&["verify", s(bundle), "--pubkey", s(&self.path("k.pub"))])
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn build_verify_and_every_tampering_is_caught() {
+    let store = Store::new();
+    let built = store.build("b.fpb");
+    assert!(built.status.success(), "{}", stderr(&built));
+    let bundle = store.path("b.fpb");
+    let ok = store.verify(&bundle);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("products    420"));
+
+    let bytes = std::fs::read(&bundle).unwrap();
+    let tampered = store.path("t.fpb");
+    // Header, section table, each kind of section, and the signature.
+    let positions = [0, 9, 20, 100, 150, 160, 400, bytes.len() / 3, bytes.len() / 2, bytes.len() - 70, bytes.len() - 1];
+    for pos in positions {
+        let mut changed = bytes.clone();
+        changed[pos] ^= 0x20;
+        std::fs::write(&tampered, &changed).unwrap();
+        let out = store.verify(&tampered);
+        assert!(!out.status.success(), "byte {pos} changed but verify passed");
+        assert!(stderr(&out).contains("rejected"), "byte {pos}: {}", stderr(&out));
+    }
+    std::fs::write(&tampered, &bytes[..bytes.len() - 100]).unwrap();
+    assert!(stderr(&store.verify(&tampered)).contains("truncated"));
+
+    let other = store.path("other");
+    assert!(firstpaint(&["keygen", "--out", s(&other)]).status.success());
+    let wrong = firstpaint(&["verify", s(&bundle), "--pubkey", s(&store.path("other.pub"))]);
+    assert!(!wrong.status.success());
+    assert!(stderr(&wrong).contains("signed by key"), "{}", stderr(&wrong));
+
+    let expired = firstpaint(&["verify", s(&bundle), "--pubkey", s(&store.path("k.pub")), "--at", "99999999999"]);
+    assert!(stderr(&expired).contains("expired"), "{}", stderr(&expired));
+}
+
+#[test]
+fn bad_input_is_located_and_the_old_bundle_survives() {
+    let store = Store::new();
+    assert!(store.build("b.fpb").status.success());
+    let before = std::fs::read(store.path("b.fpb")).unwrap();
+
+    let catalog = std::fs::read_to_string(store.path("catalog.ndjson")).unwrap();
+    let mut lines: Vec<String> = catalog.lines().map(str::to_owned).collect();
+    lines[2] = lines[2].replacen("\"price\":", "\"price\":-", 1);
+    lines[4] = lines[4].replacen("\"currency\":\"GBP\"", "\"currency\":\"pounds\"", 1);
+    std::fs::write(store.path("catalog.ndjson"), lines.join("\n")).unwrap();
+    let out = store.build("b.fpb");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("catalog.ndjson:3: field `price`: must be a finite number >= 0"), "{err}");
+    assert!(err.contains("catalog.ndjson:5: field `currency`"), "{err}");
+    assert_eq!(std::fs::read(store.path("b.fpb")).unwrap(), before, "old bundle replaced");
+}
+
+#[test]
+fn misspelt_rule_categories_are_refused() {
+    let store = Store::new();
+    let rules = std::fs::read_to_string(store.path("rules.toml")).unwrap();
+    std::fs::write(store.path("rules.toml"), rules.replace("\"Camping Fuel\"", "\"Camping Fuell\"")).unwrap();
+    let out = store.build("b.fpb");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("guardrails.exclude_categories[0]`: no product is in category \"Camping Fuell\" (did you mean \"Camping Fuel\"?)"),
+        "{err}"
+    );
+    assert!(!store.path("b.fpb").exists());
+}
+
+#[test]
+fn rank_prints_json_with_reasons() {
+    let store = Store::new();
+    assert!(store.build("b.fpb").status.success());
+    let out = firstpaint(&[
+        "rank",
+        s(&store.path("b.fpb")),
+        "--pubkey",
+        s(&store.path("k.pub")),
+        "--slot",
+        "similar",
+        "--product",
+        "SKU-00001",
+        "--k",
+        "3",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = json["ranking"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["reasons"].as_array().unwrap().len(), 4);
+    let bad = firstpaint(&["rank", s(&store.path("b.fpb")), "--pubkey", s(&store.path("k.pub")), "--slot", "simlar"]);
+    assert!(stderr(&bad).contains("did you mean \"similar\""), "{}", stderr(&bad));
+}

@@ -1,0 +1,164 @@
+//! Ranking on the fixtures store, through the engine the edge runs.
+//!
+//! Properties checked:
+//! 1. No slot, for any session, shows a product the rules forbid: below the
+//!    inventory threshold, regulated, with an excluded safety flag, category
+//!    or tag, or under its category's price floor.
+//! 2. Slots never repeat a product, never exceed k, and never show the
+//!    product the page is about.
+//! 3. Similar items to a product come mostly from its own category.
+//! 4. The home slot changes with the session and is the same without one.
+//! 5. Every item carries all four score parts, and its score is their sum.
+//! 6. Bad requests are errors that name the problem, never panics.
+
+mod support;
+
+use std::collections::HashSet;
+
+use firstpaint_engine::{Engine, EngineError, SlotKind, SlotRequest};
+use proptest::prelude::*;
+use support::fixtures_engine;
+
+fn allowed(engine: &Engine, id: &str) -> Result<(), String> {
+    let p = engine.product(id).ok_or("unknown product")?;
+    let names: Vec<&str> = p.category_path.iter().map(|&c| engine.category_name(c)).collect();
+    let leaf_names: Vec<&str> = names.iter().map(|n| n.rsplit('/').next().unwrap_or(n)).collect();
+    if p.available < 2 {
+        return Err(format!("{id}: only {} in stock", p.available));
+    }
+    if p.regulated {
+        return Err(format!("{id}: regulated"));
+    }
+    if p.safety.iter().any(|s| s == "flammable") {
+        return Err(format!("{id}: flammable"));
+    }
+    if leaf_names.contains(&"Camping Fuel") {
+        return Err(format!("{id}: excluded category"));
+    }
+    if p.tags.iter().any(|t| t == "discontinued") {
+        return Err(format!("{id}: discontinued"));
+    }
+    if leaf_names.contains(&"Electronics") && p.price < 10.0 {
+        return Err(format!("{id}: under the Electronics floor"));
+    }
+    Ok(())
+}
+
+#[test]
+fn the_fixture_rules_have_something_to_exclude() {
+    // Without forbidden products in the catalog, property 1 could not fail.
+    let engine = fixtures_engine();
+    let forbidden = engine.products().iter().filter(|p| allowed(&engine, &p.id).is_err()).count();
+    assert!(forbidden > 40, "only {forbidden} forbidden products");
+}
+
+fn ids(engine: &Engine) -> Vec<String> {
+    engine.products().iter().map(|p| p.id.clone()).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn no_slot_breaks_the_rules(
+        anchor in 0usize..420,
+        viewed in proptest::collection::vec(0usize..420, 0..8),
+        similar in any::<bool>(),
+        k in 1usize..=24,
+    ) {
+        let engine = fixtures_engine();
+        let all = ids(&engine);
+        let mut req = SlotRequest::new(if similar { SlotKind::Similar } else { SlotKind::Home });
+        req.k = Some(k);
+        req.viewed = viewed.iter().map(|&i| all[i % all.len()].clone()).collect();
+        if similar {
+            req.product = Some(all[anchor % all.len()].clone());
+        }
+        let ranking = engine.rank(&req).unwrap();
+        prop_assert!(ranking.items.len() <= k);
+        prop_assert!(!ranking.items.is_empty());
+        let mut seen = HashSet::new();
+        for item in &ranking.items {
+            prop_assert!(seen.insert(item.id.clone()), "{} twice", item.id);
+            if let Err(why) = allowed(&engine, &item.id) {
+                prop_assert!(false, "{why}");
+            }
+            prop_assert!(req.product.as_ref() != Some(&item.id));
+            let sum: f32 = item.reasons.iter().map(|r| r.contribution()).sum();
+            prop_assert!((sum - item.score).abs() < 1e-4);
+            prop_assert_eq!(item.reasons.len(), 4);
+        }
+    }
+}
+
+#[test]
+fn similar_items_share_the_category() {
+    let engine = fixtures_engine();
+    let mut same = 0;
+    let mut total = 0;
+    for p in engine.products().iter().step_by(7) {
+        let mut req = SlotRequest::new(SlotKind::Similar);
+        req.product = Some(p.id.clone());
+        for item in engine.rank(&req).unwrap().items {
+            total += 1;
+            if engine.product(&item.id).unwrap().leaf() == p.leaf() {
+                same += 1;
+            }
+        }
+    }
+    let share = same as f64 / total as f64;
+    assert!(share > 0.6, "only {share:.2} of similar items share the leaf category");
+}
+
+#[test]
+fn home_follows_the_session() {
+    let engine = fixtures_engine();
+    let home = |viewed: &[&str]| {
+        let mut req = SlotRequest::new(SlotKind::Home);
+        req.viewed = viewed.iter().map(|s| s.to_string()).collect();
+        engine.rank(&req).unwrap()
+    };
+    let anonymous = home(&[]);
+    assert!(!anonymous.personalized);
+    assert_eq!(anonymous, home(&[]), "deterministic");
+    assert_eq!(anonymous, home(&["NOT-A-PRODUCT"]), "unknown ids are ignored");
+
+    let phones = engine.products().iter().filter(|p| engine.category_name(p.leaf().unwrap()).ends_with("Smartphones")).map(|p| p.id.as_str()).take(2).collect::<Vec<_>>();
+    let tea = engine.products().iter().filter(|p| engine.category_name(p.leaf().unwrap()).ends_with("/Tea")).map(|p| p.id.as_str()).take(2).collect::<Vec<_>>();
+    let a = home(&phones);
+    let b = home(&tea);
+    assert!(a.personalized && b.personalized);
+    assert_ne!(a.items, b.items);
+    assert_ne!(a.items, anonymous.items);
+    let top_of = |r: &firstpaint_engine::Ranking| engine.category_name(engine.product(&r.items[0].id).unwrap().top().unwrap()).to_owned();
+    assert_eq!(top_of(&a), "Electronics");
+    assert_eq!(top_of(&b), "Food & Drink");
+}
+
+#[test]
+fn bad_requests_name_the_problem() {
+    let engine = fixtures_engine();
+    let mut req = SlotRequest::new(SlotKind::Similar);
+    assert_eq!(engine.rank(&req).unwrap_err(), EngineError::MissingProduct { slot: "similar" });
+    req.product = Some("NOPE".into());
+    assert_eq!(engine.rank(&req).unwrap_err(), EngineError::UnknownProduct("NOPE".into()));
+    let mut req = SlotRequest::new(SlotKind::Home);
+    req.k = Some(0);
+    assert!(matches!(engine.rank(&req), Err(EngineError::InvalidK { got: 0, .. })));
+    req.k = Some(10_000);
+    assert!(matches!(engine.rank(&req), Err(EngineError::InvalidK { .. })));
+    let err = "simlar".parse::<SlotKind>().unwrap_err().to_string();
+    assert!(err.contains("did you mean \"similar\""), "{err}");
+}
+
+#[test]
+fn explain_lists_what_guardrails_removed() {
+    let engine = fixtures_engine();
+    let mut req = SlotRequest::new(SlotKind::Home);
+    req.k = Some(24);
+    req.explain = true;
+    let ranking = engine.rank(&req).unwrap();
+    for removed in &ranking.removed {
+        assert!(allowed(&engine, &removed.id).is_err(), "{} removed for {} but allowed", removed.id, removed.rule);
+    }
+}
