@@ -1,0 +1,122 @@
+// Shared by the end-to-end tests: start `wrangler dev` (real workerd) over a
+// fresh local KV, publish bundles into it, and read the fixtures' rules.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+export const FP = path.join(ROOT, 'target/release/firstpaint');
+export const WRANGLER = path.join(ROOT, 'node_modules/.bin/wrangler');
+export const BUNDLE = path.join(ROOT, 'build/fixtures.fpb');
+export const PUBKEY = path.join(ROOT, 'fixtures/keys/dev.pub');
+
+const ENV = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+};
+
+for (const needed of [FP, WRANGLER, BUNDLE, path.join(ROOT, 'edge/build/index.js'), path.join(ROOT, 'build/site/index.html')]) {
+  if (!fs.existsSync(needed)) {
+    throw new Error(`${needed} is missing: run the e2e tests through \`make test\`, which builds it first`);
+  }
+}
+
+/** A fresh directory for wrangler's local state. */
+export function tempState() {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'firstpaint-e2e-'));
+}
+
+/** Publishes the fixtures bundle into `state` with the origin CLI. */
+export function publish(state, bundle = BUNDLE) {
+  execFileSync(FP, ['publish', bundle, '--pubkey', PUBKEY, '--local', '--persist-to', state], { cwd: ROOT, env: ENV, stdio: 'pipe' });
+}
+
+/** Writes a raw KV value, bypassing every check (to plant bad bundles). */
+export function kvPut(state, key, file) {
+  execFileSync(WRANGLER, ['kv', 'key', 'put', key, '--binding', 'BUNDLES', '--local', '--persist-to', state, '--path', file], { cwd: ROOT, env: ENV, stdio: 'pipe' });
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `wrangler dev` over `state`; resolves once it answers HTTP. */
+export async function startWrangler(state) {
+  const port = await freePort();
+  const child = spawn(WRANGLER, ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--show-interactive-dev-session=false'], {
+    cwd: ROOT,
+    env: ENV,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let logs = '';
+  child.stdout.on('data', (d) => { logs += d; });
+  child.stderr.on('data', (d) => { logs += d; });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () => {
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+  };
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    try {
+      await fetch(`${url}/p13n/health`);
+      return { url, stop, logs: () => logs };
+    } catch {
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+  stop();
+  throw new Error(`wrangler dev did not start on ${url}:\n${logs}`);
+}
+
+/** The fixtures catalog by id. */
+export function catalog() {
+  const byId = new Map();
+  for (const line of fs.readFileSync(path.join(ROOT, 'fixtures/catalog.ndjson'), 'utf8').split('\n')) {
+    if (line.trim()) {
+      const p = JSON.parse(line);
+      byId.set(p.id, p);
+    }
+  }
+  return byId;
+}
+
+/**
+ * Why `p` must never be promoted under fixtures/rules.toml, or null. Mirrors
+ * the fixture rules; a test checks that the catalog has products each rule forbids.
+ */
+export function forbidden(p) {
+  const units = (p.inventory ?? []).reduce((n, s) => n + s.available, 0);
+  if (units < 2) return `only ${units} in stock`;
+  if (p.regulated) return 'regulated';
+  if ((p.safety ?? []).includes('flammable')) return 'flammable';
+  if (p.category.includes('Camping Fuel')) return 'excluded category';
+  if ((p.tags ?? []).includes('discontinued')) return 'discontinued';
+  if (p.category.includes('Electronics') && p.price < 10) return 'under the Electronics floor';
+  return null;
+}
+
+/** Product ids rendered inside the slots' items (not the templates). */
+export function slotItems(html) {
+  const out = [];
+  const re = /<div class="cards" data-p13n-items([^>]*)>([\s\S]*?)<\/div>\s*<\/section>/g;
+  for (const m of html.matchAll(re)) {
+    out.push({
+      attrs: m[1],
+      ids: [...m[2].matchAll(/data-product="([^"]+)"/g)].map((x) => x[1]),
+    });
+  }
+  return out;
+}
