@@ -1,0 +1,93 @@
+// The storefront in a real browser (Debian's headless Chromium): the slot
+// content is in the first HTML response, and nothing changes it after load.
+//
+// 1. The ids in the DOM's slots after load equal those in the raw response.
+// 2. No mutation touches a slot after DOMContentLoaded, and the page runs no script.
+// 3. A product page, reached by a click, shows similar items at first paint too.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { ROOT, publish, slotItems, startWrangler, tempState } from './support.mjs';
+
+const EXECUTABLE = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+describe('first paint in Chromium', () => {
+  let server;
+  let browser;
+  let context;
+  before(async () => {
+    const state = tempState();
+    publish(state);
+    server = await startWrangler(state);
+    browser = await chromium.launch({
+      executablePath: EXECUTABLE,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
+    });
+    context = await browser.newContext();
+    // Record every change to a slot after the parser is done with the page.
+    await context.addInitScript(() => {
+      window.__slotMutations = [];
+      let parsed = false;
+      document.addEventListener('DOMContentLoaded', () => { parsed = true; });
+      new MutationObserver((records) => {
+        if (!parsed) return;
+        for (const r of records) {
+          const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+          if (el?.closest('[data-p13n-slot]')) window.__slotMutations.push(r.type);
+        }
+      }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    server?.stop();
+  });
+
+  async function visit(page, navigate) {
+    let html = null;
+    page.on('response', async (res) => {
+      if (res.request().resourceType() === 'document') html = await res.text();
+    });
+    await navigate();
+    await page.waitForLoadState('load');
+    await page.waitForTimeout(500);
+    const dom = await page.$$eval('[data-p13n-items] [data-product]', (els) => els.map((e) => e.getAttribute('data-product')));
+    const mutations = await page.evaluate(() => window.__slotMutations);
+    const scripts = await page.evaluate(() => document.scripts.length);
+    return { html, dom, mutations, scripts };
+  }
+
+  test('the home slot is in the first HTML and untouched after load', async () => {
+    const page = await context.newPage();
+    const { html, dom, mutations, scripts } = await visit(page, () => page.goto(`${server.url}/`));
+    const first = slotItems(html)[0].ids;
+    assert.equal(first.length, 8);
+    assert.deepEqual(dom, first);
+    assert.deepEqual(mutations, []);
+    assert.equal(scripts, 0);
+    const shots = path.join(ROOT, 'build/screenshots');
+    fs.mkdirSync(shots, { recursive: true });
+    await page.screenshot({ path: path.join(shots, 'home.png'), fullPage: true });
+    await page.close();
+  });
+
+  test('a clicked product page shows similar items at first paint', async () => {
+    const page = await context.newPage();
+    await page.goto(`${server.url}/`);
+    const target = await page.getAttribute('[data-p13n-items] [data-product] a', 'href');
+    const { html, dom, mutations } = await visit(page, () => page.click(`[data-p13n-items] a[href="${target}"]`));
+    assert.equal(new URL(page.url()).pathname, target);
+    const first = slotItems(html)[0].ids;
+    assert.equal(first.length, 6);
+    assert.deepEqual(dom, first);
+    assert.deepEqual(mutations, []);
+    await page.screenshot({ path: path.join(ROOT, 'build/screenshots/product.png'), fullPage: true });
+    // The view was recorded: the home page now reflects it.
+    const cookies = await context.cookies();
+    assert.ok(cookies.some((c) => c.name === 'fp_viewed' && c.value.startsWith(target.split('/').pop())), JSON.stringify(cookies));
+    await page.close();
+  });
+});
