@@ -78,7 +78,11 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
                 Err(_) => return bad_request(format!("k must be a whole number (got {value:?})")),
             },
             "viewed" => {
-                let ids: Vec<String> = value.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+                let ids: Vec<String> = value
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
                 if let Some(bad) = ids.iter().find(|id| !is_valid_id(id)) {
                     return bad_request(format!("viewed: {bad:?} is not a product id"));
                 }
@@ -93,7 +97,9 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
             }
         }
     }
-    let Some(slot) = slot else { return bad_request("missing parameter slot") };
+    let Some(slot) = slot else {
+        return bad_request("missing parameter slot");
+    };
     let kind: SlotKind = match slot.parse() {
         Ok(k) => k,
         Err(e) => return bad_request(e.to_string()),
@@ -101,17 +107,33 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
     let loaded = match loader::engine(env, ctx).await {
         Ok(l) => l,
         Err(e) => {
-            return Ok(Response::from_json(&serde_json::json!({ "error": e.to_string() }))?.with_status(503))
+            return Ok(
+                Response::from_json(&serde_json::json!({ "error": e.to_string() }))?
+                    .with_status(503),
+            )
         }
     };
     let engine = &loaded.engine;
-    let request = SlotRequest { kind, k, product, viewed, explain };
+    let request = SlotRequest {
+        kind,
+        k,
+        product,
+        viewed,
+        explain,
+    };
     let ranking = match engine.rank(&request) {
         Ok(r) => r,
-        Err(e @ (EngineError::UnknownProduct(_) | EngineError::MissingProduct { .. } | EngineError::InvalidK { .. })) => {
-            return bad_request(e.to_string())
+        Err(
+            e @ (EngineError::UnknownProduct(_)
+            | EngineError::MissingProduct { .. }
+            | EngineError::InvalidK { .. }),
+        ) => return bad_request(e.to_string()),
+        Err(e) => {
+            return Ok(
+                Response::from_json(&serde_json::json!({ "error": e.to_string() }))?
+                    .with_status(500),
+            )
         }
-        Err(e) => return Ok(Response::from_json(&serde_json::json!({ "error": e.to_string() }))?.with_status(500)),
     };
     let items: Vec<Item<'_>> = ranking
         .items
@@ -138,7 +160,9 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         "items": items,
         "removed": ranking.removed,
     }))?;
-    resp.headers_mut().set("x-p13n-bundle", &engine.info().version.to_string())?;
-    resp.headers_mut().set("cache-control", "private, no-store")?;
+    resp.headers_mut()
+        .set("x-p13n-bundle", &engine.info().version.to_string())?;
+    resp.headers_mut()
+        .set("cache-control", "private, no-store")?;
     Ok(resp)
 }

@@ -13,7 +13,9 @@ const SEPARATOR: char = '~';
 
 /// Recently viewed ids from a `Cookie` header, most recent first.
 pub fn viewed_from_header(cookie_header: Option<&str>) -> Vec<String> {
-    let Some(header) = cookie_header else { return Vec::new() };
+    let Some(header) = cookie_header else {
+        return Vec::new();
+    };
     header
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
@@ -58,7 +60,10 @@ mod tests {
     #[test]
     fn reads_only_valid_ids_from_its_own_cookie() {
         let header = "a=1; fp_viewed=SKU-1~SKU-2~<script>~SKU-3; b=2";
-        assert_eq!(viewed_from_header(Some(header)), vec!["SKU-1", "SKU-2", "SKU-3"]);
+        assert_eq!(
+            viewed_from_header(Some(header)),
+            vec!["SKU-1", "SKU-2", "SKU-3"]
+        );
         assert!(viewed_from_header(Some("other=SKU-1")).is_empty());
         assert!(viewed_from_header(None).is_empty());
     }
@@ -70,13 +75,19 @@ mod tests {
         assert_eq!(new[0], "P5");
         assert_eq!(new.len(), MAX_COOKIE_VIEWED);
         assert_eq!(new.iter().filter(|id| *id == "P5").count(), 1);
-        assert_eq!(set_cookie(&new[..2], false), "fp_viewed=P5~P0; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly");
+        assert_eq!(
+            set_cookie(&new[..2], false),
+            "fp_viewed=P5~P0; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly"
+        );
     }
 
     #[test]
     fn product_pages_are_recognised() {
         assert_eq!(product_from_path("/products/SKU-1"), Some("SKU-1".into()));
-        assert_eq!(product_from_path("/products/SKU-1.html"), Some("SKU-1".into()));
+        assert_eq!(
+            product_from_path("/products/SKU-1.html"),
+            Some("SKU-1".into())
+        );
         assert_eq!(product_from_path("/products/a%20b"), None);
         assert_eq!(product_from_path("/cart"), None);
     }

@@ -34,10 +34,10 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     match (req.method(), path.as_str()) {
         (Method::Get, "/p13n/health") => api::health(&env, &ctx).await,
         (Method::Get, "/p13n/recommend") => api::recommend(&req, &env, &ctx).await,
-        (_, p) if p.starts_with("/p13n/") => {
-            Ok(Response::from_json(&serde_json::json!({ "error": format!("no endpoint {} {p}", req.method()) }))?
-                .with_status(404))
-        }
+        (_, p) if p.starts_with("/p13n/") => Ok(Response::from_json(
+            &serde_json::json!({ "error": format!("no endpoint {} {p}", req.method()) }),
+        )?
+        .with_status(404)),
         _ => page::serve(req, &env, &ctx).await,
     }
 }

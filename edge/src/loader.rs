@@ -109,8 +109,13 @@ async fn load_if_changed(env: &Env) -> Result<Loaded, EdgeError> {
         .get(MANIFEST_KEY)
         .text()
         .await
-        .map_err(|e| EdgeError::Kv { key: MANIFEST_KEY.into(), reason: e.to_string() })?
-        .ok_or_else(|| EdgeError::NotPublished(format!("no {MANIFEST_KEY:?} in KV {KV_BINDING}")))?;
+        .map_err(|e| EdgeError::Kv {
+            key: MANIFEST_KEY.into(),
+            reason: e.to_string(),
+        })?
+        .ok_or_else(|| {
+            EdgeError::NotPublished(format!("no {MANIFEST_KEY:?} in KV {KV_BINDING}"))
+        })?;
     let manifest: Manifest =
         serde_json::from_str(&manifest_text).map_err(|e| EdgeError::Manifest(e.to_string()))?;
     let now = now_ms();
@@ -123,8 +128,16 @@ async fn load_if_changed(env: &Env) -> Result<Loaded, EdgeError> {
         .get(&manifest.bundle_key)
         .bytes()
         .await
-        .map_err(|e| EdgeError::Kv { key: manifest.bundle_key.clone(), reason: e.to_string() })?
-        .ok_or_else(|| EdgeError::NotPublished(format!("manifest names {:?}, which is not in KV", manifest.bundle_key)))?;
+        .map_err(|e| EdgeError::Kv {
+            key: manifest.bundle_key.clone(),
+            reason: e.to_string(),
+        })?
+        .ok_or_else(|| {
+            EdgeError::NotPublished(format!(
+                "manifest names {:?}, which is not in KV",
+                manifest.bundle_key
+            ))
+        })?;
     let digest = hex(&sha256(&bytes));
     if digest != manifest.sha256 {
         return Err(EdgeError::Manifest(format!(

@@ -101,7 +101,9 @@ fn pass_through(mut upstream: Response, tag: &str) -> Result<Response> {
     headers.set("x-p13n", tag)?;
     let status = upstream.status_code();
     let body = upstream.stream()?;
-    Ok(Response::from_stream(body)?.with_status(status).with_headers(headers))
+    Ok(Response::from_stream(body)?
+        .with_status(status)
+        .with_headers(headers))
 }
 
 /// A mutable copy of `h` without the length (the body changes).

@@ -59,7 +59,8 @@ struct Source {
 
 impl Source {
     fn get(&self, from: usize, to: usize) -> Option<&[u8]> {
-        self.bytes.get(from.checked_sub(self.start)?..to.checked_sub(self.start)?)
+        self.bytes
+            .get(from.checked_sub(self.start)?..to.checked_sub(self.start)?)
     }
 
     /// Drops bytes before absolute offset `keep_from`.
@@ -135,7 +136,10 @@ impl SlotRewriter {
                         let mut s = state.borrow_mut();
                         if let Some(slot) = s.slot.take() {
                             if !slot.done {
-                                s.outcome.fallbacks.push(format!("slot {:?}: no [data-p13n-items] element", slot.kind));
+                                s.outcome.fallbacks.push(format!(
+                                    "slot {:?}: no [data-p13n-items] element",
+                                    slot.kind
+                                ));
                             }
                         }
                     }));
@@ -267,7 +271,8 @@ fn fill(el: &mut Element<'_, '_>, engine: &Engine, ctx: &PageContext, state: &mu
         Ok(html) => {
             el.set_inner_content(&html, ContentType::Html);
             el.set_attribute("data-p13n-state", "personalized").ok();
-            el.set_attribute("data-p13n-bundle", &engine.info().version.to_string()).ok();
+            el.set_attribute("data-p13n-bundle", &engine.info().version.to_string())
+                .ok();
             state.outcome.filled += 1;
         }
         Err(reason) => {
@@ -282,11 +287,19 @@ fn render_slot(engine: &Engine, ctx: &PageContext, slot: &OpenSlot) -> Result<St
     let template = match &slot.template {
         Some(Ok(t)) => t,
         Some(Err(e)) => return Err(format!("slot {name:?}: {e}")),
-        None => return Err(format!("slot {name:?}: no <template data-p13n-item> before [data-p13n-items]")),
+        None => {
+            return Err(format!(
+                "slot {name:?}: no <template data-p13n-item> before [data-p13n-items]"
+            ))
+        }
     };
     let kind: SlotKind = name.parse().map_err(|e| format!("slot {name:?}: {e}"))?;
     let k = match &slot.k {
-        Some(k) => Some(k.trim().parse::<usize>().map_err(|_| format!("slot {name:?}: data-p13n-k {k:?} is not a number"))?),
+        Some(k) => Some(
+            k.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("slot {name:?}: data-p13n-k {k:?} is not a number"))?,
+        ),
         None => None,
     };
     let req = SlotRequest {
@@ -296,7 +309,9 @@ fn render_slot(engine: &Engine, ctx: &PageContext, slot: &OpenSlot) -> Result<St
         viewed: ctx.viewed.clone(),
         explain: false,
     };
-    let ranking = engine.rank(&req).map_err(|e| format!("slot {name:?}: {e}"))?;
+    let ranking = engine
+        .rank(&req)
+        .map_err(|e| format!("slot {name:?}: {e}"))?;
     if ranking.items.is_empty() {
         return Err(format!("slot {name:?}: nothing passed the guardrails"));
     }

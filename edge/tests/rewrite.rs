@@ -24,14 +24,30 @@ fn product(id: &str, title: &str, leaf: &str) -> String {
 
 fn engine() -> Rc<Engine> {
     let dir = tempfile::tempdir().unwrap();
-    let mut catalog = vec![product("EVIL-1", r#"<script>alert(\"x\")</script> & Co's \"lamp\""#, "Lamps")];
+    let mut catalog = vec![product(
+        "EVIL-1",
+        r#"<script>alert(\"x\")</script> & Co's \"lamp\""#,
+        "Lamps",
+    )];
     for i in 0..30 {
-        catalog.push(product(&format!("LAMP-{i}"), &format!("Oak table lamp {i}"), "Lamps"));
-        catalog.push(product(&format!("MUG-{i}"), &format!("Ceramic coffee mug {i}"), "Mugs"));
+        catalog.push(product(
+            &format!("LAMP-{i}"),
+            &format!("Oak table lamp {i}"),
+            "Lamps",
+        ));
+        catalog.push(product(
+            &format!("MUG-{i}"),
+            &format!("Ceramic coffee mug {i}"),
+            "Mugs",
+        ));
     }
     std::fs::write(dir.path().join("c.ndjson"), catalog.join("\n")).unwrap();
     std::fs::write(dir.path().join("e.ndjson"), "").unwrap();
-    std::fs::write(dir.path().join("r.toml"), "[guardrails]\nmin_inventory = 1\n").unwrap();
+    std::fs::write(
+        dir.path().join("r.toml"),
+        "[guardrails]\nmin_inventory = 1\n",
+    )
+    .unwrap();
     let inputs = load(&InputPaths {
         catalog: dir.path().join("c.ndjson"),
         events: dir.path().join("e.ndjson"),
@@ -39,7 +55,12 @@ fn engine() -> Rc<Engine> {
     })
     .unwrap();
     let key = firstpaint_bundle::SigningKey::from_bytes(&[9; 32]);
-    let opts = BuildOptions { now: NOW, ttl_days: 1, progress: false, rules_file: "r.toml".into() };
+    let opts = BuildOptions {
+        now: NOW,
+        ttl_days: 1,
+        progress: false,
+        rules_file: "r.toml".into(),
+    };
     let (bytes, _) = build(&inputs, &key, &opts).unwrap();
     Rc::new(Engine::open(&bytes, &key.verifying_key(), NOW).unwrap())
 }
@@ -77,13 +98,23 @@ fn ids(html: &str) -> Vec<String> {
 #[test]
 fn slots_fill_through_the_template() {
     let engine = engine();
-    let html = page(&slot(r#"data-p13n-slot="similar" data-p13n-k="5" data-p13n-product="LAMP-1""#, ITEM, "<li>fallback</li>"));
+    let html = page(&slot(
+        r#"data-p13n-slot="similar" data-p13n-k="5" data-p13n-product="LAMP-1""#,
+        ITEM,
+        "<li>fallback</li>",
+    ));
     let (out, outcome) = rewrite(&engine, &html, 64 * 1024, PageContext::default());
     assert_eq!(outcome.filled, 1, "{outcome:?}");
     let got = ids(&out);
     assert_eq!(got.len(), 5, "{out}");
     assert!(!got.contains(&"LAMP-1".to_owned()));
-    assert!(got.iter().filter(|id| id.starts_with("LAMP") || id.starts_with("EVIL")).count() >= 4, "{got:?}");
+    assert!(
+        got.iter()
+            .filter(|id| id.starts_with("LAMP") || id.starts_with("EVIL"))
+            .count()
+            >= 4,
+        "{got:?}"
+    );
     assert!(!out.contains("fallback"));
     assert!(out.contains(r#"data-p13n-state="personalized""#));
     assert!(out.contains("<footer>end</footer>"));
@@ -92,7 +123,11 @@ fn slots_fill_through_the_template() {
 #[test]
 fn the_malicious_title_is_escaped_when_shown() {
     let engine = engine();
-    let html = page(&slot(r#"data-p13n-slot="similar" data-p13n-k="30" data-p13n-product="LAMP-2""#, ITEM, ""));
+    let html = page(&slot(
+        r#"data-p13n-slot="similar" data-p13n-k="30" data-p13n-product="LAMP-2""#,
+        ITEM,
+        "",
+    ));
     let (out, _) = rewrite(&engine, &html, 7, PageContext::default());
     assert!(ids(&out).contains(&"EVIL-1".to_owned()), "{out}");
     assert!(
@@ -107,10 +142,21 @@ fn output_does_not_depend_on_chunking() {
     let engine = engine();
     let html = page(&format!(
         "{}{}",
-        slot(r#"data-p13n-slot="home" data-p13n-k="4""#, ITEM, "<li>a</li>"),
-        slot(r#"data-p13n-slot="similar" data-p13n-product="MUG-3""#, ITEM, "<li>b</li>")
+        slot(
+            r#"data-p13n-slot="home" data-p13n-k="4""#,
+            ITEM,
+            "<li>a</li>"
+        ),
+        slot(
+            r#"data-p13n-slot="similar" data-p13n-product="MUG-3""#,
+            ITEM,
+            "<li>b</li>"
+        )
     ));
-    let ctx = PageContext { viewed: vec!["MUG-1".into(), "LAMP-4".into()], product: None };
+    let ctx = PageContext {
+        viewed: vec!["MUG-1".into(), "LAMP-4".into()],
+        product: None,
+    };
     let (whole, outcome) = rewrite(&engine, &html, 1 << 20, ctx.clone());
     assert_eq!(outcome.filled, 2, "{outcome:?}");
     for chunk in [1, 3, 17, 100] {
@@ -122,7 +168,9 @@ fn output_does_not_depend_on_chunking() {
 #[test]
 fn pages_without_slots_pass_through_unchanged() {
     let engine = engine();
-    let html = page("<p class=x>caf\u{e9} &amp; <b>bold</b><!-- c --></p><template><i>{{title}}</i></template>");
+    let html = page(
+        "<p class=x>caf\u{e9} &amp; <b>bold</b><!-- c --></p><template><i>{{title}}</i></template>",
+    );
     let (out, outcome) = rewrite(&engine, &html, 5, PageContext::default());
     assert_eq!(out, html);
     assert_eq!(outcome, Outcome::default());
@@ -132,20 +180,58 @@ fn pages_without_slots_pass_through_unchanged() {
 fn broken_slots_keep_their_fallback_and_say_why() {
     let engine = engine();
     let cases = [
-        (slot(r#"data-p13n-slot="recommended""#, ITEM, "<li>fb</li>"), "unknown slot type"),
-        (slot(r#"data-p13n-slot="home""#, "<template data-p13n-item>{{titel}}</template>", "<li>fb</li>"), "did you mean {{title}}"),
-        (slot(r#"data-p13n-slot="home""#, "", "<li>fb</li>"), "no <template data-p13n-item>"),
-        (slot(r#"data-p13n-slot="home" data-p13n-k="lots""#, ITEM, "<li>fb</li>"), "not a number"),
-        (slot(r#"data-p13n-slot="similar" data-p13n-product="GONE""#, ITEM, "<li>fb</li>"), "not in the catalog"),
+        (
+            slot(r#"data-p13n-slot="recommended""#, ITEM, "<li>fb</li>"),
+            "unknown slot type",
+        ),
+        (
+            slot(
+                r#"data-p13n-slot="home""#,
+                "<template data-p13n-item>{{titel}}</template>",
+                "<li>fb</li>",
+            ),
+            "did you mean {{title}}",
+        ),
+        (
+            slot(r#"data-p13n-slot="home""#, "", "<li>fb</li>"),
+            "no <template data-p13n-item>",
+        ),
+        (
+            slot(
+                r#"data-p13n-slot="home" data-p13n-k="lots""#,
+                ITEM,
+                "<li>fb</li>",
+            ),
+            "not a number",
+        ),
+        (
+            slot(
+                r#"data-p13n-slot="similar" data-p13n-product="GONE""#,
+                ITEM,
+                "<li>fb</li>",
+            ),
+            "not in the catalog",
+        ),
     ];
     for (broken, why) in cases {
-        let good = slot(r#"data-p13n-slot="home" data-p13n-k="2""#, ITEM, "<li>fb2</li>");
+        let good = slot(
+            r#"data-p13n-slot="home" data-p13n-k="2""#,
+            ITEM,
+            "<li>fb2</li>",
+        );
         let html = page(&format!("{broken}{good}"));
         let (out, outcome) = rewrite(&engine, &html, 9, PageContext::default());
         assert!(out.contains("<li>fb</li>"), "{why}: fallback lost: {out}");
-        assert!(out.contains(r#"data-p13n-state="fallback""#), "{why}: {out}");
+        assert!(
+            out.contains(r#"data-p13n-state="fallback""#),
+            "{why}: {out}"
+        );
         assert_eq!(outcome.filled, 1, "{why}: {outcome:?}");
-        assert!(outcome.fallbacks.iter().any(|f| f.contains(why)), "{why}: {:?}", outcome.fallbacks);
+        assert!(
+            outcome.fallbacks.iter().any(|f| f.contains(why)),
+            "{why}: {:?}",
+            outcome.fallbacks
+        );
         assert_eq!(ids(&out).len(), 2, "{why}");
     }
 }

@@ -41,7 +41,11 @@ pub struct BuildReport {
 }
 
 /// Trains every model, compiles the rules and signs the bundle.
-pub fn build(inputs: &Inputs, key: &SigningKey, opts: &BuildOptions) -> anyhow::Result<(Vec<u8>, BuildReport)> {
+pub fn build(
+    inputs: &Inputs,
+    key: &SigningKey,
+    opts: &BuildOptions,
+) -> anyhow::Result<(Vec<u8>, BuildReport)> {
     let mut steps = Vec::new();
     let mut clock = Instant::now();
     let mut lap = |name: &'static str, steps: &mut Vec<(&'static str, Duration)>| {
@@ -60,7 +64,12 @@ pub fn build(inputs: &Inputs, key: &SigningKey, opts: &BuildOptions) -> anyhow::
     lap("catalog + sessions", &mut steps);
 
     let co_view = coview::build(catalog.products.len(), &sessions);
-    let priors = priors::build(&catalog.products, catalog.categories.len(), &sessions, opts.now);
+    let priors = priors::build(
+        &catalog.products,
+        catalog.categories.len(),
+        &sessions,
+        opts.now,
+    );
     lap("co-views + priors", &mut steps);
 
     let text = embed::text_embeddings(&inputs.products);
@@ -81,13 +90,27 @@ pub fn build(inputs: &Inputs, key: &SigningKey, opts: &BuildOptions) -> anyhow::
     bar.finish_and_clear();
     lap("HNSW index", &mut steps);
 
-    let mut tags: Vec<&str> = inputs.products.iter().flat_map(|p| p.tags.iter().map(String::as_str)).collect();
+    let mut tags: Vec<&str> = inputs
+        .products
+        .iter()
+        .flat_map(|p| p.tags.iter().map(String::as_str))
+        .collect();
     tags.sort_unstable();
     tags.dedup();
-    let mut safety: Vec<&str> = inputs.products.iter().flat_map(|p| p.safety.iter().map(String::as_str)).collect();
+    let mut safety: Vec<&str> = inputs
+        .products
+        .iter()
+        .flat_map(|p| p.safety.iter().map(String::as_str))
+        .collect();
     safety.sort_unstable();
     safety.dedup();
-    let compiled = compile::compile(&opts.rules_file, &inputs.rules, &catalog.categories, &tags, &safety)?;
+    let compiled = compile::compile(
+        &opts.rules_file,
+        &inputs.rules,
+        &catalog.categories,
+        &tags,
+        &safety,
+    )?;
 
     let sections = EngineSections {
         catalog,

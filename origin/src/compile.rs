@@ -62,9 +62,12 @@ pub fn compile(
         .iter()
         .enumerate()
         .flat_map(|(i, f)| {
-            category(format!("guardrails.price_floors[{i}].category"), &f.category)
-                .into_iter()
-                .map(|c| (c, f.min_price))
+            category(
+                format!("guardrails.price_floors[{i}].category"),
+                &f.category,
+            )
+            .into_iter()
+            .map(|c| (c, f.min_price))
         })
         .collect();
     if !errors.is_empty() {
@@ -73,12 +76,16 @@ pub fn compile(
     let mut warnings = Vec::new();
     for t in &g.exclude_tags {
         if !tags.contains(&t.as_str()) {
-            warnings.push(format!("{file}: guardrails.exclude_tags: no product has tag {t:?} yet"));
+            warnings.push(format!(
+                "{file}: guardrails.exclude_tags: no product has tag {t:?} yet"
+            ));
         }
     }
     for f in &g.exclude_safety {
         if !safety.contains(&f.as_str()) {
-            warnings.push(format!("{file}: guardrails.exclude_safety: no product has flag {f:?} yet"));
+            warnings.push(format!(
+                "{file}: guardrails.exclude_safety: no product has flag {f:?} yet"
+            ));
         }
     }
     Ok(Compiled {
@@ -104,8 +111,15 @@ mod tests {
     fn misspelt_categories_are_errors_with_a_suggestion() {
         let mut rules = Rules::default();
         rules.guardrails.exclude_categories = vec!["Pharmcy".into()];
-        rules.guardrails.price_floors = vec![PriceFloor { category: "Toys".into(), min_price: 2.0 }];
-        let cats = vec!["Health".to_string(), "Health/Pharmacy".to_string(), "Toys".to_string()];
+        rules.guardrails.price_floors = vec![PriceFloor {
+            category: "Toys".into(),
+            min_price: 2.0,
+        }];
+        let cats = vec![
+            "Health".to_string(),
+            "Health/Pharmacy".to_string(),
+            "Toys".to_string(),
+        ];
         let err = compile("rules.toml", &rules, &cats, &[], &[]).unwrap_err();
         assert_eq!(
             err.to_string(),

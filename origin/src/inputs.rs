@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use firstpaint_contracts::{read_ndjson, read_toml, Event, InputError, InputErrors, Product, Rules};
+use firstpaint_contracts::{
+    read_ndjson, read_toml, Event, InputError, InputErrors, Product, Rules,
+};
 
 /// Catalog, events and rules that passed every check, with their hashes.
 #[derive(Debug, Clone)]
@@ -68,10 +70,17 @@ pub fn load(paths: &InputPaths) -> anyhow::Result<Inputs> {
         }
     };
     if !errors.is_empty() {
-        bail!("{}\n{} problem(s) in the inputs; nothing was built", InputErrors(errors.clone()), errors.len());
+        bail!(
+            "{}\n{} problem(s) in the inputs; nothing was built",
+            InputErrors(errors.clone()),
+            errors.len()
+        );
     }
-    let Some(rules) = rules else { bail!("rules did not load") };
-    let (events, dropped): (Vec<Event>, Vec<Event>) = events.into_iter().partition(|e| e.consent.analytics);
+    let Some(rules) = rules else {
+        bail!("rules did not load")
+    };
+    let (events, dropped): (Vec<Event>, Vec<Event>) =
+        events.into_iter().partition(|e| e.consent.analytics);
     let known: std::collections::HashSet<&str> = products.iter().map(|p| p.id.as_str()).collect();
     let unknown_product_refs = events
         .iter()
@@ -117,7 +126,11 @@ fn cross_check(file: &str, text: &str, products: &[Product], errors: &mut Vec<In
                 file,
                 line_of(i),
                 "id",
-                format!("duplicate id {:?} (first on line {})", p.id, line_of(first).unwrap_or(0)),
+                format!(
+                    "duplicate id {:?} (first on line {})",
+                    p.id,
+                    line_of(first).unwrap_or(0)
+                ),
             ));
         } else {
             first_seen.insert(&p.id, i);

@@ -37,7 +37,11 @@ impl Store {
         }
         let prefix = dir.path().join("k");
         let out = firstpaint(&["keygen", "--out", s(&prefix)]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         Store { dir }
     }
 
@@ -83,25 +87,60 @@ fn build_verify_and_every_tampering_is_caught() {
     let bytes = std::fs::read(&bundle).unwrap();
     let tampered = store.path("t.fpb");
     // Header, section table, each kind of section, and the signature.
-    let positions = [0, 9, 20, 100, 150, 160, 400, bytes.len() / 3, bytes.len() / 2, bytes.len() - 70, bytes.len() - 1];
+    let positions = [
+        0,
+        9,
+        20,
+        100,
+        150,
+        160,
+        400,
+        bytes.len() / 3,
+        bytes.len() / 2,
+        bytes.len() - 70,
+        bytes.len() - 1,
+    ];
     for pos in positions {
         let mut changed = bytes.clone();
         changed[pos] ^= 0x20;
         std::fs::write(&tampered, &changed).unwrap();
         let out = store.verify(&tampered);
-        assert!(!out.status.success(), "byte {pos} changed but verify passed");
-        assert!(stderr(&out).contains("rejected"), "byte {pos}: {}", stderr(&out));
+        assert!(
+            !out.status.success(),
+            "byte {pos} changed but verify passed"
+        );
+        assert!(
+            stderr(&out).contains("rejected"),
+            "byte {pos}: {}",
+            stderr(&out)
+        );
     }
     std::fs::write(&tampered, &bytes[..bytes.len() - 100]).unwrap();
     assert!(stderr(&store.verify(&tampered)).contains("truncated"));
 
     let other = store.path("other");
     assert!(firstpaint(&["keygen", "--out", s(&other)]).status.success());
-    let wrong = firstpaint(&["verify", s(&bundle), "--pubkey", s(&store.path("other.pub"))]);
+    let wrong = firstpaint(&[
+        "verify",
+        s(&bundle),
+        "--pubkey",
+        s(&store.path("other.pub")),
+    ]);
     assert!(!wrong.status.success());
-    assert!(stderr(&wrong).contains("signed by key"), "{}", stderr(&wrong));
+    assert!(
+        stderr(&wrong).contains("signed by key"),
+        "{}",
+        stderr(&wrong)
+    );
 
-    let expired = firstpaint(&["verify", s(&bundle), "--pubkey", s(&store.path("k.pub")), "--at", "99999999999"]);
+    let expired = firstpaint(&[
+        "verify",
+        s(&bundle),
+        "--pubkey",
+        s(&store.path("k.pub")),
+        "--at",
+        "99999999999",
+    ]);
     assert!(stderr(&expired).contains("expired"), "{}", stderr(&expired));
 }
 
@@ -119,16 +158,27 @@ fn bad_input_is_located_and_the_old_bundle_survives() {
     let out = store.build("b.fpb");
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("catalog.ndjson:3: field `price`: must be a finite number >= 0"), "{err}");
+    assert!(
+        err.contains("catalog.ndjson:3: field `price`: must be a finite number >= 0"),
+        "{err}"
+    );
     assert!(err.contains("catalog.ndjson:5: field `currency`"), "{err}");
-    assert_eq!(std::fs::read(store.path("b.fpb")).unwrap(), before, "old bundle replaced");
+    assert_eq!(
+        std::fs::read(store.path("b.fpb")).unwrap(),
+        before,
+        "old bundle replaced"
+    );
 }
 
 #[test]
 fn misspelt_rule_categories_are_refused() {
     let store = Store::new();
     let rules = std::fs::read_to_string(store.path("rules.toml")).unwrap();
-    std::fs::write(store.path("rules.toml"), rules.replace("\"Camping Fuel\"", "\"Camping Fuell\"")).unwrap();
+    std::fs::write(
+        store.path("rules.toml"),
+        rules.replace("\"Camping Fuel\"", "\"Camping Fuell\""),
+    )
+    .unwrap();
     let out = store.build("b.fpb");
     assert!(!out.status.success());
     let err = stderr(&out);
@@ -161,6 +211,17 @@ fn rank_prints_json_with_reasons() {
     let items = json["ranking"]["items"].as_array().unwrap();
     assert_eq!(items.len(), 3);
     assert_eq!(items[0]["reasons"].as_array().unwrap().len(), 4);
-    let bad = firstpaint(&["rank", s(&store.path("b.fpb")), "--pubkey", s(&store.path("k.pub")), "--slot", "simlar"]);
-    assert!(stderr(&bad).contains("did you mean \"similar\""), "{}", stderr(&bad));
+    let bad = firstpaint(&[
+        "rank",
+        s(&store.path("b.fpb")),
+        "--pubkey",
+        s(&store.path("k.pub")),
+        "--slot",
+        "simlar",
+    ]);
+    assert!(
+        stderr(&bad).contains("did you mean \"similar\""),
+        "{}",
+        stderr(&bad)
+    );
 }

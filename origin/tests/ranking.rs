@@ -21,8 +21,15 @@ use support::fixtures_engine;
 
 fn allowed(engine: &Engine, id: &str) -> Result<(), String> {
     let p = engine.product(id).ok_or("unknown product")?;
-    let names: Vec<&str> = p.category_path.iter().map(|&c| engine.category_name(c)).collect();
-    let leaf_names: Vec<&str> = names.iter().map(|n| n.rsplit('/').next().unwrap_or(n)).collect();
+    let names: Vec<&str> = p
+        .category_path
+        .iter()
+        .map(|&c| engine.category_name(c))
+        .collect();
+    let leaf_names: Vec<&str> = names
+        .iter()
+        .map(|n| n.rsplit('/').next().unwrap_or(n))
+        .collect();
     if p.available < 2 {
         return Err(format!("{id}: only {} in stock", p.available));
     }
@@ -48,7 +55,11 @@ fn allowed(engine: &Engine, id: &str) -> Result<(), String> {
 fn the_fixture_rules_have_something_to_exclude() {
     // Without forbidden products in the catalog, property 1 could not fail.
     let engine = fixtures_engine();
-    let forbidden = engine.products().iter().filter(|p| allowed(&engine, &p.id).is_err()).count();
+    let forbidden = engine
+        .products()
+        .iter()
+        .filter(|p| allowed(&engine, &p.id).is_err())
+        .count();
     assert!(forbidden > 40, "only {forbidden} forbidden products");
 }
 
@@ -107,7 +118,10 @@ fn similar_items_share_the_category() {
         }
     }
     let share = same as f64 / total as f64;
-    assert!(share > 0.6, "only {share:.2} of similar items share the leaf category");
+    assert!(
+        share > 0.6,
+        "only {share:.2} of similar items share the leaf category"
+    );
 }
 
 #[test]
@@ -121,16 +135,40 @@ fn home_follows_the_session() {
     let anonymous = home(&[]);
     assert!(!anonymous.personalized);
     assert_eq!(anonymous, home(&[]), "deterministic");
-    assert_eq!(anonymous, home(&["NOT-A-PRODUCT"]), "unknown ids are ignored");
+    assert_eq!(
+        anonymous,
+        home(&["NOT-A-PRODUCT"]),
+        "unknown ids are ignored"
+    );
 
-    let phones = engine.products().iter().filter(|p| engine.category_name(p.leaf().unwrap()).ends_with("Smartphones")).map(|p| p.id.as_str()).take(2).collect::<Vec<_>>();
-    let tea = engine.products().iter().filter(|p| engine.category_name(p.leaf().unwrap()).ends_with("/Tea")).map(|p| p.id.as_str()).take(2).collect::<Vec<_>>();
+    let phones = engine
+        .products()
+        .iter()
+        .filter(|p| {
+            engine
+                .category_name(p.leaf().unwrap())
+                .ends_with("Smartphones")
+        })
+        .map(|p| p.id.as_str())
+        .take(2)
+        .collect::<Vec<_>>();
+    let tea = engine
+        .products()
+        .iter()
+        .filter(|p| engine.category_name(p.leaf().unwrap()).ends_with("/Tea"))
+        .map(|p| p.id.as_str())
+        .take(2)
+        .collect::<Vec<_>>();
     let a = home(&phones);
     let b = home(&tea);
     assert!(a.personalized && b.personalized);
     assert_ne!(a.items, b.items);
     assert_ne!(a.items, anonymous.items);
-    let top_of = |r: &firstpaint_engine::Ranking| engine.category_name(engine.product(&r.items[0].id).unwrap().top().unwrap()).to_owned();
+    let top_of = |r: &firstpaint_engine::Ranking| {
+        engine
+            .category_name(engine.product(&r.items[0].id).unwrap().top().unwrap())
+            .to_owned()
+    };
     assert_eq!(top_of(&a), "Electronics");
     assert_eq!(top_of(&b), "Food & Drink");
 }
@@ -139,14 +177,26 @@ fn home_follows_the_session() {
 fn bad_requests_name_the_problem() {
     let engine = fixtures_engine();
     let mut req = SlotRequest::new(SlotKind::Similar);
-    assert_eq!(engine.rank(&req).unwrap_err(), EngineError::MissingProduct { slot: "similar" });
+    assert_eq!(
+        engine.rank(&req).unwrap_err(),
+        EngineError::MissingProduct { slot: "similar" }
+    );
     req.product = Some("NOPE".into());
-    assert_eq!(engine.rank(&req).unwrap_err(), EngineError::UnknownProduct("NOPE".into()));
+    assert_eq!(
+        engine.rank(&req).unwrap_err(),
+        EngineError::UnknownProduct("NOPE".into())
+    );
     let mut req = SlotRequest::new(SlotKind::Home);
     req.k = Some(0);
-    assert!(matches!(engine.rank(&req), Err(EngineError::InvalidK { got: 0, .. })));
+    assert!(matches!(
+        engine.rank(&req),
+        Err(EngineError::InvalidK { got: 0, .. })
+    ));
     req.k = Some(10_000);
-    assert!(matches!(engine.rank(&req), Err(EngineError::InvalidK { .. })));
+    assert!(matches!(
+        engine.rank(&req),
+        Err(EngineError::InvalidK { .. })
+    ));
     let err = "simlar".parse::<SlotKind>().unwrap_err().to_string();
     assert!(err.contains("did you mean \"similar\""), "{err}");
 }
@@ -159,6 +209,11 @@ fn explain_lists_what_guardrails_removed() {
     req.explain = true;
     let ranking = engine.rank(&req).unwrap();
     for removed in &ranking.removed {
-        assert!(allowed(&engine, &removed.id).is_err(), "{} removed for {} but allowed", removed.id, removed.rule);
+        assert!(
+            allowed(&engine, &removed.id).is_err(),
+            "{} removed for {} but allowed",
+            removed.id,
+            removed.rule
+        );
     }
 }

@@ -63,7 +63,9 @@ pub enum BundleError {
         len: u64,
     },
     /// A section's checksum does not match its bytes.
-    #[error("section {tag} at offset {offset} is corrupt (crc32 {got:08x}, expected {expected:08x})")]
+    #[error(
+        "section {tag} at offset {offset} is corrupt (crc32 {got:08x}, expected {expected:08x})"
+    )]
     SectionChecksum {
         /// The section.
         tag: Tag,

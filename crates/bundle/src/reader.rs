@@ -3,7 +3,9 @@
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 
 use crate::error::BundleError;
-use crate::format::{Entry, Header, Tag, ENTRY_LEN, FORMAT_VERSION, HEADER_LEN, MAGIC, SIGNATURE_LEN};
+use crate::format::{
+    Entry, Header, Tag, ENTRY_LEN, FORMAT_VERSION, HEADER_LEN, MAGIC, SIGNATURE_LEN,
+};
 use crate::keys::key_id;
 
 /// A verified bundle over bytes the caller owns (`Vec<u8>`, `&[u8]`, ...).
@@ -22,13 +24,13 @@ impl<B: AsRef<[u8]>> Bundle<B> {
     pub fn open(bytes: B, key: &VerifyingKey, now: i64) -> Result<Self, BundleError> {
         let b = bytes.as_ref();
         let got = b.len() as u64;
-        let fixed: &[u8; HEADER_LEN] = b
-            .get(..HEADER_LEN)
-            .and_then(|h| h.try_into().ok())
-            .ok_or(BundleError::Truncated {
-                expected: (HEADER_LEN + SIGNATURE_LEN) as u64,
-                got,
-            })?;
+        let fixed: &[u8; HEADER_LEN] =
+            b.get(..HEADER_LEN)
+                .and_then(|h| h.try_into().ok())
+                .ok_or(BundleError::Truncated {
+                    expected: (HEADER_LEN + SIGNATURE_LEN) as u64,
+                    got,
+                })?;
         if fixed.get(..MAGIC.len()) != Some(&MAGIC[..]) {
             return Err(BundleError::BadMagic);
         }
@@ -58,11 +60,16 @@ impl<B: AsRef<[u8]>> Bundle<B> {
                 got: crate::hex(&header.key_id),
             });
         }
-        let signed_len = b.len().checked_sub(SIGNATURE_LEN).ok_or(BundleError::Truncated {
-            expected: header.total_len,
-            got,
-        })?;
-        let (content, signature) = b.split_at_checked(signed_len).ok_or(BundleError::BadSignature)?;
+        let signed_len = b
+            .len()
+            .checked_sub(SIGNATURE_LEN)
+            .ok_or(BundleError::Truncated {
+                expected: header.total_len,
+                got,
+            })?;
+        let (content, signature) = b
+            .split_at_checked(signed_len)
+            .ok_or(BundleError::BadSignature)?;
         let signature = Signature::from_slice(signature).map_err(|_| BundleError::BadSignature)?;
         key.verify(content, &signature)
             .map_err(|_| BundleError::BadSignature)?;

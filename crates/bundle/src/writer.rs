@@ -3,7 +3,9 @@
 use ed25519_dalek::{Signer, SigningKey};
 
 use crate::error::BundleError;
-use crate::format::{Entry, Header, Tag, ALIGN, ENTRY_LEN, FORMAT_VERSION, HEADER_LEN, SIGNATURE_LEN};
+use crate::format::{
+    Entry, Header, Tag, ALIGN, ENTRY_LEN, FORMAT_VERSION, HEADER_LEN, SIGNATURE_LEN,
+};
 use crate::keys::key_id;
 
 /// What the header records about the build.

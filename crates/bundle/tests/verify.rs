@@ -45,7 +45,11 @@ fn round_trip_keeps_header_and_sections() {
         b.section(Tag(*b"NONE")),
         Err(BundleError::MissingSection(Tag(*b"NONE")))
     );
-    assert_eq!(bytes.len() % 8, 0, "64-byte signature after aligned content");
+    assert_eq!(
+        bytes.len() % 8,
+        0,
+        "64-byte signature after aligned content"
+    );
 }
 
 #[test]
@@ -77,7 +81,10 @@ fn each_failure_has_its_own_error() {
     assert!(matches!(err, BundleError::Truncated { .. }), "{err}");
     let mut not_magic = bytes.clone();
     not_magic[0] = b'X';
-    assert_eq!(Bundle::open(&not_magic[..], &good, 1_500).unwrap_err(), BundleError::BadMagic);
+    assert_eq!(
+        Bundle::open(&not_magic[..], &good, 1_500).unwrap_err(),
+        BundleError::BadMagic
+    );
 }
 
 #[test]

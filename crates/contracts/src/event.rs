@@ -141,7 +141,11 @@ impl Validate for Event {
         if !is_valid_id(&self.session) {
             p.push("session", id_problem(&self.session));
         }
-        if self.region.len() < 2 || !self.region.bytes().all(|b| b.is_ascii_uppercase() || b == b'-')
+        if self.region.len() < 2
+            || !self
+                .region
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b == b'-')
         {
             p.push(
                 "region",

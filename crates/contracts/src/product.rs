@@ -163,7 +163,10 @@ impl Validate for Product {
         if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
             p.push(
                 "currency",
-                format!("must be an ISO 4217 code like EUR (got {:?})", self.currency),
+                format!(
+                    "must be an ISO 4217 code like EUR (got {:?})",
+                    self.currency
+                ),
             );
         }
         if let Some(r) = self.rating {
@@ -191,12 +194,18 @@ impl Validate for Product {
             if !is_valid_id(c) {
                 p.push(format!("compatible_with[{i}]"), id_problem(c));
             } else if *c == self.id {
-                p.push(format!("compatible_with[{i}]"), "a product cannot list itself");
+                p.push(
+                    format!("compatible_with[{i}]"),
+                    "a product cannot list itself",
+                );
             }
         }
         if let Some(url) = &self.url {
             if !url.starts_with('/') || url.starts_with("//") {
-                p.push("url", format!("must be a site path starting with a single '/' (got {url:?})"));
+                p.push(
+                    "url",
+                    format!("must be a site path starting with a single '/' (got {url:?})"),
+                );
             }
         }
         if let Some(updated) = self.updated_at {

@@ -67,7 +67,12 @@ pub fn read_ndjson<T: DeserializeOwned + Validate>(
             Err(e) => {
                 let field = e.path().to_string();
                 let field = if field == "." { String::new() } else { field };
-                errors.push(InputError::new(file, Some(line), field, e.into_inner().to_string()));
+                errors.push(InputError::new(
+                    file,
+                    Some(line),
+                    field,
+                    e.into_inner().to_string(),
+                ));
             }
         }
     }
@@ -84,9 +89,10 @@ pub fn read_toml<T: DeserializeOwned + Validate>(file: &str, text: &str) -> Resu
     let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
         let inner = e.into_inner();
-        let line = inner
-            .span()
-            .map(|span| text.get(..span.start).map_or(1, |s| s.matches('\n').count() + 1));
+        let line = inner.span().map(|span| {
+            text.get(..span.start)
+                .map_or(1, |s| s.matches('\n').count() + 1)
+        });
         let message = inner.message().to_string();
         let field = if field == "." { String::new() } else { field };
         InputErrors(vec![InputError::new(file, line, field, message)])
@@ -114,20 +120,41 @@ mod tests {
             r#"{"id":"A 2","title":"","category":["Electronics"],"price":1.0,"currency":"eur","created_at":"2026-01-02T03:04:05Z"}"#,
             r#"{"id":"A-3","title":"x","category":["E"],"price":"cheap","currency":"EUR","created_at":"2026-01-02T03:04:05Z"}"#,
         );
-        let errors = read_ndjson::<Product>("catalog.ndjson", &text).unwrap_err().0;
+        let errors = read_ndjson::<Product>("catalog.ndjson", &text)
+            .unwrap_err()
+            .0;
         let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(shown.len(), 4, "{shown:#?}");
-        assert!(shown[0].starts_with("catalog.ndjson:3: field `id`"), "{}", shown[0]);
-        assert!(shown[1].starts_with("catalog.ndjson:3: field `title`"), "{}", shown[1]);
-        assert!(shown[2].starts_with("catalog.ndjson:3: field `currency`"), "{}", shown[2]);
-        assert!(shown[3].starts_with("catalog.ndjson:4: field `price`: invalid type"), "{}", shown[3]);
+        assert!(
+            shown[0].starts_with("catalog.ndjson:3: field `id`"),
+            "{}",
+            shown[0]
+        );
+        assert!(
+            shown[1].starts_with("catalog.ndjson:3: field `title`"),
+            "{}",
+            shown[1]
+        );
+        assert!(
+            shown[2].starts_with("catalog.ndjson:3: field `currency`"),
+            "{}",
+            shown[2]
+        );
+        assert!(
+            shown[3].starts_with("catalog.ndjson:4: field `price`: invalid type"),
+            "{}",
+            shown[3]
+        );
     }
 
     #[test]
     fn unknown_fields_are_named() {
         let text = GOOD.replace("\"price\"", "\"prise\"");
         let errors = read_ndjson::<Product>("c", &text).unwrap_err();
-        assert!(errors.to_string().contains("unknown field `prise`"), "{errors}");
+        assert!(
+            errors.to_string().contains("unknown field `prise`"),
+            "{errors}"
+        );
     }
 
     #[test]
@@ -137,10 +164,16 @@ mod tests {
         assert_eq!(events[0].kind.products(), vec!["A-1"]);
         let bad = ok.replace("\"qty\":2", "\"qty\":0");
         let err = read_ndjson::<Event>("events.ndjson", &bad).unwrap_err();
-        assert_eq!(err.to_string(), "events.ndjson:1: field `qty`: must be at least 1");
+        assert_eq!(
+            err.to_string(),
+            "events.ndjson:1: field `qty`: must be at least 1"
+        );
         let unknown = ok.replace("add_to_cart", "add_to_basket");
         let err = read_ndjson::<Event>("events.ndjson", &unknown).unwrap_err();
-        assert!(err.to_string().contains("unknown variant `add_to_basket`"), "{err}");
+        assert!(
+            err.to_string().contains("unknown variant `add_to_basket`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -148,7 +181,10 @@ mod tests {
         let text = "[guardrails]\nmin_inventory = 1\nexclude_tagz = [\"x\"]\n";
         let err = read_toml::<Rules>("rules.toml", text).unwrap_err();
         let shown = err.to_string();
-        assert!(shown.starts_with("rules.toml:3: field `guardrails"), "{shown}");
+        assert!(
+            shown.starts_with("rules.toml:3: field `guardrails"),
+            "{shown}"
+        );
         assert!(shown.contains("unknown field `exclude_tagz`"), "{shown}");
     }
 }

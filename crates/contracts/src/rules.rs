@@ -89,7 +89,11 @@ impl Default for Blend {
 impl Validate for Rules {
     fn validate(&self, p: &mut Problems) {
         for (i, floor) in self.guardrails.price_floors.iter().enumerate() {
-            check_money(p, &format!("guardrails.price_floors[{i}].min_price"), floor.min_price);
+            check_money(
+                p,
+                &format!("guardrails.price_floors[{i}].min_price"),
+                floor.min_price,
+            );
         }
         let b = &self.blend;
         for (name, w) in [
@@ -99,7 +103,10 @@ impl Validate for Rules {
             ("co_view", b.co_view),
         ] {
             if !w.is_finite() || w < 0.0 {
-                p.push(format!("blend.{name}"), format!("must be a finite weight >= 0 (got {w})"));
+                p.push(
+                    format!("blend.{name}"),
+                    format!("must be a finite weight >= 0 (got {w})"),
+                );
             }
         }
         if b.similarity + b.popularity + b.category_affinity + b.co_view <= 0.0 {

@@ -89,7 +89,12 @@ mod tests {
         let a = embed("usb c charger fast charging");
         let b = embed("fast usb c chargers");
         let c = embed("organic green tea loose leaf");
-        assert!(a.dot(&b) > a.dot(&c) + 0.3, "{} vs {}", a.dot(&b), a.dot(&c));
+        assert!(
+            a.dot(&b) > a.dot(&c) + 0.3,
+            "{} vs {}",
+            a.dot(&b),
+            a.dot(&c)
+        );
         assert!((a.dot(&a) - 1.0).abs() < 1e-5);
         assert!(embed("").is_zero());
     }

@@ -18,7 +18,11 @@ impl<'a> Guardrails<'a> {
     }
 
     /// `None` when `p` may be shown; otherwise the rule it breaks, in words.
-    pub fn check(&self, p: &ProductRecord, category_name: impl Fn(u32) -> String) -> Option<String> {
+    pub fn check(
+        &self,
+        p: &ProductRecord,
+        category_name: impl Fn(u32) -> String,
+    ) -> Option<String> {
         let r = self.rules;
         if p.available < r.min_inventory {
             return Some(format!(

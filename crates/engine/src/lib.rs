@@ -78,7 +78,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -105,7 +107,8 @@ impl Engine {
         let rules: RulesSection = section(bundle, sections::RULES)?;
 
         let n = catalog.products.len();
-        let inconsistent = |section: Tag, detail: String| EngineError::Inconsistent { section, detail };
+        let inconsistent =
+            |section: Tag, detail: String| EngineError::Inconsistent { section, detail };
         if ann.values.len() != n {
             return Err(inconsistent(
                 sections::ANN,
@@ -114,16 +117,22 @@ impl Engine {
         }
         let mut point_of = vec![u32::MAX; n];
         for (point, &ord) in ann.values.iter().enumerate() {
-            let slot = point_of
-                .get_mut(ord as usize)
-                .ok_or_else(|| inconsistent(sections::ANN, format!("point {point} names product {ord}")))?;
+            let slot = point_of.get_mut(ord as usize).ok_or_else(|| {
+                inconsistent(sections::ANN, format!("point {point} names product {ord}"))
+            })?;
             *slot = point as u32;
         }
         if priors.popularity.len() != n || priors.freshness.len() != n {
-            return Err(inconsistent(sections::PRIORS, format!("priors do not cover {n} products")));
+            return Err(inconsistent(
+                sections::PRIORS,
+                format!("priors do not cover {n} products"),
+            ));
         }
         if co_view.offsets.len() != n + 1 {
-            return Err(inconsistent(sections::COVIEW, format!("{} offsets for {n} products", co_view.offsets.len())));
+            return Err(inconsistent(
+                sections::COVIEW,
+                format!("{} offsets for {n} products", co_view.offsets.len()),
+            ));
         }
         let ordinals = catalog
             .products
@@ -193,13 +202,27 @@ impl Engine {
 
     /// The name of category `c` (empty when out of range).
     pub fn category_name(&self, c: u32) -> &str {
-        self.catalog.categories.get(c as usize).map_or("", String::as_str)
+        self.catalog
+            .categories
+            .get(c as usize)
+            .map_or("", String::as_str)
     }
 
     /// The embedding of product `ord`.
     pub fn embedding(&self, ord: u32) -> Option<&Embedding> {
         let point = *self.point_of.get(ord as usize)?;
         self.ann.iter().nth(point as usize).map(|(_, e)| e)
+    }
+
+    /// The (up to `k`) products nearest to `query` in the HNSW index, as
+    /// (ordinal, cosine similarity), nearest first.
+    pub fn nearest(&self, query: &Embedding, k: usize) -> Vec<(u32, f32)> {
+        let mut search = instant_distance::Search::default();
+        self.ann
+            .search(query, &mut search)
+            .take(k)
+            .map(|item| (*item.value, 1.0 - item.distance))
+            .collect()
     }
 
     /// Cold-start prior of `ord`: popularity, with a share for freshness so
@@ -213,7 +236,10 @@ impl Engine {
 
     /// Most popular products of category `c`.
     pub fn top_in_category(&self, c: u32) -> &[u32] {
-        self.priors.top_by_category.get(c as usize).map_or(&[], Vec::as_slice)
+        self.priors
+            .top_by_category
+            .get(c as usize)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The compiled rules.

@@ -10,7 +10,7 @@ use crate::error::EngineError;
 use crate::guardrails::Guardrails;
 use crate::limits::{CANDIDATES_PER_SOURCE, DEFAULT_K, MAX_K};
 use crate::session::Session;
-use crate::slot::{Ranking, Reason, RankedItem, Removed, SlotKind, SlotRequest};
+use crate::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
 use crate::Engine;
 
 /// Signal values of one candidate, each 0 to 1.
@@ -93,10 +93,15 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
         if items.len() == k {
             break;
         }
-        let Some(p) = engine.product_at(ord) else { continue };
+        let Some(p) = engine.product_at(ord) else {
+            continue;
+        };
         if let Some(rule) = guardrails.check(p, |c| engine.category_name(c).to_owned()) {
             if req.explain {
-                removed.push(Removed { id: p.id.clone(), rule });
+                removed.push(Removed {
+                    id: p.id.clone(),
+                    rule,
+                });
             }
             continue;
         }
@@ -105,14 +110,26 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
             ordinal: ord,
             score,
             reasons: vec![
-                Reason { signal: "similarity", value: s.similarity, weight: blend.similarity },
-                Reason { signal: "popularity", value: s.popularity, weight: blend.popularity },
+                Reason {
+                    signal: "similarity",
+                    value: s.similarity,
+                    weight: blend.similarity,
+                },
+                Reason {
+                    signal: "popularity",
+                    value: s.popularity,
+                    weight: blend.popularity,
+                },
                 Reason {
                     signal: "category_affinity",
                     value: s.category_affinity,
                     weight: blend.category_affinity,
                 },
-                Reason { signal: "co_view", value: s.co_view, weight: blend.co_view },
+                Reason {
+                    signal: "co_view",
+                    value: s.co_view,
+                    weight: blend.co_view,
+                },
             ],
         });
     }
@@ -128,7 +145,12 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
 /// neighbours in embedding space, its viewed-together items and the top of
 /// its favourite categories.
 fn gather_home(engine: &Engine, session: &Session, pool: &mut Pool) {
-    for &ord in engine.priors().top_overall.iter().take(CANDIDATES_PER_SOURCE) {
+    for &ord in engine
+        .priors()
+        .top_overall
+        .iter()
+        .take(CANDIDATES_PER_SOURCE)
+    {
         pool.entry(ord);
     }
     if session.is_empty() {
@@ -137,7 +159,11 @@ fn gather_home(engine: &Engine, session: &Session, pool: &mut Pool) {
     add_neighbours(engine, &session.taste, pool);
     add_co_views(engine, session, pool);
     for &(leaf, _) in session.leaf_share.iter().take(2) {
-        for &ord in engine.top_in_category(leaf).iter().take(CANDIDATES_PER_SOURCE / 2) {
+        for &ord in engine
+            .top_in_category(leaf)
+            .iter()
+            .take(CANDIDATES_PER_SOURCE / 2)
+        {
             pool.entry(ord);
         }
     }
@@ -151,7 +177,9 @@ fn gather_home(engine: &Engine, session: &Session, pool: &mut Pool) {
 /// Product page: nearest neighbours of the product, its viewed-together
 /// items, and the top of its category; the session tilts similarity.
 fn gather_similar(engine: &Engine, anchor: u32, session: &Session, pool: &mut Pool) {
-    let Some(anchor_emb) = engine.embedding(anchor).copied() else { return };
+    let Some(anchor_emb) = engine.embedding(anchor).copied() else {
+        return;
+    };
     add_neighbours(engine, &anchor_emb, pool);
     for (ord, score) in engine.co_view().row(anchor) {
         pool.entry(ord).co_view = score;
@@ -159,13 +187,21 @@ fn gather_similar(engine: &Engine, anchor: u32, session: &Session, pool: &mut Po
     let anchor_product = engine.product_at(anchor);
     let (leaf, top) = anchor_product.map_or((None, None), |p| (p.leaf(), p.top()));
     if let Some(leaf) = leaf {
-        for &ord in engine.top_in_category(leaf).iter().take(CANDIDATES_PER_SOURCE / 4) {
+        for &ord in engine
+            .top_in_category(leaf)
+            .iter()
+            .take(CANDIDATES_PER_SOURCE / 4)
+        {
             pool.entry(ord);
         }
     }
     for ord in pool.order.clone() {
-        let (Some(e), Some(p)) = (engine.embedding(ord), engine.product_at(ord)) else { continue };
-        let Some(s) = pool.signals.get_mut(&ord) else { continue };
+        let (Some(e), Some(p)) = (engine.embedding(ord), engine.product_at(ord)) else {
+            continue;
+        };
+        let Some(s) = pool.signals.get_mut(&ord) else {
+            continue;
+        };
         let to_anchor = anchor_emb.dot(e).max(0.0);
         s.similarity = if session.is_empty() {
             to_anchor
@@ -188,7 +224,11 @@ fn add_neighbours(engine: &Engine, query: &Embedding, pool: &mut Pool) {
         return;
     }
     let mut search = Search::default();
-    for item in engine.ann().search(query, &mut search).take(CANDIDATES_PER_SOURCE) {
+    for item in engine
+        .ann()
+        .search(query, &mut search)
+        .take(CANDIDATES_PER_SOURCE)
+    {
         pool.entry(*item.value);
     }
 }

@@ -31,7 +31,9 @@ impl Session {
         let mut s = Session::default();
         let mut weight = 1.0;
         for id in viewed.iter().take(MAX_VIEWED) {
-            let Some(ord) = engine.ordinal(id) else { continue };
+            let Some(ord) = engine.ordinal(id) else {
+                continue;
+            };
             if s.viewed.iter().any(|(o, _)| *o == ord) {
                 continue;
             }

@@ -164,7 +164,10 @@ mod tests {
 
     #[test]
     fn values_are_escaped_in_text_and_attributes() {
-        let t = Template::parse(r#"<a href="{{url}}" title="{{title}}">{{title}}</a> {{price}} #{{ position }}"#).unwrap();
+        let t = Template::parse(
+            r#"<a href="{{url}}" title="{{title}}">{{title}}</a> {{price}} #{{ position }}"#,
+        )
+        .unwrap();
         let mut out = String::new();
         t.render(&product(), 3, "home", &mut out);
         assert_eq!(
@@ -176,7 +179,10 @@ mod tests {
     #[test]
     fn bad_placeholders_are_named() {
         let err = Template::parse("{{titel}}").unwrap_err().to_string();
-        assert!(err.contains("unknown placeholder {{titel}} (did you mean {{title}}?)"), "{err}");
+        assert!(
+            err.contains("unknown placeholder {{titel}} (did you mean {{title}}?)"),
+            "{err}"
+        );
         let err = Template::parse("<b>{{title</b>").unwrap_err().to_string();
         assert!(err.contains("unclosed"), "{err}");
     }

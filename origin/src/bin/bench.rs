@@ -1,1 +1,223 @@
-fn main() {}
+//! `firstpaint-bench`: the spine's numbers, printed as a Markdown table.
+//!
+//! For the fixtures store and a generated large store: bundle bytes, build
+//! time, verify and decode time, rank time per slot kind, and the HNSW's
+//! recall@10 and speed against an exact scan run in the same process (the
+//! baseline), so the ratios hold on a noisy machine.
+//!
+//! `cargo run --profile bench-native -p firstpaint-origin --bin firstpaint-bench -- --products 100000 --sessions 170000`
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use firstpaint_bundle::{Bundle, SigningKey};
+use firstpaint_engine::{Embedding, Engine, SlotKind, SlotRequest};
+use firstpaint_origin::build::{build, BuildOptions};
+use firstpaint_origin::generate::{self, Spec};
+use firstpaint_origin::inputs::{load, InputPaths};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// Benchmarks the spine on the fixtures store and a generated store.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Products in the generated store (0 to skip it).
+    #[arg(long, default_value_t = 100_000)]
+    products: usize,
+    /// Sessions in the generated store (about 6 events each).
+    #[arg(long, default_value_t = 170_000)]
+    sessions: usize,
+    /// The fixtures directory.
+    #[arg(long, default_value = "fixtures")]
+    fixtures: PathBuf,
+    /// Rank calls timed per slot kind.
+    #[arg(long, default_value_t = 2_000)]
+    rank_calls: usize,
+    /// ANN queries for recall and speed.
+    #[arg(long, default_value_t = 1_000)]
+    queries: usize,
+}
+
+const NOW: i64 = 1_793_491_200;
+
+struct Row {
+    store: String,
+    products: usize,
+    events: usize,
+    bytes: usize,
+    sections: Vec<(String, u64)>,
+    build: Duration,
+    verify: Duration,
+    open: Duration,
+    rank: Vec<(&'static str, Duration, Duration)>,
+    recall: f64,
+    ann_qps: f64,
+    exact_qps: f64,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let key = SigningKey::from_bytes(&[1; 32]);
+    let mut rows = vec![measure("fixtures", &args.fixtures, &key, &args)?];
+    if args.products > 0 {
+        let dir = std::env::temp_dir().join(format!("firstpaint-bench-{}", args.products));
+        let spec = Spec {
+            products: args.products,
+            sessions: args.sessions,
+            seed: 11,
+            now: time::OffsetDateTime::from_unix_timestamp(NOW)?,
+        };
+        eprintln!("generating {} products, {} sessions into {}", spec.products, spec.sessions, dir.display());
+        generate::write(&spec, &dir)?;
+        rows.push(measure(&format!("generated {}k", args.products / 1000), &dir, &key, &args)?);
+    }
+    print(&rows);
+    Ok(())
+}
+
+fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Result<Row> {
+    eprintln!("{name}: building");
+    let started = Instant::now();
+    let inputs = load(&InputPaths {
+        catalog: dir.join("catalog.ndjson"),
+        events: dir.join("events.ndjson"),
+        rules: dir.join("rules.toml"),
+    })?;
+    let opts = BuildOptions { now: NOW, ttl_days: 14, progress: false, rules_file: "rules.toml".into() };
+    let (bytes, _) = build(&inputs, key, &opts)?;
+    let build_time = started.elapsed();
+
+    let public = key.verifying_key();
+    let repeats = if bytes.len() > 10 << 20 { 5 } else { 30 };
+    let verify = median((0..repeats).map(|_| {
+        let t = Instant::now();
+        let b = Bundle::open(&bytes[..], &public, NOW).map(|b| b.header().total_len);
+        std::hint::black_box(b.ok());
+        t.elapsed()
+    }));
+    let open = median((0..repeats).map(|_| {
+        let t = Instant::now();
+        let e = Engine::open(&bytes, &public, NOW);
+        std::hint::black_box(e.is_ok());
+        t.elapsed()
+    }));
+    let engine = Engine::open(&bytes, &public, NOW).context("bundle opens")?;
+    let sections = Bundle::open(&bytes[..], &public, NOW)?
+        .section_sizes()
+        .map(|(t, n)| (t.to_string(), n))
+        .collect();
+
+    eprintln!("{name}: ranking");
+    let n = engine.products().len();
+    let mut rng = StdRng::seed_from_u64(5);
+    let id = |rng: &mut StdRng| engine.products()[rng.gen_range(0..n)].id.clone();
+    let mut rank = Vec::new();
+    for (label, kind, session) in [
+        ("home, new visitor", SlotKind::Home, 0),
+        ("home, 3 views", SlotKind::Home, 3),
+        ("similar, 3 views", SlotKind::Similar, 3),
+    ] {
+        let mut times: Vec<Duration> = (0..args.rank_calls)
+            .map(|_| {
+                let mut req = SlotRequest::new(kind);
+                req.k = Some(12);
+                req.viewed = (0..session).map(|_| id(&mut rng)).collect();
+                if kind == SlotKind::Similar {
+                    req.product = Some(id(&mut rng));
+                }
+                let t = Instant::now();
+                let r = engine.rank(&req);
+                std::hint::black_box(r.is_ok());
+                t.elapsed()
+            })
+            .collect();
+        times.sort();
+        rank.push((label, percentile(&times, 0.5), percentile(&times, 0.99)));
+    }
+
+    eprintln!("{name}: recall");
+    let embeddings: Vec<Embedding> = (0..n as u32).filter_map(|o| engine.embedding(o).copied()).collect();
+    let queries: Vec<Embedding> = (0..args.queries).map(|_| embeddings[rng.gen_range(0..n)]).collect();
+    let t = Instant::now();
+    let ann: Vec<Vec<u32>> = queries.iter().map(|q| engine.nearest(q, 10).into_iter().map(|(o, _)| o).collect()).collect();
+    let ann_qps = queries.len() as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let exact: Vec<Vec<u32>> = queries.iter().map(|q| exact_top(&embeddings, q, 10)).collect();
+    let exact_qps = queries.len() as f64 / t.elapsed().as_secs_f64();
+    let hits: usize = ann.iter().zip(&exact).map(|(a, e)| a.iter().filter(|x| e.contains(x)).count()).sum();
+    let recall = hits as f64 / (exact.iter().map(Vec::len).sum::<usize>().max(1)) as f64;
+
+    Ok(Row {
+        store: name.to_owned(),
+        products: n,
+        events: inputs.events.len(),
+        bytes: bytes.len(),
+        sections,
+        build: build_time,
+        verify,
+        open,
+        rank,
+        recall,
+        ann_qps,
+        exact_qps,
+    })
+}
+
+fn exact_top(all: &[Embedding], q: &Embedding, k: usize) -> Vec<u32> {
+    let mut scored: Vec<(f32, u32)> = all.iter().enumerate().map(|(i, e)| (q.dot(e), i as u32)).collect();
+    let k = k.min(scored.len());
+    scored.select_nth_unstable_by(k.saturating_sub(1), |a, b| b.0.total_cmp(&a.0));
+    scored.truncate(k);
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().map(|(_, i)| i).collect()
+}
+
+fn median(times: impl Iterator<Item = Duration>) -> Duration {
+    let mut v: Vec<Duration> = times.collect();
+    v.sort();
+    percentile(&v, 0.5)
+}
+
+fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted.get(i).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1e3)
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1e6)
+}
+
+fn print(rows: &[Row]) {
+    let header: Vec<&str> = rows.iter().map(|r| r.store.as_str()).collect();
+    println!("| figure | {} |", header.join(" | "));
+    println!("| --- |{}", " ---: |".repeat(rows.len()));
+    let line = |label: &str, f: &dyn Fn(&Row) -> String| {
+        let cells: Vec<String> = rows.iter().map(f).collect();
+        println!("| {label} | {} |", cells.join(" | "));
+    };
+    line("products", &|r| r.products.to_string());
+    line("events (with analytics consent)", &|r| r.events.to_string());
+    line("bundle bytes", &|r| format!("{} ({:.1} MiB)", r.bytes, r.bytes as f64 / (1 << 20) as f64));
+    for tag in ["CATL", "ANNX", "PRIO", "COVW", "RULE"] {
+        line(&format!("  section {tag} bytes"), &|r| {
+            r.sections.iter().find(|(t, _)| t == tag).map_or("-".into(), |(_, n)| n.to_string())
+        });
+    }
+    line("build (load + train + sign), s", &|r| format!("{:.2}", r.build.as_secs_f64()));
+    line("verify (signature + checksums), ms", &|r| ms(r.verify));
+    line("verify + decode (Engine::open), ms", &|r| ms(r.open));
+    for i in 0..rows.first().map_or(0, |r| r.rank.len()) {
+        let label = rows[0].rank[i].0;
+        line(&format!("rank {label}, k=12, p50 / p99 µs"), &|r| format!("{} / {}", us(r.rank[i].1), us(r.rank[i].2)));
+    }
+    line("HNSW recall@10 vs exact", &|r| format!("{:.3}", r.recall));
+    line("HNSW queries/s (k=10)", &|r| format!("{:.0}", r.ann_qps));
+    line("exact scan queries/s (baseline)", &|r| format!("{:.0}", r.exact_qps));
+    line("HNSW speed-up over exact", &|r| format!("{:.1}x", r.ann_qps / r.exact_qps));
+}

@@ -35,7 +35,11 @@ pub struct Args {
 /// invalid, and the old bundle at `--out` is replaced atomically.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let key = read_signing_key(&args.key)?;
-    let paths = InputPaths { catalog: args.catalog, events: args.events, rules: args.rules.clone() };
+    let paths = InputPaths {
+        catalog: args.catalog,
+        events: args.events,
+        rules: args.rules.clone(),
+    };
     let inputs = load(&paths)?;
     eprintln!(
         "inputs: {} products, {} events ({} without analytics consent dropped, {} naming unknown products)",
@@ -56,7 +60,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let tmp = args.out.with_extension("tmp");
     std::fs::write(&tmp, &bytes).with_context(|| format!("{}: failed to write", tmp.display()))?;
-    std::fs::rename(&tmp, &args.out).with_context(|| format!("{}: failed to replace", args.out.display()))?;
+    std::fs::rename(&tmp, &args.out)
+        .with_context(|| format!("{}: failed to replace", args.out.display()))?;
     for (step, took) in &report.steps {
         eprintln!("  {step:<20} {:>8.1} ms", took.as_secs_f64() * 1e3);
     }

@@ -27,9 +27,15 @@ pub struct Args {
 
 /// Writes the store.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let now = time::OffsetDateTime::parse(&args.now, &time::format_description::well_known::Rfc3339)
-        .with_context(|| format!("--now {:?}: not an RFC 3339 time", args.now))?;
-    let spec = Spec { products: args.products, sessions: args.sessions, seed: args.seed, now };
+    let now =
+        time::OffsetDateTime::parse(&args.now, &time::format_description::well_known::Rfc3339)
+            .with_context(|| format!("--now {:?}: not an RFC 3339 time", args.now))?;
+    let spec = Spec {
+        products: args.products,
+        sessions: args.sessions,
+        seed: args.seed,
+        now,
+    };
     let summary = generate::write(&spec, &args.out)?;
     println!(
         "wrote {} products and {} events to {}",

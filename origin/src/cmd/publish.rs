@@ -46,10 +46,13 @@ pub struct Args {
 /// Verifies, stores, then points the manifest.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let key = read_verifying_key(&args.pubkey)?;
-    let bytes = std::fs::read(&args.bundle).with_context(|| format!("{}: failed to read", args.bundle.display()))?;
+    let bytes = std::fs::read(&args.bundle)
+        .with_context(|| format!("{}: failed to read", args.bundle.display()))?;
     let name = args.bundle.display();
-    let bundle = Bundle::open(&bytes[..], &key, super::now()).with_context(|| format!("{name}: refused to publish"))?;
-    Engine::from_bundle(&bundle).with_context(|| format!("{name}: refused to publish, it does not load"))?;
+    let bundle = Bundle::open(&bytes[..], &key, super::now())
+        .with_context(|| format!("{name}: refused to publish"))?;
+    Engine::from_bundle(&bundle)
+        .with_context(|| format!("{name}: refused to publish, it does not load"))?;
     let digest = hex(&sha256(&bytes));
     let manifest = Manifest {
         bundle_key: Manifest::key_for(&digest),
@@ -63,31 +66,48 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(dir) = &args.dir {
         let target = dir.join(&manifest.bundle_key);
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("{}: failed to create", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("{}: failed to create", parent.display()))?;
         }
-        std::fs::write(&target, &bytes).with_context(|| format!("{}: failed to write", target.display()))?;
+        std::fs::write(&target, &bytes)
+            .with_context(|| format!("{}: failed to write", target.display()))?;
         let m = dir.join("manifest.json");
         let tmp = dir.join("manifest.json.tmp");
-        std::fs::write(&tmp, &manifest_json).with_context(|| format!("{}: failed to write", tmp.display()))?;
+        std::fs::write(&tmp, &manifest_json)
+            .with_context(|| format!("{}: failed to write", tmp.display()))?;
         std::fs::rename(&tmp, &m).with_context(|| format!("{}: failed to replace", m.display()))?;
     } else if args.local {
         kv_put(&args, &manifest.bundle_key, &args.bundle)?;
-        let tmp = std::env::temp_dir().join(format!("firstpaint-manifest-{}.json", std::process::id()));
-        std::fs::write(&tmp, &manifest_json).with_context(|| format!("{}: failed to write", tmp.display()))?;
+        let tmp =
+            std::env::temp_dir().join(format!("firstpaint-manifest-{}.json", std::process::id()));
+        std::fs::write(&tmp, &manifest_json)
+            .with_context(|| format!("{}: failed to write", tmp.display()))?;
         let result = kv_put(&args, MANIFEST_KEY, &tmp);
         let _ = std::fs::remove_file(&tmp);
         result?;
     } else {
         bail!("say where to publish: --local (wrangler's local KV) or --dir DIR");
     }
-    println!("published {} as {} (version {})", name, manifest.bundle_key, manifest.bundle_version);
+    println!(
+        "published {} as {} (version {})",
+        name, manifest.bundle_key, manifest.bundle_version
+    );
     Ok(())
 }
 
 fn kv_put(args: &Args, key: &str, file: &Path) -> anyhow::Result<()> {
     let mut command = Command::new(&args.wrangler);
     command
-        .args(["kv", "key", "put", key, "--binding", &args.binding, "--local", "--config"])
+        .args([
+            "kv",
+            "key",
+            "put",
+            key,
+            "--binding",
+            &args.binding,
+            "--local",
+            "--config",
+        ])
         .arg(&args.config)
         .arg("--path")
         .arg(file)

@@ -38,8 +38,10 @@ pub struct Args {
 /// Ranks one slot and prints it.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let key = read_verifying_key(&args.pubkey)?;
-    let bytes = std::fs::read(&args.bundle).with_context(|| format!("{}: failed to read", args.bundle.display()))?;
-    let engine = Engine::open(&bytes, &key, super::now()).with_context(|| format!("{}: rejected", args.bundle.display()))?;
+    let bytes = std::fs::read(&args.bundle)
+        .with_context(|| format!("{}: failed to read", args.bundle.display()))?;
+    let engine = Engine::open(&bytes, &key, super::now())
+        .with_context(|| format!("{}: rejected", args.bundle.display()))?;
     let kind: SlotKind = args.slot.parse().context("--slot")?;
     let req = SlotRequest {
         kind,
@@ -60,17 +62,36 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         out,
         "slot {} ({}), bundle {}",
         ranking.slot,
-        if ranking.personalized { "personalized" } else { "not personalized" },
+        if ranking.personalized {
+            "personalized"
+        } else {
+            "not personalized"
+        },
         engine.info().version
     )?;
     for (i, item) in ranking.items.iter().enumerate() {
         let title = engine.product(&item.id).map_or("", |p| p.title.as_str());
-        writeln!(out, "{:>3}. {:<12} {:>6.3}  {}", i + 1, item.id, item.score, title)?;
+        writeln!(
+            out,
+            "{:>3}. {:<12} {:>6.3}  {}",
+            i + 1,
+            item.id,
+            item.score,
+            title
+        )?;
         if args.explain {
             let parts: Vec<String> = item
                 .reasons
                 .iter()
-                .map(|r| format!("{} {:.2}x{:.2}={:.3}", r.signal, r.value, r.weight, r.contribution()))
+                .map(|r| {
+                    format!(
+                        "{} {:.2}x{:.2}={:.3}",
+                        r.signal,
+                        r.value,
+                        r.weight,
+                        r.contribution()
+                    )
+                })
                 .collect();
             writeln!(out, "       {}", parts.join("  "))?;
         }

@@ -33,17 +33,25 @@ pub struct Args {
 /// Writes the site.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let key = read_verifying_key(&args.pubkey)?;
-    let bytes = std::fs::read(&args.bundle).with_context(|| format!("{}: failed to read", args.bundle.display()))?;
-    let engine = Engine::open(&bytes, &key, super::now()).with_context(|| format!("{}: rejected", args.bundle.display()))?;
+    let bytes = std::fs::read(&args.bundle)
+        .with_context(|| format!("{}: failed to read", args.bundle.display()))?;
+    let engine = Engine::open(&bytes, &key, super::now())
+        .with_context(|| format!("{}: rejected", args.bundle.display()))?;
     let products_dir = args.out.join("products");
-    std::fs::create_dir_all(&products_dir).with_context(|| format!("{}: failed to create", products_dir.display()))?;
-    let entries = std::fs::read_dir(&args.pages).with_context(|| format!("{}: failed to list", args.pages.display()))?;
+    std::fs::create_dir_all(&products_dir)
+        .with_context(|| format!("{}: failed to create", products_dir.display()))?;
+    let entries = std::fs::read_dir(&args.pages)
+        .with_context(|| format!("{}: failed to list", args.pages.display()))?;
     for entry in entries {
         let path = entry?.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
         if name == "product.html" {
-            let page = std::fs::read_to_string(&path).with_context(|| format!("{}: failed to read", path.display()))?;
-            let parts = page_parts(&page).with_context(|| format!("{}: bad template", path.display()))?;
+            let page = std::fs::read_to_string(&path)
+                .with_context(|| format!("{}: failed to read", path.display()))?;
+            let parts =
+                page_parts(&page).with_context(|| format!("{}: bad template", path.display()))?;
             for p in engine.products() {
                 let mut html = String::new();
                 for part in &parts {
@@ -53,14 +61,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     }
                 }
                 let target = products_dir.join(format!("{}.html", p.id));
-                std::fs::write(&target, html).with_context(|| format!("{}: failed to write", target.display()))?;
+                std::fs::write(&target, html)
+                    .with_context(|| format!("{}: failed to write", target.display()))?;
             }
         } else if path.is_file() {
-            std::fs::copy(&path, args.out.join(name)).with_context(|| format!("{}: failed to copy", path.display()))?;
+            std::fs::copy(&path, args.out.join(name))
+                .with_context(|| format!("{}: failed to copy", path.display()))?;
         }
     }
     write_placeholder_images(&engine, &args.out)?;
-    println!("wrote {} product pages to {}", engine.products().len(), args.out.display());
+    println!(
+        "wrote {} product pages to {}",
+        engine.products().len(),
+        args.out.display()
+    );
     Ok(())
 }
 
@@ -77,7 +91,10 @@ fn page_parts(page: &str) -> anyhow::Result<Vec<Part<'_>>> {
     while let Some(open) = rest.find("<template") {
         let (before, tail) = rest.split_at(open);
         parts.push(Part::Fill(Template::parse(before)?));
-        let close = tail.find("</template>").context("<template> without </template>")? + "</template>".len();
+        let close = tail
+            .find("</template>")
+            .context("<template> without </template>")?
+            + "</template>".len();
         let (kept, after) = tail.split_at(close);
         parts.push(Part::Keep(kept));
         rest = after;
@@ -95,7 +112,8 @@ fn write_placeholder_images(engine: &Engine, out: &std::path::Path) -> anyhow::R
         .filter(|name| name.ends_with(".svg") && !name.contains('/') && !name.contains(".."))
         .collect();
     let dir = out.join("img");
-    std::fs::create_dir_all(&dir).with_context(|| format!("{}: failed to create", dir.display()))?;
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("{}: failed to create", dir.display()))?;
     for name in images {
         let mut label = String::new();
         escape_into(&name.trim_end_matches(".svg").replace('-', " "), &mut label);
@@ -103,7 +121,8 @@ fn write_placeholder_images(engine: &Engine, out: &std::path::Path) -> anyhow::R
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"240\" height=\"180\" viewBox=\"0 0 240 180\"><rect width=\"240\" height=\"180\" fill=\"#e8eef3\"/><text x=\"120\" y=\"95\" font-family=\"sans-serif\" font-size=\"16\" text-anchor=\"middle\" fill=\"#345\">{label}</text></svg>"
         );
         let target = dir.join(name);
-        std::fs::write(&target, svg).with_context(|| format!("{}: failed to write", target.display()))?;
+        std::fs::write(&target, svg)
+            .with_context(|| format!("{}: failed to write", target.display()))?;
     }
     Ok(())
 }

@@ -23,10 +23,12 @@ pub struct Args {
 /// Verifies signature, expiry and sections, and that the engine loads it.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let key = read_verifying_key(&args.pubkey)?;
-    let bytes = std::fs::read(&args.bundle).with_context(|| format!("{}: failed to read", args.bundle.display()))?;
+    let bytes = std::fs::read(&args.bundle)
+        .with_context(|| format!("{}: failed to read", args.bundle.display()))?;
     let now = args.at.unwrap_or_else(super::now);
     let name = args.bundle.display();
-    let bundle = Bundle::open(&bytes[..], &key, now).with_context(|| format!("{name}: rejected"))?;
+    let bundle =
+        Bundle::open(&bytes[..], &key, now).with_context(|| format!("{name}: rejected"))?;
     let engine = Engine::from_bundle(&bundle).with_context(|| format!("{name}: does not load"))?;
     let h = bundle.header();
     println!("{name}: OK");

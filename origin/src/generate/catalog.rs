@@ -85,8 +85,16 @@ fn product(id: String, leaf: &Leaf, spec: &Spec, rng: &mut StdRng) -> Product {
         (rng.gen_range(0..150), rng.gen_range(2..120))
     };
     let inventory = vec![
-        Stock { location: "london".into(), available: london, lead_days: 0 },
-        Stock { location: "manchester".into(), available: manchester, lead_days: rng.gen_range(0..3) },
+        Stock {
+            location: "london".into(),
+            available: london,
+            lead_days: 0,
+        },
+        Stock {
+            location: "manchester".into(),
+            available: manchester,
+            lead_days: rng.gen_range(0..3),
+        },
     ];
     let variants = leaf
         .sizes
@@ -98,8 +106,13 @@ fn product(id: String, leaf: &Leaf, spec: &Spec, rng: &mut StdRng) -> Product {
             available: rng.gen_range(0..40),
         })
         .collect();
-    let age_days = if rng.gen_bool(0.1) { rng.gen_range(0..30) } else { rng.gen_range(30..540) };
-    let created_at = spec.now - Duration::days(age_days) - Duration::minutes(rng.gen_range(0..1440));
+    let age_days = if rng.gen_bool(0.1) {
+        rng.gen_range(0..30)
+    } else {
+        rng.gen_range(30..540)
+    };
+    let created_at =
+        spec.now - Duration::days(age_days) - Duration::minutes(rng.gen_range(0..1440));
     let mut tags = Vec::new();
     if age_days < 30 {
         tags.push("new".to_owned());
@@ -124,7 +137,10 @@ fn product(id: String, leaf: &Leaf, spec: &Spec, rng: &mut StdRng) -> Product {
         }),
         inventory,
         ship_days: Some(rng.gen_range(1..6)),
-        media: vec![Media { url: format!("/img/{slug}.svg"), alt: title }],
+        media: vec![Media {
+            url: format!("/img/{slug}.svg"),
+            alt: title,
+        }],
         compatible_with: Vec::new(),
         tags,
         regulated: leaf.regulated,
@@ -149,7 +165,9 @@ fn link_accessories(leaves: &[Leaf], products: &mut [Generated], rng: &mut StdRn
             .get(g.leaf)
             .and_then(|l| l.accessory_of)
             .and_then(|name| leaves.iter().position(|l| l.name == name));
-        let Some(devices) = target.and_then(|t| ids_by_leaf.get(t)) else { continue };
+        let Some(devices) = target.and_then(|t| ids_by_leaf.get(t)) else {
+            continue;
+        };
         let n = rng.gen_range(1..=3).min(devices.len());
         g.product.compatible_with = devices.choose_multiple(rng, n).cloned().collect();
     }

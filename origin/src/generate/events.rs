@@ -32,7 +32,12 @@ struct World<'a> {
 }
 
 /// Generates events for `spec.sessions` sessions.
-pub fn generate(leaves: &[Leaf], products: &[Generated], spec: &Spec, rng: &mut StdRng) -> Vec<Event> {
+pub fn generate(
+    leaves: &[Leaf],
+    products: &[Generated],
+    spec: &Spec,
+    rng: &mut StdRng,
+) -> Vec<Event> {
     let mut by_leaf: Vec<Vec<usize>> = vec![Vec::new(); leaves.len()];
     for (i, g) in products.iter().enumerate() {
         if let Some(list) = by_leaf.get_mut(g.leaf) {
@@ -44,7 +49,9 @@ pub fn generate(leaves: &[Leaf], products: &[Generated], spec: &Spec, rng: &mut 
     }
     let zipf = by_leaf
         .iter()
-        .map(|list| WeightedIndex::new((0..list.len()).map(|r| 1.0 / (r as f64 + 1.0).powf(0.9))).ok())
+        .map(|list| {
+            WeightedIndex::new((0..list.len()).map(|r| 1.0 / (r as f64 + 1.0).powf(0.9))).ok()
+        })
         .collect();
     let related = leaves
         .iter()
@@ -57,8 +64,11 @@ pub fn generate(leaves: &[Leaf], products: &[Generated], spec: &Spec, rng: &mut 
                 .collect()
         })
         .collect();
-    let index: HashMap<&str, usize> =
-        products.iter().enumerate().map(|(i, g)| (g.product.id.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = products
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.product.id.as_str(), i))
+        .collect();
     let mut fits: HashMap<usize, Vec<usize>> = HashMap::new();
     for (a, g) in products.iter().enumerate() {
         for device in &g.product.compatible_with {
@@ -67,12 +77,21 @@ pub fn generate(leaves: &[Leaf], products: &[Generated], spec: &Spec, rng: &mut 
             }
         }
     }
-    let world = World { products, by_leaf, zipf, related, index, fits };
+    let world = World {
+        products,
+        by_leaf,
+        zipf,
+        related,
+        index,
+        fits,
+    };
     let demand = WeightedIndex::new(leaves.iter().map(|l| l.demand)).ok();
     let users = (spec.sessions / 3).max(1);
     let mut events = Vec::with_capacity(spec.sessions * 6);
     for s in 0..spec.sessions {
-        let Some(mission) = demand.as_ref().map(|d| d.sample(rng)) else { break };
+        let Some(mission) = demand.as_ref().map(|d| d.sample(rng)) else {
+            break;
+        };
         session(&world, leaves, mission, s, users, spec, rng, &mut events);
     }
     events
@@ -91,22 +110,55 @@ fn session(
 ) {
     let width = spec.sessions.to_string().len().max(5);
     let session = format!("s{s:0width$}");
-    let user = rng.gen_bool(0.6).then(|| format!("u{}", rng.gen_range(0..users)));
-    let consent = Consent { personalization: rng.gen_bool(0.92), analytics: true };
-    let region = ["GB", "GB", "GB", "DE", "FR", "US"].choose(rng).copied().unwrap_or("GB").to_owned();
-    let mut ts = spec.now - Duration::days(rng.gen_range(1..=HISTORY_DAYS)) + Duration::seconds(rng.gen_range(0..86_400));
+    let user = rng
+        .gen_bool(0.6)
+        .then(|| format!("u{}", rng.gen_range(0..users)));
+    let consent = Consent {
+        personalization: rng.gen_bool(0.92),
+        analytics: true,
+    };
+    let region = ["GB", "GB", "GB", "DE", "FR", "US"]
+        .choose(rng)
+        .copied()
+        .unwrap_or("GB")
+        .to_owned();
+    let mut ts = spec.now - Duration::days(rng.gen_range(1..=HISTORY_DAYS))
+        + Duration::seconds(rng.gen_range(0..86_400));
     let mut push = |kind: EventKind, ts: time::OffsetDateTime| {
-        out.push(Event { session: session.clone(), user: user.clone(), ts, consent, region: region.clone(), kind });
+        out.push(Event {
+            session: session.clone(),
+            user: user.clone(),
+            ts,
+            consent,
+            region: region.clone(),
+            kind,
+        });
     };
     let leaf = leaves.get(mission);
     if rng.gen_bool(0.2) {
         if let Some(noun) = leaf.and_then(|l| l.nouns.choose(rng)) {
-            push(EventKind::Search { query: noun.to_lowercase(), filters: BTreeMap::new(), results: 24 }, ts);
+            push(
+                EventKind::Search {
+                    query: noun.to_lowercase(),
+                    filters: BTreeMap::new(),
+                    results: 24,
+                },
+                ts,
+            );
             ts += Duration::seconds(rng.gen_range(5..40));
         }
     } else if rng.gen_bool(0.4) {
-        let channel = ["search", "social", "email", "direct"].choose(rng).map(|c| (*c).to_owned());
-        push(EventKind::PageView { product: None, category: leaf.map(|l| l.name.to_owned()), channel }, ts);
+        let channel = ["search", "social", "email", "direct"]
+            .choose(rng)
+            .map(|c| (*c).to_owned());
+        push(
+            EventKind::PageView {
+                product: None,
+                category: leaf.map(|l| l.name.to_owned()),
+                channel,
+            },
+            ts,
+        );
         ts += Duration::seconds(rng.gen_range(5..60));
     }
     let views = rng.gen_range(2..=7);
@@ -119,12 +171,21 @@ fn session(
             accessory_for(w, viewed.last().copied(), mission, rng)
         } else {
             let top = leaf.map(|l| l.top);
-            let siblings: Vec<usize> = (0..leaves.len()).filter(|&j| leaves.get(j).map(|l| l.top) == top).collect();
+            let siblings: Vec<usize> = (0..leaves.len())
+                .filter(|&j| leaves.get(j).map(|l| l.top) == top)
+                .collect();
             siblings.choose(rng).and_then(|&j| popular_in(w, j, rng))
         };
         let Some(p) = next else { continue };
         if let Some(g) = w.products.get(p) {
-            push(EventKind::PageView { product: Some(g.product.id.clone()), category: None, channel: None }, ts);
+            push(
+                EventKind::PageView {
+                    product: Some(g.product.id.clone()),
+                    category: None,
+                    channel: None,
+                },
+                ts,
+            );
         }
         viewed.push(p);
         ts += Duration::seconds(rng.gen_range(15..180));
@@ -144,12 +205,31 @@ fn session(
     for &p in &cart {
         let Some(g) = w.products.get(p) else { continue };
         let qty = if rng.gen_bool(0.85) { 1 } else { 2 };
-        push(EventKind::AddToCart { product: g.product.id.clone(), qty, price: g.product.price, discount: 0.0 }, ts);
-        lines.push(OrderLine { product: g.product.id.clone(), qty, price: g.product.price, discount: 0.0 });
+        push(
+            EventKind::AddToCart {
+                product: g.product.id.clone(),
+                qty,
+                price: g.product.price,
+                discount: 0.0,
+            },
+            ts,
+        );
+        lines.push(OrderLine {
+            product: g.product.id.clone(),
+            qty,
+            price: g.product.price,
+            discount: 0.0,
+        });
         ts += Duration::seconds(rng.gen_range(10..90));
     }
     if rng.gen_bool(0.45) {
-        push(EventKind::CheckoutStep { step: "payment".into(), error: None }, ts);
+        push(
+            EventKind::CheckoutStep {
+                step: "payment".into(),
+                error: None,
+            },
+            ts,
+        );
         ts += Duration::seconds(rng.gen_range(30..200));
         push(
             EventKind::Order {
@@ -170,7 +250,12 @@ fn popular_in(w: &World<'_>, leaf: usize, rng: &mut StdRng) -> Option<usize> {
 
 /// An accessory that fits `device` when it has one, else a popular product
 /// of a related leaf.
-fn accessory_for(w: &World<'_>, device: Option<usize>, mission: usize, rng: &mut StdRng) -> Option<usize> {
+fn accessory_for(
+    w: &World<'_>,
+    device: Option<usize>,
+    mission: usize,
+    rng: &mut StdRng,
+) -> Option<usize> {
     if let Some(d) = device {
         if let Some(&a) = w.fits.get(&d).and_then(|list| list.choose(rng)) {
             return Some(a);

@@ -81,10 +81,14 @@ pub fn write(spec: &Spec, dir: &Path) -> anyhow::Result<Summary> {
     let products = catalog::generate(&leaves, spec, &mut rng);
     let events = events::generate(&leaves, &products, spec, &mut rng);
 
-    write_lines(&dir.join("catalog.ndjson"), products.iter().map(|p| &p.product))?;
+    write_lines(
+        &dir.join("catalog.ndjson"),
+        products.iter().map(|p| &p.product),
+    )?;
     write_lines(&dir.join("events.ndjson"), events.iter())?;
     let rules = dir.join("rules.toml");
-    std::fs::write(&rules, RULES).with_context(|| format!("{}: failed to write", rules.display()))?;
+    std::fs::write(&rules, RULES)
+        .with_context(|| format!("{}: failed to write", rules.display()))?;
     Ok(Summary {
         products: products.len(),
         events: events.len(),

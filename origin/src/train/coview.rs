@@ -81,7 +81,11 @@ mod tests {
     fn session(items: &[u32]) -> Vec<Touch> {
         items
             .iter()
-            .map(|&product| Touch { product, signal: Signal::View, ts: 0 })
+            .map(|&product| Touch {
+                product,
+                signal: Signal::View,
+                ts: 0,
+            })
             .collect()
     }
 

@@ -21,7 +21,12 @@ fn weight(signal: Signal) -> f64 {
 }
 
 /// Computes priors for `products` (with `categories` names) at time `now`.
-pub fn build(products: &[ProductRecord], categories: usize, sessions: &[Vec<Touch>], now: i64) -> PriorsSection {
+pub fn build(
+    products: &[ProductRecord],
+    categories: usize,
+    sessions: &[Vec<Touch>],
+    now: i64,
+) -> PriorsSection {
     let n = products.len();
     let newest = sessions.iter().flatten().map(|t| t.ts).max().unwrap_or(now);
     let mut raw = vec![0.0f64; n];
@@ -42,8 +47,16 @@ pub fn build(products: &[ProductRecord], categories: usize, sessions: &[Vec<Touc
         .iter()
         .zip(&raw)
         .map(|(p, r)| {
-            let m = p.leaf().and_then(|c| leaf_max.get(c as usize)).copied().unwrap_or(0.0);
-            if m > 0.0 { (r.ln_1p() / m) as f32 } else { 0.0 }
+            let m = p
+                .leaf()
+                .and_then(|c| leaf_max.get(c as usize))
+                .copied()
+                .unwrap_or(0.0);
+            if m > 0.0 {
+                (r.ln_1p() / m) as f32
+            } else {
+                0.0
+            }
         })
         .collect();
     let freshness: Vec<f32> = products
@@ -66,7 +79,11 @@ pub fn build(products: &[ProductRecord], categories: usize, sessions: &[Vec<Touc
         }
     }
     for list in &mut top_by_category {
-        list.sort_by(|&a, &b| score(b as usize).total_cmp(&score(a as usize)).then(a.cmp(&b)));
+        list.sort_by(|&a, &b| {
+            score(b as usize)
+                .total_cmp(&score(a as usize))
+                .then(a.cmp(&b))
+        });
         list.truncate(TOP_PER_CATEGORY);
     }
     let mut top_overall: Vec<u32> = (0..n as u32).collect();

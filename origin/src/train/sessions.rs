@@ -43,10 +43,16 @@ pub fn group(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Vec<Touch>> 
             sessions.push(Vec::new());
             sessions.len() - 1
         });
-        let Some(session) = sessions.get_mut(slot) else { continue };
+        let Some(session) = sessions.get_mut(slot) else {
+            continue;
+        };
         for id in e.kind.products() {
             if let Some(&product) = ordinal.get(id) {
-                session.push(Touch { product, signal, ts });
+                session.push(Touch {
+                    product,
+                    signal,
+                    ts,
+                });
             }
         }
     }

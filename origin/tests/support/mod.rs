@@ -32,7 +32,12 @@ pub fn fixtures_bundle() -> &'static [u8] {
             rules: root.join("fixtures/rules.toml"),
         })
         .expect("fixtures load");
-        let opts = BuildOptions { now: NOW, ttl_days: 14, progress: false, rules_file: "rules.toml".into() };
+        let opts = BuildOptions {
+            now: NOW,
+            ttl_days: 14,
+            progress: false,
+            rules_file: "rules.toml".into(),
+        };
         build(&inputs, &key(), &opts).expect("fixtures build").0
     })
 }
