@@ -1,1 +1,84 @@
-//! wasm
+//! A thin wasm-bindgen facade over the firstpaint engine, for JavaScript
+//! workers (a JS worker that wants rankings without the Rust worker) and for
+//! browsers (previewing a bundle in a merchandising tool).
+//!
+//! ```js
+//! import { FirstpaintEngine } from "firstpaint-wasm";
+//! const engine = new FirstpaintEngine(bundleBytes, publicKeyHex, Date.now() / 1000);
+//! const ranking = JSON.parse(engine.rank("similar", 6, "SKU-1", ["SKU-9"]));
+//! ```
+//!
+//! Everything here is a conversion: the logic is in `firstpaint-engine`, and
+//! the plain functions ([`open`], [`rank_json`]) are what the host tests run.
+#![deny(missing_docs)]
+
+use firstpaint_bundle::parse_verifying_key;
+use firstpaint_engine::{Engine, SlotKind, SlotRequest};
+use wasm_bindgen::prelude::*;
+
+/// Verifies and loads a bundle; errors are messages for JavaScript.
+pub fn open(bundle: &[u8], public_key_hex: &str, now_seconds: f64) -> Result<Engine, String> {
+    let key = parse_verifying_key(public_key_hex).map_err(|e| format!("public key: {e}"))?;
+    Engine::open(bundle, &key, now_seconds as i64).map_err(|e| e.to_string())
+}
+
+/// Ranks a slot and returns the ranking as JSON.
+pub fn rank_json(
+    engine: &Engine,
+    slot: &str,
+    k: Option<usize>,
+    product: Option<String>,
+    viewed: Vec<String>,
+) -> Result<String, String> {
+    let kind: SlotKind = slot.parse().map_err(|e: firstpaint_engine::EngineError| e.to_string())?;
+    let req = SlotRequest { kind, k, product, viewed, explain: false };
+    let ranking = engine.rank(&req).map_err(|e| e.to_string())?;
+    serde_json::to_string(&ranking).map_err(|e| e.to_string())
+}
+
+/// A loaded, verified bundle.
+#[wasm_bindgen]
+pub struct FirstpaintEngine {
+    inner: Engine,
+}
+
+#[wasm_bindgen]
+impl FirstpaintEngine {
+    /// Verifies `bundle` against the hex public key at `now_seconds` and loads it.
+    #[wasm_bindgen(constructor)]
+    pub fn new(bundle: &[u8], public_key_hex: &str, now_seconds: f64) -> Result<FirstpaintEngine, JsError> {
+        open(bundle, public_key_hex, now_seconds)
+            .map(|inner| FirstpaintEngine { inner })
+            .map_err(|e| JsError::new(&e))
+    }
+
+    /// Ranks slot `slot` (`home`, `similar`, ...) and returns the ranking as JSON.
+    pub fn rank(
+        &self,
+        slot: &str,
+        k: Option<usize>,
+        product: Option<String>,
+        viewed: Vec<String>,
+    ) -> Result<String, JsError> {
+        rank_json(&self.inner, slot, k, product, viewed).map_err(|e| JsError::new(&e))
+    }
+
+    /// The bundle's version, key id and dates as JSON.
+    pub fn info(&self) -> String {
+        serde_json::to_string(self.inner.info()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_messages() {
+        assert_eq!(open(b"nope", "00", 0.0).unwrap_err(), "public key: expected 64 hex characters (32 bytes), got 2 characters");
+        let key = firstpaint_bundle::SigningKey::from_bytes(&[3; 32]);
+        let hex = firstpaint_bundle::hex(key.verifying_key().as_bytes());
+        let err = open(b"nope", &hex, 0.0).unwrap_err();
+        assert!(err.contains("truncated"), "{err}");
+    }
+}
