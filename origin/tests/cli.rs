@@ -7,6 +7,8 @@
 //! 4. A misspelt category in the rules is refused with a suggestion.
 //! 5. rank prints JSON with score parts.
 
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

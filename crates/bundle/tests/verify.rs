@@ -6,6 +6,8 @@
 //!    their own error.
 //! 4. Sections are 8-byte aligned and a missing section is named.
 
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
 use firstpaint_bundle::{Bundle, BundleError, BundleWriter, Inputs, SigningKey, Tag};
 use proptest::prelude::*;
 

@@ -30,8 +30,16 @@ pub fn rank_json(
     product: Option<String>,
     viewed: Vec<String>,
 ) -> Result<String, String> {
-    let kind: SlotKind = slot.parse().map_err(|e: firstpaint_engine::EngineError| e.to_string())?;
-    let req = SlotRequest { kind, k, product, viewed, explain: false };
+    let kind: SlotKind = slot
+        .parse()
+        .map_err(|e: firstpaint_engine::EngineError| e.to_string())?;
+    let req = SlotRequest {
+        kind,
+        k,
+        product,
+        viewed,
+        explain: false,
+    };
     let ranking = engine.rank(&req).map_err(|e| e.to_string())?;
     serde_json::to_string(&ranking).map_err(|e| e.to_string())
 }
@@ -46,7 +54,11 @@ pub struct FirstpaintEngine {
 impl FirstpaintEngine {
     /// Verifies `bundle` against the hex public key at `now_seconds` and loads it.
     #[wasm_bindgen(constructor)]
-    pub fn new(bundle: &[u8], public_key_hex: &str, now_seconds: f64) -> Result<FirstpaintEngine, JsError> {
+    pub fn new(
+        bundle: &[u8],
+        public_key_hex: &str,
+        now_seconds: f64,
+    ) -> Result<FirstpaintEngine, JsError> {
         open(bundle, public_key_hex, now_seconds)
             .map(|inner| FirstpaintEngine { inner })
             .map_err(|e| JsError::new(&e))
@@ -75,7 +87,10 @@ mod tests {
 
     #[test]
     fn errors_are_messages() {
-        assert_eq!(open(b"nope", "00", 0.0).unwrap_err(), "public key: expected 64 hex characters (32 bytes), got 2 characters");
+        assert_eq!(
+            open(b"nope", "00", 0.0).unwrap_err(),
+            "public key: expected 64 hex characters (32 bytes), got 2 characters"
+        );
         let key = firstpaint_bundle::SigningKey::from_bytes(&[3; 32]);
         let hex = firstpaint_bundle::hex(key.verifying_key().as_bytes());
         let err = open(b"nope", &hex, 0.0).unwrap_err();

@@ -69,9 +69,19 @@ fn main() -> anyhow::Result<()> {
             seed: 11,
             now: time::OffsetDateTime::from_unix_timestamp(NOW)?,
         };
-        eprintln!("generating {} products, {} sessions into {}", spec.products, spec.sessions, dir.display());
+        eprintln!(
+            "generating {} products, {} sessions into {}",
+            spec.products,
+            spec.sessions,
+            dir.display()
+        );
         generate::write(&spec, &dir)?;
-        rows.push(measure(&format!("generated {}k", args.products / 1000), &dir, &key, &args)?);
+        rows.push(measure(
+            &format!("generated {}k", args.products / 1000),
+            &dir,
+            &key,
+            &args,
+        )?);
     }
     print(&rows);
     Ok(())
@@ -85,7 +95,12 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
         events: dir.join("events.ndjson"),
         rules: dir.join("rules.toml"),
     })?;
-    let opts = BuildOptions { now: NOW, ttl_days: 14, progress: false, rules_file: "rules.toml".into() };
+    let opts = BuildOptions {
+        now: NOW,
+        ttl_days: 14,
+        progress: false,
+        rules_file: "rules.toml".into(),
+    };
     let (bytes, _) = build(&inputs, key, &opts)?;
     let build_time = started.elapsed();
 
@@ -138,15 +153,29 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
     }
 
     eprintln!("{name}: recall");
-    let embeddings: Vec<Embedding> = (0..n as u32).filter_map(|o| engine.embedding(o).copied()).collect();
-    let queries: Vec<Embedding> = (0..args.queries).map(|_| embeddings[rng.gen_range(0..n)]).collect();
+    let embeddings: Vec<Embedding> = (0..n as u32)
+        .filter_map(|o| engine.embedding(o).copied())
+        .collect();
+    let queries: Vec<Embedding> = (0..args.queries)
+        .map(|_| embeddings[rng.gen_range(0..n)])
+        .collect();
     let t = Instant::now();
-    let ann: Vec<Vec<u32>> = queries.iter().map(|q| engine.nearest(q, 10).into_iter().map(|(o, _)| o).collect()).collect();
+    let ann: Vec<Vec<u32>> = queries
+        .iter()
+        .map(|q| engine.nearest(q, 10).into_iter().map(|(o, _)| o).collect())
+        .collect();
     let ann_qps = queries.len() as f64 / t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let exact: Vec<Vec<u32>> = queries.iter().map(|q| exact_top(&embeddings, q, 10)).collect();
+    let exact: Vec<Vec<u32>> = queries
+        .iter()
+        .map(|q| exact_top(&embeddings, q, 10))
+        .collect();
     let exact_qps = queries.len() as f64 / t.elapsed().as_secs_f64();
-    let hits: usize = ann.iter().zip(&exact).map(|(a, e)| a.iter().filter(|x| e.contains(x)).count()).sum();
+    let hits: usize = ann
+        .iter()
+        .zip(&exact)
+        .map(|(a, e)| a.iter().filter(|x| e.contains(x)).count())
+        .sum();
     let recall = hits as f64 / (exact.iter().map(Vec::len).sum::<usize>().max(1)) as f64;
 
     Ok(Row {
@@ -166,7 +195,11 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
 }
 
 fn exact_top(all: &[Embedding], q: &Embedding, k: usize) -> Vec<u32> {
-    let mut scored: Vec<(f32, u32)> = all.iter().enumerate().map(|(i, e)| (q.dot(e), i as u32)).collect();
+    let mut scored: Vec<(f32, u32)> = all
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (q.dot(e), i as u32))
+        .collect();
     let k = k.min(scored.len());
     scored.select_nth_unstable_by(k.saturating_sub(1), |a, b| b.0.total_cmp(&a.0));
     scored.truncate(k);
@@ -203,21 +236,34 @@ fn print(rows: &[Row]) {
     };
     line("products", &|r| r.products.to_string());
     line("events (with analytics consent)", &|r| r.events.to_string());
-    line("bundle bytes", &|r| format!("{} ({:.1} MiB)", r.bytes, r.bytes as f64 / (1 << 20) as f64));
+    line("bundle bytes", &|r| {
+        format!("{} ({:.1} MiB)", r.bytes, r.bytes as f64 / (1 << 20) as f64)
+    });
     for tag in ["CATL", "ANNX", "PRIO", "COVW", "RULE"] {
         line(&format!("  section {tag} bytes"), &|r| {
-            r.sections.iter().find(|(t, _)| t == tag).map_or("-".into(), |(_, n)| n.to_string())
+            r.sections
+                .iter()
+                .find(|(t, _)| t == tag)
+                .map_or("-".into(), |(_, n)| n.to_string())
         });
     }
-    line("build (load + train + sign), s", &|r| format!("{:.2}", r.build.as_secs_f64()));
+    line("build (load + train + sign), s", &|r| {
+        format!("{:.2}", r.build.as_secs_f64())
+    });
     line("verify (signature + checksums), ms", &|r| ms(r.verify));
     line("verify + decode (Engine::open), ms", &|r| ms(r.open));
     for i in 0..rows.first().map_or(0, |r| r.rank.len()) {
         let label = rows[0].rank[i].0;
-        line(&format!("rank {label}, k=12, p50 / p99 µs"), &|r| format!("{} / {}", us(r.rank[i].1), us(r.rank[i].2)));
+        line(&format!("rank {label}, k=12, p50 / p99 µs"), &|r| {
+            format!("{} / {}", us(r.rank[i].1), us(r.rank[i].2))
+        });
     }
     line("HNSW recall@10 vs exact", &|r| format!("{:.3}", r.recall));
     line("HNSW queries/s (k=10)", &|r| format!("{:.0}", r.ann_qps));
-    line("exact scan queries/s (baseline)", &|r| format!("{:.0}", r.exact_qps));
-    line("HNSW speed-up over exact", &|r| format!("{:.1}x", r.ann_qps / r.exact_qps));
+    line("exact scan queries/s (baseline)", &|r| {
+        format!("{:.0}", r.exact_qps)
+    });
+    line("HNSW speed-up over exact", &|r| {
+        format!("{:.1}x", r.ann_qps / r.exact_qps)
+    });
 }
