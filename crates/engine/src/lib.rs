@@ -37,6 +37,7 @@ mod template;
 use std::collections::HashMap;
 
 use firstpaint_bundle::{codec, Bundle, Tag, VerifyingKey};
+use instant_distance::PointId;
 
 pub use embedding::{Embedding, DIM};
 pub use error::EngineError;
@@ -47,6 +48,11 @@ pub use sections::{
 };
 pub use slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
 pub use template::{escape_into, format_price, Template};
+
+thread_local! {
+    /// HNSW search state, reused across calls on this thread.
+    static SEARCH: std::cell::RefCell<instant_distance::Search> = std::cell::RefCell::default();
+}
 
 /// Facts about the loaded bundle, for health checks and response tags.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -109,14 +115,15 @@ impl Engine {
         let n = catalog.products.len();
         let inconsistent =
             |section: Tag, detail: String| EngineError::Inconsistent { section, detail };
-        if ann.values.len() != n {
+        let points = ann.hnsw.iter().count();
+        if ann.products.len() != n || points != n {
             return Err(inconsistent(
                 sections::ANN,
-                format!("{} points for {n} products", ann.values.len()),
+                format!("{points} points and {} point products for {n} products", ann.products.len()),
             ));
         }
         let mut point_of = vec![u32::MAX; n];
-        for (point, &ord) in ann.values.iter().enumerate() {
+        for (point, &ord) in ann.products.iter().enumerate() {
             let slot = point_of.get_mut(ord as usize).ok_or_else(|| {
                 inconsistent(sections::ANN, format!("point {point} names product {ord}"))
             })?;
@@ -211,18 +218,28 @@ impl Engine {
     /// The embedding of product `ord`.
     pub fn embedding(&self, ord: u32) -> Option<&Embedding> {
         let point = *self.point_of.get(ord as usize)?;
-        self.ann.iter().nth(point as usize).map(|(_, e)| e)
+        // In range: `from_bundle` checked every point id against the point count.
+        (point != u32::MAX).then(|| &self.ann.hnsw[PointId::from(point)])
     }
 
     /// The (up to `k`) products nearest to `query` in the HNSW index, as
     /// (ordinal, cosine similarity), nearest first.
     pub fn nearest(&self, query: &Embedding, k: usize) -> Vec<(u32, f32)> {
-        let mut search = instant_distance::Search::default();
-        self.ann
-            .search(query, &mut search)
-            .take(k)
-            .map(|item| (*item.value, 1.0 - item.distance))
-            .collect()
+        SEARCH.with(|search| {
+            // Reused: a fresh Search allocates a visited set for every point.
+            let Ok(mut search) = search.try_borrow_mut() else {
+                return Vec::new();
+            };
+            self.ann
+                .hnsw
+                .search(query, &mut search)
+                .take(k)
+                .filter_map(|item| {
+                    let ord = *self.ann.products.get(item.pid.into_inner() as usize)?;
+                    Some((ord, 1.0 - item.distance))
+                })
+                .collect()
+        })
     }
 
     /// Cold-start prior of `ord`: popularity, with a share for freshness so
@@ -245,10 +262,6 @@ impl Engine {
     /// The compiled rules.
     pub fn rules(&self) -> &RulesSection {
         &self.rules
-    }
-
-    pub(crate) fn ann(&self) -> &AnnSection {
-        &self.ann
     }
 
     pub(crate) fn priors(&self) -> &PriorsSection {

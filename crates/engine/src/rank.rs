@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 
-use instant_distance::Search;
-
 use crate::embedding::Embedding;
 use crate::error::EngineError;
 use crate::guardrails::Guardrails;
@@ -223,13 +221,8 @@ fn add_neighbours(engine: &Engine, query: &Embedding, pool: &mut Pool) {
     if query.is_zero() {
         return;
     }
-    let mut search = Search::default();
-    for item in engine
-        .ann()
-        .search(query, &mut search)
-        .take(CANDIDATES_PER_SOURCE)
-    {
-        pool.entry(*item.value);
+    for (ord, _) in engine.nearest(query, CANDIDATES_PER_SOURCE) {
+        pool.entry(ord);
     }
 }
 

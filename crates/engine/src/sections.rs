@@ -5,7 +5,7 @@
 
 use firstpaint_bundle::{codec, BundleError, BundleWriter, Tag};
 use firstpaint_contracts::Blend;
-use instant_distance::HnswMap;
+use instant_distance::Hnsw;
 use serde::{Deserialize, Serialize};
 
 use crate::embedding::Embedding;
@@ -81,8 +81,15 @@ impl ProductRecord {
     }
 }
 
-/// The HNSW graph over product embeddings; values are product ordinals.
-pub type AnnSection = HnswMap<Embedding, u32>;
+/// The HNSW graph over product embeddings (instant-distance), and which
+/// product each of its points is.
+#[derive(Serialize, Deserialize)]
+pub struct AnnSection {
+    /// The graph and the embeddings, in point order.
+    pub hnsw: Hnsw<Embedding>,
+    /// Point id -> product ordinal.
+    pub products: Vec<u32>,
+}
 
 /// Cold-start priors from behaviour and freshness.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -14,6 +14,8 @@ use firstpaint_origin::keys::read_verifying_key;
 
 /// KV key of the manifest.
 pub const MANIFEST_KEY: &str = "manifest";
+/// Largest value Workers KV stores (25 MiB).
+pub const KV_VALUE_LIMIT: usize = 25 << 20;
 
 /// Arguments of `publish`.
 #[derive(Debug, clap::Args)]
@@ -77,6 +79,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("{}: failed to write", tmp.display()))?;
         std::fs::rename(&tmp, &m).with_context(|| format!("{}: failed to replace", m.display()))?;
     } else if args.local {
+        if bytes.len() > KV_VALUE_LIMIT {
+            bail!(
+                "{name}: {:.1} MiB does not fit one KV value (at most {} MiB); publish it with --dir instead",
+                bytes.len() as f64 / (1 << 20) as f64,
+                KV_VALUE_LIMIT >> 20
+            );
+        }
         kv_put(&args, &manifest.bundle_key, &args.bundle)?;
         let tmp =
             std::env::temp_dir().join(format!("firstpaint-manifest-{}.json", std::process::id()));

@@ -8,7 +8,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use time::Duration;
 
-use super::vocab::{Leaf, ADJECTIVES, COLOURS, MATERIALS};
+use super::vocab::{materials, Leaf, ADJECTIVES, COLOURS};
 use super::Spec;
 
 /// A generated product and the leaf it belongs to.
@@ -62,16 +62,16 @@ fn product(id: String, leaf: &Leaf, spec: &Spec, rng: &mut StdRng) -> Product {
     let adjective = pick(rng, ADJECTIVES);
     let noun = pick(rng, leaf.nouns);
     let colour = pick(rng, COLOURS);
-    let material = pick(rng, MATERIALS);
+    let material = pick(rng, materials(leaf.top));
     let title = format!("{brand} {adjective} {noun}, {}", capitalise(colour));
     let (lo, hi) = leaf.price;
     let price = (rng.gen_range(lo.ln()..hi.ln()).exp()).floor() + 0.99;
+    let sentences: Vec<&str> = SENTENCES.choose_multiple(rng, 2).copied().collect();
     let description = format!(
-        "The {} {} from {brand} in {colour}, made with {material}. {} {}",
+        "The {} {} from {brand} in {colour}, made with {material}. {}",
         adjective.to_lowercase(),
         noun.to_lowercase(),
-        pick(rng, SENTENCES),
-        pick(rng, SENTENCES),
+        sentences.join(" "),
     );
     let mut attributes = BTreeMap::new();
     attributes.insert("colour".to_owned(), colour.to_owned());

@@ -48,19 +48,19 @@ pub const COLOURS: &[&str] = &[
     "black", "white", "navy", "red", "green", "grey", "blue", "pink", "olive", "sand",
 ];
 
-/// Materials for attributes and descriptions.
-pub const MATERIALS: &[&str] = &[
-    "cotton",
-    "recycled polyester",
-    "stainless steel",
-    "aluminium",
-    "bamboo",
-    "leather",
-    "silicone",
-    "ceramic",
-    "wool",
-    "oak",
-];
+/// Materials for attributes and descriptions, by top-level category.
+pub fn materials(top: &str) -> &'static [&'static str] {
+    match top {
+        "Electronics" => &["aluminium", "recycled plastic", "tempered glass", "silicone"],
+        "Home & Kitchen" => &["stainless steel", "cast iron", "ceramic", "cotton", "oak", "bamboo"],
+        "Fashion" => &["cotton", "recycled polyester", "merino wool", "leather", "denim"],
+        "Beauty" => &["aloe vera", "shea butter", "hyaluronic acid", "argan oil"],
+        "Sports & Outdoors" => &["recycled polyester", "natural rubber", "ripstop nylon", "cork"],
+        "Toys & Games" => &["FSC wood", "recycled cardboard", "ABS plastic"],
+        "Health" => &["vegan ingredients", "gelatine-free capsules", "hypoallergenic materials"],
+        _ => &["organic ingredients", "Fairtrade ingredients", "single-origin produce"],
+    }
+}
 
 /// Apparel sizes.
 const CLOTHING: &[&str] = &["XS", "S", "M", "L", "XL"];
