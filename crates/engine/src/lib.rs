@@ -119,7 +119,10 @@ impl Engine {
         if ann.products.len() != n || points != n {
             return Err(inconsistent(
                 sections::ANN,
-                format!("{points} points and {} point products for {n} products", ann.products.len()),
+                format!(
+                    "{points} points and {} point products for {n} products",
+                    ann.products.len()
+                ),
             ));
         }
         let mut point_of = vec![u32::MAX; n];

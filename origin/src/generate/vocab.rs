@@ -51,14 +51,45 @@ pub const COLOURS: &[&str] = &[
 /// Materials for attributes and descriptions, by top-level category.
 pub fn materials(top: &str) -> &'static [&'static str] {
     match top {
-        "Electronics" => &["aluminium", "recycled plastic", "tempered glass", "silicone"],
-        "Home & Kitchen" => &["stainless steel", "cast iron", "ceramic", "cotton", "oak", "bamboo"],
-        "Fashion" => &["cotton", "recycled polyester", "merino wool", "leather", "denim"],
+        "Electronics" => &[
+            "aluminium",
+            "recycled plastic",
+            "tempered glass",
+            "silicone",
+        ],
+        "Home & Kitchen" => &[
+            "stainless steel",
+            "cast iron",
+            "ceramic",
+            "cotton",
+            "oak",
+            "bamboo",
+        ],
+        "Fashion" => &[
+            "cotton",
+            "recycled polyester",
+            "merino wool",
+            "leather",
+            "denim",
+        ],
         "Beauty" => &["aloe vera", "shea butter", "hyaluronic acid", "argan oil"],
-        "Sports & Outdoors" => &["recycled polyester", "natural rubber", "ripstop nylon", "cork"],
+        "Sports & Outdoors" => &[
+            "recycled polyester",
+            "natural rubber",
+            "ripstop nylon",
+            "cork",
+        ],
         "Toys & Games" => &["FSC wood", "recycled cardboard", "ABS plastic"],
-        "Health" => &["vegan ingredients", "gelatine-free capsules", "hypoallergenic materials"],
-        _ => &["organic ingredients", "Fairtrade ingredients", "single-origin produce"],
+        "Health" => &[
+            "vegan ingredients",
+            "gelatine-free capsules",
+            "hypoallergenic materials",
+        ],
+        _ => &[
+            "organic ingredients",
+            "Fairtrade ingredients",
+            "single-origin produce",
+        ],
     }
 }
 
