@@ -27,6 +27,7 @@ describe('first paint in Chromium', () => {
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
     });
     context = await browser.newContext();
+    await context.addCookies([{ name: 'fp_consent', value: 'personalization.analytics', url: server.url }]);
     // Record every change to a slot after the parser is done with the page.
     await context.addInitScript(() => {
       window.__slotMutations = [];
@@ -85,9 +86,12 @@ describe('first paint in Chromium', () => {
     assert.deepEqual(dom, first);
     assert.deepEqual(mutations, []);
     await page.screenshot({ path: path.join(ROOT, 'build/screenshots/product.png'), fullPage: true });
-    // The view was recorded: the home page now reflects it.
+    // The view was recorded in the signed profile cookie.
     const cookies = await context.cookies();
-    assert.ok(cookies.some((c) => c.name === 'fp_viewed' && c.value.startsWith(target.split('/').pop())), JSON.stringify(cookies));
+    const profile = cookies.find((c) => c.name === 'fp_profile');
+    assert.ok(profile?.httpOnly, JSON.stringify(cookies));
+    const viewed = JSON.parse(Buffer.from(profile.value.split('.')[1], 'base64url')).v;
+    assert.equal(viewed[0], target.split('/').pop());
     await page.close();
   });
 });

@@ -5,15 +5,19 @@
 // 1. Health names the live bundle and its key.
 // 2. Home and product pages arrive with filled slots that obey the rules.
 // 3. Two shoppers with different histories get different slots.
-// 4. The JSON endpoint agrees with the page; bad requests get a 4xx and a reason.
-// 5. A tampered bundle in KV leaves every page unmodified, with status 200.
+// 4. Without personalization consent no cookie is set, a profile cookie is
+//    ignored and deleted, and slots are the same as for a new visitor;
+//    regional defaults apply when the shopper has not chosen.
+// 5. A forged profile cookie is ignored (treated as a new visitor).
+// 6. The JSON endpoint agrees with the page; bad requests get a 4xx and a reason.
+// 7. A tampered bundle in KV leaves every page unmodified, with status 200.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BUNDLE, FP, PUBKEY, ROOT, catalog, forbidden, kvPut, publish, slotItems, startWrangler, tempState } from './support.mjs';
+import { BUNDLE, CONSENTED, FP, PUBKEY, ROOT, browse, catalog, forbidden, kvPut, publish, slotItems, startWrangler, tempState, updateJar } from './support.mjs';
 
 const products = catalog();
 const inLeaf = (leaf) => [...products.values()].filter((p) => p.category.at(-1) === leaf).map((p) => p.id);
@@ -67,9 +71,10 @@ describe('the fixtures store in wrangler dev', () => {
 
   test('a product page shows allowed similar products and records the view', async () => {
     const phone = inLeaf('Smartphones')[0];
-    const res = await fetch(`${server.url}/products/${phone}`);
+    const res = await fetch(`${server.url}/products/${phone}`, { headers: { cookie: CONSENTED } });
     assert.equal(res.status, 200);
-    assert.match(res.headers.get('set-cookie') ?? '', new RegExp(`fp_viewed=${phone}`));
+    assert.equal(res.headers.get('x-p13n'), 'personalized');
+    assert.match(res.headers.get('set-cookie') ?? '', /^fp_profile=dev1\.[\w-]+\.[\w-]+; Path=\/; Max-Age=\d+; SameSite=Lax; HttpOnly$/);
     const [slot] = slotItems(await res.text());
     assert.equal(slot.ids.length, 6);
     assert.ok(!slot.ids.includes(phone), 'the product itself is not similar to itself');
@@ -79,14 +84,13 @@ describe('the fixtures store in wrangler dev', () => {
   });
 
   test('two shoppers with different histories get different slots', async () => {
-    const home = async (viewed) => {
-      const headers = viewed ? { cookie: `fp_viewed=${viewed.join('~')}` } : {};
-      const res = await fetch(`${server.url}/`, { headers });
+    const home = async (cookie) => {
+      const res = await fetch(`${server.url}/`, { headers: { cookie } });
       return slotItems(await res.text())[0].ids;
     };
-    const anonymous = await home(null);
-    const phones = await home(inLeaf('Smartphones').slice(0, 3));
-    const tea = await home(inLeaf('Tea').slice(0, 3));
+    const anonymous = await home(CONSENTED);
+    const phones = await home(await browse(server.url, inLeaf('Smartphones').slice(0, 3)));
+    const tea = await home(await browse(server.url, inLeaf('Tea').slice(0, 3)));
     assert.notDeepEqual(phones, tea);
     assert.notDeepEqual(phones, anonymous);
     assertAllowed(phones, 'phone shopper');
@@ -95,8 +99,44 @@ describe('the fixtures store in wrangler dev', () => {
     assert.ok(tea.filter((id) => products.get(id).category[0] === 'Food & Drink').length >= 2, `${tea}`);
   });
 
+  test('without personalization consent nothing personal is kept or used', async () => {
+    const anonymous = slotItems(await (await fetch(`${server.url}/`, { headers: { cookie: CONSENTED } })).text())[0].ids;
+    const profile = (await browse(server.url, inLeaf('Smartphones').slice(0, 3))).split('; ').find((c) => c.startsWith('fp_profile='));
+    assert.ok(profile, 'a consenting shopper got a profile');
+    for (const [cookie, region, why] of [
+      [`fp_consent=analytics; ${profile}`, 'US', 'declined personalization'],
+      [profile, 'DE', 'no choice in an opt-in region'],
+      [`fp_consent=none; ${profile}`, 'DE', 'declined everything'],
+    ]) {
+      const product = await fetch(`${server.url}/products/${inLeaf('Tea')[0]}`, { headers: { cookie, 'x-p13n-region': region } });
+      assert.equal(product.headers.get('x-p13n'), 'non-personal', why);
+      assert.match(product.headers.get('set-cookie') ?? '', /^fp_profile=; .*Max-Age=0/, `${why}: the profile cookie is deleted`);
+      const home = await fetch(`${server.url}/`, { headers: { cookie, 'x-p13n-region': region } });
+      assert.deepEqual(slotItems(await home.text())[0].ids, anonymous, `${why}: the slot is not personal`);
+      const api = await (await fetch(`${server.url}/p13n/recommend?slot=home&k=8&viewed=${inLeaf('Tea').join(',')}`, { headers: { cookie, 'x-p13n-region': region } })).json();
+      assert.equal(api.personalized, false, why);
+    }
+    const fresh = await fetch(`${server.url}/products/${inLeaf('Tea')[0]}`, { headers: { 'x-p13n-region': 'DE' } });
+    assert.equal(fresh.headers.get('set-cookie'), null, 'no cookie at all for a new visitor without consent');
+    const optOut = await fetch(`${server.url}/products/${inLeaf('Tea')[0]}`, { headers: { 'x-p13n-region': 'US' } });
+    assert.match(optOut.headers.get('set-cookie') ?? '', /^fp_profile=dev1\./, 'opt-out region: on by default');
+  });
+
+  test('a forged profile cookie is ignored', async () => {
+    const anonymous = slotItems(await (await fetch(`${server.url}/`, { headers: { cookie: CONSENTED } })).text())[0].ids;
+    const jar = await browse(server.url, inLeaf('Smartphones').slice(0, 3));
+    const profile = jar.split('; ').find((c) => c.startsWith('fp_profile=')).slice('fp_profile='.length);
+    const [kid, payload, tag] = profile.split('.');
+    const forgedPayload = Buffer.from(JSON.stringify({ v: inLeaf('Tea').slice(0, 3), n: 9, t: 0 })).toString('base64url');
+    for (const forged of [`${kid}.${forgedPayload}.${tag}`, `dev0.${payload}.${tag}`, `${kid}.${payload}.${'A'.repeat(22)}`, 'x'.repeat(5000)]) {
+      const res = await fetch(`${server.url}/`, { headers: { cookie: `${CONSENTED}; fp_profile=${forged}` } });
+      assert.deepEqual(slotItems(await res.text())[0].ids, anonymous, forged.slice(0, 40));
+      assert.match(res.headers.get('set-cookie') ?? '', /^fp_profile=dev1\./, 'replaced by a fresh profile');
+    }
+  });
+
   test('/p13n/recommend returns the ranking the page shows', async () => {
-    const cookie = `fp_viewed=${inLeaf('Yoga').slice(0, 2).join('~')}`;
+    const cookie = await browse(server.url, inLeaf('Yoga').slice(0, 2));
     const page = await (await fetch(`${server.url}/`, { headers: { cookie } })).text();
     const res = await fetch(`${server.url}/p13n/recommend?slot=home&k=8`, { headers: { cookie } });
     assert.equal(res.status, 200);

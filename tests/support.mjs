@@ -2,6 +2,7 @@
 // fresh local KV, publish bundles into it, and read the fixtures' rules.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,10 +52,11 @@ async function freePort() {
   });
 }
 
-/** Starts `wrangler dev` over `state`; resolves once it answers HTTP. */
-export async function startWrangler(state) {
+/** Starts `wrangler dev` over `state` (with `vars`); resolves once it answers HTTP. */
+export async function startWrangler(state, vars = {}) {
   const port = await freePort();
-  const child = spawn(WRANGLER, ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--show-interactive-dev-session=false'], {
+  const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
+  const child = spawn(WRANGLER, ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--show-interactive-dev-session=false', ...varArgs], {
     cwd: ROOT,
     env: ENV,
     detached: true,
@@ -81,6 +83,23 @@ export async function startWrangler(state) {
   throw new Error(`wrangler dev did not start on ${url}:\n${logs}`);
 }
 
+/** A local HTTP server standing in for the merchant's event collector. */
+export async function startCollector() {
+  const received = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.writeHead(204);
+      res.end();
+    });
+  });
+  const port = await freePort();
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${port}/events`, received, stop: () => server.close() };
+}
+
 /** The fixtures catalog by id. */
 export function catalog() {
   const byId = new Map();
@@ -104,7 +123,7 @@ export function forbidden(p) {
   if ((p.safety ?? []).includes('flammable')) return 'flammable';
   if (p.category.includes('Camping Fuel')) return 'excluded category';
   if ((p.tags ?? []).includes('discontinued')) return 'discontinued';
-  if (p.category.includes('Electronics') && p.price < 10) return 'under the Electronics floor';
+  if (p.category.includes('Electronics') && p.price < 12) return 'under the Electronics floor';
   return null;
 }
 
@@ -119,4 +138,28 @@ export function slotItems(html) {
     });
   }
   return out;
+}
+
+/** The consent cookie of a shopper who agreed to everything. */
+export const CONSENTED = 'fp_consent=personalization.analytics';
+
+/** `jar` (a Cookie header) updated with a response's Set-Cookie. */
+export function updateJar(jar, res) {
+  const set = res.headers.get('set-cookie');
+  if (!set) return jar;
+  const [pair] = set.split(';');
+  const name = pair.slice(0, pair.indexOf('='));
+  const kept = jar.split('; ').filter((c) => c && !c.startsWith(`${name}=`));
+  return (pair.endsWith('=') ? kept : [...kept, pair]).join('; ');
+}
+
+/** Visits product pages as one shopper; returns their Cookie header after. */
+export async function browse(url, ids, { cookie = CONSENTED, region = 'DE' } = {}) {
+  let jar = cookie;
+  for (const id of ids) {
+    const res = await fetch(`${url}/products/${id}`, { headers: { cookie: jar, 'x-p13n-region': region } });
+    await res.text();
+    jar = updateJar(jar, res);
+  }
+  return jar;
 }

@@ -3,12 +3,13 @@
 use serde::Serialize;
 use worker::{Context, Date, Env, Request, Response, Result};
 
-use firstpaint_contracts::is_valid_id;
+use firstpaint_contracts::{is_valid_id, EventKind};
 use firstpaint_engine::{format_price, EngineError, Reason, SlotKind, SlotRequest};
 
-use crate::cookies::viewed_from_header;
-use crate::limits::{MAX_COOKIE_VIEWED, MAX_QUERY_BYTES};
+use crate::keyed_hash::KeySet;
+use crate::limits::{MAX_COLLECT_BODY_BYTES, MAX_COOKIE_VIEWED, MAX_QUERY_BYTES};
 use crate::loader;
+use crate::shopper::{setting, Shopper};
 
 /// `GET /p13n/health`: which bundle is live, who signed it, how old it is.
 pub async fn health(env: &Env, ctx: &Context) -> Result<Response> {
@@ -65,7 +66,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
     let mut product = None;
     let mut k = None;
     let mut explain = false;
-    let mut viewed = viewed_from_header(req.headers().get("cookie")?.as_deref());
+    let mut viewed: Option<Vec<String>> = None;
     for (name, value) in url.query_pairs() {
         if value.contains('\u{FFFD}') {
             return bad_request(format!("parameter {name:?} is not valid UTF-8"));
@@ -86,7 +87,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
                 if let Some(bad) = ids.iter().find(|id| !is_valid_id(id)) {
                     return bad_request(format!("viewed: {bad:?} is not a product id"));
                 }
-                viewed = ids.into_iter().take(MAX_COOKIE_VIEWED).collect();
+                viewed = Some(ids.into_iter().take(MAX_COOKIE_VIEWED).collect());
             }
             "explain" => explain = matches!(value.as_ref(), "1" | "true"),
             other => {
@@ -114,6 +115,14 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         }
     };
     let engine = &loaded.engine;
+    // Without personalization consent nothing personal is used, not even
+    // a history passed as a parameter.
+    let shopper = Shopper::identify(req, env, &engine.rules().consent);
+    let viewed = match (shopper.consent.personalization, viewed) {
+        (false, _) => Vec::new(),
+        (true, Some(v)) => v,
+        (true, None) => shopper.viewed(),
+    };
     let request = SlotRequest {
         kind,
         k,
@@ -164,5 +173,92 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         .set("x-p13n-bundle", &engine.info().version.to_string())?;
     resp.headers_mut()
         .set("cache-control", "private, no-store")?;
+    Ok(resp)
+}
+
+/// Variable naming where collected events are forwarded (the merchant's collector).
+pub const COLLECT_URL_VAR: &str = "COLLECT_URL";
+/// Secret (or dev variable) holding the pseudonymization salts, `id:hex,…`.
+pub const SALTS_VAR: &str = "PSEUDONYM_SALTS";
+
+fn json_error(status: u16, reason: impl Into<String>) -> Result<Response> {
+    Ok(Response::from_json(&serde_json::json!({ "error": reason.into() }))?.with_status(status))
+}
+
+/// `POST /p13n/collect`: see [`crate::collect`].
+pub async fn collect(mut req: Request, env: &Env, ctx: &Context) -> Result<Response> {
+    let announced = req
+        .headers()
+        .get("content-length")?
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(0);
+    if announced > MAX_COLLECT_BODY_BYTES {
+        return json_error(
+            413,
+            format!("body is {announced} bytes, at most {MAX_COLLECT_BODY_BYTES}"),
+        );
+    }
+    let Some(salts) = setting(env, SALTS_VAR).and_then(|s| KeySet::parse(&s).ok()) else {
+        return json_error(
+            503,
+            format!("collection is not configured: {SALTS_VAR} is missing or invalid"),
+        );
+    };
+    let body = req.bytes().await?;
+    let accepted = match crate::collect::prepare(&body, &salts) {
+        Ok(a) => a,
+        Err(refused) => return json_error(refused.status, refused.reason),
+    };
+    let forwarded = accepted.events.len();
+    if forwarded > 0 {
+        let Some(target) = setting(env, COLLECT_URL_VAR) else {
+            return json_error(
+                503,
+                format!("collection is not configured: set {COLLECT_URL_VAR}"),
+            );
+        };
+        // A fresh request: no client headers, so no IP or cookies travel on.
+        let headers = worker::Headers::new();
+        headers.set("content-type", "application/json")?;
+        let init = worker::RequestInit {
+            method: worker::Method::Post,
+            headers,
+            body: Some(serde_json::to_string(&accepted.events)?.into()),
+            ..worker::RequestInit::default()
+        };
+        let sent = worker::Fetch::Request(Request::new_with_init(&target, &init)?)
+            .send()
+            .await;
+        match sent {
+            Ok(r) if (200..300).contains(&r.status_code()) => {}
+            Ok(r) => return json_error(502, format!("collector answered {}", r.status_code())),
+            Err(e) => return json_error(502, format!("collector unreachable: {e}")),
+        }
+    }
+    let mut resp = Response::from_json(&serde_json::json!({
+        "accepted": forwarded,
+        "dropped_without_consent": accepted.dropped_without_consent,
+    }))?
+    .with_status(202);
+    // Views and carts the storefront reports update the profile, as page views do.
+    let rules = match loader::engine(env, ctx).await {
+        Ok(l) => l.engine.rules().consent.clone(),
+        Err(_) => firstpaint_contracts::ConsentRules::default(),
+    };
+    let mut shopper = Shopper::identify(&req, env, &rules);
+    if let Some(profile) = shopper.profile.as_mut() {
+        for e in accepted.events.iter().filter(|e| e.consent.personalization) {
+            if let EventKind::PageView {
+                product: Some(p), ..
+            }
+            | EventKind::AddToCart { product: p, .. } = &e.kind
+            {
+                profile.record_view(p);
+            }
+        }
+    }
+    if let Some(cookie) = shopper.set_cookie() {
+        resp.headers_mut().append("set-cookie", &cookie)?;
+    }
     Ok(resp)
 }

@@ -12,12 +12,17 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod collect;
+pub mod consent;
 pub mod cookies;
 pub mod error;
+pub mod keyed_hash;
 pub mod limits;
 pub mod loader;
 pub mod page;
+pub mod profile;
 pub mod rewrite;
+pub mod shopper;
 
 use worker::{event, Context, Env, Method, Request, Response, Result};
 
@@ -34,6 +39,11 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     match (req.method(), path.as_str()) {
         (Method::Get, "/p13n/health") => api::health(&env, &ctx).await,
         (Method::Get, "/p13n/recommend") => api::recommend(&req, &env, &ctx).await,
+        (Method::Post, "/p13n/collect") => api::collect(req, &env, &ctx).await,
+        (_, "/p13n/collect") => Ok(Response::from_json(
+            &serde_json::json!({ "error": "use POST for /p13n/collect" }),
+        )?
+        .with_status(405)),
         (_, p) if p.starts_with("/p13n/") => Ok(Response::from_json(
             &serde_json::json!({ "error": format!("no endpoint {} {p}", req.method()) }),
         )?

@@ -14,3 +14,11 @@ pub const MAX_QUERY_BYTES: usize = 2048;
 pub const MANIFEST_TTL_MS: f64 = 30_000.0;
 /// After a failed load with nothing cached, requests fail fast for this long.
 pub const RETRY_AFTER_FAILURE_MS: f64 = 5_000.0;
+/// Longest profile cookie accepted; longer ones are ignored.
+pub const MAX_PROFILE_COOKIE_BYTES: usize = 3072;
+/// Idle seconds after which the next request starts a new visit.
+pub const VISIT_GAP_SECONDS: i64 = 30 * 60;
+/// Largest `POST /p13n/collect` body.
+pub const MAX_COLLECT_BODY_BYTES: usize = 64 * 1024;
+/// Most events in one `POST /p13n/collect`.
+pub const MAX_COLLECT_EVENTS: usize = 100;

@@ -3,11 +3,12 @@
 use std::rc::Rc;
 
 use futures_util::StreamExt;
-use worker::{console_log, console_warn, Context, Env, Headers, Request, Response, Result};
+use worker::{console_log, console_warn, Context, Date, Env, Headers, Request, Response, Result};
 
-use crate::cookies::{product_from_path, record_view, set_cookie, viewed_from_header};
+use crate::cookies::product_from_path;
 use crate::loader;
 use crate::rewrite::{PageContext, SlotRewriter};
+use crate::shopper::Shopper;
 
 /// Variable naming the storefront origin in production; without it the
 /// worker serves its static assets (the fixtures store in `wrangler dev`).
@@ -19,7 +20,7 @@ pub const ASSETS_BINDING: &str = "ASSETS";
 /// unmodified when anything does not.
 pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let url = req.url()?;
-    let cookie = req.headers().get("cookie")?;
+    let request_for_shopper = req.clone()?;
     let mut upstream = fetch_storefront(req, env).await?;
     let is_html = upstream
         .headers()
@@ -35,16 +36,27 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             return pass_through(upstream, "unmodified");
         }
     };
-    let viewed = viewed_from_header(cookie.as_deref());
     let product = product_from_path(url.path());
+    let mut shopper = Shopper::identify(&request_for_shopper, env, &loaded.engine.rules().consent);
+    let viewed = shopper.viewed();
+    if let Some(profile) = shopper.profile.as_mut() {
+        profile.touch(Date::now().as_millis() as i64 / 1000);
+        if let Some(p) = &product {
+            profile.record_view(p);
+        }
+    }
     let headers = copy_headers(upstream.headers())?;
-    headers.set("x-p13n", "personalized")?;
+    let state = if shopper.profile.is_some() {
+        "personalized"
+    } else {
+        "non-personal"
+    };
+    headers.set("x-p13n", state)?;
     headers.set("x-p13n-bundle", &loaded.engine.info().version.to_string())?;
     headers.set("cache-control", "private, no-store")?;
     headers.append("vary", "Cookie")?;
-    if let Some(p) = &product {
-        let secure = url.scheme() == "https";
-        headers.append("set-cookie", &set_cookie(&record_view(&viewed, p), secure))?;
+    if let Some(cookie) = shopper.set_cookie() {
+        headers.append("set-cookie", &cookie)?;
     }
     let rewriter = SlotRewriter::new(Rc::clone(&loaded.engine), PageContext { viewed, product });
     let path = url.path().to_owned();

@@ -97,6 +97,7 @@ pub fn compile(
             exclude_tags: g.exclude_tags.clone(),
             price_floors,
             blend: rules.blend,
+            consent: rules.consent.clone(),
         },
         warnings,
     })

@@ -34,6 +34,6 @@ pub use error::{InputError, InputErrors};
 pub use event::{Event, EventKind, OrderLine};
 pub use ids::{is_valid_id, MAX_ID_LEN};
 pub use product::{Media, Product, Rating, Stock, Variant};
-pub use read::{read_ndjson, read_toml, Validate};
-pub use rules::{Blend, Guardrails, PriceFloor, Rules};
+pub use read::{read_json, read_ndjson, read_toml, Problems, Validate};
+pub use rules::{Blend, ConsentRules, Guardrails, PriceFloor, Rules};
 pub use suggest::did_you_mean;

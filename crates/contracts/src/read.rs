@@ -83,6 +83,50 @@ pub fn read_ndjson<T: DeserializeOwned + Validate>(
     }
 }
 
+/// Reads one JSON document holding a record or an array of records (as a
+/// request body does), validating each; errors name `file`, the record's
+/// index and the field (`[2].qty`).
+pub fn read_json<T: DeserializeOwned + Validate>(
+    file: &str,
+    text: &str,
+) -> Result<Vec<T>, InputErrors> {
+    let is_array = text.trim_start().starts_with('[');
+    let de = &mut serde_json::Deserializer::from_str(text);
+    let records: Vec<T> = if is_array {
+        serde_path_to_error::deserialize(de)
+    } else {
+        serde_path_to_error::deserialize::<_, T>(de).map(|r| vec![r])
+    }
+    .map_err(|e| {
+        let field = e.path().to_string();
+        let field = if field == "." { String::new() } else { field };
+        InputErrors(vec![InputError::new(
+            file,
+            None,
+            field,
+            e.into_inner().to_string(),
+        )])
+    })?;
+    let mut errors = Vec::new();
+    for (i, record) in records.iter().enumerate() {
+        let mut problems = Problems::default();
+        record.validate(&mut problems);
+        let prefix = if is_array {
+            format!("[{i}].")
+        } else {
+            String::new()
+        };
+        errors.extend(problems.0.into_iter().map(|(field, message)| {
+            InputError::new(file, None, format!("{prefix}{field}"), message)
+        }));
+    }
+    if errors.is_empty() {
+        Ok(records)
+    } else {
+        Err(InputErrors(errors))
+    }
+}
+
 /// Reads a TOML document and validates it.
 pub fn read_toml<T: DeserializeOwned + Validate>(file: &str, text: &str) -> Result<T, InputErrors> {
     let de = toml::Deserializer::new(text);
@@ -174,6 +218,25 @@ mod tests {
             err.to_string().contains("unknown variant `add_to_basket`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn json_bodies_hold_one_record_or_many() {
+        let one = r#"{"type":"page_view","session":"s1","ts":"2026-01-02T03:04:05Z","consent":{"personalization":true,"analytics":true},"region":"GB","product":"A-1"}"#;
+        assert_eq!(read_json::<Event>("body", one).unwrap().len(), 1);
+        let cart = r#"{"type":"add_to_cart","session":"s1","ts":"2026-01-02T03:04:05Z","consent":{"personalization":true,"analytics":true},"region":"GB","product":"A-1","qty":0,"price":1}"#;
+        let many = format!("[{one},{cart}]");
+        let err = read_json::<Event>("body", &many).unwrap_err().to_string();
+        assert_eq!(err, "body: field `[1].qty`: must be at least 1");
+        let err = read_json::<Event>(
+            "body",
+            &one.replace(
+                r#""consent":{"personalization":true,"analytics":true},"#,
+                "",
+            ),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("missing field `consent`"), "{err}");
     }
 
     #[test]

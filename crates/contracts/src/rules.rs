@@ -18,6 +18,52 @@ pub struct Rules {
     /// Weights of the score parts.
     #[serde(default)]
     pub blend: Blend,
+    /// Consent defaults by region.
+    #[serde(default)]
+    pub consent: ConsentRules,
+}
+
+/// When personalization is on without an explicit choice by the shopper.
+///
+/// In opt-in regions (the GDPR's, by default) personalization needs the
+/// shopper's consent; elsewhere it is on until the shopper opts out. A
+/// shopper's explicit choice, in the consent cookie, always wins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsentRules {
+    /// ISO 3166 country codes where personalization is opt-in.
+    pub opt_in_regions: Vec<String>,
+    /// Whether a shopper whose region is unknown is treated as opt-in.
+    pub unknown_region_opt_in: bool,
+}
+
+/// EU and EEA member states, the UK and Switzerland.
+const OPT_IN_BY_DEFAULT: [&str; 32] = [
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+    "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO", "GB", "CH",
+];
+
+impl Default for ConsentRules {
+    fn default() -> Self {
+        Self {
+            opt_in_regions: OPT_IN_BY_DEFAULT.iter().map(|s| (*s).to_owned()).collect(),
+            unknown_region_opt_in: true,
+        }
+    }
+}
+
+impl ConsentRules {
+    /// Whether personalization is on for a shopper from `region` who has
+    /// made no choice.
+    pub fn default_personalization(&self, region: Option<&str>) -> bool {
+        match region {
+            Some(r) => !self
+                .opt_in_regions
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(r)),
+            None => !self.unknown_region_opt_in,
+        }
+    }
 }
 
 /// Hard constraints: an item that breaks one is never shown.
@@ -111,6 +157,14 @@ impl Validate for Rules {
         }
         if b.similarity + b.popularity + b.category_affinity + b.co_view <= 0.0 {
             p.push("blend", "at least one weight must be above 0");
+        }
+        for (i, r) in self.consent.opt_in_regions.iter().enumerate() {
+            if r.len() != 2 || !r.bytes().all(|b| b.is_ascii_uppercase()) {
+                p.push(
+                    format!("consent.opt_in_regions[{i}]"),
+                    format!("must be a two-letter ISO 3166 code like DE (got {r:?})"),
+                );
+            }
         }
     }
 }

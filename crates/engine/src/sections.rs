@@ -4,7 +4,7 @@
 //! the engine decodes them once per isolate. Each has a four-letter tag.
 
 use firstpaint_bundle::{codec, BundleError, BundleWriter, Tag};
-use firstpaint_contracts::Blend;
+use firstpaint_contracts::{Blend, ConsentRules};
 use instant_distance::Hnsw;
 use serde::{Deserialize, Serialize};
 
@@ -146,6 +146,8 @@ pub struct RulesSection {
     pub price_floors: Vec<(u32, f64)>,
     /// Score weights.
     pub blend: Blend,
+    /// Consent defaults by region, read by the edge.
+    pub consent: ConsentRules,
 }
 
 /// Every section the engine reads, as the origin hands them to the writer.

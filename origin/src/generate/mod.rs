@@ -63,7 +63,7 @@ exclude_tags = ["discontinued"]
 # Nothing cheaper than this is promoted in the category.
 [[guardrails.price_floors]]
 category = "Electronics"
-min_price = 10.0
+min_price = 12.0
 
 # How much each signal counts; every ranked item shows these parts.
 [blend]

@@ -1,0 +1,234 @@
+//! `POST /p13n/collect`: behaviour events from the storefront, checked,
+//! stripped of identifiers and forwarded to the merchant's collector.
+//!
+//! The body is one event or an array of events in the contract of
+//! `events.ndjson`. Malformed, unknown or oversized input gets a 4xx that
+//! names the problem and nothing is forwarded. Events without analytics
+//! consent are dropped. User ids, and e-mail addresses and phone numbers in
+//! free text, are replaced by keyed hashes (`salt id:hash`), so the
+//! collector can count and join without ever seeing them; the shopper's IP
+//! and request headers are never forwarded.
+
+use firstpaint_contracts::{read_json, Event, EventKind};
+
+use crate::keyed_hash::KeySet;
+use crate::limits::{MAX_COLLECT_BODY_BYTES, MAX_COLLECT_EVENTS};
+
+/// Why a body was refused, with the status it maps to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// HTTP status (400 or 413).
+    pub status: u16,
+    /// What was wrong, for the response body.
+    pub reason: String,
+}
+
+/// Events ready to forward.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    /// Pseudonymized events with analytics consent.
+    pub events: Vec<Event>,
+    /// Events dropped for lack of analytics consent.
+    pub dropped_without_consent: usize,
+}
+
+/// Checks and pseudonymizes a request body.
+pub fn prepare(body: &[u8], salts: &KeySet) -> Result<Accepted, Refused> {
+    let refuse = |status, reason: String| Refused { status, reason };
+    if body.len() > MAX_COLLECT_BODY_BYTES {
+        return Err(refuse(
+            413,
+            format!(
+                "body is {} bytes, at most {MAX_COLLECT_BODY_BYTES}",
+                body.len()
+            ),
+        ));
+    }
+    let text =
+        std::str::from_utf8(body).map_err(|e| refuse(400, format!("body is not UTF-8: {e}")))?;
+    if text.trim().is_empty() {
+        return Err(refuse(
+            400,
+            "body is empty; send an event or an array of events".into(),
+        ));
+    }
+    let events = read_json::<Event>("body", text).map_err(|e| refuse(400, e.to_string()))?;
+    if events.len() > MAX_COLLECT_EVENTS {
+        return Err(refuse(
+            413,
+            format!(
+                "{} events, at most {MAX_COLLECT_EVENTS} per request",
+                events.len()
+            ),
+        ));
+    }
+    let total = events.len();
+    let events: Vec<Event> = events
+        .into_iter()
+        .filter(|e| e.consent.analytics)
+        .map(|e| pseudonymize(e, salts))
+        .collect();
+    Ok(Accepted {
+        dropped_without_consent: total - events.len(),
+        events,
+    })
+}
+
+/// The keyed hash of an identifier: `salt id:24 hex digits`.
+pub fn pseudonym(value: &str, salts: &KeySet) -> String {
+    let key = salts.current();
+    let mac = key.mac(value.as_bytes());
+    format!(
+        "{}:{}",
+        key.id,
+        firstpaint_bundle::hex(mac.get(..12).unwrap_or_default())
+    )
+}
+
+fn pseudonymize(mut e: Event, salts: &KeySet) -> Event {
+    e.session = pseudonym(&e.session, salts);
+    e.user = e.user.map(|u| pseudonym(&u, salts));
+    match &mut e.kind {
+        EventKind::Search { query, filters, .. } => {
+            *query = scrub(query, salts);
+            for v in filters.values_mut() {
+                *v = scrub(v, salts);
+            }
+        }
+        EventKind::CheckoutStep {
+            error: Some(error), ..
+        } => *error = scrub(error, salts),
+        _ => {}
+    }
+    e
+}
+
+/// `text` with e-mail addresses and phone numbers (also written in groups,
+/// `+44 20 7946 0958`) replaced by pseudonyms.
+pub fn scrub(text: &str, salts: &KeySet) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut run: Vec<&str> = Vec::new();
+    let flush = |run: &mut Vec<&str>, out: &mut Vec<String>| {
+        let digits: usize = run
+            .iter()
+            .map(|w| w.bytes().filter(u8::is_ascii_digit).count())
+            .sum();
+        if digits >= MIN_PHONE_DIGITS {
+            out.push(pseudonym(&run.concat(), salts));
+        } else {
+            out.extend(run.iter().map(|w| (*w).to_owned()));
+        }
+        run.clear();
+    };
+    for word in text.split(' ') {
+        if is_phone_part(word) {
+            run.push(word);
+            continue;
+        }
+        flush(&mut run, &mut out);
+        out.push(if looks_like_email(word) {
+            pseudonym(word, salts)
+        } else {
+            word.to_owned()
+        });
+    }
+    flush(&mut run, &mut out);
+    out.join(" ")
+}
+
+/// Fewest digits that make a run of number groups a phone number.
+const MIN_PHONE_DIGITS: usize = 7;
+
+fn looks_like_email(word: &str) -> bool {
+    word.split_once('@').is_some_and(|(user, domain)| {
+        !user.is_empty() && domain.contains('.') && !domain.ends_with('.')
+    })
+}
+
+/// A group of a phone number: digits with `+ - ( ) .` between them.
+fn is_phone_part(word: &str) -> bool {
+    word.bytes().any(|b| b.is_ascii_digit())
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'(' | b')' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn salts() -> KeySet {
+        KeySet::parse("s1:3333333333333333333333333333333333333333333333333333333333333333")
+            .unwrap()
+    }
+
+    const VIEW: &str = r#"{"type":"page_view","session":"sess-1","user":"alice-42","ts":"2026-01-02T03:04:05Z","consent":{"personalization":true,"analytics":true},"region":"GB","product":"A-1"}"#;
+
+    #[test]
+    fn identifiers_never_leave_in_clear() {
+        let search = r#"{"type":"search","session":"sess-1","ts":"2026-01-02T03:04:05Z","consent":{"personalization":false,"analytics":true},"region":"GB","query":"order for bob@example.com call +44 20 7946 0958 or 07946-095812 red shoes"}"#;
+        let ok = prepare(format!("[{VIEW},{search}]").as_bytes(), &salts()).unwrap();
+        let out = serde_json::to_string(&ok.events).unwrap();
+        for secret in ["alice-42", "sess-1", "bob@example.com", "7946", "095812"] {
+            assert!(!out.contains(secret), "{secret} leaked: {out}");
+        }
+        assert!(out.contains("red shoes"), "{out}");
+        assert_eq!(
+            scrub("size 42 in 2 colours", &salts()),
+            "size 42 in 2 colours",
+            "short numbers stay"
+        );
+        assert_eq!(
+            ok.events[0].user.as_deref(),
+            Some(pseudonym("alice-42", &salts()).as_str())
+        );
+        assert!(ok.events[0].user.as_deref().unwrap().starts_with("s1:"));
+    }
+
+    #[test]
+    fn events_without_analytics_consent_are_dropped() {
+        let no = VIEW.replace(r#""analytics":true"#, r#""analytics":false"#);
+        let ok = prepare(format!("[{VIEW},{no},{no}]").as_bytes(), &salts()).unwrap();
+        assert_eq!((ok.events.len(), ok.dropped_without_consent), (1, 2));
+    }
+
+    #[test]
+    fn bad_bodies_are_refused_with_a_reason() {
+        let cases: Vec<(Vec<u8>, u16, &str)> = vec![
+            (b"{not json".to_vec(), 400, "key must be a string"),
+            (
+                VIEW.replace("page_view", "page_visit").into_bytes(),
+                400,
+                "unknown variant `page_visit`",
+            ),
+            (
+                VIEW.replace(
+                    r#""consent":{"personalization":true,"analytics":true},"#,
+                    "",
+                )
+                .into_bytes(),
+                400,
+                "missing field `consent`",
+            ),
+            (
+                VIEW.replace(r#""region":"GB""#, r#""region":"gb""#)
+                    .into_bytes(),
+                400,
+                "field `region`",
+            ),
+            (vec![b' '; MAX_COLLECT_BODY_BYTES + 1], 413, "at most"),
+            (
+                format!("[{}]", vec![VIEW; MAX_COLLECT_EVENTS + 1].join(",")).into_bytes(),
+                413,
+                "events, at most",
+            ),
+            (vec![0xff, 0xfe], 400, "not UTF-8"),
+            (Vec::new(), 400, "empty"),
+        ];
+        for (body, status, why) in cases {
+            let err = prepare(&body, &salts()).unwrap_err();
+            assert_eq!(err.status, status, "{why}: {}", err.reason);
+            assert!(err.reason.contains(why), "{why}: {}", err.reason);
+        }
+    }
+}

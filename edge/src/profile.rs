@@ -1,0 +1,160 @@
+//! The shopper's profile, kept in a signed first-party cookie so the edge
+//! never reads a database on the request path.
+//!
+//! `fp_profile=<key id>.<payload>.<tag>`: the payload is base64url JSON
+//! (recently viewed products, visit count, last seen), the tag a truncated
+//! HMAC-SHA256 under the named key. A forged, stale-keyed, malformed or
+//! oversized cookie is ignored: the shopper is treated as new.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use firstpaint_contracts::is_valid_id;
+use serde::{Deserialize, Serialize};
+
+use crate::keyed_hash::KeySet;
+use crate::limits::{MAX_COOKIE_VIEWED, MAX_PROFILE_COOKIE_BYTES, VISIT_GAP_SECONDS};
+
+/// Name of the profile cookie.
+pub const PROFILE_COOKIE: &str = "fp_profile";
+/// Bytes of MAC kept in the cookie.
+const TAG_BYTES: usize = 16;
+
+/// What the edge remembers about a shopper who consented to personalization.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Recently viewed products, most recent first.
+    #[serde(rename = "v", default)]
+    pub viewed: Vec<String>,
+    /// Visits so far (a visit ends after 30 idle minutes).
+    #[serde(rename = "n", default)]
+    pub visits: u32,
+    /// Last request, unix seconds.
+    #[serde(rename = "t", default)]
+    pub last_seen: i64,
+}
+
+impl Profile {
+    /// Records a request at `now`, counting a new visit after a long gap.
+    pub fn touch(&mut self, now: i64) {
+        if self.visits == 0 || now - self.last_seen > VISIT_GAP_SECONDS {
+            self.visits = self.visits.saturating_add(1);
+        }
+        self.last_seen = now;
+    }
+
+    /// Moves `product` to the front of the recently viewed list.
+    pub fn record_view(&mut self, product: &str) {
+        self.viewed.retain(|id| id != product);
+        self.viewed.insert(0, product.to_owned());
+        self.viewed.truncate(MAX_COOKIE_VIEWED);
+    }
+
+    /// Whether this shopper has been here before this visit.
+    pub fn is_returning(&self) -> bool {
+        self.visits > 1
+    }
+
+    /// The signed cookie value.
+    pub fn encode(&self, keys: &KeySet) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        let payload = URL_SAFE_NO_PAD.encode(json);
+        let key = keys.current();
+        let signed = format!("{}.{payload}", key.id);
+        let mac = key.mac(signed.as_bytes());
+        let tag = URL_SAFE_NO_PAD.encode(mac.get(..TAG_BYTES).unwrap_or_default());
+        format!("{signed}.{tag}")
+    }
+
+    /// The profile in a cookie value, or `None` when it cannot be trusted.
+    pub fn decode(value: &str, keys: &KeySet) -> Option<Profile> {
+        if value.len() > MAX_PROFILE_COOKIE_BYTES {
+            return None;
+        }
+        let (signed, tag) = value.rsplit_once('.')?;
+        let (key_id, payload) = signed.split_once('.')?;
+        let key = keys.get(key_id)?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        if !key.verify(signed.as_bytes(), &tag) {
+            return None;
+        }
+        let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
+        let mut profile: Profile = serde_json::from_slice(&json).ok()?;
+        profile.viewed.retain(|id| is_valid_id(id));
+        profile.viewed.truncate(MAX_COOKIE_VIEWED);
+        Some(profile)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(spec: &str) -> KeySet {
+        KeySet::parse(spec).unwrap()
+    }
+
+    const K1: &str = "k1:1111111111111111111111111111111111111111111111111111111111111111";
+    const K2: &str = "k2:2222222222222222222222222222222222222222222222222222222222222222";
+
+    fn sample() -> Profile {
+        let mut p = Profile::default();
+        p.touch(1_000);
+        p.record_view("SKU-1");
+        p.record_view("SKU-2");
+        p.record_view("SKU-1");
+        p
+    }
+
+    #[test]
+    fn round_trips_and_survives_rotation() {
+        let p = sample();
+        assert_eq!(p.viewed, vec!["SKU-1", "SKU-2"]);
+        let cookie = p.encode(&keys(K1));
+        assert!(cookie.starts_with("k1."));
+        assert!(cookie.len() < 200, "{}", cookie.len());
+        assert_eq!(Profile::decode(&cookie, &keys(K1)), Some(p.clone()));
+        assert_eq!(
+            Profile::decode(&cookie, &keys(&format!("{K2},{K1}"))),
+            Some(p)
+        );
+    }
+
+    #[test]
+    fn forged_stale_and_oversized_cookies_are_ignored() {
+        let cookie = sample().encode(&keys(K1));
+        assert_eq!(Profile::decode(&cookie, &keys(K2)), None, "key rotated out");
+        let (signed, _) = cookie.rsplit_once('.').unwrap();
+        let forged_payload = URL_SAFE_NO_PAD.encode(br#"{"v":["SKU-9"],"n":50,"t":0}"#);
+        let forged = format!("k1.{forged_payload}.{}", cookie.rsplit_once('.').unwrap().1);
+        assert_eq!(Profile::decode(&forged, &keys(K1)), None, "payload changed");
+        assert_eq!(
+            Profile::decode(&format!("{signed}.AAAA"), &keys(K1)),
+            None,
+            "short tag"
+        );
+        assert_eq!(Profile::decode("garbage", &keys(K1)), None);
+        assert_eq!(Profile::decode(&"k1.".repeat(2000), &keys(K1)), None);
+    }
+
+    #[test]
+    fn visits_count_after_a_long_gap() {
+        let mut p = Profile::default();
+        p.touch(0);
+        p.touch(60);
+        assert_eq!(p.visits, 1);
+        assert!(!p.is_returning());
+        p.touch(60 + VISIT_GAP_SECONDS + 1);
+        assert_eq!(p.visits, 2);
+        assert!(p.is_returning());
+    }
+
+    #[test]
+    fn the_list_is_capped() {
+        let mut p = Profile::default();
+        for i in 0..50 {
+            p.record_view(&format!("P{i}"));
+        }
+        assert_eq!(p.viewed.len(), MAX_COOKIE_VIEWED);
+        assert_eq!(p.viewed[0], "P49");
+    }
+}

@@ -1,0 +1,107 @@
+//! Who is asking: consent, region and (with consent) the signed profile.
+
+use worker::{Env, Request};
+
+use crate::consent::{self, Consent};
+use crate::cookies::{cookie_value, delete_cookie, set_cookie};
+use crate::keyed_hash::KeySet;
+use crate::profile::{Profile, PROFILE_COOKIE};
+
+/// Secret (or variable, in dev) holding the profile cookie's keys, `id:hex,…`.
+pub const PROFILE_KEYS_VAR: &str = "PROFILE_KEYS";
+/// Dev-only variable naming a request header trusted to carry the region.
+pub const REGION_HEADER_VAR: &str = "DEV_REGION_HEADER";
+/// How long the profile cookie lives.
+const PROFILE_MAX_AGE: u32 = 30 * 24 * 3600;
+
+/// The shopper behind one request.
+#[derive(Debug, Clone)]
+pub struct Shopper {
+    /// What they agreed to (or the regional default).
+    pub consent: Consent,
+    /// Their profile, only with personalization consent.
+    pub profile: Option<Profile>,
+    /// Whether a profile cookie arrived (to delete it without consent).
+    had_cookie: bool,
+    keys: Option<KeySet>,
+    secure: bool,
+}
+
+/// A variable or secret as text, if set.
+pub fn setting(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .or_else(|_| env.var(name))
+        .ok()
+        .map(|v| v.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+impl Shopper {
+    /// Reads consent and profile from the request; `rules` are the bundle's.
+    pub fn identify(
+        req: &Request,
+        env: &Env,
+        rules: &firstpaint_contracts::ConsentRules,
+    ) -> Shopper {
+        let header = req.headers().get("cookie").ok().flatten();
+        let region = region(req, env);
+        let consent = consent::decide(header.as_deref(), region.as_deref(), rules);
+        let keys = setting(env, PROFILE_KEYS_VAR).and_then(|k| match KeySet::parse(&k) {
+            Ok(keys) => Some(keys),
+            Err(e) => {
+                worker::console_error!("firstpaint: {PROFILE_KEYS_VAR}: {e}; no profiles");
+                None
+            }
+        });
+        let cookie = cookie_value(header.as_deref(), PROFILE_COOKIE);
+        let profile = match (&keys, consent.personalization) {
+            (Some(keys), true) => Some(
+                cookie
+                    .and_then(|c| Profile::decode(c, keys))
+                    .unwrap_or_default(),
+            ),
+            _ => None,
+        };
+        let secure = req.url().is_ok_and(|u| u.scheme() == "https");
+        Shopper {
+            consent,
+            profile,
+            had_cookie: cookie.is_some(),
+            keys,
+            secure,
+        }
+    }
+
+    /// Recently viewed products to rank with (empty without consent).
+    pub fn viewed(&self) -> Vec<String> {
+        self.profile
+            .as_ref()
+            .map(|p| p.viewed.clone())
+            .unwrap_or_default()
+    }
+
+    /// The `Set-Cookie` value after this request: the updated profile, a
+    /// deletion when consent is missing but a cookie came, or nothing.
+    pub fn set_cookie(&self) -> Option<String> {
+        match (&self.profile, &self.keys) {
+            (Some(p), Some(keys)) => Some(set_cookie(
+                PROFILE_COOKIE,
+                &p.encode(keys),
+                PROFILE_MAX_AGE,
+                self.secure,
+            )),
+            _ if self.had_cookie => Some(delete_cookie(PROFILE_COOKIE, self.secure)),
+            _ => None,
+        }
+    }
+}
+
+/// The shopper's country: Cloudflare's geolocation, or in dev a trusted header.
+fn region(req: &Request, env: &Env) -> Option<String> {
+    if let Some(header) = setting(env, REGION_HEADER_VAR) {
+        if let Ok(Some(r)) = req.headers().get(&header) {
+            return Some(r.to_ascii_uppercase());
+        }
+    }
+    req.cf().and_then(|cf| cf.country())
+}

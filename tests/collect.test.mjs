@@ -1,0 +1,101 @@
+// POST /p13n/collect through real workerd, forwarding to a local collector.
+//
+// 1. Valid events are forwarded with user ids, sessions, e-mails and phone
+//    numbers replaced by keyed hashes, and no client header (IP, cookie).
+// 2. Events without analytics consent are dropped, not forwarded.
+// 3. Bad JSON, unknown event types, missing consent and oversized bodies get
+//    a 4xx naming the problem, and nothing is forwarded.
+// 4. A consenting shopper's reported views update their profile cookie.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CONSENTED, publish, startCollector, startWrangler, tempState } from './support.mjs';
+
+const event = (overrides = {}) => ({
+  type: 'page_view',
+  session: 'sess-e2e-1',
+  user: 'alice-e2e-42',
+  ts: '2026-11-20T10:00:00Z',
+  consent: { personalization: true, analytics: true },
+  region: 'GB',
+  product: 'SKU-00001',
+  ...overrides,
+});
+
+describe('POST /p13n/collect', () => {
+  let server;
+  let collector;
+  before(async () => {
+    collector = await startCollector();
+    const state = tempState();
+    publish(state);
+    server = await startWrangler(state, { COLLECT_URL: collector.url });
+  });
+  after(() => {
+    server?.stop();
+    collector?.stop();
+  });
+
+  const post = (body, headers = {}) => fetch(`${server.url}/p13n/collect`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'cf-connecting-ip': '203.0.113.9', 'x-forwarded-for': '203.0.113.9', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+  test('events are forwarded without raw identifiers', async () => {
+    const before = collector.received.length;
+    const search = event({ type: 'search', product: undefined, query: 'gift for bob@example.com ring +44 20 7946 0958 red mug' });
+    const res = await post([event(), search]);
+    assert.equal(res.status, 202, await res.clone().text());
+    assert.deepEqual(await res.json(), { accepted: 2, dropped_without_consent: 0 });
+    assert.equal(collector.received.length, before + 1);
+    const { headers, body } = collector.received.at(-1);
+    for (const secret of ['alice-e2e-42', 'sess-e2e-1', 'bob@example.com', '7946', '203.0.113.9']) {
+      assert.ok(!body.includes(secret), `${secret} forwarded in the body: ${body}`);
+      assert.ok(!JSON.stringify(headers).includes(secret), `${secret} forwarded in a header`);
+    }
+    assert.equal(headers.cookie, undefined);
+    const forwarded = JSON.parse(body);
+    assert.match(forwarded[0].user, /^s1:[0-9a-f]{24}$/);
+    assert.equal(forwarded[0].product, 'SKU-00001');
+    assert.match(forwarded[1].query, /red mug$/);
+  });
+
+  test('events without analytics consent are dropped', async () => {
+    const before = collector.received.length;
+    const res = await post([event({ consent: { personalization: false, analytics: false } })]);
+    assert.equal(res.status, 202);
+    assert.deepEqual(await res.json(), { accepted: 0, dropped_without_consent: 1 });
+    assert.equal(collector.received.length, before, 'nothing forwarded');
+  });
+
+  test('bad bodies get a 4xx that says why, and nothing is forwarded', async () => {
+    const before = collector.received.length;
+    const { consent, ...withoutConsent } = event();
+    const cases = [
+      ['{"type":', 400, /EOF while parsing/],
+      [event({ type: 'page_visit' }), 400, /unknown variant `page_visit`/],
+      [withoutConsent, 400, /missing field `consent`/],
+      [[event(), event({ type: 'add_to_cart', qty: 0, price: 3 })], 400, /\[1\]\.qty`: must be at least 1/],
+      ['x'.repeat(70 * 1024), 413, /at most/],
+    ];
+    for (const [body, status, reason] of cases) {
+      const res = await post(body);
+      assert.equal(res.status, status, JSON.stringify(body).slice(0, 60));
+      assert.match((await res.json()).error, reason);
+    }
+    const get = await fetch(`${server.url}/p13n/collect`);
+    assert.equal(get.status, 405);
+    assert.equal(collector.received.length, before);
+  });
+
+  test("a consenting shopper's reported views update the profile", async () => {
+    const res = await post([event({ product: 'SKU-00042' })], { cookie: CONSENTED });
+    assert.equal(res.status, 202);
+    const cookie = res.headers.get('set-cookie') ?? '';
+    assert.match(cookie, /^fp_profile=dev1\./);
+    const payload = cookie.split(';')[0].split('.')[1];
+    assert.deepEqual(JSON.parse(Buffer.from(payload, 'base64url')).v, ['SKU-00042']);
+    const declined = await post([event({ product: 'SKU-00042' })], { cookie: 'fp_consent=analytics' });
+    assert.equal(declined.headers.get('set-cookie'), null);
+  });
+});
