@@ -4,6 +4,7 @@ use serde::Serialize;
 use worker::{Context, Date, Env, Request, Response, Result};
 
 use firstpaint_contracts::{is_valid_id, EventKind};
+use firstpaint_engine::limits::MAX_K;
 use firstpaint_engine::{format_price, EngineError, Reason, SlotKind, SlotRequest};
 
 use crate::keyed_hash::KeySet;
@@ -53,7 +54,20 @@ fn bad_request(reason: impl Into<String>) -> Result<Response> {
     Ok(Response::from_json(&serde_json::json!({ "error": reason.into() }))?.with_status(400))
 }
 
-const RECOMMEND_PARAMS: [&str; 5] = ["slot", "product", "k", "viewed", "explain"];
+const RECOMMEND_PARAMS: [&str; 6] = ["slot", "product", "k", "viewed", "cart", "explain"];
+
+/// Comma-separated product ids, or a 400 reason naming the bad one.
+fn id_list(name: &str, value: &str) -> std::result::Result<Vec<String>, String> {
+    let ids: Vec<String> = value
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    match ids.iter().find(|id| !is_valid_id(id)) {
+        Some(bad) => Err(format!("{name}: {bad:?} is not a product id")),
+        None => Ok(ids),
+    }
+}
 
 /// `GET /p13n/recommend?slot=…&product=…&k=…`: a slot's ranking as JSON,
 /// for the same shopper (cookie) the page would use.
@@ -67,6 +81,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
     let mut k = None;
     let mut explain = false;
     let mut viewed: Option<Vec<String>> = None;
+    let mut cart: Vec<String> = Vec::new();
     for (name, value) in url.query_pairs() {
         if value.contains('\u{FFFD}') {
             return bad_request(format!("parameter {name:?} is not valid UTF-8"));
@@ -78,17 +93,14 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
                 Ok(n) => k = Some(n),
                 Err(_) => return bad_request(format!("k must be a whole number (got {value:?})")),
             },
-            "viewed" => {
-                let ids: Vec<String> = value
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-                if let Some(bad) = ids.iter().find(|id| !is_valid_id(id)) {
-                    return bad_request(format!("viewed: {bad:?} is not a product id"));
-                }
-                viewed = Some(ids.into_iter().take(MAX_COOKIE_VIEWED).collect());
-            }
+            "viewed" => match id_list("viewed", &value) {
+                Ok(ids) => viewed = Some(ids.into_iter().take(MAX_COOKIE_VIEWED).collect()),
+                Err(reason) => return bad_request(reason),
+            },
+            "cart" => match id_list("cart", &value) {
+                Ok(ids) => cart = ids.into_iter().take(MAX_K).collect(),
+                Err(reason) => return bad_request(reason),
+            },
             "explain" => explain = matches!(value.as_ref(), "1" | "true"),
             other => {
                 return bad_request(format!(
@@ -128,6 +140,8 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         k,
         product,
         viewed,
+        cart,
+        now: Date::now().as_millis() as i64 / 1000,
         explain,
     };
     let ranking = match engine.rank(&request) {
@@ -135,6 +149,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         Err(
             e @ (EngineError::UnknownProduct(_)
             | EngineError::MissingProduct { .. }
+            | EngineError::MissingCart { .. }
             | EngineError::InvalidK { .. }),
         ) => return bad_request(e.to_string()),
         Err(e) => {

@@ -37,10 +37,11 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         }
     };
     let product = product_from_path(url.path());
+    let now = Date::now().as_millis() as i64 / 1000;
     let mut shopper = Shopper::identify(&request_for_shopper, env, &loaded.engine.rules().consent);
     let viewed = shopper.viewed();
     if let Some(profile) = shopper.profile.as_mut() {
-        profile.touch(Date::now().as_millis() as i64 / 1000);
+        profile.touch(now);
         if let Some(p) = &product {
             profile.record_view(p);
         }
@@ -58,7 +59,14 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     if let Some(cookie) = shopper.set_cookie() {
         headers.append("set-cookie", &cookie)?;
     }
-    let rewriter = SlotRewriter::new(Rc::clone(&loaded.engine), PageContext { viewed, product });
+    let rewriter = SlotRewriter::new(
+        Rc::clone(&loaded.engine),
+        PageContext {
+            viewed,
+            product,
+            now,
+        },
+    );
     let path = url.path().to_owned();
     let body = upstream.stream()?;
     let stream = futures_util::stream::unfold(Some((body, rewriter)), move |state| {

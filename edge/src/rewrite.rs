@@ -35,6 +35,8 @@ pub struct PageContext {
     pub viewed: Vec<String>,
     /// The product the page is about, from its URL, for slots that do not say.
     pub product: Option<String>,
+    /// The time of the request, unix seconds.
+    pub now: i64,
 }
 
 /// What happened to the slots of one page, for logs and response tags.
@@ -79,6 +81,7 @@ struct OpenSlot {
     kind: String,
     k: Option<String>,
     product: Option<String>,
+    cart: Option<String>,
     /// Absolute start of the slot's start tag.
     start: usize,
     /// Where the template's inner HTML begins.
@@ -127,6 +130,7 @@ impl SlotRewriter {
                     kind: el.get_attribute("data-p13n-slot").unwrap_or_default(),
                     k: el.get_attribute("data-p13n-k"),
                     product: el.get_attribute("data-p13n-product"),
+                    cart: el.get_attribute("data-p13n-cart"),
                     start,
                     ..OpenSlot::default()
                 });
@@ -307,6 +311,17 @@ fn render_slot(engine: &Engine, ctx: &PageContext, slot: &OpenSlot) -> Result<St
         k,
         product: slot.product.clone().or_else(|| ctx.product.clone()),
         viewed: ctx.viewed.clone(),
+        cart: slot
+            .cart
+            .as_deref()
+            .map(|c| {
+                c.split(',')
+                    .map(|id| id.trim().to_owned())
+                    .filter(|id| !id.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        now: ctx.now,
         explain: false,
     };
     let ranking = engine

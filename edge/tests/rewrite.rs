@@ -158,6 +158,7 @@ fn output_does_not_depend_on_chunking() {
     let ctx = PageContext {
         viewed: vec!["MUG-1".into(), "LAMP-4".into()],
         product: None,
+        now: NOW,
     };
     let (whole, outcome) = rewrite(&engine, &html, 1 << 20, ctx.clone());
     assert_eq!(outcome.filled, 2, "{outcome:?}");

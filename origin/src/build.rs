@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use firstpaint_bundle::{BundleWriter, SigningKey};
 use firstpaint_contracts::Product;
-use firstpaint_engine::{CatalogSection, EngineSections, ProductRecord};
+use firstpaint_engine::{CatalogSection, EngineSections, ProductRecord, StockAt};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::compile;
@@ -64,6 +64,8 @@ pub fn build(
     lap("catalog + sessions", &mut steps);
 
     let co_view = coview::build(catalog.products.len(), &sessions);
+    let baskets = sessions::baskets(&inputs.events, &ordinal);
+    let bought_together = coview::build(catalog.products.len(), &baskets);
     let priors = priors::build(
         &catalog.products,
         catalog.categories.len(),
@@ -107,9 +109,12 @@ pub fn build(
     let compiled = compile::compile(
         &opts.rules_file,
         &inputs.rules,
-        &catalog.categories,
-        &tags,
-        &safety,
+        &compile::Catalog {
+            categories: &catalog.categories,
+            ordinal: &ordinal,
+            tags: &tags,
+            safety: &safety,
+        },
     )?;
 
     let sections = EngineSections {
@@ -118,6 +123,7 @@ pub fn build(
         priors,
         co_view,
         rules: compiled.section,
+        bought_together,
     };
     let mut writer = BundleWriter::new(firstpaint_bundle::Inputs {
         bundle_version: u64::try_from(opts.now).unwrap_or(0),
@@ -141,22 +147,61 @@ pub fn build(
     Ok((bytes, report))
 }
 
-/// The catalog as the edge needs it, with category paths interned.
+/// The catalog as the edge needs it, with category paths and locations
+/// interned and compatibility made symmetric.
 fn catalog_section(products: &[Product]) -> CatalogSection {
     let mut categories: Vec<String> = Vec::new();
-    let mut index: HashMap<String, u32> = HashMap::new();
+    let mut category_index: HashMap<String, u32> = HashMap::new();
+    let mut locations: Vec<String> = Vec::new();
+    let ordinal: HashMap<&str, u32> = products
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.as_str(), i as u32))
+        .collect();
+    let mut compatible: Vec<Vec<u32>> = vec![Vec::new(); products.len()];
+    for (i, p) in products.iter().enumerate() {
+        for other in p
+            .compatible_with
+            .iter()
+            .filter_map(|id| ordinal.get(id.as_str()))
+        {
+            compatible[i].push(*other);
+            compatible[*other as usize].push(i as u32);
+        }
+    }
     let records = products
         .iter()
-        .map(|p| {
+        .zip(compatible)
+        .map(|(p, mut compatible)| {
+            compatible.sort_unstable();
+            compatible.dedup();
             // Categories are interned by full path, so "Accessories" under two
             // top levels stay two categories.
             let category_path = (1..=p.category.len())
                 .map(|depth| {
                     let path = p.category.get(..depth).unwrap_or_default().join("/");
-                    *index.entry(path.clone()).or_insert_with(|| {
+                    *category_index.entry(path.clone()).or_insert_with(|| {
                         categories.push(path);
                         (categories.len() - 1) as u32
                     })
+                })
+                .collect();
+            let stock = p
+                .inventory
+                .iter()
+                .map(|s| {
+                    let location = locations
+                        .iter()
+                        .position(|l| *l == s.location)
+                        .unwrap_or_else(|| {
+                            locations.push(s.location.clone());
+                            locations.len() - 1
+                        });
+                    StockAt {
+                        location: location as u16,
+                        available: s.available,
+                        lead_days: s.lead_days,
+                    }
                 })
                 .collect();
             let media = p.media.first();
@@ -171,9 +216,12 @@ fn catalog_section(products: &[Product]) -> CatalogSection {
                     .filter(|a| !a.is_empty())
                     .unwrap_or_else(|| p.title.clone()),
                 price: p.price,
+                cost: p.cost.unwrap_or(0.0),
                 currency: p.currency.clone(),
                 category_path,
                 available: u32::try_from(p.available()).unwrap_or(u32::MAX),
+                stock,
+                compatible,
                 ship_days: p.ship_days.unwrap_or(3),
                 rating: p.rating.map_or(0.0, |r| r.average),
                 rating_count: p.rating.map_or(0, |r| r.count),
@@ -187,5 +235,6 @@ fn catalog_section(products: &[Product]) -> CatalogSection {
     CatalogSection {
         products: records,
         categories,
+        locations,
     }
 }

@@ -4,8 +4,22 @@
 //! exclusion would otherwise exclude nothing, silently. Unknown tags and
 //! safety flags are allowed (a rule may anticipate them) but reported.
 
-use firstpaint_contracts::{did_you_mean, InputError, InputErrors, Rules};
-use firstpaint_engine::RulesSection;
+use std::collections::HashMap;
+
+use firstpaint_contracts::{did_you_mean, InputError, InputErrors, Rules, Window};
+use firstpaint_engine::{BoostRule, PinRule, RulesSection, SlotKind};
+
+/// What the rules are compiled against.
+pub struct Catalog<'a> {
+    /// Category paths, by index.
+    pub categories: &'a [String],
+    /// Product id -> ordinal.
+    pub ordinal: &'a HashMap<&'a str, u32>,
+    /// Tags in use.
+    pub tags: &'a [&'a str],
+    /// Safety flags in use.
+    pub safety: &'a [&'a str],
+}
 
 /// Rules compiled to category indexes, plus warnings for the build log.
 #[derive(Debug)]
@@ -16,15 +30,9 @@ pub struct Compiled {
     pub warnings: Vec<String>,
 }
 
-/// Compiles `rules` (from `file`) against the catalog's `categories` paths,
-/// `tags` and `safety` flags in use.
-pub fn compile(
-    file: &str,
-    rules: &Rules,
-    categories: &[String],
-    tags: &[&str],
-    safety: &[&str],
-) -> Result<Compiled, InputErrors> {
+/// Compiles `rules` (from `file`) against the catalog.
+pub fn compile(file: &str, rules: &Rules, catalog: &Catalog<'_>) -> Result<Compiled, InputErrors> {
+    let (categories, tags, safety) = (catalog.categories, catalog.tags, catalog.safety);
     let g = &rules.guardrails;
     let mut errors = Vec::new();
     // A rule names a category by its full path ("Health/Pain Relief") or by
@@ -70,6 +78,70 @@ pub fn compile(
             .map(|c| (c, f.min_price))
         })
         .collect();
+    let margin_floors: Vec<(u32, f64)> = g
+        .margin_floors
+        .iter()
+        .enumerate()
+        .flat_map(|(i, f)| {
+            category(
+                format!("guardrails.margin_floors[{i}].category"),
+                &f.category,
+            )
+            .into_iter()
+            .map(|c| (c, f64::from(f.min_margin)))
+        })
+        .collect();
+    let product = |errors: &mut Vec<InputError>, field: String, id: &str| -> Option<u32> {
+        let found = catalog.ordinal.get(id).copied();
+        if found.is_none() {
+            errors.push(InputError::new(
+                file,
+                None,
+                field,
+                format!("no product has id {id:?}"),
+            ));
+        }
+        found
+    };
+    let slot = |errors: &mut Vec<InputError>, field: String, name: &str| -> Option<SlotKind> {
+        name.parse::<SlotKind>()
+            .map_err(|e| errors.push(InputError::new(file, None, field, e.to_string())))
+            .ok()
+    };
+    let unix = |w: Window| w.unix();
+    let mut boosts = Vec::new();
+    for (i, b) in rules.boosts.iter().enumerate() {
+        let ord = product(&mut errors, format!("boosts[{i}].product"), &b.product);
+        let kind = match &b.slot {
+            Some(name) => slot(&mut errors, format!("boosts[{i}].slot"), name).map(Some),
+            None => Some(None),
+        };
+        if let (Some(product), Some(slot)) = (ord, kind) {
+            let (from, until) = unix(b.window());
+            boosts.push(BoostRule {
+                product,
+                slot,
+                weight: b.weight,
+                from,
+                until,
+            });
+        }
+    }
+    let mut pins = Vec::new();
+    for (i, p) in rules.pins.iter().enumerate() {
+        let ord = product(&mut errors, format!("pins[{i}].product"), &p.product);
+        let kind = slot(&mut errors, format!("pins[{i}].slot"), &p.slot);
+        if let (Some(product), Some(slot)) = (ord, kind) {
+            let (from, until) = unix(p.window());
+            pins.push(PinRule {
+                product,
+                slot,
+                position: p.position,
+                from,
+                until,
+            });
+        }
+    }
     if !errors.is_empty() {
         return Err(InputErrors(errors));
     }
@@ -96,6 +168,14 @@ pub fn compile(
             exclude_categories,
             exclude_tags: g.exclude_tags.clone(),
             price_floors,
+            margin_floors,
+            max_per_brand: g.max_per_brand,
+            max_per_category: g.max_per_category,
+            new_arrival_share: g.new_arrival_share,
+            new_arrival_seconds: i64::from(g.new_arrival_days) * 86_400,
+            boosts,
+            pins,
+            free_shipping_threshold: rules.shipping.free_threshold,
             blend: rules.blend,
             consent: rules.consent.clone(),
         },
@@ -121,16 +201,43 @@ mod tests {
             "Health/Pharmacy".to_string(),
             "Toys".to_string(),
         ];
-        let err = compile("rules.toml", &rules, &cats, &[], &[]).unwrap_err();
+        let ordinal = HashMap::from([("SKU-1", 0u32)]);
+        let catalog = Catalog {
+            categories: &cats,
+            ordinal: &ordinal,
+            tags: &[],
+            safety: &[],
+        };
+        let err = compile("rules.toml", &rules, &catalog).unwrap_err();
         assert_eq!(
             err.to_string(),
             "rules.toml: field `guardrails.exclude_categories[0]`: no product is in category \"Pharmcy\" (did you mean \"Pharmacy\"?)"
         );
         rules.guardrails.exclude_categories = vec!["Pharmacy".into()];
         rules.guardrails.exclude_tags = vec!["gone".into()];
-        let ok = compile("rules.toml", &rules, &cats, &[], &[]).unwrap();
+        let ok = compile("rules.toml", &rules, &catalog).unwrap();
         assert_eq!(ok.section.exclude_categories, vec![1]);
         assert_eq!(ok.section.price_floors, vec![(2, 2.0)]);
         assert_eq!(ok.warnings.len(), 1);
+
+        rules.pins = vec![firstpaint_contracts::Pin {
+            product: "SKU-2".into(),
+            slot: "hom".into(),
+            position: 1,
+            from: None,
+            until: None,
+        }];
+        let err = compile("rules.toml", &rules, &catalog)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("pins[0].product`: no product has id \"SKU-2\""),
+            "{err}"
+        );
+        assert!(
+            err.contains("pins[0].slot`: unknown slot type \"hom\""),
+            "{err}"
+        );
+        assert!(err.contains("did you mean \"home\""), "{err}");
     }
 }

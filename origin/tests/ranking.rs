@@ -119,7 +119,7 @@ proptest! {
             prop_assert!(req.product.as_ref() != Some(&item.id));
             let sum: f32 = item.reasons.iter().map(|r| r.contribution()).sum();
             prop_assert!((sum - item.score).abs() < 1e-4);
-            prop_assert_eq!(item.reasons.len(), 4);
+            prop_assert_eq!(item.reasons.len(), 8);
         }
     }
 }

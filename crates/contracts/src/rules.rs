@@ -21,6 +21,89 @@ pub struct Rules {
     /// Consent defaults by region.
     #[serde(default)]
     pub consent: ConsentRules,
+    /// Shipping terms the cart slots work towards.
+    #[serde(default)]
+    pub shipping: Shipping,
+    /// Boosts (weight > 0) and buries (weight < 0), optionally timed.
+    #[serde(default)]
+    pub boosts: Vec<Boost>,
+    /// Products pinned to a position in a slot, optionally timed.
+    #[serde(default)]
+    pub pins: Vec<Pin>,
+}
+
+/// Shipping terms.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Shipping {
+    /// Order value from which shipping is free; the `ladder` slot closes the gap.
+    pub free_threshold: Option<f64>,
+}
+
+/// A time window; open ends are unbounded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    /// Start.
+    pub from: Option<time::OffsetDateTime>,
+    /// End, exclusive.
+    pub until: Option<time::OffsetDateTime>,
+}
+
+/// Raise (or, with a negative weight, lower) a product's score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Boost {
+    /// The product id.
+    pub product: String,
+    /// Added to the score (scores are roughly 0 to 1): 0.2 lifts, -1 buries.
+    pub weight: f32,
+    /// Only in this slot type; every slot when absent.
+    #[serde(default)]
+    pub slot: Option<String>,
+    /// Applies from (RFC 3339); always when absent.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub from: Option<time::OffsetDateTime>,
+    /// Applies until (RFC 3339, exclusive); forever when absent.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub until: Option<time::OffsetDateTime>,
+}
+
+/// Put a product at a position of a slot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pin {
+    /// The product id.
+    pub product: String,
+    /// The slot type.
+    pub slot: String,
+    /// 1-based position.
+    pub position: u32,
+    /// Applies from (RFC 3339); always when absent.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub from: Option<time::OffsetDateTime>,
+    /// Applies until (RFC 3339, exclusive); forever when absent.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub until: Option<time::OffsetDateTime>,
+}
+
+impl Boost {
+    /// When it applies.
+    pub fn window(&self) -> Window {
+        Window {
+            from: self.from,
+            until: self.until,
+        }
+    }
+}
+
+impl Pin {
+    /// When it applies.
+    pub fn window(&self) -> Window {
+        Window {
+            from: self.from,
+            until: self.until,
+        }
+    }
 }
 
 /// When personalization is on without an explicit choice by the shopper.
@@ -35,6 +118,24 @@ pub struct ConsentRules {
     pub opt_in_regions: Vec<String>,
     /// Whether a shopper whose region is unknown is treated as opt-in.
     pub unknown_region_opt_in: bool,
+}
+
+fn check_window(p: &mut Problems, field: &str, w: &Window) {
+    if let (Some(from), Some(until)) = (w.from, w.until) {
+        if until <= from {
+            p.push(format!("{field}.until"), "must be after from");
+        }
+    }
+}
+
+impl Window {
+    /// The window in unix seconds, open ends as `i64::MIN` / `i64::MAX`.
+    pub fn unix(&self) -> (i64, i64) {
+        (
+            self.from.map_or(i64::MIN, |f| f.unix_timestamp()),
+            self.until.map_or(i64::MAX, |u| u.unix_timestamp()),
+        )
+    }
 }
 
 /// EU and EEA member states, the UK and Switzerland.
@@ -82,6 +183,27 @@ pub struct Guardrails {
     pub exclude_tags: Vec<String>,
     /// Minimum price per category.
     pub price_floors: Vec<PriceFloor>,
+    /// Minimum margin ((price - cost) / price) per category; products
+    /// without a cost pass.
+    pub margin_floors: Vec<MarginFloor>,
+    /// At most this many items of one brand in a slot.
+    pub max_per_brand: Option<u32>,
+    /// At most this many items of one leaf category in a slot.
+    pub max_per_category: Option<u32>,
+    /// Share of each slot kept for new arrivals (0 to 1), when there are any.
+    pub new_arrival_share: f32,
+    /// A product is a new arrival this many days after it is listed.
+    pub new_arrival_days: u32,
+}
+
+/// No product of `category` with a lower margin is promoted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarginFloor {
+    /// Category name (any level of the path).
+    pub category: String,
+    /// Lowest margin, 0 to 1.
+    pub min_margin: f32,
 }
 
 impl Default for Guardrails {
@@ -93,6 +215,11 @@ impl Default for Guardrails {
             exclude_categories: Vec::new(),
             exclude_tags: Vec::new(),
             price_floors: Vec::new(),
+            margin_floors: Vec::new(),
+            max_per_brand: None,
+            max_per_category: None,
+            new_arrival_share: 0.0,
+            new_arrival_days: 30,
         }
     }
 }
@@ -117,8 +244,32 @@ pub struct Blend {
     pub popularity: f32,
     /// Share of the session's views in the candidate's category.
     pub category_affinity: f32,
-    /// Viewed together with the session's products in past sessions.
+    /// Viewed (or bought) together with the anchor or session products.
     pub co_view: f32,
+    /// Margin, (price - cost) / price.
+    pub margin: f32,
+    /// Stock depth (log-scaled units available).
+    pub stock: f32,
+    /// Rating, shrunk towards the store mean when there are few reviews.
+    pub rating: f32,
+    /// How recently the product was listed.
+    pub freshness: f32,
+}
+
+impl Blend {
+    /// Every weight with its signal name, in the order reasons list them.
+    pub fn weights(&self) -> [(&'static str, f32); 8] {
+        [
+            ("similarity", self.similarity),
+            ("popularity", self.popularity),
+            ("category_affinity", self.category_affinity),
+            ("co_view", self.co_view),
+            ("margin", self.margin),
+            ("stock", self.stock),
+            ("rating", self.rating),
+            ("freshness", self.freshness),
+        ]
+    }
 }
 
 impl Default for Blend {
@@ -128,6 +279,10 @@ impl Default for Blend {
             popularity: 0.2,
             category_affinity: 0.15,
             co_view: 0.15,
+            margin: 0.0,
+            stock: 0.0,
+            rating: 0.05,
+            freshness: 0.05,
         }
     }
 }
@@ -141,13 +296,34 @@ impl Validate for Rules {
                 floor.min_price,
             );
         }
-        let b = &self.blend;
-        for (name, w) in [
-            ("similarity", b.similarity),
-            ("popularity", b.popularity),
-            ("category_affinity", b.category_affinity),
-            ("co_view", b.co_view),
+        for (i, floor) in self.guardrails.margin_floors.iter().enumerate() {
+            if !(0.0..=1.0).contains(&floor.min_margin) {
+                p.push(
+                    format!("guardrails.margin_floors[{i}].min_margin"),
+                    format!("must be within 0..=1 (got {})", floor.min_margin),
+                );
+            }
+        }
+        let share = self.guardrails.new_arrival_share;
+        if !(0.0..=1.0).contains(&share) {
+            p.push(
+                "guardrails.new_arrival_share",
+                format!("must be within 0..=1 (got {share})"),
+            );
+        }
+        for (name, cap) in [
+            ("max_per_brand", self.guardrails.max_per_brand),
+            ("max_per_category", self.guardrails.max_per_category),
         ] {
+            if cap == Some(0) {
+                p.push(
+                    format!("guardrails.{name}"),
+                    "must be at least 1 (leave it out for no cap)",
+                );
+            }
+        }
+        let weights = self.blend.weights();
+        for (name, w) in weights {
             if !w.is_finite() || w < 0.0 {
                 p.push(
                     format!("blend.{name}"),
@@ -155,8 +331,23 @@ impl Validate for Rules {
                 );
             }
         }
-        if b.similarity + b.popularity + b.category_affinity + b.co_view <= 0.0 {
+        if weights.iter().map(|(_, w)| w).sum::<f32>() <= 0.0 {
             p.push("blend", "at least one weight must be above 0");
+        }
+        if let Some(t) = self.shipping.free_threshold {
+            check_money(p, "shipping.free_threshold", t);
+        }
+        for (i, b) in self.boosts.iter().enumerate() {
+            if !b.weight.is_finite() {
+                p.push(format!("boosts[{i}].weight"), "must be a finite number");
+            }
+            check_window(p, &format!("boosts[{i}]"), &b.window());
+        }
+        for (i, pin) in self.pins.iter().enumerate() {
+            if pin.position == 0 {
+                p.push(format!("pins[{i}].position"), "positions start at 1");
+            }
+            check_window(p, &format!("pins[{i}]"), &pin.window());
         }
         for (i, r) in self.consent.opt_in_regions.iter().enumerate() {
             if r.len() != 2 || !r.bytes().all(|b| b.is_ascii_uppercase()) {

@@ -33,6 +33,12 @@ pub enum EngineError {
         /// The slot type.
         slot: &'static str,
     },
+    /// The slot needs the cart's products (`data-p13n-cart`, `--cart`) and got none known.
+    #[error("slot {slot:?} needs the cart's product ids")]
+    MissingCart {
+        /// The slot type.
+        slot: &'static str,
+    },
     /// The product id is not in the bundle's catalog.
     #[error("product {0:?} is not in the catalog")]
     UnknownProduct(String),

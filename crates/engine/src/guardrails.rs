@@ -1,9 +1,22 @@
 //! The merchant's hard rules, applied after every model score.
 //!
-//! Every surface goes through [`Guardrails::check`], so no model and no
-//! slot can show what the rules forbid.
+//! Every surface goes through [`Guardrails::check`] (and the caps in
+//! `rank.rs`), so no model and no slot can show what the rules forbid.
 
 use crate::sections::{ProductRecord, RulesSection};
+use crate::slot::SlotKind;
+use crate::Engine;
+
+/// What a rule may need to know about the slot.
+#[derive(Debug, Clone, Default)]
+pub struct SlotContext {
+    /// The slot kind (`None` for checks outside a slot).
+    pub kind: Option<SlotKind>,
+    /// The product a product-page slot is about.
+    pub anchor: Option<u32>,
+    /// For cart slots: (location, longest lead days) the cart ships from.
+    pub ships_from: Vec<(u16, u16)>,
+}
 
 /// Rules ready to check products against.
 #[derive(Debug, Clone)]
@@ -17,13 +30,11 @@ impl<'a> Guardrails<'a> {
         Self { rules }
     }
 
-    /// `None` when `p` may be shown; otherwise the rule it breaks, in words.
-    pub fn check(
-        &self,
-        p: &ProductRecord,
-        category_name: impl Fn(u32) -> String,
-    ) -> Option<String> {
+    /// `None` when `p` may be shown in the slot; otherwise the rule it
+    /// breaks, in words.
+    pub fn check(&self, p: &ProductRecord, slot: &SlotContext, engine: &Engine) -> Option<String> {
         let r = self.rules;
+        let name = |c: u32| engine.category_name(c).to_owned();
         if p.available < r.min_inventory {
             return Some(format!(
                 "inventory {} below min_inventory {}",
@@ -41,7 +52,7 @@ impl<'a> Guardrails<'a> {
             .iter()
             .find(|c| r.exclude_categories.contains(c))
         {
-            return Some(format!("category {:?} excluded", category_name(*c)));
+            return Some(format!("category {:?} excluded", name(*c)));
         }
         if let Some(tag) = p.tags.iter().find(|t| r.exclude_tags.contains(t)) {
             return Some(format!("tag {tag:?} excluded"));
@@ -51,10 +62,64 @@ impl<'a> Guardrails<'a> {
                 return Some(format!(
                     "price {:.2} below the {:?} floor {floor:.2}",
                     p.price,
-                    category_name(*category)
+                    name(*category)
                 ));
             }
         }
+        if let Some(margin) = p.margin() {
+            for (category, floor) in &r.margin_floors {
+                if p.category_path.contains(category) && margin < *floor {
+                    return Some(format!(
+                        "margin {margin:.2} below the {:?} floor {floor:.2}",
+                        name(*category)
+                    ));
+                }
+            }
+        }
+        match slot.kind {
+            Some(SlotKind::Addons) => {
+                let fits = slot.anchor.is_some_and(|a| p.compatible.contains(&a));
+                if !fits {
+                    return Some("not compatible with the product (add-ons must be)".into());
+                }
+            }
+            Some(SlotKind::CartAddons) => {
+                let same_box = p.stock.iter().any(|s| {
+                    s.available >= r.min_inventory.max(1)
+                        && slot
+                            .ships_from
+                            .iter()
+                            .any(|&(l, lead)| l == s.location && s.lead_days <= lead)
+                });
+                if !same_box {
+                    return Some("does not ship from the cart's location in its lead time".into());
+                }
+            }
+            _ => {}
+        }
         None
     }
+}
+
+/// The locations (with their longest lead) that hold every cart item, or,
+/// when none does, those that hold the most.
+pub(crate) fn cart_shipping(engine: &Engine, cart: &[u32]) -> Vec<(u16, u16)> {
+    let mut coverage: Vec<(u16, usize, u16)> = Vec::new();
+    for p in cart.iter().filter_map(|&o| engine.product_at(o)) {
+        for s in p.stock.iter().filter(|s| s.available > 0) {
+            match coverage.iter_mut().find(|(l, _, _)| *l == s.location) {
+                Some((_, n, lead)) => {
+                    *n += 1;
+                    *lead = (*lead).max(s.lead_days);
+                }
+                None => coverage.push((s.location, 1, s.lead_days)),
+            }
+        }
+    }
+    let best = coverage.iter().map(|(_, n, _)| *n).max().unwrap_or(0);
+    coverage
+        .into_iter()
+        .filter(|(_, n, _)| *n == best)
+        .map(|(l, _, lead)| (l, lead))
+        .collect()
 }

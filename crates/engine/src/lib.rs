@@ -23,6 +23,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod candidates;
 mod embedding;
 mod error;
 pub mod features;
@@ -32,6 +33,7 @@ mod rank;
 pub mod sections;
 mod session;
 mod slot;
+mod surfaces;
 mod template;
 
 use std::collections::HashMap;
@@ -41,10 +43,10 @@ use instant_distance::PointId;
 
 pub use embedding::{Embedding, DIM};
 pub use error::EngineError;
-pub use guardrails::Guardrails;
+pub use guardrails::{Guardrails, SlotContext};
 pub use sections::{
-    AnnSection, CatalogSection, CoViewSection, EngineSections, PriorsSection, ProductRecord,
-    RulesSection,
+    AnnSection, BoostRule, CatalogSection, CoViewSection, EngineSections, PinRule, PriorsSection,
+    ProductRecord, RulesSection, StockAt,
 };
 pub use slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
 pub use template::{escape_into, format_price, Template};
@@ -79,6 +81,7 @@ pub struct Engine {
     point_of: Vec<u32>,
     priors: PriorsSection,
     co_view: CoViewSection,
+    bought_together: CoViewSection,
     rules: RulesSection,
 }
 
@@ -111,6 +114,7 @@ impl Engine {
         let priors: PriorsSection = section(bundle, sections::PRIORS)?;
         let co_view: CoViewSection = section(bundle, sections::COVIEW)?;
         let rules: RulesSection = section(bundle, sections::RULES)?;
+        let bought_together: CoViewSection = section(bundle, sections::BOUGHT)?;
 
         let n = catalog.products.len();
         let inconsistent =
@@ -136,6 +140,12 @@ impl Engine {
             return Err(inconsistent(
                 sections::PRIORS,
                 format!("priors do not cover {n} products"),
+            ));
+        }
+        if bought_together.offsets.len() != n + 1 {
+            return Err(inconsistent(
+                sections::BOUGHT,
+                format!("{} offsets for {n} products", bought_together.offsets.len()),
             ));
         }
         if co_view.offsets.len() != n + 1 {
@@ -165,6 +175,7 @@ impl Engine {
             point_of,
             priors,
             co_view,
+            bought_together,
             rules,
         })
     }
@@ -245,13 +256,27 @@ impl Engine {
         })
     }
 
-    /// Cold-start prior of `ord`: popularity, with a share for freshness so
-    /// new products without history still surface.
-    pub fn prior(&self, ord: u32) -> f32 {
-        let i = ord as usize;
-        let pop = self.priors.popularity.get(i).copied().unwrap_or(0.0);
-        let fresh = self.priors.freshness.get(i).copied().unwrap_or(0.0);
-        0.8 * pop + 0.2 * fresh
+    /// Popularity of `ord` within its leaf category, 0 to 1.
+    pub fn popularity(&self, ord: u32) -> f32 {
+        self.priors
+            .popularity
+            .get(ord as usize)
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    /// Freshness of `ord`: 1 when just listed, decaying towards 0.
+    pub fn freshness(&self, ord: u32) -> f32 {
+        self.priors
+            .freshness
+            .get(ord as usize)
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    /// The most popular products of the store.
+    pub fn top_overall(&self) -> &[u32] {
+        &self.priors.top_overall
     }
 
     /// Most popular products of category `c`.
@@ -267,11 +292,11 @@ impl Engine {
         &self.rules
     }
 
-    pub(crate) fn priors(&self) -> &PriorsSection {
-        &self.priors
-    }
-
     pub(crate) fn co_view(&self) -> &CoViewSection {
         &self.co_view
+    }
+
+    pub(crate) fn bought_together(&self) -> &CoViewSection {
+        &self.bought_together
     }
 }

@@ -1,39 +1,25 @@
-//! Filling a slot: gather candidates from several sources, score each signal,
-//! blend with the merchant's weights, then apply the guardrails.
+//! Filling a slot, the same way for every surface: gather candidates
+//! (`surfaces/`), score the generic signals, blend with the merchant's
+//! weights and boosts, then select under the guardrails, the diversity caps,
+//! the new-arrival share and the pins.
 
 use std::collections::HashMap;
 
-use crate::embedding::Embedding;
+use crate::candidates::{Candidate, Pool, FRESHNESS, MARGIN, POPULARITY, RATING, SIGNALS, STOCK};
 use crate::error::EngineError;
-use crate::guardrails::Guardrails;
-use crate::limits::{CANDIDATES_PER_SOURCE, DEFAULT_K, MAX_K};
+use crate::guardrails::{cart_shipping, Guardrails, SlotContext};
+use crate::limits::{DEFAULT_K, MAX_K};
 use crate::session::Session;
 use crate::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
+use crate::surfaces::{gather, Context};
 use crate::Engine;
 
-/// Signal values of one candidate, each 0 to 1.
-#[derive(Debug, Clone, Copy, Default)]
-struct Signals {
-    similarity: f32,
-    popularity: f32,
-    category_affinity: f32,
-    co_view: f32,
-}
-
-/// Candidates keyed by ordinal, in the order first seen.
-#[derive(Default)]
-struct Pool {
-    order: Vec<u32>,
-    signals: HashMap<u32, Signals>,
-}
-
-impl Pool {
-    fn entry(&mut self, ord: u32) -> &mut Signals {
-        if !self.signals.contains_key(&ord) {
-            self.order.push(ord);
-        }
-        self.signals.entry(ord).or_default()
-    }
+/// A scored candidate.
+struct Scored {
+    ord: u32,
+    score: f32,
+    boost: f32,
+    c: Candidate,
 }
 
 /// Ranks one slot. See [`Engine::rank`].
@@ -42,195 +28,335 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
     if k == 0 || k > MAX_K {
         return Err(EngineError::InvalidK { got: k, max: MAX_K });
     }
+    let slot_name = req.kind.as_str();
+    let anchor = if req.kind.needs_product() {
+        let id = req
+            .product
+            .as_deref()
+            .ok_or(EngineError::MissingProduct { slot: slot_name })?;
+        Some(
+            engine
+                .ordinal(id)
+                .ok_or_else(|| EngineError::UnknownProduct(id.chars().take(64).collect()))?,
+        )
+    } else {
+        None
+    };
+    let cart: Vec<u32> = req
+        .cart
+        .iter()
+        .filter_map(|id| engine.ordinal(id))
+        .collect();
+    if req.kind.needs_cart() && cart.is_empty() {
+        return Err(EngineError::MissingCart { slot: slot_name });
+    }
     let session = Session::new(engine, &req.viewed);
     let mut pool = Pool::default();
-    let anchor = match req.kind {
-        SlotKind::Home => None,
-        SlotKind::Similar => {
-            let id = req.product.as_deref().ok_or(EngineError::MissingProduct {
-                slot: req.kind.as_str(),
-            })?;
-            Some(
-                engine
-                    .ordinal(id)
-                    .ok_or_else(|| EngineError::UnknownProduct(id.chars().take(64).collect()))?,
-            )
-        }
+    gather(
+        req.kind,
+        &Context {
+            engine,
+            session: &session,
+            anchor,
+            cart: &cart,
+        },
+        &mut pool,
+    );
+
+    let blend = engine.rules().blend.weights();
+    let excluded = |ord: u32| {
+        Some(ord) == anchor
+            || cart.contains(&ord)
+            || (req.kind == SlotKind::Home && session.contains(ord))
     };
-    match anchor {
-        Some(anchor) => gather_similar(engine, anchor, &session, &mut pool),
-        None => gather_home(engine, &session, &mut pool),
-    }
-    let personalized = !session.is_empty();
-    let blend = engine.rules().blend;
-    let mut scored: Vec<(u32, f32, Signals)> = pool
+    let mut scored: Vec<Scored> = pool
         .order
         .iter()
-        .filter(|&&ord| Some(ord) != anchor && !(anchor.is_none() && session.contains(ord)))
+        .filter(|&&ord| !excluded(ord))
         .filter_map(|&ord| {
-            let mut s = *pool.signals.get(&ord)?;
-            s.popularity = engine.prior(ord);
-            if anchor.is_none() {
-                s.category_affinity = engine
-                    .product_at(ord)
-                    .map_or(0.0, |p| session.affinity(p.leaf(), p.top()));
-            }
-            let score = blend.similarity * s.similarity
-                + blend.popularity * s.popularity
-                + blend.category_affinity * s.category_affinity
-                + blend.co_view * s.co_view;
-            Some((ord, score, s))
+            let mut c = *pool.candidates.get(&ord)?;
+            generic_signals(engine, ord, &mut c);
+            let boost = boost(engine, ord, req);
+            let score = blend
+                .iter()
+                .zip(c.values.iter())
+                .map(|((_, w), v)| w * v)
+                .sum::<f32>()
+                + boost;
+            Some(Scored {
+                ord,
+                score,
+                boost,
+                c,
+            })
         })
         .collect();
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    scored.sort_by(|a, b| {
+        a.c.tier
+            .cmp(&b.c.tier)
+            .then(b.score.total_cmp(&a.score))
+            .then(a.ord.cmp(&b.ord))
+    });
 
-    let guardrails = Guardrails::new(engine.rules());
-    let mut items = Vec::with_capacity(k);
-    let mut removed = Vec::new();
-    for (ord, score, s) in scored {
-        if items.len() == k {
-            break;
+    let slot = SlotContext {
+        kind: Some(req.kind),
+        anchor,
+        ships_from: if req.kind == SlotKind::CartAddons {
+            cart_shipping(engine, &cart)
+        } else {
+            Vec::new()
+        },
+    };
+    let mut selection = Selection::new(engine, &slot, req.explain);
+    let mut rest = Vec::new();
+    for s in scored {
+        if selection.items.len() < k {
+            selection.offer(s);
+        } else {
+            rest.push(s);
         }
-        let Some(p) = engine.product_at(ord) else {
-            continue;
-        };
-        if let Some(rule) = guardrails.check(p, |c| engine.category_name(c).to_owned()) {
-            if req.explain {
-                removed.push(Removed {
-                    id: p.id.clone(),
-                    rule,
+    }
+    selection.protect_new_arrivals(k, rest, req.now);
+    selection.apply_pins(k, req);
+
+    let items = selection
+        .items
+        .iter()
+        .filter_map(|s| {
+            let p = engine.product_at(s.ord)?;
+            let mut reasons: Vec<Reason> = blend
+                .iter()
+                .zip(s.c.values.iter())
+                .map(|(&(signal, weight), &value)| Reason {
+                    signal,
+                    value,
+                    weight,
+                })
+                .collect();
+            if s.boost != 0.0 {
+                reasons.push(Reason {
+                    signal: "boost",
+                    value: s.boost,
+                    weight: 1.0,
                 });
             }
-            continue;
-        }
-        items.push(RankedItem {
-            id: p.id.clone(),
-            ordinal: ord,
-            score,
-            reasons: vec![
-                Reason {
-                    signal: "similarity",
-                    value: s.similarity,
-                    weight: blend.similarity,
-                },
-                Reason {
-                    signal: "popularity",
-                    value: s.popularity,
-                    weight: blend.popularity,
-                },
-                Reason {
-                    signal: "category_affinity",
-                    value: s.category_affinity,
-                    weight: blend.category_affinity,
-                },
-                Reason {
-                    signal: "co_view",
-                    value: s.co_view,
-                    weight: blend.co_view,
-                },
-            ],
-        });
-    }
+            Some(RankedItem {
+                id: p.id.clone(),
+                ordinal: s.ord,
+                source: s.c.source,
+                score: s.score,
+                reasons,
+            })
+        })
+        .collect();
     Ok(Ranking {
         slot: req.kind,
-        personalized,
+        personalized: !session.is_empty(),
         items,
-        removed,
+        removed: selection.removed,
     })
 }
 
-/// Home: popular items for everyone; with a session, also its nearest
-/// neighbours in embedding space, its viewed-together items and the top of
-/// its favourite categories.
-fn gather_home(engine: &Engine, session: &Session, pool: &mut Pool) {
-    for &ord in engine
-        .priors()
-        .top_overall
-        .iter()
-        .take(CANDIDATES_PER_SOURCE)
-    {
-        pool.entry(ord);
-    }
-    if session.is_empty() {
-        return;
-    }
-    add_neighbours(engine, &session.taste, pool);
-    add_co_views(engine, session, pool);
-    for &(leaf, _) in session.leaf_share.iter().take(2) {
-        for &ord in engine
-            .top_in_category(leaf)
-            .iter()
-            .take(CANDIDATES_PER_SOURCE / 2)
-        {
-            pool.entry(ord);
-        }
-    }
-    for ord in pool.order.clone() {
-        if let (Some(e), Some(s)) = (engine.embedding(ord), pool.signals.get_mut(&ord)) {
-            s.similarity = session.taste.dot(e).max(0.0);
-        }
-    }
-}
-
-/// Product page: nearest neighbours of the product, its viewed-together
-/// items, and the top of its category; the session tilts similarity.
-fn gather_similar(engine: &Engine, anchor: u32, session: &Session, pool: &mut Pool) {
-    let Some(anchor_emb) = engine.embedding(anchor).copied() else {
+/// Signals every surface shares: popularity, margin, stock, rating, freshness.
+fn generic_signals(engine: &Engine, ord: u32, c: &mut Candidate) {
+    c.set(POPULARITY, engine.popularity(ord));
+    c.set(FRESHNESS, engine.freshness(ord));
+    let Some(p) = engine.product_at(ord) else {
         return;
     };
-    add_neighbours(engine, &anchor_emb, pool);
-    for (ord, score) in engine.co_view().row(anchor) {
-        pool.entry(ord).co_view = score;
+    c.set(MARGIN, p.margin().map_or(0.0, |m| m.clamp(0.0, 1.0) as f32));
+    c.set(
+        STOCK,
+        ((1.0 + p.available as f32).ln() / 1001f32.ln()).min(1.0),
+    );
+    // Shrunk towards 4 stars with the weight of 5 reviews.
+    let count = p.rating_count as f32;
+    let rating = if count > 0.0 {
+        (p.rating * count + 4.0 * 5.0) / (count + 5.0)
+    } else {
+        0.0
+    };
+    c.set(RATING, rating / 5.0);
+    debug_assert_eq!(c.values.len(), SIGNALS);
+}
+
+/// The active boosts for `ord` in this slot, summed.
+fn boost(engine: &Engine, ord: u32, req: &SlotRequest) -> f32 {
+    engine
+        .rules()
+        .boosts
+        .iter()
+        .filter(|b| {
+            b.product == ord
+                && b.slot.is_none_or(|s| s == req.kind)
+                && (b.from..b.until).contains(&req.now)
+        })
+        .map(|b| b.weight)
+        .sum()
+}
+
+/// Items chosen so far, with the caps' counters.
+struct Selection<'a> {
+    engine: &'a Engine,
+    guardrails: Guardrails<'a>,
+    slot: &'a SlotContext,
+    explain: bool,
+    items: Vec<Scored>,
+    removed: Vec<Removed>,
+    per_brand: HashMap<&'a str, u32>,
+    per_leaf: HashMap<u32, u32>,
+}
+
+impl<'a> Selection<'a> {
+    fn new(engine: &'a Engine, slot: &'a SlotContext, explain: bool) -> Self {
+        Self {
+            engine,
+            guardrails: Guardrails::new(engine.rules()),
+            slot,
+            explain,
+            items: Vec::new(),
+            removed: Vec::new(),
+            per_brand: HashMap::new(),
+            per_leaf: HashMap::new(),
+        }
     }
-    let anchor_product = engine.product_at(anchor);
-    let (leaf, top) = anchor_product.map_or((None, None), |p| (p.leaf(), p.top()));
-    if let Some(leaf) = leaf {
-        for &ord in engine
-            .top_in_category(leaf)
+
+    /// Why `ord` may not join the slot now, if it may not.
+    fn refusal(&self, ord: u32) -> Option<String> {
+        let p = self.engine.product_at(ord)?;
+        if let Some(rule) = self.guardrails.check(p, self.slot, self.engine) {
+            return Some(rule);
+        }
+        let rules = self.engine.rules();
+        if let Some(cap) = rules.max_per_brand {
+            if !p.brand.is_empty()
+                && self.per_brand.get(p.brand.as_str()).copied().unwrap_or(0) >= cap
+            {
+                return Some(format!("max_per_brand {cap} reached for {:?}", p.brand));
+            }
+        }
+        if let (Some(cap), Some(leaf)) = (rules.max_per_category, p.leaf()) {
+            if self.per_leaf.get(&leaf).copied().unwrap_or(0) >= cap {
+                return Some(format!(
+                    "max_per_category {cap} reached for {:?}",
+                    self.engine.category_name(leaf)
+                ));
+            }
+        }
+        None
+    }
+
+    /// Adds `s` unless a rule or cap refuses it; returns whether it was added.
+    fn offer(&mut self, s: Scored) -> bool {
+        if let Some(rule) = self.refusal(s.ord) {
+            if self.explain {
+                let id = self
+                    .engine
+                    .product_at(s.ord)
+                    .map(|p| p.id.clone())
+                    .unwrap_or_default();
+                self.removed.push(Removed { id, rule });
+            }
+            return false;
+        }
+        self.count(s.ord, 1);
+        self.items.push(s);
+        true
+    }
+
+    fn count(&mut self, ord: u32, delta: i32) {
+        let Some(p) = self.engine.product_at(ord) else {
+            return;
+        };
+        if !p.brand.is_empty() {
+            let n = self.per_brand.entry(p.brand.as_str()).or_default();
+            *n = n.saturating_add_signed(delta);
+        }
+        if let Some(leaf) = p.leaf() {
+            let n = self.per_leaf.entry(leaf).or_default();
+            *n = n.saturating_add_signed(delta);
+        }
+    }
+
+    fn is_new(&self, ord: u32, now: i64) -> bool {
+        let window = self.engine.rules().new_arrival_seconds;
+        self.engine
+            .product_at(ord)
+            .is_some_and(|p| now >= p.created_at && now - p.created_at <= window)
+    }
+
+    /// Makes sure `new_arrival_share` of the slot holds new arrivals, when
+    /// there are any that pass the rules, by replacing the lowest-ranked others.
+    fn protect_new_arrivals(&mut self, k: usize, rest: Vec<Scored>, now: i64) {
+        let share = self.engine.rules().new_arrival_share;
+        let wanted = (share * k as f32).ceil() as usize;
+        let mut have = self
+            .items
             .iter()
-            .take(CANDIDATES_PER_SOURCE / 4)
-        {
-            pool.entry(ord);
+            .filter(|s| self.is_new(s.ord, now))
+            .count();
+        let mut fresh: Vec<Scored> = rest
+            .into_iter()
+            .filter(|s| self.is_new(s.ord, now))
+            .collect();
+        fresh.reverse();
+        while have < wanted {
+            let Some(candidate) = fresh.pop() else { break };
+            if self.items.len() == k {
+                let Some(last_old) = self.items.iter().rposition(|s| !self.is_new(s.ord, now))
+                else {
+                    break;
+                };
+                let dropped = self.items.remove(last_old);
+                self.count(dropped.ord, -1);
+            }
+            if self.offer(candidate) {
+                have += 1;
+            }
         }
     }
-    for ord in pool.order.clone() {
-        let (Some(e), Some(p)) = (engine.embedding(ord), engine.product_at(ord)) else {
-            continue;
-        };
-        let Some(s) = pool.signals.get_mut(&ord) else {
-            continue;
-        };
-        let to_anchor = anchor_emb.dot(e).max(0.0);
-        s.similarity = if session.is_empty() {
-            to_anchor
-        } else {
-            0.8 * to_anchor + 0.2 * session.taste.dot(e).max(0.0)
-        };
-        let same: f32 = if p.leaf() == leaf {
-            1.0
-        } else if p.top() == top {
-            0.5
-        } else {
-            0.0
-        };
-        s.category_affinity = same.max(0.5 * session.affinity(p.leaf(), p.top()));
-    }
-}
 
-fn add_neighbours(engine: &Engine, query: &Embedding, pool: &mut Pool) {
-    if query.is_zero() {
-        return;
-    }
-    for (ord, _) in engine.nearest(query, CANDIDATES_PER_SOURCE) {
-        pool.entry(ord);
-    }
-}
-
-fn add_co_views(engine: &Engine, session: &Session, pool: &mut Pool) {
-    for &(viewed, weight) in &session.viewed {
-        for (ord, score) in engine.co_view().row(viewed) {
-            let s = pool.entry(ord);
-            s.co_view = (s.co_view + weight * score).min(1.0);
+    /// Puts active pins for this slot at their positions; a pinned product
+    /// that breaks a rule is not shown (pins never override guardrails).
+    fn apply_pins(&mut self, k: usize, req: &SlotRequest) {
+        let mut pins: Vec<_> = self
+            .engine
+            .rules()
+            .pins
+            .iter()
+            .filter(|p| p.slot == req.kind && (p.from..p.until).contains(&req.now))
+            .copied()
+            .collect();
+        pins.sort_by_key(|p| p.position);
+        for pin in pins {
+            let Some(product) = self.engine.product_at(pin.product) else {
+                continue;
+            };
+            if let Some(rule) = self.guardrails.check(product, self.slot, self.engine) {
+                if self.explain {
+                    self.removed.push(Removed {
+                        id: product.id.clone(),
+                        rule: format!("pin refused: {rule}"),
+                    });
+                }
+                continue;
+            }
+            let existing = self.items.iter().position(|s| s.ord == pin.product);
+            let mut entry = match existing {
+                Some(i) => self.items.remove(i),
+                None => Scored {
+                    ord: pin.product,
+                    score: 0.0,
+                    boost: 0.0,
+                    c: Candidate::default(),
+                },
+            };
+            entry.c.source = "pin";
+            let at = (pin.position as usize)
+                .saturating_sub(1)
+                .min(self.items.len());
+            self.items.insert(at, entry);
         }
+        self.items.truncate(k);
     }
 }

@@ -9,6 +9,7 @@ use instant_distance::Hnsw;
 use serde::{Deserialize, Serialize};
 
 use crate::embedding::Embedding;
+use crate::slot::SlotKind;
 
 /// Tag of [`CatalogSection`].
 pub const CATALOG: Tag = Tag(*b"CATL");
@@ -20,14 +21,29 @@ pub const PRIORS: Tag = Tag(*b"PRIO");
 pub const COVIEW: Tag = Tag(*b"COVW");
 /// Tag of [`RulesSection`].
 pub const RULES: Tag = Tag(*b"RULE");
+/// Tag of the bought-together lists (a [`CoViewSection`] built from orders).
+pub const BOUGHT: Tag = Tag(*b"BTOG");
 
 /// The products the edge can show, in ordinal order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CatalogSection {
     /// Products; a product's ordinal is its index here.
     pub products: Vec<ProductRecord>,
-    /// Category names; products refer to them by index.
+    /// Category paths (`Top/Leaf`); products refer to them by index.
     pub categories: Vec<String>,
+    /// Fulfilment locations; stock refers to them by index.
+    pub locations: Vec<String>,
+}
+
+/// Stock at one location.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockAt {
+    /// Index into [`CatalogSection::locations`].
+    pub location: u16,
+    /// Units available there.
+    pub available: u32,
+    /// Days before it ships from there.
+    pub lead_days: u16,
 }
 
 /// What ranking, guardrails and rendering need of one product.
@@ -47,12 +63,19 @@ pub struct ProductRecord {
     pub image_alt: String,
     /// Selling price, major units.
     pub price: f64,
+    /// Unit cost, 0 when the merchant did not give one.
+    pub cost: f64,
     /// Currency code.
     pub currency: String,
     /// Category path as indexes into [`CatalogSection::categories`], top first.
     pub category_path: Vec<u32>,
     /// Units available over all locations (saturating).
     pub available: u32,
+    /// Stock per location.
+    pub stock: Vec<StockAt>,
+    /// Ordinals of the products this one works with, in both directions
+    /// (a case lists its phones; the phones list the case).
+    pub compatible: Vec<u32>,
     /// Delivery days.
     pub ship_days: u16,
     /// Mean rating, 0 when unrated.
@@ -78,6 +101,11 @@ impl ProductRecord {
     /// The top-level category, if any.
     pub fn top(&self) -> Option<u32> {
         self.category_path.first().copied()
+    }
+
+    /// Margin, (price - cost) / price, when the cost is known.
+    pub fn margin(&self) -> Option<f64> {
+        (self.cost > 0.0 && self.price > 0.0).then(|| (self.price - self.cost) / self.price)
     }
 }
 
@@ -144,10 +172,56 @@ pub struct RulesSection {
     pub exclude_tags: Vec<String>,
     /// (category index, minimum price) pairs.
     pub price_floors: Vec<(u32, f64)>,
+    /// (category index, minimum margin) pairs.
+    pub margin_floors: Vec<(u32, f64)>,
+    /// At most this many items of one brand per slot.
+    pub max_per_brand: Option<u32>,
+    /// At most this many items of one leaf category per slot.
+    pub max_per_category: Option<u32>,
+    /// Share of each slot kept for new arrivals.
+    pub new_arrival_share: f32,
+    /// Seconds after listing during which a product is a new arrival.
+    pub new_arrival_seconds: i64,
+    /// Timed score boosts and buries.
+    pub boosts: Vec<BoostRule>,
+    /// Timed pins.
+    pub pins: Vec<PinRule>,
+    /// Free shipping from this order value.
+    pub free_shipping_threshold: Option<f64>,
     /// Score weights.
     pub blend: Blend,
     /// Consent defaults by region, read by the edge.
     pub consent: ConsentRules,
+}
+
+/// A compiled boost: `weight` added to the product's score in the window.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BoostRule {
+    /// Product ordinal.
+    pub product: u32,
+    /// Slot it is limited to, if any.
+    pub slot: Option<SlotKind>,
+    /// Added to the score.
+    pub weight: f32,
+    /// Window start, unix seconds.
+    pub from: i64,
+    /// Window end (exclusive), unix seconds.
+    pub until: i64,
+}
+
+/// A compiled pin: `product` at 1-based `position` of `slot` in the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinRule {
+    /// Product ordinal.
+    pub product: u32,
+    /// The slot.
+    pub slot: SlotKind,
+    /// 1-based position.
+    pub position: u32,
+    /// Window start, unix seconds.
+    pub from: i64,
+    /// Window end (exclusive), unix seconds.
+    pub until: i64,
 }
 
 /// Every section the engine reads, as the origin hands them to the writer.
@@ -162,6 +236,8 @@ pub struct EngineSections {
     pub co_view: CoViewSection,
     /// Compiled rules.
     pub rules: RulesSection,
+    /// Bought-together lists.
+    pub bought_together: CoViewSection,
 }
 
 impl EngineSections {
@@ -172,6 +248,7 @@ impl EngineSections {
         writer.add(PRIORS, codec::encode(PRIORS, &self.priors)?)?;
         writer.add(COVIEW, codec::encode(COVIEW, &self.co_view)?)?;
         writer.add(RULES, codec::encode(RULES, &self.rules)?)?;
+        writer.add(BOUGHT, codec::encode(BOUGHT, &self.bought_together)?)?;
         Ok(())
     }
 }

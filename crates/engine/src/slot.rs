@@ -8,26 +8,70 @@ use serde::Serialize;
 use crate::error::EngineError;
 
 /// The kinds of slot a merchant can mark with `data-p13n-slot`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum SlotKind {
     /// Home page: popular for new visitors, session-driven for returning ones.
     Home,
-    /// Product page: products similar to the one shown.
+    /// Product page: products similar to the one shown (embedding neighbours).
     Similar,
+    /// Product page: what shoppers viewed in the same sessions.
+    ViewedTogether,
+    /// Product page: what shoppers bought in the same orders.
+    BoughtTogether,
+    /// Product page: in-stock replacements in the same category, near the price.
+    Alternatives,
+    /// Product page: products compatible with the one shown.
+    Addons,
+    /// Cart: compatible or bought-together add-ons that ship in the same box.
+    CartAddons,
+    /// Cart: items that close the gap to free shipping without overshooting much.
+    Ladder,
 }
 
 impl SlotKind {
     /// Every kind, as written in HTML.
-    pub const ALL: [SlotKind; 2] = [SlotKind::Home, SlotKind::Similar];
+    pub const ALL: [SlotKind; 8] = [
+        SlotKind::Home,
+        SlotKind::Similar,
+        SlotKind::ViewedTogether,
+        SlotKind::BoughtTogether,
+        SlotKind::Alternatives,
+        SlotKind::Addons,
+        SlotKind::CartAddons,
+        SlotKind::Ladder,
+    ];
 
     /// The name used in `data-p13n-slot` and on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
             SlotKind::Home => "home",
             SlotKind::Similar => "similar",
+            SlotKind::ViewedTogether => "viewed-together",
+            SlotKind::BoughtTogether => "bought-together",
+            SlotKind::Alternatives => "alternatives",
+            SlotKind::Addons => "addons",
+            SlotKind::CartAddons => "cart-addons",
+            SlotKind::Ladder => "ladder",
         }
+    }
+
+    /// Whether the slot is about one product (`data-p13n-product`).
+    pub fn needs_product(self) -> bool {
+        matches!(
+            self,
+            SlotKind::Similar
+                | SlotKind::ViewedTogether
+                | SlotKind::BoughtTogether
+                | SlotKind::Alternatives
+                | SlotKind::Addons
+        )
+    }
+
+    /// Whether the slot is about the cart (`data-p13n-cart`).
+    pub fn needs_cart(self) -> bool {
+        matches!(self, SlotKind::CartAddons | SlotKind::Ladder)
     }
 }
 
@@ -65,6 +109,10 @@ pub struct SlotRequest {
     /// The shopper's recently viewed product ids, most recent first. Empty
     /// without personalization consent.
     pub viewed: Vec<String>,
+    /// Product ids in the cart (cart slots).
+    pub cart: Vec<String>,
+    /// The time of the request, unix seconds (time-windowed rules, new arrivals).
+    pub now: i64,
     /// Keep the candidates guardrails removed, with the rule that removed them.
     pub explain: bool,
 }
@@ -77,6 +125,8 @@ impl SlotRequest {
             k: None,
             product: None,
             viewed: Vec::new(),
+            cart: Vec::new(),
+            now: 0,
             explain: false,
         }
     }
@@ -104,13 +154,16 @@ pub struct RankedItem {
     /// Internal ordinal in this bundle.
     #[serde(skip)]
     pub ordinal: u32,
-    /// Blended score.
+    /// Where the candidate came from (`similar`, `co-view`, `popular`, `pin`, ...).
+    pub source: &'static str,
+    /// Blended score (including any boost).
     pub score: f32,
     /// Every part that produced the score.
     pub reasons: Vec<Reason>,
 }
 
 /// One part of a score: a signal's value and the merchant's weight for it.
+/// A merchandiser's boost shows as the signal `boost` with weight 1.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Reason {
     /// The signal (`similarity`, `popularity`, `category_affinity`, `co_view`).

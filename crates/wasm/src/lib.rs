@@ -5,7 +5,7 @@
 //! ```js
 //! import { FirstpaintEngine } from "firstpaint-wasm";
 //! const engine = new FirstpaintEngine(bundleBytes, publicKeyHex, Date.now() / 1000);
-//! const ranking = JSON.parse(engine.rank("similar", 6, "SKU-1", ["SKU-9"]));
+//! const ranking = JSON.parse(engine.rank("similar", 6, "SKU-1", ["SKU-9"], [], Date.now() / 1000));
 //! ```
 //!
 //! Everything here is a conversion: the logic is in `firstpaint-engine`, and
@@ -22,14 +22,32 @@ pub fn open(bundle: &[u8], public_key_hex: &str, now_seconds: f64) -> Result<Eng
     Engine::open(bundle, &key, now_seconds as i64).map_err(|e| e.to_string())
 }
 
+/// Who and what a slot is for, as JavaScript passes it.
+pub struct Request {
+    /// Slot type.
+    pub slot: String,
+    /// Number of items.
+    pub k: Option<usize>,
+    /// Product of a product-page slot.
+    pub product: Option<String>,
+    /// Recently viewed ids, most recent first.
+    pub viewed: Vec<String>,
+    /// Cart ids.
+    pub cart: Vec<String>,
+    /// Unix seconds.
+    pub now: f64,
+}
+
 /// Ranks a slot and returns the ranking as JSON.
-pub fn rank_json(
-    engine: &Engine,
-    slot: &str,
-    k: Option<usize>,
-    product: Option<String>,
-    viewed: Vec<String>,
-) -> Result<String, String> {
+pub fn rank_json(engine: &Engine, r: Request) -> Result<String, String> {
+    let Request {
+        slot,
+        k,
+        product,
+        viewed,
+        cart,
+        now,
+    } = r;
     let kind: SlotKind = slot
         .parse()
         .map_err(|e: firstpaint_engine::EngineError| e.to_string())?;
@@ -38,6 +56,8 @@ pub fn rank_json(
         k,
         product,
         viewed,
+        cart,
+        now: now as i64,
         explain: false,
     };
     let ranking = engine.rank(&req).map_err(|e| e.to_string())?;
@@ -64,15 +84,26 @@ impl FirstpaintEngine {
             .map_err(|e| JsError::new(&e))
     }
 
-    /// Ranks slot `slot` (`home`, `similar`, ...) and returns the ranking as JSON.
+    /// Ranks slot `slot` (`home`, `similar`, ...) at `now_seconds` and
+    /// returns the ranking as JSON.
     pub fn rank(
         &self,
         slot: &str,
         k: Option<usize>,
         product: Option<String>,
         viewed: Vec<String>,
+        cart: Vec<String>,
+        now_seconds: f64,
     ) -> Result<String, JsError> {
-        rank_json(&self.inner, slot, k, product, viewed).map_err(|e| JsError::new(&e))
+        let request = Request {
+            slot: slot.to_owned(),
+            k,
+            product,
+            viewed,
+            cart,
+            now: now_seconds,
+        };
+        rank_json(&self.inner, request).map_err(|e| JsError::new(&e))
     }
 
     /// The bundle's version, key id and dates as JSON.

@@ -15,7 +15,7 @@ pub struct Args {
     /// Public key file of the trusted signer.
     #[arg(long, env = "FIRSTPAINT_PUBKEY")]
     pubkey: PathBuf,
-    /// Slot type (home, similar).
+    /// Slot type (home, similar, viewed-together, bought-together, alternatives, addons, cart-addons, ladder).
     #[arg(long)]
     slot: String,
     /// The product the page shows (product-page slots).
@@ -24,6 +24,9 @@ pub struct Args {
     /// Recently viewed product ids, most recent first, comma-separated.
     #[arg(long, value_delimiter = ',')]
     viewed: Vec<String>,
+    /// Product ids in the cart, comma-separated (cart slots).
+    #[arg(long, value_delimiter = ',')]
+    cart: Vec<String>,
     /// Number of items.
     #[arg(long)]
     k: Option<usize>,
@@ -48,6 +51,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         k: args.k,
         product: args.product,
         viewed: args.viewed,
+        cart: args.cart,
+        now: super::now(),
         explain: args.explain,
     };
     let ranking = engine.rank(&req)?;
@@ -73,10 +78,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let title = engine.product(&item.id).map_or("", |p| p.title.as_str());
         writeln!(
             out,
-            "{:>3}. {:<12} {:>6.3}  {}",
+            "{:>3}. {:<12} {:>6.3}  {:<16} {}",
             i + 1,
             item.id,
             item.score,
+            item.source,
             title
         )?;
         if args.explain {

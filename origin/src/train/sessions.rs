@@ -61,3 +61,24 @@ pub fn group(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Vec<Touch>> 
     }
     sessions
 }
+
+/// Each order's products as one basket, for bought-together lists.
+pub fn baskets(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Vec<Touch>> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Order { items, .. } => Some(
+                items
+                    .iter()
+                    .filter_map(|line| ordinal.get(line.product.as_str()))
+                    .map(|&product| Touch {
+                        product,
+                        signal: Signal::Order,
+                        ts: e.ts.unix_timestamp(),
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,99 @@
+//! Cart slots, about the products in the cart.
+
+use super::{score_similarity, Context};
+use crate::candidates::{Pool, CATEGORY_AFFINITY, CO_VIEW};
+use crate::embedding::Embedding;
+use crate::limits::CANDIDATES_PER_SOURCE;
+
+/// Cart add-ons: what fits or is bought with the cart's items. That they
+/// ship in the same box is a guardrail (`guardrails.rs`).
+pub(crate) fn addons(ctx: &Context<'_>, pool: &mut Pool) {
+    for &item in ctx.cart {
+        if let Some(p) = ctx.engine.product_at(item) {
+            for &ord in &p.compatible {
+                pool.add(ord, 0, "compatible");
+            }
+        }
+        for (ord, score) in ctx.engine.bought_together().row(item) {
+            let c = pool.add(ord, 0, "bought-together");
+            c.set(CO_VIEW, c.get(CO_VIEW).max(score));
+        }
+        for (ord, score) in ctx.engine.co_view().row(item) {
+            let c = pool.add(ord, 1, "co-view");
+            c.set(CO_VIEW, c.get(CO_VIEW).max(score * 0.5));
+        }
+    }
+    score_cart(ctx, pool);
+}
+
+/// The free-shipping ladder: items priced to close the gap to the
+/// threshold without overshooting it by more than a third; nothing when the
+/// cart already ships free or the rules set no threshold.
+pub(crate) fn ladder(ctx: &Context<'_>, pool: &mut Pool) {
+    let engine = ctx.engine;
+    let Some(threshold) = engine.rules().free_shipping_threshold else {
+        return;
+    };
+    let subtotal: f64 = ctx
+        .cart
+        .iter()
+        .filter_map(|&o| engine.product_at(o))
+        .map(|p| p.price)
+        .sum();
+    let gap = threshold - subtotal;
+    if gap <= 0.0 {
+        return;
+    }
+    let fits = |ord: u32| {
+        engine
+            .product_at(ord)
+            .is_some_and(|p| p.price >= gap && p.price <= gap * 4.0 / 3.0)
+    };
+    let propose = |ord: u32, source: &'static str, pool: &mut Pool| {
+        if fits(ord) {
+            pool.add(ord, 0, source);
+        }
+    };
+    for &item in ctx.cart {
+        for (ord, _) in engine
+            .bought_together()
+            .row(item)
+            .chain(engine.co_view().row(item))
+        {
+            propose(ord, "bought-together", pool);
+        }
+    }
+    for &ord in engine.top_overall() {
+        propose(ord, "popular", pool);
+    }
+    if pool.order.len() < CANDIDATES_PER_SOURCE {
+        // Sparse around this price: scan the catalog once for items that fit.
+        for ord in 0..engine.products().len() as u32 {
+            propose(ord, "price-fit", pool);
+            if pool.order.len() >= CANDIDATES_PER_SOURCE * 4 {
+                break;
+            }
+        }
+    }
+    score_cart(ctx, pool);
+}
+
+/// Similarity to the cart's items and the session's category affinity.
+fn score_cart(ctx: &Context<'_>, pool: &mut Pool) {
+    let mut taste = Embedding::ZERO;
+    for &item in ctx.cart {
+        if let Some(e) = ctx.engine.embedding(item) {
+            taste.add_scaled(e, 1.0);
+        }
+    }
+    score_similarity(ctx, &taste.normalized(), pool);
+    for ord in pool.order.clone() {
+        let affinity = ctx
+            .engine
+            .product_at(ord)
+            .map_or(0.0, |p| ctx.session.affinity(p.leaf(), p.top()));
+        if let Some(c) = pool.get_mut(ord) {
+            c.set(CATEGORY_AFFINITY, c.get(CATEGORY_AFFINITY).max(affinity));
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Where each slot type finds its candidates. Every surface only proposes
+//! and scores its own signals; blending, boosts, guardrails, caps and pins
+//! happen afterwards in one place (`rank.rs`), so no surface can skip them.
+
+mod cart;
+mod home;
+mod product;
+
+use crate::candidates::Pool;
+use crate::embedding::Embedding;
+use crate::limits::CANDIDATES_PER_SOURCE;
+use crate::session::Session;
+use crate::slot::SlotKind;
+use crate::Engine;
+
+/// What a surface knows about the request.
+pub(crate) struct Context<'a> {
+    pub engine: &'a Engine,
+    pub session: &'a Session,
+    /// The product a product-page slot is about.
+    pub anchor: Option<u32>,
+    /// Products in the cart.
+    pub cart: &'a [u32],
+}
+
+/// Fills `pool` for a slot of `kind`.
+pub(crate) fn gather(kind: SlotKind, ctx: &Context<'_>, pool: &mut Pool) {
+    match (kind, ctx.anchor) {
+        (SlotKind::Similar, Some(a)) => product::similar(ctx, a, pool),
+        (SlotKind::ViewedTogether, Some(a)) => product::viewed_together(ctx, a, pool),
+        (SlotKind::BoughtTogether, Some(a)) => product::bought_together(ctx, a, pool),
+        (SlotKind::Alternatives, Some(a)) => product::alternatives(ctx, a, pool),
+        (SlotKind::Addons, Some(a)) => product::addons(ctx, a, pool),
+        (SlotKind::CartAddons, _) => cart::addons(ctx, pool),
+        (SlotKind::Ladder, _) => cart::ladder(ctx, pool),
+        _ => home::home(ctx, pool),
+    }
+}
+
+/// Proposes the ANN neighbours of `query` at `tier`.
+fn neighbours(ctx: &Context<'_>, query: &Embedding, tier: u8, pool: &mut Pool) {
+    if query.is_zero() {
+        return;
+    }
+    for (ord, _) in ctx.engine.nearest(query, CANDIDATES_PER_SOURCE) {
+        pool.add(ord, tier, "similar");
+    }
+}
+
+/// Sets the similarity of every candidate to `query` (clamped at 0).
+fn score_similarity(ctx: &Context<'_>, query: &Embedding, pool: &mut Pool) {
+    for ord in pool.order.clone() {
+        if let (Some(e), Some(c)) = (ctx.engine.embedding(ord), pool.get_mut(ord)) {
+            c.set(crate::candidates::SIMILARITY, query.dot(e).max(0.0));
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Product-page slots, each about one anchor product.
+
+use super::{neighbours, Context};
+use crate::candidates::{Pool, CATEGORY_AFFINITY, CO_VIEW, SIMILARITY};
+use crate::limits::CANDIDATES_PER_SOURCE;
+
+/// Similar: the anchor's embedding neighbours and the top of its category.
+pub(crate) fn similar(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
+    if let Some(e) = ctx.engine.embedding(anchor).copied() {
+        neighbours(ctx, &e, 0, pool);
+    }
+    for (ord, score) in ctx.engine.co_view().row(anchor) {
+        pool.add(ord, 0, "co-view").set(CO_VIEW, score);
+    }
+    same_category(ctx, anchor, 1, pool);
+    score_against(ctx, anchor, pool);
+}
+
+/// Viewed together: the anchor's co-view row first, similar items after.
+pub(crate) fn viewed_together(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
+    for (ord, score) in ctx.engine.co_view().row(anchor) {
+        pool.add(ord, 0, "co-view").set(CO_VIEW, score);
+    }
+    if let Some(e) = ctx.engine.embedding(anchor).copied() {
+        neighbours(ctx, &e, 1, pool);
+    }
+    score_against(ctx, anchor, pool);
+}
+
+/// Bought together: the anchor's basket row first, then what fits it, then
+/// what is viewed with it.
+pub(crate) fn bought_together(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
+    for (ord, score) in ctx.engine.bought_together().row(anchor) {
+        pool.add(ord, 0, "bought-together").set(CO_VIEW, score);
+    }
+    if let Some(p) = ctx.engine.product_at(anchor) {
+        for &ord in &p.compatible {
+            pool.add(ord, 1, "compatible");
+        }
+    }
+    for (ord, score) in ctx.engine.co_view().row(anchor) {
+        let c = pool.add(ord, 2, "co-view");
+        c.set(CO_VIEW, c.get(CO_VIEW).max(score));
+    }
+    score_against(ctx, anchor, pool);
+}
+
+/// Alternatives: replacements from the anchor's leaf category at a similar
+/// price first; its nearest neighbours elsewhere after.
+pub(crate) fn alternatives(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
+    let Some(a) = ctx.engine.product_at(anchor) else {
+        return;
+    };
+    let close_price = |ord: u32| {
+        ctx.engine.product_at(ord).is_some_and(|p| {
+            p.leaf() == a.leaf() && p.price <= a.price * 1.5 && p.price >= a.price * 0.5
+        })
+    };
+    if let Some(e) = ctx.engine.embedding(anchor).copied() {
+        for (ord, _) in ctx.engine.nearest(&e, CANDIDATES_PER_SOURCE) {
+            pool.add(ord, if close_price(ord) { 0 } else { 1 }, "similar");
+        }
+    }
+    if let Some(leaf) = a.leaf() {
+        for &ord in ctx.engine.top_in_category(leaf) {
+            pool.add(ord, if close_price(ord) { 0 } else { 1 }, "category");
+        }
+    }
+    score_against(ctx, anchor, pool);
+}
+
+/// Add-ons: only products compatible with the anchor (the guardrails
+/// enforce it), best sellers with it first.
+pub(crate) fn addons(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
+    let Some(a) = ctx.engine.product_at(anchor) else {
+        return;
+    };
+    for &ord in &a.compatible {
+        pool.add(ord, 0, "compatible");
+    }
+    for (ord, score) in ctx.engine.bought_together().row(anchor) {
+        if let Some(c) = pool.get_mut(ord) {
+            c.set(CO_VIEW, score);
+        }
+    }
+    score_against(ctx, anchor, pool);
+}
+
+/// Proposes the top of the anchor's leaf category at `tier`.
+fn same_category(ctx: &Context<'_>, anchor: u32, tier: u8, pool: &mut Pool) {
+    if let Some(leaf) = ctx.engine.product_at(anchor).and_then(|p| p.leaf()) {
+        for &ord in ctx
+            .engine
+            .top_in_category(leaf)
+            .iter()
+            .take(CANDIDATES_PER_SOURCE / 4)
+        {
+            pool.add(ord, tier, "category");
+        }
+    }
+}
+
+/// Similarity and category affinity of every candidate to the anchor,
+/// tilted by the session.
+fn score_against(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
+    let engine = ctx.engine;
+    let session = ctx.session;
+    let anchor_emb = engine.embedding(anchor).copied();
+    let (leaf, top) = engine
+        .product_at(anchor)
+        .map_or((None, None), |p| (p.leaf(), p.top()));
+    for ord in pool.order.clone() {
+        let (Some(e), Some(p)) = (engine.embedding(ord), engine.product_at(ord)) else {
+            continue;
+        };
+        let Some(c) = pool.get_mut(ord) else { continue };
+        let to_anchor = anchor_emb.map_or(0.0, |a| a.dot(e).max(0.0));
+        let similarity = if session.is_empty() {
+            to_anchor
+        } else {
+            0.8 * to_anchor + 0.2 * session.taste.dot(e).max(0.0)
+        };
+        c.set(SIMILARITY, similarity);
+        let same: f32 = if p.leaf() == leaf {
+            1.0
+        } else if p.top() == top {
+            0.5
+        } else {
+            0.0
+        };
+        c.set(
+            CATEGORY_AFFINITY,
+            same.max(0.5 * session.affinity(p.leaf(), p.top())),
+        );
+    }
+}
