@@ -141,6 +141,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         product,
         viewed,
         cart,
+        returning: shopper.profile.as_ref().is_some_and(|p| p.is_returning()),
         now: Date::now().as_millis() as i64 / 1000,
         explain,
     };

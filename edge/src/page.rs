@@ -46,6 +46,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             profile.record_view(p);
         }
     }
+    let returning = shopper.profile.as_ref().is_some_and(|p| p.is_returning());
     let headers = copy_headers(upstream.headers())?;
     let state = if shopper.profile.is_some() {
         "personalized"
@@ -65,6 +66,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             viewed,
             product,
             now,
+            returning,
         },
     );
     let path = url.path().to_owned();

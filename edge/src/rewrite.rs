@@ -22,7 +22,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use firstpaint_engine::{Engine, SlotKind, SlotRequest, Template};
+use firstpaint_engine::{Engine, Ranking, SlotKind, SlotRequest, Template};
 use lol_html::html_content::{ContentType, Element, EndTag};
 use lol_html::{element, EndTagHandler, HtmlRewriter, MemorySettings, OutputSink, Settings};
 
@@ -37,6 +37,8 @@ pub struct PageContext {
     pub product: Option<String>,
     /// The time of the request, unix seconds.
     pub now: i64,
+    /// The shopper visited before.
+    pub returning: bool,
 }
 
 /// What happened to the slots of one page, for logs and response tags.
@@ -46,6 +48,9 @@ pub struct Outcome {
     pub filled: usize,
     /// Slots left with their fallback, with why.
     pub fallbacks: Vec<String>,
+    /// Slots removed because they had nothing to show and asked for that
+    /// with `data-p13n-empty="remove"`.
+    pub removed_empty: usize,
     /// The rewriter gave up and passed the rest of the page through.
     pub bailed_out: Option<String>,
 }
@@ -75,13 +80,21 @@ impl Source {
     }
 }
 
-/// The slot whose element is open.
+/// The slot's attributes, as the merchant wrote them.
 #[derive(Default)]
-struct OpenSlot {
+struct SlotAttrs {
     kind: String,
     k: Option<String>,
     product: Option<String>,
     cart: Option<String>,
+}
+
+/// The slot whose element is open.
+#[derive(Default)]
+struct OpenSlot {
+    kind: String,
+    /// Ranked when the slot opened (before its markup streams by).
+    ranking: Option<Result<Ranking, String>>,
     /// Absolute start of the slot's start tag.
     start: usize,
     /// Where the template's inner HTML begins.
@@ -124,13 +137,26 @@ impl SlotRewriter {
 
         let on_slot = {
             let state = state.clone();
+            let engine = engine.clone();
+            let ctx = ctx.clone();
             element!("[data-p13n-slot]", move |el| {
                 let start = el.source_location().bytes().start;
-                state.borrow_mut().slot = Some(OpenSlot {
+                let attrs = SlotAttrs {
                     kind: el.get_attribute("data-p13n-slot").unwrap_or_default(),
                     k: el.get_attribute("data-p13n-k"),
                     product: el.get_attribute("data-p13n-product"),
                     cart: el.get_attribute("data-p13n-cart"),
+                };
+                let ranking = rank_slot(&engine, &ctx, &attrs);
+                let empty = matches!(&ranking, Ok(r) if r.items.is_empty());
+                if empty && el.get_attribute("data-p13n-empty").as_deref() == Some("remove") {
+                    el.remove();
+                    state.borrow_mut().outcome.removed_empty += 1;
+                    return Ok(());
+                }
+                state.borrow_mut().slot = Some(OpenSlot {
+                    kind: attrs.kind,
+                    ranking: Some(ranking),
                     start,
                     ..OpenSlot::default()
                 });
@@ -184,7 +210,7 @@ impl SlotRewriter {
         let on_items = {
             let state = state.clone();
             element!("[data-p13n-slot] [data-p13n-items]", move |el| {
-                fill(el, &engine, &ctx, &mut state.borrow_mut());
+                fill(el, &engine, &mut state.borrow_mut());
                 Ok(())
             })
         };
@@ -262,13 +288,13 @@ fn on_end(f: impl FnOnce(&mut EndTag<'_>) + 'static) -> EndTagHandler<'static> {
 }
 
 /// Ranks the open slot and renders it into `el`, or leaves the fallback.
-fn fill(el: &mut Element<'_, '_>, engine: &Engine, ctx: &PageContext, state: &mut State) {
+fn fill(el: &mut Element<'_, '_>, engine: &Engine, state: &mut State) {
     let result = match state.slot.as_mut() {
         None => return,
         Some(slot) if slot.done => return,
         Some(slot) => {
             slot.done = true;
-            render_slot(engine, ctx, slot)
+            render_slot(engine, slot)
         }
     };
     match result {
@@ -286,7 +312,7 @@ fn fill(el: &mut Element<'_, '_>, engine: &Engine, ctx: &PageContext, state: &mu
     }
 }
 
-fn render_slot(engine: &Engine, ctx: &PageContext, slot: &OpenSlot) -> Result<String, String> {
+fn render_slot(engine: &Engine, slot: &OpenSlot) -> Result<String, String> {
     let name = &slot.kind;
     let template = match &slot.template {
         Some(Ok(t)) => t,
@@ -297,8 +323,22 @@ fn render_slot(engine: &Engine, ctx: &PageContext, slot: &OpenSlot) -> Result<St
             ))
         }
     };
+    let ranking = match &slot.ranking {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => return Err(e.clone()),
+        None => return Err(format!("slot {name:?}: not ranked")),
+    };
+    if ranking.items.is_empty() {
+        return Err(format!("slot {name:?}: nothing passed the guardrails"));
+    }
+    Ok(engine.render(ranking, template))
+}
+
+/// Ranks a slot from its attributes.
+fn rank_slot(engine: &Engine, ctx: &PageContext, attrs: &SlotAttrs) -> Result<Ranking, String> {
+    let name = &attrs.kind;
     let kind: SlotKind = name.parse().map_err(|e| format!("slot {name:?}: {e}"))?;
-    let k = match &slot.k {
+    let k = match &attrs.k {
         Some(k) => Some(
             k.trim()
                 .parse::<usize>()
@@ -306,29 +346,25 @@ fn render_slot(engine: &Engine, ctx: &PageContext, slot: &OpenSlot) -> Result<St
         ),
         None => None,
     };
+    let cart = attrs
+        .cart
+        .as_deref()
+        .map(|c| {
+            c.split(',')
+                .map(|id| id.trim().to_owned())
+                .filter(|id| !id.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
     let req = SlotRequest {
         kind,
         k,
-        product: slot.product.clone().or_else(|| ctx.product.clone()),
+        product: attrs.product.clone().or_else(|| ctx.product.clone()),
         viewed: ctx.viewed.clone(),
-        cart: slot
-            .cart
-            .as_deref()
-            .map(|c| {
-                c.split(',')
-                    .map(|id| id.trim().to_owned())
-                    .filter(|id| !id.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default(),
+        cart,
         now: ctx.now,
+        returning: ctx.returning,
         explain: false,
     };
-    let ranking = engine
-        .rank(&req)
-        .map_err(|e| format!("slot {name:?}: {e}"))?;
-    if ranking.items.is_empty() {
-        return Err(format!("slot {name:?}: nothing passed the guardrails"));
-    }
-    Ok(engine.render(&ranking, template))
+    engine.rank(&req).map_err(|e| format!("slot {name:?}: {e}"))
 }

@@ -159,6 +159,7 @@ fn output_does_not_depend_on_chunking() {
         viewed: vec!["MUG-1".into(), "LAMP-4".into()],
         product: None,
         now: NOW,
+        returning: false,
     };
     let (whole, outcome) = rewrite(&engine, &html, 1 << 20, ctx.clone());
     assert_eq!(outcome.filled, 2, "{outcome:?}");

@@ -12,3 +12,5 @@ pub const CANDIDATES_PER_SOURCE: usize = 64;
 pub const RECENCY_DECAY: f32 = 0.7;
 /// Longest slot template accepted, in bytes.
 pub const MAX_TEMPLATE_BYTES: usize = 16 * 1024;
+/// A returning visitor's recent views shown first on the home slot.
+pub const RECENT_IN_HOME: usize = 4;

@@ -11,7 +11,7 @@ use crate::guardrails::{cart_shipping, Guardrails, SlotContext};
 use crate::limits::{DEFAULT_K, MAX_K};
 use crate::session::Session;
 use crate::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
-use crate::surfaces::{gather, Context};
+use crate::surfaces::{gather, Context, RECENTLY_VIEWED};
 use crate::Engine;
 
 /// A scored candidate.
@@ -52,22 +52,24 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
     }
     let session = Session::new(engine, &req.viewed);
     let mut pool = Pool::default();
-    gather(
-        req.kind,
-        &Context {
-            engine,
-            session: &session,
-            anchor,
-            cart: &cart,
-        },
-        &mut pool,
-    );
+    let ctx = Context {
+        engine,
+        session: &session,
+        anchor,
+        cart: &cart,
+        returning: req.returning,
+    };
+    gather(req.kind, &ctx, &mut pool);
 
     let blend = engine.rules().blend.weights();
     let excluded = |ord: u32| {
+        let recent = pool
+            .candidates
+            .get(&ord)
+            .is_some_and(|c| c.source == RECENTLY_VIEWED);
         Some(ord) == anchor
             || cart.contains(&ord)
-            || (req.kind == SlotKind::Home && session.contains(ord))
+            || (req.kind == SlotKind::Home && session.contains(ord) && !recent)
     };
     let mut scored: Vec<Scored> = pool
         .order
@@ -332,18 +334,13 @@ impl<'a> Selection<'a> {
             let Some(product) = self.engine.product_at(pin.product) else {
                 continue;
             };
-            if let Some(rule) = self.guardrails.check(product, self.slot, self.engine) {
-                if self.explain {
-                    self.removed.push(Removed {
-                        id: product.id.clone(),
-                        rule: format!("pin refused: {rule}"),
-                    });
-                }
-                continue;
-            }
             let existing = self.items.iter().position(|s| s.ord == pin.product);
             let mut entry = match existing {
-                Some(i) => self.items.remove(i),
+                Some(i) => {
+                    let entry = self.items.remove(i);
+                    self.count(entry.ord, -1);
+                    entry
+                }
                 None => Scored {
                     ord: pin.product,
                     score: 0.0,
@@ -351,10 +348,26 @@ impl<'a> Selection<'a> {
                     c: Candidate::default(),
                 },
             };
+            // Pins obey the guardrails and the caps like everything else.
+            if let Some(rule) = self.refusal(pin.product) {
+                if self.explain {
+                    self.removed.push(Removed {
+                        id: product.id.clone(),
+                        rule: format!("pin refused: {rule}"),
+                    });
+                }
+                if let Some(i) = existing {
+                    // It was allowed where it was; put it back.
+                    self.count(entry.ord, 1);
+                    self.items.insert(i, entry);
+                }
+                continue;
+            }
             entry.c.source = "pin";
             let at = (pin.position as usize)
                 .saturating_sub(1)
                 .min(self.items.len());
+            self.count(entry.ord, 1);
             self.items.insert(at, entry);
         }
         self.items.truncate(k);

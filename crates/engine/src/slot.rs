@@ -111,6 +111,8 @@ pub struct SlotRequest {
     pub viewed: Vec<String>,
     /// Product ids in the cart (cart slots).
     pub cart: Vec<String>,
+    /// The shopper has visited before (home shows their recent views).
+    pub returning: bool,
     /// The time of the request, unix seconds (time-windowed rules, new arrivals).
     pub now: i64,
     /// Keep the candidates guardrails removed, with the rule that removed them.
@@ -126,6 +128,7 @@ impl SlotRequest {
             product: None,
             viewed: Vec::new(),
             cart: Vec::new(),
+            returning: false,
             now: 0,
             explain: false,
         }

@@ -57,6 +57,7 @@ pub fn rank_json(engine: &Engine, r: Request) -> Result<String, String> {
         product,
         viewed,
         cart,
+        returning: false,
         now: now as i64,
         explain: false,
     };

@@ -27,6 +27,9 @@ pub struct Args {
     /// Product ids in the cart, comma-separated (cart slots).
     #[arg(long, value_delimiter = ',')]
     cart: Vec<String>,
+    /// Rank as for a returning visitor (home shows their recent views first).
+    #[arg(long)]
+    returning: bool,
     /// Number of items.
     #[arg(long)]
     k: Option<usize>,
@@ -52,6 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         product: args.product,
         viewed: args.viewed,
         cart: args.cart,
+        returning: args.returning,
         now: super::now(),
         explain: args.explain,
     };

@@ -1,22 +1,35 @@
 //! The home slot: popular products for everyone; with a session, also its
-//! nearest neighbours, its viewed-together items and its favourite categories.
+//! nearest neighbours, its viewed-together items and its favourite
+//! categories; for a returning visitor, their recent views come first.
 
 use super::{neighbours, score_similarity, Context};
 use crate::candidates::{Pool, CATEGORY_AFFINITY, CO_VIEW};
-use crate::limits::CANDIDATES_PER_SOURCE;
+use crate::limits::{CANDIDATES_PER_SOURCE, RECENT_IN_HOME};
+
+/// Source name of a returning visitor's recent views; `rank.rs` keeps them
+/// although home otherwise leaves out what the session has seen.
+pub(crate) const RECENTLY_VIEWED: &str = "recently-viewed";
 
 pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
     let (engine, session) = (ctx.engine, ctx.session);
+    let returning = ctx.returning && !session.is_empty();
+    if returning {
+        for &(ord, _) in session.viewed.iter().take(RECENT_IN_HOME) {
+            pool.add(ord, 0, RECENTLY_VIEWED);
+        }
+    }
+    // Recommendations fill after a returning visitor's recent views.
+    let tier = u8::from(returning);
     for &ord in engine.top_overall().iter().take(CANDIDATES_PER_SOURCE) {
-        pool.add(ord, 0, "popular");
+        pool.add(ord, tier, "popular");
     }
     if session.is_empty() {
         return;
     }
-    neighbours(ctx, &session.taste, 0, pool);
+    neighbours(ctx, &session.taste, tier, pool);
     for &(viewed, weight) in &session.viewed {
         for (ord, score) in engine.co_view().row(viewed) {
-            let c = pool.add(ord, 0, "co-view");
+            let c = pool.add(ord, tier, "co-view");
             c.set(CO_VIEW, (c.get(CO_VIEW) + weight * score).min(1.0));
         }
     }
@@ -26,7 +39,7 @@ pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
             .iter()
             .take(CANDIDATES_PER_SOURCE / 2)
         {
-            pool.add(ord, 0, "category");
+            pool.add(ord, tier, "category");
         }
     }
     score_similarity(ctx, &session.taste, pool);

@@ -4,6 +4,8 @@
 
 mod cart;
 mod home;
+
+pub(crate) use home::RECENTLY_VIEWED;
 mod product;
 
 use crate::candidates::Pool;
@@ -21,6 +23,8 @@ pub(crate) struct Context<'a> {
     pub anchor: Option<u32>,
     /// Products in the cart.
     pub cart: &'a [u32],
+    /// The shopper visited before.
+    pub returning: bool,
 }
 
 /// Fills `pool` for a slot of `kind`.
