@@ -124,20 +124,29 @@ export function forbidden(p) {
   if (p.category.includes('Camping Fuel')) return 'excluded category';
   if ((p.tags ?? []).includes('discontinued')) return 'discontinued';
   if (p.category.includes('Electronics') && p.price < 12) return 'under the Electronics floor';
+  if (p.category.includes('Fashion') && p.cost > 0 && (p.price - p.cost) / p.price < 0.35) return 'under the Fashion margin floor';
   return null;
 }
 
-/** Product ids rendered inside the slots' items (not the templates). */
+/** Each slot of a page, in order: its type, its items element's attributes, and the product ids rendered in it (not the template's). */
 export function slotItems(html) {
   const out = [];
-  const re = /<div class="cards" data-p13n-items([^>]*)>([\s\S]*?)<\/div>\s*<\/section>/g;
+  const re = /<section data-p13n-slot="([^"]+)"[^>]*>[\s\S]*?<div class="cards" data-p13n-items([^>]*)>([\s\S]*?)<\/div>\s*<\/section>/g;
   for (const m of html.matchAll(re)) {
     out.push({
-      attrs: m[1],
-      ids: [...m[2].matchAll(/data-product="([^"]+)"/g)].map((x) => x[1]),
+      type: m[1],
+      attrs: m[2],
+      ids: [...m[3].matchAll(/data-product="([^"]+)"/g)].map((x) => x[1]),
     });
   }
   return out;
+}
+
+/** The slot of `type` on a page. */
+export function slotOf(html, type) {
+  const found = slotItems(html).find((s) => s.type === type);
+  if (!found) throw new Error(`no ${type} slot in the page`);
+  return found;
 }
 
 /** The consent cookie of a shopper who agreed to everything. */

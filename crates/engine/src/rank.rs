@@ -75,23 +75,7 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
         .order
         .iter()
         .filter(|&&ord| !excluded(ord))
-        .filter_map(|&ord| {
-            let mut c = *pool.candidates.get(&ord)?;
-            generic_signals(engine, ord, &mut c);
-            let boost = boost(engine, ord, req);
-            let score = blend
-                .iter()
-                .zip(c.values.iter())
-                .map(|((_, w), v)| w * v)
-                .sum::<f32>()
-                + boost;
-            Some(Scored {
-                ord,
-                score,
-                boost,
-                c,
-            })
-        })
+        .filter_map(|&ord| Some(scored(engine, ord, *pool.candidates.get(&ord)?, req)))
         .collect();
     scored.sort_by(|a, b| {
         a.c.tier
@@ -157,6 +141,25 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
         items,
         removed: selection.removed,
     })
+}
+
+/// `c` with the shared signals filled in, blended and boosted.
+fn scored(engine: &Engine, ord: u32, mut c: Candidate, req: &SlotRequest) -> Scored {
+    generic_signals(engine, ord, &mut c);
+    let boost = boost(engine, ord, req);
+    let weights = engine.rules().blend.weights();
+    let score = weights
+        .iter()
+        .zip(c.values.iter())
+        .map(|((_, w), v)| w * v)
+        .sum::<f32>()
+        + boost;
+    Scored {
+        ord,
+        score,
+        boost,
+        c,
+    }
 }
 
 /// Signals every surface shares: popularity, margin, stock, rating, freshness.
@@ -341,12 +344,7 @@ impl<'a> Selection<'a> {
                     self.count(entry.ord, -1);
                     entry
                 }
-                None => Scored {
-                    ord: pin.product,
-                    score: 0.0,
-                    boost: 0.0,
-                    c: Candidate::default(),
-                },
+                None => scored(self.engine, pin.product, Candidate::default(), req),
             };
             // Pins obey the guardrails and the caps like everything else.
             if let Some(rule) = self.refusal(pin.product) {

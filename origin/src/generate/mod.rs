@@ -43,8 +43,9 @@ pub struct Summary {
     pub events: usize,
 }
 
-/// Default rules for a generated store, with comments for merchandisers.
-pub const RULES: &str = r#"# Guardrail rules for the store. Edited by merchandisers, validated by
+/// Default rules for a generated store, with comments for merchandisers;
+/// `{boost}` and `{pin}` are filled with product ids of the store.
+const RULES: &str = r#"# Guardrail rules for the store. Edited by merchandisers, validated by
 # `firstpaint build`, compiled into the bundle and applied after every model
 # score: nothing a model ranks can break them.
 
@@ -60,10 +61,39 @@ exclude_categories = ["Camping Fuel"]
 # Products carrying these tags are never promoted.
 exclude_tags = ["discontinued"]
 
+# At most this many items of one brand, or of one leaf category, per slot.
+max_per_brand = 3
+max_per_category = 6
+# A quarter of every slot is kept for products listed in the last 30 days.
+new_arrival_share = 0.25
+new_arrival_days = 30
+
 # Nothing cheaper than this is promoted in the category.
 [[guardrails.price_floors]]
 category = "Electronics"
 min_price = 12.0
+
+# Nothing with a thinner margin ((price - cost) / price) is promoted.
+[[guardrails.margin_floors]]
+category = "Fashion"
+min_margin = 0.35
+
+# Orders from this value ship free; the cart's ladder slot closes the gap.
+[shipping]
+free_threshold = 50.0
+
+# A seasonal push: lift one product's score until the new year.
+[[boosts]]
+product = "{boost}"
+weight = 0.3
+from = "2026-11-01T00:00:00Z"
+until = "2027-01-01T00:00:00Z"
+
+# A launch: first on the home page.
+[[pins]]
+product = "{pin}"
+slot = "home"
+position = 1
 
 # How much each signal counts; every ranked item shows these parts.
 [blend]
@@ -72,6 +102,34 @@ popularity = 0.2
 category_affinity = 0.15
 co_view = 0.15
 "#;
+
+/// The rules, boosting a pair of headphones and pinning a new, well-stocked
+/// board game (products any store of this generator has).
+fn rules_for(products: &[catalog::Generated]) -> String {
+    let pick = |leaf: &str, new: bool| {
+        products
+            .iter()
+            .map(|g| &g.product)
+            .find(|p| {
+                p.category.last().is_some_and(|c| c == leaf)
+                    && p.available() >= 10
+                    && p.tags.iter().any(|t| t == "new") == new
+                    && !p.tags.iter().any(|t| t == "discontinued")
+            })
+            .map_or_else(
+                || {
+                    products
+                        .first()
+                        .map(|g| g.product.id.clone())
+                        .unwrap_or_default()
+                },
+                |p| p.id.clone(),
+            )
+    };
+    RULES
+        .replace("{boost}", &pick("Headphones", false))
+        .replace("{pin}", &pick("Board Games", true))
+}
 
 /// Writes `catalog.ndjson`, `events.ndjson` and `rules.toml` into `dir`.
 pub fn write(spec: &Spec, dir: &Path) -> anyhow::Result<Summary> {
@@ -87,7 +145,7 @@ pub fn write(spec: &Spec, dir: &Path) -> anyhow::Result<Summary> {
     )?;
     write_lines(&dir.join("events.ndjson"), events.iter())?;
     let rules = dir.join("rules.toml");
-    std::fs::write(&rules, RULES)
+    std::fs::write(&rules, rules_for(&products))
         .with_context(|| format!("{}: failed to write", rules.display()))?;
     Ok(Summary {
         products: products.len(),

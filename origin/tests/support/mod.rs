@@ -1,5 +1,8 @@
 //! Shared by the origin's integration tests: a fixtures bundle built once.
 
+// Each test binary that includes this module uses a different part of it.
+#![allow(dead_code)]
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 

@@ -55,12 +55,11 @@ pub(crate) fn ladder(ctx: &Context<'_>, pool: &mut Pool) {
         }
     };
     for &item in ctx.cart {
-        for (ord, _) in engine
-            .bought_together()
-            .row(item)
-            .chain(engine.co_view().row(item))
-        {
+        for (ord, _) in engine.bought_together().row(item) {
             propose(ord, "bought-together", pool);
+        }
+        for (ord, _) in engine.co_view().row(item) {
+            propose(ord, "co-view", pool);
         }
     }
     for &ord in engine.top_overall() {

@@ -14,12 +14,13 @@ pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
     let (engine, session) = (ctx.engine, ctx.session);
     let returning = ctx.returning && !session.is_empty();
     if returning {
-        for &(ord, _) in session.viewed.iter().take(RECENT_IN_HOME) {
-            pool.add(ord, 0, RECENTLY_VIEWED);
+        // One tier each, so they keep their recency order.
+        for (i, &(ord, _)) in session.viewed.iter().take(RECENT_IN_HOME).enumerate() {
+            pool.add(ord, i as u8, RECENTLY_VIEWED);
         }
     }
     // Recommendations fill after a returning visitor's recent views.
-    let tier = u8::from(returning);
+    let tier = if returning { RECENT_IN_HOME as u8 } else { 0 };
     for &ord in engine.top_overall().iter().take(CANDIDATES_PER_SOURCE) {
         pool.add(ord, tier, "popular");
     }

@@ -45,12 +45,16 @@ pub(crate) fn bought_together(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
     score_against(ctx, anchor, pool);
 }
 
-/// Alternatives: replacements from the anchor's leaf category at a similar
+/// Alternatives, only while the anchor cannot be bought (below the
+/// inventory threshold): replacements from its leaf category at a similar
 /// price first; its nearest neighbours elsewhere after.
 pub(crate) fn alternatives(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
     let Some(a) = ctx.engine.product_at(anchor) else {
         return;
     };
+    if a.available >= ctx.engine.rules().min_inventory.max(1) {
+        return;
+    }
     let close_price = |ord: u32| {
         ctx.engine.product_at(ord).is_some_and(|p| {
             p.leaf() == a.leaf() && p.price <= a.price * 1.5 && p.price >= a.price * 0.5

@@ -1,0 +1,104 @@
+// Every surface of the fixtures store at first paint, through real workerd.
+//
+// 1. A returning visitor's home slot starts with their recent views; a new
+//    visitor's does not.
+// 2. An out-of-stock product page offers in-stock alternatives from its
+//    category; an in-stock page has no alternatives section at all.
+// 3. Add-ons on a product page are all compatible with it.
+// 4. The cart page's ladder closes the gap to free shipping without
+//    overshooting it by more than a third, and cart add-ons obey the rules.
+// Every item shown obeys the rules.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CONSENTED, ROOT, catalog, forbidden, publish, slotItems, slotOf, startWrangler, tempState } from './support.mjs';
+
+const products = catalog();
+const units = (p) => p.inventory.reduce((n, s) => n + s.available, 0);
+const compatible = (a, b) => a.compatible_with.includes(b.id) || b.compatible_with.includes(a.id);
+
+/** A profile cookie signed with wrangler.toml's dev key, as the worker would sign it. */
+function devProfile(profile) {
+  const toml = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8');
+  const [, id, hex] = toml.match(/^PROFILE_KEYS = "(\w+):([0-9a-f]{64})/m);
+  const signed = `${id}.${Buffer.from(JSON.stringify(profile)).toString('base64url')}`;
+  const tag = crypto.createHmac('sha256', Buffer.from(hex, 'hex')).update(signed).digest().subarray(0, 16);
+  return `fp_profile=${signed}.${tag.toString('base64url')}`;
+}
+
+function assertAllowed(ids, context) {
+  for (const id of ids) {
+    assert.equal(forbidden(products.get(id)), null, `${context}: ${id} shown although ${forbidden(products.get(id))}`);
+  }
+}
+
+describe('every surface at first paint', () => {
+  let server;
+  before(async () => {
+    const state = tempState();
+    publish(state);
+    server = await startWrangler(state);
+  });
+  after(() => server?.stop());
+
+  const page = async (url, cookie = CONSENTED) => (await fetch(`${server.url}${url}`, { headers: { cookie } })).text();
+
+  test('a returning visitor sees their recent views first', async () => {
+    const recent = [...products.values()].filter((p) => !forbidden(p)).slice(0, 3).map((p) => p.id);
+    const now = Math.floor(Date.now() / 1000);
+    const returning = devProfile({ v: recent, n: 3, t: now - 2 * 3600 });
+    const home = slotOf(await page('/', `${CONSENTED}; ${returning}`), 'home').ids;
+    const afterPin = home.filter((id) => recent.includes(id));
+    assert.ok(afterPin.length >= 3, `recent views ${recent} not in ${home}`);
+    assert.deepEqual(home.slice(0, 5).filter((id) => recent.includes(id)), recent, `${home}`);
+    const newVisitor = devProfile({ v: recent, n: 1, t: now - 60 });
+    const fresh = slotOf(await page('/', `${CONSENTED}; ${newVisitor}`), 'home').ids;
+    assert.ok(!fresh.some((id) => recent.includes(id)), `a first visit does not repeat views: ${fresh}`);
+    assertAllowed(home, 'returning home');
+  });
+
+  test('an out-of-stock product offers alternatives; an in-stock one does not', async () => {
+    const gone = [...products.values()].find((p) => units(p) === 0 && !forbidden({ ...p, inventory: [{ available: 99 }] }));
+    const html = await page(`/products/${gone.id}`);
+    const alternatives = slotOf(html, 'alternatives');
+    assert.ok(alternatives.ids.length > 0);
+    assertAllowed(alternatives.ids, 'alternatives');
+    const sameLeaf = alternatives.ids.filter((id) => products.get(id).category.at(-1) === gone.category.at(-1));
+    assert.ok(sameLeaf.length >= 1, `no alternative from ${gone.category.at(-1)}: ${alternatives.ids}`);
+    const inStock = [...products.values()].find((p) => units(p) > 50);
+    const other = await page(`/products/${inStock.id}`);
+    assert.ok(!other.includes('data-p13n-slot="alternatives"'), 'the empty slot is removed');
+  });
+
+  test('add-ons are compatible with the product', async () => {
+    const phone = [...products.values()].find((p) => p.category.at(-1) === 'Smartphones' && units(p) > 0
+      && [...products.values()].filter((o) => compatible(o, p) && !forbidden(o)).length >= 2);
+    const addons = slotOf(await page(`/products/${phone.id}`), 'addons').ids;
+    assert.ok(addons.length >= 2, `${addons}`);
+    for (const id of addons) assert.ok(compatible(products.get(id), phone), `${id} does not fit ${phone.id}`);
+    assertAllowed(addons, 'addons');
+  });
+
+  test('the cart page closes the gap to free shipping and adds what ships together', async () => {
+    const html = await page('/cart');
+    const cart = html.match(/data-p13n-cart="([^"]+)"/)[1].split(',');
+    const subtotal = cart.reduce((sum, id) => sum + products.get(id).price, 0);
+    const rules = fs.readFileSync(path.join(ROOT, 'fixtures/rules.toml'), 'utf8');
+    const threshold = Number(rules.match(/free_threshold = ([\d.]+)/)[1]);
+    const gap = threshold - subtotal;
+    assert.ok(gap > 0, 'the demo cart is below the threshold');
+    const ladder = slotOf(html, 'ladder').ids;
+    assert.ok(ladder.length > 0);
+    for (const id of ladder) {
+      const price = products.get(id).price;
+      assert.ok(price >= gap && price <= (gap * 4) / 3, `${id} at ${price} does not close a gap of ${gap.toFixed(2)}`);
+    }
+    const addons = slotOf(html, 'cart-addons').ids;
+    assert.ok(addons.length > 0);
+    for (const id of [...ladder, ...addons]) assert.ok(!cart.includes(id), `${id} is already in the cart`);
+    assertAllowed([...ladder, ...addons], 'cart');
+    assert.equal(slotItems(html).length, 3, 'ladder, cart add-ons and the home slot');
+  });
+});
