@@ -2,10 +2,12 @@
 //
 // 1. A returning visitor's home slot starts with their recent views; a new
 //    visitor's does not.
-// 2. An out-of-stock product page offers in-stock alternatives from its
+// 2. Products a shopper viewed out of stock come first on home once they
+//    are back in stock (and not while they are still out).
+// 3. An out-of-stock product page offers in-stock alternatives from its
 //    category; an in-stock page has no alternatives section at all.
-// 3. Add-ons on a product page are all compatible with it.
-// 4. The cart page's ladder closes the gap to free shipping without
+// 4. Add-ons on a product page are all compatible with it.
+// 5. The cart page's ladder closes the gap to free shipping without
 //    overshooting it by more than a third, and cart add-ons obey the rules.
 // Every item shown obeys the rules.
 import { after, before, describe, test } from 'node:test';
@@ -57,6 +59,21 @@ describe('every surface at first paint', () => {
     const fresh = slotOf(await page('/', `${CONSENTED}; ${newVisitor}`), 'home').ids;
     assert.ok(!fresh.some((id) => recent.includes(id)), `a first visit does not repeat views: ${fresh}`);
     assertAllowed(home, 'returning home');
+  });
+
+  test('products wanted while out of stock come back first', async () => {
+    const gone = [...products.values()].find((p) => units(p) === 0);
+    const res = await fetch(`${server.url}/products/${gone.id}`, { headers: { cookie: CONSENTED } });
+    const cookie = res.headers.get('set-cookie').split(';')[0];
+    const recorded = JSON.parse(Buffer.from(cookie.split('.')[1], 'base64url'));
+    assert.deepEqual(recorded.w, [gone.id], 'the out-of-stock view is remembered');
+
+    const back = [...products.values()].find((p) => !forbidden(p) && p.category[0] === 'Toys & Games' && units(p) > 20);
+    const now = Math.floor(Date.now() / 1000);
+    const profile = devProfile({ v: [back.id, gone.id], n: 1, t: now - 60, w: [back.id, gone.id] });
+    const home = slotOf(await page('/', `${CONSENTED}; ${profile}`), 'home').ids;
+    assert.ok(home.slice(0, 2).includes(back.id), `${back.id} is back in stock but not first: ${home}`);
+    assert.ok(!home.includes(gone.id), `${gone.id} is still out of stock: ${home}`);
   });
 
   test('an out-of-stock product offers alternatives; an in-stock one does not', async () => {

@@ -142,6 +142,11 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         viewed,
         cart,
         returning: shopper.profile.as_ref().is_some_and(|p| p.is_returning()),
+        wanted: shopper
+            .profile
+            .as_ref()
+            .map(|p| p.wanted.clone())
+            .unwrap_or_default(),
         now: Date::now().as_millis() as i64 / 1000,
         explain,
     };

@@ -22,3 +22,5 @@ pub const VISIT_GAP_SECONDS: i64 = 30 * 60;
 pub const MAX_COLLECT_BODY_BYTES: usize = 64 * 1024;
 /// Most events in one `POST /p13n/collect`.
 pub const MAX_COLLECT_EVENTS: usize = 100;
+/// Out-of-stock products remembered for back-in-stock.
+pub const MAX_WANTED: usize = 6;

@@ -44,9 +44,18 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         profile.touch(now);
         if let Some(p) = &product {
             profile.record_view(p);
+            let min = loaded.engine.rules().min_inventory.max(1);
+            if let Some(record) = loaded.engine.product(p) {
+                profile.record_availability(p, record.available >= min);
+            }
         }
     }
     let returning = shopper.profile.as_ref().is_some_and(|p| p.is_returning());
+    let wanted = shopper
+        .profile
+        .as_ref()
+        .map(|p| p.wanted.clone())
+        .unwrap_or_default();
     let headers = copy_headers(upstream.headers())?;
     let state = if shopper.profile.is_some() {
         "personalized"
@@ -67,6 +76,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             product,
             now,
             returning,
+            wanted,
         },
     );
     let path = url.path().to_owned();

@@ -12,7 +12,7 @@ use firstpaint_contracts::is_valid_id;
 use serde::{Deserialize, Serialize};
 
 use crate::keyed_hash::KeySet;
-use crate::limits::{MAX_COOKIE_VIEWED, MAX_PROFILE_COOKIE_BYTES, VISIT_GAP_SECONDS};
+use crate::limits::{MAX_COOKIE_VIEWED, MAX_PROFILE_COOKIE_BYTES, MAX_WANTED, VISIT_GAP_SECONDS};
 
 /// Name of the profile cookie.
 pub const PROFILE_COOKIE: &str = "fp_profile";
@@ -31,6 +31,9 @@ pub struct Profile {
     /// Last request, unix seconds.
     #[serde(rename = "t", default)]
     pub last_seen: i64,
+    /// Products viewed while they could not be bought, most recent first.
+    #[serde(rename = "w", default)]
+    pub wanted: Vec<String>,
 }
 
 impl Profile {
@@ -47,6 +50,16 @@ impl Profile {
         self.viewed.retain(|id| id != product);
         self.viewed.insert(0, product.to_owned());
         self.viewed.truncate(MAX_COOKIE_VIEWED);
+    }
+
+    /// Notes that `product` was viewed out of stock (`available` false), or
+    /// drops it from the wanted list once it was viewed in stock.
+    pub fn record_availability(&mut self, product: &str, available: bool) {
+        self.wanted.retain(|id| id != product);
+        if !available {
+            self.wanted.insert(0, product.to_owned());
+            self.wanted.truncate(MAX_WANTED);
+        }
     }
 
     /// Whether this shopper has been here before this visit.
@@ -81,6 +94,8 @@ impl Profile {
         let mut profile: Profile = serde_json::from_slice(&json).ok()?;
         profile.viewed.retain(|id| is_valid_id(id));
         profile.viewed.truncate(MAX_COOKIE_VIEWED);
+        profile.wanted.retain(|id| is_valid_id(id));
+        profile.wanted.truncate(MAX_WANTED);
         Some(profile)
     }
 }
@@ -146,6 +161,20 @@ mod tests {
         p.touch(60 + VISIT_GAP_SECONDS + 1);
         assert_eq!(p.visits, 2);
         assert!(p.is_returning());
+    }
+
+    #[test]
+    fn wanted_products_leave_the_list_when_seen_in_stock() {
+        let mut p = Profile::default();
+        p.record_availability("A", false);
+        p.record_availability("B", false);
+        assert_eq!(p.wanted, vec!["B", "A"]);
+        p.record_availability("A", true);
+        assert_eq!(p.wanted, vec!["B"]);
+        for i in 0..20 {
+            p.record_availability(&format!("P{i}"), false);
+        }
+        assert_eq!(p.wanted.len(), MAX_WANTED);
     }
 
     #[test]

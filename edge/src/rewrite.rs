@@ -39,6 +39,8 @@ pub struct PageContext {
     pub now: i64,
     /// The shopper visited before.
     pub returning: bool,
+    /// Products the shopper viewed out of stock.
+    pub wanted: Vec<String>,
 }
 
 /// What happened to the slots of one page, for logs and response tags.
@@ -364,6 +366,7 @@ fn rank_slot(engine: &Engine, ctx: &PageContext, attrs: &SlotAttrs) -> Result<Ra
         cart,
         now: ctx.now,
         returning: ctx.returning,
+        wanted: ctx.wanted.clone(),
         explain: false,
     };
     engine.rank(&req).map_err(|e| format!("slot {name:?}: {e}"))

@@ -160,6 +160,7 @@ fn output_does_not_depend_on_chunking() {
         product: None,
         now: NOW,
         returning: false,
+        wanted: Vec::new(),
     };
     let (whole, outcome) = rewrite(&engine, &html, 1 << 20, ctx.clone());
     assert_eq!(outcome.filled, 2, "{outcome:?}");

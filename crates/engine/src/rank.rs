@@ -11,7 +11,7 @@ use crate::guardrails::{cart_shipping, Guardrails, SlotContext};
 use crate::limits::{DEFAULT_K, MAX_K};
 use crate::session::Session;
 use crate::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
-use crate::surfaces::{gather, Context, RECENTLY_VIEWED};
+use crate::surfaces::{gather, Context, BACK_IN_STOCK, RECENTLY_VIEWED};
 use crate::Engine;
 
 /// A scored candidate.
@@ -52,12 +52,18 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
     }
     let session = Session::new(engine, &req.viewed);
     let mut pool = Pool::default();
+    let wanted: Vec<u32> = req
+        .wanted
+        .iter()
+        .filter_map(|id| engine.ordinal(id))
+        .collect();
     let ctx = Context {
         engine,
         session: &session,
         anchor,
         cart: &cart,
         returning: req.returning,
+        wanted: &wanted,
     };
     gather(req.kind, &ctx, &mut pool);
 
@@ -66,7 +72,7 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
         let recent = pool
             .candidates
             .get(&ord)
-            .is_some_and(|c| c.source == RECENTLY_VIEWED);
+            .is_some_and(|c| c.source == RECENTLY_VIEWED || c.source == BACK_IN_STOCK);
         Some(ord) == anchor
             || cart.contains(&ord)
             || (req.kind == SlotKind::Home && session.contains(ord) && !recent)

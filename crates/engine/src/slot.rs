@@ -113,6 +113,9 @@ pub struct SlotRequest {
     pub cart: Vec<String>,
     /// The shopper has visited before (home shows their recent views).
     pub returning: bool,
+    /// Products the shopper viewed while they could not be bought; home
+    /// shows those back in stock first.
+    pub wanted: Vec<String>,
     /// The time of the request, unix seconds (time-windowed rules, new arrivals).
     pub now: i64,
     /// Keep the candidates guardrails removed, with the rule that removed them.
@@ -129,6 +132,7 @@ impl SlotRequest {
             viewed: Vec::new(),
             cart: Vec::new(),
             returning: false,
+            wanted: Vec::new(),
             now: 0,
             explain: false,
         }

@@ -58,6 +58,7 @@ pub fn rank_json(engine: &Engine, r: Request) -> Result<String, String> {
         viewed,
         cart,
         returning: false,
+        wanted: Vec::new(),
         now: now as i64,
         explain: false,
     };

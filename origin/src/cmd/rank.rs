@@ -30,6 +30,10 @@ pub struct Args {
     /// Rank as for a returning visitor (home shows their recent views first).
     #[arg(long)]
     returning: bool,
+    /// Products the shopper viewed out of stock, comma-separated (home
+    /// shows those back in stock first).
+    #[arg(long, value_delimiter = ',')]
+    wanted: Vec<String>,
     /// Number of items.
     #[arg(long)]
     k: Option<usize>,
@@ -56,6 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         viewed: args.viewed,
         cart: args.cart,
         returning: args.returning,
+        wanted: args.wanted,
         now: super::now(),
         explain: args.explain,
     };

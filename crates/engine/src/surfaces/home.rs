@@ -9,18 +9,27 @@ use crate::limits::{CANDIDATES_PER_SOURCE, RECENT_IN_HOME};
 /// Source name of a returning visitor's recent views; `rank.rs` keeps them
 /// although home otherwise leaves out what the session has seen.
 pub(crate) const RECENTLY_VIEWED: &str = "recently-viewed";
+/// Source name of wanted products; the guardrails drop those still out of stock.
+pub(crate) const BACK_IN_STOCK: &str = "back-in-stock";
 
 pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
     let (engine, session) = (ctx.engine, ctx.session);
+    // Wanted products first (tier 0), then a returning visitor's recent
+    // views, one tier each to keep their recency order, then the rest.
+    for &ord in ctx.wanted.iter().take(RECENT_IN_HOME) {
+        pool.add(ord, 0, BACK_IN_STOCK);
+    }
     let returning = ctx.returning && !session.is_empty();
     if returning {
-        // One tier each, so they keep their recency order.
         for (i, &(ord, _)) in session.viewed.iter().take(RECENT_IN_HOME).enumerate() {
-            pool.add(ord, i as u8, RECENTLY_VIEWED);
+            pool.add(ord, i as u8 + 1, RECENTLY_VIEWED);
         }
     }
-    // Recommendations fill after a returning visitor's recent views.
-    let tier = if returning { RECENT_IN_HOME as u8 } else { 0 };
+    let tier = if returning {
+        RECENT_IN_HOME as u8 + 1
+    } else {
+        1
+    };
     for &ord in engine.top_overall().iter().take(CANDIDATES_PER_SOURCE) {
         pool.add(ord, tier, "popular");
     }

@@ -5,7 +5,7 @@
 mod cart;
 mod home;
 
-pub(crate) use home::RECENTLY_VIEWED;
+pub(crate) use home::{BACK_IN_STOCK, RECENTLY_VIEWED};
 mod product;
 
 use crate::candidates::Pool;
@@ -25,6 +25,8 @@ pub(crate) struct Context<'a> {
     pub cart: &'a [u32],
     /// The shopper visited before.
     pub returning: bool,
+    /// Products the shopper wanted while out of stock.
+    pub wanted: &'a [u32],
 }
 
 /// Fills `pool` for a slot of `kind`.
