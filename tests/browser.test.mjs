@@ -55,7 +55,7 @@ describe('first paint in Chromium', () => {
     await navigate();
     await page.waitForLoadState('load');
     await page.waitForTimeout(500);
-    const dom = await page.$$eval('[data-p13n-slot]', (slots) => slots.map((s) => ({
+    const dom = await page.$$eval('section[data-p13n-slot]', (slots) => slots.map((s) => ({
       type: s.getAttribute('data-p13n-slot'),
       ids: [...s.querySelectorAll('[data-p13n-items] [data-product]')].map((e) => e.getAttribute('data-product')),
     })));

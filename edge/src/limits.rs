@@ -24,3 +24,5 @@ pub const MAX_COLLECT_BODY_BYTES: usize = 64 * 1024;
 pub const MAX_COLLECT_EVENTS: usize = 100;
 /// Out-of-stock products remembered for back-in-stock.
 pub const MAX_WANTED: usize = 6;
+/// Banners whose per-visit counts the profile keeps.
+pub const MAX_BANNER_COUNTERS: usize = 8;

@@ -56,6 +56,27 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         .as_ref()
         .map(|p| p.wanted.clone())
         .unwrap_or_default();
+    // The banner is chosen before the page streams, so its frequency cap can
+    // be counted in the cookie sent with the headers. Without a banner slot
+    // on the page the count runs ahead: caps err on showing less.
+    let banner = {
+        let engine = &loaded.engine;
+        let chosen = match shopper.profile.as_ref() {
+            Some(p) => engine.choose_banner(
+                now,
+                product.as_deref(),
+                Some(&|id: &str| p.banner_shown(id)),
+            ),
+            None => engine.choose_banner(now, product.as_deref(), None),
+        }
+        .cloned();
+        if let (Some(b), Some(p)) = (&chosen, shopper.profile.as_mut()) {
+            if b.max_per_visit.is_some() {
+                p.count_banner(&b.id);
+            }
+        }
+        chosen
+    };
     let headers = copy_headers(upstream.headers())?;
     let state = if shopper.profile.is_some() {
         "personalized"
@@ -77,6 +98,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             now,
             returning,
             wanted,
+            banner,
         },
     );
     let path = url.path().to_owned();

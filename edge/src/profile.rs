@@ -12,7 +12,9 @@ use firstpaint_contracts::is_valid_id;
 use serde::{Deserialize, Serialize};
 
 use crate::keyed_hash::KeySet;
-use crate::limits::{MAX_COOKIE_VIEWED, MAX_PROFILE_COOKIE_BYTES, MAX_WANTED, VISIT_GAP_SECONDS};
+use crate::limits::{
+    MAX_BANNER_COUNTERS, MAX_COOKIE_VIEWED, MAX_PROFILE_COOKIE_BYTES, MAX_WANTED, VISIT_GAP_SECONDS,
+};
 
 /// Name of the profile cookie.
 pub const PROFILE_COOKIE: &str = "fp_profile";
@@ -34,6 +36,9 @@ pub struct Profile {
     /// Products viewed while they could not be bought, most recent first.
     #[serde(rename = "w", default)]
     pub wanted: Vec<String>,
+    /// Pages of this visit that showed each banner, for frequency caps.
+    #[serde(rename = "b", default)]
+    pub banners: Vec<(String, u32)>,
 }
 
 impl Profile {
@@ -41,6 +46,7 @@ impl Profile {
     pub fn touch(&mut self, now: i64) {
         if self.visits == 0 || now - self.last_seen > VISIT_GAP_SECONDS {
             self.visits = self.visits.saturating_add(1);
+            self.banners.clear();
         }
         self.last_seen = now;
     }
@@ -59,6 +65,25 @@ impl Profile {
         if !available {
             self.wanted.insert(0, product.to_owned());
             self.wanted.truncate(MAX_WANTED);
+        }
+    }
+
+    /// Pages of this visit that showed banner `id`.
+    pub fn banner_shown(&self, id: &str) -> u32 {
+        self.banners
+            .iter()
+            .find(|(b, _)| b == id)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// Counts one more page showing banner `id`.
+    pub fn count_banner(&mut self, id: &str) {
+        match self.banners.iter_mut().find(|(b, _)| b == id) {
+            Some((_, n)) => *n = n.saturating_add(1),
+            None => {
+                self.banners.push((id.to_owned(), 1));
+                self.banners.truncate(MAX_BANNER_COUNTERS);
+            }
         }
     }
 
@@ -95,6 +120,8 @@ impl Profile {
         profile.viewed.retain(|id| is_valid_id(id));
         profile.viewed.truncate(MAX_COOKIE_VIEWED);
         profile.wanted.retain(|id| is_valid_id(id));
+        profile.banners.retain(|(id, _)| is_valid_id(id));
+        profile.banners.truncate(MAX_BANNER_COUNTERS);
         profile.wanted.truncate(MAX_WANTED);
         Some(profile)
     }
@@ -175,6 +202,19 @@ mod tests {
             p.record_availability(&format!("P{i}"), false);
         }
         assert_eq!(p.wanted.len(), MAX_WANTED);
+    }
+
+    #[test]
+    fn banner_counts_reset_with_each_visit() {
+        let mut p = Profile::default();
+        p.touch(0);
+        p.count_banner("sale");
+        p.count_banner("sale");
+        assert_eq!(p.banner_shown("sale"), 2);
+        p.touch(60);
+        assert_eq!(p.banner_shown("sale"), 2);
+        p.touch(60 + VISIT_GAP_SECONDS + 1);
+        assert_eq!(p.banner_shown("sale"), 0);
     }
 
     #[test]

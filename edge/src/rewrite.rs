@@ -22,11 +22,15 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use firstpaint_engine::{Engine, Ranking, SlotKind, SlotRequest, Template};
+use firstpaint_engine::{BannerRule, Engine, Ranking, SlotKind, SlotRequest, Template};
 use lol_html::html_content::{ContentType, Element, EndTag};
 use lol_html::{element, EndTagHandler, HtmlRewriter, MemorySettings, OutputSink, Settings};
 
 use crate::limits::{MAX_REWRITER_MEMORY, MAX_SLOT_SOURCE_BYTES, SOURCE_CARRY_BYTES};
+
+/// The slot type of message banners, chosen by [`Engine::choose_banner`]
+/// rather than ranked.
+pub const BANNER_SLOT: &str = "banner";
 
 /// What the page's request tells the ranker.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,6 +45,9 @@ pub struct PageContext {
     pub returning: bool,
     /// Products the shopper viewed out of stock.
     pub wanted: Vec<String>,
+    /// The banner chosen for this page (before it streamed, so its
+    /// frequency cap could be counted in the cookie).
+    pub banner: Option<BannerRule>,
 }
 
 /// What happened to the slots of one page, for logs and response tags.
@@ -97,6 +104,8 @@ struct OpenSlot {
     kind: String,
     /// Ranked when the slot opened (before its markup streams by).
     ranking: Option<Result<Ranking, String>>,
+    /// For a banner slot, the banner to show.
+    banner: Option<BannerRule>,
     /// Absolute start of the slot's start tag.
     start: usize,
     /// Where the template's inner HTML begins.
@@ -149,8 +158,14 @@ impl SlotRewriter {
                     product: el.get_attribute("data-p13n-product"),
                     cart: el.get_attribute("data-p13n-cart"),
                 };
-                let ranking = rank_slot(&engine, &ctx, &attrs);
-                let empty = matches!(&ranking, Ok(r) if r.items.is_empty());
+                let is_banner = attrs.kind == BANNER_SLOT;
+                let ranking = (!is_banner).then(|| rank_slot(&engine, &ctx, &attrs));
+                let banner = if is_banner { ctx.banner.clone() } else { None };
+                let empty = if is_banner {
+                    banner.is_none()
+                } else {
+                    matches!(&ranking, Some(Ok(r)) if r.items.is_empty())
+                };
                 if empty && el.get_attribute("data-p13n-empty").as_deref() == Some("remove") {
                     el.remove();
                     state.borrow_mut().outcome.removed_empty += 1;
@@ -158,7 +173,8 @@ impl SlotRewriter {
                 }
                 state.borrow_mut().slot = Some(OpenSlot {
                     kind: attrs.kind,
-                    ranking: Some(ranking),
+                    ranking,
+                    banner,
                     start,
                     ..OpenSlot::default()
                 });
@@ -325,6 +341,15 @@ fn render_slot(engine: &Engine, slot: &OpenSlot) -> Result<String, String> {
             ))
         }
     };
+    if name == BANNER_SLOT {
+        let banner = slot
+            .banner
+            .as_ref()
+            .ok_or(format!("slot {name:?}: no banner applies"))?;
+        let mut out = String::new();
+        template.render_banner(banner, &mut out);
+        return Ok(out);
+    }
     let ranking = match &slot.ranking {
         Some(Ok(r)) => r,
         Some(Err(e)) => return Err(e.clone()),

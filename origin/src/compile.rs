@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use firstpaint_contracts::{did_you_mean, InputError, InputErrors, Rules, Window};
-use firstpaint_engine::{BoostRule, PinRule, RulesSection, SlotKind};
+use firstpaint_engine::{BannerRule, BoostRule, PinRule, RulesSection, SlotKind};
 
 /// What the rules are compiled against.
 pub struct Catalog<'a> {
@@ -142,6 +142,26 @@ pub fn compile(file: &str, rules: &Rules, catalog: &Catalog<'_>) -> Result<Compi
             });
         }
     }
+    let mut banners: Vec<BannerRule> = rules
+        .banners
+        .iter()
+        .map(|b| {
+            let (from, until) = unix(b.window());
+            BannerRule {
+                id: b.id.clone(),
+                text: b.text.clone(),
+                link: b.link.clone().unwrap_or_default(),
+                show: b.show,
+                priority: b.priority,
+                max_per_visit: b.max_per_visit,
+                cutoff_hour: b.cutoff_hour.unwrap_or(0),
+                low_stock_below: b.low_stock_below.unwrap_or(10),
+                from,
+                until,
+            }
+        })
+        .collect();
+    banners.sort_by_key(|b| std::cmp::Reverse(b.priority));
     if !errors.is_empty() {
         return Err(InputErrors(errors));
     }
@@ -176,6 +196,7 @@ pub fn compile(file: &str, rules: &Rules, catalog: &Catalog<'_>) -> Result<Compi
             boosts,
             pins,
             free_shipping_threshold: rules.shipping.free_threshold,
+            banners,
             blend: rules.blend,
             consent: rules.consent.clone(),
         },

@@ -251,3 +251,41 @@ fn explain_lists_what_guardrails_removed() {
         );
     }
 }
+
+#[test]
+fn banners_follow_conditions_priorities_and_caps() {
+    let engine = fixtures_engine();
+    let day = support::NOW - support::NOW.rem_euclid(86_400);
+    let (morning, evening) = (day + 10 * 3600, day + 16 * 3600);
+    let id = |b: Option<&firstpaint_engine::BannerRule>| b.map(|b| b.id.clone());
+    let never: &dyn Fn(&str) -> u32 = &|_| 0;
+    let thrice: &dyn Fn(&str) -> u32 = &|_| 3;
+    // Before the cut-off the dispatch banner outranks free shipping.
+    assert_eq!(
+        id(engine.choose_banner(morning, None, Some(never))).as_deref(),
+        Some("dispatch")
+    );
+    // After it, free shipping shows until its per-visit cap is reached...
+    assert_eq!(
+        id(engine.choose_banner(evening, None, Some(never))).as_deref(),
+        Some("free-shipping")
+    );
+    assert_eq!(id(engine.choose_banner(evening, None, Some(thrice))), None);
+    // ...and never when nothing can be counted (no consent).
+    assert_eq!(id(engine.choose_banner(evening, None, None)), None);
+    // A product running low gets the low-stock banner, whatever the hour.
+    let low = engine
+        .products()
+        .iter()
+        .find(|p| (2..10).contains(&p.available))
+        .expect("a product running low");
+    assert_eq!(
+        id(engine.choose_banner(evening, Some(&low.id), None)).as_deref(),
+        Some("low-stock")
+    );
+    let plenty = engine.products().iter().find(|p| p.available > 50).unwrap();
+    assert_eq!(
+        id(engine.choose_banner(morning, Some(&plenty.id), None)).as_deref(),
+        Some("dispatch")
+    );
+}

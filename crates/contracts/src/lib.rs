@@ -36,6 +36,7 @@ pub use ids::{is_valid_id, MAX_ID_LEN};
 pub use product::{Media, Product, Rating, Stock, Variant};
 pub use read::{read_json, read_ndjson, read_toml, Problems, Validate};
 pub use rules::{
-    Blend, Boost, ConsentRules, Guardrails, MarginFloor, Pin, PriceFloor, Rules, Shipping, Window,
+    Banner, BannerCondition, Blend, Boost, ConsentRules, Guardrails, MarginFloor, Pin, PriceFloor,
+    Rules, Shipping, Window,
 };
 pub use suggest::did_you_mean;

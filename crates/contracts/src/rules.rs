@@ -30,6 +30,68 @@ pub struct Rules {
     /// Products pinned to a position in a slot, optionally timed.
     #[serde(default)]
     pub pins: Vec<Pin>,
+    /// Message banners for `banner` slots.
+    #[serde(default)]
+    pub banners: Vec<Banner>,
+}
+
+/// A message for `banner` slots: the active banner with the highest
+/// priority whose condition holds and whose frequency cap is not reached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Banner {
+    /// Id, counted by frequency caps.
+    pub id: String,
+    /// The message, at most 200 characters.
+    pub text: String,
+    /// A site path it links to.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// When it shows.
+    #[serde(default)]
+    pub show: BannerCondition,
+    /// Higher wins among banners that may show.
+    #[serde(default)]
+    pub priority: i32,
+    /// At most this many pages per visit show it (needs personalization
+    /// consent to count; without it a capped banner does not show).
+    #[serde(default)]
+    pub max_per_visit: Option<u32>,
+    /// For `before_cutoff`: UTC hour (0-23) of the dispatch cut-off.
+    #[serde(default)]
+    pub cutoff_hour: Option<u8>,
+    /// For `low_stock`: product pages with fewer units than this (default 10).
+    #[serde(default)]
+    pub low_stock_below: Option<u32>,
+    /// Applies from (RFC 3339); always when absent.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub from: Option<time::OffsetDateTime>,
+    /// Applies until (RFC 3339, exclusive); forever when absent.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub until: Option<time::OffsetDateTime>,
+}
+
+/// When a banner shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BannerCondition {
+    /// On every page.
+    #[default]
+    Always,
+    /// On product pages whose product is running low.
+    LowStock,
+    /// Before the day's dispatch cut-off hour (UTC).
+    BeforeCutoff,
+}
+
+impl Banner {
+    /// When it applies.
+    pub fn window(&self) -> Window {
+        Window {
+            from: self.from,
+            until: self.until,
+        }
+    }
 }
 
 /// Shipping terms.
@@ -342,6 +404,39 @@ impl Validate for Rules {
                 p.push(format!("boosts[{i}].weight"), "must be a finite number");
             }
             check_window(p, &format!("boosts[{i}]"), &b.window());
+        }
+        for (i, b) in self.banners.iter().enumerate() {
+            let f = |name: &str| format!("banners[{i}].{name}");
+            if !crate::ids::is_valid_id(&b.id) {
+                p.push(f("id"), crate::ids::id_problem(&b.id));
+            }
+            if b.text.trim().is_empty() || b.text.chars().count() > 200 {
+                p.push(f("text"), "must be 1-200 characters");
+            }
+            if let Some(link) = &b.link {
+                if !link.starts_with('/') || link.starts_with("//") {
+                    p.push(
+                        f("link"),
+                        format!("must be a site path starting with a single '/' (got {link:?})"),
+                    );
+                }
+            }
+            match (b.show, b.cutoff_hour) {
+                (BannerCondition::BeforeCutoff, None) => {
+                    p.push(f("cutoff_hour"), "before_cutoff needs a cutoff_hour")
+                }
+                (_, Some(h)) if h > 23 => {
+                    p.push(f("cutoff_hour"), format!("must be 0-23 (got {h})"))
+                }
+                _ => {}
+            }
+            if b.max_per_visit == Some(0) {
+                p.push(
+                    f("max_per_visit"),
+                    "must be at least 1 (leave it out for no cap)",
+                );
+            }
+            check_window(p, &format!("banners[{i}]"), &b.window());
         }
         for (i, pin) in self.pins.iter().enumerate() {
             if pin.position == 0 {

@@ -39,14 +39,15 @@ mod template;
 use std::collections::HashMap;
 
 use firstpaint_bundle::{codec, Bundle, Tag, VerifyingKey};
+use firstpaint_contracts::BannerCondition;
 use instant_distance::PointId;
 
 pub use embedding::{Embedding, DIM};
 pub use error::EngineError;
 pub use guardrails::{Guardrails, SlotContext};
 pub use sections::{
-    AnnSection, BoostRule, CatalogSection, CoViewSection, EngineSections, PinRule, PriorsSection,
-    ProductRecord, RulesSection, StockAt,
+    AnnSection, BannerRule, BoostRule, CatalogSection, CoViewSection, EngineSections, PinRule,
+    PriorsSection, ProductRecord, RulesSection, StockAt,
 };
 pub use slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
 pub use template::{escape_into, format_price, Template};
@@ -253,6 +254,37 @@ impl Engine {
                     Some((ord, 1.0 - item.distance))
                 })
                 .collect()
+        })
+    }
+
+    /// The banner for a page at `now` (unix seconds), about `product` if it
+    /// is a product page: the active banner of highest priority whose
+    /// condition holds and whose cap is not reached. `shown` says how many
+    /// pages of this visit showed a banner; `None` when nothing can be
+    /// counted (no consent), which rules out capped banners.
+    pub fn choose_banner(
+        &self,
+        now: i64,
+        product: Option<&str>,
+        shown: Option<&dyn Fn(&str) -> u32>,
+    ) -> Option<&BannerRule> {
+        let min = self.rules.min_inventory.max(1);
+        let hour = u8::try_from(now.rem_euclid(86_400) / 3_600).unwrap_or(0);
+        self.rules.banners.iter().find(|b| {
+            let active = (b.from..b.until).contains(&now);
+            let holds = match b.show {
+                BannerCondition::Always => true,
+                BannerCondition::LowStock => product
+                    .and_then(|id| self.product(id))
+                    .is_some_and(|p| p.available >= min && p.available < b.low_stock_below),
+                BannerCondition::BeforeCutoff => hour < b.cutoff_hour,
+            };
+            let under_cap = match (b.max_per_visit, shown) {
+                (None, _) => true,
+                (Some(_), None) => false,
+                (Some(cap), Some(shown)) => shown(&b.id) < cap,
+            };
+            active && holds && under_cap
         })
     }
 

@@ -188,6 +188,8 @@ pub struct RulesSection {
     pub pins: Vec<PinRule>,
     /// Free shipping from this order value.
     pub free_shipping_threshold: Option<f64>,
+    /// Message banners, best priority first.
+    pub banners: Vec<BannerRule>,
     /// Score weights.
     pub blend: Blend,
     /// Consent defaults by region, read by the edge.
@@ -203,6 +205,31 @@ pub struct BoostRule {
     pub slot: Option<SlotKind>,
     /// Added to the score.
     pub weight: f32,
+    /// Window start, unix seconds.
+    pub from: i64,
+    /// Window end (exclusive), unix seconds.
+    pub until: i64,
+}
+
+/// A compiled banner (see [`firstpaint_contracts::Banner`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BannerRule {
+    /// Banner id (frequency caps count it).
+    pub id: String,
+    /// The message.
+    pub text: String,
+    /// Where it links, empty for none.
+    pub link: String,
+    /// When it applies.
+    pub show: firstpaint_contracts::BannerCondition,
+    /// Higher wins.
+    pub priority: i32,
+    /// Most pages per visit showing it.
+    pub max_per_visit: Option<u32>,
+    /// For `before_cutoff`: the UTC hour of the day's dispatch cut-off.
+    pub cutoff_hour: u8,
+    /// For `low_stock`: shown on product pages with fewer units than this.
+    pub low_stock_below: u32,
     /// Window start, unix seconds.
     pub from: i64,
     /// Window end (exclusive), unix seconds.

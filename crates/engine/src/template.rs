@@ -5,7 +5,7 @@
 
 use crate::error::EngineError;
 use crate::limits::MAX_TEMPLATE_BYTES;
-use crate::sections::ProductRecord;
+use crate::sections::{BannerRule, ProductRecord};
 
 /// A value an item template can show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,9 +21,11 @@ enum Field {
     Rating,
     Position,
     Slot,
+    Text,
+    Link,
 }
 
-const FIELDS: [(&str, Field); 11] = [
+const FIELDS: [(&str, Field); 13] = [
     ("id", Field::Id),
     ("title", Field::Title),
     ("brand", Field::Brand),
@@ -35,6 +37,8 @@ const FIELDS: [(&str, Field); 11] = [
     ("rating", Field::Rating),
     ("position", Field::Position),
     ("slot", Field::Slot),
+    ("text", Field::Text),
+    ("link", Field::Link),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,25 +103,39 @@ impl Template {
 
     /// Renders one item at 1-based `position` of slot `slot`, escaping every value.
     pub fn render(&self, p: &ProductRecord, position: usize, slot: &str, out: &mut String) {
+        self.render_with(out, |f| match f {
+            Field::Id => p.id.clone(),
+            Field::Title => p.title.clone(),
+            Field::Brand => p.brand.clone(),
+            Field::Url => p.url.clone(),
+            Field::Image => p.image.clone(),
+            Field::ImageAlt => p.image_alt.clone(),
+            Field::Price => format_price(p.price, &p.currency),
+            Field::Currency => p.currency.clone(),
+            Field::Rating => format!("{:.1}", p.rating),
+            Field::Position => position.to_string(),
+            Field::Slot => slot.to_owned(),
+            Field::Text | Field::Link => String::new(),
+        })
+    }
+
+    /// Renders a banner: `{{text}}`, `{{link}}` and `{{id}}`; product fields are empty.
+    pub fn render_banner(&self, banner: &BannerRule, out: &mut String) {
+        self.render_with(out, |f| match f {
+            Field::Id => banner.id.clone(),
+            Field::Text => banner.text.clone(),
+            Field::Link | Field::Url => banner.link.clone(),
+            Field::Slot => "banner".to_owned(),
+            Field::Position => "1".to_owned(),
+            _ => String::new(),
+        })
+    }
+
+    fn render_with(&self, out: &mut String, value: impl Fn(Field) -> String) {
         for part in &self.parts {
             match part {
                 Part::Literal(s) => out.push_str(s),
-                Part::Field(f) => {
-                    let value = match f {
-                        Field::Id => p.id.clone(),
-                        Field::Title => p.title.clone(),
-                        Field::Brand => p.brand.clone(),
-                        Field::Url => p.url.clone(),
-                        Field::Image => p.image.clone(),
-                        Field::ImageAlt => p.image_alt.clone(),
-                        Field::Price => format_price(p.price, &p.currency),
-                        Field::Currency => p.currency.clone(),
-                        Field::Rating => format!("{:.1}", p.rating),
-                        Field::Position => position.to_string(),
-                        Field::Slot => slot.to_owned(),
-                    };
-                    escape_into(&value, out);
-                }
+                Part::Field(f) => escape_into(&value(*f), out),
             }
         }
     }

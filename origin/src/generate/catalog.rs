@@ -81,6 +81,10 @@ fn product(id: String, leaf: &Leaf, spec: &Spec, rng: &mut StdRng) -> Product {
         (0, 0)
     } else if stock_roll < 0.13 {
         (1, 0)
+    } else if stock_roll < 0.18 {
+        // Running low (the same draws as below, so the stream stays put).
+        let (a, b) = (rng.gen_range(0..150), rng.gen_range(2..120));
+        (a % 4, b % 5 + 1)
     } else {
         (rng.gen_range(0..150), rng.gen_range(2..120))
     };

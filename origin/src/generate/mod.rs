@@ -89,6 +89,28 @@ weight = 0.3
 from = "2026-11-01T00:00:00Z"
 until = "2027-01-01T00:00:00Z"
 
+# Message banners for `banner` slots: the active one with the highest
+# priority whose condition holds and whose per-visit cap is not reached.
+[[banners]]
+id = "low-stock"
+text = "Selling fast: only a few left"
+show = "low_stock"
+low_stock_below = 10
+priority = 20
+
+[[banners]]
+id = "dispatch"
+text = "Order before 3pm (UK time, GMT) for same-day dispatch"
+show = "before_cutoff"
+cutoff_hour = 15
+priority = 10
+
+[[banners]]
+id = "free-shipping"
+text = "Free shipping on orders over £50"
+link = "/cart"
+max_per_visit = 3
+
 # A launch: first on the home page.
 [[pins]]
 product = "{pin}"
