@@ -147,6 +147,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
             .as_ref()
             .map(|p| p.wanted.clone())
             .unwrap_or_default(),
+        region: shopper.region.clone(),
         now: Date::now().as_millis() as i64 / 1000,
         explain,
     };

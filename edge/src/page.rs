@@ -98,6 +98,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             now,
             returning,
             wanted,
+            region: shopper.region.clone(),
             banner,
         },
     );

@@ -45,6 +45,8 @@ pub struct PageContext {
     pub returning: bool,
     /// Products the shopper viewed out of stock.
     pub wanted: Vec<String>,
+    /// The shopper's country, for regional exclusions.
+    pub region: Option<String>,
     /// The banner chosen for this page (before it streamed, so its
     /// frequency cap could be counted in the cookie).
     pub banner: Option<BannerRule>,
@@ -392,6 +394,7 @@ fn rank_slot(engine: &Engine, ctx: &PageContext, attrs: &SlotAttrs) -> Result<Ra
         now: ctx.now,
         returning: ctx.returning,
         wanted: ctx.wanted.clone(),
+        region: ctx.region.clone(),
         explain: false,
     };
     engine.rank(&req).map_err(|e| format!("slot {name:?}: {e}"))

@@ -21,6 +21,8 @@ pub struct Shopper {
     pub consent: Consent,
     /// Their profile, only with personalization consent.
     pub profile: Option<Profile>,
+    /// Their country, when known (regional exclusions, consent defaults).
+    pub region: Option<String>,
     /// Whether a profile cookie arrived (to delete it without consent).
     had_cookie: bool,
     keys: Option<KeySet>,
@@ -66,6 +68,7 @@ impl Shopper {
         Shopper {
             consent,
             profile,
+            region,
             had_cookie: cookie.is_some(),
             keys,
             secure,

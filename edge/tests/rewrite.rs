@@ -161,6 +161,7 @@ fn output_does_not_depend_on_chunking() {
         now: NOW,
         returning: false,
         wanted: Vec::new(),
+        region: None,
         banner: None,
     };
     let (whole, outcome) = rewrite(&engine, &html, 1 << 20, ctx.clone());

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use firstpaint_contracts::{did_you_mean, InputError, InputErrors, Rules, Window};
-use firstpaint_engine::{BannerRule, BoostRule, PinRule, RulesSection, SlotKind};
+use firstpaint_engine::{BannerRule, BoostRule, PinRule, RegionRule, RulesSection, SlotKind};
 
 /// What the rules are compiled against.
 pub struct Catalog<'a> {
@@ -91,6 +91,26 @@ pub fn compile(file: &str, rules: &Rules, catalog: &Catalog<'_>) -> Result<Compi
             .map(|c| (c, f64::from(f.min_margin)))
         })
         .collect();
+    let mut regions = Vec::new();
+    for (i, r) in g.regions.iter().enumerate() {
+        let exclude_categories = r
+            .exclude_categories
+            .iter()
+            .enumerate()
+            .flat_map(|(j, c)| {
+                category(
+                    format!("guardrails.regions[{i}].exclude_categories[{j}]"),
+                    c,
+                )
+            })
+            .collect();
+        regions.push(RegionRule {
+            region: r.region.clone(),
+            exclude_categories,
+            exclude_tags: r.exclude_tags.clone(),
+            exclude_regulated: r.exclude_regulated,
+        });
+    }
     let product = |errors: &mut Vec<InputError>, field: String, id: &str| -> Option<u32> {
         let found = catalog.ordinal.get(id).copied();
         if found.is_none() {
@@ -193,6 +213,7 @@ pub fn compile(file: &str, rules: &Rules, catalog: &Catalog<'_>) -> Result<Compi
             max_per_category: g.max_per_category,
             new_arrival_share: g.new_arrival_share,
             new_arrival_seconds: i64::from(g.new_arrival_days) * 86_400,
+            regions,
             boosts,
             pins,
             free_shipping_threshold: rules.shipping.free_threshold,

@@ -17,7 +17,7 @@ mod support;
 
 use std::collections::{HashMap, HashSet};
 
-use firstpaint_contracts::{Boost, MarginFloor, Pin, PriceFloor, Product, Rules};
+use firstpaint_contracts::{Boost, MarginFloor, Pin, PriceFloor, Product, RegionExclusion, Rules};
 use firstpaint_engine::{Engine, SlotKind, SlotRequest};
 use firstpaint_origin::build::{build, BuildOptions};
 use firstpaint_origin::inputs::{load, InputPaths, Inputs};
@@ -78,6 +78,16 @@ fn random_rules(seed: u64, products: &[Product]) -> Rules {
         .collect();
     g.max_per_brand = rng.gen_bool(0.6).then(|| rng.gen_range(1..4));
     g.max_per_category = rng.gen_bool(0.6).then(|| rng.gen_range(1..4));
+    for region in ["US", "DE"] {
+        if rng.gen_bool(0.5) {
+            g.regions.push(RegionExclusion {
+                region: region.into(),
+                exclude_categories: leaves.choose_multiple(&mut rng, 3).cloned().collect(),
+                exclude_tags: vec!["new".into()],
+                exclude_regulated: true,
+            });
+        }
+    }
     g.new_arrival_share = if rng.gen_bool(0.5) {
         rng.gen_range(0.0..1.0)
     } else {
@@ -106,10 +116,22 @@ fn random_rules(seed: u64, products: &[Product]) -> Rules {
     rules
 }
 
-/// Why `p` breaks `rules` outside any slot, if it does.
-fn breaks(p: &Product, rules: &Rules) -> Option<String> {
+/// Why `p` breaks `rules` for a shopper in `region`, outside any slot, if it does.
+fn breaks(p: &Product, rules: &Rules, region: Option<&str>) -> Option<String> {
     let g = &rules.guardrails;
     let in_cat = |c: &str| p.category.iter().any(|x| x == c);
+    for r in g
+        .regions
+        .iter()
+        .filter(|r| Some(r.region.as_str()) == region)
+    {
+        let excluded = (r.exclude_regulated && p.regulated)
+            || r.exclude_categories.iter().any(|c| in_cat(c))
+            || p.tags.iter().any(|t| r.exclude_tags.contains(t));
+        if excluded {
+            return Some(format!("excluded in {}", r.region));
+        }
+    }
     if p.available() < u64::from(g.min_inventory) {
         return Some("inventory".into());
     }
@@ -185,6 +207,7 @@ proptest! {
             req.viewed = (0..rng.gen_range(0..6)).map(|_| ids.choose(&mut rng).unwrap().to_string()).collect();
             req.product = Some(ids.choose(&mut rng).unwrap().to_string());
             req.cart = (0..rng.gen_range(1..4)).map(|_| ids.choose(&mut rng).unwrap().to_string()).collect();
+            req.region = [None, Some("US"), Some("DE"), Some("GB")].choose(&mut rng).unwrap().map(str::to_owned);
             let ranking = engine.rank(&req).unwrap();
             prop_assert!(ranking.items.len() <= req.k.unwrap());
             let mut seen = HashSet::new();
@@ -194,7 +217,7 @@ proptest! {
             for item in &ranking.items {
                 let p = by_id[item.id.as_str()];
                 prop_assert!(seen.insert(&item.id), "{} twice in {kind}", item.id);
-                if let Some(why) = breaks(p, &inputs.rules) {
+                if let Some(why) = breaks(p, &inputs.rules, req.region.as_deref()) {
                     prop_assert!(false, "{} shown in {kind} despite {why}", item.id);
                 }
                 if kind.needs_product() {

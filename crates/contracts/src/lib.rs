@@ -37,6 +37,6 @@ pub use product::{Media, Product, Rating, Stock, Variant};
 pub use read::{read_json, read_ndjson, read_toml, Problems, Validate};
 pub use rules::{
     Banner, BannerCondition, Blend, Boost, ConsentRules, Guardrails, MarginFloor, Pin, PriceFloor,
-    Rules, Shipping, Window,
+    RegionExclusion, Rules, Shipping, Window,
 };
 pub use suggest::did_you_mean;

@@ -256,6 +256,25 @@ pub struct Guardrails {
     pub new_arrival_share: f32,
     /// A product is a new arrival this many days after it is listed.
     pub new_arrival_days: u32,
+    /// Exclusions for shoppers in one region (`region = "US"`).
+    pub regions: Vec<RegionExclusion>,
+}
+
+/// What is never promoted to shoppers in `region`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionExclusion {
+    /// ISO 3166 country code.
+    pub region: String,
+    /// Categories (any level) excluded there.
+    #[serde(default)]
+    pub exclude_categories: Vec<String>,
+    /// Tags excluded there.
+    #[serde(default)]
+    pub exclude_tags: Vec<String>,
+    /// Regulated products excluded there.
+    #[serde(default)]
+    pub exclude_regulated: bool,
 }
 
 /// No product of `category` with a lower margin is promoted.
@@ -282,6 +301,7 @@ impl Default for Guardrails {
             max_per_category: None,
             new_arrival_share: 0.0,
             new_arrival_days: 30,
+            regions: Vec::new(),
         }
     }
 }
@@ -404,6 +424,17 @@ impl Validate for Rules {
                 p.push(format!("boosts[{i}].weight"), "must be a finite number");
             }
             check_window(p, &format!("boosts[{i}]"), &b.window());
+        }
+        for (i, r) in self.guardrails.regions.iter().enumerate() {
+            if r.region.len() != 2 || !r.region.bytes().all(|b| b.is_ascii_uppercase()) {
+                p.push(
+                    format!("guardrails.regions[{i}].region"),
+                    format!(
+                        "must be a two-letter ISO 3166 code like US (got {:?})",
+                        r.region
+                    ),
+                );
+            }
         }
         for (i, b) in self.banners.iter().enumerate() {
             let f = |name: &str| format!("banners[{i}].{name}");

@@ -16,6 +16,8 @@ pub struct SlotContext {
     pub anchor: Option<u32>,
     /// For cart slots: (location, longest lead days) the cart ships from.
     pub ships_from: Vec<(u16, u16)>,
+    /// The shopper's country, for regional exclusions.
+    pub region: Option<String>,
 }
 
 /// Rules ready to check products against.
@@ -74,6 +76,29 @@ impl<'a> Guardrails<'a> {
                         name(*category)
                     ));
                 }
+            }
+        }
+        for rule in r
+            .regions
+            .iter()
+            .filter(|x| slot.region.as_deref() == Some(x.region.as_str()))
+        {
+            if rule.exclude_regulated && p.regulated {
+                return Some(format!("regulated product excluded in {}", rule.region));
+            }
+            if let Some(c) = p
+                .category_path
+                .iter()
+                .find(|c| rule.exclude_categories.contains(c))
+            {
+                return Some(format!(
+                    "category {:?} excluded in {}",
+                    name(*c),
+                    rule.region
+                ));
+            }
+            if let Some(tag) = p.tags.iter().find(|t| rule.exclude_tags.contains(t)) {
+                return Some(format!("tag {tag:?} excluded in {}", rule.region));
             }
         }
         match slot.kind {

@@ -47,7 +47,7 @@ pub use error::EngineError;
 pub use guardrails::{Guardrails, SlotContext};
 pub use sections::{
     AnnSection, BannerRule, BoostRule, CatalogSection, CoViewSection, EngineSections, PinRule,
-    PriorsSection, ProductRecord, RulesSection, StockAt,
+    PriorsSection, ProductRecord, RegionRule, RulesSection, StockAt,
 };
 pub use slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
 pub use template::{escape_into, format_price, Template};

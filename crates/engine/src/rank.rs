@@ -93,6 +93,7 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
     let slot = SlotContext {
         kind: Some(req.kind),
         anchor,
+        region: req.region.clone(),
         ships_from: if req.kind == SlotKind::CartAddons {
             cart_shipping(engine, &cart)
         } else {

@@ -182,6 +182,8 @@ pub struct RulesSection {
     pub new_arrival_share: f32,
     /// Seconds after listing during which a product is a new arrival.
     pub new_arrival_seconds: i64,
+    /// Exclusions for shoppers in one region.
+    pub regions: Vec<RegionRule>,
     /// Timed score boosts and buries.
     pub boosts: Vec<BoostRule>,
     /// Timed pins.
@@ -194,6 +196,19 @@ pub struct RulesSection {
     pub blend: Blend,
     /// Consent defaults by region, read by the edge.
     pub consent: ConsentRules,
+}
+
+/// What is never promoted to shoppers in one region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionRule {
+    /// ISO 3166 country code.
+    pub region: String,
+    /// Category indexes excluded there (any level of the path).
+    pub exclude_categories: Vec<u32>,
+    /// Tags excluded there.
+    pub exclude_tags: Vec<String>,
+    /// Regulated products excluded there.
+    pub exclude_regulated: bool,
 }
 
 /// A compiled boost: `weight` added to the product's score in the window.

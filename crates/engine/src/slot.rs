@@ -116,6 +116,8 @@ pub struct SlotRequest {
     /// Products the shopper viewed while they could not be bought; home
     /// shows those back in stock first.
     pub wanted: Vec<String>,
+    /// The shopper's country, for regional exclusions.
+    pub region: Option<String>,
     /// The time of the request, unix seconds (time-windowed rules, new arrivals).
     pub now: i64,
     /// Keep the candidates guardrails removed, with the rule that removed them.
@@ -133,6 +135,7 @@ impl SlotRequest {
             cart: Vec::new(),
             returning: false,
             wanted: Vec::new(),
+            region: None,
             now: 0,
             explain: false,
         }

@@ -59,6 +59,7 @@ pub fn rank_json(engine: &Engine, r: Request) -> Result<String, String> {
         cart,
         returning: false,
         wanted: Vec::new(),
+        region: None,
         now: now as i64,
         explain: false,
     };

@@ -34,6 +34,9 @@ pub struct Args {
     /// shows those back in stock first).
     #[arg(long, value_delimiter = ',')]
     wanted: Vec<String>,
+    /// The shopper's country (regional exclusions), e.g. US.
+    #[arg(long)]
+    region: Option<String>,
     /// Number of items.
     #[arg(long)]
     k: Option<usize>,
@@ -61,6 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         cart: args.cart,
         returning: args.returning,
         wanted: args.wanted,
+        region: args.region,
         now: super::now(),
         explain: args.explain,
     };

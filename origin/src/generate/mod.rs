@@ -78,6 +78,11 @@ min_price = 12.0
 category = "Fashion"
 min_margin = 0.35
 
+# Kept out of recommendations for shoppers in one region only.
+[[guardrails.regions]]
+region = "US"
+exclude_categories = ["Vitamins"]
+
 # Orders from this value ship free; the cart's ladder slot closes the gap.
 [shipping]
 free_threshold = 50.0
