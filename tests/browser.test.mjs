@@ -4,13 +4,16 @@
 // 1. The ids in the DOM's slots after load equal those in the raw response.
 // 2. No mutation touches a slot after DOMContentLoaded, and the page runs no script.
 // 3. A product page, reached by a click, shows similar items at first paint too.
+// 4. The same holds for a visitor without consent (no cookie set, no
+//    personal items), a returning visitor (recent views first) and an
+//    out-of-stock product page (alternatives).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ROOT, publish, slotItems, startWrangler, tempState } from './support.mjs';
+import { CONSENTED, ROOT, catalog, devProfile, publish, slotItems, slotOf, startWrangler, tempState } from './support.mjs';
 
 const EXECUTABLE = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -26,26 +29,37 @@ describe('first paint in Chromium', () => {
       executablePath: EXECUTABLE,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
     });
-    context = await browser.newContext();
-    await context.addCookies([{ name: 'fp_consent', value: 'personalization.analytics', url: server.url }]);
-    // Record every change to a slot after the parser is done with the page.
-    await context.addInitScript(() => {
-      window.__slotMutations = [];
-      let parsed = false;
-      document.addEventListener('DOMContentLoaded', () => { parsed = true; });
-      new MutationObserver((records) => {
-        if (!parsed) return;
-        for (const r of records) {
-          const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
-          if (el?.closest('[data-p13n-slot]')) window.__slotMutations.push(r.type);
-        }
-      }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
-    });
+    context = await newContext([{ name: 'fp_consent', value: 'personalization.analytics' }]);
   });
   after(async () => {
     await browser?.close();
     server?.stop();
   });
+
+  /** A browser context with `cookies` that records slot mutations after parsing. */
+  async function newContext(cookies, headers = {}) {
+    const ctx = await browser.newContext({ extraHTTPHeaders: headers });
+    await ctx.addCookies(cookies.map((c) => ({ ...c, url: server.url })));
+    // Record every change to a slot after the parser is done with the page.
+    await ctx.addInitScript(() => {
+      window.__slotMutations = [];
+      let parsed = false;
+      const observer = new MutationObserver((records) => {
+        if (!parsed) return;
+        for (const r of records) {
+          const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+          if (el?.closest('[data-p13n-slot]')) window.__slotMutations.push(r.type);
+        }
+      });
+      observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+      document.addEventListener('DOMContentLoaded', () => {
+        // The parser's own insertions may still be queued: drop them first.
+        observer.takeRecords();
+        parsed = true;
+      });
+    });
+    return ctx;
+  }
 
   async function visit(page, navigate) {
     let html = null;
@@ -96,5 +110,45 @@ describe('first paint in Chromium', () => {
     const viewed = JSON.parse(Buffer.from(profile.value.split('.')[1], 'base64url')).v;
     assert.equal(viewed[0], target.split('/').pop());
     await page.close();
+  });
+
+  /** Visits `url` in `ctx`; checks first paint equals the settled DOM; returns the slots. */
+  async function firstPaint(ctx, url) {
+    const page = await ctx.newPage();
+    const { html, dom, mutations } = await visit(page, () => page.goto(`${server.url}${url}`));
+    const first = slotItems(html).map(({ type, ids }) => ({ type, ids }));
+    assert.deepEqual(dom, first, `${url}: the DOM after load differs from the first HTML`);
+    assert.deepEqual(mutations, [], `${url}: something changed a slot after load`);
+    await page.close();
+    return html;
+  }
+
+  test('a visitor without consent: no cookie, nothing personal, still at first paint', async () => {
+    const ctx = await newContext([], { 'x-p13n-region': 'DE' });
+    const products = [...catalog().keys()];
+    for (const id of products.slice(0, 3)) await firstPaint(ctx, `/products/${id}`);
+    const home = slotOf(await firstPaint(ctx, '/'), 'home').ids;
+    const anonymous = await (await fetch(`${server.url}/`, { headers: { cookie: 'fp_consent=none' } })).text();
+    assert.deepEqual(home, slotOf(anonymous, 'home').ids);
+    assert.deepEqual((await ctx.cookies()).map((c) => c.name), []);
+    await ctx.close();
+  });
+
+  test('a returning visitor sees their recent views first', async () => {
+    const recent = ['SKU-00003', 'SKU-00004'];
+    const cookie = devProfile({ v: recent, n: 4, t: Math.floor(Date.now() / 1000) - 7200 }).split('=');
+    const ctx = await newContext([
+      { name: 'fp_consent', value: 'personalization.analytics' },
+      { name: cookie[0], value: cookie.slice(1).join('=') },
+    ]);
+    const home = slotOf(await firstPaint(ctx, '/'), 'home').ids;
+    assert.deepEqual(home.filter((id) => recent.includes(id)).slice(0, 2), recent, `${home}`);
+    await ctx.close();
+  });
+
+  test('an out-of-stock product page offers alternatives at first paint', async () => {
+    const gone = [...catalog().values()].find((p) => p.inventory.every((s) => s.available === 0));
+    const html = await firstPaint(context, `/products/${gone.id}`);
+    assert.ok(slotOf(html, 'alternatives').ids.length > 0);
   });
 });

@@ -1,6 +1,7 @@
 // Shared by the end-to-end tests: start `wrangler dev` (real workerd) over a
 // fresh local KV, publish bundles into it, and read the fixtures' rules.
 import { spawn, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -172,3 +173,13 @@ export async function browse(url, ids, { cookie = CONSENTED, region = 'DE' } = {
   }
   return jar;
 }
+
+/** A profile cookie signed with wrangler.toml's dev key, as the worker would sign it. */
+export function devProfile(profile) {
+  const toml = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8');
+  const [, id, hex] = toml.match(/^PROFILE_KEYS = "(\w+):([0-9a-f]{64})/m);
+  const signed = `${id}.${Buffer.from(JSON.stringify(profile)).toString('base64url')}`;
+  const tag = crypto.createHmac('sha256', Buffer.from(hex, 'hex')).update(signed).digest().subarray(0, 16);
+  return `fp_profile=${signed}.${tag.toString('base64url')}`;
+}
+

@@ -12,23 +12,13 @@
 // Every item shown obeys the rules.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CONSENTED, ROOT, catalog, forbidden, publish, slotItems, slotOf, startWrangler, tempState } from './support.mjs';
+import { CONSENTED, ROOT, catalog, devProfile, forbidden, publish, slotItems, slotOf, startWrangler, tempState } from './support.mjs';
 
 const products = catalog();
 const units = (p) => p.inventory.reduce((n, s) => n + s.available, 0);
 const compatible = (a, b) => a.compatible_with.includes(b.id) || b.compatible_with.includes(a.id);
-
-/** A profile cookie signed with wrangler.toml's dev key, as the worker would sign it. */
-function devProfile(profile) {
-  const toml = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8');
-  const [, id, hex] = toml.match(/^PROFILE_KEYS = "(\w+):([0-9a-f]{64})/m);
-  const signed = `${id}.${Buffer.from(JSON.stringify(profile)).toString('base64url')}`;
-  const tag = crypto.createHmac('sha256', Buffer.from(hex, 'hex')).update(signed).digest().subarray(0, 16);
-  return `fp_profile=${signed}.${tag.toString('base64url')}`;
-}
 
 function assertAllowed(ids, context) {
   for (const id of ids) {
