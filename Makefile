@@ -56,7 +56,7 @@ bundle: origin | $(BUILD)
 
 site: bundle
 	rm -rf $(BUILD)/site
-	$(FP) site --bundle $(BUILD)/fixtures.fpb --pubkey fixtures/keys/dev.pub --pages fixtures/storefront --out $(BUILD)/site
+	$(FP) site $(BUILD)/fixtures.fpb --pubkey fixtures/keys/dev.pub --pages fixtures/storefront --out $(BUILD)/site
 
 publish-local: bundle
 	$(FP) publish $(BUILD)/fixtures.fpb --pubkey fixtures/keys/dev.pub --local --persist-to $(PERSIST)

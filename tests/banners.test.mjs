@@ -6,7 +6,7 @@
 // 3. A page without an applicable banner has its banner slot removed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONSENTED, catalog, forbidden, publish, startWrangler, tempState, updateJar } from './support.mjs';
+import { CONSENTED, catalog, forbidden, startStore, updateJar } from './support.mjs';
 
 const products = catalog();
 const units = (p) => p.inventory.reduce((n, s) => n + s.available, 0);
@@ -16,9 +16,7 @@ const bannerOf = (html) => html.match(/data-banner="([^"{]+)"/)?.[1] ?? null;
 describe('banners', () => {
   let server;
   before(async () => {
-    const state = tempState();
-    publish(state);
-    server = await startWrangler(state);
+    server = await startStore();
   });
   after(() => server?.stop());
 

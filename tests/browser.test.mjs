@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { CONSENTED, ROOT, catalog, devProfile, publish, slotItems, slotOf, startWrangler, tempState } from './support.mjs';
+import { CONSENTED, ROOT, catalog, devProfile, slotItems, slotOf, startStore } from './support.mjs';
 
 const EXECUTABLE = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -22,9 +22,7 @@ describe('first paint in Chromium', () => {
   let browser;
   let context;
   before(async () => {
-    const state = tempState();
-    publish(state);
-    server = await startWrangler(state);
+    server = await startStore();
     browser = await chromium.launch({
       executablePath: EXECUTABLE,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],

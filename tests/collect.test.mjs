@@ -8,7 +8,7 @@
 // 4. A consenting shopper's reported views update their profile cookie.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONSENTED, publish, startCollector, startWrangler, tempState } from './support.mjs';
+import { CONSENTED, startCollector, startStore } from './support.mjs';
 
 const event = (overrides = {}) => ({
   type: 'page_view',
@@ -26,9 +26,7 @@ describe('POST /p13n/collect', () => {
   let collector;
   before(async () => {
     collector = await startCollector();
-    const state = tempState();
-    publish(state);
-    server = await startWrangler(state, { COLLECT_URL: collector.url });
+    server = await startStore({ COLLECT_URL: collector.url });
   });
   after(() => {
     server?.stop();

@@ -17,7 +17,7 @@ import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BUNDLE, CONSENTED, FP, PUBKEY, ROOT, browse, catalog, forbidden, kvPut, publish, slotItems, slotOf, startWrangler, tempState, updateJar } from './support.mjs';
+import { BUNDLE, CONSENTED, FP, PUBKEY, ROOT, browse, catalog, forbidden, kvPut, publish, slotItems, slotOf, startStore, startWrangler, tempState, updateJar } from './support.mjs';
 
 const products = catalog();
 const inLeaf = (leaf) => [...products.values()].filter((p) => p.category.at(-1) === leaf).map((p) => p.id);
@@ -34,9 +34,7 @@ function assertAllowed(ids, context) {
 describe('the fixtures store in wrangler dev', () => {
   let server;
   before(async () => {
-    const state = tempState();
-    publish(state);
-    server = await startWrangler(state);
+    server = await startStore();
   });
   after(() => server?.stop());
 

@@ -84,6 +84,13 @@ export async function startWrangler(state, vars = {}) {
   throw new Error(`wrangler dev did not start on ${url}:\n${logs}`);
 }
 
+/** `wrangler dev` over fresh local state with the fixtures bundle published (and `vars`). */
+export async function startStore(vars = {}) {
+  const state = tempState();
+  publish(state);
+  return startWrangler(state, vars);
+}
+
 /** A local HTTP server standing in for the merchant's event collector. */
 export async function startCollector() {
   const received = [];

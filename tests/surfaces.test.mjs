@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CONSENTED, ROOT, catalog, devProfile, forbidden, publish, slotItems, slotOf, startWrangler, tempState } from './support.mjs';
+import { CONSENTED, ROOT, catalog, devProfile, forbidden, slotItems, slotOf, startStore } from './support.mjs';
 
 const products = catalog();
 const units = (p) => p.inventory.reduce((n, s) => n + s.available, 0);
@@ -29,9 +29,7 @@ function assertAllowed(ids, context) {
 describe('every surface at first paint', () => {
   let server;
   before(async () => {
-    const state = tempState();
-    publish(state);
-    server = await startWrangler(state);
+    server = await startStore();
   });
   after(() => server?.stop());
 

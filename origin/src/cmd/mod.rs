@@ -12,3 +12,33 @@ pub mod verify;
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
+
+/// A bundle file and the public key it must verify against; every command
+/// that reads a bundle takes these two.
+#[derive(Debug, clap::Args)]
+pub struct SignedBundle {
+    /// The bundle file.
+    pub bundle: std::path::PathBuf,
+    /// Public key file of the trusted signer.
+    #[arg(long, env = "FIRSTPAINT_PUBKEY")]
+    pub pubkey: std::path::PathBuf,
+}
+
+impl SignedBundle {
+    /// The trusted key and the bundle's bytes.
+    pub fn read(&self) -> anyhow::Result<(firstpaint_bundle::VerifyingKey, Vec<u8>)> {
+        use anyhow::Context;
+        let key = firstpaint_origin::keys::read_verifying_key(&self.pubkey)?;
+        let bytes = std::fs::read(&self.bundle)
+            .with_context(|| format!("{}: failed to read", self.bundle.display()))?;
+        Ok((key, bytes))
+    }
+
+    /// The engine over the bundle, verified now.
+    pub fn engine(&self) -> anyhow::Result<firstpaint_engine::Engine> {
+        use anyhow::Context;
+        let (key, bytes) = self.read()?;
+        firstpaint_engine::Engine::open(&bytes, &key, now())
+            .with_context(|| format!("{}: rejected", self.bundle.display()))
+    }
+}

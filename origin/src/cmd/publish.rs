@@ -10,7 +10,6 @@ use std::process::Command;
 use anyhow::{bail, Context};
 use firstpaint_bundle::{hex, sha256, Bundle, Manifest};
 use firstpaint_engine::Engine;
-use firstpaint_origin::keys::read_verifying_key;
 
 /// KV key of the manifest.
 pub const MANIFEST_KEY: &str = "manifest";
@@ -20,11 +19,9 @@ pub const KV_VALUE_LIMIT: usize = 25 << 20;
 /// Arguments of `publish`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The bundle file.
-    bundle: PathBuf,
-    /// Public key the edge trusts; the bundle must verify against it.
-    #[arg(long, env = "FIRSTPAINT_PUBKEY")]
-    pubkey: PathBuf,
+    /// The bundle, and the key the edge trusts: it must verify against it.
+    #[command(flatten)]
+    signed: super::SignedBundle,
     /// Publish into wrangler's local KV (what `wrangler dev` reads).
     #[arg(long, conflicts_with = "dir")]
     local: bool,
@@ -47,10 +44,8 @@ pub struct Args {
 
 /// Verifies, stores, then points the manifest.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let key = read_verifying_key(&args.pubkey)?;
-    let bytes = std::fs::read(&args.bundle)
-        .with_context(|| format!("{}: failed to read", args.bundle.display()))?;
-    let name = args.bundle.display();
+    let (key, bytes) = args.signed.read()?;
+    let name = args.signed.bundle.display();
     let bundle = Bundle::open(&bytes[..], &key, super::now())
         .with_context(|| format!("{name}: refused to publish"))?;
     Engine::from_bundle(&bundle)
@@ -86,7 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 KV_VALUE_LIMIT >> 20
             );
         }
-        kv_put(&args, &manifest.bundle_key, &args.bundle)?;
+        kv_put(&args, &manifest.bundle_key, &args.signed.bundle)?;
         let tmp =
             std::env::temp_dir().join(format!("firstpaint-manifest-{}.json", std::process::id()));
         std::fs::write(&tmp, &manifest_json)

@@ -1,20 +1,15 @@
 //! `firstpaint rank`: what the edge would show in a slot, and why.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use anyhow::Context;
-use firstpaint_engine::{Engine, SlotKind, SlotRequest};
-use firstpaint_origin::keys::read_verifying_key;
+use firstpaint_engine::{SlotKind, SlotRequest};
 
 /// Arguments of `rank`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The bundle file.
-    bundle: PathBuf,
-    /// Public key file of the trusted signer.
-    #[arg(long, env = "FIRSTPAINT_PUBKEY")]
-    pubkey: PathBuf,
+    #[command(flatten)]
+    signed: super::SignedBundle,
     /// Slot type (home, similar, viewed-together, bought-together, alternatives, addons, cart-addons, ladder).
     #[arg(long)]
     slot: String,
@@ -50,11 +45,7 @@ pub struct Args {
 
 /// Ranks one slot and prints it.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let key = read_verifying_key(&args.pubkey)?;
-    let bytes = std::fs::read(&args.bundle)
-        .with_context(|| format!("{}: failed to read", args.bundle.display()))?;
-    let engine = Engine::open(&bytes, &key, super::now())
-        .with_context(|| format!("{}: rejected", args.bundle.display()))?;
+    let engine = args.signed.engine()?;
     let kind: SlotKind = args.slot.parse().context("--slot")?;
     let req = SlotRequest {
         kind,

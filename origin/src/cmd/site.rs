@@ -11,17 +11,13 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use firstpaint_engine::{escape_into, Engine, Template};
-use firstpaint_origin::keys::read_verifying_key;
 
 /// Arguments of `site`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The bundle whose catalog to render.
-    #[arg(long)]
-    bundle: PathBuf,
-    /// Public key file of the trusted signer.
-    #[arg(long, env = "FIRSTPAINT_PUBKEY")]
-    pubkey: PathBuf,
+    /// The bundle whose catalog to render, and its key.
+    #[command(flatten)]
+    signed: super::SignedBundle,
     /// Directory with the storefront pages (product.html is the per-product page).
     #[arg(long)]
     pages: PathBuf,
@@ -32,11 +28,7 @@ pub struct Args {
 
 /// Writes the site.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let key = read_verifying_key(&args.pubkey)?;
-    let bytes = std::fs::read(&args.bundle)
-        .with_context(|| format!("{}: failed to read", args.bundle.display()))?;
-    let engine = Engine::open(&bytes, &key, super::now())
-        .with_context(|| format!("{}: rejected", args.bundle.display()))?;
+    let engine = args.signed.engine()?;
     let products_dir = args.out.join("products");
     std::fs::create_dir_all(&products_dir)
         .with_context(|| format!("{}: failed to create", products_dir.display()))?;

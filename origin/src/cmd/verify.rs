@@ -1,20 +1,14 @@
 //! `firstpaint verify`.
 
-use std::path::PathBuf;
-
 use anyhow::Context;
 use firstpaint_bundle::{hex, Bundle};
 use firstpaint_engine::Engine;
-use firstpaint_origin::keys::read_verifying_key;
 
 /// Arguments of `verify`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The bundle file.
-    bundle: PathBuf,
-    /// Public key file of the trusted signer.
-    #[arg(long, env = "FIRSTPAINT_PUBKEY")]
-    pubkey: PathBuf,
+    #[command(flatten)]
+    signed: super::SignedBundle,
     /// Check expiry at this unix time instead of now.
     #[arg(long)]
     at: Option<i64>,
@@ -22,11 +16,9 @@ pub struct Args {
 
 /// Verifies signature, expiry and sections, and that the engine loads it.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let key = read_verifying_key(&args.pubkey)?;
-    let bytes = std::fs::read(&args.bundle)
-        .with_context(|| format!("{}: failed to read", args.bundle.display()))?;
+    let (key, bytes) = args.signed.read()?;
     let now = args.at.unwrap_or_else(super::now);
-    let name = args.bundle.display();
+    let name = args.signed.bundle.display();
     let bundle =
         Bundle::open(&bytes[..], &key, now).with_context(|| format!("{name}: rejected"))?;
     let engine = Engine::from_bundle(&bundle).with_context(|| format!("{name}: does not load"))?;
