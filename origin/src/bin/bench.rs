@@ -133,14 +133,20 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
         ("home, new visitor", SlotKind::Home, 0),
         ("home, 3 views", SlotKind::Home, 3),
         ("similar, 3 views", SlotKind::Similar, 3),
+        ("bought-together, 3 views", SlotKind::BoughtTogether, 3),
+        ("cart-addons, 2 in cart", SlotKind::CartAddons, 0),
     ] {
         let mut times: Vec<Duration> = (0..args.rank_calls)
             .map(|_| {
                 let mut req = SlotRequest::new(kind);
                 req.k = Some(12);
                 req.viewed = (0..session).map(|_| id(&mut rng)).collect();
-                if kind == SlotKind::Similar {
+                req.now = NOW;
+                if kind.needs_product() {
                     req.product = Some(id(&mut rng));
+                }
+                if kind.needs_cart() {
+                    req.cart = vec![id(&mut rng), id(&mut rng)];
                 }
                 let t = Instant::now();
                 let r = engine.rank(&req);
@@ -239,7 +245,7 @@ fn print(rows: &[Row]) {
     line("bundle bytes", &|r| {
         format!("{} ({:.1} MiB)", r.bytes, r.bytes as f64 / (1 << 20) as f64)
     });
-    for tag in ["CATL", "ANNX", "PRIO", "COVW", "RULE"] {
+    for tag in ["CATL", "ANNX", "PRIO", "COVW", "BTOG", "RULE"] {
         line(&format!("  section {tag} bytes"), &|r| {
             r.sections
                 .iter()
