@@ -141,12 +141,8 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         product,
         viewed,
         cart,
-        returning: shopper.profile.as_ref().is_some_and(|p| p.is_returning()),
-        wanted: shopper
-            .profile
-            .as_ref()
-            .map(|p| p.wanted.clone())
-            .unwrap_or_default(),
+        returning: shopper.returning(),
+        wanted: shopper.wanted(),
         region: shopper.region.clone(),
         now: Date::now().as_millis() as i64 / 1000,
         explain,

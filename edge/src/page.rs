@@ -40,43 +40,9 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let now = Date::now().as_millis() as i64 / 1000;
     let mut shopper = Shopper::identify(&request_for_shopper, env, &loaded.engine.rules().consent);
     let viewed = shopper.viewed();
-    if let Some(profile) = shopper.profile.as_mut() {
-        profile.touch(now);
-        if let Some(p) = &product {
-            profile.record_view(p);
-            let min = loaded.engine.rules().min_inventory.max(1);
-            if let Some(record) = loaded.engine.product(p) {
-                profile.record_availability(p, record.available >= min);
-            }
-        }
-    }
-    let returning = shopper.profile.as_ref().is_some_and(|p| p.is_returning());
-    let wanted = shopper
-        .profile
-        .as_ref()
-        .map(|p| p.wanted.clone())
-        .unwrap_or_default();
-    // The banner is chosen before the page streams, so its frequency cap can
-    // be counted in the cookie sent with the headers. Without a banner slot
-    // on the page the count runs ahead: caps err on showing less.
-    let banner = {
-        let engine = &loaded.engine;
-        let chosen = match shopper.profile.as_ref() {
-            Some(p) => engine.choose_banner(
-                now,
-                product.as_deref(),
-                Some(&|id: &str| p.banner_shown(id)),
-            ),
-            None => engine.choose_banner(now, product.as_deref(), None),
-        }
-        .cloned();
-        if let (Some(b), Some(p)) = (&chosen, shopper.profile.as_mut()) {
-            if b.max_per_visit.is_some() {
-                p.count_banner(&b.id);
-            }
-        }
-        chosen
-    };
+    shopper.record_page(&loaded.engine, now, product.as_deref());
+    let banner = shopper.banner(&loaded.engine, now, product.as_deref());
+    let (returning, wanted) = (shopper.returning(), shopper.wanted());
     let headers = copy_headers(upstream.headers())?;
     let state = if shopper.profile.is_some() {
         "personalized"

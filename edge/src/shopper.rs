@@ -2,6 +2,8 @@
 
 use worker::{Env, Request};
 
+use firstpaint_engine::{BannerRule, Engine};
+
 use crate::consent::{self, Consent};
 use crate::cookies::{cookie_value, delete_cookie, set_cookie};
 use crate::keyed_hash::KeySet;
@@ -73,6 +75,58 @@ impl Shopper {
             keys,
             secure,
         }
+    }
+
+    /// Records this page in the profile: a request at `now`, and a view of
+    /// `product` (remembering it when it cannot be bought).
+    pub fn record_page(&mut self, engine: &Engine, now: i64, product: Option<&str>) {
+        let Some(profile) = self.profile.as_mut() else {
+            return;
+        };
+        profile.touch(now);
+        if let Some(id) = product {
+            profile.record_view(id);
+            let min = engine.rules().min_inventory.max(1);
+            if let Some(p) = engine.product(id) {
+                profile.record_availability(id, p.available >= min);
+            }
+        }
+    }
+
+    /// The page's banner, counted against its per-visit cap. It is chosen
+    /// before the page streams, so the count travels in the cookie sent
+    /// with the headers; a page without a banner slot still counts, so caps
+    /// err on showing less.
+    pub fn banner(
+        &mut self,
+        engine: &Engine,
+        now: i64,
+        product: Option<&str>,
+    ) -> Option<BannerRule> {
+        let chosen = match self.profile.as_ref() {
+            Some(p) => engine.choose_banner(now, product, Some(&|id: &str| p.banner_shown(id))),
+            None => engine.choose_banner(now, product, None),
+        }
+        .cloned();
+        if let (Some(b), Some(p)) = (&chosen, self.profile.as_mut()) {
+            if b.max_per_visit.is_some() {
+                p.count_banner(&b.id);
+            }
+        }
+        chosen
+    }
+
+    /// Whether the shopper visited before (false without consent).
+    pub fn returning(&self) -> bool {
+        self.profile.as_ref().is_some_and(Profile::is_returning)
+    }
+
+    /// Products viewed out of stock (empty without consent).
+    pub fn wanted(&self) -> Vec<String> {
+        self.profile
+            .as_ref()
+            .map(|p| p.wanted.clone())
+            .unwrap_or_default()
     }
 
     /// Recently viewed products to rank with (empty without consent).

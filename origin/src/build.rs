@@ -53,13 +53,13 @@ pub fn build(
         clock = Instant::now();
     };
 
-    let catalog = catalog_section(&inputs.products);
     let ordinal: HashMap<&str, u32> = inputs
         .products
         .iter()
         .enumerate()
         .map(|(i, p)| (p.id.as_str(), i as u32))
         .collect();
+    let catalog = catalog_section(&inputs.products, &ordinal);
     let sessions = sessions::group(&inputs.events, &ordinal);
     lap("catalog + sessions", &mut steps);
 
@@ -149,15 +149,10 @@ pub fn build(
 
 /// The catalog as the edge needs it, with category paths and locations
 /// interned and compatibility made symmetric.
-fn catalog_section(products: &[Product]) -> CatalogSection {
+fn catalog_section(products: &[Product], ordinal: &HashMap<&str, u32>) -> CatalogSection {
     let mut categories: Vec<String> = Vec::new();
     let mut category_index: HashMap<String, u32> = HashMap::new();
     let mut locations: Vec<String> = Vec::new();
-    let ordinal: HashMap<&str, u32> = products
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.id.as_str(), i as u32))
-        .collect();
     let mut compatible: Vec<Vec<u32>> = vec![Vec::new(); products.len()];
     for (i, p) in products.iter().enumerate() {
         for other in p
