@@ -39,8 +39,10 @@ lint:
 unit:
 	cargo test --workspace
 
+## The worker's wasm; names and producers are stripped (~45 KB gzipped) to keep the size budget.
 worker:
 	cd edge && worker-build --release
+	$(ROOT)/node_modules/.bin/wasm-opt edge/build/index_bg.wasm --strip-debug --strip-producers -o edge/build/index_bg.wasm
 
 origin:
 	cargo build --release -p firstpaint-origin
