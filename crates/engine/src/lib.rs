@@ -207,6 +207,12 @@ impl Engine {
         self.ordinals.get(id).copied()
     }
 
+    /// The ordinals of the known ids among `ids`, in order; unknown ids
+    /// (from an older bundle's page or cookie) are skipped.
+    pub fn ordinals(&self, ids: &[String]) -> Vec<u32> {
+        ids.iter().filter_map(|id| self.ordinal(id)).collect()
+    }
+
     /// The product by id.
     pub fn product(&self, id: &str) -> Option<&ProductRecord> {
         self.ordinal(id).and_then(|o| self.product_at(o))

@@ -42,21 +42,13 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
     } else {
         None
     };
-    let cart: Vec<u32> = req
-        .cart
-        .iter()
-        .filter_map(|id| engine.ordinal(id))
-        .collect();
+    let cart = engine.ordinals(&req.cart);
     if req.kind.needs_cart() && cart.is_empty() {
         return Err(EngineError::MissingCart { slot: slot_name });
     }
     let session = Session::new(engine, &req.viewed);
     let mut pool = Pool::default();
-    let wanted: Vec<u32> = req
-        .wanted
-        .iter()
-        .filter_map(|id| engine.ordinal(id))
-        .collect();
+    let wanted = engine.ordinals(&req.wanted);
     let ctx = Context {
         engine,
         session: &session,
@@ -313,16 +305,22 @@ impl<'a> Selection<'a> {
         fresh.reverse();
         while have < wanted {
             let Some(candidate) = fresh.pop() else { break };
+            let mut dropped = None;
             if self.items.len() == k {
                 let Some(last_old) = self.items.iter().rposition(|s| !self.is_new(s.ord, now))
                 else {
                     break;
                 };
-                let dropped = self.items.remove(last_old);
-                self.count(dropped.ord, -1);
+                let item = self.items.remove(last_old);
+                self.count(item.ord, -1);
+                dropped = Some((last_old, item));
             }
             if self.offer(candidate) {
                 have += 1;
+            } else if let Some((at, item)) = dropped {
+                // The new arrival was refused: the slot keeps what it had.
+                self.count(item.ord, 1);
+                self.items.insert(at, item);
             }
         }
     }
