@@ -102,7 +102,7 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
         }
     }
     selection.protect_new_arrivals(k, rest, req.now);
-    selection.apply_pins(k, req);
+    selection.apply_pins(k, req, |ord| Some(ord) == anchor || cart.contains(&ord));
 
     let items = selection
         .items
@@ -326,14 +326,16 @@ impl<'a> Selection<'a> {
     }
 
     /// Puts active pins for this slot at their positions; a pinned product
-    /// that breaks a rule is not shown (pins never override guardrails).
-    fn apply_pins(&mut self, k: usize, req: &SlotRequest) {
+    /// that breaks a rule is not shown (pins never override guardrails), nor
+    /// one the slot is about (`off_page`: the page's product, the cart's).
+    fn apply_pins(&mut self, k: usize, req: &SlotRequest, off_page: impl Fn(u32) -> bool) {
         let mut pins: Vec<_> = self
             .engine
             .rules()
             .pins
             .iter()
             .filter(|p| p.slot == req.kind && (p.from..p.until).contains(&req.now))
+            .filter(|p| !off_page(p.product))
             .copied()
             .collect();
         pins.sort_by_key(|p| p.position);
