@@ -53,7 +53,8 @@ $(BUILD):
 ## The fixtures store's bundle, signed with the DEV key.
 bundle: origin | $(BUILD)
 	$(FP) build --catalog fixtures/catalog.ndjson --events fixtures/events.ndjson \
-		--rules fixtures/rules.toml --key fixtures/keys/dev.key --out $(BUILD)/fixtures.fpb
+		--rules fixtures/rules.toml --synonyms fixtures/synonyms.txt \
+		--key fixtures/keys/dev.key --out $(BUILD)/fixtures.fpb
 	$(FP) verify $(BUILD)/fixtures.fpb --pubkey fixtures/keys/dev.pub
 
 site: bundle

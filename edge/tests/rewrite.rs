@@ -54,6 +54,7 @@ fn engine() -> Rc<Engine> {
         catalog: dir.path().join("c.ndjson"),
         events: dir.path().join("e.ndjson"),
         rules: dir.path().join("r.toml"),
+        synonyms: None,
     })
     .unwrap();
     let key = firstpaint_bundle::SigningKey::from_bytes(&[9; 32]);

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::compile;
 use crate::inputs::Inputs;
-use crate::train::{ann, coview, embed, priors, sessions};
+use crate::train::{ann, coview, embed, priors, search, sessions};
 
 /// Knobs of one build.
 #[derive(Debug, Clone)]
@@ -92,6 +92,9 @@ pub fn build(
     bar.finish_and_clear();
     lap("HNSW index", &mut steps);
 
+    let search = search::build(&inputs.products, &inputs.synonyms)?;
+    lap("search index", &mut steps);
+
     let mut tags: Vec<&str> = inputs
         .products
         .iter()
@@ -124,6 +127,7 @@ pub fn build(
         co_view,
         rules: compiled.section,
         bought_together,
+        search,
     };
     let mut writer = BundleWriter::new(firstpaint_bundle::Inputs {
         bundle_version: u64::try_from(opts.now).unwrap_or(0),

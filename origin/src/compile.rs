@@ -6,8 +6,12 @@
 
 use std::collections::HashMap;
 
-use firstpaint_contracts::{did_you_mean, InputError, InputErrors, Rules, Window};
-use firstpaint_engine::{BannerRule, BoostRule, PinRule, RegionRule, RulesSection, SlotKind};
+use firstpaint_contracts::{did_you_mean, InputError, InputErrors, Rules, SearchRules, Window};
+use firstpaint_engine::search::normalized_terms;
+use firstpaint_engine::{
+    BannerRule, BoostRule, PinRule, RegionRule, RulesSection, SearchBuryRule, SearchPinRule,
+    SearchRulesSection, SlotKind,
+};
 
 /// What the rules are compiled against.
 pub struct Catalog<'a> {
@@ -162,6 +166,44 @@ pub fn compile(file: &str, rules: &Rules, catalog: &Catalog<'_>) -> Result<Compi
             });
         }
     }
+    let search = &rules.search;
+    let query = |errors: &mut Vec<InputError>, field: String, q: &str| -> Option<String> {
+        let terms = normalized_terms(q);
+        if terms.is_empty() {
+            errors.push(InputError::new(
+                file,
+                None,
+                field,
+                format!("{q:?} has no searchable words (only stop words or punctuation)"),
+            ));
+            return None;
+        }
+        Some(terms.join(" "))
+    };
+    let mut search_pins = Vec::new();
+    for (i, p) in search.pins.iter().enumerate() {
+        let ord = product(&mut errors, format!("search.pins[{i}].product"), &p.product);
+        let q = query(&mut errors, format!("search.pins[{i}].query"), &p.query);
+        if let (Some(product), Some(query)) = (ord, q) {
+            search_pins.push(SearchPinRule {
+                query,
+                product,
+                position: p.position,
+            });
+        }
+    }
+    let mut search_buries = Vec::new();
+    for (i, b) in search.buries.iter().enumerate() {
+        let ord = product(
+            &mut errors,
+            format!("search.buries[{i}].product"),
+            &b.product,
+        );
+        let q = query(&mut errors, format!("search.buries[{i}].query"), &b.query);
+        if let (Some(product), Some(query)) = (ord, q) {
+            search_buries.push(SearchBuryRule { query, product });
+        }
+    }
     let mut banners: Vec<BannerRule> = rules
         .banners
         .iter()
@@ -220,6 +262,15 @@ pub fn compile(file: &str, rules: &Rules, catalog: &Catalog<'_>) -> Result<Compi
             banners,
             blend: rules.blend,
             consent: rules.consent.clone(),
+            search: SearchRulesSection {
+                settings: SearchRules {
+                    pins: Vec::new(),
+                    buries: Vec::new(),
+                    ..search.clone()
+                },
+                pins: search_pins,
+                buries: search_buries,
+            },
         },
         warnings,
     })

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use firstpaint_contracts::{
-    read_ndjson, read_toml, Event, InputError, InputErrors, Product, Rules,
+    read_ndjson, read_synonyms, read_toml, Event, InputError, InputErrors, Product, Rules,
+    SynonymRule,
 };
 
 /// Catalog, events and rules that passed every check, with their hashes.
@@ -17,6 +18,8 @@ pub struct Inputs {
     pub events: Vec<Event>,
     /// The rules.
     pub rules: Rules,
+    /// Search synonyms (none when no file was given).
+    pub synonyms: Vec<SynonymRule>,
     /// SHA-256 of the catalog file.
     pub catalog_sha256: [u8; 32],
     /// SHA-256 of the events file.
@@ -38,6 +41,23 @@ pub struct InputPaths {
     pub events: PathBuf,
     /// `rules.toml`.
     pub rules: PathBuf,
+    /// Search synonyms (see [`firstpaint_contracts::read_synonyms`]), if any.
+    pub synonyms: Option<PathBuf>,
+}
+
+impl InputPaths {
+    /// The inputs of a store directory laid out like `fixtures/`:
+    /// `catalog.ndjson`, `events.ndjson`, `rules.toml`, and `synonyms.txt`
+    /// when there is one.
+    pub fn in_dir(dir: &Path) -> Self {
+        let synonyms = dir.join("synonyms.txt");
+        Self {
+            catalog: dir.join("catalog.ndjson"),
+            events: dir.join("events.ndjson"),
+            rules: dir.join("rules.toml"),
+            synonyms: synonyms.exists().then_some(synonyms),
+        }
+    }
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
@@ -62,6 +82,16 @@ pub fn load(paths: &InputPaths) -> anyhow::Result<Inputs> {
         &mut errors,
         read_ndjson::<Event>(&paths.events.display().to_string(), &events_text),
     );
+    let synonyms = match &paths.synonyms {
+        Some(path) => {
+            let text = read(path)?;
+            collect(
+                &mut errors,
+                read_synonyms(&path.display().to_string(), &text),
+            )
+        }
+        None => Vec::new(),
+    };
     let rules = match read_toml::<Rules>(&paths.rules.display().to_string(), &rules_text) {
         Ok(r) => Some(r),
         Err(InputErrors(e)) => {
@@ -91,6 +121,7 @@ pub fn load(paths: &InputPaths) -> anyhow::Result<Inputs> {
         products,
         events,
         rules,
+        synonyms,
         catalog_sha256: firstpaint_bundle::sha256(catalog_text.as_bytes()),
         events_sha256: firstpaint_bundle::sha256(events_text.as_bytes()),
         rules_sha256: firstpaint_bundle::sha256(rules_text.as_bytes()),

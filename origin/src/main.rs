@@ -29,6 +29,8 @@ enum Command {
     Publish(cmd::publish::Args),
     /// Print what the edge would put in a slot, and why.
     Rank(cmd::rank::Args),
+    /// Print what the edge would return for a search query, and why.
+    Search(cmd::search::Args),
     /// Render the storefront pages of a bundle's catalog into a static site.
     Site(cmd::site::Args),
 }
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::verify::run(a),
         Command::Publish(a) => cmd::publish::run(a),
         Command::Rank(a) => cmd::rank::run(a),
+        Command::Search(a) => cmd::search::run(a),
         Command::Site(a) => cmd::site::run(a),
     };
     match result {

@@ -29,12 +29,7 @@ use support::{key, root, NOW};
 
 fn fixtures() -> Inputs {
     let root = root();
-    load(&InputPaths {
-        catalog: root.join("fixtures/catalog.ndjson"),
-        events: root.join("fixtures/events.ndjson"),
-        rules: root.join("fixtures/rules.toml"),
-    })
-    .unwrap()
+    load(&InputPaths::in_dir(&root.join("fixtures"))).unwrap()
 }
 
 fn random_rules(seed: u64, products: &[Product]) -> Rules {

@@ -28,6 +28,7 @@ mod product;
 mod read;
 mod rules;
 mod suggest;
+mod synonyms;
 
 pub use consent::Consent;
 pub use error::{InputError, InputErrors};
@@ -37,6 +38,7 @@ pub use product::{Media, Product, Rating, Stock, Variant};
 pub use read::{read_json, read_ndjson, read_toml, Problems, Validate};
 pub use rules::{
     Banner, BannerCondition, Blend, Boost, ConsentRules, Guardrails, MarginFloor, Pin, PriceFloor,
-    RegionExclusion, Rules, Shipping, Window,
+    RegionExclusion, Rules, SearchBury, SearchPin, SearchRules, Shipping, Window,
 };
 pub use suggest::did_you_mean;
+pub use synonyms::{read_synonyms, SynonymRule, MAX_TERMS_PER_RULE, MAX_TERM_CHARS};

@@ -33,6 +33,98 @@ pub struct Rules {
     /// Message banners for `banner` slots.
     #[serde(default)]
     pub banners: Vec<Banner>,
+    /// Search: typo tolerance, blend weights, per-query pins and buries.
+    #[serde(default)]
+    pub search: SearchRules,
+}
+
+/// How search understands queries and ranks results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchRules {
+    /// Words of at least this many characters may match with one typo.
+    pub typo_one_from: u8,
+    /// Words of at least this many characters may match with two typos.
+    pub typo_two_from: u8,
+    /// Products delivered in at most this many days get the fast-ship lift.
+    pub fast_ship_days: u16,
+    /// Weight of lexical relevance (BM25 over title, brand, category,
+    /// attributes, description), normalised to the best match.
+    pub lexical: f32,
+    /// Weight of the shopper's session: similarity to recent views and
+    /// their categories.
+    pub session: f32,
+    /// Weight of being in stock.
+    pub stock: f32,
+    /// Weight of fast delivery.
+    pub fast_ship: f32,
+    /// Weight of the (review-count shrunk) rating.
+    pub rating: f32,
+    /// Weight of popularity.
+    pub popularity: f32,
+    /// Weight of matching a query word that names an attribute value or a
+    /// brand in that attribute ("red dress" prefers colour = red).
+    pub attribute: f32,
+    /// Products put at a position for a query.
+    pub pins: Vec<SearchPin>,
+    /// Products sent to the end of a query's results.
+    pub buries: Vec<SearchBury>,
+}
+
+impl Default for SearchRules {
+    fn default() -> Self {
+        Self {
+            typo_one_from: 5,
+            typo_two_from: 9,
+            fast_ship_days: 2,
+            lexical: 1.0,
+            session: 0.3,
+            stock: 0.1,
+            fast_ship: 0.05,
+            rating: 0.1,
+            popularity: 0.1,
+            attribute: 0.15,
+            pins: Vec::new(),
+            buries: Vec::new(),
+        }
+    }
+}
+
+impl SearchRules {
+    /// The blend weights by name, in the order results report them.
+    pub fn weights(&self) -> [(&'static str, f32); 7] {
+        [
+            ("lexical", self.lexical),
+            ("attribute", self.attribute),
+            ("session", self.session),
+            ("stock", self.stock),
+            ("fast_ship", self.fast_ship),
+            ("rating", self.rating),
+            ("popularity", self.popularity),
+        ]
+    }
+}
+
+/// Put a product at a position of one query's results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchPin {
+    /// The query, compared after normalization ("Phone Cases" = "phone case").
+    pub query: String,
+    /// The product id.
+    pub product: String,
+    /// 1-based position.
+    pub position: u32,
+}
+
+/// Send a product to the end of one query's results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBury {
+    /// The query, compared after normalization.
+    pub query: String,
+    /// The product id.
+    pub product: String,
 }
 
 /// A message for `banner` slots: the active banner with the highest
@@ -474,6 +566,43 @@ impl Validate for Rules {
                 p.push(format!("pins[{i}].position"), "positions start at 1");
             }
             check_window(p, &format!("pins[{i}]"), &pin.window());
+        }
+        let search = &self.search;
+        if search.typo_one_from == 0 {
+            p.push(
+                "search.typo_one_from",
+                "must be at least 1 (a word of 0 characters cannot have a typo)",
+            );
+        }
+        if search.typo_two_from < search.typo_one_from {
+            p.push(
+                "search.typo_two_from",
+                format!(
+                    "must be at least typo_one_from ({}) (got {})",
+                    search.typo_one_from, search.typo_two_from
+                ),
+            );
+        }
+        for (name, w) in search.weights() {
+            if !w.is_finite() || w < 0.0 {
+                p.push(
+                    format!("search.{name}"),
+                    format!("must be a finite weight >= 0 (got {w})"),
+                );
+            }
+        }
+        for (i, pin) in search.pins.iter().enumerate() {
+            if pin.position == 0 {
+                p.push(format!("search.pins[{i}].position"), "positions start at 1");
+            }
+            if pin.query.trim().is_empty() {
+                p.push(format!("search.pins[{i}].query"), "must not be empty");
+            }
+        }
+        for (i, bury) in search.buries.iter().enumerate() {
+            if bury.query.trim().is_empty() {
+                p.push(format!("search.buries[{i}].query"), "must not be empty");
+            }
         }
         for (i, r) in self.consent.opt_in_regions.iter().enumerate() {
             if r.len() != 2 || !r.bytes().all(|b| b.is_ascii_uppercase()) {

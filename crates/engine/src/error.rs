@@ -50,6 +50,29 @@ pub enum EngineError {
         /// Largest allowed.
         max: usize,
     },
+    /// A search query over the length limit.
+    #[error("query is {got} bytes; at most {max} are accepted")]
+    QueryTooLong {
+        /// Its length.
+        got: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A search page outside the limits.
+    #[error("page must be 1-{max_page} and per_page 1-{max_per_page} (got page {page}, per_page {per_page})")]
+    InvalidPage {
+        /// Requested page.
+        page: usize,
+        /// Requested page size.
+        per_page: usize,
+        /// Deepest page.
+        max_page: usize,
+        /// Largest page size.
+        max_per_page: usize,
+    },
+    /// The bundle was built without a search index.
+    #[error("this bundle has no search index; rebuild it with this version of the origin")]
+    NoSearchIndex,
     /// A slot template the engine cannot render.
     #[error("template: {0}")]
     Template(String),

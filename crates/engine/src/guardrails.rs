@@ -18,6 +18,10 @@ pub struct SlotContext {
     pub ships_from: Vec<(u16, u16)>,
     /// The shopper's country, for regional exclusions.
     pub region: Option<String>,
+    /// Search results: out-of-stock products may be listed (ranked lower),
+    /// since a shopper looking for one wants to know it exists; every other
+    /// rule applies.
+    pub searching: bool,
 }
 
 /// Rules ready to check products against.
@@ -37,7 +41,7 @@ impl<'a> Guardrails<'a> {
     pub fn check(&self, p: &ProductRecord, slot: &SlotContext, engine: &Engine) -> Option<String> {
         let r = self.rules;
         let name = |c: u32| engine.category_name(c).to_owned();
-        if p.available < r.min_inventory {
+        if p.available < r.min_inventory && !slot.searching {
             return Some(format!(
                 "inventory {} below min_inventory {}",
                 p.available, r.min_inventory

@@ -30,6 +30,7 @@ pub mod features;
 mod guardrails;
 pub mod limits;
 mod rank;
+pub mod search;
 pub mod sections;
 mod session;
 mod slot;
@@ -45,9 +46,11 @@ use instant_distance::PointId;
 pub use embedding::{Embedding, DIM};
 pub use error::EngineError;
 pub use guardrails::{Guardrails, SlotContext};
+pub use search::{SearchFilters, SearchHit, SearchOutcome, SearchRequest, SearchResults};
 pub use sections::{
     AnnSection, BannerRule, BoostRule, CatalogSection, CoViewSection, EngineSections, PinRule,
-    PriorsSection, ProductRecord, RegionRule, RulesSection, StockAt,
+    PriorsSection, ProductRecord, RegionRule, RulesSection, SearchBuryRule, SearchPinRule,
+    SearchRulesSection, StockAt,
 };
 pub use slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
 pub use template::{escape_into, format_price, Template};
@@ -84,6 +87,8 @@ pub struct Engine {
     co_view: CoViewSection,
     bought_together: CoViewSection,
     rules: RulesSection,
+    /// `None` for bundles built before search: their slots still work.
+    search: Option<search::SearchIndex>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -155,6 +160,24 @@ impl Engine {
                 format!("{} offsets for {n} products", co_view.offsets.len()),
             ));
         }
+        let search = if bundle.tags().any(|t| t == search::SEARCH) {
+            let section: search::SearchSection = section(bundle, search::SEARCH)?;
+            if section.docs as usize != n {
+                return Err(inconsistent(
+                    search::SEARCH,
+                    format!("{} products indexed for {n} products", section.docs),
+                ));
+            }
+            let index = search::SearchIndex::new(
+                section,
+                bundle.section(search::TERMS)?,
+                bundle.section(search::POSTINGS)?,
+            )
+            .map_err(|detail| inconsistent(search::SEARCH, detail))?;
+            Some(index)
+        } else {
+            None
+        };
         let ordinals = catalog
             .products
             .iter()
@@ -178,7 +201,18 @@ impl Engine {
             co_view,
             bought_together,
             rules,
+            search,
         })
+    }
+
+    /// Answers a search: see [`search`] for how.
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResults, EngineError> {
+        search::search(self, req)
+    }
+
+    /// The lexical index, when the bundle has one.
+    pub fn search_index(&self) -> Option<&search::SearchIndex> {
+        self.search.as_ref()
     }
 
     /// Fills one slot.
@@ -188,10 +222,26 @@ impl Engine {
 
     /// Renders `ranking`'s items through `template`, one after another.
     pub fn render(&self, ranking: &Ranking, template: &Template) -> String {
+        let ordinals = ranking.items.iter().map(|i| i.ordinal);
+        self.render_ordinals(ordinals, ranking.slot.as_str(), template)
+    }
+
+    /// Renders a page of search results through `template`.
+    pub fn render_search(&self, results: &SearchResults, template: &Template) -> String {
+        let ordinals = results.items.iter().map(|i| i.ordinal);
+        self.render_ordinals(ordinals, "search", template)
+    }
+
+    fn render_ordinals(
+        &self,
+        ordinals: impl Iterator<Item = u32>,
+        slot: &str,
+        template: &Template,
+    ) -> String {
         let mut out = String::new();
-        for (i, item) in ranking.items.iter().enumerate() {
-            if let Some(p) = self.product_at(item.ordinal) {
-                template.render(p, i + 1, ranking.slot.as_str(), &mut out);
+        for (i, ord) in ordinals.enumerate() {
+            if let Some(p) = self.product_at(ord) {
+                template.render(p, i + 1, slot, &mut out);
             }
         }
         out
@@ -226,6 +276,11 @@ impl Engine {
     /// Every product, in ordinal order.
     pub fn products(&self) -> &[ProductRecord] {
         &self.catalog.products
+    }
+
+    /// Category paths, by index.
+    pub fn categories(&self) -> &[String] {
+        &self.catalog.categories
     }
 
     /// The name of category `c` (empty when out of range).

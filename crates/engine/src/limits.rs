@@ -14,3 +14,23 @@ pub const RECENCY_DECAY: f32 = 0.7;
 pub const MAX_TEMPLATE_BYTES: usize = 16 * 1024;
 /// A returning visitor's recent views shown first on the home slot.
 pub const RECENT_IN_HOME: usize = 4;
+/// Longest search query accepted, in bytes.
+pub const MAX_QUERY_BYTES: usize = 256;
+/// Query words searched; later ones are ignored (and reported).
+pub const MAX_QUERY_WORDS: usize = 10;
+/// Most index terms one query word expands to by typos, and again by prefix.
+pub const MAX_EXPANSIONS: usize = 24;
+/// Shortest last word that is completed as a prefix ("ch" → "charger").
+pub const MIN_PREFIX_CHARS: usize = 2;
+/// Search results per page when the request does not say.
+pub const DEFAULT_PER_PAGE: usize = 24;
+/// Most search results per page.
+pub const MAX_PER_PAGE: usize = 48;
+/// Deepest search page served.
+pub const MAX_PAGE: usize = 50;
+/// Nearest products considered when rescuing a query without matches.
+pub const RESCUE_CANDIDATES: usize = 96;
+/// Least cosine similarity between a query and a rescued product.
+pub const RESCUE_MIN_SIMILARITY: f32 = 0.5;
+/// Most removed candidates an explained search lists.
+pub const MAX_EXPLAIN_REMOVED: usize = 100;

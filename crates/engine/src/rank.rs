@@ -9,6 +9,7 @@ use crate::candidates::{Candidate, Pool, FRESHNESS, MARGIN, POPULARITY, RATING, 
 use crate::error::EngineError;
 use crate::guardrails::{cart_shipping, Guardrails, SlotContext};
 use crate::limits::{DEFAULT_K, MAX_K};
+use crate::sections::ProductRecord;
 use crate::session::Session;
 use crate::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
 use crate::surfaces::{gather, Context, BACK_IN_STOCK, RECENTLY_VIEWED};
@@ -91,6 +92,7 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
         } else {
             Vec::new()
         },
+        searching: false,
     };
     let mut selection = Selection::new(engine, &slot, req.explain);
     let mut rest = Vec::new();
@@ -169,18 +171,24 @@ fn generic_signals(engine: &Engine, ord: u32, c: &mut Candidate) {
         return;
     };
     c.set(MARGIN, p.margin().map_or(0.0, |m| m.clamp(0.0, 1.0) as f32));
-    c.set(
-        STOCK,
-        ((1.0 + p.available as f32).ln() / 1001f32.ln()).min(1.0),
-    );
-    // Shrunk towards 4 stars with the weight of 5 reviews.
+    c.set(STOCK, stock_signal(p));
+    c.set(RATING, rating_signal(p));
+}
+
+/// Depth of stock, 0 to 1 on a log scale (1000 units and more is 1).
+pub(crate) fn stock_signal(p: &ProductRecord) -> f32 {
+    ((1.0 + p.available as f32).ln() / 1001f32.ln()).min(1.0)
+}
+
+/// The rating, 0 to 1, shrunk towards 4 stars with the weight of 5 reviews
+/// (so three 5-star reviews do not beat three hundred 4.8s); 0 when unrated.
+pub(crate) fn rating_signal(p: &ProductRecord) -> f32 {
     let count = p.rating_count as f32;
-    let rating = if count > 0.0 {
-        (p.rating * count + 4.0 * 5.0) / (count + 5.0)
+    if count > 0.0 {
+        (p.rating * count + 4.0 * 5.0) / (count + 5.0) / 5.0
     } else {
         0.0
-    };
-    c.set(RATING, rating / 5.0);
+    }
 }
 
 /// The active boosts for `ord` in this slot, summed.

@@ -4,11 +4,12 @@
 //! the engine decodes them once per isolate. Each has a four-letter tag.
 
 use firstpaint_bundle::{codec, BundleError, BundleWriter, Tag};
-use firstpaint_contracts::{Blend, ConsentRules};
+use firstpaint_contracts::{Blend, ConsentRules, SearchRules};
 use instant_distance::Hnsw;
 use serde::{Deserialize, Serialize};
 
 use crate::embedding::Embedding;
+use crate::search::{self, SearchParts};
 use crate::slot::SlotKind;
 
 /// Tag of [`CatalogSection`].
@@ -196,6 +197,41 @@ pub struct RulesSection {
     pub blend: Blend,
     /// Consent defaults by region, read by the edge.
     pub consent: ConsentRules,
+    /// Search settings, pins and buries.
+    pub search: SearchRulesSection,
+}
+
+/// The search rules, compiled: pins and buries name products by ordinal and
+/// queries by their normalized terms.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchRulesSection {
+    /// Typo thresholds and blend weights (its `pins` and `buries` are empty:
+    /// the compiled ones are below).
+    pub settings: SearchRules,
+    /// Products at a position of a query's results.
+    pub pins: Vec<SearchPinRule>,
+    /// Products sent to the end of a query's results.
+    pub buries: Vec<SearchBuryRule>,
+}
+
+/// A compiled search pin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchPinRule {
+    /// The query's normalized terms, space-separated.
+    pub query: String,
+    /// Product ordinal.
+    pub product: u32,
+    /// 1-based position.
+    pub position: u32,
+}
+
+/// A compiled search bury.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchBuryRule {
+    /// The query's normalized terms, space-separated.
+    pub query: String,
+    /// Product ordinal.
+    pub product: u32,
 }
 
 /// What is never promoted to shoppers in one region.
@@ -280,6 +316,8 @@ pub struct EngineSections {
     pub rules: RulesSection,
     /// Bought-together lists.
     pub bought_together: CoViewSection,
+    /// The lexical search index.
+    pub search: SearchParts,
 }
 
 impl EngineSections {
@@ -291,6 +329,13 @@ impl EngineSections {
         writer.add(COVIEW, codec::encode(COVIEW, &self.co_view)?)?;
         writer.add(RULES, codec::encode(RULES, &self.rules)?)?;
         writer.add(BOUGHT, codec::encode(BOUGHT, &self.bought_together)?)?;
+        writer.add(
+            search::SEARCH,
+            codec::encode(search::SEARCH, &self.search.section)?,
+        )?;
+        // fst's own format and our postings format: stored as they are.
+        writer.add(search::TERMS, self.search.terms.clone())?;
+        writer.add(search::POSTINGS, self.search.postings.clone())?;
         Ok(())
     }
 }

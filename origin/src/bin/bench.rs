@@ -90,11 +90,7 @@ fn main() -> anyhow::Result<()> {
 fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Result<Row> {
     eprintln!("{name}: building");
     let started = Instant::now();
-    let inputs = load(&InputPaths {
-        catalog: dir.join("catalog.ndjson"),
-        events: dir.join("events.ndjson"),
-        rules: dir.join("rules.toml"),
-    })?;
+    let inputs = load(&InputPaths::in_dir(dir))?;
     let opts = BuildOptions {
         now: NOW,
         ttl_days: 14,

@@ -20,6 +20,9 @@ pub struct Args {
     /// Guardrail rules (TOML).
     #[arg(long)]
     rules: PathBuf,
+    /// Search synonyms: `a, b, c` (two-way) or `a => b, c` (one-way) per line.
+    #[arg(long)]
+    synonyms: Option<PathBuf>,
     /// Secret signing key file (from `firstpaint keygen`).
     #[arg(long)]
     key: PathBuf,
@@ -39,6 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         catalog: args.catalog,
         events: args.events,
         rules: args.rules.clone(),
+        synonyms: args.synonyms,
     };
     let inputs = load(&paths)?;
     eprintln!(

@@ -5,12 +5,45 @@ pub mod generate;
 pub mod keygen;
 pub mod publish;
 pub mod rank;
+pub mod search;
 pub mod site;
 pub mod verify;
 
 /// The current time, unix seconds.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Score parts as `signal value x weight = contribution`, for `--explain`.
+pub fn score_parts(reasons: &[firstpaint_engine::Reason]) -> String {
+    let parts: Vec<String> = reasons
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {:.2}x{:.2}={:.3}",
+                r.signal,
+                r.value,
+                r.weight,
+                r.contribution()
+            )
+        })
+        .collect();
+    parts.join("  ")
+}
+
+/// Lists what the guardrails removed, under `--explain`.
+pub fn print_removed(
+    out: &mut impl std::io::Write,
+    explain: bool,
+    removed: &[firstpaint_engine::Removed],
+) -> std::io::Result<()> {
+    if explain && !removed.is_empty() {
+        writeln!(out, "removed by guardrails:")?;
+        for r in removed {
+            writeln!(out, "  {:<12} {}", r.id, r.rule)?;
+        }
+    }
+    Ok(())
 }
 
 /// A bundle file and the public key it must verify against; every command

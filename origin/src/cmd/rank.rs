@@ -90,27 +90,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             title
         )?;
         if args.explain {
-            let parts: Vec<String> = item
-                .reasons
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{} {:.2}x{:.2}={:.3}",
-                        r.signal,
-                        r.value,
-                        r.weight,
-                        r.contribution()
-                    )
-                })
-                .collect();
-            writeln!(out, "       {}", parts.join("  "))?;
+            writeln!(out, "       {}", super::score_parts(&item.reasons))?;
         }
     }
-    if args.explain && !ranking.removed.is_empty() {
-        writeln!(out, "removed by guardrails:")?;
-        for r in &ranking.removed {
-            writeln!(out, "  {:<12} {}", r.id, r.rule)?;
-        }
-    }
+    super::print_removed(&mut out, args.explain, &ranking.removed)?;
     Ok(())
 }

@@ -122,6 +122,25 @@ product = "{pin}"
 slot = "home"
 position = 1
 
+# Search: typo tolerance, the fast-ship lift, and per-query placements.
+[search]
+# Words of 5+ characters may match with one typo, of 9+ with two.
+typo_one_from = 5
+typo_two_from = 9
+# Delivered within this many days (and in stock): the fast-ship lift.
+fast_ship_days = 2
+
+# A campaign: this charger first when shoppers search "chargers".
+[[search.pins]]
+query = "chargers"
+product = "{search_pin}"
+position = 1
+
+# Kept at the end of "phone case" results (a supplier dispute).
+[[search.buries]]
+query = "phone case"
+product = "{search_bury}"
+
 # How much each signal counts; every ranked item shows these parts.
 [blend]
 similarity = 0.5
@@ -130,8 +149,9 @@ category_affinity = 0.15
 co_view = 0.15
 "#;
 
-/// The rules, boosting a pair of headphones and pinning a new, well-stocked
-/// board game (products any store of this generator has).
+/// The rules, boosting a pair of headphones, pinning a new, well-stocked
+/// board game, pinning a charger to the "chargers" search and burying a
+/// phone case in "phone case" (products any store of this generator has).
 fn rules_for(products: &[catalog::Generated]) -> String {
     let pick = |leaf: &str, new: bool| {
         products
@@ -156,6 +176,8 @@ fn rules_for(products: &[catalog::Generated]) -> String {
     RULES
         .replace("{boost}", &pick("Headphones", false))
         .replace("{pin}", &pick("Board Games", true))
+        .replace("{search_pin}", &pick("Chargers", false))
+        .replace("{search_bury}", &pick("Phone Cases", false))
 }
 
 /// Writes `catalog.ndjson`, `events.ndjson` and `rules.toml` into `dir`.

@@ -5,9 +5,11 @@
 //! - [`priors`]: popularity per category and freshness, for cold starts.
 //! - [`embed`]: product embeddings from text, smoothed by co-views.
 //! - [`ann`]: the HNSW index over the embeddings.
+//! - [`search`]: the lexical index (terms, postings, synonyms).
 
 pub mod ann;
 pub mod coview;
 pub mod embed;
 pub mod priors;
+pub mod search;
 pub mod sessions;

@@ -29,12 +29,7 @@ pub fn fixtures_bundle() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
     BYTES.get_or_init(|| {
         let root = root();
-        let inputs = load(&InputPaths {
-            catalog: root.join("fixtures/catalog.ndjson"),
-            events: root.join("fixtures/events.ndjson"),
-            rules: root.join("fixtures/rules.toml"),
-        })
-        .expect("fixtures load");
+        let inputs = load(&InputPaths::in_dir(&root.join("fixtures"))).expect("fixtures load");
         let opts = BuildOptions {
             now: NOW,
             ttl_days: 14,

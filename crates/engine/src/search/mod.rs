@@ -1,0 +1,486 @@
+//! Search at the edge: typo-tolerant lexical retrieval over the bundle's
+//! index, ranked for the shopper and bounded by the merchant's rules.
+//!
+//! 1. [`query`] turns the words into groups of index terms (exact, typo'd
+//!    within the thresholds, prefix of the last word, synonyms) and reports
+//!    what it understood.
+//! 2. [`retrieve`] walks the postings: per product, groups matched, typos,
+//!    BM25F score, attribute words matched.
+//! 3. Here: products matching enough groups pass the query-string filters
+//!    and the guardrails (exclusions and floors; out-of-stock products may be
+//!    listed, below the rest, since a shopper searching for one wants to
+//!    know it exists). They are ordered by groups matched, then typos, then
+//!    a blend of lexical relevance with the session, stock, fast shipping,
+//!    rating and popularity; the merchant's per-query pins and buries last.
+//! 4. When nothing matches, the query's text goes through the same
+//!    projection as product text and the nearest in-stock products are
+//!    returned, marked as rescued.
+
+mod index;
+mod normalize;
+mod query;
+mod retrieve;
+
+use serde::Serialize;
+
+pub use index::{
+    AttributeTerm, Field, IndexBuilder, Posting, Postings, SearchIndex, SearchParts, SearchSection,
+    Synonym, POSTINGS, SEARCH, TERMS,
+};
+pub use normalize::{terms as normalized_terms, words, Word};
+pub use query::{Correction, QueryReport, TypoPolicy, Via};
+
+use crate::error::EngineError;
+use crate::features::{self, TextProjector};
+use crate::guardrails::{Guardrails, SlotContext};
+use crate::limits::{
+    DEFAULT_PER_PAGE, MAX_EXPLAIN_REMOVED, MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_BYTES,
+    RESCUE_CANDIDATES, RESCUE_MIN_SIMILARITY,
+};
+use crate::rank::{rating_signal, stock_signal};
+use crate::sections::ProductRecord;
+use crate::session::Session;
+use crate::slot::{Reason, Removed};
+use crate::Engine;
+use retrieve::Match;
+
+/// A search to answer.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SearchRequest {
+    /// What the shopper typed (at most [`MAX_QUERY_BYTES`] bytes).
+    pub query: String,
+    /// 1-based page.
+    pub page: usize,
+    /// Results per page; `0` for the default.
+    pub per_page: usize,
+    /// Recently viewed product ids, most recent first (empty without consent).
+    pub viewed: Vec<String>,
+    /// The shopper's country, for regional exclusions.
+    pub region: Option<String>,
+    /// Hard filters from the query string.
+    pub filters: SearchFilters,
+    /// Keep what guardrails removed, and why.
+    pub explain: bool,
+}
+
+impl SearchRequest {
+    /// The first page of `query` with defaults.
+    pub fn new(query: impl Into<String>) -> Self {
+        Self {
+            query: query.into(),
+            page: 1,
+            ..Self::default()
+        }
+    }
+}
+
+/// Filters a storefront passes with the query (`category=`, `brand=`,
+/// `price_min=`, `price_max=`, `in_stock=1`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct SearchFilters {
+    /// A category, by full path (`Electronics/Phone cases`) or its own name,
+    /// case-insensitively; matches at any level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// A brand, case-insensitively.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    /// Lowest price.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_min: Option<f64>,
+    /// Highest price.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_max: Option<f64>,
+    /// Only products that can be bought now.
+    pub in_stock: bool,
+}
+
+/// How a search ended, for the zero-result readout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchOutcome {
+    /// Products matched the words.
+    Matched,
+    /// Nothing matched; the nearest products by meaning are shown instead.
+    Rescued,
+    /// Nothing to show.
+    Empty,
+}
+
+impl SearchOutcome {
+    /// The name used in headers and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchOutcome::Matched => "matched",
+            SearchOutcome::Rescued => "rescued",
+            SearchOutcome::Empty => "empty",
+        }
+    }
+}
+
+/// A page of results.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchResults {
+    /// What was understood of the query.
+    pub query: QueryReport,
+    /// The filters applied.
+    pub filters: SearchFilters,
+    /// Matched, rescued or empty.
+    pub outcome: SearchOutcome,
+    /// Results over all pages.
+    pub total: usize,
+    /// This page, 1-based.
+    pub page: usize,
+    /// Results per page.
+    pub per_page: usize,
+    /// Whether the shopper's session changed the order.
+    pub personalized: bool,
+    /// This page's results, best first.
+    pub items: Vec<SearchHit>,
+    /// With `explain`: matches the guardrails removed, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<Removed>,
+}
+
+/// One result with the parts of its score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchHit {
+    /// Product id.
+    pub id: String,
+    /// Ordinal in this bundle.
+    #[serde(skip)]
+    pub ordinal: u32,
+    /// `match`, `rescue` or `pin`.
+    pub source: &'static str,
+    /// Query words it matched.
+    pub matched: u8,
+    /// Typos over those words.
+    pub typos: u8,
+    /// Fields the words were found in.
+    pub fields: Vec<&'static str>,
+    /// Blended score (within its matched-words and typos bucket).
+    pub score: f32,
+    /// Every part of the score.
+    pub reasons: Vec<Reason>,
+}
+
+/// A scored, allowed result before paging.
+struct Hit {
+    m: Match,
+    source: &'static str,
+    score: f32,
+    buried: bool,
+    values: [f32; 7],
+}
+
+/// Answers one search. See [`Engine::search`].
+pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResults, EngineError> {
+    if req.query.len() > MAX_QUERY_BYTES {
+        return Err(EngineError::QueryTooLong {
+            got: req.query.len(),
+            max: MAX_QUERY_BYTES,
+        });
+    }
+    let per_page = if req.per_page == 0 {
+        DEFAULT_PER_PAGE
+    } else {
+        req.per_page
+    };
+    if per_page > MAX_PER_PAGE || req.page == 0 || req.page > MAX_PAGE {
+        return Err(EngineError::InvalidPage {
+            page: req.page,
+            per_page,
+            max_page: MAX_PAGE,
+            max_per_page: MAX_PER_PAGE,
+        });
+    }
+    let index = engine.search_index().ok_or(EngineError::NoSearchIndex)?;
+    let rules = &engine.rules().search;
+    let settings = &rules.settings;
+    let typo = TypoPolicy {
+        one: usize::from(settings.typo_one_from),
+        two: usize::from(settings.typo_two_from),
+    };
+    let (groups, report) = query::parse(&req.query, index, typo);
+    let session = Session::new(engine, &req.viewed);
+    let slot = SlotContext {
+        region: req.region.clone(),
+        searching: true,
+        ..SlotContext::default()
+    };
+    let guardrails = Guardrails::new(engine.rules());
+    let filter = Filter::resolve(engine, &req.filters);
+    let mut removed = Vec::new();
+    let mut allowed = |p: &ProductRecord| {
+        if !filter.allows(p) {
+            return false;
+        }
+        match guardrails.check(p, &slot, engine) {
+            None => true,
+            Some(rule) => {
+                if req.explain && removed.len() < MAX_EXPLAIN_REMOVED {
+                    removed.push(Removed {
+                        id: p.id.clone(),
+                        rule,
+                    });
+                }
+                false
+            }
+        }
+    };
+
+    // Enough words must match: all but one from three words up.
+    let n = groups.len();
+    let required = if n <= 2 { 1 } else { n - 1 } as u8;
+    let attribute_groups = groups.iter().filter(|g| g.attribute).count().max(1) as f32;
+    let mut matches: Vec<Match> = retrieve::run(index, &groups)
+        .into_iter()
+        .filter(|m| m.matched >= required)
+        .filter(|m| engine.product_at(m.ord).is_some_and(&mut allowed))
+        .collect();
+    let mut outcome = SearchOutcome::Matched;
+    let mut source = "match";
+    let mut lexical: Vec<f32> = matches.iter().map(|m| m.lexical).collect();
+    if matches.is_empty() {
+        let rescued = rescue(engine, &req.query, &mut allowed);
+        outcome = if rescued.is_empty() {
+            SearchOutcome::Empty
+        } else {
+            SearchOutcome::Rescued
+        };
+        source = "rescue";
+        lexical = rescued.iter().map(|(_, sim)| *sim).collect();
+        matches = rescued
+            .into_iter()
+            .map(|(ord, _)| Match {
+                ord,
+                matched: 0,
+                typos: 0,
+                lexical: 0.0,
+                attributes: 0,
+                fields: 0,
+            })
+            .collect();
+    }
+
+    let weights = settings.weights();
+    // Lexical scores are relative to the best match; a rescue's similarity
+    // is already 0 to 1 and is kept as it is.
+    let best = if source == "rescue" {
+        1.0
+    } else {
+        lexical
+            .iter()
+            .copied()
+            .fold(0.0f32, f32::max)
+            .max(f32::EPSILON)
+    };
+    let query_key = report.terms.join(" ");
+    let min_stock = engine.rules().min_inventory.max(1);
+    let mut hits: Vec<Hit> = matches
+        .into_iter()
+        .zip(lexical)
+        .filter_map(|(m, lex)| {
+            let p = engine.product_at(m.ord)?;
+            let in_stock = p.available >= min_stock;
+            let similarity = engine
+                .embedding(m.ord)
+                .map_or(0.0, |e| session.taste.dot(e).max(0.0));
+            let values = [
+                lex / best,
+                f32::from(m.attributes) / attribute_groups,
+                if session.is_empty() {
+                    0.0
+                } else {
+                    0.7 * similarity + 0.3 * session.affinity(p.leaf(), p.top())
+                },
+                if in_stock { stock_signal(p) } else { 0.0 },
+                f32::from(in_stock && p.ship_days <= settings.fast_ship_days),
+                rating_signal(p),
+                engine.popularity(m.ord),
+            ];
+            let score = weights.iter().zip(values).map(|((_, w), v)| w * v).sum();
+            let buried = rules
+                .buries
+                .iter()
+                .any(|b| b.product == m.ord && b.query == query_key);
+            Some(Hit {
+                m,
+                source,
+                score,
+                buried,
+                values,
+            })
+        })
+        .collect();
+    hits.sort_by(|a, b| {
+        a.buried
+            .cmp(&b.buried)
+            .then(b.m.matched.cmp(&a.m.matched))
+            .then(a.m.typos.cmp(&b.m.typos))
+            .then(b.score.total_cmp(&a.score))
+            .then(a.m.ord.cmp(&b.m.ord))
+    });
+    let mut pins: Vec<_> = rules.pins.iter().filter(|p| p.query == query_key).collect();
+    pins.sort_by_key(|p| p.position);
+    for pin in pins {
+        let Some(p) = engine.product_at(pin.product) else {
+            continue;
+        };
+        let hit = match hits.iter().position(|h| h.m.ord == pin.product) {
+            Some(at) => hits.remove(at),
+            None if allowed(p) => Hit {
+                m: Match {
+                    ord: pin.product,
+                    matched: 0,
+                    typos: 0,
+                    lexical: 0.0,
+                    attributes: 0,
+                    fields: 0,
+                },
+                source,
+                score: 0.0,
+                buried: false,
+                values: [0.0; 7],
+            },
+            None => continue,
+        };
+        let at = (pin.position as usize).saturating_sub(1).min(hits.len());
+        hits.insert(
+            at,
+            Hit {
+                source: "pin",
+                ..hit
+            },
+        );
+    }
+    if outcome == SearchOutcome::Empty && !hits.is_empty() {
+        outcome = SearchOutcome::Matched;
+    }
+
+    let total = hits.len();
+    let items = hits
+        .into_iter()
+        .skip((req.page - 1) * per_page)
+        .take(per_page)
+        .filter_map(|h| {
+            let p = engine.product_at(h.m.ord)?;
+            let mut reasons: Vec<Reason> = weights
+                .iter()
+                .zip(h.values)
+                .map(|(&(signal, weight), value)| Reason {
+                    signal,
+                    value,
+                    weight,
+                })
+                .collect();
+            if h.source == "rescue" {
+                if let Some(first) = reasons.first_mut() {
+                    first.signal = "rescue_similarity";
+                }
+            }
+            if h.buried {
+                reasons.push(Reason {
+                    signal: "buried",
+                    value: 1.0,
+                    weight: 1.0,
+                });
+            }
+            Some(SearchHit {
+                id: p.id.clone(),
+                ordinal: h.m.ord,
+                source: h.source,
+                matched: h.m.matched,
+                typos: h.m.typos,
+                fields: Field::names(h.m.fields),
+                score: h.score,
+                reasons,
+            })
+        })
+        .collect();
+    Ok(SearchResults {
+        query: report,
+        filters: req.filters.clone(),
+        outcome,
+        total,
+        page: req.page,
+        per_page,
+        personalized: !session.is_empty(),
+        items,
+        removed,
+    })
+}
+
+/// The in-stock products nearest to the query's text in the embedding
+/// space, as (ordinal, similarity), nearest first.
+fn rescue(
+    engine: &Engine,
+    query: &str,
+    allowed: &mut impl FnMut(&ProductRecord) -> bool,
+) -> Vec<(u32, f32)> {
+    let mut projector = TextProjector::default();
+    for word in features::words(query) {
+        projector.word(&word, 1.0);
+    }
+    let vector = projector.finish();
+    if vector.is_zero() {
+        return Vec::new();
+    }
+    let min_stock = engine.rules().min_inventory.max(1);
+    engine
+        .nearest(&vector, RESCUE_CANDIDATES)
+        .into_iter()
+        .filter(|&(_, sim)| sim >= RESCUE_MIN_SIMILARITY)
+        .filter(|&(ord, _)| {
+            engine
+                .product_at(ord)
+                .is_some_and(|p| p.available >= min_stock && allowed(p))
+        })
+        .collect()
+}
+
+/// The query-string filters, resolved against the catalog once.
+struct Filter {
+    /// Category indexes a product must have one of; `None` for no filter.
+    categories: Option<Vec<u32>>,
+    brand: Option<String>,
+    price_min: f64,
+    price_max: f64,
+    min_stock: Option<u32>,
+}
+
+impl Filter {
+    fn resolve(engine: &Engine, f: &SearchFilters) -> Self {
+        let categories = f.category.as_deref().map(|name| {
+            let name = name.trim();
+            (0u32..)
+                .zip(engine.categories())
+                .filter(|(_, path)| {
+                    let leaf = path.rsplit('/').next().unwrap_or(path);
+                    path.eq_ignore_ascii_case(name) || leaf.eq_ignore_ascii_case(name)
+                })
+                .map(|(c, _)| c)
+                .collect()
+        });
+        Self {
+            categories,
+            brand: f.brand.as_deref().map(|b| b.trim().to_lowercase()),
+            price_min: f.price_min.unwrap_or(f64::NEG_INFINITY),
+            price_max: f.price_max.unwrap_or(f64::INFINITY),
+            min_stock: f.in_stock.then(|| engine.rules().min_inventory.max(1)),
+        }
+    }
+
+    fn allows(&self, p: &ProductRecord) -> bool {
+        let category = self
+            .categories
+            .as_ref()
+            .is_none_or(|cs| p.category_path.iter().any(|c| cs.contains(c)));
+        let brand = self
+            .brand
+            .as_ref()
+            .is_none_or(|b| p.brand.to_lowercase() == *b);
+        let stock = self.min_stock.is_none_or(|m| p.available >= m);
+        category && brand && stock && p.price >= self.price_min && p.price <= self.price_max
+    }
+}

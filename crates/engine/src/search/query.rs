@@ -1,0 +1,360 @@
+//! Query understanding: from the shopper's words to groups of index terms.
+//!
+//! Each query word becomes a [`Group`]: the terms that may stand for it
+//! (itself, its typo'd neighbours within the merchant's thresholds, words it
+//! begins when it is the last word, and its synonyms). A product matches a
+//! group through its best alternative; ranking counts matched groups first
+//! and typos second, as the known engines do.
+
+use std::cell::OnceCell;
+
+use fst::{IntoStreamer, Streamer};
+use levenshtein_automata::{LevenshteinAutomatonBuilder, DFA};
+use serde::Serialize;
+
+use super::index::SearchIndex;
+use super::normalize::{self, Word};
+use crate::limits::{MAX_EXPANSIONS, MAX_QUERY_WORDS, MIN_PREFIX_CHARS};
+
+/// How a term came to stand for a query word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    /// The word itself (after normalization).
+    Exact,
+    /// A longer word the last query word begins ("charg" → "charger").
+    Prefix,
+    /// A merchant synonym.
+    Synonym,
+    /// A word within the typo threshold.
+    Typo,
+}
+
+impl Via {
+    /// How much a match through this route counts against an exact one.
+    fn factor(self) -> f32 {
+        match self {
+            Via::Exact => 1.0,
+            Via::Prefix => 0.85,
+            Via::Synonym => 0.9,
+            Via::Typo => 0.8,
+        }
+    }
+}
+
+/// One way to match a group: every term of `terms` (a phrase when more than one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alternative {
+    /// Term ids, all required.
+    pub terms: Vec<u32>,
+    /// Edits from the query word.
+    pub typos: u8,
+    /// How it was found.
+    pub via: Via,
+    /// Score multiplier for the route.
+    pub factor: f32,
+}
+
+/// The terms that may stand for one query word (or phrase).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// What the shopper wrote.
+    pub word: String,
+    /// Ways to match, best first.
+    pub alternatives: Vec<Alternative>,
+    /// The word names an attribute value or brand ("red", "samsung").
+    pub attribute: bool,
+}
+
+/// What the engine understood of a query, reported with its results.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct QueryReport {
+    /// The query as received.
+    pub original: String,
+    /// Its normalized terms.
+    pub terms: Vec<String>,
+    /// Words not found as written, and the closest indexed words used instead.
+    pub corrections: Vec<Correction>,
+    /// Synonyms applied: (what the shopper wrote, what it also searched).
+    pub synonyms: Vec<(String, Vec<String>)>,
+    /// Attribute values and brands recognized (`colour=red`, `brand=Samsung`).
+    pub attributes: Vec<String>,
+    /// Words ignored (stop words, or past the word limit).
+    pub ignored: Vec<String>,
+}
+
+/// A typo'd word and the indexed word it most likely meant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Correction {
+    /// As typed.
+    pub from: String,
+    /// The indexed term used.
+    pub to: String,
+    /// Edits between them.
+    pub typos: u8,
+}
+
+/// Typo thresholds: words of at least `one` characters may have one typo,
+/// of at least `two`, two.
+#[derive(Debug, Clone, Copy)]
+pub struct TypoPolicy {
+    /// Shortest word allowed one typo.
+    pub one: usize,
+    /// Shortest word allowed two typos.
+    pub two: usize,
+}
+
+impl TypoPolicy {
+    fn allowed(self, chars: usize) -> u8 {
+        if chars >= self.two {
+            2
+        } else if chars >= self.one {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+thread_local! {
+    /// Levenshtein automaton builders for 0, 1 and 2 edits (transpositions
+    /// count as one), built on first use: building the 2-edit one is the
+    /// expensive part, each query's automaton is then cheap.
+    static AUTOMATA: [OnceCell<LevenshteinAutomatonBuilder>; 3] = const {
+        [OnceCell::new(), OnceCell::new(), OnceCell::new()]
+    };
+}
+
+fn automaton(word: &str, typos: u8, prefix: bool) -> Option<DFA> {
+    AUTOMATA.with(|builders| {
+        let cell = builders.get(usize::from(typos))?;
+        let builder = cell.get_or_init(|| LevenshteinAutomatonBuilder::new(typos, true));
+        Some(if prefix {
+            builder.build_prefix_dfa(word)
+        } else {
+            builder.build_dfa(word)
+        })
+    })
+}
+
+/// Understands `query` against `index`.
+pub fn parse(query: &str, index: &SearchIndex, typo: TypoPolicy) -> (Vec<Group>, QueryReport) {
+    let mut report = QueryReport {
+        original: query.to_owned(),
+        ..QueryReport::default()
+    };
+    let all = normalize::words(query);
+    // Stop words only count when the query has nothing else ("the who").
+    let meaningful = all.iter().any(|w| !w.stop);
+    let mut words: Vec<Word> = Vec::new();
+    for w in all {
+        if (w.stop && meaningful) || words.len() >= MAX_QUERY_WORDS {
+            report.ignored.push(w.original);
+        } else {
+            words.push(w);
+        }
+    }
+    // The last word may be unfinished when the query does not end in a space.
+    let open_end = !query.ends_with(|c: char| c.is_whitespace());
+    report.terms = words.iter().map(|w| w.term.clone()).collect();
+
+    let mut groups = Vec::new();
+    let mut i = 0;
+    while let Some(word) = words.get(i) {
+        // The longest synonym trigger starting here.
+        let rest: Vec<&str> = words.iter().skip(i).map(|w| w.term.as_str()).collect();
+        let synonym = index
+            .synonyms_starting(&word.term)
+            .filter(|s| s.from.len() <= rest.len() && s.from.iter().zip(&rest).all(|(a, b)| a == b))
+            .max_by_key(|s| s.from.len());
+        let span = synonym.map_or(1, |s| s.from.len());
+        let last = i + span == words.len();
+        let mut group = if span == 1 {
+            single(word, index, typo, last && open_end, &mut report)
+        } else {
+            let written: Vec<&str> = words
+                .iter()
+                .skip(i)
+                .take(span)
+                .map(|w| w.original.as_str())
+                .collect();
+            Group {
+                word: written.join(" "),
+                alternatives: phrase(rest.get(..span).unwrap_or_default(), index, Via::Exact)
+                    .into_iter()
+                    .collect(),
+                attribute: false,
+            }
+        };
+        if let Some(s) = synonym {
+            let mut used = Vec::new();
+            for to in &s.to {
+                let terms: Vec<&str> = to.iter().map(String::as_str).collect();
+                if let Some(alt) = phrase(&terms, index, Via::Synonym) {
+                    group.alternatives.push(alt);
+                    used.push(to.join(" "));
+                }
+            }
+            if !used.is_empty() {
+                report.synonyms.push((group.word.clone(), used));
+            }
+        }
+        dedup(&mut group.alternatives);
+        groups.push(group);
+        i += span;
+    }
+    (groups, report)
+}
+
+/// A group for one word: exact, typo'd and (for the last word) prefix terms.
+fn single(
+    word: &Word,
+    index: &SearchIndex,
+    typo: TypoPolicy,
+    prefix: bool,
+    report: &mut QueryReport,
+) -> Group {
+    let term = word.term.as_str();
+    let mut alternatives = Vec::new();
+    let exact = index.term_id(term);
+    if let Some(id) = exact {
+        alternatives.push(alt(vec![id], 0, Via::Exact));
+    } else if word.parts.len() > 1 {
+        // "t-shirt" against a catalog that writes "t shirt".
+        let parts: Vec<&str> = word.parts.iter().map(String::as_str).collect();
+        alternatives.extend(phrase(&parts, index, Via::Exact));
+    }
+    let chars = term.chars().count();
+    let typos = typo.allowed(chars);
+    // Typo'd neighbours, fewest edits and most common first.
+    let mut found: Vec<Found> = Vec::new();
+    if typos > 0 {
+        let mut forms = vec![term];
+        if word.unstemmed != term {
+            forms.push(word.unstemmed.as_str());
+        }
+        for form in forms {
+            if let Some(dfa) = automaton(form, typos, false) {
+                collect(index, &dfa, &mut found);
+            }
+        }
+    }
+    let prefix = prefix && chars >= MIN_PREFIX_CHARS;
+    let mut prefixed: Vec<Found> = Vec::new();
+    if prefix {
+        // A prefix automaton allows typos too: "chrag" still finds "charger".
+        if let Some(dfa) = automaton(term, typos, true) {
+            collect(index, &dfa, &mut prefixed);
+        }
+    }
+    let best = |v: &mut Vec<Found>| {
+        v.retain(|f| Some(f.id) != exact);
+        v.sort_by(|a, b| a.rank(b));
+        // A term found from both forms keeps its fewest edits.
+        let mut seen = std::collections::HashSet::new();
+        v.retain(|f| seen.insert(f.id));
+        v.truncate(MAX_EXPANSIONS);
+    };
+    best(&mut found);
+    best(&mut prefixed);
+    for f in &found {
+        alternatives.push(alt(vec![f.id], f.typos, Via::Typo));
+    }
+    for f in &prefixed {
+        // A word the query begins exactly is a prefix match; with edits, a typo.
+        let via = if f.typos == 0 { Via::Prefix } else { Via::Typo };
+        alternatives.push(alt(vec![f.id], f.typos, via));
+    }
+    // Not indexed as written, and not the start of an indexed word: say
+    // which word was used instead.
+    if exact.is_none() && !prefixed.iter().any(|p| p.typos == 0) {
+        let nearest = found
+            .iter()
+            .chain(&prefixed)
+            .filter(|f| f.typos > 0)
+            .min_by(|a, b| a.rank(b));
+        if let Some(f) = nearest {
+            report.corrections.push(Correction {
+                from: word.original.clone(),
+                to: f.term.clone(),
+                typos: f.typos,
+            });
+        }
+    }
+    let attribute = index.attribute(term);
+    if let Some(a) = attribute {
+        report.attributes.push(format!("{}={}", a.name, a.value));
+    }
+    Group {
+        word: word.original.clone(),
+        alternatives,
+        attribute: attribute.is_some(),
+    }
+}
+
+/// A term an automaton accepted.
+struct Found {
+    typos: u8,
+    id: u32,
+    doc_freq: u32,
+    term: String,
+}
+
+impl Found {
+    /// Fewest edits first, then the most common word.
+    fn rank(&self, other: &Found) -> std::cmp::Ordering {
+        self.typos
+            .cmp(&other.typos)
+            .then(other.doc_freq.cmp(&self.doc_freq))
+            .then(self.id.cmp(&other.id))
+    }
+}
+
+/// Every term `dfa` accepts.
+fn collect(index: &SearchIndex, dfa: &DFA, out: &mut Vec<Found>) {
+    let mut stream = index.dictionary().search(dfa).into_stream();
+    // Short prefixes can match thousands of terms; keep the most common.
+    let mut seen = 0;
+    while let Some((key, id)) = stream.next() {
+        let Ok(id) = u32::try_from(id) else { continue };
+        out.push(Found {
+            typos: dfa.eval(key).to_u8(),
+            id,
+            doc_freq: index.doc_freq(id),
+            term: String::from_utf8_lossy(key).into_owned(),
+        });
+        seen += 1;
+        if seen >= MAX_EXPANSIONS * 16 {
+            break;
+        }
+    }
+}
+
+/// An alternative requiring every term of `terms`, if all are indexed.
+fn phrase(terms: &[&str], index: &SearchIndex, via: Via) -> Option<Alternative> {
+    let ids: Option<Vec<u32>> = terms.iter().map(|t| index.term_id(t)).collect();
+    ids.filter(|ids| !ids.is_empty())
+        .map(|ids| alt(ids, 0, via))
+}
+
+fn alt(terms: Vec<u32>, typos: u8, via: Via) -> Alternative {
+    Alternative {
+        terms,
+        typos,
+        via,
+        factor: via.factor(),
+    }
+}
+
+/// Keeps the best route to each term set.
+fn dedup(alts: &mut Vec<Alternative>) {
+    let mut kept: Vec<Alternative> = Vec::with_capacity(alts.len());
+    for a in alts.drain(..) {
+        match kept.iter_mut().find(|k| k.terms == a.terms) {
+            Some(k) if (a.typos, a.via) < (k.typos, k.via) => *k = a,
+            Some(_) => {}
+            None => kept.push(a),
+        }
+    }
+    *alts = kept;
+}

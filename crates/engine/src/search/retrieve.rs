@@ -1,0 +1,187 @@
+//! Lexical retrieval: walks the postings of every group's alternatives and
+//! accumulates, per product, the groups it matched, their typos and its
+//! BM25F score.
+//!
+//! Accumulators are dense (one per product) and reused across queries on a
+//! thread, stamped with a query generation, so a query costs only the
+//! postings it reads: no hashing and no per-query allocation of the catalog.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use super::index::{Field, SearchIndex};
+use super::query::Group;
+
+/// What one product matched.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Match {
+    /// Product ordinal.
+    pub ord: u32,
+    /// Query groups matched.
+    pub matched: u8,
+    /// Typos over the matched groups (each through its best alternative).
+    pub typos: u8,
+    /// BM25F score over the matched groups.
+    pub lexical: f32,
+    /// Attribute or brand words matched in the product's attribute or brand fields.
+    pub attributes: u8,
+    /// Fields any matched term was found in.
+    pub fields: u8,
+}
+
+/// One product's running state in the current query.
+#[derive(Debug, Clone, Copy, Default)]
+struct Acc {
+    generation: u32,
+    /// The group being accumulated.
+    group: u16,
+    best: f32,
+    best_typos: u8,
+    best_attribute: bool,
+    m: Match0,
+}
+
+/// The settled part of an accumulator (groups before `group`).
+#[derive(Debug, Clone, Copy, Default)]
+struct Match0 {
+    matched: u8,
+    typos: u8,
+    lexical: f32,
+    attributes: u8,
+    fields: u8,
+}
+
+#[derive(Default)]
+struct Scratch {
+    generation: u32,
+    accs: Vec<Acc>,
+    touched: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
+}
+
+/// Every product matching at least one group.
+pub fn run(index: &SearchIndex, groups: &[Group]) -> Vec<Match> {
+    SCRATCH.with(|cell| {
+        let Ok(mut scratch) = cell.try_borrow_mut() else {
+            return Vec::new();
+        };
+        let docs = index.docs() as usize;
+        let s = &mut *scratch;
+        if s.accs.len() != docs {
+            s.accs = vec![Acc::default(); docs];
+        }
+        s.generation = s.generation.wrapping_add(1);
+        if s.generation == 0 {
+            // Stamps wrapped: clear them so old ones cannot pass as current.
+            s.accs.iter_mut().for_each(|a| a.generation = 0);
+            s.generation = 1;
+        }
+        s.touched.clear();
+        let attribute_mask = Field::Attribute.bit() | Field::Brand.bit();
+        for (g, group) in groups.iter().enumerate() {
+            let g = u16::try_from(g).unwrap_or(u16::MAX);
+            for alt in &group.alternatives {
+                let hits: Vec<(u32, f32, u8)> = match alt.terms.as_slice() {
+                    [term] => {
+                        let idf = index.idf(*term);
+                        index
+                            .postings(*term)
+                            .map(|p| (p.doc, idf * f32::from(p.impact) / 255.0, p.fields))
+                            .collect()
+                    }
+                    terms => phrase_hits(index, terms),
+                };
+                for (doc, value, fields) in hits {
+                    let attribute =
+                        group.attribute && alt.typos == 0 && fields & attribute_mask != 0;
+                    touch(s, doc, g, value * alt.factor, alt.typos, attribute, fields);
+                }
+            }
+        }
+        let Scratch { accs, touched, .. } = s;
+        touched
+            .iter()
+            .filter_map(|&doc| {
+                let a = accs.get(doc as usize)?;
+                let m = settle(a);
+                Some(Match {
+                    ord: doc,
+                    matched: m.matched,
+                    typos: m.typos,
+                    lexical: m.lexical,
+                    attributes: m.attributes,
+                    fields: m.fields,
+                })
+            })
+            .collect()
+    })
+}
+
+/// Products holding every term of a phrase, with the mean of its terms'
+/// scores (a phrase stands for one word: "power bank" for "charger").
+fn phrase_hits(index: &SearchIndex, terms: &[u32]) -> Vec<(u32, f32, u8)> {
+    let mut found: HashMap<u32, (usize, f32, u8)> = HashMap::new();
+    for &t in terms {
+        let idf = index.idf(t);
+        for p in index.postings(t) {
+            let e = found.entry(p.doc).or_insert((0, 0.0, 0));
+            e.0 += 1;
+            e.1 += idf * f32::from(p.impact) / 255.0;
+            e.2 |= p.fields;
+        }
+    }
+    let mut hits: Vec<(u32, f32, u8)> = found
+        .into_iter()
+        .filter(|(_, (n, _, _))| *n == terms.len())
+        .map(|(doc, (n, v, f))| (doc, v / n.max(1) as f32, f))
+        .collect();
+    hits.sort_unstable_by_key(|h| h.0);
+    hits
+}
+
+/// Records that `doc` matched group `g` with `value` through an alternative
+/// with `typos` edits.
+fn touch(s: &mut Scratch, doc: u32, g: u16, value: f32, typos: u8, attribute: bool, fields: u8) {
+    let generation = s.generation;
+    let Some(a) = s.accs.get_mut(doc as usize) else {
+        return;
+    };
+    if a.generation != generation {
+        *a = Acc {
+            generation,
+            group: g,
+            best: value,
+            best_typos: typos,
+            best_attribute: attribute,
+            m: Match0::default(),
+        };
+        s.touched.push(doc);
+    } else if a.group != g {
+        a.m = settle(a);
+        a.group = g;
+        a.best = value;
+        a.best_typos = typos;
+        a.best_attribute = attribute;
+    } else if typos < a.best_typos || (typos == a.best_typos && value > a.best) {
+        a.best = value;
+        a.best_typos = typos;
+        a.best_attribute = a.best_attribute || attribute;
+    } else {
+        a.best_attribute = a.best_attribute || attribute;
+    }
+    a.m.fields |= fields;
+}
+
+/// The accumulator with its current group counted.
+fn settle(a: &Acc) -> Match0 {
+    Match0 {
+        matched: a.m.matched.saturating_add(1),
+        typos: a.m.typos.saturating_add(a.best_typos),
+        lexical: a.m.lexical + a.best,
+        attributes: a.m.attributes.saturating_add(u8::from(a.best_attribute)),
+        fields: a.m.fields,
+    }
+}

@@ -1,0 +1,136 @@
+//! `firstpaint search`: what the edge would return for a query, and why.
+
+use std::io::Write;
+
+use firstpaint_engine::{SearchFilters, SearchOutcome, SearchRequest};
+
+/// Arguments of `search`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    signed: super::SignedBundle,
+    /// The query, as a shopper would type it.
+    query: String,
+    /// Recently viewed product ids, most recent first, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    viewed: Vec<String>,
+    /// Only this category (full path or its own name).
+    #[arg(long)]
+    category: Option<String>,
+    /// Only this brand.
+    #[arg(long)]
+    brand: Option<String>,
+    /// Lowest price.
+    #[arg(long)]
+    price_min: Option<f64>,
+    /// Highest price.
+    #[arg(long)]
+    price_max: Option<f64>,
+    /// Only products in stock.
+    #[arg(long)]
+    in_stock: bool,
+    /// The shopper's country (regional exclusions), e.g. US.
+    #[arg(long)]
+    region: Option<String>,
+    /// 1-based page.
+    #[arg(long, default_value_t = 1)]
+    page: usize,
+    /// Results per page.
+    #[arg(long, default_value_t = 10)]
+    per_page: usize,
+    /// Show every score part and what the guardrails removed.
+    #[arg(long)]
+    explain: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Searches and prints the results with what was understood of the query.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let engine = args.signed.engine()?;
+    let req = SearchRequest {
+        query: args.query,
+        page: args.page,
+        per_page: args.per_page,
+        viewed: args.viewed,
+        region: args.region,
+        filters: SearchFilters {
+            category: args.category,
+            brand: args.brand,
+            price_min: args.price_min,
+            price_max: args.price_max,
+            in_stock: args.in_stock,
+        },
+        explain: args.explain,
+    };
+    let results = engine.search(&req)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let json = serde_json::json!({ "bundle": engine.info(), "search": results });
+        serde_json::to_writer_pretty(&mut out, &json)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let q = &results.query;
+    writeln!(
+        out,
+        "query {:?} -> terms [{}]",
+        q.original,
+        q.terms.join(" ")
+    )?;
+    for c in &q.corrections {
+        writeln!(
+            out,
+            "  corrected {:?} -> {:?} ({} typo(s))",
+            c.from, c.to, c.typos
+        )?;
+    }
+    for (from, to) in &q.synonyms {
+        writeln!(out, "  synonyms  {from:?} also searched {}", to.join(", "))?;
+    }
+    if !q.attributes.is_empty() {
+        writeln!(out, "  attributes {}", q.attributes.join(", "))?;
+    }
+    if !q.ignored.is_empty() {
+        writeln!(out, "  ignored   {}", q.ignored.join(" "))?;
+    }
+    let outcome = match results.outcome {
+        SearchOutcome::Matched => "matched",
+        SearchOutcome::Rescued => "no match: RESCUED by meaning",
+        SearchOutcome::Empty => "no match: EMPTY",
+    };
+    writeln!(
+        out,
+        "{outcome}, {} result(s), page {} ({}), bundle {}",
+        results.total,
+        results.page,
+        if results.personalized {
+            "personalized"
+        } else {
+            "not personalized"
+        },
+        engine.info().version
+    )?;
+    let first = (results.page - 1) * results.per_page;
+    for (i, hit) in results.items.iter().enumerate() {
+        let title = engine.product(&hit.id).map_or("", |p| p.title.as_str());
+        writeln!(
+            out,
+            "{:>3}. {:<12} {:>6.3}  {:<6} words {} typos {}  {}",
+            first + i + 1,
+            hit.id,
+            hit.score,
+            hit.source,
+            hit.matched,
+            hit.typos,
+            title
+        )?;
+        if args.explain {
+            writeln!(out, "       in {}", hit.fields.join(", "))?;
+            writeln!(out, "       {}", super::score_parts(&hit.reasons))?;
+        }
+    }
+    super::print_removed(&mut out, args.explain, &results.removed)?;
+    Ok(())
+}
