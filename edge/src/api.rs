@@ -5,7 +5,7 @@ use worker::{Context, Date, Env, Request, Response, Result};
 
 use firstpaint_contracts::{is_valid_id, EventKind};
 use firstpaint_engine::limits::MAX_K;
-use firstpaint_engine::{format_price, EngineError, Reason, SlotKind, SlotRequest};
+use firstpaint_engine::{format_price, EngineError, ProductRecord, Reason, SlotKind, SlotRequest};
 
 use crate::keyed_hash::KeySet;
 use crate::limits::{MAX_COLLECT_BODY_BYTES, MAX_COOKIE_VIEWED, MAX_QUERY_BYTES};
@@ -36,6 +36,7 @@ pub async fn health(env: &Env, ctx: &Context) -> Result<Response> {
     }
 }
 
+/// A product as the JSON endpoints show it, with its score parts.
 #[derive(Serialize)]
 struct Item<'a> {
     id: &'a str,
@@ -49,9 +50,36 @@ struct Item<'a> {
     reasons: &'a [Reason],
 }
 
+impl<'a> Item<'a> {
+    fn new(p: &'a ProductRecord, score: f32, reasons: &'a [Reason]) -> Self {
+        Item {
+            id: &p.id,
+            title: &p.title,
+            url: &p.url,
+            image: &p.image,
+            price: p.price,
+            price_display: format_price(p.price, &p.currency),
+            currency: &p.currency,
+            score,
+            reasons,
+        }
+    }
+}
+
+/// A search result: the product, and how it matched.
+#[derive(Serialize)]
+struct SearchItem<'a> {
+    #[serde(flatten)]
+    item: Item<'a>,
+    source: &'static str,
+    matched: u8,
+    typos: u8,
+    fields: &'a [&'static str],
+}
+
 /// A 400 whose body says what was wrong.
 fn bad_request(reason: impl Into<String>) -> Result<Response> {
-    Ok(Response::from_json(&serde_json::json!({ "error": reason.into() }))?.with_status(400))
+    json_error(400, reason)
 }
 
 const RECOMMEND_PARAMS: [&str; 6] = ["slot", "product", "k", "viewed", "cart", "explain"];
@@ -119,12 +147,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
     };
     let loaded = match loader::engine(env, ctx).await {
         Ok(l) => l,
-        Err(e) => {
-            return Ok(
-                Response::from_json(&serde_json::json!({ "error": e.to_string() }))?
-                    .with_status(503),
-            )
-        }
+        Err(e) => return json_error(503, e.to_string()),
     };
     let engine = &loaded.engine;
     // Without personalization consent nothing personal is used, not even
@@ -155,29 +178,14 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
             | EngineError::MissingCart { .. }
             | EngineError::InvalidK { .. }),
         ) => return bad_request(e.to_string()),
-        Err(e) => {
-            return Ok(
-                Response::from_json(&serde_json::json!({ "error": e.to_string() }))?
-                    .with_status(500),
-            )
-        }
+        Err(e) => return json_error(500, e.to_string()),
     };
     let items: Vec<Item<'_>> = ranking
         .items
         .iter()
         .filter_map(|item| {
             let p = engine.product_at(item.ordinal)?;
-            Some(Item {
-                id: &p.id,
-                title: &p.title,
-                url: &p.url,
-                image: &p.image,
-                price: p.price,
-                price_display: format_price(p.price, &p.currency),
-                currency: &p.currency,
-                score: item.score,
-                reasons: &item.reasons,
-            })
+            Some(Item::new(p, item.score, &item.reasons))
         })
         .collect();
     let mut resp = Response::from_json(&serde_json::json!({
@@ -191,6 +199,73 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         .set("x-p13n-bundle", &engine.info().version.to_string())?;
     resp.headers_mut()
         .set("cache-control", "private, no-store")?;
+    Ok(resp)
+}
+
+/// `GET /p13n/search?q=…&page=…`: a page of search results as JSON, ranked
+/// for the same shopper the page would use. `x-p13n-search` says whether
+/// the query matched, was rescued or came back empty (the zero-result
+/// readout counts it); `x-p13n-search-total` how many results there are.
+pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response> {
+    let url = req.url()?;
+    if url.query().map_or(0, str::len) > MAX_QUERY_BYTES {
+        return bad_request(format!("query string longer than {MAX_QUERY_BYTES} bytes"));
+    }
+    let mut request = match crate::search::request_from(&url, true) {
+        Ok(Some(r)) => r,
+        Ok(None) => return bad_request("missing parameter q"),
+        Err(reason) => return bad_request(reason),
+    };
+    let loaded = match loader::engine(env, ctx).await {
+        Ok(l) => l,
+        Err(e) => return json_error(503, e.to_string()),
+    };
+    let engine = &loaded.engine;
+    let shopper = Shopper::identify(req, env, &engine.rules().consent);
+    request.viewed = if shopper.consent.personalization {
+        shopper.viewed()
+    } else {
+        Vec::new()
+    };
+    request.region = shopper.region.clone();
+    let results = match engine.search(&request) {
+        Ok(r) => r,
+        Err(e @ (EngineError::QueryTooLong { .. } | EngineError::InvalidPage { .. })) => {
+            return bad_request(e.to_string())
+        }
+        Err(e) => return json_error(500, e.to_string()),
+    };
+    let items: Vec<SearchItem<'_>> = results
+        .items
+        .iter()
+        .filter_map(|hit| {
+            let p = engine.product_at(hit.ordinal)?;
+            Some(SearchItem {
+                item: Item::new(p, hit.score, &hit.reasons),
+                source: hit.source,
+                matched: hit.matched,
+                typos: hit.typos,
+                fields: &hit.fields,
+            })
+        })
+        .collect();
+    let mut resp = Response::from_json(&serde_json::json!({
+        "bundle": engine.info().version,
+        "query": results.query,
+        "filters": results.filters,
+        "outcome": results.outcome,
+        "total": results.total,
+        "page": results.page,
+        "per_page": results.per_page,
+        "personalized": results.personalized,
+        "items": items,
+        "removed": results.removed,
+    }))?;
+    let headers = resp.headers_mut();
+    headers.set("x-p13n-bundle", &engine.info().version.to_string())?;
+    headers.set("x-p13n-search", results.outcome.as_str())?;
+    headers.set("x-p13n-search-total", &results.total.to_string())?;
+    headers.set("cache-control", "private, no-store")?;
     Ok(resp)
 }
 

@@ -4,8 +4,9 @@
 //! the page, loads the signed bundle once per isolate ([`loader`]), reads the
 //! shopper's recently viewed products from a first-party cookie
 //! ([`cookies`]) and fills each `data-p13n-slot` while the HTML streams
-//! ([`rewrite`]). Any failure serves the page unmodified. `/p13n/health` and
-//! `/p13n/recommend` are JSON endpoints ([`api`]).
+//! ([`rewrite`]). Any failure serves the page unmodified. `/p13n/health`,
+//! `/p13n/recommend`, `/p13n/search` and `/p13n/collect` are JSON endpoints
+//! ([`api`]); search parameters are read by [`search`].
 //!
 //! The logic lives in plain modules (`rewrite`, `cookies`) that are tested on
 //! the host; the worker glue only moves bytes between them and the runtime.
@@ -22,6 +23,7 @@ pub mod loader;
 pub mod page;
 pub mod profile;
 pub mod rewrite;
+pub mod search;
 pub mod shopper;
 
 use worker::{event, Context, Env, Method, Request, Response, Result};
@@ -39,6 +41,7 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     match (req.method(), path.as_str()) {
         (Method::Get, "/p13n/health") => api::health(&env, &ctx).await,
         (Method::Get, "/p13n/recommend") => api::recommend(&req, &env, &ctx).await,
+        (Method::Get, "/p13n/search") => api::search(&req, &env, &ctx).await,
         (Method::Post, "/p13n/collect") => api::collect(req, &env, &ctx).await,
         (_, "/p13n/collect") => Ok(Response::from_json(
             &serde_json::json!({ "error": "use POST for /p13n/collect" }),

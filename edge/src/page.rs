@@ -8,7 +8,9 @@ use worker::{console_log, console_warn, Context, Date, Env, Headers, Request, Re
 use crate::cookies::product_from_path;
 use crate::loader;
 use crate::rewrite::{PageContext, SlotRewriter};
-use crate::shopper::Shopper;
+use crate::search::{self, DEFAULT_SEARCH_PATH, SEARCH_PATH_VAR};
+use crate::shopper::{setting, Shopper};
+use firstpaint_engine::{Engine, SearchResults};
 
 /// Variable naming the storefront origin in production; without it the
 /// worker serves its static assets (the fixtures store in `wrangler dev`).
@@ -44,6 +46,11 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let banner = shopper.banner(&loaded.engine, now, product.as_deref());
     let (returning, wanted) = (shopper.returning(), shopper.wanted());
     let headers = copy_headers(upstream.headers())?;
+    let search = search_page(&url, env, &loaded.engine, &shopper, &viewed);
+    if let Some(results) = &search {
+        headers.set("x-p13n-search", results.outcome.as_str())?;
+        headers.set("x-p13n-search-total", &results.total.to_string())?;
+    }
     let state = if shopper.profile.is_some() {
         "personalized"
     } else {
@@ -66,6 +73,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             wanted,
             region: shopper.region.clone(),
             banner,
+            search,
         },
     );
     let path = url.path().to_owned();
@@ -98,6 +106,35 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         }
     });
     Ok(Response::from_stream(stream)?.with_headers(headers))
+}
+
+/// On the storefront's search page, the results for its `q`, answered
+/// before the page streams so the outcome can go in the headers. A bad
+/// query leaves the page's own fallback in place (and says why in the log).
+fn search_page(
+    url: &worker::Url,
+    env: &Env,
+    engine: &Engine,
+    shopper: &Shopper,
+    viewed: &[String],
+) -> Option<SearchResults> {
+    let path = setting(env, SEARCH_PATH_VAR).unwrap_or_else(|| DEFAULT_SEARCH_PATH.to_owned());
+    if url.path() != path {
+        return None;
+    }
+    let mut req = match search::request_from(url, false) {
+        Ok(req) => req?,
+        Err(reason) => {
+            console_warn!("firstpaint: {path}: search not answered: {reason}");
+            return None;
+        }
+    };
+    req.viewed = viewed.to_vec();
+    req.region = shopper.region.clone();
+    engine
+        .search(&req)
+        .map_err(|e| console_warn!("firstpaint: {path}: search failed: {e}"))
+        .ok()
 }
 
 async fn fetch_storefront(req: Request, env: &Env) -> Result<Response> {

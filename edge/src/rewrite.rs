@@ -22,18 +22,21 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use firstpaint_engine::{BannerRule, Engine, Ranking, SlotKind, SlotRequest, Template};
+use firstpaint_engine::{
+    BannerRule, Engine, Ranking, SearchResults, SlotKind, SlotRequest, Template,
+};
 use lol_html::html_content::{ContentType, Element, EndTag};
 use lol_html::{element, EndTagHandler, HtmlRewriter, MemorySettings, OutputSink, Settings};
 
 use crate::limits::{MAX_REWRITER_MEMORY, MAX_SLOT_SOURCE_BYTES, SOURCE_CARRY_BYTES};
+use crate::search::SEARCH_SLOT;
 
 /// The slot type of message banners, chosen by [`Engine::choose_banner`]
 /// rather than ranked.
 pub const BANNER_SLOT: &str = "banner";
 
 /// What the page's request tells the ranker.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PageContext {
     /// Recently viewed products, most recent first (empty without consent).
     pub viewed: Vec<String>,
@@ -50,6 +53,9 @@ pub struct PageContext {
     /// The banner chosen for this page (before it streamed, so its
     /// frequency cap could be counted in the cookie).
     pub banner: Option<BannerRule>,
+    /// On the search page, its results (answered before it streamed, so
+    /// the outcome could go in the headers).
+    pub search: Option<SearchResults>,
 }
 
 /// What happened to the slots of one page, for logs and response tags.
@@ -161,10 +167,14 @@ impl SlotRewriter {
                     cart: el.get_attribute("data-p13n-cart"),
                 };
                 let is_banner = attrs.kind == BANNER_SLOT;
-                let ranking = (!is_banner).then(|| rank_slot(&engine, &ctx, &attrs));
+                let is_search = attrs.kind == SEARCH_SLOT;
+                let ranked = !is_banner && !is_search;
+                let ranking = ranked.then(|| rank_slot(&engine, &ctx, &attrs));
                 let banner = if is_banner { ctx.banner.clone() } else { None };
                 let empty = if is_banner {
                     banner.is_none()
+                } else if is_search {
+                    ctx.search.as_ref().is_none_or(|r| r.items.is_empty())
                 } else {
                     matches!(&ranking, Some(Ok(r)) if r.items.is_empty())
                 };
@@ -229,15 +239,24 @@ impl SlotRewriter {
         };
         let on_items = {
             let state = state.clone();
+            let ctx = ctx.clone();
             element!("[data-p13n-slot] [data-p13n-items]", move |el| {
-                fill(el, &engine, &mut state.borrow_mut());
+                fill(el, &engine, &ctx, &mut state.borrow_mut());
                 Ok(())
             })
         };
+        // "Results for <span data-p13n-query></span>": the query, as text.
+        let on_query = element!("[data-p13n-query]", move |el| {
+            if let Some(results) = &ctx.search {
+                el.set_inner_content(&results.query.original, ContentType::Text);
+            }
+            Ok(())
+        });
         let settings = Settings::new()
             .append_element_content_handler(on_slot)
             .append_element_content_handler(on_template)
             .append_element_content_handler(on_items)
+            .append_element_content_handler(on_query)
             .with_memory_settings(
                 MemorySettings::new()
                     .with_max_allowed_memory_usage(MAX_REWRITER_MEMORY)
@@ -308,15 +327,21 @@ fn on_end(f: impl FnOnce(&mut EndTag<'_>) + 'static) -> EndTagHandler<'static> {
 }
 
 /// Ranks the open slot and renders it into `el`, or leaves the fallback.
-fn fill(el: &mut Element<'_, '_>, engine: &Engine, state: &mut State) {
+fn fill(el: &mut Element<'_, '_>, engine: &Engine, ctx: &PageContext, state: &mut State) {
     let result = match state.slot.as_mut() {
         None => return,
         Some(slot) if slot.done => return,
         Some(slot) => {
             slot.done = true;
-            render_slot(engine, slot)
+            render_slot(engine, ctx, slot)
         }
     };
+    let search = state.slot.as_ref().is_some_and(|s| s.kind == SEARCH_SLOT);
+    if let Some(results) = ctx.search.as_ref().filter(|_| search) {
+        // Lets the page say "no exact matches: similar products" by CSS.
+        el.set_attribute("data-p13n-search", results.outcome.as_str())
+            .ok();
+    }
     match result {
         Ok(html) => {
             el.set_inner_content(&html, ContentType::Html);
@@ -332,7 +357,7 @@ fn fill(el: &mut Element<'_, '_>, engine: &Engine, state: &mut State) {
     }
 }
 
-fn render_slot(engine: &Engine, slot: &OpenSlot) -> Result<String, String> {
+fn render_slot(engine: &Engine, ctx: &PageContext, slot: &OpenSlot) -> Result<String, String> {
     let name = &slot.kind;
     let template = match &slot.template {
         Some(Ok(t)) => t,
@@ -351,6 +376,19 @@ fn render_slot(engine: &Engine, slot: &OpenSlot) -> Result<String, String> {
         let mut out = String::new();
         template.render_banner(banner, &mut out);
         return Ok(out);
+    }
+    if name == SEARCH_SLOT {
+        let results = ctx
+            .search
+            .as_ref()
+            .ok_or(format!("slot {name:?}: no search query on this page"))?;
+        if results.items.is_empty() {
+            return Err(format!(
+                "slot {name:?}: no results for {:?}",
+                results.query.original
+            ));
+        }
+        return Ok(engine.render_search(results, template));
     }
     let ranking = match &slot.ranking {
         Some(Ok(r)) => r,

@@ -164,6 +164,7 @@ fn output_does_not_depend_on_chunking() {
         wanted: Vec::new(),
         region: None,
         banner: None,
+        search: None,
     };
     let (whole, outcome) = rewrite(&engine, &html, 1 << 20, ctx.clone());
     assert_eq!(outcome.filled, 2, "{outcome:?}");
@@ -171,6 +172,38 @@ fn output_does_not_depend_on_chunking() {
         let (split, _) = rewrite(&engine, &html, chunk, ctx.clone());
         assert_eq!(split, whole, "chunk size {chunk}");
     }
+}
+
+#[test]
+fn the_search_slot_shows_the_page_s_results_and_its_query_as_text() {
+    let engine = engine();
+    let results = engine
+        .search(&firstpaint_engine::SearchRequest::new("oak lamp"))
+        .unwrap();
+    let expected: Vec<String> = results.items.iter().map(|i| i.id.clone()).collect();
+    assert!(expected.len() >= 5);
+    let html = page(&format!(
+        r#"<h2>Results for <q data-p13n-query>…</q></h2>{}"#,
+        slot(r#"data-p13n-slot="search""#, ITEM, "<li>no results</li>")
+    ));
+    let mut results_with_markup = results.clone();
+    results_with_markup.query.original = "<b>oak</b> lamp".into();
+    let ctx = PageContext {
+        search: Some(results_with_markup),
+        ..PageContext::default()
+    };
+    let (out, outcome) = rewrite(&engine, &html, 11, ctx);
+    assert_eq!(outcome.filled, 1, "{outcome:?}");
+    assert_eq!(ids(&out), expected);
+    assert!(out.contains(r#"data-p13n-search="matched""#), "{out}");
+    assert!(
+        out.contains("<q data-p13n-query>&lt;b&gt;oak&lt;/b&gt; lamp</q>"),
+        "{out}"
+    );
+    // Without a query the page's own fallback stays.
+    let (out, outcome) = rewrite(&engine, &html, 11, PageContext::default());
+    assert!(out.contains("<li>no results</li>"));
+    assert_eq!(outcome.filled, 0);
 }
 
 #[test]

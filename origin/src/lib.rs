@@ -3,12 +3,14 @@
 //! It reads and validates the inputs ([`inputs`]), trains the models
 //! ([`train`]), compiles the rules ([`compile`]), assembles and signs the
 //! bundle ([`build`]), and can write a realistic synthetic store of any size
-//! ([`generate`]) for fixtures and benchmarks. The `firstpaint` binary wraps
+//! ([`generate`]) for fixtures and benchmarks, and measures quality on real
+//! data with the engine the edge runs ([`eval`]). The `firstpaint` binary wraps
 //! these in subcommands.
 #![deny(missing_docs)]
 
 pub mod build;
 pub mod compile;
+pub mod eval;
 pub mod generate;
 pub mod inputs;
 pub mod keys;

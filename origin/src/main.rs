@@ -31,6 +31,8 @@ enum Command {
     Rank(cmd::rank::Args),
     /// Print what the edge would return for a search query, and why.
     Search(cmd::search::Args),
+    /// Measure quality on real public data with the engine the edge runs.
+    Eval(cmd::eval::Args),
     /// Render the storefront pages of a bundle's catalog into a static site.
     Site(cmd::site::Args),
 }
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Rank(a) => cmd::rank::run(a),
         Command::Search(a) => cmd::search::run(a),
         Command::Site(a) => cmd::site::run(a),
+        Command::Eval(a) => cmd::eval::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

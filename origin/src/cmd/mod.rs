@@ -1,6 +1,7 @@
 //! One module per subcommand, each with `Args` and `run`.
 
 pub mod build;
+pub mod eval;
 pub mod generate;
 pub mod keygen;
 pub mod publish;

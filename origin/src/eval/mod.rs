@@ -1,0 +1,102 @@
+//! Quality on real public data, measured with the engine the edge runs.
+//!
+//! - [`retail`]: reads the UCI Online Retail transactions into products
+//!   (and, for basket evaluations, invoices).
+//! - [`search`]: the known-item search test.
+
+pub mod retail;
+pub mod search;
+
+use std::collections::HashMap;
+
+use firstpaint_bundle::SigningKey;
+use firstpaint_contracts::{Event, Product, Rules};
+use firstpaint_engine::Engine;
+
+use crate::build::{build, BuildOptions};
+use crate::inputs::Inputs;
+
+/// Builds a bundle from `products`, `events` and `rules` exactly as
+/// `firstpaint build` does, signs it with a throwaway key and opens it.
+pub fn engine_for(
+    products: Vec<Product>,
+    events: Vec<Event>,
+    rules: Rules,
+    now: i64,
+) -> anyhow::Result<Engine> {
+    let inputs = Inputs {
+        products,
+        events,
+        rules,
+        synonyms: Vec::new(),
+        catalog_sha256: [0; 32],
+        events_sha256: [0; 32],
+        rules_sha256: [0; 32],
+        dropped_without_consent: 0,
+        unknown_product_refs: 0,
+    };
+    let key = SigningKey::from_bytes(&[7; 32]);
+    let opts = BuildOptions {
+        now,
+        ttl_days: 1,
+        progress: false,
+        rules_file: "eval rules".into(),
+    };
+    let (bytes, _) = build(&inputs, &key, &opts)?;
+    Ok(Engine::open(&bytes, &key.verifying_key(), now)?)
+}
+
+/// Success@k and reciprocal-rank sums over a set of queries.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    /// Queries asked.
+    pub queries: usize,
+    /// Queries whose target was in the top k.
+    pub hits: usize,
+    /// Sum of 1/rank of the target when in the top k.
+    pub reciprocal_ranks: f64,
+    /// Queries answered with nothing at all.
+    pub empty: usize,
+    /// Queries answered by rescue (no lexical match).
+    pub rescued: usize,
+}
+
+impl Tally {
+    /// Counts one answer: the target's 1-based rank among the first k, if there.
+    pub fn add(&mut self, rank: Option<usize>) {
+        self.queries += 1;
+        if let Some(r) = rank {
+            self.hits += 1;
+            self.reciprocal_ranks += 1.0 / r as f64;
+        }
+    }
+
+    /// Hits / queries.
+    pub fn success(&self) -> f64 {
+        self.hits as f64 / self.queries.max(1) as f64
+    }
+
+    /// Mean reciprocal rank.
+    pub fn mrr(&self) -> f64 {
+        self.reciprocal_ranks / self.queries.max(1) as f64
+    }
+
+    /// Share of queries answered with nothing.
+    pub fn empty_rate(&self) -> f64 {
+        self.empty as f64 / self.queries.max(1) as f64
+    }
+
+    /// Share of queries answered by rescue.
+    pub fn rescue_rate(&self) -> f64 {
+        self.rescued as f64 / self.queries.max(1) as f64
+    }
+}
+
+/// Counts of a key, most common first (ties by key).
+pub fn most_common<K: Ord + Clone + std::hash::Hash>(
+    counts: &HashMap<K, usize>,
+) -> Vec<(K, usize)> {
+    let mut v: Vec<(K, usize)> = counts.iter().map(|(k, n)| (k.clone(), *n)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
+}

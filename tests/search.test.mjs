@@ -1,0 +1,121 @@
+// Search at the edge, through real workerd: the search page arrives with
+// its results at first paint, and GET /p13n/search answers the same
+// engine as JSON.
+//
+// 1. Exact, typo'd (1 and 2 edits) and synonym queries find the products
+//    a shopper means; the page shows the query as text.
+// 2. A query with no match is rescued by meaning or reported empty, in
+//    the x-p13n-search header (the zero-result readout counts it).
+// 3. The merchant's pin leads its query; nothing excluded ever shows;
+//    query-string filters hold.
+// 4. Bad requests get a 400 that names what is wrong.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CONSENTED, browse, catalog, forbidden, slotOf, startStore } from './support.mjs';
+
+const products = catalog();
+const leaf = (id) => products.get(id).category.at(-1);
+// Search may list what is out of stock (ranked lower); every other rule holds.
+const forbiddenInSearch = (p) => {
+  const why = forbidden(p);
+  return why && !why.startsWith('only ') ? why : null;
+};
+
+describe('search at the edge', () => {
+  let server;
+  before(async () => {
+    server = await startStore();
+  });
+  after(() => server?.stop());
+
+  const get = (url, cookie = CONSENTED) => fetch(`${server.url}${url}`, { headers: { cookie, 'x-p13n-region': 'DE' } });
+  const json = async (url, cookie) => {
+    const res = await get(url, cookie);
+    assert.equal(res.status, 200, await res.clone().text());
+    return { res, body: await res.json() };
+  };
+
+  test('the search page arrives ranked, for exact and typo\'d words', async () => {
+    for (const q of ['smartphone', 'smartphne', 'smrtphine']) {
+      const res = await get(`/search?q=${q}`);
+      assert.equal(res.headers.get('x-p13n-search'), 'matched', q);
+      const html = await res.text();
+      const slot = slotOf(html, 'search');
+      assert.ok(slot.ids.length >= 10, `${q}: ${slot.ids}`);
+      assert.ok(slot.ids.slice(0, 10).every((id) => leaf(id) === 'Smartphones'), `${q}: ${slot.ids.map(leaf)}`);
+      assert.match(html, new RegExp(`<q data-p13n-query>${q}</q>`));
+      assert.match(slot.attrs, /data-p13n-search="matched"/);
+    }
+  });
+
+  test('synonyms: tee finds t-shirts, laptop finds chromebooks', async () => {
+    const tee = (await json('/p13n/search?q=tee')).body;
+    assert.deepEqual(tee.query.synonyms, [['tee', ['tshirt']]]);
+    assert.ok(tee.items.filter((i) => i.typos === 0).every((i) => leaf(i.id) === 'T-Shirts'));
+    const laptop = (await json('/p13n/search?q=laptop&per_page=48')).body;
+    assert.ok(laptop.items.some((i) => i.title.includes('Chromebook')));
+    assert.ok(laptop.items.some((i) => i.title.includes('Ultrabook')));
+  });
+
+  test('no match: rescued by meaning, or empty, and the header says which', async () => {
+    const rescued = await get('/search?q=wirelesscharging');
+    assert.equal(rescued.headers.get('x-p13n-search'), 'rescued');
+    const slot = slotOf(await rescued.text(), 'search');
+    assert.match(slot.attrs, /data-p13n-search="rescued"/);
+    assert.ok(slot.ids.length > 0);
+    const empty = await get('/search?q=xqzvwk');
+    assert.equal(empty.headers.get('x-p13n-search'), 'empty');
+    assert.equal(empty.headers.get('x-p13n-search-total'), '0');
+    const html = await empty.text();
+    assert.match(html, /No products match your search/);
+    assert.match(html, /data-p13n-state="fallback"/);
+    const api = await get('/p13n/search?q=xqzvwk');
+    assert.equal(api.headers.get('x-p13n-search'), 'empty');
+    assert.equal((await api.json()).outcome, 'empty');
+  });
+
+  test('the merchant\'s pin leads its query and nothing excluded shows', async () => {
+    const { body } = await json('/p13n/search?q=chargers');
+    assert.equal(body.items[0].source, 'pin');
+    for (const q of ['wine', 'fuel', 'vitamin', 'red', 'ibuprofen']) {
+      const { body } = await json(`/p13n/search?q=${q}&per_page=48`);
+      for (const item of body.items) {
+        assert.equal(forbiddenInSearch(products.get(item.id)), null, `${q}: ${item.id}`);
+      }
+    }
+    const { body: filtered } = await json('/p13n/search?q=charger&category=Chargers&price_max=40&in_stock=1');
+    assert.ok(filtered.items.length > 0);
+    for (const item of filtered.items) {
+      assert.equal(leaf(item.id), 'Chargers');
+      assert.ok(item.price <= 40, `${item.id} ${item.price}`);
+    }
+  });
+
+  test('the session personalizes search only with consent', async () => {
+    const dresses = [...products.values()].filter((p) => leaf(p.id) === 'Dresses' && !forbidden(p));
+    const jar = await browse(server.url, [dresses.at(-1).id]);
+    const withConsent = (await json('/p13n/search?q=dress', jar)).body;
+    assert.equal(withConsent.personalized, true);
+    const without = (await json('/p13n/search?q=dress', 'fp_consent=none')).body;
+    assert.equal(without.personalized, false);
+  });
+
+  test('bad requests get a 400 with a reason', async () => {
+    const cases = [
+      ['/p13n/search', /missing parameter q/],
+      [`/p13n/search?q=${'a'.repeat(300)}`, /q is 300 bytes/],
+      ['/p13n/search?q=%FF%FE', /not valid UTF-8/],
+      ['/p13n/search?q=tea&per_page=500', /per_page must be/],
+      ['/p13n/search?q=tea&sort=price', /unknown parameter "sort"/],
+    ];
+    for (const [url, reason] of cases) {
+      const res = await get(url);
+      assert.equal(res.status, 400, url);
+      assert.match((await res.json()).error, reason, url);
+    }
+    // The page itself is never broken by a bad query: its fallback shows.
+    const page = await get(`/search?q=${'a'.repeat(300)}`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /No products match your search/);
+  });
+});
