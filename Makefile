@@ -17,7 +17,7 @@ export WASM_OPT_BIN := $(ROOT)/node_modules/.bin/wasm-opt
 export ESBUILD_BIN := $(ROOT)/node_modules/.bin/esbuild
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: dev test setup setup-browser worker origin bundle site publish-local lint unit e2e bench clean
+.PHONY: dev test setup setup-browser worker origin bundle site publish-local lint unit e2e bench bench-wasm clean
 
 ## Set up, build the fixtures store's bundle, publish it locally, serve it on 127.0.0.1:$(PORT).
 dev: setup worker bundle site publish-local
@@ -67,8 +67,16 @@ publish-local: bundle
 e2e:
 	node --test --test-concurrency=1 tests/
 
+## Native figures (BENCHMARKS.md), then the same requests in wasm.
 bench: origin
-	cargo run --profile bench-native -p firstpaint-origin --bin firstpaint-bench
+	cargo run --profile bench-native -p firstpaint-origin --bin firstpaint-bench -- --out-dir $(BUILD)/bench
+	$(MAKE) bench-wasm
+
+## The engine in wasm under Node, on the requests the native bench wrote.
+bench-wasm:
+	cargo build --release --target wasm32-unknown-unknown -p firstpaint-wasm
+	wasm-bindgen --target nodejs --out-dir $(BUILD)/wasm-node target/wasm32-unknown-unknown/release/firstpaint_wasm.wasm
+	node bench/wasm.mjs $(BUILD)/bench
 
 clean:
 	rm -rf $(BUILD) edge/build .wrangler

@@ -89,6 +89,9 @@ pub struct Engine {
     rules: RulesSection,
     /// `None` for bundles built before search: their slots still work.
     search: Option<search::SearchIndex>,
+    /// Per product: the guardrails keep it out of search results wherever
+    /// the shopper is (computed once, so a query checks a bit).
+    search_blocked: Vec<bool>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -202,7 +205,34 @@ impl Engine {
             bought_together,
             rules,
             search,
-        })
+            search_blocked: Vec::new(),
+        }
+        .with_search_guardrails())
+    }
+
+    /// Fills `search_blocked` from the rules.
+    fn with_search_guardrails(mut self) -> Self {
+        let guardrails = Guardrails::new(&self.rules);
+        let slot = SlotContext {
+            searching: true,
+            ..SlotContext::default()
+        };
+        self.search_blocked = self
+            .catalog
+            .products
+            .iter()
+            .map(|p| guardrails.check(p, &slot, &self).is_some())
+            .collect();
+        self
+    }
+
+    /// Whether the guardrails keep product `ord` out of search results in
+    /// every region (regional rules are checked per query).
+    pub fn blocked_in_search(&self, ord: u32) -> bool {
+        self.search_blocked
+            .get(ord as usize)
+            .copied()
+            .unwrap_or(true)
     }
 
     /// Answers a search: see [`search`] for how.

@@ -18,10 +18,15 @@ pub const RECENT_IN_HOME: usize = 4;
 pub const MAX_QUERY_BYTES: usize = 256;
 /// Query words searched; later ones are ignored (and reported).
 pub const MAX_QUERY_WORDS: usize = 10;
-/// Most index terms one query word expands to by typos, and again by prefix.
-pub const MAX_EXPANSIONS: usize = 24;
-/// Shortest last word that is completed as a prefix ("ch" → "charger").
-pub const MIN_PREFIX_CHARS: usize = 2;
+/// Most index terms one query word expands to by typos.
+pub const MAX_EXPANSIONS: usize = 16;
+/// Shortest last word that is completed as a prefix ("cha" → "charger").
+pub const MIN_PREFIX_CHARS: usize = 3;
+/// Most index terms the last query word completes to.
+pub const MAX_PREFIX_EXPANSIONS: usize = 12;
+/// Search results blended with the session and product signals, by the
+/// order of their words alone; later results keep that order.
+pub const RERANK_WINDOW: usize = 480;
 /// Search results per page when the request does not say.
 pub const DEFAULT_PER_PAGE: usize = 24;
 /// Most search results per page.

@@ -6,14 +6,16 @@
 //! import { FirstpaintEngine } from "firstpaint-wasm";
 //! const engine = new FirstpaintEngine(bundleBytes, publicKeyHex, Date.now() / 1000);
 //! const ranking = JSON.parse(engine.rank("similar", 6, "SKU-1", ["SKU-9"], [], Date.now() / 1000));
+//! const results = JSON.parse(engine.search("red dress", 1, 24, ["SKU-9"]));
 //! ```
 //!
 //! Everything here is a conversion: the logic is in `firstpaint-engine`, and
-//! the plain functions ([`open`], [`rank_json`]) are what the host tests run.
+//! the plain functions ([`open`], [`rank_json`], [`search_json`]) are what
+//! the host tests run.
 #![deny(missing_docs)]
 
 use firstpaint_bundle::parse_verifying_key;
-use firstpaint_engine::{Engine, SlotKind, SlotRequest};
+use firstpaint_engine::{Engine, SearchRequest, SlotKind, SlotRequest};
 use wasm_bindgen::prelude::*;
 
 /// Verifies and loads a bundle; errors are messages for JavaScript.
@@ -67,6 +69,25 @@ pub fn rank_json(engine: &Engine, r: Request) -> Result<String, String> {
     serde_json::to_string(&ranking).map_err(|e| e.to_string())
 }
 
+/// Searches (page `page` of `per_page`, `viewed` most recent first) and
+/// returns the results as JSON.
+pub fn search_json(
+    engine: &Engine,
+    query: &str,
+    page: usize,
+    per_page: usize,
+    viewed: Vec<String>,
+) -> Result<String, String> {
+    let req = SearchRequest {
+        page,
+        per_page,
+        viewed,
+        ..SearchRequest::new(query)
+    };
+    let results = engine.search(&req).map_err(|e| e.to_string())?;
+    serde_json::to_string(&results).map_err(|e| e.to_string())
+}
+
 /// A loaded, verified bundle.
 #[wasm_bindgen]
 pub struct FirstpaintEngine {
@@ -107,6 +128,18 @@ impl FirstpaintEngine {
             now: now_seconds,
         };
         rank_json(&self.inner, request).map_err(|e| JsError::new(&e))
+    }
+
+    /// Searches `query` (page `page` of `per_page` results, ranked for a
+    /// shopper who viewed `viewed`) and returns the results as JSON.
+    pub fn search(
+        &self,
+        query: &str,
+        page: usize,
+        per_page: usize,
+        viewed: Vec<String>,
+    ) -> Result<String, JsError> {
+        search_json(&self.inner, query, page, per_page, viewed).map_err(|e| JsError::new(&e))
     }
 
     /// The bundle's version, key id and dates as JSON.

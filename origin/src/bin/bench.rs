@@ -3,7 +3,13 @@
 //! For the fixtures store and a generated large store: bundle bytes, build
 //! time, verify and decode time, rank time per slot kind, and the HNSW's
 //! recall@10 and speed against an exact scan run in the same process (the
-//! baseline), so the ratios hold on a noisy machine.
+//! baseline), so the ratios hold on a noisy machine; search time per query
+//! (exact, and 2-3 words with one typo) against a scan of every title for
+//! the same words, and the search index's bytes.
+//!
+//! With `--out-dir`, each store's bundle, public key and sampled requests
+//! are written there for `bench/wasm.mjs`, which times the same calls in
+//! wasm.
 //!
 //! `cargo run --profile bench-native -p firstpaint-origin --bin firstpaint-bench -- --products 100000 --sessions 170000`
 
@@ -13,8 +19,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 use firstpaint_bundle::{Bundle, SigningKey};
-use firstpaint_engine::{Embedding, Engine, SlotKind, SlotRequest};
+use firstpaint_engine::{Embedding, Engine, SearchRequest, SlotKind, SlotRequest};
 use firstpaint_origin::build::{build, BuildOptions};
+use firstpaint_origin::eval::search::{known_item, KnownItem};
 use firstpaint_origin::generate::{self, Spec};
 use firstpaint_origin::inputs::{load, InputPaths};
 use rand::rngs::StdRng;
@@ -38,6 +45,12 @@ struct Args {
     /// ANN queries for recall and speed.
     #[arg(long, default_value_t = 1_000)]
     queries: usize,
+    /// Search queries timed per kind.
+    #[arg(long, default_value_t = 1_000)]
+    searches: usize,
+    /// Write each store's bundle, key and sampled requests here (for the wasm bench).
+    #[arg(long)]
+    out_dir: Option<PathBuf>,
 }
 
 const NOW: i64 = 1_793_491_200;
@@ -55,6 +68,12 @@ struct Row {
     recall: f64,
     ann_qps: f64,
     exact_qps: f64,
+    /// (label, p50, p99, mean results) per search kind.
+    search: Vec<(&'static str, Duration, Duration, f64)>,
+    /// Mean time of the title scan baseline on the typo-free 2-3 word queries.
+    scan: Duration,
+    /// Mean time of the index on the same queries.
+    indexed: Duration,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -180,6 +199,92 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
         .sum();
     let recall = hits as f64 / (exact.iter().map(Vec::len).sum::<usize>().max(1)) as f64;
 
+    eprintln!("{name}: search");
+    let items: Vec<KnownItem> = (0..args.searches * 4)
+        .filter_map(|_| {
+            let target = rng.gen_range(0..n) as u32;
+            let title = &engine.product_at(target)?.title;
+            known_item(target, title, &mut rng)
+        })
+        .collect();
+    let pick = |words: &dyn Fn(usize) -> bool, typo: bool| -> Vec<String> {
+        items
+            .iter()
+            .filter(|i| words(i.words))
+            .take(args.searches)
+            .map(|i| {
+                if typo {
+                    i.typo.clone()
+                } else {
+                    i.exact.clone()
+                }
+            })
+            .collect()
+    };
+    let one_word = pick(&|w| w == 1, false);
+    let multi = pick(&|w| w >= 2, false);
+    let multi_typo = pick(&|w| w >= 2, true);
+    let mut search = Vec::new();
+    for (label, queries) in [
+        ("1 word", &one_word),
+        ("2-3 words", &multi),
+        ("2-3 words, one typo", &multi_typo),
+    ] {
+        let mut results = 0usize;
+        let mut times: Vec<Duration> = queries
+            .iter()
+            .map(|q| {
+                let mut req = SearchRequest::new(q.as_str());
+                req.per_page = 24;
+                let t = Instant::now();
+                let r = engine.search(&req);
+                let took = t.elapsed();
+                results += r.map_or(0, |r| r.total);
+                took
+            })
+            .collect();
+        times.sort();
+        let mean_results = results as f64 / queries.len().max(1) as f64;
+        search.push((
+            label,
+            percentile(&times, 0.5),
+            percentile(&times, 0.99),
+            mean_results,
+        ));
+    }
+    let titles: Vec<String> = engine
+        .products()
+        .iter()
+        .map(|p| p.title.to_lowercase())
+        .collect();
+    let t = Instant::now();
+    for q in &multi {
+        std::hint::black_box(scan_titles(&titles, q));
+    }
+    let scan = t.elapsed() / multi.len().max(1) as u32;
+    let t = Instant::now();
+    for q in &multi {
+        std::hint::black_box(engine.search(&SearchRequest::new(q.as_str())).is_ok());
+    }
+    let indexed = t.elapsed() / multi.len().max(1) as u32;
+
+    if let Some(dir) = &args.out_dir {
+        std::fs::create_dir_all(dir)?;
+        let stem = name.replace(' ', "-");
+        std::fs::write(dir.join(format!("{stem}.fpb")), &bytes)?;
+        let viewed: Vec<Vec<String>> = (0..args.rank_calls.min(1000))
+            .map(|_| (0..3).map(|_| id(&mut rng)).collect())
+            .collect();
+        let requests = serde_json::json!({
+            "store": name,
+            "now": NOW,
+            "public_key": firstpaint_bundle::hex(public.as_bytes()),
+            "viewed": viewed,
+            "search": { "1 word": one_word, "2-3 words": multi, "2-3 words, one typo": multi_typo },
+        });
+        std::fs::write(dir.join(format!("{stem}.json")), requests.to_string())?;
+    }
+
     Ok(Row {
         store: name.to_owned(),
         products: n,
@@ -193,7 +298,20 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
         recall,
         ann_qps,
         exact_qps,
+        search,
+        scan,
+        indexed,
     })
+}
+
+/// The baseline: products whose lower-cased title contains every word of
+/// `query` (no index, no typos), as a naive storefront search would do.
+fn scan_titles(titles: &[String], query: &str) -> usize {
+    let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+    titles
+        .iter()
+        .filter(|t| words.iter().all(|w| t.contains(w.as_str())))
+        .count()
 }
 
 fn exact_top(all: &[Embedding], q: &Embedding, k: usize) -> Vec<u32> {
@@ -241,7 +359,9 @@ fn print(rows: &[Row]) {
     line("bundle bytes", &|r| {
         format!("{} ({:.1} MiB)", r.bytes, r.bytes as f64 / (1 << 20) as f64)
     });
-    for tag in ["CATL", "ANNX", "PRIO", "COVW", "BTOG", "RULE"] {
+    for tag in [
+        "CATL", "ANNX", "PRIO", "COVW", "BTOG", "RULE", "SRCH", "STRM", "SPST",
+    ] {
         line(&format!("  section {tag} bytes"), &|r| {
             r.sections
                 .iter()
@@ -267,5 +387,31 @@ fn print(rows: &[Row]) {
     });
     line("HNSW speed-up over exact", &|r| {
         format!("{:.1}x", r.ann_qps / r.exact_qps)
+    });
+    for i in 0..rows.first().map_or(0, |r| r.search.len()) {
+        let label = rows[0].search[i].0;
+        line(
+            &format!("search {label}, p50 / p99 µs (mean results)"),
+            &|r| {
+                let (_, p50, p99, n) = r.search[i];
+                format!("{} / {} ({n:.0})", us(p50), us(p99))
+            },
+        );
+    }
+    line("title scan baseline, 2-3 words, mean µs", &|r| us(r.scan));
+    line("search index speed-up over the scan", &|r| {
+        format!(
+            "{:.1}x",
+            r.scan.as_secs_f64() / r.indexed.as_secs_f64().max(1e-9)
+        )
+    });
+    line("search index bytes (SRCH+STRM+SPST)", &|r| {
+        let n: u64 = r
+            .sections
+            .iter()
+            .filter(|(t, _)| ["SRCH", "STRM", "SPST"].contains(&t.as_str()))
+            .map(|(_, n)| n)
+            .sum();
+        format!("{n} ({:.1} B/product)", n as f64 / r.products.max(1) as f64)
     });
 }

@@ -34,21 +34,26 @@ pub struct Row {
     pub tally: Tally,
 }
 
-/// A query for a product.
-struct Case {
-    target: u32,
-    words: usize,
-    exact: String,
-    typo: String,
+/// Queries a shopper who remembers a product might type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownItem {
+    /// The product's ordinal.
+    pub target: u32,
+    /// Words in the query.
+    pub words: usize,
+    /// 1-3 of its title's words, in title order.
+    pub exact: String,
+    /// The same with one random edit in the longest word.
+    pub typo: String,
 }
 
 /// Runs the test over `products` (in ordinal order) with `seed`.
 pub fn run(products: Vec<Product>, seed: u64, now: i64) -> anyhow::Result<Vec<Row>> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let cases: Vec<Case> = products
+    let cases: Vec<KnownItem> = products
         .iter()
         .enumerate()
-        .filter_map(|(i, p)| case(i as u32, &p.title, &mut rng))
+        .filter_map(|(i, p)| known_item(i as u32, &p.title, &mut rng))
         .collect();
     let mut same_title: HashMap<String, Vec<u32>> = HashMap::new();
     for (i, p) in products.iter().enumerate() {
@@ -117,8 +122,9 @@ fn ask(
     Ok((rank, r.outcome))
 }
 
-/// 1-3 distinct words of `title` (in title order), and the same with one typo.
-fn case(target: u32, title: &str, rng: &mut StdRng) -> Option<Case> {
+/// Queries for the product at `target` titled `title`; `None` when the
+/// title has no word of two letters or more.
+pub fn known_item(target: u32, title: &str, rng: &mut StdRng) -> Option<KnownItem> {
     let mut words: Vec<String> = title
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.chars().count() >= 2)
@@ -142,7 +148,7 @@ fn case(target: u32, title: &str, rng: &mut StdRng) -> Option<Case> {
     if let Some(w) = typo.get_mut(longest) {
         *w = one_edit(w, rng);
     }
-    Some(Case {
+    Some(KnownItem {
         target,
         words: n,
         exact: picked.join(" "),

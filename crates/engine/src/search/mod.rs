@@ -34,7 +34,7 @@ use crate::error::EngineError;
 use crate::features::{self, TextProjector};
 use crate::guardrails::{Guardrails, SlotContext};
 use crate::limits::{
-    DEFAULT_PER_PAGE, MAX_EXPLAIN_REMOVED, MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_BYTES,
+    DEFAULT_PER_PAGE, MAX_EXPLAIN_REMOVED, MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_BYTES, RERANK_WINDOW,
     RESCUE_CANDIDATES, RESCUE_MIN_SIMILARITY,
 };
 use crate::rank::{rating_signal, stock_signal};
@@ -210,9 +210,27 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
     };
     let guardrails = Guardrails::new(engine.rules());
     let filter = Filter::resolve(engine, &req.filters);
+    let regional = engine
+        .rules()
+        .regions
+        .iter()
+        .any(|r| req.region.as_deref() == Some(r.region.as_str()));
     let mut removed = Vec::new();
-    let mut allowed = |p: &ProductRecord| {
+    // Most products pass: a bit computed once per bundle says so, and only
+    // the rest (or every product, when the shopper's region has rules of
+    // its own) goes through the full check, which also gives the reason.
+    let mut allowed = |ord: u32| {
+        let Some(p) = engine.product_at(ord) else {
+            return false;
+        };
         if !filter.allows(p) {
+            return false;
+        }
+        let blocked = engine.blocked_in_search(ord);
+        if !blocked && !regional {
+            return true;
+        }
+        if blocked && !req.explain {
             return false;
         }
         match guardrails.check(p, &slot, engine) {
@@ -233,14 +251,9 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
     let n = groups.len();
     let required = if n <= 2 { 1 } else { n - 1 } as u8;
     let attribute_groups = groups.iter().filter(|g| g.attribute).count().max(1) as f32;
-    let mut matches: Vec<Match> = retrieve::run(index, &groups)
-        .into_iter()
-        .filter(|m| m.matched >= required)
-        .filter(|m| engine.product_at(m.ord).is_some_and(&mut allowed))
-        .collect();
+    let mut matches = retrieve::run(index, &groups, |m| m.matched >= required && allowed(m.ord));
     let mut outcome = SearchOutcome::Matched;
     let mut source = "match";
-    let mut lexical: Vec<f32> = matches.iter().map(|m| m.lexical).collect();
     if matches.is_empty() {
         let rescued = rescue(engine, &req.query, &mut allowed);
         outcome = if rescued.is_empty() {
@@ -249,14 +262,14 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
             SearchOutcome::Rescued
         };
         source = "rescue";
-        lexical = rescued.iter().map(|(_, sim)| *sim).collect();
+        // A rescue's similarity stands in for the lexical score.
         matches = rescued
             .into_iter()
-            .map(|(ord, _)| Match {
+            .map(|(ord, similarity)| Match {
                 ord,
                 matched: 0,
                 typos: 0,
-                lexical: 0.0,
+                lexical: similarity,
                 attributes: 0,
                 fields: 0,
             })
@@ -264,72 +277,120 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
     }
 
     let weights = settings.weights();
+    let weight = |name: &str| {
+        weights
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0.0, |w| w.1)
+    };
     // Lexical scores are relative to the best match; a rescue's similarity
     // is already 0 to 1 and is kept as it is.
     let best = if source == "rescue" {
         1.0
     } else {
-        lexical
+        matches
             .iter()
-            .copied()
+            .map(|m| m.lexical)
             .fold(0.0f32, f32::max)
             .max(f32::EPSILON)
     };
     let query_key = report.terms.join(" ");
-    let min_stock = engine.rules().min_inventory.max(1);
-    let mut hits: Vec<Hit> = matches
+    let (buried, matches): (Vec<Match>, Vec<Match>) = matches.into_iter().partition(|m| {
+        rules
+            .buries
+            .iter()
+            .any(|b| b.product == m.ord && b.query == query_key)
+    });
+
+    // First by what the words alone say (groups matched, typos, lexical and
+    // attribute score); only the leading RERANK_WINDOW are then blended with
+    // the session and the product signals and re-sorted. The window does not
+    // depend on the page asked, so pages never overlap.
+    let (lexical_weight, attribute_weight) = (weight("lexical"), weight("attribute"));
+    let mut matches: Vec<(f32, Match)> = matches
         .into_iter()
-        .zip(lexical)
-        .filter_map(|(m, lex)| {
-            let p = engine.product_at(m.ord)?;
-            let in_stock = p.available >= min_stock;
+        .map(|m| {
+            let key = lexical_weight * m.lexical / best
+                + attribute_weight * f32::from(m.attributes) / attribute_groups;
+            (key, m)
+        })
+        .collect();
+    let by_words = |(ka, a): &(f32, Match), (kb, b): &(f32, Match)| {
+        b.matched
+            .cmp(&a.matched)
+            .then(a.typos.cmp(&b.typos))
+            .then(kb.total_cmp(ka))
+            .then(a.ord.cmp(&b.ord))
+    };
+    let mut total = matches.len() + buried.len();
+    let pins: Vec<_> = {
+        let mut pins: Vec<_> = rules.pins.iter().filter(|p| p.query == query_key).collect();
+        pins.sort_by_key(|p| p.position);
+        pins
+    };
+    // Pinned products that did not match are added: they count too.
+    let pinned_in_results: Vec<u32> = pins
+        .iter()
+        .map(|p| p.product)
+        .filter(|&o| matches.iter().any(|(_, m)| m.ord == o) || buried.iter().any(|m| m.ord == o))
+        .collect();
+    let page_end = req.page * per_page;
+    let needed = RERANK_WINDOW.max(page_end).min(matches.len());
+    if needed > 0 && needed < matches.len() {
+        matches.select_nth_unstable_by(needed - 1, by_words);
+        matches.truncate(needed);
+    }
+    matches.sort_by(by_words);
+    let min_stock = engine.rules().min_inventory.max(1);
+    let hit = |m: Match, buried: bool| -> Option<Hit> {
+        let p = engine.product_at(m.ord)?;
+        let in_stock = p.available >= min_stock;
+        let session_value = if session.is_empty() {
+            0.0
+        } else {
             let similarity = engine
                 .embedding(m.ord)
                 .map_or(0.0, |e| session.taste.dot(e).max(0.0));
-            let values = [
-                lex / best,
-                f32::from(m.attributes) / attribute_groups,
-                if session.is_empty() {
-                    0.0
-                } else {
-                    0.7 * similarity + 0.3 * session.affinity(p.leaf(), p.top())
-                },
-                if in_stock { stock_signal(p) } else { 0.0 },
-                f32::from(in_stock && p.ship_days <= settings.fast_ship_days),
-                rating_signal(p),
-                engine.popularity(m.ord),
-            ];
-            let score = weights.iter().zip(values).map(|((_, w), v)| w * v).sum();
-            let buried = rules
-                .buries
-                .iter()
-                .any(|b| b.product == m.ord && b.query == query_key);
-            Some(Hit {
-                m,
-                source,
-                score,
-                buried,
-                values,
-            })
-        })
-        .collect();
-    hits.sort_by(|a, b| {
-        a.buried
-            .cmp(&b.buried)
-            .then(b.m.matched.cmp(&a.m.matched))
-            .then(a.m.typos.cmp(&b.m.typos))
-            .then(b.score.total_cmp(&a.score))
-            .then(a.m.ord.cmp(&b.m.ord))
-    });
-    let mut pins: Vec<_> = rules.pins.iter().filter(|p| p.query == query_key).collect();
-    pins.sort_by_key(|p| p.position);
-    for pin in pins {
-        let Some(p) = engine.product_at(pin.product) else {
-            continue;
+            0.7 * similarity + 0.3 * session.affinity(p.leaf(), p.top())
         };
+        let values = [
+            m.lexical / best,
+            f32::from(m.attributes) / attribute_groups,
+            session_value,
+            if in_stock { stock_signal(p) } else { 0.0 },
+            f32::from(in_stock && p.ship_days <= settings.fast_ship_days),
+            rating_signal(p),
+            engine.popularity(m.ord),
+        ];
+        let score = weights.iter().zip(values).map(|((_, w), v)| w * v).sum();
+        Some(Hit {
+            m,
+            source,
+            score,
+            buried,
+            values,
+        })
+    };
+    let mut hits: Vec<Hit> = matches
+        .into_iter()
+        .filter_map(|(_, m)| hit(m, false))
+        .collect();
+    let window = RERANK_WINDOW.min(hits.len());
+    if let Some(head) = hits.get_mut(..window) {
+        head.sort_by(|a, b| {
+            b.m.matched
+                .cmp(&a.m.matched)
+                .then(a.m.typos.cmp(&b.m.typos))
+                .then(b.score.total_cmp(&a.score))
+                .then(a.m.ord.cmp(&b.m.ord))
+        });
+    }
+    hits.extend(buried.into_iter().filter_map(|m| hit(m, true)));
+    for pin in pins {
+        let matched = pinned_in_results.contains(&pin.product);
         let hit = match hits.iter().position(|h| h.m.ord == pin.product) {
             Some(at) => hits.remove(at),
-            None if allowed(p) => Hit {
+            None if matched || allowed(pin.product) => Hit {
                 m: Match {
                     ord: pin.product,
                     matched: 0,
@@ -345,6 +406,9 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
             },
             None => continue,
         };
+        if !matched {
+            total += 1;
+        }
         let at = (pin.position as usize).saturating_sub(1).min(hits.len());
         hits.insert(
             at,
@@ -358,7 +422,6 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
         outcome = SearchOutcome::Matched;
     }
 
-    let total = hits.len();
     let items = hits
         .into_iter()
         .skip((req.page - 1) * per_page)
@@ -413,11 +476,7 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
 
 /// The in-stock products nearest to the query's text in the embedding
 /// space, as (ordinal, similarity), nearest first.
-fn rescue(
-    engine: &Engine,
-    query: &str,
-    allowed: &mut impl FnMut(&ProductRecord) -> bool,
-) -> Vec<(u32, f32)> {
+fn rescue(engine: &Engine, query: &str, allowed: &mut impl FnMut(u32) -> bool) -> Vec<(u32, f32)> {
     let mut projector = TextProjector::default();
     for word in features::words(query) {
         projector.word(&word, 1.0);
@@ -434,7 +493,8 @@ fn rescue(
         .filter(|&(ord, _)| {
             engine
                 .product_at(ord)
-                .is_some_and(|p| p.available >= min_stock && allowed(p))
+                .is_some_and(|p| p.available >= min_stock)
+                && allowed(ord)
         })
         .collect()
 }
@@ -472,6 +532,14 @@ impl Filter {
     }
 
     fn allows(&self, p: &ProductRecord) -> bool {
+        if self.categories.is_none()
+            && self.brand.is_none()
+            && self.min_stock.is_none()
+            && self.price_min == f64::NEG_INFINITY
+            && self.price_max == f64::INFINITY
+        {
+            return true;
+        }
         let category = self
             .categories
             .as_ref()

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::index::SearchIndex;
 use super::normalize::{self, Word};
-use crate::limits::{MAX_EXPANSIONS, MAX_QUERY_WORDS, MIN_PREFIX_CHARS};
+use crate::limits::{MAX_EXPANSIONS, MAX_PREFIX_EXPANSIONS, MAX_QUERY_WORDS, MIN_PREFIX_CHARS};
 
 /// How a term came to stand for a query word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -227,8 +227,11 @@ fn single(
     let chars = term.chars().count();
     let typos = typo.allowed(chars);
     // Typo'd neighbours, fewest edits and most common first.
+    let prefix = prefix && chars >= MIN_PREFIX_CHARS;
     let mut found: Vec<Found> = Vec::new();
-    if typos > 0 {
+    // The last word's prefix automaton (below) also accepts every term
+    // within its typos, so only other words need this one.
+    if typos > 0 && !prefix {
         let mut forms = vec![term];
         if word.unstemmed != term {
             forms.push(word.unstemmed.as_str());
@@ -239,7 +242,6 @@ fn single(
             }
         }
     }
-    let prefix = prefix && chars >= MIN_PREFIX_CHARS;
     let mut prefixed: Vec<Found> = Vec::new();
     if prefix {
         // A prefix automaton allows typos too: "chrag" still finds "charger".
@@ -247,16 +249,16 @@ fn single(
             collect(index, &dfa, &mut prefixed);
         }
     }
-    let best = |v: &mut Vec<Found>| {
+    let best = |v: &mut Vec<Found>, most: usize| {
         v.retain(|f| Some(f.id) != exact);
         v.sort_by(|a, b| a.rank(b));
         // A term found from both forms keeps its fewest edits.
         let mut seen = std::collections::HashSet::new();
         v.retain(|f| seen.insert(f.id));
-        v.truncate(MAX_EXPANSIONS);
+        v.truncate(most);
     };
-    best(&mut found);
-    best(&mut prefixed);
+    best(&mut found, MAX_EXPANSIONS);
+    best(&mut prefixed, MAX_PREFIX_EXPANSIONS);
     for f in &found {
         alternatives.push(alt(vec![f.id], f.typos, Via::Typo));
     }

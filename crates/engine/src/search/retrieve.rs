@@ -62,8 +62,13 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::default();
 }
 
-/// Every product matching at least one group.
-pub fn run(index: &SearchIndex, groups: &[Group]) -> Vec<Match> {
+/// Every product matching at least one group that `keep` keeps (checked
+/// in the same pass that settles the scores: no intermediate list).
+pub fn run(
+    index: &SearchIndex,
+    groups: &[Group],
+    mut keep: impl FnMut(&Match) -> bool,
+) -> Vec<Match> {
     SCRATCH.with(|cell| {
         let Ok(mut scratch) = cell.try_borrow_mut() else {
             return Vec::new();
@@ -84,20 +89,20 @@ pub fn run(index: &SearchIndex, groups: &[Group]) -> Vec<Match> {
         for (g, group) in groups.iter().enumerate() {
             let g = u16::try_from(g).unwrap_or(u16::MAX);
             for alt in &group.alternatives {
-                let hits: Vec<(u32, f32, u8)> = match alt.terms.as_slice() {
-                    [term] => {
-                        let idf = index.idf(*term);
-                        index
-                            .postings(*term)
-                            .map(|p| (p.doc, idf * f32::from(p.impact) / 255.0, p.fields))
-                            .collect()
+                let attribute =
+                    |fields: u8| group.attribute && alt.typos == 0 && fields & attribute_mask != 0;
+                if let [term] = alt.terms.as_slice() {
+                    // The common case, straight from the postings.
+                    let scale = index.idf(*term) / 255.0 * alt.factor;
+                    for p in index.postings(*term) {
+                        let value = scale * f32::from(p.impact);
+                        touch(s, p.doc, g, value, alt.typos, attribute(p.fields), p.fields);
                     }
-                    terms => phrase_hits(index, terms),
-                };
-                for (doc, value, fields) in hits {
-                    let attribute =
-                        group.attribute && alt.typos == 0 && fields & attribute_mask != 0;
-                    touch(s, doc, g, value * alt.factor, alt.typos, attribute, fields);
+                } else {
+                    for (doc, value, fields) in phrase_hits(index, &alt.terms) {
+                        let value = value * alt.factor;
+                        touch(s, doc, g, value, alt.typos, attribute(fields), fields);
+                    }
                 }
             }
         }
@@ -107,14 +112,15 @@ pub fn run(index: &SearchIndex, groups: &[Group]) -> Vec<Match> {
             .filter_map(|&doc| {
                 let a = accs.get(doc as usize)?;
                 let m = settle(a);
-                Some(Match {
+                let m = Match {
                     ord: doc,
                     matched: m.matched,
                     typos: m.typos,
                     lexical: m.lexical,
                     attributes: m.attributes,
                     fields: m.fields,
-                })
+                };
+                keep(&m).then_some(m)
             })
             .collect()
     })

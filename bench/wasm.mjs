@@ -1,0 +1,56 @@
+// The engine in wasm (Node's V8, as in workerd), timed on the requests the
+// native bench sampled: bundle verify + decode, a home slot, and searches.
+//
+//   node bench/wasm.mjs build/bench      (after firstpaint-bench --out-dir build/bench)
+//
+// Each call crosses the JS boundary and builds its JSON answer, as a JS
+// worker using the facade would; the native figures leave both out.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const dir = process.argv[2] ?? 'build/bench';
+const require = createRequire(import.meta.url);
+const { FirstpaintEngine } = require(path.resolve('build/wasm-node/firstpaint_wasm.js'));
+
+const time = (f) => {
+  const t = process.hrtime.bigint();
+  f();
+  return Number(process.hrtime.bigint() - t) / 1e3; // µs
+};
+const pct = (v, q) => [...v].sort((a, b) => a - b)[Math.round((v.length - 1) * q)];
+const fmt = (v) => `${pct(v, 0.5).toFixed(1)} / ${pct(v, 0.99).toFixed(1)}`;
+
+const stores = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+if (stores.length === 0) {
+  console.error(`no requests in ${dir}: run firstpaint-bench --out-dir ${dir} first`);
+  process.exit(1);
+}
+const rows = [];
+for (const file of stores) {
+  const req = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+  const bytes = fs.readFileSync(path.join(dir, file.replace(/\.json$/, '.fpb')));
+  let engine;
+  const opens = [];
+  for (let i = 0; i < (bytes.length > 10 << 20 ? 3 : 10); i++) {
+    engine?.free();
+    opens.push(time(() => { engine = new FirstpaintEngine(bytes, req.public_key, req.now); }));
+  }
+  const home = req.viewed.map((v) => time(() => engine.rank('home', 12, undefined, v, [], req.now)));
+  const row = { store: req.store, bytes: bytes.length, open: pct(opens, 0.5) / 1e3, home: fmt(home), search: {} };
+  for (const [label, queries] of Object.entries(req.search)) {
+    // One untimed pass builds the typo automata and warms the caches.
+    for (const q of queries.slice(0, 20)) engine.search(q, 1, 24, []);
+    row.search[label] = fmt(queries.map((q) => time(() => engine.search(q, 1, 24, []))));
+  }
+  rows.push(row);
+}
+const line = (label, f) => console.log(`| ${label} | ${rows.map(f).join(' | ')} |`);
+console.log(`| figure (wasm, Node ${process.version}) | ${rows.map((r) => r.store).join(' | ')} |`);
+console.log(`| --- |${' ---: |'.repeat(rows.length)}`);
+line('bundle MiB', (r) => (r.bytes / 2 ** 20).toFixed(1));
+line('verify + decode (new FirstpaintEngine), median ms', (r) => r.open.toFixed(1));
+line('rank home, 3 views, k=12, p50 / p99 µs', (r) => r.home);
+for (const label of Object.keys(rows[0].search)) {
+  line(`search ${label}, 24 per page, p50 / p99 µs`, (r) => r.search[label]);
+}
