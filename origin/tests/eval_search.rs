@@ -1,0 +1,39 @@
+//! The known-item search test on real data (UCI Online Retail), as a
+//! regression guard: `firstpaint eval search` prints the full table.
+//!
+//! Skips, saying so, when `../shared/data/` is not there.
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::path::PathBuf;
+
+use firstpaint_origin::eval::{retail, search};
+
+#[test]
+fn typo_tolerance_keeps_known_items_findable_on_a_real_catalog() {
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/online-retail/online_retail.csv.gz");
+    if !data.exists() {
+        eprintln!("SKIPPED: {} is absent", data.display());
+        return;
+    }
+    let retail = retail::read(&data).unwrap();
+    assert!(retail.products.len() > 3_000, "{}", retail.products.len());
+    let rows = search::run(retail.products, 1, 1_800_000_000).unwrap();
+    let row = |queries: &str, engine: &str| {
+        rows.iter()
+            .find(|r| r.queries == queries && r.engine == engine && r.words == 0)
+            .unwrap()
+            .tally
+            .clone()
+    };
+    let exact = row("exact", "firstpaint");
+    let typo = row("typo", "firstpaint");
+    let strict = row("typo", "no typo tolerance");
+    eprintln!("{}", search::table(&rows));
+    assert!(exact.success() > 0.7, "exact success@10 {}", exact.success());
+    // One typo costs little with tolerance, and much without it.
+    assert!(typo.success() > exact.success() - 0.12, "typo {} vs exact {}", typo.success(), exact.success());
+    assert!(typo.success() > strict.success() + 0.15, "tolerant {} vs strict {}", typo.success(), strict.success());
+    assert!(typo.empty_rate() < 0.02, "empty {}", typo.empty_rate());
+}
