@@ -5,8 +5,9 @@
 // 2. No mutation touches a slot after DOMContentLoaded, and the page runs no script.
 // 3. A product page, reached by a click, shows similar items at first paint too.
 // 4. The same holds for a visitor without consent (no cookie set, no
-//    personal items), a returning visitor (recent views first) and an
-//    out-of-stock product page (alternatives).
+//    personal items), a returning visitor (recent views first), an
+//    out-of-stock product page (alternatives) and a search typed into the
+//    storefront's form.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -142,6 +143,22 @@ describe('first paint in Chromium', () => {
     const home = slotOf(await firstPaint(ctx, '/'), 'home').ids;
     assert.deepEqual(home.filter((id) => recent.includes(id)).slice(0, 2), recent, `${home}`);
     await ctx.close();
+  });
+
+  test('a search typed into the form arrives ranked at first paint', async () => {
+    const page = await context.newPage();
+    await page.goto(`${server.url}/`);
+    await page.fill('input[name=q]', 'smartphne');
+    const { html, dom, mutations } = await visit(page, () => page.press('input[name=q]', 'Enter'));
+    assert.equal(new URL(page.url()).pathname, '/search');
+    const first = slotItems(html).map(({ type, ids }) => ({ type, ids }));
+    const results = first.find((s) => s.type === 'search').ids;
+    assert.equal(results.length, 22, `${results}`);
+    assert.deepEqual(dom, first);
+    assert.deepEqual(mutations, []);
+    assert.equal(await page.textContent('[data-p13n-query]'), 'smartphne');
+    await page.screenshot({ path: path.join(ROOT, 'build/screenshots/search.png'), fullPage: true });
+    await page.close();
   });
 
   test('an out-of-stock product page offers alternatives at first paint', async () => {

@@ -129,6 +129,17 @@ typo_one_from = 5
 typo_two_from = 9
 # Delivered within this many days (and in stock): the fast-ship lift.
 fast_ship_days = 2
+# How results that match the same words are ordered: BM25 relevance
+# (title > brand, category > attributes > description), attribute or brand
+# words found in those fields, the shopper's session, stock, fast shipping,
+# rating and popularity. Every result shows these parts.
+lexical = 1.0
+attribute = 0.15
+session = 0.3
+stock = 0.1
+fast_ship = 0.05
+rating = 0.1
+popularity = 0.1
 
 # A campaign: this charger first when shoppers search "chargers".
 [[search.pins]]
