@@ -5,7 +5,11 @@ use worker::{Context, Date, Env, Request, Response, Result};
 
 use firstpaint_contracts::{is_valid_id, EventKind};
 use firstpaint_engine::limits::MAX_K;
-use firstpaint_engine::{format_price, EngineError, ProductRecord, Reason, SlotKind, SlotRequest};
+use firstpaint_engine::search::QueryReport;
+use firstpaint_engine::{
+    format_price, EngineError, ProductRecord, Reason, Removed, SearchFilters, SearchOutcome,
+    SlotKind, SlotRequest,
+};
 
 use crate::keyed_hash::KeySet;
 use crate::limits::{MAX_COLLECT_BODY_BYTES, MAX_COOKIE_VIEWED, MAX_QUERY_BYTES};
@@ -75,6 +79,32 @@ struct SearchItem<'a> {
     matched: u8,
     typos: u8,
     fields: &'a [&'static str],
+}
+
+/// The body of `GET /p13n/recommend` (a struct rather than `json!`: it
+/// serializes straight to text, which keeps the worker's wasm smaller).
+#[derive(Serialize)]
+struct RecommendResponse<'a> {
+    bundle: u64,
+    slot: SlotKind,
+    personalized: bool,
+    items: Vec<Item<'a>>,
+    removed: &'a [Removed],
+}
+
+/// The body of `GET /p13n/search`.
+#[derive(Serialize)]
+struct SearchResponse<'a> {
+    bundle: u64,
+    query: &'a QueryReport,
+    filters: &'a SearchFilters,
+    outcome: SearchOutcome,
+    total: usize,
+    page: usize,
+    per_page: usize,
+    personalized: bool,
+    items: Vec<SearchItem<'a>>,
+    removed: &'a [Removed],
 }
 
 /// A 400 whose body says what was wrong.
@@ -188,13 +218,13 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
             Some(Item::new(p, item.score, &item.reasons))
         })
         .collect();
-    let mut resp = Response::from_json(&serde_json::json!({
-        "bundle": engine.info().version,
-        "slot": ranking.slot,
-        "personalized": ranking.personalized,
-        "items": items,
-        "removed": ranking.removed,
-    }))?;
+    let mut resp = Response::from_json(&RecommendResponse {
+        bundle: engine.info().version,
+        slot: ranking.slot,
+        personalized: ranking.personalized,
+        items,
+        removed: &ranking.removed,
+    })?;
     resp.headers_mut()
         .set("x-p13n-bundle", &engine.info().version.to_string())?;
     resp.headers_mut()
@@ -249,18 +279,18 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
             })
         })
         .collect();
-    let mut resp = Response::from_json(&serde_json::json!({
-        "bundle": engine.info().version,
-        "query": results.query,
-        "filters": results.filters,
-        "outcome": results.outcome,
-        "total": results.total,
-        "page": results.page,
-        "per_page": results.per_page,
-        "personalized": results.personalized,
-        "items": items,
-        "removed": results.removed,
-    }))?;
+    let mut resp = Response::from_json(&SearchResponse {
+        bundle: engine.info().version,
+        query: &results.query,
+        filters: &results.filters,
+        outcome: results.outcome,
+        total: results.total,
+        page: results.page,
+        per_page: results.per_page,
+        personalized: results.personalized,
+        items,
+        removed: &results.removed,
+    })?;
     let headers = resp.headers_mut();
     headers.set("x-p13n-bundle", &engine.info().version.to_string())?;
     headers.set("x-p13n-search", results.outcome.as_str())?;

@@ -204,6 +204,9 @@ pub fn compile(file: &str, rules: &Rules, catalog: &Catalog<'_>) -> Result<Compi
             search_buries.push(SearchBuryRule { query, product });
         }
     }
+    // The engine applies pins in this order, first position first.
+    pins.sort_by_key(|p| p.position);
+    search_pins.sort_by_key(|p| p.position);
     let mut banners: Vec<BannerRule> = rules
         .banners
         .iter()

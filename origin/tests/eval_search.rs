@@ -31,9 +31,23 @@ fn typo_tolerance_keeps_known_items_findable_on_a_real_catalog() {
     let typo = row("typo", "firstpaint");
     let strict = row("typo", "no typo tolerance");
     eprintln!("{}", search::table(&rows));
-    assert!(exact.success() > 0.7, "exact success@10 {}", exact.success());
+    assert!(
+        exact.success() > 0.7,
+        "exact success@10 {}",
+        exact.success()
+    );
     // One typo costs little with tolerance, and much without it.
-    assert!(typo.success() > exact.success() - 0.12, "typo {} vs exact {}", typo.success(), exact.success());
-    assert!(typo.success() > strict.success() + 0.15, "tolerant {} vs strict {}", typo.success(), strict.success());
+    assert!(
+        typo.success() > exact.success() - 0.12,
+        "typo {} vs exact {}",
+        typo.success(),
+        exact.success()
+    );
+    assert!(
+        typo.success() > strict.success() + 0.15,
+        "tolerant {} vs strict {}",
+        typo.success(),
+        strict.success()
+    );
     assert!(typo.empty_rate() < 0.02, "empty {}", typo.empty_rate());
 }

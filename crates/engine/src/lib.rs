@@ -29,6 +29,7 @@ mod error;
 pub mod features;
 mod guardrails;
 pub mod limits;
+mod order;
 mod rank;
 pub mod search;
 pub mod sections;

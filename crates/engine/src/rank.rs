@@ -9,6 +9,7 @@ use crate::candidates::{Candidate, Pool, FRESHNESS, MARGIN, POPULARITY, RATING, 
 use crate::error::EngineError;
 use crate::guardrails::{cart_shipping, Guardrails, SlotContext};
 use crate::limits::{DEFAULT_K, MAX_K};
+use crate::order;
 use crate::sections::ProductRecord;
 use crate::session::Session;
 use crate::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
@@ -70,18 +71,19 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
             || cart.contains(&ord)
             || (req.kind == SlotKind::Home && session.contains(ord) && !recent)
     };
-    let mut scored: Vec<Scored> = pool
+    let scored: Vec<Scored> = pool
         .order
         .iter()
         .filter(|&&ord| !excluded(ord))
         .filter_map(|&ord| Some(scored(engine, ord, *pool.candidates.get(&ord)?, req)))
         .collect();
-    scored.sort_by(|a, b| {
-        a.c.tier
-            .cmp(&b.c.tier)
-            .then(b.score.total_cmp(&a.score))
-            .then(a.ord.cmp(&b.ord))
-    });
+    // Best tier first, then best score; ties keep the order proposed.
+    let mut keys: Vec<(u64, u32)> = (0u32..)
+        .zip(&scored)
+        .map(|(i, s)| (u64::from(s.c.tier) << 32 | order::desc(s.score), i))
+        .collect();
+    order::sort(&mut keys);
+    let scored = order::permute(scored, &keys);
 
     let slot = SlotContext {
         kind: Some(req.kind),
@@ -337,7 +339,7 @@ impl<'a> Selection<'a> {
     /// that breaks a rule is not shown (pins never override guardrails), nor
     /// one the slot is about (`off_page`: the page's product, the cart's).
     fn apply_pins(&mut self, k: usize, req: &SlotRequest, off_page: impl Fn(u32) -> bool) {
-        let mut pins: Vec<_> = self
+        let pins: Vec<_> = self
             .engine
             .rules()
             .pins
@@ -346,7 +348,7 @@ impl<'a> Selection<'a> {
             .filter(|p| !off_page(p.product))
             .copied()
             .collect();
-        pins.sort_by_key(|p| p.position);
+        // Compiled in position order.
         for pin in pins {
             let Some(product) = self.engine.product_at(pin.product) else {
                 continue;

@@ -187,7 +187,7 @@ pub struct RulesSection {
     pub regions: Vec<RegionRule>,
     /// Timed score boosts and buries.
     pub boosts: Vec<BoostRule>,
-    /// Timed pins.
+    /// Timed pins, in position order.
     pub pins: Vec<PinRule>,
     /// Free shipping from this order value.
     pub free_shipping_threshold: Option<f64>,
@@ -208,7 +208,7 @@ pub struct SearchRulesSection {
     /// Typo thresholds and blend weights (its `pins` and `buries` are empty:
     /// the compiled ones are below).
     pub settings: SearchRules,
-    /// Products at a position of a query's results.
+    /// Products at a position of a query's results, in position order.
     pub pins: Vec<SearchPinRule>,
     /// Products sent to the end of a query's results.
     pub buries: Vec<SearchBuryRule>,

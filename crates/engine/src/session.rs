@@ -3,6 +3,7 @@
 
 use crate::embedding::Embedding;
 use crate::limits::{MAX_VIEWED, RECENCY_DECAY};
+use crate::order;
 use crate::Engine;
 
 /// Recently viewed products resolved against the catalog.
@@ -52,7 +53,12 @@ impl Session {
             }
         }
         s.taste = taste.normalized();
-        s.leaf_share.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut keys: Vec<(u64, u32)> = (0u32..)
+            .zip(&s.leaf_share)
+            .map(|(i, &(_, share))| (order::desc(share), i))
+            .collect();
+        order::sort(&mut keys);
+        s.leaf_share = order::permute(std::mem::take(&mut s.leaf_share), &keys);
         s
     }
 

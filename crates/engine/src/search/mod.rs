@@ -37,6 +37,7 @@ use crate::limits::{
     DEFAULT_PER_PAGE, MAX_EXPLAIN_REMOVED, MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_BYTES, RERANK_WINDOW,
     RESCUE_CANDIDATES, RESCUE_MIN_SIMILARITY,
 };
+use crate::order;
 use crate::rank::{rating_signal, stock_signal};
 use crate::sections::ProductRecord;
 use crate::session::Session;
@@ -307,40 +308,27 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
     // the session and the product signals and re-sorted. The window does not
     // depend on the page asked, so pages never overlap.
     let (lexical_weight, attribute_weight) = (weight("lexical"), weight("attribute"));
-    let mut matches: Vec<(f32, Match)> = matches
-        .into_iter()
-        .map(|m| {
-            let key = lexical_weight * m.lexical / best
-                + attribute_weight * f32::from(m.attributes) / attribute_groups;
-            (key, m)
-        })
-        .collect();
-    let by_words = |(ka, a): &(f32, Match), (kb, b): &(f32, Match)| {
-        b.matched
-            .cmp(&a.matched)
-            .then(a.typos.cmp(&b.typos))
-            .then(kb.total_cmp(ka))
-            .then(a.ord.cmp(&b.ord))
-    };
     let mut total = matches.len() + buried.len();
-    let pins: Vec<_> = {
-        let mut pins: Vec<_> = rules.pins.iter().filter(|p| p.query == query_key).collect();
-        pins.sort_by_key(|p| p.position);
-        pins
-    };
+    // Compiled in position order.
+    let pins: Vec<_> = rules.pins.iter().filter(|p| p.query == query_key).collect();
     // Pinned products that did not match are added: they count too.
     let pinned_in_results: Vec<u32> = pins
         .iter()
         .map(|p| p.product)
-        .filter(|&o| matches.iter().any(|(_, m)| m.ord == o) || buried.iter().any(|m| m.ord == o))
+        .filter(|&o| matches.iter().chain(&buried).any(|m| m.ord == o))
+        .collect();
+    let mut keys: Vec<(u64, u32)> = (0u32..)
+        .zip(&matches)
+        .map(|(i, m)| {
+            let words = lexical_weight * m.lexical / best
+                + attribute_weight * f32::from(m.attributes) / attribute_groups;
+            (bucket(m) | order::desc(words), i)
+        })
         .collect();
     let page_end = req.page * per_page;
-    let needed = RERANK_WINDOW.max(page_end).min(matches.len());
-    if needed > 0 && needed < matches.len() {
-        matches.select_nth_unstable_by(needed - 1, by_words);
-        matches.truncate(needed);
-    }
-    matches.sort_by(by_words);
+    order::select(&mut keys, RERANK_WINDOW.max(page_end));
+    order::sort(&mut keys);
+    let matches = order::permute(matches, &keys);
     let min_stock = engine.rules().min_inventory.max(1);
     let hit = |m: Match, buried: bool| -> Option<Hit> {
         let p = engine.product_at(m.ord)?;
@@ -371,20 +359,15 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
             values,
         })
     };
-    let mut hits: Vec<Hit> = matches
-        .into_iter()
-        .filter_map(|(_, m)| hit(m, false))
+    let mut hits: Vec<Hit> = matches.into_iter().filter_map(|m| hit(m, false)).collect();
+    let rest = hits.split_off(RERANK_WINDOW.min(hits.len()));
+    let mut keys: Vec<(u64, u32)> = (0u32..)
+        .zip(&hits)
+        .map(|(i, h)| (bucket(&h.m) | order::desc(h.score), i))
         .collect();
-    let window = RERANK_WINDOW.min(hits.len());
-    if let Some(head) = hits.get_mut(..window) {
-        head.sort_by(|a, b| {
-            b.m.matched
-                .cmp(&a.m.matched)
-                .then(a.m.typos.cmp(&b.m.typos))
-                .then(b.score.total_cmp(&a.score))
-                .then(a.m.ord.cmp(&b.m.ord))
-        });
-    }
+    order::sort(&mut keys);
+    let mut hits = order::permute(hits, &keys);
+    hits.extend(rest);
     hits.extend(buried.into_iter().filter_map(|m| hit(m, true)));
     for pin in pins {
         let matched = pinned_in_results.contains(&pin.product);
@@ -472,6 +455,12 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
         items,
         removed,
     })
+}
+
+/// The high bits of a result's sort key: more groups matched first, then
+/// fewer typos (the low 32 bits take a score through [`order::desc`]).
+fn bucket(m: &Match) -> u64 {
+    u64::from(u8::MAX - m.matched) << 40 | u64::from(m.typos) << 32
 }
 
 /// The in-stock products nearest to the query's text in the embedding

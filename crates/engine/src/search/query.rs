@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::index::SearchIndex;
 use super::normalize::{self, Word};
 use crate::limits::{MAX_EXPANSIONS, MAX_PREFIX_EXPANSIONS, MAX_QUERY_WORDS, MIN_PREFIX_CHARS};
+use crate::order;
 
 /// How a term came to stand for a query word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -251,7 +252,18 @@ fn single(
     }
     let best = |v: &mut Vec<Found>, most: usize| {
         v.retain(|f| Some(f.id) != exact);
-        v.sort_by(|a, b| a.rank(b));
+        // Fewest edits first, then the most common word, then term order.
+        let mut keys: Vec<(u64, u32)> = (0u32..)
+            .zip(v.iter())
+            .map(|(i, f)| {
+                (
+                    u64::from(f.typos) << 32 | u64::from(u32::MAX - f.doc_freq),
+                    i,
+                )
+            })
+            .collect();
+        order::sort(&mut keys);
+        *v = order::permute(std::mem::take(v), &keys);
         // A term found from both forms keeps its fewest edits.
         let mut seen = std::collections::HashSet::new();
         v.retain(|f| seen.insert(f.id));

@@ -1,0 +1,79 @@
+//! One way to sort rankings: by a packed `u64` key, then the product
+//! ordinal, ascending.
+//!
+//! Every sort with its own comparator closure compiles its own copy of the
+//! sort routine (several KB of wasm each); the worker has a size budget. So
+//! rankings pack what they order by into a `u64` ([`desc`] turns a score
+//! into bits that sort best first) and sort `(key, index)` pairs through
+//! [`sort`] and [`select`], which share one instantiation. Ties fall to the
+//! index, which callers make the product ordinal or the position, so the
+//! order is deterministic.
+
+/// A score as 32 bits that sort ascending when the scores sort descending
+/// (NaN last). The usual total-order trick on the IEEE bits, inverted.
+pub(crate) fn desc(score: f32) -> u64 {
+    let bits = score.to_bits();
+    let ascending = if bits >> 31 == 1 {
+        !bits
+    } else {
+        bits | 1 << 31
+    };
+    let key = u64::from(!ascending);
+    if score.is_nan() {
+        u64::from(u32::MAX)
+    } else {
+        key
+    }
+}
+
+/// Sorts `(key, index)` pairs ascending.
+pub(crate) fn sort(pairs: &mut [(u64, u32)]) {
+    pairs.sort_unstable();
+}
+
+/// Moves the `n` smallest pairs to the front (in no order) and drops the rest.
+pub(crate) fn select(pairs: &mut Vec<(u64, u32)>, n: usize) {
+    if n == 0 {
+        pairs.clear();
+    } else if n < pairs.len() {
+        pairs.select_nth_unstable(n - 1);
+        pairs.truncate(n);
+    }
+}
+
+/// `items` reordered as `pairs` (built over their indexes) says; items whose
+/// index is not in `pairs` are dropped.
+pub(crate) fn permute<T>(items: Vec<T>, pairs: &[(u64, u32)]) -> Vec<T> {
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    pairs
+        .iter()
+        .filter_map(|&(_, i)| slots.get_mut(i as usize).and_then(Option::take))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_sort_best_first_and_nan_last() {
+        let scores = [0.5f32, -1.0, 3.0, f32::NAN, 0.0, -0.0, 1e-9, f32::INFINITY];
+        let mut pairs: Vec<(u64, u32)> = scores
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| (desc(s), i as u32))
+            .collect();
+        sort(&mut pairs);
+        let order: Vec<u32> = pairs.iter().map(|p| p.1).collect();
+        assert_eq!(order, [7, 2, 0, 6, 4, 5, 1, 3]);
+    }
+
+    #[test]
+    fn select_keeps_the_smallest_and_permute_follows() {
+        let mut pairs = vec![(5, 0), (1, 1), (3, 2), (2, 3)];
+        select(&mut pairs, 2);
+        sort(&mut pairs);
+        assert_eq!(pairs, [(1, 1), (2, 3)]);
+        assert_eq!(permute(vec!["a", "b", "c", "d"], &pairs), ["b", "d"]);
+    }
+}
