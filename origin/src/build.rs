@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::compile;
 use crate::inputs::Inputs;
-use crate::train::{ann, coview, embed, priors, search, sessions};
+use crate::train::{ann, coview, embed, priors, search, sessions, transitions};
 
 /// Knobs of one build.
 #[derive(Debug, Clone)]
@@ -64,6 +64,7 @@ pub fn build(
     lap("catalog + sessions", &mut steps);
 
     let co_view = coview::build(catalog.products.len(), &sessions);
+    let transitions = transitions::build(catalog.products.len(), &sessions);
     let baskets = sessions::baskets(&inputs.events, &ordinal);
     let bought_together = coview::build(catalog.products.len(), &baskets);
     let priors = priors::build(
@@ -128,6 +129,7 @@ pub fn build(
         rules: compiled.section,
         bought_together,
         search,
+        transitions,
     };
     let mut writer = BundleWriter::new(firstpaint_bundle::Inputs {
         bundle_version: u64::try_from(opts.now).unwrap_or(0),

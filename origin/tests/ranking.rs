@@ -10,6 +10,8 @@
 //! 4. The home slot changes with the session and is the same without one.
 //! 5. Every item carries all four score parts, and its score is their sum.
 //! 6. Bad requests are errors that name the problem, never panics.
+//! 7. The `next` slot leads with what shoppers opened after the session's
+//!    products, and falls back to popular products without a session.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -122,7 +124,7 @@ proptest! {
             prop_assert!(req.product.as_ref() != Some(&item.id));
             let sum: f32 = item.reasons.iter().map(|r| r.contribution()).sum();
             prop_assert!((sum - item.score).abs() < 1e-4);
-            prop_assert_eq!(item.reasons.len(), 8);
+            prop_assert_eq!(item.reasons.len(), firstpaint_contracts::Blend::default().weights().len());
         }
     }
 }
@@ -199,6 +201,53 @@ fn home_follows_the_session() {
     };
     assert_eq!(top_of(&a), "Electronics");
     assert_eq!(top_of(&b), "Food & Drink");
+}
+
+#[test]
+fn next_follows_what_shoppers_opened_after_the_session() {
+    let engine = fixtures_engine();
+    // A product that shoppers moved on from to several others.
+    let popular_path = engine
+        .products()
+        .iter()
+        .map(|p| p.id.clone())
+        .max_by_key(|id| {
+            let mut req = SlotRequest::new(SlotKind::Next);
+            req.viewed = vec![id.clone()];
+            req.k = Some(12);
+            let r = engine.rank(&req).unwrap();
+            r.items.iter().filter(|i| i.source == "next").count()
+        })
+        .unwrap();
+    let mut req = SlotRequest::new(SlotKind::Next);
+    req.viewed = vec![popular_path.clone()];
+    req.k = Some(12);
+    let r = engine.rank(&req).unwrap();
+    assert!(r.personalized);
+    // Transition-led items come first, each with its sequence part.
+    assert_eq!(r.items[0].source, "next", "{:?}", r.items[0]);
+    let seq = |i: &firstpaint_engine::RankedItem| {
+        i.reasons
+            .iter()
+            .find(|x| x.signal == "sequence")
+            .map_or(0.0, |x| x.value)
+    };
+    assert!(seq(&r.items[0]) > 0.0);
+    // Without a session: the store's popular products, not personal.
+    let plain = engine.rank(&SlotRequest::new(SlotKind::Next)).unwrap();
+    assert!(!plain.personalized);
+    assert!(plain.items.iter().all(|i| i.source == "popular"));
+    // The slot may bring back what the session viewed (home never does).
+    let session: Vec<String> = r.items.iter().take(3).map(|i| i.id.clone()).collect();
+    let mut again = SlotRequest::new(SlotKind::Next);
+    again.viewed = session.clone();
+    again.k = Some(24);
+    let next = engine.rank(&again).unwrap();
+    let mut home = again.clone();
+    home.kind = SlotKind::Home;
+    let home = engine.rank(&home).unwrap();
+    assert!(home.items.iter().all(|i| !session.contains(&i.id)));
+    assert!(next.items.iter().all(|i| allowed(&engine, &i.id).is_ok()));
 }
 
 #[test]

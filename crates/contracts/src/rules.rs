@@ -428,11 +428,14 @@ pub struct Blend {
     pub rating: f32,
     /// How recently the product was listed.
     pub freshness: f32,
+    /// How often shoppers opened the candidate right after the session's
+    /// recent products (sequential transitions, recency-weighted).
+    pub sequence: f32,
 }
 
 impl Blend {
     /// Every weight with its signal name, in the order reasons list them.
-    pub fn weights(&self) -> [(&'static str, f32); 8] {
+    pub fn weights(&self) -> [(&'static str, f32); 9] {
         [
             ("similarity", self.similarity),
             ("popularity", self.popularity),
@@ -442,6 +445,7 @@ impl Blend {
             ("stock", self.stock),
             ("rating", self.rating),
             ("freshness", self.freshness),
+            ("sequence", self.sequence),
         ]
     }
 }
@@ -457,6 +461,7 @@ impl Default for Blend {
             stock: 0.0,
             rating: 0.05,
             freshness: 0.05,
+            sequence: 0.5,
         }
     }
 }

@@ -12,8 +12,9 @@ pub(crate) const MARGIN: usize = 4;
 pub(crate) const STOCK: usize = 5;
 pub(crate) const RATING: usize = 6;
 pub(crate) const FRESHNESS: usize = 7;
+pub(crate) const SEQUENCE: usize = 8;
 /// How many signals there are.
-pub(crate) const SIGNALS: usize = 8;
+pub(crate) const SIGNALS: usize = 9;
 
 /// One candidate.
 #[derive(Debug, Clone, Copy, Default)]

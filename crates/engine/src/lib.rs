@@ -87,6 +87,8 @@ pub struct Engine {
     priors: PriorsSection,
     co_view: CoViewSection,
     bought_together: CoViewSection,
+    /// Empty for bundles built before transitions were trained.
+    transitions: CoViewSection,
     rules: RulesSection,
     /// `None` for bundles built before search: their slots still work.
     search: Option<search::SearchIndex>,
@@ -164,6 +166,17 @@ impl Engine {
                 format!("{} offsets for {n} products", co_view.offsets.len()),
             ));
         }
+        let transitions: CoViewSection = if bundle.tags().any(|t| t == sections::TRANSITIONS) {
+            section(bundle, sections::TRANSITIONS)?
+        } else {
+            CoViewSection::default()
+        };
+        if !transitions.offsets.is_empty() && transitions.offsets.len() != n + 1 {
+            return Err(inconsistent(
+                sections::TRANSITIONS,
+                format!("{} offsets for {n} products", transitions.offsets.len()),
+            ));
+        }
         let search = if bundle.tags().any(|t| t == search::SEARCH) {
             let section: search::SearchSection = section(bundle, search::SEARCH)?;
             if section.docs as usize != n {
@@ -204,6 +217,7 @@ impl Engine {
             priors,
             co_view,
             bought_together,
+            transitions,
             rules,
             search,
             search_blocked: Vec::new(),
@@ -422,5 +436,9 @@ impl Engine {
 
     pub(crate) fn bought_together(&self) -> &CoViewSection {
         &self.bought_together
+    }
+
+    pub(crate) fn transitions(&self) -> &CoViewSection {
+        &self.transitions
     }
 }

@@ -41,6 +41,9 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
                 .ordinal(id)
                 .ok_or_else(|| EngineError::UnknownProduct(id.chars().take(64).collect()))?,
         )
+    } else if req.kind == SlotKind::Next {
+        // On a product page, `next` follows on from the product shown.
+        req.product.as_deref().and_then(|id| engine.ordinal(id))
     } else {
         None
     };
@@ -48,7 +51,16 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
     if req.kind.needs_cart() && cart.is_empty() {
         return Err(EngineError::MissingCart { slot: slot_name });
     }
-    let session = Session::new(engine, &req.viewed);
+    let session = match (req.kind, &req.product) {
+        (SlotKind::Next, Some(shown)) if anchor.is_some() => {
+            let viewed: Vec<String> = std::iter::once(shown)
+                .chain(req.viewed.iter().filter(|v| *v != shown))
+                .cloned()
+                .collect();
+            Session::new(engine, &viewed)
+        }
+        _ => Session::new(engine, &req.viewed),
+    };
     let mut pool = Pool::default();
     let wanted = engine.ordinals(&req.wanted);
     let ctx = Context {

@@ -24,6 +24,9 @@ pub const COVIEW: Tag = Tag(*b"COVW");
 pub const RULES: Tag = Tag(*b"RULE");
 /// Tag of the bought-together lists (a [`CoViewSection`] built from orders).
 pub const BOUGHT: Tag = Tag(*b"BTOG");
+/// Tag of the sequential transitions (a [`CoViewSection`]: for each
+/// product, what shoppers opened next, as a share of what they opened next).
+pub const TRANSITIONS: Tag = Tag(*b"SEQT");
 
 /// The products the edge can show, in ordinal order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -318,6 +321,8 @@ pub struct EngineSections {
     pub bought_together: CoViewSection,
     /// The lexical search index.
     pub search: SearchParts,
+    /// What shoppers opened next after each product.
+    pub transitions: CoViewSection,
 }
 
 impl EngineSections {
@@ -329,6 +334,7 @@ impl EngineSections {
         writer.add(COVIEW, codec::encode(COVIEW, &self.co_view)?)?;
         writer.add(RULES, codec::encode(RULES, &self.rules)?)?;
         writer.add(BOUGHT, codec::encode(BOUGHT, &self.bought_together)?)?;
+        writer.add(TRANSITIONS, codec::encode(TRANSITIONS, &self.transitions)?)?;
         writer.add(
             search::SEARCH,
             codec::encode(search::SEARCH, &self.search.section)?,

@@ -28,11 +28,14 @@ pub enum SlotKind {
     CartAddons,
     /// Cart: items that close the gap to free shipping without overshooting much.
     Ladder,
+    /// Any page: what the shopper will most likely open next, from the
+    /// session's recent products; those may come back ("still deciding?").
+    Next,
 }
 
 impl SlotKind {
     /// Every kind, as written in HTML.
-    pub const ALL: [SlotKind; 8] = [
+    pub const ALL: [SlotKind; 9] = [
         SlotKind::Home,
         SlotKind::Similar,
         SlotKind::ViewedTogether,
@@ -41,6 +44,7 @@ impl SlotKind {
         SlotKind::Addons,
         SlotKind::CartAddons,
         SlotKind::Ladder,
+        SlotKind::Next,
     ];
 
     /// The name used in `data-p13n-slot` and on the command line.
@@ -54,6 +58,7 @@ impl SlotKind {
             SlotKind::Addons => "addons",
             SlotKind::CartAddons => "cart-addons",
             SlotKind::Ladder => "ladder",
+            SlotKind::Next => "next",
         }
     }
 

@@ -3,14 +3,16 @@
 //! - [`retail`]: reads the UCI Online Retail transactions into products
 //!   (and, for basket evaluations, invoices).
 //! - [`search`]: the known-item search test.
+//! - [`sessions`]: next-item prediction on click sessions against baselines.
 
 pub mod retail;
 pub mod search;
+pub mod sessions;
 
 use std::collections::HashMap;
 
 use firstpaint_bundle::SigningKey;
-use firstpaint_contracts::{Event, Product, Rules};
+use firstpaint_contracts::{Event, Product, Rules, Stock};
 use firstpaint_engine::Engine;
 
 use crate::build::{build, BuildOptions};
@@ -44,6 +46,46 @@ pub fn engine_for(
     };
     let (bytes, _) = build(&inputs, &key, &opts)?;
     Ok(Engine::open(&bytes, &key.verifying_key(), now)?)
+}
+
+/// A catalog product made from what a public data set has: an id, a
+/// title, a price and when it was first seen; one category for all, and
+/// enough stock everywhere that no guardrail hides it.
+pub fn product(
+    id: &str,
+    title: &str,
+    category: &str,
+    price: f64,
+    currency: &str,
+    listed: i64,
+) -> anyhow::Result<Product> {
+    Ok(Product {
+        id: id.to_owned(),
+        title: title.to_owned(),
+        description: String::new(),
+        brand: None,
+        category: vec![category.to_owned()],
+        attributes: Default::default(),
+        variants: Vec::new(),
+        price,
+        cost: None,
+        currency: currency.to_owned(),
+        rating: None,
+        inventory: vec![Stock {
+            location: "main".to_owned(),
+            available: 100,
+            lead_days: 0,
+        }],
+        ship_days: Some(2),
+        media: Vec::new(),
+        compatible_with: Vec::new(),
+        tags: Vec::new(),
+        regulated: false,
+        safety: Vec::new(),
+        url: None,
+        created_at: time::OffsetDateTime::from_unix_timestamp(listed)?,
+        updated_at: None,
+    })
 }
 
 /// Success@k and reciprocal-rank sums over a set of queries.

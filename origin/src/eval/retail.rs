@@ -14,9 +14,9 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::Context;
-use firstpaint_contracts::{Product, Stock};
+use firstpaint_contracts::Product;
 use time::macros::format_description;
-use time::{OffsetDateTime, PrimitiveDateTime};
+use time::PrimitiveDateTime;
 
 use super::most_common;
 
@@ -135,35 +135,9 @@ pub fn parse(file: &str, text: &str) -> anyhow::Result<Retail> {
 }
 
 /// A catalog product for a stock code. The data has no categories, brands
-/// or stock: one category for all, and enough stock to be shown.
+/// or stock: one category for all.
 fn product(code: &str, title: &str, price: f64, first_sale: i64) -> anyhow::Result<Product> {
-    Ok(Product {
-        id: code.to_owned(),
-        title: title.to_owned(),
-        description: String::new(),
-        brand: None,
-        category: vec!["Gifts".to_owned()],
-        attributes: Default::default(),
-        variants: Vec::new(),
-        price,
-        cost: None,
-        currency: "GBP".to_owned(),
-        rating: None,
-        inventory: vec![Stock {
-            location: "uk".to_owned(),
-            available: 100,
-            lead_days: 0,
-        }],
-        ship_days: Some(2),
-        media: Vec::new(),
-        compatible_with: Vec::new(),
-        tags: Vec::new(),
-        regulated: false,
-        safety: Vec::new(),
-        url: None,
-        created_at: OffsetDateTime::from_unix_timestamp(first_sale)?,
-        updated_at: None,
-    })
+    super::product(code, title, "Gifts", price, "GBP", first_sale)
 }
 
 #[cfg(test)]

@@ -158,6 +158,8 @@ similarity = 0.5
 popularity = 0.2
 category_affinity = 0.15
 co_view = 0.15
+# What shoppers opened right after the session's recent products.
+sequence = 0.5
 "#;
 
 /// The rules, boosting a pair of headphones, pinning a new, well-stocked

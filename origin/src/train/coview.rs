@@ -56,14 +56,20 @@ pub fn build(n: usize, sessions: &[Vec<Touch>]) -> CoViewSection {
             r.push((a, score));
         }
     }
+    compress(rows, ROW_LEN)
+}
+
+/// Rows of (product, score) as a [`CoViewSection`]: each row sorted best
+/// first (ties by product), cut to `row_len`, scores capped at 1.
+pub fn compress(rows: Vec<Vec<(u32, f32)>>, row_len: usize) -> CoViewSection {
     let mut section = CoViewSection {
-        offsets: Vec::with_capacity(n + 1),
+        offsets: Vec::with_capacity(rows.len() + 1),
         ..CoViewSection::default()
     };
     section.offsets.push(0);
     for mut row in rows {
         row.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
-        row.truncate(ROW_LEN);
+        row.truncate(row_len);
         for (neighbor, score) in row {
             section.neighbors.push(neighbor);
             section.scores.push(score.min(1.0));

@@ -6,6 +6,7 @@
 //! - [`embed`]: product embeddings from text, smoothed by co-views.
 //! - [`ann`]: the HNSW index over the embeddings.
 //! - [`search`]: the lexical index (terms, postings, synonyms).
+//! - [`transitions`]: what shoppers opened after each product.
 
 pub mod ann;
 pub mod coview;
@@ -13,3 +14,4 @@ pub mod embed;
 pub mod priors;
 pub mod search;
 pub mod sessions;
+pub mod transitions;

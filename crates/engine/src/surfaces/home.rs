@@ -1,9 +1,10 @@
 //! The home slot: popular products for everyone; with a session, also its
-//! nearest neighbours, its viewed-together items and its favourite
-//! categories; for a returning visitor, their recent views come first.
+//! nearest neighbours, what follows its products (opened next, viewed
+//! together) and its favourite categories; for a returning visitor, their
+//! recent views come first.
 
-use super::{neighbours, score_similarity, Context};
-use crate::candidates::{Pool, CATEGORY_AFFINITY, CO_VIEW};
+use super::{follow_session, neighbours, score_similarity, Context};
+use crate::candidates::{Pool, CATEGORY_AFFINITY};
 use crate::limits::{CANDIDATES_PER_SOURCE, RECENT_IN_HOME};
 
 /// Source name of a returning visitor's recent views; `rank.rs` keeps them
@@ -37,12 +38,7 @@ pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
         return;
     }
     neighbours(ctx, &session.taste, tier, pool);
-    for &(viewed, weight) in &session.viewed {
-        for (ord, score) in engine.co_view().row(viewed) {
-            let c = pool.add(ord, tier, "co-view");
-            c.set(CO_VIEW, (c.get(CO_VIEW) + weight * score).min(1.0));
-        }
-    }
+    follow_session(ctx, tier, pool);
     for &(leaf, _) in session.leaf_share.iter().take(2) {
         for &ord in engine
             .top_in_category(leaf)

@@ -4,6 +4,7 @@
 
 mod cart;
 mod home;
+mod next;
 
 pub(crate) use home::{BACK_IN_STOCK, RECENTLY_VIEWED};
 mod product;
@@ -39,7 +40,25 @@ pub(crate) fn gather(kind: SlotKind, ctx: &Context<'_>, pool: &mut Pool) {
         (SlotKind::Addons, Some(a)) => product::addons(ctx, a, pool),
         (SlotKind::CartAddons, _) => cart::addons(ctx, pool),
         (SlotKind::Ladder, _) => cart::ladder(ctx, pool),
+        (SlotKind::Next, _) => next::next(ctx, pool),
         _ => home::home(ctx, pool),
+    }
+}
+
+/// Proposes what follows the session's products at `tier`: what shoppers
+/// opened next after them (`sequence`) and what they viewed with them
+/// (`co_view`), each weighted by how recent the session's product is.
+fn follow_session(ctx: &Context<'_>, tier: u8, pool: &mut Pool) {
+    use crate::candidates::{CO_VIEW, SEQUENCE};
+    for &(viewed, weight) in &ctx.session.viewed {
+        for (ord, score) in ctx.engine.transitions().row(viewed) {
+            let c = pool.add(ord, tier, "next");
+            c.set(SEQUENCE, (c.get(SEQUENCE) + weight * score).min(1.0));
+        }
+        for (ord, score) in ctx.engine.co_view().row(viewed) {
+            let c = pool.add(ord, tier, "co-view");
+            c.set(CO_VIEW, (c.get(CO_VIEW) + weight * score).min(1.0));
+        }
     }
 }
 

@@ -1,0 +1,22 @@
+//! The `next` slot: what the shopper will most likely open next.
+//!
+//! Session-based next-item ranking: the session's recent products, weighted
+//! by recency, propose what shoppers opened right after them (sequential
+//! transitions) and what they viewed with them; embedding neighbours of the
+//! session and the store's popular products fill the rest. Unlike `home`,
+//! the session's own products may come back: shoppers return to what they
+//! are comparing, and the transitions say how often.
+
+use super::{follow_session, neighbours, score_similarity, Context};
+use crate::candidates::Pool;
+use crate::limits::CANDIDATES_PER_SOURCE;
+
+pub(crate) fn next(ctx: &Context<'_>, pool: &mut Pool) {
+    let (engine, session) = (ctx.engine, ctx.session);
+    follow_session(ctx, 0, pool);
+    neighbours(ctx, &session.taste, 1, pool);
+    for &ord in engine.top_overall().iter().take(CANDIDATES_PER_SOURCE) {
+        pool.add(ord, 1, "popular");
+    }
+    score_similarity(ctx, &session.taste, pool);
+}
