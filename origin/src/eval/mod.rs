@@ -4,7 +4,9 @@
 //!   (and, for basket evaluations, invoices).
 //! - [`search`]: the known-item search test.
 //! - [`sessions`]: next-item prediction on click sessions against baselines.
+//! - [`baskets`]: basket completion on real invoices, warm and cold.
 
+pub mod baskets;
 pub mod retail;
 pub mod search;
 pub mod sessions;

@@ -1,12 +1,14 @@
 //! Cart slots, about the products in the cart.
 
-use super::{score_similarity, Context};
+use super::{neighbours, score_similarity, Context};
 use crate::candidates::{Pool, CATEGORY_AFFINITY, CO_VIEW};
 use crate::embedding::Embedding;
 use crate::limits::CANDIDATES_PER_SOURCE;
 
-/// Cart add-ons: what fits or is bought with the cart's items. That they
-/// ship in the same box is a guardrail (`guardrails.rs`).
+/// Cart add-ons: what fits or is bought with the cart's items, then what
+/// is viewed with them or close to them in the embedding space (which is
+/// how a product nobody has bought yet can come up: through its text).
+/// That they ship in the same box is a guardrail (`guardrails.rs`).
 pub(crate) fn addons(ctx: &Context<'_>, pool: &mut Pool) {
     for &item in ctx.cart {
         if let Some(p) = ctx.engine.product_at(item) {
@@ -23,6 +25,7 @@ pub(crate) fn addons(ctx: &Context<'_>, pool: &mut Pool) {
             c.set(CO_VIEW, c.get(CO_VIEW).max(score * 0.5));
         }
     }
+    neighbours(ctx, &cart_taste(ctx), 1, pool);
     score_cart(ctx, pool);
 }
 
@@ -77,15 +80,20 @@ pub(crate) fn ladder(ctx: &Context<'_>, pool: &mut Pool) {
     score_cart(ctx, pool);
 }
 
-/// Similarity to the cart's items and the session's category affinity.
-fn score_cart(ctx: &Context<'_>, pool: &mut Pool) {
+/// The mean of the cart's embeddings, normalized.
+fn cart_taste(ctx: &Context<'_>) -> Embedding {
     let mut taste = Embedding::ZERO;
     for &item in ctx.cart {
         if let Some(e) = ctx.engine.embedding(item) {
             taste.add_scaled(e, 1.0);
         }
     }
-    score_similarity(ctx, &taste.normalized(), pool);
+    taste.normalized()
+}
+
+/// Similarity to the cart's items and the session's category affinity.
+fn score_cart(ctx: &Context<'_>, pool: &mut Pool) {
+    score_similarity(ctx, &cart_taste(ctx), pool);
     for ord in pool.order.clone() {
         let affinity = ctx
             .engine

@@ -1,0 +1,35 @@
+//! Basket completion on the real Online Retail invoices (last 30 days held
+//! out), as a regression guard: `firstpaint eval baskets` prints the table.
+//!
+//! Skips, saying so, when `../shared/data/` is not there.
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::path::PathBuf;
+
+use firstpaint_origin::eval::{baskets, retail};
+
+#[test]
+fn cart_addons_beat_association_rules_and_reach_new_products() {
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/online-retail/online_retail.csv.gz");
+    if !data.exists() {
+        eprintln!("SKIPPED: {} is absent", data.display());
+        return;
+    }
+    let rows = baskets::run(&retail::read(&data).unwrap(), 1).unwrap();
+    eprintln!("{}", baskets::table(&rows));
+    let hr = |set: &str, method: &str| {
+        let row = rows
+            .iter()
+            .find(|r| r.set == set && r.method.starts_with(method))
+            .unwrap();
+        assert!(row.tally.queries > 100, "{row:?}");
+        row.tally.success()
+    };
+    assert!(hr("warm", "firstpaint") > hr("warm", "association rules"));
+    assert!(hr("warm", "firstpaint") > 5.0 * hr("warm", "popularity"));
+    // Nobody bought a new product before the cut: only its text brings it up.
+    assert_eq!(hr("cold", "association rules"), 0.0);
+    assert!(hr("cold", "firstpaint") > 0.0);
+}
