@@ -264,16 +264,17 @@ impl Counts {
 
 /// The report as a Markdown table.
 pub fn table(rows: &[Row]) -> String {
-    let mut out = String::from("| held-out item | method | baskets | HR@10 | MRR@10 |\n| --- | --- | ---: | ---: | ---: |\n");
-    for r in rows {
-        out.push_str(&format!(
-            "| {} | {} | {} | {:.3} | {:.3} |\n",
-            r.set,
-            r.method,
-            r.tally.queries,
-            r.tally.success(),
-            r.tally.mrr()
-        ));
-    }
-    out
+    let header = ["held-out item", "method", "baskets", "HR@10", "MRR@10"];
+    super::markdown(
+        &header,
+        rows.iter().map(|r| {
+            vec![
+                r.set.to_owned(),
+                r.method.to_owned(),
+                r.tally.queries.to_string(),
+                format!("{:.3}", r.tally.success()),
+                format!("{:.3}", r.tally.mrr()),
+            ]
+        }),
+    )
 }

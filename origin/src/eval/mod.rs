@@ -136,6 +136,20 @@ impl Tally {
     }
 }
 
+/// A Markdown table: `header`, then one line per row (numbers right-aligned
+/// from the third column on, as the tables in BENCHMARKS.md are).
+pub fn markdown(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    let mut out = format!("| {} |\n|", header.join(" | "));
+    for i in 0..header.len() {
+        out.push_str(if i < 2 { " --- |" } else { " ---: |" });
+    }
+    out.push('\n');
+    for row in rows {
+        out.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    out
+}
+
 /// Counts of a key, most common first (ties by key).
 pub fn most_common<K: Ord + Clone + std::hash::Hash>(
     counts: &HashMap<K, usize>,

@@ -189,29 +189,37 @@ fn one_edit(word: &str, rng: &mut StdRng) -> String {
 
 /// The report as a Markdown table.
 pub fn table(rows: &[Row]) -> String {
-    let mut out = String::from(
-        "| queries | engine | words | n | success@10 | MRR@10 | empty | rescued |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n",
-    );
-    for r in rows {
-        let t = &r.tally;
-        let words = if r.words == 0 {
-            "all".to_owned()
-        } else {
-            r.words.to_string()
-        };
-        out.push_str(&format!(
-            "| {} | {} | {} | {} | {:.3} | {:.3} | {:.1}% | {:.1}% |\n",
-            r.queries,
-            r.engine,
-            words,
-            t.queries,
-            t.success(),
-            t.mrr(),
-            100.0 * t.empty_rate(),
-            100.0 * t.rescue_rate(),
-        ));
-    }
-    out
+    let header = [
+        "queries",
+        "engine",
+        "words",
+        "n",
+        "success@10",
+        "MRR@10",
+        "empty",
+        "rescued",
+    ];
+    super::markdown(
+        &header,
+        rows.iter().map(|r| {
+            let t = &r.tally;
+            let words = if r.words == 0 {
+                "all".to_owned()
+            } else {
+                r.words.to_string()
+            };
+            vec![
+                r.queries.to_owned(),
+                r.engine.to_owned(),
+                words,
+                t.queries.to_string(),
+                format!("{:.3}", t.success()),
+                format!("{:.3}", t.mrr()),
+                format!("{:.1}%", 100.0 * t.empty_rate()),
+                format!("{:.1}%", 100.0 * t.rescue_rate()),
+            ]
+        }),
+    )
 }
 
 #[cfg(test)]

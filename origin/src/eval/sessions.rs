@@ -428,19 +428,25 @@ fn top(scored: &mut [(u32, f64)], k: usize) -> Vec<u32> {
 
 /// The report as a Markdown table.
 pub fn table(scores: &[Scores]) -> String {
-    let mut out = String::from("| method | predictions | HR@5 | MRR@5 | HR@10 | MRR@10 | HR@20 | MRR@20 |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-    for s in scores {
-        out.push_str(&format!(
-            "| {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
-            s.method,
-            s.predictions,
-            s.hit_rate(0),
-            s.mrr(0),
-            s.hit_rate(1),
-            s.mrr(1),
-            s.hit_rate(2),
-            s.mrr(2)
-        ));
-    }
-    out
+    let header = [
+        "method",
+        "predictions",
+        "HR@5",
+        "MRR@5",
+        "HR@10",
+        "MRR@10",
+        "HR@20",
+        "MRR@20",
+    ];
+    super::markdown(
+        &header,
+        scores.iter().map(|s| {
+            let mut row = vec![s.method.clone(), s.predictions.to_string()];
+            for c in 0..CUTOFFS.len() {
+                row.push(format!("{:.3}", s.hit_rate(c)));
+                row.push(format!("{:.3}", s.mrr(c)));
+            }
+            row
+        }),
+    )
 }
