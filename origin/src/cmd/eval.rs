@@ -47,8 +47,12 @@ enum What {
         #[arg(long)]
         train: PathBuf,
         /// Test clicks, same format.
-        #[arg(long)]
-        test: PathBuf,
+        #[arg(long, required_unless_present = "hold_out_days")]
+        test: Option<PathBuf>,
+        /// Instead of --test: hold out the sessions that start in the last
+        /// this many days of --train.
+        #[arg(long, conflicts_with = "test")]
+        hold_out_days: Option<f64>,
         /// Write the engine's lists here (`SessionId;Position;Recommendations;Scores`).
         #[arg(long)]
         recs_out: Option<PathBuf>,
@@ -88,6 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             test,
             recs_out,
             rules,
+            hold_out_days,
         } => {
             let rules = match rules {
                 Some(path) => {
@@ -98,8 +103,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 None => firstpaint_contracts::Rules::default(),
             };
             let started = Instant::now();
-            let train_clicks = sessions::read_tsv(&train)?;
-            let test_clicks = sessions::read_tsv(&test)?;
+            let (train_clicks, test_clicks) = match (test, hold_out_days) {
+                (Some(test), _) => (sessions::read_tsv(&train)?, sessions::read_tsv(&test)?),
+                (None, Some(days)) => sessions::split_last_days(&sessions::read_tsv(&train)?, days),
+                (None, None) => anyhow::bail!("give --test or --hold-out-days"),
+            };
             eprintln!(
                 "train: {} clicks in {} sessions; test: {} clicks in {} sessions",
                 train_clicks.len(),

@@ -57,6 +57,23 @@ impl Clicks {
     }
 }
 
+/// Splits `clicks` in time: sessions that start in the last `days` days of
+/// the data are the test set, the others the training set.
+pub fn split_last_days(clicks: &Clicks, days: f64) -> (Clicks, Clicks) {
+    let end = clicks
+        .sessions
+        .iter()
+        .flat_map(|(_, s)| s.iter().map(|c| c.1))
+        .fold(f64::MIN, f64::max);
+    let cut = end - days * 86_400.0;
+    let (test, train): (Vec<_>, Vec<_>) = clicks
+        .sessions
+        .iter()
+        .cloned()
+        .partition(|(_, s)| s.first().is_some_and(|c| c.1 >= cut));
+    (Clicks { sessions: train }, Clicks { sessions: test })
+}
+
 /// Reads a session-rec TSV file.
 pub fn read_tsv(path: &Path) -> anyhow::Result<Clicks> {
     let text = std::fs::read_to_string(path)
