@@ -45,6 +45,9 @@ describe('search at the edge', () => {
       assert.ok(slot.ids.slice(0, 10).every((id) => leaf(id) === 'Smartphones'), `${q}: ${slot.ids.map(leaf)}`);
       assert.match(html, new RegExp(`<q data-p13n-query>${q}</q>`));
       assert.match(slot.attrs, /data-p13n-search="matched"/);
+      // A corrected query says what was searched instead.
+      if (q === 'smartphone') assert.doesNotMatch(html, /Showing results for/);
+      else assert.match(html, /Showing results for <q data-p13n-corrected-query>smartphone<\/q>/);
     }
   });
 

@@ -245,10 +245,35 @@ impl SlotRewriter {
                 Ok(())
             })
         };
-        // "Results for <span data-p13n-query></span>": the query, as text.
-        let on_query = element!("[data-p13n-query]", move |el| {
-            if let Some(results) = &ctx.search {
-                el.set_inner_content(&results.query.original, ContentType::Text);
+        // "Results for <q data-p13n-query></q>": the query, as text.
+        let on_query = {
+            let ctx = ctx.clone();
+            element!("[data-p13n-query]", move |el| {
+                if let Some(results) = &ctx.search {
+                    el.set_inner_content(&results.query.original, ContentType::Text);
+                }
+                Ok(())
+            })
+        };
+        // "<p data-p13n-corrected>Showing results for <q data-p13n-corrected-query></q></p>":
+        // kept, and filled, only when a typo was corrected.
+        let on_corrected = {
+            let ctx = ctx.clone();
+            element!("[data-p13n-corrected]", move |el| {
+                if ctx
+                    .search
+                    .as_ref()
+                    .and_then(|r| r.query.corrected())
+                    .is_none()
+                {
+                    el.remove();
+                }
+                Ok(())
+            })
+        };
+        let on_corrected_query = element!("[data-p13n-corrected-query]", move |el| {
+            if let Some(corrected) = ctx.search.as_ref().and_then(|r| r.query.corrected()) {
+                el.set_inner_content(&corrected, ContentType::Text);
             }
             Ok(())
         });
@@ -257,6 +282,8 @@ impl SlotRewriter {
             .append_element_content_handler(on_template)
             .append_element_content_handler(on_items)
             .append_element_content_handler(on_query)
+            .append_element_content_handler(on_corrected)
+            .append_element_content_handler(on_corrected_query)
             .with_memory_settings(
                 MemorySettings::new()
                     .with_max_allowed_memory_usage(MAX_REWRITER_MEMORY)

@@ -200,6 +200,24 @@ fn the_search_slot_shows_the_page_s_results_and_its_query_as_text() {
         out.contains("<q data-p13n-query>&lt;b&gt;oak&lt;/b&gt; lamp</q>"),
         "{out}"
     );
+    // A typo'd query says what was searched instead; an exact one does not.
+    let corrected =
+        page(r#"<p data-p13n-corrected>Showing results for <q data-p13n-corrected-query></q></p>"#);
+    let typo = engine
+        .search(&firstpaint_engine::SearchRequest::new("oak lampz"))
+        .unwrap();
+    assert_eq!(typo.query.corrected().as_deref(), Some("oak lamp"));
+    let ctx = |r: &firstpaint_engine::SearchResults| PageContext {
+        search: Some(r.clone()),
+        ..PageContext::default()
+    };
+    let (out, _) = rewrite(&engine, &corrected, 5, ctx(&typo));
+    assert!(
+        out.contains("<q data-p13n-corrected-query>oak lamp</q>"),
+        "{out}"
+    );
+    let (out, _) = rewrite(&engine, &corrected, 5, ctx(&results));
+    assert!(!out.contains("Showing results for"), "{out}");
     // Without a query the page's own fallback stays.
     let (out, outcome) = rewrite(&engine, &html, 11, PageContext::default());
     assert!(out.contains("<li>no results</li>"));

@@ -84,6 +84,28 @@ pub struct QueryReport {
     pub ignored: Vec<String>,
 }
 
+impl QueryReport {
+    /// The query as typed with each corrected word replaced by the word
+    /// searched instead ("smartphne case" → "smartphone case"); `None` when
+    /// nothing was corrected.
+    pub fn corrected(&self) -> Option<String> {
+        if self.corrections.is_empty() {
+            return None;
+        }
+        let words: Vec<&str> = self
+            .original
+            .split_whitespace()
+            .map(|w| {
+                self.corrections
+                    .iter()
+                    .find(|c| c.from == w)
+                    .map_or(w, |c| c.to.as_str())
+            })
+            .collect();
+        Some(words.join(" "))
+    }
+}
+
 /// A typo'd word and the indexed word it most likely meant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Correction {
