@@ -9,6 +9,14 @@ pub enum EngineError {
     /// The bundle failed verification or a section did not decode.
     #[error("bundle: {0}")]
     Bundle(#[from] BundleError),
+    /// The bundle's sections were written for another engine version.
+    #[error("bundle sections are schema {found}, this engine reads schema {expected}: rebuild the bundle with the origin of this release")]
+    Schema {
+        /// The bundle's schema.
+        found: u32,
+        /// The engine's.
+        expected: u32,
+    },
     /// Sections that decode but disagree with each other.
     #[error("section {section} is inconsistent: {detail}")]
     Inconsistent {

@@ -121,6 +121,21 @@ impl Engine {
         ) -> Result<T, EngineError> {
             Ok(codec::decode(tag, b.section(tag)?)?)
         }
+        let found = if bundle.tags().any(|t| t == sections::SCHEMA_TAG) {
+            let bytes = bundle.section(sections::SCHEMA_TAG)?;
+            bytes
+                .get(..4)
+                .and_then(|b| b.try_into().ok())
+                .map_or(0, u32::from_le_bytes)
+        } else {
+            1
+        };
+        if found != sections::SCHEMA {
+            return Err(EngineError::Schema {
+                found,
+                expected: sections::SCHEMA,
+            });
+        }
         let catalog: CatalogSection = section(bundle, sections::CATALOG)?;
         let ann: AnnSection = section(bundle, sections::ANN)?;
         let priors: PriorsSection = section(bundle, sections::PRIORS)?;
@@ -440,5 +455,53 @@ impl Engine {
 
     pub(crate) fn transitions(&self) -> &CoViewSection {
         &self.transitions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use firstpaint_bundle::{BundleWriter, Inputs, SigningKey};
+
+    fn bundle(schema: Option<u32>) -> (Vec<u8>, VerifyingKey) {
+        let key = SigningKey::from_bytes(&[5; 32]);
+        let mut w = BundleWriter::new(Inputs {
+            bundle_version: 1,
+            created_at: 0,
+            expires_at: 100,
+            catalog_sha256: [0; 32],
+            events_sha256: [0; 32],
+            rules_sha256: [0; 32],
+        });
+        if let Some(v) = schema {
+            w.add(sections::SCHEMA_TAG, v.to_le_bytes().to_vec())
+                .unwrap();
+        }
+        (w.finish(&key), key.verifying_key())
+    }
+
+    #[test]
+    fn a_bundle_of_another_schema_is_refused_by_name() {
+        for (schema, found) in [
+            (None, 1),
+            (Some(sections::SCHEMA + 1), sections::SCHEMA + 1),
+        ] {
+            let (bytes, key) = bundle(schema);
+            let err = Engine::open(&bytes, &key, 1).unwrap_err();
+            assert_eq!(
+                err,
+                EngineError::Schema {
+                    found,
+                    expected: sections::SCHEMA
+                }
+            );
+            assert!(err.to_string().contains("rebuild the bundle"), "{err}");
+        }
+        // The right schema gets past the check (to the missing catalog).
+        let (bytes, key) = bundle(Some(sections::SCHEMA));
+        assert!(matches!(
+            Engine::open(&bytes, &key, 1),
+            Err(EngineError::Bundle(_))
+        ));
     }
 }

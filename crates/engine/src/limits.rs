@@ -22,6 +22,9 @@ pub const MAX_QUERY_WORDS: usize = 10;
 pub const MAX_EXPANSIONS: usize = 16;
 /// Shortest last word that is completed as a prefix ("cha" → "charger").
 pub const MIN_PREFIX_CHARS: usize = 3;
+/// A query word found in at least this many products is not expanded to
+/// its typo neighbours (it is taken as meant).
+pub const WELL_KNOWN_WORD: u32 = 20;
 /// Most index terms the last query word completes to.
 pub const MAX_PREFIX_EXPANSIONS: usize = 12;
 /// Search results blended with the session and product signals, by the

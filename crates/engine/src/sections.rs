@@ -12,6 +12,15 @@ use crate::embedding::Embedding;
 use crate::search::{self, SearchParts};
 use crate::slot::SlotKind;
 
+/// Tag of the schema section: the [`SCHEMA`] the sections were written
+/// with, as 4 little-endian bytes.
+pub const SCHEMA_TAG: Tag = Tag(*b"SCHM");
+/// Version of the engine's section types. Any change to a section struct
+/// (a field added to the rules, a new signal) must bump it, so an engine
+/// and a bundle that disagree say so instead of failing to decode.
+/// Bundles without a schema section are version 1.
+pub const SCHEMA: u32 = 2;
+
 /// Tag of [`CatalogSection`].
 pub const CATALOG: Tag = Tag(*b"CATL");
 /// Tag of the ANN index ([`AnnSection`]).
@@ -328,6 +337,7 @@ pub struct EngineSections {
 impl EngineSections {
     /// Encodes every section into `writer`.
     pub fn write_into(&self, writer: &mut BundleWriter) -> Result<(), BundleError> {
+        writer.add(SCHEMA_TAG, SCHEMA.to_le_bytes().to_vec())?;
         writer.add(CATALOG, codec::encode(CATALOG, &self.catalog)?)?;
         writer.add(ANN, codec::encode(ANN, &self.ann)?)?;
         writer.add(PRIORS, codec::encode(PRIORS, &self.priors)?)?;

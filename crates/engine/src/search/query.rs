@@ -14,7 +14,9 @@ use serde::Serialize;
 
 use super::index::SearchIndex;
 use super::normalize::{self, Word};
-use crate::limits::{MAX_EXPANSIONS, MAX_PREFIX_EXPANSIONS, MAX_QUERY_WORDS, MIN_PREFIX_CHARS};
+use crate::limits::{
+    MAX_EXPANSIONS, MAX_PREFIX_EXPANSIONS, MAX_QUERY_WORDS, MIN_PREFIX_CHARS, WELL_KNOWN_WORD,
+};
 use crate::order;
 
 /// How a term came to stand for a query word.
@@ -248,7 +250,14 @@ fn single(
         alternatives.extend(phrase(&parts, index, Via::Exact));
     }
     let chars = term.chars().count();
-    let typos = typo.allowed(chars);
+    // A word the catalog uses often is taken as meant: looking for its typo
+    // neighbours ("shirt" -> "skirt", "short") would only add worse matches
+    // and read their postings.
+    let typos = if exact.is_some_and(|id| index.doc_freq(id) >= WELL_KNOWN_WORD) {
+        0
+    } else {
+        typo.allowed(chars)
+    };
     // Typo'd neighbours, fewest edits and most common first.
     let prefix = prefix && chars >= MIN_PREFIX_CHARS;
     let mut found: Vec<Found> = Vec::new();
