@@ -466,12 +466,8 @@ mod tests {
     fn bundle(schema: Option<u32>) -> (Vec<u8>, VerifyingKey) {
         let key = SigningKey::from_bytes(&[5; 32]);
         let mut w = BundleWriter::new(Inputs {
-            bundle_version: 1,
-            created_at: 0,
             expires_at: 100,
-            catalog_sha256: [0; 32],
-            events_sha256: [0; 32],
-            rules_sha256: [0; 32],
+            ..Inputs::default()
         });
         if let Some(v) = schema {
             w.add(sections::SCHEMA_TAG, v.to_le_bytes().to_vec())
