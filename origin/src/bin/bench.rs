@@ -360,7 +360,7 @@ fn print(rows: &[Row]) {
         format!("{} ({:.1} MiB)", r.bytes, r.bytes as f64 / (1 << 20) as f64)
     });
     for tag in [
-        "CATL", "ANNX", "PRIO", "COVW", "BTOG", "RULE", "SRCH", "STRM", "SPST",
+        "CATL", "ANNX", "PRIO", "COVW", "BTOG", "SEQT", "RULE", "SRCH", "STRM", "SPST",
     ] {
         line(&format!("  section {tag} bytes"), &|r| {
             r.sections
