@@ -233,6 +233,15 @@ fn next_follows_what_shoppers_opened_after_the_session() {
             .map_or(0.0, |x| x.value)
     };
     assert!(seq(&r.items[0]) > 0.0);
+    // On a product page it follows on from the product shown, which is
+    // context, not the shopper's history: not personalized.
+    let mut page = SlotRequest::new(SlotKind::Next);
+    page.product = Some(popular_path.clone());
+    page.k = Some(12);
+    let on_page = engine.rank(&page).unwrap();
+    assert!(!on_page.personalized);
+    assert!(on_page.items.iter().all(|i| i.id != popular_path));
+    assert_eq!(on_page.items[0].source, "next");
     // Without a session: the store's popular products, not personal.
     let plain = engine.rank(&SlotRequest::new(SlotKind::Next)).unwrap();
     assert!(!plain.personalized);

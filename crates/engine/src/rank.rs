@@ -152,7 +152,9 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
         .collect();
     Ok(Ranking {
         slot: req.kind,
-        personalized: !session.is_empty(),
+        // The page's own product (which `next` follows on from) is context,
+        // not the shopper's history.
+        personalized: !engine.ordinals(&req.viewed).is_empty(),
         items,
         removed: selection.removed,
     })
