@@ -93,8 +93,9 @@ pub struct Engine {
     /// `None` for bundles built before search: their slots still work.
     search: Option<search::SearchIndex>,
     /// Per product: the guardrails keep it out of search results wherever
-    /// the shopper is (computed once, so a query checks a bit).
-    search_blocked: Vec<bool>,
+    /// the shopper is. Computed by the first search, not at open: opening
+    /// is on the first page's path, and many isolates never search.
+    search_blocked: std::sync::OnceLock<Vec<bool>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -235,34 +236,26 @@ impl Engine {
             transitions,
             rules,
             search,
-            search_blocked: Vec::new(),
-        }
-        .with_search_guardrails())
-    }
-
-    /// Fills `search_blocked` from the rules.
-    fn with_search_guardrails(mut self) -> Self {
-        let guardrails = Guardrails::new(&self.rules);
-        let slot = SlotContext {
-            searching: true,
-            ..SlotContext::default()
-        };
-        self.search_blocked = self
-            .catalog
-            .products
-            .iter()
-            .map(|p| guardrails.check(p, &slot, &self).is_some())
-            .collect();
-        self
+            search_blocked: std::sync::OnceLock::new(),
+        })
     }
 
     /// Whether the guardrails keep product `ord` out of search results in
     /// every region (regional rules are checked per query).
     pub fn blocked_in_search(&self, ord: u32) -> bool {
-        self.search_blocked
-            .get(ord as usize)
-            .copied()
-            .unwrap_or(true)
+        let blocked = self.search_blocked.get_or_init(|| {
+            let guardrails = Guardrails::new(&self.rules);
+            let slot = SlotContext {
+                searching: true,
+                ..SlotContext::default()
+            };
+            self.catalog
+                .products
+                .iter()
+                .map(|p| guardrails.check(p, &slot, self).is_some())
+                .collect()
+        });
+        blocked.get(ord as usize).copied().unwrap_or(true)
     }
 
     /// Answers a search: see [`search`] for how.
