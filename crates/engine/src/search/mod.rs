@@ -278,12 +278,6 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
     }
 
     let weights = settings.weights();
-    let weight = |name: &str| {
-        weights
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or(0.0, |w| w.1)
-    };
     // Lexical scores are relative to the best match; a rescue's similarity
     // is already 0 to 1 and is kept as it is.
     let best = if source == "rescue" {
@@ -307,7 +301,7 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
     // attribute score); only the leading RERANK_WINDOW are then blended with
     // the session and the product signals and re-sorted. The window does not
     // depend on the page asked, so pages never overlap.
-    let (lexical_weight, attribute_weight) = (weight("lexical"), weight("attribute"));
+    let (lexical_weight, attribute_weight) = (settings.lexical, settings.attribute);
     let mut total = matches.len() + buried.len();
     // Compiled in position order.
     let pins: Vec<_> = rules.pins.iter().filter(|p| p.query == query_key).collect();
