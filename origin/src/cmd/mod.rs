@@ -15,6 +15,18 @@ pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// How `rank` and `search` print: a table, optionally with every score
+/// part, or JSON.
+#[derive(Debug, clap::Args)]
+pub struct Output {
+    /// Show every score part and what the guardrails removed.
+    #[arg(long)]
+    pub explain: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Score parts as `signal value x weight = contribution`, for `--explain`.
 pub fn score_parts(reasons: &[firstpaint_engine::Reason]) -> String {
     let parts: Vec<String> = reasons

@@ -35,12 +35,8 @@ pub struct Args {
     /// Number of items.
     #[arg(long)]
     k: Option<usize>,
-    /// Show every score part and what the guardrails removed.
-    #[arg(long)]
-    explain: bool,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: super::Output,
 }
 
 /// Ranks one slot and prints it.
@@ -57,11 +53,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         wanted: args.wanted,
         region: args.region,
         now: super::now(),
-        explain: args.explain,
+        explain: args.output.explain,
     };
     let ranking = engine.rank(&req)?;
     let mut out = std::io::stdout().lock();
-    if args.json {
+    if args.output.json {
         let json = serde_json::json!({ "bundle": engine.info(), "ranking": ranking });
         serde_json::to_writer_pretty(&mut out, &json)?;
         writeln!(out)?;
@@ -89,10 +85,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             item.source,
             title
         )?;
-        if args.explain {
+        if args.output.explain {
             writeln!(out, "       {}", super::score_parts(&item.reasons))?;
         }
     }
-    super::print_removed(&mut out, args.explain, &ranking.removed)?;
+    super::print_removed(&mut out, args.output.explain, &ranking.removed)?;
     Ok(())
 }

@@ -38,12 +38,8 @@ pub struct Args {
     /// Results per page.
     #[arg(long, default_value_t = 10)]
     per_page: usize,
-    /// Show every score part and what the guardrails removed.
-    #[arg(long)]
-    explain: bool,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: super::Output,
 }
 
 /// Searches and prints the results with what was understood of the query.
@@ -62,11 +58,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             price_max: args.price_max,
             in_stock: args.in_stock,
         },
-        explain: args.explain,
+        explain: args.output.explain,
     };
     let results = engine.search(&req)?;
     let mut out = std::io::stdout().lock();
-    if args.json {
+    if args.output.json {
         let json = serde_json::json!({ "bundle": engine.info(), "search": results });
         serde_json::to_writer_pretty(&mut out, &json)?;
         writeln!(out)?;
@@ -126,11 +122,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             hit.typos,
             title
         )?;
-        if args.explain {
+        if args.output.explain {
             writeln!(out, "       in {}", hit.fields.join(", "))?;
             writeln!(out, "       {}", super::score_parts(&hit.reasons))?;
         }
     }
-    super::print_removed(&mut out, args.explain, &results.removed)?;
+    super::print_removed(&mut out, args.output.explain, &results.removed)?;
     Ok(())
 }
