@@ -27,6 +27,21 @@ pub struct Output {
     pub json: bool,
 }
 
+/// Prints `{"bundle": …, name: value}` as pretty JSON, for `--json`.
+pub fn print_json(
+    out: &mut impl std::io::Write,
+    engine: &firstpaint_engine::Engine,
+    name: &str,
+    value: &impl serde::Serialize,
+) -> anyhow::Result<()> {
+    let mut body = serde_json::Map::new();
+    body.insert("bundle".into(), serde_json::to_value(engine.info())?);
+    body.insert(name.into(), serde_json::to_value(value)?);
+    serde_json::to_writer_pretty(&mut *out, &body)?;
+    writeln!(out)?;
+    Ok(())
+}
+
 /// Score parts as `signal value x weight = contribution`, for `--explain`.
 pub fn score_parts(reasons: &[firstpaint_engine::Reason]) -> String {
     let parts: Vec<String> = reasons

@@ -10,7 +10,7 @@ use firstpaint_engine::{SlotKind, SlotRequest};
 pub struct Args {
     #[command(flatten)]
     signed: super::SignedBundle,
-    /// Slot type (home, similar, viewed-together, bought-together, alternatives, addons, cart-addons, ladder).
+    /// Slot type (home, similar, viewed-together, bought-together, alternatives, addons, cart-addons, ladder, next).
     #[arg(long)]
     slot: String,
     /// The product the page shows (product-page slots).
@@ -58,10 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let ranking = engine.rank(&req)?;
     let mut out = std::io::stdout().lock();
     if args.output.json {
-        let json = serde_json::json!({ "bundle": engine.info(), "ranking": ranking });
-        serde_json::to_writer_pretty(&mut out, &json)?;
-        writeln!(out)?;
-        return Ok(());
+        return super::print_json(&mut out, &engine, "ranking", &ranking);
     }
     writeln!(
         out,

@@ -63,10 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let results = engine.search(&req)?;
     let mut out = std::io::stdout().lock();
     if args.output.json {
-        let json = serde_json::json!({ "bundle": engine.info(), "search": results });
-        serde_json::to_writer_pretty(&mut out, &json)?;
-        writeln!(out)?;
-        return Ok(());
+        return super::print_json(&mut out, &engine, "search", &results);
     }
     let q = &results.query;
     writeln!(
