@@ -7,8 +7,8 @@ use firstpaint_contracts::{is_valid_id, EventKind};
 use firstpaint_engine::limits::MAX_K;
 use firstpaint_engine::search::QueryReport;
 use firstpaint_engine::{
-    format_price, EngineError, ProductRecord, Reason, Removed, SearchFilters, SearchOutcome,
-    SlotKind, SlotRequest,
+    format_price, EngineError, Intent, ProductRecord, Reason, Removed, SearchFilters,
+    SearchOutcome, SlotKind, SlotRequest,
 };
 
 use crate::keyed_hash::KeySet;
@@ -88,6 +88,8 @@ struct RecommendResponse<'a> {
     bundle: u64,
     slot: SlotKind,
     personalized: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    intent: Option<&'a Intent>,
     items: Vec<Item<'a>>,
     removed: &'a [Removed],
 }
@@ -103,6 +105,8 @@ struct SearchResponse<'a> {
     page: usize,
     per_page: usize,
     personalized: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    intent: Option<&'a Intent>,
     items: Vec<SearchItem<'a>>,
     removed: &'a [Removed],
 }
@@ -196,6 +200,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         cart,
         returning: shopper.returning(),
         wanted: shopper.wanted(),
+        signals: shopper.signals(),
         region: shopper.region.clone(),
         now: Date::now().as_millis() as i64 / 1000,
         explain,
@@ -222,6 +227,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         bundle: engine.info().version,
         slot: ranking.slot,
         personalized: ranking.personalized,
+        intent: ranking.intent.as_ref(),
         items,
         removed: &ranking.removed,
     })?;
@@ -257,6 +263,7 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
     } else {
         Vec::new()
     };
+    request.signals = shopper.signals();
     request.region = shopper.region.clone();
     let results = match engine.search(&request) {
         Ok(r) => r,
@@ -288,6 +295,7 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
         page: results.page,
         per_page: results.per_page,
         personalized: results.personalized,
+        intent: results.intent.as_ref(),
         items,
         removed: &results.removed,
     })?;

@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod channel;
 pub mod collect;
 pub mod consent;
 pub mod cookies;

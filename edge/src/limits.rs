@@ -26,3 +26,11 @@ pub const MAX_COLLECT_EVENTS: usize = 100;
 pub const MAX_WANTED: usize = 6;
 /// Banners whose per-visit counts the profile keeps.
 pub const MAX_BANNER_COUNTERS: usize = 8;
+/// Searches of a visit the profile keeps for the intent model.
+pub const MAX_PROFILE_QUERIES: usize = 3;
+/// Words kept of each of those searches.
+pub const MAX_QUERY_WORDS_KEPT: usize = 4;
+/// Longest word kept of a search, in characters.
+pub const MAX_KEPT_WORD_CHARS: usize = 24;
+/// Longest channel name kept.
+pub const MAX_CHANNEL_CHARS: usize = 12;

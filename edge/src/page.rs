@@ -5,12 +5,13 @@ use std::rc::Rc;
 use futures_util::StreamExt;
 use worker::{console_log, console_warn, Context, Date, Env, Headers, Request, Response, Result};
 
+use crate::channel;
 use crate::cookies::product_from_path;
 use crate::loader;
 use crate::rewrite::{PageContext, SlotRewriter};
 use crate::search::{self, DEFAULT_SEARCH_PATH, SEARCH_PATH_VAR};
 use crate::shopper::{setting, Shopper};
-use firstpaint_engine::{Engine, SearchResults};
+use firstpaint_engine::{Engine, Intent, SearchResults};
 
 /// Variable naming the storefront origin in production; without it the
 /// worker serves its static assets (the fixtures store in `wrangler dev`).
@@ -42,14 +43,23 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let now = Date::now().as_millis() as i64 / 1000;
     let mut shopper = Shopper::identify(&request_for_shopper, env, &loaded.engine.rules().consent);
     let viewed = shopper.viewed();
-    shopper.record_page(&loaded.engine, now, product.as_deref());
+    let referer = request_for_shopper.headers().get("referer").ok().flatten();
+    let channel = channel::inbound(&url, referer.as_deref());
+    shopper.record_page(&loaded.engine, now, channel, product.as_deref());
     let banner = shopper.banner(&loaded.engine, now, product.as_deref());
     let (returning, wanted) = (shopper.returning(), shopper.wanted());
     let headers = copy_headers(upstream.headers())?;
-    let search = search_page(&url, env, &loaded.engine, &shopper, &viewed);
+    let search = search_page(&url, env, &loaded.engine, &mut shopper, &viewed);
     if let Some(results) = &search {
         headers.set("x-p13n-search", results.outcome.as_str())?;
         headers.set("x-p13n-search-total", &results.total.to_string())?;
+    }
+    let signals = shopper.signals();
+    let intent = loaded
+        .engine
+        .intent(&loaded.engine.ordinals(&viewed), &signals);
+    if let Some(header) = intent.as_ref().and_then(intent_header) {
+        headers.set("x-p13n-intent", &header)?;
     }
     let state = if shopper.profile.is_some() {
         "personalized"
@@ -71,6 +81,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             now,
             returning,
             wanted,
+            signals,
             region: shopper.region.clone(),
             banner,
             search,
@@ -115,7 +126,7 @@ fn search_page(
     url: &worker::Url,
     env: &Env,
     engine: &Engine,
-    shopper: &Shopper,
+    shopper: &mut Shopper,
     viewed: &[String],
 ) -> Option<SearchResults> {
     let path = setting(env, SEARCH_PATH_VAR).unwrap_or_else(|| DEFAULT_SEARCH_PATH.to_owned());
@@ -129,12 +140,23 @@ fn search_page(
             return None;
         }
     };
+    // The query itself says what the visit is after.
+    shopper.record_query(&req.query);
     req.viewed = viewed.to_vec();
+    req.signals = shopper.signals();
     req.region = shopper.region.clone();
     engine
         .search(&req)
         .map_err(|e| console_warn!("firstpaint: {path}: search failed: {e}"))
         .ok()
+}
+
+/// `x-p13n-intent: <category>;p=<probability>` for analysts and tests;
+/// `None` for a name a header cannot carry as it is.
+fn intent_header(intent: &Intent) -> Option<String> {
+    let printable = |c: char| c.is_ascii_graphic() || c == ' ';
+    (intent.name.chars().all(printable) && !intent.name.contains(';'))
+        .then(|| format!("{};p={:.2}", intent.name, intent.probability))
 }
 
 async fn fetch_storefront(req: Request, env: &Env) -> Result<Response> {

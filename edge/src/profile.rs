@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::keyed_hash::KeySet;
 use crate::limits::{
-    MAX_BANNER_COUNTERS, MAX_COOKIE_VIEWED, MAX_PROFILE_COOKIE_BYTES, MAX_WANTED, VISIT_GAP_SECONDS,
+    MAX_BANNER_COUNTERS, MAX_CHANNEL_CHARS, MAX_COOKIE_VIEWED, MAX_KEPT_WORD_CHARS,
+    MAX_PROFILE_COOKIE_BYTES, MAX_PROFILE_QUERIES, MAX_QUERY_WORDS_KEPT, MAX_WANTED,
+    VISIT_GAP_SECONDS,
 };
 
 /// Name of the profile cookie.
@@ -39,16 +41,46 @@ pub struct Profile {
     /// Pages of this visit that showed each banner, for frequency caps.
     #[serde(rename = "b", default)]
     pub banners: Vec<(String, u32)>,
+    /// How this visit arrived (`search`, `social`, ...), for its intent.
+    #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// This visit's searches as normalized words, most recent first, for
+    /// its intent. Only letters are kept: no numbers, addresses or other
+    /// identifiers a shopper might type travel in the cookie.
+    #[serde(rename = "q", default, skip_serializing_if = "Vec::is_empty")]
+    pub queries: Vec<String>,
 }
 
 impl Profile {
-    /// Records a request at `now`, counting a new visit after a long gap.
+    /// Records a request at `now`, counting a new visit after a long gap
+    /// (which forgets the last visit's banner counts, channel and searches).
     pub fn touch(&mut self, now: i64) {
         if self.visits == 0 || now - self.last_seen > VISIT_GAP_SECONDS {
             self.visits = self.visits.saturating_add(1);
             self.banners.clear();
+            self.channel = None;
+            self.queries.clear();
         }
         self.last_seen = now;
+    }
+
+    /// Sets the visit's channel from its landing page (later pages of the
+    /// visit keep the first one).
+    pub fn record_channel(&mut self, channel: &str) {
+        if self.channel.is_none() {
+            self.channel = Some(channel.chars().take(MAX_CHANNEL_CHARS).collect());
+        }
+    }
+
+    /// Remembers a search of this visit as its normalized words.
+    pub fn record_query(&mut self, query: &str) {
+        let words = query_words(query);
+        if words.is_empty() {
+            return;
+        }
+        self.queries.retain(|q| *q != words);
+        self.queries.insert(0, words);
+        self.queries.truncate(MAX_PROFILE_QUERIES);
     }
 
     /// Moves `product` to the front of the recently viewed list.
@@ -123,8 +155,24 @@ impl Profile {
         profile.banners.retain(|(id, _)| is_valid_id(id));
         profile.banners.truncate(MAX_BANNER_COUNTERS);
         profile.wanted.truncate(MAX_WANTED);
+        profile.channel = profile.channel.filter(|c| {
+            c.len() <= MAX_CHANNEL_CHARS && c.chars().all(|ch| ch.is_ascii_lowercase())
+        });
+        profile.queries.retain(|q| *q == query_words(q));
+        profile.queries.truncate(MAX_PROFILE_QUERIES);
         Some(profile)
     }
+}
+
+/// A query as the profile keeps it: its normalized search words of letters
+/// only, at most [`MAX_QUERY_WORDS_KEPT`], space-separated.
+fn query_words(query: &str) -> String {
+    firstpaint_engine::search::normalized_terms(query)
+        .into_iter()
+        .filter(|t| t.chars().all(char::is_alphabetic) && t.chars().count() <= MAX_KEPT_WORD_CHARS)
+        .take(MAX_QUERY_WORDS_KEPT)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -215,6 +263,29 @@ mod tests {
         assert_eq!(p.banner_shown("sale"), 2);
         p.touch(60 + VISIT_GAP_SECONDS + 1);
         assert_eq!(p.banner_shown("sale"), 0);
+    }
+
+    #[test]
+    fn a_visit_keeps_its_landing_channel_and_letters_only_searches() {
+        let mut p = Profile::default();
+        p.touch(0);
+        p.record_channel("social");
+        p.record_channel("direct");
+        assert_eq!(p.channel.as_deref(), Some("social"));
+        p.record_query("Trail Running Shoes");
+        p.record_query("call me on 07700 900123 jo@example.com");
+        p.record_query("trail running shoes");
+        assert_eq!(p.queries, vec!["trail running shoe", "call me jo example"]);
+        for i in 0..10 {
+            p.record_query(&"abc".repeat(i + 1));
+        }
+        assert_eq!(p.queries.len(), MAX_PROFILE_QUERIES);
+        let cookie = p.encode(&keys(K1));
+        assert_eq!(Profile::decode(&cookie, &keys(K1)), Some(p.clone()));
+        // A new visit forgets them.
+        p.touch(VISIT_GAP_SECONDS + 1);
+        assert_eq!(p.channel, None);
+        assert!(p.queries.is_empty());
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use firstpaint_engine::{
-    BannerRule, Engine, Ranking, SearchResults, SlotKind, SlotRequest, Template,
+    BannerRule, Engine, IntentSignals, Ranking, SearchResults, SlotKind, SlotRequest, Template,
 };
 use lol_html::html_content::{ContentType, Element, EndTag};
 use lol_html::{element, EndTagHandler, HtmlRewriter, MemorySettings, OutputSink, Settings};
@@ -48,6 +48,9 @@ pub struct PageContext {
     pub returning: bool,
     /// Products the shopper viewed out of stock.
     pub wanted: Vec<String>,
+    /// The visit's channel and searches, for its intent (empty without
+    /// consent).
+    pub signals: IntentSignals,
     /// The shopper's country, for regional exclusions.
     pub region: Option<String>,
     /// The banner chosen for this page (before it streamed, so its
@@ -459,6 +462,7 @@ fn rank_slot(engine: &Engine, ctx: &PageContext, attrs: &SlotAttrs) -> Result<Ra
         now: ctx.now,
         returning: ctx.returning,
         wanted: ctx.wanted.clone(),
+        signals: ctx.signals.clone(),
         region: ctx.region.clone(),
         explain: false,
     };

@@ -2,7 +2,7 @@
 
 use worker::{Env, Request};
 
-use firstpaint_engine::{BannerRule, Engine};
+use firstpaint_engine::{BannerRule, Engine, IntentSignals};
 
 use crate::consent::{self, Consent};
 use crate::cookies::{cookie_value, delete_cookie, set_cookie};
@@ -77,13 +77,23 @@ impl Shopper {
         }
     }
 
-    /// Records this page in the profile: a request at `now`, and a view of
-    /// `product` (remembering it when it cannot be bought).
-    pub fn record_page(&mut self, engine: &Engine, now: i64, product: Option<&str>) {
+    /// Records this page in the profile: a request at `now` arriving by
+    /// `channel` (`None` from the store itself), and a view of `product`
+    /// (remembering it when it cannot be bought).
+    pub fn record_page(
+        &mut self,
+        engine: &Engine,
+        now: i64,
+        channel: Option<&str>,
+        product: Option<&str>,
+    ) {
         let Some(profile) = self.profile.as_mut() else {
             return;
         };
         profile.touch(now);
+        if let Some(c) = channel {
+            profile.record_channel(c);
+        }
         if let Some(id) = product {
             profile.record_view(id);
             let min = engine.rules().min_inventory.max(1);
@@ -126,6 +136,26 @@ impl Shopper {
         self.profile
             .as_ref()
             .map(|p| p.wanted.clone())
+            .unwrap_or_default()
+    }
+
+    /// Remembers a search of this visit (nothing without consent).
+    pub fn record_query(&mut self, query: &str) {
+        if let Some(p) = self.profile.as_mut() {
+            p.record_query(query);
+        }
+    }
+
+    /// The visit's channel and searches for its intent (empty without
+    /// consent).
+    pub fn signals(&self) -> IntentSignals {
+        self.profile
+            .as_ref()
+            .map(|p| IntentSignals {
+                channel: p.channel.clone(),
+                queries: p.queries.clone(),
+                categories: Vec::new(),
+            })
             .unwrap_or_default()
     }
 

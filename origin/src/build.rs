@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::compile;
 use crate::inputs::Inputs;
-use crate::train::{ann, coview, embed, priors, search, sessions, transitions};
+use crate::train::{ann, coview, embed, intent, priors, search, sessions, transitions};
 
 /// Knobs of one build.
 #[derive(Debug, Clone)]
@@ -75,6 +75,10 @@ pub fn build(
     );
     lap("co-views + priors", &mut steps);
 
+    let visits = intent::visits(&inputs.events, &ordinal, &catalog);
+    let intent = intent::train(&visits, &catalog);
+    lap("intent", &mut steps);
+
     let text = embed::text_embeddings(&inputs.products);
     let embeddings = embed::smooth(&text, &co_view);
     lap("embeddings", &mut steps);
@@ -130,6 +134,7 @@ pub fn build(
         bought_together,
         search,
         transitions,
+        intent,
     };
     let mut writer = BundleWriter::new(firstpaint_bundle::Inputs {
         bundle_version: u64::try_from(opts.now).unwrap_or(0),

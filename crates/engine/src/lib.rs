@@ -28,6 +28,7 @@ mod embedding;
 mod error;
 pub mod features;
 mod guardrails;
+pub mod intent;
 pub mod limits;
 mod order;
 mod rank;
@@ -47,6 +48,7 @@ use instant_distance::PointId;
 pub use embedding::{Embedding, DIM};
 pub use error::EngineError;
 pub use guardrails::{Guardrails, SlotContext};
+pub use intent::{Intent, IntentSection, IntentSignals};
 pub use search::{SearchFilters, SearchHit, SearchOutcome, SearchRequest, SearchResults};
 pub use sections::{
     AnnSection, BannerRule, BoostRule, CatalogSection, CoViewSection, EngineSections, PinRule,
@@ -89,6 +91,9 @@ pub struct Engine {
     bought_together: CoViewSection,
     /// Empty for bundles built before transitions were trained.
     transitions: CoViewSection,
+    /// Without classes for bundles built before intent was trained (or from
+    /// events without any mission): then nothing is predicted.
+    intent: IntentSection,
     rules: RulesSection,
     /// `None` for bundles built before search: their slots still work.
     search: Option<search::SearchIndex>,
@@ -193,6 +198,14 @@ impl Engine {
                 format!("{} offsets for {n} products", transitions.offsets.len()),
             ));
         }
+        let intent: IntentSection = if bundle.tags().any(|t| t == intent::INTENT) {
+            section(bundle, intent::INTENT)?
+        } else {
+            IntentSection::default()
+        };
+        intent
+            .check(catalog.categories.len())
+            .map_err(|detail| inconsistent(intent::INTENT, detail))?;
         let search = if bundle.tags().any(|t| t == search::SEARCH) {
             let section: search::SearchSection = section(bundle, search::SEARCH)?;
             if section.docs as usize != n {
@@ -234,9 +247,24 @@ impl Engine {
             co_view,
             bought_together,
             transitions,
+            intent,
             rules,
             search,
             search_blocked: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The visit's likely mission (a top-level category) from the products
+    /// it viewed (ordinals, most recent first) and its other `signals`;
+    /// `None` when the visit has shown nothing or the bundle has no model.
+    pub fn intent(&self, viewed: &[u32], signals: &IntentSignals) -> Option<Intent> {
+        let (category, probability) =
+            self.intent
+                .predict(&intent::features(&self.catalog, viewed, signals))?;
+        Some(Intent {
+            category,
+            name: self.category_name(category).to_owned(),
+            probability,
         })
     }
 

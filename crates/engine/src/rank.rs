@@ -57,9 +57,9 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
                 .chain(req.viewed.iter().filter(|v| *v != shown))
                 .cloned()
                 .collect();
-            Session::new(engine, &viewed)
+            Session::new(engine, &viewed, &req.signals)
         }
-        _ => Session::new(engine, &req.viewed),
+        _ => Session::new(engine, &req.viewed, &req.signals),
     };
     let mut pool = Pool::default();
     let wanted = engine.ordinals(&req.wanted);
@@ -153,8 +153,10 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
     Ok(Ranking {
         slot: req.kind,
         // The page's own product (which `next` follows on from) is context,
-        // not the shopper's history.
-        personalized: !engine.ordinals(&req.viewed).is_empty(),
+        // not the shopper's history; the visit's signals are.
+        personalized: !engine.ordinals(&req.viewed).is_empty()
+            || (session.intent.is_some() && !req.signals.is_empty()),
+        intent: session.intent.clone(),
         items,
         removed: selection.removed,
     })

@@ -9,6 +9,7 @@ use instant_distance::Hnsw;
 use serde::{Deserialize, Serialize};
 
 use crate::embedding::Embedding;
+use crate::intent::{IntentSection, INTENT};
 use crate::search::{self, SearchParts};
 use crate::slot::SlotKind;
 
@@ -332,6 +333,8 @@ pub struct EngineSections {
     pub search: SearchParts,
     /// What shoppers opened next after each product.
     pub transitions: CoViewSection,
+    /// The session-intent model.
+    pub intent: IntentSection,
 }
 
 impl EngineSections {
@@ -345,6 +348,7 @@ impl EngineSections {
         writer.add(RULES, codec::encode(RULES, &self.rules)?)?;
         writer.add(BOUGHT, codec::encode(BOUGHT, &self.bought_together)?)?;
         writer.add(TRANSITIONS, codec::encode(TRANSITIONS, &self.transitions)?)?;
+        writer.add(INTENT, codec::encode(INTENT, &self.intent)?)?;
         writer.add(
             search::SEARCH,
             codec::encode(search::SEARCH, &self.search.section)?,

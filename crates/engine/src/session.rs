@@ -2,6 +2,7 @@
 //! vector and category shares, all recency-weighted.
 
 use crate::embedding::Embedding;
+use crate::intent::{Intent, IntentSignals};
 use crate::limits::{MAX_VIEWED, RECENCY_DECAY};
 use crate::order;
 use crate::Engine;
@@ -17,6 +18,9 @@ pub struct Session {
     pub leaf_share: Vec<(u32, f32)>,
     /// (top category, share of recency weight).
     pub top_share: Vec<(u32, f32)>,
+    /// The visit's predicted mission, when the bundle has an intent model
+    /// and the visit has shown anything.
+    pub intent: Option<Intent>,
 }
 
 impl Default for Embedding {
@@ -27,8 +31,9 @@ impl Default for Embedding {
 
 impl Session {
     /// Resolves `viewed` ids (most recent first); unknown ids, from an old
-    /// bundle's cookie, are skipped.
-    pub fn new(engine: &Engine, viewed: &[String]) -> Self {
+    /// bundle's cookie, are skipped. The intent is read from the viewed
+    /// products and the visit's other `signals`.
+    pub fn new(engine: &Engine, viewed: &[String], signals: &IntentSignals) -> Self {
         let mut s = Session::default();
         let mut weight = 1.0;
         for id in viewed.iter().take(MAX_VIEWED) {
@@ -59,12 +64,19 @@ impl Session {
             .collect();
         order::sort(&mut keys);
         s.leaf_share = order::permute(std::mem::take(&mut s.leaf_share), &keys);
+        let recent: Vec<u32> = s.viewed.iter().map(|&(ord, _)| ord).collect();
+        s.intent = engine.intent(&recent, signals);
         s
     }
 
-    /// Whether there is anything to personalize on.
+    /// Whether no product was viewed (there may still be an intent).
     pub fn is_empty(&self) -> bool {
         self.viewed.is_empty()
+    }
+
+    /// Whether anything personal shaped the session: views or an intent.
+    pub fn is_personal(&self) -> bool {
+        !self.viewed.is_empty() || self.intent.is_some()
     }
 
     /// Whether `ord` was viewed in this session.
@@ -72,13 +84,22 @@ impl Session {
         self.viewed.iter().any(|(o, _)| *o == ord)
     }
 
-    /// How much of the session was in `leaf` (full credit) or its `top` (half).
+    /// How much of the session was in `leaf` (full credit) or its `top`
+    /// (half credit), or half the intent's probability when `top` is the
+    /// predicted mission (a top-level category, like the top share),
+    /// whichever is most.
     pub fn affinity(&self, leaf: Option<u32>, top: Option<u32>) -> f32 {
         let find = |shares: &[(u32, f32)], c: Option<u32>| {
             c.and_then(|c| shares.iter().find(|(x, _)| *x == c).map(|(_, s)| *s))
                 .unwrap_or(0.0)
         };
-        find(&self.leaf_share, leaf).max(0.5 * find(&self.top_share, top))
+        let intent = match (&self.intent, top) {
+            (Some(i), Some(t)) if i.category == t => 0.5 * i.probability,
+            _ => 0.0,
+        };
+        find(&self.leaf_share, leaf)
+            .max(0.5 * find(&self.top_share, top))
+            .max(intent)
     }
 }
 

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::error::EngineError;
+use crate::intent::{Intent, IntentSignals};
 
 /// The kinds of slot a merchant can mark with `data-p13n-slot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -121,6 +122,8 @@ pub struct SlotRequest {
     /// Products the shopper viewed while they could not be bought; home
     /// shows those back in stock first.
     pub wanted: Vec<String>,
+    /// The visit's channel, searches and category pages, for its intent.
+    pub signals: IntentSignals,
     /// The shopper's country, for regional exclusions.
     pub region: Option<String>,
     /// The time of the request, unix seconds (time-windowed rules, new arrivals).
@@ -140,6 +143,7 @@ impl SlotRequest {
             cart: Vec::new(),
             returning: false,
             wanted: Vec::new(),
+            signals: IntentSignals::default(),
             region: None,
             now: 0,
             explain: false,
@@ -154,6 +158,9 @@ pub struct Ranking {
     pub slot: SlotKind,
     /// Whether the shopper's session changed the result.
     pub personalized: bool,
+    /// The visit's predicted mission, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intent: Option<Intent>,
     /// Items, best first.
     pub items: Vec<RankedItem>,
     /// With `explain`: candidates guardrails removed, and why.

@@ -27,6 +27,40 @@ pub struct Output {
     pub json: bool,
 }
 
+/// What the visit showed besides its viewed products, for the intent
+/// model (`rank` and `search`).
+#[derive(Debug, clap::Args)]
+pub struct Visit {
+    /// How the shopper arrived: search, social, email, direct, ...
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// An earlier search of the visit (repeat for more, most recent first).
+    #[arg(long = "searched")]
+    pub searched: Vec<String>,
+    /// A category page of the visit, by name or path (repeat for more,
+    /// most recent first).
+    #[arg(long = "category-page")]
+    pub category_pages: Vec<String>,
+}
+
+impl Visit {
+    /// As the engine reads it.
+    pub fn signals(self) -> firstpaint_engine::IntentSignals {
+        firstpaint_engine::IntentSignals {
+            channel: self.channel,
+            queries: self.searched,
+            categories: self.category_pages,
+        }
+    }
+}
+
+/// `intent: NAME (p=0.83)` for the table headers, or nothing.
+pub fn intent_line(intent: Option<&firstpaint_engine::Intent>) -> String {
+    intent.map_or_else(String::new, |i| {
+        format!(", intent {} (p={:.2})", i.name, i.probability)
+    })
+}
+
 /// Prints `{"bundle": …, name: value}` as pretty JSON, for `--json`.
 pub fn print_json(
     out: &mut impl std::io::Write,

@@ -32,6 +32,8 @@ pub struct Args {
     /// The shopper's country (regional exclusions), e.g. US.
     #[arg(long)]
     region: Option<String>,
+    #[command(flatten)]
+    visit: super::Visit,
     /// Number of items.
     #[arg(long)]
     k: Option<usize>,
@@ -51,6 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         cart: args.cart,
         returning: args.returning,
         wanted: args.wanted,
+        signals: args.visit.signals(),
         region: args.region,
         now: super::now(),
         explain: args.output.explain,
@@ -62,13 +65,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "slot {} ({}), bundle {}",
+        "slot {} ({}{}), bundle {}",
         ranking.slot,
         if ranking.personalized {
             "personalized"
         } else {
             "not personalized"
         },
+        super::intent_line(ranking.intent.as_ref()),
         engine.info().version
     )?;
     for (i, item) in ranking.items.iter().enumerate() {

@@ -32,6 +32,8 @@ pub struct Args {
     /// The shopper's country (regional exclusions), e.g. US.
     #[arg(long)]
     region: Option<String>,
+    #[command(flatten)]
+    visit: super::Visit,
     /// 1-based page.
     #[arg(long, default_value_t = 1)]
     page: usize,
@@ -50,6 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         page: args.page,
         per_page: args.per_page,
         viewed: args.viewed,
+        signals: args.visit.signals(),
         region: args.region,
         filters: SearchFilters {
             category: args.category,
@@ -95,7 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     writeln!(
         out,
-        "{outcome}, {} result(s), page {} ({}), bundle {}",
+        "{outcome}, {} result(s), page {} ({}{}), bundle {}",
         results.total,
         results.page,
         if results.personalized {
@@ -103,6 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         } else {
             "not personalized"
         },
+        super::intent_line(results.intent.as_ref()),
         engine.info().version
     )?;
     let first = (results.page - 1) * results.per_page;

@@ -7,10 +7,12 @@
 //! - [`ann`]: the HNSW index over the embeddings.
 //! - [`search`]: the lexical index (terms, postings, synonyms).
 //! - [`transitions`]: what shoppers opened after each product.
+//! - [`intent`]: the session-intent classifier.
 
 pub mod ann;
 pub mod coview;
 pub mod embed;
+pub mod intent;
 pub mod priors;
 pub mod search;
 pub mod sessions;

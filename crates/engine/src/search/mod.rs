@@ -33,6 +33,7 @@ pub use query::{Correction, QueryReport, TypoPolicy, Via};
 use crate::error::EngineError;
 use crate::features::{self, TextProjector};
 use crate::guardrails::{Guardrails, SlotContext};
+use crate::intent::{Intent, IntentSignals};
 use crate::limits::{
     DEFAULT_PER_PAGE, MAX_EXPLAIN_REMOVED, MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_BYTES, RERANK_WINDOW,
     RESCUE_CANDIDATES, RESCUE_MIN_SIMILARITY,
@@ -56,6 +57,9 @@ pub struct SearchRequest {
     pub per_page: usize,
     /// Recently viewed product ids, most recent first (empty without consent).
     pub viewed: Vec<String>,
+    /// The visit's channel, earlier searches and category pages, for its
+    /// intent (empty without consent).
+    pub signals: IntentSignals,
     /// The shopper's country, for regional exclusions.
     pub region: Option<String>,
     /// Hard filters from the query string.
@@ -136,6 +140,9 @@ pub struct SearchResults {
     pub per_page: usize,
     /// Whether the shopper's session changed the order.
     pub personalized: bool,
+    /// The visit's predicted mission, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intent: Option<Intent>,
     /// This page's results, best first.
     pub items: Vec<SearchHit>,
     /// With `explain`: matches the guardrails removed, and why.
@@ -203,7 +210,7 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
         two: usize::from(settings.typo_two_from),
     };
     let (groups, report) = query::parse(&req.query, index, typo);
-    let session = Session::new(engine, &req.viewed);
+    let session = Session::new(engine, &req.viewed, &req.signals);
     let slot = SlotContext {
         region: req.region.clone(),
         searching: true,
@@ -445,7 +452,8 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
         total,
         page: req.page,
         per_page,
-        personalized: !session.is_empty(),
+        personalized: session.is_personal(),
+        intent: session.intent.clone(),
         items,
         removed,
     })

@@ -1,7 +1,8 @@
-//! The home slot: popular products for everyone; with a session, also its
-//! nearest neighbours, what follows its products (opened next, viewed
-//! together) and its favourite categories; for a returning visitor, their
-//! recent views come first.
+//! The home slot: popular products for everyone, and the best of the
+//! visit's predicted mission; with viewed products, also their nearest
+//! neighbours, what follows them (opened next, viewed together) and their
+//! favourite categories; for a returning visitor, their recent views come
+//! first.
 
 use super::{follow_session, neighbours, score_similarity, Context};
 use crate::candidates::{Pool, CATEGORY_AFFINITY};
@@ -34,21 +35,31 @@ pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
     for &ord in engine.top_overall().iter().take(CANDIDATES_PER_SOURCE) {
         pool.add(ord, tier, "popular");
     }
-    if session.is_empty() {
-        return;
-    }
-    neighbours(ctx, &session.taste, tier, pool);
-    follow_session(ctx, tier, pool);
-    for &(leaf, _) in session.leaf_share.iter().take(2) {
+    // The visit's mission, even before it viewed a product (a landing
+    // category, a search, the channel).
+    if let Some(intent) = &session.intent {
         for &ord in engine
-            .top_in_category(leaf)
+            .top_in_category(intent.category)
             .iter()
             .take(CANDIDATES_PER_SOURCE / 2)
         {
-            pool.add(ord, tier, "category");
+            pool.add(ord, tier, "intent");
         }
     }
-    score_similarity(ctx, &session.taste, pool);
+    if !session.is_empty() {
+        neighbours(ctx, &session.taste, tier, pool);
+        follow_session(ctx, tier, pool);
+        for &(leaf, _) in session.leaf_share.iter().take(2) {
+            for &ord in engine
+                .top_in_category(leaf)
+                .iter()
+                .take(CANDIDATES_PER_SOURCE / 2)
+            {
+                pool.add(ord, tier, "category");
+            }
+        }
+        score_similarity(ctx, &session.taste, pool);
+    }
     for ord in pool.order.clone() {
         let affinity = engine
             .product_at(ord)

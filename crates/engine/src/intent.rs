@@ -1,0 +1,300 @@
+//! Session intent: the top-level category a visit is on a mission for,
+//! predicted from its first few events.
+//!
+//! A multinomial logistic regression, trained at the origin on the store's
+//! own sessions, reads hashed features of what the visit has shown so far:
+//! how the shopper arrived (channel), the words they searched, the category
+//! pages they opened and the categories of the products they viewed (the
+//! most recent first). [`features`] is the one function both sides call, so
+//! training and prediction see the same inputs. The edge then leans every
+//! slot and search towards the predicted category (see
+//! [`crate::Session::affinity`]): a shopper who arrived from a search for
+//! "trail shoes" sees running gear on the home page before viewing anything.
+
+use firstpaint_bundle::Tag;
+use serde::{Deserialize, Serialize};
+
+use crate::features::fnv1a;
+use crate::search::normalized_terms;
+use crate::sections::CatalogSection;
+
+/// Tag of [`IntentSection`].
+pub const INTENT: Tag = Tag(*b"INTN");
+/// Products of the visit the model reads, most recent first.
+pub const INTENT_PRODUCTS: usize = 3;
+/// Search queries of the visit the model reads, most recent first.
+pub const INTENT_QUERIES: usize = 3;
+/// Category pages of the visit the model reads, most recent first.
+pub const INTENT_CATEGORIES: usize = 3;
+/// Weight of the n-th most recent product's categories is `DECAY^n`.
+const DECAY: f32 = 0.7;
+/// Seed of the feature hash (any fixed value; changing it needs a new schema).
+const SEED: u64 = 0x1a7e_17;
+
+/// What a visit has shown so far, beyond the products it viewed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IntentSignals {
+    /// How the shopper arrived (`search`, `social`, `email`, `direct`, ...).
+    pub channel: Option<String>,
+    /// Searches of the visit, as typed, most recent first.
+    pub queries: Vec<String>,
+    /// Category pages of the visit (a leaf name or a `Top/Leaf` path), most
+    /// recent first.
+    pub categories: Vec<String>,
+}
+
+impl IntentSignals {
+    /// Whether there is nothing beyond viewed products to read.
+    pub fn is_empty(&self) -> bool {
+        self.channel.is_none() && self.queries.is_empty() && self.categories.is_empty()
+    }
+}
+
+/// The trained model, as the bundle carries it (section `INTN`).
+///
+/// Only the hashed features seen in training are stored, sorted, with one
+/// weight per class each: a few thousand floats for a store, not a dense
+/// hash-space matrix.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IntentSection {
+    /// Class -> top-level category index.
+    pub classes: Vec<u32>,
+    /// One bias per class.
+    pub bias: Vec<f32>,
+    /// Hashed feature ids with weights, ascending.
+    pub features: Vec<u32>,
+    /// `weights[f * classes.len() + c]`: feature `features[f]`, class `c`.
+    pub weights: Vec<f32>,
+}
+
+/// A predicted mission.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Intent {
+    /// Top-level category index.
+    pub category: u32,
+    /// Its name.
+    pub name: String,
+    /// Its probability under the model.
+    pub probability: f32,
+}
+
+impl IntentSection {
+    /// Checks that the arrays agree, naming the first that does not.
+    pub fn check(&self, categories: usize) -> Result<(), String> {
+        let c = self.classes.len();
+        if self.bias.len() != c {
+            return Err(format!("{} biases for {c} classes", self.bias.len()));
+        }
+        if self.weights.len() != self.features.len() * c {
+            return Err(format!(
+                "{} weights for {} features x {c} classes",
+                self.weights.len(),
+                self.features.len()
+            ));
+        }
+        if let Some(bad) = self.classes.iter().find(|&&k| k as usize >= categories) {
+            return Err(format!("class names category {bad} of {categories}"));
+        }
+        if self.features.windows(2).any(|w| w[0] >= w[1]) {
+            return Err("feature ids are not strictly ascending".into());
+        }
+        Ok(())
+    }
+
+    /// Class probabilities for hashed `features` (a softmax over the
+    /// classes); empty for a model without classes.
+    pub fn probabilities(&self, features: &[(u32, f32)]) -> Vec<f32> {
+        let c = self.classes.len();
+        let mut logits = self.bias.clone();
+        for &(id, value) in features {
+            let Ok(f) = self.features.binary_search(&id) else {
+                continue;
+            };
+            let row = self.weights.get(f * c..(f + 1) * c).unwrap_or_default();
+            for (l, w) in logits.iter_mut().zip(row) {
+                *l += value * w;
+            }
+        }
+        softmax(&mut logits);
+        logits
+    }
+
+    /// The most probable mission for `features` as (top-level category,
+    /// probability), or `None` when there are no features (the model would
+    /// only repeat the store's majority).
+    pub fn predict(&self, features: &[(u32, f32)]) -> Option<(u32, f32)> {
+        if features.is_empty() {
+            return None;
+        }
+        let probabilities = self.probabilities(features);
+        let (best, &probability) = probabilities
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))?;
+        Some((*self.classes.get(best)?, probability))
+    }
+}
+
+/// Turns logits into probabilities in place (stable against overflow).
+pub fn softmax(logits: &mut [f32]) {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for l in logits.iter_mut() {
+        *l = (*l - max).exp();
+        sum += *l;
+    }
+    if sum > 0.0 {
+        for l in logits.iter_mut() {
+            *l /= sum;
+        }
+    }
+}
+
+/// The hashed features of a visit: `viewed` product ordinals (most recent
+/// first) and its other `signals`, as (feature id, value) pairs. Category
+/// names are resolved against `catalog`; unknown ones still count by name.
+pub fn features(
+    catalog: &CatalogSection,
+    viewed: &[u32],
+    signals: &IntentSignals,
+) -> Vec<(u32, f32)> {
+    let mut out = Vec::new();
+    if let Some(channel) = &signals.channel {
+        push(&mut out, "ch", &channel.to_ascii_lowercase(), 1.0);
+    }
+    for query in signals.queries.iter().take(INTENT_QUERIES) {
+        let terms = normalized_terms(query);
+        let value = 1.0 / (terms.len().max(1) as f32).sqrt();
+        for term in &terms {
+            push(&mut out, "q", term, value);
+        }
+    }
+    let mut weight = 1.0;
+    for name in signals.categories.iter().take(INTENT_CATEGORIES) {
+        match resolve_category(&catalog.categories, name) {
+            Some(c) => category(&mut out, catalog, c, weight),
+            None => push(&mut out, "leaf", &name.to_lowercase(), weight),
+        }
+        weight *= DECAY;
+    }
+    let mut weight = 1.0;
+    for &ord in viewed.iter().take(INTENT_PRODUCTS) {
+        if let Some(&leaf) = catalog
+            .products
+            .get(ord as usize)
+            .and_then(|p| p.category_path.last())
+        {
+            category(&mut out, catalog, leaf, weight);
+        }
+        weight *= DECAY;
+    }
+    out
+}
+
+/// The category index named by `name`: a full path, or a leaf name when
+/// exactly that leaf exists (compared without case).
+pub fn resolve_category(categories: &[String], name: &str) -> Option<u32> {
+    let name = name.trim();
+    let position = categories
+        .iter()
+        .position(|c| c.eq_ignore_ascii_case(name))
+        .or_else(|| {
+            categories.iter().position(|c| {
+                c.rsplit('/')
+                    .next()
+                    .is_some_and(|leaf| leaf.eq_ignore_ascii_case(name))
+            })
+        })?;
+    u32::try_from(position).ok()
+}
+
+/// Features of category `c`: its leaf name and its top-level name.
+fn category(out: &mut Vec<(u32, f32)>, catalog: &CatalogSection, c: u32, weight: f32) {
+    let Some(path) = catalog.categories.get(c as usize) else {
+        return;
+    };
+    let lower = path.to_lowercase();
+    let top = lower.split('/').next().unwrap_or_default();
+    let leaf = lower.rsplit('/').next().unwrap_or_default();
+    push(out, "leaf", leaf, weight);
+    push(out, "top", top, weight);
+}
+
+/// Adds feature `kind:value`, summing repeats.
+fn push(out: &mut Vec<(u32, f32)>, kind: &str, value: &str, weight: f32) {
+    let seed = fnv1a(kind.as_bytes(), SEED);
+    let id = (fnv1a(value.as_bytes(), seed) >> 32) as u32;
+    match out.iter_mut().find(|(f, _)| *f == id) {
+        Some((_, w)) => *w += weight,
+        None => out.push((id, weight)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sections::ProductRecord;
+
+    fn catalog() -> CatalogSection {
+        CatalogSection {
+            products: vec![ProductRecord {
+                id: "a".into(),
+                category_path: vec![0, 1],
+                ..ProductRecord::default()
+            }],
+            categories: vec!["Sports".into(), "Sports/Running".into()],
+            locations: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_leaf_name_and_its_path_give_the_same_features() {
+        let c = catalog();
+        let by_leaf = IntentSignals {
+            categories: vec!["running".into()],
+            ..IntentSignals::default()
+        };
+        let by_path = IntentSignals {
+            categories: vec!["Sports/Running".into()],
+            ..IntentSignals::default()
+        };
+        assert_eq!(features(&c, &[], &by_leaf), features(&c, &[], &by_path));
+        // A viewed product of that leaf reads the same.
+        assert_eq!(
+            features(&c, &[0], &IntentSignals::default()),
+            features(&c, &[], &by_path)
+        );
+    }
+
+    #[test]
+    fn predicts_nothing_without_features_and_checks_its_arrays() {
+        let model = IntentSection {
+            classes: vec![0],
+            bias: vec![0.0],
+            features: vec![1, 5],
+            weights: vec![0.5, 0.25],
+        };
+        assert_eq!(model.check(2), Ok(()));
+        assert_eq!(model.predict(&[]), None);
+        let got = model.predict(&[(5, 1.0)]).map(|(c, _)| c);
+        assert_eq!(got, Some(0));
+        let broken = IntentSection {
+            weights: vec![0.5],
+            ..model.clone()
+        };
+        assert!(broken.check(2).is_err());
+        let unsorted = IntentSection {
+            features: vec![5, 1],
+            ..model
+        };
+        assert!(unsorted.check(2).is_err());
+    }
+
+    #[test]
+    fn softmax_sums_to_one_even_for_huge_logits() {
+        let mut l = vec![1e30, 0.0, -1e30];
+        softmax(&mut l);
+        assert!((l.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(l.iter().all(|p| p.is_finite()));
+    }
+}
