@@ -79,8 +79,8 @@ pub fn build(
     let intent = intent::train(&visits, &catalog);
     lap("intent", &mut steps);
 
-    let text = embed::text_embeddings(&inputs.products);
-    let embeddings = embed::smooth(&text, &co_view);
+    let embedded = embed::build(&inputs.products, &sessions, &baskets);
+    let embeddings = embedded.vectors;
     lap("embeddings", &mut steps);
 
     let bar = if opts.progress {
@@ -135,6 +135,7 @@ pub fn build(
         search,
         transitions,
         intent,
+        text_map: embedded.text_map,
     };
     let mut writer = BundleWriter::new(firstpaint_bundle::Inputs {
         bundle_version: u64::try_from(opts.now).unwrap_or(0),

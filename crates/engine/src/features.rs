@@ -1,15 +1,9 @@
-//! Text features: hashed words and character trigrams projected into the
-//! embedding space.
+//! Text features: hashed, signed words and character trigrams.
 //!
-//! The same function runs at the origin (to embed products) and at the edge
-//! (to embed queries for zero-result rescue), so both land in one space. Each
-//! feature is hashed (FNV-1a, stable across platforms) to a few signed
-//! dimensions: a sparse random projection of the bag of features.
-
-use crate::embedding::{Embedding, DIM};
-
-/// How many signed dimensions each feature touches.
-const SPREAD: usize = 4;
+//! The same code runs at the origin (on product text, to learn the map from
+//! text into the embedding space, see [`crate::textmap`]) and at the edge
+//! (on query text, for zero-result rescue), so both see one feature space.
+//! Hashing is FNV-1a: stable across platforms.
 
 /// Lower-cased alphanumeric words of `text`.
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
@@ -28,47 +22,52 @@ pub fn fnv1a(bytes: &[u8], seed: u64) -> u64 {
     h
 }
 
-/// Accumulates weighted text features into a vector.
-#[derive(Debug, Clone)]
-pub struct TextProjector {
-    acc: [f32; DIM],
+/// Hash buckets of the text features (a power of two). The learned map
+/// has one row per bucket, so this sets its size: 1024 x [`DIM`] floats.
+pub const TEXT_BUCKETS: usize = 1024;
+/// Weight of a word's character trigrams relative to the word.
+const TRIGRAM_WEIGHT: f32 = 0.35;
+
+/// Accumulates a text's hashed, signed features: words, and character
+/// trigrams (which let "charger" and "chargers", or a typo, share most of
+/// their features).
+#[derive(Debug, Clone, Default)]
+pub struct TextFeatures {
+    acc: Vec<(u32, f32)>,
 }
 
-impl Default for TextProjector {
-    fn default() -> Self {
-        Self { acc: [0.0; DIM] }
-    }
-}
-
-impl TextProjector {
-    /// Adds one feature (already namespaced, e.g. `w:phone`) with `weight`.
-    pub fn feature(&mut self, feature: &str, weight: f32) {
-        let mut h = fnv1a(feature.as_bytes(), 0);
-        for _ in 0..SPREAD {
-            let dim = (h % DIM as u64) as usize;
-            let sign = if (h >> 32) & 1 == 0 { 1.0 } else { -1.0 };
-            if let Some(slot) = self.acc.get_mut(dim) {
-                *slot += sign * weight;
-            }
-            h = fnv1a(&h.to_le_bytes(), 0x9e37_79b9);
-        }
-    }
-
-    /// Adds a word and its character trigrams (which let "charger" and
-    /// "chargers", or a typo, land near each other).
+impl TextFeatures {
+    /// Adds a word and its character trigrams with `weight`.
     pub fn word(&mut self, word: &str, weight: f32) {
         self.feature(&format!("w:{word}"), weight);
         let padded: Vec<char> = format!("^{word}$").chars().collect();
-        let trigram_weight = weight * 0.35;
         for gram in padded.windows(3) {
             let g: String = gram.iter().collect();
-            self.feature(&format!("g:{g}"), trigram_weight);
+            self.feature(&format!("g:{g}"), weight * TRIGRAM_WEIGHT);
         }
     }
 
-    /// The unit vector of everything added.
-    pub fn finish(self) -> Embedding {
-        Embedding(self.acc).normalized()
+    /// Adds one namespaced feature: a bucket, with a hashed sign so that
+    /// colliding features tend to cancel rather than add up.
+    fn feature(&mut self, feature: &str, weight: f32) {
+        let h = fnv1a(feature.as_bytes(), 0);
+        let bucket = (h % TEXT_BUCKETS as u64) as u32;
+        let sign = if (h >> 32) & 1 == 0 { 1.0 } else { -1.0 };
+        self.acc.push((bucket, sign * weight));
+    }
+
+    /// The features as (bucket, value), buckets ascending, repeats summed.
+    pub fn finish(mut self) -> Vec<(u32, f32)> {
+        self.acc.sort_unstable_by_key(|&(b, _)| b);
+        let mut out: Vec<(u32, f32)> = Vec::with_capacity(self.acc.len());
+        for (b, v) in self.acc {
+            match out.last_mut() {
+                Some((last, sum)) if *last == b => *sum += v,
+                _ => out.push((b, v)),
+            }
+        }
+        out.retain(|&(_, v)| v != 0.0);
+        out
     }
 }
 
@@ -76,26 +75,31 @@ impl TextProjector {
 mod tests {
     use super::*;
 
-    fn embed(text: &str) -> Embedding {
-        let mut p = TextProjector::default();
+    fn features(text: &str) -> Vec<(u32, f32)> {
+        let mut f = TextFeatures::default();
         for w in words(text) {
-            p.word(&w, 1.0);
+            f.word(&w, 1.0);
         }
-        p.finish()
+        f.finish()
+    }
+
+    fn cosine(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
+        let dot: f32 = a
+            .iter()
+            .filter_map(|(i, x)| b.iter().find(|(j, _)| j == i).map(|(_, y)| x * y))
+            .sum();
+        let norm = |v: &[(u32, f32)]| v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
+        dot / (norm(a) * norm(b))
     }
 
     #[test]
-    fn related_texts_are_closer_than_unrelated() {
-        let a = embed("usb c charger fast charging");
-        let b = embed("fast usb c chargers");
-        let c = embed("organic green tea loose leaf");
-        assert!(
-            a.dot(&b) > a.dot(&c) + 0.3,
-            "{} vs {}",
-            a.dot(&b),
-            a.dot(&c)
-        );
-        assert!((a.dot(&a) - 1.0).abs() < 1e-5);
-        assert!(embed("").is_zero());
+    fn related_texts_share_more_features_than_unrelated() {
+        let a = features("usb c charger fast charging");
+        let b = features("fast usb c chargers");
+        let c = features("organic green tea loose leaf");
+        assert!(cosine(&a, &b) > cosine(&a, &c) + 0.3);
+        assert!(a.windows(2).all(|w| w[0].0 < w[1].0), "sorted, merged");
+        assert!(a.iter().all(|&(b, _)| (b as usize) < TEXT_BUCKETS));
+        assert!(features("").is_empty());
     }
 }

@@ -29,7 +29,7 @@ pub const INTENT_CATEGORIES: usize = 3;
 /// Weight of the n-th most recent product's categories is `DECAY^n`.
 const DECAY: f32 = 0.7;
 /// Seed of the feature hash (any fixed value; changing it needs a new schema).
-const SEED: u64 = 0x1a7e_17;
+const SEED: u64 = 0x001a_7e17;
 
 /// What a visit has shown so far, beyond the products it viewed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -95,7 +95,7 @@ impl IntentSection {
         if let Some(bad) = self.classes.iter().find(|&&k| k as usize >= categories) {
             return Err(format!("class names category {bad} of {categories}"));
         }
-        if self.features.windows(2).any(|w| w[0] >= w[1]) {
+        if !self.features.is_sorted_by(|a, b| a < b) {
             return Err("feature ids are not strictly ascending".into());
         }
         Ok(())

@@ -38,6 +38,7 @@ mod session;
 mod slot;
 mod surfaces;
 mod template;
+pub mod textmap;
 
 use std::collections::HashMap;
 
@@ -57,6 +58,7 @@ pub use sections::{
 };
 pub use slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
 pub use template::{escape_into, format_price, Template};
+pub use textmap::TextMapSection;
 
 thread_local! {
     /// HNSW search state, reused across calls on this thread.
@@ -94,6 +96,8 @@ pub struct Engine {
     /// Without classes for bundles built before intent was trained (or from
     /// events without any mission): then nothing is predicted.
     intent: IntentSection,
+    /// Text features -> embedding space (query rescue).
+    text_map: TextMapSection,
     rules: RulesSection,
     /// `None` for bundles built before search: their slots still work.
     search: Option<search::SearchIndex>,
@@ -198,6 +202,10 @@ impl Engine {
                 format!("{} offsets for {n} products", transitions.offsets.len()),
             ));
         }
+        let text_map: TextMapSection = section(bundle, sections::TEXT_MAP)?;
+        text_map
+            .check()
+            .map_err(|detail| inconsistent(sections::TEXT_MAP, detail))?;
         let intent: IntentSection = if bundle.tags().any(|t| t == intent::INTENT) {
             section(bundle, intent::INTENT)?
         } else {
@@ -248,6 +256,7 @@ impl Engine {
             bought_together,
             transitions,
             intent,
+            text_map,
             rules,
             search,
             search_blocked: std::sync::OnceLock::new(),
@@ -266,6 +275,11 @@ impl Engine {
             name: self.category_name(category).to_owned(),
             probability,
         })
+    }
+
+    /// The map from text features into the embedding space.
+    pub fn text_map(&self) -> &TextMapSection {
+        &self.text_map
     }
 
     /// Whether the guardrails keep product `ord` out of search results in

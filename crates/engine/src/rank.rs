@@ -109,14 +109,22 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
         searching: false,
     };
     let mut selection = Selection::new(engine, &slot, req.explain);
+    // New arrivals a diversity cap turned away while the slot filled get
+    // another chance when their share is protected, ahead of the rest.
     let mut rest = Vec::new();
+    let mut later = Vec::new();
     for s in scored {
         if selection.items.len() < k {
-            selection.offer(s);
+            if let Err(refused) = selection.offer(s) {
+                if selection.is_new(refused.ord, req.now) {
+                    rest.push(refused);
+                }
+            }
         } else {
-            rest.push(s);
+            later.push(s);
         }
     }
+    rest.extend(later);
     selection.protect_new_arrivals(k, rest, req.now);
     selection.apply_pins(k, req, |ord| Some(ord) == anchor || cart.contains(&ord));
 
@@ -275,22 +283,36 @@ impl<'a> Selection<'a> {
         None
     }
 
-    /// Adds `s` unless a rule or cap refuses it; returns whether it was added.
-    fn offer(&mut self, s: Scored) -> bool {
+    /// Adds `s` unless a rule or cap refuses it, which gives it back.
+    fn offer(&mut self, s: Scored) -> Result<(), Scored> {
+        let id = || {
+            self.engine
+                .product_at(s.ord)
+                .map(|p| p.id.clone())
+                .unwrap_or_default()
+        };
         if let Some(rule) = self.refusal(s.ord) {
-            if self.explain {
-                let id = self
-                    .engine
-                    .product_at(s.ord)
-                    .map(|p| p.id.clone())
-                    .unwrap_or_default();
-                self.removed.push(Removed { id, rule });
+            if self.explain && !self.removed.iter().any(|r| r.id == id()) {
+                self.removed.push(Removed { id: id(), rule });
             }
-            return false;
+            return Err(s);
+        }
+        if self.explain {
+            // Refused by a cap once, admitted later (a protected new arrival).
+            let id = id();
+            self.removed.retain(|r| r.id != id);
         }
         self.count(s.ord, 1);
         self.items.push(s);
-        true
+        Ok(())
+    }
+
+    /// Whether `a` and `b` count against the same brand or category cap.
+    fn share_a_cap(&self, a: u32, b: u32) -> bool {
+        let (Some(a), Some(b)) = (self.engine.product_at(a), self.engine.product_at(b)) else {
+            return false;
+        };
+        (!a.brand.is_empty() && a.brand == b.brand) || (a.leaf().is_some() && a.leaf() == b.leaf())
     }
 
     fn count(&mut self, ord: u32, delta: i32) {
@@ -332,16 +354,29 @@ impl<'a> Selection<'a> {
         while have < wanted {
             let Some(candidate) = fresh.pop() else { break };
             let mut dropped = None;
-            if self.items.len() == k {
-                let Some(last_old) = self.items.iter().rposition(|s| !self.is_new(s.ord, now))
-                else {
+            if self.items.len() == k || self.refusal(candidate.ord).is_some() {
+                // Make room with the lowest-ranked older item, preferring
+                // one that holds the cap the new arrival is up against.
+                let old = |s: &Scored| !self.is_new(s.ord, now);
+                let capped = self.refusal(candidate.ord).is_some();
+                let in_the_way = self
+                    .items
+                    .iter()
+                    .rposition(|s| old(s) && capped && self.share_a_cap(s.ord, candidate.ord));
+                let at = in_the_way.or_else(|| {
+                    (self.items.len() == k)
+                        .then(|| self.items.iter().rposition(old))
+                        .flatten()
+                });
+                if let Some(at) = at {
+                    let item = self.items.remove(at);
+                    self.count(item.ord, -1);
+                    dropped = Some((at, item));
+                } else if self.items.len() == k {
                     break;
-                };
-                let item = self.items.remove(last_old);
-                self.count(item.ord, -1);
-                dropped = Some((last_old, item));
+                }
             }
-            if self.offer(candidate) {
+            if self.offer(candidate).is_ok() {
                 have += 1;
             } else if let Some((at, item)) = dropped {
                 // The new arrival was refused: the slot keeps what it had.

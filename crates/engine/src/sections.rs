@@ -12,6 +12,7 @@ use crate::embedding::Embedding;
 use crate::intent::{IntentSection, INTENT};
 use crate::search::{self, SearchParts};
 use crate::slot::SlotKind;
+use crate::textmap::TextMapSection;
 
 /// Tag of the schema section: the [`SCHEMA`] the sections were written
 /// with, as 4 little-endian bytes.
@@ -20,7 +21,7 @@ pub const SCHEMA_TAG: Tag = Tag(*b"SCHM");
 /// (a field added to the rules, a new signal) must bump it, so an engine
 /// and a bundle that disagree say so instead of failing to decode.
 /// Bundles without a schema section are version 1.
-pub const SCHEMA: u32 = 2;
+pub const SCHEMA: u32 = 3;
 
 /// Tag of [`CatalogSection`].
 pub const CATALOG: Tag = Tag(*b"CATL");
@@ -34,6 +35,8 @@ pub const COVIEW: Tag = Tag(*b"COVW");
 pub const RULES: Tag = Tag(*b"RULE");
 /// Tag of the bought-together lists (a [`CoViewSection`] built from orders).
 pub const BOUGHT: Tag = Tag(*b"BTOG");
+/// Tag of the text map ([`TextMapSection`]).
+pub const TEXT_MAP: Tag = Tag(*b"TXMP");
 /// Tag of the sequential transitions (a [`CoViewSection`]: for each
 /// product, what shoppers opened next, as a share of what they opened next).
 pub const TRANSITIONS: Tag = Tag(*b"SEQT");
@@ -335,6 +338,8 @@ pub struct EngineSections {
     pub transitions: CoViewSection,
     /// The session-intent model.
     pub intent: IntentSection,
+    /// Text features -> embedding space.
+    pub text_map: TextMapSection,
 }
 
 impl EngineSections {
@@ -349,6 +354,7 @@ impl EngineSections {
         writer.add(BOUGHT, codec::encode(BOUGHT, &self.bought_together)?)?;
         writer.add(TRANSITIONS, codec::encode(TRANSITIONS, &self.transitions)?)?;
         writer.add(INTENT, codec::encode(INTENT, &self.intent)?)?;
+        writer.add(TEXT_MAP, codec::encode(TEXT_MAP, &self.text_map)?)?;
         writer.add(
             search::SEARCH,
             codec::encode(search::SEARCH, &self.search.section)?,

@@ -81,19 +81,8 @@ pub fn compress(rows: Vec<Vec<(u32, f32)>>, row_len: usize) -> CoViewSection {
 
 #[cfg(test)]
 mod tests {
-    use super::super::sessions::Signal;
+    use super::super::sessions::views as session;
     use super::*;
-
-    fn session(items: &[u32]) -> Vec<Touch> {
-        items
-            .iter()
-            .map(|&product| Touch {
-                product,
-                signal: Signal::View,
-                ts: 0,
-            })
-            .collect()
-    }
 
     #[test]
     fn pairs_seen_together_rank_above_a_popular_stranger() {

@@ -1,23 +1,32 @@
-//! Product embeddings from catalog text, smoothed by behaviour.
+//! Product embeddings from behaviour and text, in one space.
 //!
-//! 1. Text: each product's words (title, brand, category path, attributes,
-//!    description), weighted by field and by inverse document frequency,
-//!    go through the engine's [`TextProjector`] (hashed words and trigrams),
-//!    the same projection the edge uses for query text.
-//! 2. Behaviour: each product is pulled towards the text vectors of the
-//!    products it is viewed together with, so "bought with phones" lands near
-//!    phones even when the words differ. Products without co-views (new or
-//!    cold ones) keep their text vector: they borrow from similar SKUs
-//!    through their words.
-
-use std::collections::HashMap;
+//! 1. Behaviour ([`super::behaviour`]): PPMI of session and basket
+//!    co-occurrences, factorized, for every product shoppers touched.
+//! 2. Text: each product's words (title, brand, category path, attributes,
+//!    description), weighted by field, hashed by the engine's
+//!    [`TextFeatures`] (the same features the edge computes for queries).
+//! 3. The map from text to behaviour ([`super::textmap`]), fitted on the
+//!    warm products, places every product's text in the behaviour space.
+//! 4. A product's embedding blends its behaviour vector with its mapped
+//!    text by evidence: a product seen in many sessions is where shoppers
+//!    put it; a new or sparse one borrows from the SKUs its words resemble.
+//!
+//! A store with too little behaviour to learn a map keeps plain text
+//! similarity (the random projection) for every product.
 
 use firstpaint_contracts::Product;
-use firstpaint_engine::features::{words, TextProjector};
-use firstpaint_engine::{CoViewSection, Embedding};
+use firstpaint_engine::features::{words, TextFeatures};
+use firstpaint_engine::{Embedding, TextMapSection};
 
-/// How far co-views pull a product, relative to its own text.
-const BEHAVIOUR_WEIGHT: f32 = 0.6;
+use super::behaviour;
+use super::sessions::Touch;
+use super::textmap::{self, FitReport};
+
+/// A product with this much co-occurrence weight counts as warm (the map
+/// is fitted on warm products).
+const MIN_EVIDENCE: f32 = 2.0;
+/// Evidence at which behaviour and text weigh the same.
+const HALF_EVIDENCE: f32 = 5.0;
 
 /// Field weights of the text features.
 const TITLE: f32 = 2.0;
@@ -26,66 +35,79 @@ const CATEGORY: f32 = 1.5;
 const ATTRIBUTE: f32 = 0.8;
 const DESCRIPTION: f32 = 0.5;
 
-/// The text of one product as (feature word, field weight) pairs.
-fn fields(p: &Product) -> Vec<(String, f32)> {
-    let mut out: Vec<(String, f32)> = Vec::new();
-    out.extend(words(&p.title).map(|w| (w, TITLE)));
-    if let Some(b) = &p.brand {
-        out.extend(words(b).map(|w| (w, BRAND)));
-    }
-    for c in &p.category {
-        out.extend(words(c).map(|w| (w, CATEGORY)));
-    }
-    for v in p.attributes.values() {
-        out.extend(words(v).map(|w| (w, ATTRIBUTE)));
-    }
-    out.extend(words(&p.description).map(|w| (w, DESCRIPTION)));
-    out
+/// Every product's vector and the map that put text into their space.
+#[derive(Debug, Clone)]
+pub struct Embeddings {
+    /// Per product, unit length.
+    pub vectors: Vec<Embedding>,
+    /// Text features -> this space.
+    pub text_map: TextMapSection,
+    /// How the map was fitted; `None` when the random projection was kept.
+    pub fit: Option<FitReport>,
 }
 
-/// Text-only embeddings of `products`, IDF-weighted over the catalog.
-pub fn text_embeddings(products: &[Product]) -> Vec<Embedding> {
-    let texts: Vec<Vec<(String, f32)>> = products.iter().map(fields).collect();
-    let mut df: HashMap<&str, u32> = HashMap::new();
-    for t in &texts {
-        let mut seen: Vec<&str> = t.iter().map(|(w, _)| w.as_str()).collect();
-        seen.sort_unstable();
-        seen.dedup();
-        for w in seen {
-            *df.entry(w).or_default() += 1;
+/// The hashed text features of one product, weighted by field.
+pub fn text_features(p: &Product) -> Vec<(u32, f32)> {
+    let mut f = TextFeatures::default();
+    for w in words(&p.title) {
+        f.word(&w, TITLE);
+    }
+    if let Some(b) = &p.brand {
+        for w in words(b) {
+            f.word(&w, BRAND);
         }
     }
-    let n = products.len().max(1) as f32;
-    texts
-        .iter()
-        .map(|t| {
-            let mut proj = TextProjector::default();
-            for (w, field) in t {
-                let idf = (1.0 + n / df.get(w.as_str()).copied().unwrap_or(1) as f32).ln();
-                proj.word(w, field * idf);
-            }
-            proj.finish()
-        })
-        .collect()
+    for c in &p.category {
+        for w in words(c) {
+            f.word(&w, CATEGORY);
+        }
+    }
+    for v in p.attributes.values() {
+        for w in words(v) {
+            f.word(&w, ATTRIBUTE);
+        }
+    }
+    for w in words(&p.description) {
+        f.word(&w, DESCRIPTION);
+    }
+    f.finish()
 }
 
-/// Pulls each text vector towards its viewed-together neighbours.
-pub fn smooth(text: &[Embedding], co_view: &CoViewSection) -> Vec<Embedding> {
-    text.iter()
+/// Embeds `products` from their text, `sessions` and `baskets`.
+pub fn build(products: &[Product], sessions: &[Vec<Touch>], baskets: &[Vec<Touch>]) -> Embeddings {
+    let texts: Vec<Vec<(u32, f32)>> = products.iter().map(text_features).collect();
+    let behaviour = behaviour::build(products.len(), sessions, baskets);
+    let warm: Vec<(usize, Embedding)> = behaviour
+        .vectors
+        .iter()
+        .zip(&behaviour.evidence)
         .enumerate()
-        .map(|(i, own)| {
-            let row: Vec<(u32, f32)> = co_view.row(i as u32).collect();
-            let total: f32 = row.iter().map(|(_, s)| s).sum();
-            if total <= 0.0 {
-                return *own;
-            }
-            let mut v = *own;
-            for (j, s) in row {
-                if let Some(e) = text.get(j as usize) {
-                    v.add_scaled(e, BEHAVIOUR_WEIGHT * s / total);
+        .filter_map(|(i, (v, &e))| v.filter(|_| e >= MIN_EVIDENCE).map(|v| (i, v)))
+        .collect();
+    let (text_map, fit) = textmap::fit(&texts, &warm);
+    let vectors = texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let mapped = text_map.project(text);
+            let own = behaviour.vectors.get(i).copied().flatten();
+            match own.filter(|_| text_map.learned) {
+                Some(b) => {
+                    let e = behaviour.evidence.get(i).copied().unwrap_or(0.0);
+                    let share = e / (e + HALF_EVIDENCE);
+                    let mut v = mapped;
+                    for (x, y) in v.0.iter_mut().zip(b.0) {
+                        *x = share * y + (1.0 - share) * *x;
+                    }
+                    v.normalized()
                 }
+                None => mapped,
             }
-            v.normalized()
         })
-        .collect()
+        .collect();
+    Embeddings {
+        vectors,
+        text_map,
+        fit,
+    }
 }

@@ -3,17 +3,21 @@
 //! - [`sessions`]: events grouped into per-session product sequences.
 //! - [`coview`]: viewed-together lists with a significance score.
 //! - [`priors`]: popularity per category and freshness, for cold starts.
-//! - [`embed`]: product embeddings from text, smoothed by co-views.
+//! - [`behaviour`]: behaviour embeddings (PPMI of co-occurrences, factorized).
+//! - [`textmap`]: the map from text into the behaviour space (ridge).
+//! - [`embed`]: product embeddings from behaviour and mapped text.
 //! - [`ann`]: the HNSW index over the embeddings.
 //! - [`search`]: the lexical index (terms, postings, synonyms).
 //! - [`transitions`]: what shoppers opened after each product.
 //! - [`intent`]: the session-intent classifier.
 
 pub mod ann;
+pub mod behaviour;
 pub mod coview;
 pub mod embed;
 pub mod intent;
 pub mod priors;
 pub mod search;
 pub mod sessions;
+pub mod textmap;
 pub mod transitions;

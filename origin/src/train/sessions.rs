@@ -62,6 +62,19 @@ pub fn group(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Vec<Touch>> 
     sessions
 }
 
+/// A session that viewed `products` in order (for tests).
+#[cfg(test)]
+pub(crate) fn views(products: &[u32]) -> Vec<Touch> {
+    products
+        .iter()
+        .map(|&product| Touch {
+            product,
+            signal: Signal::View,
+            ts: 0,
+        })
+        .collect()
+}
+
 /// Each order's products as one basket, for bought-together lists.
 pub fn baskets(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Vec<Touch>> {
     events

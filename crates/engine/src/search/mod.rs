@@ -31,7 +31,7 @@ pub use normalize::{terms as normalized_terms, words, Word};
 pub use query::{Correction, QueryReport, TypoPolicy, Via};
 
 use crate::error::EngineError;
-use crate::features::{self, TextProjector};
+use crate::features::{self, TextFeatures};
 use crate::guardrails::{Guardrails, SlotContext};
 use crate::intent::{Intent, IntentSignals};
 use crate::limits::{
@@ -334,8 +334,9 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
     let hit = |m: Match, buried: bool| -> Option<Hit> {
         let p = engine.product_at(m.ord)?;
         let in_stock = p.available >= min_stock;
+        // Without viewed products only the visit's intent can speak.
         let session_value = if session.is_empty() {
-            0.0
+            session.affinity(p.leaf(), p.top())
         } else {
             let similarity = engine
                 .embedding(m.ord)
@@ -468,11 +469,11 @@ fn bucket(m: &Match) -> u64 {
 /// The in-stock products nearest to the query's text in the embedding
 /// space, as (ordinal, similarity), nearest first.
 fn rescue(engine: &Engine, query: &str, allowed: &mut impl FnMut(u32) -> bool) -> Vec<(u32, f32)> {
-    let mut projector = TextProjector::default();
+    let mut text = TextFeatures::default();
     for word in features::words(query) {
-        projector.word(&word, 1.0);
+        text.word(&word, 1.0);
     }
-    let vector = projector.finish();
+    let vector = engine.text_map().project(&text.finish());
     if vector.is_zero() {
         return Vec::new();
     }

@@ -1,0 +1,183 @@
+//! The trained models as the edge uses them: the visit's intent switches
+//! what slots and search lean towards, and a product nobody has seen yet
+//! reaches similar-item lists through its text.
+
+mod support;
+
+use firstpaint_engine::{Engine, IntentSignals, SearchRequest, SlotKind, SlotRequest};
+use firstpaint_origin::build::{build, BuildOptions};
+use firstpaint_origin::inputs::{load, InputPaths};
+use support::{fixtures_engine, key, root, NOW};
+
+fn searched(query: &str) -> IntentSignals {
+    IntentSignals {
+        queries: vec![query.into()],
+        ..IntentSignals::default()
+    }
+}
+
+/// The top-level category name of product `id`.
+fn top(engine: &Engine, id: &str) -> String {
+    let p = engine.product(id).expect("ranked product exists");
+    engine
+        .category_name(p.top().expect("fixture products have categories"))
+        .to_owned()
+}
+
+/// Home for a new visitor whose visit showed `signals`: the intent and the
+/// top-level categories of the ranked (not pinned) items.
+fn home(engine: &Engine, signals: IntentSignals) -> (Option<String>, Vec<String>, bool) {
+    let mut req = SlotRequest::new(SlotKind::Home);
+    req.signals = signals;
+    req.k = Some(8);
+    req.now = NOW;
+    let ranking = engine.rank(&req).expect("home ranks");
+    let tops = ranking
+        .items
+        .iter()
+        .filter(|i| i.source != "pin")
+        .map(|i| top(engine, &i.id))
+        .collect();
+    (ranking.intent.map(|i| i.name), tops, ranking.personalized)
+}
+
+#[test]
+fn the_visits_intent_switches_the_home_slots_category_bias() {
+    let engine = fixtures_engine();
+    let (intent, baseline, personalized) = home(&engine, IntentSignals::default());
+    assert_eq!(intent, None, "nothing shown, nothing predicted");
+    assert!(!personalized);
+    for (query, mission) in [
+        ("two-person tent", "Sports & Outdoors"),
+        ("smartphone", "Electronics"),
+    ] {
+        let (intent, tops, personalized) = home(&engine, searched(query));
+        assert_eq!(
+            intent.as_deref(),
+            Some(mission),
+            "after searching {query:?}"
+        );
+        assert!(personalized, "an intent is personal");
+        let on_mission = tops.iter().filter(|t| *t == mission).count();
+        let before = baseline.iter().filter(|t| *t == mission).count();
+        assert!(
+            on_mission * 2 > tops.len() && on_mission > before,
+            "{query:?}: {on_mission} of {tops:?} in {mission} (without intent: {before} of {baseline:?})"
+        );
+    }
+}
+
+#[test]
+fn a_landing_category_page_and_viewed_products_give_an_intent_too() {
+    let engine = fixtures_engine();
+    let landing = IntentSignals {
+        categories: vec!["Camping".into()],
+        channel: Some("social".into()),
+        ..IntentSignals::default()
+    };
+    let intent = engine.intent(&[], &landing).expect("an intent");
+    assert_eq!(intent.name, "Sports & Outdoors");
+    assert!(intent.probability > 0.5, "{intent:?}");
+    let phone = engine
+        .products()
+        .iter()
+        .position(|p| p.title.contains("Phone") && top(&engine, &p.id) == "Electronics")
+        .expect("a fixture phone") as u32;
+    let viewed = engine.intent(&[phone], &IntentSignals::default());
+    assert_eq!(viewed.map(|i| i.name).as_deref(), Some("Electronics"));
+}
+
+#[test]
+fn search_leans_towards_the_intent_for_an_ambiguous_query() {
+    let engine = fixtures_engine();
+    // A colour matches products of every category.
+    let share = |signals: IntentSignals, mission: &str| {
+        let mut req = SearchRequest::new("black");
+        req.per_page = 10;
+        req.signals = signals;
+        let results = engine.search(&req).expect("search");
+        assert!(results.total > 20, "an ambiguous query: {}", results.total);
+        let on = results
+            .items
+            .iter()
+            .filter(|h| top(&engine, &h.id) == mission)
+            .count();
+        (on, results.intent.map(|i| i.name))
+    };
+    for (query, mission) in [
+        ("sleeping bag", "Sports & Outdoors"),
+        ("smartphone", "Electronics"),
+    ] {
+        let (without, _) = share(IntentSignals::default(), mission);
+        let (with, intent) = share(searched(query), mission);
+        assert_eq!(intent.as_deref(), Some(mission));
+        assert!(
+            with > without,
+            "{mission}: {with} of 10 with the intent, {without} without"
+        );
+    }
+}
+
+#[test]
+fn a_brand_new_product_reaches_similar_lists_through_its_text() {
+    let mut inputs = load(&InputPaths::in_dir(&root().join("fixtures"))).expect("fixtures load");
+    // A new brand's tent: no events mention it; its words are a tent's
+    // words. (A new brand, so the similar slot's brand cap does not apply.)
+    let template = inputs
+        .products
+        .iter()
+        .find(|p| p.title.contains("Two-Person Tent"))
+        .expect("a fixture tent")
+        .clone();
+    let old_brand = template.brand.clone().unwrap_or_default();
+    let mut fresh = template.clone();
+    fresh.id = "NEW-TENT-1".into();
+    fresh.brand = Some("Summitline".into());
+    fresh.title = format!(
+        "{} Ultralight",
+        template.title.replace(&old_brand, "Summitline")
+    );
+    fresh.created_at = time::OffsetDateTime::from_unix_timestamp(NOW - 86_400).expect("time");
+    fresh.updated_at = None;
+    inputs.products.push(fresh);
+    let opts = BuildOptions {
+        now: NOW,
+        ttl_days: 14,
+        progress: false,
+        rules_file: "rules.toml".into(),
+    };
+    let (bytes, _) = build(&inputs, &key(), &opts).expect("build with a new product");
+    let engine = Engine::open(&bytes, &key().verifying_key(), NOW).expect("opens");
+
+    let mut req = SlotRequest::new(SlotKind::Similar);
+    req.product = Some(template.id.clone());
+    req.k = Some(8);
+    req.now = NOW;
+    let similar: Vec<String> = engine
+        .rank(&req)
+        .expect("similar")
+        .items
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert!(
+        similar.iter().any(|id| id == "NEW-TENT-1"),
+        "the new tent is not among {}'s similar items: {similar:?}",
+        template.id
+    );
+    // And its own similar list is camping gear.
+    req.product = Some("NEW-TENT-1".into());
+    let own = engine.rank(&req).expect("similar to the new product").items;
+    let camping = own
+        .iter()
+        .filter(|i| {
+            let p = engine.product(&i.id).expect("exists");
+            p.leaf().map(|l| engine.category_name(l)) == Some("Sports & Outdoors/Camping")
+        })
+        .count();
+    assert!(
+        camping * 2 > own.len(),
+        "{camping} of {} are camping gear",
+        own.len()
+    );
+}
