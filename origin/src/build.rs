@@ -161,7 +161,7 @@ pub fn build(
 
 /// The catalog as the edge needs it, with category paths and locations
 /// interned and compatibility made symmetric.
-fn catalog_section(products: &[Product], ordinal: &HashMap<&str, u32>) -> CatalogSection {
+pub fn catalog_section(products: &[Product], ordinal: &HashMap<&str, u32>) -> CatalogSection {
     let mut categories: Vec<String> = Vec::new();
     let mut category_index: HashMap<String, u32> = HashMap::new();
     let mut locations: Vec<String> = Vec::new();

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use firstpaint_origin::eval::{baskets, retail, search, sessions};
+use firstpaint_origin::eval::{baskets, intent, retail, search, sessions};
 
 /// Arguments of `eval`.
 #[derive(Debug, clap::Args)]
@@ -38,6 +38,20 @@ enum What {
         /// Seed choosing the hidden product of each basket.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Session intent: accuracy of the predicted mission (top-level
+    /// category) after a visit's first 1, 2 and 3 steps, against the most
+    /// common mission and the latest step's category; on a store's own
+    /// events (--store: the last fifth of its visits held out) and/or the
+    /// Online Retail baskets (--data: the last 30 days held out).
+    Intent {
+        /// A store directory (catalog.ndjson, events.ndjson, rules.toml),
+        /// e.g. fixtures.
+        #[arg(long, required_unless_present = "data")]
+        store: Option<PathBuf>,
+        /// `online_retail.csv.gz` (UCI Online Retail).
+        #[arg(long)]
+        data: Option<PathBuf>,
     },
     /// Next-item prediction on click sessions (session-rec's TSV format and
     /// protocol): HitRate and MRR at 5, 10, 20 for the engine and for
@@ -78,6 +92,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
             let rows = search::run(retail.products, seed, super::now())?;
             print!("{}", search::table(&rows));
+            eprintln!("took {:.1} s", started.elapsed().as_secs_f64());
+        }
+        What::Intent { store, data } => {
+            let started = Instant::now();
+            let mut rows = Vec::new();
+            if let Some(dir) = store {
+                let inputs = firstpaint_origin::inputs::load(
+                    &firstpaint_origin::inputs::InputPaths::in_dir(&dir),
+                )?;
+                rows.extend(intent::run_store(inputs, super::now())?);
+            }
+            if let Some(data) = data {
+                rows.extend(intent::run_retail(&retail::read(&data)?)?);
+            }
+            println!("{}", intent::table(&rows));
             eprintln!("took {:.1} s", started.elapsed().as_secs_f64());
         }
         What::Baskets { data, seed } => {

@@ -9,14 +9,14 @@
 
 use std::collections::HashMap;
 
-use firstpaint_contracts::{Consent, Event, EventKind, OrderLine, Rules};
+use firstpaint_contracts::{Event, EventKind, Rules};
 use firstpaint_engine::{Embedding, Engine, SlotKind, SlotRequest};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use time::OffsetDateTime;
 
-use super::retail::Retail;
+use super::retail::{self, Retail};
 use super::{engine_for, Tally};
 
 /// Results judged in the first this many.
@@ -45,66 +45,13 @@ struct Case {
 
 /// Runs the evaluation with `seed` choosing the hidden products.
 pub fn run(retail: &Retail, seed: u64) -> anyhow::Result<Vec<Row>> {
-    let end = retail.lines.iter().map(|l| l.time).max().unwrap_or(0);
-    let cut = end - HELD_OUT_DAYS * 86_400;
-    let index: HashMap<&str, u32> = retail
-        .products
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.id.as_str(), i as u32))
-        .collect();
-    let mut train: HashMap<&str, (i64, Option<&str>, Vec<OrderLine>)> = HashMap::new();
-    let mut test: HashMap<&str, Vec<u32>> = HashMap::new();
-    let mut sold_before = vec![false; retail.products.len()];
-    for l in &retail.lines {
-        let Some(&i) = index.get(l.product.as_str()) else {
-            continue;
-        };
-        if l.time < cut {
-            if let Some(s) = sold_before.get_mut(i as usize) {
-                *s = true;
-            }
-            let price = retail.products.get(i as usize).map_or(0.0, |p| p.price);
-            let e = train.entry(l.invoice.as_str()).or_insert((
-                l.time,
-                l.customer.as_deref(),
-                Vec::new(),
-            ));
-            e.2.push(OrderLine {
-                product: l.product.clone(),
-                qty: l.quantity,
-                price,
-                discount: 0.0,
-            });
-        } else {
-            let basket = test.entry(l.invoice.as_str()).or_default();
-            if !basket.contains(&i) {
-                basket.push(i);
-            }
-        }
-    }
-    let mut events: Vec<Event> = train
-        .into_iter()
-        .map(|(invoice, (time, customer, items))| {
-            Ok(Event {
-                session: format!("inv-{invoice}"),
-                user: customer.map(|c| format!("c-{c}")),
-                ts: OffsetDateTime::from_unix_timestamp(time)?,
-                consent: Consent {
-                    analytics: true,
-                    personalization: true,
-                },
-                region: "GB".into(),
-                kind: EventKind::Order {
-                    order: invoice.to_owned(),
-                    items,
-                    fulfilment: None,
-                    returned: false,
-                },
-            })
-        })
-        .collect::<anyhow::Result<_>>()?;
-    events.sort_by(|a, b| a.ts.cmp(&b.ts).then(a.session.cmp(&b.session)));
+    let retail::Split {
+        cut,
+        events,
+        test,
+        sold_before,
+        index,
+    } = retail::split(retail, HELD_OUT_DAYS)?;
     let counts = Counts::new(&events, &index, retail.products.len());
     // The catalog at the cut: products first sold later were listed just
     // before it (a merchant lists before selling), as new arrivals, and the
@@ -120,11 +67,9 @@ pub fn run(retail: &Retail, seed: u64) -> anyhow::Result<Vec<Row>> {
     let engine = engine_for(products, events, rules, cut)?;
 
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut invoices: Vec<(&str, Vec<u32>)> = test.into_iter().collect();
-    invoices.sort_by(|a, b| a.0.cmp(b.0));
     let mut warm = Vec::new();
     let mut cold = Vec::new();
-    for (_, basket) in invoices {
+    for (_, basket) in test {
         if basket.len() < 2 || basket.len() > MAX_BASKET {
             continue;
         }

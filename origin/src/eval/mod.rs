@@ -5,8 +5,10 @@
 //! - [`search`]: the known-item search test.
 //! - [`sessions`]: next-item prediction on click sessions against baselines.
 //! - [`baskets`]: basket completion on real invoices, warm and cold.
+//! - [`intent`]: session-intent accuracy after 1, 2 and 3 steps.
 
 pub mod baskets;
+pub mod intent;
 pub mod retail;
 pub mod search;
 pub mod sessions;

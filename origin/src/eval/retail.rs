@@ -14,8 +14,9 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::Context;
-use firstpaint_contracts::Product;
+use firstpaint_contracts::{Consent, Event, EventKind, OrderLine, Product};
 use time::macros::format_description;
+use time::OffsetDateTime;
 use time::PrimitiveDateTime;
 
 use super::most_common;
@@ -132,6 +133,244 @@ pub fn parse(file: &str, text: &str) -> anyhow::Result<Retail> {
         lines,
         skipped,
     })
+}
+
+/// Invoices split in time: the earlier ones as order events to build
+/// from, the later ones as baskets to test on.
+#[derive(Debug, Clone)]
+pub struct Split<'a> {
+    /// The cut, unix seconds.
+    pub cut: i64,
+    /// Invoices before the cut as order events, in time order.
+    pub events: Vec<Event>,
+    /// Invoices from the cut on: (invoice, product ordinals in line order,
+    /// without repeats), by invoice number.
+    pub test: Vec<(&'a str, Vec<u32>)>,
+    /// Per product: sold before the cut.
+    pub sold_before: Vec<bool>,
+    /// Product id -> ordinal.
+    pub index: HashMap<&'a str, u32>,
+}
+
+/// Holds out the invoices of the last `held_out_days` days.
+pub fn split(retail: &Retail, held_out_days: i64) -> anyhow::Result<Split<'_>> {
+    let end = retail.lines.iter().map(|l| l.time).max().unwrap_or(0);
+    let cut = end - held_out_days * 86_400;
+    let index: HashMap<&str, u32> = retail
+        .products
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.as_str(), i as u32))
+        .collect();
+    let mut train: HashMap<&str, (i64, Option<&str>, Vec<OrderLine>)> = HashMap::new();
+    let mut test: HashMap<&str, Vec<u32>> = HashMap::new();
+    let mut sold_before = vec![false; retail.products.len()];
+    for l in &retail.lines {
+        let Some(&i) = index.get(l.product.as_str()) else {
+            continue;
+        };
+        if l.time < cut {
+            if let Some(s) = sold_before.get_mut(i as usize) {
+                *s = true;
+            }
+            let price = retail.products.get(i as usize).map_or(0.0, |p| p.price);
+            let e = train.entry(l.invoice.as_str()).or_insert((
+                l.time,
+                l.customer.as_deref(),
+                Vec::new(),
+            ));
+            e.2.push(OrderLine {
+                product: l.product.clone(),
+                qty: l.quantity,
+                price,
+                discount: 0.0,
+            });
+        } else {
+            let basket = test.entry(l.invoice.as_str()).or_default();
+            if !basket.contains(&i) {
+                basket.push(i);
+            }
+        }
+    }
+    let mut events: Vec<Event> = train
+        .into_iter()
+        .map(|(invoice, (time, customer, items))| {
+            Ok(Event {
+                session: format!("inv-{invoice}"),
+                user: customer.map(|c| format!("c-{c}")),
+                ts: OffsetDateTime::from_unix_timestamp(time)?,
+                consent: Consent {
+                    analytics: true,
+                    personalization: true,
+                },
+                region: "GB".into(),
+                kind: EventKind::Order {
+                    order: invoice.to_owned(),
+                    items,
+                    fulfilment: None,
+                    returned: false,
+                },
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    events.sort_by(|a, b| a.ts.cmp(&b.ts).then(a.session.cmp(&b.session)));
+    let mut test: Vec<(&str, Vec<u32>)> = test.into_iter().collect();
+    test.sort_by(|a, b| a.0.cmp(b.0));
+    Ok(Split {
+        cut,
+        events,
+        test,
+        sold_before,
+        index,
+    })
+}
+
+/// The product's department, for the intent evaluation: the data has no
+/// categories, so the first product-type word of the title (in this
+/// order: seasonal first, as "CHRISTMAS MUG" is bought for Christmas)
+/// names one of a few gift-shop departments; titles without one are
+/// "Other".
+pub fn department(title: &str) -> &'static str {
+    const DEPARTMENTS: [(&str, &[&str]); 9] = [
+        (
+            "Seasonal",
+            &[
+                "CHRISTMAS",
+                "XMAS",
+                "EASTER",
+                "ADVENT",
+                "SANTA",
+                "REINDEER",
+                "HALLOWEEN",
+                "SNOWFLAKE",
+                "BAUBLE",
+            ],
+        ),
+        (
+            "Jewellery",
+            &[
+                "NECKLACE", "EARRINGS", "BRACELET", "RING", "CHARM", "BEAD", "DIAMANTE", "BROOCH",
+            ],
+        ),
+        (
+            "Lighting",
+            &[
+                "CANDLE",
+                "CANDLES",
+                "LIGHT",
+                "LIGHTS",
+                "LANTERN",
+                "NIGHTLIGHT",
+            ],
+        ),
+        (
+            "Kitchen",
+            &[
+                "MUG",
+                "CUP",
+                "CUPS",
+                "BOWL",
+                "PLATE",
+                "PLATES",
+                "CAKE",
+                "TEA",
+                "CUTLERY",
+                "JAR",
+                "TRAY",
+                "LUNCH",
+                "BOTTLE",
+                "TIN",
+                "SPOON",
+                "NAPKINS",
+                "PANTRY",
+                "BAKING",
+                "JUG",
+                "TEAPOT",
+                "SAUCER",
+                "COASTER",
+                "COASTERS",
+                "KITCHEN",
+                "CHOPSTICKS",
+            ],
+        ),
+        (
+            "Stationery",
+            &[
+                "CARD",
+                "CARDS",
+                "PAPER",
+                "WRAP",
+                "NOTEBOOK",
+                "PEN",
+                "PENCIL",
+                "PENCILS",
+                "STICKER",
+                "STICKERS",
+                "TAPE",
+                "ENVELOPE",
+                "BOOK",
+                "CALENDAR",
+                "STATIONERY",
+            ],
+        ),
+        (
+            "Bags & storage",
+            &[
+                "BAG", "BAGS", "BOX", "BOXES", "BASKET", "STORAGE", "DRAWER", "CASE", "CASES",
+                "PURSE", "HOLDER",
+            ],
+        ),
+        (
+            "Toys & party",
+            &[
+                "PARTY",
+                "TOY",
+                "GAME",
+                "DOLLY",
+                "DOLL",
+                "BALLOON",
+                "BALLOONS",
+                "PUZZLE",
+                "BIRTHDAY",
+                "KIT",
+                "PLAYHOUSE",
+            ],
+        ),
+        (
+            "Garden",
+            &["GARDEN", "PLANT", "PLANTER", "WATERING", "FEEDER", "POT"],
+        ),
+        (
+            "Home decor",
+            &[
+                "SIGN",
+                "FRAME",
+                "MIRROR",
+                "CLOCK",
+                "CUSHION",
+                "DOORMAT",
+                "HOOK",
+                "HOOKS",
+                "DECORATION",
+                "GARLAND",
+                "ORNAMENT",
+                "WALL",
+                "TILE",
+                "PLAQUE",
+                "VASE",
+                "BUNTING",
+                "DOORSTOP",
+            ],
+        ),
+    ];
+    let words: Vec<String> = title
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_ascii_uppercase)
+        .collect();
+    DEPARTMENTS
+        .iter()
+        .find(|(_, keys)| words.iter().any(|w| keys.contains(&w.as_str())))
+        .map_or("Other", |(name, _)| name)
 }
 
 /// A catalog product for a stock code. The data has no categories, brands

@@ -4,7 +4,8 @@
 //!
 //! 1. [`visits`] turns events into visits: the channel it arrived by, its
 //!    steps in time order (category pages, searches, product views and
-//!    cart adds) and its label, the top-level category with the most weight
+//!    cart adds; for a visit known only by its order, the order's lines)
+//!    and its label, the top-level category with the most weight
 //!    over the whole visit (view 1, category page 1, cart 2, order 3).
 //! 2. [`train`] fits the model on the first 1, 2 and 3 steps of every
 //!    labelled visit, with the engine's own [`intent::features`], so the
@@ -37,9 +38,31 @@ pub enum Step {
     Product(u32),
 }
 
+impl Step {
+    /// The top-level category the step points at: a product's, or a
+    /// category page's (resolved by name or path); none for a search.
+    pub fn top(&self, catalog: &CatalogSection) -> Option<u32> {
+        match self {
+            Step::Product(p) => catalog
+                .products
+                .get(*p as usize)
+                .and_then(|p| p.category_path.first().copied()),
+            Step::Category(c) => {
+                let c = intent::resolve_category(&catalog.categories, c)?;
+                let top = catalog.categories.get(c as usize)?.split('/').next()?;
+                let i = catalog.categories.iter().position(|p| p == top)?;
+                u32::try_from(i).ok()
+            }
+            Step::Query(_) => None,
+        }
+    }
+}
+
 /// A visit as the intent model sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Visit {
+    /// Its session id.
+    pub session: String,
     /// Channel of its landing page, if it said.
     pub channel: Option<String>,
     /// Its steps, in time order.
@@ -93,22 +116,21 @@ pub fn visits(
             g.push(e);
         }
     }
-    let top_of = |ord: u32| {
-        catalog
-            .products
-            .get(ord as usize)
-            .and_then(|p| p.category_path.first().copied())
-    };
     let mut out = Vec::with_capacity(grouped.len());
     for mut session in grouped {
         session.sort_by_key(|e| e.ts);
         let mut visit = Visit {
+            session: session
+                .first()
+                .map(|e| e.session.clone())
+                .unwrap_or_default(),
             channel: None,
             steps: Vec::new(),
             label: None,
             start: session.first().map_or(0, |e| e.ts.unix_timestamp()),
         };
         let mut weight: HashMap<u32, f32> = HashMap::new();
+        let mut ordered = Vec::new();
         for e in session {
             match &e.kind {
                 EventKind::PageView {
@@ -119,32 +141,36 @@ pub fn visits(
                     if visit.channel.is_none() {
                         visit.channel.clone_from(channel);
                     }
-                    if let Some(&p) = product.as_deref().and_then(|id| ordinal.get(id)) {
-                        visit.steps.push(Step::Product(p));
-                        credit(&mut weight, top_of(p), 1.0);
-                    } else if let Some(c) = category {
-                        visit.steps.push(Step::Category(c.clone()));
-                        let top = intent::resolve_category(&catalog.categories, c)
-                            .and_then(|c| top_category(catalog, c));
-                        credit(&mut weight, top, 1.0);
-                    }
+                    let step = match (product.as_deref().and_then(|id| ordinal.get(id)), category) {
+                        (Some(&p), _) => Step::Product(p),
+                        (None, Some(c)) => Step::Category(c.clone()),
+                        (None, None) => continue,
+                    };
+                    credit(&mut weight, step.top(catalog), 1.0);
+                    visit.steps.push(step);
                 }
                 EventKind::Search { query, .. } => visit.steps.push(Step::Query(query.clone())),
                 EventKind::AddToCart { product, .. } => {
                     if let Some(&p) = ordinal.get(product.as_str()) {
+                        credit(&mut weight, Step::Product(p).top(catalog), 2.0);
                         visit.steps.push(Step::Product(p));
-                        credit(&mut weight, top_of(p), 2.0);
                     }
                 }
                 EventKind::Order { items, .. } => {
                     for line in items {
                         if let Some(&p) = ordinal.get(line.product.as_str()) {
-                            credit(&mut weight, top_of(p), 3.0);
+                            credit(&mut weight, Step::Product(p).top(catalog), 3.0);
+                            ordered.push(Step::Product(p));
                         }
                     }
                 }
                 _ => {}
             }
+        }
+        // A store that sends only its orders: the order's lines, in order,
+        // are the visit's steps.
+        if visit.steps.is_empty() {
+            visit.steps = ordered;
         }
         visit.label = heaviest(&weight);
         out.push(visit);
@@ -167,19 +193,15 @@ fn credit(weight: &mut HashMap<u32, f32>, top: Option<u32>, amount: f32) {
     }
 }
 
-/// The index of category `c`'s top-level category.
-fn top_category(catalog: &CatalogSection, c: u32) -> Option<u32> {
-    let path = catalog.categories.get(c as usize)?;
-    let top = path.split('/').next()?;
-    let i = catalog.categories.iter().position(|p| p == top)?;
-    u32::try_from(i).ok()
-}
-
 /// Fits the intent model on the first 1..=[`MAX_STEPS`] steps of every
 /// labelled visit. No labelled visits: a model without classes (predicts
 /// nothing).
 pub fn train(visits: &[Visit], catalog: &CatalogSection) -> IntentSection {
-    let mut classes: Vec<u32> = visits.iter().filter_map(|v| v.label).collect();
+    let mut classes: Vec<u32> = visits
+        .iter()
+        .filter(|v| !v.steps.is_empty())
+        .filter_map(|v| v.label)
+        .collect();
     classes.sort_unstable();
     classes.dedup();
     let class_of: HashMap<u32, usize> = classes.iter().enumerate().map(|(i, &c)| (c, i)).collect();
