@@ -45,9 +45,82 @@ impl Embedding {
     }
 }
 
-impl instant_distance::Point for Embedding {
+/// An embedding as the bundle stores it: 8-bit components scaled by the
+/// vector's largest magnitude (36 bytes instead of 128). The round trip
+/// changes a cosine by well under 0.01.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Quantized {
+    /// Components divided by `scale`, times 127, rounded.
+    pub q: [i8; DIM],
+    /// The largest component magnitude / 127.
+    pub scale: f32,
+}
+
+impl Quantized {
+    /// Quantizes `e`.
+    pub fn new(e: &Embedding) -> Self {
+        let max = e.0.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        if max <= 0.0 {
+            return Self {
+                q: [0; DIM],
+                scale: 0.0,
+            };
+        }
+        let scale = max / 127.0;
+        Self {
+            q: e.0.map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8),
+            scale,
+        }
+    }
+
+    /// Back to floats, at unit length.
+    pub fn embedding(&self) -> Embedding {
+        Embedding(self.q.map(|x| f32::from(x) * self.scale)).normalized()
+    }
+
+    /// Approximate dot product of the two vectors.
+    pub fn dot(&self, other: &Quantized) -> f32 {
+        let sum: i32 = self
+            .q
+            .iter()
+            .zip(other.q.iter())
+            .map(|(&a, &b)| i32::from(a) * i32::from(b))
+            .sum();
+        sum as f32 * self.scale * other.scale
+    }
+}
+
+impl instant_distance::Point for Quantized {
     fn distance(&self, other: &Self) -> f32 {
         // Cosine distance for unit vectors, clamped against rounding.
         (1.0 - self.dot(other)).max(0.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantizing_keeps_cosines_to_within_a_hundredth() {
+        let mut state = 12345u64;
+        let mut random = || {
+            let mut e = [0.0f32; DIM];
+            for x in &mut e {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                *x = ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5;
+            }
+            Embedding(e).normalized()
+        };
+        for _ in 0..200 {
+            let (a, b) = (random(), random());
+            let (qa, qb) = (Quantized::new(&a), Quantized::new(&b));
+            assert!((qa.dot(&qb) - a.dot(&b)).abs() < 0.01);
+            assert!((qa.embedding().dot(&a) - 1.0).abs() < 0.001);
+        }
+        let zero = Quantized::new(&Embedding::ZERO);
+        assert!(zero.embedding().is_zero());
     }
 }

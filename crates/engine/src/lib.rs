@@ -46,7 +46,7 @@ use firstpaint_bundle::{codec, Bundle, Tag, VerifyingKey};
 use firstpaint_contracts::BannerCondition;
 use instant_distance::PointId;
 
-pub use embedding::{Embedding, DIM};
+pub use embedding::{Embedding, Quantized, DIM};
 pub use error::EngineError;
 pub use guardrails::{Guardrails, SlotContext};
 pub use intent::{Intent, IntentSection, IntentSignals};
@@ -386,11 +386,11 @@ impl Engine {
             .map_or("", String::as_str)
     }
 
-    /// The embedding of product `ord`.
-    pub fn embedding(&self, ord: u32) -> Option<&Embedding> {
+    /// The embedding of product `ord` (unquantized from the index).
+    pub fn embedding(&self, ord: u32) -> Option<Embedding> {
         let point = *self.point_of.get(ord as usize)?;
         // In range: `from_bundle` checked every point id against the point count.
-        (point != u32::MAX).then(|| &self.ann.hnsw[PointId::from(point)])
+        (point != u32::MAX).then(|| self.ann.hnsw[PointId::from(point)].embedding())
     }
 
     /// The (up to `k`) products nearest to `query` in the HNSW index, as
@@ -403,7 +403,7 @@ impl Engine {
             };
             self.ann
                 .hnsw
-                .search(query, &mut search)
+                .search(&Quantized::new(query), &mut search)
                 .take(k)
                 .filter_map(|item| {
                     let ord = *self.ann.products.get(item.pid.into_inner() as usize)?;

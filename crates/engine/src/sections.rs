@@ -8,7 +8,7 @@ use firstpaint_contracts::{Blend, ConsentRules, SearchRules};
 use instant_distance::Hnsw;
 use serde::{Deserialize, Serialize};
 
-use crate::embedding::Embedding;
+use crate::embedding::Quantized;
 use crate::intent::{IntentSection, INTENT};
 use crate::search::{self, SearchParts};
 use crate::slot::SlotKind;
@@ -21,7 +21,7 @@ pub const SCHEMA_TAG: Tag = Tag(*b"SCHM");
 /// (a field added to the rules, a new signal) must bump it, so an engine
 /// and a bundle that disagree say so instead of failing to decode.
 /// Bundles without a schema section are version 1.
-pub const SCHEMA: u32 = 3;
+pub const SCHEMA: u32 = 4;
 
 /// Tag of [`CatalogSection`].
 pub const CATALOG: Tag = Tag(*b"CATL");
@@ -131,7 +131,7 @@ impl ProductRecord {
 #[derive(Serialize, Deserialize)]
 pub struct AnnSection {
     /// The graph and the embeddings, in point order.
-    pub hnsw: Hnsw<Embedding>,
+    pub hnsw: Hnsw<Quantized>,
     /// Point id -> product ordinal.
     pub products: Vec<u32>,
 }

@@ -50,7 +50,7 @@ impl Session {
         let mut taste = Embedding::ZERO;
         for &(ord, w) in &s.viewed {
             if let Some(e) = engine.embedding(ord) {
-                taste.add_scaled(e, w);
+                taste.add_scaled(&e, w);
             }
             if let Some(p) = engine.product_at(ord) {
                 add_share(&mut s.leaf_share, p.leaf(), w / total);

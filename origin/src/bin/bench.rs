@@ -174,9 +174,7 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
     }
 
     eprintln!("{name}: recall");
-    let embeddings: Vec<Embedding> = (0..n as u32)
-        .filter_map(|o| engine.embedding(o).copied())
-        .collect();
+    let embeddings: Vec<Embedding> = (0..n as u32).filter_map(|o| engine.embedding(o)).collect();
     let queries: Vec<Embedding> = (0..args.queries)
         .map(|_| embeddings[rng.gen_range(0..n)])
         .collect();

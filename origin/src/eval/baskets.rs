@@ -126,7 +126,7 @@ fn ask_engine(engine: &Engine, retail: &Retail, given: &[u32], now: i64) -> Vec<
 fn nearest(engine: &Engine, given: &[u32]) -> Vec<u32> {
     let mut taste = Embedding::ZERO;
     for e in given.iter().filter_map(|&i| engine.embedding(i)) {
-        taste.add_scaled(e, 1.0);
+        taste.add_scaled(&e, 1.0);
     }
     engine
         .nearest(&taste.normalized(), K + given.len())

@@ -1,7 +1,7 @@
 //! The HNSW index over product embeddings (instant-distance), built here
 //! with all cores and searched at the edge.
 
-use firstpaint_engine::{AnnSection, Embedding};
+use firstpaint_engine::{AnnSection, Embedding, Quantized};
 use indicatif::ProgressBar;
 use instant_distance::Builder;
 
@@ -14,14 +14,15 @@ pub const EF_SEARCH: usize = 32;
 /// Seed for the layer assignment, so rebuilds of the same data agree.
 const SEED: u64 = 0x5eed_f1a5;
 
-/// Builds the index over `embeddings` (indexed by product ordinal).
+/// Builds the index over `embeddings` (indexed by product ordinal),
+/// quantized as the bundle stores them.
 pub fn build(embeddings: Vec<Embedding>, progress: ProgressBar) -> AnnSection {
     let (hnsw, point_ids) = Builder::default()
         .ef_construction(EF_CONSTRUCTION)
         .ef_search(EF_SEARCH)
         .seed(SEED)
         .progress(progress)
-        .build_hnsw(embeddings);
+        .build_hnsw(embeddings.iter().map(Quantized::new).collect());
     // point_ids[ordinal] is the point the builder gave that product.
     let mut products = vec![0u32; point_ids.len()];
     for (ordinal, pid) in point_ids.iter().enumerate() {

@@ -340,7 +340,7 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
         } else {
             let similarity = engine
                 .embedding(m.ord)
-                .map_or(0.0, |e| session.taste.dot(e).max(0.0));
+                .map_or(0.0, |e| session.taste.dot(&e).max(0.0));
             0.7 * similarity + 0.3 * session.affinity(p.leaf(), p.top())
         };
         let values = [

@@ -85,7 +85,7 @@ fn cart_taste(ctx: &Context<'_>) -> Embedding {
     let mut taste = Embedding::ZERO;
     for &item in ctx.cart {
         if let Some(e) = ctx.engine.embedding(item) {
-            taste.add_scaled(e, 1.0);
+            taste.add_scaled(&e, 1.0);
         }
     }
     taste.normalized()

@@ -76,7 +76,7 @@ fn neighbours(ctx: &Context<'_>, query: &Embedding, tier: u8, pool: &mut Pool) {
 fn score_similarity(ctx: &Context<'_>, query: &Embedding, pool: &mut Pool) {
     for ord in pool.order.clone() {
         if let (Some(e), Some(c)) = (ctx.engine.embedding(ord), pool.get_mut(ord)) {
-            c.set(crate::candidates::SIMILARITY, query.dot(e).max(0.0));
+            c.set(crate::candidates::SIMILARITY, query.dot(&e).max(0.0));
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::limits::CANDIDATES_PER_SOURCE;
 
 /// Similar: the anchor's embedding neighbours and the top of its category.
 pub(crate) fn similar(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
-    if let Some(e) = ctx.engine.embedding(anchor).copied() {
+    if let Some(e) = ctx.engine.embedding(anchor) {
         neighbours(ctx, &e, 0, pool);
     }
     for (ord, score) in ctx.engine.co_view().row(anchor) {
@@ -21,7 +21,7 @@ pub(crate) fn viewed_together(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
     for (ord, score) in ctx.engine.co_view().row(anchor) {
         pool.add(ord, 0, "co-view").set(CO_VIEW, score);
     }
-    if let Some(e) = ctx.engine.embedding(anchor).copied() {
+    if let Some(e) = ctx.engine.embedding(anchor) {
         neighbours(ctx, &e, 1, pool);
     }
     score_against(ctx, anchor, pool);
@@ -60,7 +60,7 @@ pub(crate) fn alternatives(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
             p.leaf() == a.leaf() && p.price <= a.price * 1.5 && p.price >= a.price * 0.5
         })
     };
-    if let Some(e) = ctx.engine.embedding(anchor).copied() {
+    if let Some(e) = ctx.engine.embedding(anchor) {
         for (ord, _) in ctx.engine.nearest(&e, CANDIDATES_PER_SOURCE) {
             pool.add(ord, if close_price(ord) { 0 } else { 1 }, "similar");
         }
@@ -109,7 +109,7 @@ fn same_category(ctx: &Context<'_>, anchor: u32, tier: u8, pool: &mut Pool) {
 fn score_against(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
     let engine = ctx.engine;
     let session = ctx.session;
-    let anchor_emb = engine.embedding(anchor).copied();
+    let anchor_emb = engine.embedding(anchor);
     let (leaf, top) = engine
         .product_at(anchor)
         .map_or((None, None), |p| (p.leaf(), p.top()));
@@ -118,11 +118,11 @@ fn score_against(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
             continue;
         };
         let Some(c) = pool.get_mut(ord) else { continue };
-        let to_anchor = anchor_emb.map_or(0.0, |a| a.dot(e).max(0.0));
+        let to_anchor = anchor_emb.map_or(0.0, |a| a.dot(&e).max(0.0));
         let similarity = if session.is_empty() {
             to_anchor
         } else {
-            0.8 * to_anchor + 0.2 * session.taste.dot(e).max(0.0)
+            0.8 * to_anchor + 0.2 * session.taste.dot(&e).max(0.0)
         };
         c.set(SIMILARITY, similarity);
         let same: f32 = if p.leaf() == leaf {
