@@ -1,8 +1,12 @@
-//! Viewed-together lists.
+//! Viewed-together and bought-together lists.
 //!
-//! Two products score by how often they share a session relative to how
-//! often each appears (cosine of their session sets), shrunk towards zero
-//! when the evidence is thin, so popular items do not top every list.
+//! A pair is kept only when sharing sessions (or baskets) is significant:
+//! Dunning's log-likelihood ratio on the pair's 2x2 table (together, one
+//! without the other, neither) must pass the 5% level and the pair must be
+//! seen together more often than independence predicts. Kept pairs score
+//! by how often they share a session relative to how often each appears
+//! (cosine of their session sets), shrunk towards zero when the evidence is
+//! thin, so popular items do not top every list.
 
 use std::collections::HashMap;
 
@@ -18,6 +22,8 @@ pub const MIN_SHARED: u32 = 2;
 const SHRINK: f32 = 3.0;
 /// Products per session considered (the first ones); caps quadratic work.
 const MAX_SESSION_ITEMS: usize = 40;
+/// Log-likelihood ratio at the 5% level (chi-squared, one degree of freedom).
+const SIGNIFICANT_LLR: f64 = 3.84;
 
 /// Builds rows for `n` products from `sessions`.
 pub fn build(n: usize, sessions: &[Vec<Touch>]) -> CoViewSection {
@@ -40,9 +46,14 @@ pub fn build(n: usize, sessions: &[Vec<Touch>]) -> CoViewSection {
             }
         }
     }
+    let total = sessions.len() as u64;
     let mut rows: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n];
     for (&(a, b), &c) in &pairs {
-        if c < MIN_SHARED {
+        let (ca, cb) = (
+            count.get(a as usize).copied().unwrap_or(0),
+            count.get(b as usize).copied().unwrap_or(0),
+        );
+        if c < MIN_SHARED || !significant(c, ca, cb, total) {
             continue;
         }
         let na = count.get(a as usize).copied().unwrap_or(1).max(1) as f32;
@@ -57,6 +68,41 @@ pub fn build(n: usize, sessions: &[Vec<Touch>]) -> CoViewSection {
         }
     }
     compress(rows, ROW_LEN)
+}
+
+/// Whether `both` shared sessions of two products seen in `a` and `b` of
+/// `total` sessions are more than chance: more than independence predicts,
+/// and a log-likelihood ratio (G²) above [`SIGNIFICANT_LLR`].
+pub fn significant(both: u32, a: u32, b: u32, total: u64) -> bool {
+    let (k11, a, b, n) = (u64::from(both), u64::from(a), u64::from(b), total);
+    if k11 * n <= a * b || a > n || b > n || k11 > a.min(b) {
+        return false;
+    }
+    let k12 = a - k11;
+    let k21 = b - k11;
+    let k22 = n.saturating_sub(a + b - k11);
+    llr(k11, k12, k21, k22) >= SIGNIFICANT_LLR
+}
+
+/// Dunning's G² of a 2x2 table, 2 (H(rows) + H(columns) - H(cells)) in
+/// unnormalized entropies.
+fn llr(k11: u64, k12: u64, k21: u64, k22: u64) -> f64 {
+    fn x_log_x(x: u64) -> f64 {
+        if x == 0 {
+            0.0
+        } else {
+            let x = x as f64;
+            x * x.ln()
+        }
+    }
+    let entropy = |counts: &[u64]| {
+        let sum: u64 = counts.iter().sum();
+        x_log_x(sum) - counts.iter().map(|&c| x_log_x(c)).sum::<f64>()
+    };
+    let rows = entropy(&[k11 + k12, k21 + k22]);
+    let columns = entropy(&[k11 + k21, k12 + k22]);
+    let cells = entropy(&[k11, k12, k21, k22]);
+    (2.0 * (rows + columns - cells)).max(0.0)
 }
 
 /// Rows of (product, score) as a [`CoViewSection`]: each row sorted best
@@ -83,6 +129,21 @@ pub fn compress(rows: Vec<Vec<(u32, f32)>>, row_len: usize) -> CoViewSection {
 mod tests {
     use super::super::sessions::views as session;
     use super::*;
+
+    #[test]
+    fn only_pairs_seen_together_beyond_chance_are_significant() {
+        // Seen together in 10 of 1000 sessions, each in 12: far beyond chance.
+        assert!(significant(10, 12, 12, 1000));
+        // Two best-sellers in half the sessions each, together in a quarter:
+        // exactly what independence predicts.
+        assert!(!significant(250, 500, 500, 1000));
+        // Together less often than chance.
+        assert!(!significant(2, 500, 500, 1000));
+        // G² of [[10, 2], [2, 986]] from its definition, 2 Σ O ln(O / E): 90.384.
+        assert!((llr(10, 2, 2, 986) - 90.384).abs() < 0.001, "{}", llr(10, 2, 2, 986));
+        // Inconsistent counts never pass.
+        assert!(!significant(5, 3, 9, 100));
+    }
 
     #[test]
     fn pairs_seen_together_rank_above_a_popular_stranger() {
