@@ -71,6 +71,8 @@ pub fn build(
         &catalog.products,
         catalog.categories.len(),
         &sessions,
+        &inputs.events,
+        &ordinal,
         opts.now,
     );
     lap("co-views + priors", &mut steps);

@@ -248,6 +248,7 @@ pub fn compile(file: &str, rules: &Rules, catalog: &Catalog<'_>) -> Result<Compi
     Ok(Compiled {
         section: RulesSection {
             min_inventory: g.min_inventory,
+            min_cover_days: g.min_cover_days,
             exclude_regulated: g.exclude_regulated,
             exclude_safety: g.exclude_safety.clone(),
             exclude_categories,

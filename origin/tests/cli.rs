@@ -212,7 +212,10 @@ fn rank_prints_json_with_reasons() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let items = json["ranking"]["items"].as_array().unwrap();
     assert_eq!(items.len(), 3);
-    assert_eq!(items[0]["reasons"].as_array().unwrap().len(), 9);
+    assert_eq!(
+        items[0]["reasons"].as_array().unwrap().len(),
+        firstpaint_contracts::Blend::default().weights().len()
+    );
     let bad = firstpaint(&[
         "rank",
         s(&store.path("b.fpb")),

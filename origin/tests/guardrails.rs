@@ -4,7 +4,8 @@
 //! exclusions, price and margin floors, brand and category caps, new-arrival
 //! share, pins and boosts) built into a fixtures bundle, and random
 //! requests on every slot type:
-//! 1. no item is excluded, below a floor or below the inventory threshold;
+//! 1. no item is excluded, below a floor, below the inventory threshold or
+//!    selling out sooner than `min_cover_days`;
 //! 2. add-ons are compatible with their product; cart add-ons ship from the
 //!    cart's location within its lead time;
 //! 3. brand and category caps hold, pins included;
@@ -17,7 +18,9 @@ mod support;
 
 use std::collections::{HashMap, HashSet};
 
-use firstpaint_contracts::{Boost, MarginFloor, Pin, PriceFloor, Product, RegionExclusion, Rules};
+use firstpaint_contracts::{
+    Boost, EventKind, MarginFloor, Pin, PriceFloor, Product, RegionExclusion, Rules,
+};
 use firstpaint_engine::{Engine, SlotKind, SlotRequest};
 use firstpaint_origin::build::{build, BuildOptions};
 use firstpaint_origin::inputs::{load, InputPaths, Inputs};
@@ -83,6 +86,11 @@ fn random_rules(seed: u64, products: &[Product]) -> Rules {
             });
         }
     }
+    g.min_cover_days = if rng.gen_bool(0.4) {
+        rng.gen_range(1.0..60.0)
+    } else {
+        0.0
+    };
     g.new_arrival_share = if rng.gen_bool(0.5) {
         rng.gen_range(0.0..1.0)
     } else {
@@ -111,9 +119,44 @@ fn random_rules(seed: u64, products: &[Product]) -> Rules {
     rules
 }
 
-/// Why `p` breaks `rules` for a shopper in `region`, outside any slot, if it does.
-fn breaks(p: &Product, rules: &Rules, region: Option<&str>) -> Option<String> {
+/// Days each product takes to sell out at the rate of the 28 days of
+/// orders before the newest event, computed here from the events.
+fn cover_days(inputs: &Inputs) -> HashMap<&str, f64> {
+    let newest = inputs.events.iter().map(|e| e.ts).max().unwrap();
+    let mut units: HashMap<&str, f64> = HashMap::new();
+    for e in &inputs.events {
+        if let EventKind::Order { items, .. } = &e.kind {
+            if (newest - e.ts).whole_seconds() < 28 * 86_400 {
+                for l in items {
+                    *units.entry(l.product.as_str()).or_default() += f64::from(l.qty);
+                }
+            }
+        }
+    }
+    inputs
+        .products
+        .iter()
+        .filter_map(|p| {
+            let sold = units.get(p.id.as_str())?;
+            Some((p.id.as_str(), p.available() as f64 / (sold / 28.0)))
+        })
+        .collect()
+}
+
+/// Why `p` breaks `rules` for a shopper in `region`, outside any slot, if it
+/// does; `cover` is every product's days of cover.
+fn breaks(
+    p: &Product,
+    rules: &Rules,
+    region: Option<&str>,
+    cover: &HashMap<&str, f64>,
+) -> Option<String> {
     let g = &rules.guardrails;
+    let days = cover.get(p.id.as_str()).copied().unwrap_or(f64::MAX);
+    // A hair of slack: the engine stores the cover as f32.
+    if f64::from(g.min_cover_days) > 0.0 && days < f64::from(g.min_cover_days) - 1e-3 {
+        return Some(format!("{days:.2} days of cover"));
+    }
     let in_cat = |c: &str| p.category.iter().any(|x| x == c);
     for r in g
         .regions
@@ -193,6 +236,7 @@ proptest! {
         let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
         let ids: Vec<&str> = inputs.products.iter().map(|p| p.id.as_str()).collect();
         let g = &inputs.rules.guardrails;
+        let cover = cover_days(&inputs);
         for _ in 0..60 {
             let kind = *SlotKind::ALL.choose(&mut rng).unwrap();
             let mut req = SlotRequest::new(kind);
@@ -212,7 +256,7 @@ proptest! {
             for item in &ranking.items {
                 let p = by_id[item.id.as_str()];
                 prop_assert!(seen.insert(&item.id), "{} twice in {kind}", item.id);
-                if let Some(why) = breaks(p, &inputs.rules, req.region.as_deref()) {
+                if let Some(why) = breaks(p, &inputs.rules, req.region.as_deref(), &cover) {
                     prop_assert!(false, "{} shown in {kind} despite {why}", item.id);
                 }
                 if kind.needs_product() {

@@ -181,3 +181,70 @@ fn a_brand_new_product_reaches_similar_lists_through_its_text() {
         own.len()
     );
 }
+
+#[test]
+fn a_surge_of_interest_makes_a_product_trend_into_the_home_slot() {
+    let mut inputs = load(&InputPaths::in_dir(&root().join("fixtures"))).expect("fixtures load");
+    let newest = inputs.events.iter().map(|e| e.ts).max().expect("events");
+    // A quiet product (few events) suddenly viewed in 40 sessions in the
+    // last two days.
+    let quiet = inputs
+        .products
+        .iter()
+        .filter(|p| p.available() > 50 && !p.regulated && p.safety.is_empty() && p.tags.is_empty())
+        .min_by_key(|p| {
+            inputs
+                .events
+                .iter()
+                .filter(|e| e.kind.products().contains(&p.id.as_str()))
+                .count()
+        })
+        .expect("a quiet product")
+        .id
+        .clone();
+    let template = inputs.events.first().expect("an event").clone();
+    for i in 0..40 {
+        let mut e = template.clone();
+        e.session = format!("surge-{i}");
+        e.user = None;
+        e.ts = newest - time::Duration::hours(i);
+        e.kind = firstpaint_contracts::EventKind::PageView {
+            product: Some(quiet.clone()),
+            category: None,
+            channel: None,
+        };
+        inputs.events.push(e);
+    }
+    let opts = BuildOptions {
+        now: NOW,
+        ttl_days: 14,
+        progress: false,
+        rules_file: "rules.toml".into(),
+    };
+    let (bytes, _) = build(&inputs, &key(), &opts).expect("build");
+    let engine = Engine::open(&bytes, &key().verifying_key(), NOW).expect("opens");
+    let ord = engine.ordinal(&quiet).expect("known");
+    assert!(
+        engine.trending(ord) > 0.9,
+        "trending {}",
+        engine.trending(ord)
+    );
+    assert_eq!(engine.top_trending().first(), Some(&ord));
+    let mut req = SlotRequest::new(SlotKind::Home);
+    req.k = Some(12);
+    req.now = NOW;
+    let home = engine.rank(&req).expect("home");
+    let item = home.items.iter().find(|i| i.id == quiet);
+    let item = item.unwrap_or_else(|| panic!("{quiet} is not on the home slot: {:?}", home.items));
+    let trending = item
+        .reasons
+        .iter()
+        .find(|r| r.signal == "trending")
+        .expect("a trending part");
+    assert!(trending.value > 0.9);
+    // Steady products do not trend: most of the store is flat.
+    let flat = (0..engine.products().len() as u32)
+        .filter(|&o| engine.trending(o) == 0.0)
+        .count();
+    assert!(flat * 10 > engine.products().len() * 9, "{flat} flat");
+}

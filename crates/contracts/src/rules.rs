@@ -327,6 +327,10 @@ impl ConsentRules {
 pub struct Guardrails {
     /// Products with fewer units available (over all locations) are never promoted.
     pub min_inventory: u32,
+    /// Products expected to sell out sooner (days of cover: units available
+    /// over the last 28 days' daily sales) are never promoted, so slots do
+    /// not push what will be gone before it ships; 0 turns it off.
+    pub min_cover_days: f32,
     /// Never promote regulated products.
     pub exclude_regulated: bool,
     /// Never promote products with any of these safety flags.
@@ -383,6 +387,7 @@ impl Default for Guardrails {
     fn default() -> Self {
         Self {
             min_inventory: 1,
+            min_cover_days: 0.0,
             exclude_regulated: true,
             exclude_safety: Vec::new(),
             exclude_categories: Vec::new(),
@@ -431,11 +436,18 @@ pub struct Blend {
     /// How often shoppers opened the candidate right after the session's
     /// recent products (sequential transitions, recency-weighted).
     pub sequence: f32,
+    /// Recent interest against its own baseline (last 7 days' daily rate
+    /// over the 28 days before).
+    pub trending: f32,
+    /// How much cheaper than its category the candidate is, where the
+    /// category's shoppers respond to price (estimated from conversion
+    /// against price and discounts in the events).
+    pub deal: f32,
 }
 
 impl Blend {
     /// Every weight with its signal name, in the order reasons list them.
-    pub fn weights(&self) -> [(&'static str, f32); 9] {
+    pub fn weights(&self) -> [(&'static str, f32); 11] {
         [
             ("similarity", self.similarity),
             ("popularity", self.popularity),
@@ -446,6 +458,8 @@ impl Blend {
             ("rating", self.rating),
             ("freshness", self.freshness),
             ("sequence", self.sequence),
+            ("trending", self.trending),
+            ("deal", self.deal),
         ]
     }
 }
@@ -462,12 +476,21 @@ impl Default for Blend {
             rating: 0.05,
             freshness: 0.05,
             sequence: 0.5,
+            trending: 0.1,
+            deal: 0.05,
         }
     }
 }
 
 impl Validate for Rules {
     fn validate(&self, p: &mut Problems) {
+        let cover = self.guardrails.min_cover_days;
+        if !(0.0..=365.0).contains(&cover) {
+            p.push(
+                "guardrails.min_cover_days",
+                format!("{cover} is not a number of days from 0 to 365"),
+            );
+        }
         for (i, floor) in self.guardrails.price_floors.iter().enumerate() {
             check_money(
                 p,

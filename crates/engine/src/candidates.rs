@@ -13,8 +13,10 @@ pub(crate) const STOCK: usize = 5;
 pub(crate) const RATING: usize = 6;
 pub(crate) const FRESHNESS: usize = 7;
 pub(crate) const SEQUENCE: usize = 8;
+pub(crate) const TRENDING: usize = 9;
+pub(crate) const DEAL: usize = 10;
 /// How many signals there are.
-pub(crate) const SIGNALS: usize = 9;
+pub(crate) const SIGNALS: usize = 11;
 
 /// One candidate.
 #[derive(Debug, Clone, Copy, Default)]

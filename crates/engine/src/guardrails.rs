@@ -47,6 +47,17 @@ impl<'a> Guardrails<'a> {
                 p.available, r.min_inventory
             ));
         }
+        if r.min_cover_days > 0.0 && !slot.searching {
+            let cover = engine
+                .ordinal(&p.id)
+                .map_or(f32::MAX, |ord| engine.cover_days(ord));
+            if cover < r.min_cover_days {
+                return Some(format!(
+                    "sells out in {cover:.1} days at its recent rate, under min_cover_days {}",
+                    r.min_cover_days
+                ));
+            }
+        }
         if r.exclude_regulated && p.regulated {
             return Some("regulated product (exclude_regulated)".into());
         }

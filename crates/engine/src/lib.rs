@@ -173,7 +173,14 @@ impl Engine {
             })?;
             *slot = point as u32;
         }
-        if priors.popularity.len() != n || priors.freshness.len() != n {
+        let per_product = [
+            priors.popularity.len(),
+            priors.freshness.len(),
+            priors.trending.len(),
+            priors.cover_days.len(),
+            priors.deal.len(),
+        ];
+        if per_product.iter().any(|&len| len != n) {
             return Err(inconsistent(
                 sections::PRIORS,
                 format!("priors do not cover {n} products"),
@@ -458,6 +465,45 @@ impl Engine {
         self.priors
             .freshness
             .get(ord as usize)
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    /// How much `ord` is trending, 0 to 1 (see [`PriorsSection::trending`]).
+    pub fn trending(&self, ord: u32) -> f32 {
+        self.priors
+            .trending
+            .get(ord as usize)
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    /// The products trending most, best first.
+    pub fn top_trending(&self) -> &[u32] {
+        &self.priors.top_trending
+    }
+
+    /// Days until `ord` sells out at its recent rate (`f32::MAX` if it has
+    /// not sold).
+    pub fn cover_days(&self, ord: u32) -> f32 {
+        self.priors
+            .cover_days
+            .get(ord as usize)
+            .copied()
+            .unwrap_or(f32::MAX)
+    }
+
+    /// How good a deal `ord` is for shoppers of its category, 0 to 1 (see
+    /// [`PriorsSection::deal`]).
+    pub fn deal(&self, ord: u32) -> f32 {
+        self.priors.deal.get(ord as usize).copied().unwrap_or(0.0)
+    }
+
+    /// How strongly conversion in category `c` rises as price falls.
+    pub fn price_response(&self, c: u32) -> f32 {
+        self.priors
+            .price_response
+            .get(c as usize)
             .copied()
             .unwrap_or(0.0)
     }

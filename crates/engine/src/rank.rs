@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use crate::candidates::{Candidate, Pool, FRESHNESS, MARGIN, POPULARITY, RATING, STOCK};
+use crate::candidates::{
+    Candidate, Pool, DEAL, FRESHNESS, MARGIN, POPULARITY, RATING, STOCK, TRENDING,
+};
 use crate::error::EngineError;
 use crate::guardrails::{cart_shipping, Guardrails, SlotContext};
 use crate::limits::{DEFAULT_K, MAX_K};
@@ -193,6 +195,8 @@ fn scored(engine: &Engine, ord: u32, mut c: Candidate, req: &SlotRequest) -> Sco
 fn generic_signals(engine: &Engine, ord: u32, c: &mut Candidate) {
     c.set(POPULARITY, engine.popularity(ord));
     c.set(FRESHNESS, engine.freshness(ord));
+    c.set(TRENDING, engine.trending(ord));
+    c.set(DEAL, engine.deal(ord));
     let Some(p) = engine.product_at(ord) else {
         return;
     };

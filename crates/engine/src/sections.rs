@@ -21,7 +21,7 @@ pub const SCHEMA_TAG: Tag = Tag(*b"SCHM");
 /// (a field added to the rules, a new signal) must bump it, so an engine
 /// and a bundle that disagree say so instead of failing to decode.
 /// Bundles without a schema section are version 1.
-pub const SCHEMA: u32 = 4;
+pub const SCHEMA: u32 = 5;
 
 /// Tag of [`CatalogSection`].
 pub const CATALOG: Tag = Tag(*b"CATL");
@@ -147,6 +147,20 @@ pub struct PriorsSection {
     pub top_by_category: Vec<Vec<u32>>,
     /// Product ordinals, most popular first, over the whole store.
     pub top_overall: Vec<u32>,
+    /// Per product: recent interest against its baseline, 0 (flat or
+    /// falling) to 1 (eight times its usual rate or more).
+    pub trending: Vec<f32>,
+    /// Product ordinals, most trending first (the ones above 0).
+    pub top_trending: Vec<u32>,
+    /// Per product: days until it sells out at its recent sales rate
+    /// (`f32::MAX` when it has not sold).
+    pub cover_days: Vec<f32>,
+    /// Per product: how much cheaper than its category it is, times how
+    /// much its category's shoppers respond to price, 0 to 1.
+    pub deal: Vec<f32>,
+    /// Per category index: how strongly conversion rises as price falls
+    /// (0: not at all), for reports.
+    pub price_response: Vec<f32>,
 }
 
 /// Viewed-together lists: for each product, the products seen in the same
@@ -179,6 +193,8 @@ impl CoViewSection {
 pub struct RulesSection {
     /// Fewest units a promoted product must have.
     pub min_inventory: u32,
+    /// Fewest days of cover a promoted product must have (0: off).
+    pub min_cover_days: f32,
     /// Regulated products are never promoted.
     pub exclude_regulated: bool,
     /// Products with any of these safety flags are never promoted.

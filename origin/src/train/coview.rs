@@ -140,7 +140,11 @@ mod tests {
         // Together less often than chance.
         assert!(!significant(2, 500, 500, 1000));
         // G² of [[10, 2], [2, 986]] from its definition, 2 Σ O ln(O / E): 90.384.
-        assert!((llr(10, 2, 2, 986) - 90.384).abs() < 0.001, "{}", llr(10, 2, 2, 986));
+        assert!(
+            (llr(10, 2, 2, 986) - 90.384).abs() < 0.001,
+            "{}",
+            llr(10, 2, 2, 986)
+        );
         // Inconsistent counts never pass.
         assert!(!significant(5, 3, 9, 100));
     }

@@ -3,6 +3,7 @@
 //! - [`sessions`]: events grouped into per-session product sequences.
 //! - [`coview`]: viewed-together lists with a significance score.
 //! - [`priors`]: popularity per category and freshness, for cold starts.
+//! - [`market`]: trending, days of cover, price response (deal).
 //! - [`behaviour`]: behaviour embeddings (PPMI of co-occurrences, factorized).
 //! - [`textmap`]: the map from text into the behaviour space (ridge).
 //! - [`embed`]: product embeddings from behaviour and mapped text.
@@ -16,6 +17,7 @@ pub mod behaviour;
 pub mod coview;
 pub mod embed;
 pub mod intent;
+pub mod market;
 pub mod priors;
 pub mod search;
 pub mod sessions;

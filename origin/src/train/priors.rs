@@ -1,7 +1,12 @@
-//! Popularity per category and freshness, the priors for cold starts.
+//! Popularity per category and freshness, the priors for cold starts,
+//! with the market signals of [`super::market`].
 
+use std::collections::HashMap;
+
+use firstpaint_contracts::Event;
 use firstpaint_engine::{PriorsSection, ProductRecord};
 
+use super::market;
 use super::sessions::{Signal, Touch};
 
 /// Candidates kept per category and overall.
@@ -20,11 +25,15 @@ fn weight(signal: Signal) -> f64 {
     }
 }
 
-/// Computes priors for `products` (with `categories` names) at time `now`.
+/// Computes priors for `products` (with `categories` names) at time `now`
+/// from the session touches and the raw `events` (for quantities and
+/// discounts).
 pub fn build(
     products: &[ProductRecord],
     categories: usize,
     sessions: &[Vec<Touch>],
+    events: &[Event],
+    ordinal: &HashMap<&str, u32>,
     now: i64,
 ) -> PriorsSection {
     let n = products.len();
@@ -93,10 +102,25 @@ pub fn build(
         rb.total_cmp(&ra).then(a.cmp(&b))
     });
     top_overall.truncate(TOP_OVERALL);
+    let trending = market::trending(n, sessions);
+    let mut top_trending: Vec<u32> = (0..n as u32)
+        .filter(|&i| trending.get(i as usize).is_some_and(|&t| t > 0.0))
+        .collect();
+    top_trending.sort_by(|&a, &b| {
+        let (ta, tb) = (trending[a as usize], trending[b as usize]);
+        tb.total_cmp(&ta).then(a.cmp(&b))
+    });
+    top_trending.truncate(TOP_OVERALL);
+    let price = market::price_response(products, categories, sessions, events, ordinal);
     PriorsSection {
         popularity,
         freshness,
         top_by_category,
         top_overall,
+        trending,
+        top_trending,
+        cover_days: market::cover_days(products, events, ordinal),
+        deal: price.deal,
+        price_response: price.by_category,
     }
 }

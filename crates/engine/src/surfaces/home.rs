@@ -1,4 +1,4 @@
-//! The home slot: popular products for everyone, and the best of the
+//! The home slot: popular and trending products for everyone, the best of the
 //! visit's predicted mission; with viewed products, also their nearest
 //! neighbours, what follows them (opened next, viewed together) and their
 //! favourite categories; for a returning visitor, their recent views come
@@ -34,6 +34,9 @@ pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
     };
     for &ord in engine.top_overall().iter().take(CANDIDATES_PER_SOURCE) {
         pool.add(ord, tier, "popular");
+    }
+    for &ord in engine.top_trending().iter().take(CANDIDATES_PER_SOURCE / 2) {
+        pool.add(ord, tier, "trending");
     }
     // The visit's mission, even before it viewed a product (a landing
     // category, a search, the channel).

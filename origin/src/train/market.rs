@@ -1,0 +1,268 @@
+//! What the market says about each product beyond its popularity: whether
+//! interest in it is rising (trending), how soon it sells out (days of
+//! cover), and whether its category's shoppers respond to price (deal).
+//!
+//! All three are written into the priors as per-product values the ranker
+//! blends (`trending`, `deal`) and the guardrails read (`min_cover_days`).
+
+use std::collections::HashMap;
+
+use firstpaint_contracts::{Event, EventKind};
+use firstpaint_engine::ProductRecord;
+
+use super::sessions::{Signal, Touch};
+
+/// Days of the recent window, and of the baseline before it.
+const RECENT_DAYS: f64 = 7.0;
+const BASELINE_DAYS: f64 = 28.0;
+/// Fewest interactions a week is expected to bring, whatever the baseline
+/// (a product with no history needs several to trend).
+const MIN_EXPECTED: f64 = 2.0;
+/// Poisson z-scores where trending starts, and where it is full.
+const TREND_FROM_Z: f64 = 3.0;
+const FULL_TREND_Z: f64 = 7.0;
+/// Days of sales the sales rate is measured over.
+const SALES_DAYS: f64 = 28.0;
+/// A category's price response is shrunk by `products / (products + this)`.
+const RESPONSE_SHRINK: f64 = 5.0;
+/// Slope of log conversion on log relative price that counts as fully
+/// price-responsive (conversion halves as price rises by ~40%).
+const FULL_RESPONSE: f64 = 2.0;
+
+/// Per product, 0 to 1: how far the last week's interactions exceed what
+/// the four weeks before predict, as a Poisson z-score (counts, so chance
+/// swings of a few views do not trend): 0 up to z = 3, 1 from z = 7.
+pub fn trending(n: usize, sessions: &[Vec<Touch>]) -> Vec<f32> {
+    let newest = sessions.iter().flatten().map(|t| t.ts).max().unwrap_or(0);
+    let recent_from = newest - (RECENT_DAYS * 86_400.0) as i64;
+    let baseline_from = recent_from - (BASELINE_DAYS * 86_400.0) as i64;
+    let mut recent = vec![0.0f64; n];
+    let mut baseline = vec![0.0f64; n];
+    for t in sessions.iter().flatten() {
+        let window = if t.ts > recent_from {
+            &mut recent
+        } else if t.ts > baseline_from {
+            &mut baseline
+        } else {
+            continue;
+        };
+        if let Some(w) = window.get_mut(t.product as usize) {
+            *w += 1.0;
+        }
+    }
+    recent
+        .iter()
+        .zip(&baseline)
+        .map(|(r, b)| {
+            let expected = (b * RECENT_DAYS / BASELINE_DAYS).max(MIN_EXPECTED);
+            let z = (r - expected) / expected.sqrt();
+            ((z - TREND_FROM_Z) / (FULL_TREND_Z - TREND_FROM_Z)).clamp(0.0, 1.0) as f32
+        })
+        .collect()
+}
+
+/// Per product: units available over the daily units sold in the last
+/// [`SALES_DAYS`] days of orders; `f32::MAX` for what has not sold.
+pub fn cover_days(
+    products: &[ProductRecord],
+    events: &[Event],
+    ordinal: &HashMap<&str, u32>,
+) -> Vec<f32> {
+    let newest = events
+        .iter()
+        .map(|e| e.ts.unix_timestamp())
+        .max()
+        .unwrap_or(0);
+    let from = newest - (SALES_DAYS * 86_400.0) as i64;
+    let mut units = vec![0u64; products.len()];
+    for e in events.iter().filter(|e| e.ts.unix_timestamp() > from) {
+        let EventKind::Order { items, .. } = &e.kind else {
+            continue;
+        };
+        for line in items {
+            if let Some(u) = ordinal
+                .get(line.product.as_str())
+                .and_then(|&i| units.get_mut(i as usize))
+            {
+                *u += u64::from(line.qty);
+            }
+        }
+    }
+    products
+        .iter()
+        .zip(&units)
+        .map(|(p, &sold)| {
+            if sold == 0 {
+                f32::MAX
+            } else {
+                (f64::from(p.available) / (sold as f64 / SALES_DAYS)) as f32
+            }
+        })
+        .collect()
+}
+
+/// Price response per category and the deal value per product.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PriceResponse {
+    /// Per category index, 0 (price does not move conversion) to 1.
+    pub by_category: Vec<f32>,
+    /// Per product: how far below its leaf category's median price it sells
+    /// (after the discounts in the events), times the category's response.
+    pub deal: Vec<f32>,
+}
+
+/// Estimates, per leaf category, how conversion (orders per view) moves
+/// with price relative to the category's median, by weighted least squares
+/// of log conversion on log relative price over its products (weighted by
+/// views); the slope, where negative, is the category's response, shrunk
+/// for categories of few products. Discounts on cart and order lines lower
+/// a product's effective price.
+pub fn price_response(
+    products: &[ProductRecord],
+    categories: usize,
+    sessions: &[Vec<Touch>],
+    events: &[Event],
+    ordinal: &HashMap<&str, u32>,
+) -> PriceResponse {
+    let n = products.len();
+    let (mut views, mut orders) = (vec![0.0f64; n], vec![0.0f64; n]);
+    for t in sessions.iter().flatten() {
+        let counter = match t.signal {
+            Signal::View => &mut views,
+            Signal::Order => &mut orders,
+            Signal::Cart => continue,
+        };
+        if let Some(c) = counter.get_mut(t.product as usize) {
+            *c += 1.0;
+        }
+    }
+    // Mean discount per unit on each product's cart and order lines.
+    let mut discount: HashMap<u32, (f64, f64)> = HashMap::new();
+    let mut note = |id: &str, qty: u32, per_unit: f64| {
+        if let Some(&i) = ordinal.get(id) {
+            let d = discount.entry(i).or_default();
+            d.0 += per_unit * f64::from(qty);
+            d.1 += f64::from(qty);
+        }
+    };
+    for e in events {
+        match &e.kind {
+            EventKind::AddToCart {
+                product,
+                qty,
+                discount,
+                ..
+            } => note(product, *qty, *discount),
+            EventKind::Order { items, .. } => {
+                for l in items {
+                    note(&l.product, l.qty, l.discount);
+                }
+            }
+            _ => {}
+        }
+    }
+    let price = |i: usize| {
+        let p = products.get(i).map_or(0.0, |p| p.price);
+        let off =
+            discount.get(&(i as u32)).map_or(
+                0.0,
+                |&(sum, units)| if units > 0.0 { sum / units } else { 0.0 },
+            );
+        (p - off).max(p * 0.05)
+    };
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); categories];
+    for (i, p) in products.iter().enumerate() {
+        if let Some(list) = p.leaf().and_then(|c| members.get_mut(c as usize)) {
+            if p.price > 0.0 {
+                list.push(i);
+            }
+        }
+    }
+    let mut out = PriceResponse {
+        by_category: vec![0.0; categories],
+        deal: vec![0.0; n],
+    };
+    for (c, list) in members.iter().enumerate() {
+        let mut prices: Vec<f64> = list.iter().map(|&i| price(i)).collect();
+        prices.sort_by(f64::total_cmp);
+        let Some(&median) = prices.get(prices.len() / 2) else {
+            continue;
+        };
+        let points: Vec<(f64, f64, f64)> = list
+            .iter()
+            .filter(|&&i| views[i] > 0.0)
+            .map(|&i| {
+                let x = (price(i) / median).ln();
+                let y = ((orders[i] + 0.5) / (views[i] + 1.0)).ln();
+                (x, y, views[i])
+            })
+            .collect();
+        let response = match slope(&points) {
+            Some(b) if b < 0.0 => {
+                let m = points.len() as f64;
+                (-b / FULL_RESPONSE).min(1.0) * m / (m + RESPONSE_SHRINK)
+            }
+            _ => 0.0,
+        };
+        out.by_category[c] = response as f32;
+        for &i in list {
+            let below = (median / price(i)).ln().clamp(0.0, 1.0);
+            out.deal[i] = (below * response) as f32;
+        }
+    }
+    out
+}
+
+/// The weighted least-squares slope of y on x over (x, y, weight) points;
+/// `None` with fewer than three points or no spread in x.
+fn slope(points: &[(f64, f64, f64)]) -> Option<f64> {
+    if points.len() < 3 {
+        return None;
+    }
+    let w: f64 = points.iter().map(|p| p.2).sum();
+    let mx = points.iter().map(|p| p.0 * p.2).sum::<f64>() / w;
+    let my = points.iter().map(|p| p.1 * p.2).sum::<f64>() / w;
+    let sxx: f64 = points.iter().map(|p| p.2 * (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| p.2 * (p.0 - mx) * (p.1 - my)).sum();
+    (sxx > 1e-9).then(|| sxy / sxx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(product: u32, signal: Signal, day: i64) -> Touch {
+        Touch {
+            product,
+            signal,
+            ts: day * 86_400,
+        }
+    }
+
+    #[test]
+    fn rising_interest_trends_and_steady_interest_does_not() {
+        let mut s = Vec::new();
+        for day in 0..35 {
+            s.push(touch(0, Signal::View, day)); // steady
+            if day >= 29 {
+                for _ in 0..10 {
+                    s.push(touch(1, Signal::View, day)); // surging
+                }
+            }
+        }
+        s.push(touch(2, Signal::View, 34)); // one view
+        let t = trending(3, &[s]);
+        assert_eq!(t[0], 0.0);
+        assert!(t[1] > 0.9, "{t:?}");
+        assert_eq!(t[2], 0.0, "one view is not a trend: {t:?}");
+    }
+
+    #[test]
+    fn the_slope_of_a_line_is_found() {
+        let line: Vec<(f64, f64, f64)> = (0..5)
+            .map(|i| (f64::from(i), 3.0 - 2.0 * f64::from(i), 1.0))
+            .collect();
+        assert!((slope(&line).unwrap() + 2.0).abs() < 1e-9);
+        assert_eq!(slope(&line[..2]), None);
+    }
+}
