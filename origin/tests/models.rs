@@ -5,9 +5,7 @@
 mod support;
 
 use firstpaint_engine::{Engine, IntentSignals, SearchRequest, SlotKind, SlotRequest};
-use firstpaint_origin::build::{build, BuildOptions};
-use firstpaint_origin::inputs::{load, InputPaths};
-use support::{fixtures_engine, key, root, NOW};
+use support::{engine_of, fixtures_engine, fixtures_inputs, NOW};
 
 fn searched(query: &str) -> IntentSignals {
     IntentSignals {
@@ -120,7 +118,7 @@ fn search_leans_towards_the_intent_for_an_ambiguous_query() {
 
 #[test]
 fn a_brand_new_product_reaches_similar_lists_through_its_text() {
-    let mut inputs = load(&InputPaths::in_dir(&root().join("fixtures"))).expect("fixtures load");
+    let mut inputs = fixtures_inputs();
     // A new brand's tent: no events mention it; its words are a tent's
     // words. (A new brand, so the similar slot's brand cap does not apply.)
     let template = inputs
@@ -140,14 +138,7 @@ fn a_brand_new_product_reaches_similar_lists_through_its_text() {
     fresh.created_at = time::OffsetDateTime::from_unix_timestamp(NOW - 86_400).expect("time");
     fresh.updated_at = None;
     inputs.products.push(fresh);
-    let opts = BuildOptions {
-        now: NOW,
-        ttl_days: 14,
-        progress: false,
-        rules_file: "rules.toml".into(),
-    };
-    let (bytes, _) = build(&inputs, &key(), &opts).expect("build with a new product");
-    let engine = Engine::open(&bytes, &key().verifying_key(), NOW).expect("opens");
+    let engine = engine_of(&inputs);
 
     let mut req = SlotRequest::new(SlotKind::Similar);
     req.product = Some(template.id.clone());
@@ -184,7 +175,7 @@ fn a_brand_new_product_reaches_similar_lists_through_its_text() {
 
 #[test]
 fn a_surge_of_interest_makes_a_product_trend_into_the_home_slot() {
-    let mut inputs = load(&InputPaths::in_dir(&root().join("fixtures"))).expect("fixtures load");
+    let mut inputs = fixtures_inputs();
     let newest = inputs.events.iter().map(|e| e.ts).max().expect("events");
     // A quiet product (few events) suddenly viewed in 40 sessions in the
     // last two days.
@@ -215,14 +206,7 @@ fn a_surge_of_interest_makes_a_product_trend_into_the_home_slot() {
         };
         inputs.events.push(e);
     }
-    let opts = BuildOptions {
-        now: NOW,
-        ttl_days: 14,
-        progress: false,
-        rules_file: "rules.toml".into(),
-    };
-    let (bytes, _) = build(&inputs, &key(), &opts).expect("build");
-    let engine = Engine::open(&bytes, &key().verifying_key(), NOW).expect("opens");
+    let engine = engine_of(&inputs);
     let ord = engine.ordinal(&quiet).expect("known");
     assert!(
         engine.trending(ord) > 0.9,

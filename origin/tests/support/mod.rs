@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use firstpaint_bundle::SigningKey;
 use firstpaint_engine::Engine;
 use firstpaint_origin::build::{build, BuildOptions};
-use firstpaint_origin::inputs::{load, InputPaths};
+use firstpaint_origin::inputs::{load, InputPaths, Inputs};
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -24,20 +24,31 @@ pub fn key() -> SigningKey {
     SigningKey::from_bytes(&[42; 32])
 }
 
+/// The fixtures store's inputs.
+pub fn fixtures_inputs() -> Inputs {
+    load(&InputPaths::in_dir(&root().join("fixtures"))).expect("fixtures load")
+}
+
+/// A bundle of `inputs`, built at [`NOW`] and signed with [`key`].
+pub fn bundle_of(inputs: &Inputs) -> Vec<u8> {
+    let opts = BuildOptions {
+        now: NOW,
+        ttl_days: 14,
+        progress: false,
+        rules_file: "rules.toml".into(),
+    };
+    build(inputs, &key(), &opts).expect("build").0
+}
+
+/// The engine over a bundle of `inputs`.
+pub fn engine_of(inputs: &Inputs) -> Engine {
+    Engine::open(&bundle_of(inputs), &key().verifying_key(), NOW).expect("bundle opens")
+}
+
 /// The fixtures store's bundle bytes, built once per test binary.
 pub fn fixtures_bundle() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES.get_or_init(|| {
-        let root = root();
-        let inputs = load(&InputPaths::in_dir(&root.join("fixtures"))).expect("fixtures load");
-        let opts = BuildOptions {
-            now: NOW,
-            ttl_days: 14,
-            progress: false,
-            rules_file: "rules.toml".into(),
-        };
-        build(&inputs, &key(), &opts).expect("fixtures build").0
-    })
+    BYTES.get_or_init(|| bundle_of(&fixtures_inputs()))
 }
 
 /// The engine over the fixtures bundle.
