@@ -9,12 +9,17 @@
 // 4. Add-ons on a product page are all compatible with it.
 // 5. The cart page's ladder closes the gap to free shipping without
 //    overshooting it by more than a third, and cart add-ons obey the rules.
+// 6. A visit's intent: a shopper who searched for a tent, or for a
+//    smartphone, then opens the home page gets that mission in
+//    `x-p13n-intent` and a home slot leaning to its category; the landing
+//    page's channel (campaign tag or referrer) is kept for the visit; a
+//    shopper without consent gets neither.
 // Every item shown obeys the rules.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CONSENTED, ROOT, catalog, devProfile, forbidden, slotItems, slotOf, startStore } from './support.mjs';
+import { CONSENTED, ROOT, catalog, devProfile, forbidden, slotItems, slotOf, startStore, updateJar } from './support.mjs';
 
 const products = catalog();
 const units = (p) => p.inventory.reduce((n, s) => n + s.available, 0);
@@ -105,5 +110,56 @@ describe('every surface at first paint', () => {
     for (const id of [...ladder, ...addons]) assert.ok(!cart.includes(id), `${id} is already in the cart`);
     assertAllowed([...ladder, ...addons], 'cart');
     assert.equal(slotItems(html).length, 3, 'ladder, cart add-ons and the home slot');
+  });
+
+  /** The profile cookie's payload in `jar`, decoded. */
+  const profileOf = (jar) => {
+    const value = jar.split('; ').find((c) => c.startsWith('fp_profile='));
+    return value ? JSON.parse(Buffer.from(value.split('.')[1], 'base64url').toString()) : null;
+  };
+
+  test('what a visit searched steers its home page towards that mission', async () => {
+    const plain = await fetch(`${server.url}/`, { headers: { cookie: CONSENTED, 'x-p13n-region': 'DE' } });
+    assert.equal(plain.headers.get('x-p13n-intent'), null, 'nothing shown, nothing predicted');
+    const baseline = slotOf(await plain.text(), 'home').ids;
+    for (const [query, mission] of [['two-person tent', 'Sports & Outdoors'], ['smartphone', 'Electronics']]) {
+      let jar = CONSENTED;
+      const search = await fetch(`${server.url}/search?q=${encodeURIComponent(query)}`, { headers: { cookie: jar, 'x-p13n-region': 'DE' } });
+      await search.text();
+      jar = updateJar(jar, search);
+      assert.equal(profileOf(jar).q?.length, 1, 'the search is kept for the visit');
+      const home = await fetch(`${server.url}/`, { headers: { cookie: jar, 'x-p13n-region': 'DE' } });
+      assert.match(home.headers.get('x-p13n-intent') ?? '', new RegExp(`^${mission};p=0\\.\\d\\d$`));
+      const ids = slotOf(await home.text(), 'home').ids;
+      const onMission = (list) => list.filter((id) => products.get(id).category[0] === mission).length;
+      assert.ok(onMission(ids) * 2 > ids.length, `${query}: ${onMission(ids)} of ${ids.length} in ${mission}`);
+      assert.ok(onMission(ids) > onMission(baseline), `${query}: not more ${mission} than without the search`);
+      assertAllowed(ids, `home after searching ${query}`);
+    }
+  });
+
+  test('the landing page sets the visit channel, later pages keep it', async () => {
+    const land = await fetch(`${server.url}/?utm_medium=email&utm_source=newsletter`, { headers: { cookie: CONSENTED } });
+    await land.text();
+    let jar = updateJar(CONSENTED, land);
+    assert.equal(profileOf(jar).c, 'email');
+    const next = await fetch(`${server.url}/cart`, { headers: { cookie: jar, referer: `${server.url}/` } });
+    await next.text();
+    jar = updateJar(jar, next);
+    assert.equal(profileOf(jar).c, 'email', 'an internal page does not change the channel');
+    const google = await fetch(`${server.url}/`, { headers: { cookie: CONSENTED, referer: 'https://www.google.com/' } });
+    await google.text();
+    assert.equal(profileOf(updateJar(CONSENTED, google)).c, 'search');
+  });
+
+  test('without consent nothing about the visit is kept or used', async () => {
+    const cookie = 'fp_consent=none';
+    const search = await fetch(`${server.url}/search?q=tent`, { headers: { cookie } });
+    await search.text();
+    assert.equal(search.headers.get('set-cookie'), null);
+    const home = await fetch(`${server.url}/?utm_medium=email`, { headers: { cookie } });
+    assert.equal(home.headers.get('x-p13n-intent'), null);
+    assert.equal(home.headers.get('x-p13n'), 'non-personal');
+    await home.text();
   });
 });

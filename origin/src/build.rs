@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use firstpaint_bundle::{BundleWriter, SigningKey};
 use firstpaint_contracts::Product;
-use firstpaint_engine::{CatalogSection, EngineSections, ProductRecord, StockAt};
+use firstpaint_engine::{CatalogSection, Embedding, EngineSections, ProductRecord, StockAt};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::compile;
@@ -38,6 +38,9 @@ pub struct BuildReport {
     pub steps: Vec<(&'static str, Duration)>,
     /// Things for the merchant to look at that did not stop the build.
     pub warnings: Vec<String>,
+    /// The product embeddings before the bundle quantized them (by
+    /// ordinal), for quality checks such as ANN recall.
+    pub embeddings: Vec<Embedding>,
 }
 
 /// Trains every model, compiles the rules and signs the bundle.
@@ -95,7 +98,7 @@ pub fn build(
     } else {
         ProgressBar::hidden()
     };
-    let ann = ann::build(embeddings, bar.clone());
+    let ann = ann::build(&embeddings, bar.clone());
     bar.finish_and_clear();
     lap("HNSW index", &mut steps);
 
@@ -157,6 +160,7 @@ pub fn build(
         bytes: bytes.len(),
         steps,
         warnings: compiled.warnings,
+        embeddings,
     };
     Ok((bytes, report))
 }

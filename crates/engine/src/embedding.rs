@@ -48,7 +48,10 @@ impl Embedding {
 /// An embedding as the bundle stores it: 8-bit components scaled by the
 /// vector's largest magnitude (36 bytes instead of 128). The round trip
 /// changes a cosine by well under 0.01.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+///
+/// Encoded as a tuple of the 32 components and the scale, by loops rather
+/// than serde's unrolled array code (wasm size).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Quantized {
     /// Components divided by `scale`, times 127, rounded.
     pub q: [i8; DIM],
@@ -90,6 +93,43 @@ impl Quantized {
     }
 }
 
+impl Serialize for Quantized {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut t = serializer.serialize_tuple(DIM + 1)?;
+        for x in &self.q {
+            t.serialize_element(x)?;
+        }
+        t.serialize_element(&self.scale)?;
+        t.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantized {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Quantized;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{DIM} components and a scale")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Quantized, A::Error> {
+                let missing = |i| serde::de::Error::invalid_length(i, &self);
+                let mut q = [0i8; DIM];
+                for (i, x) in q.iter_mut().enumerate() {
+                    *x = seq.next_element()?.ok_or_else(|| missing(i))?;
+                }
+                let scale = seq.next_element()?.ok_or_else(|| missing(DIM))?;
+                Ok(Quantized { q, scale })
+            }
+        }
+        deserializer.deserialize_tuple(DIM + 1, Visitor)
+    }
+}
+
 impl instant_distance::Point for Quantized {
     fn distance(&self, other: &Self) -> f32 {
         // Cosine distance for unit vectors, clamped against rounding.
@@ -122,5 +162,23 @@ mod tests {
         }
         let zero = Quantized::new(&Embedding::ZERO);
         assert!(zero.embedding().is_zero());
+    }
+
+    #[test]
+    fn encodes_as_the_components_then_the_scale() {
+        use firstpaint_bundle::{codec, Tag};
+        let mut e = [0.0f32; DIM];
+        e[0] = 1.0;
+        e[5] = -0.5;
+        let q = Quantized::new(&Embedding(e));
+        let bytes = codec::encode(Tag(*b"TEST"), &q).expect("encodes");
+        assert_eq!(
+            bytes.len(),
+            DIM + 4,
+            "one byte a component, four for the scale"
+        );
+        let back: Quantized = codec::decode(Tag(*b"TEST"), &bytes).expect("decodes");
+        assert_eq!(back, q);
+        assert!(codec::decode::<Quantized>(Tag(*b"TEST"), &bytes[..DIM]).is_err());
     }
 }

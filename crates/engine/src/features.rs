@@ -5,6 +5,8 @@
 //! (on query text, for zero-result rescue), so both see one feature space.
 //! Hashing is FNV-1a: stable across platforms.
 
+use crate::order;
+
 /// Lower-cased alphanumeric words of `text`.
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
@@ -57,10 +59,15 @@ impl TextFeatures {
     }
 
     /// The features as (bucket, value), buckets ascending, repeats summed.
-    pub fn finish(mut self) -> Vec<(u32, f32)> {
-        self.acc.sort_unstable_by_key(|&(b, _)| b);
+    pub fn finish(self) -> Vec<(u32, f32)> {
+        // Through the engine's one sort routine (see `order`): wasm size.
+        let mut keys: Vec<(u64, u32)> = (0u32..)
+            .zip(&self.acc)
+            .map(|(i, &(b, _))| (u64::from(b), i))
+            .collect();
+        order::sort(&mut keys);
         let mut out: Vec<(u32, f32)> = Vec::with_capacity(self.acc.len());
-        for (b, v) in self.acc {
+        for (b, v) in order::permute(self.acc, &keys) {
             match out.last_mut() {
                 Some((last, sum)) if *last == b => *sum += v,
                 _ => out.push((b, v)),

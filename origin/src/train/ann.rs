@@ -16,7 +16,7 @@ const SEED: u64 = 0x5eed_f1a5;
 
 /// Builds the index over `embeddings` (indexed by product ordinal),
 /// quantized as the bundle stores them.
-pub fn build(embeddings: Vec<Embedding>, progress: ProgressBar) -> AnnSection {
+pub fn build(embeddings: &[Embedding], progress: ProgressBar) -> AnnSection {
     let (hnsw, point_ids) = Builder::default()
         .ef_construction(EF_CONSTRUCTION)
         .ef_search(EF_SEARCH)
