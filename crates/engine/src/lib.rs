@@ -270,10 +270,19 @@ impl Engine {
         })
     }
 
-    /// The visit's likely mission (a top-level category) from the products
-    /// it viewed (ordinals, most recent first) and its other `signals`;
-    /// `None` when the visit has shown nothing or the bundle has no model.
+    /// The visit's mission (a top-level category) from the products it
+    /// viewed (ordinals, most recent first) and its other `signals`, when
+    /// the model is sure enough ([`limits::MIN_INTENT_PROBABILITY`]): what
+    /// slots and search lean towards. `None` when the visit has shown
+    /// nothing, the bundle has no model, or no mission is likely enough.
     pub fn intent(&self, viewed: &[u32], signals: &IntentSignals) -> Option<Intent> {
+        self.most_likely_mission(viewed, signals)
+            .filter(|i| i.probability >= limits::MIN_INTENT_PROBABILITY)
+    }
+
+    /// The model's most likely mission however unsure it is (for
+    /// evaluation); see [`Engine::intent`].
+    pub fn most_likely_mission(&self, viewed: &[u32], signals: &IntentSignals) -> Option<Intent> {
         let (category, probability) =
             self.intent
                 .predict(&intent::features(&self.catalog, viewed, signals))?;

@@ -1,5 +1,8 @@
 //! Every cap of the engine, in one place.
 
+/// Least probability a predicted mission needs to count as the visit's
+/// intent: below it (a channel alone, say) the model does not know.
+pub const MIN_INTENT_PROBABILITY: f32 = 0.4;
 /// Most items one slot may ask for.
 pub const MAX_K: usize = 48;
 /// Slot size when the request does not say.

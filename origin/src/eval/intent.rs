@@ -163,7 +163,7 @@ fn score(
         let model = |v: &Visit| {
             let (viewed, signals) = v.signals(k);
             engine
-                .intent(&viewed, &signals)
+                .most_likely_mission(&viewed, &signals)
                 .map(|i| i.category)
                 .or(majority)
         };
