@@ -68,6 +68,8 @@ struct Row {
     recall: f64,
     /// ANN recall@10 against an exact scan of the unquantized embeddings.
     recall_full: f64,
+    /// Summed similarity of the ANN's ten over the exact ten's.
+    similarity_kept: f64,
     ann_qps: f64,
     exact_qps: f64,
     /// (label, p50, p99, mean results) per search kind.
@@ -212,6 +214,22 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
         })
         .sum();
     let recall_full = full_hits as f64 / (full_queries.len() * 10).max(1) as f64;
+    // How much less similar the ANN's ten are than the exact ten, on the
+    // unquantized vectors: what a miss costs a ranking.
+    let (mut ann_sum, mut exact_sum) = (0.0f64, 0.0f64);
+    for q in &full_queries {
+        let similarity = |o: u32| full.get(o as usize).map_or(0.0, |e| f64::from(q.dot(e)));
+        exact_sum += exact_top(&full, q, 10)
+            .into_iter()
+            .map(similarity)
+            .sum::<f64>();
+        ann_sum += engine
+            .nearest(q, 10)
+            .iter()
+            .map(|&(o, _)| similarity(o))
+            .sum::<f64>();
+    }
+    let similarity_kept = ann_sum / exact_sum.max(1e-9);
 
     eprintln!("{name}: search");
     let items: Vec<KnownItem> = (0..args.searches * 4)
@@ -311,6 +329,7 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
         rank,
         recall,
         recall_full,
+        similarity_kept,
         ann_qps,
         exact_qps,
         search,
@@ -416,6 +435,10 @@ fn print(rows: &[Row]) {
     line(
         "HNSW recall@10 vs exact, ties counted (unquantized f32)",
         &|r| format!("{:.3}", r.recall_full),
+    );
+    line(
+        "HNSW top-10 similarity / exact top-10 similarity (f32)",
+        &|r| format!("{:.4}", r.similarity_kept),
     );
     line("HNSW queries/s (k=10)", &|r| format!("{:.0}", r.ann_qps));
     line("exact scan queries/s (baseline)", &|r| {
