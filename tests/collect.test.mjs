@@ -6,9 +6,11 @@
 // 3. Bad JSON, unknown event types, missing consent and oversized bodies get
 //    a 4xx naming the problem, and nothing is forwarded.
 // 4. A consenting shopper's reported views update their profile cookie.
+// 5. A reported order of a product shoppers rebuy (coffee beans, every two
+//    weeks in the fixtures) comes back first on home when it is due.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONSENTED, startCollector, startStore } from './support.mjs';
+import { CONSENTED, slotOf, startCollector, startStore, updateJar } from './support.mjs';
 
 const event = (overrides = {}) => ({
   type: 'page_view',
@@ -95,5 +97,24 @@ describe('POST /p13n/collect', () => {
     assert.deepEqual(JSON.parse(Buffer.from(payload, 'base64url')).v, ['SKU-00042']);
     const declined = await post([event({ product: 'SKU-00042' })], { cookie: 'fp_consent=analytics' });
     assert.equal(declined.headers.get('set-cookie'), null);
+  });
+
+  test('a reported order comes back on home when its refill is due', async () => {
+    const daysAgo = (d) => new Date(Date.now() - d * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const order = (sku, days) => event({
+      type: 'order', product: undefined, ts: daysAgo(days), order: `o-${sku}-${days}`,
+      items: [{ product: sku, qty: 1, price: 25.99, discount: 0 }],
+    });
+    const res = await post([order('SKU-00404', 13)], { cookie: CONSENTED });
+    assert.equal(res.status, 202);
+    const jar = updateJar(CONSENTED, res);
+    const payload = jar.split('fp_profile=')[1].split('.')[1];
+    assert.equal(JSON.parse(Buffer.from(payload, 'base64url')).o[0][0], 'SKU-00404');
+    const home = slotOf(await (await fetch(`${server.url}/`, { headers: { cookie: jar } })).text(), 'home').ids;
+    assert.ok(home.slice(0, 2).includes('SKU-00404'), `the due refill leads home: ${home}`);
+    // Ordered two days ago: not due yet.
+    const early = updateJar(CONSENTED, await post([order('SKU-00404', 2)], { cookie: CONSENTED }));
+    const notYet = slotOf(await (await fetch(`${server.url}/`, { headers: { cookie: early } })).text(), 'home').ids;
+    assert.ok(!notYet.slice(0, 2).includes('SKU-00404'), `not due after two days: ${notYet}`);
   });
 });

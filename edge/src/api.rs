@@ -200,6 +200,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         cart,
         returning: shopper.returning(),
         wanted: shopper.wanted(),
+        ordered: shopper.ordered(),
         signals: shopper.signals(),
         region: shopper.region.clone(),
         now: Date::now().as_millis() as i64 / 1000,
@@ -371,7 +372,8 @@ pub async fn collect(mut req: Request, env: &Env, ctx: &Context) -> Result<Respo
         "dropped_without_consent": accepted.dropped_without_consent,
     }))?
     .with_status(202);
-    // Views and carts the storefront reports update the profile, as page views do.
+    // Views and carts the storefront reports update the profile, as page
+    // views do; orders are remembered for refills.
     let rules = match loader::engine(env, ctx).await {
         Ok(l) => l.engine.rules().consent.clone(),
         Err(_) => firstpaint_contracts::ConsentRules::default(),
@@ -385,6 +387,11 @@ pub async fn collect(mut req: Request, env: &Env, ctx: &Context) -> Result<Respo
             | EventKind::AddToCart { product: p, .. } = &e.kind
             {
                 profile.record_view(p);
+            }
+            if let EventKind::Order { items, .. } = &e.kind {
+                for line in items {
+                    profile.record_order(&line.product, e.ts.unix_timestamp());
+                }
             }
         }
     }

@@ -34,3 +34,5 @@ pub const MAX_QUERY_WORDS_KEPT: usize = 4;
 pub const MAX_KEPT_WORD_CHARS: usize = 24;
 /// Longest channel name kept.
 pub const MAX_CHANNEL_CHARS: usize = 12;
+/// Ordered products the profile keeps for refills.
+pub const MAX_ORDERED: usize = 6;

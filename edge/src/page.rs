@@ -47,7 +47,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let channel = channel::inbound(&url, referer.as_deref());
     shopper.record_page(&loaded.engine, now, channel, product.as_deref());
     let banner = shopper.banner(&loaded.engine, now, product.as_deref());
-    let (returning, wanted) = (shopper.returning(), shopper.wanted());
+    let (returning, wanted, ordered) = (shopper.returning(), shopper.wanted(), shopper.ordered());
     let headers = copy_headers(upstream.headers())?;
     let search = search_page(&url, env, &loaded.engine, &mut shopper, &viewed);
     if let Some(results) = &search {
@@ -81,6 +81,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             now,
             returning,
             wanted,
+            ordered,
             signals,
             region: shopper.region.clone(),
             banner,

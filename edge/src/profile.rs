@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keyed_hash::KeySet;
 use crate::limits::{
-    MAX_BANNER_COUNTERS, MAX_CHANNEL_CHARS, MAX_COOKIE_VIEWED, MAX_KEPT_WORD_CHARS,
+    MAX_BANNER_COUNTERS, MAX_CHANNEL_CHARS, MAX_COOKIE_VIEWED, MAX_KEPT_WORD_CHARS, MAX_ORDERED,
     MAX_PROFILE_COOKIE_BYTES, MAX_PROFILE_QUERIES, MAX_QUERY_WORDS_KEPT, MAX_WANTED,
     VISIT_GAP_SECONDS,
 };
@@ -44,6 +44,10 @@ pub struct Profile {
     /// How this visit arrived (`search`, `social`, ...), for its intent.
     #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
+    /// Products ordered (reported to `/p13n/collect`) with when (unix
+    /// seconds), most recent first, for refills.
+    #[serde(rename = "o", default, skip_serializing_if = "Vec::is_empty")]
+    pub ordered: Vec<(String, i64)>,
     /// This visit's searches as normalized words, most recent first, for
     /// its intent. Only letters are kept: no numbers, addresses or other
     /// identifiers a shopper might type travel in the cookie.
@@ -70,6 +74,14 @@ impl Profile {
         if self.channel.is_none() {
             self.channel = Some(channel.chars().take(MAX_CHANNEL_CHARS).collect());
         }
+    }
+
+    /// Remembers that `product` was ordered at `at` (unix seconds).
+    pub fn record_order(&mut self, product: &str, at: i64) {
+        self.ordered.retain(|(id, _)| id != product);
+        self.ordered.insert(0, (product.to_owned(), at));
+        self.ordered.sort_by_key(|o| std::cmp::Reverse(o.1));
+        self.ordered.truncate(MAX_ORDERED);
     }
 
     /// Remembers a search of this visit as its normalized words.
@@ -158,6 +170,8 @@ impl Profile {
         profile.channel = profile.channel.filter(|c| {
             c.len() <= MAX_CHANNEL_CHARS && c.chars().all(|ch| ch.is_ascii_lowercase())
         });
+        profile.ordered.retain(|(id, _)| is_valid_id(id));
+        profile.ordered.truncate(MAX_ORDERED);
         profile.queries.retain(|q| *q == query_words(q));
         profile.queries.truncate(MAX_PROFILE_QUERIES);
         Some(profile)
@@ -286,6 +300,23 @@ mod tests {
         p.touch(VISIT_GAP_SECONDS + 1);
         assert_eq!(p.channel, None);
         assert!(p.queries.is_empty());
+    }
+
+    #[test]
+    fn orders_are_kept_newest_first_and_capped() {
+        let mut p = Profile::default();
+        p.record_order("A", 100);
+        p.record_order("B", 300);
+        p.record_order("A", 200);
+        assert_eq!(
+            p.ordered,
+            vec![("B".to_owned(), 300), ("A".to_owned(), 200)]
+        );
+        for i in 0..20 {
+            p.record_order(&format!("P{i}"), 1_000 + i);
+        }
+        assert_eq!(p.ordered.len(), MAX_ORDERED);
+        assert_eq!(p.ordered[0].0, "P19");
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct PageContext {
     pub returning: bool,
     /// Products the shopper viewed out of stock.
     pub wanted: Vec<String>,
+    /// Products the shopper ordered, with when.
+    pub ordered: Vec<(String, i64)>,
     /// The visit's channel and searches, for its intent (empty without
     /// consent).
     pub signals: IntentSignals,
@@ -462,6 +464,7 @@ fn rank_slot(engine: &Engine, ctx: &PageContext, attrs: &SlotAttrs) -> Result<Ra
         now: ctx.now,
         returning: ctx.returning,
         wanted: ctx.wanted.clone(),
+        ordered: ctx.ordered.clone(),
         signals: ctx.signals.clone(),
         region: ctx.region.clone(),
         explain: false,

@@ -139,6 +139,15 @@ impl Shopper {
             .unwrap_or_default()
     }
 
+    /// Products ordered, with when, most recent first (empty without
+    /// consent).
+    pub fn ordered(&self) -> Vec<(String, i64)> {
+        self.profile
+            .as_ref()
+            .map(|p| p.ordered.clone())
+            .unwrap_or_default()
+    }
+
     /// Remembers a search of this visit (nothing without consent).
     pub fn record_query(&mut self, query: &str) {
         if let Some(p) = self.profile.as_mut() {

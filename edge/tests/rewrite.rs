@@ -162,6 +162,7 @@ fn output_does_not_depend_on_chunking() {
         now: NOW,
         returning: false,
         wanted: Vec::new(),
+        ordered: Vec::new(),
         signals: Default::default(),
         region: None,
         banner: None,

@@ -232,3 +232,47 @@ fn a_surge_of_interest_makes_a_product_trend_into_the_home_slot() {
         .count();
     assert!(flat * 10 > engine.products().len() * 9, "{flat} flat");
 }
+
+#[test]
+fn an_order_comes_back_on_home_when_its_category_is_due_for_a_refill() {
+    let engine = fixtures_engine();
+    // The fixtures' shoppers rebuy coffee beans every two weeks.
+    let beans = engine.product("SKU-00404").expect("fixture beans");
+    let interval = engine.refill_days(beans.leaf().expect("a leaf"));
+    assert!(
+        (13.0..=15.0).contains(&interval),
+        "coffee beans every {interval} days"
+    );
+    let phone = engine
+        .products()
+        .iter()
+        .find(|p| p.title.contains("Phone"))
+        .expect("a phone");
+    assert_eq!(
+        engine.refill_days(phone.leaf().expect("a leaf")),
+        0.0,
+        "phones are not rebought"
+    );
+    let home = |days_ago: i64, id: &str| {
+        let mut req = SlotRequest::new(SlotKind::Home);
+        req.now = NOW;
+        req.returning = true;
+        req.ordered = vec![(id.to_owned(), NOW - days_ago * 86_400)];
+        engine.rank(&req).expect("home").items
+    };
+    let due = home(13, "SKU-00404");
+    let first_unpinned = due.iter().find(|i| i.source != "pin").expect("items");
+    assert_eq!(
+        (first_unpinned.id.as_str(), first_unpinned.source),
+        ("SKU-00404", "refill-due")
+    );
+    for days in [3, 60] {
+        assert!(
+            home(days, "SKU-00404")
+                .iter()
+                .all(|i| i.source != "refill-due"),
+            "not due {days} days after the order"
+        );
+    }
+    assert!(home(13, &phone.id).iter().all(|i| i.source != "refill-due"));
+}

@@ -508,6 +508,16 @@ impl Engine {
         self.priors.deal.get(ord as usize).copied().unwrap_or(0.0)
     }
 
+    /// Median days between repeat orders of a product in category `c`, 0
+    /// where shoppers do not rebuy.
+    pub fn refill_days(&self, c: u32) -> f32 {
+        self.priors
+            .refill_days
+            .get(c as usize)
+            .copied()
+            .unwrap_or(0.0)
+    }
+
     /// How strongly conversion in category `c` rises as price falls.
     pub fn price_response(&self, c: u32) -> f32 {
         self.priors

@@ -15,7 +15,7 @@ use crate::order;
 use crate::sections::ProductRecord;
 use crate::session::Session;
 use crate::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
-use crate::surfaces::{gather, Context, BACK_IN_STOCK, RECENTLY_VIEWED};
+use crate::surfaces::{gather, Context, BACK_IN_STOCK, RECENTLY_VIEWED, REFILL_DUE};
 use crate::Engine;
 
 /// A scored candidate.
@@ -65,6 +65,11 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
     };
     let mut pool = Pool::default();
     let wanted = engine.ordinals(&req.wanted);
+    let ordered: Vec<(u32, i64)> = req
+        .ordered
+        .iter()
+        .filter_map(|(id, at)| Some((engine.ordinal(id)?, *at)))
+        .collect();
     let ctx = Context {
         engine,
         session: &session,
@@ -72,6 +77,8 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
         cart: &cart,
         returning: req.returning,
         wanted: &wanted,
+        ordered: &ordered,
+        now: req.now,
     };
     gather(req.kind, &ctx, &mut pool);
 
@@ -80,7 +87,7 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
         let recent = pool
             .candidates
             .get(&ord)
-            .is_some_and(|c| c.source == RECENTLY_VIEWED || c.source == BACK_IN_STOCK);
+            .is_some_and(|c| [RECENTLY_VIEWED, BACK_IN_STOCK, REFILL_DUE].contains(&c.source));
         Some(ord) == anchor
             || cart.contains(&ord)
             || (req.kind == SlotKind::Home && session.contains(ord) && !recent)
@@ -165,7 +172,8 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
         // The page's own product (which `next` follows on from) is context,
         // not the shopper's history; the visit's signals are.
         personalized: !engine.ordinals(&req.viewed).is_empty()
-            || (session.intent.is_some() && !req.signals.is_empty()),
+            || (session.intent.is_some() && !req.signals.is_empty())
+            || (req.kind == SlotKind::Home && !ordered.is_empty()),
         intent: session.intent.clone(),
         items,
         removed: selection.removed,

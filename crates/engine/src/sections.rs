@@ -21,7 +21,7 @@ pub const SCHEMA_TAG: Tag = Tag(*b"SCHM");
 /// (a field added to the rules, a new signal) must bump it, so an engine
 /// and a bundle that disagree say so instead of failing to decode.
 /// Bundles without a schema section are version 1.
-pub const SCHEMA: u32 = 5;
+pub const SCHEMA: u32 = 6;
 
 /// Tag of [`CatalogSection`].
 pub const CATALOG: Tag = Tag(*b"CATL");
@@ -161,6 +161,9 @@ pub struct PriorsSection {
     /// Per category index: how strongly conversion rises as price falls
     /// (0: not at all), for reports.
     pub price_response: Vec<f32>,
+    /// Per category index: median days between a shopper's repeat orders
+    /// of the same product, 0 where shoppers do not rebuy.
+    pub refill_days: Vec<f32>,
 }
 
 /// Viewed-together lists: for each product, the products seen in the same

@@ -122,6 +122,9 @@ pub struct SlotRequest {
     /// Products the shopper viewed while they could not be bought; home
     /// shows those back in stock first.
     pub wanted: Vec<String>,
+    /// Products the shopper ordered, with when (unix seconds), most recent
+    /// first; home shows those due for a refill first.
+    pub ordered: Vec<(String, i64)>,
     /// The visit's channel, searches and category pages, for its intent.
     pub signals: IntentSignals,
     /// The shopper's country, for regional exclusions.
@@ -143,6 +146,7 @@ impl SlotRequest {
             cart: Vec::new(),
             returning: false,
             wanted: Vec::new(),
+            ordered: Vec::new(),
             signals: IntentSignals::default(),
             region: None,
             now: 0,

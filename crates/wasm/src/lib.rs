@@ -61,6 +61,7 @@ pub fn rank_json(engine: &Engine, r: Request) -> Result<String, String> {
         cart,
         returning: false,
         wanted: Vec::new(),
+        ordered: Vec::new(),
         signals: Default::default(),
         region: None,
         now: now as i64,

@@ -29,6 +29,10 @@ pub struct Args {
     /// shows those back in stock first).
     #[arg(long, value_delimiter = ',')]
     wanted: Vec<String>,
+    /// Products the shopper ordered, as ID:DAYS_AGO, comma-separated (home
+    /// shows those due for a refill first).
+    #[arg(long, value_delimiter = ',', value_parser = ordered_arg)]
+    ordered: Vec<(String, u32)>,
     /// The shopper's country (regional exclusions), e.g. US.
     #[arg(long)]
     region: Option<String>,
@@ -41,10 +45,22 @@ pub struct Args {
     output: super::Output,
 }
 
+/// `SKU-1:30` as (`SKU-1`, 30 days ago).
+fn ordered_arg(s: &str) -> Result<(String, u32), String> {
+    let (id, days) = s
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{s:?}: expected ID:DAYS_AGO, e.g. SKU-1:30"))?;
+    let days = days
+        .parse()
+        .map_err(|_| format!("{s:?}: {days:?} is not a number of days"))?;
+    Ok((id.to_owned(), days))
+}
+
 /// Ranks one slot and prints it.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let engine = args.signed.engine()?;
     let kind: SlotKind = args.slot.parse().context("--slot")?;
+    let now = super::now();
     let req = SlotRequest {
         kind,
         k: args.k,
@@ -53,9 +69,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         cart: args.cart,
         returning: args.returning,
         wanted: args.wanted,
+        ordered: args
+            .ordered
+            .into_iter()
+            .map(|(id, days)| (id, now - i64::from(days) * 86_400))
+            .collect(),
         signals: args.visit.signals(),
         region: args.region,
-        now: super::now(),
+        now,
         explain: args.output.explain,
     };
     let ranking = engine.rank(&req)?;

@@ -1,6 +1,7 @@
 //! What the market says about each product beyond its popularity: whether
 //! interest in it is rising (trending), how soon it sells out (days of
-//! cover), and whether its category's shoppers respond to price (deal).
+//! cover), whether its category's shoppers respond to price (deal), and
+//! how often shoppers buy it again (refill days).
 //!
 //! All three are written into the priors as per-product values the ranker
 //! blends (`trending`, `deal`) and the guardrails read (`min_cover_days`).
@@ -97,6 +98,61 @@ pub fn cover_days(
             } else {
                 (f64::from(p.available) / (sold as f64 / SALES_DAYS)) as f32
             }
+        })
+        .collect()
+}
+
+/// Fewest repeat-purchase intervals a category needs before it counts as
+/// something shoppers run out of and buy again.
+const MIN_REPEATS: usize = 3;
+
+/// Per category index: the median days between a shopper's repeat orders
+/// of the same product in that leaf category (refills: coffee, vitamins,
+/// filters), or 0 where fewer than [`MIN_REPEATS`] repeats were seen.
+/// Orders without a user id cannot be linked and are skipped.
+pub fn refill_days(
+    products: &[ProductRecord],
+    categories: usize,
+    events: &[Event],
+    ordinal: &HashMap<&str, u32>,
+) -> Vec<f32> {
+    let mut bought: HashMap<(&str, u32), Vec<i64>> = HashMap::new();
+    for e in events {
+        let (Some(user), EventKind::Order { items, .. }) = (e.user.as_deref(), &e.kind) else {
+            continue;
+        };
+        for line in items {
+            if let Some(&p) = ordinal.get(line.product.as_str()) {
+                bought
+                    .entry((user, p))
+                    .or_default()
+                    .push(e.ts.unix_timestamp());
+            }
+        }
+    }
+    let mut gaps: Vec<Vec<f32>> = vec![Vec::new(); categories];
+    for ((_, p), mut times) in bought {
+        let Some(leaf) = products.get(p as usize).and_then(ProductRecord::leaf) else {
+            continue;
+        };
+        times.sort_unstable();
+        for pair in times.windows(2) {
+            let days = (pair[1] - pair[0]) as f32 / 86_400.0;
+            // Two orders the same day are one purchase split, not a refill.
+            if days >= 1.0 {
+                if let Some(g) = gaps.get_mut(leaf as usize) {
+                    g.push(days);
+                }
+            }
+        }
+    }
+    gaps.into_iter()
+        .map(|mut g| {
+            if g.len() < MIN_REPEATS {
+                return 0.0;
+            }
+            g.sort_by(f32::total_cmp);
+            g[g.len() / 2]
         })
         .collect()
 }

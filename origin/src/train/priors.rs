@@ -122,5 +122,6 @@ pub fn build(
         cover_days: market::cover_days(products, events, ordinal),
         deal: price.deal,
         price_response: price.by_category,
+        refill_days: market::refill_days(products, categories, events, ordinal),
     }
 }

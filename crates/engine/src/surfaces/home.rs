@@ -2,7 +2,8 @@
 //! visit's predicted mission; with viewed products, also their nearest
 //! neighbours, what follows them (opened next, viewed together) and their
 //! favourite categories; for a returning visitor, their recent views come
-//! first.
+//! first, after what they wanted back in stock and what they ordered and
+//! are due to buy again (by their category's refill interval).
 
 use super::{follow_session, neighbours, score_similarity, Context};
 use crate::candidates::{Pool, CATEGORY_AFFINITY};
@@ -13,6 +14,13 @@ use crate::limits::{CANDIDATES_PER_SOURCE, RECENT_IN_HOME};
 pub(crate) const RECENTLY_VIEWED: &str = "recently-viewed";
 /// Source name of wanted products; the guardrails drop those still out of stock.
 pub(crate) const BACK_IN_STOCK: &str = "back-in-stock";
+/// Source name of ordered products due again by their category's refill
+/// interval.
+pub(crate) const REFILL_DUE: &str = "refill-due";
+/// A refill is due from this share of its category's interval after the
+/// order, and no longer offered after this many intervals.
+const REFILL_FROM: f32 = 0.8;
+const REFILL_UNTIL: f32 = 3.0;
 
 pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
     let (engine, session) = (ctx.engine, ctx.session);
@@ -20,6 +28,16 @@ pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
     // views, one tier each to keep their recency order, then the rest.
     for &ord in ctx.wanted.iter().take(RECENT_IN_HOME) {
         pool.add(ord, 0, BACK_IN_STOCK);
+    }
+    for &(ord, at) in ctx.ordered.iter().take(RECENT_IN_HOME) {
+        let interval = engine
+            .product_at(ord)
+            .and_then(|p| p.leaf())
+            .map_or(0.0, |c| engine.refill_days(c));
+        let elapsed = (ctx.now - at) as f32 / 86_400.0;
+        if interval > 0.0 && (REFILL_FROM * interval..REFILL_UNTIL * interval).contains(&elapsed) {
+            pool.add(ord, 0, REFILL_DUE);
+        }
     }
     let returning = ctx.returning && !session.is_empty();
     if returning {

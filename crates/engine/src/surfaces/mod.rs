@@ -6,7 +6,7 @@ mod cart;
 mod home;
 mod next;
 
-pub(crate) use home::{BACK_IN_STOCK, RECENTLY_VIEWED};
+pub(crate) use home::{BACK_IN_STOCK, RECENTLY_VIEWED, REFILL_DUE};
 mod product;
 
 use crate::candidates::Pool;
@@ -28,6 +28,10 @@ pub(crate) struct Context<'a> {
     pub returning: bool,
     /// Products the shopper wanted while out of stock.
     pub wanted: &'a [u32],
+    /// Products the shopper ordered, with when (unix seconds).
+    pub ordered: &'a [(u32, i64)],
+    /// The time of the request, unix seconds.
+    pub now: i64,
 }
 
 /// Fills `pool` for a slot of `kind`.
