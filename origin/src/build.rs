@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use firstpaint_bundle::{BundleWriter, SigningKey};
 use firstpaint_contracts::Product;
-use firstpaint_engine::{CatalogSection, Embedding, EngineSections, ProductRecord, StockAt};
+use firstpaint_engine::{
+    CatalogSection, Embedding, EngineSections, IntentSection, PriorsSection, ProductRecord, StockAt,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::compile;
@@ -41,6 +43,8 @@ pub struct BuildReport {
     /// The product embeddings before the bundle quantized them (by
     /// ordinal), for quality checks such as ANN recall.
     pub embeddings: Vec<Embedding>,
+    /// What the models learned, a line each, for the merchant.
+    pub models: Vec<String>,
 }
 
 /// Trains every model, compiles the rules and signs the bundle.
@@ -86,6 +90,14 @@ pub fn build(
 
     let embedded = embed::build(&inputs.products, &sessions, &baskets);
     let embeddings = embedded.vectors;
+    let mut models = vec![match &embedded.fit {
+        Some(f) => format!(
+            "embeddings: behaviour, and a text map fitted on {} products with behaviour (ridge λ {}, held-out cosine {:.2})",
+            f.warm, f.lambda, f.held_out_cosine
+        ),
+        None => "embeddings: too little behaviour to learn from; plain text similarity".to_owned(),
+    }];
+    models.extend(summary(&catalog, &priors, &intent, visits.len()));
     lap("embeddings", &mut steps);
 
     let bar = if opts.progress {
@@ -161,8 +173,56 @@ pub fn build(
         steps,
         warnings: compiled.warnings,
         embeddings,
+        models,
     };
     Ok((bytes, report))
+}
+
+/// A line each on the intent model, trending, price response and refills.
+fn summary(
+    catalog: &CatalogSection,
+    priors: &PriorsSection,
+    intent: &IntentSection,
+    visits: usize,
+) -> Vec<String> {
+    let name = |c: usize| catalog.categories.get(c).map_or("?", String::as_str);
+    let top = |values: &[f32], unit: &dyn Fn(f32) -> String| {
+        let mut ranked: Vec<(usize, f32)> = values
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(_, v)| v > 0.0)
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let shown: Vec<String> = ranked
+            .iter()
+            .take(3)
+            .map(|&(c, v)| format!("{} {}", name(c), unit(v)))
+            .collect();
+        if shown.is_empty() {
+            "none measurable".to_owned()
+        } else {
+            format!("{} of {}: {}", ranked.len(), values.len(), shown.join(", "))
+        }
+    };
+    vec![
+        format!(
+            "intent: {} missions learned from {visits} visits",
+            intent.classes.len()
+        ),
+        format!(
+            "trending: {} products rising well above their usual rate",
+            priors.top_trending.len()
+        ),
+        format!(
+            "price-responsive categories: {}",
+            top(&priors.price_response, &|v| format!("{v:.2}"))
+        ),
+        format!(
+            "refill categories: {}",
+            top(&priors.refill_days, &|v| format!("every {v:.0} days"))
+        ),
+    ]
 }
 
 /// The catalog as the edge needs it, with category paths and locations

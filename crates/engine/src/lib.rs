@@ -518,15 +518,6 @@ impl Engine {
             .unwrap_or(0.0)
     }
 
-    /// How strongly conversion in category `c` rises as price falls.
-    pub fn price_response(&self, c: u32) -> f32 {
-        self.priors
-            .price_response
-            .get(c as usize)
-            .copied()
-            .unwrap_or(0.0)
-    }
-
     /// The most popular products of the store.
     pub fn top_overall(&self) -> &[u32] {
         &self.priors.top_overall

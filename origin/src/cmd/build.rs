@@ -69,6 +69,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for (step, took) in &report.steps {
         eprintln!("  {step:<20} {:>8.1} ms", took.as_secs_f64() * 1e3);
     }
+    for line in &report.models {
+        eprintln!("  {line}");
+    }
     println!(
         "wrote {} ({} bytes, {} products, {} sessions)",
         args.out.display(),
