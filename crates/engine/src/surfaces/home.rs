@@ -18,14 +18,16 @@ pub(crate) const BACK_IN_STOCK: &str = "back-in-stock";
 /// interval.
 pub(crate) const REFILL_DUE: &str = "refill-due";
 /// A refill is due from this share of its category's interval after the
-/// order, and no longer offered after this many intervals.
+/// order...
 const REFILL_FROM: f32 = 0.8;
+/// ...and no longer offered after this many intervals (bought elsewhere).
 const REFILL_UNTIL: f32 = 3.0;
 
 pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
     let (engine, session) = (ctx.engine, ctx.session);
-    // Wanted products first (tier 0), then a returning visitor's recent
-    // views, one tier each to keep their recency order, then the rest.
+    // Wanted products back in stock and refills due first (tier 0), then a
+    // returning visitor's recent views, one tier each to keep their
+    // recency order, then the rest.
     for &ord in ctx.wanted.iter().take(RECENT_IN_HOME) {
         pool.add(ord, 0, BACK_IN_STOCK);
     }
