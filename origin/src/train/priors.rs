@@ -14,6 +14,11 @@ const TOP_PER_CATEGORY: usize = 64;
 const TOP_OVERALL: usize = 256;
 /// Interest halves every this many days before the newest event.
 const HALF_LIFE_DAYS: f64 = 14.0;
+/// A product listed within this many days and not yet touched borrows
+/// [`COLD_SHARE`] of its category's median popularity.
+const NEW_DAYS: f64 = 30.0;
+/// Share of the category's median popularity a new product starts with.
+const COLD_SHARE: f32 = 0.5;
 /// Freshness decays with this time constant, in days.
 const FRESHNESS_DAYS: f64 = 30.0;
 
@@ -52,7 +57,7 @@ pub fn build(
             *m = m.max(r.ln_1p());
         }
     }
-    let popularity: Vec<f32> = products
+    let mut popularity: Vec<f32> = products
         .iter()
         .zip(&raw)
         .map(|(p, r)| {
@@ -68,6 +73,31 @@ pub fn build(
             }
         })
         .collect();
+    // A product listed too recently to have been seen borrows a share of
+    // its category's typical popularity instead of starting at zero (an
+    // old product nobody touched keeps its zero: that is evidence).
+    let mut touched: Vec<Vec<f32>> = vec![Vec::new(); categories];
+    for ((p, r), &pop) in products.iter().zip(&raw).zip(&popularity) {
+        if let Some(list) = p.leaf().and_then(|c| touched.get_mut(c as usize)) {
+            if *r > 0.0 {
+                list.push(pop);
+            }
+        }
+    }
+    let typical: Vec<f32> = touched
+        .into_iter()
+        .map(|mut list| {
+            list.sort_by(f32::total_cmp);
+            list.get(list.len() / 2).copied().unwrap_or(0.0)
+        })
+        .collect();
+    for ((p, r), pop) in products.iter().zip(&raw).zip(popularity.iter_mut()) {
+        let new = now - p.created_at <= (NEW_DAYS * 86_400.0) as i64;
+        if *r == 0.0 && new {
+            let c = p.leaf().and_then(|c| typical.get(c as usize)).copied();
+            *pop = COLD_SHARE * c.unwrap_or(0.0);
+        }
+    }
     let freshness: Vec<f32> = products
         .iter()
         .map(|p| {
