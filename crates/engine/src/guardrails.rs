@@ -36,9 +36,15 @@ impl<'a> Guardrails<'a> {
         Self { rules }
     }
 
-    /// `None` when `p` may be shown in the slot; otherwise the rule it
-    /// breaks, in words.
-    pub fn check(&self, p: &ProductRecord, slot: &SlotContext, engine: &Engine) -> Option<String> {
+    /// `None` when `p` (product `ord`) may be shown in the slot; otherwise
+    /// the rule it breaks, in words.
+    pub fn check(
+        &self,
+        ord: u32,
+        p: &ProductRecord,
+        slot: &SlotContext,
+        engine: &Engine,
+    ) -> Option<String> {
         let r = self.rules;
         let name = |c: u32| engine.category_name(c).to_owned();
         if p.available < r.min_inventory && !slot.searching {
@@ -48,9 +54,7 @@ impl<'a> Guardrails<'a> {
             ));
         }
         if r.min_cover_days > 0.0 && !slot.searching {
-            let cover = engine
-                .ordinal(&p.id)
-                .map_or(f32::MAX, |ord| engine.cover_days(ord));
+            let cover = engine.cover_days(ord);
             if cover < r.min_cover_days {
                 return Some(format!(
                     "sells out in {cover:.1} days at its recent rate, under min_cover_days {}",

@@ -310,7 +310,8 @@ impl Engine {
             self.catalog
                 .products
                 .iter()
-                .map(|p| guardrails.check(p, &slot, self).is_some())
+                .zip(0u32..)
+                .map(|(p, ord)| guardrails.check(ord, p, &slot, self).is_some())
                 .collect()
         });
         blocked.get(ord as usize).copied().unwrap_or(true)

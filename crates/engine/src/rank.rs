@@ -273,7 +273,7 @@ impl<'a> Selection<'a> {
     /// Why `ord` may not join the slot now, if it may not.
     fn refusal(&self, ord: u32) -> Option<String> {
         let p = self.engine.product_at(ord)?;
-        if let Some(rule) = self.guardrails.check(p, self.slot, self.engine) {
+        if let Some(rule) = self.guardrails.check(ord, p, self.slot, self.engine) {
             return Some(rule);
         }
         let rules = self.engine.rules();

@@ -241,7 +241,7 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
         if blocked && !req.explain {
             return false;
         }
-        match guardrails.check(p, &slot, engine) {
+        match guardrails.check(ord, p, &slot, engine) {
             None => true,
             Some(rule) => {
                 if req.explain && removed.len() < MAX_EXPLAIN_REMOVED {
