@@ -14,6 +14,9 @@
 //    `x-p13n-intent` and a home slot leaning to its category; the landing
 //    page's channel (campaign tag or referrer) is kept for the visit; a
 //    shopper without consent gets neither.
+// 7. A landing category page (`/categories/<slug>`): its own "picked for
+//    you" slot and the home page after it lean to its department, and the
+//    category is kept for the visit.
 // Every item shown obeys the rules.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -136,6 +139,35 @@ describe('every surface at first paint', () => {
       assert.ok(onMission(ids) > onMission(baseline), `${query}: not more ${mission} than without the search`);
       assertAllowed(ids, `home after searching ${query}`);
     }
+  });
+
+  test('a landing category page steers its own slot and the home page after it', async () => {
+    const baseline = slotOf(await page('/'), 'home').ids;
+    for (const [slug, leaf, mission] of [
+      ['sports-outdoors/camping', 'Camping', 'Sports & Outdoors'],
+      ['food-drink/coffee-beans', 'Coffee Beans', 'Food & Drink'],
+    ]) {
+      const land = await fetch(`${server.url}/categories/${slug}?utm_medium=social`, { headers: { cookie: CONSENTED } });
+      assert.equal(land.status, 200);
+      assert.match(land.headers.get('x-p13n-intent') ?? '', new RegExp(`^${mission};p=[01]\\.\\d\\d$`));
+      const html = await land.text();
+      assert.match(html, new RegExp(`<h1>${leaf}</h1>`), 'the storefront rendered the category page');
+      const onMission = (list) => list.filter((id) => products.get(id).category[0] === mission).length;
+      const picked = slotOf(html, 'home').ids;
+      assert.ok(picked.length > 0 && onMission(picked) * 2 > picked.length, `${slug}: ${onMission(picked)} of ${picked.length} picked in ${mission}`);
+      assertAllowed(picked, `picked on ${slug}`);
+      const jar = updateJar(CONSENTED, land);
+      assert.deepEqual(profileOf(jar).k, [`${mission}/${leaf}`], 'the category is kept for the visit');
+      const home = await fetch(`${server.url}/`, { headers: { cookie: jar, referer: `${server.url}/categories/${slug}` } });
+      assert.match(home.headers.get('x-p13n-intent') ?? '', new RegExp(`^${mission};`));
+      const ids = slotOf(await home.text(), 'home').ids;
+      assert.ok(onMission(ids) * 2 > ids.length, `${slug}: home has ${onMission(ids)} of ${ids.length} in ${mission}`);
+      assert.ok(onMission(ids) > onMission(baseline), `${slug}: not more ${mission} than without landing there`);
+      assertAllowed(ids, `home after landing on ${slug}`);
+    }
+    const unknown = await fetch(`${server.url}/categories/no-such-thing`, { headers: { cookie: CONSENTED } });
+    assert.equal(unknown.status, 404, 'an unknown category is the storefront\'s 404, untouched');
+    await unknown.text();
   });
 
   test('the landing page sets the visit channel, later pages keep it', async () => {

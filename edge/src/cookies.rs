@@ -1,5 +1,5 @@
 //! First-party cookies: reading one from a `Cookie` header, writing
-//! `Set-Cookie` values, and recognising product pages.
+//! `Set-Cookie` values, and recognising product and category pages.
 
 use firstpaint_contracts::is_valid_id;
 
@@ -28,6 +28,27 @@ pub fn product_from_path(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/products/")?;
     let id = rest.strip_suffix(".html").unwrap_or(rest);
     is_valid_id(id).then(|| id.to_owned())
+}
+
+/// Path prefix of category pages.
+pub const CATEGORY_PREFIX: &str = "/categories/";
+/// Longest category slug read from a path.
+const MAX_CATEGORY_SLUG_BYTES: usize = 200;
+
+/// The category slug of a category page path (`/categories/<slug>` or
+/// `/categories/<slug>.html`, percent-decoded, trailing `/` ignored), for
+/// [`firstpaint_engine::Engine::category_by_slug`].
+pub fn category_from_path(path: &str) -> Option<String> {
+    let rest = path.strip_prefix(CATEGORY_PREFIX)?;
+    let rest = rest.strip_suffix(".html").unwrap_or(rest);
+    let rest = rest.trim_end_matches('/');
+    if rest.is_empty() || rest.len() > MAX_CATEGORY_SLUG_BYTES {
+        return None;
+    }
+    let slug = percent_encoding::percent_decode_str(rest)
+        .decode_utf8()
+        .ok()?;
+    Some(slug.into_owned())
 }
 
 #[cfg(test)]
@@ -61,5 +82,20 @@ mod tests {
         );
         assert_eq!(product_from_path("/products/a%20b"), None);
         assert_eq!(product_from_path("/cart"), None);
+    }
+
+    #[test]
+    fn category_pages_are_recognised() {
+        let slug = |p: &str| category_from_path(p);
+        assert_eq!(
+            slug("/categories/home-kitchen/coffee"),
+            Some("home-kitchen/coffee".into())
+        );
+        assert_eq!(slug("/categories/running.html"), Some("running".into()));
+        assert_eq!(slug("/categories/caf%C3%A9/"), Some("café".into()));
+        assert_eq!(slug("/categories/"), None);
+        assert_eq!(slug("/categories/%FF"), None, "not UTF-8");
+        assert_eq!(slug(&format!("/categories/{}", "a".repeat(300))), None);
+        assert_eq!(slug("/products/SKU-1"), None);
     }
 }

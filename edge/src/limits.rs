@@ -36,3 +36,7 @@ pub const MAX_KEPT_WORD_CHARS: usize = 24;
 pub const MAX_CHANNEL_CHARS: usize = 12;
 /// Ordered products the profile keeps for refills.
 pub const MAX_ORDERED: usize = 6;
+/// Category pages of a visit the profile keeps for the intent model.
+pub const MAX_PROFILE_CATEGORIES: usize = 3;
+/// Longest category path kept, in characters.
+pub const MAX_CATEGORY_CHARS: usize = 100;

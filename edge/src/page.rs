@@ -6,11 +6,11 @@ use futures_util::StreamExt;
 use worker::{console_log, console_warn, Context, Date, Env, Headers, Request, Response, Result};
 
 use crate::channel;
-use crate::cookies::product_from_path;
+use crate::cookies::{category_from_path, product_from_path};
 use crate::loader;
 use crate::rewrite::{PageContext, SlotRewriter};
 use crate::search::{self, DEFAULT_SEARCH_PATH, SEARCH_PATH_VAR};
-use crate::shopper::{setting, Shopper};
+use crate::shopper::{setting, PageSeen, Shopper};
 use firstpaint_engine::{Engine, Intent, SearchResults};
 
 /// Variable naming the storefront origin in production; without it the
@@ -39,25 +39,31 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             return pass_through(upstream, "unmodified");
         }
     };
+    let engine = &loaded.engine;
     let product = product_from_path(url.path());
+    let category = category_from_path(url.path())
+        .and_then(|slug| engine.category_by_slug(&slug))
+        .map(|c| engine.category_name(c));
     let now = Date::now().as_millis() as i64 / 1000;
-    let mut shopper = Shopper::identify(&request_for_shopper, env, &loaded.engine.rules().consent);
+    let mut shopper = Shopper::identify(&request_for_shopper, env, &engine.rules().consent);
     let viewed = shopper.viewed();
     let referer = request_for_shopper.headers().get("referer").ok().flatten();
-    let channel = channel::inbound(&url, referer.as_deref());
-    shopper.record_page(&loaded.engine, now, channel, product.as_deref());
-    let banner = shopper.banner(&loaded.engine, now, product.as_deref());
+    let page = PageSeen {
+        channel: channel::inbound(&url, referer.as_deref()),
+        category,
+        product: product.as_deref(),
+    };
+    shopper.record_page(engine, now, page);
+    let banner = shopper.banner(engine, now, product.as_deref());
     let (returning, wanted, ordered) = (shopper.returning(), shopper.wanted(), shopper.ordered());
     let headers = copy_headers(upstream.headers())?;
-    let search = search_page(&url, env, &loaded.engine, &mut shopper, &viewed);
+    let search = search_page(&url, env, engine, &mut shopper, &viewed);
     if let Some(results) = &search {
         headers.set("x-p13n-search", results.outcome.as_str())?;
         headers.set("x-p13n-search-total", &results.total.to_string())?;
     }
     let signals = shopper.signals();
-    let intent = loaded
-        .engine
-        .intent(&loaded.engine.ordinals(&viewed), &signals);
+    let intent = engine.intent(&engine.ordinals(&viewed), &signals);
     if let Some(header) = intent.as_ref().and_then(intent_header) {
         headers.set("x-p13n-intent", &header)?;
     }
@@ -67,7 +73,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         "non-personal"
     };
     headers.set("x-p13n", state)?;
-    headers.set("x-p13n-bundle", &loaded.engine.info().version.to_string())?;
+    headers.set("x-p13n-bundle", &engine.info().version.to_string())?;
     headers.set("cache-control", "private, no-store")?;
     headers.append("vary", "Cookie")?;
     if let Some(cookie) = shopper.set_cookie() {

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::keyed_hash::KeySet;
 use crate::limits::{
-    MAX_BANNER_COUNTERS, MAX_CHANNEL_CHARS, MAX_COOKIE_VIEWED, MAX_KEPT_WORD_CHARS, MAX_ORDERED,
-    MAX_PROFILE_COOKIE_BYTES, MAX_PROFILE_QUERIES, MAX_QUERY_WORDS_KEPT, MAX_WANTED,
-    VISIT_GAP_SECONDS,
+    MAX_BANNER_COUNTERS, MAX_CATEGORY_CHARS, MAX_CHANNEL_CHARS, MAX_COOKIE_VIEWED,
+    MAX_KEPT_WORD_CHARS, MAX_ORDERED, MAX_PROFILE_CATEGORIES, MAX_PROFILE_COOKIE_BYTES,
+    MAX_PROFILE_QUERIES, MAX_QUERY_WORDS_KEPT, MAX_WANTED, VISIT_GAP_SECONDS,
 };
 
 /// Name of the profile cookie.
@@ -53,17 +53,23 @@ pub struct Profile {
     /// identifiers a shopper might type travel in the cookie.
     #[serde(rename = "q", default, skip_serializing_if = "Vec::is_empty")]
     pub queries: Vec<String>,
+    /// This visit's category pages (catalog paths), most recent first, for
+    /// its intent: the landing category steers the pages after it.
+    #[serde(rename = "k", default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
 }
 
 impl Profile {
     /// Records a request at `now`, counting a new visit after a long gap
-    /// (which forgets the last visit's banner counts, channel and searches).
+    /// (which forgets the last visit's banner counts, channel, searches and
+    /// category pages).
     pub fn touch(&mut self, now: i64) {
         if self.visits == 0 || now - self.last_seen > VISIT_GAP_SECONDS {
             self.visits = self.visits.saturating_add(1);
             self.banners.clear();
             self.channel = None;
             self.queries.clear();
+            self.categories.clear();
         }
         self.last_seen = now;
     }
@@ -93,6 +99,16 @@ impl Profile {
         self.queries.retain(|q| *q != words);
         self.queries.insert(0, words);
         self.queries.truncate(MAX_PROFILE_QUERIES);
+    }
+
+    /// Remembers a category page of this visit by its catalog path.
+    pub fn record_category(&mut self, path: &str) {
+        if !is_keepable_category(path) {
+            return;
+        }
+        self.categories.retain(|c| c != path);
+        self.categories.insert(0, path.to_owned());
+        self.categories.truncate(MAX_PROFILE_CATEGORIES);
     }
 
     /// Moves `product` to the front of the recently viewed list.
@@ -174,8 +190,17 @@ impl Profile {
         profile.ordered.truncate(MAX_ORDERED);
         profile.queries.retain(|q| *q == query_words(q));
         profile.queries.truncate(MAX_PROFILE_QUERIES);
+        profile.categories.retain(|c| is_keepable_category(c));
+        profile.categories.truncate(MAX_PROFILE_CATEGORIES);
         Some(profile)
     }
+}
+
+/// Whether a category path may be kept: short, no control characters.
+fn is_keepable_category(path: &str) -> bool {
+    !path.is_empty()
+        && path.chars().count() <= MAX_CATEGORY_CHARS
+        && !path.chars().any(char::is_control)
 }
 
 /// A query as the profile keeps it: its normalized search words of letters
@@ -300,6 +325,29 @@ mod tests {
         p.touch(VISIT_GAP_SECONDS + 1);
         assert_eq!(p.channel, None);
         assert!(p.queries.is_empty());
+    }
+
+    #[test]
+    fn a_visit_keeps_its_last_category_pages() {
+        let mut p = Profile::default();
+        p.touch(0);
+        p.record_category("Sports & Outdoors/Camping");
+        p.record_category("Home & Kitchen/Coffee");
+        p.record_category("Sports & Outdoors/Camping");
+        p.record_category("bad\u{7}name");
+        p.record_category(&"x".repeat(MAX_CATEGORY_CHARS + 1));
+        assert_eq!(
+            p.categories,
+            vec!["Sports & Outdoors/Camping", "Home & Kitchen/Coffee"]
+        );
+        for c in ["A", "B", "C", "D"] {
+            p.record_category(c);
+        }
+        assert_eq!(p.categories, vec!["D", "C", "B"]);
+        let cookie = p.encode(&keys(K1));
+        assert_eq!(Profile::decode(&cookie, &keys(K1)), Some(p.clone()));
+        p.touch(VISIT_GAP_SECONDS + 1);
+        assert!(p.categories.is_empty());
     }
 
     #[test]

@@ -31,6 +31,18 @@ pub struct Shopper {
     secure: bool,
 }
 
+/// What one storefront page says about the visit.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageSeen<'a> {
+    /// How the visit arrived, from the URL and referrer (`None` from the
+    /// store itself).
+    pub channel: Option<&'a str>,
+    /// The catalog path of a category page.
+    pub category: Option<&'a str>,
+    /// The product of a product page.
+    pub product: Option<&'a str>,
+}
+
 /// A variable or secret as text, if set.
 pub fn setting(env: &Env, name: &str) -> Option<String> {
     env.secret(name)
@@ -78,22 +90,21 @@ impl Shopper {
     }
 
     /// Records this page in the profile: a request at `now` arriving by
-    /// `channel` (`None` from the store itself), and a view of `product`
-    /// (remembering it when it cannot be bought).
-    pub fn record_page(
-        &mut self,
-        engine: &Engine,
-        now: i64,
-        channel: Option<&str>,
-        product: Option<&str>,
-    ) {
+    /// `channel` (`None` from the store itself), a category page of
+    /// `category` (a catalog path), and a view of `product` (remembering
+    /// it when it cannot be bought).
+    pub fn record_page(&mut self, engine: &Engine, now: i64, page: PageSeen<'_>) {
         let Some(profile) = self.profile.as_mut() else {
             return;
         };
         profile.touch(now);
-        if let Some(c) = channel {
+        if let Some(c) = page.channel {
             profile.record_channel(c);
         }
+        if let Some(c) = page.category {
+            profile.record_category(c);
+        }
+        let product = page.product;
         if let Some(id) = product {
             profile.record_view(id);
             let min = engine.rules().min_inventory.max(1);
@@ -155,15 +166,15 @@ impl Shopper {
         }
     }
 
-    /// The visit's channel and searches for its intent (empty without
-    /// consent).
+    /// The visit's channel, searches and category pages for its intent
+    /// (empty without consent).
     pub fn signals(&self) -> IntentSignals {
         self.profile
             .as_ref()
             .map(|p| IntentSignals {
                 channel: p.channel.clone(),
                 queries: p.queries.clone(),
-                categories: Vec::new(),
+                categories: p.categories.clone(),
             })
             .unwrap_or_default()
     }

@@ -4,7 +4,7 @@
 
 mod support;
 
-use firstpaint_engine::{Engine, IntentSignals, SearchRequest, SlotKind, SlotRequest};
+use firstpaint_engine::{Engine, IntentSignals, Ranking, SearchRequest, SlotKind, SlotRequest};
 use support::{engine_of, fixtures_engine, fixtures_inputs, NOW};
 
 fn searched(query: &str) -> IntentSignals {
@@ -22,14 +22,19 @@ fn top(engine: &Engine, id: &str) -> String {
         .to_owned()
 }
 
-/// Home for a new visitor whose visit showed `signals`: the intent and the
-/// top-level categories of the ranked (not pinned) items.
-fn home(engine: &Engine, signals: IntentSignals) -> (Option<String>, Vec<String>, bool) {
+/// Eight items of home for a new visitor whose visit showed `signals`.
+fn new_visitor_home(engine: &Engine, signals: IntentSignals) -> Ranking {
     let mut req = SlotRequest::new(SlotKind::Home);
     req.signals = signals;
     req.k = Some(8);
     req.now = NOW;
-    let ranking = engine.rank(&req).expect("home ranks");
+    engine.rank(&req).expect("home ranks")
+}
+
+/// Home for a new visitor whose visit showed `signals`: the intent and the
+/// top-level categories of the ranked (not pinned) items.
+fn home(engine: &Engine, signals: IntentSignals) -> (Option<String>, Vec<String>, bool) {
+    let ranking = new_visitor_home(engine, signals);
     let tops = ranking
         .items
         .iter()
@@ -83,6 +88,38 @@ fn a_landing_category_page_and_viewed_products_give_an_intent_too() {
         .expect("a fixture phone") as u32;
     let viewed = engine.intent(&[phone], &IntentSignals::default());
     assert_eq!(viewed.map(|i| i.name).as_deref(), Some("Electronics"));
+}
+
+#[test]
+fn a_landing_leaf_category_page_leads_home_to_that_leaf_not_only_its_department() {
+    let engine = fixtures_engine();
+    let c = engine
+        .category_by_slug("food-drink/coffee-beans")
+        .expect("the page's address names the category");
+    assert_eq!(engine.category_name(c), "Food & Drink/Coffee Beans");
+    assert_eq!(engine.category_by_slug("food-drink/no-such"), None);
+    let leaf_count = |signals: IntentSignals, leaf: &str| {
+        let ranking = new_visitor_home(&engine, signals);
+        let n = ranking
+            .items
+            .iter()
+            .filter_map(|i| engine.product(&i.id)?.leaf())
+            .filter(|&l| engine.category_name(l).ends_with(leaf))
+            .count();
+        (n, ranking.personalized)
+    };
+    let landed = IntentSignals {
+        categories: vec![engine.category_name(c).to_owned()],
+        ..IntentSignals::default()
+    };
+    let (beans, personalized) = leaf_count(landed.clone(), "/Coffee Beans");
+    let (tea, _) = leaf_count(landed, "/Tea");
+    let (before, _) = leaf_count(IntentSignals::default(), "/Coffee Beans");
+    assert!(personalized, "a category page is personal");
+    assert!(
+        beans >= 4 && beans > tea && beans > before,
+        "coffee beans {beans} (tea {tea}, without the page {before})"
+    );
 }
 
 #[test]

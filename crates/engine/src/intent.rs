@@ -208,6 +208,29 @@ pub fn resolve_category(categories: &[String], name: &str) -> Option<u32> {
     u32::try_from(position).ok()
 }
 
+/// The URL slug of a category path: each level lowercased, its runs of
+/// letters and digits joined by `-`, levels joined by `/`
+/// (`Home & Kitchen/Coffee` -> `home-kitchen/coffee`). Storefronts address
+/// category pages by it (`/categories/<slug>`).
+pub fn category_slug(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for (i, level) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        let words = level
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty());
+        for (j, word) in words.enumerate() {
+            if j > 0 {
+                out.push('-');
+            }
+            out.extend(word.chars().flat_map(char::to_lowercase));
+        }
+    }
+    out
+}
+
 /// Features of category `c`: its leaf name and its top-level name.
 fn category(out: &mut Vec<(u32, f32)>, catalog: &CatalogSection, c: u32, weight: f32) {
     let Some(path) = catalog.categories.get(c as usize) else {
@@ -264,6 +287,18 @@ mod tests {
             features(&c, &[0], &IntentSignals::default()),
             features(&c, &[], &by_path)
         );
+    }
+
+    #[test]
+    fn category_slugs_are_lowercase_words_by_level() {
+        assert_eq!(
+            category_slug("Home & Kitchen/Coffee"),
+            "home-kitchen/coffee"
+        );
+        assert_eq!(category_slug("T-Shirts"), "t-shirts");
+        assert_eq!(category_slug("Sports & Outdoors"), "sports-outdoors");
+        assert_eq!(category_slug("Café/Crème Brûlée"), "café/crème-brûlée");
+        assert_eq!(category_slug(""), "");
     }
 
     #[test]

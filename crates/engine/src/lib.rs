@@ -403,6 +403,22 @@ impl Engine {
             .map_or("", String::as_str)
     }
 
+    /// The top-level category of category `c` (itself when it is one).
+    pub fn top_of(&self, c: u32) -> Option<u32> {
+        self.catalog.top_of(c)
+    }
+
+    /// The category whose [`intent::category_slug`] is `slug` (a category
+    /// page's address), if any.
+    pub fn category_by_slug(&self, slug: &str) -> Option<u32> {
+        let position = self
+            .catalog
+            .categories
+            .iter()
+            .position(|c| intent::category_slug(c) == slug)?;
+        u32::try_from(position).ok()
+    }
+
     /// The embedding of product `ord` (unquantized from the index).
     pub fn embedding(&self, ord: u32) -> Option<Embedding> {
         let point = *self.point_of.get(ord as usize)?;

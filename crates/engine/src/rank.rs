@@ -172,7 +172,7 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
         // The page's own product (which `next` follows on from) is context,
         // not the shopper's history; the visit's signals are.
         personalized: !engine.ordinals(&req.viewed).is_empty()
-            || (session.intent.is_some() && !req.signals.is_empty())
+            || (!req.signals.is_empty() && session.is_personal())
             || (req.kind == SlotKind::Home && !ordered.is_empty()),
         intent: session.intent.clone(),
         items,

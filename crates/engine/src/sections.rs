@@ -52,6 +52,15 @@ pub struct CatalogSection {
     pub locations: Vec<String>,
 }
 
+impl CatalogSection {
+    /// The top-level category of category `c` (itself when it is one).
+    pub fn top_of(&self, c: u32) -> Option<u32> {
+        let top = self.categories.get(c as usize)?.split('/').next()?;
+        let position = self.categories.iter().position(|p| p == top)?;
+        u32::try_from(position).ok()
+    }
+}
+
 /// Stock at one location.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockAt {

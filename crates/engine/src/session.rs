@@ -2,7 +2,7 @@
 //! vector and category shares, all recency-weighted.
 
 use crate::embedding::Embedding;
-use crate::intent::{Intent, IntentSignals};
+use crate::intent::{resolve_category, Intent, IntentSignals, INTENT_CATEGORIES};
 use crate::limits::{MAX_VIEWED, RECENCY_DECAY};
 use crate::order;
 use crate::Engine;
@@ -31,8 +31,10 @@ impl Default for Embedding {
 
 impl Session {
     /// Resolves `viewed` ids (most recent first); unknown ids, from an old
-    /// bundle's cookie, are skipped. The intent is read from the viewed
-    /// products and the visit's other `signals`.
+    /// bundle's cookie, are skipped. The visit's category pages count in
+    /// the category shares like views (a shopper who landed on Coffee
+    /// Beans is after coffee beans, not only food). The intent is read
+    /// from the viewed products and the visit's other `signals`.
     pub fn new(engine: &Engine, viewed: &[String], signals: &IntentSignals) -> Self {
         let mut s = Session::default();
         let mut weight = 1.0;
@@ -46,7 +48,8 @@ impl Session {
             s.viewed.push((ord, weight));
             weight *= RECENCY_DECAY;
         }
-        let total: f32 = s.viewed.iter().map(|(_, w)| w).sum();
+        let pages = category_pages(engine, signals);
+        let total: f32 = s.viewed.iter().chain(&pages).map(|(_, w)| w).sum();
         let mut taste = Embedding::ZERO;
         for &(ord, w) in &s.viewed {
             if let Some(e) = engine.embedding(ord) {
@@ -56,6 +59,13 @@ impl Session {
                 add_share(&mut s.leaf_share, p.leaf(), w / total);
                 add_share(&mut s.top_share, p.top(), w / total);
             }
+        }
+        for &(c, w) in &pages {
+            let top = engine.top_of(c);
+            if top != Some(c) {
+                add_share(&mut s.leaf_share, Some(c), w / total);
+            }
+            add_share(&mut s.top_share, top, w / total);
         }
         s.taste = taste.normalized();
         let mut keys: Vec<(u64, u32)> = (0u32..)
@@ -69,14 +79,16 @@ impl Session {
         s
     }
 
-    /// Whether no product was viewed (there may still be an intent).
+    /// Whether no product was viewed (there may still be an intent or
+    /// category pages).
     pub fn is_empty(&self) -> bool {
         self.viewed.is_empty()
     }
 
-    /// Whether anything personal shaped the session: views or an intent.
+    /// Whether anything personal shaped the session: views, category
+    /// pages or an intent.
     pub fn is_personal(&self) -> bool {
-        !self.viewed.is_empty() || self.intent.is_some()
+        !self.viewed.is_empty() || !self.top_share.is_empty() || self.intent.is_some()
     }
 
     /// Whether `ord` was viewed in this session.
@@ -101,6 +113,22 @@ impl Session {
             .max(0.5 * find(&self.top_share, top))
             .max(intent)
     }
+}
+
+/// The visit's category pages known to the catalog, with recency weights
+/// (most recent first, decaying like views).
+fn category_pages(engine: &Engine, signals: &IntentSignals) -> Vec<(u32, f32)> {
+    let mut weight = 1.0;
+    let mut out: Vec<(u32, f32)> = Vec::new();
+    for name in signals.categories.iter().take(INTENT_CATEGORIES) {
+        if let Some(c) = resolve_category(engine.categories(), name) {
+            if !out.iter().any(|&(x, _)| x == c) {
+                out.push((c, weight));
+            }
+        }
+        weight *= RECENCY_DECAY;
+    }
+    out
 }
 
 fn add_share(shares: &mut Vec<(u32, f32)>, category: Option<u32>, w: f32) {

@@ -2,14 +2,17 @@
 //!
 //! A real storefront renders its own pages; for `wrangler dev` this writes
 //! the fixtures' pages as static assets: every page of `--pages` is copied,
-//! and `product.html` is rendered once per product into `products/<id>.html`
-//! with the product's `{{field}}`s filled (escaped). Slots in the pages are
-//! left for the edge to fill.
+//! `product.html` is rendered once per product into `products/<id>.html`
+//! with the product's `{{field}}`s filled (escaped), and `category.html`
+//! once per category into `categories/<slug>.html` (the edge's category
+//! page address) with `{{category}}` (its name) and `{{listing}}` (a card
+//! per product in it). Slots in the pages are left for the edge to fill.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use firstpaint_engine::intent::category_slug;
 use firstpaint_engine::{escape_into, Engine, Template};
 
 /// Arguments of `site`.
@@ -39,7 +42,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        if name == "product.html" {
+        if name == "category.html" {
+            write_category_pages(&engine, &path, &args.out)?;
+        } else if name == "product.html" {
             let page = std::fs::read_to_string(&path)
                 .with_context(|| format!("{}: failed to read", path.display()))?;
             let parts =
@@ -63,10 +68,50 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     write_placeholder_images(&engine, &args.out)?;
     println!(
-        "wrote {} product pages to {}",
+        "wrote {} product and {} category pages to {}",
         engine.products().len(),
+        engine.categories().len(),
         args.out.display()
     );
+    Ok(())
+}
+
+/// A product card of a category page's listing.
+const LISTING_CARD: &str = "<article class=\"card\" data-product=\"{{id}}\"><a href=\"{{url}}\"><img src=\"{{image}}\" alt=\"{{image_alt}}\" width=\"240\" height=\"180\"><h3>{{title}}</h3><span class=\"price\">{{price}}</span></a></article>\n";
+
+/// Renders `page` (category.html) once per category of the catalog.
+fn write_category_pages(
+    engine: &Engine,
+    page: &std::path::Path,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    let source = std::fs::read_to_string(page)
+        .with_context(|| format!("{}: failed to read", page.display()))?;
+    let card = Template::parse(LISTING_CARD)?;
+    for (c, path) in (0u32..).zip(engine.categories()) {
+        let mut listing = String::new();
+        let members = engine
+            .products()
+            .iter()
+            .filter(|p| p.category_path.contains(&c));
+        for (i, p) in members.enumerate() {
+            card.render(p, i + 1, "listing", &mut listing);
+        }
+        let mut name = String::new();
+        escape_into(path.rsplit('/').next().unwrap_or(path), &mut name);
+        let html = source
+            .replace("{{category}}", &name)
+            .replace("{{listing}}", &listing);
+        let target = out
+            .join("categories")
+            .join(format!("{}.html", category_slug(path)));
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("{}: failed to create", dir.display()))?;
+        }
+        std::fs::write(&target, html)
+            .with_context(|| format!("{}: failed to write", target.display()))?;
+    }
     Ok(())
 }
 

@@ -47,12 +47,7 @@ impl Step {
                 .products
                 .get(*p as usize)
                 .and_then(|p| p.category_path.first().copied()),
-            Step::Category(c) => {
-                let c = intent::resolve_category(&catalog.categories, c)?;
-                let top = catalog.categories.get(c as usize)?.split('/').next()?;
-                let i = catalog.categories.iter().position(|p| p == top)?;
-                u32::try_from(i).ok()
-            }
+            Step::Category(c) => catalog.top_of(intent::resolve_category(&catalog.categories, c)?),
             Step::Query(_) => None,
         }
     }

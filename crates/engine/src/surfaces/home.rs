@@ -1,9 +1,10 @@
-//! The home slot: popular and trending products for everyone, the best of the
-//! visit's predicted mission; with viewed products, also their nearest
-//! neighbours, what follows them (opened next, viewed together) and their
-//! favourite categories; for a returning visitor, their recent views come
-//! first, after what they wanted back in stock and what they ordered and
-//! are due to buy again (by their category's refill interval).
+//! The home slot: popular and trending products for everyone, the best of
+//! the visit's predicted mission and of the categories it viewed or landed
+//! on; with viewed products, also their nearest neighbours and what follows
+//! them (opened next, viewed together); for a returning visitor, their
+//! recent views come first, after what they wanted back in stock and what
+//! they ordered and are due to buy again (by their category's refill
+//! interval).
 
 use super::{follow_session, neighbours, score_similarity, Context};
 use crate::candidates::{Pool, CATEGORY_AFFINITY};
@@ -69,18 +70,19 @@ pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
             pool.add(ord, tier, "intent");
         }
     }
+    // The favourite categories, of views and category pages.
+    for &(leaf, _) in session.leaf_share.iter().take(2) {
+        for &ord in engine
+            .top_in_category(leaf)
+            .iter()
+            .take(CANDIDATES_PER_SOURCE / 2)
+        {
+            pool.add(ord, tier, "category");
+        }
+    }
     if !session.is_empty() {
         neighbours(ctx, &session.taste, tier, pool);
         follow_session(ctx, tier, pool);
-        for &(leaf, _) in session.leaf_share.iter().take(2) {
-            for &ord in engine
-                .top_in_category(leaf)
-                .iter()
-                .take(CANDIDATES_PER_SOURCE / 2)
-            {
-                pool.add(ord, tier, "category");
-            }
-        }
         score_similarity(ctx, &session.taste, pool);
     }
     for ord in pool.order.clone() {
