@@ -170,6 +170,36 @@ describe('every surface at first paint', () => {
     await unknown.text();
   });
 
+  test('product views move the price band in the profile, and slots use it', async () => {
+    // Price levels as the origin computes them: log price over the leaf's median.
+    const byLeaf = new Map();
+    for (const p of products.values()) {
+      const leaf = p.category.join('/');
+      byLeaf.set(leaf, [...(byLeaf.get(leaf) ?? []), p.price].sort((a, b) => a - b));
+    }
+    const level = (p) => {
+      const prices = byLeaf.get(p.category.join('/'));
+      return Math.log(p.price / prices[Math.floor(prices.length / 2)]);
+    };
+    const dear = [...products.values()].filter((p) => !forbidden(p) && level(p) > 0.3).slice(0, 4);
+    let jar = CONSENTED;
+    for (const p of dear) {
+      const r = await fetch(`${server.url}/products/${p.id}`, { headers: { cookie: jar } });
+      await r.text();
+      jar = updateJar(jar, r);
+    }
+    const [centre, evidence] = profileOf(jar).p;
+    const mean = dear.reduce((sum, p) => sum + level(p), 0) / dear.length;
+    assert.ok(Math.abs(centre / 100 - mean) < 0.02, `band ${centre / 100} vs mean level ${mean}`);
+    assert.equal(evidence, 40, 'four views');
+    const r = await fetch(`${server.url}/p13n/recommend?slot=home&k=8&explain=1`, { headers: { cookie: jar } });
+    const { items } = await r.json();
+    const fit = items.flatMap((i) => i.reasons.filter((x) => x.signal === 'price_fit'));
+    assert.ok(fit.some((x) => x.value > 0), 'price_fit speaks in the reasons');
+    const none = await (await fetch(`${server.url}/p13n/recommend?slot=home&k=8&explain=1`, { headers: { cookie: CONSENTED } })).json();
+    assert.ok(none.items.every((i) => i.reasons.every((x) => x.signal !== 'price_fit' || x.value === 0)), 'no band, no fit');
+  });
+
   test('the landing page sets the visit channel, later pages keep it', async () => {
     const land = await fetch(`${server.url}/?utm_medium=email&utm_source=newsletter`, { headers: { cookie: CONSENTED } });
     await land.text();

@@ -5,6 +5,7 @@ use worker::{Context, Date, Env, Request, Response, Result};
 
 use firstpaint_contracts::{is_valid_id, EventKind};
 use firstpaint_engine::limits::MAX_K;
+use firstpaint_engine::price_band::{ORDER_EVIDENCE, VIEW_EVIDENCE};
 use firstpaint_engine::search::QueryReport;
 use firstpaint_engine::{
     format_price, EngineError, Intent, ProductRecord, Reason, Removed, SearchFilters,
@@ -202,6 +203,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         wanted: shopper.wanted(),
         ordered: shopper.ordered(),
         signals: shopper.signals(),
+        price_band: shopper.price_band(),
         region: shopper.region.clone(),
         now: Date::now().as_millis() as i64 / 1000,
         explain,
@@ -373,11 +375,12 @@ pub async fn collect(mut req: Request, env: &Env, ctx: &Context) -> Result<Respo
     }))?
     .with_status(202);
     // Views and carts the storefront reports update the profile, as page
-    // views do; orders are remembered for refills.
-    let rules = match loader::engine(env, ctx).await {
-        Ok(l) => l.engine.rules().consent.clone(),
-        Err(_) => firstpaint_contracts::ConsentRules::default(),
-    };
+    // views do; orders are remembered for refills; both move the price
+    // band (when a bundle is loaded to price them).
+    let loaded = loader::engine(env, ctx).await.ok();
+    let engine = loaded.as_ref().map(|l| &*l.engine);
+    let rules = engine.map_or_else(Default::default, |e| e.rules().consent.clone());
+    let level = |id: &str| engine.and_then(|e| e.price_level(e.ordinal(id)?));
     let mut shopper = Shopper::identify(&req, env, &rules);
     if let Some(profile) = shopper.profile.as_mut() {
         for e in accepted.events.iter().filter(|e| e.consent.personalization) {
@@ -387,10 +390,16 @@ pub async fn collect(mut req: Request, env: &Env, ctx: &Context) -> Result<Respo
             | EventKind::AddToCart { product: p, .. } = &e.kind
             {
                 profile.record_view(p);
+                if let Some(l) = level(p) {
+                    profile.record_price(l, VIEW_EVIDENCE);
+                }
             }
             if let EventKind::Order { items, .. } = &e.kind {
                 for line in items {
                     profile.record_order(&line.product, e.ts.unix_timestamp());
+                    if let Some(l) = level(&line.product) {
+                        profile.record_price(l, ORDER_EVIDENCE);
+                    }
                 }
             }
         }

@@ -89,6 +89,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             wanted,
             ordered,
             signals,
+            price_band: shopper.price_band(),
             region: shopper.region.clone(),
             banner,
             search,

@@ -9,6 +9,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use firstpaint_contracts::is_valid_id;
+use firstpaint_engine::price_band::{PriceBand, MAX_EVIDENCE};
 use serde::{Deserialize, Serialize};
 
 use crate::keyed_hash::KeySet;
@@ -57,6 +58,11 @@ pub struct Profile {
     /// its intent: the landing category steers the pages after it.
     #[serde(rename = "k", default, skip_serializing_if = "Vec::is_empty")]
     pub categories: Vec<String>,
+    /// Price band: centre (log price over the category median) in
+    /// hundredths and evidence in tenths, as whole numbers to keep the
+    /// cookie short. Kept across visits.
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    pub price_band: Option<(i32, i32)>,
 }
 
 impl Profile {
@@ -109,6 +115,22 @@ impl Profile {
         self.categories.retain(|c| c != path);
         self.categories.insert(0, path.to_owned());
         self.categories.truncate(MAX_PROFILE_CATEGORIES);
+    }
+
+    /// The shopper's price band, if anything priced was seen.
+    pub fn price_band(&self) -> Option<PriceBand> {
+        self.price_band.map(|(level, evidence)| PriceBand {
+            level: level as f32 / 100.0,
+            evidence: evidence as f32 / 10.0,
+        })
+    }
+
+    /// Moves the price band towards a product at price `level` with
+    /// `weight` evidence (see [`PriceBand::record`]).
+    pub fn record_price(&mut self, level: f32, weight: f32) {
+        let mut band = self.price_band().unwrap_or_default();
+        band.record(level, weight);
+        self.price_band = Some(stored_band(band));
     }
 
     /// Moves `product` to the front of the recently viewed list.
@@ -192,8 +214,17 @@ impl Profile {
         profile.queries.truncate(MAX_PROFILE_QUERIES);
         profile.categories.retain(|c| is_keepable_category(c));
         profile.categories.truncate(MAX_PROFILE_CATEGORIES);
+        profile.price_band = profile.price_band().map(stored_band);
         Some(profile)
     }
+}
+
+/// A price band as the cookie stores it, within its bounds (a level of
+/// ±3, evidence up to [`MAX_EVIDENCE`]).
+fn stored_band(band: PriceBand) -> (i32, i32) {
+    let level = (band.level.clamp(-3.0, 3.0) * 100.0).round() as i32;
+    let evidence = (band.evidence.clamp(0.0, MAX_EVIDENCE) * 10.0).round() as i32;
+    (level, evidence)
 }
 
 /// Whether a category path may be kept: short, no control characters.
@@ -348,6 +379,23 @@ mod tests {
         assert_eq!(Profile::decode(&cookie, &keys(K1)), Some(p.clone()));
         p.touch(VISIT_GAP_SECONDS + 1);
         assert!(p.categories.is_empty());
+    }
+
+    #[test]
+    fn the_price_band_is_kept_short_and_within_bounds() {
+        let mut p = Profile::default();
+        assert_eq!(p.price_band(), None);
+        p.record_price(0.5, 1.0);
+        p.record_price(0.2, 3.0);
+        let band = p.price_band().unwrap();
+        assert!((band.level - 0.275).abs() < 0.01, "{band:?}");
+        assert_eq!(band.evidence, 4.0);
+        let cookie = p.encode(&keys(K1));
+        assert_eq!(Profile::decode(&cookie, &keys(K1)), Some(p.clone()));
+        // A signed but out-of-range band (an older key's writer) is clamped.
+        p.price_band = Some((90_000, -5));
+        let clamped = Profile::decode(&p.encode(&keys(K1)), &keys(K1)).unwrap();
+        assert_eq!(clamped.price_band, Some((300, 0)));
     }
 
     #[test]

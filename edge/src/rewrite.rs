@@ -23,7 +23,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use firstpaint_engine::{
-    BannerRule, Engine, IntentSignals, Ranking, SearchResults, SlotKind, SlotRequest, Template,
+    BannerRule, Engine, IntentSignals, PriceBand, Ranking, SearchResults, SlotKind, SlotRequest,
+    Template,
 };
 use lol_html::html_content::{ContentType, Element, EndTag};
 use lol_html::{element, EndTagHandler, HtmlRewriter, MemorySettings, OutputSink, Settings};
@@ -50,9 +51,11 @@ pub struct PageContext {
     pub wanted: Vec<String>,
     /// Products the shopper ordered, with when.
     pub ordered: Vec<(String, i64)>,
-    /// The visit's channel and searches, for its intent (empty without
-    /// consent).
+    /// The visit's channel, searches and category pages, for its intent
+    /// (empty without consent).
     pub signals: IntentSignals,
+    /// Where the shopper's prices usually sit (`None` without consent).
+    pub price_band: Option<PriceBand>,
     /// The shopper's country, for regional exclusions.
     pub region: Option<String>,
     /// The banner chosen for this page (before it streamed, so its
@@ -466,6 +469,7 @@ fn rank_slot(engine: &Engine, ctx: &PageContext, attrs: &SlotAttrs) -> Result<Ra
         wanted: ctx.wanted.clone(),
         ordered: ctx.ordered.clone(),
         signals: ctx.signals.clone(),
+        price_band: ctx.price_band,
         region: ctx.region.clone(),
         explain: false,
     };

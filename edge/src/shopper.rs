@@ -2,7 +2,8 @@
 
 use worker::{Env, Request};
 
-use firstpaint_engine::{BannerRule, Engine, IntentSignals};
+use firstpaint_engine::price_band::VIEW_EVIDENCE;
+use firstpaint_engine::{BannerRule, Engine, IntentSignals, PriceBand};
 
 use crate::consent::{self, Consent};
 use crate::cookies::{cookie_value, delete_cookie, set_cookie};
@@ -105,6 +106,9 @@ impl Shopper {
             profile.record_category(c);
         }
         let product = page.product;
+        if let Some(level) = product.and_then(|id| engine.price_level(engine.ordinal(id)?)) {
+            profile.record_price(level, VIEW_EVIDENCE);
+        }
         if let Some(id) = product {
             profile.record_view(id);
             let min = engine.rules().min_inventory.max(1);
@@ -177,6 +181,12 @@ impl Shopper {
                 categories: p.categories.clone(),
             })
             .unwrap_or_default()
+    }
+
+    /// Where the shopper's prices usually sit (`None` without consent or
+    /// anything priced seen).
+    pub fn price_band(&self) -> Option<PriceBand> {
+        self.profile.as_ref().and_then(Profile::price_band)
     }
 
     /// Recently viewed products to rank with (empty without consent).

@@ -163,10 +163,7 @@ fn output_does_not_depend_on_chunking() {
         returning: false,
         wanted: Vec::new(),
         ordered: Vec::new(),
-        signals: Default::default(),
-        region: None,
-        banner: None,
-        search: None,
+        ..PageContext::default()
     };
     let (whole, outcome) = rewrite(&engine, &html, 1 << 20, ctx.clone());
     assert_eq!(outcome.filled, 2, "{outcome:?}");

@@ -263,6 +263,7 @@ pub fn compile(file: &str, rules: &Rules, catalog: &Catalog<'_>) -> Result<Compi
             boosts,
             pins,
             free_shipping_threshold: rules.shipping.free_threshold,
+            fast_ship_days: rules.shipping.fast_ship_days,
             banners,
             blend: rules.blend,
             consent: rules.consent.clone(),

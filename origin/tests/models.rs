@@ -4,7 +4,10 @@
 
 mod support;
 
-use firstpaint_engine::{Engine, IntentSignals, Ranking, SearchRequest, SlotKind, SlotRequest};
+use firstpaint_engine::price_band::MAX_EVIDENCE;
+use firstpaint_engine::{
+    Engine, IntentSignals, PriceBand, Ranking, SearchRequest, SlotKind, SlotRequest,
+};
 use support::{engine_of, fixtures_engine, fixtures_inputs, NOW};
 
 fn searched(query: &str) -> IntentSignals {
@@ -312,4 +315,61 @@ fn an_order_comes_back_on_home_when_its_category_is_due_for_a_refill() {
         );
     }
     assert!(home(13, &phone.id).iter().all(|i| i.source != "refill-due"));
+}
+
+#[test]
+fn fast_ship_and_the_price_band_move_rankings_by_their_weights() {
+    let mut inputs = fixtures_inputs();
+    inputs.rules.blend.fast_ship = 0.0;
+    inputs.rules.blend.price_fit = 0.0;
+    let plain = engine_of(&inputs);
+    inputs.rules.blend.fast_ship = 0.3;
+    inputs.rules.blend.price_fit = 0.3;
+    let weighted = engine_of(&inputs);
+    let landed = IntentSignals {
+        categories: vec!["Sports & Outdoors/Camping".into()],
+        ..IntentSignals::default()
+    };
+    let fast = |engine: &Engine| {
+        let ranking = new_visitor_home(engine, landed.clone());
+        let ranked = ranking.items.iter().filter(|i| i.source != "pin");
+        ranked
+            .filter(|i| {
+                engine
+                    .product(&i.id)
+                    .is_some_and(|p| engine.is_fast_ship(p))
+            })
+            .count()
+    };
+    let (before, after) = (fast(&plain), fast(&weighted));
+    assert!(
+        after >= 6 && after > before,
+        "fast-ship on a new visitor's home: {after} of 7 weighted, {before} without"
+    );
+
+    // A shopper used to cheap phones sees cheaper similar items than one
+    // used to dear ones.
+    let mean_level = |ratio: f32| {
+        let mut req = SlotRequest::new(SlotKind::Similar);
+        req.product = Some("SKU-00001".into());
+        req.k = Some(6);
+        req.now = NOW;
+        req.price_band = Some(PriceBand {
+            level: ratio.ln(),
+            evidence: MAX_EVIDENCE,
+        });
+        let ranking = weighted.rank(&req).expect("similar ranks");
+        assert!(ranking.personalized, "a price band is personal");
+        let levels: Vec<f32> = ranking
+            .items
+            .iter()
+            .filter_map(|i| weighted.price_level(i.ordinal))
+            .collect();
+        levels.iter().sum::<f32>() / levels.len() as f32
+    };
+    let (cheap, dear) = (mean_level(0.5), mean_level(2.0));
+    assert!(
+        cheap + 0.1 < dear,
+        "cheap band {cheap:.2}, dear band {dear:.2}"
+    );
 }

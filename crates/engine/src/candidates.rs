@@ -15,8 +15,10 @@ pub(crate) const FRESHNESS: usize = 7;
 pub(crate) const SEQUENCE: usize = 8;
 pub(crate) const TRENDING: usize = 9;
 pub(crate) const DEAL: usize = 10;
+pub(crate) const FAST_SHIP: usize = 11;
+pub(crate) const PRICE_FIT: usize = 12;
 /// How many signals there are.
-pub(crate) const SIGNALS: usize = 11;
+pub(crate) const SIGNALS: usize = 13;
 
 /// One candidate.
 #[derive(Debug, Clone, Copy, Default)]

@@ -31,6 +31,7 @@ mod guardrails;
 pub mod intent;
 pub mod limits;
 mod order;
+pub mod price_band;
 mod rank;
 pub mod search;
 pub mod sections;
@@ -50,6 +51,7 @@ pub use embedding::{Embedding, Quantized, DIM};
 pub use error::EngineError;
 pub use guardrails::{Guardrails, SlotContext};
 pub use intent::{Intent, IntentSection, IntentSignals};
+pub use price_band::PriceBand;
 pub use search::{SearchFilters, SearchHit, SearchOutcome, SearchRequest, SearchResults};
 pub use sections::{
     AnnSection, BannerRule, BoostRule, CatalogSection, CoViewSection, EngineSections, PinRule,
@@ -179,6 +181,7 @@ impl Engine {
             priors.trending.len(),
             priors.cover_days.len(),
             priors.deal.len(),
+            priors.price_level.len(),
         ];
         if per_product.iter().any(|&len| len != n) {
             return Err(inconsistent(
@@ -523,6 +526,21 @@ impl Engine {
     /// [`PriorsSection::deal`]).
     pub fn deal(&self, ord: u32) -> f32 {
         self.priors.deal.get(ord as usize).copied().unwrap_or(0.0)
+    }
+
+    /// The price level of `ord`, on its shopper price band's scale (see
+    /// [`PriorsSection::price_level`]); `None` without a price.
+    pub fn price_level(&self, ord: u32) -> Option<f32> {
+        let p = self.product_at(ord)?;
+        (p.price > 0.0)
+            .then(|| self.priors.price_level.get(ord as usize).copied())
+            .flatten()
+    }
+
+    /// Whether `p` is fast-ship: in stock (the rules' minimum) and
+    /// delivered within `shipping.fast_ship_days`.
+    pub fn is_fast_ship(&self, p: &ProductRecord) -> bool {
+        p.available >= self.rules.min_inventory.max(1) && p.ship_days <= self.rules.fast_ship_days
     }
 
     /// Median days between repeat orders of a product in category `c`, 0

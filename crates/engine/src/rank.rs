@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 
 use crate::candidates::{
-    Candidate, Pool, DEAL, FRESHNESS, MARGIN, POPULARITY, RATING, STOCK, TRENDING,
+    Candidate, Pool, DEAL, FAST_SHIP, FRESHNESS, MARGIN, POPULARITY, PRICE_FIT, RATING, STOCK,
+    TRENDING,
 };
 use crate::error::EngineError;
 use crate::guardrails::{cart_shipping, Guardrails, SlotContext};
@@ -173,7 +174,8 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
         // not the shopper's history; the visit's signals are.
         personalized: !engine.ordinals(&req.viewed).is_empty()
             || (!req.signals.is_empty() && session.is_personal())
-            || (req.kind == SlotKind::Home && !ordered.is_empty()),
+            || (req.kind == SlotKind::Home && !ordered.is_empty())
+            || req.price_band.is_some_and(|b| b.evidence > 0.0),
         intent: session.intent.clone(),
         items,
         removed: selection.removed,
@@ -183,6 +185,9 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
 /// `c` with the shared signals filled in, blended and boosted.
 fn scored(engine: &Engine, ord: u32, mut c: Candidate, req: &SlotRequest) -> Scored {
     generic_signals(engine, ord, &mut c);
+    if let (Some(band), Some(level)) = (&req.price_band, engine.price_level(ord)) {
+        c.set(PRICE_FIT, band.fit(level));
+    }
     let boost = boost(engine, ord, req);
     let weights = engine.rules().blend.weights();
     let score = weights
@@ -199,7 +204,8 @@ fn scored(engine: &Engine, ord: u32, mut c: Candidate, req: &SlotRequest) -> Sco
     }
 }
 
-/// Signals every surface shares: popularity, margin, stock, rating, freshness.
+/// Signals every surface shares: popularity, freshness, trending, deal,
+/// margin, stock, rating, fast shipping.
 fn generic_signals(engine: &Engine, ord: u32, c: &mut Candidate) {
     c.set(POPULARITY, engine.popularity(ord));
     c.set(FRESHNESS, engine.freshness(ord));
@@ -211,6 +217,7 @@ fn generic_signals(engine: &Engine, ord: u32, c: &mut Candidate) {
     c.set(MARGIN, p.margin().map_or(0.0, |m| m.clamp(0.0, 1.0) as f32));
     c.set(STOCK, stock_signal(p));
     c.set(RATING, rating_signal(p));
+    c.set(FAST_SHIP, f32::from(engine.is_fast_ship(p)));
 }
 
 /// Depth of stock, 0 to 1 on a log scale (1000 units and more is 1).

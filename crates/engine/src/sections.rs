@@ -21,7 +21,7 @@ pub const SCHEMA_TAG: Tag = Tag(*b"SCHM");
 /// (a field added to the rules, a new signal) must bump it, so an engine
 /// and a bundle that disagree say so instead of failing to decode.
 /// Bundles without a schema section are version 1.
-pub const SCHEMA: u32 = 6;
+pub const SCHEMA: u32 = 7;
 
 /// Tag of [`CatalogSection`].
 pub const CATALOG: Tag = Tag(*b"CATL");
@@ -167,6 +167,10 @@ pub struct PriorsSection {
     /// Per product: how much cheaper than its category it is, times how
     /// much its category's shoppers respond to price, 0 to 1.
     pub deal: Vec<f32>,
+    /// Per product: its price relative to its leaf category's median, as a
+    /// natural log clamped to ±3 (0 without a price), the scale of a
+    /// shopper's price band.
+    pub price_level: Vec<f32>,
     /// Per category index: how strongly conversion rises as price falls
     /// (0: not at all), for reports.
     pub price_response: Vec<f32>,
@@ -235,6 +239,8 @@ pub struct RulesSection {
     pub pins: Vec<PinRule>,
     /// Free shipping from this order value.
     pub free_shipping_threshold: Option<f64>,
+    /// In stock and delivered within this many days is fast-ship.
+    pub fast_ship_days: u16,
     /// Message banners, best priority first.
     pub banners: Vec<BannerRule>,
     /// Score weights.

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::error::EngineError;
 use crate::intent::{Intent, IntentSignals};
+use crate::price_band::PriceBand;
 
 /// The kinds of slot a merchant can mark with `data-p13n-slot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -104,7 +105,7 @@ impl FromStr for SlotKind {
 }
 
 /// One slot to fill.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SlotRequest {
     /// What kind of slot.
     pub kind: SlotKind,
@@ -127,6 +128,9 @@ pub struct SlotRequest {
     pub ordered: Vec<(String, i64)>,
     /// The visit's channel, searches and category pages, for its intent.
     pub signals: IntentSignals,
+    /// Where the shopper's prices usually sit, from their profile
+    /// (`price_fit`); `None` without consent or history.
+    pub price_band: Option<PriceBand>,
     /// The shopper's country, for regional exclusions.
     pub region: Option<String>,
     /// The time of the request, unix seconds (time-windowed rules, new arrivals).
@@ -148,6 +152,7 @@ impl SlotRequest {
             wanted: Vec::new(),
             ordered: Vec::new(),
             signals: IntentSignals::default(),
+            price_band: None,
             region: None,
             now: 0,
             explain: false,

@@ -54,18 +54,12 @@ pub fn rank_json(engine: &Engine, r: Request) -> Result<String, String> {
         .parse()
         .map_err(|e: firstpaint_engine::EngineError| e.to_string())?;
     let req = SlotRequest {
-        kind,
         k,
         product,
         viewed,
         cart,
-        returning: false,
-        wanted: Vec::new(),
-        ordered: Vec::new(),
-        signals: Default::default(),
-        region: None,
         now: now as i64,
-        explain: false,
+        ..SlotRequest::new(kind)
     };
     let ranking = engine.rank(&req).map_err(|e| e.to_string())?;
     serde_json::to_string(&ranking).map_err(|e| e.to_string())

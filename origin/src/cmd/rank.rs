@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use anyhow::Context;
-use firstpaint_engine::{SlotKind, SlotRequest};
+use firstpaint_engine::price_band::MAX_EVIDENCE;
+use firstpaint_engine::{PriceBand, SlotKind, SlotRequest};
 
 /// Arguments of `rank`.
 #[derive(Debug, clap::Args)]
@@ -36,6 +37,11 @@ pub struct Args {
     /// The shopper's country (regional exclusions), e.g. US.
     #[arg(long)]
     region: Option<String>,
+    /// The shopper's price band as a multiple of each category's median
+    /// price (0.6: a third cheaper, 1.5: half as much again), as if their
+    /// profile were sure of it (`price_fit`).
+    #[arg(long, value_parser = price_ratio_arg)]
+    price_ratio: Option<f32>,
     #[command(flatten)]
     visit: super::Visit,
     /// Number of items.
@@ -54,6 +60,16 @@ fn ordered_arg(s: &str) -> Result<(String, u32), String> {
         .parse()
         .map_err(|_| format!("{s:?}: {days:?} is not a number of days"))?;
     Ok((id.to_owned(), days))
+}
+
+/// A positive multiple of the median price.
+fn price_ratio_arg(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!(
+            "{s:?}: expected a positive multiple of the median price, e.g. 0.6 or 1.5"
+        )),
+    }
 }
 
 /// Ranks one slot and prints it.
@@ -75,6 +91,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map(|(id, days)| (id, now - i64::from(days) * 86_400))
             .collect(),
         signals: args.visit.signals(),
+        price_band: args.price_ratio.map(|r| PriceBand {
+            level: r.ln(),
+            evidence: MAX_EVIDENCE,
+        }),
         region: args.region,
         now,
         explain: args.output.explain,

@@ -6,11 +6,16 @@
 //! Two sets: *warm* (the hidden product was sold before the cut) and *cold*
 //! (it was first sold in the held-out month, so no behaviour knows it: only
 //! its title can bring it up, through the text embeddings).
+//!
+//! The engine runs twice: with the customer's price band as the edge would
+//! keep it (their earlier orders, then the basket's other products) and
+//! without, to show what the band's `price_fit` part adds.
 
 use std::collections::HashMap;
 
 use firstpaint_contracts::{Event, EventKind, Rules};
-use firstpaint_engine::{Embedding, Engine, SlotKind, SlotRequest};
+use firstpaint_engine::price_band::{ORDER_EVIDENCE, VIEW_EVIDENCE};
+use firstpaint_engine::{Embedding, Engine, PriceBand, SlotKind, SlotRequest};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -41,6 +46,9 @@ pub struct Row {
 struct Case {
     given: Vec<u32>,
     hidden: u32,
+    /// The customer's price band, as the edge would keep it: their orders
+    /// before the cut, then the basket's other products as views.
+    band: Option<PriceBand>,
 }
 
 /// Runs the evaluation with `seed` choosing the hidden products.
@@ -64,12 +72,19 @@ pub fn run(retail: &Retail, seed: u64) -> anyhow::Result<Vec<Row>> {
     }
     let mut rules = Rules::default();
     rules.guardrails.new_arrival_share = 0.2;
-    let engine = engine_for(products, events, rules, cut)?;
+    let engine = engine_for(products, events.clone(), rules, cut)?;
 
+    let history = ordered_price_bands(&engine, &events);
+    let customer: HashMap<&str, String> = retail
+        .lines
+        .iter()
+        .filter_map(|l| Some((l.invoice.as_str(), format!("c-{}", l.customer.as_deref()?))))
+        .collect();
     let mut rng = StdRng::seed_from_u64(seed);
     let mut warm = Vec::new();
     let mut cold = Vec::new();
-    for (_, basket) in test {
+    for (invoice, basket) in test {
+        let known_band = customer.get(invoice).and_then(|c| history.get(c)).copied();
         if basket.len() < 2 || basket.len() > MAX_BASKET {
             continue;
         }
@@ -79,7 +94,18 @@ pub fn run(retail: &Retail, seed: u64) -> anyhow::Result<Vec<Row>> {
         for (set, pool) in [(&mut warm, &known), (&mut cold, &new)] {
             if let Some(&hidden) = pool.choose(&mut rng) {
                 let given: Vec<u32> = basket.iter().copied().filter(|&i| i != hidden).collect();
-                set.push(Case { given, hidden });
+                let mut band = known_band.unwrap_or_default();
+                for &i in &given {
+                    if let Some(level) = engine.price_level(i) {
+                        band.record(level, VIEW_EVIDENCE);
+                    }
+                }
+                let band = (band.evidence > 0.0).then_some(band);
+                set.push(Case {
+                    given,
+                    hidden,
+                    band,
+                });
             }
         }
     }
@@ -87,6 +113,7 @@ pub fn run(retail: &Retail, seed: u64) -> anyhow::Result<Vec<Row>> {
     for (set, cases) in [("warm", &warm), ("cold", &cold)] {
         for method in [
             "firstpaint (cart-addons)",
+            "firstpaint (cart-addons), no price band",
             "embedding neighbours of the cart",
             "association rules",
             "popularity",
@@ -97,7 +124,10 @@ pub fn run(retail: &Retail, seed: u64) -> anyhow::Result<Vec<Row>> {
                     "association rules" => counts.rules(&c.given),
                     "popularity" => counts.popular(&c.given),
                     "embedding neighbours of the cart" => nearest(&engine, &c.given),
-                    _ => ask_engine(&engine, retail, &c.given, cut),
+                    "firstpaint (cart-addons), no price band" => {
+                        ask_engine(&engine, retail, &c.given, None, cut)
+                    }
+                    _ => ask_engine(&engine, retail, &c.given, c.band, cut),
                 };
                 tally.add(list.iter().position(|&i| i == c.hidden).map(|p| p + 1));
             }
@@ -107,11 +137,38 @@ pub fn run(retail: &Retail, seed: u64) -> anyhow::Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// The engine's cart add-ons for a cart of `given`.
-fn ask_engine(engine: &Engine, retail: &Retail, given: &[u32], now: i64) -> Vec<u32> {
+/// Each customer's price band from their orders (by user id).
+fn ordered_price_bands(engine: &Engine, events: &[Event]) -> HashMap<String, PriceBand> {
+    let mut bands: HashMap<String, PriceBand> = HashMap::new();
+    for e in events {
+        let (Some(user), EventKind::Order { items, .. }) = (&e.user, &e.kind) else {
+            continue;
+        };
+        let band = bands.entry(user.clone()).or_default();
+        for line in items {
+            if let Some(level) = engine
+                .ordinal(&line.product)
+                .and_then(|o| engine.price_level(o))
+            {
+                band.record(level, ORDER_EVIDENCE);
+            }
+        }
+    }
+    bands
+}
+
+/// The engine's cart add-ons for a cart of `given` of a shopper at `band`.
+fn ask_engine(
+    engine: &Engine,
+    retail: &Retail,
+    given: &[u32],
+    band: Option<PriceBand>,
+    now: i64,
+) -> Vec<u32> {
     let mut req = SlotRequest::new(SlotKind::CartAddons);
     req.k = Some(K);
     req.now = now;
+    req.price_band = band;
     req.cart = given
         .iter()
         .filter_map(|&i| retail.products.get(i as usize).map(|p| p.id.clone()))

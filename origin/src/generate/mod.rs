@@ -86,6 +86,10 @@ exclude_categories = ["Vitamins"]
 # Orders from this value ship free; the cart's ladder slot closes the gap.
 [shipping]
 free_threshold = 50.0
+# In stock and delivered within this many days: fast-ship, lifted in slots
+# (blend.fast_ship) and search (search.fast_ship), and offered to new
+# visitors on home.
+fast_ship_days = 2
 
 # A seasonal push: lift one product's score until the new year.
 [[boosts]]
@@ -127,8 +131,6 @@ position = 1
 # Words of 5+ characters may match with one typo, of 9+ with two.
 typo_one_from = 5
 typo_two_from = 9
-# Delivered within this many days (and in stock): the fast-ship lift.
-fast_ship_days = 2
 # How results that match the same words are ordered: BM25 relevance
 # (title > brand, category > attributes > description), attribute or brand
 # words found in those fields, the shopper's session, stock, fast shipping,

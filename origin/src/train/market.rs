@@ -226,22 +226,12 @@ pub fn price_response(
             );
         (p - off).max(p * 0.05)
     };
-    let mut members: Vec<Vec<usize>> = vec![Vec::new(); categories];
-    for (i, p) in products.iter().enumerate() {
-        if let Some(list) = p.leaf().and_then(|c| members.get_mut(c as usize)) {
-            if p.price > 0.0 {
-                list.push(i);
-            }
-        }
-    }
     let mut out = PriceResponse {
         by_category: vec![0.0; categories],
         deal: vec![0.0; n],
     };
-    for (c, list) in members.iter().enumerate() {
-        let mut prices: Vec<f64> = list.iter().map(|&i| price(i)).collect();
-        prices.sort_by(f64::total_cmp);
-        let Some(&median) = prices.get(prices.len() / 2) else {
+    for (c, list) in priced_leaf_members(products, categories).iter().enumerate() {
+        let Some(median) = median(list.iter().map(|&i| price(i))) else {
             continue;
         };
         let points: Vec<(f64, f64, f64)> = list
@@ -267,6 +257,43 @@ pub fn price_response(
         }
     }
     out
+}
+
+/// Per product: its price relative to its leaf category's median, as a
+/// natural log (0 at the median, -0.69 at half of it), clamped to ±3; 0
+/// for a product without a price or category. The edge keeps a shopper's
+/// price band on this scale, so it carries across categories.
+pub fn price_levels(products: &[ProductRecord], categories: usize) -> Vec<f32> {
+    let mut out = vec![0.0; products.len()];
+    for list in priced_leaf_members(products, categories) {
+        let Some(median) = median(list.iter().map(|&i| products[i].price)) else {
+            continue;
+        };
+        for i in list {
+            out[i] = ((products[i].price / median).ln() as f32).clamp(-3.0, 3.0);
+        }
+    }
+    out
+}
+
+/// Per category index: the products with a price whose leaf it is.
+fn priced_leaf_members(products: &[ProductRecord], categories: usize) -> Vec<Vec<usize>> {
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); categories];
+    for (i, p) in products.iter().enumerate() {
+        if let Some(list) = p.leaf().and_then(|c| members.get_mut(c as usize)) {
+            if p.price > 0.0 {
+                list.push(i);
+            }
+        }
+    }
+    members
+}
+
+/// The median (upper, for an even count) of `values`; `None` when empty.
+fn median(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let mut sorted: Vec<f64> = values.collect();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied()
 }
 
 /// The weighted least-squares slope of y on x over (x, y, weight) points;

@@ -151,6 +151,7 @@ pub fn build(
         top_trending,
         cover_days: market::cover_days(products, events, ordinal),
         deal: price.deal,
+        price_level: market::price_levels(products, categories),
         price_response: price.by_category,
         refill_days: market::refill_days(products, categories, events, ordinal),
     }

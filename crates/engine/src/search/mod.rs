@@ -348,7 +348,7 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
             f32::from(m.attributes) / attribute_groups,
             session_value,
             if in_stock { stock_signal(p) } else { 0.0 },
-            f32::from(in_stock && p.ship_days <= settings.fast_ship_days),
+            f32::from(engine.is_fast_ship(p)),
             rating_signal(p),
             engine.popularity(m.ord),
         ];

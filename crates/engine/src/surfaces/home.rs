@@ -1,6 +1,7 @@
 //! The home slot: popular and trending products for everyone, the best of
 //! the visit's predicted mission and of the categories it viewed or landed
-//! on; with viewed products, also their nearest neighbours and what follows
+//! on, and for a new visitor the fast-ship best of that interest; with
+//! viewed products, also their nearest neighbours and what follows
 //! them (opened next, viewed together); for a returning visitor, their
 //! recent views come first, after what they wanted back in stock and what
 //! they ordered and are due to buy again (by their category's refill
@@ -18,6 +19,8 @@ pub(crate) const BACK_IN_STOCK: &str = "back-in-stock";
 /// Source name of ordered products due again by their category's refill
 /// interval.
 pub(crate) const REFILL_DUE: &str = "refill-due";
+/// Source name of fast-ship products offered to a new visitor.
+pub(crate) const FAST_SHIP: &str = "fast-ship";
 /// A refill is due from this share of its category's interval after the
 /// order...
 const REFILL_FROM: f32 = 0.8;
@@ -68,6 +71,24 @@ pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
             .take(CANDIDATES_PER_SOURCE / 2)
         {
             pool.add(ord, tier, "intent");
+        }
+    }
+    // A new visitor: the best fast-ship products of the visit's interest
+    // (the category it landed on or viewed most, else its mission, else the
+    // store), so a first order arrives soon.
+    if !ctx.returning {
+        let interest = match (session.leaf_share.first(), &session.intent) {
+            (Some(&(leaf, _)), _) => engine.top_in_category(leaf),
+            (None, Some(intent)) => engine.top_in_category(intent.category),
+            (None, None) => engine.top_overall(),
+        };
+        let fast = interest.iter().filter(|&&ord| {
+            engine
+                .product_at(ord)
+                .is_some_and(|p| engine.is_fast_ship(p))
+        });
+        for &ord in fast.take(CANDIDATES_PER_SOURCE / 2) {
+            pool.add(ord, tier, FAST_SHIP);
         }
     }
     // The favourite categories, of views and category pages.
