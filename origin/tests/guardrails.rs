@@ -21,7 +21,7 @@ use std::collections::{HashMap, HashSet};
 use firstpaint_contracts::{
     Boost, EventKind, MarginFloor, Pin, PriceFloor, Product, RegionExclusion, Rules,
 };
-use firstpaint_engine::{Engine, SlotKind, SlotRequest};
+use firstpaint_engine::{Engine, PriceBand, SlotKind, SlotRequest};
 use firstpaint_origin::build::{build, BuildOptions};
 use firstpaint_origin::inputs::{load, InputPaths, Inputs};
 use proptest::prelude::*;
@@ -116,6 +116,12 @@ fn random_rules(seed: u64, products: &[Product]) -> Rules {
         })
         .collect();
     rules.shipping.free_threshold = Some(rng.gen_range(20.0..200.0));
+    rules.shipping.fast_ship_days = rng.gen_range(0..6);
+    // Score weights only order what the rules allow; strong ones must not
+    // let anything through either.
+    rules.blend.fast_ship = rng.gen_range(0.0..1.0);
+    rules.blend.price_fit = rng.gen_range(0.0..1.0);
+    rules.blend.deal = rng.gen_range(0.0..1.0);
     rules
 }
 
@@ -247,6 +253,17 @@ proptest! {
             req.product = Some(ids.choose(&mut rng).unwrap().to_string());
             req.cart = (0..rng.gen_range(1..4)).map(|_| ids.choose(&mut rng).unwrap().to_string()).collect();
             req.region = [None, Some("US"), Some("DE"), Some("GB")].choose(&mut rng).unwrap().map(str::to_owned);
+            // The rest of a profile: wanted and ordered products, the
+            // visit's category pages, searches and channel, a price band.
+            req.wanted = (0..rng.gen_range(0..3)).map(|_| ids.choose(&mut rng).unwrap().to_string()).collect();
+            req.ordered = (0..rng.gen_range(0..3))
+                .map(|_| (ids.choose(&mut rng).unwrap().to_string(), NOW - rng.gen_range(0..60) * 86_400))
+                .collect();
+            let categories: Vec<&String> = engine.categories().iter().collect();
+            req.signals.categories = (0..rng.gen_range(0..3)).map(|_| categories.choose(&mut rng).unwrap().to_string()).collect();
+            req.signals.queries = (0..rng.gen_range(0..2)).map(|_| ["tent", "red dress", "coffee"].choose(&mut rng).unwrap().to_string()).collect();
+            req.signals.channel = [None, Some("search"), Some("social")].choose(&mut rng).unwrap().map(str::to_owned);
+            req.price_band = rng.gen_bool(0.5).then(|| PriceBand { level: rng.gen_range(-1.5..1.5), evidence: rng.gen_range(0.0..12.0) });
             let ranking = engine.rank(&req).unwrap();
             prop_assert!(ranking.items.len() <= req.k.unwrap());
             let mut seen = HashSet::new();
