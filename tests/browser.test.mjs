@@ -8,6 +8,8 @@
 //    personal items), a returning visitor (recent views first), an
 //    out-of-stock product page (alternatives) and a search typed into the
 //    storefront's form.
+// 5. A category page reached from the home page's navigation shows its
+//    department in the picked-for-you slot at first paint.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -109,6 +111,23 @@ describe('first paint in Chromium', () => {
     const viewed = JSON.parse(Buffer.from(profile.value.split('.')[1], 'base64url')).v;
     assert.equal(viewed[0], target.split('/').pop());
     await page.close();
+  });
+
+  test('a category page reached from the home page nav is personalized at first paint', async () => {
+    const ctx = await newContext([{ name: 'fp_consent', value: 'personalization.analytics' }]);
+    const page = await ctx.newPage();
+    await page.goto(`${server.url}/`);
+    const { html, dom, mutations } = await visit(page, () => page.click('nav a[href="/categories/sports-outdoors/camping"]'));
+    assert.equal(new URL(page.url()).pathname, '/categories/sports-outdoors/camping');
+    const first = slotItems(html).map(({ type, ids }) => ({ type, ids }));
+    const picked = first.find((s) => s.type === 'home').ids;
+    const byId = catalog();
+    const outdoors = picked.filter((id) => byId.get(id).category[0] === 'Sports & Outdoors');
+    assert.ok(outdoors.length * 2 > picked.length, `${outdoors.length} of ${picked.length} picked in Sports & Outdoors`);
+    assert.deepEqual(dom, first);
+    assert.deepEqual(mutations, []);
+    await page.screenshot({ path: path.join(ROOT, 'build/screenshots/category.png'), fullPage: true });
+    await ctx.close();
   });
 
   /** Visits `url` in `ctx`; checks first paint equals the settled DOM; returns the slots. */

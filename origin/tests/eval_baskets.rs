@@ -17,7 +17,7 @@ fn cart_addons_beat_association_rules_and_reach_new_products() {
         eprintln!("SKIPPED: {} is absent", data.display());
         return;
     }
-    let rows = baskets::run(&retail::read(&data).unwrap(), 1).unwrap();
+    let rows = baskets::run(&retail::read(&data).unwrap(), 1).unwrap().rows;
     eprintln!("{}", baskets::table(&rows));
     let hr = |set: &str, method: &str| {
         let row = rows

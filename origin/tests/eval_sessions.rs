@@ -23,7 +23,7 @@ fn the_engine_predicts_next_clicks_about_as_well_as_session_knn() {
     let test = sessions::read_tsv(&data.join("train_valid.tsv")).unwrap();
     let rules_text = std::fs::read_to_string(root.join("eval/yoochoose-rules.toml")).unwrap();
     let rules: Rules = read_toml("yoochoose-rules.toml", &rules_text).unwrap();
-    let scores = sessions::run(&train, &test, rules, None).unwrap();
+    let scores = sessions::run(&train, &test, rules, None).unwrap().rows;
     eprintln!("{}", sessions::table(&scores));
     let by = |m: &str| scores.iter().find(|s| s.method.starts_with(m)).unwrap();
     let (engine, knn, item, spop) = (

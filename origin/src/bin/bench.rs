@@ -21,6 +21,7 @@ use clap::Parser;
 use firstpaint_bundle::{Bundle, SigningKey};
 use firstpaint_engine::{Embedding, Engine, SearchRequest, SlotKind, SlotRequest};
 use firstpaint_origin::build::{build, BuildOptions};
+use firstpaint_origin::eval::ann::{exact_top, hits_with_ties};
 use firstpaint_origin::eval::search::{known_item, KnownItem};
 use firstpaint_origin::generate::{self, Spec};
 use firstpaint_origin::inputs::{load, InputPaths};
@@ -352,29 +353,6 @@ fn scan_titles(titles: &[String], query: &str) -> usize {
 /// product exactly as similar as the last of the truth as a hit too:
 /// catalogs have duplicate vectors (same text, no behaviour), and which
 /// of equals an index returns is not an error.
-fn hits_with_ties(all: &[Embedding], q: &Embedding, found: &[u32], truth: &[u32]) -> usize {
-    let similarity = |o: u32| all.get(o as usize).map_or(f32::MIN, |e| q.dot(e));
-    let last = truth.last().map_or(f32::MAX, |&o| similarity(o));
-    found
-        .iter()
-        .filter(|&&o| truth.contains(&o) || similarity(o) >= last - 1e-6)
-        .count()
-        .min(truth.len())
-}
-
-fn exact_top(all: &[Embedding], q: &Embedding, k: usize) -> Vec<u32> {
-    let mut scored: Vec<(f32, u32)> = all
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (q.dot(e), i as u32))
-        .collect();
-    let k = k.min(scored.len());
-    scored.select_nth_unstable_by(k.saturating_sub(1), |a, b| b.0.total_cmp(&a.0));
-    scored.truncate(k);
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored.into_iter().map(|(_, i)| i).collect()
-}
-
 fn median(times: impl Iterator<Item = Duration>) -> Duration {
     let mut v: Vec<Duration> = times.collect();
     v.sort();

@@ -112,8 +112,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         What::Baskets { data, seed } => {
             let started = Instant::now();
             let retail = retail::read(&data)?;
-            let rows = baskets::run(&retail, seed)?;
-            print!("{}", baskets::table(&rows));
+            let result = baskets::run(&retail, seed)?;
+            print!("{}", baskets::table(&result.rows));
+            println!("\n{}", result.ann.line());
             eprintln!("took {:.1} s", started.elapsed().as_secs_f64());
         }
         What::Sessions {
@@ -151,13 +152,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 )),
                 None => None,
             };
-            let scores = sessions::run(
+            let result = sessions::run(
                 &train_clicks,
                 &test_clicks,
                 rules,
                 file.as_mut().map(|f| f as &mut dyn std::io::Write),
             )?;
-            print!("{}", sessions::table(&scores));
+            print!("{}", sessions::table(&result.rows));
+            println!("\n{}", result.ann.line());
             eprintln!("took {:.1} s", started.elapsed().as_secs_f64());
         }
     }

@@ -21,6 +21,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use time::OffsetDateTime;
 
+use super::ann::{self, WithRecall};
 use super::retail::{self, Retail};
 use super::{engine_for, Tally};
 
@@ -52,7 +53,7 @@ struct Case {
 }
 
 /// Runs the evaluation with `seed` choosing the hidden products.
-pub fn run(retail: &Retail, seed: u64) -> anyhow::Result<Vec<Row>> {
+pub fn run(retail: &Retail, seed: u64) -> anyhow::Result<WithRecall<Vec<Row>>> {
     let retail::Split {
         cut,
         events,
@@ -134,7 +135,10 @@ pub fn run(retail: &Retail, seed: u64) -> anyhow::Result<Vec<Row>> {
             rows.push(Row { set, method, tally });
         }
     }
-    Ok(rows)
+    Ok(WithRecall {
+        rows,
+        ann: ann::recall(&engine, ann::EVAL_QUERIES, seed),
+    })
 }
 
 /// Each customer's price band from their orders (by user id).

@@ -6,7 +6,9 @@
 //! - [`sessions`]: next-item prediction on click sessions against baselines.
 //! - [`baskets`]: basket completion on real invoices, warm and cold.
 //! - [`intent`]: session-intent accuracy after 1, 2 and 3 steps.
+//! - [`ann`]: the HNSW's recall on the stores those build.
 
+pub mod ann;
 pub mod baskets;
 pub mod intent;
 pub mod retail;

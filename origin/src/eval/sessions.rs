@@ -29,6 +29,7 @@ use firstpaint_contracts::{Consent, Event, EventKind, Product, Rules};
 use firstpaint_engine::{Engine, SlotKind, SlotRequest};
 use time::OffsetDateTime;
 
+use super::ann::{self, WithRecall};
 use super::engine_for;
 
 /// Cut-offs reported.
@@ -263,7 +264,7 @@ pub fn run(
     test: &Clicks,
     rules: Rules,
     recs_out: Option<&mut dyn Write>,
-) -> anyhow::Result<Vec<Scores>> {
+) -> anyhow::Result<WithRecall<Vec<Scores>>> {
     let t = train(train_clicks);
     let (products, events, now) = store(train_clicks, &t)?;
     let engine = engine_for(products, events, rules, now)?;
@@ -323,7 +324,10 @@ pub fn run(
             }
         }
     }
-    Ok(scores)
+    Ok(WithRecall {
+        rows: scores,
+        ann: ann::recall(&engine, ann::EVAL_QUERIES, 1),
+    })
 }
 
 /// The engine's `home` slot for a shopper who clicked `session` (oldest first).
