@@ -30,12 +30,13 @@ const RESPONSE_SHRINK: f64 = 5.0;
 /// price-responsive (conversion halves as price rises by ~40%).
 const FULL_RESPONSE: f64 = 2.0;
 
-/// Per product, 0 to 1: how far the last week's interactions exceed what
-/// the four weeks before predict, as a Poisson z-score (counts, so chance
-/// swings of a few views do not trend): 0 up to z = 3, 1 from z = 7.
-pub fn trending(n: usize, sessions: &[Vec<Touch>]) -> Vec<f32> {
-    let newest = sessions.iter().flatten().map(|t| t.ts).max().unwrap_or(0);
-    let recent_from = newest - (RECENT_DAYS * 86_400.0) as i64;
+/// Per product, 0 to 1: how far the week before `now` (the build time)
+/// exceeds what the four weeks before it predict, as a Poisson z-score
+/// (counts, so chance swings of a few views do not trend): 0 up to z = 3,
+/// 1 from z = 7. Measured against the build time, not the newest event, so
+/// a store whose events stopped arriving shows no stale trends.
+pub fn trending(n: usize, sessions: &[Vec<Touch>], now: i64) -> Vec<f32> {
+    let recent_from = now - (RECENT_DAYS * 86_400.0) as i64;
     let baseline_from = recent_from - (BASELINE_DAYS * 86_400.0) as i64;
     let mut recent = vec![0.0f64; n];
     let mut baseline = vec![0.0f64; n];
@@ -334,10 +335,14 @@ mod tests {
             }
         }
         s.push(touch(2, Signal::View, 34)); // one view
-        let t = trending(3, &[s]);
+        let now = 35 * 86_400;
+        let t = trending(3, &[s.clone()], now);
         assert_eq!(t[0], 0.0);
         assert!(t[1] > 0.9, "{t:?}");
         assert_eq!(t[2], 0.0, "one view is not a trend: {t:?}");
+        // A month later, with no new events, nothing trends.
+        let stale = trending(3, &[s], now + 30 * 86_400);
+        assert!(stale.iter().all(|&x| x == 0.0), "{stale:?}");
     }
 
     #[test]

@@ -132,7 +132,7 @@ pub fn build(
         rb.total_cmp(&ra).then(a.cmp(&b))
     });
     top_overall.truncate(TOP_OVERALL);
-    let trending = market::trending(n, sessions);
+    let trending = market::trending(n, sessions, now);
     let mut top_trending: Vec<u32> = (0..n as u32)
         .filter(|&i| trending.get(i as usize).is_some_and(|&t| t > 0.0))
         .collect();
