@@ -100,20 +100,9 @@ pub fn visits(
     ordinal: &HashMap<&str, u32>,
     catalog: &CatalogSection,
 ) -> Vec<Visit> {
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut grouped: Vec<Vec<&Event>> = Vec::new();
-    for e in events {
-        let slot = *index.entry(e.session.as_str()).or_insert_with(|| {
-            grouped.push(Vec::new());
-            grouped.len() - 1
-        });
-        if let Some(g) = grouped.get_mut(slot) {
-            g.push(e);
-        }
-    }
+    let grouped = super::sessions::by_session(events);
     let mut out = Vec::with_capacity(grouped.len());
-    for mut session in grouped {
-        session.sort_by_key(|e| e.ts);
+    for session in grouped {
         let mut visit = Visit {
             session: session
                 .first()

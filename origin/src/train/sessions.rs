@@ -26,40 +26,61 @@ pub struct Touch {
     pub ts: i64,
 }
 
-/// Each session's product touches in time order, sessions in first-seen order.
-/// Events about unknown products are skipped.
-pub fn group(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Vec<Touch>> {
+/// Each session's events in time order (ties in input order), sessions in
+/// first-seen order.
+pub fn by_session(events: &[Event]) -> Vec<Vec<&Event>> {
     let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut sessions: Vec<Vec<Touch>> = Vec::new();
+    let mut sessions: Vec<Vec<&Event>> = Vec::new();
     for e in events {
-        let ts = e.ts.unix_timestamp();
-        let signal = match &e.kind {
-            EventKind::PageView { .. } => Signal::View,
-            EventKind::AddToCart { .. } => Signal::Cart,
-            EventKind::Order { .. } => Signal::Order,
-            _ => continue,
-        };
         let slot = *index.entry(e.session.as_str()).or_insert_with(|| {
             sessions.push(Vec::new());
             sessions.len() - 1
         });
-        let Some(session) = sessions.get_mut(slot) else {
-            continue;
-        };
-        for id in e.kind.products() {
-            if let Some(&product) = ordinal.get(id) {
-                session.push(Touch {
-                    product,
-                    signal,
-                    ts,
-                });
-            }
+        if let Some(session) = sessions.get_mut(slot) {
+            session.push(e);
         }
     }
     for s in &mut sessions {
-        s.sort_by_key(|t| t.ts);
+        s.sort_by_key(|e| e.ts);
     }
     sessions
+}
+
+/// Each session's product touches in time order, sessions in first-seen
+/// order; sessions without a page view, cart or order event are left out
+/// (one with only category pages or unknown products is kept, empty).
+/// Events about unknown products are skipped.
+pub fn group(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Vec<Touch>> {
+    let touching = |e: &&Event| {
+        matches!(
+            e.kind,
+            EventKind::PageView { .. } | EventKind::AddToCart { .. } | EventKind::Order { .. }
+        )
+    };
+    by_session(events)
+        .into_iter()
+        .filter(|session| session.iter().any(touching))
+        .map(|session| {
+            let mut touches = Vec::new();
+            for e in session {
+                let signal = match &e.kind {
+                    EventKind::PageView { .. } => Signal::View,
+                    EventKind::AddToCart { .. } => Signal::Cart,
+                    EventKind::Order { .. } => Signal::Order,
+                    _ => continue,
+                };
+                let ts = e.ts.unix_timestamp();
+                touches.extend(e.kind.products().into_iter().filter_map(|id| {
+                    ordinal.get(id).map(|&product| Touch {
+                        product,
+                        signal,
+                        ts,
+                    })
+                }));
+            }
+            touches
+        })
+        .collect()
 }
 
 /// A session that viewed `products` in order (for tests).
