@@ -11,6 +11,8 @@
 // 5. A forged profile cookie is ignored (treated as a new visitor).
 // 6. The JSON endpoint agrees with the page; bad requests get a 4xx and a reason.
 // 7. A tampered bundle in KV leaves every page unmodified, with status 200.
+// 8. The kill switch (`P13N_DISABLED=1`) serves every page unmodified and
+//    keeps no profile, with a good bundle live.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -214,5 +216,26 @@ describe('a tampered bundle in KV', () => {
     const file = path.join(state, 'bad.fpb');
     fs.writeFileSync(file, bytes);
     assert.throws(() => publish(state, file), /refused to publish/);
+  });
+});
+
+describe('the kill switch', () => {
+  let server;
+  before(async () => {
+    server = await startStore({ P13N_DISABLED: '1' });
+  });
+  after(() => server?.stop());
+
+  test('pages pass through unmodified and no profile is kept', async () => {
+    for (const [url, file] of [['/', 'index.html'], ['/products/SKU-00001', 'products/SKU-00001.html']]) {
+      const res = await fetch(`${server.url}${url}`, { headers: { cookie: CONSENTED } });
+      assert.equal(res.status, 200, url);
+      assert.equal(res.headers.get('x-p13n'), 'disabled', url);
+      assert.equal(res.headers.get('set-cookie'), null, url);
+      assert.equal(await res.text(), fs.readFileSync(path.join(ROOT, 'build/site', file), 'utf8'), url);
+    }
+    const health = await fetch(`${server.url}/p13n/health`);
+    assert.equal(health.status, 200, 'the bundle is still live for the JSON endpoints');
+    await health.text();
   });
 });

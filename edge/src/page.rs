@@ -18,10 +18,19 @@ use firstpaint_engine::{Engine, Intent, SearchResults};
 pub const ORIGIN_VAR: &str = "ORIGIN_URL";
 /// Static assets binding used when no origin is configured.
 pub const ASSETS_BINDING: &str = "ASSETS";
+/// Kill switch: set to `1` or `true` and every page passes through
+/// unmodified (`x-p13n: disabled`) without reading a cookie or the bundle,
+/// until it is unset; no redeploy needed (`wrangler secret put` or a var).
+/// Also the baseline of the rewrite benchmark.
+pub const DISABLED_VAR: &str = "P13N_DISABLED";
 
 /// Serves a storefront page, personalized when everything works and
 /// unmodified when anything does not.
 pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
+    if setting(env, DISABLED_VAR).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true")) {
+        let upstream = fetch_storefront(req, env).await?;
+        return pass_through(upstream, "disabled");
+    }
     let url = req.url()?;
     let request_for_shopper = req.clone()?;
     let mut upstream = fetch_storefront(req, env).await?;
