@@ -17,7 +17,7 @@ export WASM_OPT_BIN := $(ROOT)/node_modules/.bin/wasm-opt
 export ESBUILD_BIN := $(ROOT)/node_modules/.bin/esbuild
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: dev test setup setup-browser worker origin bundle site publish-local lint unit e2e bench bench-wasm clean
+.PHONY: dev test setup setup-browser worker origin bundle site publish-local lint unit e2e bench bench-wasm bench-rewrite clean
 
 ## Set up, build the fixtures store's bundle, publish it locally, serve it on 127.0.0.1:$(PORT).
 dev: setup worker bundle site publish-local
@@ -71,6 +71,10 @@ e2e:
 bench: origin
 	cargo run --profile bench-native -p firstpaint-origin --bin firstpaint-bench -- --out-dir $(BUILD)/bench
 	$(MAKE) bench-wasm
+
+## A ~100 KB page with 4 slots in workerd: personalizing vs the kill switch.
+bench-rewrite: worker bundle site
+	node bench/rewrite.mjs
 
 ## The engine in wasm under Node, on the requests the native bench wrote.
 bench-wasm:

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 
 const dir = process.argv[2] ?? 'build/bench';
 const require = createRequire(import.meta.url);
-const { FirstpaintEngine } = require(path.resolve('build/wasm-node/firstpaint_wasm.js'));
+const { FirstpaintEngine, wasmMemoryBytes } = require(path.resolve('build/wasm-node/firstpaint_wasm.js'));
 
 const time = (f) => {
   const t = process.hrtime.bigint();
@@ -36,8 +36,12 @@ for (const file of stores) {
     engine?.free();
     opens.push(time(() => { engine = new FirstpaintEngine(bytes, req.public_key, req.now); }));
   }
+  // What the isolate holds with the bundle loaded: the wasm linear memory
+  // (its high-water mark so far, decoding included) and the bundle's bytes
+  // as the JS side read them from KV.
+  const memory = wasmMemoryBytes() + bytes.length;
   const home = req.viewed.map((v) => time(() => engine.rank('home', 12, undefined, v, [], req.now)));
-  const row = { store: req.store, bytes: bytes.length, open: pct(opens, 0.5) / 1e3, home: fmt(home), search: {} };
+  const row = { store: req.store, bytes: bytes.length, memory, open: pct(opens, 0.5) / 1e3, home: fmt(home), search: {} };
   for (const [label, queries] of Object.entries(req.search)) {
     // One untimed pass builds the typo automata and warms the caches.
     for (const q of queries.slice(0, 20)) engine.search(q, 1, 24, []);
@@ -50,6 +54,7 @@ console.log(`| figure (wasm, Node ${process.version}) | ${rows.map((r) => r.stor
 console.log(`| --- |${' ---: |'.repeat(rows.length)}`);
 line('bundle MiB', (r) => (r.bytes / 2 ** 20).toFixed(1));
 line('verify + decode (new FirstpaintEngine), median ms', (r) => r.open.toFixed(1));
+line('memory with the bundle loaded (wasm linear memory + bundle bytes), MiB', (r) => (r.memory / 2 ** 20).toFixed(1));
 line('rank home, 3 views, k=12, p50 / p99 µs', (r) => r.home);
 for (const label of Object.keys(rows[0].search)) {
   line(`search ${label}, 24 per page, p50 / p99 µs`, (r) => r.search[label]);

@@ -75,7 +75,7 @@ export async function startWrangler(state, vars = {}) {
     if (child.exitCode !== null) break;
     try {
       await fetch(`${url}/p13n/health`);
-      return { url, stop, logs: () => logs };
+      return { url, stop, pid: child.pid, logs: () => logs };
     } catch {
       await new Promise((r) => setTimeout(r, 300));
     }

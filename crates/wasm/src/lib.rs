@@ -160,3 +160,18 @@ mod tests {
         assert!(err.contains("truncated"), "{err}");
     }
 }
+
+/// Bytes of this module's linear memory (never shrinks: after loading a
+/// bundle, the high-water mark of decoding it), for the memory budget's
+/// benchmark; 0 outside wasm.
+#[wasm_bindgen(js_name = wasmMemoryBytes)]
+pub fn wasm_memory_bytes() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        (core::arch::wasm32::memory_size(0) * 65_536) as f64
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        0.0
+    }
+}
