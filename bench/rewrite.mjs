@@ -92,7 +92,10 @@ async function throughput(url, seconds, concurrency) {
 
 const pct = (v, q) => [...v].sort((a, b) => a - b)[Math.round((v.length - 1) * q)];
 
-fs.writeFileSync(path.join(ROOT, 'build/site', PAGE), page());
+const html = page();
+fs.writeFileSync(path.join(ROOT, 'build/site', PAGE), html);
+// Also for `cargo run --release -p firstpaint-edge --example rewrite_cost`.
+fs.writeFileSync(path.join(ROOT, 'build/bench-page.html'), html);
 const on = await startStore();
 const off = await startStore({ P13N_DISABLED: '1' });
 try {

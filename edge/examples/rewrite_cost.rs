@@ -1,0 +1,132 @@
+//! Where the time of personalizing a page goes, natively (wasm in workerd
+//! runs it ~1.5-2x slower): the page `bench/rewrite.mjs` writes (a ~100 KB
+//! storefront page with 4 slots of 12), rewritten in 16 KiB chunks by
+//! [`SlotRewriter`] with the fixtures bundle, against lol_html alone with
+//! the same selectors and no work in them, and the 4 rankings alone.
+//!
+//! `node bench/rewrite.mjs` (writes build/bench-page.html), then
+//! `cargo run --release -p firstpaint-edge --example rewrite_cost`
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use firstpaint_bundle::parse_verifying_key;
+use firstpaint_edge::rewrite::{PageContext, SlotRewriter};
+use firstpaint_engine::{Engine, SlotKind, SlotRequest};
+use lol_html::{element, HtmlRewriter, Settings};
+
+const ROUNDS: usize = 300;
+const CHUNK: usize = 16 << 10;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn time(mut f: impl FnMut()) -> Duration {
+    for _ in 0..20 {
+        f();
+    }
+    median(
+        (0..ROUNDS)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn main() {
+    let page = std::fs::read("build/bench-page.html")
+        .expect("build/bench-page.html: run `node bench/rewrite.mjs` first");
+    let bundle =
+        std::fs::read("build/fixtures.fpb").expect("build/fixtures.fpb: run `make bundle`");
+    let key = std::fs::read_to_string("fixtures/keys/dev.pub").unwrap();
+    let key = parse_verifying_key(key.trim()).unwrap();
+    let now = 1_793_491_200;
+    let engine = Rc::new(Engine::open(&bundle, &key, now).unwrap());
+    let ctx = PageContext {
+        product: Some("SKU-00001".into()),
+        now,
+        ..PageContext::default()
+    };
+
+    let full = time(|| {
+        let mut rw = SlotRewriter::new(Rc::clone(&engine), ctx.clone());
+        let mut n = 0;
+        for c in page.chunks(CHUNK) {
+            n += rw.push(c).len();
+        }
+        n += rw.finish().0.len();
+        std::hint::black_box(n);
+    });
+    let parse_only = time(|| {
+        let mut n = 0usize;
+        let settings = Settings::new()
+            .append_element_content_handler(element!("[data-p13n-slot]", |_| Ok(())))
+            .append_element_content_handler(element!(
+                "[data-p13n-slot] template[data-p13n-item]",
+                |_| Ok(())
+            ))
+            .append_element_content_handler(element!("[data-p13n-slot] [data-p13n-items]", |_| Ok(
+                ()
+            )))
+            .append_element_content_handler(element!("[data-p13n-query]", |_| Ok(())))
+            .append_element_content_handler(element!("[data-p13n-corrected]", |_| Ok(())))
+            .append_element_content_handler(element!("[data-p13n-corrected-query]", |_| Ok(())));
+        let mut rw = HtmlRewriter::new(settings, |c: &[u8]| n += c.len());
+        for c in page.chunks(CHUNK) {
+            rw.write(c).unwrap();
+        }
+        rw.end().unwrap();
+        std::hint::black_box(n);
+    });
+    let copy_only = time(|| {
+        let mut out = Vec::new();
+        for c in page.chunks(CHUNK) {
+            out.extend_from_slice(c);
+        }
+        std::hint::black_box(out.len());
+    });
+    let ranking = time(|| {
+        for kind in [
+            SlotKind::Home,
+            SlotKind::Similar,
+            SlotKind::ViewedTogether,
+            SlotKind::BoughtTogether,
+        ] {
+            let mut req = SlotRequest::new(kind);
+            req.k = Some(12);
+            req.product = Some("SKU-00001".into());
+            req.now = now;
+            std::hint::black_box(engine.rank(&req).unwrap().items.len());
+        }
+    });
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    println!(
+        "page {} bytes, {CHUNK}-byte chunks, median of {ROUNDS}, native\n",
+        page.len()
+    );
+    println!("| part | µs |\n| --- | ---: |");
+    println!(
+        "| whole rewrite (SlotRewriter, 4 slots ranked and rendered) | {:.0} |",
+        us(full)
+    );
+    println!(
+        "| lol_html alone, same selectors, empty handlers | {:.0} |",
+        us(parse_only)
+    );
+    println!(
+        "| copying the chunks (a pass-through's own work) | {:.0} |",
+        us(copy_only)
+    );
+    println!("| the 4 rankings alone (k = 12) | {:.0} |", us(ranking));
+    println!(
+        "| the rest (templates, rendering, source buffer) | {:.0} |",
+        us(full) - us(parse_only) - us(ranking)
+    );
+}
