@@ -127,6 +127,10 @@ pub fn read_json<T: DeserializeOwned + Validate>(
     }
 }
 
+/// Keys that moved between versions, (old path, new path), so an old file's
+/// error says where its key went.
+const MOVED_KEYS: &[(&str, &str)] = &[("search.fast_ship_days", "shipping.fast_ship_days")];
+
 /// Reads a TOML document and validates it.
 pub fn read_toml<T: DeserializeOwned + Validate>(file: &str, text: &str) -> Result<T, InputErrors> {
     let de = toml::Deserializer::new(text);
@@ -137,7 +141,10 @@ pub fn read_toml<T: DeserializeOwned + Validate>(file: &str, text: &str) -> Resu
             text.get(..span.start)
                 .map_or(1, |s| s.matches('\n').count() + 1)
         });
-        let message = inner.message().to_string();
+        let mut message = inner.message().to_string();
+        if let Some((_, to)) = MOVED_KEYS.iter().find(|(from, _)| *from == field) {
+            message.push_str(&format!(" (it moved: write it as `{to}`)"));
+        }
         let field = if field == "." { String::new() } else { field };
         InputErrors(vec![InputError::new(file, line, field, message)])
     })?;
@@ -249,5 +256,21 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("unknown field `exclude_tagz`"), "{shown}");
+    }
+
+    #[test]
+    fn a_moved_key_says_where_it_went() {
+        let text = "[search]\nfast_ship_days = 2\n";
+        let shown = read_toml::<Rules>("rules.toml", text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            shown.starts_with("rules.toml:2: field `search.fast_ship_days`"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("write it as `shipping.fast_ship_days`"),
+            "{shown}"
+        );
     }
 }
