@@ -174,8 +174,36 @@ impl Profile {
         self.visits > 1
     }
 
-    /// The signed cookie value.
+    /// The signed cookie value, never longer than what [`Profile::decode`]
+    /// accepts: a profile of long ids that would not fit sheds its oldest
+    /// entries first (see [`Profile::shed_one`]) rather than be lost whole.
     pub fn encode(&self, keys: &KeySet) -> String {
+        let mut fitted = self.clone();
+        loop {
+            let cookie = fitted.encode_as_is(keys);
+            if cookie.len() <= MAX_PROFILE_COOKIE_BYTES || !fitted.shed_one() {
+                return cookie;
+            }
+        }
+    }
+
+    /// Drops one entry, least useful first: the oldest recently viewed
+    /// beyond four, wanted, ordered, banner counts, searches, category
+    /// pages, then the last views. `false` when nothing is left to drop.
+    fn shed_one(&mut self) -> bool {
+        if self.viewed.len() > 4 {
+            self.viewed.pop();
+            return true;
+        }
+        self.wanted.pop().is_some()
+            || self.ordered.pop().is_some()
+            || self.banners.pop().is_some()
+            || self.queries.pop().is_some()
+            || self.categories.pop().is_some()
+            || self.viewed.pop().is_some()
+    }
+
+    fn encode_as_is(&self, keys: &KeySet) -> String {
         let json = serde_json::to_vec(self).unwrap_or_default();
         let payload = URL_SAFE_NO_PAD.encode(json);
         let key = keys.current();
@@ -413,6 +441,37 @@ mod tests {
         }
         assert_eq!(p.ordered.len(), MAX_ORDERED);
         assert_eq!(p.ordered[0].0, "P19");
+    }
+
+    #[test]
+    fn a_profile_of_the_longest_ids_still_fits_its_cookie() {
+        let long = |c: char, i: usize| format!("{c}{i:02}{}", "x".repeat(61));
+        let mut p = Profile::default();
+        p.touch(0);
+        for i in 0..20 {
+            p.record_view(&long('v', i));
+            p.record_availability(&long('w', i), false);
+            p.record_order(&long('o', i), i as i64);
+            p.count_banner(&long('b', i));
+            p.record_category(&"c".repeat(MAX_CATEGORY_CHARS - 1));
+            p.record_query("alpha beta gamma delta epsilon");
+        }
+        p.record_price(0.4, 3.0);
+        assert!(
+            p.encode_as_is(&keys(K1)).len() > MAX_PROFILE_COOKIE_BYTES,
+            "as it is, this profile would not fit"
+        );
+        let cookie = p.encode(&keys(K1));
+        assert!(cookie.len() <= MAX_PROFILE_COOKIE_BYTES, "{}", cookie.len());
+        let back = Profile::decode(&cookie, &keys(K1)).expect("it is read back, not dropped");
+        assert_eq!(
+            back.viewed.first(),
+            p.viewed.first(),
+            "the newest view survives"
+        );
+        assert!(back.viewed.len() >= 4);
+        assert_eq!(back.price_band, p.price_band);
+        assert_eq!(back.visits, 1);
     }
 
     #[test]
