@@ -156,6 +156,10 @@ describe('every surface at first paint', () => {
       const picked = slotOf(html, 'home').ids;
       assert.ok(picked.length > 0 && onMission(picked) * 2 > picked.length, `${slug}: ${onMission(picked)} of ${picked.length} picked in ${mission}`);
       assertAllowed(picked, `picked on ${slug}`);
+      const top = slotOf(html, 'category').ids;
+      assert.ok(top.length > 0, `${slug}: the category slot is filled`);
+      for (const id of top) assert.equal(products.get(id).category.join('/'), `${mission}/${leaf}`, `${id} listed on ${slug}`);
+      assertAllowed(top, `top picks on ${slug}`);
       const jar = updateJar(CONSENTED, land);
       assert.deepEqual(profileOf(jar).k, [`${mission}/${leaf}`], 'the category is kept for the visit');
       const home = await fetch(`${server.url}/`, { headers: { cookie: jar, referer: `${server.url}/categories/${slug}` } });

@@ -117,7 +117,9 @@ fn bad_request(reason: impl Into<String>) -> Result<Response> {
     json_error(400, reason)
 }
 
-const RECOMMEND_PARAMS: [&str; 6] = ["slot", "product", "k", "viewed", "cart", "explain"];
+const RECOMMEND_PARAMS: [&str; 7] = [
+    "slot", "product", "category", "k", "viewed", "cart", "explain",
+];
 
 /// Comma-separated product ids, or a 400 reason naming the bad one.
 fn id_list(name: &str, value: &str) -> std::result::Result<Vec<String>, String> {
@@ -141,6 +143,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
     }
     let mut slot = None;
     let mut product = None;
+    let mut category = None;
     let mut k = None;
     let mut explain = false;
     let mut viewed: Option<Vec<String>> = None;
@@ -152,6 +155,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         match name.as_ref() {
             "slot" => slot = Some(value.into_owned()),
             "product" => product = Some(value.into_owned()),
+            "category" => category = Some(value.into_owned()),
             "k" => match value.parse::<usize>() {
                 Ok(n) => k = Some(n),
                 Err(_) => return bad_request(format!("k must be a whole number (got {value:?})")),
@@ -197,6 +201,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         kind,
         k,
         product,
+        category,
         viewed,
         cart,
         returning: shopper.returning(),
@@ -214,6 +219,8 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
             e @ (EngineError::UnknownProduct(_)
             | EngineError::MissingProduct { .. }
             | EngineError::MissingCart { .. }
+            | EngineError::MissingCategory { .. }
+            | EngineError::UnknownCategory(_)
             | EngineError::InvalidK { .. }),
         ) => return bad_request(e.to_string()),
         Err(e) => return json_error(500, e.to_string()),

@@ -93,6 +93,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         PageContext {
             viewed,
             product,
+            category: category.map(str::to_owned),
             now,
             returning,
             wanted,

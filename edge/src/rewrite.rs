@@ -43,6 +43,9 @@ pub struct PageContext {
     pub viewed: Vec<String>,
     /// The product the page is about, from its URL, for slots that do not say.
     pub product: Option<String>,
+    /// The category the page is about (a catalog path), from its URL, for
+    /// `category` slots that do not say.
+    pub category: Option<String>,
     /// The time of the request, unix seconds.
     pub now: i64,
     /// The shopper visited before.
@@ -111,6 +114,7 @@ struct SlotAttrs {
     kind: String,
     k: Option<String>,
     product: Option<String>,
+    category: Option<String>,
     cart: Option<String>,
 }
 
@@ -172,6 +176,7 @@ impl SlotRewriter {
                     kind: el.get_attribute("data-p13n-slot").unwrap_or_default(),
                     k: el.get_attribute("data-p13n-k"),
                     product: el.get_attribute("data-p13n-product"),
+                    category: el.get_attribute("data-p13n-category"),
                     cart: el.get_attribute("data-p13n-cart"),
                 };
                 let is_banner = attrs.kind == BANNER_SLOT;
@@ -462,6 +467,7 @@ fn rank_slot(engine: &Engine, ctx: &PageContext, attrs: &SlotAttrs) -> Result<Ra
         kind,
         k,
         product: attrs.product.clone().or_else(|| ctx.product.clone()),
+        category: attrs.category.clone().or_else(|| ctx.category.clone()),
         viewed: ctx.viewed.clone(),
         cart,
         now: ctx.now,

@@ -260,6 +260,7 @@ proptest! {
                 .map(|_| (ids.choose(&mut rng).unwrap().to_string(), NOW - rng.gen_range(0..60) * 86_400))
                 .collect();
             let categories: Vec<&String> = engine.categories().iter().collect();
+            req.category = Some(categories.choose(&mut rng).unwrap().to_string());
             req.signals.categories = (0..rng.gen_range(0..3)).map(|_| categories.choose(&mut rng).unwrap().to_string()).collect();
             req.signals.queries = (0..rng.gen_range(0..2)).map(|_| ["tent", "red dress", "coffee"].choose(&mut rng).unwrap().to_string()).collect();
             req.signals.channel = [None, Some("search"), Some("social")].choose(&mut rng).unwrap().map(str::to_owned);
@@ -282,6 +283,14 @@ proptest! {
                 if kind.needs_cart() {
                     prop_assert!(!req.cart.contains(&item.id), "a cart item in {kind}");
                 }
+                if kind.needs_category() && item.source != "pin" {
+                    let listed = req.category.as_deref().unwrap();
+                    let path = p.category.join("/");
+                    prop_assert!(
+                        path == listed || path.starts_with(&format!("{listed}/")),
+                        "{} ({path}) listed in category {listed}", item.id
+                    );
+                }
                 if kind == SlotKind::Addons {
                     let anchor = by_id[req.product.as_deref().unwrap()];
                     prop_assert!(compatible(anchor, p), "{} is not compatible with {}", item.id, anchor.id);
@@ -297,7 +306,8 @@ proptest! {
             if let Some(cap) = g.max_per_brand {
                 prop_assert!(brands.values().all(|&n| n <= cap), "brand cap {cap} broken in {kind}: {brands:?}");
             }
-            if let Some(cap) = g.max_per_category {
+            // (A category slot lists one category: the category cap is not its rule.)
+            if let (Some(cap), false) = (g.max_per_category, kind == SlotKind::Category) {
                 prop_assert!(leaves.values().all(|&n| n <= cap), "category cap {cap} broken in {kind}: {leaves:?}");
             }
         }

@@ -373,3 +373,83 @@ fn fast_ship_and_the_price_band_move_rankings_by_their_weights() {
         "cheap band {cheap:.2}, dear band {dear:.2}"
     );
 }
+
+#[test]
+fn a_category_slot_lists_its_category_best_for_the_shopper_first() {
+    let engine = fixtures_engine();
+    let department = |ranking: &Ranking| -> Vec<String> {
+        ranking
+            .items
+            .iter()
+            .map(|i| {
+                let p = engine.product(&i.id).expect("listed products exist");
+                engine.category_name(p.leaf().expect("a leaf")).to_owned()
+            })
+            .collect()
+    };
+    let list = |category: &str, viewed: &[&str]| {
+        let mut req = SlotRequest::new(SlotKind::Category);
+        req.category = Some(category.into());
+        req.viewed = viewed.iter().map(|v| (*v).to_owned()).collect();
+        req.k = Some(8);
+        req.now = NOW;
+        engine.rank(&req).expect("category ranks")
+    };
+    // By slug, path or leaf name alike; only the category's own products.
+    let plain = list("food-drink", &[]);
+    assert!(!plain.personalized);
+    let leaves = department(&plain);
+    assert_eq!(leaves.len(), 8);
+    assert!(
+        leaves.iter().all(|l| l.starts_with("Food & Drink/")),
+        "{leaves:?}"
+    );
+    assert_eq!(
+        list("Food & Drink", &[]).items.len(),
+        8,
+        "the path names it too"
+    );
+    // A shopper who viewed coffee beans sees coffee beans first on the
+    // department's page.
+    let beans = engine
+        .products()
+        .iter()
+        .find(|p| {
+            p.leaf()
+                .is_some_and(|l| engine.category_name(l).ends_with("/Coffee Beans"))
+        })
+        .expect("fixture coffee beans")
+        .id
+        .clone();
+    let shopper = list("food-drink", &[beans.as_str()]);
+    assert!(shopper.personalized);
+    let leaves = department(&shopper);
+    let first_beans = leaves
+        .iter()
+        .take(4)
+        .filter(|l| l.ends_with("/Coffee Beans"))
+        .count();
+    let before = department(&plain)
+        .iter()
+        .take(4)
+        .filter(|l| l.ends_with("/Coffee Beans"))
+        .count();
+    assert!(
+        first_beans >= 3 && first_beans > before,
+        "{first_beans} coffee beans in the first four (without the view {before}): {leaves:?}"
+    );
+    // Missing and unknown categories say so.
+    let mut req = SlotRequest::new(SlotKind::Category);
+    req.now = NOW;
+    assert!(engine
+        .rank(&req)
+        .unwrap_err()
+        .to_string()
+        .contains("needs a category"));
+    req.category = Some("no-such-aisle".into());
+    assert!(engine
+        .rank(&req)
+        .unwrap_err()
+        .to_string()
+        .contains("not in the catalog"));
+}

@@ -47,6 +47,16 @@ pub enum EngineError {
         /// The slot type.
         slot: &'static str,
     },
+    /// The slot needs a category (`data-p13n-category`, `--category`, or a
+    /// category page's address) and got none.
+    #[error("slot {slot:?} needs a category")]
+    MissingCategory {
+        /// The slot type.
+        slot: &'static str,
+    },
+    /// The category is not in the bundle's catalog.
+    #[error("category {0:?} is not in the catalog (give its path, leaf name or page slug)")]
+    UnknownCategory(String),
     /// The product id is not in the bundle's catalog.
     #[error("product {0:?} is not in the catalog")]
     UnknownProduct(String),

@@ -411,6 +411,13 @@ impl Engine {
         self.catalog.top_of(c)
     }
 
+    /// The category `name` names: a catalog path or leaf name (as
+    /// [`intent::resolve_category`] reads them), else a page slug.
+    pub fn find_category(&self, name: &str) -> Option<u32> {
+        intent::resolve_category(&self.catalog.categories, name)
+            .or_else(|| self.category_by_slug(name))
+    }
+
     /// The category whose [`intent::category_slug`] is `slug` (a category
     /// page's address), if any.
     pub fn category_by_slug(&self, slug: &str) -> Option<u32> {

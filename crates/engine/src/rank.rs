@@ -50,6 +50,19 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
     } else {
         None
     };
+    let category = if req.kind.needs_category() {
+        let name = req
+            .category
+            .as_deref()
+            .ok_or(EngineError::MissingCategory { slot: slot_name })?;
+        Some(
+            engine
+                .find_category(name)
+                .ok_or_else(|| EngineError::UnknownCategory(name.chars().take(100).collect()))?,
+        )
+    } else {
+        None
+    };
     let cart = engine.ordinals(&req.cart);
     if req.kind.needs_cart() && cart.is_empty() {
         return Err(EngineError::MissingCart { slot: slot_name });
@@ -75,6 +88,7 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
         engine,
         session: &session,
         anchor,
+        category,
         cart: &cart,
         returning: req.returning,
         wanted: &wanted,
@@ -291,7 +305,10 @@ impl<'a> Selection<'a> {
                 return Some(format!("max_per_brand {cap} reached for {:?}", p.brand));
             }
         }
-        if let (Some(cap), Some(leaf)) = (rules.max_per_category, p.leaf()) {
+        // A category slot lists one category by design: the cap that keeps
+        // mixed slots varied does not apply to it (the brand cap does).
+        let listing = self.slot.kind == Some(SlotKind::Category);
+        if let (Some(cap), Some(leaf), false) = (rules.max_per_category, p.leaf(), listing) {
             if self.per_leaf.get(&leaf).copied().unwrap_or(0) >= cap {
                 return Some(format!(
                     "max_per_category {cap} reached for {:?}",

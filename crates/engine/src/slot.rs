@@ -33,11 +33,14 @@ pub enum SlotKind {
     /// Any page: what the shopper will most likely open next, from the
     /// session's recent products; those may come back ("still deciding?").
     Next,
+    /// Category page: the category's own products, the best for this
+    /// shopper first (popular, near their taste and price band).
+    Category,
 }
 
 impl SlotKind {
     /// Every kind, as written in HTML.
-    pub const ALL: [SlotKind; 9] = [
+    pub const ALL: [SlotKind; 10] = [
         SlotKind::Home,
         SlotKind::Similar,
         SlotKind::ViewedTogether,
@@ -47,6 +50,7 @@ impl SlotKind {
         SlotKind::CartAddons,
         SlotKind::Ladder,
         SlotKind::Next,
+        SlotKind::Category,
     ];
 
     /// The name used in `data-p13n-slot` and on the command line.
@@ -61,6 +65,7 @@ impl SlotKind {
             SlotKind::CartAddons => "cart-addons",
             SlotKind::Ladder => "ladder",
             SlotKind::Next => "next",
+            SlotKind::Category => "category",
         }
     }
 
@@ -74,6 +79,11 @@ impl SlotKind {
                 | SlotKind::Alternatives
                 | SlotKind::Addons
         )
+    }
+
+    /// Whether the slot is about one category (`data-p13n-category`).
+    pub fn needs_category(self) -> bool {
+        self == SlotKind::Category
     }
 
     /// Whether the slot is about the cart (`data-p13n-cart`).
@@ -113,6 +123,9 @@ pub struct SlotRequest {
     pub k: Option<usize>,
     /// The product the page is about (product page slots).
     pub product: Option<String>,
+    /// The category a `category` slot lists: a catalog path, a leaf name
+    /// or a category page's slug.
+    pub category: Option<String>,
     /// The shopper's recently viewed product ids, most recent first. Empty
     /// without personalization consent.
     pub viewed: Vec<String>,
@@ -146,6 +159,7 @@ impl SlotRequest {
             kind,
             k: None,
             product: None,
+            category: None,
             viewed: Vec::new(),
             cart: Vec::new(),
             returning: false,

@@ -38,6 +38,8 @@ pub struct Request {
     pub cart: Vec<String>,
     /// Unix seconds.
     pub now: f64,
+    /// Category a `category` slot lists (path, leaf name or page slug).
+    pub category: Option<String>,
 }
 
 /// Ranks a slot and returns the ranking as JSON.
@@ -49,6 +51,7 @@ pub fn rank_json(engine: &Engine, r: Request) -> Result<String, String> {
         viewed,
         cart,
         now,
+        category,
     } = r;
     let kind: SlotKind = slot
         .parse()
@@ -56,6 +59,7 @@ pub fn rank_json(engine: &Engine, r: Request) -> Result<String, String> {
     let req = SlotRequest {
         k,
         product,
+        category,
         viewed,
         cart,
         now: now as i64,
@@ -105,7 +109,9 @@ impl FirstpaintEngine {
     }
 
     /// Ranks slot `slot` (`home`, `similar`, ...) at `now_seconds` and
-    /// returns the ranking as JSON.
+    /// returns the ranking as JSON; `category` (last, optional) is the
+    /// category a `category` slot lists.
+    #[allow(clippy::too_many_arguments)]
     pub fn rank(
         &self,
         slot: &str,
@@ -114,6 +120,7 @@ impl FirstpaintEngine {
         viewed: Vec<String>,
         cart: Vec<String>,
         now_seconds: f64,
+        category: Option<String>,
     ) -> Result<String, JsError> {
         let request = Request {
             slot: slot.to_owned(),
@@ -122,6 +129,7 @@ impl FirstpaintEngine {
             viewed,
             cart,
             now: now_seconds,
+            category,
         };
         rank_json(&self.inner, request).map_err(|e| JsError::new(&e))
     }

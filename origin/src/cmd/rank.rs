@@ -11,12 +11,16 @@ use firstpaint_engine::{PriceBand, SlotKind, SlotRequest};
 pub struct Args {
     #[command(flatten)]
     signed: super::SignedBundle,
-    /// Slot type (home, similar, viewed-together, bought-together, alternatives, addons, cart-addons, ladder, next).
+    /// Slot type (home, similar, viewed-together, bought-together, alternatives, addons, cart-addons, ladder, next, category).
     #[arg(long)]
     slot: String,
     /// The product the page shows (product-page slots).
     #[arg(long)]
     product: Option<String>,
+    /// The category the page lists (`category` slots): a catalog path, a
+    /// leaf name or a page slug.
+    #[arg(long)]
+    category: Option<String>,
     /// Recently viewed product ids, most recent first, comma-separated.
     #[arg(long, value_delimiter = ',')]
     viewed: Vec<String>,
@@ -81,6 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         kind,
         k: args.k,
         product: args.product,
+        category: args.category,
         viewed: args.viewed,
         cart: args.cart,
         returning: args.returning,

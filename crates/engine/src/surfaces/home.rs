@@ -7,8 +7,8 @@
 //! they ordered and are due to buy again (by their category's refill
 //! interval).
 
-use super::{follow_session, neighbours, score_similarity, Context};
-use crate::candidates::{Pool, CATEGORY_AFFINITY};
+use super::{follow_session, neighbours, score_affinity, score_similarity, Context};
+use crate::candidates::Pool;
 use crate::limits::{CANDIDATES_PER_SOURCE, RECENT_IN_HOME};
 
 /// Source name of a returning visitor's recent views; `rank.rs` keeps them
@@ -106,12 +106,5 @@ pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
         follow_session(ctx, tier, pool);
         score_similarity(ctx, &session.taste, pool);
     }
-    for ord in pool.order.clone() {
-        let affinity = engine
-            .product_at(ord)
-            .map_or(0.0, |p| session.affinity(p.leaf(), p.top()));
-        if let Some(c) = pool.get_mut(ord) {
-            c.set(CATEGORY_AFFINITY, affinity);
-        }
-    }
+    score_affinity(ctx, pool);
 }

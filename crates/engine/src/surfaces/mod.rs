@@ -3,6 +3,7 @@
 //! happen afterwards in one place (`rank.rs`), so no surface can skip them.
 
 mod cart;
+mod category;
 mod home;
 mod next;
 
@@ -22,6 +23,8 @@ pub(crate) struct Context<'a> {
     pub session: &'a Session,
     /// The product a product-page slot is about.
     pub anchor: Option<u32>,
+    /// The category a category slot lists.
+    pub category: Option<u32>,
     /// Products in the cart.
     pub cart: &'a [u32],
     /// The shopper visited before.
@@ -45,6 +48,7 @@ pub(crate) fn gather(kind: SlotKind, ctx: &Context<'_>, pool: &mut Pool) {
         (SlotKind::CartAddons, _) => cart::addons(ctx, pool),
         (SlotKind::Ladder, _) => cart::ladder(ctx, pool),
         (SlotKind::Next, _) => next::next(ctx, pool),
+        (SlotKind::Category, _) => category::category(ctx, pool),
         _ => home::home(ctx, pool),
     }
 }
@@ -73,6 +77,20 @@ fn neighbours(ctx: &Context<'_>, query: &Embedding, tier: u8, pool: &mut Pool) {
     }
     for (ord, _) in ctx.engine.nearest(query, CANDIDATES_PER_SOURCE) {
         pool.add(ord, tier, "similar");
+    }
+}
+
+/// Sets every candidate's category affinity: how much of the session was
+/// in its leaf or department (see [`Session::affinity`]).
+fn score_affinity(ctx: &Context<'_>, pool: &mut Pool) {
+    for ord in pool.order.clone() {
+        let affinity = ctx
+            .engine
+            .product_at(ord)
+            .map_or(0.0, |p| ctx.session.affinity(p.leaf(), p.top()));
+        if let Some(c) = pool.get_mut(ord) {
+            c.set(crate::candidates::CATEGORY_AFFINITY, affinity);
+        }
     }
 }
 
