@@ -1,7 +1,7 @@
 //! Cart slots, about the products in the cart.
 
-use super::{neighbours, score_similarity, Context};
-use crate::candidates::{Pool, CATEGORY_AFFINITY, CO_VIEW};
+use super::{neighbours, score_affinity, score_similarity, Context};
+use crate::candidates::{Pool, CO_VIEW};
 use crate::embedding::Embedding;
 use crate::limits::CANDIDATES_PER_SOURCE;
 
@@ -94,13 +94,5 @@ fn cart_taste(ctx: &Context<'_>) -> Embedding {
 /// Similarity to the cart's items and the session's category affinity.
 fn score_cart(ctx: &Context<'_>, pool: &mut Pool) {
     score_similarity(ctx, &cart_taste(ctx), pool);
-    for ord in pool.order.clone() {
-        let affinity = ctx
-            .engine
-            .product_at(ord)
-            .map_or(0.0, |p| ctx.session.affinity(p.leaf(), p.top()));
-        if let Some(c) = pool.get_mut(ord) {
-            c.set(CATEGORY_AFFINITY, c.get(CATEGORY_AFFINITY).max(affinity));
-        }
-    }
+    score_affinity(ctx, pool);
 }

@@ -80,16 +80,17 @@ fn neighbours(ctx: &Context<'_>, query: &Embedding, tier: u8, pool: &mut Pool) {
     }
 }
 
-/// Sets every candidate's category affinity: how much of the session was
-/// in its leaf or department (see [`Session::affinity`]).
+/// Raises every candidate's category affinity to how much of the session
+/// was in its leaf or department (see [`Session::affinity`]).
 fn score_affinity(ctx: &Context<'_>, pool: &mut Pool) {
+    use crate::candidates::CATEGORY_AFFINITY;
     for ord in pool.order.clone() {
         let affinity = ctx
             .engine
             .product_at(ord)
             .map_or(0.0, |p| ctx.session.affinity(p.leaf(), p.top()));
         if let Some(c) = pool.get_mut(ord) {
-            c.set(crate::candidates::CATEGORY_AFFINITY, affinity);
+            c.set(CATEGORY_AFFINITY, c.get(CATEGORY_AFFINITY).max(affinity));
         }
     }
 }
