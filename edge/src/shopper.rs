@@ -105,16 +105,19 @@ impl Shopper {
         if let Some(c) = page.category {
             profile.record_category(c);
         }
-        let product = page.product;
-        if let Some(level) = product.and_then(|id| engine.price_level(engine.ordinal(id)?)) {
-            profile.record_price(level, VIEW_EVIDENCE);
-        }
-        if let Some(id) = product {
-            profile.record_view(id);
+        let Some(id) = page.product else {
+            return;
+        };
+        profile.record_view(id);
+        let Some(ord) = engine.ordinal(id) else {
+            return;
+        };
+        if let Some(p) = engine.product_at(ord) {
             let min = engine.rules().min_inventory.max(1);
-            if let Some(p) = engine.product(id) {
-                profile.record_availability(id, p.available >= min);
-            }
+            profile.record_availability(id, p.available >= min);
+        }
+        if let Some(level) = engine.price_level(ord) {
+            profile.record_price(level, VIEW_EVIDENCE);
         }
     }
 

@@ -213,22 +213,29 @@ pub fn resolve_category(categories: &[String], name: &str) -> Option<u32> {
 /// (`Home & Kitchen/Coffee` -> `home-kitchen/coffee`). Storefronts address
 /// category pages by it (`/categories/<slug>`).
 pub fn category_slug(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for (i, level) in path.split('/').enumerate() {
-        if i > 0 {
-            out.push('/');
-        }
+    slug_chars(path).collect()
+}
+
+/// Whether `slug` is the slug of category `path`, without building it
+/// (a category page compares its address with every category).
+pub fn is_category_slug(path: &str, slug: &str) -> bool {
+    slug_chars(path).eq(slug.chars())
+}
+
+/// The characters of [`category_slug`], one at a time.
+fn slug_chars(path: &str) -> impl Iterator<Item = char> + '_ {
+    path.split('/').enumerate().flat_map(|(i, level)| {
         let words = level
             .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty());
-        for (j, word) in words.enumerate() {
-            if j > 0 {
-                out.push('-');
-            }
-            out.extend(word.chars().flat_map(char::to_lowercase));
-        }
-    }
-    out
+            .filter(|w| !w.is_empty())
+            .enumerate()
+            .flat_map(|(j, word)| {
+                let dash = (j > 0).then_some('-');
+                dash.into_iter()
+                    .chain(word.chars().flat_map(char::to_lowercase))
+            });
+        (i > 0).then_some('/').into_iter().chain(words)
+    })
 }
 
 /// Features of category `c`: its leaf name and its top-level name.
@@ -299,6 +306,15 @@ mod tests {
         assert_eq!(category_slug("Sports & Outdoors"), "sports-outdoors");
         assert_eq!(category_slug("Café/Crème Brûlée"), "café/crème-brûlée");
         assert_eq!(category_slug(""), "");
+        assert!(is_category_slug(
+            "Home & Kitchen/Coffee",
+            "home-kitchen/coffee"
+        ));
+        assert!(!is_category_slug(
+            "Home & Kitchen/Coffee",
+            "home-kitchen/cof"
+        ));
+        assert!(!is_category_slug("Home & Kitchen", "home-kitchen/coffee"));
     }
 
     #[test]

@@ -425,7 +425,7 @@ impl Engine {
             .catalog
             .categories
             .iter()
-            .position(|c| intent::category_slug(c) == slug)?;
+            .position(|c| intent::is_category_slug(c, slug))?;
         u32::try_from(position).ok()
     }
 
