@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 ROOT := $(abspath .)
 BUILD := $(ROOT)/build
-FP := $(ROOT)/target/release/firstpaint
+FP := $(ROOT)/target/native/firstpaint
 WRANGLER := $(ROOT)/node_modules/.bin/wrangler
 PERSIST ?= $(ROOT)/.wrangler/state
 PORT ?= 8787
@@ -17,14 +17,14 @@ export WASM_OPT_BIN := $(ROOT)/node_modules/.bin/wasm-opt
 export ESBUILD_BIN := $(ROOT)/node_modules/.bin/esbuild
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: dev test setup setup-browser worker origin bundle site publish-local lint unit e2e bench bench-wasm bench-rewrite clean
+.PHONY: dev test setup setup-browser worker origin bundle site publish-local lint unit eval e2e bench bench-wasm bench-rewrite clean
 
 ## Set up, build the fixtures store's bundle, publish it locally, serve it on 127.0.0.1:$(PORT).
 dev: setup worker bundle site publish-local
 	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --persist-to $(PERSIST) --show-interactive-dev-session=false
 
 ## Every test: formatting, lints, unit and integration tests, then end-to-end in wrangler dev and Chromium.
-test: setup setup-browser lint unit worker bundle site e2e
+test: setup setup-browser lint unit eval worker bundle site e2e
 
 setup:
 	scripts/setup.sh
@@ -39,13 +39,20 @@ lint:
 unit:
 	cargo test --workspace
 
+## The real-data evaluations (../shared/data/) as regression tests, optimised
+## like the CLI that prints their tables.
+eval:
+	cargo test --profile native -p firstpaint-origin --features eval-tests \
+		--test eval_baskets --test eval_intent --test eval_search --test eval_sessions
+
 ## The worker's wasm; names and producers are stripped (~45 KB gzipped) to keep the size budget.
 worker:
 	cd edge && worker-build --release
 	$(ROOT)/node_modules/.bin/wasm-opt edge/build/index_bg.wasm --strip-debug --strip-producers -o edge/build/index_bg.wasm
 
+## The native CLI, optimised for speed (the wasm's release profile is for size).
 origin:
-	cargo build --release -p firstpaint-origin
+	cargo build --profile native -p firstpaint-origin
 
 $(BUILD):
 	mkdir -p $(BUILD)
@@ -69,7 +76,7 @@ e2e:
 
 ## Native figures (BENCHMARKS.md), then the same requests in wasm.
 bench: origin
-	cargo run --profile bench-native -p firstpaint-origin --bin firstpaint-bench -- --out-dir $(BUILD)/bench
+	cargo run --profile native -p firstpaint-origin --bin firstpaint-bench -- --out-dir $(BUILD)/bench
 	$(MAKE) bench-wasm
 
 ## A ~100 KB page with 4 slots in workerd: personalizing vs the kill switch.

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
-export const FP = path.join(ROOT, 'target/release/firstpaint');
+export const FP = path.join(ROOT, 'target/native/firstpaint');
 export const WRANGLER = path.join(ROOT, 'node_modules/.bin/wrangler');
 export const BUNDLE = path.join(ROOT, 'build/fixtures.fpb');
 export const PUBKEY = path.join(ROOT, 'fixtures/keys/dev.pub');

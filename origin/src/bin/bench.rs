@@ -11,7 +11,7 @@
 //! are written there for `bench/wasm.mjs`, which times the same calls in
 //! wasm.
 //!
-//! `cargo run --profile bench-native -p firstpaint-origin --bin firstpaint-bench -- --products 100000 --sessions 170000`
+//! `cargo run --profile native -p firstpaint-origin --bin firstpaint-bench -- --products 100000 --sessions 170000`
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
