@@ -1,5 +1,7 @@
 //! The JSON endpoints under `/p13n/`.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use worker::{Context, Date, Env, Request, Response, Result};
 
@@ -8,8 +10,8 @@ use firstpaint_engine::limits::MAX_K;
 use firstpaint_engine::price_band::{ORDER_EVIDENCE, VIEW_EVIDENCE};
 use firstpaint_engine::search::QueryReport;
 use firstpaint_engine::{
-    format_price, EngineError, Intent, ProductRecord, Reason, Removed, SearchFilters,
-    SearchOutcome, SlotKind, SlotRequest,
+    format_price, EngineError, Intent, Product, Reason, Removed, SearchFilters, SearchOutcome,
+    SlotKind, SlotRequest,
 };
 
 use crate::keyed_hash::KeySet;
@@ -46,8 +48,8 @@ pub async fn health(env: &Env, ctx: &Context) -> Result<Response> {
 struct Item<'a> {
     id: &'a str,
     title: &'a str,
-    url: &'a str,
-    image: &'a str,
+    url: Cow<'a, str>,
+    image: Cow<'a, str>,
     price: f64,
     price_display: String,
     currency: &'a str,
@@ -56,15 +58,15 @@ struct Item<'a> {
 }
 
 impl<'a> Item<'a> {
-    fn new(p: &'a ProductRecord, score: f32, reasons: &'a [Reason]) -> Self {
+    fn new(p: Product<'a>, score: f32, reasons: &'a [Reason]) -> Self {
         Item {
-            id: &p.id,
-            title: &p.title,
-            url: &p.url,
-            image: &p.image,
-            price: p.price,
-            price_display: format_price(p.price, &p.currency),
-            currency: &p.currency,
+            id: p.id(),
+            title: p.title(),
+            url: p.url(),
+            image: p.image(),
+            price: p.price(),
+            price_display: format_price(p.price(), p.currency()),
+            currency: p.currency(),
             score,
             reasons,
         }

@@ -114,7 +114,7 @@ impl Shopper {
         };
         if let Some(p) = engine.product_at(ord) {
             let min = engine.rules().min_inventory.max(1);
-            profile.record_availability(id, p.available >= min);
+            profile.record_availability(id, p.available() >= min);
         }
         if let Some(level) = engine.price_level(ord) {
             profile.record_price(level, VIEW_EVIDENCE);

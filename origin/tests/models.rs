@@ -86,8 +86,7 @@ fn a_landing_category_page_and_viewed_products_give_an_intent_too() {
     assert!(intent.probability > 0.5, "{intent:?}");
     let phone = engine
         .products()
-        .iter()
-        .position(|p| p.title.contains("Phone") && top(&engine, &p.id) == "Electronics")
+        .position(|p| p.title().contains("Phone") && top(&engine, p.id()) == "Electronics")
         .expect("a fixture phone") as u32;
     let viewed = engine.intent(&[phone], &IntentSignals::default());
     assert_eq!(viewed.map(|i| i.name).as_deref(), Some("Electronics"));
@@ -253,7 +252,7 @@ fn a_surge_of_interest_makes_a_product_trend_into_the_home_slot() {
         "trending {}",
         engine.trending(ord)
     );
-    assert_eq!(engine.top_trending().first(), Some(&ord));
+    assert_eq!(engine.top_trending().next(), Some(ord));
     let mut req = SlotRequest::new(SlotKind::Home);
     req.k = Some(12);
     req.now = NOW;
@@ -285,8 +284,7 @@ fn an_order_comes_back_on_home_when_its_category_is_due_for_a_refill() {
     );
     let phone = engine
         .products()
-        .iter()
-        .find(|p| p.title.contains("Phone"))
+        .find(|p| p.title().contains("Phone"))
         .expect("a phone");
     assert_eq!(
         engine.refill_days(phone.leaf().expect("a leaf")),
@@ -314,7 +312,9 @@ fn an_order_comes_back_on_home_when_its_category_is_due_for_a_refill() {
             "not due {days} days after the order"
         );
     }
-    assert!(home(13, &phone.id).iter().all(|i| i.source != "refill-due"));
+    assert!(home(13, phone.id())
+        .iter()
+        .all(|i| i.source != "refill-due"));
 }
 
 #[test]
@@ -413,15 +413,14 @@ fn a_category_slot_lists_its_category_best_for_the_shopper_first() {
     // department's page.
     let beans = engine
         .products()
-        .iter()
         .find(|p| {
             p.leaf()
                 .is_some_and(|l| engine.category_name(l).ends_with("/Coffee Beans"))
         })
         .expect("fixture coffee beans")
-        .id
-        .clone();
-    let shopper = list("food-drink", &[beans.as_str()]);
+        .id()
+        .to_owned();
+    let shopper = list("food-drink", &[&beans]);
     assert!(shopper.personalized);
     let leaves = department(&shopper);
     let first_beans = leaves

@@ -26,7 +26,7 @@ use support::fixtures_engine;
 fn allowed(engine: &Engine, id: &str) -> Result<(), String> {
     let p = engine.product(id).ok_or("unknown product")?;
     let names: Vec<&str> = p
-        .category_path
+        .category_path()
         .iter()
         .map(|&c| engine.category_name(c))
         .collect();
@@ -34,25 +34,28 @@ fn allowed(engine: &Engine, id: &str) -> Result<(), String> {
         .iter()
         .map(|n| n.rsplit('/').next().unwrap_or(n))
         .collect();
-    if p.available < 2 {
-        return Err(format!("{id}: only {} in stock", p.available));
+    if p.available() < 2 {
+        return Err(format!("{id}: only {} in stock", p.available()));
     }
-    if p.regulated {
+    if p.regulated() {
         return Err(format!("{id}: regulated"));
     }
-    if p.safety.iter().any(|s| s == "flammable") {
+    if p.safety().any(|s| s == "flammable") {
         return Err(format!("{id}: flammable"));
     }
     if leaf_names.contains(&"Camping Fuel") {
         return Err(format!("{id}: excluded category"));
     }
-    if p.tags.iter().any(|t| t == "discontinued") {
+    if p.tags().any(|t| t == "discontinued") {
         return Err(format!("{id}: discontinued"));
     }
-    if leaf_names.contains(&"Electronics") && p.price < 12.0 {
+    if leaf_names.contains(&"Electronics") && p.price() < 12.0 {
         return Err(format!("{id}: under the Electronics floor"));
     }
-    if leaf_names.contains(&"Fashion") && p.cost > 0.0 && (p.price - p.cost) / p.price < 0.35 {
+    if leaf_names.contains(&"Fashion")
+        && p.cost() > 0.0
+        && (p.price() - p.cost()) / p.price() < 0.35
+    {
         return Err(format!("{id}: under the Fashion margin floor"));
     }
     Ok(())
@@ -66,8 +69,7 @@ fn the_fixture_rules_have_something_to_exclude() {
     let engine = fixtures_engine();
     let reasons: Vec<String> = engine
         .products()
-        .iter()
-        .filter_map(|p| allowed(&engine, &p.id).err())
+        .filter_map(|p| allowed(&engine, p.id()).err())
         .map(|r| {
             r.split_once(": ")
                 .map_or(r.clone(), |(_, why)| why.to_owned())
@@ -91,7 +93,7 @@ fn the_fixture_rules_have_something_to_exclude() {
 }
 
 fn ids(engine: &Engine) -> Vec<String> {
-    engine.products().iter().map(|p| p.id.clone()).collect()
+    engine.products().map(|p| p.id().to_owned()).collect()
 }
 
 proptest! {
@@ -134,9 +136,9 @@ fn similar_items_share_the_category() {
     let engine = fixtures_engine();
     let mut same = 0;
     let mut total = 0;
-    for p in engine.products().iter().step_by(7) {
+    for p in engine.products().step_by(7) {
         let mut req = SlotRequest::new(SlotKind::Similar);
-        req.product = Some(p.id.clone());
+        req.product = Some(p.id().to_owned());
         req.k = Some(6);
         for item in engine.rank(&req).unwrap().items {
             total += 1;
@@ -171,20 +173,18 @@ fn home_follows_the_session() {
 
     let phones = engine
         .products()
-        .iter()
         .filter(|p| {
             engine
                 .category_name(p.leaf().unwrap())
                 .ends_with("Smartphones")
         })
-        .map(|p| p.id.as_str())
+        .map(|p| p.id())
         .take(2)
         .collect::<Vec<_>>();
     let tea = engine
         .products()
-        .iter()
         .filter(|p| engine.category_name(p.leaf().unwrap()).ends_with("/Tea"))
-        .map(|p| p.id.as_str())
+        .map(|p| p.id())
         .take(2)
         .collect::<Vec<_>>();
     let a = home(&phones);
@@ -209,8 +209,7 @@ fn next_follows_what_shoppers_opened_after_the_session() {
     // A product that shoppers moved on from to several others.
     let popular_path = engine
         .products()
-        .iter()
-        .map(|p| p.id.clone())
+        .map(|p| p.id().to_owned())
         .max_by_key(|id| {
             let mut req = SlotRequest::new(SlotKind::Next);
             req.viewed = vec![id.clone()];
@@ -334,16 +333,15 @@ fn banners_follow_conditions_priorities_and_caps() {
     // A product running low gets the low-stock banner, whatever the hour.
     let low = engine
         .products()
-        .iter()
-        .find(|p| (2..10).contains(&p.available))
+        .find(|p| (2..10).contains(&p.available()))
         .expect("a product running low");
     assert_eq!(
-        id(engine.choose_banner(evening, Some(&low.id), None)).as_deref(),
+        id(engine.choose_banner(evening, Some(low.id()), None)).as_deref(),
         Some("low-stock")
     );
-    let plenty = engine.products().iter().find(|p| p.available > 50).unwrap();
+    let plenty = engine.products().find(|p| p.available() > 50).unwrap();
     assert_eq!(
-        id(engine.choose_banner(morning, Some(&plenty.id), None)).as_deref(),
+        id(engine.choose_banner(morning, Some(plenty.id()), None)).as_deref(),
         Some("dispatch")
     );
 }

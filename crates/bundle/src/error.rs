@@ -25,13 +25,17 @@ pub enum BundleError {
     /// Not a bundle at all.
     #[error("not a firstpaint bundle (bad magic at offset 0)")]
     BadMagic,
-    /// Written by a format this reader does not know.
-    #[error("unsupported bundle format version {got} (this reader accepts {supported})")]
+    /// Written by a format this reader does not read (an older release's,
+    /// or a newer one's).
+    #[error(
+        "bundle format version {got} is not read by this release (it reads version {supported}): \
+         rebuild the bundle with this release's `firstpaint build`"
+    )]
     UnsupportedVersion {
         /// Version in the header.
         got: u16,
-        /// Versions accepted, as text.
-        supported: &'static str,
+        /// The version this reader reads.
+        supported: u16,
     },
     /// Signed by a key other than the one we trust.
     #[error("bundle is signed by key {got}, expected key {expected}")]
@@ -62,19 +66,20 @@ pub enum BundleError {
         /// Its length.
         len: u64,
     },
-    /// A section's checksum does not match its bytes.
-    #[error(
-        "section {tag} at offset {offset} is corrupt (crc32 {got:08x}, expected {expected:08x})"
-    )]
-    SectionChecksum {
+    /// A section's SHA-256 is not the one the signed table names: its
+    /// bytes were changed after signing.
+    #[error("section {tag} at offset {offset} was modified (its SHA-256 is not the signed one)")]
+    SectionDigest {
         /// The section.
         tag: Tag,
         /// Its offset.
         offset: u64,
-        /// Checksum in the table.
-        expected: u32,
-        /// Checksum of the bytes.
-        got: u32,
+    },
+    /// A padding byte between sections is not zero.
+    #[error("bundle was modified: padding at offset {offset} is not zero")]
+    Padding {
+        /// Where the padding starts.
+        offset: u64,
     },
     /// A section the reader needs is not in the bundle.
     #[error("section {0} is missing")]

@@ -8,15 +8,28 @@ use std::fmt;
 pub const MAGIC: [u8; 8] = *b"FPBUNDLE";
 /// Format version this crate writes and reads. Bump it when the layout or the
 /// section codec changes; keep a reader per old version that must stay readable.
-pub const FORMAT_VERSION: u16 = 1;
+///
+/// Version 2 signs the header and a table of per-section SHA-256 digests
+/// (not every byte), so the large sections can be checked by whatever hashes
+/// fastest where the bundle is opened (the runtime's native `crypto.subtle`
+/// at the edge) and read in place. Version 1 bundles (one signature over
+/// everything, CRC-32 per section) are refused with a "rebuild" message: the
+/// engine's sections changed layout with it, so an old bundle could not be
+/// read anyway.
+pub const FORMAT_VERSION: u16 = 2;
 /// Bytes of the fixed header, before the section table.
 pub(crate) const HEADER_LEN: usize = 152;
 /// Bytes of one section table entry.
-pub(crate) const ENTRY_LEN: usize = 24;
+pub(crate) const ENTRY_LEN: usize = 56;
 /// Bytes of the trailing ed25519 signature.
 pub(crate) const SIGNATURE_LEN: usize = 64;
 /// Sections start on multiples of this.
 pub(crate) const ALIGN: usize = 8;
+
+/// `n` rounded up to the next multiple of [`ALIGN`].
+pub(crate) fn align(n: usize) -> usize {
+    n.div_ceil(ALIGN).saturating_mul(ALIGN)
+}
 
 /// A section's name: four ASCII bytes, readable in a hex dump and in errors.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -70,9 +83,12 @@ pub struct Header {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Entry {
     pub tag: Tag,
-    pub crc32: u32,
+    /// Reserved, zero.
+    pub flags: u32,
     pub offset: u64,
     pub len: u64,
+    /// SHA-256 of the section's `len` bytes.
+    pub sha256: [u8; 32],
 }
 
 impl Header {
@@ -118,18 +134,20 @@ impl Header {
 impl Entry {
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.tag.0);
-        out.extend_from_slice(&self.crc32.to_le_bytes());
+        out.extend_from_slice(&self.flags.to_le_bytes());
         out.extend_from_slice(&self.offset.to_le_bytes());
         out.extend_from_slice(&self.len.to_le_bytes());
+        out.extend_from_slice(&self.sha256);
     }
 
     pub(crate) fn read(b: &[u8; ENTRY_LEN]) -> Self {
         let mut r = Cursor { b, at: 0 };
         Entry {
             tag: Tag(r.take()),
-            crc32: u32::from_le_bytes(r.take()),
+            flags: u32::from_le_bytes(r.take()),
             offset: u64::from_le_bytes(r.take()),
             len: u64::from_le_bytes(r.take()),
+            sha256: r.take(),
         }
     }
 }

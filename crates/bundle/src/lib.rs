@@ -2,14 +2,17 @@
 //!
 //! A bundle is a header (magic, format version, bundle version, creation and
 //! expiry times, hashes of the inputs, signing key id), a table of typed
-//! sections, the sections themselves (8-byte aligned) and an ed25519
-//! signature over all of it. `FORMAT.md` beside this crate draws the layout.
+//! sections with each one's SHA-256, an ed25519 signature over the header
+//! and the table, then the sections themselves (8-byte aligned, so they can
+//! be read in place). `FORMAT.md` beside this crate draws the layout.
 //! The crate knows nothing about ranking: sections are opaque bytes named by a
 //! four-letter [`Tag`]; [`codec`] turns serde types into section bytes.
 //!
 //! Opening is verification first: the length, the signing key, the signature,
-//! the expiry, then each section's bounds and checksum, each failure a
-//! distinct [`BundleError`]. Nothing in a bundle is trusted before that.
+//! the expiry, the layout, then each section's digest, each failure a
+//! distinct [`BundleError`]. Nothing in a bundle is trusted before that. The
+//! digests may be computed by the caller ([`Bundle::open_with_digests`]):
+//! the edge uses the runtime's native SHA-256.
 //!
 //! ```
 //! use firstpaint_bundle::{Bundle, BundleWriter, Inputs, SigningKey, Tag};
@@ -25,6 +28,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod bytes;
 pub mod codec;
 mod error;
 mod format;
@@ -33,12 +37,13 @@ mod manifest;
 mod reader;
 mod writer;
 
+pub use bytes::OwnedBytes;
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use error::BundleError;
 pub use format::{Header, Tag, FORMAT_VERSION, MAGIC};
 pub use keys::{key_id, parse_signing_key, parse_verifying_key, KeyError};
 pub use manifest::Manifest;
-pub use reader::Bundle;
+pub use reader::{section_ranges, Bundle};
 pub use writer::{BundleWriter, Inputs};
 
 /// SHA-256 of `bytes`; used for input hashes and content addresses.

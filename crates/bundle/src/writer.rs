@@ -1,10 +1,11 @@
-//! Assembling and signing a bundle.
+//! Assembling and signing a bundle: the signature covers the header and
+//! the section table, whose SHA-256 digests cover the sections.
 
 use ed25519_dalek::{Signer, SigningKey};
 
 use crate::error::BundleError;
 use crate::format::{
-    Entry, Header, Tag, ALIGN, ENTRY_LEN, FORMAT_VERSION, HEADER_LEN, SIGNATURE_LEN,
+    align, Entry, Header, Tag, ENTRY_LEN, FORMAT_VERSION, HEADER_LEN, SIGNATURE_LEN,
 };
 use crate::keys::key_id;
 
@@ -50,25 +51,26 @@ impl BundleWriter {
         Ok(())
     }
 
-    /// Lays out header, table and aligned sections, and appends the signature.
+    /// Lays out header and table, signs them, then appends the aligned
+    /// sections the table's digests name.
     pub fn finish(self, key: &SigningKey) -> Vec<u8> {
-        let table_end = HEADER_LEN + ENTRY_LEN * self.sections.len();
-        let mut offset = align(table_end);
+        let signature_at = align(HEADER_LEN + ENTRY_LEN * self.sections.len());
+        let mut offset = signature_at + SIGNATURE_LEN;
         let mut entries = Vec::with_capacity(self.sections.len());
         for (tag, payload) in &self.sections {
             entries.push(Entry {
                 tag: *tag,
-                crc32: crc32fast::hash(payload),
+                flags: 0,
                 offset: offset as u64,
                 len: payload.len() as u64,
+                sha256: crate::sha256(payload),
             });
             offset = align(offset + payload.len());
         }
-        let total_len = offset + SIGNATURE_LEN;
         let header = Header {
             format_version: FORMAT_VERSION,
             flags: 0,
-            total_len: total_len as u64,
+            total_len: offset as u64,
             bundle_version: self.inputs.bundle_version,
             created_at: self.inputs.created_at,
             expires_at: self.inputs.expires_at,
@@ -77,22 +79,19 @@ impl BundleWriter {
             rules_sha256: self.inputs.rules_sha256,
             key_id: key_id(&key.verifying_key()),
         };
-        let mut out = Vec::with_capacity(total_len);
+        let mut out = Vec::with_capacity(offset);
         header.write(self.sections.len() as u32, &mut out);
         for entry in &entries {
             entry.write(&mut out);
         }
+        out.resize(signature_at, 0);
+        let signature = key.sign(&out);
+        out.extend_from_slice(&signature.to_bytes());
         for (_, payload) in &self.sections {
             out.resize(align(out.len()), 0);
             out.extend_from_slice(payload);
         }
         out.resize(align(out.len()), 0);
-        let signature = key.sign(&out);
-        out.extend_from_slice(&signature.to_bytes());
         out
     }
-}
-
-fn align(n: usize) -> usize {
-    n.div_ceil(ALIGN) * ALIGN
 }

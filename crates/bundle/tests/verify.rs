@@ -5,10 +5,17 @@
 //! 3. A wrong key, a flipped content byte, truncation and expiry each give
 //!    their own error.
 //! 4. Sections are 8-byte aligned and a missing section is named.
+//! 5. Digests computed by the caller over `section_ranges` open the same
+//!    bundle; a wrong one is refused naming the section.
+//! 6. A format-1 bundle (golden file written by the previous release) is
+//!    refused with the "rebuild" message.
+//! 7. Any truncation is refused.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
-use firstpaint_bundle::{Bundle, BundleError, BundleWriter, Inputs, SigningKey, Tag};
+use firstpaint_bundle::{
+    section_ranges, sha256, Bundle, BundleError, BundleWriter, Inputs, SigningKey, Tag,
+};
 use proptest::prelude::*;
 
 fn key(seed: u8) -> SigningKey {
@@ -47,11 +54,49 @@ fn round_trip_keeps_header_and_sections() {
         b.section(Tag(*b"NONE")),
         Err(BundleError::MissingSection(Tag(*b"NONE")))
     );
-    assert_eq!(
-        bytes.len() % 8,
-        0,
-        "64-byte signature after aligned content"
+    assert_eq!(bytes.len() % 8, 0, "sections end aligned");
+    for tag in [*b"AAAA", *b"BBBB", *b"EMPT"] {
+        assert_eq!(b.section_range(Tag(tag)).unwrap().start % 8, 0);
+    }
+}
+
+#[test]
+fn digests_from_the_caller_open_the_same_bundle() {
+    let bytes = sample();
+    let good = key(1).verifying_key();
+    let digests: Vec<[u8; 32]> = section_ranges(&bytes)
+        .unwrap()
+        .into_iter()
+        .map(|r| sha256(&bytes[r]))
+        .collect();
+    assert_eq!(digests.len(), 3);
+    let b = Bundle::open_with_digests(&bytes[..], &good, 1_500, &digests).unwrap();
+    assert_eq!(b.section(Tag(*b"AAAA")).unwrap(), b"first section");
+
+    let mut wrong = digests.clone();
+    wrong[1][0] ^= 1;
+    let err = Bundle::open_with_digests(&bytes[..], &good, 1_500, &wrong).unwrap_err();
+    assert!(
+        matches!(err, BundleError::SectionDigest { tag: Tag(t), .. } if &t == b"BBBB"),
+        "{err}"
     );
+    let err = Bundle::open_with_digests(&bytes[..], &good, 1_500, &digests[..2]).unwrap_err();
+    assert!(matches!(err, BundleError::SectionDigest { .. }), "{err}");
+}
+
+#[test]
+fn a_format_1_bundle_is_refused_with_the_rebuild_message() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/format1.fpb");
+    let bytes = std::fs::read(path).unwrap();
+    let err = Bundle::open(&bytes[..], &key(1).verifying_key(), 1_500).unwrap_err();
+    assert_eq!(
+        err,
+        BundleError::UnsupportedVersion {
+            got: 1,
+            supported: 2
+        }
+    );
+    assert!(err.to_string().contains("rebuild the bundle"), "{err}");
 }
 
 #[test]
@@ -63,9 +108,32 @@ fn each_failure_has_its_own_error() {
     assert!(matches!(wrong, BundleError::WrongKey { .. }), "{wrong}");
 
     let mut flipped = bytes.clone();
-    flipped[400] ^= 0x01;
+    flipped[200] ^= 0x01; // in the signed table
     let err = Bundle::open(&flipped[..], &good, 1_500).unwrap_err();
     assert_eq!(err, BundleError::BadSignature);
+
+    let mut flipped = bytes.clone();
+    let at = Bundle::open(&bytes[..], &good, 1_500)
+        .unwrap()
+        .section_range(Tag(*b"BBBB"))
+        .unwrap()
+        .start;
+    flipped[at + 10] ^= 0x01; // inside a section
+    let err = Bundle::open(&flipped[..], &good, 1_500).unwrap_err();
+    assert!(
+        matches!(err, BundleError::SectionDigest { tag: Tag(t), .. } if &t == b"BBBB"),
+        "{err}"
+    );
+
+    let mut padded = bytes.clone();
+    let end = Bundle::open(&bytes[..], &good, 1_500)
+        .unwrap()
+        .section_range(Tag(*b"AAAA"))
+        .unwrap()
+        .end;
+    padded[end] = 1; // the padding after AAAA's 13 bytes
+    let err = Bundle::open(&padded[..], &good, 1_500).unwrap_err();
+    assert!(matches!(err, BundleError::Padding { .. }), "{err}");
 
     let err = Bundle::open(&bytes[..bytes.len() - 10], &good, 1_500).unwrap_err();
     assert!(matches!(err, BundleError::Truncated { .. }), "{err}");
@@ -107,6 +175,13 @@ proptest! {
         let pos = pos % changed.len();
         changed[pos] ^= mask;
         prop_assert!(Bundle::open(&changed[..], &key(1).verifying_key(), 1_500).is_err());
+    }
+
+    #[test]
+    fn any_truncation_is_rejected(cut in 1usize..10_000) {
+        let bytes = sample();
+        let keep = bytes.len() - 1 - cut % bytes.len();
+        prop_assert!(Bundle::open(&bytes[..keep], &key(1).verifying_key(), 1_500).is_err());
     }
 
     #[test]

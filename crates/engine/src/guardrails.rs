@@ -3,8 +3,9 @@
 //! Every surface goes through [`Guardrails::check`] (and the caps in
 //! `rank.rs`), so no model and no slot can show what the rules forbid.
 
-use crate::sections::{ProductRecord, RulesSection};
+use crate::sections::RulesSection;
 use crate::slot::SlotKind;
+use crate::store::Product;
 use crate::Engine;
 
 /// What a rule may need to know about the slot.
@@ -38,23 +39,18 @@ impl<'a> Guardrails<'a> {
 
     /// `None` when `p` (product `ord`) may be shown in the slot; otherwise
     /// the rule it breaks, in words.
-    pub fn check(
-        &self,
-        ord: u32,
-        p: &ProductRecord,
-        slot: &SlotContext,
-        engine: &Engine,
-    ) -> Option<String> {
+    pub fn check(&self, p: Product<'_>, slot: &SlotContext, engine: &Engine) -> Option<String> {
         let r = self.rules;
         let name = |c: u32| engine.category_name(c).to_owned();
-        if p.available < r.min_inventory && !slot.searching {
+        if p.available() < r.min_inventory && !slot.searching {
             return Some(format!(
                 "inventory {} below min_inventory {}",
-                p.available, r.min_inventory
+                p.available(),
+                r.min_inventory
             ));
         }
         if r.min_cover_days > 0.0 && !slot.searching {
-            let cover = engine.cover_days(ord);
+            let cover = engine.cover_days(p.ordinal());
             if cover < r.min_cover_days {
                 return Some(format!(
                     "sells out in {cover:.1} days at its recent rate, under min_cover_days {}",
@@ -62,34 +58,34 @@ impl<'a> Guardrails<'a> {
                 ));
             }
         }
-        if r.exclude_regulated && p.regulated {
+        if r.exclude_regulated && p.regulated() {
             return Some("regulated product (exclude_regulated)".into());
         }
-        if let Some(flag) = p.safety.iter().find(|f| r.exclude_safety.contains(f)) {
+        if let Some(flag) = p.safety().find(|f| r.exclude_safety.iter().any(|x| x == f)) {
             return Some(format!("safety flag {flag:?} excluded"));
         }
         if let Some(c) = p
-            .category_path
+            .category_path()
             .iter()
             .find(|c| r.exclude_categories.contains(c))
         {
             return Some(format!("category {:?} excluded", name(*c)));
         }
-        if let Some(tag) = p.tags.iter().find(|t| r.exclude_tags.contains(t)) {
+        if let Some(tag) = p.tags().find(|t| r.exclude_tags.iter().any(|x| x == t)) {
             return Some(format!("tag {tag:?} excluded"));
         }
         for (category, floor) in &r.price_floors {
-            if p.category_path.contains(category) && p.price < *floor {
+            if p.category_path().contains(category) && p.price() < *floor {
                 return Some(format!(
                     "price {:.2} below the {:?} floor {floor:.2}",
-                    p.price,
+                    p.price(),
                     name(*category)
                 ));
             }
         }
         if let Some(margin) = p.margin() {
             for (category, floor) in &r.margin_floors {
-                if p.category_path.contains(category) && margin < *floor {
+                if p.category_path().contains(category) && margin < *floor {
                     return Some(format!(
                         "margin {margin:.2} below the {:?} floor {floor:.2}",
                         name(*category)
@@ -102,11 +98,11 @@ impl<'a> Guardrails<'a> {
             .iter()
             .filter(|x| slot.region.as_deref() == Some(x.region.as_str()))
         {
-            if rule.exclude_regulated && p.regulated {
+            if rule.exclude_regulated && p.regulated() {
                 return Some(format!("regulated product excluded in {}", rule.region));
             }
             if let Some(c) = p
-                .category_path
+                .category_path()
                 .iter()
                 .find(|c| rule.exclude_categories.contains(c))
             {
@@ -116,19 +112,19 @@ impl<'a> Guardrails<'a> {
                     rule.region
                 ));
             }
-            if let Some(tag) = p.tags.iter().find(|t| rule.exclude_tags.contains(t)) {
+            if let Some(tag) = p.tags().find(|t| rule.exclude_tags.iter().any(|x| x == t)) {
                 return Some(format!("tag {tag:?} excluded in {}", rule.region));
             }
         }
         match slot.kind {
             Some(SlotKind::Addons) => {
-                let fits = slot.anchor.is_some_and(|a| p.compatible.contains(&a));
+                let fits = slot.anchor.is_some_and(|a| p.compatible().contains(a));
                 if !fits {
                     return Some("not compatible with the product (add-ons must be)".into());
                 }
             }
             Some(SlotKind::CartAddons) => {
-                let same_box = p.stock.iter().any(|s| {
+                let same_box = p.stock().any(|s| {
                     s.available >= r.min_inventory.max(1)
                         && slot
                             .ships_from
@@ -150,7 +146,7 @@ impl<'a> Guardrails<'a> {
 pub(crate) fn cart_shipping(engine: &Engine, cart: &[u32]) -> Vec<(u16, u16)> {
     let mut coverage: Vec<(u16, usize, u16)> = Vec::new();
     for p in cart.iter().filter_map(|&o| engine.product_at(o)) {
-        for s in p.stock.iter().filter(|s| s.available > 0) {
+        for s in p.stock().filter(|s| s.available > 0) {
             match coverage.iter_mut().find(|(l, _, _)| *l == s.location) {
                 Some((_, n, lead)) => {
                     *n += 1;

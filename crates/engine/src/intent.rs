@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::features::fnv1a;
 use crate::search::normalized_terms;
-use crate::sections::CatalogSection;
 
 /// Tag of [`IntentSection`].
 pub const INTENT: Tag = Tag(*b"INTN");
@@ -150,12 +149,13 @@ pub fn softmax(logits: &mut [f32]) {
     }
 }
 
-/// The hashed features of a visit: `viewed` product ordinals (most recent
-/// first) and its other `signals`, as (feature id, value) pairs. Category
-/// names are resolved against `catalog`; unknown ones still count by name.
+/// The hashed features of a visit: the leaf categories of the products it
+/// viewed (`viewed_leaves`, most recent first) and its other `signals`, as
+/// (feature id, value) pairs. Category names are resolved against
+/// `categories` (paths by index); unknown ones still count by name.
 pub fn features(
-    catalog: &CatalogSection,
-    viewed: &[u32],
+    categories: &[String],
+    viewed_leaves: &[u32],
     signals: &IntentSignals,
 ) -> Vec<(u32, f32)> {
     let mut out = Vec::new();
@@ -171,21 +171,15 @@ pub fn features(
     }
     let mut weight = 1.0;
     for name in signals.categories.iter().take(INTENT_CATEGORIES) {
-        match resolve_category(&catalog.categories, name) {
-            Some(c) => category(&mut out, catalog, c, weight),
+        match resolve_category(categories, name) {
+            Some(c) => category(&mut out, categories, c, weight),
             None => push(&mut out, "leaf", &name.to_lowercase(), weight),
         }
         weight *= DECAY;
     }
     let mut weight = 1.0;
-    for &ord in viewed.iter().take(INTENT_PRODUCTS) {
-        if let Some(&leaf) = catalog
-            .products
-            .get(ord as usize)
-            .and_then(|p| p.category_path.last())
-        {
-            category(&mut out, catalog, leaf, weight);
-        }
+    for &leaf in viewed_leaves.iter().take(INTENT_PRODUCTS) {
+        category(&mut out, categories, leaf, weight);
         weight *= DECAY;
     }
     out
@@ -239,8 +233,8 @@ fn slug_chars(path: &str) -> impl Iterator<Item = char> + '_ {
 }
 
 /// Features of category `c`: its leaf name and its top-level name.
-fn category(out: &mut Vec<(u32, f32)>, catalog: &CatalogSection, c: u32, weight: f32) {
-    let Some(path) = catalog.categories.get(c as usize) else {
+fn category(out: &mut Vec<(u32, f32)>, categories: &[String], c: u32, weight: f32) {
+    let Some(path) = categories.get(c as usize) else {
         return;
     };
     let lower = path.to_lowercase();
@@ -263,18 +257,9 @@ fn push(out: &mut Vec<(u32, f32)>, kind: &str, value: &str, weight: f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sections::ProductRecord;
 
-    fn catalog() -> CatalogSection {
-        CatalogSection {
-            products: vec![ProductRecord {
-                id: "a".into(),
-                category_path: vec![0, 1],
-                ..ProductRecord::default()
-            }],
-            categories: vec!["Sports".into(), "Sports/Running".into()],
-            locations: Vec::new(),
-        }
+    fn catalog() -> Vec<String> {
+        vec!["Sports".into(), "Sports/Running".into()]
     }
 
     #[test]
@@ -289,9 +274,9 @@ mod tests {
             ..IntentSignals::default()
         };
         assert_eq!(features(&c, &[], &by_leaf), features(&c, &[], &by_path));
-        // A viewed product of that leaf reads the same.
+        // A viewed product of that leaf (category 1) reads the same.
         assert_eq!(
-            features(&c, &[0], &IntentSignals::default()),
+            features(&c, &[1], &IntentSignals::default()),
             features(&c, &[], &by_path)
         );
     }

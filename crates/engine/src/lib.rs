@@ -37,13 +37,12 @@ pub mod search;
 pub mod sections;
 mod session;
 mod slot;
+pub mod store;
 mod surfaces;
 mod template;
 pub mod textmap;
 
-use std::collections::HashMap;
-
-use firstpaint_bundle::{codec, Bundle, Tag, VerifyingKey};
+use firstpaint_bundle::{codec, Bundle, OwnedBytes, Tag, VerifyingKey};
 use firstpaint_contracts::BannerCondition;
 use instant_distance::PointId;
 
@@ -59,6 +58,8 @@ pub use sections::{
     SearchRulesSection, StockAt,
 };
 pub use slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
+pub use store::columns::ColumnSlice;
+pub use store::{Catalog, Lists, Priors, Product};
 pub use template::{escape_into, format_price, Template};
 pub use textmap::TextMapSection;
 
@@ -82,19 +83,19 @@ pub struct BundleInfo {
     pub products: usize,
 }
 
-/// A loaded bundle, ready to rank.
+/// A loaded bundle, ready to rank. The large sections are read in place
+/// from the verified bytes ([`store`]); only small tables are decoded.
 pub struct Engine {
     info: BundleInfo,
-    catalog: CatalogSection,
-    ordinals: HashMap<String, u32>,
+    catalog: Catalog,
     ann: AnnSection,
     /// Product ordinal -> position of its point in the ANN index.
     point_of: Vec<u32>,
-    priors: PriorsSection,
-    co_view: CoViewSection,
-    bought_together: CoViewSection,
-    /// Empty for bundles built before transitions were trained.
-    transitions: CoViewSection,
+    priors: Priors,
+    co_view: Lists,
+    bought_together: Lists,
+    /// Empty for bundles built without transitions.
+    transitions: Lists,
     /// Without classes for bundles built before intent was trained (or from
     /// events without any mission): then nothing is predicted.
     intent: IntentSection,
@@ -119,21 +120,21 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     /// Verifies `bytes` against `key` at `now` (unix seconds) and loads it.
-    pub fn open(bytes: &[u8], key: &VerifyingKey, now: i64) -> Result<Self, EngineError> {
-        let bundle = Bundle::open(bytes, key, now)?;
-        Self::from_bundle(&bundle)
+    /// A `Vec<u8>` moves in without a copy; the engine keeps the bytes and
+    /// reads its large sections in place.
+    pub fn open(
+        bytes: impl Into<OwnedBytes>,
+        key: &VerifyingKey,
+        now: i64,
+    ) -> Result<Self, EngineError> {
+        let bundle = Bundle::open(bytes.into(), key, now)?;
+        Self::from_bundle(bundle)
     }
 
     /// Loads the engine's sections from an already verified bundle and checks
     /// that they agree with each other.
-    pub fn from_bundle<B: AsRef<[u8]>>(bundle: &Bundle<B>) -> Result<Self, EngineError> {
-        fn section<T: serde::de::DeserializeOwned, B: AsRef<[u8]>>(
-            b: &Bundle<B>,
-            tag: Tag,
-        ) -> Result<T, EngineError> {
-            Ok(codec::decode(tag, b.section(tag)?)?)
-        }
-        let found = if bundle.tags().any(|t| t == sections::SCHEMA_TAG) {
+    pub fn from_bundle(bundle: Bundle<OwnedBytes>) -> Result<Self, EngineError> {
+        let found = if bundle.has(sections::SCHEMA_TAG) {
             let bytes = bundle.section(sections::SCHEMA_TAG)?;
             bytes
                 .get(..4)
@@ -148,14 +149,33 @@ impl Engine {
                 expected: sections::SCHEMA,
             });
         }
-        let catalog: CatalogSection = section(bundle, sections::CATALOG)?;
-        let ann: AnnSection = section(bundle, sections::ANN)?;
-        let priors: PriorsSection = section(bundle, sections::PRIORS)?;
-        let co_view: CoViewSection = section(bundle, sections::COVIEW)?;
-        let rules: RulesSection = section(bundle, sections::RULES)?;
-        let bought_together: CoViewSection = section(bundle, sections::BOUGHT)?;
+        let shared = |tag: Tag| -> Result<OwnedBytes, EngineError> {
+            let range = bundle.section_range(tag)?;
+            Ok(bundle
+                .bytes()
+                .slice(range)
+                .ok_or(firstpaint_bundle::BundleError::MissingSection(tag))?)
+        };
+        let decoded = |tag: Tag| shared(tag).map(|b| (tag, b));
+        fn decode<T: serde::de::DeserializeOwned>(
+            (tag, bytes): (Tag, OwnedBytes),
+        ) -> Result<T, EngineError> {
+            Ok(codec::decode(tag, bytes.as_slice())?)
+        }
+        let catalog = Catalog::open(sections::CATALOG, shared(sections::CATALOG)?)?;
+        let n = catalog.len();
+        let categories = catalog.categories().len();
+        let ann: AnnSection = decode(decoded(sections::ANN)?)?;
+        let priors = Priors::open(sections::PRIORS, shared(sections::PRIORS)?, n, categories)?;
+        let co_view = Lists::open(sections::COVIEW, shared(sections::COVIEW)?, n)?;
+        let bought_together = Lists::open(sections::BOUGHT, shared(sections::BOUGHT)?, n)?;
+        let transitions = if bundle.has(sections::TRANSITIONS) {
+            Lists::open(sections::TRANSITIONS, shared(sections::TRANSITIONS)?, n)?
+        } else {
+            Lists::empty()
+        };
+        let rules: RulesSection = decode(decoded(sections::RULES)?)?;
 
-        let n = catalog.products.len();
         let inconsistent =
             |section: Tag, detail: String| EngineError::Inconsistent { section, detail };
         let points = ann.hnsw.iter().count();
@@ -175,57 +195,20 @@ impl Engine {
             })?;
             *slot = point as u32;
         }
-        let per_product = [
-            priors.popularity.len(),
-            priors.freshness.len(),
-            priors.trending.len(),
-            priors.cover_days.len(),
-            priors.deal.len(),
-            priors.price_level.len(),
-        ];
-        if per_product.iter().any(|&len| len != n) {
-            return Err(inconsistent(
-                sections::PRIORS,
-                format!("priors do not cover {n} products"),
-            ));
-        }
-        if bought_together.offsets.len() != n + 1 {
-            return Err(inconsistent(
-                sections::BOUGHT,
-                format!("{} offsets for {n} products", bought_together.offsets.len()),
-            ));
-        }
-        if co_view.offsets.len() != n + 1 {
-            return Err(inconsistent(
-                sections::COVIEW,
-                format!("{} offsets for {n} products", co_view.offsets.len()),
-            ));
-        }
-        let transitions: CoViewSection = if bundle.tags().any(|t| t == sections::TRANSITIONS) {
-            section(bundle, sections::TRANSITIONS)?
-        } else {
-            CoViewSection::default()
-        };
-        if !transitions.offsets.is_empty() && transitions.offsets.len() != n + 1 {
-            return Err(inconsistent(
-                sections::TRANSITIONS,
-                format!("{} offsets for {n} products", transitions.offsets.len()),
-            ));
-        }
-        let text_map: TextMapSection = section(bundle, sections::TEXT_MAP)?;
+        let text_map: TextMapSection = decode(decoded(sections::TEXT_MAP)?)?;
         text_map
             .check()
             .map_err(|detail| inconsistent(sections::TEXT_MAP, detail))?;
-        let intent: IntentSection = if bundle.tags().any(|t| t == intent::INTENT) {
-            section(bundle, intent::INTENT)?
+        let intent: IntentSection = if bundle.has(intent::INTENT) {
+            decode(decoded(intent::INTENT)?)?
         } else {
             IntentSection::default()
         };
         intent
-            .check(catalog.categories.len())
+            .check(categories)
             .map_err(|detail| inconsistent(intent::INTENT, detail))?;
-        let search = if bundle.tags().any(|t| t == search::SEARCH) {
-            let section: search::SearchSection = section(bundle, search::SEARCH)?;
+        let search = if bundle.has(search::SEARCH) {
+            let section: search::SearchSection = decode(decoded(search::SEARCH)?)?;
             if section.docs as usize != n {
                 return Err(inconsistent(
                     search::SEARCH,
@@ -234,20 +217,14 @@ impl Engine {
             }
             let index = search::SearchIndex::new(
                 section,
-                bundle.section(search::TERMS)?,
-                bundle.section(search::POSTINGS)?,
+                shared(search::TERMS)?,
+                shared(search::POSTINGS)?,
             )
             .map_err(|detail| inconsistent(search::SEARCH, detail))?;
             Some(index)
         } else {
             None
         };
-        let ordinals = catalog
-            .products
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.id.clone(), i as u32))
-            .collect();
         let header = bundle.header();
         Ok(Self {
             info: BundleInfo {
@@ -258,7 +235,6 @@ impl Engine {
                 products: n,
             },
             catalog,
-            ordinals,
             ann,
             point_of,
             priors,
@@ -286,9 +262,12 @@ impl Engine {
     /// The model's most likely mission however unsure it is (for
     /// evaluation); see [`Engine::intent`].
     pub fn most_likely_mission(&self, viewed: &[u32], signals: &IntentSignals) -> Option<Intent> {
-        let (category, probability) =
-            self.intent
-                .predict(&intent::features(&self.catalog, viewed, signals))?;
+        let leaves: Vec<u32> = viewed
+            .iter()
+            .filter_map(|&o| self.catalog.product(o)?.leaf())
+            .collect();
+        let features = intent::features(self.catalog.categories(), &leaves, signals);
+        let (category, probability) = self.intent.predict(&features)?;
         Some(Intent {
             category,
             name: self.category_name(category).to_owned(),
@@ -311,10 +290,8 @@ impl Engine {
                 ..SlotContext::default()
             };
             self.catalog
-                .products
-                .iter()
-                .zip(0u32..)
-                .map(|(p, ord)| guardrails.check(ord, p, &slot, self).is_some())
+                .products()
+                .map(|p| guardrails.check(p, &slot, self).is_some())
                 .collect()
         });
         blocked.get(ord as usize).copied().unwrap_or(true)
@@ -369,7 +346,7 @@ impl Engine {
 
     /// The ordinal of product `id`.
     pub fn ordinal(&self, id: &str) -> Option<u32> {
-        self.ordinals.get(id).copied()
+        self.catalog.ordinal(id)
     }
 
     /// The ordinals of the known ids among `ids`, in order; unknown ids
@@ -379,31 +356,33 @@ impl Engine {
     }
 
     /// The product by id.
-    pub fn product(&self, id: &str) -> Option<&ProductRecord> {
+    pub fn product(&self, id: &str) -> Option<Product<'_>> {
         self.ordinal(id).and_then(|o| self.product_at(o))
     }
 
     /// The product at `ord`.
-    pub fn product_at(&self, ord: u32) -> Option<&ProductRecord> {
-        self.catalog.products.get(ord as usize)
+    pub fn product_at(&self, ord: u32) -> Option<Product<'_>> {
+        self.catalog.product(ord)
     }
 
     /// Every product, in ordinal order.
-    pub fn products(&self) -> &[ProductRecord] {
-        &self.catalog.products
+    pub fn products(&self) -> impl ExactSizeIterator<Item = Product<'_>> + '_ {
+        self.catalog.products()
+    }
+
+    /// The catalog, read in place.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
     }
 
     /// Category paths, by index.
     pub fn categories(&self) -> &[String] {
-        &self.catalog.categories
+        self.catalog.categories()
     }
 
     /// The name of category `c` (empty when out of range).
     pub fn category_name(&self, c: u32) -> &str {
-        self.catalog
-            .categories
-            .get(c as usize)
-            .map_or("", String::as_str)
+        self.categories().get(c as usize).map_or("", String::as_str)
     }
 
     /// The top-level category of category `c` (itself when it is one).
@@ -414,16 +393,14 @@ impl Engine {
     /// The category `name` names: a catalog path or leaf name (as
     /// [`intent::resolve_category`] reads them), else a page slug.
     pub fn find_category(&self, name: &str) -> Option<u32> {
-        intent::resolve_category(&self.catalog.categories, name)
-            .or_else(|| self.category_by_slug(name))
+        intent::resolve_category(self.categories(), name).or_else(|| self.category_by_slug(name))
     }
 
     /// The category whose [`intent::category_slug`] is `slug` (a category
     /// page's address), if any.
     pub fn category_by_slug(&self, slug: &str) -> Option<u32> {
         let position = self
-            .catalog
-            .categories
+            .categories()
             .iter()
             .position(|c| intent::is_category_slug(c, slug))?;
         u32::try_from(position).ok()
@@ -475,7 +452,7 @@ impl Engine {
                 BannerCondition::Always => true,
                 BannerCondition::LowStock => product
                     .and_then(|id| self.product(id))
-                    .is_some_and(|p| p.available >= min && p.available < b.low_stock_below),
+                    .is_some_and(|p| p.available() >= min && p.available() < b.low_stock_below),
                 BannerCondition::BeforeCutoff => hour < b.cutoff_hour,
             };
             let under_cap = match (b.max_per_visit, shown) {
@@ -487,90 +464,74 @@ impl Engine {
         })
     }
 
+    /// The priors (popularity, freshness, trending, days of cover, deal,
+    /// price level, top lists, refill intervals).
+    pub fn priors(&self) -> &Priors {
+        &self.priors
+    }
+
     /// Popularity of `ord` within its leaf category, 0 to 1.
     pub fn popularity(&self, ord: u32) -> f32 {
-        self.priors
-            .popularity
-            .get(ord as usize)
-            .copied()
-            .unwrap_or(0.0)
+        self.priors.popularity(ord)
     }
 
     /// Freshness of `ord`: 1 when just listed, decaying towards 0.
     pub fn freshness(&self, ord: u32) -> f32 {
-        self.priors
-            .freshness
-            .get(ord as usize)
-            .copied()
-            .unwrap_or(0.0)
+        self.priors.freshness(ord)
     }
 
     /// How much `ord` is trending, 0 to 1 (see [`PriorsSection::trending`]).
     pub fn trending(&self, ord: u32) -> f32 {
-        self.priors
-            .trending
-            .get(ord as usize)
-            .copied()
-            .unwrap_or(0.0)
-    }
-
-    /// The products trending most, best first.
-    pub fn top_trending(&self) -> &[u32] {
-        &self.priors.top_trending
+        self.priors.trending(ord)
     }
 
     /// Days until `ord` sells out at its recent rate (`f32::MAX` if it has
     /// not sold).
     pub fn cover_days(&self, ord: u32) -> f32 {
-        self.priors
-            .cover_days
-            .get(ord as usize)
-            .copied()
-            .unwrap_or(f32::MAX)
+        self.priors.cover_days(ord)
     }
 
     /// How good a deal `ord` is for shoppers of its category, 0 to 1 (see
     /// [`PriorsSection::deal`]).
     pub fn deal(&self, ord: u32) -> f32 {
-        self.priors.deal.get(ord as usize).copied().unwrap_or(0.0)
+        self.priors.deal(ord)
     }
 
     /// The price level of `ord`, on its shopper price band's scale (see
     /// [`PriorsSection::price_level`]); `None` without a price.
     pub fn price_level(&self, ord: u32) -> Option<f32> {
         let p = self.product_at(ord)?;
-        (p.price > 0.0)
-            .then(|| self.priors.price_level.get(ord as usize).copied())
+        (p.price() > 0.0)
+            .then(|| self.priors.price_level(ord))
             .flatten()
     }
 
     /// Whether `p` is fast-ship: in stock (the rules' minimum) and
     /// delivered within `shipping.fast_ship_days`.
-    pub fn is_fast_ship(&self, p: &ProductRecord) -> bool {
-        p.available >= self.rules.min_inventory.max(1) && p.ship_days <= self.rules.fast_ship_days
+    pub fn is_fast_ship(&self, p: Product<'_>) -> bool {
+        p.available() >= self.rules.min_inventory.max(1)
+            && p.ship_days() <= self.rules.fast_ship_days
     }
 
     /// Median days between repeat orders of a product in category `c`, 0
     /// where shoppers do not rebuy.
     pub fn refill_days(&self, c: u32) -> f32 {
-        self.priors
-            .refill_days
-            .get(c as usize)
-            .copied()
-            .unwrap_or(0.0)
+        self.priors.refill_days(c)
     }
 
-    /// The most popular products of the store.
-    pub fn top_overall(&self) -> &[u32] {
-        &self.priors.top_overall
+    /// The most popular products of the store, best first.
+    pub fn top_overall(&self) -> ColumnSlice<'_, u32> {
+        self.priors.top_overall()
     }
 
-    /// Most popular products of category `c`.
-    pub fn top_in_category(&self, c: u32) -> &[u32] {
-        self.priors
-            .top_by_category
-            .get(c as usize)
-            .map_or(&[], Vec::as_slice)
+    /// The products trending most, best first.
+    pub fn top_trending(&self) -> ColumnSlice<'_, u32> {
+        self.priors.top_trending()
+    }
+
+    /// Most popular products of category `c`, best first.
+    pub fn top_in_category(&self, c: u32) -> ColumnSlice<'_, u32> {
+        self.priors.top_in_category(c)
     }
 
     /// The compiled rules.
@@ -578,15 +539,15 @@ impl Engine {
         &self.rules
     }
 
-    pub(crate) fn co_view(&self) -> &CoViewSection {
+    pub(crate) fn co_view(&self) -> &Lists {
         &self.co_view
     }
 
-    pub(crate) fn bought_together(&self) -> &CoViewSection {
+    pub(crate) fn bought_together(&self) -> &Lists {
         &self.bought_together
     }
 
-    pub(crate) fn transitions(&self) -> &CoViewSection {
+    pub(crate) fn transitions(&self) -> &Lists {
         &self.transitions
     }
 }

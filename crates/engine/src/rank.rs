@@ -13,9 +13,9 @@ use crate::error::EngineError;
 use crate::guardrails::{cart_shipping, Guardrails, SlotContext};
 use crate::limits::{DEFAULT_K, MAX_K};
 use crate::order;
-use crate::sections::ProductRecord;
 use crate::session::Session;
 use crate::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
+use crate::store::Product;
 use crate::surfaces::{gather, Context, BACK_IN_STOCK, RECENTLY_VIEWED, REFILL_DUE};
 use crate::Engine;
 
@@ -174,7 +174,7 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
                 });
             }
             Some(RankedItem {
-                id: p.id.clone(),
+                id: p.id().to_owned(),
                 ordinal: s.ord,
                 source: s.c.source,
                 score: s.score,
@@ -235,16 +235,16 @@ fn generic_signals(engine: &Engine, ord: u32, c: &mut Candidate) {
 }
 
 /// Depth of stock, 0 to 1 on a log scale (1000 units and more is 1).
-pub(crate) fn stock_signal(p: &ProductRecord) -> f32 {
-    ((1.0 + p.available as f32).ln() / 1001f32.ln()).min(1.0)
+pub(crate) fn stock_signal(p: Product<'_>) -> f32 {
+    ((1.0 + p.available() as f32).ln() / 1001f32.ln()).min(1.0)
 }
 
 /// The rating, 0 to 1, shrunk towards 4 stars with the weight of 5 reviews
 /// (so three 5-star reviews do not beat three hundred 4.8s); 0 when unrated.
-pub(crate) fn rating_signal(p: &ProductRecord) -> f32 {
-    let count = p.rating_count as f32;
+pub(crate) fn rating_signal(p: Product<'_>) -> f32 {
+    let count = p.rating_count() as f32;
     if count > 0.0 {
-        (p.rating * count + 4.0 * 5.0) / (count + 5.0) / 5.0
+        (p.rating() * count + 4.0 * 5.0) / (count + 5.0) / 5.0
     } else {
         0.0
     }
@@ -294,15 +294,13 @@ impl<'a> Selection<'a> {
     /// Why `ord` may not join the slot now, if it may not.
     fn refusal(&self, ord: u32) -> Option<String> {
         let p = self.engine.product_at(ord)?;
-        if let Some(rule) = self.guardrails.check(ord, p, self.slot, self.engine) {
+        if let Some(rule) = self.guardrails.check(p, self.slot, self.engine) {
             return Some(rule);
         }
         let rules = self.engine.rules();
         if let Some(cap) = rules.max_per_brand {
-            if !p.brand.is_empty()
-                && self.per_brand.get(p.brand.as_str()).copied().unwrap_or(0) >= cap
-            {
-                return Some(format!("max_per_brand {cap} reached for {:?}", p.brand));
+            if !p.brand().is_empty() && self.per_brand.get(p.brand()).copied().unwrap_or(0) >= cap {
+                return Some(format!("max_per_brand {cap} reached for {:?}", p.brand()));
             }
         }
         // A category slot lists one category by design: the cap that keeps
@@ -324,7 +322,7 @@ impl<'a> Selection<'a> {
         let id = || {
             self.engine
                 .product_at(s.ord)
-                .map(|p| p.id.clone())
+                .map(|p| p.id().to_owned())
                 .unwrap_or_default()
         };
         if let Some(rule) = self.refusal(s.ord) {
@@ -348,15 +346,16 @@ impl<'a> Selection<'a> {
         let (Some(a), Some(b)) = (self.engine.product_at(a), self.engine.product_at(b)) else {
             return false;
         };
-        (!a.brand.is_empty() && a.brand == b.brand) || (a.leaf().is_some() && a.leaf() == b.leaf())
+        (!a.brand().is_empty() && a.brand() == b.brand())
+            || (a.leaf().is_some() && a.leaf() == b.leaf())
     }
 
     fn count(&mut self, ord: u32, delta: i32) {
         let Some(p) = self.engine.product_at(ord) else {
             return;
         };
-        if !p.brand.is_empty() {
-            let n = self.per_brand.entry(p.brand.as_str()).or_default();
+        if !p.brand().is_empty() {
+            let n = self.per_brand.entry(p.brand()).or_default();
             *n = n.saturating_add_signed(delta);
         }
         if let Some(leaf) = p.leaf() {
@@ -369,7 +368,7 @@ impl<'a> Selection<'a> {
         let window = self.engine.rules().new_arrival_seconds;
         self.engine
             .product_at(ord)
-            .is_some_and(|p| now >= p.created_at && now - p.created_at <= window)
+            .is_some_and(|p| now >= p.created_at() && now - p.created_at() <= window)
     }
 
     /// Makes sure `new_arrival_share` of the slot holds new arrivals, when
@@ -453,7 +452,7 @@ impl<'a> Selection<'a> {
             if let Some(rule) = self.refusal(pin.product) {
                 if self.explain {
                     self.removed.push(Removed {
-                        id: product.id.clone(),
+                        id: product.id().to_owned(),
                         rule: format!("pin refused: {rule}"),
                     });
                 }

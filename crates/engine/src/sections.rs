@@ -1,7 +1,11 @@
-//! What the engine keeps in a bundle: one serde type per section.
+//! What the engine keeps in a bundle: one owned type per section, as the
+//! origin builds it.
 //!
 //! The origin fills these from the merchant's inputs and its trained models;
-//! the engine decodes them once per isolate. Each has a four-letter tag.
+//! [`EngineSections::write_into`] lays the large ones out for reading in
+//! place ([`crate::store`]) and encodes the small ones (rules, the text map,
+//! the intent model, search metadata) with the codec. Each has a
+//! four-letter tag.
 
 use firstpaint_bundle::{codec, BundleError, BundleWriter, Tag};
 use firstpaint_contracts::{Blend, ConsentRules, SearchRules};
@@ -12,6 +16,7 @@ use crate::embedding::Quantized;
 use crate::intent::{IntentSection, INTENT};
 use crate::search::{self, SearchParts};
 use crate::slot::SlotKind;
+use crate::store;
 use crate::textmap::TextMapSection;
 
 /// Tag of the schema section: the [`SCHEMA`] the sections were written
@@ -21,7 +26,7 @@ pub const SCHEMA_TAG: Tag = Tag(*b"SCHM");
 /// (a field added to the rules, a new signal) must bump it, so an engine
 /// and a bundle that disagree say so instead of failing to decode.
 /// Bundles without a schema section are version 1.
-pub const SCHEMA: u32 = 7;
+pub const SCHEMA: u32 = 8;
 
 /// Tag of [`CatalogSection`].
 pub const CATALOG: Tag = Tag(*b"CATL");
@@ -380,13 +385,13 @@ impl EngineSections {
     /// Encodes every section into `writer`.
     pub fn write_into(&self, writer: &mut BundleWriter) -> Result<(), BundleError> {
         writer.add(SCHEMA_TAG, SCHEMA.to_le_bytes().to_vec())?;
-        writer.add(CATALOG, codec::encode(CATALOG, &self.catalog)?)?;
+        writer.add(CATALOG, store::catalog::write(&self.catalog))?;
         writer.add(ANN, codec::encode(ANN, &self.ann)?)?;
-        writer.add(PRIORS, codec::encode(PRIORS, &self.priors)?)?;
-        writer.add(COVIEW, codec::encode(COVIEW, &self.co_view)?)?;
+        writer.add(PRIORS, store::priors::write(&self.priors))?;
+        writer.add(COVIEW, store::lists::write(&self.co_view))?;
         writer.add(RULES, codec::encode(RULES, &self.rules)?)?;
-        writer.add(BOUGHT, codec::encode(BOUGHT, &self.bought_together)?)?;
-        writer.add(TRANSITIONS, codec::encode(TRANSITIONS, &self.transitions)?)?;
+        writer.add(BOUGHT, store::lists::write(&self.bought_together))?;
+        writer.add(TRANSITIONS, store::lists::write(&self.transitions))?;
         writer.add(INTENT, codec::encode(INTENT, &self.intent)?)?;
         writer.add(TEXT_MAP, codec::encode(TEXT_MAP, &self.text_map)?)?;
         writer.add(

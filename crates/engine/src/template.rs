@@ -5,7 +5,8 @@
 
 use crate::error::EngineError;
 use crate::limits::MAX_TEMPLATE_BYTES;
-use crate::sections::{BannerRule, ProductRecord};
+use crate::sections::BannerRule;
+use crate::store::Product;
 
 /// A value an item template can show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,17 +103,17 @@ impl Template {
     }
 
     /// Renders one item at 1-based `position` of slot `slot`, escaping every value.
-    pub fn render(&self, p: &ProductRecord, position: usize, slot: &str, out: &mut String) {
+    pub fn render(&self, p: Product<'_>, position: usize, slot: &str, out: &mut String) {
         self.render_with(out, |f| match f {
-            Field::Id => p.id.clone(),
-            Field::Title => p.title.clone(),
-            Field::Brand => p.brand.clone(),
-            Field::Url => p.url.clone(),
-            Field::Image => p.image.clone(),
-            Field::ImageAlt => p.image_alt.clone(),
-            Field::Price => format_price(p.price, &p.currency),
-            Field::Currency => p.currency.clone(),
-            Field::Rating => format!("{:.1}", p.rating),
+            Field::Id => p.id().to_owned(),
+            Field::Title => p.title().to_owned(),
+            Field::Brand => p.brand().to_owned(),
+            Field::Url => p.url().into_owned(),
+            Field::Image => p.image().into_owned(),
+            Field::ImageAlt => p.image_alt().to_owned(),
+            Field::Price => format_price(p.price(), p.currency()),
+            Field::Currency => p.currency().to_owned(),
+            Field::Rating => format!("{:.1}", p.rating()),
             Field::Position => position.to_string(),
             Field::Slot => slot.to_owned(),
             Field::Text | Field::Link => String::new(),
@@ -168,16 +169,24 @@ pub fn escape_into(s: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sections::{CatalogSection, ProductRecord};
+    use crate::store::{catalog, Catalog};
 
-    fn product() -> ProductRecord {
-        ProductRecord {
+    fn catalog() -> Catalog {
+        let product = ProductRecord {
             id: "P-1".into(),
             title: "<script>alert(1)</script> & \"quotes\"".into(),
             url: "/products/P-1".into(),
             price: 12.5,
             currency: "GBP".into(),
             ..ProductRecord::default()
-        }
+        };
+        let section = CatalogSection {
+            products: vec![product],
+            ..CatalogSection::default()
+        };
+        let bytes = catalog::write(&section);
+        Catalog::open(firstpaint_bundle::Tag(*b"CATL"), bytes.into()).unwrap()
     }
 
     #[test]
@@ -187,7 +196,8 @@ mod tests {
         )
         .unwrap();
         let mut out = String::new();
-        t.render(&product(), 3, "home", &mut out);
+        let catalog = catalog();
+        t.render(catalog.product(0).unwrap(), 3, "home", &mut out);
         assert_eq!(
             out,
             "<a href=\"/products/P-1\" title=\"&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;\">&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;</a> £12.50 #3"

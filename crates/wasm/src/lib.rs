@@ -14,14 +14,48 @@
 //! the host tests run.
 #![deny(missing_docs)]
 
-use firstpaint_bundle::parse_verifying_key;
+use firstpaint_bundle::{parse_verifying_key, Bundle, OwnedBytes};
 use firstpaint_engine::{Engine, SearchRequest, SlotKind, SlotRequest};
 use wasm_bindgen::prelude::*;
 
-/// Verifies and loads a bundle; errors are messages for JavaScript.
-pub fn open(bundle: &[u8], public_key_hex: &str, now_seconds: f64) -> Result<Engine, String> {
+/// Verifies and loads a bundle, hashing its sections here when `digests`
+/// is `None`, else taking them from the caller (32 bytes a section, in
+/// [`section_ranges`] order); errors are messages for JavaScript.
+pub fn open(
+    bundle: Vec<u8>,
+    public_key_hex: &str,
+    now_seconds: f64,
+    digests: Option<&[u8]>,
+) -> Result<Engine, String> {
     let key = parse_verifying_key(public_key_hex).map_err(|e| format!("public key: {e}"))?;
-    Engine::open(bundle, &key, now_seconds as i64).map_err(|e| e.to_string())
+    let now = now_seconds as i64;
+    let bytes = OwnedBytes::new(bundle);
+    let bundle = match digests {
+        None => Bundle::open(bytes, &key, now),
+        Some(d) => {
+            let digests: Vec<[u8; 32]> = d
+                .chunks_exact(32)
+                .filter_map(|c| c.try_into().ok())
+                .collect();
+            Bundle::open_with_digests(bytes, &key, now, &digests)
+        }
+    };
+    let bundle = bundle.map_err(|e| e.to_string())?;
+    Engine::from_bundle(bundle).map_err(|e| e.to_string())
+}
+
+/// Where each section of `bundle` lies, as `[start, end, start, end, …]`
+/// in table order: what a host hashes (natively, e.g. with
+/// `crypto.subtle.digest("SHA-256", …)`) for
+/// [`FirstpaintEngine::with_digests`].
+#[wasm_bindgen(js_name = sectionRanges)]
+pub fn section_ranges(bundle: &[u8]) -> Result<Vec<u32>, JsError> {
+    let ranges =
+        firstpaint_bundle::section_ranges(bundle).map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(ranges
+        .into_iter()
+        .flat_map(|r| [r.start as u32, r.end as u32])
+        .collect())
 }
 
 /// Who and what a slot is for, as JavaScript passes it.
@@ -96,14 +130,31 @@ pub struct FirstpaintEngine {
 
 #[wasm_bindgen]
 impl FirstpaintEngine {
-    /// Verifies `bundle` against the hex public key at `now_seconds` and loads it.
+    /// Verifies `bundle` against the hex public key at `now_seconds` and
+    /// loads it (SHA-256 of its sections computed in wasm).
     #[wasm_bindgen(constructor)]
     pub fn new(
-        bundle: &[u8],
+        bundle: Vec<u8>,
         public_key_hex: &str,
         now_seconds: f64,
     ) -> Result<FirstpaintEngine, JsError> {
-        open(bundle, public_key_hex, now_seconds)
+        open(bundle, public_key_hex, now_seconds, None)
+            .map(|inner| FirstpaintEngine { inner })
+            .map_err(|e| JsError::new(&e))
+    }
+
+    /// As the constructor, with the sections' SHA-256 digests computed by
+    /// the host over [`section_ranges`] (32 bytes each, concatenated): the
+    /// runtime's native hash is several times faster than wasm's. A wrong
+    /// digest refuses the bundle.
+    #[wasm_bindgen(js_name = withDigests)]
+    pub fn with_digests(
+        bundle: Vec<u8>,
+        digests: &[u8],
+        public_key_hex: &str,
+        now_seconds: f64,
+    ) -> Result<FirstpaintEngine, JsError> {
+        open(bundle, public_key_hex, now_seconds, Some(digests))
             .map(|inner| FirstpaintEngine { inner })
             .map_err(|e| JsError::new(&e))
     }
@@ -159,12 +210,12 @@ mod tests {
     #[test]
     fn errors_are_messages() {
         assert_eq!(
-            open(b"nope", "00", 0.0).unwrap_err(),
+            open(b"nope".to_vec(), "00", 0.0, None).unwrap_err(),
             "public key: expected 64 hex characters (32 bytes), got 2 characters"
         );
         let key = firstpaint_bundle::SigningKey::from_bytes(&[3; 32]);
         let hex = firstpaint_bundle::hex(key.verifying_key().as_bytes());
-        let err = open(b"nope", &hex, 0.0).unwrap_err();
+        let err = open(b"nope".to_vec(), &hex, 0.0, None).unwrap_err();
         assert!(err.contains("truncated"), "{err}");
     }
 }

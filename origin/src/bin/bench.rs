@@ -147,7 +147,13 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
     eprintln!("{name}: ranking");
     let n = engine.products().len();
     let mut rng = StdRng::seed_from_u64(5);
-    let id = |rng: &mut StdRng| engine.products()[rng.gen_range(0..n)].id.clone();
+    let id = |rng: &mut StdRng| {
+        let ord = rng.gen_range(0..n) as u32;
+        engine
+            .product_at(ord)
+            .map(|p| p.id().to_owned())
+            .unwrap_or_default()
+    };
     let mut rank = Vec::new();
     for (label, kind, session) in [
         ("home, new visitor", SlotKind::Home, 0),
@@ -236,7 +242,7 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
     let items: Vec<KnownItem> = (0..args.searches * 4)
         .filter_map(|_| {
             let target = rng.gen_range(0..n) as u32;
-            let title = &engine.product_at(target)?.title;
+            let title = &engine.product_at(target)?.title();
             known_item(target, title, &mut rng)
         })
         .collect();
@@ -287,8 +293,7 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
     }
     let titles: Vec<String> = engine
         .products()
-        .iter()
-        .map(|p| p.title.to_lowercase())
+        .map(|p| p.title().to_lowercase())
         .collect();
     let t = Instant::now();
     for q in &multi {

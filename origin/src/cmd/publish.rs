@@ -48,7 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let name = args.signed.bundle.display();
     let bundle = Bundle::open(&bytes[..], &key, super::now())
         .with_context(|| format!("{name}: refused to publish"))?;
-    Engine::from_bundle(&bundle)
+    Engine::open(&bytes, &key, super::now())
         .with_context(|| format!("{name}: refused to publish, it does not load"))?;
     let digest = hex(&sha256(&bytes));
     let manifest = Manifest {

@@ -122,7 +122,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         engine.info().version
     )?;
     for (i, item) in ranking.items.iter().enumerate() {
-        let title = engine.product(&item.id).map_or("", |p| p.title.as_str());
+        let title = engine.product(&item.id).map_or("", |p| p.title());
         writeln!(
             out,
             "{:>3}. {:<12} {:>6.3}  {:<16} {}",

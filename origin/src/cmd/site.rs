@@ -57,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         Part::Keep(s) => html.push_str(s),
                     }
                 }
-                let target = products_dir.join(format!("{}.html", p.id));
+                let target = products_dir.join(format!("{}.html", p.id()));
                 std::fs::write(&target, html)
                     .with_context(|| format!("{}: failed to write", target.display()))?;
             }
@@ -90,10 +90,7 @@ fn write_category_pages(
     let card = Template::parse(LISTING_CARD)?;
     for (c, path) in (0u32..).zip(engine.categories()) {
         let mut listing = String::new();
-        let members = engine
-            .products()
-            .iter()
-            .filter(|p| p.category_path.contains(&c));
+        let members = engine.products().filter(|p| p.category_path().contains(&c));
         for (i, p) in members.enumerate() {
             card.render(p, i + 1, "listing", &mut listing);
         }
@@ -142,10 +139,9 @@ fn page_parts(page: &str) -> anyhow::Result<Vec<Part<'_>>> {
 
 /// One labelled SVG per image path under `/img/` that the catalog uses.
 fn write_placeholder_images(engine: &Engine, out: &std::path::Path) -> anyhow::Result<()> {
-    let images: BTreeSet<&str> = engine
+    let images: BTreeSet<String> = engine
         .products()
-        .iter()
-        .filter_map(|p| p.image.strip_prefix("/img/"))
+        .filter_map(|p| p.image().strip_prefix("/img/").map(str::to_owned))
         .filter(|name| name.ends_with(".svg") && !name.contains('/') && !name.contains(".."))
         .collect();
     let dir = out.join("img");
@@ -157,7 +153,7 @@ fn write_placeholder_images(engine: &Engine, out: &std::path::Path) -> anyhow::R
         let svg = format!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"240\" height=\"180\" viewBox=\"0 0 240 180\"><rect width=\"240\" height=\"180\" fill=\"#e8eef3\"/><text x=\"120\" y=\"95\" font-family=\"sans-serif\" font-size=\"16\" text-anchor=\"middle\" fill=\"#345\">{label}</text></svg>"
         );
-        let target = dir.join(name);
+        let target = dir.join(&name);
         std::fs::write(&target, svg)
             .with_context(|| format!("{}: failed to write", target.display()))?;
     }

@@ -1,7 +1,7 @@
 //! `firstpaint verify`.
 
 use anyhow::Context;
-use firstpaint_bundle::{hex, Bundle};
+use firstpaint_bundle::{hex, Bundle, OwnedBytes};
 use firstpaint_engine::Engine;
 
 /// Arguments of `verify`.
@@ -19,10 +19,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (key, bytes) = args.signed.read()?;
     let now = args.at.unwrap_or_else(super::now);
     let name = args.signed.bundle.display();
-    let bundle =
-        Bundle::open(&bytes[..], &key, now).with_context(|| format!("{name}: rejected"))?;
-    let engine = Engine::from_bundle(&bundle).with_context(|| format!("{name}: does not load"))?;
-    let h = bundle.header();
+    let bundle = Bundle::open(OwnedBytes::new(bytes), &key, now)
+        .with_context(|| format!("{name}: rejected"))?;
+    let h = bundle.header().clone();
+    let sizes: Vec<_> = bundle.section_sizes().collect();
+    let engine = Engine::from_bundle(bundle).with_context(|| format!("{name}: does not load"))?;
     println!("{name}: OK");
     println!("  format      {}", h.format_version);
     println!("  version     {}", h.bundle_version);
@@ -33,7 +34,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     println!("  events      sha256 {}", hex(&h.events_sha256));
     println!("  rules       sha256 {}", hex(&h.rules_sha256));
     println!("  products    {}", engine.info().products);
-    for (tag, len) in bundle.section_sizes() {
+    for (tag, len) in sizes {
         println!("  section {tag} {len:>10} bytes");
     }
     Ok(())

@@ -197,7 +197,11 @@ pub fn train(visits: &[Visit], catalog: &CatalogSection) -> IntentSection {
         };
         for k in 1..=MAX_STEPS.min(v.steps.len()) {
             let (viewed, signals) = v.signals(k);
-            let features = intent::features(catalog, &viewed, &signals);
+            let leaves: Vec<u32> = viewed
+                .iter()
+                .filter_map(|&o| catalog.products.get(o as usize)?.leaf())
+                .collect();
+            let features = intent::features(&catalog.categories, &leaves, &signals);
             feature_ids.extend(features.iter().map(|&(f, _)| f));
             examples.push((features, class));
         }

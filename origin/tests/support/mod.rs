@@ -42,7 +42,7 @@ pub fn bundle_of(inputs: &Inputs) -> Vec<u8> {
 
 /// The engine over a bundle of `inputs`.
 pub fn engine_of(inputs: &Inputs) -> Engine {
-    Engine::open(&bundle_of(inputs), &key().verifying_key(), NOW).expect("bundle opens")
+    Engine::open(bundle_of(inputs), &key().verifying_key(), NOW).expect("bundle opens")
 }
 
 /// The fixtures store's bundle bytes, built once per test binary.

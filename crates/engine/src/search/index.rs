@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use fst::{IntoStreamer, Map, MapBuilder, Streamer};
 use serde::{Deserialize, Serialize};
 
-use firstpaint_bundle::Tag;
+use firstpaint_bundle::{OwnedBytes, Tag};
 
 use super::normalize;
 
@@ -374,8 +374,8 @@ impl Iterator for Postings<'_> {
 /// The index as the engine reads it.
 pub struct SearchIndex {
     section: SearchSection,
-    terms: Map<Vec<u8>>,
-    postings: Vec<u8>,
+    terms: Map<OwnedBytes>,
+    postings: OwnedBytes,
     /// First term of a synonym trigger -> indexes into `section.synonyms`.
     synonyms_by_first: HashMap<String, Vec<usize>>,
 }
@@ -390,9 +390,14 @@ impl std::fmt::Debug for SearchIndex {
 }
 
 impl SearchIndex {
-    /// Loads the three sections and checks they agree; `Err` says what does not.
-    pub fn new(section: SearchSection, terms: &[u8], postings: &[u8]) -> Result<Self, String> {
-        let terms = Map::new(terms.to_vec()).map_err(|e| format!("term dictionary: {e}"))?;
+    /// Loads the three sections and checks they agree; `Err` says what does
+    /// not. The dictionary and the postings are read in place.
+    pub fn new(
+        section: SearchSection,
+        terms: OwnedBytes,
+        postings: OwnedBytes,
+    ) -> Result<Self, String> {
+        let terms = Map::new(terms).map_err(|e| format!("term dictionary: {e}"))?;
         let n = terms.len();
         if section.offsets.len() != n + 1 || section.doc_freq.len() != n {
             return Err(format!(
@@ -418,7 +423,7 @@ impl SearchIndex {
         Ok(Self {
             section,
             terms,
-            postings: postings.to_vec(),
+            postings,
             synonyms_by_first,
         })
     }
@@ -444,7 +449,7 @@ impl SearchIndex {
     }
 
     /// The term dictionary.
-    pub(crate) fn dictionary(&self) -> &Map<Vec<u8>> {
+    pub(crate) fn dictionary(&self) -> &Map<OwnedBytes> {
         &self.terms
     }
 
@@ -466,7 +471,7 @@ impl SearchIndex {
         let start = self.section.offsets.get(i).copied().unwrap_or(0) as usize;
         let end = self.section.offsets.get(i + 1).copied().unwrap_or(0) as usize;
         Postings {
-            bytes: self.postings.get(start..end).unwrap_or_default(),
+            bytes: self.postings.as_slice().get(start..end).unwrap_or_default(),
             doc: 0,
         }
     }
@@ -525,7 +530,12 @@ mod tests {
             b.add(d);
         }
         let parts = b.finish().unwrap();
-        SearchIndex::new(parts.section, &parts.terms, &parts.postings).unwrap()
+        SearchIndex::new(
+            parts.section,
+            (&parts.terms).into(),
+            (&parts.postings).into(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -560,12 +570,25 @@ mod tests {
         let mut b = IndexBuilder::default();
         b.add(&[(Field::Title, "lamp")]);
         let mut parts = b.finish().unwrap();
-        assert!(
-            SearchIndex::new(parts.section.clone(), &parts.terms, &parts.postings[1..]).is_err()
-        );
+        assert!(SearchIndex::new(
+            parts.section.clone(),
+            (&parts.terms).into(),
+            parts.postings[1..].into()
+        )
+        .is_err());
         parts.section.doc_freq.clear();
-        assert!(SearchIndex::new(parts.section, &parts.terms, &parts.postings).is_err());
-        assert!(SearchIndex::new(SearchSection::default(), b"not an fst", &[]).is_err());
+        assert!(SearchIndex::new(
+            parts.section,
+            (&parts.terms).into(),
+            (&parts.postings).into()
+        )
+        .is_err());
+        assert!(SearchIndex::new(
+            SearchSection::default(),
+            b"not an fst"[..].into(),
+            Vec::new().into()
+        )
+        .is_err());
     }
 
     #[test]

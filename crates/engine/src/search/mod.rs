@@ -40,9 +40,9 @@ use crate::limits::{
 };
 use crate::order;
 use crate::rank::{rating_signal, stock_signal};
-use crate::sections::ProductRecord;
 use crate::session::Session;
 use crate::slot::{Reason, Removed};
+use crate::store::Product;
 use crate::Engine;
 use retrieve::Match;
 
@@ -241,12 +241,12 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
         if blocked && !req.explain {
             return false;
         }
-        match guardrails.check(ord, p, &slot, engine) {
+        match guardrails.check(p, &slot, engine) {
             None => true,
             Some(rule) => {
                 if req.explain && removed.len() < MAX_EXPLAIN_REMOVED {
                     removed.push(Removed {
-                        id: p.id.clone(),
+                        id: p.id().to_owned(),
                         rule,
                     });
                 }
@@ -333,7 +333,7 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
     let min_stock = engine.rules().min_inventory.max(1);
     let hit = |m: Match, buried: bool| -> Option<Hit> {
         let p = engine.product_at(m.ord)?;
-        let in_stock = p.available >= min_stock;
+        let in_stock = p.available() >= min_stock;
         // Without viewed products only the visit's intent can speak.
         let session_value = if session.is_empty() {
             session.affinity(p.leaf(), p.top())
@@ -435,7 +435,7 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
                 });
             }
             Some(SearchHit {
-                id: p.id.clone(),
+                id: p.id().to_owned(),
                 ordinal: h.m.ord,
                 source: h.source,
                 matched: h.m.matched,
@@ -485,7 +485,7 @@ fn rescue(engine: &Engine, query: &str, allowed: &mut impl FnMut(u32) -> bool) -
         .filter(|&(ord, _)| {
             engine
                 .product_at(ord)
-                .is_some_and(|p| p.available >= min_stock)
+                .is_some_and(|p| p.available() >= min_stock)
                 && allowed(ord)
         })
         .collect()
@@ -523,7 +523,7 @@ impl Filter {
         }
     }
 
-    fn allows(&self, p: &ProductRecord) -> bool {
+    fn allows(&self, p: Product<'_>) -> bool {
         if self.categories.is_none()
             && self.brand.is_none()
             && self.min_stock.is_none()
@@ -535,12 +535,12 @@ impl Filter {
         let category = self
             .categories
             .as_ref()
-            .is_none_or(|cs| p.category_path.iter().any(|c| cs.contains(c)));
+            .is_none_or(|cs| p.category_path().iter().any(|c| cs.contains(c)));
         let brand = self
             .brand
             .as_ref()
-            .is_none_or(|b| p.brand.to_lowercase() == *b);
-        let stock = self.min_stock.is_none_or(|m| p.available >= m);
-        category && brand && stock && p.price >= self.price_min && p.price <= self.price_max
+            .is_none_or(|b| p.brand().to_lowercase() == *b);
+        let stock = self.min_stock.is_none_or(|m| p.available() >= m);
+        category && brand && stock && p.price() >= self.price_min && p.price() <= self.price_max
     }
 }

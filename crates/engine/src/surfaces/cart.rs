@@ -12,7 +12,7 @@ use crate::limits::CANDIDATES_PER_SOURCE;
 pub(crate) fn addons(ctx: &Context<'_>, pool: &mut Pool) {
     for &item in ctx.cart {
         if let Some(p) = ctx.engine.product_at(item) {
-            for &ord in &p.compatible {
+            for ord in p.compatible() {
                 pool.add(ord, 0, "compatible");
             }
         }
@@ -41,7 +41,7 @@ pub(crate) fn ladder(ctx: &Context<'_>, pool: &mut Pool) {
         .cart
         .iter()
         .filter_map(|&o| engine.product_at(o))
-        .map(|p| p.price)
+        .map(|p| p.price())
         .sum();
     let gap = threshold - subtotal;
     if gap <= 0.0 {
@@ -50,7 +50,7 @@ pub(crate) fn ladder(ctx: &Context<'_>, pool: &mut Pool) {
     let fits = |ord: u32| {
         engine
             .product_at(ord)
-            .is_some_and(|p| p.price >= gap && p.price <= gap * 4.0 / 3.0)
+            .is_some_and(|p| p.price() >= gap && p.price() <= gap * 4.0 / 3.0)
     };
     let propose = |ord: u32, source: &'static str, pool: &mut Pool| {
         if fits(ord) {
@@ -65,7 +65,7 @@ pub(crate) fn ladder(ctx: &Context<'_>, pool: &mut Pool) {
             propose(ord, "co-view", pool);
         }
     }
-    for &ord in engine.top_overall() {
+    for ord in engine.top_overall() {
         propose(ord, "popular", pool);
     }
     if pool.order.len() < CANDIDATES_PER_SOURCE {

@@ -16,9 +16,9 @@ pub(crate) fn category(ctx: &Context<'_>, pool: &mut Pool) {
     let member = |ord: u32| {
         engine
             .product_at(ord)
-            .is_some_and(|p| p.category_path.contains(&c))
+            .is_some_and(|p| p.category_path().contains(&c))
     };
-    for &ord in engine.top_in_category(c) {
+    for ord in engine.top_in_category(c) {
         pool.add(ord, 0, "category");
     }
     if !session.taste.is_zero() {

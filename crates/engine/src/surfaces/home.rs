@@ -56,18 +56,17 @@ pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
     } else {
         1
     };
-    for &ord in engine.top_overall().iter().take(CANDIDATES_PER_SOURCE) {
+    for ord in engine.top_overall().take(CANDIDATES_PER_SOURCE) {
         pool.add(ord, tier, "popular");
     }
-    for &ord in engine.top_trending().iter().take(CANDIDATES_PER_SOURCE / 2) {
+    for ord in engine.top_trending().take(CANDIDATES_PER_SOURCE / 2) {
         pool.add(ord, tier, "trending");
     }
     // The visit's mission, even before it viewed a product (a landing
     // category, a search, the channel).
     if let Some(intent) = &session.intent {
-        for &ord in engine
+        for ord in engine
             .top_in_category(intent.category)
-            .iter()
             .take(CANDIDATES_PER_SOURCE / 2)
         {
             pool.add(ord, tier, "intent");
@@ -82,22 +81,18 @@ pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
             (None, Some(intent)) => engine.top_in_category(intent.category),
             (None, None) => engine.top_overall(),
         };
-        let fast = interest.iter().filter(|&&ord| {
+        let fast = interest.filter(|&ord| {
             engine
                 .product_at(ord)
                 .is_some_and(|p| engine.is_fast_ship(p))
         });
-        for &ord in fast.take(CANDIDATES_PER_SOURCE / 2) {
+        for ord in fast.take(CANDIDATES_PER_SOURCE / 2) {
             pool.add(ord, tier, FAST_SHIP);
         }
     }
     // The favourite categories, of views and category pages.
     for &(leaf, _) in session.leaf_share.iter().take(2) {
-        for &ord in engine
-            .top_in_category(leaf)
-            .iter()
-            .take(CANDIDATES_PER_SOURCE / 2)
-        {
+        for ord in engine.top_in_category(leaf).take(CANDIDATES_PER_SOURCE / 2) {
             pool.add(ord, tier, "category");
         }
     }

@@ -15,7 +15,7 @@ pub(crate) fn next(ctx: &Context<'_>, pool: &mut Pool) {
     let (engine, session) = (ctx.engine, ctx.session);
     follow_session(ctx, 0, pool);
     neighbours(ctx, &session.taste, 1, pool);
-    for &ord in engine.top_overall().iter().take(CANDIDATES_PER_SOURCE) {
+    for ord in engine.top_overall().take(CANDIDATES_PER_SOURCE) {
         pool.add(ord, 1, "popular");
     }
     score_similarity(ctx, &session.taste, pool);

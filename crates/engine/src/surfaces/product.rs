@@ -34,7 +34,7 @@ pub(crate) fn bought_together(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
         pool.add(ord, 0, "bought-together").set(CO_VIEW, score);
     }
     if let Some(p) = ctx.engine.product_at(anchor) {
-        for &ord in &p.compatible {
+        for ord in p.compatible() {
             pool.add(ord, 1, "compatible");
         }
     }
@@ -52,12 +52,12 @@ pub(crate) fn alternatives(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
     let Some(a) = ctx.engine.product_at(anchor) else {
         return;
     };
-    if a.available >= ctx.engine.rules().min_inventory.max(1) {
+    if a.available() >= ctx.engine.rules().min_inventory.max(1) {
         return;
     }
     let close_price = |ord: u32| {
         ctx.engine.product_at(ord).is_some_and(|p| {
-            p.leaf() == a.leaf() && p.price <= a.price * 1.5 && p.price >= a.price * 0.5
+            p.leaf() == a.leaf() && p.price() <= a.price() * 1.5 && p.price() >= a.price() * 0.5
         })
     };
     if let Some(e) = ctx.engine.embedding(anchor) {
@@ -66,7 +66,7 @@ pub(crate) fn alternatives(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
         }
     }
     if let Some(leaf) = a.leaf() {
-        for &ord in ctx.engine.top_in_category(leaf) {
+        for ord in ctx.engine.top_in_category(leaf) {
             pool.add(ord, if close_price(ord) { 0 } else { 1 }, "category");
         }
     }
@@ -79,7 +79,7 @@ pub(crate) fn addons(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
     let Some(a) = ctx.engine.product_at(anchor) else {
         return;
     };
-    for &ord in &a.compatible {
+    for ord in a.compatible() {
         pool.add(ord, 0, "compatible");
     }
     for (ord, score) in ctx.engine.bought_together().row(anchor) {
@@ -93,10 +93,9 @@ pub(crate) fn addons(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
 /// Proposes the top of the anchor's leaf category at `tier`.
 fn same_category(ctx: &Context<'_>, anchor: u32, tier: u8, pool: &mut Pool) {
     if let Some(leaf) = ctx.engine.product_at(anchor).and_then(|p| p.leaf()) {
-        for &ord in ctx
+        for ord in ctx
             .engine
             .top_in_category(leaf)
-            .iter()
             .take(CANDIDATES_PER_SOURCE / 4)
         {
             pool.add(ord, tier, "category");

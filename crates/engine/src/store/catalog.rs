@@ -1,0 +1,632 @@
+//! The catalog, read in place: fixed-width columns per product, one string
+//! arena, compressed rows for stock, compatibility, safety flags and tags,
+//! and an index of ids sorted for lookup. Only the small tables (category
+//! paths, locations, currencies, flag and tag names, URL templates) are
+//! decoded at open.
+//!
+//! Blocks of section `CATL` (layout `CAT2`), product `i` at row `i`:
+//!
+//! | block | content |
+//! | --- | --- |
+//! | 0 | [`CatalogMeta`] through the codec: categories, locations, currencies, safety flag and tag names, URL and image templates |
+//! | 1, 2 | strings, six per product (id, title, brand, url, image, image alt): offsets `u32 x (6n + 1)`, arena |
+//! | 3, 4 | price, cost: `f64 x n` |
+//! | 5 | units available over all locations: `u32 x n` |
+//! | 6 | delivery days: `u16 x n` |
+//! | 7, 8 | rating `f32 x n`, rating count `u32 x n` |
+//! | 9 | listing time, unix seconds: `i64 x n` |
+//! | 10 | leaf category index (`u32::MAX`: none): `u32 x n` |
+//! | 11 | flags: `u8 x n` ([`REGULATED`], [`URL_FROM_TEMPLATE`], [`IMAGE_FROM_TEMPLATE`], [`ALT_IS_TITLE`]) |
+//! | 12 | currency index: `u8 x n` |
+//! | 13, 14 | stock rows: `u64` = location `u16` \| lead days `u16` << 16 \| units `u32` << 32 |
+//! | 15, 16 | compatible product rows: `u32` ordinals |
+//! | 17, 18 | safety flag rows: `u16` indexes into the meta's names |
+//! | 19, 20 | tag rows: `u16` indexes into the meta's names |
+//! | 21 | ordinals sorted by id: `u32 x n` |
+//!
+//! A merchant's URLs mostly follow one pattern (`/products/{id}`), so a
+//! product whose URL (or image) is its template with its id filled in
+//! stores nothing for it.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+
+use firstpaint_bundle::{codec, OwnedBytes, Tag};
+use serde::{Deserialize, Serialize};
+
+use super::columns::{Blocks, Column, ColumnSlice, Rows, SectionWriter, Strings};
+use crate::error::EngineError;
+use crate::sections::{CatalogSection, StockAt};
+
+/// The layout's magic: catalog, version 2.
+const MAGIC: [u8; 4] = *b"CAT2";
+/// Strings stored per product.
+const FIELDS: usize = 6;
+const ID: usize = 0;
+const TITLE: usize = 1;
+const BRAND: usize = 2;
+const URL: usize = 3;
+const IMAGE: usize = 4;
+const ALT: usize = 5;
+/// The placeholder templates use for the product id.
+const ID_PLACEHOLDER: &str = "{id}";
+
+/// Flag: regulated goods.
+pub const REGULATED: u8 = 1;
+/// Flag: the URL is the catalog's URL template with the id filled in.
+pub const URL_FROM_TEMPLATE: u8 = 2;
+/// Flag: the image is the catalog's image template with the id filled in.
+pub const IMAGE_FROM_TEMPLATE: u8 = 4;
+/// Flag: the image's alt text is the title.
+pub const ALT_IS_TITLE: u8 = 8;
+
+/// The catalog's small tables, decoded at open.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CatalogMeta {
+    /// Category paths (`Top/Leaf`).
+    pub categories: Vec<String>,
+    /// Fulfilment locations.
+    pub locations: Vec<String>,
+    /// Currency codes.
+    pub currencies: Vec<String>,
+    /// Safety flag names.
+    pub safety: Vec<String>,
+    /// Tag names.
+    pub tags: Vec<String>,
+    /// Product URL pattern with `{id}`, when most URLs follow one.
+    pub url_template: Option<String>,
+    /// Image URL pattern with `{id}`, when most images follow one.
+    pub image_template: Option<String>,
+}
+
+/// The catalog read in place.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    meta: CatalogMeta,
+    /// Per category: its path as category indexes, top first.
+    paths: Vec<Vec<u32>>,
+    strings: Strings,
+    price: Column<f64>,
+    cost: Column<f64>,
+    available: Column<u32>,
+    ship_days: Column<u16>,
+    rating: Column<f32>,
+    rating_count: Column<u32>,
+    created_at: Column<i64>,
+    leaf: Column<u32>,
+    flags: Column<u8>,
+    currency: Column<u8>,
+    stock: Rows<u64>,
+    compatible: Rows<u32>,
+    safety: Rows<u16>,
+    tags: Rows<u16>,
+    by_id: Column<u32>,
+}
+
+impl Catalog {
+    /// Opens section `tag` over `bytes`, checking that every column holds
+    /// one value per product.
+    pub fn open(tag: Tag, bytes: OwnedBytes) -> Result<Self, EngineError> {
+        let b = Blocks::open(tag, bytes, MAGIC, 22)?;
+        let meta: CatalogMeta = codec::decode(tag, b.bytes(0).as_slice())?;
+        let leaf = b.column::<u32>(10, None)?;
+        let n = Some(leaf.len());
+        let strings = b.strings(1, Some(leaf.len() * FIELDS))?;
+        let paths = category_paths(&meta.categories);
+        Ok(Self {
+            strings,
+            price: b.column(3, n)?,
+            cost: b.column(4, n)?,
+            available: b.column(5, n)?,
+            ship_days: b.column(6, n)?,
+            rating: b.column(7, n)?,
+            rating_count: b.column(8, n)?,
+            created_at: b.column(9, n)?,
+            leaf,
+            flags: b.column(11, n)?,
+            currency: b.column(12, n)?,
+            stock: b.rows(13, n)?,
+            compatible: b.rows(15, n)?,
+            safety: b.rows(17, n)?,
+            tags: b.rows(19, n)?,
+            by_id: b.column(21, n)?,
+            paths,
+            meta,
+        })
+    }
+
+    /// Number of products.
+    pub fn len(&self) -> usize {
+        self.leaf.len()
+    }
+
+    /// Whether the catalog has no products.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Product `ord`, if there is one.
+    pub fn product(&self, ord: u32) -> Option<Product<'_>> {
+        ((ord as usize) < self.len()).then_some(Product { catalog: self, ord })
+    }
+
+    /// Every product, in ordinal order.
+    pub fn products(&self) -> impl ExactSizeIterator<Item = Product<'_>> + '_ {
+        (0..self.len() as u32).map(|ord| Product { catalog: self, ord })
+    }
+
+    /// The ordinal of product `id` (a binary search over the sorted index).
+    pub fn ordinal(&self, id: &str) -> Option<u32> {
+        let (mut lo, mut hi) = (0usize, self.by_id.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let ord = self.by_id.get(mid)?;
+            match self.string(ord, ID).cmp(id) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return Some(ord),
+            }
+        }
+        None
+    }
+
+    /// Category paths, by index.
+    pub fn categories(&self) -> &[String] {
+        &self.meta.categories
+    }
+
+    /// Fulfilment locations, by index.
+    pub fn locations(&self) -> &[String] {
+        &self.meta.locations
+    }
+
+    /// Category `c`'s path as category indexes, top first (empty when out
+    /// of range).
+    pub fn path_of(&self, c: u32) -> &[u32] {
+        self.paths.get(c as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The top-level category of category `c` (itself when it is one).
+    pub fn top_of(&self, c: u32) -> Option<u32> {
+        self.path_of(c).first().copied()
+    }
+
+    fn string(&self, ord: u32, field: usize) -> &str {
+        self.strings.get(ord as usize * FIELDS + field)
+    }
+
+    fn flag(&self, ord: u32, flag: u8) -> bool {
+        self.flags.get(ord as usize).unwrap_or(0) & flag != 0
+    }
+}
+
+/// Each category's path as indexes, top first, from the interned paths
+/// (`A`, `A/B`, `A/B/C`); a level missing from the table is skipped.
+fn category_paths(categories: &[String]) -> Vec<Vec<u32>> {
+    let index: std::collections::HashMap<&str, u32> = categories
+        .iter()
+        .zip(0u32..)
+        .map(|(c, i)| (c.as_str(), i))
+        .collect();
+    categories
+        .iter()
+        .map(|path| {
+            path.match_indices('/')
+                .map(|(at, _)| path.get(..at).unwrap_or_default())
+                .chain(std::iter::once(path.as_str()))
+                .filter_map(|prefix| index.get(prefix).copied())
+                .collect()
+        })
+        .collect()
+}
+
+/// One product of the catalog: a position and accessors reading its
+/// columns.
+#[derive(Debug, Clone, Copy)]
+pub struct Product<'a> {
+    catalog: &'a Catalog,
+    ord: u32,
+}
+
+impl<'a> Product<'a> {
+    /// Its ordinal.
+    pub fn ordinal(&self) -> u32 {
+        self.ord
+    }
+
+    /// Merchant id.
+    pub fn id(&self) -> &'a str {
+        self.catalog.string(self.ord, ID)
+    }
+
+    /// Display title.
+    pub fn title(&self) -> &'a str {
+        self.catalog.string(self.ord, TITLE)
+    }
+
+    /// Brand, empty when none.
+    pub fn brand(&self) -> &'a str {
+        self.catalog.string(self.ord, BRAND)
+    }
+
+    /// Product page path.
+    pub fn url(&self) -> Cow<'a, str> {
+        self.templated(URL_FROM_TEMPLATE, &self.catalog.meta.url_template, URL)
+    }
+
+    /// First image URL, empty when none.
+    pub fn image(&self) -> Cow<'a, str> {
+        self.templated(
+            IMAGE_FROM_TEMPLATE,
+            &self.catalog.meta.image_template,
+            IMAGE,
+        )
+    }
+
+    /// The image's alt text (the title when the merchant gave none).
+    pub fn image_alt(&self) -> &'a str {
+        if self.catalog.flag(self.ord, ALT_IS_TITLE) {
+            self.title()
+        } else {
+            self.catalog.string(self.ord, ALT)
+        }
+    }
+
+    fn templated(&self, flag: u8, template: &'a Option<String>, field: usize) -> Cow<'a, str> {
+        match template {
+            Some(t) if self.catalog.flag(self.ord, flag) => {
+                Cow::Owned(t.replace(ID_PLACEHOLDER, self.id()))
+            }
+            _ => Cow::Borrowed(self.catalog.string(self.ord, field)),
+        }
+    }
+
+    /// Selling price, major units.
+    pub fn price(&self) -> f64 {
+        self.catalog.price.get(self.ord as usize).unwrap_or(0.0)
+    }
+
+    /// Unit cost, 0 when the merchant did not give one.
+    pub fn cost(&self) -> f64 {
+        self.catalog.cost.get(self.ord as usize).unwrap_or(0.0)
+    }
+
+    /// Margin, (price - cost) / price, when the cost is known.
+    pub fn margin(&self) -> Option<f64> {
+        let (price, cost) = (self.price(), self.cost());
+        (cost > 0.0 && price > 0.0).then(|| (price - cost) / price)
+    }
+
+    /// Currency code.
+    pub fn currency(&self) -> &'a str {
+        let c = self.catalog.currency.get(self.ord as usize).unwrap_or(0);
+        self.catalog
+            .meta
+            .currencies
+            .get(usize::from(c))
+            .map_or("", String::as_str)
+    }
+
+    /// Category path as category indexes, top first.
+    pub fn category_path(&self) -> &'a [u32] {
+        match self.leaf() {
+            Some(leaf) => self.catalog.path_of(leaf),
+            None => &[],
+        }
+    }
+
+    /// The most specific category, if any.
+    pub fn leaf(&self) -> Option<u32> {
+        self.catalog
+            .leaf
+            .get(self.ord as usize)
+            .filter(|&c| c != u32::MAX)
+    }
+
+    /// The top-level category, if any.
+    pub fn top(&self) -> Option<u32> {
+        self.category_path().first().copied()
+    }
+
+    /// Units available over all locations (saturating).
+    pub fn available(&self) -> u32 {
+        self.catalog.available.get(self.ord as usize).unwrap_or(0)
+    }
+
+    /// Stock per location.
+    pub fn stock(&self) -> impl Iterator<Item = StockAt> + 'a {
+        self.catalog.stock.row(self.ord as usize).map(|v| StockAt {
+            location: v as u16,
+            lead_days: (v >> 16) as u16,
+            available: (v >> 32) as u32,
+        })
+    }
+
+    /// Ordinals of the products this one works with, both directions.
+    pub fn compatible(&self) -> ColumnSlice<'a, u32> {
+        self.catalog.compatible.row(self.ord as usize)
+    }
+
+    /// Delivery days.
+    pub fn ship_days(&self) -> u16 {
+        self.catalog.ship_days.get(self.ord as usize).unwrap_or(0)
+    }
+
+    /// Mean rating, 0 when unrated.
+    pub fn rating(&self) -> f32 {
+        self.catalog.rating.get(self.ord as usize).unwrap_or(0.0)
+    }
+
+    /// Number of ratings.
+    pub fn rating_count(&self) -> u32 {
+        self.catalog
+            .rating_count
+            .get(self.ord as usize)
+            .unwrap_or(0)
+    }
+
+    /// Regulated goods.
+    pub fn regulated(&self) -> bool {
+        self.catalog.flag(self.ord, REGULATED)
+    }
+
+    /// Safety flags.
+    pub fn safety(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let names = &self.catalog.meta.safety;
+        self.catalog
+            .safety
+            .row(self.ord as usize)
+            .filter_map(move |i| names.get(usize::from(i)).map(String::as_str))
+    }
+
+    /// Merchant tags.
+    pub fn tags(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let names = &self.catalog.meta.tags;
+        self.catalog
+            .tags
+            .row(self.ord as usize)
+            .filter_map(move |i| names.get(usize::from(i)).map(String::as_str))
+    }
+
+    /// Listing time, unix seconds.
+    pub fn created_at(&self) -> i64 {
+        self.catalog.created_at.get(self.ord as usize).unwrap_or(0)
+    }
+}
+
+/// Writes `catalog` in the layout above (the origin's side).
+pub fn write(catalog: &CatalogSection) -> Vec<u8> {
+    let products = &catalog.products;
+    let mut meta = CatalogMeta {
+        categories: catalog.categories.clone(),
+        locations: catalog.locations.clone(),
+        url_template: template_of(products.iter().map(|p| (p.id.as_str(), p.url.as_str()))),
+        image_template: template_of(products.iter().map(|p| (p.id.as_str(), p.image.as_str()))),
+        ..CatalogMeta::default()
+    };
+    let fills = |template: &Option<String>, id: &str, value: &str| {
+        template
+            .as_deref()
+            .is_some_and(|t| !value.is_empty() && t.replace(ID_PLACEHOLDER, id) == value)
+    };
+    let mut flags = Vec::with_capacity(products.len());
+    let mut strings: Vec<&str> = Vec::with_capacity(products.len() * FIELDS);
+    for p in products {
+        let url = fills(&meta.url_template, &p.id, &p.url);
+        let image = fills(&meta.image_template, &p.id, &p.image);
+        let alt = p.image_alt == p.title;
+        flags.push(
+            [
+                (p.regulated, REGULATED),
+                (url, URL_FROM_TEMPLATE),
+                (image, IMAGE_FROM_TEMPLATE),
+                (alt, ALT_IS_TITLE),
+            ]
+            .iter()
+            .filter(|(on, _)| *on)
+            .fold(0, |flags, (_, flag)| flags | flag),
+        );
+        strings.extend([
+            p.id.as_str(),
+            &p.title,
+            &p.brand,
+            if url { "" } else { &p.url },
+            if image { "" } else { &p.image },
+            if alt { "" } else { &p.image_alt },
+        ]);
+    }
+    let currency: Vec<u8> = products
+        .iter()
+        .map(|p| intern(&mut meta.currencies, &p.currency) as u8)
+        .collect();
+    let safety: Vec<Vec<u16>> = products
+        .iter()
+        .map(|p| {
+            p.safety
+                .iter()
+                .map(|s| intern(&mut meta.safety, s))
+                .collect()
+        })
+        .collect();
+    let tags: Vec<Vec<u16>> = products
+        .iter()
+        .map(|p| p.tags.iter().map(|s| intern(&mut meta.tags, s)).collect())
+        .collect();
+    let mut by_id: Vec<u32> = (0..products.len() as u32).collect();
+    by_id.sort_by(|&a, &b| {
+        let id = |o: u32| products.get(o as usize).map_or("", |p| p.id.as_str());
+        id(a).cmp(id(b))
+    });
+    let mut w = SectionWriter::new(MAGIC);
+    w.bytes(codec::encode(Tag(MAGIC), &meta).unwrap_or_default())
+        .strings(strings)
+        .column(products.iter().map(|p| p.price))
+        .column(products.iter().map(|p| p.cost))
+        .column(products.iter().map(|p| p.available))
+        .column(products.iter().map(|p| p.ship_days))
+        .column(products.iter().map(|p| p.rating))
+        .column(products.iter().map(|p| p.rating_count))
+        .column(products.iter().map(|p| p.created_at))
+        .column(products.iter().map(|p| p.leaf().unwrap_or(u32::MAX)))
+        .column(flags)
+        .column(currency)
+        .rows(products.iter().map(|p| {
+            p.stock.iter().map(|s| {
+                u64::from(s.location) | u64::from(s.lead_days) << 16 | u64::from(s.available) << 32
+            })
+        }))
+        .rows(products.iter().map(|p| p.compatible.iter().copied()))
+        .rows(safety)
+        .rows(tags)
+        .column(by_id);
+    w.finish()
+}
+
+/// The index of `name` in `names`, added when new (saturating at `u16`).
+fn intern(names: &mut Vec<String>, name: &str) -> u16 {
+    let i = names.iter().position(|n| n == name).unwrap_or_else(|| {
+        names.push(name.to_owned());
+        names.len() - 1
+    });
+    u16::try_from(i).unwrap_or(u16::MAX)
+}
+
+/// The pattern most (id, value) pairs follow, with the id as `{id}`, when
+/// at least half of them do: found from the first value that contains its
+/// id.
+fn template_of<'p>(pairs: impl Iterator<Item = (&'p str, &'p str)> + Clone) -> Option<String> {
+    let (id, value) = pairs
+        .clone()
+        .find(|(id, value)| !id.is_empty() && value.contains(id))?;
+    let template = value.replacen(id, ID_PLACEHOLDER, 1);
+    let (mut total, mut follow) = (0usize, 0usize);
+    for (id, value) in pairs {
+        total += 1;
+        follow += usize::from(template.replace(ID_PLACEHOLDER, id) == value);
+    }
+    (follow * 2 >= total).then_some(template)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::sections::ProductRecord;
+
+    fn record(id: &str, leaf: u32) -> ProductRecord {
+        ProductRecord {
+            id: id.into(),
+            title: format!("Title {id}"),
+            brand: "Acme".into(),
+            url: format!("/products/{id}"),
+            image: format!("https://cdn.example/{id}.jpg"),
+            image_alt: format!("Title {id}"),
+            price: 12.5,
+            cost: 5.0,
+            currency: "EUR".into(),
+            category_path: vec![0, leaf],
+            available: 7,
+            stock: vec![StockAt {
+                location: 1,
+                available: 7,
+                lead_days: 2,
+            }],
+            compatible: vec![],
+            ship_days: 2,
+            rating: 4.5,
+            rating_count: 10,
+            regulated: false,
+            safety: vec![],
+            tags: vec!["new".into()],
+            created_at: 1_700_000_000,
+        }
+    }
+
+    fn sample() -> CatalogSection {
+        let mut odd = record("Z-9", 2);
+        odd.url = "/special/z".into();
+        odd.image.clear();
+        odd.image_alt = "A zebra".into();
+        odd.regulated = true;
+        odd.safety = vec!["flammable".into()];
+        odd.compatible = vec![0];
+        odd.currency = "USD".into();
+        CatalogSection {
+            products: vec![record("B-2", 1), odd, record("A-1", 1)],
+            categories: vec!["Home".into(), "Home/Coffee".into(), "Home/Tea".into()],
+            locations: vec!["north".into(), "south".into()],
+        }
+    }
+
+    #[test]
+    fn every_field_reads_back_as_written() {
+        let source = sample();
+        let catalog = Catalog::open(Tag(*b"CATL"), OwnedBytes::new(write(&source))).unwrap();
+        assert_eq!(catalog.len(), 3);
+        for (p, r) in catalog.products().zip(&source.products) {
+            assert_eq!(p.id(), r.id);
+            assert_eq!(p.title(), r.title);
+            assert_eq!(p.brand(), r.brand);
+            assert_eq!(p.url(), r.url);
+            assert_eq!(p.image(), r.image);
+            assert_eq!(p.image_alt(), r.image_alt);
+            assert_eq!((p.price(), p.cost()), (r.price, r.cost));
+            assert_eq!(p.currency(), r.currency);
+            assert_eq!(p.category_path(), &r.category_path[..]);
+            assert_eq!(p.available(), r.available);
+            assert_eq!(p.stock().collect::<Vec<_>>(), r.stock);
+            assert_eq!(p.compatible().collect::<Vec<_>>(), r.compatible);
+            assert_eq!(p.ship_days(), r.ship_days);
+            assert_eq!((p.rating(), p.rating_count()), (r.rating, r.rating_count));
+            assert_eq!(p.regulated(), r.regulated);
+            assert_eq!(p.safety().collect::<Vec<_>>(), r.safety);
+            assert_eq!(p.tags().collect::<Vec<_>>(), r.tags);
+            assert_eq!(p.created_at(), r.created_at);
+        }
+        assert_eq!(catalog.ordinal("A-1"), Some(2));
+        assert_eq!(catalog.ordinal("Z-9"), Some(1));
+        assert_eq!(catalog.ordinal("C-3"), None);
+        assert_eq!(catalog.top_of(2), Some(0));
+        assert!(catalog.product(3).is_none());
+    }
+
+    #[test]
+    fn urls_that_follow_the_pattern_are_not_stored() {
+        let mut source = sample();
+        source.products = (0..50).map(|i| record(&format!("SKU-{i:03}"), 1)).collect();
+        let bytes = write(&source);
+        let mut explicit = source.clone();
+        for (i, p) in explicit.products.iter_mut().enumerate() {
+            p.url = format!("/p?x={i:03}");
+            p.image = format!("/img/{i:03}.png");
+        }
+        let explicit = write(&explicit);
+        assert!(
+            bytes.len() + 50 * 16 < explicit.len(),
+            "templated URLs take no space: {} vs {}",
+            bytes.len(),
+            explicit.len()
+        );
+        assert_eq!(
+            template_of([("a", "/p/a"), ("b", "/p/b"), ("c", "/x")].into_iter()),
+            Some("/p/{id}".into())
+        );
+        assert_eq!(template_of([("a", "/x"), ("b", "/y")].into_iter()), None);
+    }
+
+    #[test]
+    fn a_column_of_the_wrong_length_is_named() {
+        let mut w = SectionWriter::new(MAGIC);
+        w.bytes(codec::encode(Tag(MAGIC), &CatalogMeta::default()).unwrap())
+            .strings([""; 6]);
+        for i in 3..22 {
+            if i == 10 || (13..21).contains(&i) {
+                w.column([0u32]);
+            } else {
+                w.column::<u8>([]);
+            }
+        }
+        let err = Catalog::open(Tag(*b"CATL"), OwnedBytes::new(w.finish())).unwrap_err();
+        assert!(err.to_string().contains("CATL"), "{err}");
+    }
+}
