@@ -13,6 +13,10 @@
 // 7. A tampered bundle in KV leaves every page unmodified, with status 200.
 // 8. The kill switch (`P13N_DISABLED=1`) serves every page unmodified and
 //    keeps no profile, with a good bundle live.
+// 9. A cold isolate whose first load outlasts the page's budget
+//    (`COLD_LOAD_BUDGET_MS=0`) serves that page unmodified (`x-p13n:
+//    loading`), finishes loading in the background, and personalizes the
+//    pages after it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -207,7 +211,7 @@ describe('a tampered bundle in KV', () => {
   test('health says why there is no bundle', async () => {
     const res = await fetch(`${server.url}/p13n/health`);
     assert.equal(res.status, 503);
-    assert.match((await res.json()).error, /signature does not verify/);
+    assert.match((await res.json()).error, /section [A-Z]{4} at offset \d+ was modified/);
   });
 
   test('the origin CLI refuses to publish it', () => {
@@ -238,5 +242,29 @@ describe('the kill switch', () => {
     const health = await fetch(`${server.url}/p13n/health`);
     assert.equal(health.status, 200, 'the bundle is still live for the JSON endpoints');
     await health.text();
+  });
+});
+
+describe('a cold isolate over its load budget', () => {
+  let server;
+  before(async () => {
+    server = await startStore({ COLD_LOAD_BUDGET_MS: '0' }, '/style.css');
+  });
+  after(() => server?.stop());
+
+  test('the first page streams unmodified, the load finishes behind it', async () => {
+    const first = await fetch(`${server.url}/`, { headers: { cookie: CONSENTED } });
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get('x-p13n'), 'loading');
+    assert.equal(await first.text(), fs.readFileSync(path.join(ROOT, 'build/site/index.html'), 'utf8'));
+    let state = 'loading';
+    for (let i = 0; i < 50 && state === 'loading'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const res = await fetch(`${server.url}/`, { headers: { cookie: CONSENTED } });
+      state = res.headers.get('x-p13n');
+      const html = await res.text();
+      if (state !== 'loading') assert.ok(slotItems(html).length > 0, 'slots filled once loaded');
+    }
+    assert.equal(state, 'personalized', 'a later page is personalized by the bundle loaded in the background');
   });
 });

@@ -53,8 +53,12 @@ async function freePort() {
   });
 }
 
-/** Starts `wrangler dev` over `state` (with `vars`); resolves once it answers HTTP. */
-export async function startWrangler(state, vars = {}) {
+/**
+ * Starts `wrangler dev` over `state` (with `vars`); resolves once it answers
+ * HTTP at `ready` (health, which loads the bundle; a static asset leaves
+ * the isolate cold).
+ */
+export async function startWrangler(state, vars = {}, ready = '/p13n/health') {
   const port = await freePort();
   const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   const child = spawn(WRANGLER, ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--show-interactive-dev-session=false', ...varArgs], {
@@ -74,7 +78,7 @@ export async function startWrangler(state, vars = {}) {
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     try {
-      await fetch(`${url}/p13n/health`);
+      await (await fetch(`${url}${ready}`)).arrayBuffer();
       return { url, stop, pid: child.pid, logs: () => logs };
     } catch {
       await new Promise((r) => setTimeout(r, 300));
@@ -85,10 +89,10 @@ export async function startWrangler(state, vars = {}) {
 }
 
 /** `wrangler dev` over fresh local state with the fixtures bundle published (and `vars`). */
-export async function startStore(vars = {}) {
+export async function startStore(vars = {}, ready = undefined) {
   const state = tempState();
   publish(state);
-  return startWrangler(state, vars);
+  return startWrangler(state, vars, ready);
 }
 
 /** A local HTTP server standing in for the merchant's event collector. */

@@ -28,6 +28,10 @@ pub enum EdgeError {
     /// A recent load failed and is not retried yet.
     #[error("no bundle loaded (last attempt: {0})")]
     NotLoaded(String),
+    /// A cold isolate's first bundle load outlasted the page's budget; it
+    /// goes on in the background.
+    #[error("the bundle is still loading (waited {0} ms)")]
+    Loading(u64),
     /// The storefront fetch failed.
     #[error("storefront: {0}")]
     Storefront(String),

@@ -12,6 +12,10 @@ pub const MAX_COOKIE_VIEWED: usize = 12;
 pub const MAX_QUERY_BYTES: usize = 2048;
 /// How long an isolate trusts its cached manifest before re-checking it.
 pub const MANIFEST_TTL_MS: f64 = 30_000.0;
+/// Longest a page waits for a cold isolate's first bundle load, unless the
+/// `COLD_LOAD_BUDGET_MS` variable says otherwise; past it the page streams
+/// unmodified and the load finishes in the background.
+pub const DEFAULT_COLD_LOAD_BUDGET_MS: u64 = 50;
 /// After a failed load with nothing cached, requests fail fast for this long.
 pub const RETRY_AFTER_FAILURE_MS: f64 = 5_000.0;
 /// Longest profile cookie accepted; longer ones are ignored.

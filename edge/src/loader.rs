@@ -1,21 +1,25 @@
 //! The bundle, loaded and verified once per isolate, refreshed in the background.
 //!
 //! The first request of an isolate reads the manifest and the bundle from KV
-//! and verifies it. Later requests use the cached engine at once; after
+//! and verifies it (one load, shared by the requests that arrive meanwhile;
+//! a page waits for it at most its budget, then streams unmodified while
+//! the load finishes in the background). Later requests use the cached engine at once; after
 //! [`MANIFEST_TTL_MS`] one request also schedules a background re-check of the
 //! manifest (`wait_until`), so no shopper waits on KV once warm. A bundle that
 //! fails verification never replaces the one in use.
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
 use firstpaint_bundle::{hex, parse_verifying_key, section_ranges, Bundle, Manifest, VerifyingKey};
 use firstpaint_engine::Engine;
+use futures_util::future::{select, Either, FutureExt, LocalBoxFuture, Shared};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::js_sys::{self, ArrayBuffer, Uint8Array};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{Date, Env};
+use worker::{Date, Delay, Env};
 
 use crate::error::EdgeError;
 use crate::limits::{MANIFEST_TTL_MS, RETRY_AFTER_FAILURE_MS};
@@ -45,6 +49,8 @@ pub struct Loaded {
 thread_local! {
     static CURRENT: RefCell<Option<Loaded>> = const { RefCell::new(None) };
     static REFRESHING: RefCell<bool> = const { RefCell::new(false) };
+    /// The first load while it is in flight.
+    static LOADING: RefCell<Option<Loading>> = const { RefCell::new(None) };
     /// The last failed load while nothing is cached: (when, why). Requests
     /// within [`RETRY_AFTER_FAILURE_MS`] fail fast instead of re-reading KV.
     static FAILED: RefCell<Option<(f64, String)>> = const { RefCell::new(None) };
@@ -55,8 +61,51 @@ fn now_ms() -> f64 {
 }
 
 /// The engine for this request: cached when there is one (scheduling a
-/// background refresh when stale), else loaded now.
+/// background refresh when stale), else loaded now (one load per isolate,
+/// however many requests wait for it).
 pub async fn engine(env: &Env, ctx: &worker::Context) -> Result<Loaded, EdgeError> {
+    match cached(env, ctx)? {
+        Some(loaded) => Ok(loaded),
+        None => first_load(env).await,
+    }
+}
+
+/// As [`engine`], for a page: a cold isolate waits at most `budget` for its
+/// first bundle (zero: not at all). Past it the load goes on in the
+/// background (`wait_until`) for the requests after this one, and this page
+/// gets [`EdgeError::Loading`] (it streams unmodified: no shopper waits on a
+/// large bundle's transfer and hashing). The runtime's clock moves with
+/// I/O, so the budget bounds the waits (KV, `crypto.subtle`), not the few
+/// milliseconds of synchronous opening.
+pub async fn engine_within(
+    env: &Env,
+    ctx: &worker::Context,
+    budget: Duration,
+) -> Result<Loaded, EdgeError> {
+    if let Some(loaded) = cached(env, ctx)? {
+        return Ok(loaded);
+    }
+    let load = first_load(env);
+    let result = if budget.is_zero() {
+        None
+    } else {
+        let timer = std::pin::pin!(Delay::from(budget));
+        match select(load.clone(), timer).await {
+            Either::Left((result, _)) => Some(result),
+            Either::Right(_) => None,
+        }
+    };
+    result.unwrap_or_else(|| {
+        ctx.wait_until(async move {
+            let _ = load.await;
+        });
+        Err(EdgeError::Loading(budget.as_millis() as u64))
+    })
+}
+
+/// The cached engine, scheduling a background refresh when its manifest
+/// check is stale; `Err` while a recent failed load is not retried yet.
+fn cached(env: &Env, ctx: &worker::Context) -> Result<Option<Loaded>, EdgeError> {
     if let Some(loaded) = CURRENT.with(|c| c.borrow().clone()) {
         let stale = now_ms() - loaded.checked_at_ms > MANIFEST_TTL_MS;
         if stale && !REFRESHING.with(|r| r.replace(true)) {
@@ -66,15 +115,38 @@ pub async fn engine(env: &Env, ctx: &worker::Context) -> Result<Loaded, EdgeErro
                 REFRESHING.with(|r| *r.borrow_mut() = false);
             });
         }
-        return Ok(loaded);
+        return Ok(Some(loaded));
     }
     if let Some((at, why)) = FAILED.with(|f| f.borrow().clone()) {
         if now_ms() - at < RETRY_AFTER_FAILURE_MS {
             return Err(EdgeError::NotLoaded(why));
         }
     }
-    refresh(env).await
+    Ok(None)
 }
+
+/// The isolate's first load, shared by every request waiting for it (one
+/// KV read and one copy of the bundle, not one per request).
+fn first_load(env: &Env) -> Loading {
+    LOADING.with(|cell| {
+        if let Some(load) = cell.borrow().as_ref() {
+            return load.clone();
+        }
+        let env = env.clone();
+        let load = async move {
+            let result = refresh(&env).await;
+            LOADING.with(|cell| *cell.borrow_mut() = None);
+            result
+        }
+        .boxed_local()
+        .shared();
+        *cell.borrow_mut() = Some(load.clone());
+        load
+    })
+}
+
+/// A load in flight, awaitable by several requests.
+type Loading = Shared<LocalBoxFuture<'static, Result<Loaded, EdgeError>>>;
 
 /// Re-reads the manifest; loads and verifies a new bundle when it changed.
 /// On failure the current engine stays, and the error is kept for `/p13n/health`.

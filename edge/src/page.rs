@@ -1,12 +1,15 @@
 //! Storefront pages: fetch, personalize while streaming, or pass through.
 
 use std::rc::Rc;
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use worker::{console_log, console_warn, Context, Date, Env, Headers, Request, Response, Result};
 
 use crate::channel;
 use crate::cookies::{category_from_path, product_from_path};
+use crate::error::EdgeError;
+use crate::limits::DEFAULT_COLD_LOAD_BUDGET_MS;
 use crate::loader;
 use crate::rewrite::{PageContext, SlotRewriter};
 use crate::search::{self, DEFAULT_SEARCH_PATH, SEARCH_PATH_VAR};
@@ -23,6 +26,9 @@ pub const ASSETS_BINDING: &str = "ASSETS";
 /// until it is unset; no redeploy needed (`wrangler secret put` or a var).
 /// Also the baseline of the rewrite benchmark.
 pub const DISABLED_VAR: &str = "P13N_DISABLED";
+/// Variable: the longest a page waits for a cold isolate's first bundle
+/// load, in milliseconds (default [`DEFAULT_COLD_LOAD_BUDGET_MS`]).
+pub const COLD_LOAD_BUDGET_VAR: &str = "COLD_LOAD_BUDGET_MS";
 
 /// Serves a storefront page, personalized when everything works and
 /// unmodified when anything does not.
@@ -41,8 +47,15 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     if upstream.status_code() != 200 || !is_html {
         return Ok(upstream);
     }
-    let loaded = match loader::engine(env, ctx).await {
+    let budget = setting(env, COLD_LOAD_BUDGET_VAR)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_COLD_LOAD_BUDGET_MS);
+    let loaded = match loader::engine_within(env, ctx, Duration::from_millis(budget)).await {
         Ok(l) => l,
+        Err(e @ EdgeError::Loading(_)) => {
+            console_log!("firstpaint: serving {} unmodified: {e}", url.path());
+            return pass_through(upstream, "loading");
+        }
         Err(e) => {
             console_warn!("firstpaint: serving {} unmodified: {e}", url.path());
             return pass_through(upstream, "unmodified");

@@ -74,6 +74,9 @@ pub struct Request {
     pub now: f64,
     /// Category a `category` slot lists (path, leaf name or page slug).
     pub category: Option<String>,
+    /// The shopper's region (ISO 3166 country code), for the rules'
+    /// regional exclusions.
+    pub region: Option<String>,
 }
 
 /// Ranks a slot and returns the ranking as JSON.
@@ -86,6 +89,7 @@ pub fn rank_json(engine: &Engine, r: Request) -> Result<String, String> {
         cart,
         now,
         category,
+        region,
     } = r;
     let kind: SlotKind = slot
         .parse()
@@ -96,6 +100,7 @@ pub fn rank_json(engine: &Engine, r: Request) -> Result<String, String> {
         category,
         viewed,
         cart,
+        region,
         now: now as i64,
         ..SlotRequest::new(kind)
     };
@@ -111,11 +116,13 @@ pub fn search_json(
     page: usize,
     per_page: usize,
     viewed: Vec<String>,
+    region: Option<String>,
 ) -> Result<String, String> {
     let req = SearchRequest {
         page,
         per_page,
         viewed,
+        region,
         ..SearchRequest::new(query)
     };
     let results = engine.search(&req).map_err(|e| e.to_string())?;
@@ -160,8 +167,9 @@ impl FirstpaintEngine {
     }
 
     /// Ranks slot `slot` (`home`, `similar`, ...) at `now_seconds` and
-    /// returns the ranking as JSON; `category` (last, optional) is the
-    /// category a `category` slot lists.
+    /// returns the ranking as JSON; `category` (optional) is the category a
+    /// `category` slot lists, `region` (optional, last) the shopper's
+    /// country, whose regional exclusions then apply.
     #[allow(clippy::too_many_arguments)]
     pub fn rank(
         &self,
@@ -172,6 +180,7 @@ impl FirstpaintEngine {
         cart: Vec<String>,
         now_seconds: f64,
         category: Option<String>,
+        region: Option<String>,
     ) -> Result<String, JsError> {
         let request = Request {
             slot: slot.to_owned(),
@@ -181,20 +190,24 @@ impl FirstpaintEngine {
             cart,
             now: now_seconds,
             category,
+            region,
         };
         rank_json(&self.inner, request).map_err(|e| JsError::new(&e))
     }
 
     /// Searches `query` (page `page` of `per_page` results, ranked for a
-    /// shopper who viewed `viewed`) and returns the results as JSON.
+    /// shopper who viewed `viewed`, in `region` when given) and returns the
+    /// results as JSON.
     pub fn search(
         &self,
         query: &str,
         page: usize,
         per_page: usize,
         viewed: Vec<String>,
+        region: Option<String>,
     ) -> Result<String, JsError> {
-        search_json(&self.inner, query, page, per_page, viewed).map_err(|e| JsError::new(&e))
+        search_json(&self.inner, query, page, per_page, viewed, region)
+            .map_err(|e| JsError::new(&e))
     }
 
     /// The bundle's version, key id and dates as JSON.

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
-use firstpaint_bundle::{Bundle, SigningKey};
+use firstpaint_bundle::{section_ranges, sha256, Bundle, OwnedBytes, SigningKey};
 use firstpaint_engine::{Embedding, Engine, SearchRequest, SlotKind, SlotRequest};
 use firstpaint_origin::build::{build, BuildOptions};
 use firstpaint_origin::eval::ann::{exact_top, hits_with_ties};
@@ -65,6 +65,9 @@ struct Row {
     build: Duration,
     verify: Duration,
     open: Duration,
+    /// `Engine::from_bundle` over digests the host computed: what the edge
+    /// pays in wasm once `crypto.subtle` has hashed the sections.
+    open_given_digests: Duration,
     rank: Vec<(&'static str, Duration, Duration)>,
     recall: f64,
     /// ANN recall@10 against an exact scan of the unquantized embeddings.
@@ -133,8 +136,22 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
         t.elapsed()
     }));
     let open = median((0..repeats).map(|_| {
+        let owned = OwnedBytes::new(bytes.clone());
         let t = Instant::now();
-        let e = Engine::open(&bytes, &public, NOW);
+        let e = Engine::open(owned, &public, NOW);
+        std::hint::black_box(e.is_ok());
+        t.elapsed()
+    }));
+    let digests: Vec<[u8; 32]> = section_ranges(&bytes)?
+        .into_iter()
+        .map(|r| sha256(bytes.get(r).unwrap_or_default()))
+        .collect();
+    let open_given_digests = median((0..repeats).map(|_| {
+        let owned = OwnedBytes::new(bytes.clone());
+        let t = Instant::now();
+        let e = Bundle::open_with_digests(owned, &public, NOW, &digests)
+            .map_err(firstpaint_engine::EngineError::from)
+            .and_then(Engine::from_bundle);
         std::hint::black_box(e.is_ok());
         t.elapsed()
     }));
@@ -332,6 +349,7 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
         build: build_time,
         verify,
         open,
+        open_given_digests,
         rank,
         recall,
         recall_full,
@@ -390,21 +408,34 @@ fn print(rows: &[Row]) {
     line("bundle bytes", &|r| {
         format!("{} ({:.1} MiB)", r.bytes, r.bytes as f64 / (1 << 20) as f64)
     });
+    line("bundle bytes per product", &|r| {
+        format!("{:.0}", r.bytes as f64 / r.products.max(1) as f64)
+    });
     for tag in [
-        "CATL", "ANNX", "PRIO", "COVW", "BTOG", "SEQT", "RULE", "SRCH", "STRM", "SPST",
+        "CATL", "ANNX", "PRIO", "COVW", "BTOG", "SEQT", "TXMP", "INTN", "RULE", "SRCH", "STRM",
+        "SPST",
     ] {
-        line(&format!("  section {tag} bytes"), &|r| {
+        line(&format!("  section {tag} bytes (per product)"), &|r| {
             r.sections
                 .iter()
                 .find(|(t, _)| t == tag)
-                .map_or("-".into(), |(_, n)| n.to_string())
+                .map_or("-".into(), |(_, n)| {
+                    format!("{n} ({:.1})", *n as f64 / r.products.max(1) as f64)
+                })
         });
     }
     line("build (load + train + sign), s", &|r| {
         format!("{:.2}", r.build.as_secs_f64())
     });
-    line("verify (signature + checksums), ms", &|r| ms(r.verify));
-    line("verify + decode (Engine::open), ms", &|r| ms(r.open));
+    line(
+        "verify (signature + section SHA-256), ms",
+        &|r| ms(r.verify),
+    );
+    line("open (verify + views, Engine::open), ms", &|r| ms(r.open));
+    line(
+        "open with the digests given (as the edge, after crypto.subtle), ms",
+        &|r| ms(r.open_given_digests),
+    );
     for i in 0..rows.first().map_or(0, |r| r.rank.len()) {
         let label = rows[0].rank[i].0;
         line(&format!("rank {label}, k=12, p50 / p99 µs"), &|r| {
