@@ -37,6 +37,7 @@ pub mod search;
 pub mod sections;
 mod session;
 mod slot;
+pub mod store;
 mod surfaces;
 mod template;
 pub mod textmap;

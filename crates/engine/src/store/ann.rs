@@ -1,0 +1,573 @@
+//! The HNSW index over product embeddings, read in place.
+//!
+//! [`AnnIndex`] is a view over the bytes of one section: [`AnnIndex::open`]
+//! checks every count, offset and point id once; then
+//! [`AnnIndex::search`] walks the graph reading the columns where they lie
+//! (no decoding, no copy), with search state reused per thread, so a query
+//! allocates only the results it returns. The graph is instant-distance's
+//! (built at the origin, exported to an [`AnnGraph`] and written by
+//! [`write_ann`]); the search is the same algorithm, so both return the same
+//! neighbours in the same order (but for exact ties in distance).
+//!
+//! # Layout
+//!
+//! All integers little-endian `u32`, floats `f32`; `n` points, `L` upper
+//! layers. Every column starts on a multiple of 4 from the section start.
+//!
+//! ```text
+//! offset         bytes          field
+//! 0              4              magic "FPAN"
+//! 4              4              format version (1)
+//! 8              4              n: points (one per product)
+//! 12             4              dimensions (32)
+//! 16             4              ef_search: beam width on layer 0
+//! 20             4              entry point (on the top layer)
+//! 24             4              L: upper layers
+//! 28             4              E0: layer-0 links
+//! 32             8 x L          per upper layer l = 1..=L (bottom up):
+//!                                 size_l (it holds points 0..size_l), E_l links
+//! H = 32 + 8L    32 x n         codes: 32 x i8 per point
+//!                4 x n          scales: f32 per point (vector = codes x scale)
+//!                4 x n          point -> product ordinal
+//!                4 x n          product ordinal -> point
+//!                4 x (n + 1)    layer 0: offsets into its links (ascending,
+//!                                 first 0, last E0); point p's neighbours
+//!                                 are links[offsets[p]..offsets[p + 1]]
+//!                4 x E0         layer 0: links (point ids < n)
+//!                               then per upper layer l = 1..=L:
+//!                4 x (size_l+1)   offsets, as layer 0's
+//!                4 x E_l          links (point ids < size_l)
+//! end = H + 44n + 4 + 4 E0 + sum over l of (4 size_l + 4 + 4 E_l)
+//! ```
+//!
+//! `open` requires: the magic, version 1, 32 dimensions, the exact length
+//! above, `1 <= size_L <= ... <= size_1 <= n`, the entry point below the top
+//! layer's size, finite non-negative scales, point -> product a permutation
+//! with product -> point its inverse, every offsets column ascending from 0
+//! to its links count, and every link below its layer's size.
+
+use std::ops::Range;
+
+use super::{f32_at, u32_at};
+use crate::embedding::{Quantized, DIM};
+
+mod search;
+mod write;
+
+pub use write::{write_ann, AnnGraph};
+
+/// The first four bytes of an ANN section.
+pub const MAGIC: [u8; 4] = *b"FPAN";
+/// The layout version this engine reads and writes.
+pub const VERSION: u32 = 1;
+/// Bytes before the per-layer sizes.
+const HEADER: usize = 32;
+/// Bytes of one point's codes.
+const CODE_BYTES: usize = DIM;
+
+/// Why an ANN section was refused. Byte offsets are from the section start.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnnError {
+    /// Shorter than its header says it must be, or longer.
+    #[error("ANN section is {got} bytes; its header describes {expected}")]
+    Length {
+        /// Bytes the header describes (at least the header itself).
+        expected: u64,
+        /// Bytes there are.
+        got: usize,
+    },
+    /// Not an ANN section.
+    #[error("ANN section starts with {got:?}, not {expected:?}")]
+    Magic {
+        /// [`MAGIC`].
+        expected: [u8; 4],
+        /// The first bytes found.
+        got: [u8; 4],
+    },
+    /// Written in a layout this engine does not read.
+    #[error("ANN section is layout version {got}; this engine reads {expected}")]
+    Version {
+        /// [`VERSION`].
+        expected: u32,
+        /// The section's.
+        got: u32,
+    },
+    /// Vectors of another width.
+    #[error("ANN section has {got}-dimensional vectors; the engine's have {expected}")]
+    Dimensions {
+        /// [`DIM`].
+        expected: u32,
+        /// The section's.
+        got: u32,
+    },
+    /// More points or links than this layout (or this machine) can address.
+    #[error("ANN graph too large: {what}")]
+    TooLarge {
+        /// What overflowed.
+        what: &'static str,
+    },
+    /// A graph to write whose lists do not have one entry per point.
+    #[error("ANN graph has {got} {what} for {expected} points")]
+    Mismatch {
+        /// The list.
+        what: &'static str,
+        /// Its length.
+        got: usize,
+        /// Points.
+        expected: usize,
+    },
+    /// An upper layer that is empty or larger than the layer below it.
+    #[error("ANN layer {layer} holds {size} points, the layer below {below} (each must hold 1 to as many as the one below)")]
+    LayerSize {
+        /// The layer (1 = just above layer 0).
+        layer: u32,
+        /// Its size.
+        size: u32,
+        /// The size of the layer below.
+        below: u32,
+    },
+    /// The entry point is not on the top layer.
+    #[error("ANN entry point {entry} is not below the top layer's size {top}")]
+    Entry {
+        /// The entry point.
+        entry: u32,
+        /// Points on the top layer.
+        top: u32,
+    },
+    /// A point's scale is negative, infinite or NaN.
+    #[error("ANN point {point}'s scale {scale} (byte {at}) is not finite and non-negative")]
+    Scale {
+        /// The point.
+        point: u32,
+        /// Its scale.
+        scale: f32,
+        /// Where it is.
+        at: usize,
+    },
+    /// Point -> product and product -> point are not inverse permutations.
+    #[error("ANN product {product} maps to point {point} (byte {at}), which does not map back to it ({points} points)")]
+    Products {
+        /// The product ordinal.
+        product: u32,
+        /// The point it names.
+        point: u32,
+        /// Where the point is.
+        at: usize,
+        /// Points in the index.
+        points: u32,
+    },
+    /// An offsets column that does not rise from 0 to its links count.
+    #[error("ANN layer {layer}: node {node}'s links run {start}..{end} (byte {at}) of {links}")]
+    Offsets {
+        /// The layer (0 = all points).
+        layer: u32,
+        /// The node whose range is wrong.
+        node: u32,
+        /// Its first link.
+        start: u32,
+        /// One past its last link.
+        end: u32,
+        /// Where `end` is.
+        at: usize,
+        /// The layer's links.
+        links: u32,
+    },
+    /// A link to a point that is not on its layer.
+    #[error("ANN layer {layer}: node {node} links to {neighbour} (byte {at}), not below the layer's {size} points")]
+    Link {
+        /// The layer (0 = all points).
+        layer: u32,
+        /// The node.
+        node: u32,
+        /// The point linked to.
+        neighbour: u32,
+        /// Where it is.
+        at: usize,
+        /// Points on the layer.
+        size: u32,
+    },
+}
+
+/// One layer's adjacency in compressed rows, as byte positions.
+#[derive(Debug, Clone, Copy)]
+struct Csr {
+    /// Points on the layer (`0..size`).
+    size: u32,
+    /// Links on the layer.
+    links: u32,
+    /// Byte position of the offsets column (`size + 1` u32).
+    offsets: usize,
+    /// Byte position of the links column (`links` u32).
+    neighbours: usize,
+}
+
+/// The HNSW index of one bundle, read in place from `B`'s bytes.
+///
+/// ```
+/// use firstpaint_engine::store::ann::{write_ann, AnnGraph, AnnIndex};
+/// use firstpaint_engine::{Embedding, Quantized};
+///
+/// let unit = |i: usize| {
+///     let mut e = [0.0; 32];
+///     e[i] = 1.0;
+///     Quantized::new(&Embedding(e))
+/// };
+/// // Two points linked to each other, no upper layer.
+/// let graph = AnnGraph {
+///     vectors: vec![unit(0), unit(1)],
+///     products: vec![1, 0],
+///     zero: vec![vec![1], vec![0]],
+///     layers: Vec::new(),
+///     entry: 0,
+///     ef_search: 8,
+/// };
+/// let bytes = write_ann(&graph)?;
+/// let index = AnnIndex::open(bytes.as_slice())?;
+/// let hits = index.search(&unit(1), 2);
+/// assert_eq!(hits.first(), Some(&(0, 1.0))); // point 1 is product 0
+/// # Ok::<(), firstpaint_engine::store::ann::AnnError>(())
+/// ```
+#[derive(Clone)]
+pub struct AnnIndex<B> {
+    bytes: B,
+    n: u32,
+    ef_search: u32,
+    entry: u32,
+    codes: usize,
+    scales: usize,
+    point_products: usize,
+    product_points: usize,
+    zero: Csr,
+    /// Layers 1..=L, bottom up.
+    upper: Vec<Csr>,
+}
+
+impl<B> std::fmt::Debug for AnnIndex<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnnIndex")
+            .field("points", &self.n)
+            .field("ef_search", &self.ef_search)
+            .field("layer0_links", &self.zero.links)
+            .field("upper_layers", &self.upper.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Lays out columns one after another, in `u64` so that no size can wrap.
+struct Cursor {
+    at: u64,
+}
+
+impl Cursor {
+    /// Reserves `count` items of `width` bytes; returns where they start.
+    fn take(&mut self, count: u64, width: u64) -> Result<usize, AnnError> {
+        let start = usize::try_from(self.at).map_err(|_| AnnError::TooLarge {
+            what: "section length",
+        })?;
+        self.at = count
+            .checked_mul(width)
+            .and_then(|b| b.checked_add(self.at))
+            .ok_or(AnnError::TooLarge {
+                what: "section length",
+            })?;
+        Ok(start)
+    }
+}
+
+impl<B: AsRef<[u8]>> AnnIndex<B> {
+    /// Checks the whole section (see the module docs for what) and returns
+    /// the view; every later read stays inside what was checked here.
+    pub fn open(bytes: B) -> Result<Self, AnnError> {
+        let b = bytes.as_ref();
+        let head = |i: usize| u32_at(b, 4 * i);
+        let (Some(version), Some(n), Some(dim), Some(ef), Some(entry), Some(l), Some(e0)) = (
+            head(1),
+            head(2),
+            head(3),
+            head(4),
+            head(5),
+            head(6),
+            head(7),
+        ) else {
+            return Err(AnnError::Length {
+                expected: HEADER as u64,
+                got: b.len(),
+            });
+        };
+        let magic: [u8; 4] = b.get(..4).and_then(|m| m.try_into().ok()).unwrap_or([0; 4]);
+        if magic != MAGIC {
+            return Err(AnnError::Magic {
+                expected: MAGIC,
+                got: magic,
+            });
+        }
+        if version != VERSION {
+            return Err(AnnError::Version {
+                expected: VERSION,
+                got: version,
+            });
+        }
+        if dim != DIM as u32 {
+            return Err(AnnError::Dimensions {
+                expected: DIM as u32,
+                got: dim,
+            });
+        }
+        if n == u32::MAX {
+            return Err(AnnError::TooLarge { what: "points" });
+        }
+        let mut cursor = Cursor { at: 0 };
+        cursor.take(1, HEADER as u64)?;
+        let sizes_at = cursor.take(u64::from(l), 8)?;
+        // Without the sizes the rest cannot be laid out: say how long the
+        // header alone must be.
+        if b.len() < cursor.at as usize {
+            return Err(AnnError::Length {
+                expected: cursor.at,
+                got: b.len(),
+            });
+        }
+        let n64 = u64::from(n);
+        let codes = cursor.take(n64, CODE_BYTES as u64)?;
+        let scales = cursor.take(n64, 4)?;
+        let point_products = cursor.take(n64, 4)?;
+        let product_points = cursor.take(n64, 4)?;
+        let mut csr = |size: u32, links: u32| -> Result<Csr, AnnError> {
+            Ok(Csr {
+                size,
+                links,
+                offsets: cursor.take(u64::from(size) + 1, 4)?,
+                neighbours: cursor.take(u64::from(links), 4)?,
+            })
+        };
+        let zero = csr(n, e0)?;
+        let mut upper = Vec::with_capacity(l as usize);
+        let mut below = n;
+        for layer in 1..=l {
+            let at = sizes_at + 8 * (layer as usize - 1);
+            let (Some(size), Some(links)) = (u32_at(b, at), u32_at(b, at + 4)) else {
+                return Err(AnnError::TooLarge { what: "layers" });
+            };
+            if size == 0 || size > below {
+                return Err(AnnError::LayerSize { layer, size, below });
+            }
+            upper.push(csr(size, links)?);
+            below = size;
+        }
+        if cursor.at != b.len() as u64 {
+            return Err(AnnError::Length {
+                expected: cursor.at,
+                got: b.len(),
+            });
+        }
+        // From here every column is inside `b`.
+        if n > 0 && entry >= below {
+            return Err(AnnError::Entry { entry, top: below });
+        }
+        let index = Self {
+            bytes,
+            n,
+            ef_search: ef,
+            entry,
+            codes,
+            scales,
+            point_products,
+            product_points,
+            zero,
+            upper,
+        };
+        index.check_columns()?;
+        Ok(index)
+    }
+
+    /// Scales, the two permutations and every layer's rows.
+    fn check_columns(&self) -> Result<(), AnnError> {
+        let b = self.bytes.as_ref();
+        for point in 0..self.n {
+            let at = self.scales + 4 * point as usize;
+            let scale = f32_at(b, at).unwrap_or(f32::NAN);
+            if !(scale.is_finite() && scale >= 0.0) {
+                return Err(AnnError::Scale { point, scale, at });
+            }
+        }
+        for product in 0..self.n {
+            let at = self.product_points + 4 * product as usize;
+            let point = u32_at(b, at).unwrap_or(u32::MAX);
+            let back = (point < self.n)
+                .then(|| u32_at(b, self.point_products + 4 * point as usize))
+                .flatten();
+            if back != Some(product) {
+                return Err(AnnError::Products {
+                    product,
+                    point,
+                    at,
+                    points: self.n,
+                });
+            }
+        }
+        check_rows(b, 0, &self.zero)?;
+        for (layer, csr) in (1u32..).zip(&self.upper) {
+            check_rows(b, layer, csr)?;
+        }
+        Ok(())
+    }
+
+    /// Points (and products) in the index.
+    pub fn len(&self) -> usize {
+        self.n as usize
+    }
+
+    /// Whether the index has no points.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The beam width [`search`](Self::search) uses on layer 0, set when the
+    /// index was built; also the most results one search returns.
+    pub fn ef_search(&self) -> usize {
+        self.ef_search as usize
+    }
+
+    /// Upper layers above layer 0.
+    pub fn upper_layers(&self) -> usize {
+        self.upper.len()
+    }
+
+    /// Links on layer 0 (the sum of every point's degree).
+    pub fn layer0_links(&self) -> usize {
+        self.zero.links as usize
+    }
+
+    /// The section's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.as_ref()
+    }
+
+    /// The stored (8-bit) vector of product `ordinal`.
+    pub fn vector(&self, ordinal: u32) -> Option<Quantized> {
+        if ordinal >= self.n {
+            return None;
+        }
+        let point = u32_at(
+            self.bytes.as_ref(),
+            self.product_points + 4 * ordinal as usize,
+        )?;
+        self.point_vector(point)
+    }
+
+    /// The product ordinal of `point`.
+    fn product(&self, point: u32) -> Option<u32> {
+        if point >= self.n {
+            return None;
+        }
+        u32_at(
+            self.bytes.as_ref(),
+            self.point_products + 4 * point as usize,
+        )
+    }
+
+    /// The stored vector of `point`.
+    fn point_vector(&self, point: u32) -> Option<Quantized> {
+        let (codes, scale) = self.codes_and_scale(point)?;
+        let mut q = [0i8; DIM];
+        for (x, &c) in q.iter_mut().zip(codes) {
+            *x = c as i8;
+        }
+        Some(Quantized { q, scale })
+    }
+
+    /// The codes and scale of `point`, if it is one.
+    #[inline]
+    fn codes_and_scale(&self, point: u32) -> Option<(&[u8], f32)> {
+        if point >= self.n {
+            return None;
+        }
+        let b = self.bytes.as_ref();
+        let at = self.codes + CODE_BYTES * point as usize;
+        let codes = b.get(at..at + CODE_BYTES)?;
+        Some((codes, f32_at(b, self.scales + 4 * point as usize)?))
+    }
+
+    /// The links of `point` on `layer`'s rows (empty if it has none there).
+    #[inline]
+    fn links(&self, csr: &Csr, point: u32) -> impl Iterator<Item = u32> + '_ {
+        let b = self.bytes.as_ref();
+        let range = row(b, csr, point).unwrap_or(0..0);
+        b.get(range)
+            .unwrap_or_default()
+            .chunks_exact(4)
+            .filter_map(|c| c.try_into().ok().map(u32::from_le_bytes))
+    }
+}
+
+/// The byte range of `node`'s links in `csr`.
+#[inline]
+fn row(b: &[u8], csr: &Csr, node: u32) -> Option<Range<usize>> {
+    if node >= csr.size {
+        return None;
+    }
+    let at = csr.offsets + 4 * node as usize;
+    let (start, end) = (u32_at(b, at)?, u32_at(b, at + 4)?);
+    Some(csr.neighbours + 4 * start as usize..csr.neighbours + 4 * end as usize)
+}
+
+/// Checks that `csr`'s offsets rise from 0 to its links count and that every
+/// link is below its size.
+fn check_rows(b: &[u8], layer: u32, csr: &Csr) -> Result<(), AnnError> {
+    let mut start = 0u32;
+    if u32_at(b, csr.offsets) != Some(0) {
+        return Err(AnnError::Offsets {
+            layer,
+            node: 0,
+            start: u32_at(b, csr.offsets).unwrap_or(u32::MAX),
+            end: u32_at(b, csr.offsets + 4).unwrap_or(u32::MAX),
+            at: csr.offsets,
+            links: csr.links,
+        });
+    }
+    for node in 0..csr.size {
+        let at = csr.offsets + 4 * (node as usize + 1);
+        let end = u32_at(b, at).unwrap_or(u32::MAX);
+        let last = node + 1 == csr.size;
+        if end < start || end > csr.links || (last && end != csr.links) {
+            return Err(AnnError::Offsets {
+                layer,
+                node,
+                start,
+                end,
+                at,
+                links: csr.links,
+            });
+        }
+        for link in start..end {
+            let at = csr.neighbours + 4 * link as usize;
+            let neighbour = u32_at(b, at).unwrap_or(u32::MAX);
+            if neighbour >= csr.size {
+                return Err(AnnError::Link {
+                    layer,
+                    node,
+                    neighbour,
+                    at,
+                    size: csr.size,
+                });
+            }
+        }
+        start = end;
+    }
+    if start != csr.links {
+        // Only an empty layer gets here: its one offset is 0, its links not.
+        return Err(AnnError::Offsets {
+            layer,
+            node: 0,
+            start: 0,
+            end: 0,
+            at: csr.offsets,
+            links: csr.links,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
