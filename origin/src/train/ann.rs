@@ -1,9 +1,14 @@
-//! The HNSW index over product embeddings (instant-distance), built here
-//! with all cores and searched at the edge.
+//! The HNSW index over product embeddings: built here with instant-distance
+//! on all cores, then exported to the engine's read-in-place layout
+//! (`firstpaint_engine::store::ann`), which the edge searches.
 
+use anyhow::Context;
+use firstpaint_engine::store::ann::AnnGraph;
 use firstpaint_engine::{AnnSection, Embedding, Quantized};
 use indicatif::ProgressBar;
 use instant_distance::Builder;
+use serde::Deserialize;
+use serde_big_array::BigArray;
 
 /// Construction breadth: higher is slower to build, better recall.
 pub const EF_CONSTRUCTION: usize = 100;
@@ -31,4 +36,63 @@ pub fn build(embeddings: &[Embedding], progress: ProgressBar) -> AnnSection {
         }
     }
     AnnSection { hnsw, products }
+}
+
+/// Builds the index as [`build`] does and exports its graph, for
+/// `firstpaint_engine::store::ann::write_ann`.
+pub fn build_graph(embeddings: &[Embedding], progress: ProgressBar) -> anyhow::Result<AnnGraph> {
+    export(&build(embeddings, progress))
+}
+
+/// instant-distance's `Hnsw<Quantized>` as its serde derive writes it: its
+/// fields are private, so they are read back through bincode.
+#[derive(Deserialize)]
+struct HnswFields {
+    ef_search: usize,
+    points: Vec<Quantized>,
+    /// Layer 0: per point, 2M = 64 slots, nearest (or the heuristic's picks)
+    /// first, padded with `u32::MAX`.
+    zero: Vec<ZeroNode>,
+    /// Layers 1.. bottom up: per point on the layer, M = 32 slots, padded.
+    layers: Vec<Vec<UpperNode>>,
+}
+
+#[derive(Deserialize)]
+struct ZeroNode(#[serde(with = "BigArray")] [u32; 64]);
+
+#[derive(Deserialize)]
+struct UpperNode([u32; 32]);
+
+/// instant-distance's empty slot (`PointId` `INVALID`).
+const INVALID: u32 = u32::MAX;
+
+/// The graph of an instant-distance index, each list cut at its first
+/// empty slot (where instant-distance's own search stops reading it).
+/// instant-distance always enters at point 0.
+pub fn export(section: &AnnSection) -> anyhow::Result<AnnGraph> {
+    let config = bincode::config::legacy();
+    let bytes = bincode::serde::encode_to_vec(&section.hnsw, config)
+        .context("HNSW: failed to serialize the instant-distance index")?;
+    let (fields, _): (HnswFields, usize) = bincode::serde::decode_from_slice(&bytes, config)
+        .context("HNSW: failed to read back the instant-distance index's fields")?;
+    drop(bytes);
+    let row = |slots: &[u32]| -> Vec<u32> {
+        slots
+            .iter()
+            .copied()
+            .take_while(|&p| p != INVALID)
+            .collect()
+    };
+    Ok(AnnGraph {
+        products: section.products.clone(),
+        zero: fields.zero.iter().map(|z| row(&z.0)).collect(),
+        layers: fields
+            .layers
+            .iter()
+            .map(|layer| layer.iter().map(|u| row(&u.0)).collect())
+            .collect(),
+        entry: 0,
+        ef_search: u32::try_from(fields.ef_search).context("HNSW: ef_search over u32")?,
+        vectors: fields.points,
+    })
 }
