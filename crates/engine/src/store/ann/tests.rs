@@ -53,7 +53,7 @@ fn section() -> Vec<u8> {
 /// Byte positions of the columns of [`section`]'s layout (40 points, one
 /// upper layer).
 struct At {
-    scales: usize,
+    vectors: usize,
     point_products: usize,
     product_points: usize,
     zero_offsets: usize,
@@ -70,7 +70,7 @@ fn at(bytes: &[u8]) -> At {
     let zero_links = zero_offsets + 4 * (n + 1);
     let upper_offsets = zero_links + 4 * e0;
     At {
-        scales: h + 32 * n,
+        vectors: h,
         point_products: h + 36 * n,
         product_points: h + 40 * n,
         zero_offsets,
@@ -332,7 +332,7 @@ fn scales_must_be_finite_and_non_negative() {
     let a = at(&bytes);
     for bad in [f32::NAN, f32::INFINITY, -1.0] {
         let mut b = bytes.clone();
-        put(&mut b, a.scales + 4 * 2, bad.to_bits());
+        put(&mut b, a.vectors + 36 * 2 + 32, bad.to_bits());
         assert!(matches!(open_err(&b), AnnError::Scale { point: 2, .. }));
     }
 }

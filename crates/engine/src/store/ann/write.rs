@@ -1,6 +1,6 @@
 //! Writing the layout from a plain description of the graph (at the origin).
 
-use super::{AnnError, AnnIndex, CODE_BYTES, MAGIC, VERSION};
+use super::{AnnError, AnnIndex, MAGIC, VECTOR_BYTES, VERSION};
 use crate::embedding::{Quantized, DIM};
 
 /// An HNSW graph as plain owned lists, the input of [`write_ann`].
@@ -84,11 +84,9 @@ pub fn write_ann(graph: &AnnGraph) -> Result<Vec<u8>, AnnError> {
         out.extend_from_slice(&count(layer.len(), "layer size")?.to_le_bytes());
         out.extend_from_slice(&links(layer)?.to_le_bytes());
     }
-    out.reserve(n * (CODE_BYTES + 20));
+    out.reserve(n * (VECTOR_BYTES + 16));
     for v in &graph.vectors {
         out.extend(v.q.iter().map(|&x| x as u8));
-    }
-    for v in &graph.vectors {
         out.extend_from_slice(&v.scale.to_le_bytes());
     }
     // Product -> point; products that no point (or two) name stay u32::MAX
