@@ -11,48 +11,52 @@
 //!
 //! # Layout
 //!
-//! All integers little-endian `u32`, floats `f32`; `n` points, `L` upper
-//! layers. Every column starts on a multiple of 4 from the section start.
+//! Little-endian throughout; `n` points, `L` upper layers. Every column
+//! starts on a multiple of 4 bytes from the section start.
 //!
 //! ```text
-//! offset         bytes          field
-//! 0              4              magic "FPAN"
-//! 4              4              format version (1)
-//! 8              4              n: points (one per product)
-//! 12             4              dimensions (32)
-//! 16             4              ef_search: beam width on layer 0
-//! 20             4              entry point (on the top layer)
-//! 24             4              L: upper layers
-//! 28             4              E0: layer-0 links
-//! 32             8 x L          per upper layer l = 1..=L (bottom up):
-//!                                 size_l (it holds points 0..size_l), E_l links
-//! H = 32 + 8L    36 x n         vectors: per point 32 x i8 codes, then its
-//!                                 f32 scale (vector = codes x scale)
-//!                4 x n          point -> product ordinal
-//!                4 x n          product ordinal -> point
-//!                4 x (n + 1)    layer 0: offsets into its links (ascending,
-//!                                 first 0, last E0); point p's neighbours
-//!                                 are links[offsets[p]..offsets[p + 1]]
-//!                4 x E0         layer 0: links (point ids < n)
-//!                               then per upper layer l = 1..=L:
-//!                4 x (size_l+1)   offsets, as layer 0's
-//!                4 x E_l          links (point ids < size_l)
-//! end = H + 44n + 4 + 4 E0 + sum over l of (4 size_l + 4 + 4 E_l)
+//! offset        bytes              field
+//! 0             4                  magic "FPAN"
+//! 4             u32                layout version (1)
+//! 8             u32                n: points (one per product)
+//! 12            u32                dimensions (32)
+//! 16            u32                ef_search: beam width on layer 0
+//! 20            u32                entry point (a point on the top layer)
+//! 24            u32                L: upper layers
+//! 28            u32                S_0: slots per row on layer 0
+//! 32            8 x L              per upper layer l = 1..=L, bottom up:
+//!                                    u32 size_l (it holds points 0..size_l),
+//!                                    u32 S_l (slots per row)
+//! H = 32 + 8L   36 x n             vectors: per point 32 x i8 codes, then
+//!                                    its f32 scale (vector = codes x scale)
+//!               4 x n              u32 point -> product ordinal
+//!               4 x n              u32 product ordinal -> point
+//!               rows(n, S_0)       layer 0's links
+//!               rows(size_l, S_l)  layer l's links, for l = 1..=L
+//!
+//! rows(m, S): m rows of S slots, slot j of point p's row is bit-packed id
+//!   number p x S + j, W = bit length of m bits wide (17 for m = 100,000),
+//!   least significant bit first, in u32 words: 4 x (ceil(m x S x W / 32) + 1)
+//!   bytes (the last word is padding, so any id is one 8-byte load). A slot
+//!   holds a point id < m, or 2^W - 1 = empty; a row's links end at its first
+//!   empty slot.
 //! ```
 //!
 //! `open` requires: the magic, version 1, 32 dimensions, the exact length
-//! above, `1 <= size_L <= ... <= size_1 <= n`, the entry point below the top
-//! layer's size, finite non-negative scales, point -> product a permutation
-//! with product -> point its inverse, every offsets column ascending from 0
-//! to its links count, and every link below its layer's size.
-
-use std::ops::Range;
+//! the counts above give, `1 <= size_L <= ... <= size_1 <= n`, the entry
+//! point below the top layer's size, finite non-negative scales, point ->
+//! product a permutation with product -> point its inverse, and every slot
+//! an id below its layer's size or empty, with only empty slots after an
+//! empty one.
 
 use super::{f32_at, u32_at};
 use crate::embedding::{Quantized, DIM};
 
+mod rows;
 mod search;
 mod write;
+
+use rows::Rows;
 
 pub use write::{write_ann, AnnGraph};
 
@@ -159,49 +163,20 @@ pub enum AnnError {
         /// Points in the index.
         points: u32,
     },
-    /// An offsets column that does not rise from 0 to its links count.
-    #[error("ANN layer {layer}: node {node}'s links run {start}..{end} (byte {at}) of {links}")]
-    Offsets {
-        /// The layer (0 = all points).
-        layer: u32,
-        /// The node whose range is wrong.
-        node: u32,
-        /// Its first link.
-        start: u32,
-        /// One past its last link.
-        end: u32,
-        /// Where `end` is.
-        at: usize,
-        /// The layer's links.
-        links: u32,
-    },
-    /// A link to a point that is not on its layer.
-    #[error("ANN layer {layer}: node {node} links to {neighbour} (byte {at}), not below the layer's {size} points")]
+    /// A link to a point that is not on its layer, or after an empty slot.
+    #[error("ANN layer {layer}: node {node}'s slot {slot} links to {neighbour}, not a point below the layer's {size} or after an empty slot")]
     Link {
         /// The layer (0 = all points).
         layer: u32,
         /// The node.
         node: u32,
+        /// The slot in its row.
+        slot: u32,
         /// The point linked to.
         neighbour: u32,
-        /// Where it is.
-        at: usize,
         /// Points on the layer.
         size: u32,
     },
-}
-
-/// One layer's adjacency in compressed rows, as byte positions.
-#[derive(Debug, Clone, Copy)]
-struct Csr {
-    /// Points on the layer (`0..size`).
-    size: u32,
-    /// Links on the layer.
-    links: u32,
-    /// Byte position of the offsets column (`size + 1` u32).
-    offsets: usize,
-    /// Byte position of the links column (`links` u32).
-    neighbours: usize,
 }
 
 /// The HNSW index of one bundle, read in place from `B`'s bytes.
@@ -239,9 +214,9 @@ pub struct AnnIndex<B> {
     vectors: usize,
     point_products: usize,
     product_points: usize,
-    zero: Csr,
+    zero: Rows,
     /// Layers 1..=L, bottom up.
-    upper: Vec<Csr>,
+    upper: Vec<Rows>,
 }
 
 impl<B> std::fmt::Debug for AnnIndex<B> {
@@ -249,7 +224,7 @@ impl<B> std::fmt::Debug for AnnIndex<B> {
         f.debug_struct("AnnIndex")
             .field("points", &self.n)
             .field("ef_search", &self.ef_search)
-            .field("layer0_links", &self.zero.links)
+            .field("layer0_stride", &self.zero.stride)
             .field("upper_layers", &self.upper.len())
             .finish_non_exhaustive()
     }
@@ -282,7 +257,7 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
     pub fn open(bytes: B) -> Result<Self, AnnError> {
         let b = bytes.as_ref();
         let head = |i: usize| u32_at(b, 4 * i);
-        let (Some(version), Some(n), Some(dim), Some(ef), Some(entry), Some(l), Some(e0)) = (
+        let (Some(version), Some(n), Some(dim), Some(ef), Some(entry), Some(l), Some(s0)) = (
             head(1),
             head(2),
             head(3),
@@ -333,26 +308,24 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
         let vectors = cursor.take(n64, VECTOR_BYTES as u64)?;
         let point_products = cursor.take(n64, 4)?;
         let product_points = cursor.take(n64, 4)?;
-        let mut csr = |size: u32, links: u32| -> Result<Csr, AnnError> {
-            Ok(Csr {
-                size,
-                links,
-                offsets: cursor.take(u64::from(size) + 1, 4)?,
-                neighbours: cursor.take(u64::from(links), 4)?,
-            })
+        let mut rows = |size: u32, stride: u32| -> Result<Rows, AnnError> {
+            let bytes = rows::column_bytes(size, stride).ok_or(AnnError::TooLarge {
+                what: "links column",
+            })?;
+            Ok(Rows::new(size, stride, cursor.take(bytes, 1)?))
         };
-        let zero = csr(n, e0)?;
+        let zero = rows(n, s0)?;
         let mut upper = Vec::with_capacity(l as usize);
         let mut below = n;
         for layer in 1..=l {
             let at = sizes_at + 8 * (layer as usize - 1);
-            let (Some(size), Some(links)) = (u32_at(b, at), u32_at(b, at + 4)) else {
+            let (Some(size), Some(stride)) = (u32_at(b, at), u32_at(b, at + 4)) else {
                 return Err(AnnError::TooLarge { what: "layers" });
             };
             if size == 0 || size > below {
                 return Err(AnnError::LayerSize { layer, size, below });
             }
-            upper.push(csr(size, links)?);
+            upper.push(rows(size, stride)?);
             below = size;
         }
         if cursor.at != b.len() as u64 {
@@ -405,9 +378,9 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
                 });
             }
         }
-        check_rows(b, 0, &self.zero)?;
-        for (layer, csr) in (1u32..).zip(&self.upper) {
-            check_rows(b, layer, csr)?;
+        self.zero.check(b, 0)?;
+        for (layer, rows) in (1u32..).zip(&self.upper) {
+            rows.check(b, layer)?;
         }
         Ok(())
     }
@@ -433,9 +406,9 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
         self.upper.len()
     }
 
-    /// Links on layer 0 (the sum of every point's degree).
-    pub fn layer0_links(&self) -> usize {
-        self.zero.links as usize
+    /// Slots per row on layer 0: the most neighbours a point has there.
+    pub fn layer0_stride(&self) -> usize {
+        self.zero.stride as usize
     }
 
     /// The section's bytes.
@@ -467,6 +440,7 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
     }
 
     /// The stored vector of `point`.
+    #[inline]
     fn point_vector(&self, point: u32) -> Option<Quantized> {
         let (codes, scale) = self.codes_and_scale(point)?;
         let mut q = [0i8; DIM];
@@ -487,85 +461,6 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
         let (codes, scale) = record.split_at(DIM);
         Some((codes.try_into().ok()?, f32_at(scale, 0)?))
     }
-
-    /// The links of `point` on `layer`'s rows (empty if it has none there).
-    #[inline]
-    fn links(&self, csr: &Csr, point: u32) -> impl Iterator<Item = u32> + '_ {
-        let b = self.bytes.as_ref();
-        let range = row(b, csr, point).unwrap_or(0..0);
-        b.get(range)
-            .unwrap_or_default()
-            .chunks_exact(4)
-            .filter_map(|c| c.try_into().ok().map(u32::from_le_bytes))
-    }
-}
-
-/// The byte range of `node`'s links in `csr`.
-#[inline]
-fn row(b: &[u8], csr: &Csr, node: u32) -> Option<Range<usize>> {
-    if node >= csr.size {
-        return None;
-    }
-    let at = csr.offsets + 4 * node as usize;
-    let (start, end) = (u32_at(b, at)?, u32_at(b, at + 4)?);
-    Some(csr.neighbours + 4 * start as usize..csr.neighbours + 4 * end as usize)
-}
-
-/// Checks that `csr`'s offsets rise from 0 to its links count and that every
-/// link is below its size.
-fn check_rows(b: &[u8], layer: u32, csr: &Csr) -> Result<(), AnnError> {
-    let mut start = 0u32;
-    if u32_at(b, csr.offsets) != Some(0) {
-        return Err(AnnError::Offsets {
-            layer,
-            node: 0,
-            start: u32_at(b, csr.offsets).unwrap_or(u32::MAX),
-            end: u32_at(b, csr.offsets + 4).unwrap_or(u32::MAX),
-            at: csr.offsets,
-            links: csr.links,
-        });
-    }
-    for node in 0..csr.size {
-        let at = csr.offsets + 4 * (node as usize + 1);
-        let end = u32_at(b, at).unwrap_or(u32::MAX);
-        let last = node + 1 == csr.size;
-        if end < start || end > csr.links || (last && end != csr.links) {
-            return Err(AnnError::Offsets {
-                layer,
-                node,
-                start,
-                end,
-                at,
-                links: csr.links,
-            });
-        }
-        for link in start..end {
-            let at = csr.neighbours + 4 * link as usize;
-            let neighbour = u32_at(b, at).unwrap_or(u32::MAX);
-            if neighbour >= csr.size {
-                return Err(AnnError::Link {
-                    layer,
-                    node,
-                    neighbour,
-                    at,
-                    size: csr.size,
-                });
-            }
-        }
-        start = end;
-    }
-    if start != csr.links {
-        // Only an empty layer gets here: its one offset is 0, its links not.
-        return Err(AnnError::Offsets {
-            layer,
-            node: 0,
-            start: 0,
-            end: 0,
-            at: csr.offsets,
-            links: csr.links,
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]

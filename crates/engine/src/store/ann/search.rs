@@ -18,7 +18,7 @@ use std::cell::RefCell;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
-use super::{AnnIndex, Csr};
+use super::{AnnIndex, Rows};
 use crate::embedding::Quantized;
 
 /// A point and its distance to the query; ordered by distance, then id.
@@ -149,8 +149,8 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
         s.new_generation(self.n as usize);
         s.ef = 1;
         self.push(s, query, self.entry);
-        for csr in self.upper.iter().rev() {
-            self.search_layer(s, query, csr);
+        for rows in self.upper.iter().rev() {
+            self.search_layer(s, query, rows);
             // Descend: the nearest found become the entry points below.
             s.candidates.clear();
             s.candidates.extend(s.nearest.iter().map(|&c| Reverse(c)));
@@ -171,14 +171,15 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
     }
 
     /// Expands candidates on one layer until none can improve the beam.
-    fn search_layer(&self, s: &mut Scratch, query: &Quantized, csr: &Csr) {
+    fn search_layer(&self, s: &mut Scratch, query: &Quantized, rows: &Rows) {
+        let b = self.bytes.as_ref();
         while let Some(Reverse(candidate)) = s.candidates.pop() {
             if let Some(farthest) = s.nearest.last() {
                 if candidate.distance > farthest.distance {
                     break;
                 }
             }
-            for point in self.links(csr, candidate.point) {
+            for point in rows.links(b, candidate.point) {
                 self.push(s, query, point);
             }
             // Truncated after the whole row, as instant-distance does: the
@@ -207,15 +208,10 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
         }
     }
 
-    /// `(1 - query . point).max(0)`, as `Quantized`'s `Point` impl computes it.
+    /// `(1 - query . point).max(0)`, as `Quantized`'s `Point` impl computes it
+    /// (through the same `dot`, so the two agree to the bit).
     #[inline]
     fn distance(&self, query: &Quantized, point: u32) -> Option<f32> {
-        let (codes, scale) = self.codes_and_scale(point)?;
-        let sum: i32 = codes
-            .iter()
-            .zip(query.q.iter())
-            .map(|(&c, &q)| i32::from(c as i8) * i32::from(q))
-            .sum();
-        Some((1.0 - sum as f32 * query.scale * scale).max(0.0))
+        Some((1.0 - query.dot(&self.point_vector(point)?)).max(0.0))
     }
 }

@@ -50,38 +50,46 @@ fn section() -> Vec<u8> {
     write_ann(&graph(40, 6, 5)).expect("writes")
 }
 
-/// Byte positions of the columns of [`section`]'s layout (40 points, one
-/// upper layer).
+/// Byte positions of the columns of [`section`]'s layout (40 points, 6
+/// slots a row on layer 0; one upper layer of 5 points, 4 slots a row).
 struct At {
     vectors: usize,
     point_products: usize,
     product_points: usize,
-    zero_offsets: usize,
-    zero_links: usize,
-    upper_offsets: usize,
-    upper_links: usize,
+    zero: usize,
+    upper: usize,
 }
 
-fn at(bytes: &[u8]) -> At {
+fn at() -> At {
     let n = 40;
-    let e0 = u32_at(bytes, 28).expect("E0") as usize;
     let h = HEADER + 8;
-    let zero_offsets = h + 44 * n;
-    let zero_links = zero_offsets + 4 * (n + 1);
-    let upper_offsets = zero_links + 4 * e0;
+    let zero = h + 44 * n;
     At {
         vectors: h,
         point_products: h + 36 * n,
         product_points: h + 40 * n,
-        zero_offsets,
-        zero_links,
-        upper_offsets,
-        upper_links: upper_offsets + 4 * 6,
+        zero,
+        // 40 x 6 slots of 6 bits: 45 words, and the padding word.
+        upper: zero + 4 * 46,
     }
 }
 
 fn put(bytes: &mut [u8], at: usize, word: u32) {
     bytes[at..at + 4].copy_from_slice(&word.to_le_bytes());
+}
+
+/// Sets slot `slot` of the rows column at `at`, ids `width` bits wide.
+fn put_slot(bytes: &mut [u8], at: usize, width: u32, slot: usize, value: u32) {
+    for i in 0..width as usize {
+        let bit = slot * width as usize + i;
+        let byte = &mut bytes[at + bit / 8];
+        let mask = 1u8 << (bit % 8);
+        if value >> i & 1 == 1 {
+            *byte |= mask;
+        } else {
+            *byte &= !mask;
+        }
+    }
 }
 
 fn open_err(bytes: &[u8]) -> AnnError {
@@ -94,7 +102,11 @@ fn round_trips_vectors_products_and_counts() {
     let bytes = write_ann(&g).expect("writes");
     let index = AnnIndex::open(bytes.as_slice()).expect("opens");
     assert_eq!((index.len(), index.ef_search()), (40, 16));
-    assert_eq!((index.upper_layers(), index.layer0_links()), (1, 240));
+    assert_eq!((index.upper_layers(), index.layer0_stride()), (1, 6));
+    for (point, row) in g.zero.iter().enumerate() {
+        let b = index.as_bytes();
+        assert_eq!(&index.zero.links(b, point as u32).collect::<Vec<_>>(), row);
+    }
     for (point, v) in g.vectors.iter().enumerate() {
         let product = 39 - point as u32;
         assert_eq!(index.vector(product), Some(*v));
@@ -214,89 +226,133 @@ fn a_wrong_header_is_refused() {
 #[test]
 fn links_to_points_off_their_layer_are_refused() {
     let bytes = section();
-    let a = at(&bytes);
-    let mut b = bytes.clone();
-    put(&mut b, a.zero_links + 4 * 7, 40);
-    assert!(matches!(
-        open_err(&b),
+    let a = at();
+    let with = |at: usize, width: u32, slot: usize, value: u32| {
+        let mut b = bytes.clone();
+        put_slot(&mut b, at, width, slot, value);
+        open_err(&b)
+    };
+    // Layer 0: 40 points, 6-bit ids (63 is the empty slot).
+    assert_eq!(
+        with(a.zero, 6, 7, 40),
         AnnError::Link {
             layer: 0,
             node: 1,
+            slot: 1,
             neighbour: 40,
-            size: 40,
+            size: 40
+        }
+    );
+    assert!(matches!(
+        with(a.zero, 6, 239, 62),
+        AnnError::Link {
+            node: 39,
+            slot: 5,
             ..
         }
     ));
-    let mut b = bytes.clone();
-    put(&mut b, a.zero_links, u32::MAX);
-    assert!(matches!(open_err(&b), AnnError::Link { node: 0, .. }));
-    // Upper layer 1 holds points 0..5: 5 is off it though it is a point.
-    let mut b = bytes.clone();
-    put(&mut b, a.upper_links + 4 * 2, 5);
-    assert!(matches!(
-        open_err(&b),
+    // Upper layer 1 holds points 0..5 (3-bit ids): 5 is off it though it
+    // is a point.
+    assert_eq!(
+        with(a.upper, 3, 2, 5),
         AnnError::Link {
             layer: 1,
+            node: 0,
+            slot: 2,
             neighbour: 5,
-            size: 5,
-            ..
+            size: 5
         }
-    ));
+    );
 }
 
 #[test]
-fn offsets_out_of_range_or_order_are_refused() {
+fn links_after_an_empty_slot_are_refused() {
+    let mut bytes = section();
+    let a = at();
+    // Node 2's second slot emptied: its row would end there.
+    put_slot(&mut bytes, a.zero, 6, 13, 63);
+    assert!(matches!(
+        open_err(&bytes),
+        AnnError::Link {
+            layer: 0,
+            node: 2,
+            slot: 2,
+            ..
+        }
+    ));
+    // Emptying its tail instead is a shorter row, and fine.
+    let mut bytes = section();
+    for slot in 15..18 {
+        put_slot(&mut bytes, a.zero, 6, slot, 63);
+    }
+    let index = AnnIndex::open(bytes.as_slice()).expect("opens");
+    assert_eq!(index.zero.links(index.as_bytes(), 2).count(), 3);
+}
+
+#[test]
+fn strides_that_disagree_with_the_length_are_refused() {
     let bytes = section();
-    let a = at(&bytes);
-    let with = |at: usize, word: u32| {
+    for (at, stride) in [(28, 7), (28, 5), (28, 0), (28, u32::MAX), (36, 1), (36, 9)] {
         let mut b = bytes.clone();
-        put(&mut b, at, word);
-        open_err(&b)
-    };
-    // Not starting at 0.
+        put(&mut b, at, stride);
+        assert!(
+            matches!(open_err(&b), AnnError::Length { .. }),
+            "{at} {stride}"
+        );
+    }
+}
+
+#[test]
+fn rows_of_every_width_round_trip() {
+    // Widths 1 to 9 bits, strides 0 to 5, rows full, short and empty.
+    for size in [1usize, 2, 3, 4, 7, 8, 100, 255, 256, 300] {
+        for stride in 0..6usize {
+            let mut g = graph(size, 0, 1);
+            g.layers.clear();
+            g.zero = (0..size)
+                .map(|p| {
+                    (0..(p * 7 + stride) % (stride + 1))
+                        .map(|j| ((p * 31 + j * 17) % size) as u32)
+                        .collect()
+                })
+                .collect();
+            let bytes = write_ann(&g).expect("writes");
+            let index = AnnIndex::open(bytes.as_slice()).expect("opens");
+            for (p, row) in g.zero.iter().enumerate() {
+                let found: Vec<u32> = index.zero.links(&bytes, p as u32).collect();
+                assert_eq!(&found, row, "size {size} stride {stride} point {p}");
+            }
+            assert_eq!(index.zero.links(&bytes, size as u32).count(), 0);
+        }
+    }
+}
+
+#[test]
+fn the_writer_refuses_links_off_their_layer() {
+    let mut g = graph(10, 3, 2);
+    g.zero[4][1] = 10;
     assert!(matches!(
-        with(a.zero_offsets, 1),
-        AnnError::Offsets {
+        write_ann(&g),
+        Err(AnnError::Link {
             layer: 0,
-            node: 0,
+            node: 4,
+            slot: 1,
+            neighbour: 10,
             ..
-        }
+        })
     ));
-    // Falling: node 3's range would end before it starts.
+    let mut g = graph(10, 3, 2);
+    g.layers[0][1][0] = 2;
     assert!(matches!(
-        with(a.zero_offsets + 4 * 4, 2),
-        AnnError::Offsets {
-            layer: 0,
-            node: 3,
-            start: 18,
-            end: 2,
-            ..
-        }
-    ));
-    // Past the links.
-    assert!(matches!(
-        with(a.zero_offsets + 4 * 5, 10_000),
-        AnnError::Offsets {
-            end: 10_000,
-            links: 240,
-            ..
-        }
-    ));
-    // Not ending at the links count.
-    assert!(matches!(
-        with(a.zero_offsets + 4 * 40, 239),
-        AnnError::Offsets { node: 39, .. }
-    ));
-    assert!(matches!(
-        with(a.upper_offsets + 4 * 2, 99),
-        AnnError::Offsets { layer: 1, .. }
+        write_ann(&g),
+        Err(AnnError::Link { layer: 1, .. })
     ));
 }
 
 #[test]
 fn products_must_be_a_permutation() {
     let bytes = section();
-    let a = at(&bytes);
+    let a = at();
     let mut b = bytes.clone();
     // Two points naming product 0.
     put(&mut b, a.point_products, 0);
@@ -329,7 +385,7 @@ fn products_must_be_a_permutation() {
 #[test]
 fn scales_must_be_finite_and_non_negative() {
     let bytes = section();
-    let a = at(&bytes);
+    let a = at();
     for bad in [f32::NAN, f32::INFINITY, -1.0] {
         let mut b = bytes.clone();
         put(&mut b, a.vectors + 36 * 2 + 32, bad.to_bits());

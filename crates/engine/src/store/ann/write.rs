@@ -1,6 +1,6 @@
 //! Writing the layout from a plain description of the graph (at the origin).
 
-use super::{AnnError, AnnIndex, MAGIC, VECTOR_BYTES, VERSION};
+use super::{rows, AnnError, AnnIndex, MAGIC, VECTOR_BYTES, VERSION};
 use crate::embedding::{Quantized, DIM};
 
 /// An HNSW graph as plain owned lists, the input of [`write_ann`].
@@ -26,12 +26,15 @@ pub struct AnnGraph {
 }
 
 impl AnnGraph {
-    /// Keeps at most the first `max` neighbours of every point on layer 0
-    /// (instant-distance lists its heuristic's picks first, then the
-    /// nearest of those it pruned).
-    pub fn cap_layer0(&mut self, max: usize) {
+    /// Keeps at most the first `layer0` neighbours of every point on layer
+    /// 0 and `upper` on the layers above (instant-distance lists its
+    /// heuristic's picks first, then the nearest of those it pruned).
+    pub fn cap_degree(&mut self, layer0: usize, upper: usize) {
         for row in &mut self.zero {
-            row.truncate(max);
+            row.truncate(layer0);
+        }
+        for row in self.layers.iter_mut().flatten() {
+            row.truncate(upper);
         }
     }
 
@@ -66,7 +69,7 @@ pub fn write_ann(graph: &AnnGraph) -> Result<Vec<u8>, AnnError> {
             });
         }
     }
-    let links = |rows: &[Vec<u32>]| count(rows.iter().map(Vec::len).sum(), "links");
+    let stride = |rows: &[Vec<u32>]| count(rows.iter().map(Vec::len).max().unwrap_or(0), "degree");
     let mut out = Vec::new();
     out.extend_from_slice(&MAGIC);
     for word in [
@@ -76,13 +79,13 @@ pub fn write_ann(graph: &AnnGraph) -> Result<Vec<u8>, AnnError> {
         graph.ef_search,
         graph.entry,
         count(graph.layers.len(), "layers")?,
-        links(&graph.zero)?,
+        stride(&graph.zero)?,
     ] {
         out.extend_from_slice(&word.to_le_bytes());
     }
     for layer in &graph.layers {
         out.extend_from_slice(&count(layer.len(), "layer size")?.to_le_bytes());
-        out.extend_from_slice(&links(layer)?.to_le_bytes());
+        out.extend_from_slice(&stride(layer)?.to_le_bytes());
     }
     out.reserve(n * (VECTOR_BYTES + 16));
     for v in &graph.vectors {
@@ -102,23 +105,9 @@ pub fn write_ann(graph: &AnnGraph) -> Result<Vec<u8>, AnnError> {
             out.extend_from_slice(&x.to_le_bytes());
         }
     }
-    for rows in std::iter::once(&graph.zero).chain(&graph.layers) {
-        write_rows(&mut out, rows);
+    for (l, layer) in (0u32..).zip(std::iter::once(&graph.zero).chain(&graph.layers)) {
+        rows::write(&mut out, l, layer, stride(layer)?)?;
     }
     AnnIndex::open(out.as_slice())?;
     Ok(out)
-}
-
-/// One layer's offsets, then its links.
-fn write_rows(out: &mut Vec<u8>, rows: &[Vec<u32>]) {
-    let mut at = 0u32;
-    out.extend_from_slice(&at.to_le_bytes());
-    for row in rows {
-        // Fits: `write_ann` counted the links into a u32 first.
-        at = at.wrapping_add(row.len() as u32);
-        out.extend_from_slice(&at.to_le_bytes());
-    }
-    for &link in rows.iter().flatten() {
-        out.extend_from_slice(&link.to_le_bytes());
-    }
 }
