@@ -241,7 +241,12 @@ fn figures(n: usize, clusters: usize, spread: f32, seed: u64) {
     let t = Instant::now();
     let section = ann::build(&data.points, ProgressBar::hidden());
     let built = t.elapsed().as_secs_f64();
-    let stock_bytes = codec::encode(ANN, &section).expect("encodes").len();
+    let stock = codec::encode(ANN, &section).expect("encodes");
+    let stock_bytes = stock.len();
+    let t = Instant::now();
+    let decoded: AnnSection = codec::decode(ANN, &stock).expect("decodes");
+    let decode = t.elapsed().as_secs_f64() * 1e3;
+    drop((decoded, stock));
     let vectors = by_ordinal(&section);
     let queries: Vec<Quantized> = data.queries.iter().map(Quantized::new).collect();
     let truth: Vec<(Vec<u32>, f32)> = queries.iter().map(|q| exact(&vectors, q, K)).collect();
@@ -255,14 +260,18 @@ fn figures(n: usize, clusters: usize, spread: f32, seed: u64) {
     };
 
     let graph = ann::export(&section).expect("exports");
-    let indexes: Vec<(Variant, f64, AnnIndex<Vec<u8>>)> = VARIANTS
+    // (variant, average layer-0 degree, open time in ms, index)
+    let indexes: Vec<(Variant, f64, f64, AnnIndex<Vec<u8>>)> = VARIANTS
         .iter()
         .map(|&(layer0, upper, ef)| {
             let mut g = graph.clone();
             g.cap_degree(layer0, upper);
             let average = g.layer0_degree().0;
-            let index = AnnIndex::open(write_ann(&g).expect("writes")).expect("opens");
-            ((layer0, upper, ef), average, index)
+            let bytes = write_ann(&g).expect("writes");
+            let t = Instant::now();
+            let index = AnnIndex::open(bytes).expect("opens");
+            let open = t.elapsed().as_secs_f64() * 1e3;
+            ((layer0, upper, ef), average, open, index)
         })
         .collect();
 
@@ -285,7 +294,7 @@ fn figures(n: usize, clusters: usize, spread: f32, seed: u64) {
                         .map(|h| h.0)
                         .collect(),
                     Some(v) => {
-                        let ((_, _, ef), _, index) = &indexes[v];
+                        let ((_, _, ef), _, _, index) = &indexes[v];
                         index
                             .search_ef(q, K, *ef)
                             .into_iter()
@@ -309,18 +318,18 @@ fn figures(n: usize, clusters: usize, spread: f32, seed: u64) {
         "\n{n} products in {clusters} clusters (noise {spread} of the centre), {} held-out queries, seed {seed}; built in {built:.0} s\n",
         queries.len()
     );
-    println!("| index | links kept (layer 0 / above) | beam | B/product | layer-0 degree avg | recall@{K} | queries/s | vs instant-distance |");
-    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| index | links kept (layer 0 / above) | beam | B/product | layer-0 degree avg | recall@{K} | queries/s | vs instant-distance | open (decode or check) |");
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let per = |bytes: usize| bytes as f64 / n as f64;
     println!(
-        "| instant-distance 0.6.1 (bincode) | all (64 / 32 slots) | {EF_SEARCH} | {:.1} | {:.1} | {:.4} | {:.0} | 1.00x |",
+        "| instant-distance 0.6.1 (bincode) | all (64 / 32 slots) | {EF_SEARCH} | {:.1} | {:.1} | {:.4} | {:.0} | 1.00x | {decode:.1} ms |",
         per(stock_bytes),
         graph.layer0_degree().0,
         recall(&results[0]),
         qps[0]
     );
     let chosen = (LAYER0_LINKS, UPPER_LINKS, EXPORTED_EF_SEARCH as usize);
-    for (i, (variant, average, index)) in indexes.iter().enumerate() {
+    for (i, (variant, average, open, index)) in indexes.iter().enumerate() {
         let (layer0, upper, ef) = *variant;
         let kept = if layer0 >= 64 {
             "all".to_owned()
@@ -330,7 +339,7 @@ fn figures(n: usize, clusters: usize, spread: f32, seed: u64) {
             format!("{layer0} / {upper}")
         };
         println!(
-            "| store::ann | {kept} | {ef} | {:.1} | {average:.1} | {:.4} | {:.0} | {:.2}x |",
+            "| store::ann | {kept} | {ef} | {:.1} | {average:.1} | {:.4} | {:.0} | {:.2}x | {open:.1} ms |",
             per(index.as_bytes().len()),
             recall(&results[i + 1]),
             qps[i + 1],
