@@ -116,16 +116,16 @@ pub(super) fn set_generation(generation: u16) {
 impl<B: AsRef<[u8]>> AnnIndex<B> {
     /// The (up to `k`) products nearest to `query`, as (product ordinal,
     /// similarity = 1 - cosine distance), nearest first: the same answer
-    /// as instant-distance's `Hnsw::search` on the same graph. The beam is
-    /// [`ef_search`](Self::ef_search) wide, so at most that many come back;
-    /// [`search_ef`](Self::search_ef) sets the beam per query.
+    /// as instant-distance's `Hnsw::search` on the same graph and beam. The
+    /// beam is [`ef_search`](Self::ef_search) wide, so at most that many
+    /// come back; [`search_ef`](Self::search_ef) sets it per query.
     pub fn search(&self, query: &Quantized, k: usize) -> Vec<(u32, f32)> {
         self.search_ef(query, k, self.ef_search as usize)
     }
 
     /// As [`search`](Self::search) with a beam of `ef` on layer 0 (at
-    /// least 1): wider finds more of the true nearest, and more of them,
-    /// slower.
+    /// least 1): a wider beam finds more of the true nearest and returns
+    /// more results, more slowly.
     pub fn search_ef(&self, query: &Quantized, k: usize, ef: usize) -> Vec<(u32, f32)> {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut scratch) => self.search_with(&mut scratch, query, k, ef),
