@@ -110,7 +110,7 @@ pub fn build(
     } else {
         ProgressBar::hidden()
     };
-    let ann = ann::build(&embeddings, bar.clone());
+    let ann = ann::build_graph(&embeddings, bar.clone())?;
     bar.finish_and_clear();
     lap("HNSW index", &mut steps);
 

@@ -130,13 +130,6 @@ impl<'de> Deserialize<'de> for Quantized {
     }
 }
 
-impl instant_distance::Point for Quantized {
-    fn distance(&self, other: &Self) -> f32 {
-        // Cosine distance for unit vectors, clamped against rounding.
-        (1.0 - self.dot(other)).max(0.0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

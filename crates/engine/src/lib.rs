@@ -44,7 +44,6 @@ pub mod textmap;
 
 use firstpaint_bundle::{codec, Bundle, OwnedBytes, Tag, VerifyingKey};
 use firstpaint_contracts::BannerCondition;
-use instant_distance::PointId;
 
 pub use embedding::{Embedding, Quantized, DIM};
 pub use error::EngineError;
@@ -53,20 +52,16 @@ pub use intent::{Intent, IntentSection, IntentSignals};
 pub use price_band::PriceBand;
 pub use search::{SearchFilters, SearchHit, SearchOutcome, SearchRequest, SearchResults};
 pub use sections::{
-    AnnSection, BannerRule, BoostRule, CatalogSection, CoViewSection, EngineSections, PinRule,
-    PriorsSection, ProductRecord, RegionRule, RulesSection, SearchBuryRule, SearchPinRule,
-    SearchRulesSection, StockAt,
+    BannerRule, BoostRule, CatalogSection, CoViewSection, EngineSections, PinRule, PriorsSection,
+    ProductRecord, RegionRule, RulesSection, SearchBuryRule, SearchPinRule, SearchRulesSection,
+    StockAt,
 };
 pub use slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
+pub use store::ann::{AnnGraph, AnnIndex};
 pub use store::columns::ColumnSlice;
 pub use store::{Catalog, Lists, Priors, Product};
 pub use template::{escape_into, format_price, Template};
 pub use textmap::TextMapSection;
-
-thread_local! {
-    /// HNSW search state, reused across calls on this thread.
-    static SEARCH: std::cell::RefCell<instant_distance::Search> = std::cell::RefCell::default();
-}
 
 /// Facts about the loaded bundle, for health checks and response tags.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -88,9 +83,7 @@ pub struct BundleInfo {
 pub struct Engine {
     info: BundleInfo,
     catalog: Catalog,
-    ann: AnnSection,
-    /// Product ordinal -> position of its point in the ANN index.
-    point_of: Vec<u32>,
+    ann: AnnIndex<OwnedBytes>,
     priors: Priors,
     co_view: Lists,
     bought_together: Lists,
@@ -165,7 +158,11 @@ impl Engine {
         let catalog = Catalog::open(sections::CATALOG, shared(sections::CATALOG)?)?;
         let n = catalog.len();
         let categories = catalog.categories().len();
-        let ann: AnnSection = decode(decoded(sections::ANN)?)?;
+        let ann =
+            AnnIndex::open(shared(sections::ANN)?).map_err(|e| EngineError::Inconsistent {
+                section: sections::ANN,
+                detail: e.to_string(),
+            })?;
         let priors = Priors::open(sections::PRIORS, shared(sections::PRIORS)?, n, categories)?;
         let co_view = Lists::open(sections::COVIEW, shared(sections::COVIEW)?, n)?;
         let bought_together = Lists::open(sections::BOUGHT, shared(sections::BOUGHT)?, n)?;
@@ -178,22 +175,11 @@ impl Engine {
 
         let inconsistent =
             |section: Tag, detail: String| EngineError::Inconsistent { section, detail };
-        let points = ann.hnsw.iter().count();
-        if ann.products.len() != n || points != n {
+        if ann.len() != n {
             return Err(inconsistent(
                 sections::ANN,
-                format!(
-                    "{points} points and {} point products for {n} products",
-                    ann.products.len()
-                ),
+                format!("{} points for {n} products", ann.len()),
             ));
-        }
-        let mut point_of = vec![u32::MAX; n];
-        for (point, &ord) in ann.products.iter().enumerate() {
-            let slot = point_of.get_mut(ord as usize).ok_or_else(|| {
-                inconsistent(sections::ANN, format!("point {point} names product {ord}"))
-            })?;
-            *slot = point as u32;
         }
         let text_map: TextMapSection = decode(decoded(sections::TEXT_MAP)?)?;
         text_map
@@ -236,7 +222,6 @@ impl Engine {
             },
             catalog,
             ann,
-            point_of,
             priors,
             co_view,
             bought_together,
@@ -408,29 +393,13 @@ impl Engine {
 
     /// The embedding of product `ord` (unquantized from the index).
     pub fn embedding(&self, ord: u32) -> Option<Embedding> {
-        let point = *self.point_of.get(ord as usize)?;
-        // In range: `from_bundle` checked every point id against the point count.
-        (point != u32::MAX).then(|| self.ann.hnsw[PointId::from(point)].embedding())
+        self.ann.vector(ord).map(|q| q.embedding())
     }
 
     /// The (up to `k`) products nearest to `query` in the HNSW index, as
     /// (ordinal, cosine similarity), nearest first.
     pub fn nearest(&self, query: &Embedding, k: usize) -> Vec<(u32, f32)> {
-        SEARCH.with(|search| {
-            // Reused: a fresh Search allocates a visited set for every point.
-            let Ok(mut search) = search.try_borrow_mut() else {
-                return Vec::new();
-            };
-            self.ann
-                .hnsw
-                .search(&Quantized::new(query), &mut search)
-                .take(k)
-                .filter_map(|item| {
-                    let ord = *self.ann.products.get(item.pid.into_inner() as usize)?;
-                    Some((ord, 1.0 - item.distance))
-                })
-                .collect()
-        })
+        self.ann.search(&Quantized::new(query), k)
     }
 
     /// The banner for a page at `now` (unix seconds), about `product` if it

@@ -9,14 +9,13 @@
 
 use firstpaint_bundle::{codec, BundleError, BundleWriter, Tag};
 use firstpaint_contracts::{Blend, ConsentRules, SearchRules};
-use instant_distance::Hnsw;
 use serde::{Deserialize, Serialize};
 
-use crate::embedding::Quantized;
 use crate::intent::{IntentSection, INTENT};
 use crate::search::{self, SearchParts};
 use crate::slot::SlotKind;
 use crate::store;
+use crate::store::ann::AnnGraph;
 use crate::textmap::TextMapSection;
 
 /// Tag of the schema section: the [`SCHEMA`] the sections were written
@@ -30,7 +29,7 @@ pub const SCHEMA: u32 = 8;
 
 /// Tag of [`CatalogSection`].
 pub const CATALOG: Tag = Tag(*b"CATL");
-/// Tag of the ANN index ([`AnnSection`]).
+/// Tag of the ANN index ([`crate::store::ann`]).
 pub const ANN: Tag = Tag(*b"ANNX");
 /// Tag of [`PriorsSection`].
 pub const PRIORS: Tag = Tag(*b"PRIO");
@@ -138,16 +137,6 @@ impl ProductRecord {
     pub fn margin(&self) -> Option<f64> {
         (self.cost > 0.0 && self.price > 0.0).then(|| (self.price - self.cost) / self.price)
     }
-}
-
-/// The HNSW graph over product embeddings (instant-distance), and which
-/// product each of its points is.
-#[derive(Serialize, Deserialize)]
-pub struct AnnSection {
-    /// The graph and the embeddings, in point order.
-    pub hnsw: Hnsw<Quantized>,
-    /// Point id -> product ordinal.
-    pub products: Vec<u32>,
 }
 
 /// Cold-start priors from behaviour and freshness.
@@ -361,8 +350,8 @@ pub struct PinRule {
 pub struct EngineSections {
     /// Products and categories.
     pub catalog: CatalogSection,
-    /// The HNSW index.
-    pub ann: AnnSection,
+    /// The HNSW graph, as the origin exported it from its builder.
+    pub ann: AnnGraph,
     /// Popularity and freshness.
     pub priors: PriorsSection,
     /// Viewed-together lists.
@@ -386,7 +375,11 @@ impl EngineSections {
     pub fn write_into(&self, writer: &mut BundleWriter) -> Result<(), BundleError> {
         writer.add(SCHEMA_TAG, SCHEMA.to_le_bytes().to_vec())?;
         writer.add(CATALOG, store::catalog::write(&self.catalog))?;
-        writer.add(ANN, codec::encode(ANN, &self.ann)?)?;
+        let ann = store::ann::write_ann(&self.ann).map_err(|e| BundleError::Decode {
+            tag: ANN,
+            reason: e.to_string(),
+        })?;
+        writer.add(ANN, ann)?;
         writer.add(PRIORS, store::priors::write(&self.priors))?;
         writer.add(COVIEW, store::lists::write(&self.co_view))?;
         writer.add(RULES, codec::encode(RULES, &self.rules)?)?;

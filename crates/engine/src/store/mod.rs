@@ -1,8 +1,18 @@
 //! Read-only views over the verified bundle bytes: each large section is a
-//! fixed little-endian layout read in place (no decode step, no copy, no
-//! per-item allocation); only small tables go through the codec. Nothing
-//! here knows about ranking.
+//! fixed little-endian layout read in place, checked once when opened and
+//! then read with no decode step, no copy and no allocation per item (like
+//! `fst::Map<D: AsRef<[u8]>>`); only small tables go through the codec.
+//! Nothing here knows about ranking.
+//!
+//! - [`catalog`]: products as columns, [`priors`], [`lists`] (viewed and
+//!   bought together, transitions), all on [`columns`]' block directory.
+//! - [`ann`]: the HNSW index over product embeddings.
+//!
+//! Views never panic: a malformed section is an error at `open`, or reads
+//! as empty. Sections start 8-byte aligned in the bundle, but nothing here
+//! relies on alignment: every integer is read with `from_le_bytes`.
 
+pub mod ann;
 pub mod catalog;
 pub mod columns;
 pub mod lists;
@@ -11,3 +21,16 @@ pub mod priors;
 pub use catalog::{Catalog, Product};
 pub use lists::Lists;
 pub use priors::Priors;
+
+/// The little-endian `u32` at byte `at` of `bytes`, if all four are there.
+#[inline]
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    let end = at.checked_add(4)?;
+    bytes.get(at..end)?.try_into().ok().map(u32::from_le_bytes)
+}
+
+/// The little-endian `f32` at byte `at` of `bytes`, if all four are there.
+#[inline]
+fn f32_at(bytes: &[u8], at: usize) -> Option<f32> {
+    u32_at(bytes, at).map(f32::from_bits)
+}

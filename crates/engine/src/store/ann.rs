@@ -1,0 +1,467 @@
+//! The HNSW index over product embeddings, read in place.
+//!
+//! [`AnnIndex`] is a view over the bytes of one section: [`AnnIndex::open`]
+//! checks every count, offset and point id once; then
+//! [`AnnIndex::search`] walks the graph reading the columns where they lie
+//! (no decoding, no copy), with search state reused per thread, so a query
+//! allocates only the results it returns. The graph is instant-distance's
+//! (built at the origin, exported to an [`AnnGraph`] and written by
+//! [`write_ann`]); the search is the same algorithm, so both return the same
+//! neighbours in the same order (but for exact ties in distance).
+//!
+//! # Layout
+//!
+//! Little-endian throughout; `n` points, `L` upper layers. Every column
+//! starts on a multiple of 4 bytes from the section start.
+//!
+//! ```text
+//! offset        bytes              field
+//! 0             4                  magic "FPAN"
+//! 4             u32                layout version (1)
+//! 8             u32                n: points (one per product)
+//! 12            u32                dimensions (32)
+//! 16            u32                ef_search: beam width on layer 0
+//! 20            u32                entry point (a point on the top layer)
+//! 24            u32                L: upper layers
+//! 28            u32                S_0: slots per row on layer 0
+//! 32            8 x L              per upper layer l = 1..=L, bottom up:
+//!                                    u32 size_l (it holds points 0..size_l),
+//!                                    u32 S_l (slots per row)
+//! H = 32 + 8L   36 x n             vectors: per point 32 x i8 codes, then
+//!                                    its f32 scale (vector = codes x scale)
+//!               4 x n              u32 point -> product ordinal
+//!               4 x n              u32 product ordinal -> point
+//!               rows(n, S_0)       layer 0's links
+//!               rows(size_l, S_l)  layer l's links, for l = 1..=L
+//!
+//! rows(m, S): m rows of S slots, slot j of point p's row is bit-packed id
+//!   number p x S + j, W = bit length of m bits wide (17 for m = 100,000),
+//!   least significant bit first, in u32 words: 4 x (ceil(m x S x W / 32) + 1)
+//!   bytes (the last word is padding, so any id is one 8-byte load). A slot
+//!   holds a point id < m, or 2^W - 1 = empty; a row's links end at its first
+//!   empty slot.
+//! ```
+//!
+//! `open` requires: the magic, version 1, 32 dimensions, the exact length
+//! the counts above give, `1 <= size_L <= ... <= size_1 <= n`, the entry
+//! point below the top layer's size, finite non-negative scales, point ->
+//! product a permutation with product -> point its inverse, and every slot
+//! an id below its layer's size or empty, with only empty slots after an
+//! empty one.
+
+use super::{f32_at, u32_at};
+use crate::embedding::{Quantized, DIM};
+
+mod rows;
+mod search;
+mod write;
+
+use rows::Rows;
+
+pub use write::{write_ann, AnnGraph};
+
+/// The first four bytes of an ANN section.
+pub const MAGIC: [u8; 4] = *b"FPAN";
+/// The layout version this engine reads and writes.
+pub const VERSION: u32 = 1;
+/// Bytes before the per-layer sizes.
+const HEADER: usize = 32;
+/// Bytes of one point's vector: its codes, then its scale (together, so a
+/// distance reads one place in memory: separate columns cost a second
+/// cache miss, ~25% of search time at 100k points).
+const VECTOR_BYTES: usize = DIM + 4;
+
+/// Why an ANN section was refused. Byte offsets are from the section start.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnnError {
+    /// Shorter than its header says it must be, or longer.
+    #[error("ANN section is {got} bytes; its header describes {expected}")]
+    Length {
+        /// Bytes the header describes (at least the header itself).
+        expected: u64,
+        /// Bytes there are.
+        got: usize,
+    },
+    /// Not an ANN section.
+    #[error("ANN section starts with {got:?}, not {expected:?}")]
+    Magic {
+        /// [`MAGIC`].
+        expected: [u8; 4],
+        /// The first bytes found.
+        got: [u8; 4],
+    },
+    /// Written in a layout this engine does not read.
+    #[error("ANN section is layout version {got}; this engine reads {expected}")]
+    Version {
+        /// [`VERSION`].
+        expected: u32,
+        /// The section's.
+        got: u32,
+    },
+    /// Vectors of another width.
+    #[error("ANN section has {got}-dimensional vectors; the engine's have {expected}")]
+    Dimensions {
+        /// [`DIM`].
+        expected: u32,
+        /// The section's.
+        got: u32,
+    },
+    /// More points or links than this layout (or this machine) can address.
+    #[error("ANN graph too large: {what}")]
+    TooLarge {
+        /// What overflowed.
+        what: &'static str,
+    },
+    /// A graph to write whose lists do not have one entry per point.
+    #[error("ANN graph has {got} {what} for {expected} points")]
+    Mismatch {
+        /// The list.
+        what: &'static str,
+        /// Its length.
+        got: usize,
+        /// Points.
+        expected: usize,
+    },
+    /// An upper layer that is empty or larger than the layer below it.
+    #[error("ANN layer {layer} holds {size} points, the layer below {below} (each must hold 1 to as many as the one below)")]
+    LayerSize {
+        /// The layer (1 = just above layer 0).
+        layer: u32,
+        /// Its size.
+        size: u32,
+        /// The size of the layer below.
+        below: u32,
+    },
+    /// The entry point is not on the top layer.
+    #[error("ANN entry point {entry} is not below the top layer's size {top}")]
+    Entry {
+        /// The entry point.
+        entry: u32,
+        /// Points on the top layer.
+        top: u32,
+    },
+    /// A point's scale is negative, infinite or NaN.
+    #[error("ANN point {point}'s scale {scale} (byte {at}) is not finite and non-negative")]
+    Scale {
+        /// The point.
+        point: u32,
+        /// Its scale.
+        scale: f32,
+        /// Where it is.
+        at: usize,
+    },
+    /// Point -> product and product -> point are not inverse permutations.
+    #[error("ANN product {product} maps to point {point} (byte {at}), which does not map back to it ({points} points)")]
+    Products {
+        /// The product ordinal.
+        product: u32,
+        /// The point it names.
+        point: u32,
+        /// Where the point is.
+        at: usize,
+        /// Points in the index.
+        points: u32,
+    },
+    /// A link to a point that is not on its layer, or after an empty slot.
+    #[error("ANN layer {layer}: node {node}'s slot {slot} links to {neighbour}, not a point below the layer's {size} or after an empty slot")]
+    Link {
+        /// The layer (0 = all points).
+        layer: u32,
+        /// The node.
+        node: u32,
+        /// The slot in its row.
+        slot: u32,
+        /// The point linked to.
+        neighbour: u32,
+        /// Points on the layer.
+        size: u32,
+    },
+}
+
+/// The HNSW index of one bundle, read in place from `B`'s bytes.
+///
+/// ```
+/// use firstpaint_engine::store::ann::{write_ann, AnnGraph, AnnIndex};
+/// use firstpaint_engine::{Embedding, Quantized};
+///
+/// let unit = |i: usize| {
+///     let mut e = [0.0; 32];
+///     e[i] = 1.0;
+///     Quantized::new(&Embedding(e))
+/// };
+/// // Two points linked to each other, no upper layer.
+/// let graph = AnnGraph {
+///     vectors: vec![unit(0), unit(1)],
+///     products: vec![1, 0],
+///     zero: vec![vec![1], vec![0]],
+///     layers: Vec::new(),
+///     entry: 0,
+///     ef_search: 8,
+/// };
+/// let bytes = write_ann(&graph)?;
+/// let index = AnnIndex::open(bytes.as_slice())?;
+/// let hits = index.search(&unit(1), 2);
+/// assert_eq!(hits.first(), Some(&(0, 1.0))); // point 1 is product 0
+/// # Ok::<(), firstpaint_engine::store::ann::AnnError>(())
+/// ```
+#[derive(Clone)]
+pub struct AnnIndex<B> {
+    bytes: B,
+    n: u32,
+    ef_search: u32,
+    entry: u32,
+    vectors: usize,
+    point_products: usize,
+    product_points: usize,
+    zero: Rows,
+    /// Layers 1..=L, bottom up.
+    upper: Vec<Rows>,
+}
+
+impl<B> std::fmt::Debug for AnnIndex<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnnIndex")
+            .field("points", &self.n)
+            .field("ef_search", &self.ef_search)
+            .field("layer0_stride", &self.zero.stride)
+            .field("upper_layers", &self.upper.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Lays out columns one after another, in `u64` so that no size can wrap.
+struct Cursor {
+    at: u64,
+}
+
+impl Cursor {
+    /// Reserves `count` items of `width` bytes; returns where they start.
+    fn take(&mut self, count: u64, width: u64) -> Result<usize, AnnError> {
+        let start = usize::try_from(self.at).map_err(|_| AnnError::TooLarge {
+            what: "section length",
+        })?;
+        self.at = count
+            .checked_mul(width)
+            .and_then(|b| b.checked_add(self.at))
+            .ok_or(AnnError::TooLarge {
+                what: "section length",
+            })?;
+        Ok(start)
+    }
+}
+
+impl<B: AsRef<[u8]>> AnnIndex<B> {
+    /// Checks the whole section (see the module docs for what) and returns
+    /// the view; every later read stays inside what was checked here.
+    pub fn open(bytes: B) -> Result<Self, AnnError> {
+        let b = bytes.as_ref();
+        let head = |i: usize| u32_at(b, 4 * i);
+        let (Some(version), Some(n), Some(dim), Some(ef), Some(entry), Some(l), Some(s0)) = (
+            head(1),
+            head(2),
+            head(3),
+            head(4),
+            head(5),
+            head(6),
+            head(7),
+        ) else {
+            return Err(AnnError::Length {
+                expected: HEADER as u64,
+                got: b.len(),
+            });
+        };
+        let magic: [u8; 4] = b.get(..4).and_then(|m| m.try_into().ok()).unwrap_or([0; 4]);
+        if magic != MAGIC {
+            return Err(AnnError::Magic {
+                expected: MAGIC,
+                got: magic,
+            });
+        }
+        if version != VERSION {
+            return Err(AnnError::Version {
+                expected: VERSION,
+                got: version,
+            });
+        }
+        if dim != DIM as u32 {
+            return Err(AnnError::Dimensions {
+                expected: DIM as u32,
+                got: dim,
+            });
+        }
+        if n == u32::MAX {
+            return Err(AnnError::TooLarge { what: "points" });
+        }
+        let mut cursor = Cursor { at: 0 };
+        cursor.take(1, HEADER as u64)?;
+        let sizes_at = cursor.take(u64::from(l), 8)?;
+        // Without the sizes the rest cannot be laid out: say how long the
+        // header alone must be.
+        if b.len() < cursor.at as usize {
+            return Err(AnnError::Length {
+                expected: cursor.at,
+                got: b.len(),
+            });
+        }
+        let n64 = u64::from(n);
+        let vectors = cursor.take(n64, VECTOR_BYTES as u64)?;
+        let point_products = cursor.take(n64, 4)?;
+        let product_points = cursor.take(n64, 4)?;
+        let mut rows = |size: u32, stride: u32| -> Result<Rows, AnnError> {
+            let bytes = rows::column_bytes(size, stride).ok_or(AnnError::TooLarge {
+                what: "links column",
+            })?;
+            Ok(Rows::new(size, stride, cursor.take(bytes, 1)?))
+        };
+        let zero = rows(n, s0)?;
+        let mut upper = Vec::with_capacity(l as usize);
+        let mut below = n;
+        for layer in 1..=l {
+            let at = sizes_at + 8 * (layer as usize - 1);
+            let (Some(size), Some(stride)) = (u32_at(b, at), u32_at(b, at + 4)) else {
+                return Err(AnnError::TooLarge { what: "layers" });
+            };
+            if size == 0 || size > below {
+                return Err(AnnError::LayerSize { layer, size, below });
+            }
+            upper.push(rows(size, stride)?);
+            below = size;
+        }
+        if cursor.at != b.len() as u64 {
+            return Err(AnnError::Length {
+                expected: cursor.at,
+                got: b.len(),
+            });
+        }
+        // From here every column is inside `b`.
+        if n > 0 && entry >= below {
+            return Err(AnnError::Entry { entry, top: below });
+        }
+        let index = Self {
+            bytes,
+            n,
+            ef_search: ef,
+            entry,
+            vectors,
+            point_products,
+            product_points,
+            zero,
+            upper,
+        };
+        index.check_columns()?;
+        Ok(index)
+    }
+
+    /// Scales, the two permutations and every layer's rows.
+    fn check_columns(&self) -> Result<(), AnnError> {
+        let b = self.bytes.as_ref();
+        for point in 0..self.n {
+            let at = self.vectors + VECTOR_BYTES * point as usize + DIM;
+            let scale = f32_at(b, at).unwrap_or(f32::NAN);
+            if !(scale.is_finite() && scale >= 0.0) {
+                return Err(AnnError::Scale { point, scale, at });
+            }
+        }
+        for product in 0..self.n {
+            let at = self.product_points + 4 * product as usize;
+            let point = u32_at(b, at).unwrap_or(u32::MAX);
+            let back = (point < self.n)
+                .then(|| u32_at(b, self.point_products + 4 * point as usize))
+                .flatten();
+            if back != Some(product) {
+                return Err(AnnError::Products {
+                    product,
+                    point,
+                    at,
+                    points: self.n,
+                });
+            }
+        }
+        self.zero.check(b, 0)?;
+        for (layer, rows) in (1u32..).zip(&self.upper) {
+            rows.check(b, layer)?;
+        }
+        Ok(())
+    }
+
+    /// Points (and products) in the index.
+    pub fn len(&self) -> usize {
+        self.n as usize
+    }
+
+    /// Whether the index has no points.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The beam width [`search`](Self::search) uses on layer 0, set when the
+    /// index was built; also the most results one search returns.
+    pub fn ef_search(&self) -> usize {
+        self.ef_search as usize
+    }
+
+    /// Upper layers above layer 0.
+    pub fn upper_layers(&self) -> usize {
+        self.upper.len()
+    }
+
+    /// Slots per row on layer 0: the most neighbours a point has there.
+    pub fn layer0_stride(&self) -> usize {
+        self.zero.stride as usize
+    }
+
+    /// The section's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.as_ref()
+    }
+
+    /// The stored (8-bit) vector of product `ordinal`.
+    pub fn vector(&self, ordinal: u32) -> Option<Quantized> {
+        if ordinal >= self.n {
+            return None;
+        }
+        let point = u32_at(
+            self.bytes.as_ref(),
+            self.product_points + 4 * ordinal as usize,
+        )?;
+        self.point_vector(point)
+    }
+
+    /// The product ordinal of `point`.
+    fn product(&self, point: u32) -> Option<u32> {
+        if point >= self.n {
+            return None;
+        }
+        u32_at(
+            self.bytes.as_ref(),
+            self.point_products + 4 * point as usize,
+        )
+    }
+
+    /// The stored vector of `point`.
+    #[inline]
+    fn point_vector(&self, point: u32) -> Option<Quantized> {
+        let (codes, scale) = self.codes_and_scale(point)?;
+        let mut q = [0i8; DIM];
+        for (x, &c) in q.iter_mut().zip(codes) {
+            *x = c as i8;
+        }
+        Some(Quantized { q, scale })
+    }
+
+    /// The codes and scale of `point`, if it is one.
+    #[inline]
+    fn codes_and_scale(&self, point: u32) -> Option<(&[u8; DIM], f32)> {
+        if point >= self.n {
+            return None;
+        }
+        let at = self.vectors + VECTOR_BYTES * point as usize;
+        let record = self.bytes.as_ref().get(at..at + VECTOR_BYTES)?;
+        let (codes, scale) = record.split_at(DIM);
+        Some((codes.try_into().ok()?, f32_at(scale, 0)?))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,217 @@
+//! Searching the graph: the HNSW algorithm as instant-distance 0.6 runs it,
+//! so an index exported from it answers as it does.
+//!
+//! From the entry point, a greedy descent (a beam of one) through the upper
+//! layers, then a beam of `ef` on layer 0 (the paper's algorithm 2): pop the
+//! nearest unexpanded candidate; stop once it is farther than the farthest
+//! of the `ef` nearest found; else measure each of its unvisited neighbours
+//! and keep those that rank among the `ef` nearest. Distances are cosine
+//! distances of the 8-bit vectors, `(1 - a.b).max(0)`, computed in the same
+//! order of operations as [`Quantized::dot`], so they agree to the bit; and
+//! ties fall to the lower point id, as instant-distance's do.
+//!
+//! The visited set (stamped with a per-search generation), the candidate
+//! heap and the result list live in a per-thread scratch, so a search
+//! allocates only the list it returns.
+
+use std::cell::RefCell;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use super::{AnnIndex, Rows};
+use crate::embedding::Quantized;
+
+/// A point and its distance to the query; ordered by distance, then id.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    distance: f32,
+    point: u32,
+}
+
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Distances are never NaN (`max(0.0)` turns NaN into 0), so this is
+        // the order instant-distance's `OrderedFloat` gives them.
+        self.distance
+            .total_cmp(&other.distance)
+            .then(self.point.cmp(&other.point))
+    }
+}
+
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Candidate {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Candidate {}
+
+/// One thread's search state, reused by every search on it.
+#[derive(Default)]
+struct Scratch {
+    /// Per point: the generation that last visited it.
+    stamps: Vec<u16>,
+    generation: u16,
+    /// Candidates to expand, nearest on top (`C` in the paper).
+    candidates: BinaryHeap<Reverse<Candidate>>,
+    /// The nearest found, nearest first, at most `ef` after each expansion
+    /// (`W` in the paper).
+    nearest: Vec<Candidate>,
+    /// The beam width of the current layer.
+    ef: usize,
+}
+
+impl Scratch {
+    /// Forgets what the last search (or layer) visited.
+    fn new_generation(&mut self, points: usize) {
+        if self.stamps.len() < points {
+            self.stamps.resize(points, 0);
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            // Stamps wrapped: clear them so old ones cannot pass as current.
+            self.stamps.iter_mut().for_each(|s| *s = 0);
+            self.generation = 1;
+        }
+    }
+
+    /// Marks `point` visited; false if it already was.
+    #[inline]
+    fn visit(&mut self, point: u32) -> bool {
+        match self.stamps.get_mut(point as usize) {
+            Some(s) if *s != self.generation => {
+                *s = self.generation;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
+}
+
+/// Runs `f` while this thread's scratch is borrowed.
+#[cfg(test)]
+pub(super) fn hold_scratch<R>(f: impl FnOnce() -> R) -> R {
+    SCRATCH.with(|cell| {
+        let _held = cell.borrow_mut();
+        f()
+    })
+}
+
+/// Sets the generation the next search on this thread starts from.
+#[cfg(test)]
+pub(super) fn set_generation(generation: u16) {
+    SCRATCH.with(|cell| cell.borrow_mut().generation = generation);
+}
+
+impl<B: AsRef<[u8]>> AnnIndex<B> {
+    /// The (up to `k`) products nearest to `query`, as (product ordinal,
+    /// similarity = 1 - cosine distance), nearest first: the same answer
+    /// as instant-distance's `Hnsw::search` on the same graph and beam. The
+    /// beam is [`ef_search`](Self::ef_search) wide, so at most that many
+    /// come back; [`search_ef`](Self::search_ef) sets it per query.
+    pub fn search(&self, query: &Quantized, k: usize) -> Vec<(u32, f32)> {
+        self.search_ef(query, k, self.ef_search as usize)
+    }
+
+    /// As [`search`](Self::search) with a beam of `ef` on layer 0 (at
+    /// least 1): a wider beam finds more of the true nearest and returns
+    /// more results, more slowly.
+    pub fn search_ef(&self, query: &Quantized, k: usize, ef: usize) -> Vec<(u32, f32)> {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => self.search_with(&mut scratch, query, k, ef),
+            // Only reentry (a search inside a search) gets here.
+            Err(_) => self.search_with(&mut Scratch::default(), query, k, ef),
+        })
+    }
+
+    fn search_with(
+        &self,
+        s: &mut Scratch,
+        query: &Quantized,
+        k: usize,
+        ef: usize,
+    ) -> Vec<(u32, f32)> {
+        s.candidates.clear();
+        s.nearest.clear();
+        if self.n == 0 || k == 0 {
+            return Vec::new();
+        }
+        s.new_generation(self.n as usize);
+        s.ef = 1;
+        self.push(s, query, self.entry);
+        for rows in self.upper.iter().rev() {
+            self.search_layer(s, query, rows);
+            // Descend: the nearest found become the entry points below.
+            s.candidates.clear();
+            s.candidates.extend(s.nearest.iter().map(|&c| Reverse(c)));
+            s.new_generation(self.n as usize);
+            for c in &s.nearest {
+                if let Some(stamp) = s.stamps.get_mut(c.point as usize) {
+                    *stamp = s.generation;
+                }
+            }
+        }
+        s.ef = ef.max(1);
+        self.search_layer(s, query, &self.zero);
+        s.nearest
+            .iter()
+            .take(k)
+            .filter_map(|c| Some((self.product(c.point)?, 1.0 - c.distance)))
+            .collect()
+    }
+
+    /// Expands candidates on one layer until none can improve the beam.
+    fn search_layer(&self, s: &mut Scratch, query: &Quantized, rows: &Rows) {
+        let b = self.bytes.as_ref();
+        while let Some(Reverse(candidate)) = s.candidates.pop() {
+            if let Some(farthest) = s.nearest.last() {
+                if candidate.distance > farthest.distance {
+                    break;
+                }
+            }
+            for point in rows.links(b, candidate.point) {
+                self.push(s, query, point);
+            }
+            // Truncated after the whole row, as instant-distance does: the
+            // row's later neighbours compete with its earlier ones.
+            s.nearest.truncate(s.ef);
+        }
+    }
+
+    /// Measures `point` if it is new, and keeps it if it ranks within the beam.
+    #[inline]
+    fn push(&self, s: &mut Scratch, query: &Quantized, point: u32) {
+        if !s.visit(point) {
+            return;
+        }
+        let Some(distance) = self.distance(query, point) else {
+            return;
+        };
+        let new = Candidate { distance, point };
+        match s.nearest.binary_search(&new) {
+            Err(at) if at < s.ef => {
+                s.nearest.insert(at, new);
+                s.candidates.push(Reverse(new));
+            }
+            // Beyond the beam, or (impossible, being unvisited) already in it.
+            _ => {}
+        }
+    }
+
+    /// `(1 - query . point).max(0)`, as `Quantized`'s `Point` impl computes it
+    /// (through the same `dot`, so the two agree to the bit).
+    #[inline]
+    fn distance(&self, query: &Quantized, point: u32) -> Option<f32> {
+        Some((1.0 - query.dot(&self.point_vector(point)?)).max(0.0))
+    }
+}
