@@ -19,6 +19,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
+use rand::distributions::WeightedIndex;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use time::OffsetDateTime;
@@ -216,7 +217,8 @@ pub fn write(spec: &Spec, dir: &Path) -> anyhow::Result<Summary> {
     let mut rng = StdRng::seed_from_u64(spec.seed);
     let leaves = vocab::leaves();
     let products = catalog::generate(&leaves, spec, &mut rng);
-    let mut events = events::generate(&leaves, &products, spec, &mut rng);
+    let shoppers = events::Classic::new(&leaves, &products, &mut rng);
+    let mut events = events::generate(&shoppers, spec, &mut rng);
     events.extend(refills::generate(&leaves, &products, spec));
 
     write_lines(
@@ -231,6 +233,12 @@ pub fn write(spec: &Spec, dir: &Path) -> anyhow::Result<Summary> {
         products: products.len(),
         events: events.len(),
     })
+}
+
+/// A Zipf sampler over `n` ranks: rank `r` (from 0) is drawn in
+/// proportion to `1 / (r + 1)^exponent`; `None` when `n` is 0.
+fn zipf(n: usize, exponent: f64) -> Option<WeightedIndex<f64>> {
+    WeightedIndex::new((0..n).map(|r| 1.0 / (r as f64 + 1.0).powf(exponent))).ok()
 }
 
 fn write_lines<'a, T: serde::Serialize + 'a>(
