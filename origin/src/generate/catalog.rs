@@ -64,18 +64,60 @@ fn product(id: String, leaf: &Leaf, spec: &Spec, rng: &mut StdRng) -> Product {
     let colour = pick(rng, COLOURS);
     let material = pick(rng, materials(leaf.top));
     let title = format!("{brand} {adjective} {noun}, {}", capitalise(colour));
-    let (lo, hi) = leaf.price;
-    let price = (rng.gen_range(lo.ln()..hi.ln()).exp()).floor() + 0.99;
-    let sentences: Vec<&str> = SENTENCES.choose_multiple(rng, 2).copied().collect();
+    let price = price_between(rng, leaf.price);
     let description = format!(
         "The {} {} from {brand} in {colour}, made with {material}. {}",
         adjective.to_lowercase(),
         noun.to_lowercase(),
-        sentences.join(" "),
+        blurb(rng),
     );
     let mut attributes = BTreeMap::new();
     attributes.insert("colour".to_owned(), colour.to_owned());
     attributes.insert("material".to_owned(), material.to_owned());
+    let text = Text {
+        title,
+        description,
+        brand: brand.to_owned(),
+        attributes,
+    };
+    assemble(id, leaf, text, price, spec, rng)
+}
+
+/// A price drawn log-uniformly from `(lo, hi)`, ending in .99.
+pub fn price_between(rng: &mut StdRng, (lo, hi): (f64, f64)) -> f64 {
+    (rng.gen_range(lo.ln()..hi.ln()).exp()).floor() + 0.99
+}
+
+/// Two distinct sentences of shop copy for a description.
+pub fn blurb(rng: &mut StdRng) -> String {
+    let sentences: Vec<&str> = SENTENCES.choose_multiple(rng, 2).copied().collect();
+    sentences.join(" ")
+}
+
+/// The words of a product, which each shape writes its own way.
+pub struct Text {
+    /// Title (also the image's alt text).
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Brand.
+    pub brand: String,
+    /// Attributes (colour, material, ...).
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// The product with `text` at `price`, and the rest drawn as every shape
+/// draws it: stock in two locations (some out, some running low), sizes as
+/// variants, listing age (a tenth new), a few discontinued, cost, rating
+/// and delivery time.
+pub fn assemble(
+    id: String,
+    leaf: &Leaf,
+    text: Text,
+    price: f64,
+    spec: &Spec,
+    rng: &mut StdRng,
+) -> Product {
     let stock_roll: f64 = rng.gen();
     let (london, manchester) = if stock_roll < 0.08 {
         (0, 0)
@@ -125,10 +167,16 @@ fn product(id: String, leaf: &Leaf, spec: &Spec, rng: &mut StdRng) -> Product {
         tags.push("discontinued".to_owned());
     }
     let slug: String = leaf.name.to_lowercase().replace(' ', "-");
+    let Text {
+        title,
+        description,
+        brand,
+        attributes,
+    } = text;
     Product {
         title: title.clone(),
         description,
-        brand: Some(brand.to_owned()),
+        brand: Some(brand),
         category: vec![leaf.top.to_owned(), leaf.name.to_owned()],
         attributes,
         variants,
@@ -177,7 +225,8 @@ fn link_accessories(leaves: &[Leaf], products: &mut [Generated], rng: &mut StdRn
     }
 }
 
-fn capitalise(s: &str) -> String {
+/// `s` with its first letter in upper case.
+pub fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())

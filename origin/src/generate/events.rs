@@ -12,96 +12,204 @@ use time::Duration;
 
 use super::catalog::Generated;
 use super::vocab::Leaf;
-use super::Spec;
+use super::{zipf, Spec};
 
 /// Days of history before the store's "now".
 const HISTORY_DAYS: i64 = 60;
 
-struct World<'a> {
-    products: &'a [Generated],
-    /// Per leaf: product indexes in popularity order.
-    by_leaf: Vec<Vec<usize>>,
-    /// Per leaf: Zipf sampler over `by_leaf`.
-    zipf: Vec<Option<WeightedIndex<f64>>>,
+/// What every shape's shoppers move through: the products, which leaves
+/// serve each other, and which accessories fit which device.
+pub struct World<'a> {
+    /// The catalog.
+    pub products: &'a [Generated],
+    /// The leaf categories.
+    pub leaves: &'a [Leaf],
     /// Per leaf: leaves of its accessories (or of the devices it fits).
     related: Vec<Vec<usize>>,
     /// Position of each product id.
     index: HashMap<&'a str, usize>,
     /// Per device: the accessories that fit it.
     fits: HashMap<usize, Vec<usize>>,
+    /// Sampler of the leaf a shopping mission starts in, by demand.
+    demand: Option<WeightedIndex<f64>>,
 }
 
-/// Generates events for `spec.sessions` sessions.
-pub fn generate(
-    leaves: &[Leaf],
-    products: &[Generated],
-    spec: &Spec,
-    rng: &mut StdRng,
-) -> Vec<Event> {
-    let mut by_leaf: Vec<Vec<usize>> = vec![Vec::new(); leaves.len()];
-    for (i, g) in products.iter().enumerate() {
-        if let Some(list) = by_leaf.get_mut(g.leaf) {
-            list.push(i);
-        }
-    }
-    for list in &mut by_leaf {
-        list.shuffle(rng);
-    }
-    let zipf = by_leaf
-        .iter()
-        .map(|list| {
-            WeightedIndex::new((0..list.len()).map(|r| 1.0 / (r as f64 + 1.0).powf(0.9))).ok()
-        })
-        .collect();
-    let related = leaves
-        .iter()
-        .map(|l| {
-            leaves
-                .iter()
-                .enumerate()
-                .filter(|(_, o)| o.accessory_of == Some(l.name) || l.accessory_of == Some(o.name))
-                .map(|(j, _)| j)
-                .collect()
-        })
-        .collect();
-    let index: HashMap<&str, usize> = products
-        .iter()
-        .enumerate()
-        .map(|(i, g)| (g.product.id.as_str(), i))
-        .collect();
-    let mut fits: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (a, g) in products.iter().enumerate() {
-        for device in &g.product.compatible_with {
-            if let Some(&d) = index.get(device.as_str()) {
-                fits.entry(d).or_default().push(a);
+impl<'a> World<'a> {
+    /// The world of `products` in `leaves`.
+    pub fn new(leaves: &'a [Leaf], products: &'a [Generated]) -> World<'a> {
+        let related = leaves
+            .iter()
+            .map(|l| {
+                leaves
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, o)| {
+                        o.accessory_of == Some(l.name) || l.accessory_of == Some(o.name)
+                    })
+                    .map(|(j, _)| j)
+                    .collect()
+            })
+            .collect();
+        let index: HashMap<&str, usize> = products
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.product.id.as_str(), i))
+            .collect();
+        let mut fits: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (a, g) in products.iter().enumerate() {
+            for device in &g.product.compatible_with {
+                if let Some(&d) = index.get(device.as_str()) {
+                    fits.entry(d).or_default().push(a);
+                }
             }
         }
+        World {
+            products,
+            leaves,
+            related,
+            index,
+            fits,
+            demand: WeightedIndex::new(leaves.iter().map(|l| l.demand)).ok(),
+        }
     }
-    let world = World {
-        products,
-        by_leaf,
-        zipf,
-        related,
-        index,
-        fits,
-    };
-    let demand = WeightedIndex::new(leaves.iter().map(|l| l.demand)).ok();
+
+    /// The leaf a mission starts in, by demand.
+    pub fn mission_leaf(&self, rng: &mut StdRng) -> Option<usize> {
+        self.demand.as_ref().map(|d| d.sample(rng))
+    }
+
+    /// The leaves under the same top-level category as `leaf` (itself too).
+    pub fn siblings(&self, leaf: usize) -> Vec<usize> {
+        let top = self.leaves.get(leaf).map(|l| l.top);
+        (0..self.leaves.len())
+            .filter(|&j| self.leaves.get(j).map(|l| l.top) == top)
+            .collect()
+    }
+}
+
+/// How a shape's shoppers choose: the mission, what they search for, what
+/// they view next. The session around it (entry, cart, order) is shared.
+pub trait Browse {
+    /// What one session is after.
+    type Mission;
+    /// The products and leaves.
+    fn world(&self) -> &World<'_>;
+    /// A new session's mission.
+    fn mission(&self, rng: &mut StdRng) -> Option<Self::Mission>;
+    /// The leaf the mission starts in.
+    fn leaf(&self, mission: &Self::Mission) -> usize;
+    /// A product of `leaf`, by popularity.
+    fn popular_in(&self, leaf: usize, rng: &mut StdRng) -> Option<usize>;
+    /// What a session that starts with a search types.
+    fn query(&self, mission: &Self::Mission, rng: &mut StdRng) -> Option<String>;
+    /// The next product viewed, after `viewed`.
+    fn next(&self, mission: &Self::Mission, viewed: &[usize], rng: &mut StdRng) -> Option<usize>;
+
+    /// An accessory that fits `device` when it has one, else a popular
+    /// product of a leaf related to `leaf`.
+    fn accessory_for(&self, device: Option<usize>, leaf: usize, rng: &mut StdRng) -> Option<usize> {
+        let w = self.world();
+        if let Some(d) = device {
+            if let Some(&a) = w.fits.get(&d).and_then(|list| list.choose(rng)) {
+                return Some(a);
+            }
+        }
+        if let Some(dev) = device.and_then(|d| w.products.get(d)) {
+            // An accessory being viewed: go to a device it fits.
+            if let Some(target) = dev.product.compatible_with.choose(rng) {
+                return w.index.get(target.as_str()).copied();
+            }
+        }
+        let related = *w.related.get(leaf)?.choose(rng)?;
+        self.popular_in(related, rng)
+    }
+}
+
+/// The classic shape's shoppers: a mission is a leaf, and products inside
+/// a leaf are chosen by popularity alone.
+pub struct Classic<'a> {
+    world: World<'a>,
+    /// Per leaf: product indexes in popularity order.
+    by_leaf: Vec<Vec<usize>>,
+    /// Per leaf: Zipf sampler over `by_leaf`.
+    zipf: Vec<Option<WeightedIndex<f64>>>,
+}
+
+impl<'a> Classic<'a> {
+    /// Shoppers of `products`, with a random popularity order per leaf.
+    pub fn new(leaves: &'a [Leaf], products: &'a [Generated], rng: &mut StdRng) -> Classic<'a> {
+        let mut by_leaf: Vec<Vec<usize>> = vec![Vec::new(); leaves.len()];
+        for (i, g) in products.iter().enumerate() {
+            if let Some(list) = by_leaf.get_mut(g.leaf) {
+                list.push(i);
+            }
+        }
+        for list in &mut by_leaf {
+            list.shuffle(rng);
+        }
+        let zipf = by_leaf.iter().map(|list| zipf(list.len(), 0.9)).collect();
+        Classic {
+            world: World::new(leaves, products),
+            by_leaf,
+            zipf,
+        }
+    }
+}
+
+impl Browse for Classic<'_> {
+    type Mission = usize;
+
+    fn world(&self) -> &World<'_> {
+        &self.world
+    }
+
+    fn mission(&self, rng: &mut StdRng) -> Option<usize> {
+        self.world.mission_leaf(rng)
+    }
+
+    fn leaf(&self, mission: &usize) -> usize {
+        *mission
+    }
+
+    fn popular_in(&self, leaf: usize, rng: &mut StdRng) -> Option<usize> {
+        let z = self.zipf.get(leaf)?.as_ref()?;
+        self.by_leaf.get(leaf)?.get(z.sample(rng)).copied()
+    }
+
+    fn query(&self, mission: &usize, rng: &mut StdRng) -> Option<String> {
+        let noun = self.world.leaves.get(*mission)?.nouns.choose(rng)?;
+        Some(noun.to_lowercase())
+    }
+
+    fn next(&self, mission: &usize, viewed: &[usize], rng: &mut StdRng) -> Option<usize> {
+        let roll: f64 = rng.gen();
+        if roll < 0.75 {
+            self.popular_in(*mission, rng)
+        } else if roll < 0.9 {
+            self.accessory_for(viewed.last().copied(), *mission, rng)
+        } else {
+            let siblings = self.world.siblings(*mission);
+            siblings.choose(rng).and_then(|&j| self.popular_in(j, rng))
+        }
+    }
+}
+
+/// Events for `spec.sessions` sessions of `shoppers`.
+pub fn generate<B: Browse>(shoppers: &B, spec: &Spec, rng: &mut StdRng) -> Vec<Event> {
     let users = (spec.sessions / 3).max(1);
     let mut events = Vec::with_capacity(spec.sessions * 6);
     for s in 0..spec.sessions {
-        let Some(mission) = demand.as_ref().map(|d| d.sample(rng)) else {
+        let Some(mission) = shoppers.mission(rng) else {
             break;
         };
-        session(&world, leaves, mission, s, users, spec, rng, &mut events);
+        session(shoppers, &mission, s, users, spec, rng, &mut events);
     }
     events
 }
 
-#[allow(clippy::too_many_arguments)]
-fn session(
-    w: &World<'_>,
-    leaves: &[Leaf],
-    mission: usize,
+fn session<B: Browse>(
+    shoppers: &B,
+    mission: &B::Mission,
     s: usize,
     users: usize,
     spec: &Spec,
@@ -134,12 +242,13 @@ fn session(
             kind,
         });
     };
-    let leaf = leaves.get(mission);
+    let w = shoppers.world();
+    let leaf = shoppers.leaf(mission);
     if rng.gen_bool(0.2) {
-        if let Some(noun) = leaf.and_then(|l| l.nouns.choose(rng)) {
+        if let Some(query) = shoppers.query(mission, rng) {
             push(
                 EventKind::Search {
-                    query: noun.to_lowercase(),
+                    query,
                     filters: BTreeMap::new(),
                     results: 24,
                 },
@@ -154,7 +263,7 @@ fn session(
         push(
             EventKind::PageView {
                 product: None,
-                category: leaf.map(|l| l.name.to_owned()),
+                category: w.leaves.get(leaf).map(|l| l.name.to_owned()),
                 channel,
             },
             ts,
@@ -164,19 +273,9 @@ fn session(
     let views = rng.gen_range(2..=7);
     let mut viewed: Vec<usize> = Vec::new();
     for _ in 0..views {
-        let roll: f64 = rng.gen();
-        let next = if roll < 0.75 {
-            popular_in(w, mission, rng)
-        } else if roll < 0.9 {
-            accessory_for(w, viewed.last().copied(), mission, rng)
-        } else {
-            let top = leaf.map(|l| l.top);
-            let siblings: Vec<usize> = (0..leaves.len())
-                .filter(|&j| leaves.get(j).map(|l| l.top) == top)
-                .collect();
-            siblings.choose(rng).and_then(|&j| popular_in(w, j, rng))
+        let Some(p) = shoppers.next(mission, &viewed, rng) else {
+            continue;
         };
-        let Some(p) = next else { continue };
         if let Some(g) = w.products.get(p) {
             push(
                 EventKind::PageView {
@@ -195,7 +294,7 @@ fn session(
     }
     let mut cart: Vec<usize> = viewed.last().copied().into_iter().collect();
     if rng.gen_bool(0.4) {
-        if let Some(extra) = accessory_for(w, cart.first().copied(), mission, rng) {
+        if let Some(extra) = shoppers.accessory_for(cart.first().copied(), leaf, rng) {
             if !cart.contains(&extra) {
                 cart.push(extra);
             }
@@ -241,32 +340,4 @@ fn session(
             ts,
         );
     }
-}
-
-fn popular_in(w: &World<'_>, leaf: usize, rng: &mut StdRng) -> Option<usize> {
-    let z = w.zipf.get(leaf)?.as_ref()?;
-    w.by_leaf.get(leaf)?.get(z.sample(rng)).copied()
-}
-
-/// An accessory that fits `device` when it has one, else a popular product
-/// of a related leaf.
-fn accessory_for(
-    w: &World<'_>,
-    device: Option<usize>,
-    mission: usize,
-    rng: &mut StdRng,
-) -> Option<usize> {
-    if let Some(d) = device {
-        if let Some(&a) = w.fits.get(&d).and_then(|list| list.choose(rng)) {
-            return Some(a);
-        }
-    }
-    if let Some(dev) = device.and_then(|d| w.products.get(d)) {
-        // An accessory being viewed: go to a device it fits.
-        if let Some(target) = dev.product.compatible_with.choose(rng) {
-            return w.index.get(target.as_str()).copied();
-        }
-    }
-    let leaf = *w.related.get(mission)?.choose(rng)?;
-    popular_in(w, leaf, rng)
 }

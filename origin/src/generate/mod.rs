@@ -6,17 +6,20 @@
 //! new arrivals and accessories linked to the devices they fit. Sessions
 //! follow shopping missions: a shopper lands on a category, views popular
 //! products in it (Zipf-distributed), drifts to accessories that fit,
-//! sometimes adds to cart and orders what belongs together. The same seed
-//! always writes the same store.
+//! sometimes adds to cart and orders what belongs together; a few shoppers
+//! reorder the same coffee every two weeks. The same seed always writes the
+//! same store.
 
 mod catalog;
 mod events;
+mod refills;
 mod vocab;
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
+use rand::distributions::WeightedIndex;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use time::OffsetDateTime;
@@ -52,6 +55,9 @@ const RULES: &str = r#"# Guardrail rules for the store. Edited by merchandisers,
 [guardrails]
 # Never promote a product with fewer units than this (over all locations).
 min_inventory = 2
+# Never promote a product that sells out sooner than this at the rate of
+# its last 28 days of orders (days of cover); 0 turns it off.
+min_cover_days = 3
 # Regulated goods (medicines, alcohol) are never promoted.
 exclude_regulated = true
 # Products with these safety flags are never promoted.
@@ -61,7 +67,8 @@ exclude_categories = ["Camping Fuel"]
 # Products carrying these tags are never promoted.
 exclude_tags = ["discontinued"]
 
-# At most this many items of one brand, or of one leaf category, per slot.
+# At most this many items of one brand, or of one leaf category, per slot
+# (a `category` slot lists one category, so only the brand cap applies there).
 max_per_brand = 3
 max_per_category = 6
 # A quarter of every slot is kept for products listed in the last 30 days.
@@ -162,6 +169,15 @@ category_affinity = 0.15
 co_view = 0.15
 # What shoppers opened right after the session's recent products.
 sequence = 0.5
+# Interest rising well above its usual rate (last week vs the four before).
+trending = 0.1
+# Cheaper than its category, where the category's shoppers respond to price.
+deal = 0.05
+# In stock and delivered within shipping.fast_ship_days.
+fast_ship = 0.05
+# Priced where this shopper usually looks (relative to each category's
+# median), as far as their profile knows it: a tie-breaker.
+price_fit = 0.02
 "#;
 
 /// The rules, boosting a pair of headphones, pinning a new, well-stocked
@@ -201,7 +217,9 @@ pub fn write(spec: &Spec, dir: &Path) -> anyhow::Result<Summary> {
     let mut rng = StdRng::seed_from_u64(spec.seed);
     let leaves = vocab::leaves();
     let products = catalog::generate(&leaves, spec, &mut rng);
-    let events = events::generate(&leaves, &products, spec, &mut rng);
+    let shoppers = events::Classic::new(&leaves, &products, &mut rng);
+    let mut events = events::generate(&shoppers, spec, &mut rng);
+    events.extend(refills::generate(&leaves, &products, spec));
 
     write_lines(
         &dir.join("catalog.ndjson"),
@@ -217,6 +235,12 @@ pub fn write(spec: &Spec, dir: &Path) -> anyhow::Result<Summary> {
     })
 }
 
+/// A Zipf sampler over `n` ranks: rank `r` (from 0) is drawn in
+/// proportion to `1 / (r + 1)^exponent`; `None` when `n` is 0.
+fn zipf(n: usize, exponent: f64) -> Option<WeightedIndex<f64>> {
+    WeightedIndex::new((0..n).map(|r| 1.0 / (r as f64 + 1.0).powf(exponent))).ok()
+}
+
 fn write_lines<'a, T: serde::Serialize + 'a>(
     path: &Path,
     records: impl Iterator<Item = &'a T>,
@@ -230,3 +254,6 @@ fn write_lines<'a, T: serde::Serialize + 'a>(
     }
     out.flush().with_context(context)
 }
+
+#[cfg(test)]
+mod tests;

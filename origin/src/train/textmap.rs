@@ -60,9 +60,16 @@ pub fn fit(
     let ridge = Ridge::new(warm.iter().map(|&(i, _)| map.input(text(i))), warm);
     // Every tenth warm product is held out to choose λ.
     let (held, train): (Vec<usize>, Vec<usize>) = (0..warm.len()).partition(|k| k % 10 == 9);
+    // XᵀX does not depend on λ: formed once for the training products, and
+    // once more for the held-out ones to make the whole set's.
+    let train_normal = ridge.primal(&train).then(|| ridge.normal(&train));
     let mut best: Option<FitReport> = None;
     for &lambda in &LAMBDAS {
-        let Some(weights) = ridge.solve(&train, lambda) else {
+        let solved = match &train_normal {
+            Some(normal) => ridge.solve_normal(normal, lambda),
+            None => ridge.solve_dual(&train, lambda),
+        };
+        let Some(weights) = solved else {
             continue;
         };
         let candidate = TextMapSection {
@@ -85,7 +92,17 @@ pub fn fit(
         }
     }
     let all: Vec<usize> = (0..warm.len()).collect();
-    match best.and_then(|report| Some((ridge.solve(&all, report.lambda)?, report))) {
+    let solve_all = |lambda: f64| {
+        if !ridge.primal(&all) {
+            return ridge.solve_dual(&all, lambda);
+        }
+        let normal = match train_normal {
+            Some(train) => train.plus(&ridge.normal(&held)),
+            None => ridge.normal(&all),
+        };
+        ridge.solve_normal(&normal, lambda)
+    };
+    match best.and_then(|report| Some((solve_all(report.lambda)?, report))) {
         Some((weights, report)) => {
             map.weights = weights;
             map.learned = true;
@@ -95,12 +112,29 @@ pub fn fit(
     }
 }
 
+/// The primal normal equations over some warm products, before λ: XᵀX
+/// (buckets x buckets) and XᵀY (buckets x [`DIM`]).
+struct Normal {
+    xtx: DMatrix<f64>,
+    xty: DMatrix<f64>,
+}
+
+impl Normal {
+    /// The equations over both sets of products.
+    fn plus(self, other: &Normal) -> Normal {
+        Normal {
+            xtx: self.xtx + &other.xtx,
+            xty: self.xty + &other.xty,
+        }
+    }
+}
+
 /// The regression problem over the buckets that occur: buckets no warm
 /// product has get zero weights, exactly as the full problem would give.
 struct Ridge {
     /// Occurring buckets, ascending; column `c` is bucket `buckets[c]`.
     buckets: Vec<u32>,
-    /// Per warm product: (column, input value).
+    /// Per warm product: (column, input value), columns ascending.
     rows: Vec<Vec<(usize, f64)>>,
     /// Per warm product: its behaviour vector.
     targets: Vec<[f64; DIM]>,
@@ -119,9 +153,12 @@ impl Ridge {
         let rows = inputs
             .iter()
             .map(|x| {
-                x.iter()
+                let mut row: Vec<(usize, f64)> = x
+                    .iter()
                     .map(|&(b, v)| (column[b as usize], f64::from(v)))
-                    .collect()
+                    .collect();
+                row.sort_unstable_by_key(|&(c, _)| c);
+                row
             })
             .collect();
         let targets = warm.iter().map(|(_, e)| e.0.map(f64::from)).collect();
@@ -132,61 +169,79 @@ impl Ridge {
         }
     }
 
-    /// W = (XᵀX + λI)⁻¹ XᵀY on the warm products `subset`, as the
-    /// section's row-major weights; solved in whichever of the primal
-    /// (buckets) or dual (products) form is smaller. `None` if Cholesky
-    /// fails.
-    fn solve(&self, subset: &[usize], lambda: f64) -> Option<Vec<f32>> {
-        self.solve_in(subset, lambda, subset.len() <= self.buckets.len())
+    /// Whether `subset` is solved in the primal form (buckets), else the
+    /// dual (products): whichever is smaller.
+    fn primal(&self, subset: &[usize]) -> bool {
+        subset.len() > self.buckets.len()
     }
 
-    /// [`Ridge::solve`] in the dual form or not.
-    fn solve_in(&self, subset: &[usize], lambda: f64, dual: bool) -> Option<Vec<f32>> {
+    /// XᵀX and XᵀY of the warm products `subset`. Each row's columns
+    /// ascend, so only the upper triangle is summed (column by column,
+    /// which nalgebra stores contiguously), then mirrored.
+    fn normal(&self, subset: &[usize]) -> Normal {
+        let a = self.buckets.len();
+        let mut xtx = DMatrix::<f64>::zeros(a, a);
+        let mut xty = DMatrix::<f64>::zeros(a, DIM);
+        for &k in subset {
+            let row = &self.rows[k];
+            for (n, &(j, vj)) in row.iter().enumerate() {
+                let mut column = xtx.column_mut(j);
+                for &(i, vi) in &row[..=n] {
+                    column[i] += vi * vj;
+                }
+            }
+            for (d, &t) in self.targets[k].iter().enumerate() {
+                let mut column = xty.column_mut(d);
+                for &(i, vi) in row {
+                    column[i] += vi * t;
+                }
+            }
+        }
+        xtx.fill_lower_triangle_with_upper_triangle();
+        Normal { xtx, xty }
+    }
+
+    /// W = (XᵀX + λI)⁻¹ XᵀY from the normal equations, as the section's
+    /// row-major weights. `None` if Cholesky fails.
+    fn solve_normal(&self, normal: &Normal, lambda: f64) -> Option<Vec<f32>> {
+        let mut xtx = normal.xtx.clone();
+        for i in 0..xtx.nrows() {
+            xtx[(i, i)] += lambda;
+        }
+        Some(self.weights(&xtx.cholesky()?.solve(&normal.xty)))
+    }
+
+    /// W = Xᵀ (XXᵀ + λI)⁻¹ Y on the warm products `subset` (the dual form),
+    /// as the section's row-major weights. `None` if Cholesky fails.
+    fn solve_dual(&self, subset: &[usize], lambda: f64) -> Option<Vec<f32>> {
         let a = self.buckets.len();
         let n = subset.len();
-        let w = if dual {
-            // Dual: W = Xᵀ (XXᵀ + λI)⁻¹ Y.
-            let mut x = DMatrix::<f64>::zeros(n, a);
-            let mut y = DMatrix::<f64>::zeros(n, DIM);
-            for (r, &k) in subset.iter().enumerate() {
-                for &(c, v) in &self.rows[k] {
-                    x[(r, c)] += v;
-                }
-                for (d, &t) in self.targets[k].iter().enumerate() {
-                    y[(r, d)] = t;
-                }
+        let mut x = DMatrix::<f64>::zeros(n, a);
+        let mut y = DMatrix::<f64>::zeros(n, DIM);
+        for (r, &k) in subset.iter().enumerate() {
+            for &(c, v) in &self.rows[k] {
+                x[(r, c)] += v;
             }
-            let mut gram = &x * x.transpose();
-            for i in 0..n {
-                gram[(i, i)] += lambda;
+            for (d, &t) in self.targets[k].iter().enumerate() {
+                y[(r, d)] = t;
             }
-            x.transpose() * gram.cholesky()?.solve(&y)
-        } else {
-            let mut xtx = DMatrix::<f64>::zeros(a, a);
-            let mut xty = DMatrix::<f64>::zeros(a, DIM);
-            for &k in subset {
-                let row = &self.rows[k];
-                for &(i, vi) in row {
-                    for &(j, vj) in row {
-                        xtx[(i, j)] += vi * vj;
-                    }
-                    for (d, &t) in self.targets[k].iter().enumerate() {
-                        xty[(i, d)] += vi * t;
-                    }
-                }
-            }
-            for i in 0..a {
-                xtx[(i, i)] += lambda;
-            }
-            xtx.cholesky()?.solve(&xty)
-        };
+        }
+        let mut gram = &x * x.transpose();
+        for i in 0..n {
+            gram[(i, i)] += lambda;
+        }
+        Some(self.weights(&(x.transpose() * gram.cholesky()?.solve(&y))))
+    }
+
+    /// The solved columns scattered to their buckets, row-major.
+    fn weights(&self, w: &DMatrix<f64>) -> Vec<f32> {
         let mut out = vec![0.0f32; TEXT_BUCKETS * DIM];
         for (c, &b) in self.buckets.iter().enumerate() {
             for d in 0..DIM {
                 out[b as usize * DIM + d] = w[(c, d)] as f32;
             }
         }
-        Some(out)
+        out
     }
 }
 
@@ -209,8 +264,10 @@ mod tests {
             .collect();
         let ridge = Ridge::new(inputs.into_iter(), &warm);
         for subset in [(0..3).collect::<Vec<_>>(), (0..30).collect()] {
-            let dual = ridge.solve_in(&subset, 0.3, true).expect("dual solves");
-            let primal = ridge.solve_in(&subset, 0.3, false).expect("primal solves");
+            let dual = ridge.solve_dual(&subset, 0.3).expect("dual solves");
+            let primal = ridge
+                .solve_normal(&ridge.normal(&subset), 0.3)
+                .expect("primal solves");
             assert!(primal.iter().any(|w| *w != 0.0));
             for (d, p) in dual.iter().zip(&primal) {
                 assert!((d - p).abs() < 1e-4, "{d} vs {p}");
