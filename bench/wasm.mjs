@@ -61,9 +61,10 @@ for (const file of stores) {
   // What the isolate holds with the bundle loaded: the wasm linear memory
   // (its high-water mark so far, decoding included) and the bundle's bytes
   // as the JS side read them from KV.
-  const memory = wasmMemoryBytes() + bytes.length;
+  const linear = wasmMemoryBytes();
+  const memory = linear + bytes.length;
   const home = req.viewed.map((v) => time(() => engine.rank('home', 12, undefined, v, [], req.now)));
-  const row = { store: req.store, bytes: bytes.length, memory, open: pct(opens, 0.5) / 1e3, openNative: pct(nativeOpens, 0.5) / 1e3, home: fmt(home), search: {} };
+  const row = { store: req.store, bytes: bytes.length, memory, linear, open: pct(opens, 0.5) / 1e3, openNative: pct(nativeOpens, 0.5) / 1e3, home: fmt(home), search: {} };
   for (const [label, queries] of Object.entries(req.search)) {
     // One untimed pass builds the typo automata and warms the caches.
     for (const q of queries.slice(0, 20)) engine.search(q, 1, 24, []);
@@ -78,6 +79,7 @@ line('bundle MiB', (r) => (r.bytes / 2 ** 20).toFixed(1));
 line('open, SHA-256 in wasm (new FirstpaintEngine), median ms', (r) => r.open.toFixed(1));
 line('open, SHA-256 by crypto.subtle (as the edge opens), median ms', (r) => r.openNative.toFixed(1));
 line('memory with the bundle loaded (wasm linear memory + bundle bytes), MiB', (r) => (r.memory / 2 ** 20).toFixed(1));
+line('of which wasm linear memory (what stays once the JS copy is collected), MiB', (r) => (r.linear / 2 ** 20).toFixed(1));
 line('rank home, 3 views, k=12, p50 / p99 µs', (r) => r.home);
 for (const label of Object.keys(rows[0].search)) {
   line(`search ${label}, 24 per page, p50 / p99 µs`, (r) => r.search[label]);

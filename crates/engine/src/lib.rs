@@ -396,9 +396,11 @@ impl Engine {
         self.ann.vector(ord).map(|q| q.embedding())
     }
 
-    /// The (up to `k`) products nearest to `query` in the HNSW index, as
-    /// (ordinal, cosine similarity), nearest first.
+    /// The (up to `k`, at most [`limits::MAX_ANN_NEIGHBOURS`]) products
+    /// nearest to `query` in the HNSW index, as (ordinal, cosine
+    /// similarity), nearest first.
     pub fn nearest(&self, query: &Embedding, k: usize) -> Vec<(u32, f32)> {
+        let k = k.min(limits::MAX_ANN_NEIGHBOURS);
         self.ann.search(&Quantized::new(query), k)
     }
 

@@ -11,6 +11,12 @@ pub const DEFAULT_K: usize = 8;
 pub const MAX_VIEWED: usize = 20;
 /// Candidates taken from each source before blending and guardrails.
 pub const CANDIDATES_PER_SOURCE: usize = 64;
+/// Most neighbours one HNSW search proposes. The stored graph searches with
+/// a beam of 64 (its links are cut to 24 a point, so a narrower beam loses
+/// recall), but the candidate budget stays the 32 that instant-distance's
+/// beam gave before the graph was read in place: the store changed the
+/// layout, not what the models see (and each candidate costs scoring).
+pub const MAX_ANN_NEIGHBOURS: usize = 32;
 /// Weight of the n-th most recent view is `RECENCY_DECAY^n`.
 pub const RECENCY_DECAY: f32 = 0.7;
 /// Longest slot template accepted, in bytes.
