@@ -155,13 +155,15 @@ impl Catalog {
         (0..self.len() as u32).map(|ord| Product { catalog: self, ord })
     }
 
-    /// The ordinal of product `id` (a binary search over the sorted index).
+    /// The ordinal of product `id` (a binary search over the sorted index,
+    /// comparing bytes: no UTF-8 check per step).
     pub fn ordinal(&self, id: &str) -> Option<u32> {
         let (mut lo, mut hi) = (0usize, self.by_id.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             let ord = self.by_id.get(mid)?;
-            match self.string(ord, ID).cmp(id) {
+            let found = self.strings.bytes(ord as usize * FIELDS + ID);
+            match found.cmp(id.as_bytes()) {
                 Ordering::Less => lo = mid + 1,
                 Ordering::Greater => hi = mid,
                 Ordering::Equal => return Some(ord),

@@ -415,10 +415,15 @@ impl Strings {
 
     /// String `i` (empty past the end or when it is not UTF-8).
     pub fn get(&self, i: usize) -> &str {
+        std::str::from_utf8(self.bytes(i)).unwrap_or_default()
+    }
+
+    /// String `i`'s bytes, unchecked for UTF-8 (comparisons: byte order is
+    /// `str` order).
+    pub fn bytes(&self, i: usize) -> &[u8] {
         let start = self.offsets.get(i).unwrap_or(0) as usize;
         let end = self.offsets.get(i + 1).unwrap_or(0) as usize;
-        let bytes = self.arena.as_slice().get(start..end).unwrap_or_default();
-        std::str::from_utf8(bytes).unwrap_or_default()
+        self.arena.as_slice().get(start..end).unwrap_or_default()
     }
 }
 
