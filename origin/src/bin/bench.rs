@@ -23,7 +23,7 @@ use firstpaint_engine::{Embedding, Engine, SearchRequest, SlotKind, SlotRequest}
 use firstpaint_origin::build::{build, BuildOptions};
 use firstpaint_origin::eval::ann::{exact_top, hits_with_ties};
 use firstpaint_origin::eval::search::{known_item, KnownItem};
-use firstpaint_origin::generate::{self, Spec};
+use firstpaint_origin::generate::{self, Shape, Spec};
 use firstpaint_origin::inputs::{load, InputPaths};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -52,6 +52,9 @@ struct Args {
     /// Write each store's bundle, key and sampled requests here (for the wasm bench).
     #[arg(long)]
     out_dir: Option<PathBuf>,
+    /// How the generated store is structured (see `firstpaint generate --help`).
+    #[arg(long, value_enum, default_value_t = Shape::Classic)]
+    shape: Shape,
 }
 
 const NOW: i64 = 1_793_491_200;
@@ -95,6 +98,7 @@ fn main() -> anyhow::Result<()> {
             sessions: args.sessions,
             seed: 11,
             now: time::OffsetDateTime::from_unix_timestamp(NOW)?,
+            shape: args.shape,
         };
         eprintln!(
             "generating {} products, {} sessions into {}",

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use firstpaint_origin::generate::{self, Spec};
+use firstpaint_origin::generate::{self, Shape, Spec};
 
 /// Arguments of `generate`.
 #[derive(Debug, clap::Args)]
@@ -23,6 +23,11 @@ pub struct Args {
     /// The store's "now" (RFC 3339): listings and events happen before it.
     #[arg(long, default_value = "2026-11-01T00:00:00Z")]
     now: String,
+    /// How the store is structured: `classic` (the fixtures' store; a tiny
+    /// title vocabulary and no taste inside a category) or `structured`
+    /// (taste clusters, series and variants, long-tail titles).
+    #[arg(long, value_enum, default_value_t = Shape::Classic)]
+    shape: Shape,
 }
 
 /// Writes the store.
@@ -35,6 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         sessions: args.sessions,
         seed: args.seed,
         now,
+        shape: args.shape,
     };
     let summary = generate::write(&spec, &args.out)?;
     println!(

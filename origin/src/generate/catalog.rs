@@ -34,27 +34,43 @@ fn pick<'a>(rng: &mut StdRng, items: &'a [&'a str]) -> &'a str {
 
 /// Generates `spec.products` products spread over `leaves` by demand.
 pub fn generate(leaves: &[Leaf], spec: &Spec, rng: &mut StdRng) -> Vec<Generated> {
-    let total_demand: f64 = leaves.iter().map(|l| l.demand).sum();
-    let width = spec.products.to_string().len().max(5);
     let mut out: Vec<Generated> = Vec::with_capacity(spec.products);
-    let mut i = 0;
-    for (leaf_index, leaf) in leaves.iter().enumerate() {
-        let share = (spec.products as f64 * leaf.demand / total_demand).round() as usize;
-        let count = if leaf_index + 1 == leaves.len() {
-            spec.products.saturating_sub(i)
-        } else {
-            share.max(1).min(spec.products.saturating_sub(i))
-        };
+    for (leaf_index, (leaf, count)) in leaves.iter().zip(leaf_counts(leaves, spec)).enumerate() {
         for _ in 0..count {
-            i += 1;
             out.push(Generated {
-                product: product(format!("SKU-{i:0width$}"), leaf, spec, rng),
+                product: product(sku(out.len() + 1, spec), leaf, spec, rng),
                 leaf: leaf_index,
             });
         }
     }
     link_accessories(leaves, &mut out, rng);
     out
+}
+
+/// How many of the `spec.products` products each leaf gets: its share of
+/// the demand, at least one while products last, the rest to the last leaf.
+pub fn leaf_counts(leaves: &[Leaf], spec: &Spec) -> Vec<usize> {
+    let total_demand: f64 = leaves.iter().map(|l| l.demand).sum();
+    let mut given = 0;
+    let mut counts = Vec::with_capacity(leaves.len());
+    for (leaf_index, leaf) in leaves.iter().enumerate() {
+        let left = spec.products.saturating_sub(given);
+        let share = (spec.products as f64 * leaf.demand / total_demand).round() as usize;
+        let count = if leaf_index + 1 == leaves.len() {
+            left
+        } else {
+            share.max(1).min(left)
+        };
+        given += count;
+        counts.push(count);
+    }
+    counts
+}
+
+/// The id of the `i`-th product (from 1), zero-padded to the catalog's size.
+pub fn sku(i: usize, spec: &Spec) -> String {
+    let width = spec.products.to_string().len().max(5);
+    format!("SKU-{i:0width$}")
 }
 
 fn product(id: String, leaf: &Leaf, spec: &Spec, rng: &mut StdRng) -> Product {

@@ -9,10 +9,19 @@
 //! sometimes adds to cart and orders what belongs together; a few shoppers
 //! reorder the same coffee every two weeks. The same seed always writes the
 //! same store.
+//!
+//! Two shapes ([`Shape`]): the classic one writes the fixtures, and keeps a
+//! tiny title vocabulary and leaves without structure inside (the
+//! adversarial case for search and the ANN); the structured one
+//! (`taste/`) splits every leaf into taste clusters, series and variants,
+//! titles products from a long-tail vocabulary (`lexicon.rs`) and has
+//! sessions with structure down to the product.
 
 mod catalog;
 mod events;
+mod lexicon;
 mod refills;
+mod taste;
 mod vocab;
 
 use std::io::Write;
@@ -35,6 +44,26 @@ pub struct Spec {
     pub seed: u64,
     /// The store's "now": products are listed and events happen before it.
     pub now: OffsetDateTime,
+    /// How the catalog and the sessions are structured.
+    pub shape: Shape,
+}
+
+/// How a generated store is structured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shape {
+    /// The fixtures' store: a small vocabulary (brand, one of 15 adjectives,
+    /// the leaf's noun, a colour), and shoppers who pick inside a leaf by
+    /// popularity alone, so a large store's leaves are tight clusters and
+    /// most title words match a large share of the catalog (the
+    /// adversarial case for search).
+    #[default]
+    Classic,
+    /// Taste clusters inside every leaf (sub-type and price tier), series,
+    /// base products with colour or pack variants, long-tail titles, and
+    /// sessions that keep to one or two clusters and move to products like
+    /// the last one viewed: structure at several scales, down to the
+    /// product, as in real stores.
+    Structured,
 }
 
 /// What was written.
@@ -216,9 +245,20 @@ pub fn write(spec: &Spec, dir: &Path) -> anyhow::Result<Summary> {
     std::fs::create_dir_all(dir).with_context(|| format!("{}: failed to create", dir.display()))?;
     let mut rng = StdRng::seed_from_u64(spec.seed);
     let leaves = vocab::leaves();
-    let products = catalog::generate(&leaves, spec, &mut rng);
-    let shoppers = events::Classic::new(&leaves, &products, &mut rng);
-    let mut events = events::generate(&shoppers, spec, &mut rng);
+    let (products, mut events) = match spec.shape {
+        Shape::Classic => {
+            let products = catalog::generate(&leaves, spec, &mut rng);
+            let shoppers = events::Classic::new(&leaves, &products, &mut rng);
+            let events = events::generate(&shoppers, spec, &mut rng);
+            (products, events)
+        }
+        Shape::Structured => {
+            let (products, taste) = taste::generate(&leaves, spec, &mut rng);
+            let shoppers = taste::Shoppers::new(&leaves, &products, &taste);
+            let events = events::generate(&shoppers, spec, &mut rng);
+            (products, events)
+        }
+    };
     events.extend(refills::generate(&leaves, &products, spec));
 
     write_lines(
