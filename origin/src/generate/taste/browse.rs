@@ -2,8 +2,8 @@
 //! of a leaf and a second, usually next to it in taste order. Its first view
 //! is a popular product of the first cluster; each later view moves from the
 //! last product to another variant of it, its series, its cluster or the
-//! session's clusters, or (one view in six) wanders to a product sharing
-//! its brand, colour or a descriptor word, the same look across the
+//! session's clusters, or (about one view in six) wanders to a product
+//! sharing its brand, colour or a descriptor word, the same look across the
 //! department, a fitting accessory, the rest of the leaf or a sibling leaf.
 //! Within a move, of products drawn by popularity the one viewed is drawn by
 //! closeness to the last in the latent space ([`super::latent`]): of
@@ -38,8 +38,8 @@ const CLOSENESS: f64 = 0.5;
 /// Where a view goes from the last one.
 #[derive(Debug, Clone, Copy)]
 enum Move {
-    /// A product sharing a facet of this kind with the last one (else its
-    /// series, else its cluster).
+    /// A product sharing a facet of this kind with the last one (for the
+    /// base, series or cluster: else the series, else the cluster).
     Share(Kind),
     /// A product of the session's first cluster.
     First,
@@ -51,8 +51,8 @@ enum Move {
     Sibling,
 }
 
-/// The moves and their odds: five in six views stay in the session's
-/// clusters, most of them in the last product's series.
+/// The moves and their odds: 82% of views stay in the session's clusters,
+/// most of them in the last product's series.
 const MOVES: [(Move, f64); 12] = [
     (Move::Share(Kind::Base), 0.20),
     (Move::Share(Kind::Series), 0.40),
