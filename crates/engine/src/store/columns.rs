@@ -21,6 +21,7 @@ use std::ops::Range;
 
 use firstpaint_bundle::{OwnedBytes, Tag};
 
+use super::u32_at;
 use crate::error::EngineError;
 
 /// Rounds `n` up to a multiple of 8.
@@ -140,7 +141,7 @@ impl Blocks {
                 String::from_utf8_lossy(&magic)
             )));
         }
-        let count = read_u32(b, 4).unwrap_or(0) as usize;
+        let count = u32_at(b, 4).unwrap_or(0) as usize;
         if count < min_blocks || count > b.len() / 8 {
             return Err(bad(format!(
                 "{count} blocks, expected at least {min_blocks}"
@@ -149,7 +150,7 @@ impl Blocks {
         let mut ranges = Vec::with_capacity(count);
         for i in 0..count {
             let at = 8 + 8 * i;
-            let (Some(start), Some(len)) = (read_u32(b, at), read_u32(b, at + 4)) else {
+            let (Some(start), Some(len)) = (u32_at(b, at), u32_at(b, at + 4)) else {
                 return Err(bad(format!("block {i}'s directory entry is cut off")));
             };
             let (start, len) = (start as usize, len as usize);
@@ -223,11 +224,6 @@ impl Blocks {
             arena: self.bytes(i + 1),
         })
     }
-}
-
-fn read_u32(b: &[u8], at: usize) -> Option<u32> {
-    let bytes = b.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes(bytes.try_into().ok()?))
 }
 
 /// A value stored at a fixed width, little-endian.
@@ -389,10 +385,22 @@ impl<T: Fixed> Rows<T> {
 
     /// Row `i` (empty past the end or when its offsets are bad).
     pub fn row(&self, i: usize) -> ColumnSlice<'_, T> {
-        let start = self.offsets.get(i).unwrap_or(0) as usize;
-        let end = self.offsets.get(i + 1).unwrap_or(0) as usize;
-        self.values.slice(start..end.max(start))
+        self.values.slice(self.span(i))
     }
+
+    /// Where row `i` lies among the values: what a column kept parallel to
+    /// them (a score per neighbour) is sliced by.
+    pub fn span(&self, i: usize) -> Range<usize> {
+        span(&self.offsets, i)
+    }
+}
+
+/// Entry `i` of compressed offsets, `offsets[i]..offsets[i + 1]`; empty
+/// past the end or when the offsets run backwards.
+fn span(offsets: &Column<u32>, i: usize) -> Range<usize> {
+    let start = offsets.get(i).unwrap_or(0) as usize;
+    let end = offsets.get(i + 1).unwrap_or(0) as usize;
+    start..end.max(start)
 }
 
 /// Strings in an arena, read in place.
@@ -421,9 +429,8 @@ impl Strings {
     /// String `i`'s bytes, unchecked for UTF-8 (comparisons: byte order is
     /// `str` order).
     pub fn bytes(&self, i: usize) -> &[u8] {
-        let start = self.offsets.get(i).unwrap_or(0) as usize;
-        let end = self.offsets.get(i + 1).unwrap_or(0) as usize;
-        self.arena.as_slice().get(start..end).unwrap_or_default()
+        let span = span(&self.offsets, i);
+        self.arena.as_slice().get(span).unwrap_or_default()
     }
 }
 

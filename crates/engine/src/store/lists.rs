@@ -8,7 +8,7 @@
 
 use firstpaint_bundle::{OwnedBytes, Tag};
 
-use super::columns::{Blocks, Column, SectionWriter};
+use super::columns::{Blocks, Column, Rows, SectionWriter};
 use crate::error::EngineError;
 use crate::sections::CoViewSection;
 
@@ -17,8 +17,8 @@ const MAGIC: [u8; 4] = *b"LST2";
 /// One kind of per-product list, read in place.
 #[derive(Debug, Clone)]
 pub struct Lists {
-    offsets: Column<u32>,
-    neighbors: Column<u32>,
+    neighbors: Rows<u32>,
+    /// Parallel to the neighbours.
     scores: Column<f32>,
 }
 
@@ -26,8 +26,7 @@ impl Lists {
     /// No lists: every row is empty (a bundle without the section).
     pub fn empty() -> Self {
         Self {
-            offsets: Column::empty(),
-            neighbors: Column::empty(),
+            neighbors: Rows::empty(),
             scores: Column::empty(),
         }
     }
@@ -36,22 +35,19 @@ impl Lists {
     /// `products`.
     pub fn open(tag: Tag, bytes: OwnedBytes, products: usize) -> Result<Self, EngineError> {
         let b = Blocks::open(tag, bytes, MAGIC, 3)?;
-        let neighbors: Column<u32> = b.column(1, None)?;
+        let neighbors = b.rows(0, Some(products))?;
+        let values = b.column::<u32>(1, None)?.len();
         Ok(Self {
-            offsets: b.column(0, Some(products + 1))?,
-            scores: b.column(2, Some(neighbors.len()))?,
             neighbors,
+            scores: b.column(2, Some(values))?,
         })
     }
 
     /// Product `i`'s row as (ordinal, score) pairs, strongest first.
     pub fn row(&self, i: u32) -> impl Iterator<Item = (u32, f32)> + '_ {
         let i = i as usize;
-        let start = self.offsets.get(i).unwrap_or(0) as usize;
-        let end = (self.offsets.get(i + 1).unwrap_or(0) as usize).max(start);
-        self.neighbors
-            .slice(start..end)
-            .zip(self.scores.slice(start..end))
+        let scores = self.scores.slice(self.neighbors.span(i));
+        self.neighbors.row(i).zip(scores)
     }
 }
 
