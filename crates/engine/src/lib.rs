@@ -149,11 +149,12 @@ impl Engine {
                 .slice(range)
                 .ok_or(firstpaint_bundle::BundleError::MissingSection(tag))?)
         };
-        let decoded = |tag: Tag| shared(tag).map(|b| (tag, b));
+        /// A small section, decoded through the codec.
         fn decode<T: serde::de::DeserializeOwned>(
-            (tag, bytes): (Tag, OwnedBytes),
+            bundle: &Bundle<OwnedBytes>,
+            tag: Tag,
         ) -> Result<T, EngineError> {
-            Ok(codec::decode(tag, bytes.as_slice())?)
+            Ok(codec::decode(tag, bundle.section(tag)?)?)
         }
         let catalog = Catalog::open(sections::CATALOG, shared(sections::CATALOG)?)?;
         let n = catalog.len();
@@ -171,7 +172,7 @@ impl Engine {
         } else {
             Lists::empty()
         };
-        let rules: RulesSection = decode(decoded(sections::RULES)?)?;
+        let rules: RulesSection = decode(&bundle, sections::RULES)?;
 
         let inconsistent =
             |section: Tag, detail: String| EngineError::Inconsistent { section, detail };
@@ -181,12 +182,12 @@ impl Engine {
                 format!("{} points for {n} products", ann.len()),
             ));
         }
-        let text_map: TextMapSection = decode(decoded(sections::TEXT_MAP)?)?;
+        let text_map: TextMapSection = decode(&bundle, sections::TEXT_MAP)?;
         text_map
             .check()
             .map_err(|detail| inconsistent(sections::TEXT_MAP, detail))?;
         let intent: IntentSection = if bundle.has(intent::INTENT) {
-            decode(decoded(intent::INTENT)?)?
+            decode(&bundle, intent::INTENT)?
         } else {
             IntentSection::default()
         };
@@ -194,7 +195,7 @@ impl Engine {
             .check(categories)
             .map_err(|detail| inconsistent(intent::INTENT, detail))?;
         let search = if bundle.has(search::SEARCH) {
-            let section: search::SearchSection = decode(decoded(search::SEARCH)?)?;
+            let section: search::SearchSection = decode(&bundle, search::SEARCH)?;
             if section.docs as usize != n {
                 return Err(inconsistent(
                     search::SEARCH,
