@@ -47,7 +47,7 @@ pub async fn health(env: &Env, ctx: &Context) -> Result<Response> {
 #[derive(Serialize)]
 struct Item<'a> {
     id: &'a str,
-    title: &'a str,
+    title: Cow<'a, str>,
     url: Cow<'a, str>,
     image: Cow<'a, str>,
     price: f64,

@@ -22,7 +22,7 @@ fn search(engine: &Engine, query: &str) -> SearchResults {
 fn titles(engine: &Engine, r: &SearchResults) -> Vec<String> {
     r.items
         .iter()
-        .map(|i| engine.product(&i.id).unwrap().title().to_owned())
+        .map(|i| engine.product(&i.id).unwrap().title().into_owned())
         .collect()
 }
 

@@ -58,7 +58,7 @@ pub use sections::{
 };
 pub use slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
 pub use store::ann::{AnnGraph, AnnIndex};
-pub use store::columns::ColumnSlice;
+pub use store::packed::PackedSlice;
 pub use store::{Catalog, Lists, Priors, Product};
 pub use template::{escape_into, format_price, Template};
 pub use textmap::TextMapSection;
@@ -492,17 +492,17 @@ impl Engine {
     }
 
     /// The most popular products of the store, best first.
-    pub fn top_overall(&self) -> ColumnSlice<'_, u32> {
+    pub fn top_overall(&self) -> PackedSlice<'_, u32> {
         self.priors.top_overall()
     }
 
     /// The products trending most, best first.
-    pub fn top_trending(&self) -> ColumnSlice<'_, u32> {
+    pub fn top_trending(&self) -> PackedSlice<'_, u32> {
         self.priors.top_trending()
     }
 
     /// Most popular products of category `c`, best first.
-    pub fn top_in_category(&self, c: u32) -> ColumnSlice<'_, u32> {
+    pub fn top_in_category(&self, c: u32) -> PackedSlice<'_, u32> {
         self.priors.top_in_category(c)
     }
 

@@ -106,11 +106,11 @@ impl Template {
     pub fn render(&self, p: Product<'_>, position: usize, slot: &str, out: &mut String) {
         self.render_with(out, |f| match f {
             Field::Id => p.id().to_owned(),
-            Field::Title => p.title().to_owned(),
+            Field::Title => p.title().into_owned(),
             Field::Brand => p.brand().to_owned(),
             Field::Url => p.url().into_owned(),
             Field::Image => p.image().into_owned(),
-            Field::ImageAlt => p.image_alt().to_owned(),
+            Field::ImageAlt => p.image_alt().into_owned(),
             Field::Price => format_price(p.price(), p.currency()),
             Field::Currency => p.currency().to_owned(),
             Field::Rating => format!("{:.1}", p.rating()),

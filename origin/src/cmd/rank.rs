@@ -122,7 +122,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         engine.info().version
     )?;
     for (i, item) in ranking.items.iter().enumerate() {
-        let title = engine.product(&item.id).map_or("", |p| p.title());
+        let title = engine
+            .product(&item.id)
+            .map_or_else(String::new, |p| p.title().into_owned());
         writeln!(
             out,
             "{:>3}. {:<12} {:>6.3}  {:<16} {}",

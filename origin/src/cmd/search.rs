@@ -111,7 +111,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     )?;
     let first = (results.page - 1) * results.per_page;
     for (i, hit) in results.items.iter().enumerate() {
-        let title = engine.product(&hit.id).map_or("", |p| p.title());
+        let title = engine
+            .product(&hit.id)
+            .map_or_else(String::new, |p| p.title().into_owned());
         writeln!(
             out,
             "{:>3}. {:<12} {:>6.3}  {:<6} words {} typos {}  {}",

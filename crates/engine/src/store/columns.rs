@@ -1,6 +1,7 @@
 //! The byte layout every read-in-place section shares: a small directory of
-//! blocks, each a fixed-width little-endian column (or a string arena, or a
-//! codec-encoded table) starting on a multiple of 8.
+//! blocks, each a column (fixed-width little-endian floats, or the
+//! bit-packed numbers of [`super::packed`]), a string arena, or a
+//! codec-encoded table, starting on a multiple of 8.
 //!
 //! ```text
 //!  0        4          8                    8 + 8 * blocks
@@ -11,7 +12,8 @@
 //! ```
 //!
 //! Offsets are from the start of the section. Reading a section costs a
-//! look at its directory: no decode, no copy. A column reads one value with
+//! look at its directory: no decode, no copy. Compressed rows and strings
+//! are located by bit-packed offsets. A column reads one value with
 //! `from_le_bytes` over a `get()`ed slice, so a malformed section yields
 //! `None` (and the caller's neutral default), never a panic; the bundle's
 //! signed digests make that a question of bugs, not of attacks.
@@ -21,6 +23,9 @@ use std::ops::Range;
 
 use firstpaint_bundle::{OwnedBytes, Tag};
 
+use super::packed::{self, Int, Offsets, Packed, PackedSlice, View};
+#[cfg(doc)]
+use super::packed::{Decimals, Quantized};
 use super::u32_at;
 use crate::error::EngineError;
 
@@ -38,7 +43,7 @@ pub struct SectionWriter {
 
 impl SectionWriter {
     /// A section whose first four bytes are `magic` (the layout's name and
-    /// version, e.g. `b"CAT2"`).
+    /// version, e.g. `b"CAT3"`).
     pub fn new(magic: [u8; 4]) -> Self {
         Self {
             magic,
@@ -61,34 +66,51 @@ impl SectionWriter {
         self.bytes(block)
     }
 
-    /// Appends compressed rows: `rows.len() + 1` offsets, then the values
-    /// (two blocks).
-    pub fn rows<T: Fixed, R: IntoIterator<Item = T>>(
+    /// Appends bit-packed integers (see [`Packed`]).
+    pub fn packed<T: Int>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Self {
+        self.bytes(packed::pack(values))
+    }
+
+    /// Appends decimals (see [`Decimals`]).
+    pub fn decimals(&mut self, values: &[f64]) -> &mut Self {
+        self.bytes(packed::decimals(values))
+    }
+
+    /// Appends scores as 16-bit codes (see [`Quantized`]).
+    pub fn quantized(&mut self, values: impl IntoIterator<Item = f32>) -> &mut Self {
+        self.bytes(packed::quantize(values))
+    }
+
+    /// Appends ascending offsets (see [`Offsets`]).
+    pub fn offsets(&mut self, offsets: &[u32]) -> &mut Self {
+        self.bytes(packed::offsets(offsets))
+    }
+
+    /// Appends compressed rows: `rows.len() + 1` offsets ([`Offsets`]), then
+    /// the values, bit-packed (two blocks).
+    pub fn rows<T: Int, R: IntoIterator<Item = T>>(
         &mut self,
         rows: impl IntoIterator<Item = R>,
     ) -> &mut Self {
         let mut offsets = vec![0u32];
         let mut values = Vec::new();
-        let mut count = 0u32;
         for row in rows {
-            for v in row {
-                v.write(&mut values);
-                count = count.saturating_add(1);
-            }
-            offsets.push(count);
+            values.extend(row);
+            offsets.push(u32::try_from(values.len()).unwrap_or(u32::MAX));
         }
-        self.column(offsets).bytes(values)
+        self.offsets(&offsets).packed(values)
     }
 
-    /// Appends strings as an arena and their offsets (two blocks).
-    pub fn strings<'s>(&mut self, strings: impl IntoIterator<Item = &'s str>) -> &mut Self {
+    /// Appends strings (or any byte strings) as their offsets
+    /// ([`Offsets`]) and an arena (two blocks).
+    pub fn strings(&mut self, strings: impl IntoIterator<Item = impl AsRef<[u8]>>) -> &mut Self {
         let mut offsets = vec![0u32];
         let mut arena = Vec::new();
         for s in strings {
-            arena.extend_from_slice(s.as_bytes());
+            arena.extend_from_slice(s.as_ref());
             offsets.push(u32::try_from(arena.len()).unwrap_or(u32::MAX));
         }
-        self.column(offsets).bytes(arena)
+        self.offsets(&offsets).bytes(arena)
     }
 
     /// The section's bytes.
@@ -197,22 +219,25 @@ impl Blocks {
         expected: Option<usize>,
     ) -> Result<Column<T>, EngineError> {
         let column = Column::new(self.bytes(i));
-        match expected {
-            Some(n) if column.len() != n => Err(EngineError::Inconsistent {
-                section: self.tag,
-                detail: format!("block {i} holds {} values, expected {n}", column.len()),
-            }),
-            _ => Ok(column),
-        }
+        self.expect(i, column.len(), expected)?;
+        Ok(column)
+    }
+
+    /// Block `i` as a packed view ([`Packed`], [`Decimals`],
+    /// [`Quantized`], [`Offsets`]) of `expected` values when given; an error
+    /// naming the section and block when it is malformed.
+    pub fn view<V: View>(&self, i: usize, expected: Option<usize>) -> Result<V, EngineError> {
+        let view = V::open(self.bytes(i)).ok_or_else(|| self.malformed(i))?;
+        self.expect(i, view.values(), expected)?;
+        Ok(view)
     }
 
     /// Blocks `i` (offsets) and `i + 1` (values) as compressed rows; there
     /// must be `rows` rows when given.
-    pub fn rows<T: Fixed>(&self, i: usize, rows: Option<usize>) -> Result<Rows<T>, EngineError> {
-        let offsets = self.column::<u32>(i, rows.map(|n| n + 1))?;
+    pub fn rows<T: Int>(&self, i: usize, rows: Option<usize>) -> Result<Rows<T>, EngineError> {
         Ok(Rows {
-            offsets,
-            values: self.column(i + 1, None)?,
+            offsets: self.view(i, rows.map(|n| n + 1))?,
+            values: self.view(i + 1, None)?,
         })
     }
 
@@ -220,9 +245,26 @@ impl Blocks {
     /// be `count` strings when given.
     pub fn strings(&self, i: usize, count: Option<usize>) -> Result<Strings, EngineError> {
         Ok(Strings {
-            offsets: self.column(i, count.map(|n| n + 1))?,
+            offsets: self.view(i, count.map(|n| n + 1))?,
             arena: self.bytes(i + 1),
         })
+    }
+
+    fn malformed(&self, i: usize) -> EngineError {
+        EngineError::Inconsistent {
+            section: self.tag,
+            detail: format!("block {i} is cut off or its header is malformed"),
+        }
+    }
+
+    fn expect(&self, i: usize, len: usize, expected: Option<usize>) -> Result<(), EngineError> {
+        match expected {
+            Some(n) if len != n => Err(EngineError::Inconsistent {
+                section: self.tag,
+                detail: format!("block {i} holds {len} values, expected {n}"),
+            }),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -360,16 +402,16 @@ impl<T: Fixed> ExactSizeIterator for ColumnSlice<'_, T> {}
 /// Compressed rows: row `i` is `values[offsets[i]..offsets[i + 1]]`.
 #[derive(Debug, Clone)]
 pub struct Rows<T> {
-    offsets: Column<u32>,
-    values: Column<T>,
+    offsets: Offsets,
+    values: Packed<T>,
 }
 
-impl<T: Fixed> Rows<T> {
+impl<T: Int> Rows<T> {
     /// No rows at all (every row reads empty).
     pub fn empty() -> Self {
         Self {
-            offsets: Column::empty(),
-            values: Column::empty(),
+            offsets: Offsets::empty(),
+            values: Packed::empty(),
         }
     }
 
@@ -384,7 +426,7 @@ impl<T: Fixed> Rows<T> {
     }
 
     /// Row `i` (empty past the end or when its offsets are bad).
-    pub fn row(&self, i: usize) -> ColumnSlice<'_, T> {
+    pub fn row(&self, i: usize) -> PackedSlice<'_, T> {
         self.values.slice(self.span(i))
     }
 
@@ -397,7 +439,7 @@ impl<T: Fixed> Rows<T> {
 
 /// Entry `i` of compressed offsets, `offsets[i]..offsets[i + 1]`; empty
 /// past the end or when the offsets run backwards.
-fn span(offsets: &Column<u32>, i: usize) -> Range<usize> {
+fn span(offsets: &Offsets, i: usize) -> Range<usize> {
     let start = offsets.get(i).unwrap_or(0) as usize;
     let end = offsets.get(i + 1).unwrap_or(0) as usize;
     start..end.max(start)
@@ -406,7 +448,7 @@ fn span(offsets: &Column<u32>, i: usize) -> Range<usize> {
 /// Strings in an arena, read in place.
 #[derive(Debug, Clone)]
 pub struct Strings {
-    offsets: Column<u32>,
+    offsets: Offsets,
     arena: OwnedBytes,
 }
 
@@ -454,6 +496,10 @@ mod tests {
     fn what_is_written_reads_back_in_place() {
         let blocks = Blocks::open(TAG, OwnedBytes::new(sample()), *b"TST1", 6).unwrap();
         let c = blocks.column::<u32>(0, Some(3)).unwrap();
+        assert!(
+            blocks.view::<Packed<u32>>(0, None).is_err(),
+            "not a packed block"
+        );
         assert_eq!(c.iter().collect::<Vec<_>>(), [1, 2, 3]);
         assert_eq!(c.get(3), None);
         let rows = blocks.rows::<u16>(1, Some(3)).unwrap();
@@ -483,7 +529,7 @@ mod tests {
         assert!(Blocks::open(TAG, OwnedBytes::new(far), *b"TST1", 1).is_err());
         // Row offsets pointing past the values read as empty rows.
         let mut w = SectionWriter::new(*b"TST1");
-        w.column([0u32, 50, 2]).column([1u8, 2]);
+        w.offsets(&[0, 50, 2]).packed([1u8, 2]);
         let blocks = Blocks::open(TAG, OwnedBytes::new(w.finish()), *b"TST1", 2).unwrap();
         let rows = blocks.rows::<u8>(0, None).unwrap();
         assert!(rows.row(0).is_empty());
@@ -503,8 +549,14 @@ mod tests {
                 }
                 if let Ok(blocks) = Blocks::open(TAG, OwnedBytes::new(b), *b"TST1", 1) {
                     for k in 0..blocks.len() {
+                        // A damaged count may claim billions of values: read a few.
                         let _ = blocks.column::<u32>(k, None).map(|c| c.iter().count());
-                        let _ = blocks.rows::<u16>(k, None).map(|r| r.row(1).count());
+                        let _ = blocks
+                            .view::<Packed<u64>>(k, None)
+                            .map(|c| c.iter().take(64).count());
+                        let _ = blocks
+                            .rows::<u16>(k, None)
+                            .map(|r| r.row(1).take(64).count());
                         let _ = blocks.strings(k, None).map(|s| s.get(2).len());
                     }
                 }

@@ -2,24 +2,28 @@
 //! next), read in place: compressed rows of neighbour ordinals with a score
 //! each.
 //!
-//! Blocks of sections `COVW`, `BTOG` and `SEQT` (layout `LST2`): 0 row
-//! offsets `u32 x (n + 1)`, 1 neighbour ordinals `u32`, 2 scores `f32`
-//! (0 to 1), strongest first within a row.
+//! Blocks of sections `COVW`, `BTOG` and `SEQT` (layout `LST3`): 0 row
+//! offsets (`n + 1`), 1 neighbour ordinals, both bit-packed ([`Packed`]),
+//! 2 scores (0 to 1) as 16-bit codes ([`Quantized`]), strongest first
+//! within a row.
+//!
+//! [`Packed`]: super::packed::Packed
 
 use firstpaint_bundle::{OwnedBytes, Tag};
 
-use super::columns::{Blocks, Column, Rows, SectionWriter};
+use super::columns::{Blocks, Rows, SectionWriter};
+use super::packed::{Packed, Quantized};
 use crate::error::EngineError;
 use crate::sections::CoViewSection;
 
-const MAGIC: [u8; 4] = *b"LST2";
+const MAGIC: [u8; 4] = *b"LST3";
 
 /// One kind of per-product list, read in place.
 #[derive(Debug, Clone)]
 pub struct Lists {
     neighbors: Rows<u32>,
     /// Parallel to the neighbours.
-    scores: Column<f32>,
+    scores: Quantized,
 }
 
 impl Lists {
@@ -27,7 +31,7 @@ impl Lists {
     pub fn empty() -> Self {
         Self {
             neighbors: Rows::empty(),
-            scores: Column::empty(),
+            scores: Quantized::empty(),
         }
     }
 
@@ -36,10 +40,10 @@ impl Lists {
     pub fn open(tag: Tag, bytes: OwnedBytes, products: usize) -> Result<Self, EngineError> {
         let b = Blocks::open(tag, bytes, MAGIC, 3)?;
         let neighbors = b.rows(0, Some(products))?;
-        let values = b.column::<u32>(1, None)?.len();
+        let values = b.view::<Packed<u32>>(1, None)?.len();
         Ok(Self {
             neighbors,
-            scores: b.column(2, Some(values))?,
+            scores: b.view(2, Some(values))?,
         })
     }
 
@@ -54,9 +58,9 @@ impl Lists {
 /// Writes `lists` in the layout above (the origin's side).
 pub fn write(lists: &CoViewSection) -> Vec<u8> {
     let mut w = SectionWriter::new(MAGIC);
-    w.column(lists.offsets.iter().copied())
-        .column(lists.neighbors.iter().copied())
-        .column(lists.scores.iter().copied());
+    w.offsets(&lists.offsets)
+        .packed(lists.neighbors.iter().copied())
+        .quantized(lists.scores.iter().copied());
     w.finish()
 }
 
@@ -75,10 +79,12 @@ mod tests {
         let tag = Tag(*b"COVW");
         let lists = Lists::open(tag, OwnedBytes::new(write(&source)), 3).unwrap();
         for i in 0..3 {
-            assert_eq!(
-                lists.row(i).collect::<Vec<_>>(),
-                source.row(i).collect::<Vec<_>>()
-            );
+            let (read, written): (Vec<_>, Vec<_>) =
+                (lists.row(i).collect(), source.row(i).collect());
+            assert_eq!(read.len(), written.len());
+            for ((a, x), (b, y)) in read.into_iter().zip(written) {
+                assert!(a == b && (x - y).abs() < 1e-4, "{a} {x} vs {b} {y}");
+            }
         }
         assert_eq!(lists.row(7).count(), 0);
         assert!(Lists::open(tag, OwnedBytes::new(write(&source)), 4).is_err());

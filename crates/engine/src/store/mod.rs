@@ -7,16 +7,21 @@
 //! - [`catalog`]: products as columns, [`priors`], [`lists`] (viewed and
 //!   bought together, transitions), all on [`columns`]' block directory.
 //! - [`ann`]: the HNSW index over product embeddings.
+//! - [`packed`] and [`bits`]: numbers in as few bits as their values need;
+//!   [`symbols`]: short strings compressed with a static symbol table.
 //!
 //! Views never panic: a malformed section is an error at `open`, or reads
 //! as empty. Sections start 8-byte aligned in the bundle, but nothing here
-//! relies on alignment: every integer is read with `from_le_bytes`.
+//! relies on alignment: every number is read with `from_le_bytes`.
 
 pub mod ann;
+pub mod bits;
 pub mod catalog;
 pub mod columns;
 pub mod lists;
+pub mod packed;
 pub mod priors;
+pub mod symbols;
 
 pub use catalog::{Catalog, Product};
 pub use lists::Lists;

@@ -2,36 +2,41 @@
 //! days of cover, deal, price level; top lists; price response, refill
 //! intervals), read in place.
 //!
-//! Blocks of section `PRIO` (layout `PRI2`), `n` products, `c` categories:
+//! Blocks of section `PRIO` (layout `PRI3`), `n` products, `c` categories:
 //!
 //! | block | content |
 //! | --- | --- |
-//! | 0-5 | popularity, freshness, trending, days of cover, deal, price level: `f32 x n` each |
-//! | 6, 7 | most popular products per category: rows of `u32` ordinals, `c` rows |
-//! | 8 | most popular products overall: `u32` ordinals |
-//! | 9 | most trending products: `u32` ordinals |
+//! | 0-2 | popularity, freshness, trending: 16-bit codes x `n` each ([`Quantized`]) |
+//! | 3 | days of cover: `f32 x n` (exact: guardrails compare it with a threshold; `f32::MAX` for what has not sold) |
+//! | 4, 5 | deal, price level: 16-bit codes x `n` each |
+//! | 6, 7 | most popular products per category: rows of ordinals, `c` rows |
+//! | 8 | most popular products overall: ordinals |
+//! | 9 | most trending products: ordinals |
 //! | 10, 11 | price response, refill days: `f32 x c` each |
+//!
+//! Ordinals and row offsets are bit-packed ([`Packed`]).
 
 use firstpaint_bundle::{OwnedBytes, Tag};
 
-use super::columns::{Blocks, Column, ColumnSlice, Rows, SectionWriter};
+use super::columns::{Blocks, Column, Rows, SectionWriter};
+use super::packed::{Packed, PackedSlice, Quantized};
 use crate::error::EngineError;
 use crate::sections::PriorsSection;
 
-const MAGIC: [u8; 4] = *b"PRI2";
+const MAGIC: [u8; 4] = *b"PRI3";
 
 /// The priors read in place; see [`PriorsSection`] for what each means.
 #[derive(Debug, Clone)]
 pub struct Priors {
-    popularity: Column<f32>,
-    freshness: Column<f32>,
-    trending: Column<f32>,
+    popularity: Quantized,
+    freshness: Quantized,
+    trending: Quantized,
     cover_days: Column<f32>,
-    deal: Column<f32>,
-    price_level: Column<f32>,
+    deal: Quantized,
+    price_level: Quantized,
     top_by_category: Rows<u32>,
-    top_overall: Column<u32>,
-    top_trending: Column<u32>,
+    top_overall: Packed<u32>,
+    top_trending: Packed<u32>,
     price_response: Column<f32>,
     refill_days: Column<f32>,
 }
@@ -48,15 +53,15 @@ impl Priors {
         let b = Blocks::open(tag, bytes, MAGIC, 12)?;
         let (n, c) = (Some(products), Some(categories));
         Ok(Self {
-            popularity: b.column(0, n)?,
-            freshness: b.column(1, n)?,
-            trending: b.column(2, n)?,
+            popularity: b.view(0, n)?,
+            freshness: b.view(1, n)?,
+            trending: b.view(2, n)?,
             cover_days: b.column(3, n)?,
-            deal: b.column(4, n)?,
-            price_level: b.column(5, n)?,
+            deal: b.view(4, n)?,
+            price_level: b.view(5, n)?,
             top_by_category: b.rows(6, c)?,
-            top_overall: b.column(8, None)?,
-            top_trending: b.column(9, None)?,
+            top_overall: b.view(8, None)?,
+            top_trending: b.view(9, None)?,
             price_response: b.column(10, c)?,
             refill_days: b.column(11, c)?,
         })
@@ -94,17 +99,17 @@ impl Priors {
     }
 
     /// Most popular products of category `c`, best first.
-    pub fn top_in_category(&self, c: u32) -> ColumnSlice<'_, u32> {
+    pub fn top_in_category(&self, c: u32) -> PackedSlice<'_, u32> {
         self.top_by_category.row(c as usize)
     }
 
     /// The most popular products of the store, best first.
-    pub fn top_overall(&self) -> ColumnSlice<'_, u32> {
+    pub fn top_overall(&self) -> PackedSlice<'_, u32> {
         self.top_overall.iter()
     }
 
     /// The products trending most, best first.
-    pub fn top_trending(&self) -> ColumnSlice<'_, u32> {
+    pub fn top_trending(&self) -> PackedSlice<'_, u32> {
         self.top_trending.iter()
     }
 
@@ -123,19 +128,15 @@ impl Priors {
 /// Writes `priors` in the layout above (the origin's side).
 pub fn write(priors: &PriorsSection) -> Vec<u8> {
     let mut w = SectionWriter::new(MAGIC);
-    for column in [
-        &priors.popularity,
-        &priors.freshness,
-        &priors.trending,
-        &priors.cover_days,
-        &priors.deal,
-        &priors.price_level,
-    ] {
-        w.column(column.iter().copied());
-    }
-    w.rows(priors.top_by_category.iter().map(|r| r.iter().copied()))
-        .column(priors.top_overall.iter().copied())
-        .column(priors.top_trending.iter().copied())
+    w.quantized(priors.popularity.iter().copied())
+        .quantized(priors.freshness.iter().copied())
+        .quantized(priors.trending.iter().copied())
+        .column(priors.cover_days.iter().copied())
+        .quantized(priors.deal.iter().copied())
+        .quantized(priors.price_level.iter().copied())
+        .rows(priors.top_by_category.iter().map(|r| r.iter().copied()))
+        .packed(priors.top_overall.iter().copied())
+        .packed(priors.top_trending.iter().copied())
         .column(priors.price_response.iter().copied())
         .column(priors.refill_days.iter().copied());
     w.finish()
@@ -163,12 +164,11 @@ mod tests {
         };
         let tag = Tag(*b"PRIO");
         let p = Priors::open(tag, OwnedBytes::new(write(&source)), 2, 2).unwrap();
-        assert_eq!(
-            (p.popularity(1), p.freshness(0), p.trending(1)),
-            (0.9, 1.0, 0.5)
-        );
+        let near = |a: f32, b: f32| (a - b).abs() < 1e-4;
+        assert!(near(p.popularity(1), 0.9) && near(p.freshness(0), 1.0));
+        assert!(near(p.trending(1), 0.5) && near(p.deal(0), 0.2));
+        assert!(near(p.price_level(1).unwrap(), 0.5));
         assert_eq!((p.cover_days(0), p.cover_days(9)), (f32::MAX, f32::MAX));
-        assert_eq!((p.deal(0), p.price_level(1)), (0.2, Some(0.5)));
         assert_eq!(p.top_in_category(0).collect::<Vec<_>>(), [1, 0]);
         assert_eq!(p.top_in_category(5).count(), 0);
         assert_eq!(p.top_overall().collect::<Vec<_>>(), [1, 0]);

@@ -1,0 +1,101 @@
+//! Integers packed in as few bits as their range needs: least significant
+//! bit first, one after another, so value `i` of width `w` starts at bit
+//! `i * w`. The packed bytes end with eight zero bytes, so any value of up
+//! to 56 bits is one unaligned 8-byte load (wider ones are two).
+
+/// Bits needed to hold `max` (0 for 0).
+pub fn width(max: u64) -> u32 {
+    u64::BITS - max.leading_zeros()
+}
+
+/// The low `width` bits set.
+#[inline]
+fn mask(width: u32) -> u64 {
+    u64::MAX
+        .checked_shr(u64::BITS.saturating_sub(width))
+        .unwrap_or(0)
+}
+
+/// The value of `width` bits starting at bit `bit` of `bytes`; `None` when
+/// the bytes (with their padding) do not reach it, or `width` is over 64.
+#[inline]
+pub fn read(bytes: &[u8], bit: u64, width: u32) -> Option<u64> {
+    if width > 64 {
+        return None;
+    }
+    if width > 56 {
+        let low = read(bytes, bit, 32)?;
+        let high = read(bytes, bit.checked_add(32)?, width - 32)?;
+        return Some(low | high << 32);
+    }
+    let at = usize::try_from(bit / 8).ok()?;
+    let word: [u8; 8] = bytes.get(at..at.checked_add(8)?)?.try_into().ok()?;
+    Some((u64::from_le_bytes(word) >> (bit % 8)) & mask(width))
+}
+
+/// Packs values one after another (the origin's side).
+#[derive(Debug, Default)]
+pub struct BitWriter {
+    out: Vec<u8>,
+    pending: u64,
+    filled: u32,
+}
+
+impl BitWriter {
+    /// An empty stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends the low `width` bits of `value` (`width` at most 64).
+    pub fn push(&mut self, value: u64, width: u32) {
+        if width > 32 {
+            self.push(value & mask(32), 32);
+            self.push(value >> 32, width.min(64) - 32);
+            return;
+        }
+        // `filled` < 8 here, so the pending bits fit in 40.
+        self.pending |= (value & mask(width)) << self.filled;
+        self.filled += width;
+        while self.filled >= 8 {
+            self.out.push(self.pending as u8);
+            self.pending >>= 8;
+            self.filled -= 8;
+        }
+    }
+
+    /// The packed bytes, with the trailing eight zero bytes [`read`] needs.
+    pub fn finish(mut self) -> Vec<u8> {
+        if self.filled > 0 {
+            self.out.push(self.pending as u8);
+        }
+        self.out.extend_from_slice(&[0; 8]);
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn values_of_every_width_read_back() {
+        for w in 0..=64u32 {
+            let values: Vec<u64> = (0..40u64)
+                .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) & mask(w))
+                .collect();
+            let mut writer = BitWriter::new();
+            for &v in &values {
+                writer.push(v, w);
+            }
+            let bytes = writer.finish();
+            for (i, &v) in (0u64..).zip(&values) {
+                assert_eq!(read(&bytes, i * u64::from(w), w), Some(v), "width {w}");
+            }
+            assert_eq!(read(&bytes, u64::MAX - 3, w.max(1)), None);
+            assert_eq!(read(&bytes, 0, 65), None);
+        }
+        assert_eq!((width(0), width(1), width(255), width(256)), (0, 1, 8, 9));
+    }
+}
