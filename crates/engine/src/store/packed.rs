@@ -7,7 +7,7 @@
 //! Packed:     len u32 | width u8 | 0 u8 x 3 | base u64 | bits (see store::bits)
 //! Decimals:   decimals u8 | 0 u8 x 7 | Packed of i64 (value x 10^decimals,
 //!             or the f64's bits when decimals is 255)
-//! Quantized:  min f32 | max f32 | Packed of u16 codes
+//! Quantized:  min f32 | step f32 | Packed of codes (value = min + code x step)
 //! Offsets:    Packed of every 16th offset | Packed of each offset minus
 //!             the 16th before it (or itself)
 //! ```
@@ -32,8 +32,6 @@ const FLOAT: u8 = u8::MAX;
 const MAX_DECIMALS: u8 = 6;
 /// Offsets per sampled base in [`Offsets`].
 const OFFSETS_PER_BASE: usize = 16;
-/// A 16-bit code's largest value, the top of a [`Quantized`] range.
-const CODES: f32 = u16::MAX as f32;
 
 /// A packed block read in place: opened over its bytes (`None` when
 /// malformed), with a number of values.
@@ -380,8 +378,9 @@ impl Decimals {
     }
 }
 
-/// Scores stored as 16-bit codes spread evenly over their range: within
-/// 1/131,070 of the range of the value written.
+/// Scores stored as codes of 8 or 16 bits spread evenly over their range:
+/// within half a step (1/510 or 1/131,070 of the range) of the value
+/// written.
 #[derive(Debug, Clone)]
 pub struct Quantized {
     min: f32,
@@ -389,21 +388,34 @@ pub struct Quantized {
     codes: Packed<u16>,
 }
 
-/// `values` in the [`Quantized`] layout (the origin's side); a value that
-/// is not finite is stored as the smallest.
-pub fn quantize(values: impl IntoIterator<Item = f32>) -> Vec<u8> {
+/// How finely a [`Quantized`] column divides its range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codes {
+    /// 256 levels: enough to order and blend scores of 0 to 1.
+    Byte,
+    /// 65,536 levels: for values read against thresholds or each other.
+    Word,
+}
+
+/// `values` in the [`Quantized`] layout with `codes` levels (the origin's
+/// side); a value that is not finite is stored as the smallest.
+pub fn quantize(values: impl IntoIterator<Item = f32>, codes: Codes) -> Vec<u8> {
+    let top = match codes {
+        Codes::Byte => f32::from(u8::MAX),
+        Codes::Word => f32::from(u16::MAX),
+    };
     let values: Vec<f32> = values.into_iter().collect();
     let finite = || values.iter().copied().filter(|v| v.is_finite());
     let min = finite().fold(f32::INFINITY, f32::min);
     let max = finite().fold(f32::NEG_INFINITY, f32::max);
     let (min, max) = if min <= max { (min, max) } else { (0.0, 0.0) };
-    let step = (max - min) / CODES;
+    let step = (max - min) / top;
     let mut out = Vec::with_capacity(8 + values.len() * 2 + 24);
     out.extend_from_slice(&min.to_le_bytes());
-    out.extend_from_slice(&max.to_le_bytes());
+    out.extend_from_slice(&step.to_le_bytes());
     out.extend(pack(values.iter().map(|&v| {
         if step > 0.0 && v.is_finite() {
-            ((v - min) / step).round().clamp(0.0, CODES) as u16
+            ((v - min) / step).round().clamp(0.0, top) as u16
         } else {
             0
         }
@@ -415,10 +427,9 @@ impl Quantized {
     /// The column over a block's `bytes`; `None` when malformed.
     pub fn open(bytes: OwnedBytes) -> Option<Self> {
         let b = bytes.as_slice();
-        let (min, max) = (f32_at(b, 0)?, f32_at(b, 4)?);
+        let (min, step) = (f32_at(b, 0)?, f32_at(b, 4)?);
         let codes = Packed::open(bytes.slice(8..b.len())?)?;
-        let step = (max - min) / CODES;
-        step.is_finite().then_some(Self { min, step, codes })
+        (min.is_finite() && step.is_finite()).then_some(Self { min, step, codes })
     }
 
     /// An empty column.

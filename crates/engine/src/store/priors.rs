@@ -19,7 +19,7 @@
 use firstpaint_bundle::{OwnedBytes, Tag};
 
 use super::columns::{Blocks, Column, Rows, SectionWriter};
-use super::packed::{Packed, PackedSlice, Quantized};
+use super::packed::{Codes, Packed, PackedSlice, Quantized};
 use crate::error::EngineError;
 use crate::sections::PriorsSection;
 
@@ -128,12 +128,12 @@ impl Priors {
 /// Writes `priors` in the layout above (the origin's side).
 pub fn write(priors: &PriorsSection) -> Vec<u8> {
     let mut w = SectionWriter::new(MAGIC);
-    w.quantized(priors.popularity.iter().copied())
-        .quantized(priors.freshness.iter().copied())
-        .quantized(priors.trending.iter().copied())
+    w.quantized(priors.popularity.iter().copied(), Codes::Word)
+        .quantized(priors.freshness.iter().copied(), Codes::Word)
+        .quantized(priors.trending.iter().copied(), Codes::Word)
         .column(priors.cover_days.iter().copied())
-        .quantized(priors.deal.iter().copied())
-        .quantized(priors.price_level.iter().copied())
+        .quantized(priors.deal.iter().copied(), Codes::Word)
+        .quantized(priors.price_level.iter().copied(), Codes::Word)
         .rows(priors.top_by_category.iter().map(|r| r.iter().copied()))
         .packed(priors.top_overall.iter().copied())
         .packed(priors.top_trending.iter().copied())
