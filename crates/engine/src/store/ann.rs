@@ -11,43 +11,55 @@
 //!
 //! # Layout
 //!
-//! Little-endian throughout; `n` points, `L` upper layers. Every column
+//! Little-endian throughout; `n` points, one per product: point `p` is
+//! product ordinal `p`, so no map between the two. `L` upper layers hold
+//! `size_1 >= ... >= size_L` *nodes*: node `u` is the upper layers' own
+//! number for product `members[u]`, and upper layer `l` holds nodes
+//! `0..size_l` (instant-distance numbers its points that way). Every column
 //! starts on a multiple of 4 bytes from the section start.
 //!
 //! ```text
 //! offset        bytes              field
 //! 0             4                  magic "FPAN"
-//! 4             u32                layout version (1)
+//! 4             u32                layout version (2)
 //! 8             u32                n: points (one per product)
 //! 12            u32                dimensions (32)
 //! 16            u32                ef_search: beam width on layer 0
-//! 20            u32                entry point (a point on the top layer)
+//! 20            u32                entry: a node of the top layer (a point
+//!                                    if L = 0)
 //! 24            u32                L: upper layers
 //! 28            u32                S_0: slots per row on layer 0
 //! 32            8 x L              per upper layer l = 1..=L, bottom up:
-//!                                    u32 size_l (it holds points 0..size_l),
+//!                                    u32 size_l (it holds nodes 0..size_l),
 //!                                    u32 S_l (slots per row)
-//! H = 32 + 8L   36 x n             vectors: per point 32 x i8 codes, then
-//!                                    its f32 scale (vector = codes x scale)
-//!               4 x n              u32 point -> product ordinal
-//!               4 x n              u32 product ordinal -> point
-//!               rows(n, S_0)       layer 0's links
-//!               rows(size_l, S_l)  layer l's links, for l = 1..=L
+//! H = 32 + 8L   36 x n             vectors by product ordinal: 32 x i8
+//!                                    codes, then the f32 scale that makes
+//!                                    the vector unit length
+//!               4 x size_1         members: u32 product ordinal of each
+//!                                    upper node (size_1 = 0 if L = 0)
+//!               rows(n, S_0)       layer 0's links, points to points
+//!               rows(size_l, S_l)  layer l's links, nodes to nodes, for
+//!                                    l = 1..=L
 //!
-//! rows(m, S): m rows of S slots, slot j of point p's row is bit-packed id
-//!   number p x S + j, W = bit length of m bits wide (17 for m = 100,000),
-//!   least significant bit first, in u32 words: 4 x (ceil(m x S x W / 32) + 1)
+//! rows(m, S): m rows of S slots, slot j of row r is bit-packed id number
+//!   r x S + j, W = bit length of m bits wide (17 for m = 100,000), least
+//!   significant bit first, in u32 words: 4 x (ceil(m x S x W / 32) + 1)
 //!   bytes (the last word is padding, so any id is one 8-byte load). A slot
-//!   holds a point id < m, or 2^W - 1 = empty; a row's links end at its first
+//!   holds an id < m, or 2^W - 1 = empty; a row's links end at its first
 //!   empty slot.
 //! ```
 //!
-//! `open` requires: the magic, version 1, 32 dimensions, the exact length
+//! Version 1 had no members column: its points were instant-distance's,
+//! with two u32 maps between points and products (8 bytes a product), and
+//! its scales were a vector's largest magnitude / 127 rather than one over
+//! its length. This engine refuses it ([`AnnError::Version`]): rebuild the
+//! bundle.
+//!
+//! `open` requires: the magic, version 2, 32 dimensions, the exact length
 //! the counts above give, `1 <= size_L <= ... <= size_1 <= n`, the entry
-//! point below the top layer's size, finite non-negative scales, point ->
-//! product a permutation with product -> point its inverse, and every slot
-//! an id below its layer's size or empty, with only empty slots after an
-//! empty one.
+//! below the top layer's size, finite non-negative scales, members distinct
+//! products below `n`, and every slot an id below its layer's size or
+//! empty, with only empty slots after an empty one.
 
 use super::{f32_at, u32_at};
 use crate::embedding::{Quantized, DIM};
@@ -63,7 +75,7 @@ pub use write::{write_ann, AnnGraph};
 /// The first four bytes of an ANN section.
 pub const MAGIC: [u8; 4] = *b"FPAN";
 /// The layout version this engine reads and writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Bytes before the per-layer sizes.
 const HEADER: usize = 32;
 /// Bytes of one point's vector: its codes, then its scale (together, so a
@@ -91,8 +103,9 @@ pub enum AnnError {
         /// The first bytes found.
         got: [u8; 4],
     },
-    /// Written in a layout this engine does not read.
-    #[error("ANN section is layout version {got}; this engine reads {expected}")]
+    /// Written in a layout this engine does not read (version 1: by an
+    /// origin older than this engine).
+    #[error("ANN section is layout version {got}; this engine reads only version {expected} (rebuild the bundle with a matching origin)")]
     Version {
         /// [`VERSION`].
         expected: u32,
@@ -134,7 +147,7 @@ pub enum AnnError {
         below: u32,
     },
     /// The entry point is not on the top layer.
-    #[error("ANN entry point {entry} is not below the top layer's size {top}")]
+    #[error("ANN entry {entry} is not below the top layer's size {top}")]
     Entry {
         /// The entry point.
         entry: u32,
@@ -151,20 +164,31 @@ pub enum AnnError {
         /// Where it is.
         at: usize,
     },
-    /// Point -> product and product -> point are not inverse permutations.
-    #[error("ANN product {product} maps to point {point} (byte {at}), which does not map back to it ({points} points)")]
+    /// A graph to write whose points do not name each product once.
+    #[error("ANN graph: point {point} names product {product}, which is not below {points} or another point names too")]
     Products {
-        /// The product ordinal.
-        product: u32,
-        /// The point it names.
+        /// The point.
         point: u32,
-        /// Where the point is.
-        at: usize,
-        /// Points in the index.
+        /// The product ordinal it names.
+        product: u32,
+        /// Points (and products) in the graph.
         points: u32,
     },
-    /// A link to a point that is not on its layer, or after an empty slot.
-    #[error("ANN layer {layer}: node {node}'s slot {slot} links to {neighbour}, not a point below the layer's {size} or after an empty slot")]
+    /// An upper-layer node that is not a product, or the same as another.
+    #[error("ANN upper node {node} is product {product} (byte {at}), not below {points} or another node's too")]
+    Member {
+        /// The node.
+        node: u32,
+        /// The product it names.
+        product: u32,
+        /// Where the product is.
+        at: usize,
+        /// Products in the index.
+        points: u32,
+    },
+    /// A link to a point (or node) that is not on its layer, or after an
+    /// empty slot.
+    #[error("ANN layer {layer}: node {node}'s slot {slot} links to {neighbour}, not one below the layer's {size} or after an empty slot")]
     Link {
         /// The layer (0 = all points).
         layer: u32,
@@ -203,6 +227,7 @@ pub enum AnnError {
 /// let index = AnnIndex::open(bytes.as_slice())?;
 /// let hits = index.search(&unit(1), 2);
 /// assert_eq!(hits.first(), Some(&(0, 1.0))); // point 1 is product 0
+/// assert_eq!(index.vector(0), Some(unit(1)));
 /// # Ok::<(), firstpaint_engine::store::ann::AnnError>(())
 /// ```
 #[derive(Clone)]
@@ -212,8 +237,8 @@ pub struct AnnIndex<B> {
     ef_search: u32,
     entry: u32,
     vectors: usize,
-    point_products: usize,
-    product_points: usize,
+    /// Where the members column starts.
+    members: usize,
     zero: Rows,
     /// Layers 1..=L, bottom up.
     upper: Vec<Rows>,
@@ -306,8 +331,12 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
         }
         let n64 = u64::from(n);
         let vectors = cursor.take(n64, VECTOR_BYTES as u64)?;
-        let point_products = cursor.take(n64, 4)?;
-        let product_points = cursor.take(n64, 4)?;
+        let size_1 = if l > 0 {
+            u32_at(b, sizes_at).ok_or(AnnError::TooLarge { what: "layers" })?
+        } else {
+            0
+        };
+        let members = cursor.take(u64::from(size_1), 4)?;
         let mut rows = |size: u32, stride: u32| -> Result<Rows, AnnError> {
             let bytes = rows::column_bytes(size, stride).ok_or(AnnError::TooLarge {
                 what: "links column",
@@ -344,8 +373,7 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
             ef_search: ef,
             entry,
             vectors,
-            point_products,
-            product_points,
+            members,
             zero,
             upper,
         };
@@ -353,7 +381,7 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
         Ok(index)
     }
 
-    /// Scales, the two permutations and every layer's rows.
+    /// Scales, members and every layer's rows.
     fn check_columns(&self) -> Result<(), AnnError> {
         let b = self.bytes.as_ref();
         for point in 0..self.n {
@@ -363,19 +391,25 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
                 return Err(AnnError::Scale { point, scale, at });
             }
         }
-        for product in 0..self.n {
-            let at = self.product_points + 4 * product as usize;
-            let point = u32_at(b, at).unwrap_or(u32::MAX);
-            let back = (point < self.n)
-                .then(|| u32_at(b, self.point_products + 4 * point as usize))
-                .flatten();
-            if back != Some(product) {
-                return Err(AnnError::Products {
-                    product,
-                    point,
-                    at,
-                    points: self.n,
-                });
+        let members = self.upper.first().map_or(0, |rows| rows.size);
+        let mut seen = vec![0u64; (self.n as usize).div_ceil(64)];
+        for node in 0..members {
+            let at = self.members + 4 * node as usize;
+            let product = u32_at(b, at).unwrap_or(u32::MAX);
+            let word = seen
+                .get_mut(product as usize / 64)
+                .filter(|_| product < self.n);
+            let bit = 1u64 << (product % 64);
+            match word {
+                Some(w) if *w & bit == 0 => *w |= bit,
+                _ => {
+                    return Err(AnnError::Member {
+                        node,
+                        product,
+                        at,
+                        points: self.n,
+                    })
+                }
             }
         }
         self.zero.check(b, 0)?;
@@ -417,49 +451,31 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
     }
 
     /// The stored (8-bit) vector of product `ordinal`.
+    #[inline]
     pub fn vector(&self, ordinal: u32) -> Option<Quantized> {
         if ordinal >= self.n {
             return None;
         }
-        let point = u32_at(
-            self.bytes.as_ref(),
-            self.product_points + 4 * ordinal as usize,
-        )?;
-        self.point_vector(point)
-    }
-
-    /// The product ordinal of `point`.
-    fn product(&self, point: u32) -> Option<u32> {
-        if point >= self.n {
-            return None;
-        }
-        u32_at(
-            self.bytes.as_ref(),
-            self.point_products + 4 * point as usize,
-        )
-    }
-
-    /// The stored vector of `point`.
-    #[inline]
-    fn point_vector(&self, point: u32) -> Option<Quantized> {
-        let (codes, scale) = self.codes_and_scale(point)?;
+        let at = self.vectors + VECTOR_BYTES * ordinal as usize;
+        let record = self.bytes.as_ref().get(at..at + VECTOR_BYTES)?;
+        let (codes, scale) = record.split_at(DIM);
         let mut q = [0i8; DIM];
         for (x, &c) in q.iter_mut().zip(codes) {
             *x = c as i8;
         }
-        Some(Quantized { q, scale })
+        Some(Quantized {
+            q,
+            scale: f32_at(scale, 0)?,
+        })
     }
 
-    /// The codes and scale of `point`, if it is one.
+    /// The product that upper-layer node `node` is.
     #[inline]
-    fn codes_and_scale(&self, point: u32) -> Option<(&[u8; DIM], f32)> {
-        if point >= self.n {
+    fn member(&self, node: u32) -> Option<u32> {
+        if node >= self.upper.first()?.size {
             return None;
         }
-        let at = self.vectors + VECTOR_BYTES * point as usize;
-        let record = self.bytes.as_ref().get(at..at + VECTOR_BYTES)?;
-        let (codes, scale) = record.split_at(DIM);
-        Some((codes.try_into().ok()?, f32_at(scale, 0)?))
+        u32_at(self.bytes.as_ref(), self.members + 4 * node as usize)
     }
 }
 

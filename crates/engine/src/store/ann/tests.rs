@@ -51,11 +51,10 @@ fn section() -> Vec<u8> {
 }
 
 /// Byte positions of the columns of [`section`]'s layout (40 points, 6
-/// slots a row on layer 0; one upper layer of 5 points, 4 slots a row).
+/// slots a row on layer 0; one upper layer of 5 nodes, 4 slots a row).
 struct At {
     vectors: usize,
-    point_products: usize,
-    product_points: usize,
+    members: usize,
     zero: usize,
     upper: usize,
 }
@@ -63,11 +62,10 @@ struct At {
 fn at() -> At {
     let n = 40;
     let h = HEADER + 8;
-    let zero = h + 44 * n;
+    let zero = h + 36 * n + 4 * 5;
     At {
         vectors: h,
-        point_products: h + 36 * n,
-        product_points: h + 40 * n,
+        members: h + 36 * n,
         zero,
         // 40 x 6 slots of 6 bits: 45 words, and the padding word.
         upper: zero + 4 * 46,
@@ -103,10 +101,20 @@ fn round_trips_vectors_products_and_counts() {
     let index = AnnIndex::open(bytes.as_slice()).expect("opens");
     assert_eq!((index.len(), index.ef_search()), (40, 16));
     assert_eq!((index.upper_layers(), index.layer0_stride()), (1, 6));
+    // Layer 0 is stored in products' numbering (product = 39 - point).
     for (point, row) in g.zero.iter().enumerate() {
         let b = index.as_bytes();
-        assert_eq!(&index.zero.links(b, point as u32).collect::<Vec<_>>(), row);
+        let products: Vec<u32> = row.iter().map(|&p| 39 - p).collect();
+        assert_eq!(
+            index.zero.links(b, 39 - point as u32).collect::<Vec<_>>(),
+            products
+        );
     }
+    // The upper layer keeps the graph's numbering; its nodes are products.
+    for node in 0..5 {
+        assert_eq!(index.member(node), Some(39 - node));
+    }
+    assert_eq!(index.member(5), None);
     for (point, v) in g.vectors.iter().enumerate() {
         let product = 39 - point as u32;
         assert_eq!(index.vector(product), Some(*v));
@@ -202,7 +210,7 @@ fn a_wrong_header_is_refused() {
         open_err(&b)
     };
     assert!(matches!(with(0, 0), AnnError::Magic { .. }));
-    assert!(matches!(with(4, 2), AnnError::Version { got: 2, .. }));
+    assert!(matches!(with(4, 3), AnnError::Version { got: 3, .. }));
     assert!(matches!(with(12, 64), AnnError::Dimensions { got: 64, .. }));
     // Counts that do not match the length.
     assert!(matches!(with(8, 41), AnnError::Length { .. }));
@@ -221,6 +229,38 @@ fn a_wrong_header_is_refused() {
     assert!(matches!(with(32, 0), AnnError::LayerSize { size: 0, .. }));
     // The entry point must be on the top layer (5 points).
     assert!(matches!(with(20, 5), AnnError::Entry { entry: 5, top: 5 }));
+}
+
+#[test]
+fn version_1_is_refused_and_says_to_rebuild() {
+    let mut bytes = section();
+    put(&mut bytes, 4, 1);
+    let err = open_err(&bytes);
+    assert_eq!(
+        err,
+        AnnError::Version {
+            expected: 2,
+            got: 1
+        }
+    );
+    assert!(err.to_string().contains("rebuild the bundle"), "{err}");
+}
+
+#[test]
+fn without_upper_layers_the_entry_is_a_product() {
+    let mut g = graph(30, 5, 1);
+    g.layers.clear();
+    g.entry = 4;
+    let bytes = write_ann(&g).expect("writes");
+    let index = AnnIndex::open(bytes.as_slice()).expect("opens");
+    assert_eq!((index.upper_layers(), index.entry), (0, 25));
+    let q = g.vectors[7];
+    assert_eq!(index.search(&q, 1).first().map(|h| h.0), Some(22));
+    g.entry = 30;
+    assert!(matches!(
+        write_ann(&g),
+        Err(AnnError::Entry { entry: 30, .. })
+    ));
 }
 
 #[test]
@@ -309,6 +349,7 @@ fn rows_of_every_width_round_trip() {
         for stride in 0..6usize {
             let mut g = graph(size, 0, 1);
             g.layers.clear();
+            g.products = (0..size as u32).collect();
             g.zero = (0..size)
                 .map(|p| {
                     (0..(p * 7 + stride) % (stride + 1))
@@ -350,27 +391,54 @@ fn the_writer_refuses_links_off_their_layer() {
 }
 
 #[test]
-fn products_must_be_a_permutation() {
+fn members_must_be_distinct_products() {
     let bytes = section();
     let a = at();
+    // Node 1 names node 0's product (39).
     let mut b = bytes.clone();
-    // Two points naming product 0.
-    put(&mut b, a.point_products, 0);
-    assert!(matches!(open_err(&b), AnnError::Products { .. }));
+    put(&mut b, a.members + 4, 39);
+    assert_eq!(
+        open_err(&b),
+        AnnError::Member {
+            node: 1,
+            product: 39,
+            at: a.members + 4,
+            points: 40
+        }
+    );
     let mut b = bytes.clone();
-    put(&mut b, a.product_points + 4 * 3, 40);
+    put(&mut b, a.members + 4 * 4, 40);
     assert!(matches!(
         open_err(&b),
-        AnnError::Products {
-            product: 3,
-            point: 40,
+        AnnError::Member {
+            node: 4,
+            product: 40,
             ..
         }
     ));
-    // The writer refuses such graphs too.
+}
+
+#[test]
+fn products_must_be_a_permutation() {
     let mut g = graph(10, 3, 2);
     g.products[0] = 1;
-    assert!(matches!(write_ann(&g), Err(AnnError::Products { .. })));
+    assert_eq!(
+        write_ann(&g),
+        Err(AnnError::Products {
+            point: 8,
+            product: 1,
+            points: 10
+        })
+    );
+    g.products[0] = 10;
+    assert!(matches!(
+        write_ann(&g),
+        Err(AnnError::Products {
+            point: 0,
+            product: 10,
+            ..
+        })
+    ));
     g.products.pop();
     assert!(matches!(
         write_ann(&g),
