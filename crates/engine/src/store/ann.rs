@@ -1,13 +1,14 @@
 //! The HNSW index over product embeddings, read in place.
 //!
 //! [`AnnIndex`] is a view over the bytes of one section: [`AnnIndex::open`]
-//! checks every count, offset and point id once; then
-//! [`AnnIndex::search`] walks the graph reading the columns where they lie
-//! (no decoding, no copy), with search state reused per thread, so a query
-//! allocates only the results it returns. The graph is instant-distance's
-//! (built at the origin, exported to an [`AnnGraph`] and written by
-//! [`write_ann`]); the search is the same algorithm, so both return the same
-//! neighbours in the same order (but for exact ties in distance).
+//! checks every count, offset and id once; then [`AnnIndex::search`] walks
+//! the graph reading the columns where they lie (layer 0's links decoded
+//! as they are read, nothing copied), with search state reused per thread,
+//! so a query allocates only the results it returns. The graph is
+//! instant-distance's (built at the origin, exported to an [`AnnGraph`] and
+//! written by [`write_ann`]); the search is the same algorithm, so both
+//! return the same neighbours in the same order (but for exact ties in
+//! distance).
 //!
 //! # Layout
 //!
@@ -22,52 +23,73 @@
 //! offset        bytes              field
 //! 0             4                  magic "FPAN"
 //! 4             u32                layout version (2)
-//! 8             u32                n: points (one per product)
+//! 8             u32                n: points (one per product), <= 2^30
 //! 12            u32                dimensions (32)
 //! 16            u32                ef_search: beam width on layer 0
 //! 20            u32                entry: a node of the top layer (a point
 //!                                    if L = 0)
 //! 24            u32                L: upper layers
-//! 28            u32                S_0: slots per row on layer 0
-//! 32            8 x L              per upper layer l = 1..=L, bottom up:
+//! 28            u32                D_0: the most links a point has on
+//!                                    layer 0
+//! 32            u32                B: bits of layer 0's codes
+//! 36            8 x L              per upper layer l = 1..=L, bottom up:
 //!                                    u32 size_l (it holds nodes 0..size_l),
 //!                                    u32 S_l (slots per row)
-//! H = 32 + 8L   36 x n             vectors by product ordinal: 32 x i8
+//! H = 36 + 8L   36 x n             vectors by product ordinal: 32 x i8
 //!                                    codes, then the f32 scale that makes
 //!                                    the vector unit length
 //!               4 x size_1         members: u32 product ordinal of each
 //!                                    upper node (size_1 = 0 if L = 0)
-//!               rows(n, S_0)       layer 0's links, points to points
+//!               packed(n + 1, W_B) layer 0's offsets: where each point's
+//!                                    row starts in the codes, in bits (the
+//!                                    last = B); W_B = bit length of B
+//!               4 x (ceil(B/32)+2) layer 0's codes (the last two words are
+//!                                    padding, so any code is one 8-byte
+//!                                    load)
 //!               rows(size_l, S_l)  layer l's links, nodes to nodes, for
 //!                                    l = 1..=L
 //!
-//! rows(m, S): m rows of S slots, slot j of row r is bit-packed id number
-//!   r x S + j, W = bit length of m bits wide (17 for m = 100,000), least
-//!   significant bit first, in u32 words: 4 x (ceil(m x S x W / 32) + 1)
-//!   bytes (the last word is padding, so any id is one 8-byte load). A slot
-//!   holds an id < m, or 2^W - 1 = empty; a row's links end at its first
-//!   empty slot.
+//! packed(m, W): m numbers W bits wide, bit-packed least significant bit
+//!   first in u32 words: 4 x (ceil(m x W / 32) + 1) bytes (the last word is
+//!   padding, so any number is one 8-byte load).
+//!
+//! layer 0's row of point p, bits offset[p]..offset[p + 1] of the codes
+//!   (empty if they are equal): k in 5 bits, then p's links in increasing
+//!   order, the first as zigzag(link - p), each next as its gap from the one
+//!   before less one, each number x Rice-coded: x >> k zero bits (at most
+//!   24), a one bit, then the low k bits of x. Neighbours mostly share a
+//!   category and a catalog lists a category's products together, so the
+//!   numbers are small: 62 B/product at 100k (`coded.rs` has the figures).
+//!
+//! rows(m, S) = packed(m x S, W) with W = bit length of m (17 for m =
+//!   100,000): m rows of S slots, slot j of row r is number r x S + j. A
+//!   slot holds an id < m, or 2^W - 1 = empty; a row's links end at its
+//!   first empty slot.
 //! ```
 //!
 //! Version 1 had no members column: its points were instant-distance's,
-//! with two u32 maps between points and products (8 bytes a product), and
-//! its scales were a vector's largest magnitude / 127 rather than one over
-//! its length. This engine refuses it ([`AnnError::Version`]): rebuild the
-//! bundle.
+//! with two u32 maps between points and products (8 bytes a product), its
+//! layer 0 had fixed-stride rows like the upper layers', and its scales
+//! were a vector's largest magnitude / 127 rather than one over its length.
+//! This engine refuses it ([`AnnError::Version`]): rebuild the bundle.
 //!
 //! `open` requires: the magic, version 2, 32 dimensions, the exact length
 //! the counts above give, `1 <= size_L <= ... <= size_1 <= n`, the entry
 //! below the top layer's size, finite non-negative scales, members distinct
-//! products below `n`, and every slot an id below its layer's size or
-//! empty, with only empty slots after an empty one.
+//! products below `n`; layer 0's offsets from 0 to B, each row decoding to
+//! at most D_0 points below `n` and ending exactly where the next starts;
+//! and every upper slot an id below its layer's size or empty, with only
+//! empty slots after an empty one.
 
 use super::{f32_at, u32_at};
 use crate::embedding::{Quantized, DIM};
 
+mod coded;
 mod rows;
 mod search;
 mod write;
 
+use coded::Coded;
 use rows::Rows;
 
 pub use write::{write_ann, AnnGraph};
@@ -77,7 +99,7 @@ pub const MAGIC: [u8; 4] = *b"FPAN";
 /// The layout version this engine reads and writes.
 pub const VERSION: u32 = 2;
 /// Bytes before the per-layer sizes.
-const HEADER: usize = 32;
+const HEADER: usize = 36;
 /// Bytes of one point's vector: its codes, then its scale (together, so a
 /// distance reads one place in memory: separate columns cost a second
 /// cache miss, ~25% of search time at 100k points).
@@ -186,6 +208,16 @@ pub enum AnnError {
         /// Products in the index.
         points: u32,
     },
+    /// A row of layer 0 that does not decode (see the module docs).
+    #[error("ANN layer 0: point {point}'s row, at bit {bit} of the codes: {why}")]
+    Row {
+        /// The point (`n` for the end of the offsets).
+        point: u32,
+        /// Where in the codes (or the offset found).
+        bit: u64,
+        /// What is wrong.
+        why: &'static str,
+    },
     /// A link to a point (or node) that is not on its layer, or after an
     /// empty slot.
     #[error("ANN layer {layer}: node {node}'s slot {slot} links to {neighbour}, not one below the layer's {size} or after an empty slot")]
@@ -239,7 +271,7 @@ pub struct AnnIndex<B> {
     vectors: usize,
     /// Where the members column starts.
     members: usize,
-    zero: Rows,
+    zero: Coded,
     /// Layers 1..=L, bottom up.
     upper: Vec<Rows>,
 }
@@ -249,7 +281,7 @@ impl<B> std::fmt::Debug for AnnIndex<B> {
         f.debug_struct("AnnIndex")
             .field("points", &self.n)
             .field("ef_search", &self.ef_search)
-            .field("layer0_stride", &self.zero.stride)
+            .field("layer0_degree", &self.zero.degree)
             .field("upper_layers", &self.upper.len())
             .finish_non_exhaustive()
     }
@@ -282,7 +314,16 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
     pub fn open(bytes: B) -> Result<Self, AnnError> {
         let b = bytes.as_ref();
         let head = |i: usize| u32_at(b, 4 * i);
-        let (Some(version), Some(n), Some(dim), Some(ef), Some(entry), Some(l), Some(s0)) = (
+        let (
+            Some(version),
+            Some(n),
+            Some(dim),
+            Some(ef),
+            Some(entry),
+            Some(l),
+            Some(degree),
+            Some(bits),
+        ) = (
             head(1),
             head(2),
             head(3),
@@ -290,7 +331,9 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
             head(5),
             head(6),
             head(7),
-        ) else {
+            head(8),
+        )
+        else {
             return Err(AnnError::Length {
                 expected: HEADER as u64,
                 got: b.len(),
@@ -315,7 +358,7 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
                 got: dim,
             });
         }
-        if n == u32::MAX {
+        if n > coded::MAX_POINTS {
             return Err(AnnError::TooLarge { what: "points" });
         }
         let mut cursor = Cursor { at: 0 };
@@ -337,13 +380,18 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
             0
         };
         let members = cursor.take(u64::from(size_1), 4)?;
+        let offsets_bytes = Coded::offsets_bytes(n, bits).ok_or(AnnError::TooLarge {
+            what: "layer-0 offsets",
+        })?;
+        let offsets = cursor.take(offsets_bytes, 1)?;
+        let codes = cursor.take(coded::codes_bytes(bits), 1)?;
+        let zero = Coded::new(n, degree, bits, offsets, codes);
         let mut rows = |size: u32, stride: u32| -> Result<Rows, AnnError> {
             let bytes = rows::column_bytes(size, stride).ok_or(AnnError::TooLarge {
                 what: "links column",
             })?;
             Ok(Rows::new(size, stride, cursor.take(bytes, 1)?))
         };
-        let zero = rows(n, s0)?;
         let mut upper = Vec::with_capacity(l as usize);
         let mut below = n;
         for layer in 1..=l {
@@ -412,7 +460,7 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
                 }
             }
         }
-        self.zero.check(b, 0)?;
+        self.zero.check(b)?;
         for (layer, rows) in (1u32..).zip(&self.upper) {
             rows.check(b, layer)?;
         }
@@ -440,9 +488,9 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
         self.upper.len()
     }
 
-    /// Slots per row on layer 0: the most neighbours a point has there.
-    pub fn layer0_stride(&self) -> usize {
-        self.zero.stride as usize
+    /// The most neighbours a point has on layer 0.
+    pub fn layer0_degree(&self) -> usize {
+        self.zero.degree as usize
     }
 
     /// The section's bytes.

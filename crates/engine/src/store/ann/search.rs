@@ -24,6 +24,8 @@ use std::cell::RefCell;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
+use super::coded::{Coded, CodedLinks};
+use super::rows::Links;
 use super::{AnnIndex, Rows};
 use crate::embedding::Quantized;
 
@@ -57,6 +59,30 @@ impl PartialEq for Candidate {
 }
 
 impl Eq for Candidate {}
+
+/// A layer's links: fixed-stride rows above, coded rows on layer 0.
+trait Adjacency {
+    /// The links of one node.
+    type Links<'a>: Iterator<Item = u32>;
+    /// The links of `node` in the section's bytes `b`.
+    fn links<'a>(&self, b: &'a [u8], node: u32) -> Self::Links<'a>;
+}
+
+impl Adjacency for Rows {
+    type Links<'a> = Links<'a>;
+    #[inline]
+    fn links<'a>(&self, b: &'a [u8], node: u32) -> Links<'a> {
+        Rows::links(self, b, node)
+    }
+}
+
+impl Adjacency for Coded {
+    type Links<'a> = CodedLinks<'a>;
+    #[inline]
+    fn links<'a>(&self, b: &'a [u8], node: u32) -> CodedLinks<'a> {
+        Coded::links(self, b, node)
+    }
+}
 
 /// Which numbering a layer's links are in.
 #[derive(Debug, Clone, Copy)]
@@ -200,7 +226,13 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
     }
 
     /// Expands candidates on one layer until none can improve the beam.
-    fn search_layer(&self, s: &mut Scratch, query: &Quantized, rows: &Rows, layer: Layer) {
+    fn search_layer<A: Adjacency>(
+        &self,
+        s: &mut Scratch,
+        query: &Quantized,
+        rows: &A,
+        layer: Layer,
+    ) {
         let b = self.bytes.as_ref();
         while let Some(Reverse(candidate)) = s.candidates.pop() {
             if let Some(farthest) = s.nearest.last() {

@@ -2,7 +2,7 @@
 //! the graph's points renumbered as the products they are, its upper layers
 //! kept in its own numbering with the members column between the two.
 
-use super::{rows, AnnError, AnnIndex, MAGIC, VERSION};
+use super::{coded, rows, AnnError, AnnIndex, MAGIC, VERSION};
 use crate::embedding::{Quantized, DIM};
 
 /// An HNSW graph as plain owned lists, the input of [`write_ann`].
@@ -60,6 +60,9 @@ pub fn write_ann(graph: &AnnGraph) -> Result<Vec<u8>, AnnError> {
             .ok_or(AnnError::TooLarge { what })
     };
     let n32 = count(n, "points")?;
+    if n32 > coded::MAX_POINTS {
+        return Err(AnnError::TooLarge { what: "points" });
+    }
     for (what, got) in [
         ("product ordinals", graph.products.len()),
         ("layer-0 rows", graph.zero.len()),
@@ -121,6 +124,8 @@ pub fn write_ann(graph: &AnnGraph) -> Result<Vec<u8>, AnnError> {
         graph.entry
     };
     let stride = |rows: &[Vec<u32>]| count(rows.iter().map(Vec::len).max().unwrap_or(0), "degree");
+    let encoded = coded::encode(&zero)?;
+    drop(zero);
     let mut out = Vec::new();
     out.extend_from_slice(&MAGIC);
     for word in [
@@ -130,7 +135,8 @@ pub fn write_ann(graph: &AnnGraph) -> Result<Vec<u8>, AnnError> {
         graph.ef_search,
         entry,
         count(graph.layers.len(), "layers")?,
-        stride(&zero)?,
+        encoded.degree,
+        encoded.bits,
     ] {
         out.extend_from_slice(&word.to_le_bytes());
     }
@@ -146,7 +152,14 @@ pub fn write_ann(graph: &AnnGraph) -> Result<Vec<u8>, AnnError> {
     for product in graph.products.iter().take(members) {
         out.extend_from_slice(&product.to_le_bytes());
     }
-    for (l, layer) in (0u32..).zip(std::iter::once(&zero).chain(&graph.layers)) {
+    rows::pack(&mut out, encoded.offsets, rows::width(encoded.bits));
+    let codes = out.len();
+    for word in encoded.words {
+        out.extend_from_slice(&word.to_le_bytes());
+    }
+    // Then the padding words.
+    out.resize(codes + coded::codes_bytes(encoded.bits) as usize, 0);
+    for (l, layer) in (1u32..).zip(&graph.layers) {
         rows::write(&mut out, l, layer, stride(layer)?)?;
     }
     AnnIndex::open(out.as_slice())?;
