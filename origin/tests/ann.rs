@@ -233,10 +233,10 @@ type Variant = (usize, usize, usize);
 const VARIANTS: [Variant; 7] = [
     (64, 32, EF_SEARCH),
     (32, 16, 48),
-    (24, 16, EF_SEARCH),
     (24, 16, 48),
     (24, 16, 64),
-    (24, 8, 64),
+    (16, 16, 48),
+    (16, 16, 64),
     (16, 16, 96),
 ];
 

@@ -56,10 +56,11 @@
 //! layer 0's row of point p, bits offset[p]..offset[p + 1] of the codes
 //!   (empty if they are equal): k in 5 bits, then p's links in increasing
 //!   order, the first as zigzag(link - p), each next as its gap from the one
-//!   before less one, each number x Rice-coded: x >> k zero bits (at most
-//!   24), a one bit, then the low k bits of x. Neighbours mostly share a
-//!   category and a catalog lists a category's products together, so the
-//!   numbers are small: 62 B/product at 100k (`coded.rs` has the figures).
+//!   before less one, each number x Exp-Golomb-coded: with y = x + 2^k and
+//!   z = bit length of y - k - 1, z zero bits, a one bit, then the low z + k
+//!   bits of y (at most 56 bits in all). Neighbours mostly share a category
+//!   and a catalog lists a category's products together, so the numbers
+//!   are small: 61 B/product at 100k (`coded.rs` has the figures).
 //!
 //! rows(m, S) = packed(m x S, W) with W = bit length of m (17 for m =
 //!   100,000): m rows of S slots, slot j of row r is number r x S + j. A

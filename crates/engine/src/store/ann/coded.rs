@@ -1,26 +1,32 @@
 //! Layer 0's links, delta-coded: each point's neighbours sorted, the first
 //! written as its signed distance from the point (zigzag), each next one as
-//! its gap from the one before, less one; every number Rice-coded with a
-//! parameter `k` per row; rows found through bit-packed offsets.
+//! its gap from the one before, less one; every number in an Exp-Golomb
+//! code with a parameter `k` per row; rows found through bit-packed
+//! offsets.
 //!
 //! It pays because neighbours have close ordinals: a catalog lists a
 //! category's products together, and neighbours mostly share a category.
 //! On the structured 100k store, with 16 links a point, 63% of the numbers
-//! fit 8 bits and the links take 22 B/point plus 3 B of offsets, against
-//! 34 B at a fixed 17 bits an id (in instant-distance's own numbering,
-//! which has no locality, they would take 30 B).
+//! fit 8 bits and the links take 20.7 B/point plus 3.1 B of offsets,
+//! against 34 B at a fixed 17 bits an id (in instant-distance's own
+//! numbering, which has no locality, they would take 30 B). Rice codes
+//! (`x >> k` in unary, then `k` bits) take 22.0 B: the numbers' tail is
+//! long (the first link's distance, a neighbour in another category), and
+//! an Exp-Golomb code's length grows with the log of the number, a Rice
+//! code's with the number.
 //!
-//! A Rice code of `x` with parameter `k`: `q = x >> k` zero bits, a one
-//! bit, then the low `k` bits of `x`, least significant bit first. The
-//! writer picks each row's `k` to make the row shortest with every `q` at
-//! most [`MAX_QUOTIENT`], so any code is at most 56 bits and one 8-byte
-//! load from its byte reads it whole.
+//! The code of `x` with parameter `k`, least significant bit first: with
+//! `y = x + 2^k` and `z` = bit length of `y` - `k` - 1, `z` zero bits, a
+//! one bit, then the low `z + k` bits of `y`: `2z + k + 1` bits in all.
+//! The writer picks each row's `k` to make the row shortest with no code
+//! over [`MAX_CODE`] bits (`k` = 31 always qualifies), so one 8-byte load
+//! from a code's byte reads it whole.
 
 use super::rows::{self, Packed};
 use super::AnnError;
 
-/// The longest run of zeros before a code's one bit.
-pub(super) const MAX_QUOTIENT: u32 = 24;
+/// The most bits one code takes: what an 8-byte load holds from any bit.
+pub(super) const MAX_CODE: u32 = 56;
 /// Bits of a row's parameter `k` (0 to 31).
 const K_BITS: u32 = 5;
 /// The most points the layout numbers: every zigzagged first neighbour
@@ -174,15 +180,14 @@ impl CodedLinks<'_> {
     #[inline]
     fn decode(&mut self) -> Option<u32> {
         let word = self.load()?;
-        let q = word.trailing_zeros();
-        if q > MAX_QUOTIENT {
+        let z = word.trailing_zeros();
+        let len = 2 * z + self.k + 1;
+        if len > MAX_CODE || self.pos + u64::from(len) > self.end {
             return None;
         }
-        let len = u64::from(q + 1 + self.k);
-        if self.pos + len > self.end {
-            return None;
-        }
-        let x = (u64::from(q) << self.k) | ((word >> (q + 1)) & ((1u64 << self.k) - 1));
+        // The low z + k bits of y, then its top bit; less 2^k.
+        let high = 1u64 << (z + self.k);
+        let x = (((word >> (z + 1)) & (high - 1)) | high) - (1u64 << self.k);
         let link = match self.previous {
             None => {
                 let d = (x >> 1) as i64 ^ -((x & 1) as i64);
@@ -191,7 +196,7 @@ impl CodedLinks<'_> {
             Some(p) => i64::from(p) + 1 + x as i64,
         };
         let link = u32::try_from(link).ok().filter(|&l| l < self.n)?;
-        self.pos += len;
+        self.pos += u64::from(len);
         self.previous = Some(link);
         Some(link)
     }
@@ -230,8 +235,13 @@ struct Bits {
 }
 
 impl Bits {
-    /// Appends the low `width` (at most 32) bits of `value`.
+    /// Appends the low `width` (at most 64) bits of `value`.
     fn push(&mut self, value: u64, width: u32) {
+        if width > 32 {
+            self.push(value, 32);
+            self.push(value >> 32, width - 32);
+            return;
+        }
         self.word |= (value & ((1u64 << width) - 1)) << self.used;
         self.used += width;
         self.len += u64::from(width);
@@ -248,6 +258,12 @@ impl Bits {
             what: "layer-0 codes",
         })
     }
+}
+
+/// Bits of the code of `x` (below 2^32) with parameter `k` (below 32).
+fn code_bits(x: u64, k: u32) -> u32 {
+    let y = x + (1 << k);
+    2 * (u64::BITS - y.leading_zeros() - k - 1) + k + 1
 }
 
 /// Codes `rows` (row `p` is point `p`'s links, each below `rows.len()`,
@@ -277,21 +293,22 @@ pub(super) fn encode(rows: &[Vec<u32>]) -> Result<Encoded, AnnError> {
         let Some(&max) = numbers.iter().max() else {
             continue;
         };
-        // Some k below 32 always qualifies: every number is below 2^31.
+        // k = 31 always qualifies: every number is below 2^31.
         let k = (0..32u32)
-            .filter(|&k| max >> k <= u64::from(MAX_QUOTIENT))
+            .filter(|&k| code_bits(max, k) <= MAX_CODE)
             .min_by_key(|&k| {
                 numbers
                     .iter()
-                    .map(|x| (x >> k) + 1 + u64::from(k))
+                    .map(|&x| u64::from(code_bits(x, k)))
                     .sum::<u64>()
             })
             .ok_or(AnnError::TooLarge { what: "points" })?;
         bits.push(u64::from(k), K_BITS);
         for x in numbers {
-            let q = (x >> k) as u32;
-            bits.push(1 << q, q + 1);
-            bits.push(x, k);
+            let y = x + (1 << k);
+            let z = u64::BITS - y.leading_zeros() - k - 1;
+            bits.push(1 << z, z + 1);
+            bits.push(y, z + k);
         }
     }
     offsets.push(bits.len()?);

@@ -382,10 +382,10 @@ fn put_code_bit(bytes: &mut [u8], bit: usize, one: bool) {
 #[test]
 fn codes_that_do_not_decode_are_refused() {
     let bytes = section();
-    // A run of zeros longer than any quotient, from row 3's first code.
+    // A run of zeros too long for any code, from row 3's first code.
     let mut b = bytes.clone();
     let start = offset(&mut b, 3, None) as usize + 5;
-    for bit in start..start + coded::MAX_QUOTIENT as usize + 2 {
+    for bit in start..start + coded::MAX_CODE as usize / 2 + 2 {
         put_code_bit(&mut b, bit, false);
     }
     assert!(matches!(open_err(&b), AnnError::Row { point: 3, .. }));
@@ -396,7 +396,7 @@ fn codes_that_do_not_decode_are_refused() {
         put_code_bit(&mut b, bit, true);
     }
     assert!(matches!(open_err(&b), AnnError::Row { point: 0, .. }));
-    // Every bit of row 9 set: quotients of 0 and k = 31, so values past n.
+    // Every bit of row 9 set: k = 31 and codes of 2^31 - 1, past n.
     let mut b = bytes.clone();
     let (start, end) = (offset(&mut b, 9, None), offset(&mut b, 10, None));
     for bit in start..end {
