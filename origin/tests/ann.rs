@@ -2,8 +2,9 @@
 //! which builds the graph. On clustered random unit vectors:
 //!
 //! 1. The exported graph, written and opened, answers every query with the
-//!    same products, in the same order and with the same similarities to
-//!    the bit, as instant-distance's own search on the index it came from.
+//!    same similarities to the bit, and the same products in the same order
+//!    but among exact ties, as instant-distance's own search on the index
+//!    it came from.
 //! 2. So its recall@10 against an exact scan of the same 8-bit vectors is
 //!    the same, and above a threshold.
 //! 3. The compact graph the bundle stores (links cut, a wider beam) finds
@@ -160,10 +161,13 @@ fn answers_as_instant_distance_does_on_the_same_graph() {
         let expected = instant_distance(&section, &mut search, &q);
         let found = index.search(&q, EF_SEARCH);
         assert_eq!(found.len(), expected.len(), "query {i}, seed {seed}");
+        // The same similarities to the bit; the same products but where
+        // two tie exactly (the section breaks ties by product ordinal,
+        // instant-distance by its own point id).
+        let tied = |s: f32| expected.iter().filter(|e| e.1 == s).count() > 1;
         for (f, e) in found.iter().zip(&expected) {
-            assert_eq!(
-                (f.0, f.1.to_bits()),
-                (e.0, e.1.to_bits()),
+            assert!(
+                f.1.to_bits() == e.1.to_bits() && (f.0 == e.0 || tied(e.1)),
                 "query {i}, seed {seed}: {found:?}\nvs instant-distance {expected:?}"
             );
         }
@@ -229,10 +233,10 @@ type Variant = (usize, usize, usize);
 const VARIANTS: [Variant; 7] = [
     (64, 32, EF_SEARCH),
     (32, 16, 48),
-    (24, 16, EF_SEARCH),
     (24, 16, 48),
     (24, 16, 64),
-    (24, 8, 64),
+    (16, 16, 48),
+    (16, 16, 64),
     (16, 16, 96),
 ];
 

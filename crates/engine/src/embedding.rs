@@ -45,9 +45,14 @@ impl Embedding {
     }
 }
 
-/// An embedding as the bundle stores it: 8-bit components scaled by the
-/// vector's largest magnitude (36 bytes instead of 128). The round trip
-/// changes a cosine by well under 0.01.
+/// An embedding as the bundle stores it: 8-bit components (the largest
+/// magnitude at 127) and one scale that makes the vector unit length (36
+/// bytes instead of 128). The round trip changes a cosine by well under
+/// 0.01, and the dot product of two is exactly (to float rounding) the
+/// cosine of what they stand for: with the largest magnitude / 127 as the
+/// scale, each vector's length strays by up to ~0.5% and the error ranks
+/// near ties wrongly (recall@10 of an exact scan of the 8-bit vectors
+/// against their cosine: 0.977 on the structured 100k store).
 ///
 /// Encoded as a tuple of the 32 components and the scale, by loops rather
 /// than serde's unrolled array code (wasm size).
@@ -55,7 +60,8 @@ impl Embedding {
 pub struct Quantized {
     /// Components divided by `scale`, times 127, rounded.
     pub q: [i8; DIM],
-    /// The largest component magnitude / 127.
+    /// One over the length of `q`, so `q x scale` has length 1 (0 for the
+    /// zero vector).
     pub scale: f32,
 }
 
@@ -69,11 +75,16 @@ impl Quantized {
                 scale: 0.0,
             };
         }
-        let scale = max / 127.0;
-        Self {
-            q: e.0.map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8),
-            scale,
-        }
+        let step = max / 127.0;
+        let q = e.0.map(|x| (x / step).round().clamp(-127.0, 127.0) as i8);
+        // Exact in i32 (at most 32 x 127^2).
+        let squares: i32 = q.iter().map(|&x| i32::from(x) * i32::from(x)).sum();
+        let scale = if squares > 0 {
+            1.0 / (squares as f32).sqrt()
+        } else {
+            0.0
+        };
+        Self { q, scale }
     }
 
     /// Back to floats, at unit length.

@@ -1,61 +1,96 @@
 //! The HNSW index over product embeddings, read in place.
 //!
 //! [`AnnIndex`] is a view over the bytes of one section: [`AnnIndex::open`]
-//! checks every count, offset and point id once; then
-//! [`AnnIndex::search`] walks the graph reading the columns where they lie
-//! (no decoding, no copy), with search state reused per thread, so a query
-//! allocates only the results it returns. The graph is instant-distance's
-//! (built at the origin, exported to an [`AnnGraph`] and written by
-//! [`write_ann`]); the search is the same algorithm, so both return the same
-//! neighbours in the same order (but for exact ties in distance).
+//! checks every count, offset and id once; then [`AnnIndex::search`] walks
+//! the graph reading the columns where they lie (layer 0's links decoded
+//! as they are read, nothing copied), with search state reused per thread,
+//! so a query allocates only the results it returns. The graph is
+//! instant-distance's (built at the origin, exported to an [`AnnGraph`] and
+//! written by [`write_ann`]); the search is the same algorithm, so both
+//! return the same neighbours in the same order (but for exact ties in
+//! distance).
 //!
 //! # Layout
 //!
-//! Little-endian throughout; `n` points, `L` upper layers. Every column
+//! Little-endian throughout; `n` points, one per product: point `p` is
+//! product ordinal `p`, so no map between the two. `L` upper layers hold
+//! `size_1 >= ... >= size_L` *nodes*: node `u` is the upper layers' own
+//! number for product `members[u]`, and upper layer `l` holds nodes
+//! `0..size_l` (instant-distance numbers its points that way). Every column
 //! starts on a multiple of 4 bytes from the section start.
 //!
 //! ```text
 //! offset        bytes              field
 //! 0             4                  magic "FPAN"
-//! 4             u32                layout version (1)
-//! 8             u32                n: points (one per product)
+//! 4             u32                layout version (2)
+//! 8             u32                n: points (one per product), <= 2^30
 //! 12            u32                dimensions (32)
 //! 16            u32                ef_search: beam width on layer 0
-//! 20            u32                entry point (a point on the top layer)
+//! 20            u32                entry: a node of the top layer (a point
+//!                                    if L = 0)
 //! 24            u32                L: upper layers
-//! 28            u32                S_0: slots per row on layer 0
-//! 32            8 x L              per upper layer l = 1..=L, bottom up:
-//!                                    u32 size_l (it holds points 0..size_l),
+//! 28            u32                D_0: the most links a point has on
+//!                                    layer 0
+//! 32            u32                B: bits of layer 0's codes
+//! 36            8 x L              per upper layer l = 1..=L, bottom up:
+//!                                    u32 size_l (it holds nodes 0..size_l),
 //!                                    u32 S_l (slots per row)
-//! H = 32 + 8L   36 x n             vectors: per point 32 x i8 codes, then
-//!                                    its f32 scale (vector = codes x scale)
-//!               4 x n              u32 point -> product ordinal
-//!               4 x n              u32 product ordinal -> point
-//!               rows(n, S_0)       layer 0's links
-//!               rows(size_l, S_l)  layer l's links, for l = 1..=L
+//! H = 36 + 8L   36 x n             vectors by product ordinal: 32 x i8
+//!                                    codes, then the f32 scale that makes
+//!                                    the vector unit length
+//!               4 x size_1         members: u32 product ordinal of each
+//!                                    upper node (size_1 = 0 if L = 0)
+//!               packed(n + 1, W_B) layer 0's offsets: where each point's
+//!                                    row starts in the codes, in bits (the
+//!                                    last = B); W_B = bit length of B
+//!               4 x (ceil(B/32)+2) layer 0's codes (the last two words are
+//!                                    padding, so any code is one 8-byte
+//!                                    load)
+//!               rows(size_l, S_l)  layer l's links, nodes to nodes, for
+//!                                    l = 1..=L
 //!
-//! rows(m, S): m rows of S slots, slot j of point p's row is bit-packed id
-//!   number p x S + j, W = bit length of m bits wide (17 for m = 100,000),
-//!   least significant bit first, in u32 words: 4 x (ceil(m x S x W / 32) + 1)
-//!   bytes (the last word is padding, so any id is one 8-byte load). A slot
-//!   holds a point id < m, or 2^W - 1 = empty; a row's links end at its first
-//!   empty slot.
+//! packed(m, W): m numbers W bits wide, bit-packed least significant bit
+//!   first in u32 words: 4 x (ceil(m x W / 32) + 1) bytes (the last word is
+//!   padding, so any number is one 8-byte load).
+//!
+//! layer 0's row of point p, bits offset[p]..offset[p + 1] of the codes
+//!   (empty if they are equal): k in 5 bits, then p's links in increasing
+//!   order, the first as zigzag(link - p), each next as its gap from the one
+//!   before less one, each number x Exp-Golomb-coded: with y = x + 2^k and
+//!   z = bit length of y - k - 1, z zero bits, a one bit, then the low z + k
+//!   bits of y (at most 56 bits in all). Neighbours mostly share a category
+//!   and a catalog lists a category's products together, so the numbers
+//!   are small: 61 B/product at 100k (`coded.rs` has the figures).
+//!
+//! rows(m, S) = packed(m x S, W) with W = bit length of m (17 for m =
+//!   100,000): m rows of S slots, slot j of row r is number r x S + j. A
+//!   slot holds an id < m, or 2^W - 1 = empty; a row's links end at its
+//!   first empty slot.
 //! ```
 //!
-//! `open` requires: the magic, version 1, 32 dimensions, the exact length
+//! Version 1 had no members column: its points were instant-distance's,
+//! with two u32 maps between points and products (8 bytes a product), its
+//! layer 0 had fixed-stride rows like the upper layers', and its scales
+//! were a vector's largest magnitude / 127 rather than one over its length.
+//! This engine refuses it ([`AnnError::Version`]): rebuild the bundle.
+//!
+//! `open` requires: the magic, version 2, 32 dimensions, the exact length
 //! the counts above give, `1 <= size_L <= ... <= size_1 <= n`, the entry
-//! point below the top layer's size, finite non-negative scales, point ->
-//! product a permutation with product -> point its inverse, and every slot
-//! an id below its layer's size or empty, with only empty slots after an
-//! empty one.
+//! below the top layer's size, finite non-negative scales, members distinct
+//! products below `n`; layer 0's offsets from 0 to B, each row decoding to
+//! at most D_0 points below `n` and ending exactly where the next starts;
+//! and every upper slot an id below its layer's size or empty, with only
+//! empty slots after an empty one.
 
 use super::{f32_at, u32_at};
 use crate::embedding::{Quantized, DIM};
 
+mod coded;
 mod rows;
 mod search;
 mod write;
 
+use coded::Coded;
 use rows::Rows;
 
 pub use write::{write_ann, AnnGraph};
@@ -63,9 +98,9 @@ pub use write::{write_ann, AnnGraph};
 /// The first four bytes of an ANN section.
 pub const MAGIC: [u8; 4] = *b"FPAN";
 /// The layout version this engine reads and writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Bytes before the per-layer sizes.
-const HEADER: usize = 32;
+const HEADER: usize = 36;
 /// Bytes of one point's vector: its codes, then its scale (together, so a
 /// distance reads one place in memory: separate columns cost a second
 /// cache miss, ~25% of search time at 100k points).
@@ -91,8 +126,9 @@ pub enum AnnError {
         /// The first bytes found.
         got: [u8; 4],
     },
-    /// Written in a layout this engine does not read.
-    #[error("ANN section is layout version {got}; this engine reads {expected}")]
+    /// Written in a layout this engine does not read (version 1: by an
+    /// origin older than this engine).
+    #[error("ANN section is layout version {got}; this engine reads only version {expected} (rebuild the bundle with a matching origin)")]
     Version {
         /// [`VERSION`].
         expected: u32,
@@ -134,7 +170,7 @@ pub enum AnnError {
         below: u32,
     },
     /// The entry point is not on the top layer.
-    #[error("ANN entry point {entry} is not below the top layer's size {top}")]
+    #[error("ANN entry {entry} is not below the top layer's size {top}")]
     Entry {
         /// The entry point.
         entry: u32,
@@ -151,20 +187,41 @@ pub enum AnnError {
         /// Where it is.
         at: usize,
     },
-    /// Point -> product and product -> point are not inverse permutations.
-    #[error("ANN product {product} maps to point {point} (byte {at}), which does not map back to it ({points} points)")]
+    /// A graph to write whose points do not name each product once.
+    #[error("ANN graph: point {point} names product {product}, which is not below {points} or another point names too")]
     Products {
-        /// The product ordinal.
-        product: u32,
-        /// The point it names.
+        /// The point.
         point: u32,
-        /// Where the point is.
-        at: usize,
-        /// Points in the index.
+        /// The product ordinal it names.
+        product: u32,
+        /// Points (and products) in the graph.
         points: u32,
     },
-    /// A link to a point that is not on its layer, or after an empty slot.
-    #[error("ANN layer {layer}: node {node}'s slot {slot} links to {neighbour}, not a point below the layer's {size} or after an empty slot")]
+    /// An upper-layer node that is not a product, or the same as another.
+    #[error("ANN upper node {node} is product {product} (byte {at}), not below {points} or another node's too")]
+    Member {
+        /// The node.
+        node: u32,
+        /// The product it names.
+        product: u32,
+        /// Where the product is.
+        at: usize,
+        /// Products in the index.
+        points: u32,
+    },
+    /// A row of layer 0 that does not decode (see the module docs).
+    #[error("ANN layer 0: point {point}'s row, at bit {bit} of the codes: {why}")]
+    Row {
+        /// The point (`n` for the end of the offsets).
+        point: u32,
+        /// Where in the codes (or the offset found).
+        bit: u64,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// A link to a point (or node) that is not on its layer, or after an
+    /// empty slot.
+    #[error("ANN layer {layer}: node {node}'s slot {slot} links to {neighbour}, not one below the layer's {size} or after an empty slot")]
     Link {
         /// The layer (0 = all points).
         layer: u32,
@@ -203,6 +260,7 @@ pub enum AnnError {
 /// let index = AnnIndex::open(bytes.as_slice())?;
 /// let hits = index.search(&unit(1), 2);
 /// assert_eq!(hits.first(), Some(&(0, 1.0))); // point 1 is product 0
+/// assert_eq!(index.vector(0), Some(unit(1)));
 /// # Ok::<(), firstpaint_engine::store::ann::AnnError>(())
 /// ```
 #[derive(Clone)]
@@ -212,9 +270,9 @@ pub struct AnnIndex<B> {
     ef_search: u32,
     entry: u32,
     vectors: usize,
-    point_products: usize,
-    product_points: usize,
-    zero: Rows,
+    /// Where the members column starts.
+    members: usize,
+    zero: Coded,
     /// Layers 1..=L, bottom up.
     upper: Vec<Rows>,
 }
@@ -224,7 +282,7 @@ impl<B> std::fmt::Debug for AnnIndex<B> {
         f.debug_struct("AnnIndex")
             .field("points", &self.n)
             .field("ef_search", &self.ef_search)
-            .field("layer0_stride", &self.zero.stride)
+            .field("layer0_degree", &self.zero.degree)
             .field("upper_layers", &self.upper.len())
             .finish_non_exhaustive()
     }
@@ -257,7 +315,16 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
     pub fn open(bytes: B) -> Result<Self, AnnError> {
         let b = bytes.as_ref();
         let head = |i: usize| u32_at(b, 4 * i);
-        let (Some(version), Some(n), Some(dim), Some(ef), Some(entry), Some(l), Some(s0)) = (
+        let (
+            Some(version),
+            Some(n),
+            Some(dim),
+            Some(ef),
+            Some(entry),
+            Some(l),
+            Some(degree),
+            Some(bits),
+        ) = (
             head(1),
             head(2),
             head(3),
@@ -265,7 +332,9 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
             head(5),
             head(6),
             head(7),
-        ) else {
+            head(8),
+        )
+        else {
             return Err(AnnError::Length {
                 expected: HEADER as u64,
                 got: b.len(),
@@ -290,7 +359,7 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
                 got: dim,
             });
         }
-        if n == u32::MAX {
+        if n > coded::MAX_POINTS {
             return Err(AnnError::TooLarge { what: "points" });
         }
         let mut cursor = Cursor { at: 0 };
@@ -306,15 +375,24 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
         }
         let n64 = u64::from(n);
         let vectors = cursor.take(n64, VECTOR_BYTES as u64)?;
-        let point_products = cursor.take(n64, 4)?;
-        let product_points = cursor.take(n64, 4)?;
+        let size_1 = if l > 0 {
+            u32_at(b, sizes_at).ok_or(AnnError::TooLarge { what: "layers" })?
+        } else {
+            0
+        };
+        let members = cursor.take(u64::from(size_1), 4)?;
+        let offsets_bytes = Coded::offsets_bytes(n, bits).ok_or(AnnError::TooLarge {
+            what: "layer-0 offsets",
+        })?;
+        let offsets = cursor.take(offsets_bytes, 1)?;
+        let codes = cursor.take(coded::codes_bytes(bits), 1)?;
+        let zero = Coded::new(n, degree, bits, offsets, codes);
         let mut rows = |size: u32, stride: u32| -> Result<Rows, AnnError> {
             let bytes = rows::column_bytes(size, stride).ok_or(AnnError::TooLarge {
                 what: "links column",
             })?;
             Ok(Rows::new(size, stride, cursor.take(bytes, 1)?))
         };
-        let zero = rows(n, s0)?;
         let mut upper = Vec::with_capacity(l as usize);
         let mut below = n;
         for layer in 1..=l {
@@ -344,8 +422,7 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
             ef_search: ef,
             entry,
             vectors,
-            point_products,
-            product_points,
+            members,
             zero,
             upper,
         };
@@ -353,7 +430,7 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
         Ok(index)
     }
 
-    /// Scales, the two permutations and every layer's rows.
+    /// Scales, members and every layer's rows.
     fn check_columns(&self) -> Result<(), AnnError> {
         let b = self.bytes.as_ref();
         for point in 0..self.n {
@@ -363,22 +440,28 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
                 return Err(AnnError::Scale { point, scale, at });
             }
         }
-        for product in 0..self.n {
-            let at = self.product_points + 4 * product as usize;
-            let point = u32_at(b, at).unwrap_or(u32::MAX);
-            let back = (point < self.n)
-                .then(|| u32_at(b, self.point_products + 4 * point as usize))
-                .flatten();
-            if back != Some(product) {
-                return Err(AnnError::Products {
-                    product,
-                    point,
-                    at,
-                    points: self.n,
-                });
+        let members = self.upper.first().map_or(0, |rows| rows.size);
+        let mut seen = vec![0u64; (self.n as usize).div_ceil(64)];
+        for node in 0..members {
+            let at = self.members + 4 * node as usize;
+            let product = u32_at(b, at).unwrap_or(u32::MAX);
+            let word = seen
+                .get_mut(product as usize / 64)
+                .filter(|_| product < self.n);
+            let bit = 1u64 << (product % 64);
+            match word {
+                Some(w) if *w & bit == 0 => *w |= bit,
+                _ => {
+                    return Err(AnnError::Member {
+                        node,
+                        product,
+                        at,
+                        points: self.n,
+                    })
+                }
             }
         }
-        self.zero.check(b, 0)?;
+        self.zero.check(b)?;
         for (layer, rows) in (1u32..).zip(&self.upper) {
             rows.check(b, layer)?;
         }
@@ -406,9 +489,9 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
         self.upper.len()
     }
 
-    /// Slots per row on layer 0: the most neighbours a point has there.
-    pub fn layer0_stride(&self) -> usize {
-        self.zero.stride as usize
+    /// The most neighbours a point has on layer 0.
+    pub fn layer0_degree(&self) -> usize {
+        self.zero.degree as usize
     }
 
     /// The section's bytes.
@@ -417,49 +500,31 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
     }
 
     /// The stored (8-bit) vector of product `ordinal`.
+    #[inline]
     pub fn vector(&self, ordinal: u32) -> Option<Quantized> {
         if ordinal >= self.n {
             return None;
         }
-        let point = u32_at(
-            self.bytes.as_ref(),
-            self.product_points + 4 * ordinal as usize,
-        )?;
-        self.point_vector(point)
-    }
-
-    /// The product ordinal of `point`.
-    fn product(&self, point: u32) -> Option<u32> {
-        if point >= self.n {
-            return None;
-        }
-        u32_at(
-            self.bytes.as_ref(),
-            self.point_products + 4 * point as usize,
-        )
-    }
-
-    /// The stored vector of `point`.
-    #[inline]
-    fn point_vector(&self, point: u32) -> Option<Quantized> {
-        let (codes, scale) = self.codes_and_scale(point)?;
+        let at = self.vectors + VECTOR_BYTES * ordinal as usize;
+        let record = self.bytes.as_ref().get(at..at + VECTOR_BYTES)?;
+        let (codes, scale) = record.split_at(DIM);
         let mut q = [0i8; DIM];
         for (x, &c) in q.iter_mut().zip(codes) {
             *x = c as i8;
         }
-        Some(Quantized { q, scale })
+        Some(Quantized {
+            q,
+            scale: f32_at(scale, 0)?,
+        })
     }
 
-    /// The codes and scale of `point`, if it is one.
+    /// The product that upper-layer node `node` is.
     #[inline]
-    fn codes_and_scale(&self, point: u32) -> Option<(&[u8; DIM], f32)> {
-        if point >= self.n {
+    fn member(&self, node: u32) -> Option<u32> {
+        if node >= self.upper.first()?.size {
             return None;
         }
-        let at = self.vectors + VECTOR_BYTES * point as usize;
-        let record = self.bytes.as_ref().get(at..at + VECTOR_BYTES)?;
-        let (codes, scale) = record.split_at(DIM);
-        Some((codes.try_into().ok()?, f32_at(scale, 0)?))
+        u32_at(self.bytes.as_ref(), self.members + 4 * node as usize)
     }
 }
 

@@ -1,11 +1,13 @@
-//! One layer's links: a row of `stride` slots per point on the layer, each
-//! slot a point id packed in `width` bits, rows shorter than the stride
-//! ended by the empty value `2^width - 1`.
+//! An upper layer's links: a row of `stride` slots per node on the layer,
+//! each slot a node id packed in `width` bits, rows shorter than the stride
+//! ended by the empty value `2^width - 1`; and the bit-packed column
+//! ([`Packed`]) those rows and layer 0's offsets are stored in.
 //!
 //! Fixed-stride rows need no offsets column (one memory access per row, not
 //! two), and every row of an instant-distance graph is full, so the stride
-//! wastes nothing. Packing ids in as few bits as the layer's size needs
-//! (17 for 100k points) takes them from 4 bytes to ~2.
+//! wastes nothing. The upper layers hold 1/32 of the points, so coding
+//! their links as layer 0's are would save little; their ids are in the
+//! upper layers' own numbering, which has no locality to code anyway.
 //!
 //! Bits are packed least significant first into little-endian `u32` words;
 //! the column is the words the bits fill, plus one, so that any id can be
@@ -21,10 +23,70 @@ pub(super) fn width(size: u32) -> u32 {
 
 /// Bytes of the column of `size` rows of `stride` slots, if addressable.
 pub(super) fn column_bytes(size: u32, stride: u32) -> Option<u64> {
-    let bits = u64::from(size)
-        .checked_mul(u64::from(stride))?
-        .checked_mul(u64::from(width(size)))?;
-    bits.div_ceil(32).checked_add(1)?.checked_mul(4)
+    Packed::column_bytes(u64::from(size).checked_mul(u64::from(stride))?, width(size))
+}
+
+/// A column of numbers `width` (1 to 32) bits wide, bit-packed least
+/// significant bit first into little-endian `u32` words, plus one word so
+/// that any number is one 8-byte load.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Packed {
+    width: u32,
+    /// `2^width - 1`.
+    mask: u32,
+    /// Byte position of the column in the section.
+    at: usize,
+}
+
+impl Packed {
+    /// The column of `width`-bit numbers at byte `at`.
+    pub(super) fn new(width: u32, at: usize) -> Self {
+        Self {
+            width,
+            mask: u32::MAX >> (u32::BITS - width),
+            at,
+        }
+    }
+
+    /// Bytes of a column of `count` numbers `width` bits wide, if
+    /// addressable.
+    pub(super) fn column_bytes(count: u64, width: u32) -> Option<u64> {
+        let bits = count.checked_mul(u64::from(width))?;
+        bits.div_ceil(32).checked_add(1)?.checked_mul(4)
+    }
+
+    /// Number `index`, if the column holds its bits.
+    #[inline]
+    pub(super) fn get(&self, b: &[u8], index: u64) -> Option<u32> {
+        let bit = index.checked_mul(u64::from(self.width))?;
+        let at = self
+            .at
+            .checked_add(usize::try_from(bit / 32).ok()?.checked_mul(4)?)?;
+        let word: [u8; 8] = b.get(at..at.checked_add(8)?)?.try_into().ok()?;
+        Some((u64::from_le_bytes(word) >> (bit % 32)) as u32 & self.mask)
+    }
+}
+
+/// Appends `values` as a [`Packed`] column `width` bits wide (each value
+/// cut to its low `width` bits).
+pub(super) fn pack(out: &mut Vec<u8>, values: impl IntoIterator<Item = u32>, width: u32) {
+    let mask = u64::from(u32::MAX >> (u32::BITS - width));
+    let mut word = 0u64;
+    let mut bits = 0u32;
+    for value in values {
+        word |= (u64::from(value) & mask) << bits;
+        bits += width;
+        if bits >= 32 {
+            out.extend_from_slice(&(word as u32).to_le_bytes());
+            word >>= 32;
+            bits -= 32;
+        }
+    }
+    if bits > 0 {
+        out.extend_from_slice(&(word as u32).to_le_bytes());
+    }
+    // The word that lets the last number be read with one 8-byte load.
+    out.extend_from_slice(&0u32.to_le_bytes());
 }
 
 /// Where one layer's rows are, and their geometry.
@@ -35,10 +97,12 @@ pub(super) struct Rows {
     /// Slots per row: the most links a point has on the layer.
     pub(super) stride: u32,
     width: u32,
-    /// The value of an empty slot, `2^width - 1`; also the mask of a slot.
+    /// The value of an empty slot, `2^width - 1`.
     empty: u32,
     /// Byte position of the column in the section.
     at: usize,
+    /// The slots, read one at a time.
+    slots: Packed,
 }
 
 impl Rows {
@@ -51,16 +115,8 @@ impl Rows {
             width,
             empty: u32::MAX >> (u32::BITS - width),
             at,
+            slots: Packed::new(width, at),
         }
-    }
-
-    /// The value in `slot` (counted over all rows): an id, or `empty`.
-    #[inline]
-    fn slot(&self, b: &[u8], slot: u64) -> Option<u32> {
-        let bit = slot * u64::from(self.width);
-        let at = self.at + 4 * (bit / 32) as usize;
-        let word: [u8; 8] = b.get(at..at + 8)?.try_into().ok()?;
-        Some((u64::from_le_bytes(word) >> (bit % 32)) as u32 & self.empty)
     }
 
     /// The links of `node` on this layer (none if it is not on it).
@@ -142,7 +198,7 @@ impl Iterator for Links<'_> {
         if self.slot >= self.end {
             return None;
         }
-        match self.rows.slot(self.b, self.slot) {
+        match self.rows.slots.get(self.b, self.slot) {
             Some(id) if id != self.rows.empty => {
                 self.slot += 1;
                 Some(id)
@@ -166,8 +222,7 @@ pub(super) fn write(
     let size = u32::try_from(rows.len()).map_err(|_| AnnError::TooLarge { what: "layer" })?;
     let width = width(size);
     let empty = u32::MAX >> (u32::BITS - width);
-    let mut word = 0u64;
-    let mut bits = 0u32;
+    let mut slots = Vec::with_capacity(rows.len() * stride as usize);
     for (node, row) in (0u32..).zip(rows) {
         if row.len() > stride as usize {
             return Err(AnnError::TooLarge {
@@ -175,7 +230,7 @@ pub(super) fn write(
             });
         }
         for s in 0..stride {
-            let value = match row.get(s as usize) {
+            slots.push(match row.get(s as usize) {
                 Some(&id) if id < size => id,
                 Some(&id) => {
                     return Err(AnnError::Link {
@@ -187,20 +242,9 @@ pub(super) fn write(
                     })
                 }
                 None => empty,
-            };
-            word |= u64::from(value) << bits;
-            bits += width;
-            if bits >= 32 {
-                out.extend_from_slice(&(word as u32).to_le_bytes());
-                word >>= 32;
-                bits -= 32;
-            }
+            });
         }
     }
-    if bits > 0 {
-        out.extend_from_slice(&(word as u32).to_le_bytes());
-    }
-    // The word that lets the last id be read with one 8-byte load.
-    out.extend_from_slice(&0u32.to_le_bytes());
+    pack(out, slots, width);
     Ok(())
 }

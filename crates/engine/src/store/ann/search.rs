@@ -8,7 +8,13 @@
 //! and keep those that rank among the `ef` nearest. Distances are cosine
 //! distances of the 8-bit vectors, `(1 - a.b).max(0)`, computed in the same
 //! order of operations as [`Quantized::dot`], so they agree to the bit; and
-//! ties fall to the lower point id, as instant-distance's do.
+//! ties fall to the lower id.
+//!
+//! The upper layers are searched over their own node numbers (as
+//! instant-distance numbers them), each node's vector found through the
+//! members column; layer 0 over product ordinals. So ties on layer 0 fall
+//! to the lower product ordinal where instant-distance's fall to its lower
+//! point id: the two answer alike but for exact ties in distance.
 //!
 //! The visited set (stamped with a per-search generation), the candidate
 //! heap and the result list live in a per-thread scratch, so a search
@@ -18,6 +24,8 @@ use std::cell::RefCell;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
+use super::coded::{Coded, CodedLinks};
+use super::rows::Links;
 use super::{AnnIndex, Rows};
 use crate::embedding::Quantized;
 
@@ -51,6 +59,39 @@ impl PartialEq for Candidate {
 }
 
 impl Eq for Candidate {}
+
+/// A layer's links: fixed-stride rows above, coded rows on layer 0.
+trait Adjacency {
+    /// The links of one node.
+    type Links<'a>: Iterator<Item = u32>;
+    /// The links of `node` in the section's bytes `b`.
+    fn links<'a>(&self, b: &'a [u8], node: u32) -> Self::Links<'a>;
+}
+
+impl Adjacency for Rows {
+    type Links<'a> = Links<'a>;
+    #[inline]
+    fn links<'a>(&self, b: &'a [u8], node: u32) -> Links<'a> {
+        Rows::links(self, b, node)
+    }
+}
+
+impl Adjacency for Coded {
+    type Links<'a> = CodedLinks<'a>;
+    #[inline]
+    fn links<'a>(&self, b: &'a [u8], node: u32) -> CodedLinks<'a> {
+        Coded::links(self, b, node)
+    }
+}
+
+/// Which numbering a layer's links are in.
+#[derive(Debug, Clone, Copy)]
+enum Layer {
+    /// Upper-layer nodes (the members column names their products).
+    Upper,
+    /// Layer 0's points: product ordinals.
+    Zero,
+}
 
 /// One thread's search state, reused by every search on it.
 #[derive(Default)]
@@ -148,9 +189,23 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
         }
         s.new_generation(self.n as usize);
         s.ef = 1;
-        self.push(s, query, self.entry);
-        for rows in self.upper.iter().rev() {
-            self.search_layer(s, query, rows);
+        let layer0 = if self.upper.is_empty() {
+            Layer::Zero
+        } else {
+            Layer::Upper
+        };
+        self.push(s, query, self.entry, layer0);
+        for (layer, rows) in self.upper.iter().enumerate().rev() {
+            self.search_layer(s, query, rows, Layer::Upper);
+            if layer == 0 {
+                // Layer 1's nodes become the points (products) they are:
+                // distinct products, so the order holds but for ties.
+                for c in s.nearest.iter_mut() {
+                    c.point = self.member(c.point).unwrap_or(u32::MAX);
+                }
+                s.nearest.retain(|c| c.point != u32::MAX);
+                s.nearest.sort_unstable();
+            }
             // Descend: the nearest found become the entry points below.
             s.candidates.clear();
             s.candidates.extend(s.nearest.iter().map(|&c| Reverse(c)));
@@ -162,16 +217,22 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
             }
         }
         s.ef = ef.max(1);
-        self.search_layer(s, query, &self.zero);
+        self.search_layer(s, query, &self.zero, Layer::Zero);
         s.nearest
             .iter()
             .take(k)
-            .filter_map(|c| Some((self.product(c.point)?, 1.0 - c.distance)))
+            .map(|c| (c.point, 1.0 - c.distance))
             .collect()
     }
 
     /// Expands candidates on one layer until none can improve the beam.
-    fn search_layer(&self, s: &mut Scratch, query: &Quantized, rows: &Rows) {
+    fn search_layer<A: Adjacency>(
+        &self,
+        s: &mut Scratch,
+        query: &Quantized,
+        rows: &A,
+        layer: Layer,
+    ) {
         let b = self.bytes.as_ref();
         while let Some(Reverse(candidate)) = s.candidates.pop() {
             if let Some(farthest) = s.nearest.last() {
@@ -180,7 +241,7 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
                 }
             }
             for point in rows.links(b, candidate.point) {
-                self.push(s, query, point);
+                self.push(s, query, point, layer);
             }
             // Truncated after the whole row, as instant-distance does: the
             // row's later neighbours compete with its earlier ones.
@@ -188,13 +249,18 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
         }
     }
 
-    /// Measures `point` if it is new, and keeps it if it ranks within the beam.
+    /// Measures `point` (a node of `layer`) if it is new, and keeps it if
+    /// it ranks within the beam.
     #[inline]
-    fn push(&self, s: &mut Scratch, query: &Quantized, point: u32) {
+    fn push(&self, s: &mut Scratch, query: &Quantized, point: u32, layer: Layer) {
         if !s.visit(point) {
             return;
         }
-        let Some(distance) = self.distance(query, point) else {
+        let product = match layer {
+            Layer::Zero => Some(point),
+            Layer::Upper => self.member(point),
+        };
+        let Some(distance) = product.and_then(|p| self.distance(query, p)) else {
             return;
         };
         let new = Candidate { distance, point };
@@ -208,10 +274,11 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
         }
     }
 
-    /// `(1 - query . point).max(0)`, as `Quantized`'s `Point` impl computes it
-    /// (through the same `dot`, so the two agree to the bit).
+    /// `(1 - query . product's vector).max(0)`, as `Quantized`'s `Point`
+    /// impl computes it (through the same `dot`, so the two agree to the
+    /// bit).
     #[inline]
-    fn distance(&self, query: &Quantized, point: u32) -> Option<f32> {
-        Some((1.0 - query.dot(&self.point_vector(point)?)).max(0.0))
+    fn distance(&self, query: &Quantized, product: u32) -> Option<f32> {
+        Some((1.0 - query.dot(&self.vector(product)?)).max(0.0))
     }
 }

@@ -51,26 +51,30 @@ fn section() -> Vec<u8> {
 }
 
 /// Byte positions of the columns of [`section`]'s layout (40 points, 6
-/// slots a row on layer 0; one upper layer of 5 points, 4 slots a row).
+/// links a point on layer 0; one upper layer of 5 nodes, 4 slots a row),
+/// and layer 0's bits of codes.
 struct At {
     vectors: usize,
-    point_products: usize,
-    product_points: usize,
-    zero: usize,
+    members: usize,
+    offsets: usize,
+    codes: usize,
+    bits: u32,
     upper: usize,
 }
 
 fn at() -> At {
     let n = 40;
+    let bits = u32_at(&section(), 32).expect("a header");
     let h = HEADER + 8;
-    let zero = h + 44 * n;
+    let offsets = h + 36 * n + 4 * 5;
+    let codes = offsets + Coded::offsets_bytes(40, bits).expect("small") as usize;
     At {
         vectors: h,
-        point_products: h + 36 * n,
-        product_points: h + 40 * n,
-        zero,
-        // 40 x 6 slots of 6 bits: 45 words, and the padding word.
-        upper: zero + 4 * 46,
+        members: h + 36 * n,
+        offsets,
+        codes,
+        bits,
+        upper: codes + coded::codes_bytes(bits) as usize,
     }
 }
 
@@ -102,11 +106,23 @@ fn round_trips_vectors_products_and_counts() {
     let bytes = write_ann(&g).expect("writes");
     let index = AnnIndex::open(bytes.as_slice()).expect("opens");
     assert_eq!((index.len(), index.ef_search()), (40, 16));
-    assert_eq!((index.upper_layers(), index.layer0_stride()), (1, 6));
+    assert_eq!((index.upper_layers(), index.layer0_degree()), (1, 6));
+    // Layer 0 is stored in products' numbering (product = 39 - point),
+    // each row in increasing order.
     for (point, row) in g.zero.iter().enumerate() {
         let b = index.as_bytes();
-        assert_eq!(&index.zero.links(b, point as u32).collect::<Vec<_>>(), row);
+        let mut products: Vec<u32> = row.iter().map(|&p| 39 - p).collect();
+        products.sort_unstable();
+        assert_eq!(
+            index.zero.links(b, 39 - point as u32).collect::<Vec<_>>(),
+            products
+        );
     }
+    // The upper layer keeps the graph's numbering; its nodes are products.
+    for node in 0..5 {
+        assert_eq!(index.member(node), Some(39 - node));
+    }
+    assert_eq!(index.member(5), None);
     for (point, v) in g.vectors.iter().enumerate() {
         let product = 39 - point as u32;
         assert_eq!(index.vector(product), Some(*v));
@@ -202,59 +218,68 @@ fn a_wrong_header_is_refused() {
         open_err(&b)
     };
     assert!(matches!(with(0, 0), AnnError::Magic { .. }));
-    assert!(matches!(with(4, 2), AnnError::Version { got: 2, .. }));
+    assert!(matches!(with(4, 3), AnnError::Version { got: 3, .. }));
     assert!(matches!(with(12, 64), AnnError::Dimensions { got: 64, .. }));
     // Counts that do not match the length.
     assert!(matches!(with(8, 41), AnnError::Length { .. }));
     assert!(matches!(with(8, u32::MAX), AnnError::TooLarge { .. }));
     assert!(matches!(with(24, u32::MAX), AnnError::Length { .. }));
-    assert!(matches!(with(28, u32::MAX), AnnError::Length { .. }));
     // An upper layer larger than the one below, or empty.
     assert!(matches!(
-        with(32, 41),
+        with(36, 41),
         AnnError::LayerSize {
             layer: 1,
             size: 41,
             below: 40
         }
     ));
-    assert!(matches!(with(32, 0), AnnError::LayerSize { size: 0, .. }));
+    assert!(matches!(with(36, 0), AnnError::LayerSize { size: 0, .. }));
     // The entry point must be on the top layer (5 points).
     assert!(matches!(with(20, 5), AnnError::Entry { entry: 5, top: 5 }));
 }
 
 #[test]
-fn links_to_points_off_their_layer_are_refused() {
-    let bytes = section();
-    let a = at();
-    let with = |at: usize, width: u32, slot: usize, value: u32| {
-        let mut b = bytes.clone();
-        put_slot(&mut b, at, width, slot, value);
-        open_err(&b)
-    };
-    // Layer 0: 40 points, 6-bit ids (63 is the empty slot).
+fn version_1_is_refused_and_says_to_rebuild() {
+    let mut bytes = section();
+    put(&mut bytes, 4, 1);
+    let err = open_err(&bytes);
     assert_eq!(
-        with(a.zero, 6, 7, 40),
-        AnnError::Link {
-            layer: 0,
-            node: 1,
-            slot: 1,
-            neighbour: 40,
-            size: 40
+        err,
+        AnnError::Version {
+            expected: 2,
+            got: 1
         }
     );
+    assert!(err.to_string().contains("rebuild the bundle"), "{err}");
+}
+
+#[test]
+fn without_upper_layers_the_entry_is_a_product() {
+    let mut g = graph(30, 5, 1);
+    g.layers.clear();
+    g.entry = 4;
+    let bytes = write_ann(&g).expect("writes");
+    let index = AnnIndex::open(bytes.as_slice()).expect("opens");
+    assert_eq!((index.upper_layers(), index.entry), (0, 25));
+    let q = g.vectors[7];
+    assert_eq!(index.search(&q, 1).first().map(|h| h.0), Some(22));
+    g.entry = 30;
     assert!(matches!(
-        with(a.zero, 6, 239, 62),
-        AnnError::Link {
-            node: 39,
-            slot: 5,
-            ..
-        }
+        write_ann(&g),
+        Err(AnnError::Entry { entry: 30, .. })
     ));
-    // Upper layer 1 holds points 0..5 (3-bit ids): 5 is off it though it
+}
+
+#[test]
+fn links_to_nodes_off_their_layer_are_refused() {
+    let bytes = section();
+    let a = at();
+    // Upper layer 1 holds nodes 0..5 (3-bit ids): 5 is off it though it
     // is a point.
+    let mut b = bytes.clone();
+    put_slot(&mut b, a.upper, 3, 2, 5);
     assert_eq!(
-        with(a.upper, 3, 2, 5),
+        open_err(&b),
         AnnError::Link {
             layer: 1,
             node: 0,
@@ -269,12 +294,13 @@ fn links_to_points_off_their_layer_are_refused() {
 fn links_after_an_empty_slot_are_refused() {
     let mut bytes = section();
     let a = at();
-    // Node 2's second slot emptied: its row would end there.
-    put_slot(&mut bytes, a.zero, 6, 13, 63);
+    // Node 2's second slot emptied (7 with 3-bit ids): its row would end
+    // there.
+    put_slot(&mut bytes, a.upper, 3, 9, 7);
     assert!(matches!(
         open_err(&bytes),
         AnnError::Link {
-            layer: 0,
+            layer: 1,
             node: 2,
             slot: 2,
             ..
@@ -282,33 +308,148 @@ fn links_after_an_empty_slot_are_refused() {
     ));
     // Emptying its tail instead is a shorter row, and fine.
     let mut bytes = section();
-    for slot in 15..18 {
-        put_slot(&mut bytes, a.zero, 6, slot, 63);
+    for slot in 10..12 {
+        put_slot(&mut bytes, a.upper, 3, slot, 7);
     }
     let index = AnnIndex::open(bytes.as_slice()).expect("opens");
-    assert_eq!(index.zero.links(index.as_bytes(), 2).count(), 3);
+    assert_eq!(index.upper[0].links(index.as_bytes(), 2).count(), 2);
+}
+
+/// The layer-0 offset of row `row` of [`section`], or with `value` put there.
+fn offset(bytes: &mut [u8], row: usize, value: Option<u32>) -> u32 {
+    let a = at();
+    let width = rows::width(a.bits);
+    let read = |bytes: &[u8]| {
+        (0..width as usize).fold(0u32, |x, i| {
+            let bit = row * width as usize + i;
+            x | u32::from(bytes[a.offsets + bit / 8] >> (bit % 8) & 1) << i
+        })
+    };
+    if let Some(v) = value {
+        put_slot(bytes, a.offsets, width, row, v);
+    }
+    read(bytes)
 }
 
 #[test]
-fn strides_that_disagree_with_the_length_are_refused() {
+fn offsets_must_start_at_0_rise_and_end_at_the_codes_end() {
     let bytes = section();
-    for (at, stride) in [(28, 7), (28, 5), (28, 0), (28, u32::MAX), (36, 1), (36, 9)] {
+    let a = at();
+    let with = |row: usize, value: u32| {
         let mut b = bytes.clone();
-        put(&mut b, at, stride);
+        offset(&mut b, row, Some(value));
+        open_err(&b)
+    };
+    assert!(matches!(
+        with(0, 1),
+        AnnError::Row {
+            point: 0,
+            bit: 1,
+            ..
+        }
+    ));
+    assert!(matches!(
+        with(40, a.bits - 1),
+        AnnError::Row { point: 40, .. }
+    ));
+    // Row 5 starting after row 6: row 5 cannot decode to its end.
+    let mut b = bytes.clone();
+    let seventh = offset(&mut b, 7, None);
+    assert!(matches!(
+        with(6, seventh + 1),
+        AnnError::Row { point: 5, .. }
+    ));
+    // One bit later or earlier: the rows around it no longer end where
+    // the next starts.
+    let mut b = bytes.clone();
+    let sixth = offset(&mut b, 6, None);
+    for moved in [sixth - 1, sixth + 1] {
+        assert!(matches!(with(6, moved), AnnError::Row { point: 5 | 6, .. }));
+    }
+}
+
+/// Sets bit `bit` of [`section`]'s codes to `one`.
+fn put_code_bit(bytes: &mut [u8], bit: usize, one: bool) {
+    let a = at();
+    let byte = &mut bytes[a.codes + bit / 8];
+    if one {
+        *byte |= 1 << (bit % 8);
+    } else {
+        *byte &= !(1 << (bit % 8));
+    }
+}
+
+#[test]
+fn codes_that_do_not_decode_are_refused() {
+    let bytes = section();
+    // A run of zeros too long for any code, from row 3's first code.
+    let mut b = bytes.clone();
+    let start = offset(&mut b, 3, None) as usize + 5;
+    for bit in start..start + coded::MAX_CODE as usize / 2 + 2 {
+        put_code_bit(&mut b, bit, false);
+    }
+    assert!(matches!(open_err(&b), AnnError::Row { point: 3, .. }));
+    // Row 0's parameter k at its largest: its first code takes more bits
+    // than the row has.
+    let mut b = bytes.clone();
+    for bit in 0..5 {
+        put_code_bit(&mut b, bit, true);
+    }
+    assert!(matches!(open_err(&b), AnnError::Row { point: 0, .. }));
+    // Every bit of row 9 set: k = 31 and codes of 2^31 - 1, past n.
+    let mut b = bytes.clone();
+    let (start, end) = (offset(&mut b, 9, None), offset(&mut b, 10, None));
+    for bit in start..end {
+        put_code_bit(&mut b, bit as usize, true);
+    }
+    assert!(matches!(open_err(&b), AnnError::Row { point: 9, .. }));
+}
+
+#[test]
+fn rows_longer_than_the_degree_are_refused() {
+    let mut bytes = section();
+    put(&mut bytes, 28, 5);
+    assert!(matches!(
+        open_err(&bytes),
+        AnnError::Row {
+            point: 0,
+            why: "more links than the header's degree",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn strides_and_bits_that_disagree_with_the_length_are_refused() {
+    let bytes = section();
+    let bits = at().bits;
+    for (at, word) in [
+        (32, bits + 64),
+        (32, bits - 64),
+        (32, u32::MAX),
+        (40, 1),
+        (40, 9),
+        (40, u32::MAX),
+    ] {
+        let mut b = bytes.clone();
+        put(&mut b, at, word);
         assert!(
             matches!(open_err(&b), AnnError::Length { .. }),
-            "{at} {stride}"
+            "{at} {word}"
         );
     }
 }
 
 #[test]
 fn rows_of_every_width_round_trip() {
-    // Widths 1 to 9 bits, strides 0 to 5, rows full, short and empty.
+    // Widths 1 to 9 bits, strides 0 to 5, rows full, short, empty and with
+    // repeats; on layer 0 (coded, increasing, repeats once) and on an upper
+    // layer of every point (fixed stride, as written).
     for size in [1usize, 2, 3, 4, 7, 8, 100, 255, 256, 300] {
         for stride in 0..6usize {
             let mut g = graph(size, 0, 1);
             g.layers.clear();
+            g.products = (0..size as u32).collect();
             g.zero = (0..size)
                 .map(|p| {
                     (0..(p * 7 + stride) % (stride + 1))
@@ -316,13 +457,21 @@ fn rows_of_every_width_round_trip() {
                         .collect()
                 })
                 .collect();
+            g.layers = vec![g.zero.clone()];
+            g.entry = 0;
             let bytes = write_ann(&g).expect("writes");
             let index = AnnIndex::open(bytes.as_slice()).expect("opens");
             for (p, row) in g.zero.iter().enumerate() {
+                let found: Vec<u32> = index.upper[0].links(&bytes, p as u32).collect();
+                assert_eq!(&found, row, "size {size} stride {stride} node {p}");
+                let mut sorted = row.clone();
+                sorted.sort_unstable();
+                sorted.dedup();
                 let found: Vec<u32> = index.zero.links(&bytes, p as u32).collect();
-                assert_eq!(&found, row, "size {size} stride {stride} point {p}");
+                assert_eq!(found, sorted, "size {size} stride {stride} point {p}");
             }
             assert_eq!(index.zero.links(&bytes, size as u32).count(), 0);
+            assert_eq!(index.upper[0].links(&bytes, size as u32).count(), 0);
         }
     }
 }
@@ -350,27 +499,54 @@ fn the_writer_refuses_links_off_their_layer() {
 }
 
 #[test]
-fn products_must_be_a_permutation() {
+fn members_must_be_distinct_products() {
     let bytes = section();
     let a = at();
+    // Node 1 names node 0's product (39).
     let mut b = bytes.clone();
-    // Two points naming product 0.
-    put(&mut b, a.point_products, 0);
-    assert!(matches!(open_err(&b), AnnError::Products { .. }));
+    put(&mut b, a.members + 4, 39);
+    assert_eq!(
+        open_err(&b),
+        AnnError::Member {
+            node: 1,
+            product: 39,
+            at: a.members + 4,
+            points: 40
+        }
+    );
     let mut b = bytes.clone();
-    put(&mut b, a.product_points + 4 * 3, 40);
+    put(&mut b, a.members + 4 * 4, 40);
     assert!(matches!(
         open_err(&b),
-        AnnError::Products {
-            product: 3,
-            point: 40,
+        AnnError::Member {
+            node: 4,
+            product: 40,
             ..
         }
     ));
-    // The writer refuses such graphs too.
+}
+
+#[test]
+fn products_must_be_a_permutation() {
     let mut g = graph(10, 3, 2);
     g.products[0] = 1;
-    assert!(matches!(write_ann(&g), Err(AnnError::Products { .. })));
+    assert_eq!(
+        write_ann(&g),
+        Err(AnnError::Products {
+            point: 8,
+            product: 1,
+            points: 10
+        })
+    );
+    g.products[0] = 10;
+    assert!(matches!(
+        write_ann(&g),
+        Err(AnnError::Products {
+            point: 0,
+            product: 10,
+            ..
+        })
+    ));
     g.products.pop();
     assert!(matches!(
         write_ann(&g),
