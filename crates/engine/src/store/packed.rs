@@ -553,14 +553,17 @@ mod tests {
     #[test]
     fn scores_stay_within_half_a_step() {
         let scores: Vec<f32> = (0..500).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
-        let q = Quantized::open(OwnedBytes::new(quantize(scores.iter().copied()))).unwrap();
-        for (i, &s) in scores.iter().enumerate() {
-            assert!((q.get(i).unwrap() - s).abs() <= 6.0 / CODES, "{s}");
+        for (codes, top) in [(Codes::Byte, 255.0), (Codes::Word, 65535.0)] {
+            let q = quantize(scores.iter().copied(), codes);
+            let q = Quantized::open(OwnedBytes::new(q)).unwrap();
+            for (i, &s) in scores.iter().enumerate() {
+                assert!((q.get(i).unwrap() - s).abs() <= 3.01 / top, "{s}");
+            }
         }
-        let flat = Quantized::open(OwnedBytes::new(quantize([2.5, 2.5, f32::NAN]))).unwrap();
+        let flat = quantize([2.5, 2.5, f32::NAN], Codes::Byte);
+        let flat = Quantized::open(OwnedBytes::new(flat)).unwrap();
         assert_eq!(flat.slice(0..3).collect::<Vec<_>>(), [2.5, 2.5, 2.5]);
-        assert!(Quantized::open(OwnedBytes::new(quantize([])))
-            .unwrap()
-            .is_empty());
+        let empty = Quantized::open(OwnedBytes::new(quantize([], Codes::Word))).unwrap();
+        assert!(empty.is_empty());
     }
 }
