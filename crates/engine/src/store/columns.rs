@@ -23,7 +23,7 @@ use std::ops::Range;
 
 use firstpaint_bundle::{OwnedBytes, Tag};
 
-use super::packed::{self, Codes, Int, Offsets, Packed, PackedSlice, View};
+use super::packed::{self, Int, Offsets, Packed, PackedSlice, View};
 #[cfg(doc)]
 use super::packed::{Decimals, Quantized};
 use super::u32_at;
@@ -76,9 +76,9 @@ impl SectionWriter {
         self.bytes(packed::decimals(values))
     }
 
-    /// Appends scores as codes of `codes` levels (see [`Quantized`]).
-    pub fn quantized(&mut self, values: impl IntoIterator<Item = f32>, codes: Codes) -> &mut Self {
-        self.bytes(packed::quantize(values, codes))
+    /// Appends scores as 8-bit codes (see [`Quantized`]).
+    pub fn quantized(&mut self, values: impl IntoIterator<Item = f32>) -> &mut Self {
+        self.bytes(packed::quantize(values))
     }
 
     /// Appends ascending offsets (see [`Offsets`]).

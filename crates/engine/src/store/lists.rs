@@ -12,7 +12,7 @@
 use firstpaint_bundle::{OwnedBytes, Tag};
 
 use super::columns::{Blocks, Rows, SectionWriter};
-use super::packed::{Codes, Packed, Quantized};
+use super::packed::{Packed, Quantized};
 use crate::error::EngineError;
 use crate::sections::CoViewSection;
 
@@ -60,7 +60,7 @@ pub fn write(lists: &CoViewSection) -> Vec<u8> {
     let mut w = SectionWriter::new(MAGIC);
     w.offsets(&lists.offsets)
         .packed(lists.neighbors.iter().copied())
-        .quantized(lists.scores.iter().copied(), Codes::Byte);
+        .quantized(lists.scores.iter().copied());
     w.finish()
 }
 

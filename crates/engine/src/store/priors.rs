@@ -6,9 +6,9 @@
 //!
 //! | block | content |
 //! | --- | --- |
-//! | 0-2 | popularity, freshness, trending: 16-bit codes x `n` each ([`Quantized`]) |
+//! | 0-2 | popularity, freshness, trending: 8-bit codes x `n` each ([`Quantized`]) |
 //! | 3 | days of cover: `f32 x n` (exact: guardrails compare it with a threshold; `f32::MAX` for what has not sold) |
-//! | 4, 5 | deal, price level: 16-bit codes x `n` each |
+//! | 4, 5 | deal, price level: 8-bit codes x `n` each |
 //! | 6, 7 | most popular products per category: rows of ordinals, `c` rows |
 //! | 8 | most popular products overall: ordinals |
 //! | 9 | most trending products: ordinals |
@@ -19,7 +19,7 @@
 use firstpaint_bundle::{OwnedBytes, Tag};
 
 use super::columns::{Blocks, Column, Rows, SectionWriter};
-use super::packed::{Codes, Packed, PackedSlice, Quantized};
+use super::packed::{Packed, PackedSlice, Quantized};
 use crate::error::EngineError;
 use crate::sections::PriorsSection;
 
@@ -128,12 +128,12 @@ impl Priors {
 /// Writes `priors` in the layout above (the origin's side).
 pub fn write(priors: &PriorsSection) -> Vec<u8> {
     let mut w = SectionWriter::new(MAGIC);
-    w.quantized(priors.popularity.iter().copied(), Codes::Word)
-        .quantized(priors.freshness.iter().copied(), Codes::Word)
-        .quantized(priors.trending.iter().copied(), Codes::Word)
+    w.quantized(priors.popularity.iter().copied())
+        .quantized(priors.freshness.iter().copied())
+        .quantized(priors.trending.iter().copied())
         .column(priors.cover_days.iter().copied())
-        .quantized(priors.deal.iter().copied(), Codes::Word)
-        .quantized(priors.price_level.iter().copied(), Codes::Word)
+        .quantized(priors.deal.iter().copied())
+        .quantized(priors.price_level.iter().copied())
         .rows(priors.top_by_category.iter().map(|r| r.iter().copied()))
         .packed(priors.top_overall.iter().copied())
         .packed(priors.top_trending.iter().copied())
