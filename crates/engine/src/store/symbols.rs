@@ -30,8 +30,8 @@ pub struct SymbolTable {
 }
 
 impl SymbolTable {
-    /// The table in a block's `bytes`; `None` when it is cut off, holds
-    /// more than 255 symbols or a symbol length outside 1..=8.
+    /// The table in a block's `bytes`; `None` when it is cut off or a
+    /// symbol's length is outside 1..=8 (a count byte cannot exceed 255).
     pub fn open(bytes: &[u8]) -> Option<Self> {
         let n = usize::from(*bytes.first()?);
         let symbols_end = 8 + 8 * n;
@@ -41,7 +41,9 @@ impl SymbolTable {
             .filter_map(|s| s.try_into().ok())
             .collect();
         let lengths = bytes.get(symbols_end..symbols_end + n)?.to_vec();
-        (n < usize::from(ESCAPE) + 1 && lengths.iter().all(|l| (1..=8).contains(l)))
+        lengths
+            .iter()
+            .all(|l| (1..=8).contains(l))
             .then_some(Self { symbols, lengths })
     }
 
