@@ -324,6 +324,8 @@ impl Offsets {
 pub struct Decimals {
     values: Packed<i64>,
     decimals: u8,
+    /// `10^decimals`, worked out once.
+    scale: f64,
 }
 
 /// `values` in the [`Decimals`] layout, with the fewest decimals that give
@@ -354,7 +356,11 @@ impl Decimals {
     pub fn open(bytes: OwnedBytes) -> Option<Self> {
         let decimals = *bytes.as_slice().first()?;
         let values = Packed::open(bytes.slice(8..bytes.len())?)?;
-        (decimals <= MAX_DECIMALS || decimals == FLOAT).then_some(Self { values, decimals })
+        (decimals <= MAX_DECIMALS || decimals == FLOAT).then_some(Self {
+            values,
+            decimals,
+            scale: 10f64.powi(i32::from(decimals)),
+        })
     }
 
     /// Number of values.
@@ -368,12 +374,13 @@ impl Decimals {
     }
 
     /// Value `i`, `None` past the end.
+    #[inline]
     pub fn get(&self, i: usize) -> Option<f64> {
         let v = self.values.get(i)?;
         Some(if self.decimals == FLOAT {
             f64::from_bits(v as u64)
         } else {
-            v as f64 / 10f64.powi(i32::from(self.decimals))
+            v as f64 / self.scale
         })
     }
 }
