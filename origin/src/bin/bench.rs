@@ -92,7 +92,12 @@ fn main() -> anyhow::Result<()> {
     let key = SigningKey::from_bytes(&[1; 32]);
     let mut rows = vec![measure("fixtures", &args.fixtures, &key, &args)?];
     if args.products > 0 {
-        let dir = std::env::temp_dir().join(format!("firstpaint-bench-{}", args.products));
+        // The shape in the name: two benches of different shapes at once
+        // must not write over each other's store.
+        let dir = std::env::temp_dir().join(format!(
+            "firstpaint-bench-{}-{:?}",
+            args.products, args.shape
+        ));
         let spec = Spec {
             products: args.products,
             sessions: args.sessions,
