@@ -46,7 +46,7 @@ pub async fn health(env: &Env, ctx: &Context) -> Result<Response> {
 /// A product as the JSON endpoints show it, with its score parts.
 #[derive(Serialize)]
 struct Item<'a> {
-    id: Cow<'a, str>,
+    id: &'a str,
     title: Cow<'a, str>,
     url: Cow<'a, str>,
     image: Cow<'a, str>,

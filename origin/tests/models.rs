@@ -86,7 +86,7 @@ fn a_landing_category_page_and_viewed_products_give_an_intent_too() {
     assert!(intent.probability > 0.5, "{intent:?}");
     let phone = engine
         .products()
-        .position(|p| p.title().contains("Phone") && top(&engine, &p.id()) == "Electronics")
+        .position(|p| p.title().contains("Phone") && top(&engine, p.id()) == "Electronics")
         .expect("a fixture phone") as u32;
     let viewed = engine.intent(&[phone], &IntentSignals::default());
     assert_eq!(viewed.map(|i| i.name).as_deref(), Some("Electronics"));
@@ -312,7 +312,7 @@ fn an_order_comes_back_on_home_when_its_category_is_due_for_a_refill() {
             "not due {days} days after the order"
         );
     }
-    assert!(home(13, &phone.id())
+    assert!(home(13, phone.id())
         .iter()
         .all(|i| i.source != "refill-due"));
 }
@@ -419,7 +419,7 @@ fn a_category_slot_lists_its_category_best_for_the_shopper_first() {
         })
         .expect("fixture coffee beans")
         .id()
-        .into_owned();
+        .to_owned();
     let shopper = list("food-drink", &[&beans]);
     assert!(shopper.personalized);
     let leaves = department(&shopper);

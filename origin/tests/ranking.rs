@@ -69,7 +69,7 @@ fn the_fixture_rules_have_something_to_exclude() {
     let engine = fixtures_engine();
     let reasons: Vec<String> = engine
         .products()
-        .filter_map(|p| allowed(&engine, &p.id()).err())
+        .filter_map(|p| allowed(&engine, p.id()).err())
         .map(|r| {
             r.split_once(": ")
                 .map_or(r.clone(), |(_, why)| why.to_owned())
@@ -93,7 +93,7 @@ fn the_fixture_rules_have_something_to_exclude() {
 }
 
 fn ids(engine: &Engine) -> Vec<String> {
-    engine.products().map(|p| p.id().into_owned()).collect()
+    engine.products().map(|p| p.id().to_owned()).collect()
 }
 
 proptest! {
@@ -138,7 +138,7 @@ fn similar_items_share_the_category() {
     let mut total = 0;
     for p in engine.products().step_by(7) {
         let mut req = SlotRequest::new(SlotKind::Similar);
-        req.product = Some(p.id().into_owned());
+        req.product = Some(p.id().to_owned());
         req.k = Some(6);
         for item in engine.rank(&req).unwrap().items {
             total += 1;
@@ -187,8 +187,8 @@ fn home_follows_the_session() {
         .map(|p| p.id())
         .take(2)
         .collect::<Vec<_>>();
-    let a = home(&phones.iter().map(|id| id.as_ref()).collect::<Vec<_>>());
-    let b = home(&tea.iter().map(|id| id.as_ref()).collect::<Vec<_>>());
+    let a = home(&phones);
+    let b = home(&tea);
     assert!(a.personalized && b.personalized);
     assert_ne!(a.items, b.items);
     assert_ne!(a.items, anonymous.items);
@@ -209,7 +209,7 @@ fn next_follows_what_shoppers_opened_after_the_session() {
     // A product that shoppers moved on from to several others.
     let popular_path = engine
         .products()
-        .map(|p| p.id().into_owned())
+        .map(|p| p.id().to_owned())
         .max_by_key(|id| {
             let mut req = SlotRequest::new(SlotKind::Next);
             req.viewed = vec![id.clone()];
@@ -336,12 +336,12 @@ fn banners_follow_conditions_priorities_and_caps() {
         .find(|p| (2..10).contains(&p.available()))
         .expect("a product running low");
     assert_eq!(
-        id(engine.choose_banner(evening, Some(&low.id()), None)).as_deref(),
+        id(engine.choose_banner(evening, Some(low.id()), None)).as_deref(),
         Some("low-stock")
     );
     let plenty = engine.products().find(|p| p.available() > 50).unwrap();
     assert_eq!(
-        id(engine.choose_banner(morning, Some(&plenty.id()), None)).as_deref(),
+        id(engine.choose_banner(morning, Some(plenty.id()), None)).as_deref(),
         Some("dispatch")
     );
 }

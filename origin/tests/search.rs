@@ -272,12 +272,12 @@ fn guardrails_bound_search_and_out_of_stock_ranks_last() {
 fn merchant_pins_and_buries_apply_to_their_query_only() {
     let e = fixtures_engine();
     let pinned = e.rules().search.pins[0].clone();
-    let id = e.product_at(pinned.product).unwrap().id().into_owned();
+    let id = e.product_at(pinned.product).unwrap().id().to_owned();
     let r = search(&e, "Chargers");
     assert_eq!(r.items[0].id, id);
     assert_eq!(r.items[0].source, "pin");
     let buried = e.rules().search.buries[0].clone();
-    let buried_id = e.product_at(buried.product).unwrap().id().into_owned();
+    let buried_id = e.product_at(buried.product).unwrap().id().to_owned();
     let r = search(&e, "phone cases");
     assert_eq!(
         r.items.last().unwrap().id,

@@ -174,7 +174,7 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
                 });
             }
             Some(RankedItem {
-                id: p.id().into_owned(),
+                id: p.id().to_owned(),
                 ordinal: s.ord,
                 source: s.c.source,
                 score: s.score,
@@ -322,7 +322,7 @@ impl<'a> Selection<'a> {
         let id = || {
             self.engine
                 .product_at(s.ord)
-                .map(|p| p.id().into_owned())
+                .map(|p| p.id().to_owned())
                 .unwrap_or_default()
         };
         if let Some(rule) = self.refusal(s.ord) {
@@ -452,7 +452,7 @@ impl<'a> Selection<'a> {
             if let Some(rule) = self.refusal(pin.product) {
                 if self.explain {
                     self.removed.push(Removed {
-                        id: product.id().into_owned(),
+                        id: product.id().to_owned(),
                         rule: format!("pin refused: {rule}"),
                     });
                 }

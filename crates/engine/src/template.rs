@@ -105,7 +105,7 @@ impl Template {
     /// Renders one item at 1-based `position` of slot `slot`, escaping every value.
     pub fn render(&self, p: Product<'_>, position: usize, slot: &str, out: &mut String) {
         self.render_with(out, |f| match f {
-            Field::Id => p.id().into_owned(),
+            Field::Id => p.id().to_owned(),
             Field::Title => p.title().into_owned(),
             Field::Brand => p.brand().to_owned(),
             Field::Url => p.url().into_owned(),

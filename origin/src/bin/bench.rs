@@ -177,7 +177,7 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
         let ord = rng.gen_range(0..n) as u32;
         engine
             .product_at(ord)
-            .map(|p| p.id().into_owned())
+            .map(|p| p.id().to_owned())
             .unwrap_or_default()
     };
     let mut rank = Vec::new();

@@ -246,7 +246,7 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
             Some(rule) => {
                 if req.explain && removed.len() < MAX_EXPLAIN_REMOVED {
                     removed.push(Removed {
-                        id: p.id().into_owned(),
+                        id: p.id().to_owned(),
                         rule,
                     });
                 }
@@ -435,7 +435,7 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
                 });
             }
             Some(SearchHit {
-                id: p.id().into_owned(),
+                id: p.id().to_owned(),
                 ordinal: h.m.ord,
                 source: h.source,
                 matched: h.m.matched,

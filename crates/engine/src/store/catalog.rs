@@ -11,26 +11,25 @@
 //! | block | content |
 //! | --- | --- |
 //! | 0 | [`CatalogMeta`] through the codec: categories, locations, currencies, safety flag and tag names, URL and image templates |
-//! | 1 | the ids' symbol table ([`symbols`](super::symbols)) |
-//! | 2, 3 | ids, compressed: offsets (`n + 1`), codes |
-//! | 4 | the symbol table of the texts |
-//! | 5, 6 | texts, four per product (title, url, image, image alt), compressed: offsets (`4n + 1`), codes |
-//! | 7, 8 | brand names, each once: offsets, arena |
-//! | 9 | brand index per product |
-//! | 10, 11 | price, cost (decimals) |
-//! | 12 | units available over all locations |
-//! | 13 | delivery days |
-//! | 14, 15 | rating (decimals), rating count |
-//! | 16 | listing time, unix seconds (`i64`) |
-//! | 17 | leaf category index + 1 (0: none) |
-//! | 18 | flags ([`REGULATED`], [`URL_FROM_TEMPLATE`], [`IMAGE_FROM_TEMPLATE`], [`ALT_IS_TITLE`]) |
-//! | 19 | currency index |
-//! | 20, 21 | stock rows: location indexes |
-//! | 22, 23 | parallel to the locations: lead days, units |
-//! | 24, 25 | compatible product rows: ordinals |
-//! | 26, 27 | safety flag rows: indexes into the meta's names |
-//! | 28, 29 | tag rows: indexes into the meta's names |
-//! | 30 | ordinals sorted by id |
+//! | 1, 2 | ids: offsets (`n + 1`), arena (kept plain: the id index compares them) |
+//! | 3 | the symbol table of the texts ([`symbols`](super::symbols)) |
+//! | 4, 5 | texts, four per product (title, url, image, image alt), compressed: offsets (`4n + 1`), codes |
+//! | 6, 7 | brand names, each once: offsets, arena |
+//! | 8 | brand index per product |
+//! | 9, 10 | price, cost (decimals) |
+//! | 11 | units available over all locations |
+//! | 12 | delivery days |
+//! | 13, 14 | rating (decimals), rating count |
+//! | 15 | listing time, unix seconds (`i64`) |
+//! | 16 | leaf category index + 1 (0: none) |
+//! | 17 | flags ([`REGULATED`], [`URL_FROM_TEMPLATE`], [`IMAGE_FROM_TEMPLATE`], [`ALT_IS_TITLE`]) |
+//! | 18 | currency index |
+//! | 19, 20 | stock rows: location indexes |
+//! | 21, 22 | parallel to the locations: lead days, units |
+//! | 23, 24 | compatible product rows: ordinals |
+//! | 25, 26 | safety flag rows: indexes into the meta's names |
+//! | 27, 28 | tag rows: indexes into the meta's names |
+//! | 29 | ordinals sorted by id |
 //!
 //! A merchant's URLs mostly follow one pattern (`/products/{id}`), so a
 //! product whose URL (or image) is its template with its id filled in
@@ -52,7 +51,7 @@ use crate::sections::{CatalogSection, StockAt};
 /// The layout's magic: catalog, version 2.
 const MAGIC: [u8; 4] = *b"CAT3";
 /// Blocks in the layout.
-const BLOCKS: usize = 31;
+const BLOCKS: usize = 30;
 /// Compressed texts stored per product.
 const TEXTS: usize = 4;
 const TITLE: usize = 0;
@@ -96,7 +95,7 @@ pub struct Catalog {
     meta: CatalogMeta,
     /// Per category: its path as category indexes, top first.
     paths: Vec<Vec<u32>>,
-    ids: CompressedStrings,
+    ids: Strings,
     texts: CompressedStrings,
     brands: Strings,
     brand: Packed<u32>,
@@ -126,39 +125,37 @@ impl Catalog {
     pub fn open(tag: Tag, bytes: OwnedBytes) -> Result<Self, EngineError> {
         let b = Blocks::open(tag, bytes, MAGIC, BLOCKS)?;
         let meta: CatalogMeta = codec::decode(tag, b.bytes(0).as_slice())?;
-        let leaf = b.view::<Packed<u32>>(17, None)?;
+        let leaf = b.view::<Packed<u32>>(16, None)?;
         let n = Some(leaf.len());
-        let table = |i: usize| {
-            SymbolTable::open(b.bytes(i).as_slice()).ok_or(EngineError::Inconsistent {
-                section: tag,
-                detail: format!("block {i} (a symbol table) is malformed"),
-            })
-        };
-        let stock = b.rows(20, n)?;
-        let stock_entries = b.view::<Packed<u16>>(21, None)?.len();
+        let table = SymbolTable::open(b.bytes(3).as_slice()).ok_or(EngineError::Inconsistent {
+            section: tag,
+            detail: "block 3 (the texts' symbol table) is malformed".into(),
+        })?;
+        let stock = b.rows(19, n)?;
+        let stock_entries = b.view::<Packed<u16>>(20, None)?.len();
         let paths = category_paths(&meta.categories);
         Ok(Self {
-            ids: CompressedStrings::new(table(1)?, b.strings(2, n)?),
-            texts: CompressedStrings::new(table(4)?, b.strings(5, Some(leaf.len() * TEXTS))?),
-            brands: b.strings(7, None)?,
-            brand: b.view(9, n)?,
-            price: b.view(10, n)?,
-            cost: b.view(11, n)?,
-            available: b.view(12, n)?,
-            ship_days: b.view(13, n)?,
-            rating: b.view(14, n)?,
-            rating_count: b.view(15, n)?,
-            created_at: b.view(16, n)?,
+            ids: b.strings(1, n)?,
+            texts: CompressedStrings::new(table, b.strings(4, Some(leaf.len() * TEXTS))?),
+            brands: b.strings(6, None)?,
+            brand: b.view(8, n)?,
+            price: b.view(9, n)?,
+            cost: b.view(10, n)?,
+            available: b.view(11, n)?,
+            ship_days: b.view(12, n)?,
+            rating: b.view(13, n)?,
+            rating_count: b.view(14, n)?,
+            created_at: b.view(15, n)?,
             leaf,
-            flags: b.view(18, n)?,
-            currency: b.view(19, n)?,
+            flags: b.view(17, n)?,
+            currency: b.view(18, n)?,
             stock,
-            stock_lead_days: b.view(22, Some(stock_entries))?,
-            stock_units: b.view(23, Some(stock_entries))?,
-            compatible: b.rows(24, n)?,
-            safety: b.rows(26, n)?,
-            tags: b.rows(28, n)?,
-            by_id: b.view(30, n)?,
+            stock_lead_days: b.view(21, Some(stock_entries))?,
+            stock_units: b.view(22, Some(stock_entries))?,
+            compatible: b.rows(23, n)?,
+            safety: b.rows(25, n)?,
+            tags: b.rows(27, n)?,
+            by_id: b.view(29, n)?,
             paths,
             meta,
         })
@@ -185,17 +182,14 @@ impl Catalog {
     }
 
     /// The ordinal of product `id` (a binary search over the sorted index,
-    /// decoding each id it compares into one buffer, comparing bytes: no
-    /// UTF-8 check per step).
+    /// comparing bytes: no UTF-8 check per step).
     pub fn ordinal(&self, id: &str) -> Option<u32> {
         let (mut lo, mut hi) = (0usize, self.by_id.len());
-        let mut found = Vec::with_capacity(id.len() + 8);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             let ord = self.by_id.get(mid)?;
-            found.clear();
-            self.ids.decode_into(ord as usize, &mut found);
-            match found.as_slice().cmp(id.as_bytes()) {
+            let found = self.ids.bytes(ord as usize);
+            match found.cmp(id.as_bytes()) {
                 Ordering::Less => lo = mid + 1,
                 Ordering::Greater => hi = mid,
                 Ordering::Equal => return Some(ord),
@@ -269,7 +263,7 @@ impl<'a> Product<'a> {
     }
 
     /// Merchant id.
-    pub fn id(&self) -> Cow<'a, str> {
+    pub fn id(&self) -> &'a str {
         self.catalog.ids.get(self.ord as usize)
     }
 
@@ -310,7 +304,7 @@ impl<'a> Product<'a> {
     fn templated(&self, flag: u8, template: &'a Option<String>, field: usize) -> Cow<'a, str> {
         match template {
             Some(t) if self.catalog.flag(self.ord, flag) => {
-                Cow::Owned(t.replace(ID_PLACEHOLDER, &self.id()))
+                Cow::Owned(t.replace(ID_PLACEHOLDER, self.id()))
             }
             _ => self.catalog.text(self.ord, field),
         }
@@ -511,12 +505,9 @@ pub fn write(catalog: &CatalogSection) -> Vec<u8> {
     let prices: Vec<f64> = products.iter().map(|p| p.price).collect();
     let costs: Vec<f64> = products.iter().map(|p| p.cost).collect();
     let ratings: Vec<f64> = products.iter().map(|p| decimal_of(p.rating)).collect();
-    let ids: Vec<&str> = products.iter().map(|p| p.id.as_str()).collect();
-    let (id_table, id_codes) = symbols::compress(&ids);
     let (table, codes) = symbols::compress(&texts);
     w.bytes(codec::encode(Tag(MAGIC), &meta).unwrap_or_default())
-        .bytes(id_table)
-        .strings(&id_codes)
+        .strings(products.iter().map(|p| p.id.as_str()))
         .bytes(table)
         .strings(&codes)
         .strings(brands)
@@ -694,9 +685,8 @@ mod tests {
     fn a_column_of_the_wrong_length_is_named() {
         let mut w = SectionWriter::new(MAGIC);
         w.bytes(codec::encode(Tag(MAGIC), &CatalogMeta::default()).unwrap())
-            .bytes(symbols::compress(&[]).0)
             .strings(["a", "b"]);
-        for _ in 4..BLOCKS {
+        for _ in 3..BLOCKS {
             w.packed::<u32>([]);
         }
         let err = Catalog::open(Tag(*b"CATL"), OwnedBytes::new(w.finish())).unwrap_err();

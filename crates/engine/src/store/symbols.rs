@@ -95,11 +95,6 @@ impl CompressedStrings {
         self.codes.bytes(i)
     }
 
-    /// Appends string `i`'s bytes to `out` (nothing past the end).
-    pub fn decode_into(&self, i: usize, out: &mut Vec<u8>) {
-        self.table.decode_into(self.codes_of(i), out);
-    }
-
     /// String `i` (empty past the end or when it does not decode to
     /// UTF-8).
     pub fn get(&self, i: usize) -> Cow<'_, str> {
