@@ -268,7 +268,8 @@ impl Blocks {
     }
 }
 
-/// A value stored at a fixed width, little-endian.
+/// A float stored at its full width, little-endian (integers and scores
+/// are bit-packed: [`Packed`], [`Quantized`]).
 pub trait Fixed: Copy {
     /// Bytes per value.
     const WIDTH: usize;
@@ -291,7 +292,7 @@ macro_rules! fixed {
         }
     )*};
 }
-fixed!(u8, i8, u16, u32, u64, i64, f32, f64);
+fixed!(f32, f64);
 
 /// A column of fixed-width values read in place.
 #[derive(Debug, Clone)]
@@ -309,11 +310,6 @@ impl<T: Fixed> Column<T> {
         }
     }
 
-    /// An empty column.
-    pub fn empty() -> Self {
-        Self::new(OwnedBytes::new(Vec::new()))
-    }
-
     /// Number of values.
     pub fn len(&self) -> usize {
         self.bytes.len() / T::WIDTH
@@ -328,76 +324,12 @@ impl<T: Fixed> Column<T> {
     pub fn get(&self, i: usize) -> Option<T> {
         read_at(self.bytes.as_slice(), i)
     }
-
-    /// Values `range`, as a reader over the shared bytes.
-    pub fn slice(&self, range: Range<usize>) -> ColumnSlice<'_, T> {
-        let b = self.bytes.as_slice();
-        let start = range.start.saturating_mul(T::WIDTH);
-        let end = range.end.saturating_mul(T::WIDTH);
-        ColumnSlice {
-            bytes: b.get(start..end).unwrap_or_default(),
-            _t: PhantomData,
-        }
-    }
-
-    /// Every value, in order.
-    pub fn iter(&self) -> ColumnSlice<'_, T> {
-        self.slice(0..self.len())
-    }
 }
 
 fn read_at<T: Fixed>(b: &[u8], i: usize) -> Option<T> {
     let start = i.checked_mul(T::WIDTH)?;
     T::read(b.get(start..start.checked_add(T::WIDTH)?)?)
 }
-
-/// Some values of a [`Column`], borrowed; iterates them in order.
-#[derive(Debug, Clone, Copy)]
-pub struct ColumnSlice<'a, T> {
-    bytes: &'a [u8],
-    _t: PhantomData<T>,
-}
-
-impl<T: Fixed> ColumnSlice<'_, T> {
-    /// Number of values.
-    pub fn len(&self) -> usize {
-        self.bytes.len() / T::WIDTH
-    }
-
-    /// Whether there are no values.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Value `i`, `None` past the end.
-    pub fn get(&self, i: usize) -> Option<T> {
-        read_at(self.bytes, i)
-    }
-
-    /// Whether `value` is among the values.
-    pub fn contains(&self, value: T) -> bool
-    where
-        T: PartialEq,
-    {
-        self.clone().any(|v| v == value)
-    }
-}
-
-impl<T: Fixed> Iterator for ColumnSlice<'_, T> {
-    type Item = T;
-
-    fn next(&mut self) -> Option<T> {
-        let (head, rest) = self.bytes.split_at_checked(T::WIDTH)?;
-        self.bytes = rest;
-        T::read(head)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.len(), Some(self.len()))
-    }
-}
-
-impl<T: Fixed> ExactSizeIterator for ColumnSlice<'_, T> {}
 
 /// Compressed rows: row `i` is `values[offsets[i]..offsets[i + 1]]`.
 #[derive(Debug, Clone)]
@@ -485,7 +417,7 @@ mod tests {
 
     fn sample() -> Vec<u8> {
         let mut w = SectionWriter::new(*b"TST1");
-        w.column([1u32, 2, 3])
+        w.column([1f32, 2.0, 3.0])
             .rows([vec![7u16, 8], vec![], vec![9]])
             .strings(["ab", "", "cdé"])
             .column([1.5f64]);
@@ -495,12 +427,15 @@ mod tests {
     #[test]
     fn what_is_written_reads_back_in_place() {
         let blocks = Blocks::open(TAG, OwnedBytes::new(sample()), *b"TST1", 6).unwrap();
-        let c = blocks.column::<u32>(0, Some(3)).unwrap();
+        let c = blocks.column::<f32>(0, Some(3)).unwrap();
         assert!(
             blocks.view::<Packed<u32>>(0, None).is_err(),
             "not a packed block"
         );
-        assert_eq!(c.iter().collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(
+            (0..3).map(|i| c.get(i)).collect::<Vec<_>>(),
+            [Some(1.0), Some(2.0), Some(3.0)]
+        );
         assert_eq!(c.get(3), None);
         let rows = blocks.rows::<u16>(1, Some(3)).unwrap();
         assert_eq!(rows.row(0).collect::<Vec<_>>(), [7, 8]);
@@ -514,7 +449,7 @@ mod tests {
         );
         assert_eq!(blocks.column::<f64>(5, Some(1)).unwrap().get(0), Some(1.5));
         assert!(
-            blocks.column::<u32>(0, Some(4)).is_err(),
+            blocks.column::<f32>(0, Some(4)).is_err(),
             "wrong length named"
         );
     }
@@ -550,7 +485,9 @@ mod tests {
                 if let Ok(blocks) = Blocks::open(TAG, OwnedBytes::new(b), *b"TST1", 1) {
                     for k in 0..blocks.len() {
                         // A damaged count may claim billions of values: read a few.
-                        let _ = blocks.column::<u32>(k, None).map(|c| c.iter().count());
+                        let _ = blocks
+                            .column::<f32>(k, None)
+                            .map(|c| (0..c.len()).filter_map(|i| c.get(i)).count());
                         let _ = blocks
                             .view::<Packed<u64>>(k, None)
                             .map(|c| c.iter().take(64).count());

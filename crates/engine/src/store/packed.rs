@@ -144,9 +144,9 @@ impl<T: Int> Packed<T> {
         let len = u32_at(b, 0)? as usize;
         let width = u32::from(*b.get(4)?);
         let base = u64::from_le_bytes(b.get(8..16)?.try_into().ok()?);
-        let needed = (len as u64 * u64::from(width)).div_ceil(8) + 8;
+        let end = packed_len(len, width)?;
         let bits = bytes.slice(HEADER..b.len())?;
-        (width <= 64 && bits.len() as u64 >= needed).then_some(Self {
+        (width <= 64 && b.len() >= end).then_some(Self {
             bits,
             len,
             width,
