@@ -206,8 +206,7 @@ impl Engine {
                 section,
                 shared(search::TERMS)?,
                 shared(search::POSTINGS)?,
-            )
-            .map_err(|detail| inconsistent(search::SEARCH, detail))?;
+            )?;
             Some(index)
         } else {
             None

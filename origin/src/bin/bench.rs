@@ -265,6 +265,8 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
     let similarity_kept = ann_sum / exact_sum.max(1e-9);
 
     eprintln!("{name}: search");
+    // Its own generator: the same queries whatever the steps above drew.
+    let mut rng = StdRng::seed_from_u64(7);
     let items: Vec<KnownItem> = (0..args.searches * 4)
         .filter_map(|_| {
             let target = rng.gen_range(0..n) as u32;

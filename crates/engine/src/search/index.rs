@@ -3,13 +3,13 @@
 //! Three bundle sections hold it:
 //! - `STRM`: the term dictionary, an `fst::Map` from normalized term to term
 //!   id (ids follow the terms' byte order). Stored raw: fst's own format.
-//! - `SPST`: postings, raw bytes. Term `t`'s list is
-//!   `offsets[t]..offsets[t + 1]`, a run of (LEB128 gap to the previous
-//!   product ordinal, field mask byte, impact byte).
-//! - `SRCH`: [`SearchSection`] through the codec: offsets, document
-//!   frequencies, synonyms and attribute terms.
+//! - `SPST`: the postings, read in place ([`crate::store::postings`]): per
+//!   term, the products that contain it, the fields it is in and its
+//!   impact, in bit-packed runs.
+//! - `SRCH`: [`SearchSection`] through the codec: the product count,
+//!   synonyms and attribute terms.
 //!
-//! The impact byte is the term's BM25F weight in the product (field-weighted
+//! The impact is the term's BM25F weight in the product (field-weighted
 //! term frequency, length-normalized per field, saturated), quantized to
 //! 1..=255 at the origin; the edge multiplies it by the term's IDF.
 
@@ -21,6 +21,9 @@ use serde::{Deserialize, Serialize};
 use firstpaint_bundle::{OwnedBytes, Tag};
 
 use super::normalize;
+use crate::error::EngineError;
+use crate::store::postings::{self, PostingLists};
+pub use crate::store::postings::{Posting, Postings};
 
 /// Tag of [`SearchSection`].
 pub const SEARCH: Tag = Tag(*b"SRCH");
@@ -101,10 +104,6 @@ impl Field {
 pub struct SearchSection {
     /// Products indexed (the catalog's size).
     pub docs: u32,
-    /// Per term id: start of its postings in `SPST`; one extra entry at the end.
-    pub offsets: Vec<u32>,
-    /// Per term id: products containing it.
-    pub doc_freq: Vec<u32>,
     /// Synonyms, normalized.
     pub synonyms: Vec<Synonym>,
     /// Terms that are an attribute value or a brand somewhere in the catalog.
@@ -247,7 +246,7 @@ impl IndexBuilder {
                 *slot = new as u32;
             }
         }
-        let mut lists: Vec<Vec<(u32, u8, u8)>> = vec![Vec::new(); sorted.len()];
+        let mut lists: Vec<Vec<Posting>> = vec![Vec::new(); sorted.len()];
         for (doc, (terms, lengths)) in self.docs.iter().zip(&self.lengths).enumerate() {
             for (old, tf) in terms {
                 let mut weighted = 0.0;
@@ -270,7 +269,11 @@ impl IndexBuilder {
                     .get(*old as usize)
                     .and_then(|&id| lists.get_mut(id as usize))
                 {
-                    list.push((doc as u32, mask, q));
+                    list.push(Posting {
+                        doc: doc as u32,
+                        fields: mask,
+                        impact: q,
+                    });
                 }
             }
         }
@@ -279,21 +282,7 @@ impl IndexBuilder {
             map.insert(term.as_bytes(), id as u64)?;
         }
         let terms = map.into_inner()?;
-        let mut postings = Vec::new();
-        let mut offsets = Vec::with_capacity(lists.len() + 1);
-        let mut doc_freq = Vec::with_capacity(lists.len());
-        for list in &lists {
-            offsets.push(postings.len() as u32);
-            doc_freq.push(list.len() as u32);
-            let mut prev = 0u32;
-            for &(doc, mask, impact) in list {
-                write_varint(&mut postings, doc - prev);
-                postings.push(mask);
-                postings.push(impact);
-                prev = doc;
-            }
-        }
-        offsets.push(postings.len() as u32);
+        let postings = postings::write(&lists);
         let mut attributes: Vec<AttributeTerm> = self
             .attributes
             .into_iter()
@@ -303,8 +292,6 @@ impl IndexBuilder {
         Ok(SearchParts {
             section: SearchSection {
                 docs: self.docs.len() as u32,
-                offsets,
-                doc_freq,
                 synonyms: self.synonyms,
                 attributes,
             },
@@ -314,68 +301,11 @@ impl IndexBuilder {
     }
 }
 
-fn write_varint(out: &mut Vec<u8>, mut v: u32) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// One product in a term's postings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Posting {
-    /// Product ordinal.
-    pub doc: u32,
-    /// Fields the term occurs in ([`Field::bit`]s).
-    pub fields: u8,
-    /// Quantized BM25F weight, 1..=255.
-    pub impact: u8,
-}
-
-/// Walks one term's postings; stops at the first malformed byte.
-#[derive(Debug, Clone)]
-pub struct Postings<'a> {
-    bytes: &'a [u8],
-    doc: u32,
-}
-
-impl Iterator for Postings<'_> {
-    type Item = Posting;
-
-    fn next(&mut self) -> Option<Posting> {
-        let mut gap = 0u32;
-        let mut shift = 0;
-        loop {
-            let (&b, rest) = self.bytes.split_first()?;
-            self.bytes = rest;
-            gap |= u32::from(b & 0x7f).checked_shl(shift)?;
-            if b & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-            if shift > 28 {
-                return None;
-            }
-        }
-        let [fields, impact, rest @ ..] = self.bytes else {
-            return None;
-        };
-        self.bytes = rest;
-        self.doc = self.doc.checked_add(gap)?;
-        Some(Posting {
-            doc: self.doc,
-            fields: *fields,
-            impact: *impact,
-        })
-    }
-}
-
 /// The index as the engine reads it.
 pub struct SearchIndex {
     section: SearchSection,
     terms: Map<OwnedBytes>,
-    postings: OwnedBytes,
+    postings: PostingLists,
     /// First term of a synonym trigger -> indexes into `section.synonyms`.
     synonyms_by_first: HashMap<String, Vec<usize>>,
 }
@@ -384,36 +314,25 @@ impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SearchIndex")
             .field("terms", &self.terms.len())
-            .field("postings_bytes", &self.postings.len())
+            .field("postings_bytes", &self.postings.size_bytes())
             .finish_non_exhaustive()
     }
 }
 
 impl SearchIndex {
-    /// Loads the three sections and checks they agree; `Err` says what does
-    /// not. The dictionary and the postings are read in place.
+    /// Loads the three sections and checks they agree; the error names
+    /// the section that does not. The dictionary and the postings are read
+    /// in place.
     pub fn new(
         section: SearchSection,
         terms: OwnedBytes,
         postings: OwnedBytes,
-    ) -> Result<Self, String> {
-        let terms = Map::new(terms).map_err(|e| format!("term dictionary: {e}"))?;
-        let n = terms.len();
-        if section.offsets.len() != n + 1 || section.doc_freq.len() != n {
-            return Err(format!(
-                "{} offsets and {} document frequencies for {n} terms",
-                section.offsets.len(),
-                section.doc_freq.len()
-            ));
-        }
-        let offsets = &section.offsets;
-        let monotonic = offsets
-            .iter()
-            .zip(offsets.iter().skip(1))
-            .all(|(a, b)| a <= b);
-        if !monotonic || section.offsets.last().copied() != Some(postings.len() as u32) {
-            return Err("posting offsets are out of order or overrun the postings".into());
-        }
+    ) -> Result<Self, EngineError> {
+        let terms = Map::new(terms).map_err(|e| EngineError::Inconsistent {
+            section: TERMS,
+            detail: format!("term dictionary: {e}"),
+        })?;
+        let postings = PostingLists::open(POSTINGS, postings, terms.len())?;
         let mut synonyms_by_first: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, s) in section.synonyms.iter().enumerate() {
             if let Some(first) = s.from.first() {
@@ -438,9 +357,9 @@ impl SearchIndex {
         self.terms.len()
     }
 
-    /// Bytes of the three sections' main parts (dictionary, postings, offsets).
+    /// Bytes of the dictionary and the posting lists.
     pub fn size_bytes(&self) -> usize {
-        self.terms.as_fst().as_bytes().len() + self.postings.len() + self.section.offsets.len() * 8
+        self.terms.as_fst().as_bytes().len() + self.postings.size_bytes()
     }
 
     /// The id of `term`, if indexed.
@@ -455,7 +374,7 @@ impl SearchIndex {
 
     /// Products containing term `id`.
     pub fn doc_freq(&self, id: u32) -> u32 {
-        self.section.doc_freq.get(id as usize).copied().unwrap_or(0)
+        self.postings.doc_freq(id)
     }
 
     /// BM25's inverse document frequency of term `id`.
@@ -467,13 +386,7 @@ impl SearchIndex {
 
     /// Term `id`'s postings.
     pub fn postings(&self, id: u32) -> Postings<'_> {
-        let i = id as usize;
-        let start = self.section.offsets.get(i).copied().unwrap_or(0) as usize;
-        let end = self.section.offsets.get(i + 1).copied().unwrap_or(0) as usize;
-        Postings {
-            bytes: self.postings.as_slice().get(start..end).unwrap_or_default(),
-            doc: 0,
-        }
+        self.postings.postings(id)
     }
 
     /// Synonym rules whose trigger starts with `term`.
@@ -569,39 +482,23 @@ mod tests {
     fn rejects_sections_that_disagree() {
         let mut b = IndexBuilder::default();
         b.add(&[(Field::Title, "lamp")]);
-        let mut parts = b.finish().unwrap();
+        b.add(&[(Field::Title, "desk")]);
+        let parts = b.finish().unwrap();
+        let mut other = IndexBuilder::default();
+        other.add(&[(Field::Title, "lamp")]);
+        let other = other.finish().unwrap();
+        // Postings of one term for a dictionary of two.
         assert!(SearchIndex::new(
             parts.section.clone(),
             (&parts.terms).into(),
-            parts.postings[1..].into()
-        )
-        .is_err());
-        parts.section.doc_freq.clear();
-        assert!(SearchIndex::new(
-            parts.section,
-            (&parts.terms).into(),
-            (&parts.postings).into()
+            (&other.postings).into()
         )
         .is_err());
         assert!(SearchIndex::new(
             SearchSection::default(),
             b"not an fst"[..].into(),
-            Vec::new().into()
+            (&parts.postings).into()
         )
         .is_err());
-    }
-
-    #[test]
-    fn malformed_postings_end_instead_of_panicking() {
-        let p = Postings {
-            bytes: &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
-            doc: 0,
-        };
-        assert_eq!(p.count(), 0);
-        let p = Postings {
-            bytes: &[0x01, 0x01],
-            doc: 0,
-        };
-        assert_eq!(p.count(), 0);
     }
 }

@@ -64,6 +64,15 @@ impl BitWriter {
         }
     }
 
+    /// Pads with zero bits to the next byte, where the next value will
+    /// start; returns the bytes written so far.
+    pub fn align(&mut self) -> usize {
+        if self.filled > 0 {
+            self.push(0, 8 - self.filled);
+        }
+        self.out.len()
+    }
+
     /// The packed bytes, with the trailing eight zero bytes [`read`] needs.
     pub fn finish(mut self) -> Vec<u8> {
         if self.filled > 0 {

@@ -7,6 +7,7 @@
 //! - [`catalog`]: products as columns, [`priors`], [`lists`] (viewed and
 //!   bought together, transitions), all on [`columns`]' block directory.
 //! - [`ann`]: the HNSW index over product embeddings.
+//! - [`postings`]: the search index's posting lists.
 //! - [`packed`] and [`bits`]: numbers in as few bits as their values need;
 //!   [`symbols`]: short strings compressed with a static symbol table.
 //!
@@ -20,6 +21,7 @@ pub mod catalog;
 pub mod columns;
 pub mod lists;
 pub mod packed;
+pub mod postings;
 pub mod priors;
 pub mod symbols;
 
