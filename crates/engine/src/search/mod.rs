@@ -227,14 +227,18 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
     // Most products pass: a bit computed once per bundle says so, and only
     // the rest (or every product, when the shopper's region has rules of
     // its own) goes through the full check, which also gives the reason.
+    let unfiltered = filter.is_open();
     let mut allowed = |ord: u32| {
+        let blocked = engine.blocked_in_search(ord);
+        if unfiltered && !blocked && !regional {
+            return true;
+        }
         let Some(p) = engine.product_at(ord) else {
             return false;
         };
         if !filter.allows(p) {
             return false;
         }
-        let blocked = engine.blocked_in_search(ord);
         if !blocked && !regional {
             return true;
         }
@@ -297,12 +301,23 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
             .max(f32::EPSILON)
     };
     let query_key = report.terms.join(" ");
-    let (buried, matches): (Vec<Match>, Vec<Match>) = matches.into_iter().partition(|m| {
-        rules
-            .buries
+    let buries: Vec<u32> = rules
+        .buries
+        .iter()
+        .filter(|b| b.query == query_key)
+        .map(|b| b.product)
+        .collect();
+    let buried: Vec<Match> = if buries.is_empty() {
+        Vec::new()
+    } else {
+        let buried = matches
             .iter()
-            .any(|b| b.product == m.ord && b.query == query_key)
-    });
+            .filter(|m| buries.contains(&m.ord))
+            .copied()
+            .collect();
+        matches.retain(|m| !buries.contains(&m.ord));
+        buried
+    };
 
     // First by what the words alone say (groups matched, typos, lexical and
     // attribute score); only the leading RERANK_WINDOW are then blended with
@@ -329,7 +344,11 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
     let page_end = req.page * per_page;
     order::select(&mut keys, RERANK_WINDOW.max(page_end));
     order::sort(&mut keys);
-    let matches = order::permute(matches, &keys);
+    // Only the selected matches are copied out (not the whole list).
+    let matches: Vec<Match> = keys
+        .iter()
+        .filter_map(|&(_, i)| matches.get(i as usize).copied())
+        .collect();
     let min_stock = engine.rules().min_inventory.max(1);
     let hit = |m: Match, buried: bool| -> Option<Hit> {
         let p = engine.product_at(m.ord)?;
@@ -523,13 +542,17 @@ impl Filter {
         }
     }
 
-    fn allows(&self, p: Product<'_>) -> bool {
-        if self.categories.is_none()
+    /// Whether it lets every product through (no filter was asked for).
+    fn is_open(&self) -> bool {
+        self.categories.is_none()
             && self.brand.is_none()
             && self.min_stock.is_none()
             && self.price_min == f64::NEG_INFINITY
             && self.price_max == f64::INFINITY
-        {
+    }
+
+    fn allows(&self, p: Product<'_>) -> bool {
+        if self.is_open() {
             return true;
         }
         let category = self
