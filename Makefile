@@ -35,6 +35,8 @@ setup-browser:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	# The engine as the worker builds it: readers only, no writers.
+	cargo clippy -p firstpaint-engine -p firstpaint-wasm --lib -- -D warnings
 
 unit:
 	cargo test --workspace

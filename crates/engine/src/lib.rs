@@ -41,6 +41,8 @@ pub mod store;
 mod surfaces;
 mod template;
 pub mod textmap;
+#[cfg(feature = "build")]
+mod write;
 
 use firstpaint_bundle::{codec, Bundle, OwnedBytes, Tag, VerifyingKey};
 use firstpaint_contracts::BannerCondition;
@@ -52,16 +54,19 @@ pub use intent::{Intent, IntentSection, IntentSignals};
 pub use price_band::PriceBand;
 pub use search::{SearchFilters, SearchHit, SearchOutcome, SearchRequest, SearchResults};
 pub use sections::{
-    BannerRule, BoostRule, CatalogSection, CoViewSection, EngineSections, PinRule, PriorsSection,
-    ProductRecord, RegionRule, RulesSection, SearchBuryRule, SearchPinRule, SearchRulesSection,
-    StockAt,
+    BannerRule, BoostRule, CatalogSection, CoViewSection, PinRule, PriorsSection, ProductRecord,
+    RegionRule, RulesSection, SearchBuryRule, SearchPinRule, SearchRulesSection, StockAt,
 };
 pub use slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
-pub use store::ann::{AnnGraph, AnnIndex};
+#[cfg(feature = "build")]
+pub use store::ann::AnnGraph;
+pub use store::ann::AnnIndex;
 pub use store::packed::PackedSlice;
 pub use store::{Catalog, Lists, Priors, Product};
 pub use template::{escape_into, format_price, Template};
 pub use textmap::TextMapSection;
+#[cfg(feature = "build")]
+pub use write::EngineSections;
 
 /// Facts about the loaded bundle, for health checks and response tags.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -16,6 +16,8 @@
 //!    projection as product text and the nearest in-stock products are
 //!    returned, marked as rescued.
 
+#[cfg(feature = "build")]
+mod build;
 mod index;
 mod normalize;
 mod query;
@@ -23,9 +25,11 @@ mod retrieve;
 
 use serde::Serialize;
 
+#[cfg(feature = "build")]
+pub use build::{IndexBuilder, SearchParts};
 pub use index::{
-    AttributeTerm, Field, IndexBuilder, Posting, Postings, SearchIndex, SearchParts, SearchSection,
-    Synonym, POSTINGS, SEARCH, TERMS,
+    AttributeTerm, Field, Posting, Postings, SearchIndex, SearchSection, Synonym, POSTINGS, SEARCH,
+    TERMS,
 };
 pub use normalize::{terms as normalized_terms, words, Word};
 pub use query::{Correction, QueryReport, TypoPolicy, Via};

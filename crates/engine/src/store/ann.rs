@@ -88,11 +88,13 @@ use crate::embedding::{Quantized, DIM};
 mod coded;
 mod rows;
 mod search;
+#[cfg(feature = "build")]
 mod write;
 
 use coded::Coded;
 use rows::Rows;
 
+#[cfg(feature = "build")]
 pub use write::{write_ann, AnnGraph};
 
 /// The first four bytes of an ANN section.

@@ -33,6 +33,7 @@ pub fn read(bytes: &[u8], bit: u64, width: u32) -> Option<u64> {
     Some((u64::from_le_bytes(word) >> (bit % 8)) & mask(width))
 }
 
+#[cfg(feature = "build")]
 /// Packs values one after another (the origin's side).
 #[derive(Debug, Default)]
 pub struct BitWriter {
@@ -41,6 +42,7 @@ pub struct BitWriter {
     filled: u32,
 }
 
+#[cfg(feature = "build")]
 impl BitWriter {
     /// An empty stream.
     pub fn new() -> Self {

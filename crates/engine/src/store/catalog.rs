@@ -42,11 +42,17 @@ use std::collections::HashMap;
 use firstpaint_bundle::{codec, OwnedBytes, Tag};
 use serde::{Deserialize, Serialize};
 
-use super::columns::{Blocks, Rows, SectionWriter, Strings};
+#[cfg(feature = "build")]
+use super::columns::SectionWriter;
+use super::columns::{Blocks, Rows, Strings};
 use super::packed::{Decimals, Packed, PackedSlice};
-use super::symbols::{self, CompressedStrings, SymbolTable};
+#[cfg(feature = "build")]
+use super::symbols;
+use super::symbols::{CompressedStrings, SymbolTable};
 use crate::error::EngineError;
-use crate::sections::{CatalogSection, StockAt};
+#[cfg(feature = "build")]
+use crate::sections::CatalogSection;
+use crate::sections::StockAt;
 
 /// The layout's magic: catalog, version 2.
 const MAGIC: [u8; 4] = *b"CAT3";
@@ -428,6 +434,7 @@ impl<'a> Product<'a> {
     }
 }
 
+#[cfg(feature = "build")]
 /// Writes `catalog` in the layout above (the origin's side).
 pub fn write(catalog: &CatalogSection) -> Vec<u8> {
     let products = &catalog.products;
@@ -536,12 +543,14 @@ pub fn write(catalog: &CatalogSection) -> Vec<u8> {
     w.finish()
 }
 
+#[cfg(feature = "build")]
 /// The `f64` a rating's shortest decimal form reads as (4.3, not the
 /// 4.300000190734863 its `f32` widens to), so it packs as a decimal.
 fn decimal_of(rating: f32) -> f64 {
     rating.to_string().parse().unwrap_or(0.0)
 }
 
+#[cfg(feature = "build")]
 /// The index of `name` in `names`, added when new (saturating at `u16`).
 fn intern(names: &mut Vec<String>, name: &str) -> u16 {
     let i = names.iter().position(|n| n == name).unwrap_or_else(|| {
@@ -551,6 +560,7 @@ fn intern(names: &mut Vec<String>, name: &str) -> u16 {
     u16::try_from(i).unwrap_or(u16::MAX)
 }
 
+#[cfg(feature = "build")]
 /// The pattern most (id, value) pairs follow, with the id as `{id}`, when
 /// at least half of them do: found from the first value that contains its
 /// id.

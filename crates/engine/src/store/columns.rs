@@ -23,17 +23,21 @@ use std::ops::Range;
 
 use firstpaint_bundle::{OwnedBytes, Tag};
 
-use super::packed::{self, Int, Offsets, Packed, PackedSlice, View};
+#[cfg(feature = "build")]
+use super::packed;
 #[cfg(doc)]
 use super::packed::{Decimals, Quantized};
+use super::packed::{Int, Offsets, Packed, PackedSlice, View};
 use super::u32_at;
 use crate::error::EngineError;
 
+#[cfg(feature = "build")]
 /// Rounds `n` up to a multiple of 8.
 fn align8(n: usize) -> usize {
     n.div_ceil(8).saturating_mul(8)
 }
 
+#[cfg(feature = "build")]
 /// Builds a section out of blocks (the origin's side).
 #[derive(Debug)]
 pub struct SectionWriter {
@@ -41,6 +45,7 @@ pub struct SectionWriter {
     blocks: Vec<Vec<u8>>,
 }
 
+#[cfg(feature = "build")]
 impl SectionWriter {
     /// A section whose first four bytes are `magic` (the layout's name and
     /// version, e.g. `b"CAT3"`).

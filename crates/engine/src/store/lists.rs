@@ -11,9 +11,12 @@
 
 use firstpaint_bundle::{OwnedBytes, Tag};
 
-use super::columns::{Blocks, Rows, SectionWriter};
+#[cfg(feature = "build")]
+use super::columns::SectionWriter;
+use super::columns::{Blocks, Rows};
 use super::packed::{Packed, Quantized};
 use crate::error::EngineError;
+#[cfg(feature = "build")]
 use crate::sections::CoViewSection;
 
 const MAGIC: [u8; 4] = *b"LST3";
@@ -55,6 +58,7 @@ impl Lists {
     }
 }
 
+#[cfg(feature = "build")]
 /// Writes `lists` in the layout above (the origin's side).
 pub fn write(lists: &CoViewSection) -> Vec<u8> {
     let mut w = SectionWriter::new(MAGIC);

@@ -21,7 +21,9 @@ use std::ops::Range;
 
 use firstpaint_bundle::OwnedBytes;
 
-use super::bits::{self, BitWriter};
+use super::bits;
+#[cfg(feature = "build")]
+use super::bits::BitWriter;
 use super::{f32_at, u32_at};
 
 /// Bytes before a packed column's bits.
@@ -97,6 +99,7 @@ impl Int for i64 {
     }
 }
 
+#[cfg(feature = "build")]
 /// Packs `values` in the [`Packed`] layout (the origin's side).
 pub fn pack<T: Int>(values: impl IntoIterator<Item = T>) -> Vec<u8> {
     let keys: Vec<u64> = values.into_iter().map(Int::key).collect();
@@ -263,6 +266,7 @@ pub struct Offsets {
     deltas: Packed<u32>,
 }
 
+#[cfg(feature = "build")]
 /// `offsets` (ascending) in the [`Offsets`] layout (the origin's side).
 pub fn offsets(offsets: &[u32]) -> Vec<u8> {
     let base = |i: usize| {
@@ -328,6 +332,7 @@ pub struct Decimals {
     scale: f64,
 }
 
+#[cfg(feature = "build")]
 /// `values` in the [`Decimals`] layout, with the fewest decimals that give
 /// every value back exactly (the origin's side).
 pub fn decimals(values: &[f64]) -> Vec<u8> {
@@ -395,6 +400,7 @@ pub struct Quantized {
     codes: Packed<u8>,
 }
 
+#[cfg(feature = "build")]
 /// `values` in the [`Quantized`] layout (the origin's side); a value that
 /// is not finite is stored as the smallest.
 pub fn quantize(values: impl IntoIterator<Item = f32>) -> Vec<u8> {

@@ -29,8 +29,12 @@
 
 use firstpaint_bundle::{OwnedBytes, Tag};
 
-use super::bits::{self, BitWriter};
-use super::columns::{Blocks, SectionWriter};
+use super::bits;
+#[cfg(feature = "build")]
+use super::bits::BitWriter;
+use super::columns::Blocks;
+#[cfg(feature = "build")]
+use super::columns::SectionWriter;
 use super::packed::{Offsets, Packed};
 use crate::error::EngineError;
 
@@ -225,6 +229,7 @@ impl Iterator for Postings<'_> {
     }
 }
 
+#[cfg(feature = "build")]
 /// Writes every term's postings (each ascending by product, term ids in
 /// order) in the layout above (the origin's side).
 pub fn write(lists: &[Vec<Posting>]) -> Vec<u8> {

@@ -18,9 +18,12 @@
 
 use firstpaint_bundle::{OwnedBytes, Tag};
 
-use super::columns::{Blocks, Column, Rows, SectionWriter};
+#[cfg(feature = "build")]
+use super::columns::SectionWriter;
+use super::columns::{Blocks, Column, Rows};
 use super::packed::{Packed, PackedSlice, Quantized};
 use crate::error::EngineError;
+#[cfg(feature = "build")]
 use crate::sections::PriorsSection;
 
 const MAGIC: [u8; 4] = *b"PRI3";
@@ -125,6 +128,7 @@ impl Priors {
     }
 }
 
+#[cfg(feature = "build")]
 /// Writes `priors` in the layout above (the origin's side).
 pub fn write(priors: &PriorsSection) -> Vec<u8> {
     let mut w = SectionWriter::new(MAGIC);

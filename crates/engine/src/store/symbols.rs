@@ -108,6 +108,7 @@ impl CompressedStrings {
     }
 }
 
+#[cfg(feature = "build")]
 /// Trains a table on `strings` and compresses each with it (the origin's
 /// side): the table block, then each string's codes.
 pub fn compress(strings: &[&str]) -> (Vec<u8>, Vec<Vec<u8>>) {

@@ -216,6 +216,7 @@ impl Iterator for CodedLinks<'_> {
     }
 }
 
+#[cfg(feature = "build")]
 /// Layer 0's rows coded: the row starts (`n + 1`), the codes' words and
 /// their length in bits, and the most links a row holds.
 pub(super) struct Encoded {
@@ -225,6 +226,7 @@ pub(super) struct Encoded {
     pub(super) degree: u32,
 }
 
+#[cfg(feature = "build")]
 /// Bits appended least significant first to `u32` words.
 #[derive(Default)]
 struct Bits {
@@ -234,6 +236,7 @@ struct Bits {
     len: u64,
 }
 
+#[cfg(feature = "build")]
 impl Bits {
     /// Appends the low `width` (at most 64) bits of `value`.
     fn push(&mut self, value: u64, width: u32) {
@@ -260,12 +263,14 @@ impl Bits {
     }
 }
 
+#[cfg(feature = "build")]
 /// Bits of the code of `x` (below 2^32) with parameter `k` (below 32).
 fn code_bits(x: u64, k: u32) -> u32 {
     let y = x + (1 << k);
     2 * (u64::BITS - y.leading_zeros() - k - 1) + k + 1
 }
 
+#[cfg(feature = "build")]
 /// Codes `rows` (row `p` is point `p`'s links, each below `rows.len()`,
 /// which is at most [`MAX_POINTS`]); duplicate links are kept once.
 pub(super) fn encode(rows: &[Vec<u32>]) -> Result<Encoded, AnnError> {

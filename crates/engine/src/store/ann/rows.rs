@@ -67,6 +67,7 @@ impl Packed {
     }
 }
 
+#[cfg(feature = "build")]
 /// Appends `values` as a [`Packed`] column `width` bits wide (each value
 /// cut to its low `width` bits).
 pub(super) fn pack(out: &mut Vec<u8>, values: impl IntoIterator<Item = u32>, width: u32) {
@@ -211,6 +212,7 @@ impl Iterator for Links<'_> {
     }
 }
 
+#[cfg(feature = "build")]
 /// Appends the column of layer `layer`'s `rows` to `out`: each row at most
 /// `stride` long, every id below `rows.len()`.
 pub(super) fn write(

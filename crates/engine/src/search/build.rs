@@ -1,0 +1,185 @@
+//! Building the lexical index at the origin (behind the `build` feature):
+//! terms, BM25F impacts and the three sections of [`super::index`].
+
+use std::collections::HashMap;
+
+use fst::MapBuilder;
+
+use super::index::{AttributeTerm, Field, Posting, SearchSection, Synonym};
+use super::normalize;
+use crate::store::postings;
+
+/// BM25 term-frequency saturation.
+const K1: f32 = 1.2;
+/// BM25 length normalization.
+const B: f32 = 0.75;
+
+/// The three sections, ready for the bundle writer.
+#[derive(Debug, Clone, Default)]
+pub struct SearchParts {
+    /// `SRCH`.
+    pub section: SearchSection,
+    /// `STRM`.
+    pub terms: Vec<u8>,
+    /// `SPST`.
+    pub postings: Vec<u8>,
+}
+
+/// Builds the index at the origin, one product at a time in ordinal order.
+#[derive(Debug, Default)]
+pub struct IndexBuilder {
+    term_ids: HashMap<String, u32>,
+    /// Per product: (term id, term frequency per field).
+    docs: Vec<Vec<(u32, [u16; 5])>>,
+    /// Per product: words per field.
+    lengths: Vec<[u32; 5]>,
+    attributes: HashMap<String, (String, String)>,
+    synonyms: Vec<Synonym>,
+}
+
+impl IndexBuilder {
+    /// Adds the next product (ordinal = products added so far) with its
+    /// fields' texts.
+    pub fn add(&mut self, fields: &[(Field, &str)]) {
+        let mut terms: Vec<(u32, [u16; 5])> = Vec::new();
+        let mut lengths = [0u32; 5];
+        for &(field, text) in fields {
+            let f = field as usize;
+            for word in normalize::words(text).into_iter().filter(|w| !w.stop) {
+                if let Some(l) = lengths.get_mut(f) {
+                    *l += 1;
+                }
+                // A compound is findable by its joined form and by its parts.
+                for term in std::iter::once(word.term).chain(word.parts) {
+                    let next = self.term_ids.len() as u32;
+                    let id = *self.term_ids.entry(term).or_insert(next);
+                    let at = match terms.iter().position(|(t, _)| *t == id) {
+                        Some(at) => at,
+                        None => {
+                            terms.push((id, [0; 5]));
+                            terms.len() - 1
+                        }
+                    };
+                    if let Some(tf) = terms.get_mut(at).and_then(|(_, tf)| tf.get_mut(f)) {
+                        *tf = tf.saturating_add(1);
+                    }
+                }
+            }
+        }
+        self.docs.push(terms);
+        self.lengths.push(lengths);
+    }
+
+    /// Records that `value` is the product's `name` attribute (or brand), so
+    /// a query naming it can prefer products that have it.
+    pub fn attribute(&mut self, name: &str, value: &str) {
+        let terms = normalize::terms(value);
+        // Only single-word values: "red" is a colour; "and" in "black and
+        // white" is not.
+        if let [term] = terms.as_slice() {
+            self.attributes
+                .entry(term.clone())
+                .or_insert_with(|| (name.to_owned(), value.to_owned()));
+        }
+    }
+
+    /// Adds a synonym rule (terms as the merchant wrote them). Two-way groups
+    /// come as one rule per member.
+    pub fn synonym(&mut self, from: &str, to: &[&str]) {
+        let from = normalize::terms(from);
+        let mut to: Vec<Vec<String>> = to
+            .iter()
+            .map(|t| normalize::terms(t))
+            .filter(|t| !t.is_empty() && *t != from)
+            .collect();
+        // "t-shirt" and "tshirt" are one term once normalized.
+        to.sort();
+        to.dedup();
+        if from.is_empty() || to.is_empty() {
+            return;
+        }
+        match self.synonyms.iter_mut().find(|s| s.from == from) {
+            Some(s) => {
+                for t in to {
+                    if !s.to.contains(&t) {
+                        s.to.push(t);
+                    }
+                }
+            }
+            None => self.synonyms.push(Synonym { from, to }),
+        }
+    }
+
+    /// Computes impacts and writes the three sections.
+    pub fn finish(self) -> Result<SearchParts, fst::Error> {
+        let n = self.docs.len().max(1) as f32;
+        let mut avg = [0f32; 5];
+        for l in &self.lengths {
+            for (a, &x) in avg.iter_mut().zip(l) {
+                *a += x as f32 / n;
+            }
+        }
+        // Terms in byte order get ids 0.. (the fst's values).
+        let mut sorted: Vec<(&String, u32)> =
+            self.term_ids.iter().map(|(t, &id)| (t, id)).collect();
+        sorted.sort_unstable();
+        let mut final_id = vec![0u32; sorted.len()];
+        for (new, (_, old)) in sorted.iter().enumerate() {
+            if let Some(slot) = final_id.get_mut(*old as usize) {
+                *slot = new as u32;
+            }
+        }
+        let mut lists: Vec<Vec<Posting>> = vec![Vec::new(); sorted.len()];
+        for (doc, (terms, lengths)) in self.docs.iter().zip(&self.lengths).enumerate() {
+            for (old, tf) in terms {
+                let mut weighted = 0.0;
+                let mut mask = 0u8;
+                for field in Field::ALL {
+                    let f = field as usize;
+                    let (tf, len, avg) = (
+                        f32::from(tf.get(f).copied().unwrap_or(0)),
+                        lengths.get(f).copied().unwrap_or(0) as f32,
+                        avg.get(f).copied().unwrap_or(1.0).max(1.0),
+                    );
+                    if tf > 0.0 {
+                        mask |= field.bit();
+                        weighted += field.weight() * tf / (1.0 - B + B * len / avg);
+                    }
+                }
+                let impact = weighted * (K1 + 1.0) / (weighted + K1);
+                let q = (impact / (K1 + 1.0) * 255.0).ceil().clamp(1.0, 255.0) as u8;
+                if let Some(list) = final_id
+                    .get(*old as usize)
+                    .and_then(|&id| lists.get_mut(id as usize))
+                {
+                    list.push(Posting {
+                        doc: doc as u32,
+                        fields: mask,
+                        impact: q,
+                    });
+                }
+            }
+        }
+        let mut map = MapBuilder::memory();
+        for (id, (term, _)) in sorted.iter().enumerate() {
+            map.insert(term.as_bytes(), id as u64)?;
+        }
+        let terms = map.into_inner()?;
+        let postings = postings::write(&lists);
+        let mut attributes: Vec<AttributeTerm> = self
+            .attributes
+            .into_iter()
+            .map(|(term, (name, value))| AttributeTerm { term, name, value })
+            .collect();
+        attributes.sort_by(|a, b| a.term.cmp(&b.term));
+        Ok(SearchParts {
+            section: SearchSection {
+                docs: self.docs.len() as u32,
+                synonyms: self.synonyms,
+                attributes,
+            },
+            terms,
+            postings,
+        })
+    }
+}
