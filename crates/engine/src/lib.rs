@@ -270,10 +270,11 @@ impl Engine {
         &self.text_map
     }
 
-    /// Whether the guardrails keep product `ord` out of search results in
-    /// every region (regional rules are checked per query).
-    pub fn blocked_in_search(&self, ord: u32) -> bool {
-        let blocked = self.search_blocked.get_or_init(|| {
+    /// Per product ordinal, whether the guardrails keep it out of search
+    /// results in every region (regional rules are checked per query).
+    /// Worked out on the first search, then kept.
+    pub fn blocked_in_search(&self) -> &[bool] {
+        self.search_blocked.get_or_init(|| {
             let guardrails = Guardrails::new(&self.rules);
             let slot = SlotContext {
                 searching: true,
@@ -283,8 +284,7 @@ impl Engine {
                 .products()
                 .map(|p| guardrails.check(p, &slot, self).is_some())
                 .collect()
-        });
-        blocked.get(ord as usize).copied().unwrap_or(true)
+        })
     }
 
     /// Answers a search: see [`search`] for how.

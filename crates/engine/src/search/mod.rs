@@ -232,8 +232,9 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
     // the rest (or every product, when the shopper's region has rules of
     // its own) goes through the full check, which also gives the reason.
     let unfiltered = filter.is_open();
+    let blocked_in_search = engine.blocked_in_search();
     let mut allowed = |ord: u32| {
-        let blocked = engine.blocked_in_search(ord);
+        let blocked = blocked_in_search.get(ord as usize).copied().unwrap_or(true);
         if unfiltered && !blocked && !regional {
             return true;
         }
@@ -301,7 +302,8 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
         matches
             .iter()
             .map(|m| m.lexical)
-            .fold(0.0f32, f32::max)
+            // Not `f32::max`: in wasm that is a call to `fmaxf` per match.
+            .fold(0.0f32, |best, x| if x > best { x } else { best })
             .max(f32::EPSILON)
     };
     let query_key = report.terms.join(" ");

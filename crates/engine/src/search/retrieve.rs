@@ -67,6 +67,23 @@ thread_local! {
 pub fn run(
     index: &SearchIndex,
     groups: &[Group],
+    keep: impl FnMut(&Match) -> bool,
+) -> Vec<Match> {
+    if let [group] = groups {
+        if let [alt] = group.alternatives.as_slice() {
+            if let [term] = alt.terms.as_slice() {
+                return one_list(index, group, alt.typos, alt.factor, *term, keep);
+            }
+        }
+    }
+    accumulate(index, groups, keep)
+}
+
+/// The general case: every alternative's postings into one accumulator per
+/// product.
+fn accumulate(
+    index: &SearchIndex,
+    groups: &[Group],
     mut keep: impl FnMut(&Match) -> bool,
 ) -> Vec<Match> {
     SCRATCH.with(|cell| {
@@ -126,6 +143,44 @@ pub fn run(
     })
 }
 
+/// A query of one word that one term stands for (the common case of the
+/// largest result sets): each posting is a match as it stands, so no
+/// accumulator is needed.
+fn one_list(
+    index: &SearchIndex,
+    group: &Group,
+    typos: u8,
+    factor: f32,
+    term: u32,
+    mut keep: impl FnMut(&Match) -> bool,
+) -> Vec<Match> {
+    let attribute_mask = Field::Attribute.bit() | Field::Brand.bit();
+    let attribute = group.attribute && typos == 0;
+    let scale = index.idf(term) / 255.0 * factor;
+    let postings = index.postings(term);
+    // A damaged list cannot ask for more room than the catalog has products.
+    let room = postings
+        .size_hint()
+        .1
+        .unwrap_or(0)
+        .min(index.docs() as usize);
+    let mut out = Vec::with_capacity(room);
+    for p in postings {
+        let m = Match {
+            ord: p.doc,
+            matched: 1,
+            typos,
+            lexical: scale * f32::from(p.impact),
+            attributes: u8::from(attribute && p.fields & attribute_mask != 0),
+            fields: p.fields,
+        };
+        if keep(&m) {
+            out.push(m);
+        }
+    }
+    out
+}
+
 /// Products holding every term of a phrase, with the mean of its terms'
 /// scores (a phrase stands for one word: "power bank" for "charger").
 fn phrase_hits(index: &SearchIndex, terms: &[u32]) -> Vec<(u32, f32, u8)> {
@@ -150,6 +205,7 @@ fn phrase_hits(index: &SearchIndex, terms: &[u32]) -> Vec<(u32, f32, u8)> {
 
 /// Records that `doc` matched group `g` with `value` through an alternative
 /// with `typos` edits.
+#[inline(always)]
 fn touch(s: &mut Scratch, doc: u32, g: u16, value: f32, typos: u8, attribute: bool, fields: u8) {
     let generation = s.generation;
     let Some(a) = s.accs.get_mut(doc as usize) else {
@@ -189,5 +245,48 @@ fn settle(a: &Acc) -> Match0 {
         lexical: a.m.lexical + a.best,
         attributes: a.m.attributes.saturating_add(u8::from(a.best_attribute)),
         fields: a.m.fields,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::search::query::{Alternative, Via};
+    use crate::search::IndexBuilder;
+
+    #[test]
+    fn one_list_matches_what_the_accumulators_give() {
+        let mut b = IndexBuilder::default();
+        let titles = ["red lamp", "lamp", "red desk lamp", "chair", "red red lamp"];
+        for (i, title) in titles.iter().enumerate() {
+            let brand = if i % 2 == 0 { "Lumo" } else { "red" };
+            b.add(&[(Field::Title, title), (Field::Brand, brand)]);
+        }
+        let parts = b.finish().unwrap();
+        let index = SearchIndex::new(
+            parts.section,
+            (&parts.terms).into(),
+            (&parts.postings).into(),
+        )
+        .unwrap();
+        for (word, typos, attribute) in [("red", 0, true), ("lamp", 1, false), ("red", 2, true)] {
+            let group = Group {
+                word: word.to_owned(),
+                alternatives: vec![Alternative {
+                    terms: vec![index.term_id(word).unwrap()],
+                    typos,
+                    via: Via::Exact,
+                    factor: 0.8,
+                }],
+                attribute,
+            };
+            let groups = [group];
+            let odd = |m: &Match| m.ord % 2 == 1 || m.ord == 0;
+            let fast = run(&index, &groups, odd);
+            let general = accumulate(&index, &groups, odd);
+            assert!(!fast.is_empty());
+            assert_eq!(fast, general, "{word}");
+        }
     }
 }
