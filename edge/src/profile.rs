@@ -265,7 +265,7 @@ fn is_keepable_category(path: &str) -> bool {
 /// A query as the profile keeps it: its normalized search words of letters
 /// only, at most [`MAX_QUERY_WORDS_KEPT`], space-separated.
 fn query_words(query: &str) -> String {
-    firstpaint_engine::search::normalized_terms(query)
+    firstpaint_engine::text::normalize::terms(query)
         .into_iter()
         .filter(|t| t.chars().all(char::is_alphabetic) && t.chars().count() <= MAX_KEPT_WORD_CHARS)
         .take(MAX_QUERY_WORDS_KEPT)

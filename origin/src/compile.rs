@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use firstpaint_contracts::{did_you_mean, InputError, InputErrors, Rules, SearchRules, Window};
-use firstpaint_engine::search::normalized_terms;
+use firstpaint_engine::text::normalize;
 use firstpaint_engine::{
     BannerRule, BoostRule, PinRule, RegionRule, RulesSection, SearchBuryRule, SearchPinRule,
     SearchRulesSection, SlotKind,
@@ -168,7 +168,7 @@ pub fn compile(file: &str, rules: &Rules, catalog: &Catalog<'_>) -> Result<Compi
     }
     let search = &rules.search;
     let query = |errors: &mut Vec<InputError>, field: String, q: &str| -> Option<String> {
-        let terms = normalized_terms(q);
+        let terms = normalize::terms(q);
         if terms.is_empty() {
             errors.push(InputError::new(
                 file,

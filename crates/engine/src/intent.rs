@@ -14,8 +14,8 @@
 use firstpaint_bundle::Tag;
 use serde::{Deserialize, Serialize};
 
-use crate::features::fnv1a;
-use crate::search::normalized_terms;
+use crate::text::features::fnv1a;
+use crate::text::normalize;
 
 /// Tag of [`IntentSection`].
 pub const INTENT: Tag = Tag(*b"INTN");
@@ -163,7 +163,7 @@ pub fn features(
         push(&mut out, "ch", &channel.to_ascii_lowercase(), 1.0);
     }
     for query in signals.queries.iter().take(INTENT_QUERIES) {
-        let terms = normalized_terms(query);
+        let terms = normalize::terms(query);
         let value = 1.0 / (terms.len().max(1) as f32).sqrt();
         for term in &terms {
             push(&mut out, "q", term, value);

@@ -26,7 +26,6 @@
 mod candidates;
 mod embedding;
 mod error;
-pub mod features;
 mod guardrails;
 pub mod intent;
 pub mod limits;
@@ -40,6 +39,7 @@ mod slot;
 pub mod store;
 mod surfaces;
 mod template;
+pub mod text;
 pub mod textmap;
 #[cfg(feature = "build")]
 mod write;

@@ -3,7 +3,7 @@
 //! Product embeddings live in a space learned from behaviour (what shoppers
 //! view and buy together; see the origin's `train::behaviour`). A product
 //! nobody has touched yet, or a search query, has only words: this map
-//! takes the hashed text features of [`crate::features::TextFeatures`]
+//! takes the hashed text features of [`crate::text::features::TextFeatures`]
 //! (scaled by each bucket's inverse document frequency) to a vector in that
 //! same space. The origin fits it by ridge regression on the products that
 //! have both text and behaviour, so a new SKU lands beside the SKUs its
@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::embedding::{Embedding, DIM};
-use crate::features::{fnv1a, TEXT_BUCKETS};
+use crate::text::features::{fnv1a, TEXT_BUCKETS};
 
 /// How many signed dimensions each bucket touches in the random projection.
 const SPREAD: usize = 4;
@@ -100,7 +100,7 @@ impl TextMapSection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::{words, TextFeatures};
+    use crate::text::features::{words, TextFeatures};
 
     fn embed(map: &TextMapSection, text: &str) -> Embedding {
         let mut f = TextFeatures::default();

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use firstpaint_contracts::{Event, EventKind};
-use firstpaint_engine::features::words;
+use firstpaint_engine::text::features::words;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;

@@ -15,7 +15,7 @@
 //! similarity (the random projection) for every product.
 
 use firstpaint_contracts::Product;
-use firstpaint_engine::features::{words, TextFeatures};
+use firstpaint_engine::text::features::{words, TextFeatures};
 use firstpaint_engine::{Embedding, TextMapSection};
 
 use super::behaviour;

@@ -7,7 +7,7 @@
 //! held-out products' behaviour), then the map is refitted on all of them.
 //! nalgebra's Cholesky solves the normal equations.
 
-use firstpaint_engine::features::TEXT_BUCKETS;
+use firstpaint_engine::text::features::TEXT_BUCKETS;
 use firstpaint_engine::{Embedding, TextMapSection, DIM};
 use nalgebra::DMatrix;
 

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use fst::MapBuilder;
 
 use super::index::{AttributeTerm, Field, Posting, SearchSection, Synonym};
-use super::normalize;
 use crate::store::postings;
+use crate::text::normalize;
 
 /// BM25 term-frequency saturation.
 const K1: f32 = 1.2;

@@ -19,7 +19,6 @@
 #[cfg(feature = "build")]
 mod build;
 mod index;
-mod normalize;
 mod query;
 mod retrieve;
 
@@ -31,11 +30,9 @@ pub use index::{
     AttributeTerm, Field, Posting, Postings, SearchIndex, SearchSection, Synonym, POSTINGS, SEARCH,
     TERMS,
 };
-pub use normalize::{terms as normalized_terms, words, Word};
 pub use query::{Correction, QueryReport, TypoPolicy, Via};
 
 use crate::error::EngineError;
-use crate::features::{self, TextFeatures};
 use crate::guardrails::{Guardrails, SlotContext};
 use crate::intent::{Intent, IntentSignals};
 use crate::limits::{
@@ -47,6 +44,7 @@ use crate::rank::{rating_signal, stock_signal};
 use crate::session::Session;
 use crate::slot::{Reason, Removed};
 use crate::store::Product;
+use crate::text::features::{self, TextFeatures};
 use crate::Engine;
 use retrieve::Match;
 

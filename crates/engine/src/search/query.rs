@@ -13,11 +13,11 @@ use levenshtein_automata::{LevenshteinAutomatonBuilder, DFA};
 use serde::Serialize;
 
 use super::index::SearchIndex;
-use super::normalize::{self, Word};
 use crate::limits::{
     MAX_EXPANSIONS, MAX_PREFIX_EXPANSIONS, MAX_QUERY_WORDS, MIN_PREFIX_CHARS, WELL_KNOWN_WORD,
 };
 use crate::order;
+use crate::text::normalize::{self, Word};
 
 /// How a term came to stand for a query word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -64,11 +64,7 @@ thread_local! {
 
 /// Every product matching at least one group that `keep` keeps (checked
 /// in the same pass that settles the scores: no intermediate list).
-pub fn run(
-    index: &SearchIndex,
-    groups: &[Group],
-    keep: impl FnMut(&Match) -> bool,
-) -> Vec<Match> {
+pub fn run(index: &SearchIndex, groups: &[Group], keep: impl FnMut(&Match) -> bool) -> Vec<Match> {
     if let [group] = groups {
         if let [alt] = group.alternatives.as_slice() {
             if let [term] = alt.terms.as_slice() {
