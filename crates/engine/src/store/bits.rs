@@ -75,13 +75,28 @@ impl BitWriter {
         self.out.len()
     }
 
-    /// The packed bytes, with the trailing eight zero bytes [`read`] needs.
-    pub fn finish(mut self) -> Vec<u8> {
-        if self.filled > 0 {
-            self.out.push(self.pending as u8);
-        }
-        self.out.extend_from_slice(&[0; 8]);
+    /// Bits written so far.
+    pub fn len(&self) -> u64 {
+        self.out.len() as u64 * 8 + u64::from(self.filled)
+    }
+
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes the bits fill, the last one completed with zero bits and
+    /// no padding after it (for layouts that pad their own way).
+    pub fn into_bytes(mut self) -> Vec<u8> {
+        self.align();
         self.out
+    }
+
+    /// The packed bytes, with the trailing eight zero bytes [`read`] needs.
+    pub fn finish(self) -> Vec<u8> {
+        let mut out = self.into_bytes();
+        out.extend_from_slice(&[0; 8]);
+        out
     }
 }
 

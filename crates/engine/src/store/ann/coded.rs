@@ -24,6 +24,8 @@
 
 use super::rows::{self, Packed};
 use super::AnnError;
+#[cfg(feature = "build")]
+use crate::store::bits::BitWriter;
 
 /// The most bits one code takes: what an 8-byte load holds from any bit.
 pub(super) const MAX_CODE: u32 = 56;
@@ -217,50 +219,22 @@ impl Iterator for CodedLinks<'_> {
 }
 
 #[cfg(feature = "build")]
-/// Layer 0's rows coded: the row starts (`n + 1`), the codes' words and
-/// their length in bits, and the most links a row holds.
+/// Layer 0's rows coded: the row starts (`n + 1`), the codes as whole
+/// little-endian `u32` words and their length in bits, and the most links
+/// a row holds.
 pub(super) struct Encoded {
     pub(super) offsets: Vec<u32>,
-    pub(super) words: Vec<u32>,
+    pub(super) words: Vec<u8>,
     pub(super) bits: u32,
     pub(super) degree: u32,
 }
 
 #[cfg(feature = "build")]
-/// Bits appended least significant first to `u32` words.
-#[derive(Default)]
-struct Bits {
-    words: Vec<u32>,
-    word: u64,
-    used: u32,
-    len: u64,
-}
-
-#[cfg(feature = "build")]
-impl Bits {
-    /// Appends the low `width` (at most 64) bits of `value`.
-    fn push(&mut self, value: u64, width: u32) {
-        if width > 32 {
-            self.push(value, 32);
-            self.push(value >> 32, width - 32);
-            return;
-        }
-        self.word |= (value & ((1u64 << width) - 1)) << self.used;
-        self.used += width;
-        self.len += u64::from(width);
-        if self.used >= 32 {
-            self.words.push(self.word as u32);
-            self.word >>= 32;
-            self.used -= 32;
-        }
-    }
-
-    /// Bits so far, if a `u32` holds the count.
-    fn len(&self) -> Result<u32, AnnError> {
-        u32::try_from(self.len).map_err(|_| AnnError::TooLarge {
-            what: "layer-0 codes",
-        })
-    }
+/// Bits written so far, if a `u32` holds the count.
+fn bit_count(bits: &BitWriter) -> Result<u32, AnnError> {
+    u32::try_from(bits.len()).map_err(|_| AnnError::TooLarge {
+        what: "layer-0 codes",
+    })
 }
 
 #[cfg(feature = "build")]
@@ -274,11 +248,11 @@ fn code_bits(x: u64, k: u32) -> u32 {
 /// Codes `rows` (row `p` is point `p`'s links, each below `rows.len()`,
 /// which is at most [`MAX_POINTS`]); duplicate links are kept once.
 pub(super) fn encode(rows: &[Vec<u32>]) -> Result<Encoded, AnnError> {
-    let mut bits = Bits::default();
+    let mut bits = BitWriter::new();
     let mut offsets = Vec::with_capacity(rows.len() + 1);
     let mut degree = 0;
     for (point, row) in (0u32..).zip(rows) {
-        offsets.push(bits.len()?);
+        offsets.push(bit_count(&bits)?);
         let mut sorted = row.clone();
         sorted.sort_unstable();
         sorted.dedup();
@@ -316,14 +290,11 @@ pub(super) fn encode(rows: &[Vec<u32>]) -> Result<Encoded, AnnError> {
             bits.push(y, z + k);
         }
     }
-    offsets.push(bits.len()?);
-    let len = bits.len()?;
-    if bits.used > 0 {
-        bits.words.push(bits.word as u32);
-    }
+    offsets.push(bit_count(&bits)?);
+    let len = bit_count(&bits)?;
     Ok(Encoded {
         offsets,
-        words: bits.words,
+        words: rows::words(bits),
         bits: len,
         degree: u32::try_from(degree).map_err(|_| AnnError::TooLarge { what: "degree" })?,
     })

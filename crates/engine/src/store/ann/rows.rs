@@ -14,6 +14,8 @@
 //! read with one 8-byte load.
 
 use super::AnnError;
+#[cfg(feature = "build")]
+use crate::store::bits::BitWriter;
 
 /// Bits per id on a layer of `size` points: enough to hold `size` itself,
 /// so the empty value (all ones) is above every id.
@@ -71,23 +73,22 @@ impl Packed {
 /// Appends `values` as a [`Packed`] column `width` bits wide (each value
 /// cut to its low `width` bits).
 pub(super) fn pack(out: &mut Vec<u8>, values: impl IntoIterator<Item = u32>, width: u32) {
-    let mask = u64::from(u32::MAX >> (u32::BITS - width));
-    let mut word = 0u64;
-    let mut bits = 0u32;
+    let mut bits = BitWriter::new();
     for value in values {
-        word |= (u64::from(value) & mask) << bits;
-        bits += width;
-        if bits >= 32 {
-            out.extend_from_slice(&(word as u32).to_le_bytes());
-            word >>= 32;
-            bits -= 32;
-        }
+        bits.push(u64::from(value), width);
     }
-    if bits > 0 {
-        out.extend_from_slice(&(word as u32).to_le_bytes());
-    }
+    out.extend(words(bits));
     // The word that lets the last number be read with one 8-byte load.
     out.extend_from_slice(&0u32.to_le_bytes());
+}
+
+#[cfg(feature = "build")]
+/// The bits as whole little-endian `u32` words, the last one completed
+/// with zero bits.
+pub(super) fn words(bits: BitWriter) -> Vec<u8> {
+    let mut bytes = bits.into_bytes();
+    bytes.resize(bytes.len().next_multiple_of(4), 0);
+    bytes
 }
 
 /// Where one layer's rows are, and their geometry.

@@ -154,9 +154,7 @@ pub fn write_ann(graph: &AnnGraph) -> Result<Vec<u8>, AnnError> {
     }
     rows::pack(&mut out, encoded.offsets, rows::width(encoded.bits));
     let codes = out.len();
-    for word in encoded.words {
-        out.extend_from_slice(&word.to_le_bytes());
-    }
+    out.extend(encoded.words);
     // Then the padding words.
     out.resize(codes + coded::codes_bytes(encoded.bits) as usize, 0);
     for (l, layer) in (1u32..).zip(&graph.layers) {
