@@ -63,6 +63,7 @@ fn engine() -> Rc<Engine> {
         ttl_days: 1,
         progress: false,
         rules_file: "r.toml".into(),
+        shard: false,
     };
     let (bytes, _) = build(&inputs, &key, &opts).unwrap();
     Rc::new(Engine::open(&bytes, &key.verifying_key(), NOW).unwrap())

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use firstpaint_bundle::{BundleWriter, SigningKey};
-use firstpaint_contracts::Product;
+use firstpaint_contracts::{InputErrors, Product};
 use firstpaint_engine::{
     CatalogSection, Embedding, EngineSections, IntentSection, PriorsSection, ProductRecord, StockAt,
 };
@@ -25,6 +25,10 @@ pub struct BuildOptions {
     pub progress: bool,
     /// Name of the rules file, for error messages.
     pub rules_file: String,
+    /// The inputs are one shard of a store ([`crate::shard`]) whose rules
+    /// [`check_rules`] checked whole: rules naming products or categories
+    /// of other shards are left out of this one, not refused.
+    pub shard: bool,
 }
 
 /// What a build produced and how long each step took.
@@ -47,6 +51,60 @@ pub struct BuildReport {
     pub models: Vec<String>,
 }
 
+/// Compiles the rules against the whole store, as [`build`] does, without
+/// training anything: its warnings, or the errors that would stop it.
+pub fn check_rules(inputs: &Inputs, opts: &BuildOptions) -> Result<Vec<String>, InputErrors> {
+    let ordinal = ordinals(&inputs.products);
+    let catalog = catalog_section(&inputs.products, &ordinal);
+    Ok(compile_rules(inputs, &catalog, &ordinal, opts, false)?.warnings)
+}
+
+/// Product id -> ordinal (catalog order).
+fn ordinals(products: &[Product]) -> HashMap<&str, u32> {
+    products
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.as_str(), i as u32))
+        .collect()
+}
+
+/// The distinct values of a list field of the products, sorted.
+fn distinct<'a>(
+    products: &'a [Product],
+    field: impl Fn(&'a Product) -> &'a [String],
+) -> Vec<&'a str> {
+    let mut values: Vec<&str> = products
+        .iter()
+        .flat_map(|p| field(p).iter().map(String::as_str))
+        .collect();
+    values.sort_unstable();
+    values.dedup();
+    values
+}
+
+/// The rules compiled against `catalog` (see [`compile::Catalog::partial`]).
+fn compile_rules(
+    inputs: &Inputs,
+    catalog: &CatalogSection,
+    ordinal: &HashMap<&str, u32>,
+    opts: &BuildOptions,
+    partial: bool,
+) -> Result<compile::Compiled, InputErrors> {
+    let tags = distinct(&inputs.products, |p| &p.tags);
+    let safety = distinct(&inputs.products, |p| &p.safety);
+    compile::compile(
+        &opts.rules_file,
+        &inputs.rules,
+        &compile::Catalog {
+            categories: &catalog.categories,
+            ordinal,
+            tags: &tags,
+            safety: &safety,
+            partial,
+        },
+    )
+}
+
 /// Trains every model, compiles the rules and signs the bundle.
 pub fn build(
     inputs: &Inputs,
@@ -60,13 +118,10 @@ pub fn build(
         clock = Instant::now();
     };
 
-    let ordinal: HashMap<&str, u32> = inputs
-        .products
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.id.as_str(), i as u32))
-        .collect();
+    let ordinal = ordinals(&inputs.products);
     let catalog = catalog_section(&inputs.products, &ordinal);
+    // Before any training: a mistake in the rules stops the build at once.
+    let compiled = compile_rules(inputs, &catalog, &ordinal, opts, opts.shard)?;
     let sessions = sessions::group(&inputs.events, &ordinal);
     lap("catalog + sessions", &mut steps);
 
@@ -116,31 +171,6 @@ pub fn build(
 
     let search = search::build(&inputs.products, &inputs.synonyms)?;
     lap("search index", &mut steps);
-
-    let mut tags: Vec<&str> = inputs
-        .products
-        .iter()
-        .flat_map(|p| p.tags.iter().map(String::as_str))
-        .collect();
-    tags.sort_unstable();
-    tags.dedup();
-    let mut safety: Vec<&str> = inputs
-        .products
-        .iter()
-        .flat_map(|p| p.safety.iter().map(String::as_str))
-        .collect();
-    safety.sort_unstable();
-    safety.dedup();
-    let compiled = compile::compile(
-        &opts.rules_file,
-        &inputs.rules,
-        &compile::Catalog {
-            categories: &catalog.categories,
-            ordinal: &ordinal,
-            tags: &tags,
-            safety: &safety,
-        },
-    )?;
 
     let sections = EngineSections {
         catalog,

@@ -23,6 +23,9 @@ pub struct Catalog<'a> {
     pub tags: &'a [&'a str],
     /// Safety flags in use.
     pub safety: &'a [&'a str],
+    /// It is one shard of a store whose rules were checked whole: a rule
+    /// naming a product or category outside it is left out, not refused.
+    pub partial: bool,
 }
 
 /// Rules compiled to category indexes, plus warnings for the build log.
@@ -49,7 +52,7 @@ pub fn compile(file: &str, rules: &Rules, catalog: &Catalog<'_>) -> Result<Compi
             .filter(|(_, c)| *c == name || leaf(c) == name)
             .map(|(i, _)| i as u32)
             .collect();
-        if found.is_empty() {
+        if found.is_empty() && !catalog.partial {
             let names: Vec<String> = categories.iter().map(|c| leaf(c)).collect();
             let hint = did_you_mean(name, names.iter().map(String::as_str))
                 .map(|s| format!(" (did you mean {s:?}?)"))
@@ -117,7 +120,7 @@ pub fn compile(file: &str, rules: &Rules, catalog: &Catalog<'_>) -> Result<Compi
     }
     let product = |errors: &mut Vec<InputError>, field: String, id: &str| -> Option<u32> {
         let found = catalog.ordinal.get(id).copied();
-        if found.is_none() {
+        if found.is_none() && !catalog.partial {
             errors.push(InputError::new(
                 file,
                 None,
@@ -305,6 +308,7 @@ mod tests {
             ordinal: &ordinal,
             tags: &[],
             safety: &[],
+            partial: false,
         };
         let err = compile("rules.toml", &rules, &catalog).unwrap_err();
         assert_eq!(

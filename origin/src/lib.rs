@@ -14,4 +14,5 @@ pub mod eval;
 pub mod generate;
 pub mod inputs;
 pub mod keys;
+pub mod shard;
 pub mod train;

@@ -6,6 +6,8 @@
 //! 3. Bad input names file, line and field, and leaves the old bundle alone.
 //! 4. A misspelt category in the rules is refused with a suggestion.
 //! 5. rank prints JSON with score parts.
+//! 6. A sharded build puts every product in one category shard, each a
+//!    bundle that verifies, with the routes and the index beside them.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -52,19 +54,34 @@ impl Store {
     }
 
     fn build(&self, out: &str) -> Output {
-        firstpaint(&[
+        self.build_with(out, &[])
+    }
+
+    fn build_with(&self, out: &str, extra: &[&str]) -> Output {
+        let paths = [
+            "catalog.ndjson",
+            "events.ndjson",
+            "rules.toml",
+            "k.key",
+            out,
+        ]
+        .map(|f| self.path(f));
+        let [catalog, events, rules, key, out] = paths.each_ref().map(|p| s(p));
+        let mut args = vec![
             "build",
             "--catalog",
-            s(&self.path("catalog.ndjson")),
+            catalog,
             "--events",
-            s(&self.path("events.ndjson")),
+            events,
             "--rules",
-            s(&self.path("rules.toml")),
+            rules,
             "--key",
-            s(&self.path("k.key")),
+            key,
             "--out",
-            s(&self.path(out)),
-        ])
+            out,
+        ];
+        args.extend_from_slice(extra);
+        firstpaint(&args)
     }
 
     fn verify(&self, bundle: &Path) -> Output {
@@ -229,4 +246,49 @@ fn rank_prints_json_with_reasons() {
         "{}",
         stderr(&bad)
     );
+}
+
+#[test]
+fn a_sharded_build_covers_every_product_once() {
+    let store = Store::new();
+    let built = store.build_with(
+        "shards",
+        &["--shard-products", "60", "--global-products", "50"],
+    );
+    assert!(built.status.success(), "{}", stderr(&built));
+    let dir = store.path("shards");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("shards.json")).unwrap()).unwrap();
+    let shards = index["shards"].as_array().unwrap();
+    // Electronics (96 products) and Fashion (68) are over 60: cut along
+    // their second level.
+    assert!(shards.len() > 8, "{index}");
+    let mut total = 0;
+    for shard in shards.iter().chain([&index["global"]]) {
+        let products = shard["products"].as_u64().unwrap();
+        assert!(products <= 60, "{shard}");
+        let bundle = dir.join(shard["file"].as_str().unwrap());
+        let ok = store.verify(&bundle);
+        assert!(ok.status.success(), "{}: {}", bundle.display(), stderr(&ok));
+        assert!(
+            String::from_utf8_lossy(&ok.stdout).contains(&format!("products    {products}")),
+            "{}",
+            String::from_utf8_lossy(&ok.stdout)
+        );
+        if shard != &index["global"] {
+            total += products;
+        }
+    }
+    assert_eq!(total, 420);
+    assert_eq!(index["global"]["products"], 50);
+    let routes = fst::Map::new(std::fs::read(dir.join("routes.fst")).unwrap()).unwrap();
+    assert_eq!(routes.len(), 420);
+    let mut stream = routes.stream();
+    while let Some((id, shard)) = fst::Streamer::next(&mut stream) {
+        assert!(
+            (shard as usize) < shards.len(),
+            "{} routes to shard {shard}",
+            String::from_utf8_lossy(id)
+        );
+    }
 }

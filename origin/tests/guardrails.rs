@@ -234,7 +234,7 @@ proptest! {
     fn guardrails_hold_on_every_surface(seed in any::<u64>()) {
         let mut inputs = fixtures();
         inputs.rules = random_rules(seed, &inputs.products);
-        let opts = BuildOptions { now: NOW, ttl_days: 14, progress: false, rules_file: "rules.toml".into() };
+        let opts = BuildOptions { now: NOW, ttl_days: 14, progress: false, rules_file: "rules.toml".into(), shard: false };
         let (bytes, _) = build(&inputs, &key(), &opts).unwrap();
         let engine = Engine::open(&bytes, &key().verifying_key(), NOW).unwrap();
         let by_id: HashMap<&str, &Product> = inputs.products.iter().map(|p| (p.id.as_str(), p)).collect();
@@ -328,6 +328,7 @@ fn new_arrival_protection_never_shrinks_a_slot() {
             ttl_days: 14,
             progress: false,
             rules_file: "rules.toml".into(),
+            shard: false,
         };
         let (bytes, _) = build(&inputs, &key(), &opts).unwrap();
         Engine::open(&bytes, &key().verifying_key(), NOW).unwrap()

@@ -112,6 +112,7 @@ fn tiny_store(rules: &str) -> Engine {
         ttl_days: 1,
         progress: false,
         rules_file: "rules.toml".into(),
+        shard: false,
     };
     let bytes = build(&inputs, &key, &opts).unwrap().0;
     Engine::open(&bytes, &key.verifying_key(), NOW).unwrap()

@@ -132,6 +132,7 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
         ttl_days: 14,
         progress: false,
         rules_file: "rules.toml".into(),
+        shard: false,
     };
     let (bytes, report) = build(&inputs, key, &opts)?;
     let build_time = started.elapsed();

@@ -1,12 +1,17 @@
 //! `firstpaint build`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-use anyhow::Context;
-use firstpaint_origin::build::{build, BuildOptions};
-use firstpaint_origin::inputs::{load, InputPaths};
+use anyhow::{bail, Context};
+use firstpaint_bundle::{hex, sha256, SigningKey};
+use firstpaint_origin::build::{build, check_rules, BuildOptions};
+use firstpaint_origin::inputs::{load, InputPaths, Inputs};
 use firstpaint_origin::keys::read_signing_key;
+use firstpaint_origin::shard::{self, ShardEntry, ShardIndex};
+
+use super::publish::KV_VALUE_LIMIT;
 
 /// Arguments of `build`.
 #[derive(Debug, clap::Args)]
@@ -26,12 +31,22 @@ pub struct Args {
     /// Secret signing key file (from `firstpaint keygen`).
     #[arg(long)]
     key: PathBuf,
-    /// Where to write the signed bundle.
+    /// Where to write the signed bundle (with --shard-products, the
+    /// directory of the shards).
     #[arg(long)]
     out: PathBuf,
     /// Days until the edge refuses the bundle.
     #[arg(long, default_value_t = 14)]
     ttl_days: u32,
+    /// Cut the store into shards of at most this many products, one bundle
+    /// each (a store too large for one KV value: ~100k products fit one),
+    /// with a global shard, `routes.fst` and `shards.json` beside them.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    shard_products: Option<u32>,
+    /// Products in the global shard (the store's most active; with
+    /// --shard-products).
+    #[arg(long, default_value_t = 20_000, requires = "shard_products")]
+    global_products: usize,
 }
 
 /// Validates, trains, signs and writes. Nothing is written when any input is
@@ -57,15 +72,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ttl_days: args.ttl_days,
         progress: std::io::stderr().is_terminal(),
         rules_file: args.rules.display().to_string(),
+        shard: false,
     };
+    if let Some(max) = args.shard_products {
+        return sharded(
+            &inputs,
+            &key,
+            &opts,
+            &args.out,
+            max as usize,
+            args.global_products,
+        );
+    }
     let (bytes, report) = build(&inputs, &key, &opts)?;
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
-    let tmp = args.out.with_extension("tmp");
-    std::fs::write(&tmp, &bytes).with_context(|| format!("{}: failed to write", tmp.display()))?;
-    std::fs::rename(&tmp, &args.out)
-        .with_context(|| format!("{}: failed to replace", args.out.display()))?;
+    replace(&args.out, &bytes)?;
     for (step, took) in &report.steps {
         eprintln!("  {step:<20} {:>8.1} ms", took.as_secs_f64() * 1e3);
     }
@@ -78,6 +101,86 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         report.bytes,
         report.products,
         report.sessions
+    );
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary file, so a reader never
+/// sees half a bundle and a failed write leaves the old one.
+fn replace(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("{}: failed to write", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{}: failed to replace", path.display()))
+}
+
+/// `build --shard-products`: checks the rules against the whole store,
+/// then builds and writes each shard (see `firstpaint_origin::shard`),
+/// `routes.fst` and `shards.json`. A shard over the KV value limit stops
+/// the build, naming it.
+fn sharded(
+    inputs: &Inputs,
+    key: &SigningKey,
+    opts: &BuildOptions,
+    dir: &Path,
+    max: usize,
+    global: usize,
+) -> anyhow::Result<()> {
+    for w in check_rules(inputs, opts)? {
+        eprintln!("warning: {w}");
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let opts = BuildOptions {
+        shard: true,
+        ..opts.clone()
+    };
+    let specs = shard::plan(&inputs.products, max);
+    let global = shard::global(inputs, global);
+    let mut entries = Vec::with_capacity(specs.len() + 1);
+    for spec in specs.iter().chain(std::iter::once(&global)) {
+        let started = Instant::now();
+        let part = shard::inputs_for(inputs, spec);
+        let (bytes, report) = build(&part, key, &opts)
+            .with_context(|| format!("shard {}: build failed", spec.name))?;
+        if bytes.len() > KV_VALUE_LIMIT {
+            bail!(
+                "shard {} is {} bytes, over the {KV_VALUE_LIMIT} a KV value holds: build again with a smaller --shard-products (now {max})",
+                spec.name,
+                bytes.len()
+            );
+        }
+        let file = format!("{}.fpb", spec.name);
+        replace(&dir.join(&file), &bytes)?;
+        eprintln!(
+            "  {:<24} {:>8} products {:>11} bytes {:>7.1} s",
+            spec.name,
+            report.products,
+            bytes.len(),
+            started.elapsed().as_secs_f64()
+        );
+        entries.push(ShardEntry {
+            name: spec.name.clone(),
+            file,
+            categories: spec.categories.clone(),
+            products: report.products,
+            bytes: bytes.len(),
+            sha256: hex(&sha256(&bytes)),
+        });
+    }
+    let routes = shard::routes(&inputs.products, &specs)?;
+    replace(&dir.join("routes.fst"), &routes)?;
+    let global = entries.pop().context("the global shard was not built")?;
+    let index = ShardIndex {
+        shards: entries,
+        global,
+        routes: "routes.fst".to_owned(),
+    };
+    let json = serde_json::to_vec_pretty(&index)?;
+    replace(&dir.join("shards.json"), &json)?;
+    println!(
+        "wrote {} shards, a global shard and routes.fst ({} bytes) to {}",
+        index.shards.len(),
+        routes.len(),
+        dir.display()
     );
     Ok(())
 }

@@ -49,6 +49,7 @@ pub fn engine_for(
         ttl_days: 1,
         progress: false,
         rules_file: "eval rules".into(),
+        shard: false,
     };
     let (bytes, _) = build(&inputs, &key, &opts)?;
     Ok(Engine::open(&bytes, &key.verifying_key(), now)?)

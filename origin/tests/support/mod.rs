@@ -36,6 +36,7 @@ pub fn bundle_of(inputs: &Inputs) -> Vec<u8> {
         ttl_days: 14,
         progress: false,
         rules_file: "rules.toml".into(),
+        shard: false,
     };
     build(inputs, &key(), &opts).expect("build").0
 }
