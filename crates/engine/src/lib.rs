@@ -47,7 +47,7 @@ use firstpaint_contracts::BannerCondition;
 
 pub use embedding::{Embedding, Quantized, DIM};
 pub use error::EngineError;
-pub use guardrails::{Guardrails, SlotContext};
+pub use guardrails::{Guardrails, Refusal, SlotContext};
 pub use intent::{Intent, IntentSection, IntentSignals};
 pub use price_band::PriceBand;
 pub use search::{SearchFilters, SearchHit, SearchOutcome, SearchRequest, SearchResults};
