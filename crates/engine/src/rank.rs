@@ -186,7 +186,7 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
         slot: req.kind,
         // The page's own product (which `next` follows on from) is context,
         // not the shopper's history; the visit's signals are.
-        personalized: !engine.ordinals(&req.viewed).is_empty()
+        personalized: req.viewed.iter().any(|id| engine.ordinal(id).is_some())
             || (!req.signals.is_empty() && session.is_personal())
             || (req.kind == SlotKind::Home && !ordered.is_empty())
             || req.price_band.is_some_and(|b| b.evidence > 0.0),
