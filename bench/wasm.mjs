@@ -1,7 +1,9 @@
 // The engine in wasm (Node's V8, as in workerd), timed on the requests the
-// native bench sampled: bundle verify + decode, a home slot, and searches.
+// native bench sampled: bundle verify + decode, every slot kind, and
+// searches.
 //
 //   node bench/wasm.mjs build/bench      (after firstpaint-bench --out-dir build/bench)
+//   node bench/wasm.mjs build/bench other/wasm-node   (another wasm-bindgen --target nodejs build)
 //
 // Each call crosses the JS boundary and builds its JSON answer, as a JS
 // worker using the facade would; the native figures leave both out.
@@ -10,8 +12,9 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 
 const dir = process.argv[2] ?? 'build/bench';
+const wasmDir = process.argv[3] ?? 'build/wasm-node';
 const require = createRequire(import.meta.url);
-const { FirstpaintEngine, sectionRanges, wasmMemoryBytes } = require(path.resolve('build/wasm-node/firstpaint_wasm.js'));
+const { FirstpaintEngine, sectionRanges, wasmMemoryBytes } = require(path.resolve(wasmDir, 'firstpaint_wasm.js'));
 
 const time = (f) => {
   const t = process.hrtime.bigint();
@@ -63,8 +66,13 @@ for (const file of stores) {
   // as the JS side read them from KV.
   const linear = wasmMemoryBytes();
   const memory = linear + bytes.length;
-  const home = req.viewed.map((v) => time(() => engine.rank('home', 12, undefined, v, [], req.now)));
-  const row = { store: req.store, bytes: bytes.length, memory, linear, open: pct(opens, 0.5) / 1e3, openNative: pct(nativeOpens, 0.5) / 1e3, home: fmt(home), search: {} };
+  const row = { store: req.store, bytes: bytes.length, memory, linear, open: pct(opens, 0.5) / 1e3, openNative: pct(nativeOpens, 0.5) / 1e3, rank: {}, search: {} };
+  for (const { label, slot, requests } of req.rank) {
+    const call = (r) => engine.rank(slot, 12, r.product ?? undefined, r.viewed, r.cart, req.now, r.category ?? undefined);
+    // One untimed pass warms the caches and lets V8 tier the code up.
+    for (const r of requests.slice(0, 20)) call(r);
+    row.rank[label] = fmt(requests.map((r) => time(() => call(r))));
+  }
   for (const [label, queries] of Object.entries(req.search)) {
     // One untimed pass builds the typo automata and warms the caches.
     for (const q of queries.slice(0, 20)) engine.search(q, 1, 24, []);
@@ -80,7 +88,9 @@ line('open, SHA-256 in wasm (new FirstpaintEngine), median ms', (r) => r.open.to
 line('open, SHA-256 by crypto.subtle (as the edge opens), median ms', (r) => r.openNative.toFixed(1));
 line('memory with the bundle loaded (wasm linear memory + bundle bytes), MiB', (r) => (r.memory / 2 ** 20).toFixed(1));
 line('of which wasm linear memory (what stays once the JS copy is collected), MiB', (r) => (r.linear / 2 ** 20).toFixed(1));
-line('rank home, 3 views, k=12, p50 / p99 µs', (r) => r.home);
+for (const label of Object.keys(rows[0].rank)) {
+  line(`rank ${label}, k=12, p50 / p99 µs`, (r) => r.rank[label]);
+}
 for (const label of Object.keys(rows[0].search)) {
   line(`search ${label}, 24 per page, p50 / p99 µs`, (r) => r.search[label]);
 }

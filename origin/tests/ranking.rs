@@ -12,6 +12,8 @@
 //! 6. Bad requests are errors that name the problem, never panics.
 //! 7. The `next` slot leads with what shoppers opened after the session's
 //!    products, and falls back to popular products without a session.
+//! 8. The products priced within a range (the ladder's fill) are those a
+//!    scan of the catalog in ordinal order finds first, wide range or narrow.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -128,6 +130,25 @@ proptest! {
             prop_assert!((sum - item.score).abs() < 1e-4);
             prop_assert_eq!(item.reasons.len(), firstpaint_contracts::Blend::default().weights().len());
         }
+    }
+}
+
+proptest! {
+    #[test]
+    fn prices_within_a_range_are_found_as_a_scan_finds_them(
+        low in 0.0f64..200.0,
+        width in prop_oneof![0.0f64..2.0, 0.0f64..400.0],
+        first in 0usize..300,
+    ) {
+        let engine = fixtures_engine();
+        let high = low + width;
+        let scan: Vec<u32> = engine
+            .products()
+            .filter(|p| p.price() >= low && p.price() <= high)
+            .map(|p| p.ordinal())
+            .take(first)
+            .collect();
+        prop_assert_eq!(engine.priced_within(low, high, first), scan);
     }
 }
 

@@ -2,6 +2,7 @@
 //! values, the tier of the source that proposed it, and that source's name.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Signals, in the order of [`firstpaint_contracts::Blend::weights`].
 pub(crate) const SIMILARITY: usize = 0;
@@ -49,7 +50,35 @@ impl Candidate {
 #[derive(Default)]
 pub(crate) struct Pool {
     pub order: Vec<u32>,
-    pub candidates: HashMap<u32, Candidate>,
+    pub candidates: HashMap<u32, Candidate, BuildHasherDefault<OrdinalHasher>>,
+}
+
+/// 2^64 over the golden ratio, odd: Fibonacci hashing's multiplier.
+const FIBONACCI: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// Hashes a product ordinal with one multiplication. The pool's keys come
+/// from the bundle's lists, not from the shopper, so SipHash's resistance
+/// to chosen keys buys nothing, and it was most of a lookup's cost.
+#[derive(Default)]
+pub(crate) struct OrdinalHasher(u64);
+
+impl Hasher for OrdinalHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u32` keys are hashed; any other key still hashes all its bytes.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(FIBONACCI);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        // The high bits (hashbrown's tag) mix every bit of `n`; the low
+        // bits (its bucket) are a permutation of `n`'s.
+        self.0 = u64::from(n).wrapping_mul(FIBONACCI);
+    }
 }
 
 impl Pool {

@@ -3,6 +3,8 @@
 //! Every surface goes through [`Guardrails::check`] (and the caps in
 //! `rank.rs`), so no model and no slot can show what the rules forbid.
 
+use std::fmt;
+
 use crate::sections::RulesSection;
 use crate::slot::SlotKind;
 use crate::store::Product;
@@ -40,56 +42,71 @@ impl<'a> Guardrails<'a> {
     /// `None` when `p` (product `ord`) may be shown in the slot; otherwise
     /// the rule it breaks, in words.
     pub fn check(&self, p: Product<'_>, slot: &SlotContext, engine: &Engine) -> Option<String> {
+        self.refusal(p, slot, engine).map(|r| r.to_string())
+    }
+
+    /// As [`check`](Self::check), with the rule as a value: words are only
+    /// built (`to_string`) when someone reads them, not for each of the
+    /// candidates a slot turns away.
+    pub fn refusal<'e>(
+        &self,
+        p: Product<'e>,
+        slot: &'e SlotContext,
+        engine: &'e Engine,
+    ) -> Option<Refusal<'e>>
+    where
+        'a: 'e,
+    {
         let r = self.rules;
-        let name = |c: u32| engine.category_name(c).to_owned();
+        let name = |c: u32| engine.category_name(c);
         if p.available() < r.min_inventory && !slot.searching {
-            return Some(format!(
-                "inventory {} below min_inventory {}",
-                p.available(),
-                r.min_inventory
-            ));
+            return Some(Refusal::Inventory {
+                available: p.available(),
+                min: r.min_inventory,
+            });
         }
         if r.min_cover_days > 0.0 && !slot.searching {
             let cover = engine.cover_days(p.ordinal());
             if cover < r.min_cover_days {
-                return Some(format!(
-                    "sells out in {cover:.1} days at its recent rate, under min_cover_days {}",
-                    r.min_cover_days
-                ));
+                return Some(Refusal::Cover {
+                    days: cover,
+                    min: r.min_cover_days,
+                });
             }
         }
         if r.exclude_regulated && p.regulated() {
-            return Some("regulated product (exclude_regulated)".into());
+            return Some(Refusal::Regulated);
         }
         if let Some(flag) = p.safety().find(|f| r.exclude_safety.iter().any(|x| x == f)) {
-            return Some(format!("safety flag {flag:?} excluded"));
+            return Some(Refusal::Safety(flag));
         }
         if let Some(c) = p
             .category_path()
             .iter()
             .find(|c| r.exclude_categories.contains(c))
         {
-            return Some(format!("category {:?} excluded", name(*c)));
+            return Some(Refusal::Category(name(*c)));
         }
         if let Some(tag) = p.tags().find(|t| r.exclude_tags.iter().any(|x| x == t)) {
-            return Some(format!("tag {tag:?} excluded"));
+            return Some(Refusal::Tag(tag));
         }
         for (category, floor) in &r.price_floors {
             if p.category_path().contains(category) && p.price() < *floor {
-                return Some(format!(
-                    "price {:.2} below the {:?} floor {floor:.2}",
-                    p.price(),
-                    name(*category)
-                ));
+                return Some(Refusal::PriceFloor {
+                    price: p.price(),
+                    category: name(*category),
+                    floor: *floor,
+                });
             }
         }
         if let Some(margin) = p.margin() {
             for (category, floor) in &r.margin_floors {
                 if p.category_path().contains(category) && margin < *floor {
-                    return Some(format!(
-                        "margin {margin:.2} below the {:?} floor {floor:.2}",
-                        name(*category)
-                    ));
+                    return Some(Refusal::MarginFloor {
+                        margin,
+                        category: name(*category),
+                        floor: *floor,
+                    });
                 }
             }
         }
@@ -98,29 +115,29 @@ impl<'a> Guardrails<'a> {
             .iter()
             .filter(|x| slot.region.as_deref() == Some(x.region.as_str()))
         {
+            let region = rule.region.as_str();
             if rule.exclude_regulated && p.regulated() {
-                return Some(format!("regulated product excluded in {}", rule.region));
+                return Some(Refusal::RegionalRegulated { region });
             }
             if let Some(c) = p
                 .category_path()
                 .iter()
                 .find(|c| rule.exclude_categories.contains(c))
             {
-                return Some(format!(
-                    "category {:?} excluded in {}",
-                    name(*c),
-                    rule.region
-                ));
+                return Some(Refusal::RegionalCategory {
+                    category: name(*c),
+                    region,
+                });
             }
             if let Some(tag) = p.tags().find(|t| rule.exclude_tags.iter().any(|x| x == t)) {
-                return Some(format!("tag {tag:?} excluded in {}", rule.region));
+                return Some(Refusal::RegionalTag { tag, region });
             }
         }
         match slot.kind {
             Some(SlotKind::Addons) => {
                 let fits = slot.anchor.is_some_and(|a| p.compatible().contains(a));
                 if !fits {
-                    return Some("not compatible with the product (add-ons must be)".into());
+                    return Some(Refusal::NotCompatible);
                 }
             }
             Some(SlotKind::CartAddons) => {
@@ -132,12 +149,129 @@ impl<'a> Guardrails<'a> {
                             .any(|&(l, lead)| l == s.location && s.lead_days <= lead)
                 });
                 if !same_box {
-                    return Some("does not ship from the cart's location in its lead time".into());
+                    return Some(Refusal::NotSameBox);
                 }
             }
             _ => {}
         }
         None
+    }
+}
+
+/// The rule a product breaks, with the values involved; displayed, the
+/// rule in words.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Refusal<'a> {
+    /// Fewer units than `min_inventory`.
+    Inventory {
+        /// Units available.
+        available: u32,
+        /// The rule's minimum.
+        min: u32,
+    },
+    /// Sells out sooner than `min_cover_days` at its recent rate.
+    Cover {
+        /// Days of cover.
+        days: f32,
+        /// The rule's minimum.
+        min: f32,
+    },
+    /// Regulated goods (`exclude_regulated`).
+    Regulated,
+    /// An excluded safety flag.
+    Safety(&'a str),
+    /// In an excluded category (named).
+    Category(&'a str),
+    /// An excluded tag.
+    Tag(&'a str),
+    /// Cheaper than its category's price floor.
+    PriceFloor {
+        /// The product's price.
+        price: f64,
+        /// The floor's category.
+        category: &'a str,
+        /// The floor.
+        floor: f64,
+    },
+    /// A thinner margin than its category's floor.
+    MarginFloor {
+        /// The product's margin.
+        margin: f64,
+        /// The floor's category.
+        category: &'a str,
+        /// The floor.
+        floor: f64,
+    },
+    /// Regulated goods, excluded in the shopper's region.
+    RegionalRegulated {
+        /// The region.
+        region: &'a str,
+    },
+    /// In a category excluded in the shopper's region.
+    RegionalCategory {
+        /// The category.
+        category: &'a str,
+        /// The region.
+        region: &'a str,
+    },
+    /// A tag excluded in the shopper's region.
+    RegionalTag {
+        /// The tag.
+        tag: &'a str,
+        /// The region.
+        region: &'a str,
+    },
+    /// Not compatible with an add-on slot's product.
+    NotCompatible,
+    /// Does not ship with the cart.
+    NotSameBox,
+}
+
+impl fmt::Display for Refusal<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Refusal::Inventory { available, min } => {
+                write!(f, "inventory {available} below min_inventory {min}")
+            }
+            Refusal::Cover { days, min } => write!(
+                f,
+                "sells out in {days:.1} days at its recent rate, under min_cover_days {min}"
+            ),
+            Refusal::Regulated => f.write_str("regulated product (exclude_regulated)"),
+            Refusal::Safety(flag) => write!(f, "safety flag {flag:?} excluded"),
+            Refusal::Category(category) => write!(f, "category {category:?} excluded"),
+            Refusal::Tag(tag) => write!(f, "tag {tag:?} excluded"),
+            Refusal::PriceFloor {
+                price,
+                category,
+                floor,
+            } => write!(
+                f,
+                "price {price:.2} below the {category:?} floor {floor:.2}"
+            ),
+            Refusal::MarginFloor {
+                margin,
+                category,
+                floor,
+            } => write!(
+                f,
+                "margin {margin:.2} below the {category:?} floor {floor:.2}"
+            ),
+            Refusal::RegionalRegulated { region } => {
+                write!(f, "regulated product excluded in {region}")
+            }
+            Refusal::RegionalCategory { category, region } => {
+                write!(f, "category {category:?} excluded in {region}")
+            }
+            Refusal::RegionalTag { tag, region } => write!(f, "tag {tag:?} excluded in {region}"),
+            Refusal::NotCompatible => {
+                f.write_str("not compatible with the product (add-ons must be)")
+            }
+            Refusal::NotSameBox => {
+                f.write_str("does not ship from the cart's location in its lead time")
+            }
+        }
     }
 }
 

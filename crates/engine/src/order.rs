@@ -26,6 +26,17 @@ pub(crate) fn desc(score: f32) -> u64 {
     }
 }
 
+/// A number as 64 bits that sort as the numbers do, ascending (negative
+/// NaN first, positive NaN last): the total-order trick on the IEEE bits.
+pub(crate) fn asc_f64(x: f64) -> u64 {
+    let bits = x.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
 /// Sorts `(key, index)` pairs ascending.
 pub(crate) fn sort(pairs: &mut [(u64, u32)]) {
     pairs.sort_unstable();
@@ -66,6 +77,23 @@ mod tests {
         sort(&mut pairs);
         let order: Vec<u32> = pairs.iter().map(|p| p.1).collect();
         assert_eq!(order, [7, 2, 0, 6, 4, 5, 1, 3]);
+    }
+
+    #[test]
+    fn numbers_sort_ascending_by_their_keys() {
+        let xs = [
+            3.5f64,
+            -1.0,
+            f64::INFINITY,
+            0.0,
+            -0.0,
+            1e-300,
+            f64::NEG_INFINITY,
+        ];
+        let mut keys: Vec<(u64, u32)> = (0u32..).zip(xs).map(|(i, x)| (asc_f64(x), i)).collect();
+        sort(&mut keys);
+        let order: Vec<u32> = keys.iter().map(|p| p.1).collect();
+        assert_eq!(order, [6, 1, 4, 3, 5, 0, 2]);
     }
 
     #[test]

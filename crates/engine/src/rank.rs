@@ -3,14 +3,14 @@
 //! weights and boosts, then select under the guardrails, the diversity caps,
 //! the new-arrival share and the pins.
 
-use std::collections::HashMap;
+use std::fmt;
 
 use crate::candidates::{
     Candidate, Pool, DEAL, FAST_SHIP, FRESHNESS, MARGIN, POPULARITY, PRICE_FIT, RATING, STOCK,
     TRENDING,
 };
 use crate::error::EngineError;
-use crate::guardrails::{cart_shipping, Guardrails, SlotContext};
+use crate::guardrails::{cart_shipping, Guardrails, Refusal, SlotContext};
 use crate::limits::{DEFAULT_K, MAX_K};
 use crate::order;
 use crate::session::Session;
@@ -186,7 +186,7 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
         slot: req.kind,
         // The page's own product (which `next` follows on from) is context,
         // not the shopper's history; the visit's signals are.
-        personalized: !engine.ordinals(&req.viewed).is_empty()
+        personalized: req.viewed.iter().any(|id| engine.ordinal(id).is_some())
             || (!req.signals.is_empty() && session.is_personal())
             || (req.kind == SlotKind::Home && !ordered.is_empty())
             || req.price_band.is_some_and(|b| b.evidence > 0.0),
@@ -273,8 +273,50 @@ struct Selection<'a> {
     explain: bool,
     items: Vec<Scored>,
     removed: Vec<Removed>,
-    per_brand: HashMap<&'a str, u32>,
-    per_leaf: HashMap<u32, u32>,
+    /// (brand id, items) and (leaf, items): a slot holds a few dozen items
+    /// at most, so a scan beats hashing.
+    per_brand: Vec<(u32, u32)>,
+    per_leaf: Vec<(u32, u32)>,
+}
+
+/// Why a candidate may not join the slot now; displayed, the rule in words.
+enum Refused<'a> {
+    /// A guardrail.
+    Rule(Refusal<'a>),
+    /// The brand has `cap` items already.
+    BrandCap { cap: u32, brand: &'a str },
+    /// The leaf category has `cap` items already.
+    CategoryCap { cap: u32, category: &'a str },
+}
+
+impl fmt::Display for Refused<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refused::Rule(rule) => rule.fmt(f),
+            Refused::BrandCap { cap, brand } => {
+                write!(f, "max_per_brand {cap} reached for {brand:?}")
+            }
+            Refused::CategoryCap { cap, category } => {
+                write!(f, "max_per_category {cap} reached for {category:?}")
+            }
+        }
+    }
+}
+
+/// The count of `key` in `counts`.
+fn counted(counts: &[(u32, u32)], key: u32) -> u32 {
+    counts
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or(0, |&(_, n)| n)
+}
+
+/// Adds `delta` to the count of `key` (saturating at 0).
+fn add_count(counts: &mut Vec<(u32, u32)>, key: u32, delta: i32) {
+    match counts.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, n)) => *n = n.saturating_add_signed(delta),
+        None => counts.push((key, 0u32.saturating_add_signed(delta))),
+    }
 }
 
 impl<'a> Selection<'a> {
@@ -286,32 +328,35 @@ impl<'a> Selection<'a> {
             explain,
             items: Vec::new(),
             removed: Vec::new(),
-            per_brand: HashMap::new(),
-            per_leaf: HashMap::new(),
+            per_brand: Vec::new(),
+            per_leaf: Vec::new(),
         }
     }
 
     /// Why `ord` may not join the slot now, if it may not.
-    fn refusal(&self, ord: u32) -> Option<String> {
+    fn refusal(&self, ord: u32) -> Option<Refused<'a>> {
         let p = self.engine.product_at(ord)?;
-        if let Some(rule) = self.guardrails.check(p, self.slot, self.engine) {
-            return Some(rule);
+        if let Some(rule) = self.guardrails.refusal(p, self.slot, self.engine) {
+            return Some(Refused::Rule(rule));
         }
         let rules = self.engine.rules();
-        if let Some(cap) = rules.max_per_brand {
-            if !p.brand().is_empty() && self.per_brand.get(p.brand()).copied().unwrap_or(0) >= cap {
-                return Some(format!("max_per_brand {cap} reached for {:?}", p.brand()));
+        if let (Some(cap), Some(brand)) = (rules.max_per_brand, p.brand_id()) {
+            if counted(&self.per_brand, brand) >= cap {
+                return Some(Refused::BrandCap {
+                    cap,
+                    brand: p.brand(),
+                });
             }
         }
         // A category slot lists one category by design: the cap that keeps
         // mixed slots varied does not apply to it (the brand cap does).
         let listing = self.slot.kind == Some(SlotKind::Category);
         if let (Some(cap), Some(leaf), false) = (rules.max_per_category, p.leaf(), listing) {
-            if self.per_leaf.get(&leaf).copied().unwrap_or(0) >= cap {
-                return Some(format!(
-                    "max_per_category {cap} reached for {:?}",
-                    self.engine.category_name(leaf)
-                ));
+            if counted(&self.per_leaf, leaf) >= cap {
+                return Some(Refused::CategoryCap {
+                    cap,
+                    category: self.engine.category_name(leaf),
+                });
             }
         }
         None
@@ -327,6 +372,7 @@ impl<'a> Selection<'a> {
         };
         if let Some(rule) = self.refusal(s.ord) {
             if self.explain && !self.removed.iter().any(|r| r.id == id()) {
+                let rule = rule.to_string();
                 self.removed.push(Removed { id: id(), rule });
             }
             return Err(s);
@@ -346,7 +392,7 @@ impl<'a> Selection<'a> {
         let (Some(a), Some(b)) = (self.engine.product_at(a), self.engine.product_at(b)) else {
             return false;
         };
-        (!a.brand().is_empty() && a.brand() == b.brand())
+        (a.brand_id().is_some() && a.brand_id() == b.brand_id())
             || (a.leaf().is_some() && a.leaf() == b.leaf())
     }
 
@@ -354,13 +400,11 @@ impl<'a> Selection<'a> {
         let Some(p) = self.engine.product_at(ord) else {
             return;
         };
-        if !p.brand().is_empty() {
-            let n = self.per_brand.entry(p.brand()).or_default();
-            *n = n.saturating_add_signed(delta);
+        if let Some(brand) = p.brand_id() {
+            add_count(&mut self.per_brand, brand, delta);
         }
         if let Some(leaf) = p.leaf() {
-            let n = self.per_leaf.entry(leaf).or_default();
-            *n = n.saturating_add_signed(delta);
+            add_count(&mut self.per_leaf, leaf, delta);
         }
     }
 
@@ -381,6 +425,9 @@ impl<'a> Selection<'a> {
             .iter()
             .filter(|s| self.is_new(s.ord, now))
             .count();
+        if have >= wanted {
+            return;
+        }
         let mut fresh: Vec<Scored> = rest
             .into_iter()
             .filter(|s| self.is_new(s.ord, now))
@@ -389,11 +436,11 @@ impl<'a> Selection<'a> {
         while have < wanted {
             let Some(candidate) = fresh.pop() else { break };
             let mut dropped = None;
-            if self.items.len() == k || self.refusal(candidate.ord).is_some() {
+            let capped = self.refusal(candidate.ord).is_some();
+            if self.items.len() == k || capped {
                 // Make room with the lowest-ranked older item, preferring
                 // one that holds the cap the new arrival is up against.
                 let old = |s: &Scored| !self.is_new(s.ord, now);
-                let capped = self.refusal(candidate.ord).is_some();
                 let in_the_way = self
                     .items
                     .iter()

@@ -14,6 +14,8 @@
 //! the host tests run.
 #![deny(missing_docs)]
 
+mod json;
+
 use firstpaint_bundle::{parse_verifying_key, Bundle, OwnedBytes};
 use firstpaint_engine::{Engine, SearchRequest, SlotKind, SlotRequest};
 use wasm_bindgen::prelude::*;
@@ -105,7 +107,7 @@ pub fn rank_json(engine: &Engine, r: Request) -> Result<String, String> {
         ..SlotRequest::new(kind)
     };
     let ranking = engine.rank(&req).map_err(|e| e.to_string())?;
-    serde_json::to_string(&ranking).map_err(|e| e.to_string())
+    json::ranking(&ranking)
 }
 
 /// Searches (page `page` of `per_page`, `viewed` most recent first) and

@@ -174,33 +174,15 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
     eprintln!("{name}: ranking");
     let n = engine.products().len();
     let mut rng = StdRng::seed_from_u64(5);
-    let id = |rng: &mut StdRng| {
-        let ord = rng.gen_range(0..n) as u32;
-        engine
-            .product_at(ord)
-            .map(|p| p.id().to_owned())
-            .unwrap_or_default()
-    };
+    let samples: Vec<Sample> = (0..args.rank_calls)
+        .map(|_| Sample::draw(&engine, &mut rng))
+        .collect();
     let mut rank = Vec::new();
-    for (label, kind, session) in [
-        ("home, new visitor", SlotKind::Home, 0),
-        ("home, 3 views", SlotKind::Home, 3),
-        ("similar, 3 views", SlotKind::Similar, 3),
-        ("bought-together, 3 views", SlotKind::BoughtTogether, 3),
-        ("cart-addons, 2 in cart", SlotKind::CartAddons, 0),
-    ] {
-        let mut times: Vec<Duration> = (0..args.rank_calls)
-            .map(|_| {
-                let mut req = SlotRequest::new(kind);
-                req.k = Some(12);
-                req.viewed = (0..session).map(|_| id(&mut rng)).collect();
-                req.now = NOW;
-                if kind.needs_product() {
-                    req.product = Some(id(&mut rng));
-                }
-                if kind.needs_cart() {
-                    req.cart = vec![id(&mut rng), id(&mut rng)];
-                }
+    for &(label, kind, views) in RANKED {
+        let mut times: Vec<Duration> = samples
+            .iter()
+            .map(|s| {
+                let req = s.request(kind, views);
                 let t = Instant::now();
                 let r = engine.rank(&req);
                 std::hint::black_box(r.is_ok());
@@ -339,14 +321,31 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
         std::fs::create_dir_all(dir)?;
         let stem = name.replace(' ', "-");
         std::fs::write(dir.join(format!("{stem}.fpb")), &bytes)?;
-        let viewed: Vec<Vec<String>> = (0..args.rank_calls.min(1000))
-            .map(|_| (0..3).map(|_| id(&mut rng)).collect())
+        // Every slot kind's requests, as the facade takes them: the wasm
+        // bench times the calls timed above.
+        let rank: Vec<serde_json::Value> = RANKED
+            .iter()
+            .map(|&(label, kind, views)| {
+                let requests: Vec<serde_json::Value> = samples
+                    .iter()
+                    .map(|s| {
+                        let req = s.request(kind, views);
+                        serde_json::json!({
+                            "product": req.product,
+                            "viewed": req.viewed,
+                            "cart": req.cart,
+                            "category": req.category,
+                        })
+                    })
+                    .collect();
+                serde_json::json!({ "label": label, "slot": kind.as_str(), "requests": requests })
+            })
             .collect();
         let requests = serde_json::json!({
             "store": name,
             "now": NOW,
             "public_key": firstpaint_bundle::hex(public.as_bytes()),
-            "viewed": viewed,
+            "rank": rank,
             "search": { "1 word": one_word, "2-3 words": multi, "2-3 words, one typo": multi_typo },
         });
         std::fs::write(dir.join(format!("{stem}.json")), requests.to_string())?;
@@ -372,6 +371,83 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
         scan,
         indexed,
     })
+}
+
+/// The slot kinds timed, with the views each request carries: every kind
+/// the facade ranks, with home for a new visitor too.
+const RANKED: &[(&str, SlotKind, usize)] = &[
+    ("home, new visitor", SlotKind::Home, 0),
+    ("home, 3 views", SlotKind::Home, 3),
+    ("similar, 3 views", SlotKind::Similar, 3),
+    ("viewed-together, 3 views", SlotKind::ViewedTogether, 3),
+    ("bought-together, 3 views", SlotKind::BoughtTogether, 3),
+    (
+        "alternatives, out-of-stock product, 3 views",
+        SlotKind::Alternatives,
+        3,
+    ),
+    ("addons, 3 views", SlotKind::Addons, 3),
+    ("cart-addons, 2 in cart, 3 views", SlotKind::CartAddons, 3),
+    ("ladder, 2 in cart, 3 views", SlotKind::Ladder, 3),
+    ("next, on a product page, 3 views", SlotKind::Next, 3),
+    ("category, 3 views", SlotKind::Category, 3),
+];
+
+/// One sampled shopper on one page: each slot kind reads what it needs.
+struct Sample {
+    viewed: Vec<String>,
+    /// The page's product.
+    product: String,
+    /// A product that cannot be bought, for `alternatives` (which proposes
+    /// nothing for one that can).
+    out_of_stock: String,
+    cart: Vec<String>,
+    /// A category on a random level of a random product's path.
+    category: String,
+}
+
+impl Sample {
+    fn draw(engine: &Engine, rng: &mut StdRng) -> Self {
+        let n = engine.products().len().max(1);
+        let product = |rng: &mut StdRng| engine.product_at(rng.gen_range(0..n) as u32);
+        let id = |p: Option<firstpaint_engine::Product<'_>>| p.map(|p| p.id().to_owned());
+        let min = engine.rules().min_inventory.max(1);
+        let out_of_stock = (0..1000)
+            .find_map(|_| product(rng).filter(|p| p.available() < min))
+            .or_else(|| product(rng));
+        let path = product(rng).map(|p| p.category_path()).unwrap_or_default();
+        let level = rng.gen_range(0..path.len().max(1));
+        Self {
+            viewed: (0..3).filter_map(|_| id(product(rng))).collect(),
+            product: id(product(rng)).unwrap_or_default(),
+            out_of_stock: id(out_of_stock).unwrap_or_default(),
+            cart: (0..2).filter_map(|_| id(product(rng))).collect(),
+            category: path
+                .get(level)
+                .map(|&c| engine.category_name(c).to_owned())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The request for a slot of `kind` with the first `views` views, at 12 items.
+    fn request(&self, kind: SlotKind, views: usize) -> SlotRequest {
+        let mut req = SlotRequest::new(kind);
+        req.k = Some(12);
+        req.now = NOW;
+        req.viewed = self.viewed.iter().take(views).cloned().collect();
+        if kind == SlotKind::Alternatives {
+            req.product = Some(self.out_of_stock.clone());
+        } else if kind.needs_product() || kind == SlotKind::Next {
+            req.product = Some(self.product.clone());
+        }
+        if kind.needs_cart() {
+            req.cart = self.cart.clone();
+        }
+        if kind.needs_category() {
+            req.category = Some(self.category.clone());
+        }
+        req
+    }
 }
 
 /// The baseline: products whose lower-cased title contains every word of

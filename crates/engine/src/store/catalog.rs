@@ -284,6 +284,15 @@ impl<'a> Product<'a> {
         self.catalog.brands.get(brand as usize)
     }
 
+    /// The brand's index among the catalog's brands (each brand is stored
+    /// once, so two products share a brand exactly when they share its
+    /// index); `None` when it has none. Cheaper than comparing
+    /// [`brand`](Self::brand)s.
+    pub fn brand_id(&self) -> Option<u32> {
+        let brand = self.catalog.brand.get(self.ord as usize).unwrap_or(0);
+        (!self.catalog.brands.bytes(brand as usize).is_empty()).then_some(brand)
+    }
+
     /// Product page path.
     pub fn url(&self) -> Cow<'a, str> {
         self.templated(URL_FROM_TEMPLATE, &self.catalog.meta.url_template, URL)

@@ -69,10 +69,13 @@ pub(crate) fn ladder(ctx: &Context<'_>, pool: &mut Pool) {
         propose(ord, "popular", pool);
     }
     if pool.order.len() < CANDIDATES_PER_SOURCE {
-        // Sparse around this price: scan the catalog once for items that fit.
-        for ord in 0..engine.products().len() as u32 {
-            propose(ord, "price-fit", pool);
-            if pool.order.len() >= CANDIDATES_PER_SOURCE * 4 {
+        // Sparse around this price: the catalog's items that fit, in
+        // catalog order. Those already proposed do not count, so the first
+        // `CANDIDATES_PER_SOURCE * 4` that fit are enough to fill up to it.
+        let most = CANDIDATES_PER_SOURCE * 4;
+        for ord in engine.priced_within(gap, gap * 4.0 / 3.0, most) {
+            pool.add(ord, 0, "price-fit");
+            if pool.order.len() >= most {
                 break;
             }
         }

@@ -84,21 +84,19 @@ fn neighbours(ctx: &Context<'_>, query: &Embedding, tier: u8, pool: &mut Pool) {
 /// was in its leaf or department (see [`Session::affinity`]).
 fn score_affinity(ctx: &Context<'_>, pool: &mut Pool) {
     use crate::candidates::CATEGORY_AFFINITY;
-    for ord in pool.order.clone() {
+    for (&ord, c) in &mut pool.candidates {
         let affinity = ctx
             .engine
             .product_at(ord)
             .map_or(0.0, |p| ctx.session.affinity(p.leaf(), p.top()));
-        if let Some(c) = pool.get_mut(ord) {
-            c.set(CATEGORY_AFFINITY, c.get(CATEGORY_AFFINITY).max(affinity));
-        }
+        c.set(CATEGORY_AFFINITY, c.get(CATEGORY_AFFINITY).max(affinity));
     }
 }
 
 /// Sets the similarity of every candidate to `query` (clamped at 0).
 fn score_similarity(ctx: &Context<'_>, query: &Embedding, pool: &mut Pool) {
-    for ord in pool.order.clone() {
-        if let (Some(e), Some(c)) = (ctx.engine.embedding(ord), pool.get_mut(ord)) {
+    for (&ord, c) in &mut pool.candidates {
+        if let Some(e) = ctx.engine.embedding(ord) {
             c.set(crate::candidates::SIMILARITY, query.dot(&e).max(0.0));
         }
     }

@@ -112,11 +112,10 @@ fn score_against(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
     let (leaf, top) = engine
         .product_at(anchor)
         .map_or((None, None), |p| (p.leaf(), p.top()));
-    for ord in pool.order.clone() {
+    for (&ord, c) in &mut pool.candidates {
         let (Some(e), Some(p)) = (engine.embedding(ord), engine.product_at(ord)) else {
             continue;
         };
-        let Some(c) = pool.get_mut(ord) else { continue };
         let to_anchor = anchor_emb.map_or(0.0, |a| a.dot(&e).max(0.0));
         let similarity = if session.is_empty() {
             to_anchor
