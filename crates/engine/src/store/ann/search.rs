@@ -279,6 +279,6 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
     /// bit).
     #[inline]
     fn distance(&self, query: &Quantized, product: u32) -> Option<f32> {
-        Some((1.0 - query.dot(&self.vector(product)?)).max(0.0))
+        Some((1.0 - self.dot(query, product)?).max(0.0))
     }
 }
