@@ -73,6 +73,13 @@ for (const file of stores) {
     for (const r of requests.slice(0, 20)) call(r);
     row.rank[label] = fmt(requests.map((r) => time(() => call(r))));
   }
+  // The ANN alone (through the facade, JSON included): the products the
+  // rank requests viewed, their 10 nearest each.
+  const ids = [...new Set(req.rank.flatMap(({ requests }) => requests.flatMap((r) => r.viewed)))].slice(0, 2000);
+  for (const id of ids.slice(0, 50)) engine.nearest(id, 10);
+  const started = process.hrtime.bigint();
+  for (const id of ids) engine.nearest(id, 10);
+  row.nearest = ids.length / (Number(process.hrtime.bigint() - started) / 1e9);
   for (const [label, queries] of Object.entries(req.search)) {
     // One untimed pass builds the typo automata and warms the caches.
     for (const q of queries.slice(0, 20)) engine.search(q, 1, 24, []);
@@ -91,6 +98,7 @@ line('of which wasm linear memory (what stays once the JS copy is collected), Mi
 for (const label of Object.keys(rows[0].rank)) {
   line(`rank ${label}, k=12, p50 / p99 µs`, (r) => r.rank[label]);
 }
+line('nearest 10 to a product (ANN through the facade, JSON included), calls/s', (r) => r.nearest.toFixed(0));
 for (const label of Object.keys(rows[0].search)) {
   line(`search ${label}, 24 per page, p50 / p99 µs`, (r) => r.search[label]);
 }

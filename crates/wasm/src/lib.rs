@@ -131,6 +131,36 @@ pub fn search_json(
     serde_json::to_string(&results).map_err(|e| e.to_string())
 }
 
+/// One neighbour in [`FirstpaintEngine::nearest`]'s answer.
+#[derive(serde::Serialize)]
+struct Neighbour<'a> {
+    id: &'a str,
+    similarity: f32,
+}
+
+/// [`FirstpaintEngine::nearest`], as a plain function (testable off wasm).
+pub fn nearest_json(engine: &Engine, id: &str, k: usize) -> Result<String, String> {
+    let ord = engine
+        .ordinal(id)
+        .ok_or_else(|| format!("no product has id {id:?}"))?;
+    let query = engine
+        .embedding(ord)
+        .ok_or_else(|| format!("product {id:?} has no embedding"))?;
+    let neighbours: Vec<Neighbour> = engine
+        .nearest(&query, k.saturating_add(1))
+        .into_iter()
+        .filter(|&(o, _)| o != ord)
+        .take(k)
+        .filter_map(|(o, similarity)| {
+            Some(Neighbour {
+                id: engine.product_at(o)?.id(),
+                similarity,
+            })
+        })
+        .collect();
+    serde_json::to_string(&neighbours).map_err(|e| e.to_string())
+}
+
 /// A loaded, verified bundle.
 #[wasm_bindgen]
 pub struct FirstpaintEngine {
@@ -210,6 +240,14 @@ impl FirstpaintEngine {
     ) -> Result<String, JsError> {
         search_json(&self.inner, query, page, per_page, viewed, region)
             .map_err(|e| JsError::new(&e))
+    }
+
+    /// The (up to `k`) products nearest to product `id` by embedding,
+    /// itself left out, as JSON `[{"id":…,"similarity":…},…]`, nearest
+    /// first: the index the `similar` slot draws from, for a JS worker's
+    /// own widgets.
+    pub fn nearest(&self, id: &str, k: usize) -> Result<String, JsError> {
+        nearest_json(&self.inner, id, k).map_err(|e| JsError::new(&e))
     }
 
     /// The bundle's version, key id and dates as JSON.
