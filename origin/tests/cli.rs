@@ -281,6 +281,10 @@ fn a_sharded_build_covers_every_product_once() {
     }
     assert_eq!(total, 420);
     assert_eq!(index["global"]["products"], 50);
+    assert!(
+        !dir.join(".building").exists(),
+        "the staging directory is left"
+    );
     let routes = fst::Map::new(std::fs::read(dir.join("routes.fst")).unwrap()).unwrap();
     assert_eq!(routes.len(), 420);
     let mut stream = routes.stream();

@@ -116,7 +116,9 @@ fn replace(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// `build --shard-products`: checks the rules against the whole store,
 /// then builds and writes each shard (see `firstpaint_origin::shard`),
 /// `routes.fst` and `shards.json`. A shard over the KV value limit stops
-/// the build, naming it.
+/// the build, naming it. The shards are written to `DIR/.building` and
+/// moved into `DIR` only once every one is built, `shards.json` last: a
+/// failed build leaves the last good set as it was.
 fn sharded(
     inputs: &Inputs,
     key: &SigningKey,
@@ -128,7 +130,9 @@ fn sharded(
     for w in check_rules(inputs, opts)? {
         eprintln!("warning: {w}");
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let staging = dir.join(".building");
+    std::fs::create_dir_all(&staging)
+        .with_context(|| format!("{}: cannot create", staging.display()))?;
     let opts = BuildOptions {
         shard: true,
         ..opts.clone()
@@ -149,7 +153,7 @@ fn sharded(
             );
         }
         let file = format!("{}.fpb", spec.name);
-        replace(&dir.join(&file), &bytes)?;
+        replace(&staging.join(&file), &bytes)?;
         eprintln!(
             "  {:<24} {:>8} products {:>11} bytes {:>7.1} s",
             spec.name,
@@ -167,7 +171,17 @@ fn sharded(
         });
     }
     let routes = shard::routes(&inputs.products, &specs)?;
-    replace(&dir.join("routes.fst"), &routes)?;
+    replace(&staging.join("routes.fst"), &routes)?;
+    for file in entries
+        .iter()
+        .map(|e| e.file.as_str())
+        .chain(["routes.fst"])
+    {
+        std::fs::rename(staging.join(file), dir.join(file))
+            .with_context(|| format!("{}: failed to replace", dir.join(file).display()))?;
+    }
+    // Empty now; a leftover is harmless, so a failure to remove it is not one.
+    std::fs::remove_dir(&staging).ok();
     let global = entries.pop().context("the global shard was not built")?;
     let index = ShardIndex {
         shards: entries,
