@@ -7,8 +7,8 @@ use worker::{Context, Date, Env, Request, Response, Result};
 
 use firstpaint_contracts::{is_valid_id, EventKind};
 use firstpaint_engine::limits::MAX_K;
-use firstpaint_engine::price_band::{ORDER_EVIDENCE, VIEW_EVIDENCE};
 use firstpaint_engine::search::QueryReport;
+use firstpaint_engine::signals::price_band::{ORDER_EVIDENCE, VIEW_EVIDENCE};
 use firstpaint_engine::{
     format_price, EngineError, Intent, Product, Reason, Removed, SearchFilters, SearchOutcome,
     SlotKind, SlotRequest,

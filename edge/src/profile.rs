@@ -9,7 +9,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use firstpaint_contracts::is_valid_id;
-use firstpaint_engine::price_band::{PriceBand, MAX_EVIDENCE};
+use firstpaint_engine::signals::price_band::{PriceBand, MAX_EVIDENCE};
 use serde::{Deserialize, Serialize};
 
 use crate::keyed_hash::KeySet;

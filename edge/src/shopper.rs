@@ -2,7 +2,7 @@
 
 use worker::{Env, Request};
 
-use firstpaint_engine::price_band::VIEW_EVIDENCE;
+use firstpaint_engine::signals::price_band::VIEW_EVIDENCE;
 use firstpaint_engine::{BannerRule, Engine, IntentSignals, PriceBand};
 
 use crate::consent::{self, Consent};

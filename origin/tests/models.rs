@@ -4,7 +4,7 @@
 
 mod support;
 
-use firstpaint_engine::price_band::MAX_EVIDENCE;
+use firstpaint_engine::signals::price_band::MAX_EVIDENCE;
 use firstpaint_engine::{
     Engine, IntentSignals, PriceBand, Ranking, SearchRequest, SlotKind, SlotRequest,
 };

@@ -23,22 +23,17 @@
 //! ```
 #![deny(missing_docs)]
 
-mod candidates;
 mod embedding;
 mod error;
-mod guardrails;
-pub mod intent;
 pub mod limits;
 mod order;
-pub mod price_band;
-mod rank;
+pub mod policy;
+pub mod render;
 pub mod search;
 pub mod sections;
-mod session;
-mod slot;
+pub mod signals;
+pub mod slots;
 pub mod store;
-mod surfaces;
-mod template;
 pub mod text;
 pub mod textmap;
 #[cfg(feature = "build")]
@@ -47,23 +42,26 @@ mod write;
 use firstpaint_bundle::{codec, Bundle, OwnedBytes, Tag, VerifyingKey};
 use firstpaint_contracts::BannerCondition;
 
+use signals::intent;
+use slots::rank;
+
 pub use embedding::{Embedding, Quantized, DIM};
 pub use error::EngineError;
-pub use guardrails::{Guardrails, Refusal, SlotContext};
-pub use intent::{Intent, IntentSection, IntentSignals};
-pub use price_band::PriceBand;
+pub use policy::guardrails::{Guardrails, Refusal, SlotContext};
+pub use render::template::{escape_into, format_price, Template};
 pub use search::{SearchFilters, SearchHit, SearchOutcome, SearchRequest, SearchResults};
 pub use sections::{
     BannerRule, BoostRule, CatalogSection, CoViewSection, PinRule, PriorsSection, ProductRecord,
     RegionRule, RulesSection, SearchBuryRule, SearchPinRule, SearchRulesSection, StockAt,
 };
-pub use slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
+pub use signals::intent::{Intent, IntentSection, IntentSignals};
+pub use signals::price_band::PriceBand;
+pub use slots::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
 #[cfg(feature = "build")]
 pub use store::ann::AnnGraph;
 pub use store::ann::AnnIndex;
 pub use store::packed::PackedSlice;
 pub use store::{Catalog, Lists, Priors, Product};
-pub use template::{escape_into, format_price, Template};
 pub use textmap::TextMapSection;
 #[cfg(feature = "build")]
 pub use write::EngineSections;

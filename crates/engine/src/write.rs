@@ -3,12 +3,12 @@
 
 use firstpaint_bundle::{codec, BundleError, BundleWriter};
 
-use crate::intent::{IntentSection, INTENT};
 use crate::search::{self, SearchParts};
 use crate::sections::{
     CatalogSection, CoViewSection, PriorsSection, RulesSection, ANN, BOUGHT, CATALOG, COVIEW,
     PRIORS, RULES, SCHEMA, SCHEMA_TAG, TEXT_MAP, TRANSITIONS,
 };
+use crate::signals::intent::{IntentSection, INTENT};
 use crate::store;
 use crate::store::ann::AnnGraph;
 use crate::textmap::TextMapSection;

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::Context;
-use firstpaint_engine::price_band::MAX_EVIDENCE;
+use firstpaint_engine::signals::price_band::MAX_EVIDENCE;
 use firstpaint_engine::{PriceBand, SlotKind, SlotRequest};
 
 /// Arguments of `rank`.

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use firstpaint_engine::intent::category_slug;
+use firstpaint_engine::signals::intent::category_slug;
 use firstpaint_engine::{escape_into, Engine, Template};
 
 /// Arguments of `site`.

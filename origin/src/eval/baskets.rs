@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use firstpaint_contracts::{Event, EventKind, Rules};
-use firstpaint_engine::price_band::{ORDER_EVIDENCE, VIEW_EVIDENCE};
+use firstpaint_engine::signals::price_band::{ORDER_EVIDENCE, VIEW_EVIDENCE};
 use firstpaint_engine::{Embedding, Engine, PriceBand, SlotKind, SlotRequest};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;

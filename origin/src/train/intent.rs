@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use firstpaint_contracts::{Event, EventKind};
-use firstpaint_engine::intent::{self, IntentSection, IntentSignals};
+use firstpaint_engine::signals::intent::{self, IntentSection, IntentSignals};
 use firstpaint_engine::CatalogSection;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;

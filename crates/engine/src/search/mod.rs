@@ -33,16 +33,16 @@ pub use index::{
 pub use query::{Correction, QueryReport, TypoPolicy, Via};
 
 use crate::error::EngineError;
-use crate::guardrails::{Guardrails, SlotContext};
-use crate::intent::{Intent, IntentSignals};
 use crate::limits::{
     DEFAULT_PER_PAGE, MAX_EXPLAIN_REMOVED, MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_BYTES, RERANK_WINDOW,
     RESCUE_CANDIDATES, RESCUE_MIN_SIMILARITY,
 };
 use crate::order;
-use crate::rank::{rating_signal, stock_signal};
-use crate::session::Session;
-use crate::slot::{Reason, Removed};
+use crate::policy::guardrails::{Guardrails, SlotContext};
+use crate::signals::intent::{Intent, IntentSignals};
+use crate::signals::session::Session;
+use crate::slots::rank::{rating_signal, stock_signal};
+use crate::slots::slot::{Reason, Removed};
 use crate::store::Product;
 use crate::text::features::{self, TextFeatures};
 use crate::Engine;

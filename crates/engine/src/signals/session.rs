@@ -2,9 +2,9 @@
 //! vector and category shares, all recency-weighted.
 
 use crate::embedding::Embedding;
-use crate::intent::{resolve_category, Intent, IntentSignals, INTENT_CATEGORIES};
 use crate::limits::{MAX_VIEWED, RECENCY_DECAY};
 use crate::order;
+use crate::signals::intent::{resolve_category, Intent, IntentSignals, INTENT_CATEGORIES};
 use crate::Engine;
 
 /// Recently viewed products resolved against the catalog.

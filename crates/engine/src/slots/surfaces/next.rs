@@ -8,8 +8,8 @@
 //! are comparing, and the transitions say how often.
 
 use super::{follow_session, neighbours, score_similarity, Context};
-use crate::candidates::Pool;
 use crate::limits::CANDIDATES_PER_SOURCE;
+use crate::slots::candidates::Pool;
 
 pub(crate) fn next(ctx: &Context<'_>, pool: &mut Pool) {
     let (engine, session) = (ctx.engine, ctx.session);

@@ -8,8 +8,8 @@
 //! interval).
 
 use super::{follow_session, neighbours, score_affinity, score_similarity, Context};
-use crate::candidates::Pool;
 use crate::limits::{CANDIDATES_PER_SOURCE, RECENT_IN_HOME};
+use crate::slots::candidates::Pool;
 
 /// Source name of a returning visitor's recent views; `rank.rs` keeps them
 /// although home otherwise leaves out what the session has seen.

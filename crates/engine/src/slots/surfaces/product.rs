@@ -1,8 +1,8 @@
 //! Product-page slots, each about one anchor product.
 
 use super::{neighbours, Context};
-use crate::candidates::{Pool, CATEGORY_AFFINITY, CO_VIEW, SIMILARITY};
 use crate::limits::CANDIDATES_PER_SOURCE;
+use crate::slots::candidates::{Pool, CATEGORY_AFFINITY, CO_VIEW, SIMILARITY};
 
 /// Similar: the anchor's embedding neighbours and the top of its category.
 pub(crate) fn similar(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {

@@ -5,8 +5,8 @@
 //! favours (on a department page), the price band and the rest.
 
 use super::{score_affinity, score_similarity, Context};
-use crate::candidates::Pool;
 use crate::limits::CANDIDATES_PER_SOURCE;
+use crate::slots::candidates::Pool;
 
 pub(crate) fn category(ctx: &Context<'_>, pool: &mut Pool) {
     let Some(c) = ctx.category else {

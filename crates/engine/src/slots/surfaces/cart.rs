@@ -1,9 +1,9 @@
 //! Cart slots, about the products in the cart.
 
 use super::{neighbours, score_affinity, score_similarity, Context};
-use crate::candidates::{Pool, CO_VIEW};
 use crate::embedding::Embedding;
 use crate::limits::CANDIDATES_PER_SOURCE;
+use crate::slots::candidates::{Pool, CO_VIEW};
 
 /// Cart add-ons: what fits or is bought with the cart's items, then what
 /// is viewed with them or close to them in the embedding space (which is

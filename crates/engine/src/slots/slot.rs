@@ -6,8 +6,8 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::error::EngineError;
-use crate::intent::{Intent, IntentSignals};
-use crate::price_band::PriceBand;
+use crate::signals::intent::{Intent, IntentSignals};
+use crate::signals::price_band::PriceBand;
 
 /// The kinds of slot a merchant can mark with `data-p13n-slot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]

@@ -5,18 +5,18 @@
 
 use std::fmt;
 
-use crate::candidates::{
+use crate::error::EngineError;
+use crate::limits::{DEFAULT_K, MAX_K};
+use crate::order;
+use crate::policy::guardrails::{cart_shipping, Guardrails, Refusal, SlotContext};
+use crate::signals::session::Session;
+use crate::slots::candidates::{
     Candidate, Pool, DEAL, FAST_SHIP, FRESHNESS, MARGIN, POPULARITY, PRICE_FIT, RATING, STOCK,
     TRENDING,
 };
-use crate::error::EngineError;
-use crate::guardrails::{cart_shipping, Guardrails, Refusal, SlotContext};
-use crate::limits::{DEFAULT_K, MAX_K};
-use crate::order;
-use crate::session::Session;
-use crate::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
+use crate::slots::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
+use crate::slots::surfaces::{gather, Context, BACK_IN_STOCK, RECENTLY_VIEWED, REFILL_DUE};
 use crate::store::Product;
-use crate::surfaces::{gather, Context, BACK_IN_STOCK, RECENTLY_VIEWED, REFILL_DUE};
 use crate::Engine;
 
 /// A scored candidate.

@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::sections::RulesSection;
-use crate::slot::SlotKind;
+use crate::slots::slot::SlotKind;
 use crate::store::Product;
 use crate::Engine;
 

@@ -10,11 +10,11 @@ mod next;
 pub(crate) use home::{BACK_IN_STOCK, RECENTLY_VIEWED, REFILL_DUE};
 mod product;
 
-use crate::candidates::Pool;
 use crate::embedding::Embedding;
 use crate::limits::CANDIDATES_PER_SOURCE;
-use crate::session::Session;
-use crate::slot::SlotKind;
+use crate::signals::session::Session;
+use crate::slots::candidates::Pool;
+use crate::slots::slot::SlotKind;
 use crate::Engine;
 
 /// What a surface knows about the request.
@@ -57,7 +57,7 @@ pub(crate) fn gather(kind: SlotKind, ctx: &Context<'_>, pool: &mut Pool) {
 /// opened next after them (`sequence`) and what they viewed with them
 /// (`co_view`), each weighted by how recent the session's product is.
 fn follow_session(ctx: &Context<'_>, tier: u8, pool: &mut Pool) {
-    use crate::candidates::{CO_VIEW, SEQUENCE};
+    use crate::slots::candidates::{CO_VIEW, SEQUENCE};
     for &(viewed, weight) in &ctx.session.viewed {
         for (ord, score) in ctx.engine.transitions().row(viewed) {
             let c = pool.add(ord, tier, "next");
@@ -83,7 +83,7 @@ fn neighbours(ctx: &Context<'_>, query: &Embedding, tier: u8, pool: &mut Pool) {
 /// Raises every candidate's category affinity to how much of the session
 /// was in its leaf or department (see [`Session::affinity`]).
 fn score_affinity(ctx: &Context<'_>, pool: &mut Pool) {
-    use crate::candidates::CATEGORY_AFFINITY;
+    use crate::slots::candidates::CATEGORY_AFFINITY;
     for (&ord, c) in &mut pool.candidates {
         let affinity = ctx
             .engine
@@ -97,7 +97,7 @@ fn score_affinity(ctx: &Context<'_>, pool: &mut Pool) {
 fn score_similarity(ctx: &Context<'_>, query: &Embedding, pool: &mut Pool) {
     for (&ord, c) in &mut pool.candidates {
         if let Some(e) = ctx.engine.embedding(ord) {
-            c.set(crate::candidates::SIMILARITY, query.dot(&e).max(0.0));
+            c.set(crate::slots::candidates::SIMILARITY, query.dot(&e).max(0.0));
         }
     }
 }

@@ -1,0 +1,3 @@
+//! Turning rankings into HTML: the slot [`template`]s, escaped.
+
+pub mod template;
