@@ -283,6 +283,7 @@ pub fn write(lists: &[Vec<Posting>]) -> Vec<u8> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use proptest::prelude::*;
 
     const TAG: Tag = Tag(*b"SPST");
 
@@ -361,6 +362,37 @@ mod tests {
                     assert!(got.len() <= read.doc_freq(t) as usize);
                     assert!(got.windows(2).all(|w| w[0].doc < w[1].doc), "ascending");
                 }
+            }
+        }
+    }
+
+    /// A term's postings: ascending distinct ordinals, each with a field
+    /// mask (1 to 31) and an impact (1 to 255).
+    fn arb_list() -> impl Strategy<Value = Vec<Posting>> {
+        proptest::collection::btree_set(any::<u32>(), 0..400).prop_flat_map(|docs| {
+            let n = docs.len();
+            (
+                Just(docs),
+                proptest::collection::vec((1u8..32, 1u8..=255), n),
+            )
+                .prop_map(|(docs, attrs)| {
+                    docs.into_iter()
+                        .zip(attrs)
+                        .map(|(doc, (fields, impact))| posting(doc, fields, impact))
+                        .collect()
+                })
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever the lists, they read back as written.
+        #[test]
+        fn any_lists_read_back(lists in proptest::collection::vec(arb_list(), 0..6)) {
+            let read = PostingLists::open(TAG, OwnedBytes::new(write(&lists)), lists.len()).unwrap();
+            for (t, list) in (0u32..).zip(&lists) {
+                prop_assert_eq!(read.postings(t).collect::<Vec<_>>(), list.clone());
             }
         }
     }
