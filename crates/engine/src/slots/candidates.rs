@@ -4,28 +4,93 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// Signals, in the order of [`firstpaint_contracts::Blend::weights`].
-pub(crate) const SIMILARITY: usize = 0;
-pub(crate) const POPULARITY: usize = 1;
-pub(crate) const CATEGORY_AFFINITY: usize = 2;
-pub(crate) const CO_VIEW: usize = 3;
-pub(crate) const MARGIN: usize = 4;
-pub(crate) const STOCK: usize = 5;
-pub(crate) const RATING: usize = 6;
-pub(crate) const FRESHNESS: usize = 7;
-pub(crate) const SEQUENCE: usize = 8;
-pub(crate) const TRENDING: usize = 9;
-pub(crate) const DEAL: usize = 10;
-pub(crate) const FAST_SHIP: usize = 11;
-pub(crate) const PRICE_FIT: usize = 12;
+use firstpaint_contracts::Blend;
+
 /// How many signals there are.
 pub(crate) const SIGNALS: usize = 13;
+
+/// A signal every candidate carries, 0 to 1, weighed by the merchant's
+/// [`Blend`]. Its weight is read by name ([`Signal::weight`]), not by a
+/// position that must match another list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    Similarity,
+    Popularity,
+    CategoryAffinity,
+    CoView,
+    Margin,
+    Stock,
+    Rating,
+    Freshness,
+    Sequence,
+    Trending,
+    Deal,
+    FastShip,
+    PriceFit,
+}
+
+impl Signal {
+    /// Every signal, in the order reasons list them (the rules file's).
+    pub const ALL: [Signal; SIGNALS] = [
+        Signal::Similarity,
+        Signal::Popularity,
+        Signal::CategoryAffinity,
+        Signal::CoView,
+        Signal::Margin,
+        Signal::Stock,
+        Signal::Rating,
+        Signal::Freshness,
+        Signal::Sequence,
+        Signal::Trending,
+        Signal::Deal,
+        Signal::FastShip,
+        Signal::PriceFit,
+    ];
+
+    /// Its name in reasons, as the rules file's `[blend]` names its weight.
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Similarity => "similarity",
+            Signal::Popularity => "popularity",
+            Signal::CategoryAffinity => "category_affinity",
+            Signal::CoView => "co_view",
+            Signal::Margin => "margin",
+            Signal::Stock => "stock",
+            Signal::Rating => "rating",
+            Signal::Freshness => "freshness",
+            Signal::Sequence => "sequence",
+            Signal::Trending => "trending",
+            Signal::Deal => "deal",
+            Signal::FastShip => "fast_ship",
+            Signal::PriceFit => "price_fit",
+        }
+    }
+
+    /// Its weight in `blend`.
+    pub fn weight(self, blend: &Blend) -> f32 {
+        match self {
+            Signal::Similarity => blend.similarity,
+            Signal::Popularity => blend.popularity,
+            Signal::CategoryAffinity => blend.category_affinity,
+            Signal::CoView => blend.co_view,
+            Signal::Margin => blend.margin,
+            Signal::Stock => blend.stock,
+            Signal::Rating => blend.rating,
+            Signal::Freshness => blend.freshness,
+            Signal::Sequence => blend.sequence,
+            Signal::Trending => blend.trending,
+            Signal::Deal => blend.deal,
+            Signal::FastShip => blend.fast_ship,
+            Signal::PriceFit => blend.price_fit,
+        }
+    }
+}
 
 /// One candidate.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Candidate {
-    /// Signal values, each 0 to 1.
-    pub values: [f32; SIGNALS],
+    /// Signal values, each 0 to 1, by [`Signal`].
+    values: [f32; SIGNALS],
     /// 0 for the slot's primary source; higher tiers only fill what is left.
     pub tier: u8,
     /// The source that proposed it first at its tier.
@@ -33,16 +98,16 @@ pub(crate) struct Candidate {
 }
 
 impl Candidate {
-    /// Sets signal `i` to `v` (ignoring an out-of-range index).
-    pub fn set(&mut self, i: usize, v: f32) {
-        if let Some(slot) = self.values.get_mut(i) {
+    /// Sets signal `s` to `v`.
+    pub fn set(&mut self, s: Signal, v: f32) {
+        if let Some(slot) = self.values.get_mut(s as usize) {
             *slot = v;
         }
     }
 
-    /// Signal `i`.
-    pub fn get(&self, i: usize) -> f32 {
-        self.values.get(i).copied().unwrap_or(0.0)
+    /// Signal `s`.
+    pub fn get(&self, s: Signal) -> f32 {
+        self.values.get(s as usize).copied().unwrap_or(0.0)
     }
 }
 
@@ -103,5 +168,42 @@ impl Pool {
     /// The candidate `ord`, if proposed.
     pub fn get_mut(&mut self, ord: u32) -> Option<&mut Candidate> {
         self.candidates.get_mut(&ord)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_are_the_rules_files_weights_by_name_and_order() {
+        // Every weight a distinct value, so a signal reading another's
+        // field shows.
+        let mut blend = Blend::default();
+        let fields = [
+            &mut blend.similarity,
+            &mut blend.popularity,
+            &mut blend.category_affinity,
+            &mut blend.co_view,
+            &mut blend.margin,
+            &mut blend.stock,
+            &mut blend.rating,
+            &mut blend.freshness,
+            &mut blend.sequence,
+            &mut blend.trending,
+            &mut blend.deal,
+            &mut blend.fast_ship,
+            &mut blend.price_fit,
+        ];
+        for (i, w) in fields.into_iter().enumerate() {
+            *w = i as f32 + 0.5;
+        }
+        let named = blend.weights();
+        assert_eq!(named.len(), Signal::ALL.len());
+        for (i, (s, (name, weight))) in Signal::ALL.into_iter().zip(named).enumerate() {
+            assert_eq!(s as usize, i, "{s:?} indexes the values");
+            assert_eq!(s.name(), name);
+            assert_eq!(s.weight(&blend), weight, "{name}");
+        }
     }
 }

@@ -10,10 +10,7 @@ use crate::limits::{DEFAULT_K, MAX_K};
 use crate::order;
 use crate::policy::guardrails::{cart_shipping, Guardrails, Refusal, SlotContext};
 use crate::signals::session::Session;
-use crate::slots::candidates::{
-    Candidate, Pool, DEAL, FAST_SHIP, FRESHNESS, MARGIN, POPULARITY, PRICE_FIT, RATING, STOCK,
-    TRENDING,
-};
+use crate::slots::candidates::{Candidate, Pool, Signal, SIGNALS};
 use crate::slots::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
 use crate::slots::surfaces::{gather, Context, BACK_IN_STOCK, RECENTLY_VIEWED, REFILL_DUE};
 use crate::store::Product;
@@ -97,7 +94,8 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
     };
     gather(req.kind, &ctx, &mut pool);
 
-    let blend = engine.rules().blend.weights();
+    let blend = engine.rules().blend;
+    let weights: [(Signal, f32); SIGNALS] = Signal::ALL.map(|s| (s, s.weight(&blend)));
     let excluded = |ord: u32| {
         let recent = pool
             .candidates
@@ -111,7 +109,10 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
         .order
         .iter()
         .filter(|&&ord| !excluded(ord))
-        .filter_map(|&ord| Some(scored(engine, ord, *pool.candidates.get(&ord)?, req)))
+        .filter_map(|&ord| {
+            let c = *pool.candidates.get(&ord)?;
+            Some(scored(engine, ord, c, req, &weights))
+        })
         .collect();
     // Best tier first, then best score; ties keep the order proposed.
     let mut keys: Vec<(u64, u32)> = (0u32..)
@@ -150,19 +151,20 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
     }
     rest.extend(later);
     selection.protect_new_arrivals(k, rest, req.now);
-    selection.apply_pins(k, req, |ord| Some(ord) == anchor || cart.contains(&ord));
+    selection.apply_pins(k, req, &weights, |ord| {
+        Some(ord) == anchor || cart.contains(&ord)
+    });
 
     let items = selection
         .items
         .iter()
         .filter_map(|s| {
             let p = engine.product_at(s.ord)?;
-            let mut reasons: Vec<Reason> = blend
+            let mut reasons: Vec<Reason> = weights
                 .iter()
-                .zip(s.c.values.iter())
-                .map(|(&(signal, weight), &value)| Reason {
-                    signal,
-                    value,
+                .map(|&(signal, weight)| Reason {
+                    signal: signal.name(),
+                    value: s.c.get(signal),
                     weight,
                 })
                 .collect();
@@ -196,20 +198,20 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
     })
 }
 
-/// `c` with the shared signals filled in, blended and boosted.
-fn scored(engine: &Engine, ord: u32, mut c: Candidate, req: &SlotRequest) -> Scored {
+/// `c` with the shared signals filled in, blended by `weights` and boosted.
+fn scored(
+    engine: &Engine,
+    ord: u32,
+    mut c: Candidate,
+    req: &SlotRequest,
+    weights: &[(Signal, f32); SIGNALS],
+) -> Scored {
     generic_signals(engine, ord, &mut c);
     if let (Some(band), Some(level)) = (&req.price_band, engine.price_level(ord)) {
-        c.set(PRICE_FIT, band.fit(level));
+        c.set(Signal::PriceFit, band.fit(level));
     }
     let boost = boost(engine, ord, req);
-    let weights = engine.rules().blend.weights();
-    let score = weights
-        .iter()
-        .zip(c.values.iter())
-        .map(|((_, w), v)| w * v)
-        .sum::<f32>()
-        + boost;
+    let score = weights.iter().map(|&(s, w)| w * c.get(s)).sum::<f32>() + boost;
     Scored {
         ord,
         score,
@@ -221,17 +223,20 @@ fn scored(engine: &Engine, ord: u32, mut c: Candidate, req: &SlotRequest) -> Sco
 /// Signals every surface shares: popularity, freshness, trending, deal,
 /// margin, stock, rating, fast shipping.
 fn generic_signals(engine: &Engine, ord: u32, c: &mut Candidate) {
-    c.set(POPULARITY, engine.popularity(ord));
-    c.set(FRESHNESS, engine.freshness(ord));
-    c.set(TRENDING, engine.trending(ord));
-    c.set(DEAL, engine.deal(ord));
+    c.set(Signal::Popularity, engine.popularity(ord));
+    c.set(Signal::Freshness, engine.freshness(ord));
+    c.set(Signal::Trending, engine.trending(ord));
+    c.set(Signal::Deal, engine.deal(ord));
     let Some(p) = engine.product_at(ord) else {
         return;
     };
-    c.set(MARGIN, p.margin().map_or(0.0, |m| m.clamp(0.0, 1.0) as f32));
-    c.set(STOCK, stock_signal(p));
-    c.set(RATING, rating_signal(p));
-    c.set(FAST_SHIP, f32::from(engine.is_fast_ship(p)));
+    c.set(
+        Signal::Margin,
+        p.margin().map_or(0.0, |m| m.clamp(0.0, 1.0) as f32),
+    );
+    c.set(Signal::Stock, stock_signal(p));
+    c.set(Signal::Rating, rating_signal(p));
+    c.set(Signal::FastShip, f32::from(engine.is_fast_ship(p)));
 }
 
 /// Depth of stock, 0 to 1 on a log scale (1000 units and more is 1).
@@ -471,7 +476,14 @@ impl<'a> Selection<'a> {
     /// Puts active pins for this slot at their positions; a pinned product
     /// that breaks a rule is not shown (pins never override guardrails), nor
     /// one the slot is about (`off_page`: the page's product, the cart's).
-    fn apply_pins(&mut self, k: usize, req: &SlotRequest, off_page: impl Fn(u32) -> bool) {
+    /// A pinned product the slot did not propose is scored with `weights`.
+    fn apply_pins(
+        &mut self,
+        k: usize,
+        req: &SlotRequest,
+        weights: &[(Signal, f32); SIGNALS],
+        off_page: impl Fn(u32) -> bool,
+    ) {
         let pins: Vec<_> = self
             .engine
             .rules()
@@ -493,7 +505,7 @@ impl<'a> Selection<'a> {
                     self.count(entry.ord, -1);
                     entry
                 }
-                None => scored(self.engine, pin.product, Candidate::default(), req),
+                None => scored(self.engine, pin.product, Candidate::default(), req, weights),
             };
             // Pins obey the guardrails and the caps like everything else.
             if let Some(rule) = self.refusal(pin.product) {

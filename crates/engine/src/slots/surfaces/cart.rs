@@ -3,7 +3,7 @@
 use super::{neighbours, score_affinity, score_similarity, Context};
 use crate::embedding::Embedding;
 use crate::limits::CANDIDATES_PER_SOURCE;
-use crate::slots::candidates::{Pool, CO_VIEW};
+use crate::slots::candidates::{Pool, Signal};
 
 /// Cart add-ons: what fits or is bought with the cart's items, then what
 /// is viewed with them or close to them in the embedding space (which is
@@ -18,11 +18,11 @@ pub(crate) fn addons(ctx: &Context<'_>, pool: &mut Pool) {
         }
         for (ord, score) in ctx.engine.bought_together().row(item) {
             let c = pool.add(ord, 0, "bought-together");
-            c.set(CO_VIEW, c.get(CO_VIEW).max(score));
+            c.set(Signal::CoView, c.get(Signal::CoView).max(score));
         }
         for (ord, score) in ctx.engine.co_view().row(item) {
             let c = pool.add(ord, 1, "co-view");
-            c.set(CO_VIEW, c.get(CO_VIEW).max(score * 0.5));
+            c.set(Signal::CoView, c.get(Signal::CoView).max(score * 0.5));
         }
     }
     neighbours(ctx, &cart_taste(ctx), 1, pool);

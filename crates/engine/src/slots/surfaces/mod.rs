@@ -13,7 +13,7 @@ mod product;
 use crate::embedding::Embedding;
 use crate::limits::CANDIDATES_PER_SOURCE;
 use crate::signals::session::Session;
-use crate::slots::candidates::Pool;
+use crate::slots::candidates::{Pool, Signal};
 use crate::slots::slot::SlotKind;
 use crate::Engine;
 
@@ -57,15 +57,20 @@ pub(crate) fn gather(kind: SlotKind, ctx: &Context<'_>, pool: &mut Pool) {
 /// opened next after them (`sequence`) and what they viewed with them
 /// (`co_view`), each weighted by how recent the session's product is.
 fn follow_session(ctx: &Context<'_>, tier: u8, pool: &mut Pool) {
-    use crate::slots::candidates::{CO_VIEW, SEQUENCE};
     for &(viewed, weight) in &ctx.session.viewed {
         for (ord, score) in ctx.engine.transitions().row(viewed) {
             let c = pool.add(ord, tier, "next");
-            c.set(SEQUENCE, (c.get(SEQUENCE) + weight * score).min(1.0));
+            c.set(
+                Signal::Sequence,
+                (c.get(Signal::Sequence) + weight * score).min(1.0),
+            );
         }
         for (ord, score) in ctx.engine.co_view().row(viewed) {
             let c = pool.add(ord, tier, "co-view");
-            c.set(CO_VIEW, (c.get(CO_VIEW) + weight * score).min(1.0));
+            c.set(
+                Signal::CoView,
+                (c.get(Signal::CoView) + weight * score).min(1.0),
+            );
         }
     }
 }
@@ -83,13 +88,15 @@ fn neighbours(ctx: &Context<'_>, query: &Embedding, tier: u8, pool: &mut Pool) {
 /// Raises every candidate's category affinity to how much of the session
 /// was in its leaf or department (see [`Session::affinity`]).
 fn score_affinity(ctx: &Context<'_>, pool: &mut Pool) {
-    use crate::slots::candidates::CATEGORY_AFFINITY;
     for (&ord, c) in &mut pool.candidates {
         let affinity = ctx
             .engine
             .product_at(ord)
             .map_or(0.0, |p| ctx.session.affinity(p.leaf(), p.top()));
-        c.set(CATEGORY_AFFINITY, c.get(CATEGORY_AFFINITY).max(affinity));
+        c.set(
+            Signal::CategoryAffinity,
+            c.get(Signal::CategoryAffinity).max(affinity),
+        );
     }
 }
 
@@ -97,7 +104,7 @@ fn score_affinity(ctx: &Context<'_>, pool: &mut Pool) {
 fn score_similarity(ctx: &Context<'_>, query: &Embedding, pool: &mut Pool) {
     for (&ord, c) in &mut pool.candidates {
         if let Some(e) = ctx.engine.embedding(ord) {
-            c.set(crate::slots::candidates::SIMILARITY, query.dot(&e).max(0.0));
+            c.set(Signal::Similarity, query.dot(&e).max(0.0));
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use super::{neighbours, Context};
 use crate::limits::CANDIDATES_PER_SOURCE;
-use crate::slots::candidates::{Pool, CATEGORY_AFFINITY, CO_VIEW, SIMILARITY};
+use crate::slots::candidates::{Pool, Signal};
 
 /// Similar: the anchor's embedding neighbours and the top of its category.
 pub(crate) fn similar(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
@@ -10,7 +10,7 @@ pub(crate) fn similar(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
         neighbours(ctx, &e, 0, pool);
     }
     for (ord, score) in ctx.engine.co_view().row(anchor) {
-        pool.add(ord, 0, "co-view").set(CO_VIEW, score);
+        pool.add(ord, 0, "co-view").set(Signal::CoView, score);
     }
     same_category(ctx, anchor, 1, pool);
     score_against(ctx, anchor, pool);
@@ -19,7 +19,7 @@ pub(crate) fn similar(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
 /// Viewed together: the anchor's co-view row first, similar items after.
 pub(crate) fn viewed_together(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
     for (ord, score) in ctx.engine.co_view().row(anchor) {
-        pool.add(ord, 0, "co-view").set(CO_VIEW, score);
+        pool.add(ord, 0, "co-view").set(Signal::CoView, score);
     }
     if let Some(e) = ctx.engine.embedding(anchor) {
         neighbours(ctx, &e, 1, pool);
@@ -31,7 +31,8 @@ pub(crate) fn viewed_together(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
 /// what is viewed with it.
 pub(crate) fn bought_together(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
     for (ord, score) in ctx.engine.bought_together().row(anchor) {
-        pool.add(ord, 0, "bought-together").set(CO_VIEW, score);
+        pool.add(ord, 0, "bought-together")
+            .set(Signal::CoView, score);
     }
     if let Some(p) = ctx.engine.product_at(anchor) {
         for ord in p.compatible() {
@@ -40,7 +41,7 @@ pub(crate) fn bought_together(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
     }
     for (ord, score) in ctx.engine.co_view().row(anchor) {
         let c = pool.add(ord, 2, "co-view");
-        c.set(CO_VIEW, c.get(CO_VIEW).max(score));
+        c.set(Signal::CoView, c.get(Signal::CoView).max(score));
     }
     score_against(ctx, anchor, pool);
 }
@@ -84,7 +85,7 @@ pub(crate) fn addons(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
     }
     for (ord, score) in ctx.engine.bought_together().row(anchor) {
         if let Some(c) = pool.get_mut(ord) {
-            c.set(CO_VIEW, score);
+            c.set(Signal::CoView, score);
         }
     }
     score_against(ctx, anchor, pool);
@@ -122,7 +123,7 @@ fn score_against(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
         } else {
             0.8 * to_anchor + 0.2 * session.taste.dot(&e).max(0.0)
         };
-        c.set(SIMILARITY, similarity);
+        c.set(Signal::Similarity, similarity);
         let same: f32 = if p.leaf() == leaf {
             1.0
         } else if p.top() == top {
@@ -131,7 +132,7 @@ fn score_against(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
             0.0
         };
         c.set(
-            CATEGORY_AFFINITY,
+            Signal::CategoryAffinity,
             same.max(0.5 * session.affinity(p.leaf(), p.top())),
         );
     }
