@@ -39,11 +39,64 @@ pub mod textmap;
 #[cfg(feature = "build")]
 mod write;
 
+use std::sync::atomic::{AtomicU8, Ordering as AtomicOrdering};
+
 use firstpaint_bundle::{codec, Bundle, OwnedBytes, Tag, VerifyingKey};
 use firstpaint_contracts::BannerCondition;
 
 use signals::intent;
 use slots::rank;
+
+/// [`SearchVerdicts`]' per-product states.
+const UNCHECKED: u8 = 0;
+const ALLOWED: u8 = 1;
+const BLOCKED: u8 = 2;
+
+/// The guardrails' verdicts on products in search, as far as searches have
+/// asked (see [`Engine::blocked_in_search`]).
+pub struct SearchVerdicts<'a> {
+    engine: &'a Engine,
+    verdicts: &'a [AtomicU8],
+}
+
+impl SearchVerdicts<'_> {
+    /// Whether product `ord` is kept out of search results in every
+    /// region; an ordinal past the catalog is.
+    #[inline(always)]
+    pub fn blocked(&self, ord: u32) -> bool {
+        match self
+            .verdicts
+            .get(ord as usize)
+            .map(|v| v.load(AtomicOrdering::Relaxed))
+        {
+            Some(ALLOWED) => false,
+            Some(UNCHECKED) => self.check(ord),
+            _ => true,
+        }
+    }
+
+    /// Checks product `ord` and remembers the verdict.
+    #[cold]
+    fn check(&self, ord: u32) -> bool {
+        let engine = self.engine;
+        let slot = SlotContext {
+            searching: true,
+            ..SlotContext::default()
+        };
+        let blocked = engine.product_at(ord).is_none_or(|p| {
+            Guardrails::new(&engine.rules)
+                .refusal(p, &slot, engine)
+                .is_some()
+        });
+        if let Some(v) = self.verdicts.get(ord as usize) {
+            v.store(
+                if blocked { BLOCKED } else { ALLOWED },
+                AtomicOrdering::Relaxed,
+            );
+        }
+        blocked
+    }
+}
 
 pub use embedding::{Embedding, Quantized, DIM};
 pub use error::EngineError;
@@ -100,13 +153,16 @@ pub struct Engine {
     rules: RulesSection,
     /// `None` for bundles built before search: their slots still work.
     search: Option<search::SearchIndex>,
-    /// Per product: the guardrails keep it out of search results wherever
-    /// the shopper is. Computed by the first search, not at open: opening
-    /// is on the first page's path, and many isolates never search.
-    search_blocked: std::sync::OnceLock<Vec<bool>>,
+    /// Per product: whether the guardrails keep it out of search results
+    /// wherever the shopper is ([`UNCHECKED`], [`ALLOWED`], [`BLOCKED`]).
+    /// Each product is checked the first time a search meets it: not at
+    /// open (on the first page's path; many isolates never search), nor
+    /// all at once (the first search of an isolate paid ~25 ms in wasm for
+    /// 100k checks).
+    search_verdicts: std::sync::OnceLock<Box<[AtomicU8]>>,
     /// Ordinals by ascending price (a NaN price is in no range: left out),
     /// for the ladder's search of a price range. Built by the first ladder
-    /// that needs it, like `search_blocked`.
+    /// that needs it.
     by_price: std::sync::OnceLock<Vec<u32>>,
 }
 
@@ -237,7 +293,7 @@ impl Engine {
             text_map,
             rules,
             search,
-            search_blocked: std::sync::OnceLock::new(),
+            search_verdicts: std::sync::OnceLock::new(),
             by_price: std::sync::OnceLock::new(),
         })
     }
@@ -273,21 +329,19 @@ impl Engine {
         &self.text_map
     }
 
-    /// Per product ordinal, whether the guardrails keep it out of search
-    /// results in every region (regional rules are checked per query).
-    /// Worked out on the first search, then kept.
-    pub fn blocked_in_search(&self) -> &[bool] {
-        self.search_blocked.get_or_init(|| {
-            let guardrails = Guardrails::new(&self.rules);
-            let slot = SlotContext {
-                searching: true,
-                ..SlotContext::default()
-            };
-            self.catalog
-                .products()
-                .map(|p| guardrails.check(p, &slot, self).is_some())
+    /// Which products the guardrails keep out of search results in every
+    /// region (regional rules are checked per query): each product is
+    /// checked the first time a search asks, then remembered.
+    pub fn blocked_in_search(&self) -> SearchVerdicts<'_> {
+        let verdicts = self.search_verdicts.get_or_init(|| {
+            (0..self.catalog.len())
+                .map(|_| AtomicU8::new(UNCHECKED))
                 .collect()
-        })
+        });
+        SearchVerdicts {
+            engine: self,
+            verdicts,
+        }
     }
 
     /// The `first` lowest ordinals of the products priced from `low` to

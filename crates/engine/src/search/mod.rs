@@ -226,13 +226,14 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
         .iter()
         .any(|r| req.region.as_deref() == Some(r.region.as_str()));
     let mut removed = Vec::new();
-    // Most products pass: a bit computed once per bundle says so, and only
-    // the rest (or every product, when the shopper's region has rules of
-    // its own) goes through the full check, which also gives the reason.
+    // Most products pass: a verdict the engine keeps per product (checked
+    // the first time a search meets it) says so, and only the rest (or
+    // every product, when the shopper's region has rules of its own) goes
+    // through the full check, which also gives the reason.
     let unfiltered = filter.is_open();
-    let blocked_in_search = engine.blocked_in_search();
+    let verdicts = engine.blocked_in_search();
     let mut allowed = |ord: u32| {
-        let blocked = blocked_in_search.get(ord as usize).copied().unwrap_or(true);
+        let blocked = verdicts.blocked(ord);
         if unfiltered && !blocked && !regional {
             return true;
         }
