@@ -60,7 +60,7 @@ pub fn check_rules(inputs: &Inputs, opts: &BuildOptions) -> Result<Vec<String>, 
 }
 
 /// Product id -> ordinal (catalog order).
-fn ordinals(products: &[Product]) -> HashMap<&str, u32> {
+pub(crate) fn ordinals(products: &[Product]) -> HashMap<&str, u32> {
     products
         .iter()
         .enumerate()

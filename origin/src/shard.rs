@@ -21,11 +21,12 @@
 //! map: ids share their prefixes, so a million ids cost a few bytes
 //! each), for the edge to find a product page's shard.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use firstpaint_contracts::{Event, EventKind, Product};
 use serde::Serialize;
 
+use crate::build::ordinals;
 use crate::inputs::Inputs;
 
 /// One shard of the plan: its name and the products in it.
@@ -125,16 +126,11 @@ pub fn plan(products: &[Product], max_products: usize) -> Vec<ShardSpec> {
 /// The `size` products shoppers touched most (views, carts, orders),
 /// whatever their category: the global shard's products, in catalog order.
 pub fn global(inputs: &Inputs, size: usize) -> ShardSpec {
-    let index: HashMap<&str, usize> = inputs
-        .products
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.id.as_str(), i))
-        .collect();
+    let ordinal = ordinals(&inputs.products);
     let mut touches = vec![0u32; inputs.products.len()];
     for e in &inputs.events {
         for id in e.kind.products() {
-            if let Some(t) = index.get(id).and_then(|&i| touches.get_mut(i)) {
+            if let Some(t) = ordinal.get(id).and_then(|&i| touches.get_mut(i as usize)) {
                 *t += 1;
             }
         }

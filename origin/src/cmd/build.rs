@@ -12,6 +12,7 @@ use firstpaint_origin::keys::read_signing_key;
 use firstpaint_origin::shard::{self, ShardEntry, ShardIndex};
 
 use super::publish::KV_VALUE_LIMIT;
+use super::replace;
 
 /// Arguments of `build`.
 #[derive(Debug, clap::Args)]
@@ -103,14 +104,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         report.sessions
     );
     Ok(())
-}
-
-/// Writes `bytes` to `path` through a temporary file, so a reader never
-/// sees half a bundle and a failed write leaves the old one.
-fn replace(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("{}: failed to write", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: failed to replace", path.display()))
 }
 
 /// `build --shard-products`: checks the rules against the whole store,

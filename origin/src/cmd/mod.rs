@@ -10,6 +10,17 @@ pub mod search;
 pub mod site;
 pub mod verify;
 
+/// Writes `bytes` to `path` through `path` + `.tmp` and a rename, so a
+/// reader never sees half a file and a failed write leaves the old one.
+pub fn replace(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    std::fs::write(&tmp, bytes).with_context(|| format!("{}: failed to write", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{}: failed to replace", path.display()))
+}
+
 /// The current time, unix seconds.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()

@@ -68,11 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         std::fs::write(&target, &bytes)
             .with_context(|| format!("{}: failed to write", target.display()))?;
-        let m = dir.join("manifest.json");
-        let tmp = dir.join("manifest.json.tmp");
-        std::fs::write(&tmp, &manifest_json)
-            .with_context(|| format!("{}: failed to write", tmp.display()))?;
-        std::fs::rename(&tmp, &m).with_context(|| format!("{}: failed to replace", m.display()))?;
+        super::replace(&dir.join("manifest.json"), manifest_json.as_bytes())?;
     } else if args.local {
         if bytes.len() > KV_VALUE_LIMIT {
             bail!(

@@ -98,15 +98,13 @@ fn accumulate(
             s.generation = 1;
         }
         s.touched.clear();
-        let attribute_mask = Field::Attribute.bit() | Field::Brand.bit();
         for (g, group) in groups.iter().enumerate() {
             let g = u16::try_from(g).unwrap_or(u16::MAX);
             for alt in &group.alternatives {
-                let attribute =
-                    |fields: u8| group.attribute && alt.typos == 0 && fields & attribute_mask != 0;
+                let attribute = |fields: u8| names_attribute(group, alt.typos, fields);
                 if let [term] = alt.terms.as_slice() {
                     // The common case, straight from the postings.
-                    let scale = index.idf(*term) / 255.0 * alt.factor;
+                    let scale = impact_scale(index, *term, alt.factor);
                     for p in index.postings(*term) {
                         let value = scale * f32::from(p.impact);
                         touch(s, p.doc, g, value, alt.typos, attribute(p.fields), p.fields);
@@ -139,6 +137,20 @@ fn accumulate(
     })
 }
 
+/// Whether a hit in `fields` through an alternative with `typos` edits
+/// counts as the shopper naming an attribute or brand: the group's word is
+/// one, matched exactly, in an attribute or brand field.
+fn names_attribute(group: &Group, typos: u8, fields: u8) -> bool {
+    let attribute_fields = Field::Attribute.bit() | Field::Brand.bit();
+    group.attribute && typos == 0 && fields & attribute_fields != 0
+}
+
+/// What an impact byte of `term`'s postings is worth through an
+/// alternative scored `factor`: the term's IDF over the byte's range.
+fn impact_scale(index: &SearchIndex, term: u32, factor: f32) -> f32 {
+    index.idf(term) / 255.0 * factor
+}
+
 /// A query of one word that one term stands for (the common case of the
 /// largest result sets): each posting is a match as it stands, so no
 /// accumulator is needed.
@@ -150,9 +162,7 @@ fn one_list(
     term: u32,
     mut keep: impl FnMut(&Match) -> bool,
 ) -> Vec<Match> {
-    let attribute_mask = Field::Attribute.bit() | Field::Brand.bit();
-    let attribute = group.attribute && typos == 0;
-    let scale = index.idf(term) / 255.0 * factor;
+    let scale = impact_scale(index, term, factor);
     let postings = index.postings(term);
     // A damaged list cannot ask for more room than the catalog has products.
     let room = postings
@@ -167,7 +177,7 @@ fn one_list(
             matched: 1,
             typos,
             lexical: scale * f32::from(p.impact),
-            attributes: u8::from(attribute && p.fields & attribute_mask != 0),
+            attributes: u8::from(names_attribute(group, typos, p.fields)),
             fields: p.fields,
         };
         if keep(&m) {
