@@ -18,8 +18,8 @@
 use std::time::Instant;
 
 use firstpaint_bundle::codec;
-use firstpaint_engine::sections::ANN;
 use firstpaint_engine::store::ann::{write_ann, AnnGraph, AnnIndex};
+use firstpaint_engine::store::sections::ANN;
 use firstpaint_engine::{Embedding, Quantized, DIM};
 use firstpaint_origin::train::ann::{
     self, AnnSection, Point, EF_SEARCH, EXPORTED_EF_SEARCH, LAYER0_LINKS, UPPER_LINKS,

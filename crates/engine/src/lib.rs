@@ -30,12 +30,10 @@ mod order;
 pub mod policy;
 pub mod render;
 pub mod search;
-pub mod sections;
 pub mod signals;
 pub mod slots;
 pub mod store;
 pub mod text;
-pub mod textmap;
 #[cfg(feature = "build")]
 mod write;
 
@@ -103,10 +101,6 @@ pub use error::EngineError;
 pub use policy::guardrails::{Guardrails, Refusal, SlotContext};
 pub use render::template::{escape_into, format_price, Template};
 pub use search::{SearchFilters, SearchHit, SearchOutcome, SearchRequest, SearchResults};
-pub use sections::{
-    BannerRule, BoostRule, CatalogSection, CoViewSection, PinRule, PriorsSection, ProductRecord,
-    RegionRule, RulesSection, SearchBuryRule, SearchPinRule, SearchRulesSection, StockAt,
-};
 pub use signals::intent::{Intent, IntentSection, IntentSignals};
 pub use signals::price_band::PriceBand;
 pub use slots::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
@@ -114,8 +108,12 @@ pub use slots::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotReques
 pub use store::ann::AnnGraph;
 pub use store::ann::AnnIndex;
 pub use store::packed::PackedSlice;
+pub use store::sections::{
+    BannerRule, BoostRule, CatalogSection, CoViewSection, PinRule, PriorsSection, ProductRecord,
+    RegionRule, RulesSection, SearchBuryRule, SearchPinRule, SearchRulesSection, StockAt,
+};
+pub use store::text_map::TextMapSection;
 pub use store::{Catalog, Lists, Priors, Product};
-pub use textmap::TextMapSection;
 #[cfg(feature = "build")]
 pub use write::EngineSections;
 
@@ -152,7 +150,7 @@ pub struct Engine {
     text_map: TextMapSection,
     rules: RulesSection,
     /// `None` for bundles built before search: their slots still work.
-    search: Option<search::SearchIndex>,
+    search: Option<store::search_index::SearchIndex>,
     /// Per product: whether the guardrails keep it out of search results
     /// wherever the shopper is ([`UNCHECKED`], [`ALLOWED`], [`BLOCKED`]).
     /// Each product is checked the first time a search meets it: not at
@@ -190,8 +188,8 @@ impl Engine {
     /// Loads the engine's sections from an already verified bundle and checks
     /// that they agree with each other.
     pub fn from_bundle(bundle: Bundle<OwnedBytes>) -> Result<Self, EngineError> {
-        let found = if bundle.has(sections::SCHEMA_TAG) {
-            let bytes = bundle.section(sections::SCHEMA_TAG)?;
+        let found = if bundle.has(store::sections::SCHEMA_TAG) {
+            let bytes = bundle.section(store::sections::SCHEMA_TAG)?;
             bytes
                 .get(..4)
                 .and_then(|b| b.try_into().ok())
@@ -199,10 +197,10 @@ impl Engine {
         } else {
             1
         };
-        if found != sections::SCHEMA {
+        if found != store::sections::SCHEMA {
             return Err(EngineError::Schema {
                 found,
-                expected: sections::SCHEMA,
+                expected: store::sections::SCHEMA,
             });
         }
         let shared = |tag: Tag| -> Result<OwnedBytes, EngineError> {
@@ -219,36 +217,47 @@ impl Engine {
         ) -> Result<T, EngineError> {
             Ok(codec::decode(tag, bundle.section(tag)?)?)
         }
-        let catalog = Catalog::open(sections::CATALOG, shared(sections::CATALOG)?)?;
+        let catalog = Catalog::open(store::sections::CATALOG, shared(store::sections::CATALOG)?)?;
         let n = catalog.len();
         let categories = catalog.categories().len();
-        let ann =
-            AnnIndex::open(shared(sections::ANN)?).map_err(|e| EngineError::Inconsistent {
-                section: sections::ANN,
+        let ann = AnnIndex::open(shared(store::sections::ANN)?).map_err(|e| {
+            EngineError::Inconsistent {
+                section: store::sections::ANN,
                 detail: e.to_string(),
-            })?;
-        let priors = Priors::open(sections::PRIORS, shared(sections::PRIORS)?, n, categories)?;
-        let co_view = Lists::open(sections::COVIEW, shared(sections::COVIEW)?, n)?;
-        let bought_together = Lists::open(sections::BOUGHT, shared(sections::BOUGHT)?, n)?;
-        let transitions = if bundle.has(sections::TRANSITIONS) {
-            Lists::open(sections::TRANSITIONS, shared(sections::TRANSITIONS)?, n)?
+            }
+        })?;
+        let priors = Priors::open(
+            store::sections::PRIORS,
+            shared(store::sections::PRIORS)?,
+            n,
+            categories,
+        )?;
+        let co_view = Lists::open(store::sections::COVIEW, shared(store::sections::COVIEW)?, n)?;
+        let bought_together =
+            Lists::open(store::sections::BOUGHT, shared(store::sections::BOUGHT)?, n)?;
+        let transitions = if bundle.has(store::sections::TRANSITIONS) {
+            Lists::open(
+                store::sections::TRANSITIONS,
+                shared(store::sections::TRANSITIONS)?,
+                n,
+            )?
         } else {
             Lists::empty()
         };
-        let rules: RulesSection = decode(&bundle, sections::RULES)?;
+        let rules: RulesSection = decode(&bundle, store::sections::RULES)?;
 
         let inconsistent =
             |section: Tag, detail: String| EngineError::Inconsistent { section, detail };
         if ann.len() != n {
             return Err(inconsistent(
-                sections::ANN,
+                store::sections::ANN,
                 format!("{} points for {n} products", ann.len()),
             ));
         }
-        let text_map: TextMapSection = decode(&bundle, sections::TEXT_MAP)?;
+        let text_map: TextMapSection = decode(&bundle, store::sections::TEXT_MAP)?;
         text_map
             .check()
-            .map_err(|detail| inconsistent(sections::TEXT_MAP, detail))?;
+            .map_err(|detail| inconsistent(store::sections::TEXT_MAP, detail))?;
         let intent: IntentSection = if bundle.has(intent::INTENT) {
             decode(&bundle, intent::INTENT)?
         } else {
@@ -257,18 +266,19 @@ impl Engine {
         intent
             .check(categories)
             .map_err(|detail| inconsistent(intent::INTENT, detail))?;
-        let search = if bundle.has(search::SEARCH) {
-            let section: search::SearchSection = decode(&bundle, search::SEARCH)?;
+        let search = if bundle.has(store::search_index::SEARCH) {
+            let section: store::search_index::SearchSection =
+                decode(&bundle, store::search_index::SEARCH)?;
             if section.docs as usize != n {
                 return Err(inconsistent(
-                    search::SEARCH,
+                    store::search_index::SEARCH,
                     format!("{} products indexed for {n} products", section.docs),
                 ));
             }
-            let index = search::SearchIndex::new(
+            let index = store::search_index::SearchIndex::new(
                 section,
-                shared(search::TERMS)?,
-                shared(search::POSTINGS)?,
+                shared(store::search_index::TERMS)?,
+                shared(store::search_index::POSTINGS)?,
             )?;
             Some(index)
         } else {
@@ -384,7 +394,7 @@ impl Engine {
     }
 
     /// The lexical index, when the bundle has one.
-    pub fn search_index(&self) -> Option<&search::SearchIndex> {
+    pub fn search_index(&self) -> Option<&store::search_index::SearchIndex> {
         self.search.as_ref()
     }
 
@@ -631,7 +641,7 @@ mod tests {
             ..Inputs::default()
         });
         if let Some(v) = schema {
-            w.add(sections::SCHEMA_TAG, v.to_le_bytes().to_vec())
+            w.add(store::sections::SCHEMA_TAG, v.to_le_bytes().to_vec())
                 .unwrap();
         }
         (w.finish(&key), key.verifying_key())
@@ -641,7 +651,10 @@ mod tests {
     fn a_bundle_of_another_schema_is_refused_by_name() {
         for (schema, found) in [
             (None, 1),
-            (Some(sections::SCHEMA + 1), sections::SCHEMA + 1),
+            (
+                Some(store::sections::SCHEMA + 1),
+                store::sections::SCHEMA + 1,
+            ),
         ] {
             let (bytes, key) = bundle(schema);
             let err = Engine::open(&bytes, &key, 1).unwrap_err();
@@ -649,13 +662,13 @@ mod tests {
                 err,
                 EngineError::Schema {
                     found,
-                    expected: sections::SCHEMA
+                    expected: store::sections::SCHEMA
                 }
             );
             assert!(err.to_string().contains("rebuild the bundle"), "{err}");
         }
         // The right schema gets past the check (to the missing catalog).
-        let (bytes, key) = bundle(Some(sections::SCHEMA));
+        let (bytes, key) = bundle(Some(store::sections::SCHEMA));
         assert!(matches!(
             Engine::open(&bytes, &key, 1),
             Err(EngineError::Bundle(_))

@@ -4,14 +4,14 @@
 use firstpaint_bundle::{codec, BundleError, BundleWriter};
 
 use crate::search::{self, SearchParts};
-use crate::sections::{
-    CatalogSection, CoViewSection, PriorsSection, RulesSection, ANN, BOUGHT, CATALOG, COVIEW,
-    PRIORS, RULES, SCHEMA, SCHEMA_TAG, TEXT_MAP, TRANSITIONS,
-};
 use crate::signals::intent::{IntentSection, INTENT};
 use crate::store;
 use crate::store::ann::AnnGraph;
-use crate::textmap::TextMapSection;
+use crate::store::sections::{
+    CatalogSection, CoViewSection, PriorsSection, RulesSection, ANN, BOUGHT, CATALOG, COVIEW,
+    PRIORS, RULES, SCHEMA, SCHEMA_TAG, TEXT_MAP, TRANSITIONS,
+};
+use crate::store::text_map::TextMapSection;
 
 /// Every section the engine reads, as the origin hands them to the writer.
 pub struct EngineSections {

@@ -5,8 +5,8 @@
 
 use std::fmt;
 
-use crate::sections::RulesSection;
-use crate::slots::slot::SlotKind;
+use crate::store::sections::RulesSection;
+use crate::store::slot_kind::SlotKind;
 use crate::store::Product;
 use crate::Engine;
 

@@ -5,7 +5,7 @@
 
 use crate::error::EngineError;
 use crate::limits::MAX_TEMPLATE_BYTES;
-use crate::sections::BannerRule;
+use crate::store::sections::BannerRule;
 use crate::store::Product;
 
 /// A value an item template can show.
@@ -169,7 +169,7 @@ pub fn escape_into(s: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sections::{CatalogSection, ProductRecord};
+    use crate::store::sections::{CatalogSection, ProductRecord};
     use crate::store::{catalog, Catalog};
 
     fn catalog() -> Catalog {

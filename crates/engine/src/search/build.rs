@@ -1,12 +1,12 @@
 //! Building the lexical index at the origin (behind the `build` feature):
-//! terms, BM25F impacts and the three sections of [`super::index`].
+//! terms, BM25F impacts and the three sections of [`crate::store::search_index`].
 
 use std::collections::HashMap;
 
 use fst::MapBuilder;
 
-use super::index::{AttributeTerm, Field, Posting, SearchSection, Synonym};
 use crate::store::postings;
+use crate::store::search_index::{AttributeTerm, Field, Posting, SearchSection, Synonym};
 use crate::text::normalize;
 
 /// BM25 term-frequency saturation.

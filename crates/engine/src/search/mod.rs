@@ -18,18 +18,17 @@
 
 #[cfg(feature = "build")]
 mod build;
-mod index;
 mod query;
 mod retrieve;
 
 use serde::Serialize;
 
-#[cfg(feature = "build")]
-pub use build::{IndexBuilder, SearchParts};
-pub use index::{
+pub use crate::store::search_index::{
     AttributeTerm, Field, Posting, Postings, SearchIndex, SearchSection, Synonym, POSTINGS, SEARCH,
     TERMS,
 };
+#[cfg(feature = "build")]
+pub use build::{IndexBuilder, SearchParts};
 pub use query::{Correction, QueryReport, TypoPolicy, Via};
 
 use crate::error::EngineError;

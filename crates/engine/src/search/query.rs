@@ -12,11 +12,11 @@ use fst::{IntoStreamer, Streamer};
 use levenshtein_automata::{LevenshteinAutomatonBuilder, DFA};
 use serde::Serialize;
 
-use super::index::SearchIndex;
 use crate::limits::{
     MAX_EXPANSIONS, MAX_PREFIX_EXPANSIONS, MAX_QUERY_WORDS, MIN_PREFIX_CHARS, WELL_KNOWN_WORD,
 };
 use crate::order;
+use crate::store::search_index::SearchIndex;
 use crate::text::normalize::{self, Word};
 
 /// How a term came to stand for a query word.

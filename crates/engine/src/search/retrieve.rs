@@ -9,8 +9,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use super::index::{Field, SearchIndex};
 use super::query::Group;
+use crate::store::search_index::{Field, SearchIndex};
 
 /// What one product matched.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -3,7 +3,7 @@
 //!
 //! Prices are compared on one scale across categories, the natural log of
 //! a product's price over its leaf category's median
-//! ([`crate::sections::PriorsSection::price_level`]): a shopper who views
+//! ([`crate::store::sections::PriorsSection::price_level`]): a shopper who views
 //! the dearer half of phones and of headphones is at about +0.4 whatever
 //! either costs. The edge keeps the band in the profile cookie and moves it
 //! with every product viewed (and, more, ordered); slots then lift

@@ -51,8 +51,8 @@ use super::symbols;
 use super::symbols::{CompressedStrings, SymbolTable};
 use crate::error::EngineError;
 #[cfg(feature = "build")]
-use crate::sections::CatalogSection;
-use crate::sections::StockAt;
+use crate::store::sections::CatalogSection;
+use crate::store::sections::StockAt;
 
 /// The layout's magic: catalog, version 2.
 const MAGIC: [u8; 4] = *b"CAT3";
@@ -590,7 +590,7 @@ fn template_of<'p>(pairs: impl Iterator<Item = (&'p str, &'p str)> + Clone) -> O
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
-    use crate::sections::ProductRecord;
+    use crate::store::sections::ProductRecord;
 
     fn record(id: &str, leaf: u32) -> ProductRecord {
         ProductRecord {

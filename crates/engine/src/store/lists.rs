@@ -17,7 +17,7 @@ use super::columns::{Blocks, Rows};
 use super::packed::{Packed, Quantized};
 use crate::error::EngineError;
 #[cfg(feature = "build")]
-use crate::sections::CoViewSection;
+use crate::store::sections::CoViewSection;
 
 const MAGIC: [u8; 4] = *b"LST3";
 

@@ -7,7 +7,12 @@
 //! - [`catalog`]: products as columns, [`priors`], [`lists`] (viewed and
 //!   bought together, transitions), all on [`columns`]' block directory.
 //! - [`ann`]: the HNSW index over product embeddings.
-//! - [`postings`]: the search index's posting lists.
+//! - [`search_index`]: the search index (term dictionary, synonyms,
+//!   attribute terms) over [`postings`], its posting lists.
+//! - [`text_map`]: text features -> embedding space; [`intent_model`]: the
+//!   session-intent model.
+//! - [`sections`]: every section's tag, the schema number and the small
+//!   sections' wire types; [`slot_kind`]: the slot vocabulary the rules use.
 //! - [`packed`] and [`bits`]: numbers in as few bits as their values need;
 //!   [`symbols`]: short strings compressed with a static symbol table.
 //!
@@ -19,11 +24,16 @@ pub mod ann;
 pub mod bits;
 pub mod catalog;
 pub mod columns;
+pub mod intent_model;
 pub mod lists;
 pub mod packed;
 pub mod postings;
 pub mod priors;
+pub mod search_index;
+pub mod sections;
+pub mod slot_kind;
 pub mod symbols;
+pub mod text_map;
 
 pub use catalog::{Catalog, Product};
 pub use lists::Lists;

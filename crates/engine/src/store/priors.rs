@@ -24,7 +24,7 @@ use super::columns::{Blocks, Column, Rows};
 use super::packed::{Packed, PackedSlice, Quantized};
 use crate::error::EngineError;
 #[cfg(feature = "build")]
-use crate::sections::PriorsSection;
+use crate::store::sections::PriorsSection;
 
 const MAGIC: [u8; 4] = *b"PRI3";
 

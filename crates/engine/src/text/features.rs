@@ -1,7 +1,7 @@
 //! Text features: hashed, signed words and character trigrams.
 //!
 //! The same code runs at the origin (on product text, to learn the map from
-//! text into the embedding space, see [`crate::textmap`]) and at the edge
+//! text into the embedding space, see [`crate::store::text_map`]) and at the edge
 //! (on query text, for zero-result rescue), so both see one feature space.
 //! Hashing is FNV-1a: stable across platforms.
 

@@ -14,7 +14,7 @@ use crate::embedding::Embedding;
 use crate::limits::CANDIDATES_PER_SOURCE;
 use crate::signals::session::Session;
 use crate::slots::candidates::{Pool, Signal};
-use crate::slots::slot::SlotKind;
+use crate::store::slot_kind::SlotKind;
 use crate::Engine;
 
 /// What a surface knows about the request.

@@ -11,7 +11,7 @@ use firstpaint_bundle::Tag;
 use firstpaint_contracts::{Blend, ConsentRules, SearchRules};
 use serde::{Deserialize, Serialize};
 
-use crate::slots::slot::SlotKind;
+use crate::store::slot_kind::SlotKind;
 
 /// Tag of the schema section: the [`SCHEMA`] the sections were written
 /// with, as 4 little-endian bytes.

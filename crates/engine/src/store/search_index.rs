@@ -63,7 +63,7 @@ impl Field {
 
     #[cfg(feature = "build")]
     /// How much a match here counts against a match in another field.
-    pub(super) fn weight(self) -> f32 {
+    pub(crate) fn weight(self) -> f32 {
         match self {
             Field::Title => 3.0,
             Field::Brand => 2.0,
