@@ -193,7 +193,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
     let engine = &loaded.engine;
     // Without personalization consent nothing personal is used, not even
     // a history passed as a parameter.
-    let shopper = Shopper::identify(req, env, &engine.rules().consent);
+    let shopper = Shopper::identify(req, env, &engine.store().rules().consent);
     let viewed = match (shopper.consent.personalization, viewed) {
         (false, _) => Vec::new(),
         (true, Some(v)) => v,
@@ -231,7 +231,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         .items
         .iter()
         .filter_map(|item| {
-            let p = engine.product_at(item.ordinal)?;
+            let p = engine.store().product_at(item.ordinal)?;
             Some(Item::new(p, item.score, &item.reasons))
         })
         .collect();
@@ -269,7 +269,7 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
         Err(e) => return json_error(503, e.to_string()),
     };
     let engine = &loaded.engine;
-    let shopper = Shopper::identify(req, env, &engine.rules().consent);
+    let shopper = Shopper::identify(req, env, &engine.store().rules().consent);
     request.viewed = if shopper.consent.personalization {
         shopper.viewed()
     } else {
@@ -288,7 +288,7 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
         .items
         .iter()
         .filter_map(|hit| {
-            let p = engine.product_at(hit.ordinal)?;
+            let p = engine.store().product_at(hit.ordinal)?;
             Some(SearchItem {
                 item: Item::new(p, hit.score, &hit.reasons),
                 source: hit.source,
@@ -388,8 +388,8 @@ pub async fn collect(mut req: Request, env: &Env, ctx: &Context) -> Result<Respo
     // band (when a bundle is loaded to price them).
     let loaded = loader::engine(env, ctx).await.ok();
     let engine = loaded.as_ref().map(|l| &*l.engine);
-    let rules = engine.map_or_else(Default::default, |e| e.rules().consent.clone());
-    let level = |id: &str| engine.and_then(|e| e.price_level(e.ordinal(id)?));
+    let rules = engine.map_or_else(Default::default, |e| e.store().rules().consent.clone());
+    let level = |id: &str| engine.and_then(|e| e.store().price_level(e.store().ordinal(id)?));
     let mut shopper = Shopper::identify(&req, env, &rules);
     if let Some(profile) = shopper.profile.as_mut() {
         for e in accepted.events.iter().filter(|e| e.consent.personalization) {

@@ -64,10 +64,10 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let engine = &loaded.engine;
     let product = product_from_path(url.path());
     let category = category_from_path(url.path())
-        .and_then(|slug| engine.category_by_slug(&slug))
-        .map(|c| engine.category_name(c));
+        .and_then(|slug| engine.store().category_by_slug(&slug))
+        .map(|c| engine.store().category_name(c));
     let now = Date::now().as_millis() as i64 / 1000;
-    let mut shopper = Shopper::identify(&request_for_shopper, env, &engine.rules().consent);
+    let mut shopper = Shopper::identify(&request_for_shopper, env, &engine.store().rules().consent);
     let viewed = shopper.viewed();
     let referer = request_for_shopper.headers().get("referer").ok().flatten();
     let page = PageSeen {
@@ -85,7 +85,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         headers.set("x-p13n-search-total", &results.total.to_string())?;
     }
     let signals = shopper.signals();
-    let intent = engine.intent(&engine.ordinals(&viewed), &signals);
+    let intent = engine.intent(&engine.store().ordinals(&viewed), &signals);
     if let Some(header) = intent.as_ref().and_then(intent_header) {
         headers.set("x-p13n-intent", &header)?;
     }

@@ -109,14 +109,14 @@ impl Shopper {
             return;
         };
         profile.record_view(id);
-        let Some(ord) = engine.ordinal(id) else {
+        let Some(ord) = engine.store().ordinal(id) else {
             return;
         };
-        if let Some(p) = engine.product_at(ord) {
-            let min = engine.rules().min_inventory.max(1);
+        if let Some(p) = engine.store().product_at(ord) {
+            let min = engine.store().rules().min_inventory.max(1);
             profile.record_availability(id, p.available() >= min);
         }
-        if let Some(level) = engine.price_level(ord) {
+        if let Some(level) = engine.store().price_level(ord) {
             profile.record_price(level, VIEW_EVIDENCE);
         }
     }

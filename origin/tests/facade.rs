@@ -10,16 +10,17 @@ use support::fixtures_engine;
 #[test]
 fn nearest_lists_the_index_neighbours_without_the_product_itself() {
     let engine = fixtures_engine();
-    let id = engine.product_at(7).unwrap().id().to_owned();
+    let id = engine.store().product_at(7).unwrap().id().to_owned();
     let json = firstpaint_wasm::nearest_json(&engine, &id, 5).unwrap();
     let answer: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
-    let query = engine.embedding(7).unwrap();
+    let query = engine.store().embedding(7).unwrap();
     let expected: Vec<(String, f32)> = engine
+        .store()
         .nearest(&query, 6)
         .into_iter()
         .filter(|&(o, _)| o != 7)
         .take(5)
-        .map(|(o, s)| (engine.product_at(o).unwrap().id().to_owned(), s))
+        .map(|(o, s)| (engine.store().product_at(o).unwrap().id().to_owned(), s))
         .collect();
     assert_eq!(answer.len(), 5, "{json}");
     for (got, (id_expected, similarity)) in answer.iter().zip(&expected) {

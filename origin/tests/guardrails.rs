@@ -259,7 +259,7 @@ proptest! {
             req.ordered = (0..rng.gen_range(0..3))
                 .map(|_| (ids.choose(&mut rng).unwrap().to_string(), NOW - rng.gen_range(0..60) * 86_400))
                 .collect();
-            let categories: Vec<&String> = engine.categories().iter().collect();
+            let categories: Vec<&String> = engine.store().categories().iter().collect();
             req.category = Some(categories.choose(&mut rng).unwrap().to_string());
             req.signals.categories = (0..rng.gen_range(0..3)).map(|_| categories.choose(&mut rng).unwrap().to_string()).collect();
             req.signals.queries = (0..rng.gen_range(0..2)).map(|_| ["tent", "red dress", "coffee"].choose(&mut rng).unwrap().to_string()).collect();

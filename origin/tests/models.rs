@@ -19,8 +19,9 @@ fn searched(query: &str) -> IntentSignals {
 
 /// The top-level category name of product `id`.
 fn top(engine: &Engine, id: &str) -> String {
-    let p = engine.product(id).expect("ranked product exists");
+    let p = engine.store().product(id).expect("ranked product exists");
     engine
+        .store()
         .category_name(p.top().expect("fixture products have categories"))
         .to_owned()
 }
@@ -85,6 +86,7 @@ fn a_landing_category_page_and_viewed_products_give_an_intent_too() {
     assert_eq!(intent.name, "Sports & Outdoors");
     assert!(intent.probability > 0.5, "{intent:?}");
     let phone = engine
+        .store()
         .products()
         .position(|p| p.title().contains("Phone") && top(&engine, p.id()) == "Electronics")
         .expect("a fixture phone") as u32;
@@ -96,22 +98,23 @@ fn a_landing_category_page_and_viewed_products_give_an_intent_too() {
 fn a_landing_leaf_category_page_leads_home_to_that_leaf_not_only_its_department() {
     let engine = fixtures_engine();
     let c = engine
+        .store()
         .category_by_slug("food-drink/coffee-beans")
         .expect("the page's address names the category");
-    assert_eq!(engine.category_name(c), "Food & Drink/Coffee Beans");
-    assert_eq!(engine.category_by_slug("food-drink/no-such"), None);
+    assert_eq!(engine.store().category_name(c), "Food & Drink/Coffee Beans");
+    assert_eq!(engine.store().category_by_slug("food-drink/no-such"), None);
     let leaf_count = |signals: IntentSignals, leaf: &str| {
         let ranking = new_visitor_home(&engine, signals);
         let n = ranking
             .items
             .iter()
-            .filter_map(|i| engine.product(&i.id)?.leaf())
-            .filter(|&l| engine.category_name(l).ends_with(leaf))
+            .filter_map(|i| engine.store().product(&i.id)?.leaf())
+            .filter(|&l| engine.store().category_name(l).ends_with(leaf))
             .count();
         (n, ranking.personalized)
     };
     let landed = IntentSignals {
-        categories: vec![engine.category_name(c).to_owned()],
+        categories: vec![engine.store().category_name(c).to_owned()],
         ..IntentSignals::default()
     };
     let (beans, personalized) = leaf_count(landed.clone(), "/Coffee Beans");
@@ -201,8 +204,8 @@ fn a_brand_new_product_reaches_similar_lists_through_its_text() {
     let camping = own
         .iter()
         .filter(|i| {
-            let p = engine.product(&i.id).expect("exists");
-            p.leaf().map(|l| engine.category_name(l)) == Some("Sports & Outdoors/Camping")
+            let p = engine.store().product(&i.id).expect("exists");
+            p.leaf().map(|l| engine.store().category_name(l)) == Some("Sports & Outdoors/Camping")
         })
         .count();
     assert!(
@@ -246,13 +249,13 @@ fn a_surge_of_interest_makes_a_product_trend_into_the_home_slot() {
         inputs.events.push(e);
     }
     let engine = engine_of(&inputs);
-    let ord = engine.ordinal(&quiet).expect("known");
+    let ord = engine.store().ordinal(&quiet).expect("known");
     assert!(
-        engine.trending(ord) > 0.9,
+        engine.store().trending(ord) > 0.9,
         "trending {}",
-        engine.trending(ord)
+        engine.store().trending(ord)
     );
-    assert_eq!(engine.top_trending().next(), Some(ord));
+    assert_eq!(engine.store().top_trending().next(), Some(ord));
     let mut req = SlotRequest::new(SlotKind::Home);
     req.k = Some(12);
     req.now = NOW;
@@ -266,28 +269,32 @@ fn a_surge_of_interest_makes_a_product_trend_into_the_home_slot() {
         .expect("a trending part");
     assert!(trending.value > 0.9);
     // Steady products do not trend: most of the store is flat.
-    let flat = (0..engine.products().len() as u32)
-        .filter(|&o| engine.trending(o) == 0.0)
+    let flat = (0..engine.store().products().len() as u32)
+        .filter(|&o| engine.store().trending(o) == 0.0)
         .count();
-    assert!(flat * 10 > engine.products().len() * 9, "{flat} flat");
+    assert!(
+        flat * 10 > engine.store().products().len() * 9,
+        "{flat} flat"
+    );
 }
 
 #[test]
 fn an_order_comes_back_on_home_when_its_category_is_due_for_a_refill() {
     let engine = fixtures_engine();
     // The fixtures' shoppers rebuy coffee beans every two weeks.
-    let beans = engine.product("SKU-00404").expect("fixture beans");
-    let interval = engine.refill_days(beans.leaf().expect("a leaf"));
+    let beans = engine.store().product("SKU-00404").expect("fixture beans");
+    let interval = engine.store().refill_days(beans.leaf().expect("a leaf"));
     assert!(
         (13.0..=15.0).contains(&interval),
         "coffee beans every {interval} days"
     );
     let phone = engine
+        .store()
         .products()
         .find(|p| p.title().contains("Phone"))
         .expect("a phone");
     assert_eq!(
-        engine.refill_days(phone.leaf().expect("a leaf")),
+        engine.store().refill_days(phone.leaf().expect("a leaf")),
         0.0,
         "phones are not rebought"
     );
@@ -336,8 +343,9 @@ fn fast_ship_and_the_price_band_move_rankings_by_their_weights() {
         ranked
             .filter(|i| {
                 engine
+                    .store()
                     .product(&i.id)
-                    .is_some_and(|p| engine.is_fast_ship(p))
+                    .is_some_and(|p| engine.store().is_fast_ship(p))
             })
             .count()
     };
@@ -363,7 +371,7 @@ fn fast_ship_and_the_price_band_move_rankings_by_their_weights() {
         let levels: Vec<f32> = ranking
             .items
             .iter()
-            .filter_map(|i| weighted.price_level(i.ordinal))
+            .filter_map(|i| weighted.store().price_level(i.ordinal))
             .collect();
         levels.iter().sum::<f32>() / levels.len() as f32
     };
@@ -382,8 +390,14 @@ fn a_category_slot_lists_its_category_best_for_the_shopper_first() {
             .items
             .iter()
             .map(|i| {
-                let p = engine.product(&i.id).expect("listed products exist");
-                engine.category_name(p.leaf().expect("a leaf")).to_owned()
+                let p = engine
+                    .store()
+                    .product(&i.id)
+                    .expect("listed products exist");
+                engine
+                    .store()
+                    .category_name(p.leaf().expect("a leaf"))
+                    .to_owned()
             })
             .collect()
     };
@@ -412,10 +426,11 @@ fn a_category_slot_lists_its_category_best_for_the_shopper_first() {
     // A shopper who viewed coffee beans sees coffee beans first on the
     // department's page.
     let beans = engine
+        .store()
         .products()
         .find(|p| {
             p.leaf()
-                .is_some_and(|l| engine.category_name(l).ends_with("/Coffee Beans"))
+                .is_some_and(|l| engine.store().category_name(l).ends_with("/Coffee Beans"))
         })
         .expect("fixture coffee beans")
         .id()

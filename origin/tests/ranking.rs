@@ -26,11 +26,11 @@ use proptest::prelude::*;
 use support::fixtures_engine;
 
 fn allowed(engine: &Engine, id: &str) -> Result<(), String> {
-    let p = engine.product(id).ok_or("unknown product")?;
+    let p = engine.store().product(id).ok_or("unknown product")?;
     let names: Vec<&str> = p
         .category_path()
         .iter()
-        .map(|&c| engine.category_name(c))
+        .map(|&c| engine.store().category_name(c))
         .collect();
     let leaf_names: Vec<&str> = names
         .iter()
@@ -70,6 +70,7 @@ fn the_fixture_rules_have_something_to_exclude() {
     // under "flammable".)
     let engine = fixtures_engine();
     let reasons: Vec<String> = engine
+        .store()
         .products()
         .filter_map(|p| allowed(&engine, p.id()).err())
         .map(|r| {
@@ -95,7 +96,11 @@ fn the_fixture_rules_have_something_to_exclude() {
 }
 
 fn ids(engine: &Engine) -> Vec<String> {
-    engine.products().map(|p| p.id().to_owned()).collect()
+    engine
+        .store()
+        .products()
+        .map(|p| p.id().to_owned())
+        .collect()
 }
 
 proptest! {
@@ -143,12 +148,12 @@ proptest! {
         let engine = fixtures_engine();
         let high = low + width;
         let scan: Vec<u32> = engine
-            .products()
+            .store().products()
             .filter(|p| p.price() >= low && p.price() <= high)
             .map(|p| p.ordinal())
             .take(first)
             .collect();
-        prop_assert_eq!(engine.priced_within(low, high, first), scan);
+        prop_assert_eq!(engine.store().priced_within(low, high, first), scan);
     }
 }
 
@@ -157,13 +162,13 @@ fn similar_items_share_the_category() {
     let engine = fixtures_engine();
     let mut same = 0;
     let mut total = 0;
-    for p in engine.products().step_by(7) {
+    for p in engine.store().products().step_by(7) {
         let mut req = SlotRequest::new(SlotKind::Similar);
         req.product = Some(p.id().to_owned());
         req.k = Some(6);
         for item in engine.rank(&req).unwrap().items {
             total += 1;
-            if engine.product(&item.id).unwrap().leaf() == p.leaf() {
+            if engine.store().product(&item.id).unwrap().leaf() == p.leaf() {
                 same += 1;
             }
         }
@@ -193,9 +198,11 @@ fn home_follows_the_session() {
     );
 
     let phones = engine
+        .store()
         .products()
         .filter(|p| {
             engine
+                .store()
                 .category_name(p.leaf().unwrap())
                 .ends_with("Smartphones")
         })
@@ -203,8 +210,14 @@ fn home_follows_the_session() {
         .take(2)
         .collect::<Vec<_>>();
     let tea = engine
+        .store()
         .products()
-        .filter(|p| engine.category_name(p.leaf().unwrap()).ends_with("/Tea"))
+        .filter(|p| {
+            engine
+                .store()
+                .category_name(p.leaf().unwrap())
+                .ends_with("/Tea")
+        })
         .map(|p| p.id())
         .take(2)
         .collect::<Vec<_>>();
@@ -217,7 +230,8 @@ fn home_follows_the_session() {
     let top_of = |r: &firstpaint_engine::Ranking| {
         let first = r.items.iter().find(|i| i.source != "pin").unwrap();
         engine
-            .category_name(engine.product(&first.id).unwrap().top().unwrap())
+            .store()
+            .category_name(engine.store().product(&first.id).unwrap().top().unwrap())
             .to_owned()
     };
     assert_eq!(top_of(&a), "Electronics");
@@ -229,6 +243,7 @@ fn next_follows_what_shoppers_opened_after_the_session() {
     let engine = fixtures_engine();
     // A product that shoppers moved on from to several others.
     let popular_path = engine
+        .store()
         .products()
         .map(|p| p.id().to_owned())
         .max_by_key(|id| {
@@ -353,6 +368,7 @@ fn banners_follow_conditions_priorities_and_caps() {
     assert_eq!(id(engine.choose_banner(evening, None, None)), None);
     // A product running low gets the low-stock banner, whatever the hour.
     let low = engine
+        .store()
         .products()
         .find(|p| (2..10).contains(&p.available()))
         .expect("a product running low");
@@ -360,7 +376,11 @@ fn banners_follow_conditions_priorities_and_caps() {
         id(engine.choose_banner(evening, Some(low.id()), None)).as_deref(),
         Some("low-stock")
     );
-    let plenty = engine.products().find(|p| p.available() > 50).unwrap();
+    let plenty = engine
+        .store()
+        .products()
+        .find(|p| p.available() > 50)
+        .unwrap();
     assert_eq!(
         id(engine.choose_banner(morning, Some(plenty.id()), None)).as_deref(),
         Some("dispatch")

@@ -22,13 +22,13 @@ fn search(engine: &Engine, query: &str) -> SearchResults {
 fn titles(engine: &Engine, r: &SearchResults) -> Vec<String> {
     r.items
         .iter()
-        .map(|i| engine.product(&i.id).unwrap().title().into_owned())
+        .map(|i| engine.store().product(&i.id).unwrap().title().into_owned())
         .collect()
 }
 
 fn leaf(engine: &Engine, id: &str) -> String {
-    let p = engine.product(id).unwrap();
-    engine.category_name(p.leaf().unwrap()).to_owned()
+    let p = engine.store().product(id).unwrap();
+    engine.store().category_name(p.leaf().unwrap()).to_owned()
 }
 
 /// Groups matched never rise and typos never fall down a page (pins and
@@ -208,7 +208,7 @@ fn attribute_and_brand_words_bias_the_order() {
     let r = search(&e, "pixelon phone");
     assert!(r.query.attributes.contains(&"brand=Pixelon".to_string()));
     for item in r.items.iter().take(5) {
-        assert_eq!(e.product(&item.id).unwrap().brand(), "Pixelon");
+        assert_eq!(e.store().product(&item.id).unwrap().brand(), "Pixelon");
         assert!(item
             .reasons
             .iter()
@@ -227,7 +227,7 @@ fn filters_from_the_query_string_are_hard() {
     let r = e.search(&req).unwrap();
     assert!(!r.items.is_empty());
     for i in &r.items {
-        let p = e.product(&i.id).unwrap();
+        let p = e.store().product(&i.id).unwrap();
         assert_eq!(leaf(&e, &i.id), "Electronics/Chargers");
         assert!(p.price() <= 40.0 && p.available() >= 2, "{p:?}");
     }
@@ -242,7 +242,7 @@ fn guardrails_bound_search_and_out_of_stock_ranks_last() {
     for q in ["wine", "fuel tablets"] {
         let r = search(&e, q);
         for i in &r.items {
-            let p = e.product(&i.id).unwrap();
+            let p = e.store().product(&i.id).unwrap();
             assert!(
                 !p.regulated() && !leaf(&e, &i.id).ends_with("Camping Fuel"),
                 "{q}: {p:?}"
@@ -263,7 +263,7 @@ fn guardrails_bound_search_and_out_of_stock_ranks_last() {
         .items
         .iter()
         .filter(|i| i.matched == 2 && i.source == "match")
-        .map(|i| e.product(&i.id).unwrap().available() >= 2)
+        .map(|i| e.store().product(&i.id).unwrap().available() >= 2)
         .collect();
     let first_out = stocked.iter().position(|&s| !s).unwrap_or(stocked.len());
     assert!(stocked[..first_out].iter().all(|&s| s), "{stocked:?}");
@@ -272,13 +272,23 @@ fn guardrails_bound_search_and_out_of_stock_ranks_last() {
 #[test]
 fn merchant_pins_and_buries_apply_to_their_query_only() {
     let e = fixtures_engine();
-    let pinned = e.rules().search.pins[0].clone();
-    let id = e.product_at(pinned.product).unwrap().id().to_owned();
+    let pinned = e.store().rules().search.pins[0].clone();
+    let id = e
+        .store()
+        .product_at(pinned.product)
+        .unwrap()
+        .id()
+        .to_owned();
     let r = search(&e, "Chargers");
     assert_eq!(r.items[0].id, id);
     assert_eq!(r.items[0].source, "pin");
-    let buried = e.rules().search.buries[0].clone();
-    let buried_id = e.product_at(buried.product).unwrap().id().to_owned();
+    let buried = e.store().rules().search.buries[0].clone();
+    let buried_id = e
+        .store()
+        .product_at(buried.product)
+        .unwrap()
+        .id()
+        .to_owned();
     let r = search(&e, "phone cases");
     assert_eq!(
         r.items.last().unwrap().id,
@@ -343,7 +353,7 @@ fn no_match_is_rescued_by_meaning_or_reported_empty() {
     assert!(r
         .items
         .iter()
-        .all(|i| e.product(&i.id).unwrap().available() >= 2));
+        .all(|i| e.store().product(&i.id).unwrap().available() >= 2));
     assert!(
         titles(&e, &r)[..3].iter().any(|t| t.contains("Charger")),
         "{:?}",

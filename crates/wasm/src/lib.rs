@@ -141,19 +141,22 @@ struct Neighbour<'a> {
 /// [`FirstpaintEngine::nearest`], as a plain function (testable off wasm).
 pub fn nearest_json(engine: &Engine, id: &str, k: usize) -> Result<String, String> {
     let ord = engine
+        .store()
         .ordinal(id)
         .ok_or_else(|| format!("no product has id {id:?}"))?;
     let query = engine
+        .store()
         .embedding(ord)
         .ok_or_else(|| format!("product {id:?} has no embedding"))?;
     let neighbours: Vec<Neighbour> = engine
+        .store()
         .nearest(&query, k.saturating_add(1))
         .into_iter()
         .filter(|&(o, _)| o != ord)
         .take(k)
         .filter_map(|(o, similarity)| {
             Some(Neighbour {
-                id: engine.product_at(o)?.id(),
+                id: engine.store().product_at(o)?.id(),
                 similarity,
             })
         })

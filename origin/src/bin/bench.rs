@@ -172,7 +172,7 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
         .collect();
 
     eprintln!("{name}: ranking");
-    let n = engine.products().len();
+    let n = engine.store().products().len();
     let mut rng = StdRng::seed_from_u64(5);
     let samples: Vec<Sample> = (0..args.rank_calls)
         .map(|_| Sample::draw(&engine, &mut rng))
@@ -194,14 +194,23 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
     }
 
     eprintln!("{name}: recall");
-    let embeddings: Vec<Embedding> = (0..n as u32).filter_map(|o| engine.embedding(o)).collect();
+    let embeddings: Vec<Embedding> = (0..n as u32)
+        .filter_map(|o| engine.store().embedding(o))
+        .collect();
     let queries: Vec<Embedding> = (0..args.queries)
         .map(|_| embeddings[rng.gen_range(0..n)])
         .collect();
     let t = Instant::now();
     let ann: Vec<Vec<u32>> = queries
         .iter()
-        .map(|q| engine.nearest(q, 10).into_iter().map(|(o, _)| o).collect())
+        .map(|q| {
+            engine
+                .store()
+                .nearest(q, 10)
+                .into_iter()
+                .map(|(o, _)| o)
+                .collect()
+        })
         .collect();
     let ann_qps = queries.len() as f64 / t.elapsed().as_secs_f64();
     let t = Instant::now();
@@ -225,7 +234,12 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
         .iter()
         .map(|q| {
             let truth = exact_top(&full, q, 10);
-            let found: Vec<u32> = engine.nearest(q, 10).iter().map(|&(o, _)| o).collect();
+            let found: Vec<u32> = engine
+                .store()
+                .nearest(q, 10)
+                .iter()
+                .map(|&(o, _)| o)
+                .collect();
             hits_with_ties(&full, q, &found, &truth)
         })
         .sum();
@@ -240,6 +254,7 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
             .map(similarity)
             .sum::<f64>();
         ann_sum += engine
+            .store()
             .nearest(q, 10)
             .iter()
             .map(|&(o, _)| similarity(o))
@@ -253,7 +268,7 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
     let items: Vec<KnownItem> = (0..args.searches * 4)
         .filter_map(|_| {
             let target = rng.gen_range(0..n) as u32;
-            let title = &engine.product_at(target)?.title();
+            let title = &engine.store().product_at(target)?.title();
             known_item(target, title, &mut rng)
         })
         .collect();
@@ -303,6 +318,7 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
         ));
     }
     let titles: Vec<String> = engine
+        .store()
         .products()
         .map(|p| p.title().to_lowercase())
         .collect();
@@ -408,10 +424,10 @@ struct Sample {
 
 impl Sample {
     fn draw(engine: &Engine, rng: &mut StdRng) -> Self {
-        let n = engine.products().len().max(1);
-        let product = |rng: &mut StdRng| engine.product_at(rng.gen_range(0..n) as u32);
+        let n = engine.store().products().len().max(1);
+        let product = |rng: &mut StdRng| engine.store().product_at(rng.gen_range(0..n) as u32);
         let id = |p: Option<firstpaint_engine::Product<'_>>| p.map(|p| p.id().to_owned());
-        let min = engine.rules().min_inventory.max(1);
+        let min = engine.store().rules().min_inventory.max(1);
         let out_of_stock = (0..1000)
             .find_map(|_| product(rng).filter(|p| p.available() < min))
             .or_else(|| product(rng));
@@ -424,7 +440,7 @@ impl Sample {
             cart: (0..2).filter_map(|_| id(product(rng))).collect(),
             category: path
                 .get(level)
-                .map(|&c| engine.category_name(c).to_owned())
+                .map(|&c| engine.store().category_name(c).to_owned())
                 .unwrap_or_default(),
         }
     }

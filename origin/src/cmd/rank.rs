@@ -123,6 +123,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     )?;
     for (i, item) in ranking.items.iter().enumerate() {
         let title = engine
+            .store()
             .product(&item.id)
             .map_or_else(String::new, |p| p.title().into_owned());
         writeln!(

@@ -112,6 +112,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let first = (results.page - 1) * results.per_page;
     for (i, hit) in results.items.iter().enumerate() {
         let title = engine
+            .store()
             .product(&hit.id)
             .map_or_else(String::new, |p| p.title().into_owned());
         writeln!(

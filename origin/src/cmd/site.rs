@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use firstpaint_engine::signals::intent::category_slug;
+use firstpaint_engine::text::category_names::category_slug;
 use firstpaint_engine::{escape_into, Engine, Template};
 
 /// Arguments of `site`.
@@ -49,7 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .with_context(|| format!("{}: failed to read", path.display()))?;
             let parts =
                 page_parts(&page).with_context(|| format!("{}: bad template", path.display()))?;
-            for p in engine.products() {
+            for p in engine.store().products() {
                 let mut html = String::new();
                 for part in &parts {
                     match part {
@@ -69,8 +69,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     write_placeholder_images(&engine, &args.out)?;
     println!(
         "wrote {} product and {} category pages to {}",
-        engine.products().len(),
-        engine.categories().len(),
+        engine.store().products().len(),
+        engine.store().categories().len(),
         args.out.display()
     );
     Ok(())
@@ -88,9 +88,12 @@ fn write_category_pages(
     let source = std::fs::read_to_string(page)
         .with_context(|| format!("{}: failed to read", page.display()))?;
     let card = Template::parse(LISTING_CARD)?;
-    for (c, path) in (0u32..).zip(engine.categories()) {
+    for (c, path) in (0u32..).zip(engine.store().categories()) {
         let mut listing = String::new();
-        let members = engine.products().filter(|p| p.category_path().contains(&c));
+        let members = engine
+            .store()
+            .products()
+            .filter(|p| p.category_path().contains(&c));
         for (i, p) in members.enumerate() {
             card.render(p, i + 1, "listing", &mut listing);
         }
@@ -140,6 +143,7 @@ fn page_parts(page: &str) -> anyhow::Result<Vec<Part<'_>>> {
 /// One labelled SVG per image path under `/img/` that the catalog uses.
 fn write_placeholder_images(engine: &Engine, out: &std::path::Path) -> anyhow::Result<()> {
     let images: BTreeSet<String> = engine
+        .store()
         .products()
         .filter_map(|p| p.image().strip_prefix("/img/").map(str::to_owned))
         .filter(|name| name.ends_with(".svg") && !name.contains('/') && !name.contains(".."))

@@ -48,8 +48,8 @@ impl AnnRecall {
 
 /// Runs `queries` product embeddings of `engine` as queries (seeded).
 pub fn recall(engine: &Engine, queries: usize, seed: u64) -> AnnRecall {
-    let embeddings: Vec<Embedding> = (0..engine.products().len() as u32)
-        .map(|o| engine.embedding(o).unwrap_or(Embedding::ZERO))
+    let embeddings: Vec<Embedding> = (0..engine.store().products().len() as u32)
+        .map(|o| engine.store().embedding(o).unwrap_or(Embedding::ZERO))
         .collect();
     let mut rng = StdRng::seed_from_u64(seed);
     let (mut hits, mut judged) = (0usize, 0usize);
@@ -60,7 +60,12 @@ pub fn recall(engine: &Engine, queries: usize, seed: u64) -> AnnRecall {
             continue;
         }
         let truth = exact_top(&embeddings, q, K);
-        let found: Vec<u32> = engine.nearest(q, K).into_iter().map(|(o, _)| o).collect();
+        let found: Vec<u32> = engine
+            .store()
+            .nearest(q, K)
+            .into_iter()
+            .map(|(o, _)| o)
+            .collect();
         hits += hits_with_ties(&embeddings, q, &found, &truth);
         judged += truth.len();
         let similarity = |o: u32| {

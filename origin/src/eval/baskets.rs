@@ -97,7 +97,7 @@ pub fn run(retail: &Retail, seed: u64) -> anyhow::Result<WithRecall<Vec<Row>>> {
                 let given: Vec<u32> = basket.iter().copied().filter(|&i| i != hidden).collect();
                 let mut band = known_band.unwrap_or_default();
                 for &i in &given {
-                    if let Some(level) = engine.price_level(i) {
+                    if let Some(level) = engine.store().price_level(i) {
                         band.record(level, VIEW_EVIDENCE);
                     }
                 }
@@ -151,8 +151,9 @@ fn ordered_price_bands(engine: &Engine, events: &[Event]) -> HashMap<String, Pri
         let band = bands.entry(user.clone()).or_default();
         for line in items {
             if let Some(level) = engine
+                .store()
                 .ordinal(&line.product)
-                .and_then(|o| engine.price_level(o))
+                .and_then(|o| engine.store().price_level(o))
             {
                 band.record(level, ORDER_EVIDENCE);
             }
@@ -186,10 +187,11 @@ fn ask_engine(
 /// The products nearest to the mean of the cart's embeddings (not in it).
 fn nearest(engine: &Engine, given: &[u32]) -> Vec<u32> {
     let mut taste = Embedding::ZERO;
-    for e in given.iter().filter_map(|&i| engine.embedding(i)) {
+    for e in given.iter().filter_map(|&i| engine.store().embedding(i)) {
         taste.add_scaled(&e, 1.0);
     }
     engine
+        .store()
         .nearest(&taste.normalized(), K + given.len())
         .into_iter()
         .map(|(i, _)| i)

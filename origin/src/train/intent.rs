@@ -16,6 +16,7 @@ use std::collections::HashMap;
 
 use firstpaint_contracts::{Event, EventKind};
 use firstpaint_engine::signals::intent::{self, IntentSection, IntentSignals};
+use firstpaint_engine::text::category_names;
 use firstpaint_engine::CatalogSection;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -47,7 +48,9 @@ impl Step {
                 .products
                 .get(*p as usize)
                 .and_then(|p| p.category_path.first().copied()),
-            Step::Category(c) => catalog.top_of(intent::resolve_category(&catalog.categories, c)?),
+            Step::Category(c) => {
+                catalog.top_of(category_names::resolve_category(&catalog.categories, c)?)
+            }
             Step::Query(_) => None,
         }
     }

@@ -8,7 +8,7 @@ use std::fmt;
 use crate::store::sections::RulesSection;
 use crate::store::slot_kind::SlotKind;
 use crate::store::Product;
-use crate::Engine;
+use crate::store::Store;
 
 /// What a rule may need to know about the slot.
 #[derive(Debug, Clone, Default)]
@@ -41,7 +41,7 @@ impl<'a> Guardrails<'a> {
 
     /// `None` when `p` (product `ord`) may be shown in the slot; otherwise
     /// the rule it breaks, in words.
-    pub fn check(&self, p: Product<'_>, slot: &SlotContext, engine: &Engine) -> Option<String> {
+    pub fn check(&self, p: Product<'_>, slot: &SlotContext, engine: &Store) -> Option<String> {
         self.refusal(p, slot, engine).map(|r| r.to_string())
     }
 
@@ -52,7 +52,7 @@ impl<'a> Guardrails<'a> {
         &self,
         p: Product<'e>,
         slot: &'e SlotContext,
-        engine: &'e Engine,
+        engine: &'e Store,
     ) -> Option<Refusal<'e>>
     where
         'a: 'e,
@@ -277,7 +277,7 @@ impl fmt::Display for Refusal<'_> {
 
 /// The locations (with their longest lead) that hold every cart item, or,
 /// when none does, those that hold the most.
-pub(crate) fn cart_shipping(engine: &Engine, cart: &[u32]) -> Vec<(u16, u16)> {
+pub(crate) fn cart_shipping(engine: &Store, cart: &[u32]) -> Vec<(u16, u16)> {
     let mut coverage: Vec<(u16, usize, u16)> = Vec::new();
     for p in cart.iter().filter_map(|&o| engine.product_at(o)) {
         for s in p.stock().filter(|s| s.available > 0) {

@@ -20,6 +20,7 @@
 mod build;
 mod query;
 mod retrieve;
+mod verdicts;
 
 use serde::Serialize;
 
@@ -30,6 +31,7 @@ pub use crate::store::search_index::{
 #[cfg(feature = "build")]
 pub use build::{IndexBuilder, SearchParts};
 pub use query::{Correction, QueryReport, TypoPolicy, Via};
+pub use verdicts::{SearchVerdicts, VerdictCache};
 
 use crate::error::EngineError;
 use crate::limits::{
@@ -42,9 +44,8 @@ use crate::signals::intent::{Intent, IntentSignals};
 use crate::signals::session::Session;
 use crate::slots::rank::{rating_signal, stock_signal};
 use crate::slots::slot::{Reason, Removed};
-use crate::store::Product;
+use crate::store::{Product, Store};
 use crate::text::features::{self, TextFeatures};
-use crate::Engine;
 use retrieve::Match;
 
 /// A search to answer.
@@ -183,7 +184,11 @@ struct Hit {
 }
 
 /// Answers one search. See [`Engine::search`].
-pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResults, EngineError> {
+pub(crate) fn search(
+    engine: &Store,
+    verdicts: &SearchVerdicts<'_>,
+    req: &SearchRequest,
+) -> Result<SearchResults, EngineError> {
     if req.query.len() > MAX_QUERY_BYTES {
         return Err(EngineError::QueryTooLong {
             got: req.query.len(),
@@ -230,7 +235,6 @@ pub(crate) fn search(engine: &Engine, req: &SearchRequest) -> Result<SearchResul
     // every product, when the shopper's region has rules of its own) goes
     // through the full check, which also gives the reason.
     let unfiltered = filter.is_open();
-    let verdicts = engine.blocked_in_search();
     let mut allowed = |ord: u32| {
         let blocked = verdicts.blocked(ord);
         if unfiltered && !blocked && !regional {
@@ -491,7 +495,7 @@ fn bucket(m: &Match) -> u64 {
 
 /// The in-stock products nearest to the query's text in the embedding
 /// space, as (ordinal, similarity), nearest first.
-fn rescue(engine: &Engine, query: &str, allowed: &mut impl FnMut(u32) -> bool) -> Vec<(u32, f32)> {
+fn rescue(engine: &Store, query: &str, allowed: &mut impl FnMut(u32) -> bool) -> Vec<(u32, f32)> {
     let mut text = TextFeatures::default();
     for word in features::words(query) {
         text.word(&word, 1.0);
@@ -525,7 +529,7 @@ struct Filter {
 }
 
 impl Filter {
-    fn resolve(engine: &Engine, f: &SearchFilters) -> Self {
+    fn resolve(engine: &Store, f: &SearchFilters) -> Self {
         let categories = f.category.as_deref().map(|name| {
             let name = name.trim();
             (0u32..)

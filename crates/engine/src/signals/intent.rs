@@ -15,6 +15,9 @@ use serde::Serialize;
 
 pub use crate::store::intent_model::{softmax, IntentSection, INTENT};
 
+use crate::limits::MIN_INTENT_PROBABILITY;
+use crate::store::Store;
+use crate::text::category_names::resolve_category;
 use crate::text::features::fnv1a;
 use crate::text::normalize;
 
@@ -59,6 +62,31 @@ pub struct Intent {
     pub probability: f32,
 }
 
+/// The visit's mission (a top-level category) from the products it
+/// viewed (ordinals, most recent first) and its other `signals`, when the
+/// model is sure enough ([`MIN_INTENT_PROBABILITY`]): what slots and
+/// search lean towards. `None` when the visit has shown nothing, the
+/// bundle has no model, or no mission is likely enough.
+pub fn predict(store: &Store, viewed: &[u32], signals: &IntentSignals) -> Option<Intent> {
+    most_likely(store, viewed, signals).filter(|i| i.probability >= MIN_INTENT_PROBABILITY)
+}
+
+/// The model's most likely mission however unsure it is (for
+/// evaluation); see [`predict`].
+pub fn most_likely(store: &Store, viewed: &[u32], signals: &IntentSignals) -> Option<Intent> {
+    let leaves: Vec<u32> = viewed
+        .iter()
+        .filter_map(|&o| store.product_at(o)?.leaf())
+        .collect();
+    let features = features(store.categories(), &leaves, signals);
+    let (category, probability) = store.intent_model().predict(&features)?;
+    Some(Intent {
+        category,
+        name: store.category_name(category).to_owned(),
+        probability,
+    })
+}
+
 /// The hashed features of a visit: the leaf categories of the products it
 /// viewed (`viewed_leaves`, most recent first) and its other `signals`, as
 /// (feature id, value) pairs. Category names are resolved against
@@ -93,53 +121,6 @@ pub fn features(
         weight *= DECAY;
     }
     out
-}
-
-/// The category index named by `name`: a full path, or a leaf name when
-/// exactly that leaf exists (compared without case).
-pub fn resolve_category(categories: &[String], name: &str) -> Option<u32> {
-    let name = name.trim();
-    let position = categories
-        .iter()
-        .position(|c| c.eq_ignore_ascii_case(name))
-        .or_else(|| {
-            categories.iter().position(|c| {
-                c.rsplit('/')
-                    .next()
-                    .is_some_and(|leaf| leaf.eq_ignore_ascii_case(name))
-            })
-        })?;
-    u32::try_from(position).ok()
-}
-
-/// The URL slug of a category path: each level lowercased, its runs of
-/// letters and digits joined by `-`, levels joined by `/`
-/// (`Home & Kitchen/Coffee` -> `home-kitchen/coffee`). Storefronts address
-/// category pages by it (`/categories/<slug>`).
-pub fn category_slug(path: &str) -> String {
-    slug_chars(path).collect()
-}
-
-/// Whether `slug` is the slug of category `path`, without building it
-/// (a category page compares its address with every category).
-pub fn is_category_slug(path: &str, slug: &str) -> bool {
-    slug_chars(path).eq(slug.chars())
-}
-
-/// The characters of [`category_slug`], one at a time.
-fn slug_chars(path: &str) -> impl Iterator<Item = char> + '_ {
-    path.split('/').enumerate().flat_map(|(i, level)| {
-        let words = level
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .enumerate()
-            .flat_map(|(j, word)| {
-                let dash = (j > 0).then_some('-');
-                dash.into_iter()
-                    .chain(word.chars().flat_map(char::to_lowercase))
-            });
-        (i > 0).then_some('/').into_iter().chain(words)
-    })
 }
 
 /// Features of category `c`: its leaf name and its top-level name.
@@ -189,26 +170,5 @@ mod tests {
             features(&c, &[1], &IntentSignals::default()),
             features(&c, &[], &by_path)
         );
-    }
-
-    #[test]
-    fn category_slugs_are_lowercase_words_by_level() {
-        assert_eq!(
-            category_slug("Home & Kitchen/Coffee"),
-            "home-kitchen/coffee"
-        );
-        assert_eq!(category_slug("T-Shirts"), "t-shirts");
-        assert_eq!(category_slug("Sports & Outdoors"), "sports-outdoors");
-        assert_eq!(category_slug("Café/Crème Brûlée"), "café/crème-brûlée");
-        assert_eq!(category_slug(""), "");
-        assert!(is_category_slug(
-            "Home & Kitchen/Coffee",
-            "home-kitchen/coffee"
-        ));
-        assert!(!is_category_slug(
-            "Home & Kitchen/Coffee",
-            "home-kitchen/cof"
-        ));
-        assert!(!is_category_slug("Home & Kitchen", "home-kitchen/coffee"));
     }
 }

@@ -4,8 +4,9 @@
 use crate::embedding::Embedding;
 use crate::limits::{MAX_VIEWED, RECENCY_DECAY};
 use crate::order;
-use crate::signals::intent::{resolve_category, Intent, IntentSignals, INTENT_CATEGORIES};
-use crate::Engine;
+use crate::signals::intent::{Intent, IntentSignals, INTENT_CATEGORIES};
+use crate::store::Store;
+use crate::text::category_names::resolve_category;
 
 /// Recently viewed products resolved against the catalog.
 #[derive(Debug, Clone, Default)]
@@ -35,7 +36,7 @@ impl Session {
     /// the category shares like views (a shopper who landed on Coffee
     /// Beans is after coffee beans, not only food). The intent is read
     /// from the viewed products and the visit's other `signals`.
-    pub fn new(engine: &Engine, viewed: &[String], signals: &IntentSignals) -> Self {
+    pub fn new(engine: &Store, viewed: &[String], signals: &IntentSignals) -> Self {
         let mut s = Session::default();
         let mut weight = 1.0;
         for id in viewed.iter().take(MAX_VIEWED) {
@@ -75,7 +76,7 @@ impl Session {
         order::sort(&mut keys);
         s.leaf_share = order::permute(std::mem::take(&mut s.leaf_share), &keys);
         let recent: Vec<u32> = s.viewed.iter().map(|&(ord, _)| ord).collect();
-        s.intent = engine.intent(&recent, signals);
+        s.intent = crate::signals::intent::predict(engine, &recent, signals);
         s
     }
 
@@ -117,7 +118,7 @@ impl Session {
 
 /// The visit's category pages known to the catalog, with recency weights
 /// (most recent first, decaying like views).
-fn category_pages(engine: &Engine, signals: &IntentSignals) -> Vec<(u32, f32)> {
+fn category_pages(engine: &Store, signals: &IntentSignals) -> Vec<(u32, f32)> {
     let mut weight = 1.0;
     let mut out: Vec<(u32, f32)> = Vec::new();
     for name in signals.categories.iter().take(INTENT_CATEGORIES) {

@@ -14,7 +14,7 @@ use crate::slots::candidates::{Candidate, Pool, Signal, SIGNALS};
 use crate::slots::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
 use crate::slots::surfaces::{gather, Context, BACK_IN_STOCK, RECENTLY_VIEWED, REFILL_DUE};
 use crate::store::Product;
-use crate::Engine;
+use crate::store::Store;
 
 /// A scored candidate.
 struct Scored {
@@ -25,7 +25,7 @@ struct Scored {
 }
 
 /// Ranks one slot. See [`Engine::rank`].
-pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, EngineError> {
+pub(crate) fn rank(engine: &Store, req: &SlotRequest) -> Result<Ranking, EngineError> {
     let k = req.k.unwrap_or(DEFAULT_K);
     if k == 0 || k > MAX_K {
         return Err(EngineError::InvalidK { got: k, max: MAX_K });
@@ -200,7 +200,7 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
 
 /// `c` with the shared signals filled in, blended by `weights` and boosted.
 fn scored(
-    engine: &Engine,
+    engine: &Store,
     ord: u32,
     mut c: Candidate,
     req: &SlotRequest,
@@ -222,7 +222,7 @@ fn scored(
 
 /// Signals every surface shares: popularity, freshness, trending, deal,
 /// margin, stock, rating, fast shipping.
-fn generic_signals(engine: &Engine, ord: u32, c: &mut Candidate) {
+fn generic_signals(engine: &Store, ord: u32, c: &mut Candidate) {
     c.set(Signal::Popularity, engine.popularity(ord));
     c.set(Signal::Freshness, engine.freshness(ord));
     c.set(Signal::Trending, engine.trending(ord));
@@ -256,7 +256,7 @@ pub(crate) fn rating_signal(p: Product<'_>) -> f32 {
 }
 
 /// The active boosts for `ord` in this slot, summed.
-fn boost(engine: &Engine, ord: u32, req: &SlotRequest) -> f32 {
+fn boost(engine: &Store, ord: u32, req: &SlotRequest) -> f32 {
     engine
         .rules()
         .boosts
@@ -272,7 +272,7 @@ fn boost(engine: &Engine, ord: u32, req: &SlotRequest) -> f32 {
 
 /// Items chosen so far, with the caps' counters.
 struct Selection<'a> {
-    engine: &'a Engine,
+    engine: &'a Store,
     guardrails: Guardrails<'a>,
     slot: &'a SlotContext,
     explain: bool,
@@ -325,7 +325,7 @@ fn add_count(counts: &mut Vec<(u32, u32)>, key: u32, delta: i32) {
 }
 
 impl<'a> Selection<'a> {
-    fn new(engine: &'a Engine, slot: &'a SlotContext, explain: bool) -> Self {
+    fn new(engine: &'a Store, slot: &'a SlotContext, explain: bool) -> Self {
         Self {
             engine,
             guardrails: Guardrails::new(engine.rules()),

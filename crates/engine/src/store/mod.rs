@@ -4,6 +4,7 @@
 //! `fst::Map<D: AsRef<[u8]>>`); only small tables go through the codec.
 //! Nothing here knows about ranking.
 //!
+//! - [`Store`]: all of them, opened from one bundle and checked together.
 //! - [`catalog`]: products as columns, [`priors`], [`lists`] (viewed and
 //!   bought together, transitions), all on [`columns`]' block directory.
 //! - [`ann`]: the HNSW index over product embeddings.
@@ -35,8 +36,11 @@ pub mod slot_kind;
 pub mod symbols;
 pub mod text_map;
 
+mod open;
+
 pub use catalog::{Catalog, Product};
 pub use lists::Lists;
+pub use open::Store;
 pub use priors::Priors;
 
 /// The little-endian `u32` at byte `at` of `bytes`, if all four are there.

@@ -15,11 +15,11 @@ use crate::limits::CANDIDATES_PER_SOURCE;
 use crate::signals::session::Session;
 use crate::slots::candidates::{Pool, Signal};
 use crate::store::slot_kind::SlotKind;
-use crate::Engine;
+use crate::store::Store;
 
 /// What a surface knows about the request.
 pub(crate) struct Context<'a> {
-    pub engine: &'a Engine,
+    pub engine: &'a Store,
     pub session: &'a Session,
     /// The product a product-page slot is about.
     pub anchor: Option<u32>,
