@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use firstpaint_bundle::parse_verifying_key;
 use firstpaint_edge::rewrite::{PageContext, SlotRewriter};
-use firstpaint_engine::{Engine, SlotKind, SlotRequest};
+use firstpaint_engine::{Engine, SlotKind, SlotRequest, Visitor};
 use lol_html::{element, HtmlRewriter, Settings};
 
 const ROUNDS: usize = 300;
@@ -51,8 +51,10 @@ fn main() {
     let engine = Rc::new(Engine::open(&bundle, &key, now).unwrap());
     let ctx = PageContext {
         product: Some("SKU-00001".into()),
-        now,
-        ..PageContext::default()
+        ..PageContext::new(engine.visit(Visitor {
+            now,
+            ..Visitor::default()
+        }))
     };
 
     let full = time(|| {
@@ -102,7 +104,7 @@ fn main() {
             let mut req = SlotRequest::new(kind);
             req.k = Some(12);
             req.product = Some("SKU-00001".into());
-            req.now = now;
+            req.visitor.now = now;
             std::hint::black_box(engine.rank(&req).unwrap().items.len());
         }
     });

@@ -194,25 +194,17 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
     // Without personalization consent nothing personal is used, not even
     // a history passed as a parameter.
     let shopper = Shopper::identify(req, env, &engine.store().rules().consent);
-    let viewed = match (shopper.consent.personalization, viewed) {
-        (false, _) => Vec::new(),
-        (true, Some(v)) => v,
-        (true, None) => shopper.viewed(),
-    };
+    let mut visitor = shopper.visitor(Date::now().as_millis() as i64 / 1000);
+    if let (true, Some(v)) = (shopper.consent.personalization, viewed) {
+        visitor.viewed = v;
+    }
     let request = SlotRequest {
         kind,
         k,
         product,
         category,
-        viewed,
         cart,
-        returning: shopper.returning(),
-        wanted: shopper.wanted(),
-        ordered: shopper.ordered(),
-        signals: shopper.signals(),
-        price_band: shopper.price_band(),
-        region: shopper.region.clone(),
-        now: Date::now().as_millis() as i64 / 1000,
+        visitor,
         explain,
     };
     let ranking = match engine.rank(&request) {
@@ -270,13 +262,7 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
     };
     let engine = &loaded.engine;
     let shopper = Shopper::identify(req, env, &engine.store().rules().consent);
-    request.viewed = if shopper.consent.personalization {
-        shopper.viewed()
-    } else {
-        Vec::new()
-    };
-    request.signals = shopper.signals();
-    request.region = shopper.region.clone();
+    request.visitor = shopper.visitor(Date::now().as_millis() as i64 / 1000);
     let results = match engine.search(&request) {
         Ok(r) => r,
         Err(e @ (EngineError::QueryTooLong { .. } | EngineError::InvalidPage { .. })) => {

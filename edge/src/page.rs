@@ -14,7 +14,7 @@ use crate::loader;
 use crate::rewrite::{PageContext, SlotRewriter};
 use crate::search::{self, DEFAULT_SEARCH_PATH, SEARCH_PATH_VAR};
 use crate::shopper::{setting, PageSeen, Shopper};
-use firstpaint_engine::{Engine, Intent, SearchResults};
+use firstpaint_engine::{Intent, SearchRequest, Visitor};
 
 /// Variable naming the storefront origin in production; without it the
 /// worker serves its static assets (the fixtures store in `wrangler dev`).
@@ -68,6 +68,8 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         .map(|c| engine.store().category_name(c));
     let now = Date::now().as_millis() as i64 / 1000;
     let mut shopper = Shopper::identify(&request_for_shopper, env, &engine.store().rules().consent);
+    // Slots rank with the views before this page: its own product is what
+    // the page is about, not history yet.
     let viewed = shopper.viewed();
     let referer = request_for_shopper.headers().get("referer").ok().flatten();
     let page = PageSeen {
@@ -77,16 +79,28 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     };
     shopper.record_page(engine, now, page);
     let banner = shopper.banner(engine, now, product.as_deref());
-    let (returning, wanted, ordered) = (shopper.returning(), shopper.wanted(), shopper.ordered());
     let headers = copy_headers(upstream.headers())?;
-    let search = search_page(&url, env, engine, &mut shopper, &viewed);
+    let search = search_request(&url, env);
+    if let Some(req) = &search {
+        // The query itself says what the visit is after.
+        shopper.record_query(&req.query);
+    }
+    // The shopper, resolved once for the page's search and every slot.
+    let visit = engine.visit(Visitor {
+        viewed,
+        ..shopper.visitor(now)
+    });
+    let search = search.and_then(|req| {
+        engine
+            .search_in(&visit, &req)
+            .map_err(|e| console_warn!("firstpaint: {}: search failed: {e}", url.path()))
+            .ok()
+    });
     if let Some(results) = &search {
         headers.set("x-p13n-search", results.outcome.as_str())?;
         headers.set("x-p13n-search-total", &results.total.to_string())?;
     }
-    let signals = shopper.signals();
-    let intent = engine.intent(&engine.store().ordinals(&viewed), &signals);
-    if let Some(header) = intent.as_ref().and_then(intent_header) {
+    if let Some(header) = visit.session().intent.as_ref().and_then(intent_header) {
         headers.set("x-p13n-intent", &header)?;
     }
     let state = if shopper.profile.is_some() {
@@ -104,16 +118,9 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let rewriter = SlotRewriter::new(
         Rc::clone(&loaded.engine),
         PageContext {
-            viewed,
             product,
             category: category.map(str::to_owned),
-            now,
-            returning,
-            wanted,
-            ordered,
-            signals,
-            price_band: shopper.price_band(),
-            region: shopper.region.clone(),
+            visit,
             banner,
             search,
         },
@@ -150,36 +157,22 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     Ok(Response::from_stream(stream)?.with_headers(headers))
 }
 
-/// On the storefront's search page, the results for its `q`, answered
-/// before the page streams so the outcome can go in the headers. A bad
-/// query leaves the page's own fallback in place (and says why in the log).
-fn search_page(
-    url: &worker::Url,
-    env: &Env,
-    engine: &Engine,
-    shopper: &mut Shopper,
-    viewed: &[String],
-) -> Option<SearchResults> {
+/// On the storefront's search page, the search its `q` asks for,
+/// answered before the page streams so the outcome can go in the headers.
+/// A bad query leaves the page's own fallback in place (and says why in
+/// the log).
+fn search_request(url: &worker::Url, env: &Env) -> Option<SearchRequest> {
     let path = setting(env, SEARCH_PATH_VAR).unwrap_or_else(|| DEFAULT_SEARCH_PATH.to_owned());
     if url.path() != path {
         return None;
     }
-    let mut req = match search::request_from(url, false) {
-        Ok(req) => req?,
+    match search::request_from(url, false) {
+        Ok(req) => req,
         Err(reason) => {
             console_warn!("firstpaint: {path}: search not answered: {reason}");
-            return None;
+            None
         }
-    };
-    // The query itself says what the visit is after.
-    shopper.record_query(&req.query);
-    req.viewed = viewed.to_vec();
-    req.signals = shopper.signals();
-    req.region = shopper.region.clone();
-    engine
-        .search(&req)
-        .map_err(|e| console_warn!("firstpaint: {path}: search failed: {e}"))
-        .ok()
+    }
 }
 
 /// `x-p13n-intent: <category>;p=<probability>` for analysts and tests;

@@ -23,8 +23,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use firstpaint_engine::{
-    BannerRule, Engine, IntentSignals, PriceBand, Ranking, SearchResults, SlotKind, SlotRequest,
-    Template,
+    BannerRule, Engine, Ranking, SearchResults, SlotKind, SlotRequest, Template, Visit,
 };
 use lol_html::html_content::{ContentType, Element, EndTag};
 use lol_html::{element, EndTagHandler, HtmlRewriter, MemorySettings, OutputSink, Settings};
@@ -37,36 +36,34 @@ use crate::search::SEARCH_SLOT;
 pub const BANNER_SLOT: &str = "banner";
 
 /// What the page's request tells the ranker.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct PageContext {
-    /// Recently viewed products, most recent first (empty without consent).
-    pub viewed: Vec<String>,
     /// The product the page is about, from its URL, for slots that do not say.
     pub product: Option<String>,
     /// The category the page is about (a catalog path), from its URL, for
     /// `category` slots that do not say.
     pub category: Option<String>,
-    /// The time of the request, unix seconds.
-    pub now: i64,
-    /// The shopper visited before.
-    pub returning: bool,
-    /// Products the shopper viewed out of stock.
-    pub wanted: Vec<String>,
-    /// Products the shopper ordered, with when.
-    pub ordered: Vec<(String, i64)>,
-    /// The visit's channel, searches and category pages, for its intent
-    /// (empty without consent).
-    pub signals: IntentSignals,
-    /// Where the shopper's prices usually sit (`None` without consent).
-    pub price_band: Option<PriceBand>,
-    /// The shopper's country, for regional exclusions.
-    pub region: Option<String>,
+    /// The shopper, resolved once for every slot of the page.
+    pub visit: Visit<'static>,
     /// The banner chosen for this page (before it streamed, so its
     /// frequency cap could be counted in the cookie).
     pub banner: Option<BannerRule>,
     /// On the search page, its results (answered before it streamed, so
     /// the outcome could go in the headers).
     pub search: Option<SearchResults>,
+}
+
+impl PageContext {
+    /// The context of a page about nothing in particular, for `visit`.
+    pub fn new(visit: Visit<'static>) -> Self {
+        Self {
+            product: None,
+            category: None,
+            visit,
+            banner: None,
+            search: None,
+        }
+    }
 }
 
 /// What happened to the slots of one page, for logs and response tags.
@@ -464,20 +461,13 @@ fn rank_slot(engine: &Engine, ctx: &PageContext, attrs: &SlotAttrs) -> Result<Ra
         })
         .unwrap_or_default();
     let req = SlotRequest {
-        kind,
         k,
         product: attrs.product.clone().or_else(|| ctx.product.clone()),
         category: attrs.category.clone().or_else(|| ctx.category.clone()),
-        viewed: ctx.viewed.clone(),
         cart,
-        now: ctx.now,
-        returning: ctx.returning,
-        wanted: ctx.wanted.clone(),
-        ordered: ctx.ordered.clone(),
-        signals: ctx.signals.clone(),
-        price_band: ctx.price_band,
-        region: ctx.region.clone(),
-        explain: false,
+        ..SlotRequest::new(kind)
     };
-    engine.rank(&req).map_err(|e| format!("slot {name:?}: {e}"))
+    engine
+        .rank_in(&ctx.visit, &req)
+        .map_err(|e| format!("slot {name:?}: {e}"))
 }

@@ -3,7 +3,7 @@
 use worker::{Env, Request};
 
 use firstpaint_engine::signals::price_band::VIEW_EVIDENCE;
-use firstpaint_engine::{BannerRule, Engine, IntentSignals, PriceBand};
+use firstpaint_engine::{BannerRule, Engine, IntentSignals, Visitor};
 
 use crate::consent::{self, Consent};
 use crate::cookies::{cookie_value, delete_cookie, set_cookie};
@@ -144,26 +144,29 @@ impl Shopper {
         chosen
     }
 
-    /// Whether the shopper visited before (false without consent).
-    pub fn returning(&self) -> bool {
-        self.profile.as_ref().is_some_and(Profile::is_returning)
-    }
-
-    /// Products viewed out of stock (empty without consent).
-    pub fn wanted(&self) -> Vec<String> {
-        self.profile
-            .as_ref()
-            .map(|p| p.wanted.clone())
-            .unwrap_or_default()
-    }
-
-    /// Products ordered, with when, most recent first (empty without
-    /// consent).
-    pub fn ordered(&self) -> Vec<(String, i64)> {
-        self.profile
-            .as_ref()
-            .map(|p| p.ordered.clone())
-            .unwrap_or_default()
+    /// What the engine is told about this shopper at `now`: the one
+    /// description every page, the JSON API and the search give it (region
+    /// always; views, wants, orders, the visit's signals and price band
+    /// only with personalization consent).
+    pub fn visitor(&self, now: i64) -> Visitor {
+        let mut visitor = Visitor {
+            region: self.region.clone(),
+            now,
+            ..Visitor::default()
+        };
+        if let Some(p) = &self.profile {
+            visitor.viewed = p.viewed.clone();
+            visitor.returning = p.is_returning();
+            visitor.wanted = p.wanted.clone();
+            visitor.ordered = p.ordered.clone();
+            visitor.signals = IntentSignals {
+                channel: p.channel.clone(),
+                queries: p.queries.clone(),
+                categories: p.categories.clone(),
+            };
+            visitor.price_band = p.price_band();
+        }
+        visitor
     }
 
     /// Remembers a search of this visit (nothing without consent).
@@ -171,25 +174,6 @@ impl Shopper {
         if let Some(p) = self.profile.as_mut() {
             p.record_query(query);
         }
-    }
-
-    /// The visit's channel, searches and category pages for its intent
-    /// (empty without consent).
-    pub fn signals(&self) -> IntentSignals {
-        self.profile
-            .as_ref()
-            .map(|p| IntentSignals {
-                channel: p.channel.clone(),
-                queries: p.queries.clone(),
-                categories: p.categories.clone(),
-            })
-            .unwrap_or_default()
-    }
-
-    /// Where the shopper's prices usually sit (`None` without consent or
-    /// anything priced seen).
-    pub fn price_band(&self) -> Option<PriceBand> {
-        self.profile.as_ref().and_then(Profile::price_band)
     }
 
     /// Recently viewed products to rank with (empty without consent).

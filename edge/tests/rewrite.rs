@@ -12,7 +12,7 @@
 use std::rc::Rc;
 
 use firstpaint_edge::rewrite::{Outcome, PageContext, SlotRewriter};
-use firstpaint_engine::Engine;
+use firstpaint_engine::{Engine, Visitor};
 use firstpaint_origin::build::{build, BuildOptions};
 use firstpaint_origin::inputs::{load, InputPaths};
 
@@ -107,7 +107,12 @@ fn slots_fill_through_the_template() {
         ITEM,
         "<li>fallback</li>",
     ));
-    let (out, outcome) = rewrite(&engine, &html, 64 * 1024, PageContext::default());
+    let (out, outcome) = rewrite(
+        &engine,
+        &html,
+        64 * 1024,
+        PageContext::new(engine.visit(Visitor::default())),
+    );
     assert_eq!(outcome.filled, 1, "{outcome:?}");
     let got = ids(&out);
     assert_eq!(got.len(), 5, "{out}");
@@ -132,7 +137,12 @@ fn the_malicious_title_is_escaped_when_shown() {
         ITEM,
         "",
     ));
-    let (out, _) = rewrite(&engine, &html, 7, PageContext::default());
+    let (out, _) = rewrite(
+        &engine,
+        &html,
+        7,
+        PageContext::new(engine.visit(Visitor::default())),
+    );
     assert!(ids(&out).contains(&"EVIL-1".to_owned()), "{out}");
     assert!(
         out.contains(r#"title="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co&#39;s &quot;lamp&quot;""#),
@@ -157,15 +167,11 @@ fn output_does_not_depend_on_chunking() {
             "<li>b</li>"
         )
     ));
-    let ctx = PageContext {
+    let ctx = PageContext::new(engine.visit(Visitor {
         viewed: vec!["MUG-1".into(), "LAMP-4".into()],
-        product: None,
         now: NOW,
-        returning: false,
-        wanted: Vec::new(),
-        ordered: Vec::new(),
-        ..PageContext::default()
-    };
+        ..Visitor::default()
+    }));
     let (whole, outcome) = rewrite(&engine, &html, 1 << 20, ctx.clone());
     assert_eq!(outcome.filled, 2, "{outcome:?}");
     for chunk in [1, 3, 17, 100] {
@@ -190,7 +196,7 @@ fn the_search_slot_shows_the_page_s_results_and_its_query_as_text() {
     results_with_markup.query.original = "<b>oak</b> lamp".into();
     let ctx = PageContext {
         search: Some(results_with_markup),
-        ..PageContext::default()
+        ..PageContext::new(engine.visit(Visitor::default()))
     };
     let (out, outcome) = rewrite(&engine, &html, 11, ctx);
     assert_eq!(outcome.filled, 1, "{outcome:?}");
@@ -209,7 +215,7 @@ fn the_search_slot_shows_the_page_s_results_and_its_query_as_text() {
     assert_eq!(typo.query.corrected().as_deref(), Some("oak lamp"));
     let ctx = |r: &firstpaint_engine::SearchResults| PageContext {
         search: Some(r.clone()),
-        ..PageContext::default()
+        ..PageContext::new(engine.visit(Visitor::default()))
     };
     let (out, _) = rewrite(&engine, &corrected, 5, ctx(&typo));
     assert!(
@@ -219,7 +225,12 @@ fn the_search_slot_shows_the_page_s_results_and_its_query_as_text() {
     let (out, _) = rewrite(&engine, &corrected, 5, ctx(&results));
     assert!(!out.contains("Showing results for"), "{out}");
     // Without a query the page's own fallback stays.
-    let (out, outcome) = rewrite(&engine, &html, 11, PageContext::default());
+    let (out, outcome) = rewrite(
+        &engine,
+        &html,
+        11,
+        PageContext::new(engine.visit(Visitor::default())),
+    );
     assert!(out.contains("<li>no results</li>"));
     assert_eq!(outcome.filled, 0);
 }
@@ -230,7 +241,12 @@ fn pages_without_slots_pass_through_unchanged() {
     let html = page(
         "<p class=x>caf\u{e9} &amp; <b>bold</b><!-- c --></p><template><i>{{title}}</i></template>",
     );
-    let (out, outcome) = rewrite(&engine, &html, 5, PageContext::default());
+    let (out, outcome) = rewrite(
+        &engine,
+        &html,
+        5,
+        PageContext::new(engine.visit(Visitor::default())),
+    );
     assert_eq!(out, html);
     assert_eq!(outcome, Outcome::default());
 }
@@ -279,7 +295,12 @@ fn broken_slots_keep_their_fallback_and_say_why() {
             "<li>fb2</li>",
         );
         let html = page(&format!("{broken}{good}"));
-        let (out, outcome) = rewrite(&engine, &html, 9, PageContext::default());
+        let (out, outcome) = rewrite(
+            &engine,
+            &html,
+            9,
+            PageContext::new(engine.visit(Visitor::default())),
+        );
         assert!(out.contains("<li>fb</li>"), "{why}: fallback lost: {out}");
         assert!(
             out.contains(r#"data-p13n-state="fallback""#),

@@ -33,3 +33,61 @@ fn nearest_lists_the_index_neighbours_without_the_product_itself() {
         "no product has id \"SKU-NOPE\""
     );
 }
+
+/// The facade describes a shopper the way the edge does (the engine's
+/// `Visitor`), so a JavaScript caller's region brings its regional
+/// exclusions: the fixtures keep Vitamins from US shoppers.
+#[test]
+fn a_javascript_shopper_gets_the_regions_guardrails() {
+    let engine = fixtures_engine();
+    let vitamin = engine.store().product("SKU-00354").unwrap();
+    let request = || firstpaint_wasm::Request {
+        slot: "category".into(),
+        k: Some(24),
+        product: None,
+        cart: Vec::new(),
+        category: vitamin
+            .leaf()
+            .map(|c| engine.store().category_name(c).to_owned()),
+    };
+    let ids = |visitor: &str| -> Vec<String> {
+        let json = firstpaint_wasm::rank_json(&engine, request(), visitor).unwrap();
+        let ranking: serde_json::Value = serde_json::from_str(&json).unwrap();
+        ranking["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let elsewhere = ids(r#"{"now": 1800000000, "region": "DE"}"#);
+    assert!(!elsewhere.is_empty(), "vitamins are listed outside the US");
+    let in_us = ids(r#"{"now": 1800000000, "region": "US", "viewed": ["SKU-00355"]}"#);
+    assert!(
+        in_us.is_empty(),
+        "vitamins listed to a US shopper: {in_us:?}"
+    );
+
+    let search = |visitor: &str| {
+        firstpaint_wasm::search_json(&engine, "multivitamin", 1, 24, visitor).unwrap()
+    };
+    assert!(search(r#"{"now": 1800000000}"#).contains("SKU-00354"));
+    assert!(!search(r#"{"now": 1800000000, "region": "US"}"#).contains("SKU-00354"));
+}
+
+#[test]
+fn a_malformed_shopper_is_refused_by_field() {
+    let engine = fixtures_engine();
+    let request = firstpaint_wasm::Request {
+        slot: "home".into(),
+        k: None,
+        product: None,
+        cart: Vec::new(),
+        category: None,
+    };
+    let err =
+        firstpaint_wasm::rank_json(&engine, request, r#"{"now": 1, "viewd": []}"#).unwrap_err();
+    assert!(err.starts_with("visitor: unknown field `viewd`"), "{err}");
+    let err = firstpaint_wasm::search_json(&engine, "tea", 1, 24, r#"{"viewed": []}"#).unwrap_err();
+    assert!(err.contains("missing field `now`"), "{err}");
+}

@@ -247,24 +247,24 @@ proptest! {
             let kind = *SlotKind::ALL.choose(&mut rng).unwrap();
             let mut req = SlotRequest::new(kind);
             req.k = Some(rng.gen_range(1..=24));
-            req.now = NOW;
-            req.returning = rng.gen_bool(0.5);
-            req.viewed = (0..rng.gen_range(0..6)).map(|_| ids.choose(&mut rng).unwrap().to_string()).collect();
+            req.visitor.now = NOW;
+            req.visitor.returning = rng.gen_bool(0.5);
+            req.visitor.viewed = (0..rng.gen_range(0..6)).map(|_| ids.choose(&mut rng).unwrap().to_string()).collect();
             req.product = Some(ids.choose(&mut rng).unwrap().to_string());
             req.cart = (0..rng.gen_range(1..4)).map(|_| ids.choose(&mut rng).unwrap().to_string()).collect();
-            req.region = [None, Some("US"), Some("DE"), Some("GB")].choose(&mut rng).unwrap().map(str::to_owned);
+            req.visitor.region = [None, Some("US"), Some("DE"), Some("GB")].choose(&mut rng).unwrap().map(str::to_owned);
             // The rest of a profile: wanted and ordered products, the
             // visit's category pages, searches and channel, a price band.
-            req.wanted = (0..rng.gen_range(0..3)).map(|_| ids.choose(&mut rng).unwrap().to_string()).collect();
-            req.ordered = (0..rng.gen_range(0..3))
+            req.visitor.wanted = (0..rng.gen_range(0..3)).map(|_| ids.choose(&mut rng).unwrap().to_string()).collect();
+            req.visitor.ordered = (0..rng.gen_range(0..3))
                 .map(|_| (ids.choose(&mut rng).unwrap().to_string(), NOW - rng.gen_range(0..60) * 86_400))
                 .collect();
             let categories: Vec<&String> = engine.store().categories().iter().collect();
             req.category = Some(categories.choose(&mut rng).unwrap().to_string());
-            req.signals.categories = (0..rng.gen_range(0..3)).map(|_| categories.choose(&mut rng).unwrap().to_string()).collect();
-            req.signals.queries = (0..rng.gen_range(0..2)).map(|_| ["tent", "red dress", "coffee"].choose(&mut rng).unwrap().to_string()).collect();
-            req.signals.channel = [None, Some("search"), Some("social")].choose(&mut rng).unwrap().map(str::to_owned);
-            req.price_band = rng.gen_bool(0.5).then(|| PriceBand { level: rng.gen_range(-1.5..1.5), evidence: rng.gen_range(0.0..12.0) });
+            req.visitor.signals.categories = (0..rng.gen_range(0..3)).map(|_| categories.choose(&mut rng).unwrap().to_string()).collect();
+            req.visitor.signals.queries = (0..rng.gen_range(0..2)).map(|_| ["tent", "red dress", "coffee"].choose(&mut rng).unwrap().to_string()).collect();
+            req.visitor.signals.channel = [None, Some("search"), Some("social")].choose(&mut rng).unwrap().map(str::to_owned);
+            req.visitor.price_band = rng.gen_bool(0.5).then(|| PriceBand { level: rng.gen_range(-1.5..1.5), evidence: rng.gen_range(0.0..12.0) });
             let ranking = engine.rank(&req).unwrap();
             prop_assert!(ranking.items.len() <= req.k.unwrap());
             let mut seen = HashSet::new();
@@ -274,7 +274,7 @@ proptest! {
             for item in &ranking.items {
                 let p = by_id[item.id.as_str()];
                 prop_assert!(seen.insert(&item.id), "{} twice in {kind}", item.id);
-                if let Some(why) = breaks(p, &inputs.rules, req.region.as_deref(), &cover) {
+                if let Some(why) = breaks(p, &inputs.rules, req.visitor.region.as_deref(), &cover) {
                     prop_assert!(false, "{} shown in {kind} despite {why}", item.id);
                 }
                 if kind.needs_product() {
@@ -336,7 +336,7 @@ fn new_arrival_protection_never_shrinks_a_slot() {
     let (plain, protected) = (engine_with(0.0), engine_with(1.0));
     let mut req = SlotRequest::new(SlotKind::Home);
     req.k = Some(24);
-    req.now = NOW;
+    req.visitor.now = NOW;
     let without = plain.rank(&req).unwrap().items.len();
     let with = protected.rank(&req).unwrap().items.len();
     assert_eq!(

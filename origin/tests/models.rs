@@ -29,9 +29,9 @@ fn top(engine: &Engine, id: &str) -> String {
 /// Eight items of home for a new visitor whose visit showed `signals`.
 fn new_visitor_home(engine: &Engine, signals: IntentSignals) -> Ranking {
     let mut req = SlotRequest::new(SlotKind::Home);
-    req.signals = signals;
+    req.visitor.signals = signals;
     req.k = Some(8);
-    req.now = NOW;
+    req.visitor.now = NOW;
     engine.rank(&req).expect("home ranks")
 }
 
@@ -134,7 +134,7 @@ fn search_leans_towards_the_intent_for_an_ambiguous_query() {
     let share = |signals: IntentSignals, mission: &str| {
         let mut req = SearchRequest::new("black");
         req.per_page = 10;
-        req.signals = signals;
+        req.visitor.signals = signals;
         let results = engine.search(&req).expect("search");
         assert!(results.total > 20, "an ambiguous query: {}", results.total);
         let on = results
@@ -185,7 +185,7 @@ fn a_brand_new_product_reaches_similar_lists_through_its_text() {
     let mut req = SlotRequest::new(SlotKind::Similar);
     req.product = Some(template.id.clone());
     req.k = Some(8);
-    req.now = NOW;
+    req.visitor.now = NOW;
     let similar: Vec<String> = engine
         .rank(&req)
         .expect("similar")
@@ -258,7 +258,7 @@ fn a_surge_of_interest_makes_a_product_trend_into_the_home_slot() {
     assert_eq!(engine.store().top_trending().next(), Some(ord));
     let mut req = SlotRequest::new(SlotKind::Home);
     req.k = Some(12);
-    req.now = NOW;
+    req.visitor.now = NOW;
     let home = engine.rank(&req).expect("home");
     let item = home.items.iter().find(|i| i.id == quiet);
     let item = item.unwrap_or_else(|| panic!("{quiet} is not on the home slot: {:?}", home.items));
@@ -300,9 +300,9 @@ fn an_order_comes_back_on_home_when_its_category_is_due_for_a_refill() {
     );
     let home = |days_ago: i64, id: &str| {
         let mut req = SlotRequest::new(SlotKind::Home);
-        req.now = NOW;
-        req.returning = true;
-        req.ordered = vec![(id.to_owned(), NOW - days_ago * 86_400)];
+        req.visitor.now = NOW;
+        req.visitor.returning = true;
+        req.visitor.ordered = vec![(id.to_owned(), NOW - days_ago * 86_400)];
         engine.rank(&req).expect("home").items
     };
     let due = home(13, "SKU-00404");
@@ -361,8 +361,8 @@ fn fast_ship_and_the_price_band_move_rankings_by_their_weights() {
         let mut req = SlotRequest::new(SlotKind::Similar);
         req.product = Some("SKU-00001".into());
         req.k = Some(6);
-        req.now = NOW;
-        req.price_band = Some(PriceBand {
+        req.visitor.now = NOW;
+        req.visitor.price_band = Some(PriceBand {
             level: ratio.ln(),
             evidence: MAX_EVIDENCE,
         });
@@ -404,9 +404,9 @@ fn a_category_slot_lists_its_category_best_for_the_shopper_first() {
     let list = |category: &str, viewed: &[&str]| {
         let mut req = SlotRequest::new(SlotKind::Category);
         req.category = Some(category.into());
-        req.viewed = viewed.iter().map(|v| (*v).to_owned()).collect();
+        req.visitor.viewed = viewed.iter().map(|v| (*v).to_owned()).collect();
         req.k = Some(8);
-        req.now = NOW;
+        req.visitor.now = NOW;
         engine.rank(&req).expect("category ranks")
     };
     // By slug, path or leaf name alike; only the category's own products.
@@ -454,7 +454,7 @@ fn a_category_slot_lists_its_category_best_for_the_shopper_first() {
     );
     // Missing and unknown categories say so.
     let mut req = SlotRequest::new(SlotKind::Category);
-    req.now = NOW;
+    req.visitor.now = NOW;
     assert!(engine
         .rank(&req)
         .unwrap_err()

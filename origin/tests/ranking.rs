@@ -117,7 +117,7 @@ proptest! {
         let all = ids(&engine);
         let mut req = SlotRequest::new(if similar { SlotKind::Similar } else { SlotKind::Home });
         req.k = Some(k);
-        req.viewed = viewed.iter().map(|&i| all[i % all.len()].clone()).collect();
+        req.visitor.viewed = viewed.iter().map(|&i| all[i % all.len()].clone()).collect();
         if similar {
             req.product = Some(all[anchor % all.len()].clone());
         }
@@ -185,7 +185,7 @@ fn home_follows_the_session() {
     let engine = fixtures_engine();
     let home = |viewed: &[&str]| {
         let mut req = SlotRequest::new(SlotKind::Home);
-        req.viewed = viewed.iter().map(|s| s.to_string()).collect();
+        req.visitor.viewed = viewed.iter().map(|s| s.to_string()).collect();
         engine.rank(&req).unwrap()
     };
     let anonymous = home(&[]);
@@ -248,14 +248,14 @@ fn next_follows_what_shoppers_opened_after_the_session() {
         .map(|p| p.id().to_owned())
         .max_by_key(|id| {
             let mut req = SlotRequest::new(SlotKind::Next);
-            req.viewed = vec![id.clone()];
+            req.visitor.viewed = vec![id.clone()];
             req.k = Some(12);
             let r = engine.rank(&req).unwrap();
             r.items.iter().filter(|i| i.source == "next").count()
         })
         .unwrap();
     let mut req = SlotRequest::new(SlotKind::Next);
-    req.viewed = vec![popular_path.clone()];
+    req.visitor.viewed = vec![popular_path.clone()];
     req.k = Some(12);
     let r = engine.rank(&req).unwrap();
     assert!(r.personalized);
@@ -284,7 +284,7 @@ fn next_follows_what_shoppers_opened_after_the_session() {
     // The slot may bring back what the session viewed (home never does).
     let session: Vec<String> = r.items.iter().take(3).map(|i| i.id.clone()).collect();
     let mut again = SlotRequest::new(SlotKind::Next);
-    again.viewed = session.clone();
+    again.visitor.viewed = session.clone();
     again.k = Some(24);
     let next = engine.rank(&again).unwrap();
     let mut home = again.clone();

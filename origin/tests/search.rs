@@ -310,7 +310,7 @@ fn the_session_reorders_within_a_bucket() {
     let last = plain.items.last().unwrap().id.clone();
     let mut req = SearchRequest::new("dress");
     req.per_page = 48;
-    req.viewed = vec![last.clone()];
+    req.visitor.viewed = vec![last.clone()];
     let personal = e.search(&req).unwrap();
     assert!(personal.personalized && !plain.personalized);
     let rank = |r: &SearchResults| r.items.iter().position(|i| i.id == last).unwrap();

@@ -51,6 +51,7 @@ pub use search::{
 };
 pub use signals::intent::{Intent, IntentSection, IntentSignals};
 pub use signals::price_band::PriceBand;
+pub use signals::visit::{Visit, Visitor};
 pub use slots::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
 #[cfg(feature = "build")]
 pub use store::ann::AnnGraph;
@@ -139,15 +140,38 @@ impl Engine {
         &self.info
     }
 
-    /// Fills one slot.
-    pub fn rank(&self, req: &SlotRequest) -> Result<Ranking, EngineError> {
-        rank::rank(&self.store, req)
+    /// Resolves what a request says of the shopper against this bundle,
+    /// once for a page: its slots and search then share it
+    /// ([`Engine::rank_in`], [`Engine::search_in`]).
+    /// Borrows `visitor`, or owns it when given by value.
+    pub fn visit<'a>(&self, visitor: impl Into<std::borrow::Cow<'a, Visitor>>) -> Visit<'a> {
+        Visit::new(&self.store, visitor)
     }
 
-    /// Answers a search: see [`search`] for how.
+    /// Fills one slot for `req.visitor`.
+    pub fn rank(&self, req: &SlotRequest) -> Result<Ranking, EngineError> {
+        self.rank_in(&self.visit(&req.visitor), req)
+    }
+
+    /// Fills one slot of a page for its `visit` (`req.visitor` is not
+    /// read: the visit was resolved from the page's visitor).
+    pub fn rank_in(&self, visit: &Visit<'_>, req: &SlotRequest) -> Result<Ranking, EngineError> {
+        rank::rank(&self.store, visit, req)
+    }
+
+    /// Answers a search for `req.visitor`: see [`search`] for how.
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResults, EngineError> {
+        self.search_in(&self.visit(&req.visitor), req)
+    }
+
+    /// Answers a page's search for its `visit` (`req.visitor` is not read).
+    pub fn search_in(
+        &self,
+        visit: &Visit<'_>,
+        req: &SearchRequest,
+    ) -> Result<SearchResults, EngineError> {
         let verdicts = self.search_verdicts.verdicts(&self.store);
-        search::search(&self.store, &verdicts, req)
+        search::search(&self.store, &verdicts, visit, req)
     }
 
     /// The visit's mission: see [`signals::intent::predict`].

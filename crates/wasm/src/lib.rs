@@ -5,8 +5,9 @@
 //! ```js
 //! import { FirstpaintEngine } from "firstpaint-wasm";
 //! const engine = new FirstpaintEngine(bundleBytes, publicKeyHex, Date.now() / 1000);
-//! const ranking = JSON.parse(engine.rank("similar", 6, "SKU-1", ["SKU-9"], [], Date.now() / 1000));
-//! const results = JSON.parse(engine.search("red dress", 1, 24, ["SKU-9"]));
+//! const shopper = JSON.stringify({ now: Date.now() / 1000, viewed: ["SKU-9"], region: "DE" });
+//! const ranking = JSON.parse(engine.rank("similar", 6, "SKU-1", [], undefined, shopper));
+//! const results = JSON.parse(engine.search("red dress", 1, 24, shopper));
 //! ```
 //!
 //! Everything here is a conversion: the logic is in `firstpaint-engine`, and
@@ -17,7 +18,7 @@
 mod json;
 
 use firstpaint_bundle::{parse_verifying_key, Bundle, OwnedBytes};
-use firstpaint_engine::{Engine, SearchRequest, SlotKind, SlotRequest};
+use firstpaint_engine::{Engine, SearchRequest, SlotKind, SlotRequest, Visitor};
 use wasm_bindgen::prelude::*;
 
 /// Verifies and loads a bundle, hashing its sections here when `digests`
@@ -60,7 +61,7 @@ pub fn section_ranges(bundle: &[u8]) -> Result<Vec<u32>, JsError> {
         .collect())
 }
 
-/// Who and what a slot is for, as JavaScript passes it.
+/// What a slot is for, as JavaScript passes it.
 pub struct Request {
     /// Slot type.
     pub slot: String,
@@ -68,30 +69,29 @@ pub struct Request {
     pub k: Option<usize>,
     /// Product of a product-page slot.
     pub product: Option<String>,
-    /// Recently viewed ids, most recent first.
-    pub viewed: Vec<String>,
     /// Cart ids.
     pub cart: Vec<String>,
-    /// Unix seconds.
-    pub now: f64,
     /// Category a `category` slot lists (path, leaf name or page slug).
     pub category: Option<String>,
-    /// The shopper's region (ISO 3166 country code), for the rules'
-    /// regional exclusions.
-    pub region: Option<String>,
 }
 
-/// Ranks a slot and returns the ranking as JSON.
-pub fn rank_json(engine: &Engine, r: Request) -> Result<String, String> {
+/// The shopper from its JSON (the engine's [`Visitor`]: `now` required;
+/// `viewed`, `returning`, `wanted`, `ordered`, `signals`, `price_band`,
+/// `region` optional), the one way every caller of the engine describes a
+/// shopper; the error names the field and column.
+pub fn visitor(json: &str) -> Result<Visitor, String> {
+    serde_json::from_str(json).map_err(|e| format!("visitor: {e}"))
+}
+
+/// Ranks a slot for the shopper `visitor` (JSON, see [`visitor`]) and
+/// returns the ranking as JSON.
+pub fn rank_json(engine: &Engine, r: Request, visitor_json: &str) -> Result<String, String> {
     let Request {
         slot,
         k,
         product,
-        viewed,
         cart,
-        now,
         category,
-        region,
     } = r;
     let kind: SlotKind = slot
         .parse()
@@ -100,31 +100,27 @@ pub fn rank_json(engine: &Engine, r: Request) -> Result<String, String> {
         k,
         product,
         category,
-        viewed,
         cart,
-        region,
-        now: now as i64,
+        visitor: visitor(visitor_json)?,
         ..SlotRequest::new(kind)
     };
     let ranking = engine.rank(&req).map_err(|e| e.to_string())?;
     json::ranking(&ranking)
 }
 
-/// Searches (page `page` of `per_page`, `viewed` most recent first) and
-/// returns the results as JSON.
+/// Searches (page `page` of `per_page`) for the shopper `visitor` (JSON,
+/// see [`visitor`]) and returns the results as JSON.
 pub fn search_json(
     engine: &Engine,
     query: &str,
     page: usize,
     per_page: usize,
-    viewed: Vec<String>,
-    region: Option<String>,
+    visitor_json: &str,
 ) -> Result<String, String> {
     let req = SearchRequest {
         page,
         per_page,
-        viewed,
-        region,
+        visitor: visitor(visitor_json)?,
         ..SearchRequest::new(query)
     };
     let results = engine.search(&req).map_err(|e| e.to_string())?;
@@ -201,48 +197,40 @@ impl FirstpaintEngine {
             .map_err(|e| JsError::new(&e))
     }
 
-    /// Ranks slot `slot` (`home`, `similar`, ...) at `now_seconds` and
-    /// returns the ranking as JSON; `category` (optional) is the category a
-    /// `category` slot lists, `region` (optional, last) the shopper's
-    /// country, whose regional exclusions then apply.
-    #[allow(clippy::too_many_arguments)]
+    /// Ranks slot `slot` (`home`, `similar`, ...) for the shopper
+    /// `visitor` (JSON: `{"now": unix seconds, "viewed": [ids, most recent
+    /// first], "region": "DE", ...}`, the engine's `Visitor`) and returns
+    /// the ranking as JSON; `product`, `cart` and `category` are what the
+    /// slot is about.
     pub fn rank(
         &self,
         slot: &str,
         k: Option<usize>,
         product: Option<String>,
-        viewed: Vec<String>,
         cart: Vec<String>,
-        now_seconds: f64,
         category: Option<String>,
-        region: Option<String>,
+        visitor: &str,
     ) -> Result<String, JsError> {
         let request = Request {
             slot: slot.to_owned(),
             k,
             product,
-            viewed,
             cart,
-            now: now_seconds,
             category,
-            region,
         };
-        rank_json(&self.inner, request).map_err(|e| JsError::new(&e))
+        rank_json(&self.inner, request, visitor).map_err(|e| JsError::new(&e))
     }
 
-    /// Searches `query` (page `page` of `per_page` results, ranked for a
-    /// shopper who viewed `viewed`, in `region` when given) and returns the
-    /// results as JSON.
+    /// Searches `query` (page `page` of `per_page` results) for the shopper
+    /// `visitor` (JSON, as for `rank`) and returns the results as JSON.
     pub fn search(
         &self,
         query: &str,
         page: usize,
         per_page: usize,
-        viewed: Vec<String>,
-        region: Option<String>,
+        visitor: &str,
     ) -> Result<String, JsError> {
-        search_json(&self.inner, query, page, per_page, viewed, region)
-            .map_err(|e| JsError::new(&e))
+        search_json(&self.inner, query, page, per_page, visitor).map_err(|e| JsError::new(&e))
     }
 
     /// The (up to `k`) products nearest to product `id` by embedding,

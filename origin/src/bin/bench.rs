@@ -348,7 +348,7 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
                         let req = s.request(kind, views);
                         serde_json::json!({
                             "product": req.product,
-                            "viewed": req.viewed,
+                            "viewed": req.visitor.viewed,
                             "cart": req.cart,
                             "category": req.category,
                         })
@@ -449,8 +449,8 @@ impl Sample {
     fn request(&self, kind: SlotKind, views: usize) -> SlotRequest {
         let mut req = SlotRequest::new(kind);
         req.k = Some(12);
-        req.now = NOW;
-        req.viewed = self.viewed.iter().take(views).cloned().collect();
+        req.visitor.now = NOW;
+        req.visitor.viewed = self.viewed.iter().take(views).cloned().collect();
         if kind == SlotKind::Alternatives {
             req.product = Some(self.out_of_stock.clone());
         } else if kind.needs_product() || kind == SlotKind::Next {

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Context;
 use firstpaint_engine::signals::price_band::MAX_EVIDENCE;
-use firstpaint_engine::{PriceBand, SlotKind, SlotRequest};
+use firstpaint_engine::{PriceBand, SlotKind, SlotRequest, Visitor};
 
 /// Arguments of `rank`.
 #[derive(Debug, clap::Args)]
@@ -81,13 +81,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let engine = args.signed.engine()?;
     let kind: SlotKind = args.slot.parse().context("--slot")?;
     let now = super::now();
-    let req = SlotRequest {
-        kind,
-        k: args.k,
-        product: args.product,
-        category: args.category,
+    let visitor = Visitor {
         viewed: args.viewed,
-        cart: args.cart,
         returning: args.returning,
         wanted: args.wanted,
         ordered: args
@@ -102,6 +97,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }),
         region: args.region,
         now,
+    };
+    let req = SlotRequest {
+        kind,
+        k: args.k,
+        product: args.product,
+        category: args.category,
+        cart: args.cart,
+        visitor,
         explain: args.output.explain,
     };
     let ranking = engine.rank(&req)?;

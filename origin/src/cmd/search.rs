@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use firstpaint_engine::{SearchFilters, SearchOutcome, SearchRequest};
+use firstpaint_engine::{SearchFilters, SearchOutcome, SearchRequest, Visitor};
 
 /// Arguments of `search`.
 #[derive(Debug, clap::Args)]
@@ -51,9 +51,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         query: args.query,
         page: args.page,
         per_page: args.per_page,
-        viewed: args.viewed,
-        signals: args.visit.signals(),
-        region: args.region,
+        visitor: Visitor {
+            viewed: args.viewed,
+            signals: args.visit.signals(),
+            region: args.region,
+            now: super::now(),
+            ..Visitor::default()
+        },
         filters: SearchFilters {
             category: args.category,
             brand: args.brand,

@@ -172,8 +172,8 @@ fn ask_engine(
 ) -> Vec<u32> {
     let mut req = SlotRequest::new(SlotKind::CartAddons);
     req.k = Some(K);
-    req.now = now;
-    req.price_band = band;
+    req.visitor.now = now;
+    req.visitor.price_band = band;
     req.cart = given
         .iter()
         .filter_map(|&i| retail.products.get(i as usize).map(|p| p.id.clone()))

@@ -334,8 +334,8 @@ pub fn run(
 fn ask_engine(engine: &Engine, t: &Trained, session: &[u32], k: usize, now: i64) -> Vec<u32> {
     let mut req = SlotRequest::new(SlotKind::Next);
     req.k = Some(k);
-    req.now = now;
-    req.viewed = session
+    req.visitor.now = now;
+    req.visitor.viewed = session
         .iter()
         .rev()
         .filter_map(|&i| t.items.get(i as usize).cloned())

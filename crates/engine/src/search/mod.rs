@@ -40,8 +40,8 @@ use crate::limits::{
 };
 use crate::order;
 use crate::policy::guardrails::{Guardrails, SlotContext};
-use crate::signals::intent::{Intent, IntentSignals};
-use crate::signals::session::Session;
+use crate::signals::intent::Intent;
+use crate::signals::visit::{Visit, Visitor};
 use crate::slots::rank::{rating_signal, stock_signal};
 use crate::slots::slot::{Reason, Removed};
 use crate::store::{Product, Store};
@@ -57,17 +57,13 @@ pub struct SearchRequest {
     pub page: usize,
     /// Results per page; `0` for the default.
     pub per_page: usize,
-    /// Recently viewed product ids, most recent first (empty without consent).
-    pub viewed: Vec<String>,
-    /// The visit's channel, earlier searches and category pages, for its
-    /// intent (empty without consent).
-    pub signals: IntentSignals,
-    /// The shopper's country, for regional exclusions.
-    pub region: Option<String>,
     /// Hard filters from the query string.
     pub filters: SearchFilters,
     /// Keep what guardrails removed, and why.
     pub explain: bool,
+    /// The shopper (resolved by [`crate::Engine::search`]; a page that also
+    /// ranks slots resolves it once: [`crate::Engine::visit`]).
+    pub visitor: Visitor,
 }
 
 impl SearchRequest {
@@ -187,6 +183,7 @@ struct Hit {
 pub(crate) fn search(
     engine: &Store,
     verdicts: &SearchVerdicts<'_>,
+    visit: &Visit<'_>,
     req: &SearchRequest,
 ) -> Result<SearchResults, EngineError> {
     if req.query.len() > MAX_QUERY_BYTES {
@@ -216,9 +213,10 @@ pub(crate) fn search(
         two: usize::from(settings.typo_two_from),
     };
     let (groups, report) = query::parse(&req.query, index, typo);
-    let session = Session::new(engine, &req.viewed, &req.signals);
+    let session = visit.session();
+    let region = &visit.visitor().region;
     let slot = SlotContext {
-        region: req.region.clone(),
+        region: region.clone(),
         searching: true,
         ..SlotContext::default()
     };
@@ -228,7 +226,7 @@ pub(crate) fn search(
         .rules()
         .regions
         .iter()
-        .any(|r| req.region.as_deref() == Some(r.region.as_str()));
+        .any(|r| region.as_deref() == Some(r.region.as_str()));
     let mut removed = Vec::new();
     // Most products pass: a verdict the engine keeps per product (checked
     // the first time a search meets it) says so, and only the rest (or

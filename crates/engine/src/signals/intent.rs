@@ -11,7 +11,7 @@
 //! [`crate::Session::affinity`]): a shopper who arrived from a search for
 //! "trail shoes" sees running gear on the home page before viewing anything.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::store::intent_model::{softmax, IntentSection, INTENT};
 
@@ -33,7 +33,8 @@ const DECAY: f32 = 0.7;
 const SEED: u64 = 0x001a_7e17;
 
 /// What a visit has shown so far, beyond the products it viewed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct IntentSignals {
     /// How the shopper arrived (`search`, `social`, `email`, `direct`, ...).
     pub channel: Option<String>,

@@ -1,8 +1,9 @@
 //! What the engine knows about a visit and a product beyond the store:
-//! the shopper's [`session`] (viewed products, taste, category affinity),
-//! the visit's [`intent`] (its predicted mission) and the shopper's
-//! [`price_band`].
+//! the [`visit`] (what the caller says of the shopper, resolved once per
+//! page), its [`session`] (viewed products, taste, category affinity), its
+//! [`intent`] (the predicted mission) and the shopper's [`price_band`].
 
 pub mod intent;
 pub mod price_band;
 pub mod session;
+pub mod visit;

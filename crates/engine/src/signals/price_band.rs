@@ -23,7 +23,8 @@ pub const VIEW_EVIDENCE: f32 = 1.0;
 pub const ORDER_EVIDENCE: f32 = 3.0;
 
 /// A shopper's price band.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PriceBand {
     /// The centre, a log price relative to the category median.
     pub level: f32,

@@ -10,6 +10,7 @@ use crate::limits::{DEFAULT_K, MAX_K};
 use crate::order;
 use crate::policy::guardrails::{cart_shipping, Guardrails, Refusal, SlotContext};
 use crate::signals::session::Session;
+use crate::signals::visit::{Visit, Visitor};
 use crate::slots::candidates::{Candidate, Pool, Signal, SIGNALS};
 use crate::slots::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
 use crate::slots::surfaces::{gather, Context, BACK_IN_STOCK, RECENTLY_VIEWED, REFILL_DUE};
@@ -25,7 +26,11 @@ struct Scored {
 }
 
 /// Ranks one slot. See [`Engine::rank`].
-pub(crate) fn rank(engine: &Store, req: &SlotRequest) -> Result<Ranking, EngineError> {
+pub(crate) fn rank(
+    engine: &Store,
+    visit: &Visit<'_>,
+    req: &SlotRequest,
+) -> Result<Ranking, EngineError> {
     let k = req.k.unwrap_or(DEFAULT_K);
     if k == 0 || k > MAX_K {
         return Err(EngineError::InvalidK { got: k, max: MAX_K });
@@ -64,33 +69,31 @@ pub(crate) fn rank(engine: &Store, req: &SlotRequest) -> Result<Ranking, EngineE
     if req.kind.needs_cart() && cart.is_empty() {
         return Err(EngineError::MissingCart { slot: slot_name });
     }
+    let visitor = visit.visitor();
+    // On a product page, `next` reads the product shown as the latest view.
+    let next_session;
     let session = match (req.kind, &req.product) {
         (SlotKind::Next, Some(shown)) if anchor.is_some() => {
             let viewed: Vec<String> = std::iter::once(shown)
-                .chain(req.viewed.iter().filter(|v| *v != shown))
+                .chain(visitor.viewed.iter().filter(|v| *v != shown))
                 .cloned()
                 .collect();
-            Session::new(engine, &viewed, &req.signals)
+            next_session = Session::new(engine, &viewed, &visitor.signals);
+            &next_session
         }
-        _ => Session::new(engine, &req.viewed, &req.signals),
+        _ => visit.session(),
     };
     let mut pool = Pool::default();
-    let wanted = engine.ordinals(&req.wanted);
-    let ordered: Vec<(u32, i64)> = req
-        .ordered
-        .iter()
-        .filter_map(|(id, at)| Some((engine.ordinal(id)?, *at)))
-        .collect();
     let ctx = Context {
         engine,
-        session: &session,
+        session,
         anchor,
         category,
         cart: &cart,
-        returning: req.returning,
-        wanted: &wanted,
-        ordered: &ordered,
-        now: req.now,
+        returning: visitor.returning,
+        wanted: visit.wanted(),
+        ordered: visit.ordered(),
+        now: visitor.now,
     };
     gather(req.kind, &ctx, &mut pool);
 
@@ -111,7 +114,7 @@ pub(crate) fn rank(engine: &Store, req: &SlotRequest) -> Result<Ranking, EngineE
         .filter(|&&ord| !excluded(ord))
         .filter_map(|&ord| {
             let c = *pool.candidates.get(&ord)?;
-            Some(scored(engine, ord, c, req, &weights))
+            Some(scored(engine, ord, c, req.kind, visitor, &weights))
         })
         .collect();
     // Best tier first, then best score; ties keep the order proposed.
@@ -125,7 +128,7 @@ pub(crate) fn rank(engine: &Store, req: &SlotRequest) -> Result<Ranking, EngineE
     let slot = SlotContext {
         kind: Some(req.kind),
         anchor,
-        region: req.region.clone(),
+        region: visitor.region.clone(),
         ships_from: if req.kind == SlotKind::CartAddons {
             cart_shipping(engine, &cart)
         } else {
@@ -141,7 +144,7 @@ pub(crate) fn rank(engine: &Store, req: &SlotRequest) -> Result<Ranking, EngineE
     for s in scored {
         if selection.items.len() < k {
             if let Err(refused) = selection.offer(s) {
-                if selection.is_new(refused.ord, req.now) {
+                if selection.is_new(refused.ord, visitor.now) {
                     rest.push(refused);
                 }
             }
@@ -150,8 +153,8 @@ pub(crate) fn rank(engine: &Store, req: &SlotRequest) -> Result<Ranking, EngineE
         }
     }
     rest.extend(later);
-    selection.protect_new_arrivals(k, rest, req.now);
-    selection.apply_pins(k, req, &weights, |ord| {
+    selection.protect_new_arrivals(k, rest, visitor.now);
+    selection.apply_pins(k, req.kind, visitor, &weights, |ord| {
         Some(ord) == anchor || cart.contains(&ord)
     });
 
@@ -188,10 +191,10 @@ pub(crate) fn rank(engine: &Store, req: &SlotRequest) -> Result<Ranking, EngineE
         slot: req.kind,
         // The page's own product (which `next` follows on from) is context,
         // not the shopper's history; the visit's signals are.
-        personalized: req.viewed.iter().any(|id| engine.ordinal(id).is_some())
-            || (!req.signals.is_empty() && session.is_personal())
-            || (req.kind == SlotKind::Home && !ordered.is_empty())
-            || req.price_band.is_some_and(|b| b.evidence > 0.0),
+        personalized: visitor.viewed.iter().any(|id| engine.ordinal(id).is_some())
+            || (!visitor.signals.is_empty() && session.is_personal())
+            || (req.kind == SlotKind::Home && !visit.ordered().is_empty())
+            || visitor.price_band.is_some_and(|b| b.evidence > 0.0),
         intent: session.intent.clone(),
         items,
         removed: selection.removed,
@@ -203,14 +206,15 @@ fn scored(
     engine: &Store,
     ord: u32,
     mut c: Candidate,
-    req: &SlotRequest,
+    kind: SlotKind,
+    visitor: &Visitor,
     weights: &[(Signal, f32); SIGNALS],
 ) -> Scored {
     generic_signals(engine, ord, &mut c);
-    if let (Some(band), Some(level)) = (&req.price_band, engine.price_level(ord)) {
+    if let (Some(band), Some(level)) = (&visitor.price_band, engine.price_level(ord)) {
         c.set(Signal::PriceFit, band.fit(level));
     }
-    let boost = boost(engine, ord, req);
+    let boost = boost(engine, ord, kind, visitor.now);
     let score = weights.iter().map(|&(s, w)| w * c.get(s)).sum::<f32>() + boost;
     Scored {
         ord,
@@ -255,16 +259,14 @@ pub(crate) fn rating_signal(p: Product<'_>) -> f32 {
     }
 }
 
-/// The active boosts for `ord` in this slot, summed.
-fn boost(engine: &Store, ord: u32, req: &SlotRequest) -> f32 {
+/// The active boosts at `now` for `ord` in a slot of `kind`, summed.
+fn boost(engine: &Store, ord: u32, kind: SlotKind, now: i64) -> f32 {
     engine
         .rules()
         .boosts
         .iter()
         .filter(|b| {
-            b.product == ord
-                && b.slot.is_none_or(|s| s == req.kind)
-                && (b.from..b.until).contains(&req.now)
+            b.product == ord && b.slot.is_none_or(|s| s == kind) && (b.from..b.until).contains(&now)
         })
         .map(|b| b.weight)
         .sum()
@@ -480,7 +482,8 @@ impl<'a> Selection<'a> {
     fn apply_pins(
         &mut self,
         k: usize,
-        req: &SlotRequest,
+        kind: SlotKind,
+        visitor: &Visitor,
         weights: &[(Signal, f32); SIGNALS],
         off_page: impl Fn(u32) -> bool,
     ) {
@@ -489,7 +492,7 @@ impl<'a> Selection<'a> {
             .rules()
             .pins
             .iter()
-            .filter(|p| p.slot == req.kind && (p.from..p.until).contains(&req.now))
+            .filter(|p| p.slot == kind && (p.from..p.until).contains(&visitor.now))
             .filter(|p| !off_page(p.product))
             .copied()
             .collect();
@@ -505,7 +508,14 @@ impl<'a> Selection<'a> {
                     self.count(entry.ord, -1);
                     entry
                 }
-                None => scored(self.engine, pin.product, Candidate::default(), req, weights),
+                None => scored(
+                    self.engine,
+                    pin.product,
+                    Candidate::default(),
+                    kind,
+                    visitor,
+                    weights,
+                ),
             };
             // Pins obey the guardrails and the caps like everything else.
             if let Some(rule) = self.refusal(pin.product) {

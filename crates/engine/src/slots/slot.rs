@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use crate::signals::intent::{Intent, IntentSignals};
-use crate::signals::price_band::PriceBand;
+use crate::signals::intent::Intent;
+use crate::signals::visit::Visitor;
 pub use crate::store::slot_kind::SlotKind;
 
 /// One slot to fill.
@@ -18,28 +18,11 @@ pub struct SlotRequest {
     /// The category a `category` slot lists: a catalog path, a leaf name
     /// or a category page's slug.
     pub category: Option<String>,
-    /// The shopper's recently viewed product ids, most recent first. Empty
-    /// without personalization consent.
-    pub viewed: Vec<String>,
     /// Product ids in the cart (cart slots).
     pub cart: Vec<String>,
-    /// The shopper has visited before (home shows their recent views).
-    pub returning: bool,
-    /// Products the shopper viewed while they could not be bought; home
-    /// shows those back in stock first.
-    pub wanted: Vec<String>,
-    /// Products the shopper ordered, with when (unix seconds), most recent
-    /// first; home shows those due for a refill first.
-    pub ordered: Vec<(String, i64)>,
-    /// The visit's channel, searches and category pages, for its intent.
-    pub signals: IntentSignals,
-    /// Where the shopper's prices usually sit, from their profile
-    /// (`price_fit`); `None` without consent or history.
-    pub price_band: Option<PriceBand>,
-    /// The shopper's country, for regional exclusions.
-    pub region: Option<String>,
-    /// The time of the request, unix seconds (time-windowed rules, new arrivals).
-    pub now: i64,
+    /// The shopper (resolved by [`crate::Engine::rank`]; a page with
+    /// several slots resolves it once: [`crate::Engine::visit`]).
+    pub visitor: Visitor,
     /// Keep the candidates guardrails removed, with the rule that removed them.
     pub explain: bool,
 }
@@ -52,15 +35,8 @@ impl SlotRequest {
             k: None,
             product: None,
             category: None,
-            viewed: Vec::new(),
             cart: Vec::new(),
-            returning: false,
-            wanted: Vec::new(),
-            ordered: Vec::new(),
-            signals: IntentSignals::default(),
-            price_band: None,
-            region: None,
-            now: 0,
+            visitor: Visitor::default(),
             explain: false,
         }
     }
