@@ -5,7 +5,7 @@
 //! `analytics`, or `none`. Without that cookie the region's default from
 //! the rules applies (opt-in regions: off; elsewhere: on).
 
-use firstpaint_contracts::ConsentRules;
+use firstpaint_engine::store::sections::ConsentSection;
 
 use crate::cookies::cookie_value;
 
@@ -24,7 +24,11 @@ pub struct Consent {
 }
 
 /// Decides consent from the `Cookie` header and the shopper's `region`.
-pub fn decide(cookie_header: Option<&str>, region: Option<&str>, rules: &ConsentRules) -> Consent {
+pub fn decide(
+    cookie_header: Option<&str>,
+    region: Option<&str>,
+    rules: &ConsentSection,
+) -> Consent {
     match cookie_value(cookie_header, CONSENT_COOKIE) {
         Some(value) => {
             let granted = |purpose: &str| value.split('.').any(|p| p == purpose);
@@ -51,7 +55,7 @@ mod tests {
 
     #[test]
     fn the_shoppers_choice_wins_over_the_region() {
-        let rules = ConsentRules::default();
+        let rules = ConsentSection::default();
         let c = decide(
             Some("fp_consent=personalization.analytics"),
             Some("DE"),
@@ -66,7 +70,7 @@ mod tests {
 
     #[test]
     fn regional_defaults_apply_without_a_choice() {
-        let rules = ConsentRules::default();
+        let rules = ConsentSection::default();
         assert!(
             !decide(None, Some("DE"), &rules).personalization,
             "opt-in region"

@@ -58,7 +58,7 @@ impl Shopper {
     pub fn identify(
         req: &Request,
         env: &Env,
-        rules: &firstpaint_contracts::ConsentRules,
+        rules: &firstpaint_engine::store::sections::ConsentSection,
     ) -> Shopper {
         let header = req.headers().get("cookie").ok().flatten();
         let region = region(req, env);

@@ -6,7 +6,8 @@
 
 use std::collections::HashMap;
 
-use firstpaint_contracts::{did_you_mean, InputError, InputErrors, Rules, SearchRules, Window};
+use firstpaint_contracts::{did_you_mean, InputError, InputErrors, Rules, Window};
+use firstpaint_engine::store::sections::{BlendWeights, ConsentSection, SearchSettings};
 use firstpaint_engine::text::normalize;
 use firstpaint_engine::{
     BannerRule, BoostRule, PinRule, RegionRule, RulesSection, SearchBuryRule, SearchPinRule,
@@ -268,14 +269,10 @@ pub fn compile(file: &str, rules: &Rules, catalog: &Catalog<'_>) -> Result<Compi
             free_shipping_threshold: rules.shipping.free_threshold,
             fast_ship_days: rules.shipping.fast_ship_days,
             banners,
-            blend: rules.blend,
-            consent: rules.consent.clone(),
+            blend: BlendWeights::from(&rules.blend),
+            consent: ConsentSection::from(&rules.consent),
             search: SearchRulesSection {
-                settings: SearchRules {
-                    pins: Vec::new(),
-                    buries: Vec::new(),
-                    ..search.clone()
-                },
+                settings: SearchSettings::from(search),
                 pins: search_pins,
                 buries: search_buries,
             },

@@ -316,20 +316,6 @@ impl Default for ConsentRules {
     }
 }
 
-impl ConsentRules {
-    /// Whether personalization is on for a shopper from `region` who has
-    /// made no choice.
-    pub fn default_personalization(&self, region: Option<&str>) -> bool {
-        match region {
-            Some(r) => !self
-                .opt_in_regions
-                .iter()
-                .any(|o| o.eq_ignore_ascii_case(r)),
-            None => !self.unknown_region_opt_in,
-        }
-    }
-}
-
 /// Hard constraints: an item that breaks one is never shown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

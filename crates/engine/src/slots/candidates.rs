@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use firstpaint_contracts::Blend;
+use crate::store::sections::BlendWeights;
 
 /// How many signals there are.
 pub(crate) const SIGNALS: usize = 13;
 
 /// A signal every candidate carries, 0 to 1, weighed by the merchant's
-/// [`Blend`]. Its weight is read by name ([`Signal::weight`]), not by a
+/// [`BlendWeights`]. Its weight is read by name ([`Signal::weight`]), not by a
 /// position that must match another list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Signal {
@@ -67,7 +67,7 @@ impl Signal {
     }
 
     /// Its weight in `blend`.
-    pub fn weight(self, blend: &Blend) -> f32 {
+    pub fn weight(self, blend: &BlendWeights) -> f32 {
         match self {
             Signal::Similarity => blend.similarity,
             Signal::Popularity => blend.popularity,
@@ -179,7 +179,7 @@ mod tests {
     fn signals_are_the_rules_files_weights_by_name_and_order() {
         // Every weight a distinct value, so a signal reading another's
         // field shows.
-        let mut blend = Blend::default();
+        let mut blend = firstpaint_contracts::Blend::default();
         let fields = [
             &mut blend.similarity,
             &mut blend.popularity,
@@ -199,6 +199,7 @@ mod tests {
             *w = i as f32 + 0.5;
         }
         let named = blend.weights();
+        let blend = BlendWeights::from(&blend);
         assert_eq!(named.len(), Signal::ALL.len());
         for (i, (s, (name, weight))) in Signal::ALL.into_iter().zip(named).enumerate() {
             assert_eq!(s as usize, i, "{s:?} indexes the values");

@@ -20,7 +20,7 @@ pub const SCHEMA_TAG: Tag = Tag(*b"SCHM");
 /// (a field added to the rules, a new signal) must bump it, so an engine
 /// and a bundle that disagree say so instead of failing to decode.
 /// Bundles without a schema section are version 1.
-pub const SCHEMA: u32 = 10;
+pub const SCHEMA: u32 = 11;
 
 /// Tag of [`CatalogSection`].
 pub const CATALOG: Tag = Tag(*b"CATL");
@@ -233,9 +233,9 @@ pub struct RulesSection {
     /// Message banners, best priority first.
     pub banners: Vec<BannerRule>,
     /// Score weights.
-    pub blend: Blend,
+    pub blend: BlendWeights,
     /// Consent defaults by region, read by the edge.
-    pub consent: ConsentRules,
+    pub consent: ConsentSection,
     /// Search settings, pins and buries.
     pub search: SearchRulesSection,
 }
@@ -244,9 +244,8 @@ pub struct RulesSection {
 /// queries by their normalized terms.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SearchRulesSection {
-    /// Typo thresholds and blend weights (its `pins` and `buries` are empty:
-    /// the compiled ones are below).
-    pub settings: SearchRules,
+    /// Typo thresholds and blend weights.
+    pub settings: SearchSettings,
     /// Products at a position of a query's results, in position order.
     pub pins: Vec<SearchPinRule>,
     /// Products sent to the end of a query's results.
@@ -339,4 +338,161 @@ pub struct PinRule {
     pub from: i64,
     /// Window end (exclusive), unix seconds.
     pub until: i64,
+}
+
+/// The blend's weights as the bundle carries them: the engine's own wire
+/// type, so a change to the merchant's rules file (its serde attributes,
+/// its defaults, a new optional field) cannot change the bundle format
+/// unnoticed; the origin copies each weight across ([`From`] below).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BlendWeights {
+    /// Embedding similarity to the viewed product or the session.
+    pub similarity: f32,
+    /// Popularity within the candidate's category.
+    pub popularity: f32,
+    /// Share of the session's views in the candidate's category.
+    pub category_affinity: f32,
+    /// Viewed (or bought) together with the anchor or session products.
+    pub co_view: f32,
+    /// Margin.
+    pub margin: f32,
+    /// Stock depth.
+    pub stock: f32,
+    /// Shrunk rating.
+    pub rating: f32,
+    /// How recently the product was listed.
+    pub freshness: f32,
+    /// Sequential transitions from the session's recent products.
+    pub sequence: f32,
+    /// Recent interest against its own baseline.
+    pub trending: f32,
+    /// How much cheaper than its category, where shoppers respond to price.
+    pub deal: f32,
+    /// In stock and delivered fast.
+    pub fast_ship: f32,
+    /// Fit to the shopper's price band.
+    pub price_fit: f32,
+}
+
+impl From<&Blend> for BlendWeights {
+    fn from(b: &Blend) -> Self {
+        Self {
+            similarity: b.similarity,
+            popularity: b.popularity,
+            category_affinity: b.category_affinity,
+            co_view: b.co_view,
+            margin: b.margin,
+            stock: b.stock,
+            rating: b.rating,
+            freshness: b.freshness,
+            sequence: b.sequence,
+            trending: b.trending,
+            deal: b.deal,
+            fast_ship: b.fast_ship,
+            price_fit: b.price_fit,
+        }
+    }
+}
+
+/// When personalization is on without the shopper's explicit choice, as
+/// the bundle carries it (the engine's own wire type; see [`BlendWeights`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentSection {
+    /// ISO 3166 country codes where personalization is opt-in.
+    pub opt_in_regions: Vec<String>,
+    /// Whether a shopper whose region is unknown is treated as opt-in.
+    pub unknown_region_opt_in: bool,
+}
+
+impl ConsentSection {
+    /// Whether personalization is on for a shopper from `region` who has
+    /// made no choice.
+    pub fn default_personalization(&self, region: Option<&str>) -> bool {
+        match region {
+            Some(r) => !self
+                .opt_in_regions
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(r)),
+            None => !self.unknown_region_opt_in,
+        }
+    }
+}
+
+impl Default for ConsentSection {
+    /// The rules file's defaults (opt-in in the GDPR's regions and where
+    /// the region is unknown), not an empty list that would opt everyone in.
+    fn default() -> Self {
+        Self::from(&ConsentRules::default())
+    }
+}
+
+impl From<&ConsentRules> for ConsentSection {
+    fn from(c: &ConsentRules) -> Self {
+        Self {
+            opt_in_regions: c.opt_in_regions.clone(),
+            unknown_region_opt_in: c.unknown_region_opt_in,
+        }
+    }
+}
+
+/// Search's typo thresholds and blend weights, as the bundle carries them
+/// (the engine's own wire type; see [`BlendWeights`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SearchSettings {
+    /// Words of at least this many characters may match with one typo.
+    pub typo_one_from: u8,
+    /// Words of at least this many characters may match with two typos.
+    pub typo_two_from: u8,
+    /// Weight of lexical relevance, normalised to the best match.
+    pub lexical: f32,
+    /// Weight of the shopper's session.
+    pub session: f32,
+    /// Weight of being in stock.
+    pub stock: f32,
+    /// Weight of fast delivery.
+    pub fast_ship: f32,
+    /// Weight of the shrunk rating.
+    pub rating: f32,
+    /// Weight of popularity.
+    pub popularity: f32,
+    /// Weight of a query word naming an attribute value the product has.
+    pub attribute: f32,
+}
+
+impl SearchSettings {
+    /// The blend weights by name, in the order results report them.
+    pub fn weights(&self) -> [(&'static str, f32); 7] {
+        [
+            ("lexical", self.lexical),
+            ("attribute", self.attribute),
+            ("session", self.session),
+            ("stock", self.stock),
+            ("fast_ship", self.fast_ship),
+            ("rating", self.rating),
+            ("popularity", self.popularity),
+        ]
+    }
+}
+
+impl Default for SearchSettings {
+    /// The rules file's defaults.
+    fn default() -> Self {
+        Self::from(&SearchRules::default())
+    }
+}
+
+impl From<&SearchRules> for SearchSettings {
+    fn from(r: &SearchRules) -> Self {
+        Self {
+            typo_one_from: r.typo_one_from,
+            typo_two_from: r.typo_two_from,
+            lexical: r.lexical,
+            session: r.session,
+            stock: r.stock,
+            fast_ship: r.fast_ship,
+            rating: r.rating,
+            popularity: r.popularity,
+            attribute: r.attribute,
+        }
+    }
 }
