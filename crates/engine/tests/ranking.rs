@@ -1,0 +1,370 @@
+//! Ranking on the hand-built store: what each slot is made of.
+//!
+//! Properties checked:
+//! 1. Every item carries every score part of the blend, and its score is
+//!    their sum.
+//! 2. Home is the same without a session, and follows the session's
+//!    department with one.
+//! 3. The `next` slot leads with what shoppers opened after the session's
+//!    products, follows on from a product page's product, and falls back
+//!    to popular products without a session.
+//! 4. A category slot lists only its category (named by path, leaf name
+//!    or slug), what the shopper viewed first.
+//! 5. `explain` lists what guardrails removed, each with a rule it breaks.
+//! 6. Banners follow their conditions, priorities and per-visit caps.
+//! 7. The fast-ship weight and a shopper's price band move rankings.
+//! 8. The products priced within a range (the ladder's fill) are those a
+//!    scan of the catalog in ordinal order finds first.
+
+mod support;
+
+use firstpaint_contracts::Blend;
+use firstpaint_engine::signals::price_band::MAX_EVIDENCE;
+use firstpaint_engine::{BannerRule, Engine, PriceBand, RankedItem, Ranking, SlotKind};
+use proptest::prelude::*;
+use support::{category, id, ordinal_in, request, NOW};
+
+/// The department of product `item`: its leaf's first part.
+fn department(engine: &Engine, item: &RankedItem) -> String {
+    let leaf = leaf(engine, item);
+    leaf.split('/').next().unwrap_or_default().to_owned()
+}
+
+/// The leaf category of product `item`.
+fn leaf(engine: &Engine, item: &RankedItem) -> String {
+    let p = engine
+        .store()
+        .product_at(item.ordinal)
+        .expect("ranked products exist");
+    engine
+        .store()
+        .category_name(p.leaf().expect("every product has a leaf"))
+        .to_owned()
+}
+
+#[test]
+fn every_item_carries_the_blends_parts_and_its_score_is_their_sum() {
+    let engine = support::engine();
+    let parts = Blend::default().weights().len();
+    for kind in SlotKind::ALL {
+        let mut req = request(kind);
+        req.k = Some(24);
+        req.visitor.viewed = vec![id(3), id(40)];
+        for item in engine.rank(&req).expect("every slot ranks").items {
+            assert_eq!(item.reasons.len(), parts, "{kind}: {item:?}");
+            let sum: f32 = item.reasons.iter().map(|r| r.contribution()).sum();
+            assert!((sum - item.score).abs() < 1e-4, "{kind}: {item:?}");
+        }
+    }
+}
+
+#[test]
+fn home_follows_the_sessions_department() {
+    let engine = support::engine();
+    let home = |viewed: &[u32]| {
+        let mut req = request(SlotKind::Home);
+        req.visitor.viewed = viewed.iter().map(|&o| id(o)).collect();
+        engine.rank(&req).expect("home ranks")
+    };
+    let anonymous = home(&[]);
+    assert!(!anonymous.personalized);
+    assert_eq!(anonymous, home(&[]), "deterministic");
+
+    let phones = home(&[
+        ordinal_in("Electronics/Phones", 0),
+        ordinal_in("Electronics/Phones", 3),
+    ]);
+    let tea = home(&[ordinal_in("Kitchen/Tea", 1), ordinal_in("Kitchen/Tea", 2)]);
+    assert!(phones.personalized && tea.personalized);
+    assert_ne!(phones.items, tea.items);
+    assert_ne!(phones.items, anonymous.items);
+    assert_eq!(department(&engine, &phones.items[0]), "Electronics");
+    assert_eq!(department(&engine, &tea.items[0]), "Kitchen");
+    // Home never shows back what the session viewed.
+    let viewed = [
+        id(ordinal_in("Kitchen/Tea", 1)),
+        id(ordinal_in("Kitchen/Tea", 2)),
+    ];
+    assert!(tea.items.iter().all(|i| !viewed.contains(&i.id)));
+}
+
+#[test]
+fn next_follows_what_shoppers_opened_after_the_session() {
+    let engine = support::engine();
+    let tent = ordinal_in("Outdoors/Tents", 2);
+    let after = id(ordinal_in("Outdoors/Tents", 3));
+    let mut req = request(SlotKind::Next);
+    req.product = None;
+    req.visitor.viewed = vec![id(tent)];
+    req.k = Some(12);
+    let r = engine.rank(&req).expect("next ranks");
+    assert!(r.personalized);
+    // The strongest transition leads, with its sequence part.
+    assert_eq!(
+        (r.items[0].id.as_str(), r.items[0].source),
+        (after.as_str(), "next")
+    );
+    let sequence = |i: &RankedItem| {
+        i.reasons
+            .iter()
+            .find(|x| x.signal == "sequence")
+            .map_or(0.0, |x| x.value)
+    };
+    assert!(sequence(&r.items[0]) > 0.0);
+    // On a product page it follows on from the product shown, which is
+    // context, not the shopper's history: not personalized.
+    let mut page = request(SlotKind::Next);
+    page.product = Some(id(tent));
+    page.k = Some(12);
+    let on_page = engine.rank(&page).expect("next ranks");
+    assert!(!on_page.personalized);
+    assert!(on_page.items.iter().all(|i| i.id != id(tent)));
+    assert_eq!(
+        (on_page.items[0].id.as_str(), on_page.items[0].source),
+        (after.as_str(), "next")
+    );
+    // Without a session: the store's popular products, not personal.
+    let mut plain = request(SlotKind::Next);
+    plain.product = None;
+    let plain = engine.rank(&plain).expect("next ranks");
+    assert!(!plain.personalized);
+    assert!(
+        plain.items.iter().all(|i| i.source == "popular"),
+        "{plain:?}"
+    );
+    // The slot may bring back what the session viewed (home never does).
+    let session: Vec<String> = r.items.iter().take(3).map(|i| i.id.clone()).collect();
+    let mut again = request(SlotKind::Next);
+    again.product = None;
+    again.visitor.viewed = session.clone();
+    again.k = Some(24);
+    let next = engine.rank(&again).expect("next ranks");
+    assert!(
+        next.items.iter().any(|i| session.contains(&i.id)),
+        "{next:?}"
+    );
+}
+
+#[test]
+fn a_category_slot_lists_its_category_what_the_shopper_viewed_first() {
+    let engine = support::engine();
+    let list = |category: &str, viewed: &[u32]| {
+        let mut req = request(SlotKind::Category);
+        req.category = Some(category.into());
+        req.visitor.viewed = viewed.iter().map(|&o| id(o)).collect();
+        req.k = Some(8);
+        engine.rank(&req).expect("the category ranks")
+    };
+    let plain = list("kitchen", &[]);
+    assert!(!plain.personalized);
+    assert_eq!(plain.items.len(), 8);
+    assert!(plain
+        .items
+        .iter()
+        .all(|i| department(&engine, i) == "Kitchen"));
+    // By slug, path or leaf name alike.
+    assert_eq!(list("Kitchen", &[]), plain);
+    let tea = list("Tea", &[]);
+    assert!(!tea.items.is_empty());
+    assert!(tea.items.iter().all(|i| leaf(&engine, i) == "Kitchen/Tea"));
+    assert_eq!(list("Kitchen/Tea", &[]), tea);
+    // A shopper who viewed coffee sees coffee first on the department's page.
+    let coffee_first = |r: &Ranking| {
+        r.items
+            .iter()
+            .take(4)
+            .filter(|i| leaf(&engine, i) == "Kitchen/Coffee")
+            .count()
+    };
+    let shopper = list("kitchen", &[ordinal_in("Kitchen/Coffee", 1)]);
+    assert!(shopper.personalized);
+    assert!(
+        coffee_first(&shopper) >= 3 && coffee_first(&shopper) > coffee_first(&plain),
+        "{} coffees in the first four (without the view {})",
+        coffee_first(&shopper),
+        coffee_first(&plain)
+    );
+}
+
+#[test]
+fn explain_lists_what_guardrails_removed_and_why() {
+    let engine = support::engine_with(|r| {
+        r.min_inventory = 2;
+        r.exclude_tags = vec!["discontinued".into()];
+        r.max_per_brand = Some(2);
+    });
+    let mut req = request(SlotKind::Home);
+    req.k = Some(24);
+    req.explain = true;
+    let ranking = engine.rank(&req).expect("home ranks");
+    assert!(!ranking.removed.is_empty());
+    for removed in &ranking.removed {
+        let p = engine
+            .store()
+            .product(&removed.id)
+            .expect("removed products exist");
+        let why = &removed.rule;
+        let holds = match why {
+            w if w.starts_with("max_per_brand") => true,
+            w if w.starts_with("inventory") => p.available() < 2,
+            w if w.contains("discontinued") => p.tags().any(|t| t == "discontinued"),
+            _ => false,
+        };
+        assert!(holds, "{} removed for {why}", removed.id);
+    }
+    // Without explain, nothing is kept.
+    req.explain = false;
+    assert!(engine.rank(&req).expect("home ranks").removed.is_empty());
+}
+
+#[test]
+fn banners_follow_conditions_priorities_and_caps() {
+    let engine = support::engine();
+    let day = NOW - NOW.rem_euclid(86_400);
+    let (morning, evening) = (day + 10 * 3600, day + 16 * 3600);
+    let id = |b: Option<&BannerRule>| b.map(|b| b.id.clone());
+    let never: &dyn Fn(&str) -> u32 = &|_| 0;
+    let thrice: &dyn Fn(&str) -> u32 = &|_| 3;
+    // Before the cut-off the dispatch banner outranks free shipping.
+    assert_eq!(
+        id(engine.choose_banner(morning, None, Some(never))).as_deref(),
+        Some("dispatch")
+    );
+    // After it, free shipping shows until its per-visit cap is reached...
+    assert_eq!(
+        id(engine.choose_banner(evening, None, Some(never))).as_deref(),
+        Some("free-shipping")
+    );
+    assert_eq!(id(engine.choose_banner(evening, None, Some(thrice))), None);
+    // ...and never when nothing can be counted (no consent).
+    assert_eq!(id(engine.choose_banner(evening, None, None)), None);
+    // A product running low gets the low-stock banner, whatever the hour.
+    let low = engine
+        .store()
+        .products()
+        .find(|p| (1..10).contains(&p.available()))
+        .expect("a product running low");
+    assert_eq!(
+        id(engine.choose_banner(evening, Some(low.id()), None)).as_deref(),
+        Some("low-stock")
+    );
+    let plenty = engine
+        .store()
+        .products()
+        .find(|p| p.available() > 50)
+        .expect("a product in plenty");
+    assert_eq!(
+        id(engine.choose_banner(morning, Some(plenty.id()), None)).as_deref(),
+        Some("dispatch")
+    );
+}
+
+#[test]
+fn fast_ship_and_the_price_band_move_rankings_by_their_weights() {
+    let plain = support::engine();
+    let fast_weighted = support::engine_with(|r| r.blend.fast_ship = 0.5);
+    let fast = |engine: &Engine| {
+        let mut req = request(SlotKind::Category);
+        req.category = Some("Outdoors".into());
+        req.k = Some(6);
+        let ranking = engine.rank(&req).expect("the category ranks");
+        ranking
+            .items
+            .iter()
+            .filter(|i| {
+                let p = engine
+                    .store()
+                    .product_at(i.ordinal)
+                    .expect("ranked products exist");
+                engine.store().is_fast_ship(p)
+            })
+            .count()
+    };
+    let (before, after) = (fast(&plain), fast(&fast_weighted));
+    assert!(
+        after > before,
+        "fast-ship items: {after} weighted, {before} without"
+    );
+
+    // A shopper used to cheap products sees cheaper similar items than one
+    // used to dear ones.
+    let price_weighted = support::engine_with(|r| r.blend.price_fit = 0.5);
+    let mean_level = |ratio: f32| {
+        let mut req = request(SlotKind::Similar);
+        req.product = Some(id(ordinal_in("Outdoors/Tents", 2)));
+        req.k = Some(2);
+        req.visitor.price_band = Some(PriceBand {
+            level: ratio.ln(),
+            evidence: MAX_EVIDENCE,
+        });
+        let ranking = price_weighted.rank(&req).expect("similar ranks");
+        assert!(ranking.personalized, "a price band is personal");
+        let levels: Vec<f32> = ranking
+            .items
+            .iter()
+            .filter_map(|i| price_weighted.store().price_level(i.ordinal))
+            .collect();
+        levels.iter().sum::<f32>() / levels.len() as f32
+    };
+    let (cheap, dear) = (mean_level(0.5), mean_level(2.0));
+    assert!(
+        cheap + 0.1 < dear,
+        "cheap band {cheap:.2}, dear band {dear:.2}"
+    );
+}
+
+#[test]
+fn a_pin_leads_its_slot_in_its_window_only() {
+    let tea = ordinal_in("Kitchen/Tea", 3);
+    let engine = support::engine_with(|r| {
+        r.pins = vec![firstpaint_engine::PinRule {
+            product: tea,
+            slot: SlotKind::Home,
+            position: 1,
+            from: NOW - 60,
+            until: NOW + 60,
+        }]
+    });
+    let home = |now: i64| {
+        let mut req = request(SlotKind::Home);
+        req.visitor.now = now;
+        engine.rank(&req).expect("home ranks")
+    };
+    let pinned = home(NOW);
+    assert_eq!(
+        (pinned.items[0].id.clone(), pinned.items[0].source),
+        (id(tea), "pin")
+    );
+    assert!(home(NOW + 3600).items.iter().all(|i| i.source != "pin"));
+    let mut similar = request(SlotKind::Similar);
+    similar.visitor.now = NOW;
+    let similar = engine.rank(&similar).expect("similar ranks");
+    assert!(similar.items.iter().all(|i| i.source != "pin"));
+    // Not with a rule against it: an excluded category keeps it out.
+    let guarded = support::engine_with(|r| {
+        r.pins = engine.store().rules().pins.clone();
+        r.exclude_categories = vec![category("Kitchen/Tea")];
+    });
+    let home = guarded.rank(&request(SlotKind::Home)).expect("home ranks");
+    assert!(home.items.iter().all(|i| i.id != id(tea)), "{home:?}");
+}
+
+proptest! {
+    #[test]
+    fn prices_within_a_range_are_found_as_a_scan_finds_them(
+        low in 0.0f64..400.0,
+        width in prop_oneof![0.0f64..2.0, 0.0f64..600.0],
+        first in 0usize..60,
+    ) {
+        let engine = support::engine();
+        let high = low + width;
+        let scan: Vec<u32> = engine
+            .store()
+            .products()
+            .filter(|p| p.price() >= low && p.price() <= high)
+            .map(|p| p.ordinal())
+            .take(first)
+            .collect();
+        prop_assert_eq!(engine.store().priced_within(low, high, first), scan);
+    }
+}
