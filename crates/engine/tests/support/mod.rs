@@ -24,8 +24,9 @@
 use std::sync::OnceLock;
 
 use firstpaint_bundle::{Bundle, BundleWriter, SigningKey, Tag};
-use firstpaint_contracts::{BannerCondition, Blend, ConsentRules};
+use firstpaint_contracts::{BannerCondition, Blend};
 use firstpaint_engine::search::{Field, IndexBuilder, SearchParts};
+use firstpaint_engine::store::sections::{BlendWeights, ConsentSection};
 use firstpaint_engine::store::text_map::TextMapSection;
 use firstpaint_engine::{
     AnnGraph, BannerRule, CatalogSection, CoViewSection, Embedding, Engine, EngineError,
@@ -550,8 +551,8 @@ pub fn default_rules() -> RulesSection {
                 ..banner("free-shipping", BannerCondition::Always, 1)
             },
         ],
-        blend: Blend::default(),
-        consent: ConsentRules::default(),
+        blend: BlendWeights::from(&Blend::default()),
+        consent: ConsentSection::default(),
         search: SearchRulesSection::default(),
     }
 }
