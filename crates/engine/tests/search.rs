@@ -227,12 +227,9 @@ fn guardrails_bound_search_but_let_it_list_what_is_out_of_stock() {
     );
 }
 
-/// The search module's doc and the README say out-of-stock products are
-/// listed "below the rest"; they only lose the `stock` signal (weight 0.1
-/// by default), so a better lexical or popularity score keeps one above
-/// products in stock of its bucket.
+/// Out-of-stock products are listed below the in-stock products that
+/// match as well (same words, same typos), whatever their other scores.
 #[test]
-#[ignore = "engine bug: out-of-stock search results are not ranked below the rest of their bucket (search/mod.rs orders by bucket, then the blended score)"]
 fn out_of_stock_ranks_below_the_rest_of_its_bucket() {
     let e = support::engine_with(|r| r.min_inventory = 2);
     let r = search(&e, "coffee beans");
@@ -284,8 +281,20 @@ fn merchant_pins_and_buries_apply_to_their_query_only() {
 fn the_session_reorders_within_a_bucket() {
     let e = support::engine();
     let plain = search(&e, "red");
-    // A shopper who looked at the department of the last red thing.
-    let last = plain.items.last().expect("red things").clone();
+    // A shopper who looked at the department of the last red thing in
+    // stock (those out of stock stay below it, whatever the session).
+    let min = e.store().rules().min_inventory.max(1);
+    let last = plain
+        .items
+        .iter()
+        .rev()
+        .find(|i| {
+            e.store()
+                .product_at(i.ordinal)
+                .is_some_and(|p| p.available() >= min)
+        })
+        .expect("red things in stock")
+        .clone();
     let mut req = SearchRequest::new("red");
     req.per_page = 48;
     req.visitor.viewed = vec![last.id.clone()];

@@ -8,8 +8,8 @@
 //!    BM25F score, attribute words matched.
 //! 3. Here: products matching enough groups pass the query-string filters
 //!    and the guardrails (exclusions and floors; out-of-stock products may be
-//!    listed, below the rest, since a shopper searching for one wants to
-//!    know it exists). They are ordered by groups matched, then typos, then
+//!    listed, below the in-stock products that match as well, since a
+//!    shopper searching for one wants to know it exists). They are ordered by groups matched, then typos, then
 //!    a blend of lexical relevance with the session, stock, fast shipping,
 //!    rating and popularity; the merchant's per-query pins and buries last.
 //! 4. When nothing matches, the query's text goes through the same
@@ -176,6 +176,8 @@ struct Hit {
     source: &'static str,
     score: f32,
     buried: bool,
+    /// Available at least at the rules' minimum.
+    in_stock: bool,
     values: [f32; 7],
 }
 
@@ -383,6 +385,7 @@ pub(crate) fn search(
             source,
             score,
             buried,
+            in_stock,
             values,
         })
     };
@@ -390,7 +393,7 @@ pub(crate) fn search(
     let rest = hits.split_off(RERANK_WINDOW.min(hits.len()));
     let mut keys: Vec<(u64, u32)> = (0u32..)
         .zip(&hits)
-        .map(|(i, h)| (bucket(&h.m) | order::desc(h.score), i))
+        .map(|(i, h)| (bucket(&h.m) | sold_out(h) | order::desc(h.score), i))
         .collect();
     order::sort(&mut keys);
     let mut hits = order::permute(hits, &keys);
@@ -412,6 +415,9 @@ pub(crate) fn search(
                 source,
                 score: 0.0,
                 buried: false,
+                in_stock: engine
+                    .product_at(pin.product)
+                    .is_some_and(|p| p.available() >= min_stock),
                 values: [0.0; 7],
             },
             None => continue,
@@ -488,7 +494,14 @@ pub(crate) fn search(
 /// The high bits of a result's sort key: more groups matched first, then
 /// fewer typos (the low 32 bits take a score through [`order::desc`]).
 fn bucket(m: &Match) -> u64 {
-    u64::from(u8::MAX - m.matched) << 40 | u64::from(m.typos) << 32
+    u64::from(u8::MAX - m.matched) << 41 | u64::from(m.typos) << 33
+}
+
+/// The bit, just below [`bucket`]'s, that puts an out-of-stock result
+/// after the in-stock results of its bucket (a shopper searching for it
+/// should learn it exists, but not before what they can buy).
+fn sold_out(h: &Hit) -> u64 {
+    u64::from(!h.in_stock) << 32
 }
 
 /// The in-stock products nearest to the query's text in the embedding
