@@ -186,7 +186,10 @@ fn accumulate<F: FnMut(u32) -> bool>(
                     let scale = impact_scale(index, *term, *factor);
                     let generation = s.generation;
                     let accs = &s.accs;
-                    let met = |doc: u32| accs.get(doc as usize).is_some_and(|a| a.generation == generation);
+                    let met = |doc: u32| {
+                        accs.get(doc as usize)
+                            .is_some_and(|a| a.generation == generation)
+                    };
                     // Products met before are scored below, the rest are
                     // newcomers; `met` only reads the accumulators.
                     let mut before = Vec::new();
@@ -200,7 +203,16 @@ fn accumulate<F: FnMut(u32) -> bool>(
                     for posting in before {
                         let attribute = names_attribute(last, *typos, posting.fields);
                         let value = scale * f32::from(posting.impact);
-                        touch(s, posting.doc, g, value, *typos, attribute, posting.fields, false);
+                        touch(
+                            s,
+                            posting.doc,
+                            g,
+                            value,
+                            *typos,
+                            attribute,
+                            posting.fields,
+                            false,
+                        );
                     }
                     continue;
                 }
@@ -212,7 +224,16 @@ fn accumulate<F: FnMut(u32) -> bool>(
                     let scale = impact_scale(index, *term, alt.factor);
                     for p in index.postings(*term) {
                         let value = scale * f32::from(p.impact);
-                        touch(s, p.doc, g, value, alt.typos, attribute(p.fields), p.fields, new);
+                        touch(
+                            s,
+                            p.doc,
+                            g,
+                            value,
+                            alt.typos,
+                            attribute(p.fields),
+                            p.fields,
+                            new,
+                        );
                     }
                 } else {
                     for (doc, value, fields) in phrase_hits(index, &alt.terms) {

@@ -145,5 +145,8 @@ fn a_long_list_is_pruned_to_its_window() {
     assert_eq!(all.matches.len(), 2000);
     assert!(pruned.matches.len() < 1000, "{}", pruned.matches.len());
     assert_eq!(pruned.matches.len() + pruned.pruned, 2000);
-    assert_eq!(leading(&pruned.matches, 50, 1.0), leading(&all.matches, 50, 1.0));
+    assert_eq!(
+        leading(&pruned.matches, 50, 1.0),
+        leading(&all.matches, 50, 1.0)
+    );
 }
