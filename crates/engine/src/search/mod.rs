@@ -20,6 +20,8 @@
 mod build;
 mod query;
 mod retrieve;
+#[cfg(test)]
+mod tests;
 mod verdicts;
 
 use serde::Serialize;
@@ -270,7 +272,31 @@ pub(crate) fn search(
     let n = groups.len();
     let required = if n <= 2 { 1 } else { n - 1 } as u8;
     let attribute_groups = groups.iter().filter(|g| g.attribute).count().max(1) as f32;
-    let mut matches = retrieve::run(index, &groups, |m| m.matched >= required && allowed(m.ord));
+    let query_key = report.terms.join(" ");
+    let page_end = req.page * per_page;
+    // Pruning needs `keep` to ask nothing but the product's verdict, a
+    // higher lexical score to rank higher, and no pin or bury to place a
+    // product it might leave out.
+    let prunable = unfiltered
+        && !regional
+        && !req.explain
+        && settings.lexical > 0.0
+        && settings.attribute >= 0.0
+        && !rules.pins.iter().any(|p| p.query == query_key)
+        && !rules.buries.iter().any(|b| b.query == query_key);
+    let pruning = prunable.then_some(retrieve::Pruning {
+        window: RERANK_WINDOW.max(page_end),
+        allowed: |ord: u32| !verdicts.blocked(ord),
+    });
+    let retrieved = retrieve::run(
+        index,
+        &groups,
+        required,
+        |m| m.matched >= required && allowed(m.ord),
+        pruning,
+    );
+    let pruned = retrieved.pruned;
+    let mut matches = retrieved.matches;
     let mut outcome = SearchOutcome::Matched;
     let mut source = "match";
     if matches.is_empty() {
@@ -301,14 +327,8 @@ pub(crate) fn search(
     let best = if source == "rescue" {
         1.0
     } else {
-        matches
-            .iter()
-            .map(|m| m.lexical)
-            // Not `f32::max`: in wasm that is a call to `fmaxf` per match.
-            .fold(0.0f32, |best, x| if x > best { x } else { best })
-            .max(f32::EPSILON)
+        best_lexical(&matches)
     };
-    let query_key = report.terms.join(" ");
     let buries: Vec<u32> = rules
         .buries
         .iter()
@@ -332,7 +352,8 @@ pub(crate) fn search(
     // the session and the product signals and re-sorted. The window does not
     // depend on the page asked, so pages never overlap.
     let (lexical_weight, attribute_weight) = (settings.lexical, settings.attribute);
-    let mut total = matches.len() + buried.len();
+    // Pruned products matched too: the count stays exact.
+    let mut total = matches.len() + pruned + buried.len();
     // Compiled in position order.
     let pins: Vec<_> = rules.pins.iter().filter(|p| p.query == query_key).collect();
     // Pinned products that did not match are added: they count too.
@@ -341,15 +362,12 @@ pub(crate) fn search(
         .map(|p| p.product)
         .filter(|&o| matches.iter().chain(&buried).any(|m| m.ord == o))
         .collect();
-    let mut keys: Vec<(u64, u32)> = (0u32..)
-        .zip(&matches)
-        .map(|(i, m)| {
-            let words = lexical_weight * m.lexical / best
-                + attribute_weight * f32::from(m.attributes) / attribute_groups;
-            (bucket(m) | order::desc(words), i)
-        })
-        .collect();
-    let page_end = req.page * per_page;
+    let mut keys = lexical_keys(
+        &matches,
+        best,
+        (lexical_weight, attribute_weight),
+        attribute_groups,
+    );
     order::select(&mut keys, RERANK_WINDOW.max(page_end));
     order::sort(&mut keys);
     // Only the selected matches are copied out (not the whole list).
@@ -489,6 +507,37 @@ pub(crate) fn search(
         items,
         removed,
     })
+}
+
+/// The best lexical score of `matches` (at least `f32::EPSILON`): what
+/// lexical scores are relative to.
+fn best_lexical(matches: &[Match]) -> f32 {
+    matches
+        .iter()
+        .map(|m| m.lexical)
+        // Not `f32::max`: in wasm that is a call to `fmaxf` per match.
+        .fold(0.0f32, |best, x| if x > best { x } else { best })
+        .max(f32::EPSILON)
+}
+
+/// Each match's sort key by what the words alone say (groups matched,
+/// typos, then `weights.0` x its lexical score relative to `best` plus
+/// `weights.1` x its share of the attribute groups), with its index in
+/// `matches`, which breaks ties.
+fn lexical_keys(
+    matches: &[Match],
+    best: f32,
+    (lexical_weight, attribute_weight): (f32, f32),
+    attribute_groups: f32,
+) -> Vec<(u64, u32)> {
+    (0u32..)
+        .zip(matches)
+        .map(|(i, m)| {
+            let words = lexical_weight * m.lexical / best
+                + attribute_weight * f32::from(m.attributes) / attribute_groups;
+            (bucket(m) | order::desc(words), i)
+        })
+        .collect()
 }
 
 /// The high bits of a result's sort key: more groups matched first, then

@@ -261,6 +261,9 @@ fn single(
     // Typo'd neighbours, fewest edits and most common first.
     let prefix = prefix && chars >= MIN_PREFIX_CHARS;
     let mut found: Vec<Found> = Vec::new();
+    // The accepted terms' bytes, one after the other (one buffer for all
+    // of them, not a string each: short prefixes accept hundreds).
+    let mut spelled: Vec<u8> = Vec::new();
     // The last word's prefix automaton (below) also accepts every term
     // within its typos, so only other words need this one.
     if typos > 0 && !prefix {
@@ -270,7 +273,7 @@ fn single(
         }
         for form in forms {
             if let Some(dfa) = automaton(form, typos, false) {
-                collect(index, &dfa, &mut found);
+                collect(index, &dfa, &mut found, &mut spelled);
             }
         }
     }
@@ -278,7 +281,7 @@ fn single(
     if prefix {
         // A prefix automaton allows typos too: "chrag" still finds "charger".
         if let Some(dfa) = automaton(term, typos, true) {
-            collect(index, &dfa, &mut prefixed);
+            collect(index, &dfa, &mut prefixed, &mut spelled);
         }
     }
     let best = |v: &mut Vec<Found>, most: usize| {
@@ -321,7 +324,7 @@ fn single(
         if let Some(f) = nearest {
             report.corrections.push(Correction {
                 from: word.original.clone(),
-                to: f.term.clone(),
+                to: f.spelled(&spelled),
                 typos: f.typos,
             });
         }
@@ -342,10 +345,16 @@ struct Found {
     typos: u8,
     id: u32,
     doc_freq: u32,
-    term: String,
+    /// Where its bytes are in the buffer `collect` filled.
+    at: std::ops::Range<usize>,
 }
 
 impl Found {
+    /// The term as written, from the buffer `collect` filled.
+    fn spelled(&self, buffer: &[u8]) -> String {
+        String::from_utf8_lossy(buffer.get(self.at.clone()).unwrap_or_default()).into_owned()
+    }
+
     /// Fewest edits first, then the most common word.
     fn rank(&self, other: &Found) -> std::cmp::Ordering {
         self.typos
@@ -355,18 +364,20 @@ impl Found {
     }
 }
 
-/// Every term `dfa` accepts.
-fn collect(index: &SearchIndex, dfa: &DFA, out: &mut Vec<Found>) {
+/// Every term `dfa` accepts, their bytes appended to `spelled`.
+fn collect(index: &SearchIndex, dfa: &DFA, out: &mut Vec<Found>, spelled: &mut Vec<u8>) {
     let mut stream = index.dictionary().search(dfa).into_stream();
     // Short prefixes can match thousands of terms; keep the most common.
     let mut seen = 0;
     while let Some((key, id)) = stream.next() {
         let Ok(id) = u32::try_from(id) else { continue };
+        let start = spelled.len();
+        spelled.extend_from_slice(key);
         out.push(Found {
             typos: dfa.eval(key).to_u8(),
             id,
             doc_freq: index.doc_freq(id),
-            term: String::from_utf8_lossy(key).into_owned(),
+            at: start..spelled.len(),
         });
         seen += 1;
         if seen >= MAX_EXPANSIONS * 16 {
