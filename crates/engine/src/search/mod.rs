@@ -16,8 +16,6 @@
 //!    projection as product text and the nearest in-stock products are
 //!    returned, marked as rescued.
 
-#[cfg(feature = "build")]
-mod build;
 mod query;
 mod retrieve;
 #[cfg(test)]
@@ -31,7 +29,7 @@ pub use crate::store::search_index::{
     TERMS,
 };
 #[cfg(feature = "build")]
-pub use build::{IndexBuilder, SearchParts};
+pub use crate::store::search_index::build::{IndexBuilder, SearchParts};
 pub use query::{Correction, QueryReport, TypoPolicy, Via};
 pub use verdicts::{SearchVerdicts, VerdictCache};
 

@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use firstpaint_bundle::{OwnedBytes, Tag};
 
+#[cfg(feature = "build")]
+pub mod build;
+
 use crate::error::EngineError;
 use crate::store::postings::PostingLists;
 pub use crate::store::postings::{Posting, Postings};
@@ -63,7 +66,7 @@ impl Field {
 
     #[cfg(feature = "build")]
     /// How much a match here counts against a match in another field.
-    pub(crate) fn weight(self) -> f32 {
+    pub(super) fn weight(self) -> f32 {
         match self {
             Field::Title => 3.0,
             Field::Brand => 2.0,
@@ -261,7 +264,7 @@ impl SearchIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::search::IndexBuilder;
+    use super::build::IndexBuilder;
 
     fn index(docs: &[&[(Field, &str)]]) -> SearchIndex {
         let mut b = IndexBuilder::default();
