@@ -24,12 +24,12 @@ mod verdicts;
 
 use serde::Serialize;
 
+#[cfg(feature = "build")]
+pub use crate::store::search_index::build::{IndexBuilder, SearchParts};
 pub use crate::store::search_index::{
     AttributeTerm, Field, Posting, Postings, SearchIndex, SearchSection, Synonym, POSTINGS, SEARCH,
     TERMS,
 };
-#[cfg(feature = "build")]
-pub use crate::store::search_index::build::{IndexBuilder, SearchParts};
 pub use query::{Correction, QueryReport, TypoPolicy, Via};
 pub use verdicts::{SearchVerdicts, VerdictCache};
 
@@ -183,7 +183,7 @@ struct Hit {
 
 /// Answers one search. See [`Engine::search`].
 pub(crate) fn search(
-    engine: &Store,
+    store: &Store,
     verdicts: &SearchVerdicts<'_>,
     visit: &Visit<'_>,
     req: &SearchRequest,
@@ -207,8 +207,8 @@ pub(crate) fn search(
             max_per_page: MAX_PER_PAGE,
         });
     }
-    let index = engine.search_index().ok_or(EngineError::NoSearchIndex)?;
-    let rules = &engine.rules().search;
+    let index = store.search_index().ok_or(EngineError::NoSearchIndex)?;
+    let rules = &store.rules().search;
     let settings = &rules.settings;
     let typo = TypoPolicy {
         one: usize::from(settings.typo_one_from),
@@ -222,9 +222,9 @@ pub(crate) fn search(
         searching: true,
         ..SlotContext::default()
     };
-    let guardrails = Guardrails::new(engine.rules());
-    let filter = Filter::resolve(engine, &req.filters);
-    let regional = engine
+    let guardrails = Guardrails::new(store.rules());
+    let filter = Filter::resolve(store, &req.filters);
+    let regional = store
         .rules()
         .regions
         .iter()
@@ -240,7 +240,7 @@ pub(crate) fn search(
         if unfiltered && !blocked && !regional {
             return true;
         }
-        let Some(p) = engine.product_at(ord) else {
+        let Some(p) = store.product_at(ord) else {
             return false;
         };
         if !filter.allows(p) {
@@ -252,7 +252,7 @@ pub(crate) fn search(
         if blocked && !req.explain {
             return false;
         }
-        match guardrails.check(p, &slot, engine) {
+        match guardrails.check(p, &slot, store) {
             None => true,
             Some(rule) => {
                 if req.explain && removed.len() < MAX_EXPLAIN_REMOVED {
@@ -298,7 +298,7 @@ pub(crate) fn search(
     let mut outcome = SearchOutcome::Matched;
     let mut source = "match";
     if matches.is_empty() {
-        let rescued = rescue(engine, &req.query, &mut allowed);
+        let rescued = rescue(store, &req.query, &mut allowed);
         outcome = if rescued.is_empty() {
             SearchOutcome::Empty
         } else {
@@ -373,15 +373,15 @@ pub(crate) fn search(
         .iter()
         .filter_map(|&(_, i)| matches.get(i as usize).copied())
         .collect();
-    let min_stock = engine.rules().min_inventory.max(1);
+    let min_stock = store.rules().min_inventory.max(1);
     let hit = |m: Match, buried: bool| -> Option<Hit> {
-        let p = engine.product_at(m.ord)?;
+        let p = store.product_at(m.ord)?;
         let in_stock = p.available() >= min_stock;
         // Without viewed products only the visit's intent can speak.
         let session_value = if session.is_empty() {
             session.affinity(p.leaf(), p.top())
         } else {
-            let similarity = engine
+            let similarity = store
                 .embedding(m.ord)
                 .map_or(0.0, |e| session.taste.dot(&e).max(0.0));
             0.7 * similarity + 0.3 * session.affinity(p.leaf(), p.top())
@@ -391,9 +391,9 @@ pub(crate) fn search(
             f32::from(m.attributes) / attribute_groups,
             session_value,
             if in_stock { stock_signal(p) } else { 0.0 },
-            f32::from(engine.is_fast_ship(p)),
+            f32::from(store.is_fast_ship(p)),
             rating_signal(p),
-            engine.popularity(m.ord),
+            store.popularity(m.ord),
         ];
         let score = weights.iter().zip(values).map(|((_, w), v)| w * v).sum();
         Some(Hit {
@@ -431,7 +431,7 @@ pub(crate) fn search(
                 source,
                 score: 0.0,
                 buried: false,
-                in_stock: engine
+                in_stock: store
                     .product_at(pin.product)
                     .is_some_and(|p| p.available() >= min_stock),
                 values: [0.0; 7],
@@ -459,7 +459,7 @@ pub(crate) fn search(
         .skip((req.page - 1) * per_page)
         .take(per_page)
         .filter_map(|h| {
-            let p = engine.product_at(h.m.ord)?;
+            let p = store.product_at(h.m.ord)?;
             let mut reasons: Vec<Reason> = weights
                 .iter()
                 .zip(h.values)
@@ -553,22 +553,22 @@ fn sold_out(h: &Hit) -> u64 {
 
 /// The in-stock products nearest to the query's text in the embedding
 /// space, as (ordinal, similarity), nearest first.
-fn rescue(engine: &Store, query: &str, allowed: &mut impl FnMut(u32) -> bool) -> Vec<(u32, f32)> {
+fn rescue(store: &Store, query: &str, allowed: &mut impl FnMut(u32) -> bool) -> Vec<(u32, f32)> {
     let mut text = TextFeatures::default();
     for word in features::words(query) {
         text.word(&word, 1.0);
     }
-    let vector = engine.text_map().project(&text.finish());
+    let vector = store.text_map().project(&text.finish());
     if vector.is_zero() {
         return Vec::new();
     }
-    let min_stock = engine.rules().min_inventory.max(1);
-    engine
+    let min_stock = store.rules().min_inventory.max(1);
+    store
         .nearest(&vector, RESCUE_CANDIDATES)
         .into_iter()
         .filter(|&(_, sim)| sim >= RESCUE_MIN_SIMILARITY)
         .filter(|&(ord, _)| {
-            engine
+            store
                 .product_at(ord)
                 .is_some_and(|p| p.available() >= min_stock)
                 && allowed(ord)
@@ -587,11 +587,11 @@ struct Filter {
 }
 
 impl Filter {
-    fn resolve(engine: &Store, f: &SearchFilters) -> Self {
+    fn resolve(store: &Store, f: &SearchFilters) -> Self {
         let categories = f.category.as_deref().map(|name| {
             let name = name.trim();
             (0u32..)
-                .zip(engine.categories())
+                .zip(store.categories())
                 .filter(|(_, path)| {
                     let leaf = path.rsplit('/').next().unwrap_or(path);
                     path.eq_ignore_ascii_case(name) || leaf.eq_ignore_ascii_case(name)
@@ -604,7 +604,7 @@ impl Filter {
             brand: f.brand.as_deref().map(|b| b.trim().to_lowercase()),
             price_min: f.price_min.unwrap_or(f64::NEG_INFINITY),
             price_max: f.price_max.unwrap_or(f64::INFINITY),
-            min_stock: f.in_stock.then(|| engine.rules().min_inventory.max(1)),
+            min_stock: f.in_stock.then(|| store.rules().min_inventory.max(1)),
         }
     }
 

@@ -36,11 +36,11 @@ impl Session {
     /// the category shares like views (a shopper who landed on Coffee
     /// Beans is after coffee beans, not only food). The intent is read
     /// from the viewed products and the visit's other `signals`.
-    pub fn new(engine: &Store, viewed: &[String], signals: &IntentSignals) -> Self {
+    pub fn new(store: &Store, viewed: &[String], signals: &IntentSignals) -> Self {
         let mut s = Session::default();
         let mut weight = 1.0;
         for id in viewed.iter().take(MAX_VIEWED) {
-            let Some(ord) = engine.ordinal(id) else {
+            let Some(ord) = store.ordinal(id) else {
                 continue;
             };
             if s.viewed.iter().any(|(o, _)| *o == ord) {
@@ -49,20 +49,20 @@ impl Session {
             s.viewed.push((ord, weight));
             weight *= RECENCY_DECAY;
         }
-        let pages = category_pages(engine, signals);
+        let pages = category_pages(store, signals);
         let total: f32 = s.viewed.iter().chain(&pages).map(|(_, w)| w).sum();
         let mut taste = Embedding::ZERO;
         for &(ord, w) in &s.viewed {
-            if let Some(e) = engine.embedding(ord) {
+            if let Some(e) = store.embedding(ord) {
                 taste.add_scaled(&e, w);
             }
-            if let Some(p) = engine.product_at(ord) {
+            if let Some(p) = store.product_at(ord) {
                 add_share(&mut s.leaf_share, p.leaf(), w / total);
                 add_share(&mut s.top_share, p.top(), w / total);
             }
         }
         for &(c, w) in &pages {
-            let top = engine.top_of(c);
+            let top = store.top_of(c);
             if top != Some(c) {
                 add_share(&mut s.leaf_share, Some(c), w / total);
             }
@@ -76,7 +76,7 @@ impl Session {
         order::sort(&mut keys);
         s.leaf_share = order::permute(std::mem::take(&mut s.leaf_share), &keys);
         let recent: Vec<u32> = s.viewed.iter().map(|&(ord, _)| ord).collect();
-        s.intent = crate::signals::intent::predict(engine, &recent, signals);
+        s.intent = crate::signals::intent::predict(store, &recent, signals);
         s
     }
 
@@ -118,11 +118,11 @@ impl Session {
 
 /// The visit's category pages known to the catalog, with recency weights
 /// (most recent first, decaying like views).
-fn category_pages(engine: &Store, signals: &IntentSignals) -> Vec<(u32, f32)> {
+fn category_pages(store: &Store, signals: &IntentSignals) -> Vec<(u32, f32)> {
     let mut weight = 1.0;
     let mut out: Vec<(u32, f32)> = Vec::new();
     for name in signals.categories.iter().take(INTENT_CATEGORIES) {
-        if let Some(c) = resolve_category(engine.categories(), name) {
+        if let Some(c) = resolve_category(store.categories(), name) {
             if !out.iter().any(|&(x, _)| x == c) {
                 out.push((c, weight));
             }

@@ -263,8 +263,8 @@ impl SearchIndex {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::build::IndexBuilder;
+    use super::*;
 
     fn index(docs: &[&[(Field, &str)]]) -> SearchIndex {
         let mut b = IndexBuilder::default();
