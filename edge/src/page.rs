@@ -10,11 +10,13 @@ use crate::channel;
 use crate::cookies::{category_from_path, product_from_path};
 use crate::error::EdgeError;
 use crate::limits::DEFAULT_COLD_LOAD_BUDGET_MS;
-use crate::loader;
-use crate::rewrite::{PageContext, SlotRewriter};
+use crate::loader::{self, Loaded};
+use crate::rewrite::{PageContext, SearchEngines, SlotRewriter};
+use crate::routing::Need;
 use crate::search::{self, DEFAULT_SEARCH_PATH, SEARCH_PATH_VAR};
+use crate::shard_search::{self, Answer};
 use crate::shopper::{setting, PageSeen, Shopper};
-use firstpaint_engine::{Engine, Intent, SearchResults};
+use firstpaint_engine::Intent;
 
 /// Variable naming the storefront origin in production; without it the
 /// worker serves its static assets (the fixtures store in `wrangler dev`).
@@ -50,7 +52,17 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let budget = setting(env, COLD_LOAD_BUDGET_VAR)
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_COLD_LOAD_BUDGET_MS);
-    let loaded = match loader::engine_within(env, ctx, Duration::from_millis(budget)).await {
+    let budget = Duration::from_millis(budget);
+    let started = Date::now().as_millis();
+    // What the page is about decides the shard of a sharded store.
+    let product = product_from_path(url.path());
+    let slug = category_from_path(url.path());
+    let need = match (&product, &slug) {
+        (Some(id), _) => Need::Product(id.clone()),
+        (None, Some(slug)) => Need::Category(slug.clone()),
+        (None, None) => Need::Global,
+    };
+    let loaded = match loader::engine_within(env, ctx, budget, &need).await {
         Ok(l) => l,
         Err(e @ EdgeError::Loading(_)) => {
             console_log!("firstpaint: serving {} unmodified: {e}", url.path());
@@ -62,8 +74,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         }
     };
     let engine = &loaded.engine;
-    let product = product_from_path(url.path());
-    let category = category_from_path(url.path())
+    let category = slug
         .and_then(|slug| engine.category_by_slug(&slug))
         .map(|c| engine.category_name(c));
     let now = Date::now().as_millis() as i64 / 1000;
@@ -79,11 +90,31 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let banner = shopper.banner(engine, now, product.as_deref());
     let (returning, wanted, ordered) = (shopper.returning(), shopper.wanted(), shopper.ordered());
     let headers = copy_headers(upstream.headers())?;
-    let search = search_page(&url, env, engine, &mut shopper, &viewed);
-    if let Some(results) = &search {
-        headers.set("x-p13n-search", results.outcome.as_str())?;
-        headers.set("x-p13n-search-total", &results.total.to_string())?;
+    if let Some(shard) = &loaded.shard {
+        headers.set("x-p13n-shard", shard)?;
     }
+    let waited = Duration::from_millis(Date::now().as_millis().saturating_sub(started));
+    let search = search_page(
+        &url,
+        env,
+        ctx,
+        &loaded,
+        &mut shopper,
+        &viewed,
+        budget.saturating_sub(waited),
+    )
+    .await;
+    let (search, search_engines) = match search {
+        Some(answer) => {
+            headers.set("x-p13n-search", answer.results.outcome.as_str())?;
+            headers.set("x-p13n-search-total", &answer.results.total.to_string())?;
+            if !answer.shards.is_empty() {
+                headers.set("x-p13n-search-shards", &answer.shards.join(","))?;
+            }
+            (Some(answer.results), SearchEngines(answer.engines))
+        }
+        None => (None, SearchEngines::default()),
+    };
     let signals = shopper.signals();
     let intent = engine.intent(&engine.ordinals(&viewed), &signals);
     if let Some(header) = intent.as_ref().and_then(intent_header) {
@@ -116,6 +147,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             region: shopper.region.clone(),
             banner,
             search,
+            search_engines,
         },
     );
     let path = url.path().to_owned();
@@ -151,15 +183,18 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
 }
 
 /// On the storefront's search page, the results for its `q`, answered
-/// before the page streams so the outcome can go in the headers. A bad
-/// query leaves the page's own fallback in place (and says why in the log).
-fn search_page(
+/// before the page streams so the outcome can go in the headers (a
+/// sharded store's shards waited for at most `budget`). A bad query
+/// leaves the page's own fallback in place (and says why in the log).
+async fn search_page(
     url: &worker::Url,
     env: &Env,
-    engine: &Engine,
+    ctx: &Context,
+    loaded: &Loaded,
     shopper: &mut Shopper,
     viewed: &[String],
-) -> Option<SearchResults> {
+    budget: Duration,
+) -> Option<Answer> {
     let path = setting(env, SEARCH_PATH_VAR).unwrap_or_else(|| DEFAULT_SEARCH_PATH.to_owned());
     if url.path() != path {
         return None;
@@ -176,8 +211,9 @@ fn search_page(
     req.viewed = viewed.to_vec();
     req.signals = shopper.signals();
     req.region = shopper.region.clone();
-    engine
-        .search(&req)
+    let set = loader::sharded();
+    shard_search::search(env, ctx, loaded, set.as_ref(), &req, Some(budget))
+        .await
         .map_err(|e| console_warn!("firstpaint: {path}: search failed: {e}"))
         .ok()
 }
