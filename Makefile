@@ -17,14 +17,14 @@ export WASM_OPT_BIN := $(ROOT)/node_modules/.bin/wasm-opt
 export ESBUILD_BIN := $(ROOT)/node_modules/.bin/esbuild
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: dev test setup setup-browser worker origin bundle site publish-local lint unit eval e2e bench bench-wasm bench-rewrite clean
+.PHONY: dev test setup setup-browser worker origin bundle bundle-sharded site publish-local lint unit eval e2e bench bench-wasm bench-rewrite clean
 
 ## Set up, build the fixtures store's bundle, publish it locally, serve it on 127.0.0.1:$(PORT).
 dev: setup worker bundle site publish-local
 	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --persist-to $(PERSIST) --show-interactive-dev-session=false
 
 ## Every test: formatting, lints, unit and integration tests, then end-to-end in wrangler dev and Chromium.
-test: setup setup-browser lint unit eval worker bundle site e2e
+test: setup setup-browser lint unit eval worker bundle bundle-sharded site e2e
 
 setup:
 	scripts/setup.sh
@@ -66,6 +66,13 @@ bundle: origin | $(BUILD)
 		--key fixtures/keys/dev.key --out $(BUILD)/fixtures.fpb
 	$(FP) verify $(BUILD)/fixtures.fpb --pubkey fixtures/keys/dev.pub
 
+## The fixtures store cut into shards of at most 60 products, with a global
+## shard of its 60 most active ones (the end-to-end tests of a sharded store).
+bundle-sharded: origin | $(BUILD)
+	$(FP) build --catalog fixtures/catalog.ndjson --events fixtures/events.ndjson \
+		--rules fixtures/rules.toml --synonyms fixtures/synonyms.txt \
+		--key fixtures/keys/dev.key --out $(BUILD)/shards --shard-products 60 --global-products 60
+
 site: bundle
 	rm -rf $(BUILD)/site
 	$(FP) site $(BUILD)/fixtures.fpb --pubkey fixtures/keys/dev.pub --pages fixtures/storefront --out $(BUILD)/site
@@ -73,7 +80,7 @@ site: bundle
 publish-local: bundle
 	$(FP) publish $(BUILD)/fixtures.fpb --pubkey fixtures/keys/dev.pub --local --persist-to $(PERSIST)
 
-e2e:
+e2e: bundle-sharded
 	node --test --test-concurrency=1 tests/
 
 ## Native figures (BENCHMARKS.md), then the same requests in wasm.

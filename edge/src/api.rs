@@ -16,12 +16,37 @@ use firstpaint_engine::{
 
 use crate::keyed_hash::KeySet;
 use crate::limits::{MAX_COLLECT_BODY_BYTES, MAX_COOKIE_VIEWED, MAX_QUERY_BYTES};
-use crate::loader;
+use crate::loader::{self, Live};
+use crate::routing::Need;
+use crate::shard_search::{self, SearchError};
+use crate::shards;
 use crate::shopper::{setting, Shopper};
 
 /// `GET /p13n/health`: which bundle is live, who signed it, how old it is.
+/// For a shard set: the manifest, which shards are open, and why a load
+/// failed (it opens nothing itself).
 pub async fn health(env: &Env, ctx: &Context) -> Result<Response> {
     let now_s = Date::now().as_millis() as i64 / 1000;
+    if let Ok(Live::Sharded(set)) = loader::live(env, ctx).await {
+        let m = &set.manifest;
+        let status = shards::status();
+        return Response::from_json(&serde_json::json!({
+            "status": "ok",
+            "sharded": true,
+            "manifest": {
+                "global": m.sha256,
+                "bundle_version": m.bundle_version,
+                "key_id": m.key_id,
+                "published_at": m.published_at,
+                "shards": m.shards.as_ref().map_or(0, |s| s.shards.len()),
+            },
+            "open": status.open,
+            "held_bytes": status.held_bytes,
+            "limit_bytes": status.limit_bytes,
+            "failures": status.failures,
+            "last_refresh_error": set.last_error,
+        }));
+    }
     match loader::engine(env, ctx).await {
         Ok(loaded) => {
             let info = loaded.engine.info();
@@ -186,7 +211,14 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         Ok(k) => k,
         Err(e) => return bad_request(e.to_string()),
     };
-    let loaded = match loader::engine(env, ctx).await {
+    // A sharded store answers from the product's shard, else the
+    // category's, else the global one.
+    let need = match (&product, &category) {
+        (Some(id), _) => Need::Product(id.clone()),
+        (None, Some(c)) => Need::Category(c.clone()),
+        (None, None) => Need::Global,
+    };
+    let loaded = match loader::engine_for(env, ctx, &need).await {
         Ok(l) => l,
         Err(e) => return json_error(503, e.to_string()),
     };
@@ -237,6 +269,9 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
     })?;
     resp.headers_mut()
         .set("x-p13n-bundle", &engine.info().version.to_string())?;
+    if let Some(shard) = &loaded.shard {
+        resp.headers_mut().set("x-p13n-shard", shard)?;
+    }
     resp.headers_mut()
         .set("cache-control", "private, no-store")?;
     Ok(resp)
@@ -263,18 +298,22 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
     let engine = &loaded.engine;
     let shopper = Shopper::identify(req, env, &engine.store().rules().consent);
     request.visitor = shopper.visitor(Date::now().as_millis() as i64 / 1000);
-    let results = match engine.search(&request) {
-        Ok(r) => r,
-        Err(e @ (EngineError::QueryTooLong { .. } | EngineError::InvalidPage { .. })) => {
-            return bad_request(e.to_string())
-        }
+    let set = loader::sharded();
+    let answer = match shard_search::search(env, ctx, &loaded, set.as_ref(), &request, None).await {
+        Ok(a) => a,
+        Err(SearchError::Engine(
+            e @ (EngineError::QueryTooLong { .. } | EngineError::InvalidPage { .. }),
+        )) => return bad_request(e.to_string()),
+        Err(SearchError::Edge(e)) => return json_error(503, e.to_string()),
         Err(e) => return json_error(500, e.to_string()),
     };
+    let results = &answer.results;
     let items: Vec<SearchItem<'_>> = results
         .items
         .iter()
-        .filter_map(|hit| {
-            let p = engine.store().product_at(hit.ordinal)?;
+        .zip(&answer.engines)
+        .filter_map(|(hit, from)| {
+            let p = from.store().product_at(hit.ordinal)?;
             Some(SearchItem {
                 item: Item::new(p, hit.score, &hit.reasons),
                 source: hit.source,
@@ -301,6 +340,9 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
     headers.set("x-p13n-bundle", &engine.info().version.to_string())?;
     headers.set("x-p13n-search", results.outcome.as_str())?;
     headers.set("x-p13n-search-total", &results.total.to_string())?;
+    if !answer.shards.is_empty() {
+        headers.set("x-p13n-search-shards", &answer.shards.join(","))?;
+    }
     headers.set("cache-control", "private, no-store")?;
     Ok(resp)
 }

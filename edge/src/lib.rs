@@ -8,8 +8,13 @@
 //! `/p13n/recommend`, `/p13n/search` and `/p13n/collect` are JSON endpoints
 //! ([`api`]); search parameters are read by [`search`].
 //!
-//! The logic lives in plain modules (`rewrite`, `cookies`) that are tested on
-//! the host; the worker glue only moves bytes between them and the runtime.
+//! A store too large for one KV value is published as shards: the worker
+//! then opens only the shards a request needs ([`routing`] says which,
+//! [`shards`] opens and keeps them, [`shard_search`] searches across them).
+//!
+//! The logic lives in plain modules (`rewrite`, `cookies`, `routing`,
+//! `shard_cache`) that are tested on the host; the worker glue only moves
+//! bytes between them and the runtime.
 #![deny(missing_docs)]
 
 pub mod api;
@@ -24,7 +29,11 @@ pub mod loader;
 pub mod page;
 pub mod profile;
 pub mod rewrite;
+pub mod routing;
 pub mod search;
+pub mod shard_cache;
+pub mod shard_search;
+pub mod shards;
 pub mod shopper;
 
 use worker::{event, Context, Env, Method, Request, Response, Result};

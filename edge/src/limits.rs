@@ -16,6 +16,13 @@ pub const MANIFEST_TTL_MS: f64 = 30_000.0;
 /// `COLD_LOAD_BUDGET_MS` variable says otherwise; past it the page streams
 /// unmodified and the load finishes in the background.
 pub const DEFAULT_COLD_LOAD_BUDGET_MS: u64 = 50;
+/// The most a sharded store's isolate keeps open (shards, routes, term
+/// directory), unless the `SHARD_CACHE_MB` variable says otherwise: a
+/// category shard of the 1M-product store (at most 24 MiB, 17 measured),
+/// the global shard and the routes, or a search's global shard and two
+/// category shards, with the isolate (128 MB) keeping room for the wasm
+/// heap and one shard's transfer (BENCHMARKS.md, session 8).
+pub const DEFAULT_SHARD_CACHE_BYTES: u64 = 48 << 20;
 /// After a failed load with nothing cached, requests fail fast for this long.
 pub const RETRY_AFTER_FAILURE_MS: f64 = 5_000.0;
 /// Longest profile cookie accepted; longer ones are ignored.

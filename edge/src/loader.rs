@@ -1,5 +1,10 @@
 //! The bundle, loaded and verified once per isolate, refreshed in the background.
 //!
+//! The manifest decides the mode: a single bundle (below), or a shard set,
+//! whose shards [`crate::shards`] opens one at a time as requests need
+//! them (the manifest is then all this module loads; [`engine_for`] asks
+//! [`crate::routing`] which shard a request needs).
+//!
 //! The first request of an isolate reads the manifest and the bundle from KV
 //! and verifies it (one load, shared by the requests that arrive meanwhile;
 //! a page waits for it at most its budget, then streams unmodified while
@@ -23,6 +28,8 @@ use worker::{Date, Delay, Env};
 
 use crate::error::EdgeError;
 use crate::limits::{MANIFEST_TTL_MS, RETRY_AFTER_FAILURE_MS};
+use crate::routing::Need;
+use crate::shards;
 
 /// KV binding holding manifest and bundles.
 pub const KV_BINDING: &str = "BUNDLES";
@@ -38,6 +45,8 @@ pub struct Loaded {
     pub engine: Rc<Engine>,
     /// SHA-256 of its bundle, hex.
     pub sha256: String,
+    /// The shard it is, in a sharded store (`None` for a single bundle).
+    pub shard: Option<String>,
     /// When the manifest was last checked, ms since the epoch.
     pub checked_at_ms: f64,
     /// When the bundle was loaded, ms since the epoch.
@@ -46,8 +55,46 @@ pub struct Loaded {
     pub last_error: Option<String>,
 }
 
+/// What the live manifest says to serve.
+#[derive(Clone)]
+pub enum Live {
+    /// One bundle, loaded.
+    Single(Loaded),
+    /// A shard set; its shards open on demand.
+    Sharded(Sharded),
+}
+
+/// A shard set's manifest, as this isolate last read it.
+#[derive(Clone)]
+pub struct Sharded {
+    /// The manifest (with [`Manifest::shards`]).
+    pub manifest: Rc<Manifest>,
+    /// When it was last checked, ms since the epoch.
+    pub checked_at_ms: f64,
+    /// Why the last refresh failed, if it did.
+    pub last_error: Option<String>,
+}
+
+impl Live {
+    fn checked_at_ms(&self) -> f64 {
+        match self {
+            Live::Single(l) => l.checked_at_ms,
+            Live::Sharded(s) => s.checked_at_ms,
+        }
+    }
+
+    fn refresh_failed(&mut self, why: String) {
+        let (checked, error) = match self {
+            Live::Single(l) => (&mut l.checked_at_ms, &mut l.last_error),
+            Live::Sharded(s) => (&mut s.checked_at_ms, &mut s.last_error),
+        };
+        *checked = now_ms();
+        *error = Some(why);
+    }
+}
+
 thread_local! {
-    static CURRENT: RefCell<Option<Loaded>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<Live>> = const { RefCell::new(None) };
     static REFRESHING: RefCell<bool> = const { RefCell::new(false) };
     /// The first load while it is in flight.
     static LOADING: RefCell<Option<Loading>> = const { RefCell::new(None) };
@@ -56,17 +103,42 @@ thread_local! {
     static FAILED: RefCell<Option<(f64, String)>> = const { RefCell::new(None) };
 }
 
-fn now_ms() -> f64 {
+/// The time, ms since the epoch.
+pub(crate) fn now_ms() -> f64 {
     Date::now().as_millis() as f64
 }
 
-/// The engine for this request: cached when there is one (scheduling a
-/// background refresh when stale), else loaded now (one load per isolate,
-/// however many requests wait for it).
-pub async fn engine(env: &Env, ctx: &worker::Context) -> Result<Loaded, EdgeError> {
+/// What the live manifest says to serve: cached when there is one
+/// (scheduling a background refresh when stale), else loaded now (one load
+/// per isolate, however many requests wait for it). For a shard set this
+/// reads the manifest only.
+pub async fn live(env: &Env, ctx: &worker::Context) -> Result<Live, EdgeError> {
     match cached(env, ctx)? {
-        Some(loaded) => Ok(loaded),
+        Some(live) => Ok(live),
         None => first_load(env).await,
+    }
+}
+
+/// The engine for a request about nothing in particular (the single
+/// bundle, or a shard set's global shard).
+pub async fn engine(env: &Env, ctx: &worker::Context) -> Result<Loaded, EdgeError> {
+    engine_for(env, ctx, &Need::Global).await
+}
+
+/// The engine for a request about `need`: the single bundle, or the shard
+/// [`crate::routing`] names, opened if need be.
+pub async fn engine_for(
+    env: &Env,
+    ctx: &worker::Context,
+    need: &Need,
+) -> Result<Loaded, EdgeError> {
+    resolve(env, live(env, ctx).await?, need).await
+}
+
+async fn resolve(env: &Env, live: Live, need: &Need) -> Result<Loaded, EdgeError> {
+    match live {
+        Live::Single(loaded) => Ok(loaded),
+        Live::Sharded(set) => shards::engine(env, &set, need).await,
     }
 }
 
@@ -77,37 +149,60 @@ pub async fn engine(env: &Env, ctx: &worker::Context) -> Result<Loaded, EdgeErro
 /// large bundle's transfer and hashing). The runtime's clock moves with
 /// I/O, so the budget bounds the waits (KV, `crypto.subtle`), not the few
 /// milliseconds of synchronous opening.
+///
+/// A sharded store's page waits the same way for what it needs (the
+/// manifest, the routes for a product page, its shard).
 pub async fn engine_within(
     env: &Env,
     ctx: &worker::Context,
     budget: Duration,
+    need: &Need,
 ) -> Result<Loaded, EdgeError> {
-    if let Some(loaded) = cached(env, ctx)? {
-        return Ok(loaded);
+    let cached = cached(env, ctx)?;
+    if let Some(Live::Single(loaded)) = &cached {
+        return Ok(loaded.clone());
     }
-    let load = first_load(env);
-    let result = if budget.is_zero() {
-        None
-    } else {
+    let (env, need) = (env.clone(), need.clone());
+    let load = async move {
+        let live = match cached {
+            Some(live) => live,
+            None => first_load(&env).await?,
+        };
+        resolve(&env, live, &need).await
+    }
+    .boxed_local();
+    within(ctx, budget, load).await
+}
+
+/// `load`'s result if it comes within `budget`; else `Loading`, with the
+/// load finishing in the background (`wait_until`).
+pub async fn within<T: 'static>(
+    ctx: &worker::Context,
+    budget: Duration,
+    mut load: LocalBoxFuture<'static, Result<T, EdgeError>>,
+) -> Result<T, EdgeError> {
+    // A load that needs no I/O (everything cached) is ready at once.
+    if let Some(result) = (&mut load).now_or_never() {
+        return result;
+    }
+    if !budget.is_zero() {
         let timer = std::pin::pin!(Delay::from(budget));
-        match select(load.clone(), timer).await {
-            Either::Left((result, _)) => Some(result),
-            Either::Right(_) => None,
+        match select(load, timer).await {
+            Either::Left((result, _)) => return result,
+            Either::Right((_, rest)) => load = rest,
         }
-    };
-    result.unwrap_or_else(|| {
-        ctx.wait_until(async move {
-            let _ = load.await;
-        });
-        Err(EdgeError::Loading(budget.as_millis() as u64))
-    })
+    }
+    ctx.wait_until(async move {
+        let _ = load.await;
+    });
+    Err(EdgeError::Loading(budget.as_millis() as u64))
 }
 
 /// The cached engine, scheduling a background refresh when its manifest
 /// check is stale; `Err` while a recent failed load is not retried yet.
-fn cached(env: &Env, ctx: &worker::Context) -> Result<Option<Loaded>, EdgeError> {
+fn cached(env: &Env, ctx: &worker::Context) -> Result<Option<Live>, EdgeError> {
     if let Some(loaded) = CURRENT.with(|c| c.borrow().clone()) {
-        let stale = now_ms() - loaded.checked_at_ms > MANIFEST_TTL_MS;
+        let stale = now_ms() - loaded.checked_at_ms() > MANIFEST_TTL_MS;
         if stale && !REFRESHING.with(|r| r.replace(true)) {
             let env = env.clone();
             ctx.wait_until(async move {
@@ -146,29 +241,39 @@ fn first_load(env: &Env) -> Loading {
 }
 
 /// A load in flight, awaitable by several requests.
-type Loading = Shared<LocalBoxFuture<'static, Result<Loaded, EdgeError>>>;
+type Loading = Shared<LocalBoxFuture<'static, Result<Live, EdgeError>>>;
 
-/// Re-reads the manifest; loads and verifies a new bundle when it changed.
+/// Re-reads the manifest; loads and verifies a new bundle when it changed
+/// (for a shard set, keeps the new manifest: its shards open on demand).
 /// On failure the current engine stays, and the error is kept for `/p13n/health`.
-pub async fn refresh(env: &Env) -> Result<Loaded, EdgeError> {
+pub async fn refresh(env: &Env) -> Result<Live, EdgeError> {
     let result = load_if_changed(env).await;
     CURRENT.with(|c| {
         let mut current = c.borrow_mut();
         match (&result, current.as_mut()) {
-            (Ok(loaded), _) => *current = Some(loaded.clone()),
-            (Err(e), Some(old)) => {
-                old.checked_at_ms = now_ms();
-                old.last_error = Some(e.to_string());
-            }
+            (Ok(live), _) => *current = Some(live.clone()),
+            (Err(e), Some(old)) => old.refresh_failed(e.to_string()),
             (Err(e), None) => FAILED.with(|f| *f.borrow_mut() = Some((now_ms(), e.to_string()))),
         }
     });
     result
 }
 
-/// The engine currently cached, without loading.
+/// The shard set's manifest currently cached, without loading (`None`
+/// for a single bundle).
+pub fn sharded() -> Option<Sharded> {
+    match CURRENT.with(|c| c.borrow().clone()) {
+        Some(Live::Sharded(set)) => Some(set),
+        _ => None,
+    }
+}
+
+/// The single bundle's engine currently cached, without loading.
 pub fn current() -> Option<Loaded> {
-    CURRENT.with(|c| c.borrow().clone())
+    match CURRENT.with(|c| c.borrow().clone()) {
+        Some(Live::Single(loaded)) => Some(loaded),
+        _ => None,
+    }
 }
 
 /// Why the last load failed while nothing is cached.
@@ -176,8 +281,7 @@ pub fn last_failure() -> Option<String> {
     FAILED.with(|f| f.borrow().as_ref().map(|(_, why)| why.clone()))
 }
 
-async fn load_if_changed(env: &Env) -> Result<Loaded, EdgeError> {
-    let key = trusted_key(env)?;
+async fn load_if_changed(env: &Env) -> Result<Live, EdgeError> {
     let kv = env
         .kv(KV_BINDING)
         .map_err(|e| EdgeError::Config(format!("KV binding {KV_BINDING}: {e}")))?;
@@ -194,60 +298,83 @@ async fn load_if_changed(env: &Env) -> Result<Loaded, EdgeError> {
         })?;
     let manifest: Manifest =
         serde_json::from_str(&manifest_text).map_err(|e| EdgeError::Manifest(e.to_string()))?;
+    manifest.check().map_err(EdgeError::Manifest)?;
     let now = now_ms();
+    if manifest.shards.is_some() {
+        return Ok(Live::Sharded(Sharded {
+            manifest: Rc::new(manifest),
+            checked_at_ms: now,
+            last_error: None,
+        }));
+    }
     if let Some(mut loaded) = current().filter(|l| l.sha256 == manifest.sha256) {
         loaded.checked_at_ms = now;
         loaded.last_error = None;
-        return Ok(loaded);
+        return Ok(Live::Single(loaded));
     }
+    let buffer = fetch_verified(env, &manifest.bundle_key, &manifest.sha256).await?;
+    let engine = open_engine(env, &buffer).await?;
+    Ok(Live::Single(Loaded {
+        engine: Rc::new(engine),
+        sha256: manifest.sha256,
+        shard: None,
+        checked_at_ms: now,
+        loaded_at_ms: now,
+        last_error: None,
+    }))
+}
+
+/// The value of `key` in KV, checked against `sha256` by the runtime's
+/// native SHA-256. It stays a JS `ArrayBuffer` (outside wasm memory) until
+/// it is opened: the runtime hashes it in place, several times faster than
+/// SHA-256 compiled to wasm.
+pub async fn fetch_verified(env: &Env, key: &str, sha256: &str) -> Result<ArrayBuffer, EdgeError> {
     let kv_error = |e: String| EdgeError::Kv {
-        key: manifest.bundle_key.clone(),
+        key: key.to_owned(),
         reason: e,
     };
-    // The bundle stays a JS ArrayBuffer until it is hashed: the runtime's
-    // native SHA-256 reads it in place, several times faster than SHA-256
-    // compiled to wasm; then it is copied into wasm memory once.
     let namespace = js_sys::Reflect::get(env.as_ref(), &JsValue::from_str(KV_BINDING))
         .map_err(|_| EdgeError::Config(format!("KV binding {KV_BINDING} is missing")))?
         .unchecked_into::<KvNamespace>();
-    let value = JsFuture::from(namespace.get_as(&manifest.bundle_key, "arrayBuffer"))
+    let value = JsFuture::from(namespace.get_as(key, "arrayBuffer"))
         .await
         .map_err(|e| kv_error(format!("{e:?}")))?;
     let buffer = value.dyn_into::<ArrayBuffer>().map_err(|_| {
-        EdgeError::NotPublished(format!(
-            "manifest names {:?}, which is not in KV",
-            manifest.bundle_key
-        ))
+        EdgeError::NotPublished(format!("manifest names {key:?}, which is not in KV"))
     })?;
     let digest = hex(&subtle_sha256(&Uint8Array::new(&buffer)).await?);
-    if digest != manifest.sha256 {
+    if digest != sha256 {
         return Err(EdgeError::Manifest(format!(
-            "bundle {} has sha256 {digest}, manifest says {}",
-            manifest.bundle_key, manifest.sha256
+            "{key} has sha256 {digest}, manifest says {sha256}"
         )));
     }
-    let bytes = Uint8Array::new(&buffer).to_vec();
+    Ok(buffer)
+}
+
+/// A verified bundle's bytes opened by the engine: each section hashed by
+/// the runtime, one copy into wasm memory, the signature and the trusted
+/// key checked (`BUNDLE_PUBKEY`), then the engine reads it in place.
+pub async fn open_engine(env: &Env, buffer: &ArrayBuffer) -> Result<Engine, EdgeError> {
+    let key = trusted_key(env)?;
+    let bytes = Uint8Array::new(buffer).to_vec();
     let mut digests = Vec::new();
     for range in section_ranges(&bytes).map_err(firstpaint_engine::EngineError::from)? {
         let view = Uint8Array::new_with_byte_offset_and_length(
-            &buffer,
+            buffer,
             range.start as u32,
             range.len() as u32,
         );
         digests.push(subtle_sha256(&view).await?);
     }
-    drop(buffer);
-    let now_s = (now / 1000.0) as i64;
+    let now_s = (now_ms() / 1000.0) as i64;
     let bundle = Bundle::open_with_digests(bytes.into(), &key, now_s, &digests)
         .map_err(firstpaint_engine::EngineError::from)?;
-    let engine = Engine::from_bundle(bundle)?;
-    Ok(Loaded {
-        engine: Rc::new(engine),
-        sha256: digest,
-        checked_at_ms: now,
-        loaded_at_ms: now,
-        last_error: None,
-    })
+    Ok(Engine::from_bundle(bundle)?)
+}
+
+/// The bytes of a verified buffer, copied into wasm memory.
+pub fn bytes_of(buffer: &ArrayBuffer) -> Vec<u8> {
+    Uint8Array::new(buffer).to_vec()
 }
 
 #[wasm_bindgen]

@@ -11,8 +11,10 @@ use crate::cookies::{category_from_path, product_from_path};
 use crate::error::EdgeError;
 use crate::limits::DEFAULT_COLD_LOAD_BUDGET_MS;
 use crate::loader;
-use crate::rewrite::{PageContext, SlotRewriter};
+use crate::rewrite::{PageContext, SearchEngines, SlotRewriter};
+use crate::routing::Need;
 use crate::search::{self, DEFAULT_SEARCH_PATH, SEARCH_PATH_VAR};
+use crate::shard_search;
 use crate::shopper::{setting, PageSeen, Shopper};
 use firstpaint_engine::{Intent, SearchRequest, Visitor};
 
@@ -50,7 +52,17 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let budget = setting(env, COLD_LOAD_BUDGET_VAR)
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_COLD_LOAD_BUDGET_MS);
-    let loaded = match loader::engine_within(env, ctx, Duration::from_millis(budget)).await {
+    let budget = Duration::from_millis(budget);
+    let started = Date::now().as_millis();
+    // What the page is about decides the shard of a sharded store.
+    let product = product_from_path(url.path());
+    let slug = category_from_path(url.path());
+    let need = match (&product, &slug) {
+        (Some(id), _) => Need::Product(id.clone()),
+        (None, Some(slug)) => Need::Category(slug.clone()),
+        (None, None) => Need::Global,
+    };
+    let loaded = match loader::engine_within(env, ctx, budget, &need).await {
         Ok(l) => l,
         Err(e @ EdgeError::Loading(_)) => {
             console_log!("firstpaint: serving {} unmodified: {e}", url.path());
@@ -62,8 +74,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         }
     };
     let engine = &loaded.engine;
-    let product = product_from_path(url.path());
-    let category = category_from_path(url.path())
+    let category = slug
         .and_then(|slug| engine.store().category_by_slug(&slug))
         .map(|c| engine.store().category_name(c));
     let now = Date::now().as_millis() as i64 / 1000;
@@ -80,26 +91,54 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     shopper.record_page(engine, now, page);
     let banner = shopper.banner(engine, now, product.as_deref());
     let headers = copy_headers(upstream.headers())?;
+    if let Some(shard) = &loaded.shard {
+        headers.set("x-p13n-shard", shard)?;
+    }
     let search = search_request(&url, env);
     if let Some(req) = &search {
         // The query itself says what the visit is after.
         shopper.record_query(&req.query);
     }
-    // The shopper, resolved once for the page's search and every slot.
-    let visit = engine.visit(Visitor {
+    // The shopper, resolved once for every slot of the page (a sharded
+    // store's other shards resolve it against their own products).
+    let visitor = Visitor {
         viewed,
         ..shopper.visitor(now)
-    });
-    let search = search.and_then(|req| {
-        engine
-            .search_in(&visit, &req)
+    };
+    let waited = Duration::from_millis(Date::now().as_millis().saturating_sub(started));
+    let search = match search {
+        Some(req) => {
+            let req = SearchRequest {
+                visitor: visitor.clone(),
+                ..req
+            };
+            let set = loader::sharded();
+            shard_search::search(
+                env,
+                ctx,
+                &loaded,
+                set.as_ref(),
+                &req,
+                Some(budget.saturating_sub(waited)),
+            )
+            .await
             .map_err(|e| console_warn!("firstpaint: {}: search failed: {e}", url.path()))
             .ok()
-    });
-    if let Some(results) = &search {
-        headers.set("x-p13n-search", results.outcome.as_str())?;
-        headers.set("x-p13n-search-total", &results.total.to_string())?;
-    }
+        }
+        None => None,
+    };
+    let (search, search_engines) = match search {
+        Some(answer) => {
+            headers.set("x-p13n-search", answer.results.outcome.as_str())?;
+            headers.set("x-p13n-search-total", &answer.results.total.to_string())?;
+            if !answer.shards.is_empty() {
+                headers.set("x-p13n-search-shards", &answer.shards.join(","))?;
+            }
+            (Some(answer.results), SearchEngines(answer.engines))
+        }
+        None => (None, SearchEngines::default()),
+    };
+    let visit = engine.visit(visitor);
     if let Some(header) = visit.session().intent.as_ref().and_then(intent_header) {
         headers.set("x-p13n-intent", &header)?;
     }
@@ -123,6 +162,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             visit,
             banner,
             search,
+            search_engines,
         },
     );
     let path = url.path().to_owned();
@@ -158,9 +198,10 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
 }
 
 /// On the storefront's search page, the search its `q` asks for,
-/// answered before the page streams so the outcome can go in the headers.
-/// A bad query leaves the page's own fallback in place (and says why in
-/// the log).
+/// answered before the page streams so the outcome can go in the headers
+/// (a sharded store's shards waited for at most the page's budget). A bad
+/// query leaves the page's own fallback in place (and says why in the
+/// log).
 fn search_request(url: &worker::Url, env: &Env) -> Option<SearchRequest> {
     let path = setting(env, SEARCH_PATH_VAR).unwrap_or_else(|| DEFAULT_SEARCH_PATH.to_owned());
     if url.path() != path {

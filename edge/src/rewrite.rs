@@ -51,6 +51,25 @@ pub struct PageContext {
     /// On the search page, its results (answered before it streamed, so
     /// the outcome could go in the headers).
     pub search: Option<SearchResults>,
+    /// The engine each search result is from, when not the page's (a
+    /// sharded store searches several shards); empty: the page's.
+    pub search_engines: SearchEngines,
+}
+
+/// The engines of a page's search results, one per result.
+#[derive(Clone, Default)]
+pub struct SearchEngines(pub Vec<Rc<Engine>>);
+
+impl std::fmt::Debug for SearchEngines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SearchEngines({} results)", self.0.len())
+    }
+}
+
+impl PartialEq for SearchEngines {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && self.0.iter().zip(&other.0).all(|(a, b)| Rc::ptr_eq(a, b))
+    }
 }
 
 impl PageContext {
@@ -62,6 +81,7 @@ impl PageContext {
             visit,
             banner: None,
             search: None,
+            search_engines: SearchEngines::default(),
         }
     }
 }
@@ -425,7 +445,17 @@ fn render_slot(engine: &Engine, ctx: &PageContext, slot: &OpenSlot) -> Result<St
                 results.query.original
             ));
         }
-        return Ok(engine.render_search(results, template));
+        let engines = &ctx.search_engines.0;
+        if engines.len() != results.items.len() {
+            return Ok(engine.render_search(results, template));
+        }
+        let mut out = String::new();
+        for (i, (hit, from)) in results.items.iter().zip(engines).enumerate() {
+            if let Some(p) = from.store().product_at(hit.ordinal) {
+                template.render(p, i + 1, SEARCH_SLOT, &mut out);
+            }
+        }
+        return Ok(out);
     }
     let ranking = match &slot.ranking {
         Some(Ok(r)) => r,

@@ -19,12 +19,15 @@
 //!
 //! `routes.fst` maps every product id to its category shard (an `fst`
 //! map: ids share their prefixes, so a million ids cost a few bytes
-//! each), for the edge to find a product page's shard.
+//! each), for the edge to find a product page's shard. `terms.dir` maps
+//! every search term of the category shards to the shards that hold it,
+//! with how many of their products do ([`firstpaint_bundle::TermDirectory`]),
+//! for the edge to send a query to the shards its words are in.
 
 use std::collections::{BTreeMap, HashSet};
 
 use firstpaint_contracts::{Event, EventKind, Product};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::build::ordinals;
 use crate::inputs::Inputs;
@@ -205,8 +208,25 @@ pub fn routes(products: &[Product], shards: &[ShardSpec]) -> Result<Vec<u8>, fst
     map.into_inner()
 }
 
+/// Each search term of a built shard with how many of its products hold
+/// it, read back from the shard's own index (so `terms.dir` holds exactly
+/// the terms the shard's search matches).
+pub fn shard_terms(engine: &firstpaint_engine::Engine) -> Vec<(String, u32)> {
+    let Some(index) = engine.store().search_index() else {
+        return Vec::new();
+    };
+    index
+        .terms()
+        .into_iter()
+        .filter_map(|term| {
+            let products = index.doc_freq(index.term_id(&term)?);
+            Some((term, products))
+        })
+        .collect()
+}
+
 /// `shards.json`: what the origin wrote, for the publisher and the edge.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShardIndex {
     /// The category shards, in plan order (`routes.fst` numbers them so).
     pub shards: Vec<ShardEntry>,
@@ -214,10 +234,12 @@ pub struct ShardIndex {
     pub global: ShardEntry,
     /// The id -> shard map's file.
     pub routes: String,
+    /// The search term -> shards directory's file.
+    pub terms: String,
 }
 
 /// One written shard.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShardEntry {
     /// Its name.
     pub name: String,

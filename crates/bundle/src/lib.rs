@@ -35,6 +35,7 @@ mod format;
 mod keys;
 mod manifest;
 mod reader;
+mod term_directory;
 mod writer;
 
 pub use bytes::OwnedBytes;
@@ -42,8 +43,11 @@ pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use error::BundleError;
 pub use format::{Header, Tag, FORMAT_VERSION, MAGIC};
 pub use keys::{key_id, parse_signing_key, parse_verifying_key, KeyError};
-pub use manifest::Manifest;
+pub use manifest::{Blob, Manifest, ShardRef, ShardSet};
 pub use reader::{section_ranges, Bundle};
+pub use term_directory::{
+    DirectoryError, TermDirectory, TermDirectoryBuilder, DIRECTORY_MAGIC, DIRECTORY_VERSION,
+};
 pub use writer::{BundleWriter, Inputs};
 
 /// SHA-256 of `bytes`; used for input hashes and content addresses.

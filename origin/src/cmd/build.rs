@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use firstpaint_bundle::{hex, sha256, SigningKey};
+use firstpaint_bundle::{hex, sha256, SigningKey, TermDirectoryBuilder};
+use firstpaint_engine::Engine;
 use firstpaint_origin::build::{build, check_rules, BuildOptions};
 use firstpaint_origin::inputs::{load, InputPaths, Inputs};
 use firstpaint_origin::keys::read_signing_key;
@@ -108,7 +109,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// `build --shard-products`: checks the rules against the whole store,
 /// then builds and writes each shard (see `firstpaint_origin::shard`),
-/// `routes.fst` and `shards.json`. A shard over the KV value limit stops
+/// `routes.fst`, `terms.dir` and `shards.json`. A shard over the KV value limit stops
 /// the build, naming it. The shards are written to `DIR/.building` and
 /// moved into `DIR` only once every one is built, `shards.json` last: a
 /// failed build leaves the last good set as it was.
@@ -133,7 +134,8 @@ fn sharded(
     let specs = shard::plan(&inputs.products, max);
     let global = shard::global(inputs, global);
     let mut entries = Vec::with_capacity(specs.len() + 1);
-    for spec in specs.iter().chain(std::iter::once(&global)) {
+    let mut terms = TermDirectoryBuilder::new();
+    for (number, spec) in specs.iter().chain(std::iter::once(&global)).enumerate() {
         let started = Instant::now();
         let part = shard::inputs_for(inputs, spec);
         let (bytes, report) = build(&part, key, &opts)
@@ -144,6 +146,11 @@ fn sharded(
                 spec.name,
                 bytes.len()
             );
+        }
+        if number < specs.len() {
+            let engine = Engine::open(bytes.clone(), &key.verifying_key(), opts.now)
+                .with_context(|| format!("shard {}: does not open", spec.name))?;
+            terms.add_shard(number, shard::shard_terms(&engine))?;
         }
         let file = format!("{}.fpb", spec.name);
         replace(&staging.join(&file), &bytes)?;
@@ -165,10 +172,12 @@ fn sharded(
     }
     let routes = shard::routes(&inputs.products, &specs)?;
     replace(&staging.join("routes.fst"), &routes)?;
+    let terms = terms.finish()?;
+    replace(&staging.join("terms.dir"), &terms)?;
     for file in entries
         .iter()
         .map(|e| e.file.as_str())
-        .chain(["routes.fst"])
+        .chain(["routes.fst", "terms.dir"])
     {
         std::fs::rename(staging.join(file), dir.join(file))
             .with_context(|| format!("{}: failed to replace", dir.join(file).display()))?;
@@ -180,13 +189,15 @@ fn sharded(
         shards: entries,
         global,
         routes: "routes.fst".to_owned(),
+        terms: "terms.dir".to_owned(),
     };
     let json = serde_json::to_vec_pretty(&index)?;
     replace(&dir.join("shards.json"), &json)?;
     println!(
-        "wrote {} shards, a global shard and routes.fst ({} bytes) to {}",
+        "wrote {} shards, a global shard, routes.fst ({} bytes) and terms.dir ({} bytes) to {}",
         index.shards.len(),
         routes.len(),
+        terms.len(),
         dir.display()
     );
     Ok(())

@@ -3,13 +3,23 @@
 //! The bundle is verified first (a bad bundle never replaces a good one),
 //! stored under its content address `bundles/<sha256>`, and only then is the
 //! `manifest` pointed at it. Rolling back is publishing the old bundle again.
+//!
+//! A shard directory (`firstpaint build --shard-products … --out DIR`) is
+//! published as a set: every shard is verified and loaded, and
+//! `routes.fst` and `terms.dir` are checked against the shards, before
+//! anything is written (one bad file stops the publish); then each is
+//! stored under its content address, and the manifest, naming them all
+//! ([`firstpaint_bundle::ShardSet`]), is written last.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{bail, Context};
-use firstpaint_bundle::{hex, sha256, Bundle, Manifest};
+use anyhow::{bail, ensure, Context};
+use firstpaint_bundle::{
+    hex, sha256, Blob, Bundle, Header, Manifest, ShardRef, ShardSet, TermDirectory, VerifyingKey,
+};
 use firstpaint_engine::Engine;
+use firstpaint_origin::shard::{ShardEntry, ShardIndex};
 
 /// KV key of the manifest.
 pub const MANIFEST_KEY: &str = "manifest";
@@ -19,7 +29,9 @@ pub const KV_VALUE_LIMIT: usize = 25 << 20;
 /// Arguments of `publish`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The bundle, and the key the edge trusts: it must verify against it.
+    /// The bundle (or a shard directory written by `build
+    /// --shard-products`), and the key the edge trusts: it must verify
+    /// against it.
     #[command(flatten)]
     signed: super::SignedBundle,
     /// Publish into wrangler's local KV (what `wrangler dev` reads).
@@ -42,42 +54,30 @@ pub struct Args {
     persist_to: Option<PathBuf>,
 }
 
+/// One file to store under its content address.
+struct Stored {
+    file: PathBuf,
+    key: String,
+    sha256: String,
+}
+
 /// Verifies, stores, then points the manifest.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let (key, bytes) = args.signed.read()?;
-    let name = args.signed.bundle.display();
-    let bundle = Bundle::open(&bytes[..], &key, super::now())
-        .with_context(|| format!("{name}: refused to publish"))?;
-    Engine::open(&bytes, &key, super::now())
-        .with_context(|| format!("{name}: refused to publish, it does not load"))?;
-    let digest = hex(&sha256(&bytes));
-    let manifest = Manifest {
-        bundle_key: Manifest::key_for(&digest),
-        sha256: digest,
-        bytes: bytes.len() as u64,
-        bundle_version: bundle.header().bundle_version,
-        key_id: hex(&bundle.header().key_id),
-        published_at: super::now(),
+    if args.dir.is_none() && !args.local {
+        bail!("say where to publish: --local (wrangler's local KV) or --dir DIR");
+    }
+    let (stored, manifest) = if args.signed.bundle.is_dir() {
+        shard_set(&args)?
+    } else {
+        single(&args)?
     };
+    for s in &stored {
+        store(&args, s)?;
+    }
     let manifest_json = serde_json::to_string_pretty(&manifest)?;
     if let Some(dir) = &args.dir {
-        let target = dir.join(&manifest.bundle_key);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("{}: failed to create", parent.display()))?;
-        }
-        std::fs::write(&target, &bytes)
-            .with_context(|| format!("{}: failed to write", target.display()))?;
         super::replace(&dir.join("manifest.json"), manifest_json.as_bytes())?;
-    } else if args.local {
-        if bytes.len() > KV_VALUE_LIMIT {
-            bail!(
-                "{name}: {:.1} MiB does not fit one KV value (at most {} MiB); publish it with --dir instead",
-                bytes.len() as f64 / (1 << 20) as f64,
-                KV_VALUE_LIMIT >> 20
-            );
-        }
-        kv_put(&args, &manifest.bundle_key, &args.signed.bundle)?;
+    } else {
         let tmp =
             std::env::temp_dir().join(format!("firstpaint-manifest-{}.json", std::process::id()));
         std::fs::write(&tmp, &manifest_json)
@@ -85,14 +85,242 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let result = kv_put(&args, MANIFEST_KEY, &tmp);
         let _ = std::fs::remove_file(&tmp);
         result?;
-    } else {
-        bail!("say where to publish: --local (wrangler's local KV) or --dir DIR");
     }
-    println!(
-        "published {} as {} (version {})",
-        name, manifest.bundle_key, manifest.bundle_version
-    );
+    match &manifest.shards {
+        None => println!(
+            "published {} as {} (version {})",
+            args.signed.bundle.display(),
+            manifest.bundle_key,
+            manifest.bundle_version
+        ),
+        Some(set) => println!(
+            "published {}: {} shards and {} as {} (version {}), routes {}, terms {}",
+            args.signed.bundle.display(),
+            set.shards.len(),
+            set.global,
+            manifest.bundle_key,
+            manifest.bundle_version,
+            set.routes.key,
+            set.terms.key
+        ),
+    }
     Ok(())
+}
+
+/// One bundle: verified and loaded, then its manifest.
+fn single(args: &Args) -> anyhow::Result<(Vec<Stored>, Manifest)> {
+    let (key, bytes) = args.signed.read()?;
+    let file = &args.signed.bundle;
+    let header = verified(file, &bytes, &key, args.local)?;
+    let digest = hex(&sha256(&bytes));
+    let manifest = Manifest {
+        bundle_key: Manifest::key_for(&digest),
+        sha256: digest.clone(),
+        bytes: bytes.len() as u64,
+        bundle_version: header.bundle_version,
+        key_id: hex(&header.key_id),
+        published_at: super::now(),
+        shards: None,
+    };
+    let stored = Stored {
+        file: file.clone(),
+        key: manifest.bundle_key.clone(),
+        sha256: digest,
+    };
+    Ok((vec![stored], manifest))
+}
+
+/// A shard directory: every shard verified and loaded (one at a time, so
+/// a 1M-product set never sits in memory at once), the routes and term
+/// directory checked against them, then the manifest naming them all.
+fn shard_set(args: &Args) -> anyhow::Result<(Vec<Stored>, Manifest)> {
+    let dir = &args.signed.bundle;
+    let index_file = dir.join("shards.json");
+    let index: ShardIndex =
+        serde_json::from_slice(&std::fs::read(&index_file).with_context(|| {
+            format!(
+                "{}: failed to read (is {} a shard directory written by `build --shard-products`?)",
+                index_file.display(),
+                dir.display()
+            )
+        })?)
+        .with_context(|| {
+            format!(
+                "{}: not a shard index (rebuild the shards with this release)",
+                index_file.display()
+            )
+        })?;
+    let key = firstpaint_origin::keys::read_verifying_key(&args.signed.pubkey)?;
+    let mut stored = Vec::new();
+    let mut refs = Vec::with_capacity(index.shards.len());
+    for entry in &index.shards {
+        let (s, _) = shard(dir, entry, &key, args.local)?;
+        refs.push(ShardRef {
+            name: entry.name.clone(),
+            categories: entry.categories.clone(),
+            key: s.key.clone(),
+            sha256: s.sha256.clone(),
+            bytes: entry.bytes as u64,
+        });
+        stored.push(s);
+    }
+    let (global, header) = shard(dir, &index.global, &key, args.local)?;
+    let routes = blob(dir, &index.routes, args.local, |bytes| {
+        let map = fst::Map::new(bytes).context("not an fst map")?;
+        let shards = refs.len() as u64;
+        let mut stream = map.stream();
+        while let Some((id, s)) = fst::Streamer::next(&mut stream) {
+            ensure!(
+                s < shards,
+                "product {:?} routes to shard {s}; there are {shards}",
+                String::from_utf8_lossy(id)
+            );
+        }
+        Ok(())
+    })?;
+    let terms = blob(dir, &index.terms, args.local, |bytes| {
+        let directory = TermDirectory::new(bytes)?;
+        ensure!(
+            directory.shards() as usize <= refs.len(),
+            "names {} shards; there are {}",
+            directory.shards(),
+            refs.len()
+        );
+        Ok(())
+    })?;
+    let manifest = Manifest {
+        bundle_key: global.key.clone(),
+        sha256: global.sha256.clone(),
+        bytes: index.global.bytes as u64,
+        bundle_version: header.bundle_version,
+        key_id: hex(&header.key_id),
+        published_at: super::now(),
+        shards: Some(ShardSet {
+            global: index.global.name.clone(),
+            shards: refs,
+            routes: Blob {
+                key: routes.0.key.clone(),
+                sha256: routes.0.sha256.clone(),
+                bytes: routes.1,
+            },
+            terms: Blob {
+                key: terms.0.key.clone(),
+                sha256: terms.0.sha256.clone(),
+                bytes: terms.1,
+            },
+        }),
+    };
+    manifest
+        .check()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", index_file.display()))?;
+    stored.push(global);
+    stored.push(routes.0);
+    stored.push(terms.0);
+    Ok((stored, manifest))
+}
+
+/// One shard of the set, verified, loaded and matched against
+/// `shards.json`; its header for the manifest.
+fn shard(
+    dir: &Path,
+    entry: &ShardEntry,
+    key: &VerifyingKey,
+    local: bool,
+) -> anyhow::Result<(Stored, Header)> {
+    let file = dir.join(&entry.file);
+    let bytes =
+        std::fs::read(&file).with_context(|| format!("{}: failed to read", file.display()))?;
+    let digest = hex(&sha256(&bytes));
+    ensure!(
+        digest == entry.sha256 && bytes.len() == entry.bytes,
+        "{}: shard {} does not match shards.json (sha256 {digest}, {} bytes; shards.json says {}, {} bytes): refused to publish",
+        file.display(),
+        entry.name,
+        bytes.len(),
+        entry.sha256,
+        entry.bytes
+    );
+    let header = verified(&file, &bytes, key, local)?;
+    Ok((
+        Stored {
+            file,
+            key: Manifest::key_for(&digest),
+            sha256: digest,
+        },
+        header,
+    ))
+}
+
+/// A non-bundle file of the set, checked by `check`; with its size.
+fn blob(
+    dir: &Path,
+    name: &str,
+    local: bool,
+    check: impl FnOnce(&[u8]) -> anyhow::Result<()>,
+) -> anyhow::Result<(Stored, u64)> {
+    let file = dir.join(name);
+    let bytes =
+        std::fs::read(&file).with_context(|| format!("{}: failed to read", file.display()))?;
+    check(&bytes).with_context(|| format!("{}: refused to publish", file.display()))?;
+    fits(&file, bytes.len(), local)?;
+    let digest = hex(&sha256(&bytes));
+    Ok((
+        Stored {
+            file,
+            key: Manifest::key_for(&digest),
+            sha256: digest,
+        },
+        bytes.len() as u64,
+    ))
+}
+
+/// `bytes` verified against `key` and loaded by the engine (a bundle that
+/// does not load is not published either), and small enough for KV.
+fn verified(file: &Path, bytes: &[u8], key: &VerifyingKey, local: bool) -> anyhow::Result<Header> {
+    let name = file.display();
+    let header = Bundle::open(bytes, key, super::now())
+        .with_context(|| format!("{name}: refused to publish"))?
+        .header()
+        .clone();
+    Engine::open(bytes, key, super::now())
+        .with_context(|| format!("{name}: refused to publish, it does not load"))?;
+    fits(file, bytes.len(), local)?;
+    Ok(header)
+}
+
+fn fits(file: &Path, len: usize, local: bool) -> anyhow::Result<()> {
+    if local && len > KV_VALUE_LIMIT {
+        bail!(
+            "{}: {:.1} MiB does not fit one KV value (at most {} MiB); publish it with --dir instead, or build smaller shards",
+            file.display(),
+            len as f64 / (1 << 20) as f64,
+            KV_VALUE_LIMIT >> 20
+        );
+    }
+    Ok(())
+}
+
+/// Stores one file under its key, checking it did not change since it
+/// was verified.
+fn store(args: &Args, s: &Stored) -> anyhow::Result<()> {
+    let bytes =
+        std::fs::read(&s.file).with_context(|| format!("{}: failed to read", s.file.display()))?;
+    ensure!(
+        hex(&sha256(&bytes)) == s.sha256,
+        "{}: changed while it was being published; nothing was pointed at it",
+        s.file.display()
+    );
+    match &args.dir {
+        Some(dir) => {
+            let target = dir.join(&s.key);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("{}: failed to create", parent.display()))?;
+            }
+            super::replace(&target, &bytes)
+        }
+        None => kv_put(args, &s.key, &s.file),
+    }
 }
 
 fn kv_put(args: &Args, key: &str, file: &Path) -> anyhow::Result<()> {

@@ -1,0 +1,301 @@
+//! A sharded store's shards, opened as requests need them.
+//!
+//! What an isolate opens (the shards, `routes.fst`, `terms.dir`) is kept
+//! in one [`ShardCache`] bounded by bytes (`SHARD_CACHE_MB`, default
+//! [`DEFAULT_SHARD_CACHE_BYTES`]) and keyed by content address, so a
+//! shard two manifests share is loaded once, and the routes once per
+//! manifest. An item is loaded on first need, once however many requests
+//! wait for it (they share the load): read from KV, checked against the
+//! manifest's SHA-256 by the runtime's `crypto.subtle`, then (a bundle)
+//! its sections hashed the same way, least recently used items evicted to
+//! make room, copied into wasm memory, its signature checked against the
+//! trusted key, opened. A load that fails is remembered (for
+//! `/p13n/health`) and not retried for [`RETRY_AFTER_FAILURE_MS`]; a bad
+//! new version of a shard never replaces the good one open (requests keep
+//! using it), and a bad shard never enters the cache.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use firstpaint_bundle::TermDirectory;
+use firstpaint_engine::Engine;
+use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
+use serde::Serialize;
+use worker::Env;
+
+use crate::error::EdgeError;
+use crate::limits::{DEFAULT_SHARD_CACHE_BYTES, RETRY_AFTER_FAILURE_MS};
+use crate::loader::{self, Loaded, Sharded};
+use crate::routing::{self, Need, Routes, Target};
+use crate::shard_cache::{OpenItem, ShardCache};
+use crate::shopper::setting;
+
+/// Variable: the most an isolate keeps open of a sharded store, in MiB
+/// (default [`DEFAULT_SHARD_CACHE_BYTES`]).
+pub const SHARD_CACHE_VAR: &str = "SHARD_CACHE_MB";
+/// The cache's name for `routes.fst`.
+pub const ROUTES_NAME: &str = "routes";
+/// The cache's name for `terms.dir`.
+pub const TERMS_NAME: &str = "terms";
+
+/// Something open.
+#[derive(Clone)]
+pub enum Opened {
+    /// A shard's engine.
+    Engine(Rc<Engine>),
+    /// `routes.fst`.
+    Routes(Rc<Routes>),
+    /// `terms.dir`.
+    Terms(Rc<TermDirectory>),
+}
+
+/// What kind of file an item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Bundle,
+    Routes,
+    Terms,
+}
+
+/// An item of the manifest to open.
+#[derive(Debug, Clone)]
+struct Item {
+    name: String,
+    key: String,
+    sha256: String,
+    bytes: u64,
+    kind: Kind,
+}
+
+/// A failed load, for `/p13n/health`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    /// What failed to load.
+    pub name: String,
+    /// The content it should have had.
+    pub sha256: String,
+    /// Why.
+    pub error: String,
+    /// When, ms since the epoch.
+    #[serde(skip)]
+    pub at_ms: f64,
+}
+
+/// What `/p13n/health` says of the open shards.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// Open items, most recently used first.
+    pub open: Vec<OpenItem>,
+    /// Their bytes.
+    pub held_bytes: u64,
+    /// The bound.
+    pub limit_bytes: u64,
+    /// The last failed load of each item that failed.
+    pub failures: Vec<Failure>,
+}
+
+type Load = Shared<LocalBoxFuture<'static, Result<Opened, EdgeError>>>;
+
+thread_local! {
+    static CACHE: RefCell<ShardCache<Opened>> =
+        RefCell::new(ShardCache::new(DEFAULT_SHARD_CACHE_BYTES));
+    /// Loads in flight, by content address.
+    static LOADS: RefCell<Vec<(String, Load)>> = const { RefCell::new(Vec::new()) };
+    static FAILURES: RefCell<Vec<Failure>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The engine `need` is answered by in the shard set `set`.
+pub async fn engine(env: &Env, set: &Sharded, need: &Need) -> Result<Loaded, EdgeError> {
+    let shards = shard_set(set)?;
+    let routes = match need {
+        Need::Product(_) => Some(routes(env, set).await?),
+        _ => None,
+    };
+    let target = routing::target(shards, need, routes.as_deref()).unwrap_or(Target::Global);
+    shard_engine(env, set, target).await
+}
+
+/// The engine of `target`, opened if need be.
+pub async fn shard_engine(env: &Env, set: &Sharded, target: Target) -> Result<Loaded, EdgeError> {
+    let item = bundle_item(set, target)?;
+    let Opened::Engine(engine) = open(env, &item).await? else {
+        return Err(EdgeError::Manifest(format!("{} is not a bundle", item.key)));
+    };
+    Ok(Loaded {
+        engine,
+        sha256: item.sha256,
+        shard: Some(item.name),
+        checked_at_ms: set.checked_at_ms,
+        loaded_at_ms: set.checked_at_ms,
+        last_error: set.last_error.clone(),
+    })
+}
+
+/// `routes.fst` of the set, opened if need be.
+pub async fn routes(env: &Env, set: &Sharded) -> Result<Rc<Routes>, EdgeError> {
+    let item = blob_item(ROUTES_NAME, &shard_set(set)?.routes, Kind::Routes);
+    match open(env, &item).await? {
+        Opened::Routes(r) => Ok(r),
+        _ => Err(EdgeError::Manifest(format!("{} is not routes", item.key))),
+    }
+}
+
+/// `terms.dir` of the set, opened if need be.
+pub async fn terms(env: &Env, set: &Sharded) -> Result<Rc<TermDirectory>, EdgeError> {
+    let item = blob_item(TERMS_NAME, &shard_set(set)?.terms, Kind::Terms);
+    match open(env, &item).await? {
+        Opened::Terms(t) => Ok(t),
+        _ => Err(EdgeError::Manifest(format!(
+            "{} is not a term directory",
+            item.key
+        ))),
+    }
+}
+
+fn blob_item(name: &str, blob: &firstpaint_bundle::Blob, kind: Kind) -> Item {
+    Item {
+        name: name.into(),
+        key: blob.key.clone(),
+        sha256: blob.sha256.clone(),
+        bytes: blob.bytes,
+        kind,
+    }
+}
+
+/// The name of `target`'s shard.
+pub fn shard_name(set: &Sharded, target: Target) -> Option<String> {
+    bundle_item(set, target).ok().map(|i| i.name)
+}
+
+/// What is open, and what failed.
+pub fn status() -> Status {
+    let (open, held_bytes, limit_bytes) = CACHE.with(|c| {
+        let c = c.borrow();
+        (c.open(), c.held(), c.limit())
+    });
+    Status {
+        open,
+        held_bytes,
+        limit_bytes,
+        failures: FAILURES.with(|f| f.borrow().clone()),
+    }
+}
+
+fn shard_set(set: &Sharded) -> Result<&firstpaint_bundle::ShardSet, EdgeError> {
+    set.manifest
+        .shards
+        .as_ref()
+        .ok_or_else(|| EdgeError::Manifest("the manifest names no shards".into()))
+}
+
+fn bundle_item(set: &Sharded, target: Target) -> Result<Item, EdgeError> {
+    let m = &set.manifest;
+    let shards = shard_set(set)?;
+    Ok(match target {
+        Target::Global => Item {
+            name: shards.global.clone(),
+            key: m.bundle_key.clone(),
+            sha256: m.sha256.clone(),
+            bytes: m.bytes,
+            kind: Kind::Bundle,
+        },
+        Target::Shard(n) => {
+            let s = shards.shards.get(n).ok_or_else(|| {
+                EdgeError::Manifest(format!(
+                    "no shard {n} (the manifest has {})",
+                    shards.shards.len()
+                ))
+            })?;
+            Item {
+                name: s.name.clone(),
+                key: s.key.clone(),
+                sha256: s.sha256.clone(),
+                bytes: s.bytes,
+                kind: Kind::Bundle,
+            }
+        }
+    })
+}
+
+/// `item`, from the cache or loaded (one load however many wait). When
+/// it fails, an older good version of the same item still open answers.
+async fn open(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
+    let limit = setting(env, SHARD_CACHE_VAR)
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(DEFAULT_SHARD_CACHE_BYTES, |mb| mb << 20);
+    if let Some(opened) = CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        c.set_limit(limit);
+        c.get(&item.sha256)
+    }) {
+        return Ok(opened);
+    }
+    let result = match recent_failure(&item.sha256) {
+        Some(why) => Err(EdgeError::NotLoaded(why)),
+        None => load(env, item).await,
+    };
+    result.or_else(|e| CACHE.with(|c| c.borrow_mut().by_name(&item.name)).ok_or(e))
+}
+
+fn recent_failure(sha256: &str) -> Option<String> {
+    FAILURES.with(|f| {
+        f.borrow()
+            .iter()
+            .find(|x| x.sha256 == sha256 && loader::now_ms() - x.at_ms < RETRY_AFTER_FAILURE_MS)
+            .map(|x| format!("{}: {}", x.name, x.error))
+    })
+}
+
+/// The shared load of `item`.
+fn load(env: &Env, item: &Item) -> Load {
+    LOADS.with(|loads| {
+        if let Some((_, l)) = loads.borrow().iter().find(|(sha, _)| *sha == item.sha256) {
+            return l.clone();
+        }
+        let (env, item) = (env.clone(), item.clone());
+        let sha = item.sha256.clone();
+        let l = async move {
+            let result = load_now(&env, &item).await;
+            LOADS.with(|loads| loads.borrow_mut().retain(|(s, _)| *s != item.sha256));
+            FAILURES.with(|f| {
+                let mut f = f.borrow_mut();
+                f.retain(|x| x.name != item.name);
+                if let Err(e) = &result {
+                    f.push(Failure {
+                        name: item.name.clone(),
+                        sha256: item.sha256.clone(),
+                        error: e.to_string(),
+                        at_ms: loader::now_ms(),
+                    });
+                }
+            });
+            result
+        }
+        .boxed_local()
+        .shared();
+        loads.borrow_mut().push((sha, l.clone()));
+        l
+    })
+}
+
+async fn load_now(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
+    let buffer = loader::fetch_verified(env, &item.key, &item.sha256).await?;
+    // Room first, so the evicted and the new are not in wasm memory together
+    // (requests still using an evicted shard hold it until they finish).
+    CACHE.with(|c| c.borrow_mut().make_room(item.bytes));
+    let opened = match item.kind {
+        Kind::Bundle => Opened::Engine(Rc::new(loader::open_engine(env, &buffer).await?)),
+        Kind::Routes => Opened::Routes(Rc::new(
+            Routes::new(loader::bytes_of(&buffer)).map_err(EdgeError::Manifest)?,
+        )),
+        Kind::Terms => Opened::Terms(Rc::new(
+            TermDirectory::new(&loader::bytes_of(&buffer))
+                .map_err(|e| EdgeError::Manifest(e.to_string()))?,
+        )),
+    };
+    CACHE.with(|c| {
+        c.borrow_mut()
+            .insert(&item.name, &item.sha256, item.bytes, opened.clone())
+    });
+    Ok(opened)
+}
