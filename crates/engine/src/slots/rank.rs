@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::error::EngineError;
-use crate::limits::{DEFAULT_K, MAX_K};
+use crate::limits::{CANDIDATES_PER_SOURCE, DEFAULT_K, MAX_K};
 use crate::order;
 use crate::policy::guardrails::{cart_shipping, Guardrails, Refusal, SlotContext};
 use crate::signals::session::Session;
@@ -15,6 +15,10 @@ use crate::slots::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotReq
 use crate::slots::surfaces::{gather, Context, BACK_IN_STOCK, RECENTLY_VIEWED, REFILL_DUE};
 use crate::store::Product;
 use crate::Engine;
+
+/// Room reserved for a slot's candidates: most slots propose a few sources'
+/// worth.
+const POOL_CAPACITY: usize = 4 * CANDIDATES_PER_SOURCE;
 
 /// A scored candidate.
 struct Scored {
@@ -74,7 +78,7 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
         }
         _ => Session::new(engine, &req.viewed, &req.signals),
     };
-    let mut pool = Pool::default();
+    let mut pool = Pool::with_capacity(POOL_CAPACITY);
     let wanted = engine.ordinals(&req.wanted);
     let ordered: Vec<(u32, i64)> = req
         .ordered
@@ -96,11 +100,9 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
 
     let blend = engine.rules().blend;
     let weights: [(Signal, f32); SIGNALS] = Signal::ALL.map(|s| (s, s.weight(&blend)));
-    let excluded = |ord: u32| {
-        let recent = pool
-            .candidates
-            .get(&ord)
-            .is_some_and(|c| [RECENTLY_VIEWED, BACK_IN_STOCK, REFILL_DUE].contains(&c.source));
+    let boosts = active_boosts(engine, req);
+    let excluded = |ord: u32, c: &Candidate| {
+        let recent = [RECENTLY_VIEWED, BACK_IN_STOCK, REFILL_DUE].contains(&c.source);
         Some(ord) == anchor
             || cart.contains(&ord)
             || (req.kind == SlotKind::Home && session.contains(ord) && !recent)
@@ -108,10 +110,9 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
     let scored: Vec<Scored> = pool
         .order
         .iter()
-        .filter(|&&ord| !excluded(ord))
         .filter_map(|&ord| {
             let c = *pool.candidates.get(&ord)?;
-            Some(scored(engine, ord, c, req, &weights))
+            (!excluded(ord, &c)).then(|| scored(engine, ord, c, req, &weights, &boosts))
         })
         .collect();
     // Best tier first, then best score; ties keep the order proposed.
@@ -136,22 +137,18 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
     let mut selection = Selection::new(engine, &slot, req.explain);
     // New arrivals a diversity cap turned away while the slot filled get
     // another chance when their share is protected, ahead of the rest.
-    let mut rest = Vec::new();
-    let mut later = Vec::new();
-    for s in scored {
-        if selection.items.len() < k {
-            if let Err(refused) = selection.offer(s) {
-                if selection.is_new(refused.ord, req.now) {
-                    rest.push(refused);
-                }
+    let mut refused_new = Vec::new();
+    let mut scored = scored.into_iter();
+    while selection.items.len() < k {
+        let Some(s) = scored.next() else { break };
+        if let Err(refused) = selection.offer(s) {
+            if selection.is_new(refused.ord, req.now) {
+                refused_new.push(refused);
             }
-        } else {
-            later.push(s);
         }
     }
-    rest.extend(later);
-    selection.protect_new_arrivals(k, rest, req.now);
-    selection.apply_pins(k, req, &weights, |ord| {
+    selection.protect_new_arrivals(k, refused_new.into_iter().chain(scored), req.now);
+    selection.apply_pins(k, req, &weights, &boosts, |ord| {
         Some(ord) == anchor || cart.contains(&ord)
     });
 
@@ -198,19 +195,28 @@ pub(crate) fn rank(engine: &Engine, req: &SlotRequest) -> Result<Ranking, Engine
     })
 }
 
-/// `c` with the shared signals filled in, blended by `weights` and boosted.
+/// `c` with the shared signals filled in, blended by `weights` and boosted
+/// by `boosts` (the slot's [`active_boosts`]).
 fn scored(
     engine: &Engine,
     ord: u32,
     mut c: Candidate,
     req: &SlotRequest,
     weights: &[(Signal, f32); SIGNALS],
+    boosts: &[(u32, f32)],
 ) -> Scored {
     generic_signals(engine, ord, &mut c);
-    if let (Some(band), Some(level)) = (&req.price_band, engine.price_level(ord)) {
-        c.set(Signal::PriceFit, band.fit(level));
+    // The price level only when there is a band to fit it to.
+    if let Some(band) = &req.price_band {
+        if let Some(level) = engine.price_level(ord) {
+            c.set(Signal::PriceFit, band.fit(level));
+        }
     }
-    let boost = boost(engine, ord, req);
+    let boost = boosts
+        .iter()
+        .filter(|&&(product, _)| product == ord)
+        .map(|&(_, weight)| weight)
+        .sum();
     let score = weights.iter().map(|&(s, w)| w * c.get(s)).sum::<f32>() + boost;
     Scored {
         ord,
@@ -255,19 +261,16 @@ pub(crate) fn rating_signal(p: Product<'_>) -> f32 {
     }
 }
 
-/// The active boosts for `ord` in this slot, summed.
-fn boost(engine: &Engine, ord: u32, req: &SlotRequest) -> f32 {
+/// The boosts active in this slot now, as (product, weight) in the rules'
+/// order: found once per ranking, then summed per candidate in that order.
+fn active_boosts(engine: &Engine, req: &SlotRequest) -> Vec<(u32, f32)> {
     engine
         .rules()
         .boosts
         .iter()
-        .filter(|b| {
-            b.product == ord
-                && b.slot.is_none_or(|s| s == req.kind)
-                && (b.from..b.until).contains(&req.now)
-        })
-        .map(|b| b.weight)
-        .sum()
+        .filter(|b| b.slot.is_none_or(|s| s == req.kind) && (b.from..b.until).contains(&req.now))
+        .map(|b| (b.product, b.weight))
+        .collect()
 }
 
 /// Items chosen so far, with the caps' counters.
@@ -422,7 +425,9 @@ impl<'a> Selection<'a> {
 
     /// Makes sure `new_arrival_share` of the slot holds new arrivals, when
     /// there are any that pass the rules, by replacing the lowest-ranked others.
-    fn protect_new_arrivals(&mut self, k: usize, rest: Vec<Scored>, now: i64) {
+    /// `rest` are the candidates not admitted, best first; only its new
+    /// arrivals are looked at, and only as many as it takes.
+    fn protect_new_arrivals(&mut self, k: usize, rest: impl Iterator<Item = Scored>, now: i64) {
         let share = self.engine.rules().new_arrival_share;
         let wanted = (share * k as f32).ceil() as usize;
         let mut have = self
@@ -433,13 +438,11 @@ impl<'a> Selection<'a> {
         if have >= wanted {
             return;
         }
-        let mut fresh: Vec<Scored> = rest
-            .into_iter()
-            .filter(|s| self.is_new(s.ord, now))
-            .collect();
-        fresh.reverse();
+        let mut rest = rest;
         while have < wanted {
-            let Some(candidate) = fresh.pop() else { break };
+            let Some(candidate) = rest.find(|s| self.is_new(s.ord, now)) else {
+                break;
+            };
             let mut dropped = None;
             let capped = self.refusal(candidate.ord).is_some();
             if self.items.len() == k || capped {
@@ -482,6 +485,7 @@ impl<'a> Selection<'a> {
         k: usize,
         req: &SlotRequest,
         weights: &[(Signal, f32); SIGNALS],
+        boosts: &[(u32, f32)],
         off_page: impl Fn(u32) -> bool,
     ) {
         let pins: Vec<_> = self
@@ -505,7 +509,14 @@ impl<'a> Selection<'a> {
                     self.count(entry.ord, -1);
                     entry
                 }
-                None => scored(self.engine, pin.product, Candidate::default(), req, weights),
+                None => scored(
+                    self.engine,
+                    pin.product,
+                    Candidate::default(),
+                    req,
+                    weights,
+                    boosts,
+                ),
             };
             // Pins obey the guardrails and the caps like everything else.
             if let Some(rule) = self.refusal(pin.product) {
