@@ -341,12 +341,26 @@ impl<'a> Selection<'a> {
         }
     }
 
-    /// Why `ord` may not join the slot now, if it may not.
+    /// Why `ord` may not join the slot now, if it may not. Explained, the
+    /// guardrails are asked first (theirs is the rule a refusal names);
+    /// otherwise the caps are, which are cheaper and turn away most of
+    /// what a slot refuses: refused or not, the answer is the same.
     fn refusal(&self, ord: u32) -> Option<Refused<'a>> {
         let p = self.engine.product_at(ord)?;
-        if let Some(rule) = self.guardrails.refusal(p, self.slot, self.engine) {
-            return Some(Refused::Rule(rule));
+        let rule = || {
+            self.guardrails
+                .refusal(p, self.slot, self.engine)
+                .map(Refused::Rule)
+        };
+        if self.explain {
+            rule().or_else(|| self.capped(p))
+        } else {
+            self.capped(p).or_else(rule)
         }
+    }
+
+    /// The brand or category cap `p` is up against, if any.
+    fn capped(&self, p: Product<'a>) -> Option<Refused<'a>> {
         let rules = self.engine.rules();
         if let (Some(cap), Some(brand)) = (rules.max_per_brand, p.brand_id()) {
             if counted(&self.per_brand, brand) >= cap {
