@@ -12,11 +12,18 @@ pub const MAX_VIEWED: usize = 20;
 /// Candidates taken from each source before blending and guardrails.
 pub const CANDIDATES_PER_SOURCE: usize = 64;
 /// Most neighbours one HNSW search proposes. The stored graph searches with
-/// a beam of 64 (its links are cut to 24 a point, so a narrower beam loses
-/// recall), but the candidate budget stays the 32 that instant-distance's
-/// beam gave before the graph was read in place: the store changed the
-/// layout, not what the models see (and each candidate costs scoring).
+/// a beam of 64 (a slot's search with [`SLOT_ANN_BEAM`]), but the candidate
+/// budget stays the 32 that instant-distance's beam gave before the graph
+/// was read in place: the store changed the layout, not what the models see
+/// (and each candidate costs scoring).
 pub const MAX_ANN_NEIGHBOURS: usize = 32;
+/// The beam a slot's HNSW search uses on layer 0 ([`Engine::nearest`]
+/// keeps the stored graph's 64): a search costs about its beam (-32% of
+/// its work at 40), and its recall@10 stays 0.995 on the structured 100k
+/// store (0.998 at 64; BENCHMARKS.md, session 8).
+///
+/// [`Engine::nearest`]: crate::Engine::nearest
+pub const SLOT_ANN_BEAM: usize = 40;
 /// Weight of the n-th most recent view is `RECENCY_DECAY^n`.
 pub const RECENCY_DECAY: f32 = 0.7;
 /// Longest slot template accepted, in bytes.

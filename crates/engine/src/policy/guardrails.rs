@@ -80,18 +80,16 @@ impl<'a> Guardrails<'a> {
         if let Some(flag) = p.safety().find(|f| r.exclude_safety.iter().any(|x| x == f)) {
             return Some(Refusal::Safety(flag));
         }
-        if let Some(c) = p
-            .category_path()
-            .iter()
-            .find(|c| r.exclude_categories.contains(c))
-        {
+        // Read once: several rules look at it.
+        let path = p.category_path();
+        if let Some(c) = path.iter().find(|c| r.exclude_categories.contains(c)) {
             return Some(Refusal::Category(name(*c)));
         }
         if let Some(tag) = p.tags().find(|t| r.exclude_tags.iter().any(|x| x == t)) {
             return Some(Refusal::Tag(tag));
         }
         for (category, floor) in &r.price_floors {
-            if p.category_path().contains(category) && p.price() < *floor {
+            if path.contains(category) && p.price() < *floor {
                 return Some(Refusal::PriceFloor {
                     price: p.price(),
                     category: name(*category),
@@ -99,9 +97,11 @@ impl<'a> Guardrails<'a> {
                 });
             }
         }
-        if let Some(margin) = p.margin() {
+        // The margin (price and cost) only when a floor may apply.
+        let margin = (!r.margin_floors.is_empty()).then(|| p.margin()).flatten();
+        if let Some(margin) = margin {
             for (category, floor) in &r.margin_floors {
-                if p.category_path().contains(category) && margin < *floor {
+                if path.contains(category) && margin < *floor {
                     return Some(Refusal::MarginFloor {
                         margin,
                         category: name(*category),
@@ -119,11 +119,7 @@ impl<'a> Guardrails<'a> {
             if rule.exclude_regulated && p.regulated() {
                 return Some(Refusal::RegionalRegulated { region });
             }
-            if let Some(c) = p
-                .category_path()
-                .iter()
-                .find(|c| rule.exclude_categories.contains(c))
-            {
+            if let Some(c) = path.iter().find(|c| rule.exclude_categories.contains(c)) {
                 return Some(Refusal::RegionalCategory {
                     category: name(*c),
                     region,

@@ -147,6 +147,16 @@ impl Hasher for OrdinalHasher {
 }
 
 impl Pool {
+    /// An empty pool with room for `n` candidates (a slot's sources
+    /// propose a few hundred: growing the table as they come was ~1% of a
+    /// ranking).
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            order: Vec::with_capacity(n),
+            candidates: HashMap::with_capacity_and_hasher(n, BuildHasherDefault::default()),
+        }
+    }
+
     /// The candidate `ord`, proposed by `source` at `tier`; a better
     /// (lower) tier replaces a worse one.
     pub fn add(&mut self, ord: u32, tier: u8, source: &'static str) -> &mut Candidate {

@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::error::EngineError;
-use crate::limits::{DEFAULT_K, MAX_K};
+use crate::limits::{CANDIDATES_PER_SOURCE, DEFAULT_K, MAX_K};
 use crate::order;
 use crate::policy::guardrails::{cart_shipping, Guardrails, Refusal, SlotContext};
 use crate::signals::session::Session;
@@ -16,6 +16,10 @@ use crate::slots::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotReq
 use crate::slots::surfaces::{gather, Context, BACK_IN_STOCK, RECENTLY_VIEWED, REFILL_DUE};
 use crate::store::Product;
 use crate::store::Store;
+
+/// Room reserved for a slot's candidates: most slots propose a few sources'
+/// worth.
+const POOL_CAPACITY: usize = 4 * CANDIDATES_PER_SOURCE;
 
 /// A scored candidate.
 struct Scored {
@@ -83,7 +87,7 @@ pub(crate) fn rank(
         }
         _ => visit.session(),
     };
-    let mut pool = Pool::default();
+    let mut pool = Pool::with_capacity(POOL_CAPACITY);
     let ctx = Context {
         engine,
         session,
@@ -99,11 +103,9 @@ pub(crate) fn rank(
 
     let blend = engine.rules().blend;
     let weights: [(Signal, f32); SIGNALS] = Signal::ALL.map(|s| (s, s.weight(&blend)));
-    let excluded = |ord: u32| {
-        let recent = pool
-            .candidates
-            .get(&ord)
-            .is_some_and(|c| [RECENTLY_VIEWED, BACK_IN_STOCK, REFILL_DUE].contains(&c.source));
+    let boosts = active_boosts(engine, req.kind, visitor.now);
+    let excluded = |ord: u32, c: &Candidate| {
+        let recent = [RECENTLY_VIEWED, BACK_IN_STOCK, REFILL_DUE].contains(&c.source);
         Some(ord) == anchor
             || cart.contains(&ord)
             || (req.kind == SlotKind::Home && session.contains(ord) && !recent)
@@ -111,10 +113,9 @@ pub(crate) fn rank(
     let scored: Vec<Scored> = pool
         .order
         .iter()
-        .filter(|&&ord| !excluded(ord))
         .filter_map(|&ord| {
             let c = *pool.candidates.get(&ord)?;
-            Some(scored(engine, ord, c, req.kind, visitor, &weights))
+            (!excluded(ord, &c)).then(|| scored(engine, ord, c, visitor, &weights, &boosts))
         })
         .collect();
     // Best tier first, then best score; ties keep the order proposed.
@@ -139,22 +140,18 @@ pub(crate) fn rank(
     let mut selection = Selection::new(engine, &slot, req.explain);
     // New arrivals a diversity cap turned away while the slot filled get
     // another chance when their share is protected, ahead of the rest.
-    let mut rest = Vec::new();
-    let mut later = Vec::new();
-    for s in scored {
-        if selection.items.len() < k {
-            if let Err(refused) = selection.offer(s) {
-                if selection.is_new(refused.ord, visitor.now) {
-                    rest.push(refused);
-                }
+    let mut refused_new = Vec::new();
+    let mut scored = scored.into_iter();
+    while selection.items.len() < k {
+        let Some(s) = scored.next() else { break };
+        if let Err(refused) = selection.offer(s) {
+            if selection.is_new(refused.ord, visitor.now) {
+                refused_new.push(refused);
             }
-        } else {
-            later.push(s);
         }
     }
-    rest.extend(later);
-    selection.protect_new_arrivals(k, rest, visitor.now);
-    selection.apply_pins(k, req.kind, visitor, &weights, |ord| {
+    selection.protect_new_arrivals(k, refused_new.into_iter().chain(scored), visitor.now);
+    selection.apply_pins(k, req.kind, visitor, &weights, &boosts, |ord| {
         Some(ord) == anchor || cart.contains(&ord)
     });
 
@@ -201,20 +198,28 @@ pub(crate) fn rank(
     })
 }
 
-/// `c` with the shared signals filled in, blended by `weights` and boosted.
+/// `c` with the shared signals filled in, blended by `weights` and boosted
+/// by `boosts` (the slot's [`active_boosts`]).
 fn scored(
     engine: &Store,
     ord: u32,
     mut c: Candidate,
-    kind: SlotKind,
     visitor: &Visitor,
     weights: &[(Signal, f32); SIGNALS],
+    boosts: &[(u32, f32)],
 ) -> Scored {
     generic_signals(engine, ord, &mut c);
-    if let (Some(band), Some(level)) = (&visitor.price_band, engine.price_level(ord)) {
-        c.set(Signal::PriceFit, band.fit(level));
+    // The price level only when there is a band to fit it to.
+    if let Some(band) = &visitor.price_band {
+        if let Some(level) = engine.price_level(ord) {
+            c.set(Signal::PriceFit, band.fit(level));
+        }
     }
-    let boost = boost(engine, ord, kind, visitor.now);
+    let boost = boosts
+        .iter()
+        .filter(|&&(product, _)| product == ord)
+        .map(|&(_, weight)| weight)
+        .sum();
     let score = weights.iter().map(|&(s, w)| w * c.get(s)).sum::<f32>() + boost;
     Scored {
         ord,
@@ -259,17 +264,16 @@ pub(crate) fn rating_signal(p: Product<'_>) -> f32 {
     }
 }
 
-/// The active boosts at `now` for `ord` in a slot of `kind`, summed.
-fn boost(engine: &Store, ord: u32, kind: SlotKind, now: i64) -> f32 {
+/// The boosts active in this slot now, as (product, weight) in the rules'
+/// order: found once per ranking, then summed per candidate in that order.
+fn active_boosts(engine: &Store, kind: SlotKind, now: i64) -> Vec<(u32, f32)> {
     engine
         .rules()
         .boosts
         .iter()
-        .filter(|b| {
-            b.product == ord && b.slot.is_none_or(|s| s == kind) && (b.from..b.until).contains(&now)
-        })
-        .map(|b| b.weight)
-        .sum()
+        .filter(|b| b.slot.is_none_or(|s| s == kind) && (b.from..b.until).contains(&now))
+        .map(|b| (b.product, b.weight))
+        .collect()
 }
 
 /// Items chosen so far, with the caps' counters.
@@ -340,12 +344,26 @@ impl<'a> Selection<'a> {
         }
     }
 
-    /// Why `ord` may not join the slot now, if it may not.
+    /// Why `ord` may not join the slot now, if it may not. Explained, the
+    /// guardrails are asked first (theirs is the rule a refusal names);
+    /// otherwise the caps are, which are cheaper and turn away most of
+    /// what a slot refuses: refused or not, the answer is the same.
     fn refusal(&self, ord: u32) -> Option<Refused<'a>> {
         let p = self.engine.product_at(ord)?;
-        if let Some(rule) = self.guardrails.refusal(p, self.slot, self.engine) {
-            return Some(Refused::Rule(rule));
+        let rule = || {
+            self.guardrails
+                .refusal(p, self.slot, self.engine)
+                .map(Refused::Rule)
+        };
+        if self.explain {
+            rule().or_else(|| self.capped(p))
+        } else {
+            self.capped(p).or_else(rule)
         }
+    }
+
+    /// The brand or category cap `p` is up against, if any.
+    fn capped(&self, p: Product<'a>) -> Option<Refused<'a>> {
         let rules = self.engine.rules();
         if let (Some(cap), Some(brand)) = (rules.max_per_brand, p.brand_id()) {
             if counted(&self.per_brand, brand) >= cap {
@@ -424,7 +442,9 @@ impl<'a> Selection<'a> {
 
     /// Makes sure `new_arrival_share` of the slot holds new arrivals, when
     /// there are any that pass the rules, by replacing the lowest-ranked others.
-    fn protect_new_arrivals(&mut self, k: usize, rest: Vec<Scored>, now: i64) {
+    /// `rest` are the candidates not admitted, best first; only its new
+    /// arrivals are looked at, and only as many as it takes.
+    fn protect_new_arrivals(&mut self, k: usize, rest: impl Iterator<Item = Scored>, now: i64) {
         let share = self.engine.rules().new_arrival_share;
         let wanted = (share * k as f32).ceil() as usize;
         let mut have = self
@@ -435,13 +455,11 @@ impl<'a> Selection<'a> {
         if have >= wanted {
             return;
         }
-        let mut fresh: Vec<Scored> = rest
-            .into_iter()
-            .filter(|s| self.is_new(s.ord, now))
-            .collect();
-        fresh.reverse();
+        let mut rest = rest;
         while have < wanted {
-            let Some(candidate) = fresh.pop() else { break };
+            let Some(candidate) = rest.find(|s| self.is_new(s.ord, now)) else {
+                break;
+            };
             let mut dropped = None;
             let capped = self.refusal(candidate.ord).is_some();
             if self.items.len() == k || capped {
@@ -485,6 +503,7 @@ impl<'a> Selection<'a> {
         kind: SlotKind,
         visitor: &Visitor,
         weights: &[(Signal, f32); SIGNALS],
+        boosts: &[(u32, f32)],
         off_page: impl Fn(u32) -> bool,
     ) {
         let pins: Vec<_> = self
@@ -512,9 +531,9 @@ impl<'a> Selection<'a> {
                     self.engine,
                     pin.product,
                     Candidate::default(),
-                    kind,
                     visitor,
                     weights,
+                    boosts,
                 ),
             };
             // Pins obey the guardrails and the caps like everything else.

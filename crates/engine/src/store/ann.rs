@@ -519,36 +519,6 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
             scale: f32_at(scale, 0)?,
         })
     }
-
-    /// `query . (product ordinal's vector)`, read straight from its
-    /// record, computed as [`Quantized::dot`] computes it (the integer sum
-    /// is exact in any order, then the same two products), so the two
-    /// agree to the bit.
-    #[inline]
-    fn dot(&self, query: &Quantized, ordinal: u32) -> Option<f32> {
-        if ordinal >= self.n {
-            return None;
-        }
-        let at = self.vectors + VECTOR_BYTES * ordinal as usize;
-        let record = self.bytes.as_ref().get(at..at + VECTOR_BYTES)?;
-        let (codes, scale) = record.split_at(DIM);
-        let sum: i32 = query
-            .q
-            .iter()
-            .zip(codes)
-            .map(|(&a, &b)| i32::from(a) * i32::from(b as i8))
-            .sum();
-        Some(sum as f32 * query.scale * f32_at(scale, 0)?)
-    }
-
-    /// The product that upper-layer node `node` is.
-    #[inline]
-    fn member(&self, node: u32) -> Option<u32> {
-        if node >= self.upper.first()?.size {
-            return None;
-        }
-        u32_at(self.bytes.as_ref(), self.members + 4 * node as usize)
-    }
 }
 
 #[cfg(test)]

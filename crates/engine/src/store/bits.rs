@@ -18,19 +18,28 @@ fn mask(width: u32) -> u64 {
 
 /// The value of `width` bits starting at bit `bit` of `bytes`; `None` when
 /// the bytes (with their padding) do not reach it, or `width` is over 64.
+///
+/// Not recursive (the wide case reads two halves through [`read_narrow`]),
+/// so it inlines into every column read.
 #[inline]
 pub fn read(bytes: &[u8], bit: u64, width: u32) -> Option<u64> {
+    if width <= 56 {
+        return read_narrow(bytes, bit, width);
+    }
     if width > 64 {
         return None;
     }
-    if width > 56 {
-        let low = read(bytes, bit, 32)?;
-        let high = read(bytes, bit.checked_add(32)?, width - 32)?;
-        return Some(low | high << 32);
-    }
+    let low = read_narrow(bytes, bit, 32)?;
+    let high = read_narrow(bytes, bit.checked_add(32)?, width - 32)?;
+    Some(low | high << 32)
+}
+
+/// As [`read`], for `width` at most 56: one unaligned 8-byte load.
+#[inline]
+fn read_narrow(bytes: &[u8], bit: u64, width: u32) -> Option<u64> {
     let at = usize::try_from(bit / 8).ok()?;
-    let word: [u8; 8] = bytes.get(at..at.checked_add(8)?)?.try_into().ok()?;
-    Some((u64::from_le_bytes(word) >> (bit % 8)) & mask(width))
+    let word = bytes.get(at..)?.first_chunk::<8>()?;
+    Some((u64::from_le_bytes(*word) >> (bit % 8)) & mask(width))
 }
 
 #[cfg(feature = "build")]

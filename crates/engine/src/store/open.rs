@@ -219,6 +219,15 @@ impl Store {
         self.ann.search(&Quantized::new(query), k)
     }
 
+    /// As [`nearest`](Self::nearest), with the beam of
+    /// [`limits::SLOT_ANN_BEAM`] (or the index's own, if narrower): what
+    /// a slot's candidates are drawn from.
+    pub(crate) fn nearest_for_slot(&self, query: &Embedding, k: usize) -> Vec<(u32, f32)> {
+        let k = k.min(limits::MAX_ANN_NEIGHBOURS);
+        let beam = limits::SLOT_ANN_BEAM.min(self.ann.ef_search());
+        self.ann.search_ef(&Quantized::new(query), k, beam)
+    }
+
     /// The lexical index, when the bundle has one.
     pub fn search_index(&self) -> Option<&SearchIndex> {
         self.search.as_ref()

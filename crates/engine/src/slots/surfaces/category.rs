@@ -23,7 +23,7 @@ pub(crate) fn category(ctx: &Context<'_>, pool: &mut Pool) {
     }
     if !session.taste.is_zero() {
         // A wider net than other slots: most neighbours fall outside.
-        for (ord, _) in engine.nearest(&session.taste, 4 * CANDIDATES_PER_SOURCE) {
+        for (ord, _) in engine.nearest_for_slot(&session.taste, 4 * CANDIDATES_PER_SOURCE) {
             if member(ord) {
                 pool.add(ord, 0, "similar");
             }

@@ -80,7 +80,7 @@ fn neighbours(ctx: &Context<'_>, query: &Embedding, tier: u8, pool: &mut Pool) {
     if query.is_zero() {
         return;
     }
-    for (ord, _) in ctx.engine.nearest(query, CANDIDATES_PER_SOURCE) {
+    for (ord, _) in ctx.engine.nearest_for_slot(query, CANDIDATES_PER_SOURCE) {
         pool.add(ord, tier, "similar");
     }
 }

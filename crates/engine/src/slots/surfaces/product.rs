@@ -62,7 +62,7 @@ pub(crate) fn alternatives(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
         })
     };
     if let Some(e) = ctx.engine.embedding(anchor) {
-        for (ord, _) in ctx.engine.nearest(&e, CANDIDATES_PER_SOURCE) {
+        for (ord, _) in ctx.engine.nearest_for_slot(&e, CANDIDATES_PER_SOURCE) {
             pool.add(ord, if close_price(ord) { 0 } else { 1 }, "similar");
         }
     }

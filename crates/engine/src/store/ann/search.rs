@@ -26,8 +26,8 @@ use std::collections::BinaryHeap;
 
 use super::coded::{Coded, CodedLinks};
 use super::rows::Links;
-use super::{AnnIndex, Rows};
-use crate::embedding::Quantized;
+use super::{AnnIndex, Rows, VECTOR_BYTES};
+use crate::embedding::{Quantized, DIM};
 
 /// A point and its distance to the query; ordered by distance, then id.
 #[derive(Debug, Clone, Copy)]
@@ -187,6 +187,9 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
         if self.n == 0 || k == 0 {
             return Vec::new();
         }
+        let Some(view) = self.view(query) else {
+            return Vec::new();
+        };
         s.new_generation(self.n as usize);
         s.ef = 1;
         let layer0 = if self.upper.is_empty() {
@@ -194,14 +197,14 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
         } else {
             Layer::Upper
         };
-        self.push(s, query, self.entry, layer0);
+        view.push(s, self.entry, layer0);
         for (layer, rows) in self.upper.iter().enumerate().rev() {
-            self.search_layer(s, query, rows, Layer::Upper);
+            view.search_layer(s, rows, Layer::Upper);
             if layer == 0 {
                 // Layer 1's nodes become the points (products) they are:
                 // distinct products, so the order holds but for ties.
                 for c in s.nearest.iter_mut() {
-                    c.point = self.member(c.point).unwrap_or(u32::MAX);
+                    c.point = view.member(c.point).unwrap_or(u32::MAX);
                 }
                 s.nearest.retain(|c| c.point != u32::MAX);
                 s.nearest.sort_unstable();
@@ -217,7 +220,7 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
             }
         }
         s.ef = ef.max(1);
-        self.search_layer(s, query, &self.zero, Layer::Zero);
+        view.search_layer(s, &self.zero, Layer::Zero);
         s.nearest
             .iter()
             .take(k)
@@ -225,23 +228,48 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
             .collect()
     }
 
-    /// Expands candidates on one layer until none can improve the beam.
-    fn search_layer<A: Adjacency>(
-        &self,
-        s: &mut Scratch,
-        query: &Quantized,
-        rows: &A,
-        layer: Layer,
-    ) {
+    /// The columns one search reads, borrowed once for all its distances
+    /// (not per point: the section's bytes are behind an `Arc`).
+    pub(super) fn view<'a>(&'a self, query: &'a Quantized) -> Option<View<'a>> {
         let b = self.bytes.as_ref();
+        let vectors_end = VECTOR_BYTES
+            .checked_mul(self.n as usize)?
+            .checked_add(self.vectors)?;
+        let size_1 = self.upper.first().map_or(0, |rows| rows.size) as usize;
+        let members_end = size_1.checked_mul(4)?.checked_add(self.members)?;
+        let vectors = b.get(self.vectors..vectors_end)?;
+        let members = b.get(self.members..members_end)?;
+        Some(View {
+            b,
+            vectors,
+            members,
+            query,
+        })
+    }
+}
+
+/// What one search reads: the section's bytes (for the links), its vectors
+/// and members columns, and the query.
+pub(super) struct View<'a> {
+    b: &'a [u8],
+    /// `n` records of [`VECTOR_BYTES`], by product ordinal.
+    vectors: &'a [u8],
+    /// The product of each upper-layer node, `u32` each.
+    members: &'a [u8],
+    query: &'a Quantized,
+}
+
+impl View<'_> {
+    /// Expands candidates on one layer until none can improve the beam.
+    fn search_layer<A: Adjacency>(&self, s: &mut Scratch, rows: &A, layer: Layer) {
         while let Some(Reverse(candidate)) = s.candidates.pop() {
             if let Some(farthest) = s.nearest.last() {
                 if candidate.distance > farthest.distance {
                     break;
                 }
             }
-            for point in rows.links(b, candidate.point) {
-                self.push(s, query, point, layer);
+            for point in rows.links(self.b, candidate.point) {
+                self.push(s, point, layer);
             }
             // Truncated after the whole row, as instant-distance does: the
             // row's later neighbours compete with its earlier ones.
@@ -252,7 +280,7 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
     /// Measures `point` (a node of `layer`) if it is new, and keeps it if
     /// it ranks within the beam.
     #[inline]
-    fn push(&self, s: &mut Scratch, query: &Quantized, point: u32, layer: Layer) {
+    fn push(&self, s: &mut Scratch, point: u32, layer: Layer) {
         if !s.visit(point) {
             return;
         }
@@ -260,10 +288,15 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
             Layer::Zero => Some(point),
             Layer::Upper => self.member(point),
         };
-        let Some(distance) = product.and_then(|p| self.distance(query, p)) else {
+        let Some(distance) = product.and_then(|p| self.distance(p)) else {
             return;
         };
         let new = Candidate { distance, point };
+        // Beyond the beam's edge: where the search below would put it
+        // (points are distinct, so it cannot equal the edge).
+        if s.ef > 0 && s.nearest.get(s.ef - 1).is_some_and(|edge| new > *edge) {
+            return;
+        }
         match s.nearest.binary_search(&new) {
             Err(at) if at < s.ef => {
                 s.nearest.insert(at, new);
@@ -274,11 +307,31 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
         }
     }
 
-    /// `(1 - query . product's vector).max(0)`, as `Quantized`'s `Point`
-    /// impl computes it (through the same `dot`, so the two agree to the
-    /// bit).
+    /// The product that upper-layer node `node` is.
     #[inline]
-    fn distance(&self, query: &Quantized, product: u32) -> Option<f32> {
-        Some((1.0 - self.dot(query, product)?).max(0.0))
+    pub(super) fn member(&self, node: u32) -> Option<u32> {
+        let at = (node as usize).checked_mul(4)?;
+        let word = self.members.get(at..)?.first_chunk::<4>()?;
+        Some(u32::from_le_bytes(*word))
+    }
+
+    /// `(1 - query . product's vector).max(0)`, as `Quantized`'s `Point`
+    /// impl computes it: the vector read straight from its record, the
+    /// integer sum (exact in any order), then the same two products as
+    /// [`Quantized::dot`], so the two agree to the bit.
+    #[inline]
+    fn distance(&self, product: u32) -> Option<f32> {
+        let at = (product as usize).checked_mul(VECTOR_BYTES)?;
+        let record = self.vectors.get(at..)?.first_chunk::<VECTOR_BYTES>()?;
+        let (codes, scale) = record.split_at(DIM);
+        let sum: i32 = self
+            .query
+            .q
+            .iter()
+            .zip(codes)
+            .map(|(&a, &b)| i32::from(a) * i32::from(b as i8))
+            .sum();
+        let scale = f32::from_le_bytes(*scale.first_chunk::<4>()?);
+        Some((1.0 - sum as f32 * self.query.scale * scale).max(0.0))
     }
 }
