@@ -41,8 +41,8 @@ impl<'a> Guardrails<'a> {
 
     /// `None` when `p` (product `ord`) may be shown in the slot; otherwise
     /// the rule it breaks, in words.
-    pub fn check(&self, p: Product<'_>, slot: &SlotContext, engine: &Store) -> Option<String> {
-        self.refusal(p, slot, engine).map(|r| r.to_string())
+    pub fn check(&self, p: Product<'_>, slot: &SlotContext, store: &Store) -> Option<String> {
+        self.refusal(p, slot, store).map(|r| r.to_string())
     }
 
     /// As [`check`](Self::check), with the rule as a value: words are only
@@ -52,13 +52,13 @@ impl<'a> Guardrails<'a> {
         &self,
         p: Product<'e>,
         slot: &'e SlotContext,
-        engine: &'e Store,
+        store: &'e Store,
     ) -> Option<Refusal<'e>>
     where
         'a: 'e,
     {
         let r = self.rules;
-        let name = |c: u32| engine.category_name(c);
+        let name = |c: u32| store.category_name(c);
         if p.available() < r.min_inventory && !slot.searching {
             return Some(Refusal::Inventory {
                 available: p.available(),
@@ -66,7 +66,7 @@ impl<'a> Guardrails<'a> {
             });
         }
         if r.min_cover_days > 0.0 && !slot.searching {
-            let cover = engine.cover_days(p.ordinal());
+            let cover = store.cover_days(p.ordinal());
             if cover < r.min_cover_days {
                 return Some(Refusal::Cover {
                     days: cover,
@@ -273,9 +273,9 @@ impl fmt::Display for Refusal<'_> {
 
 /// The locations (with their longest lead) that hold every cart item, or,
 /// when none does, those that hold the most.
-pub(crate) fn cart_shipping(engine: &Store, cart: &[u32]) -> Vec<(u16, u16)> {
+pub(crate) fn cart_shipping(store: &Store, cart: &[u32]) -> Vec<(u16, u16)> {
     let mut coverage: Vec<(u16, usize, u16)> = Vec::new();
-    for p in cart.iter().filter_map(|&o| engine.product_at(o)) {
+    for p in cart.iter().filter_map(|&o| store.product_at(o)) {
         for s in p.stock().filter(|s| s.available > 0) {
             match coverage.iter_mut().find(|(l, _, _)| *l == s.location) {
                 Some((_, n, lead)) => {

@@ -31,7 +31,7 @@ struct Scored {
 
 /// Ranks one slot. See [`Engine::rank`].
 pub(crate) fn rank(
-    engine: &Store,
+    store: &Store,
     visit: &Visit<'_>,
     req: &SlotRequest,
 ) -> Result<Ranking, EngineError> {
@@ -46,13 +46,13 @@ pub(crate) fn rank(
             .as_deref()
             .ok_or(EngineError::MissingProduct { slot: slot_name })?;
         Some(
-            engine
+            store
                 .ordinal(id)
                 .ok_or_else(|| EngineError::UnknownProduct(id.chars().take(64).collect()))?,
         )
     } else if req.kind == SlotKind::Next {
         // On a product page, `next` follows on from the product shown.
-        req.product.as_deref().and_then(|id| engine.ordinal(id))
+        req.product.as_deref().and_then(|id| store.ordinal(id))
     } else {
         None
     };
@@ -62,14 +62,14 @@ pub(crate) fn rank(
             .as_deref()
             .ok_or(EngineError::MissingCategory { slot: slot_name })?;
         Some(
-            engine
+            store
                 .find_category(name)
                 .ok_or_else(|| EngineError::UnknownCategory(name.chars().take(100).collect()))?,
         )
     } else {
         None
     };
-    let cart = engine.ordinals(&req.cart);
+    let cart = store.ordinals(&req.cart);
     if req.kind.needs_cart() && cart.is_empty() {
         return Err(EngineError::MissingCart { slot: slot_name });
     }
@@ -82,14 +82,14 @@ pub(crate) fn rank(
                 .chain(visitor.viewed.iter().filter(|v| *v != shown))
                 .cloned()
                 .collect();
-            next_session = Session::new(engine, &viewed, &visitor.signals);
+            next_session = Session::new(store, &viewed, &visitor.signals);
             &next_session
         }
         _ => visit.session(),
     };
     let mut pool = Pool::with_capacity(POOL_CAPACITY);
     let ctx = Context {
-        engine,
+        store,
         session,
         anchor,
         category,
@@ -101,9 +101,9 @@ pub(crate) fn rank(
     };
     gather(req.kind, &ctx, &mut pool);
 
-    let blend = engine.rules().blend;
+    let blend = store.rules().blend;
     let weights: [(Signal, f32); SIGNALS] = Signal::ALL.map(|s| (s, s.weight(&blend)));
-    let boosts = active_boosts(engine, req.kind, visitor.now);
+    let boosts = active_boosts(store, req.kind, visitor.now);
     let excluded = |ord: u32, c: &Candidate| {
         let recent = [RECENTLY_VIEWED, BACK_IN_STOCK, REFILL_DUE].contains(&c.source);
         Some(ord) == anchor
@@ -115,7 +115,7 @@ pub(crate) fn rank(
         .iter()
         .filter_map(|&ord| {
             let c = *pool.candidates.get(&ord)?;
-            (!excluded(ord, &c)).then(|| scored(engine, ord, c, visitor, &weights, &boosts))
+            (!excluded(ord, &c)).then(|| scored(store, ord, c, visitor, &weights, &boosts))
         })
         .collect();
     // Best tier first, then best score; ties keep the order proposed.
@@ -131,13 +131,13 @@ pub(crate) fn rank(
         anchor,
         region: visitor.region.clone(),
         ships_from: if req.kind == SlotKind::CartAddons {
-            cart_shipping(engine, &cart)
+            cart_shipping(store, &cart)
         } else {
             Vec::new()
         },
         searching: false,
     };
-    let mut selection = Selection::new(engine, &slot, req.explain);
+    let mut selection = Selection::new(store, &slot, req.explain);
     // New arrivals a diversity cap turned away while the slot filled get
     // another chance when their share is protected, ahead of the rest.
     let mut refused_new = Vec::new();
@@ -159,7 +159,7 @@ pub(crate) fn rank(
         .items
         .iter()
         .filter_map(|s| {
-            let p = engine.product_at(s.ord)?;
+            let p = store.product_at(s.ord)?;
             let mut reasons: Vec<Reason> = weights
                 .iter()
                 .map(|&(signal, weight)| Reason {
@@ -188,7 +188,7 @@ pub(crate) fn rank(
         slot: req.kind,
         // The page's own product (which `next` follows on from) is context,
         // not the shopper's history; the visit's signals are.
-        personalized: visitor.viewed.iter().any(|id| engine.ordinal(id).is_some())
+        personalized: visitor.viewed.iter().any(|id| store.ordinal(id).is_some())
             || (!visitor.signals.is_empty() && session.is_personal())
             || (req.kind == SlotKind::Home && !visit.ordered().is_empty())
             || visitor.price_band.is_some_and(|b| b.evidence > 0.0),
@@ -201,17 +201,17 @@ pub(crate) fn rank(
 /// `c` with the shared signals filled in, blended by `weights` and boosted
 /// by `boosts` (the slot's [`active_boosts`]).
 fn scored(
-    engine: &Store,
+    store: &Store,
     ord: u32,
     mut c: Candidate,
     visitor: &Visitor,
     weights: &[(Signal, f32); SIGNALS],
     boosts: &[(u32, f32)],
 ) -> Scored {
-    generic_signals(engine, ord, &mut c);
+    generic_signals(store, ord, &mut c);
     // The price level only when there is a band to fit it to.
     if let Some(band) = &visitor.price_band {
-        if let Some(level) = engine.price_level(ord) {
+        if let Some(level) = store.price_level(ord) {
             c.set(Signal::PriceFit, band.fit(level));
         }
     }
@@ -231,12 +231,12 @@ fn scored(
 
 /// Signals every surface shares: popularity, freshness, trending, deal,
 /// margin, stock, rating, fast shipping.
-fn generic_signals(engine: &Store, ord: u32, c: &mut Candidate) {
-    c.set(Signal::Popularity, engine.popularity(ord));
-    c.set(Signal::Freshness, engine.freshness(ord));
-    c.set(Signal::Trending, engine.trending(ord));
-    c.set(Signal::Deal, engine.deal(ord));
-    let Some(p) = engine.product_at(ord) else {
+fn generic_signals(store: &Store, ord: u32, c: &mut Candidate) {
+    c.set(Signal::Popularity, store.popularity(ord));
+    c.set(Signal::Freshness, store.freshness(ord));
+    c.set(Signal::Trending, store.trending(ord));
+    c.set(Signal::Deal, store.deal(ord));
+    let Some(p) = store.product_at(ord) else {
         return;
     };
     c.set(
@@ -245,7 +245,7 @@ fn generic_signals(engine: &Store, ord: u32, c: &mut Candidate) {
     );
     c.set(Signal::Stock, stock_signal(p));
     c.set(Signal::Rating, rating_signal(p));
-    c.set(Signal::FastShip, f32::from(engine.is_fast_ship(p)));
+    c.set(Signal::FastShip, f32::from(store.is_fast_ship(p)));
 }
 
 /// Depth of stock, 0 to 1 on a log scale (1000 units and more is 1).
@@ -266,8 +266,8 @@ pub(crate) fn rating_signal(p: Product<'_>) -> f32 {
 
 /// The boosts active in this slot now, as (product, weight) in the rules'
 /// order: found once per ranking, then summed per candidate in that order.
-fn active_boosts(engine: &Store, kind: SlotKind, now: i64) -> Vec<(u32, f32)> {
-    engine
+fn active_boosts(store: &Store, kind: SlotKind, now: i64) -> Vec<(u32, f32)> {
+    store
         .rules()
         .boosts
         .iter()
@@ -278,7 +278,7 @@ fn active_boosts(engine: &Store, kind: SlotKind, now: i64) -> Vec<(u32, f32)> {
 
 /// Items chosen so far, with the caps' counters.
 struct Selection<'a> {
-    engine: &'a Store,
+    store: &'a Store,
     guardrails: Guardrails<'a>,
     slot: &'a SlotContext,
     explain: bool,
@@ -331,10 +331,10 @@ fn add_count(counts: &mut Vec<(u32, u32)>, key: u32, delta: i32) {
 }
 
 impl<'a> Selection<'a> {
-    fn new(engine: &'a Store, slot: &'a SlotContext, explain: bool) -> Self {
+    fn new(store: &'a Store, slot: &'a SlotContext, explain: bool) -> Self {
         Self {
-            engine,
-            guardrails: Guardrails::new(engine.rules()),
+            store,
+            guardrails: Guardrails::new(store.rules()),
             slot,
             explain,
             items: Vec::new(),
@@ -349,10 +349,10 @@ impl<'a> Selection<'a> {
     /// otherwise the caps are, which are cheaper and turn away most of
     /// what a slot refuses: refused or not, the answer is the same.
     fn refusal(&self, ord: u32) -> Option<Refused<'a>> {
-        let p = self.engine.product_at(ord)?;
+        let p = self.store.product_at(ord)?;
         let rule = || {
             self.guardrails
-                .refusal(p, self.slot, self.engine)
+                .refusal(p, self.slot, self.store)
                 .map(Refused::Rule)
         };
         if self.explain {
@@ -364,7 +364,7 @@ impl<'a> Selection<'a> {
 
     /// The brand or category cap `p` is up against, if any.
     fn capped(&self, p: Product<'a>) -> Option<Refused<'a>> {
-        let rules = self.engine.rules();
+        let rules = self.store.rules();
         if let (Some(cap), Some(brand)) = (rules.max_per_brand, p.brand_id()) {
             if counted(&self.per_brand, brand) >= cap {
                 return Some(Refused::BrandCap {
@@ -380,7 +380,7 @@ impl<'a> Selection<'a> {
             if counted(&self.per_leaf, leaf) >= cap {
                 return Some(Refused::CategoryCap {
                     cap,
-                    category: self.engine.category_name(leaf),
+                    category: self.store.category_name(leaf),
                 });
             }
         }
@@ -390,7 +390,7 @@ impl<'a> Selection<'a> {
     /// Adds `s` unless a rule or cap refuses it, which gives it back.
     fn offer(&mut self, s: Scored) -> Result<(), Scored> {
         let id = || {
-            self.engine
+            self.store
                 .product_at(s.ord)
                 .map(|p| p.id().to_owned())
                 .unwrap_or_default()
@@ -414,7 +414,7 @@ impl<'a> Selection<'a> {
 
     /// Whether `a` and `b` count against the same brand or category cap.
     fn share_a_cap(&self, a: u32, b: u32) -> bool {
-        let (Some(a), Some(b)) = (self.engine.product_at(a), self.engine.product_at(b)) else {
+        let (Some(a), Some(b)) = (self.store.product_at(a), self.store.product_at(b)) else {
             return false;
         };
         (a.brand_id().is_some() && a.brand_id() == b.brand_id())
@@ -422,7 +422,7 @@ impl<'a> Selection<'a> {
     }
 
     fn count(&mut self, ord: u32, delta: i32) {
-        let Some(p) = self.engine.product_at(ord) else {
+        let Some(p) = self.store.product_at(ord) else {
             return;
         };
         if let Some(brand) = p.brand_id() {
@@ -434,8 +434,8 @@ impl<'a> Selection<'a> {
     }
 
     fn is_new(&self, ord: u32, now: i64) -> bool {
-        let window = self.engine.rules().new_arrival_seconds;
-        self.engine
+        let window = self.store.rules().new_arrival_seconds;
+        self.store
             .product_at(ord)
             .is_some_and(|p| now >= p.created_at() && now - p.created_at() <= window)
     }
@@ -445,7 +445,7 @@ impl<'a> Selection<'a> {
     /// `rest` are the candidates not admitted, best first; only its new
     /// arrivals are looked at, and only as many as it takes.
     fn protect_new_arrivals(&mut self, k: usize, rest: impl Iterator<Item = Scored>, now: i64) {
-        let share = self.engine.rules().new_arrival_share;
+        let share = self.store.rules().new_arrival_share;
         let wanted = (share * k as f32).ceil() as usize;
         let mut have = self
             .items
@@ -507,7 +507,7 @@ impl<'a> Selection<'a> {
         off_page: impl Fn(u32) -> bool,
     ) {
         let pins: Vec<_> = self
-            .engine
+            .store
             .rules()
             .pins
             .iter()
@@ -517,7 +517,7 @@ impl<'a> Selection<'a> {
             .collect();
         // Compiled in position order.
         for pin in pins {
-            let Some(product) = self.engine.product_at(pin.product) else {
+            let Some(product) = self.store.product_at(pin.product) else {
                 continue;
             };
             let existing = self.items.iter().position(|s| s.ord == pin.product);
@@ -528,7 +528,7 @@ impl<'a> Selection<'a> {
                     entry
                 }
                 None => scored(
-                    self.engine,
+                    self.store,
                     pin.product,
                     Candidate::default(),
                     visitor,

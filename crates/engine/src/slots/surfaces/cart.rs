@@ -11,16 +11,16 @@ use crate::slots::candidates::{Pool, Signal};
 /// That they ship in the same box is a guardrail (`guardrails.rs`).
 pub(crate) fn addons(ctx: &Context<'_>, pool: &mut Pool) {
     for &item in ctx.cart {
-        if let Some(p) = ctx.engine.product_at(item) {
+        if let Some(p) = ctx.store.product_at(item) {
             for ord in p.compatible() {
                 pool.add(ord, 0, "compatible");
             }
         }
-        for (ord, score) in ctx.engine.bought_together().row(item) {
+        for (ord, score) in ctx.store.bought_together().row(item) {
             let c = pool.add(ord, 0, "bought-together");
             c.set(Signal::CoView, c.get(Signal::CoView).max(score));
         }
-        for (ord, score) in ctx.engine.co_view().row(item) {
+        for (ord, score) in ctx.store.co_view().row(item) {
             let c = pool.add(ord, 1, "co-view");
             c.set(Signal::CoView, c.get(Signal::CoView).max(score * 0.5));
         }
@@ -33,14 +33,14 @@ pub(crate) fn addons(ctx: &Context<'_>, pool: &mut Pool) {
 /// threshold without overshooting it by more than a third; nothing when the
 /// cart already ships free or the rules set no threshold.
 pub(crate) fn ladder(ctx: &Context<'_>, pool: &mut Pool) {
-    let engine = ctx.engine;
-    let Some(threshold) = engine.rules().free_shipping_threshold else {
+    let store = ctx.store;
+    let Some(threshold) = store.rules().free_shipping_threshold else {
         return;
     };
     let subtotal: f64 = ctx
         .cart
         .iter()
-        .filter_map(|&o| engine.product_at(o))
+        .filter_map(|&o| store.product_at(o))
         .map(|p| p.price())
         .sum();
     let gap = threshold - subtotal;
@@ -48,7 +48,7 @@ pub(crate) fn ladder(ctx: &Context<'_>, pool: &mut Pool) {
         return;
     }
     let fits = |ord: u32| {
-        engine
+        store
             .product_at(ord)
             .is_some_and(|p| p.price() >= gap && p.price() <= gap * 4.0 / 3.0)
     };
@@ -58,14 +58,14 @@ pub(crate) fn ladder(ctx: &Context<'_>, pool: &mut Pool) {
         }
     };
     for &item in ctx.cart {
-        for (ord, _) in engine.bought_together().row(item) {
+        for (ord, _) in store.bought_together().row(item) {
             propose(ord, "bought-together", pool);
         }
-        for (ord, _) in engine.co_view().row(item) {
+        for (ord, _) in store.co_view().row(item) {
             propose(ord, "co-view", pool);
         }
     }
-    for ord in engine.top_overall() {
+    for ord in store.top_overall() {
         propose(ord, "popular", pool);
     }
     if pool.order.len() < CANDIDATES_PER_SOURCE {
@@ -73,7 +73,7 @@ pub(crate) fn ladder(ctx: &Context<'_>, pool: &mut Pool) {
         // catalog order. Those already proposed do not count, so the first
         // `CANDIDATES_PER_SOURCE * 4` that fit are enough to fill up to it.
         let most = CANDIDATES_PER_SOURCE * 4;
-        for ord in engine.priced_within(gap, gap * 4.0 / 3.0, most) {
+        for ord in store.priced_within(gap, gap * 4.0 / 3.0, most) {
             pool.add(ord, 0, "price-fit");
             if pool.order.len() >= most {
                 break;
@@ -87,7 +87,7 @@ pub(crate) fn ladder(ctx: &Context<'_>, pool: &mut Pool) {
 fn cart_taste(ctx: &Context<'_>) -> Embedding {
     let mut taste = Embedding::ZERO;
     for &item in ctx.cart {
-        if let Some(e) = ctx.engine.embedding(item) {
+        if let Some(e) = ctx.store.embedding(item) {
             taste.add_scaled(&e, 1.0);
         }
     }

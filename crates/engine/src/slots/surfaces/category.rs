@@ -12,18 +12,18 @@ pub(crate) fn category(ctx: &Context<'_>, pool: &mut Pool) {
     let Some(c) = ctx.category else {
         return;
     };
-    let (engine, session) = (ctx.engine, ctx.session);
+    let (store, session) = (ctx.store, ctx.session);
     let member = |ord: u32| {
-        engine
+        store
             .product_at(ord)
             .is_some_and(|p| p.category_path().contains(&c))
     };
-    for ord in engine.top_in_category(c) {
+    for ord in store.top_in_category(c) {
         pool.add(ord, 0, "category");
     }
     if !session.taste.is_zero() {
         // A wider net than other slots: most neighbours fall outside.
-        for (ord, _) in engine.nearest_for_slot(&session.taste, 4 * CANDIDATES_PER_SOURCE) {
+        for (ord, _) in store.nearest_for_slot(&session.taste, 4 * CANDIDATES_PER_SOURCE) {
             if member(ord) {
                 pool.add(ord, 0, "similar");
             }

@@ -28,7 +28,7 @@ const REFILL_FROM: f32 = 0.8;
 const REFILL_UNTIL: f32 = 3.0;
 
 pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
-    let (engine, session) = (ctx.engine, ctx.session);
+    let (store, session) = (ctx.store, ctx.session);
     // Wanted products back in stock and refills due first (tier 0), then a
     // returning visitor's recent views, one tier each to keep their
     // recency order, then the rest.
@@ -36,10 +36,10 @@ pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
         pool.add(ord, 0, BACK_IN_STOCK);
     }
     for &(ord, at) in ctx.ordered.iter().take(RECENT_IN_HOME) {
-        let interval = engine
+        let interval = store
             .product_at(ord)
             .and_then(|p| p.leaf())
-            .map_or(0.0, |c| engine.refill_days(c));
+            .map_or(0.0, |c| store.refill_days(c));
         let elapsed = (ctx.now - at) as f32 / 86_400.0;
         if interval > 0.0 && (REFILL_FROM * interval..REFILL_UNTIL * interval).contains(&elapsed) {
             pool.add(ord, 0, REFILL_DUE);
@@ -56,16 +56,16 @@ pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
     } else {
         1
     };
-    for ord in engine.top_overall().take(CANDIDATES_PER_SOURCE) {
+    for ord in store.top_overall().take(CANDIDATES_PER_SOURCE) {
         pool.add(ord, tier, "popular");
     }
-    for ord in engine.top_trending().take(CANDIDATES_PER_SOURCE / 2) {
+    for ord in store.top_trending().take(CANDIDATES_PER_SOURCE / 2) {
         pool.add(ord, tier, "trending");
     }
     // The visit's mission, even before it viewed a product (a landing
     // category, a search, the channel).
     if let Some(intent) = &session.intent {
-        for ord in engine
+        for ord in store
             .top_in_category(intent.category)
             .take(CANDIDATES_PER_SOURCE / 2)
         {
@@ -77,22 +77,19 @@ pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
     // store), so a first order arrives soon.
     if !ctx.returning {
         let interest = match (session.leaf_share.first(), &session.intent) {
-            (Some(&(leaf, _)), _) => engine.top_in_category(leaf),
-            (None, Some(intent)) => engine.top_in_category(intent.category),
-            (None, None) => engine.top_overall(),
+            (Some(&(leaf, _)), _) => store.top_in_category(leaf),
+            (None, Some(intent)) => store.top_in_category(intent.category),
+            (None, None) => store.top_overall(),
         };
-        let fast = interest.filter(|&ord| {
-            engine
-                .product_at(ord)
-                .is_some_and(|p| engine.is_fast_ship(p))
-        });
+        let fast =
+            interest.filter(|&ord| store.product_at(ord).is_some_and(|p| store.is_fast_ship(p)));
         for ord in fast.take(CANDIDATES_PER_SOURCE / 2) {
             pool.add(ord, tier, FAST_SHIP);
         }
     }
     // The favourite categories, of views and category pages.
     for &(leaf, _) in session.leaf_share.iter().take(2) {
-        for ord in engine.top_in_category(leaf).take(CANDIDATES_PER_SOURCE / 2) {
+        for ord in store.top_in_category(leaf).take(CANDIDATES_PER_SOURCE / 2) {
             pool.add(ord, tier, "category");
         }
     }

@@ -19,7 +19,7 @@ use crate::store::Store;
 
 /// What a surface knows about the request.
 pub(crate) struct Context<'a> {
-    pub engine: &'a Store,
+    pub store: &'a Store,
     pub session: &'a Session,
     /// The product a product-page slot is about.
     pub anchor: Option<u32>,
@@ -58,14 +58,14 @@ pub(crate) fn gather(kind: SlotKind, ctx: &Context<'_>, pool: &mut Pool) {
 /// (`co_view`), each weighted by how recent the session's product is.
 fn follow_session(ctx: &Context<'_>, tier: u8, pool: &mut Pool) {
     for &(viewed, weight) in &ctx.session.viewed {
-        for (ord, score) in ctx.engine.transitions().row(viewed) {
+        for (ord, score) in ctx.store.transitions().row(viewed) {
             let c = pool.add(ord, tier, "next");
             c.set(
                 Signal::Sequence,
                 (c.get(Signal::Sequence) + weight * score).min(1.0),
             );
         }
-        for (ord, score) in ctx.engine.co_view().row(viewed) {
+        for (ord, score) in ctx.store.co_view().row(viewed) {
             let c = pool.add(ord, tier, "co-view");
             c.set(
                 Signal::CoView,
@@ -80,7 +80,7 @@ fn neighbours(ctx: &Context<'_>, query: &Embedding, tier: u8, pool: &mut Pool) {
     if query.is_zero() {
         return;
     }
-    for (ord, _) in ctx.engine.nearest_for_slot(query, CANDIDATES_PER_SOURCE) {
+    for (ord, _) in ctx.store.nearest_for_slot(query, CANDIDATES_PER_SOURCE) {
         pool.add(ord, tier, "similar");
     }
 }
@@ -90,7 +90,7 @@ fn neighbours(ctx: &Context<'_>, query: &Embedding, tier: u8, pool: &mut Pool) {
 fn score_affinity(ctx: &Context<'_>, pool: &mut Pool) {
     for (&ord, c) in &mut pool.candidates {
         let affinity = ctx
-            .engine
+            .store
             .product_at(ord)
             .map_or(0.0, |p| ctx.session.affinity(p.leaf(), p.top()));
         c.set(
@@ -103,7 +103,7 @@ fn score_affinity(ctx: &Context<'_>, pool: &mut Pool) {
 /// Sets the similarity of every candidate to `query` (clamped at 0).
 fn score_similarity(ctx: &Context<'_>, query: &Embedding, pool: &mut Pool) {
     for (&ord, c) in &mut pool.candidates {
-        if let Some(e) = ctx.engine.embedding(ord) {
+        if let Some(e) = ctx.store.embedding(ord) {
             c.set(Signal::Similarity, query.dot(&e).max(0.0));
         }
     }

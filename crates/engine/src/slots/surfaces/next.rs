@@ -12,10 +12,10 @@ use crate::limits::CANDIDATES_PER_SOURCE;
 use crate::slots::candidates::Pool;
 
 pub(crate) fn next(ctx: &Context<'_>, pool: &mut Pool) {
-    let (engine, session) = (ctx.engine, ctx.session);
+    let (store, session) = (ctx.store, ctx.session);
     follow_session(ctx, 0, pool);
     neighbours(ctx, &session.taste, 1, pool);
-    for ord in engine.top_overall().take(CANDIDATES_PER_SOURCE) {
+    for ord in store.top_overall().take(CANDIDATES_PER_SOURCE) {
         pool.add(ord, 1, "popular");
     }
     score_similarity(ctx, &session.taste, pool);

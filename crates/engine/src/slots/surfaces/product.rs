@@ -6,10 +6,10 @@ use crate::slots::candidates::{Pool, Signal};
 
 /// Similar: the anchor's embedding neighbours and the top of its category.
 pub(crate) fn similar(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
-    if let Some(e) = ctx.engine.embedding(anchor) {
+    if let Some(e) = ctx.store.embedding(anchor) {
         neighbours(ctx, &e, 0, pool);
     }
-    for (ord, score) in ctx.engine.co_view().row(anchor) {
+    for (ord, score) in ctx.store.co_view().row(anchor) {
         pool.add(ord, 0, "co-view").set(Signal::CoView, score);
     }
     same_category(ctx, anchor, 1, pool);
@@ -18,10 +18,10 @@ pub(crate) fn similar(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
 
 /// Viewed together: the anchor's co-view row first, similar items after.
 pub(crate) fn viewed_together(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
-    for (ord, score) in ctx.engine.co_view().row(anchor) {
+    for (ord, score) in ctx.store.co_view().row(anchor) {
         pool.add(ord, 0, "co-view").set(Signal::CoView, score);
     }
-    if let Some(e) = ctx.engine.embedding(anchor) {
+    if let Some(e) = ctx.store.embedding(anchor) {
         neighbours(ctx, &e, 1, pool);
     }
     score_against(ctx, anchor, pool);
@@ -30,16 +30,16 @@ pub(crate) fn viewed_together(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
 /// Bought together: the anchor's basket row first, then what fits it, then
 /// what is viewed with it.
 pub(crate) fn bought_together(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
-    for (ord, score) in ctx.engine.bought_together().row(anchor) {
+    for (ord, score) in ctx.store.bought_together().row(anchor) {
         pool.add(ord, 0, "bought-together")
             .set(Signal::CoView, score);
     }
-    if let Some(p) = ctx.engine.product_at(anchor) {
+    if let Some(p) = ctx.store.product_at(anchor) {
         for ord in p.compatible() {
             pool.add(ord, 1, "compatible");
         }
     }
-    for (ord, score) in ctx.engine.co_view().row(anchor) {
+    for (ord, score) in ctx.store.co_view().row(anchor) {
         let c = pool.add(ord, 2, "co-view");
         c.set(Signal::CoView, c.get(Signal::CoView).max(score));
     }
@@ -50,24 +50,24 @@ pub(crate) fn bought_together(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
 /// inventory threshold): replacements from its leaf category at a similar
 /// price first; its nearest neighbours elsewhere after.
 pub(crate) fn alternatives(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
-    let Some(a) = ctx.engine.product_at(anchor) else {
+    let Some(a) = ctx.store.product_at(anchor) else {
         return;
     };
-    if a.available() >= ctx.engine.rules().min_inventory.max(1) {
+    if a.available() >= ctx.store.rules().min_inventory.max(1) {
         return;
     }
     let close_price = |ord: u32| {
-        ctx.engine.product_at(ord).is_some_and(|p| {
+        ctx.store.product_at(ord).is_some_and(|p| {
             p.leaf() == a.leaf() && p.price() <= a.price() * 1.5 && p.price() >= a.price() * 0.5
         })
     };
-    if let Some(e) = ctx.engine.embedding(anchor) {
-        for (ord, _) in ctx.engine.nearest_for_slot(&e, CANDIDATES_PER_SOURCE) {
+    if let Some(e) = ctx.store.embedding(anchor) {
+        for (ord, _) in ctx.store.nearest_for_slot(&e, CANDIDATES_PER_SOURCE) {
             pool.add(ord, if close_price(ord) { 0 } else { 1 }, "similar");
         }
     }
     if let Some(leaf) = a.leaf() {
-        for ord in ctx.engine.top_in_category(leaf) {
+        for ord in ctx.store.top_in_category(leaf) {
             pool.add(ord, if close_price(ord) { 0 } else { 1 }, "category");
         }
     }
@@ -77,13 +77,13 @@ pub(crate) fn alternatives(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
 /// Add-ons: only products compatible with the anchor (the guardrails
 /// enforce it), best sellers with it first.
 pub(crate) fn addons(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
-    let Some(a) = ctx.engine.product_at(anchor) else {
+    let Some(a) = ctx.store.product_at(anchor) else {
         return;
     };
     for ord in a.compatible() {
         pool.add(ord, 0, "compatible");
     }
-    for (ord, score) in ctx.engine.bought_together().row(anchor) {
+    for (ord, score) in ctx.store.bought_together().row(anchor) {
         if let Some(c) = pool.get_mut(ord) {
             c.set(Signal::CoView, score);
         }
@@ -93,9 +93,9 @@ pub(crate) fn addons(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
 
 /// Proposes the top of the anchor's leaf category at `tier`.
 fn same_category(ctx: &Context<'_>, anchor: u32, tier: u8, pool: &mut Pool) {
-    if let Some(leaf) = ctx.engine.product_at(anchor).and_then(|p| p.leaf()) {
+    if let Some(leaf) = ctx.store.product_at(anchor).and_then(|p| p.leaf()) {
         for ord in ctx
-            .engine
+            .store
             .top_in_category(leaf)
             .take(CANDIDATES_PER_SOURCE / 4)
         {
@@ -107,14 +107,14 @@ fn same_category(ctx: &Context<'_>, anchor: u32, tier: u8, pool: &mut Pool) {
 /// Similarity and category affinity of every candidate to the anchor,
 /// tilted by the session.
 fn score_against(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
-    let engine = ctx.engine;
+    let store = ctx.store;
     let session = ctx.session;
-    let anchor_emb = engine.embedding(anchor);
-    let (leaf, top) = engine
+    let anchor_emb = store.embedding(anchor);
+    let (leaf, top) = store
         .product_at(anchor)
         .map_or((None, None), |p| (p.leaf(), p.top()));
     for (&ord, c) in &mut pool.candidates {
-        let (Some(e), Some(p)) = (engine.embedding(ord), engine.product_at(ord)) else {
+        let (Some(e), Some(p)) = (store.embedding(ord), store.product_at(ord)) else {
             continue;
         };
         let to_anchor = anchor_emb.map_or(0.0, |a| a.dot(&e).max(0.0));
