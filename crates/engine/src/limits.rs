@@ -17,12 +17,12 @@ pub const CANDIDATES_PER_SOURCE: usize = 64;
 /// was read in place: the store changed the layout, not what the models see
 /// (and each candidate costs scoring).
 pub const MAX_ANN_NEIGHBOURS: usize = 32;
-/// The beam a slot's HNSW search uses on layer 0 ([`Engine::nearest`]
+/// The beam a slot's HNSW search uses on layer 0 ([`Store::nearest`]
 /// keeps the stored graph's 64): a search costs about its beam (-32% of
 /// its work at 40), and its recall@10 stays 0.995 on the structured 100k
 /// store (0.998 at 64; BENCHMARKS.md, session 8).
 ///
-/// [`Engine::nearest`]: crate::Engine::nearest
+/// [`Store::nearest`]: crate::Store::nearest
 pub const SLOT_ANN_BEAM: usize = 40;
 /// Weight of the n-th most recent view is `RECENCY_DECAY^n`.
 pub const RECENCY_DECAY: f32 = 0.7;

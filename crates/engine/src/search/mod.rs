@@ -181,7 +181,7 @@ struct Hit {
     values: [f32; 7],
 }
 
-/// Answers one search. See [`Engine::search`].
+/// Answers one search. See [`crate::Engine::search`].
 pub(crate) fn search(
     store: &Store,
     verdicts: &SearchVerdicts<'_>,

@@ -8,7 +8,7 @@
 //! most recent first). [`features`] is the one function both sides call, so
 //! training and prediction see the same inputs. The edge then leans every
 //! slot and search towards the predicted category (see
-//! [`crate::Session::affinity`]): a shopper who arrived from a search for
+//! [`crate::signals::session::Session::affinity`]): a shopper who arrived from a search for
 //! "trail shoes" sees running gear on the home page before viewing anything.
 
 use serde::{Deserialize, Serialize};

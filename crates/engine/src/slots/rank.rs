@@ -29,7 +29,7 @@ struct Scored {
     c: Candidate,
 }
 
-/// Ranks one slot. See [`Engine::rank`].
+/// Ranks one slot. See [`crate::Engine::rank`].
 pub(crate) fn rank(
     store: &Store,
     visit: &Visit<'_>,
