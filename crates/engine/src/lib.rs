@@ -153,8 +153,9 @@ impl Engine {
         self.rank_in(&self.visit(&req.visitor), req)
     }
 
-    /// Fills one slot of a page for its `visit` (`req.visitor` is not
-    /// read: the visit was resolved from the page's visitor).
+    /// Fills one slot of a page for its `visit`, which this engine
+    /// resolved ([`Engine::visit`]: a visit holds this bundle's ordinals).
+    /// `req.visitor` is not read: the visit was resolved from the page's.
     pub fn rank_in(&self, visit: &Visit<'_>, req: &SlotRequest) -> Result<Ranking, EngineError> {
         rank::rank(&self.store, visit, req)
     }
@@ -164,7 +165,8 @@ impl Engine {
         self.search_in(&self.visit(&req.visitor), req)
     }
 
-    /// Answers a page's search for its `visit` (`req.visitor` is not read).
+    /// Answers a page's search for its `visit`, which this engine resolved
+    /// (`req.visitor` is not read).
     pub fn search_in(
         &self,
         visit: &Visit<'_>,
