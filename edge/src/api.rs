@@ -299,14 +299,16 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
     let shopper = Shopper::identify(req, env, &engine.store().rules().consent);
     request.visitor = shopper.visitor(Date::now().as_millis() as i64 / 1000);
     let set = loader::sharded();
-    let answer = match shard_search::search(env, ctx, &loaded, set.as_ref(), &request, None).await {
-        Ok(a) => a,
-        Err(SearchError::Engine(
-            e @ (EngineError::QueryTooLong { .. } | EngineError::InvalidPage { .. }),
-        )) => return bad_request(e.to_string()),
-        Err(SearchError::Edge(e)) => return json_error(503, e.to_string()),
-        Err(e) => return json_error(500, e.to_string()),
-    };
+    let visit = engine.visit(&request.visitor);
+    let answer =
+        match shard_search::search(env, ctx, &loaded, &visit, set.as_ref(), &request, None).await {
+            Ok(a) => a,
+            Err(SearchError::Engine(
+                e @ (EngineError::QueryTooLong { .. } | EngineError::InvalidPage { .. }),
+            )) => return bad_request(e.to_string()),
+            Err(SearchError::Edge(e)) => return json_error(503, e.to_string()),
+            Err(e) => return json_error(500, e.to_string()),
+        };
     let results = &answer.results;
     let items: Vec<SearchItem<'_>> = results
         .items

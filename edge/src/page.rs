@@ -105,11 +105,12 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         viewed,
         ..shopper.visitor(now)
     };
+    let visit = engine.visit(visitor);
     let waited = Duration::from_millis(Date::now().as_millis().saturating_sub(started));
     let search = match search {
         Some(req) => {
             let req = SearchRequest {
-                visitor: visitor.clone(),
+                visitor: visit.visitor().clone(),
                 ..req
             };
             let set = loader::sharded();
@@ -117,6 +118,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
                 env,
                 ctx,
                 &loaded,
+                &visit,
                 set.as_ref(),
                 &req,
                 Some(budget.saturating_sub(waited)),
@@ -138,7 +140,6 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         }
         None => (None, SearchEngines::default()),
     };
-    let visit = engine.visit(visitor);
     if let Some(header) = visit.session().intent.as_ref().and_then(intent_header) {
         headers.set("x-p13n-intent", &header)?;
     }

@@ -25,7 +25,7 @@ use std::time::Duration;
 use firstpaint_engine::limits::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
 use firstpaint_engine::search::QueryReport;
 use firstpaint_engine::text::normalize;
-use firstpaint_engine::{Engine, EngineError, SearchOutcome, SearchRequest, SearchResults};
+use firstpaint_engine::{Engine, EngineError, SearchOutcome, SearchRequest, SearchResults, Visit};
 use futures_util::FutureExt;
 use worker::{Context, Env};
 
@@ -65,16 +65,22 @@ impl std::fmt::Display for SearchError {
 /// Answers `req` with `global` (the single bundle's engine, or a shard
 /// set's global shard) and, for a shard set, the shards its words are in,
 /// each waited for at most `budget` (`None`: as long as it takes).
+/// `visit` is `req.visitor` as `global`'s engine resolved it (the page's
+/// own); each other shard resolves it once against its own products.
 pub async fn search(
     env: &Env,
     ctx: &Context,
     global: &Loaded,
+    visit: &Visit<'_>,
     set: Option<&Sharded>,
     req: &SearchRequest,
     budget: Option<Duration>,
 ) -> Result<Answer, SearchError> {
     let Some(set) = set else {
-        let results = global.engine.search(req).map_err(SearchError::Engine)?;
+        let results = global
+            .engine
+            .search_in(visit, req)
+            .map_err(SearchError::Engine)?;
         let engines = vec![Rc::clone(&global.engine); results.items.len()];
         return Ok(Answer {
             results,
@@ -88,7 +94,7 @@ pub async fn search(
         n => n,
     };
     let wanted = req.page.saturating_mul(per_page);
-    let first = first_hits(&global.engine, req, wanted).map_err(SearchError::Engine)?;
+    let first = first_hits(&global.engine, visit, req, wanted).map_err(SearchError::Engine)?;
     let mut sources = Vec::new();
     // The directory is small and loaded once per manifest; without it the
     // global shard answers alone.
@@ -102,8 +108,9 @@ pub async fn search(
             let (env, set) = (env.clone(), set.clone());
             let load = async move { shards::shard_engine(&env, &set, Target::Shard(n)).await };
             if let Ok(shard) = open_within(ctx, budget, load.boxed_local()).await {
+                let visit = shard.engine.visit(&req.visitor);
                 let results =
-                    first_hits(&shard.engine, req, wanted).map_err(SearchError::Engine)?;
+                    first_hits(&shard.engine, &visit, req, wanted).map_err(SearchError::Engine)?;
                 sources.push((shard, results));
             }
         }
@@ -140,10 +147,11 @@ async fn open_within<T: 'static>(
     }
 }
 
-/// The first `n` results of `req` (its pages 1.. merged), fetched in as
-/// few searches as the page limit allows.
+/// The first `n` results of `req` for `visit` (resolved by `engine`; its
+/// pages 1.. merged), fetched in as few searches as the page limit allows.
 fn first_hits(
     engine: &Engine,
+    visit: &Visit<'_>,
     req: &SearchRequest,
     n: usize,
 ) -> Result<SearchResults, EngineError> {
@@ -153,11 +161,11 @@ fn first_hits(
         per_page,
         ..req.clone()
     };
-    let mut out = engine.search(&page(1))?;
+    let mut out = engine.search_in(visit, &page(1))?;
     let mut fetched = 1;
     while out.items.len() == fetched * per_page && out.items.len() < n {
         fetched += 1;
-        let more = engine.search(&page(fetched))?;
+        let more = engine.search_in(visit, &page(fetched))?;
         out.items.extend(more.items);
     }
     Ok(out)
