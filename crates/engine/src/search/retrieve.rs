@@ -526,13 +526,7 @@ mod tests {
             let brand = if i % 2 == 0 { "Lumo" } else { "red" };
             b.add(&[(Field::Title, title), (Field::Brand, brand)]);
         }
-        let parts = b.finish().unwrap();
-        let index = SearchIndex::new(
-            parts.section,
-            (&parts.terms).into(),
-            (&parts.postings).into(),
-        )
-        .unwrap();
+        let index = b.finish().unwrap().open().unwrap();
         for (word, typos, attribute) in [("red", 0, true), ("lamp", 1, false), ("red", 2, true)] {
             let group = Group {
                 word: word.to_owned(),

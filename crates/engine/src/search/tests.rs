@@ -35,13 +35,7 @@ fn index(docs: &[Vec<(u8, u8)>]) -> SearchIndex {
         let fields: Vec<(Field, &str)> = texts.iter().map(|(f, t)| (*f, t.as_str())).collect();
         b.add(&fields);
     }
-    let parts = b.finish().unwrap();
-    SearchIndex::new(
-        parts.section,
-        (&parts.terms).into(),
-        (&parts.postings).into(),
-    )
-    .unwrap()
+    b.finish().unwrap().open().unwrap()
 }
 
 /// A group's alternatives, each (word, typos, route), and whether it names

@@ -271,13 +271,7 @@ mod tests {
         for d in docs {
             b.add(d);
         }
-        let parts = b.finish().unwrap();
-        SearchIndex::new(
-            parts.section,
-            (&parts.terms).into(),
-            (&parts.postings).into(),
-        )
-        .unwrap()
+        b.finish().unwrap().open().unwrap()
     }
 
     #[test]

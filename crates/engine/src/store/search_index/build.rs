@@ -25,6 +25,20 @@ pub struct SearchParts {
     pub postings: Vec<u8>,
 }
 
+#[cfg(test)]
+impl SearchParts {
+    /// The index these parts make, read back as the edge reads it.
+    pub(crate) fn open(
+        &self,
+    ) -> Result<crate::store::search_index::SearchIndex, crate::error::EngineError> {
+        crate::store::search_index::SearchIndex::new(
+            self.section.clone(),
+            (&self.terms).into(),
+            (&self.postings).into(),
+        )
+    }
+}
+
 /// Builds the index at the origin, one product at a time in ordinal order.
 #[derive(Debug, Default)]
 pub struct IndexBuilder {
