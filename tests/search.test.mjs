@@ -56,6 +56,10 @@ describe('search at the edge', () => {
     assert.deepEqual(tee.query.synonyms, [['tee', ['tshirt']]]);
     assert.ok(tee.items.filter((i) => i.typos === 0).every((i) => leaf(i.id) === 'T-Shirts'));
     const laptop = (await json('/p13n/search?q=laptop&per_page=48')).body;
+    // No word of the fixtures is in enough products for the search to
+    // stop before counting them all (origin/tests/search.rs has one that is).
+    assert.equal(laptop.total_exact, true);
+    assert.ok(laptop.total >= laptop.items.length);
     assert.ok(laptop.items.some((i) => i.title.includes('Chromebook')));
     assert.ok(laptop.items.some((i) => i.title.includes('Ultrabook')));
   });
@@ -69,6 +73,7 @@ describe('search at the edge', () => {
     const empty = await get('/search?q=xqzvwk');
     assert.equal(empty.headers.get('x-p13n-search'), 'empty');
     assert.equal(empty.headers.get('x-p13n-search-total'), '0');
+    assert.equal(empty.headers.get('x-p13n-search-total-exact'), 'true');
     const html = await empty.text();
     assert.match(html, /No products match your search/);
     assert.match(html, /data-p13n-state="fallback"/);

@@ -130,6 +130,7 @@ struct SearchResponse<'a> {
     filters: &'a SearchFilters,
     outcome: SearchOutcome,
     total: usize,
+    total_exact: bool,
     page: usize,
     per_page: usize,
     personalized: bool,
@@ -280,7 +281,9 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
 /// `GET /p13n/search?q=…&page=…`: a page of search results as JSON, ranked
 /// for the same shopper the page would use. `x-p13n-search` says whether
 /// the query matched, was rescued or came back empty (the zero-result
-/// readout counts it); `x-p13n-search-total` how many results there are.
+/// readout counts it); `x-p13n-search-total` how many results there are
+/// (at least, when `x-p13n-search-total-exact` is `false`: a word found in
+/// half the catalog is not counted to the last product).
 pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response> {
     let url = req.url()?;
     if url.query().map_or(0, str::len) > MAX_QUERY_BYTES {
@@ -331,6 +334,7 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
         filters: &results.filters,
         outcome: results.outcome,
         total: results.total,
+        total_exact: results.total_exact,
         page: results.page,
         per_page: results.per_page,
         personalized: results.personalized,
@@ -340,11 +344,7 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
     })?;
     let headers = resp.headers_mut();
     headers.set("x-p13n-bundle", &engine.info().version.to_string())?;
-    headers.set("x-p13n-search", results.outcome.as_str())?;
-    headers.set("x-p13n-search-total", &results.total.to_string())?;
-    if !answer.shards.is_empty() {
-        headers.set("x-p13n-search-shards", &answer.shards.join(","))?;
-    }
+    answer.set_headers(headers)?;
     headers.set("cache-control", "private, no-store")?;
     Ok(resp)
 }

@@ -131,11 +131,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     };
     let (search, search_engines) = match search {
         Some(answer) => {
-            headers.set("x-p13n-search", answer.results.outcome.as_str())?;
-            headers.set("x-p13n-search-total", &answer.results.total.to_string())?;
-            if !answer.shards.is_empty() {
-                headers.set("x-p13n-search-shards", &answer.shards.join(","))?;
-            }
+            answer.set_headers(&headers)?;
             (Some(answer.results), SearchEngines(answer.engines))
         }
         None => (None, SearchEngines::default()),

@@ -44,6 +44,23 @@ pub struct Answer {
     pub shards: Vec<String>,
 }
 
+impl Answer {
+    /// Says how the search went in `headers`: `x-p13n-search` (matched,
+    /// rescued or empty), `x-p13n-search-total` (the count, or a lower
+    /// bound when `x-p13n-search-total-exact` is `false`) and, for a
+    /// shard set, `x-p13n-search-shards`.
+    pub fn set_headers(&self, headers: &worker::Headers) -> worker::Result<()> {
+        let r = &self.results;
+        headers.set("x-p13n-search", r.outcome.as_str())?;
+        headers.set("x-p13n-search-total", &r.total.to_string())?;
+        headers.set("x-p13n-search-total-exact", &r.total_exact.to_string())?;
+        if !self.shards.is_empty() {
+            headers.set("x-p13n-search-shards", &self.shards.join(","))?;
+        }
+        Ok(())
+    }
+}
+
 /// Why a search was not answered.
 #[derive(Debug)]
 pub enum SearchError {
@@ -263,12 +280,16 @@ pub fn merge(
             *h += 1;
         }
     }
-    let total = sources
-        .iter()
-        .filter(|s| !matched || s.outcome == SearchOutcome::Matched)
+    let counted = || {
+        sources
+            .iter()
+            .filter(|s| !matched || s.outcome == SearchOutcome::Matched)
+    };
+    let total = counted()
         .map(|s| s.total)
         .sum::<usize>()
         .saturating_sub(duplicates);
+    let total_exact = counted().all(|s| s.total_exact);
     let start = page.saturating_sub(1).saturating_mul(per_page);
     let chosen: Vec<(usize, usize)> = order.into_iter().skip(start).take(per_page).collect();
     let mut items = Vec::with_capacity(chosen.len());
@@ -289,6 +310,7 @@ pub fn merge(
     let mut lead = sources.swap_remove(lead);
     lead.outcome = outcome;
     lead.total = total;
+    lead.total_exact = total_exact;
     lead.page = page;
     lead.per_page = per_page;
     lead.items = items;
@@ -321,6 +343,7 @@ mod tests {
             filters: Default::default(),
             outcome,
             total,
+            total_exact: true,
             page: 1,
             per_page: 10,
             personalized: false,

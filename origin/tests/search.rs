@@ -34,23 +34,26 @@ fn leaf(engine: &Engine, id: &str) -> String {
     engine.store().category_name(p.leaf().unwrap()).to_owned()
 }
 
-/// Groups matched never rise and typos never fall down a page (pins and
-/// buries aside): the bucket order the known engines use.
 /// A tiny store where "charger" and "charged" are one edit apart.
 fn tiny_store(rules: &str) -> Engine {
+    let titles = ["Charged Battery Pack", "Fast Charger", "Desk Lamp"];
+    store_of(&titles.map(String::from), rules)
+}
+
+/// A store of one product per title (ids `P-1`, `P-2`, ...) under `rules`.
+fn store_of(titles: &[String], rules: &str) -> Engine {
     let dir = tempfile::tempdir().unwrap();
-    let product = |id: &str, title: &str| {
-        format!(
-            r#"{{"id":"{id}","title":"{title}","category":["Power"],"price":20,"currency":"GBP","inventory":[{{"location":"a","available":50}}],"created_at":"2026-01-01T00:00:00Z"}}"#
-        )
-    };
-    let catalog = [
-        product("P-1", "Charged Battery Pack"),
-        product("P-2", "Fast Charger"),
-        product("P-3", "Desk Lamp"),
-    ]
-    .join("\n");
-    std::fs::write(dir.path().join("catalog.ndjson"), catalog).unwrap();
+    let catalog: Vec<String> = titles
+        .iter()
+        .enumerate()
+        .map(|(i, title)| {
+            format!(
+                r#"{{"id":"P-{}","title":"{title}","category":["Power"],"price":20,"currency":"GBP","inventory":[{{"location":"a","available":50}}],"created_at":"2026-01-01T00:00:00Z"}}"#,
+                i + 1
+            )
+        })
+        .collect();
+    std::fs::write(dir.path().join("catalog.ndjson"), catalog.join("\n")).unwrap();
     std::fs::write(dir.path().join("events.ndjson"), "").unwrap();
     std::fs::write(dir.path().join("rules.toml"), rules).unwrap();
     let inputs = load(&InputPaths::in_dir(dir.path())).unwrap();
@@ -64,6 +67,48 @@ fn tiny_store(rules: &str) -> Engine {
     };
     let bytes = build(&inputs, &key, &opts).unwrap().0;
     Engine::open(&bytes, &key.verifying_key(), NOW).unwrap()
+}
+
+/// A word in every one of 1,200 products: the search stops once the
+/// leading results are known and says its total is a lower bound; every
+/// page it serves is the one the exhaustive search (with `explain`, which
+/// turns pruning off) serves.
+#[test]
+fn a_word_in_every_product_is_answered_from_its_first_tiers() {
+    let extra = ["desk", "brass", "tall", "reading", "floor", "clip"];
+    let titles: Vec<String> = (0..1200)
+        .map(|i: usize| {
+            let mut title = String::from("lamp");
+            // 0 to 5 other words: the word's weight varies with the title's length.
+            for w in extra.iter().cycle().skip(i % 7).take(i % 6) {
+                title.push(' ');
+                title.push_str(w);
+            }
+            title
+        })
+        .collect();
+    let engine = store_of(&titles, "");
+    for page in [1, 2, 10] {
+        let mut req = SearchRequest::new("lamp ");
+        req.page = page;
+        req.per_page = 48;
+        let pruned = engine.search(&req).unwrap();
+        req.explain = true;
+        let all = engine.search(&req).unwrap();
+        assert!(all.total_exact);
+        assert_eq!(all.total, 1200);
+        assert!(!pruned.total_exact, "page {page}");
+        assert!(
+            pruned.total > page * 48 && pruned.total < 1200,
+            "{}",
+            pruned.total
+        );
+        let ids = |r: &SearchResults| -> Vec<(String, f32)> {
+            r.items.iter().map(|i| (i.id.clone(), i.score)).collect()
+        };
+        assert_eq!(ids(&pruned), ids(&all), "page {page}");
+        assert_eq!(pruned.items.len(), 48);
+    }
 }
 
 #[test]

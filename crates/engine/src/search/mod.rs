@@ -46,7 +46,7 @@ use crate::slots::rank::{rating_signal, stock_signal};
 use crate::slots::slot::{Reason, Removed};
 use crate::store::{Product, Store};
 use crate::text::features::{self, TextFeatures};
-use retrieve::Match;
+use retrieve::{bucket, Match, WordOrder};
 
 /// A search to answer.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -130,8 +130,12 @@ pub struct SearchResults {
     pub filters: SearchFilters,
     /// Matched, rescued or empty.
     pub outcome: SearchOutcome,
-    /// Results over all pages.
+    /// Results over all pages; a lower bound when `total_exact` is false.
     pub total: usize,
+    /// Whether `total` is the exact count. Counting a word found in half
+    /// the catalog would mean reading all of its postings; once the best
+    /// results are known, the search stops and says "at least".
+    pub total_exact: bool,
     /// This page, 1-based.
     pub page: usize,
     /// Results per page.
@@ -286,14 +290,24 @@ pub(crate) fn search(
         window: RERANK_WINDOW.max(page_end),
         allowed: |ord: u32| !verdicts.blocked(ord),
     });
+    // First by what the words alone say (groups matched, typos, lexical and
+    // attribute score); only the leading RERANK_WINDOW are then blended with
+    // the session and the product signals and re-sorted. The window does not
+    // depend on the page asked, so pages never overlap.
+    let word_order = WordOrder {
+        lexical: settings.lexical,
+        attribute: settings.attribute,
+        attribute_groups,
+    };
     let retrieved = retrieve::run(
         index,
         &groups,
         required,
+        &word_order,
         |m| m.matched >= required && allowed(m.ord),
         pruning,
     );
-    let pruned = retrieved.pruned;
+    let (pruned, total_exact) = (retrieved.pruned, retrieved.complete);
     let mut matches = retrieved.matches;
     let mut outcome = SearchOutcome::Matched;
     let mut source = "match";
@@ -320,12 +334,12 @@ pub(crate) fn search(
     }
 
     let weights = settings.weights();
-    // Lexical scores are relative to the best match; a rescue's similarity
-    // is already 0 to 1 and is kept as it is.
+    // Lexical scores are relative to the best retrieval saw; a rescue's
+    // similarity is already 0 to 1 and is kept as it is.
     let best = if source == "rescue" {
         1.0
     } else {
-        best_lexical(&matches)
+        retrieved.best
     };
     let buries: Vec<u32> = rules
         .buries
@@ -345,12 +359,8 @@ pub(crate) fn search(
         buried
     };
 
-    // First by what the words alone say (groups matched, typos, lexical and
-    // attribute score); only the leading RERANK_WINDOW are then blended with
-    // the session and the product signals and re-sorted. The window does not
-    // depend on the page asked, so pages never overlap.
-    let (lexical_weight, attribute_weight) = (settings.lexical, settings.attribute);
-    // Pruned products matched too: the count stays exact.
+    // Pruned products matched too (when retrieval stopped early, this is
+    // a lower bound).
     let mut total = matches.len() + pruned + buried.len();
     // Compiled in position order.
     let pins: Vec<_> = rules.pins.iter().filter(|p| p.query == query_key).collect();
@@ -360,12 +370,7 @@ pub(crate) fn search(
         .map(|p| p.product)
         .filter(|&o| matches.iter().chain(&buried).any(|m| m.ord == o))
         .collect();
-    let mut keys = lexical_keys(
-        &matches,
-        best,
-        (lexical_weight, attribute_weight),
-        attribute_groups,
-    );
+    let mut keys = lexical_keys(&matches, &word_order, best);
     order::select(&mut keys, RERANK_WINDOW.max(page_end));
     order::sort(&mut keys);
     // Only the selected matches are copied out (not the whole list).
@@ -498,6 +503,7 @@ pub(crate) fn search(
         filters: req.filters.clone(),
         outcome,
         total,
+        total_exact,
         page: req.page,
         per_page,
         personalized: session.is_personal(),
@@ -507,41 +513,13 @@ pub(crate) fn search(
     })
 }
 
-/// The best lexical score of `matches` (at least `f32::EPSILON`): what
-/// lexical scores are relative to.
-fn best_lexical(matches: &[Match]) -> f32 {
-    matches
-        .iter()
-        .map(|m| m.lexical)
-        // Not `f32::max`: in wasm that is a call to `fmaxf` per match.
-        .fold(0.0f32, |best, x| if x > best { x } else { best })
-        .max(f32::EPSILON)
-}
-
-/// Each match's sort key by what the words alone say (groups matched,
-/// typos, then `weights.0` x its lexical score relative to `best` plus
-/// `weights.1` x its share of the attribute groups), with its index in
-/// `matches`, which breaks ties.
-fn lexical_keys(
-    matches: &[Match],
-    best: f32,
-    (lexical_weight, attribute_weight): (f32, f32),
-    attribute_groups: f32,
-) -> Vec<(u64, u32)> {
+/// Each match's sort key by what the words alone say ([`WordOrder`]),
+/// with its index in `matches`, which breaks ties.
+fn lexical_keys(matches: &[Match], order: &WordOrder, best: f32) -> Vec<(u64, u32)> {
     (0u32..)
         .zip(matches)
-        .map(|(i, m)| {
-            let words = lexical_weight * m.lexical / best
-                + attribute_weight * f32::from(m.attributes) / attribute_groups;
-            (bucket(m) | order::desc(words), i)
-        })
+        .map(|(i, m)| (order.key(m, best), i))
         .collect()
-}
-
-/// The high bits of a result's sort key: more groups matched first, then
-/// fewer typos (the low 32 bits take a score through [`order::desc`]).
-fn bucket(m: &Match) -> u64 {
-    u64::from(u8::MAX - m.matched) << 41 | u64::from(m.typos) << 33
 }
 
 /// The bit, just below [`bucket`]'s, that puts an out-of-stock result

@@ -8,26 +8,29 @@
 //!
 //! Pruning leaves out products that provably cannot be among the matches
 //! the caller reads, and never changes those (see [`Pruning`]):
+//! - one word (a group whose alternatives are single terms): the lists
+//!   are read a tier at a time, the tier that can give the best match
+//!   first (see [`crate::store::postings`]), and reading stops once more
+//!   than `window` products are settled ahead of anything the unread
+//!   tiers could still give or change. A word found in half the catalog
+//!   reads its first tier or two, not half the catalog; the count of
+//!   matches is then a lower bound ([`Retrieved::complete`]);
 //! - a product first met in a group too late to match the required number
 //!   of groups gets no accumulator (three words: one first met in the
 //!   last group can match only one);
-//! - a product that can match only one group (the only word, or the last
-//!   of two) through a single term, and whose impact is below that of at
-//!   least `window` other such products, is counted but not collected: it
-//!   is in the same bucket as they are, with a lower lexical score (the
-//!   attribute bonus only adds), so it cannot reach the window.
-//!
-//! Every posting is still read: a run's header holds its largest impact
-//! but not where its products end, so a run cannot be skipped without
-//! decoding its gaps. What pruning saves is the accumulators, the
-//! guardrail and filter checks, and the sort of products that cannot be
-//! shown. The matches' count stays exact ([`Retrieved::pruned`]).
+//! - a product that can match only the last of two groups, through a
+//!   single term, and whose impact is below that of at least `window`
+//!   other such products, is counted but not collected: it is in the
+//!   same bucket as they are, with a lower lexical score (the attribute
+//!   bonus only adds), so it cannot reach the window.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::query::Group;
-use crate::store::search_index::{Field, Posting, SearchIndex};
+use crate::order;
+use crate::store::postings::{Tier, Tiers};
+use crate::store::search_index::{Field, Posting, Postings, SearchIndex};
 
 /// What one product matched.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,8 +45,38 @@ pub struct Match {
     pub lexical: f32,
     /// Attribute or brand words matched in the product's attribute or brand fields.
     pub attributes: u8,
-    /// Fields any matched term was found in.
+    /// Fields each matched group's best alternative was found in.
     pub fields: u8,
+}
+
+/// How the search orders matches by their words alone: more groups
+/// matched first, then fewer typos, then `lexical` x the lexical score
+/// relative to the best plus `attribute` x the share of the query's
+/// attribute groups matched.
+#[derive(Debug, Clone, Copy)]
+pub struct WordOrder {
+    /// Weight of the relative lexical score.
+    pub lexical: f32,
+    /// Weight of the attribute share.
+    pub attribute: f32,
+    /// The query's attribute groups (at least 1).
+    pub attribute_groups: f32,
+}
+
+impl WordOrder {
+    /// `m`'s sort key (smaller first) when lexical scores are relative to
+    /// `best`.
+    pub fn key(&self, m: &Match, best: f32) -> u64 {
+        let words = self.lexical * m.lexical / best
+            + self.attribute * f32::from(m.attributes) / self.attribute_groups;
+        bucket(m) | order::desc(words)
+    }
+}
+
+/// The high bits of a result's sort key: more groups matched first, then
+/// fewer typos (the low 32 bits take a score through [`order::desc`]).
+pub fn bucket(m: &Match) -> u64 {
+    u64::from(u8::MAX - m.matched) << 41 | u64::from(m.typos) << 33
 }
 
 /// One product's running state in the current query.
@@ -55,6 +88,7 @@ struct Acc {
     best: f32,
     best_typos: u8,
     best_attribute: bool,
+    best_fields: u8,
     m: Match0,
 }
 
@@ -75,6 +109,35 @@ struct Scratch {
     touched: Vec<u32>,
 }
 
+impl Scratch {
+    /// Starts a query over `docs` products: no accumulator is current.
+    fn begin(&mut self, docs: usize) {
+        if self.accs.len() != docs {
+            self.accs = vec![Acc::default(); docs];
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            // Stamps wrapped: clear them so old ones cannot pass as current.
+            self.accs.iter_mut().for_each(|a| a.generation = 0);
+            self.generation = 1;
+        }
+        self.touched.clear();
+    }
+
+    /// What product `doc` matched so far.
+    fn matched(&self, doc: u32) -> Option<Match> {
+        let m = settle(self.accs.get(doc as usize)?);
+        Some(Match {
+            ord: doc,
+            matched: m.matched,
+            typos: m.typos,
+            lexical: m.lexical,
+            attributes: m.attributes,
+            fields: m.fields,
+        })
+    }
+}
+
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::default();
 }
@@ -82,11 +145,13 @@ thread_local! {
 /// What lets retrieval leave out products that cannot be shown. Only
 /// valid when `keep` asks of a product nothing but `allowed` and that it
 /// matched `required` groups (no filter, no regional rules, no explain),
-/// and when a higher lexical score always ranks a product higher within
-/// its bucket (lexical weight above 0, attribute weight not below).
+/// and when the [`WordOrder`] given to [`run`] is how the caller ranks
+/// the matches, with weights above 0 (a higher lexical score or more
+/// attributes never ranks lower).
 pub struct Pruning<F> {
-    /// How many of the best matches the caller reads (by groups matched,
-    /// typos, then lexical and attribute score, ties in match order).
+    /// How many of the best matches the caller reads (by the order, ties
+    /// in match order); retrieval settles one more, so the caller knows
+    /// whether more follow.
     pub window: usize,
     /// Whether `keep` keeps a product that matched enough groups.
     pub allowed: F,
@@ -98,34 +163,32 @@ pub struct Retrieved {
     /// The matches `keep` kept, in the order the products were first met;
     /// with pruning, only those that can reach the window.
     pub matches: Vec<Match>,
-    /// Products kept but left out of `matches` by pruning: `matches.len()
-    /// + pruned` is how many matched.
+    /// Products kept but left out of `matches` by pruning.
     pub pruned: usize,
+    /// The score lexical scores are relative to: for one word, the best
+    /// any of its postings gives (known before reading them); for more,
+    /// the best match's.
+    pub best: f32,
+    /// Whether every posting was read, so `matches.len() + pruned` is how
+    /// many matched; otherwise it is a lower bound (above the window).
+    pub complete: bool,
 }
 
 /// Every product matching at least `required` groups that `keep` keeps
 /// (checked in the same pass that settles the scores: no intermediate
-/// list), less what `pruning` proves cannot reach its window.
+/// list), less what `pruning` proves cannot reach its window when the
+/// caller ranks the matches by `order`.
 pub fn run<F: FnMut(u32) -> bool>(
     index: &SearchIndex,
     groups: &[Group],
     required: u8,
+    order: &WordOrder,
     keep: impl FnMut(&Match) -> bool,
     pruning: Option<Pruning<F>>,
 ) -> Retrieved {
     if let [group] = groups {
-        if let Some((typos, factor, term)) = single_term(group) {
-            return match pruning {
-                Some(p) => {
-                    let mut newcomers = Newcomers::default();
-                    newcomers.read(index, term, p.allowed, |_| false);
-                    newcomers.into_matches(index, group, typos, factor, term, p.window)
-                }
-                None => Retrieved {
-                    matches: one_list(index, group, typos, factor, term, keep),
-                    pruned: 0,
-                },
-            };
+        if group.alternatives.iter().all(|a| a.terms.len() == 1) {
+            return one_group(index, group, order, keep, pruning);
         }
     }
     accumulate(index, groups, required, keep, pruning)
@@ -141,6 +204,243 @@ fn single_term(group: &Group) -> Option<(u8, f32, u32)> {
         },
         _ => None,
     }
+}
+
+/// One alternative of a one-word query: its list, read a tier at a time.
+struct Source<'a> {
+    typos: u8,
+    /// What an impact byte is worth.
+    scale: f32,
+    /// Whether a posting in an attribute or brand field names an attribute.
+    names_attribute: bool,
+    tiers: Tiers,
+    /// Tiers read.
+    read: usize,
+    postings: Postings<'a>,
+}
+
+impl Source<'_> {
+    fn unread(&self) -> &[Tier] {
+        self.tiers.as_slice().get(self.read..).unwrap_or_default()
+    }
+
+    /// The best match a posting of `tier` can make.
+    fn bound(&self, tier: &Tier) -> Match {
+        Match {
+            ord: 0,
+            matched: 1,
+            typos: self.typos,
+            lexical: self.scale * f32::from(tier.max_impact),
+            attributes: u8::from(self.names_attribute && tier.fields & ATTRIBUTE_FIELDS != 0),
+            fields: 0,
+        }
+    }
+}
+
+/// What the unread tiers of a one-word query can still give a product, at
+/// best (each part from whichever tier gives most).
+struct Unread {
+    /// Fewest typos of an unread tier (`u8::MAX` when none is left).
+    typos: u8,
+    /// Best lexical score of an unread tier with at most `i` typos (the
+    /// last, any).
+    lexical: [f32; 4],
+    /// Whether an unread tier can name an attribute.
+    attribute: bool,
+}
+
+impl Unread {
+    fn of(sources: &[Source<'_>]) -> Self {
+        let mut u = Unread {
+            typos: u8::MAX,
+            lexical: [0.0; 4],
+            attribute: false,
+        };
+        for s in sources {
+            for tier in s.unread() {
+                let b = s.bound(tier);
+                u.typos = u.typos.min(b.typos);
+                for (at_most, best) in (0u8..).zip(u.lexical.iter_mut()) {
+                    if b.typos <= at_most || at_most == 3 {
+                        *best = best.max(b.lexical);
+                    }
+                }
+                u.attribute |= b.attributes > 0;
+            }
+        }
+        u
+    }
+
+    /// The best `m` can still become (a product not yet met: `m` matching
+    /// nothing, with any typos). Only its score's parts can change: a
+    /// product's fields are its best alternative's, which an equal
+    /// posting met later does not replace.
+    fn best_for(&self, m: &Match) -> Match {
+        let within = self.lexical.get(usize::from(m.typos.min(3))).copied();
+        Match {
+            matched: 1,
+            typos: m.typos.min(self.typos),
+            lexical: m.lexical.max(within.unwrap_or(0.0)),
+            attributes: m.attributes.max(u8::from(self.attribute)),
+            ..*m
+        }
+    }
+
+    /// Whether nothing unread can change `m`.
+    fn settles(&self, m: &Match) -> bool {
+        let b = self.best_for(m);
+        (b.typos, b.lexical, b.attributes) == (m.typos, m.lexical, m.attributes)
+    }
+}
+
+/// Fields whose postings can name an attribute.
+const ATTRIBUTE_FIELDS: u8 = Field::Attribute.bit() | Field::Brand.bit();
+
+/// A one-word query whose alternatives are single terms: each product
+/// scored through its best alternative. Tiers are read best bound first
+/// (the same order with or without pruning, so ties fall the same way);
+/// with pruning, reading stops once more than `window` allowed products
+/// are settled: ahead of the best the unread tiers could still make of
+/// any product, and unchangeable by them.
+fn one_group<F: FnMut(u32) -> bool>(
+    index: &SearchIndex,
+    group: &Group,
+    order: &WordOrder,
+    mut keep: impl FnMut(&Match) -> bool,
+    mut pruning: Option<Pruning<F>>,
+) -> Retrieved {
+    let mut sources: Vec<Source<'_>> = group
+        .alternatives
+        .iter()
+        .filter_map(|alt| {
+            let &[term] = alt.terms.as_slice() else {
+                return None;
+            };
+            Some(Source {
+                typos: alt.typos,
+                scale: impact_scale(index, term, alt.factor),
+                names_attribute: group.attribute && alt.typos == 0,
+                tiers: index.tiers(term),
+                read: 0,
+                postings: index.postings(term),
+            })
+        })
+        .collect();
+    let best = sources
+        .iter()
+        .filter_map(|s| Some(s.scale * f32::from(s.unread().first()?.max_impact)))
+        .fold(0.0f32, |best, x| if x > best { x } else { best })
+        .max(f32::EPSILON);
+    SCRATCH.with(|cell| {
+        let Ok(mut scratch) = cell.try_borrow_mut() else {
+            return Retrieved::default();
+        };
+        let s = &mut *scratch;
+        s.begin(index.docs() as usize);
+        // Postings read since pruning last looked: it looks again once
+        // they are a quarter of the products met, so looking costs at
+        // most four times the reading.
+        let mut since = 0usize;
+        let mut settled = None;
+        while let Some(at) = next_tier(&sources, best, order) {
+            let Some(source) = sources.get_mut(at) else {
+                break;
+            };
+            let len = source.unread().first().map_or(0, |t| t.len as usize);
+            source.read += 1;
+            let (typos, scale, names) = (source.typos, source.scale, source.names_attribute);
+            for p in source.postings.by_ref().take(len) {
+                let attribute = names && p.fields & ATTRIBUTE_FIELDS != 0;
+                let value = scale * f32::from(p.impact);
+                touch(s, p.doc, 0, value, typos, attribute, p.fields, true);
+            }
+            since += len;
+            if let Some(p) = pruning.as_mut() {
+                if s.touched.len() > p.window && since * 4 >= s.touched.len() {
+                    since = 0;
+                    settled = settle_window(s, &sources, best, order, p);
+                    if settled.is_some() {
+                        break;
+                    }
+                }
+            }
+        }
+        let mut out = Retrieved {
+            best,
+            complete: settled.is_none(),
+            ..Retrieved::default()
+        };
+        let (Some(limit), Some(p)) = (settled, pruning.as_mut()) else {
+            out.matches = s
+                .touched
+                .iter()
+                .filter_map(|&doc| s.matched(doc).filter(|m| keep(m)))
+                .collect();
+            return out;
+        };
+        let unread = Unread::of(&sources);
+        for &doc in &s.touched {
+            let Some(m) = s.matched(doc).filter(|m| (p.allowed)(m.ord)) else {
+                continue;
+            };
+            if order.key(&m, best) < limit && unread.settles(&m) {
+                out.matches.push(m);
+            } else {
+                out.pruned += 1;
+            }
+        }
+        out
+    })
+}
+
+/// The source whose next unread tier can make the best match (the first
+/// of equals); `None` when every tier is read.
+fn next_tier(sources: &[Source<'_>], best: f32, order: &WordOrder) -> Option<usize> {
+    let unread = sources.iter().enumerate().filter_map(|(i, s)| {
+        let tier = s.unread().first()?;
+        Some((i, order.key(&s.bound(tier), best)))
+    });
+    unread.min_by_key(|&(i, key)| (key, i)).map(|(i, _)| i)
+}
+
+/// Whether more than `window` allowed products are settled: each one's
+/// key cannot change, and is ahead of the best any other product can
+/// still reach (one not met yet, or one the unread tiers can improve).
+/// Returns that bound: the settled products are those ahead of it.
+fn settle_window<F: FnMut(u32) -> bool>(
+    s: &Scratch,
+    sources: &[Source<'_>],
+    best: f32,
+    order: &WordOrder,
+    p: &mut Pruning<F>,
+) -> Option<u64> {
+    let unread = Unread::of(sources);
+    if unread.typos == u8::MAX {
+        // Every tier is read: nothing is left to stop for.
+        return None;
+    }
+    let unseen = Match {
+        ord: 0,
+        matched: 0,
+        typos: u8::MAX,
+        lexical: 0.0,
+        attributes: 0,
+        fields: 0,
+    };
+    let mut limit = order.key(&unread.best_for(&unseen), best);
+    let mut settled = Vec::with_capacity(s.touched.len());
+    for &doc in &s.touched {
+        let Some(m) = s.matched(doc).filter(|m| (p.allowed)(m.ord)) else {
+            continue;
+        };
+        if unread.settles(&m) {
+            settled.push(order.key(&m, best));
+        } else {
+            limit = limit.min(order.key(&unread.best_for(&m), best));
+        }
+    }
+    let ahead = settled.iter().filter(|&&key| key < limit).count();
+    (ahead > p.window).then_some(limit)
 }
 
 /// The general case: every alternative's postings into one accumulator per
@@ -163,18 +463,8 @@ fn accumulate<F: FnMut(u32) -> bool>(
         let Ok(mut scratch) = cell.try_borrow_mut() else {
             return Vec::new();
         };
-        let docs = index.docs() as usize;
         let s = &mut *scratch;
-        if s.accs.len() != docs {
-            s.accs = vec![Acc::default(); docs];
-        }
-        s.generation = s.generation.wrapping_add(1);
-        if s.generation == 0 {
-            // Stamps wrapped: clear them so old ones cannot pass as current.
-            s.accs.iter_mut().for_each(|a| a.generation = 0);
-            s.generation = 1;
-        }
-        s.touched.clear();
+        s.begin(index.docs() as usize);
         let n = groups.len();
         for (g, group) in groups.iter().enumerate() {
             // A product first met here can match the groups from here on
@@ -243,42 +533,46 @@ fn accumulate<F: FnMut(u32) -> bool>(
                 }
             }
         }
-        let Scratch { accs, touched, .. } = s;
-        touched
+        s.touched
             .iter()
-            .filter_map(|&doc| {
-                let a = accs.get(doc as usize)?;
-                let m = settle(a);
-                let m = Match {
-                    ord: doc,
-                    matched: m.matched,
-                    typos: m.typos,
-                    lexical: m.lexical,
-                    attributes: m.attributes,
-                    fields: m.fields,
-                };
-                keep(&m).then_some(m)
-            })
+            .filter_map(|&doc| s.matched(doc).filter(|m| keep(m)))
             .collect()
     });
     let Some((last, (typos, factor, term), p)) = last else {
-        return Retrieved { matches, pruned: 0 };
+        return Retrieved {
+            best: best_lexical(&matches),
+            matches,
+            pruned: 0,
+            complete: true,
+        };
     };
     // Newcomers were first met after every product met before: they
     // follow them, in the order they were met, as the accumulators
     // would have listed them.
-    let rest = newcomers.into_matches(index, last, typos, factor, term, p.window);
-    matches.extend(rest.matches);
+    let (rest, pruned) = newcomers.into_matches(index, last, typos, factor, term, p.window);
+    matches.extend(rest);
     Retrieved {
+        best: best_lexical(&matches),
         matches,
-        pruned: rest.pruned,
+        pruned,
+        complete: true,
     }
+}
+
+/// The best lexical score of `matches` (at least `f32::EPSILON`).
+fn best_lexical(matches: &[Match]) -> f32 {
+    matches
+        .iter()
+        .map(|m| m.lexical)
+        // Not `f32::max`: in wasm that is a call to `fmaxf` per match.
+        .fold(0.0f32, |best, x| if x > best { x } else { best })
+        .max(f32::EPSILON)
 }
 
 /// Products of one term's postings that matched nothing before it, with
 /// a count of their impacts: what pruning by impact needs.
 struct Newcomers {
-    /// (ordinal, impact, fields), by ascending ordinal.
+    /// (ordinal, impact, fields), in the order the postings list them.
     docs: Vec<(u32, u8, u8)>,
     /// How many newcomers have each impact.
     impacts: [u32; 256],
@@ -333,7 +627,7 @@ impl Newcomers {
         factor: f32,
         term: u32,
         window: usize,
-    ) -> Retrieved {
+    ) -> (Vec<Match>, usize) {
         let scale = impact_scale(index, term, factor);
         // A score that does not grow with the impact orders nothing.
         let floor = if scale.is_normal() && scale > 0.0 {
@@ -358,7 +652,7 @@ impl Newcomers {
                 fields,
             });
         }
-        Retrieved { matches, pruned }
+        (matches, pruned)
     }
 }
 
@@ -380,50 +674,13 @@ fn impact_floor(impacts: &[u32; 256], window: usize) -> u8 {
 /// counts as the shopper naming an attribute or brand: the group's word is
 /// one, matched exactly, in an attribute or brand field.
 fn names_attribute(group: &Group, typos: u8, fields: u8) -> bool {
-    let attribute_fields = Field::Attribute.bit() | Field::Brand.bit();
-    group.attribute && typos == 0 && fields & attribute_fields != 0
+    group.attribute && typos == 0 && fields & ATTRIBUTE_FIELDS != 0
 }
 
 /// What an impact byte of `term`'s postings is worth through an
 /// alternative scored `factor`: the term's IDF over the byte's range.
 fn impact_scale(index: &SearchIndex, term: u32, factor: f32) -> f32 {
     index.idf(term) / 255.0 * factor
-}
-
-/// A query of one word that one term stands for (the common case of the
-/// largest result sets): each posting is a match as it stands, so no
-/// accumulator is needed.
-fn one_list(
-    index: &SearchIndex,
-    group: &Group,
-    typos: u8,
-    factor: f32,
-    term: u32,
-    mut keep: impl FnMut(&Match) -> bool,
-) -> Vec<Match> {
-    let scale = impact_scale(index, term, factor);
-    let postings = index.postings(term);
-    // A damaged list cannot ask for more room than the catalog has products.
-    let room = postings
-        .size_hint()
-        .1
-        .unwrap_or(0)
-        .min(index.docs() as usize);
-    let mut out = Vec::with_capacity(room);
-    for p in postings {
-        let m = Match {
-            ord: p.doc,
-            matched: 1,
-            typos,
-            lexical: scale * f32::from(p.impact),
-            attributes: u8::from(names_attribute(group, typos, p.fields)),
-            fields: p.fields,
-        };
-        if keep(&m) {
-            out.push(m);
-        }
-    }
-    out
 }
 
 /// Products holding every term of a phrase, with the mean of its terms'
@@ -449,8 +706,10 @@ fn phrase_hits(index: &SearchIndex, terms: &[u32]) -> Vec<(u32, f32, u8)> {
 }
 
 /// Records that `doc` matched group `g` with `value` through an alternative
-/// with `typos` edits; a product not met before is only recorded when
-/// `new` allows.
+/// with `typos` edits, in `fields`; a product not met before is only
+/// recorded when `new` allows. A group counts its best alternative (fewest
+/// typos, then highest value; the first of equals) with its fields, and
+/// names an attribute if any alternative did.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn touch(
@@ -477,6 +736,7 @@ fn touch(
             best: value,
             best_typos: typos,
             best_attribute: attribute,
+            best_fields: fields,
             m: Match0::default(),
         };
         s.touched.push(doc);
@@ -486,14 +746,15 @@ fn touch(
         a.best = value;
         a.best_typos = typos;
         a.best_attribute = attribute;
+        a.best_fields = fields;
     } else if typos < a.best_typos || (typos == a.best_typos && value > a.best) {
         a.best = value;
         a.best_typos = typos;
         a.best_attribute = a.best_attribute || attribute;
+        a.best_fields = fields;
     } else {
         a.best_attribute = a.best_attribute || attribute;
     }
-    a.m.fields |= fields;
 }
 
 /// The accumulator with its current group counted.
@@ -503,7 +764,7 @@ fn settle(a: &Acc) -> Match0 {
         typos: a.m.typos.saturating_add(a.best_typos),
         lexical: a.m.lexical + a.best,
         attributes: a.m.attributes.saturating_add(u8::from(a.best_attribute)),
-        fields: a.m.fields,
+        fields: a.m.fields | a.best_fields,
     }
 }
 
@@ -519,7 +780,7 @@ mod tests {
     const NO_PRUNING: Unpruned = None;
 
     #[test]
-    fn one_list_matches_what_the_accumulators_give() {
+    fn one_group_matches_what_the_accumulators_give() {
         let mut b = IndexBuilder::default();
         let titles = ["red lamp", "lamp", "red desk lamp", "chair", "red red lamp"];
         for (i, title) in titles.iter().enumerate() {
@@ -527,23 +788,35 @@ mod tests {
             b.add(&[(Field::Title, title), (Field::Brand, brand)]);
         }
         let index = b.finish().unwrap().open().unwrap();
-        for (word, typos, attribute) in [("red", 0, true), ("lamp", 1, false), ("red", 2, true)] {
+        let alt = |word: &str, typos: u8| Alternative {
+            terms: vec![index.term_id(word).unwrap()],
+            typos,
+            via: Via::Exact,
+            factor: 0.8,
+        };
+        for (words, attribute) in [
+            (vec![("red", 0)], true),
+            (vec![("lamp", 1)], false),
+            (vec![("red", 2), ("lamp", 0)], true),
+        ] {
             let group = Group {
-                word: word.to_owned(),
-                alternatives: vec![Alternative {
-                    terms: vec![index.term_id(word).unwrap()],
-                    typos,
-                    via: Via::Exact,
-                    factor: 0.8,
-                }],
+                word: String::new(),
+                alternatives: words.iter().map(|&(w, t)| alt(w, t)).collect(),
                 attribute,
             };
             let groups = [group];
             let odd = |m: &Match| m.ord % 2 == 1 || m.ord == 0;
-            let fast = run(&index, &groups, 1, odd, NO_PRUNING).matches;
-            let general = accumulate(&index, &groups, 1, odd, NO_PRUNING).matches;
-            assert!(!fast.is_empty());
-            assert_eq!(fast, general, "{word}");
+            let order = WordOrder {
+                lexical: 1.0,
+                attribute: 0.15,
+                attribute_groups: 1.0,
+            };
+            let mut tiered = run(&index, &groups, 1, &order, odd, NO_PRUNING).matches;
+            let mut general = accumulate(&index, &groups, 1, odd, NO_PRUNING).matches;
+            assert!(!tiered.is_empty());
+            tiered.sort_by_key(|m| m.ord);
+            general.sort_by_key(|m| m.ord);
+            assert_eq!(tiered, general, "{words:?}");
         }
     }
 }

@@ -25,7 +25,7 @@ pub mod build;
 
 use crate::error::EngineError;
 use crate::store::postings::PostingLists;
-pub use crate::store::postings::{Posting, Postings};
+pub use crate::store::postings::{Posting, Postings, Tier, Tiers};
 
 /// Tag of [`SearchSection`].
 pub const SEARCH: Tag = Tag(*b"SRCH");
@@ -60,7 +60,7 @@ impl Field {
     ];
 
     /// Its bit in a posting's field mask.
-    pub fn bit(self) -> u8 {
+    pub const fn bit(self) -> u8 {
         1 << (self as u8)
     }
 
@@ -212,9 +212,14 @@ impl SearchIndex {
         (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
     }
 
-    /// Term `id`'s postings.
+    /// Term `id`'s postings, a tier at a time (see [`PostingLists::postings`]).
     pub fn postings(&self, id: u32) -> Postings<'_> {
         self.postings.postings(id)
+    }
+
+    /// Term `id`'s tiers, highest impacts first (see [`PostingLists::tiers`]).
+    pub fn tiers(&self, id: u32) -> Tiers {
+        self.postings.tiers(id)
     }
 
     /// Synonym rules whose trigger starts with `term`.
