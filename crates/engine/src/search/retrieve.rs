@@ -161,7 +161,8 @@ pub struct Pruning<F> {
 #[derive(Debug, Default)]
 pub struct Retrieved {
     /// The matches `keep` kept, in the order the products were first met;
-    /// with pruning, only those that can reach the window.
+    /// with pruning, only those that can reach the window (when retrieval
+    /// stopped early, the window and one more).
     pub matches: Vec<Match>,
     /// Products kept but left out of `matches` by pruning.
     pub pruned: usize,
@@ -331,15 +332,16 @@ fn one_group<F: FnMut(u32) -> bool>(
         .filter_map(|s| Some(s.scale * f32::from(s.unread().first()?.max_impact)))
         .fold(0.0f32, |best, x| if x > best { x } else { best })
         .max(f32::EPSILON);
+    if let [source] = sources.as_mut_slice() {
+        return one_term(source, best, order, keep, pruning);
+    }
     SCRATCH.with(|cell| {
         let Ok(mut scratch) = cell.try_borrow_mut() else {
             return Retrieved::default();
         };
         let s = &mut *scratch;
         s.begin(index.docs() as usize);
-        // Postings read since pruning last looked: it looks again once
-        // they are a quarter of the products met, so looking costs at
-        // most four times the reading.
+        // Postings read since pruning last looked.
         let mut since = 0usize;
         let mut settled = None;
         while let Some(at) = next_tier(&sources, best, order) {
@@ -356,7 +358,17 @@ fn one_group<F: FnMut(u32) -> bool>(
             }
             since += len;
             if let Some(p) = pruning.as_mut() {
-                if s.touched.len() > p.window && since * 4 >= s.touched.len() {
+                // Looking costs about what reading the products met cost:
+                // worth it when the postings left are more than twice
+                // those, and after a quarter more were read since the last
+                // look (so looking costs at most four times the reading).
+                let met = s.touched.len();
+                let left: usize = sources
+                    .iter()
+                    .flat_map(|s| s.unread())
+                    .map(|t| t.len as usize)
+                    .sum();
+                if met > p.window && left >= 2 * met && since * 4 >= met {
                     since = 0;
                     settled = settle_window(s, &sources, best, order, p);
                     if settled.is_some() {
@@ -370,7 +382,7 @@ fn one_group<F: FnMut(u32) -> bool>(
             complete: settled.is_none(),
             ..Retrieved::default()
         };
-        let (Some(limit), Some(p)) = (settled, pruning.as_mut()) else {
+        let Some(p) = pruning.as_mut() else {
             out.matches = s
                 .touched
                 .iter()
@@ -378,19 +390,106 @@ fn one_group<F: FnMut(u32) -> bool>(
                 .collect();
             return out;
         };
+        // The settled products ahead of the limit are the leading ones (with
+        // every tier read, all of them); of those, only the window (and one
+        // more) can be read.
+        let limit = settled.unwrap_or(u64::MAX);
         let unread = Unread::of(&sources);
-        for &doc in &s.touched {
+        let mut lead: Vec<(u64, u32)> = Vec::new();
+        let mut allowed = 0usize;
+        for (i, &doc) in (0u32..).zip(&s.touched) {
             let Some(m) = s.matched(doc).filter(|m| (p.allowed)(m.ord)) else {
                 continue;
             };
-            if order.key(&m, best) < limit && unread.settles(&m) {
-                out.matches.push(m);
-            } else {
-                out.pruned += 1;
+            allowed += 1;
+            let key = order.key(&m, best);
+            if key < limit && unread.settles(&m) {
+                lead.push((key, i));
             }
         }
+        order::select(&mut lead, p.window.saturating_add(1));
+        // Back in the order they were met, which breaks the caller's ties.
+        lead.sort_unstable_by_key(|&(_, i)| i);
+        out.matches = lead
+            .iter()
+            .filter_map(|&(_, i)| s.matched(*s.touched.get(i as usize)?))
+            .collect();
+        out.pruned = allowed - out.matches.len();
         out
     })
+}
+
+/// A one-word query that one term stands for: each posting is a product's
+/// match as it stands (no accumulator), final once read, so reading stops
+/// once more than `window` allowed ones are ahead of the next tier's best.
+fn one_term<F: FnMut(u32) -> bool>(
+    source: &mut Source<'_>,
+    best: f32,
+    order: &WordOrder,
+    mut keep: impl FnMut(&Match) -> bool,
+    mut pruning: Option<Pruning<F>>,
+) -> Retrieved {
+    let mut met: Vec<Match> = Vec::new();
+    let mut complete = true;
+    while let Some(&tier) = source.unread().first() {
+        source.read += 1;
+        for p in source.postings.by_ref().take(tier.len as usize) {
+            let m = Match {
+                ord: p.doc,
+                matched: 1,
+                typos: source.typos,
+                lexical: source.scale * f32::from(p.impact),
+                attributes: u8::from(source.names_attribute && p.fields & ATTRIBUTE_FIELDS != 0),
+                fields: p.fields,
+            };
+            let kept = match pruning.as_mut() {
+                Some(p) => (p.allowed)(m.ord),
+                None => keep(&m),
+            };
+            if kept {
+                met.push(m);
+            }
+        }
+        let (Some(p), Some(next)) = (pruning.as_ref(), source.unread().first()) else {
+            continue;
+        };
+        let left: usize = source.unread().iter().map(|t| t.len as usize).sum();
+        if met.len() > p.window && left >= 2 * met.len() {
+            let limit = order.key(&source.bound(next), best);
+            let ahead = met.iter().filter(|m| order.key(m, best) < limit).count();
+            if ahead > p.window {
+                complete = false;
+                break;
+            }
+        }
+    }
+    let Some(p) = pruning else {
+        return Retrieved {
+            matches: met,
+            pruned: 0,
+            best,
+            complete: true,
+        };
+    };
+    // Only the window (and one more) can be read: ahead of the unread
+    // tiers when reading stopped (every other product read ranks behind
+    // them), in the order they were met.
+    let mut lead: Vec<(u64, u32)> = (0u32..)
+        .zip(&met)
+        .map(|(i, m)| (order.key(m, best), i))
+        .collect();
+    order::select(&mut lead, p.window.saturating_add(1));
+    lead.sort_unstable_by_key(|&(_, i)| i);
+    let matches: Vec<Match> = lead
+        .iter()
+        .filter_map(|&(_, i)| met.get(i as usize).copied())
+        .collect();
+    Retrieved {
+        pruned: met.len() - matches.len(),
+        matches,
+        best,
+        complete,
+    }
 }
 
 /// The source whose next unread tier can make the best match (the first

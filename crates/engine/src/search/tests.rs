@@ -164,10 +164,10 @@ proptest! {
     #[test]
     fn one_word_stops_early_with_the_same_lead(
         docs in proptest::collection::vec(
-            proptest::collection::vec((0u8..5, 0u8..8), 1..6), 1500..3000),
-        alternatives in alternatives(),
+            proptest::collection::vec((0u8..5, 0u8..2), 1..6), 4500..7000),
+        alternatives in proptest::collection::vec((0u8..2, 0u8..3, 0u8..3), 1..4),
         attribute in any::<bool>(),
-        blocked in proptest::collection::vec(proptest::bool::weighted(0.1), 3000),
+        blocked in proptest::collection::vec(proptest::bool::weighted(0.1), 7000),
         window in prop_oneof![1usize..60, 200usize..600],
     ) {
         same_lead(&docs, &[(alternatives, attribute)], &blocked, window)?;
@@ -178,7 +178,7 @@ proptest! {
 /// first tier, and still leads with the same matches.
 #[test]
 fn a_long_list_is_pruned_to_its_window() {
-    let docs: Vec<Vec<(u8, u8)>> = (0..2000u32)
+    let docs: Vec<Vec<(u8, u8)>> = (0..5000u32)
         .map(|i| {
             // Title, description or both, with 0-2 other words.
             let mut d = vec![((i % 5) as u8 * 4 % 5, 0)];
@@ -188,10 +188,10 @@ fn a_long_list_is_pruned_to_its_window() {
         .collect();
     let index = index(&docs);
     let groups = groups(&index, &[(vec![(0, 0, 0)], false)]);
-    let blocked = vec![false; 2000];
+    let blocked = vec![false; 5000];
     let all = retrieve(&index, &groups, &blocked, None);
     let pruned = retrieve(&index, &groups, &blocked, Some(50));
-    assert_eq!(all.matches.len(), 2000);
+    assert_eq!(all.matches.len(), 5000);
     assert!(all.complete);
     let tiers = index.tiers(index.term_id("red").unwrap());
     let first = tiers.as_slice()[0].len as usize;

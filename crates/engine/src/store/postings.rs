@@ -8,15 +8,16 @@
 //!
 //! A term's list starts on a byte. Its postings are split into *tiers*:
 //! every impact of a tier is above every impact of the next, and within a
-//! tier the postings are by ascending product ordinal. The first tier holds
-//! about [`FIRST_TIER`] postings, each next one [`TIER_GROWTH`] times more,
-//! at most [`MAX_TIERS`], cut where the impact changes. So the products a
+//! tier the postings are by ascending product ordinal. Lists of at least
+//! [`TIERED_FROM`] postings are split: the first tier holds about
+//! [`FIRST_TIER`] postings, each next one [`TIER_GROWTH`] times more, at
+//! most [`MAX_TIERS`], cut where the impact changes. So the products a
 //! word ranks first are in its first tier: a query that needs the best
-//! few hundred of a word found in half the catalog reads a few hundred
+//! few hundred of a word found in half the catalog reads a thousand
 //! postings, not half the catalog ([`crate::search`]).
 //!
-//! A list of at most [`FIRST_TIER`] postings is one tier and has no header;
-//! a longer one starts with one, least significant bit first ([`bits`]):
+//! A shorter list is one tier and has no header; a split one starts with
+//! one, least significant bit first ([`bits`]):
 //!
 //! | bits | what |
 //! | --- | --- |
@@ -62,17 +63,29 @@ const MAGIC: [u8; 4] = *b"PST2";
 /// of a long list does not widen the rest.
 pub const BLOCK: usize = 128;
 
-/// Postings of a list's first tier (about: a tier ends where the impact
-/// changes); a list no longer is one tier. Above the search's rerank
+/// The shortest list split into tiers. Stopping early saves reading the
+/// tiers left, and costs a look at every product met (see
+/// `search::retrieve`): below this, the tiers left are too short to pay
+/// for the look, and every split costs a query of several words (which
+/// reads every tier) a little.
+pub const TIERED_FROM: usize = 4096;
+
+/// Postings of a split list's first tier (about: a tier ends where the
+/// impact changes). Twice the search's rerank
 /// window, so a one-word query over an unfiltered catalog usually reads
-/// only this tier of each of its terms.
-pub const FIRST_TIER: usize = 512;
+/// only this tier of each of its terms, even with some of its products
+/// held back by the guardrails.
+pub const FIRST_TIER: usize = 1024;
 
-/// How many times longer each tier is than the one before.
-pub const TIER_GROWTH: usize = 4;
+/// How many times longer each tier is than the one before: the second
+/// tier holds every window a search can ask for (50 pages of 48).
+pub const TIER_GROWTH: usize = 8;
 
-/// Most tiers of a list.
-pub const MAX_TIERS: usize = 8;
+/// Most tiers of a list. A query of several words reads every tier into
+/// per-product accumulators; each tier is a pass over them by ascending
+/// product, and two short passes before the long one cost little, where
+/// eight passes over a long list cost it a quarter more.
+pub const MAX_TIERS: usize = 3;
 
 /// Bits of a list's tier count.
 const TIER_COUNT_BITS: u32 = 3;
@@ -162,7 +175,7 @@ impl PostingLists {
         let bytes = self.lists.as_slice().get(start..).unwrap_or_default();
         let df = self.doc_freq(t);
         let mut tiers = Tiers::default();
-        if df as usize <= FIRST_TIER {
+        if (df as usize) < TIERED_FROM {
             tiers.len = 1;
             tiers.tiers[0].len = df;
             return (bytes, tiers, 0);
@@ -179,7 +192,7 @@ impl PostingLists {
     /// an unknown term or a damaged list.
     pub fn tiers(&self, t: u32) -> Tiers {
         let (bytes, mut tiers, bit) = self.list(t);
-        if self.doc_freq(t) as usize > FIRST_TIER {
+        if self.doc_freq(t) as usize >= TIERED_FROM {
             return tiers;
         }
         let mut reader = Reader { bytes, bit };
@@ -205,6 +218,7 @@ impl PostingLists {
         Postings {
             reader: Reader { bytes, bit },
             left: lens.iter().sum(),
+            in_tier: lens.first().copied().unwrap_or(0),
             lens,
             tier: 0,
             in_run: 0,
@@ -330,12 +344,14 @@ pub struct Postings<'a> {
     reader: Reader<'a>,
     /// Postings left in the list.
     left: u32,
-    /// Postings left in each tier, from the current one.
+    /// Each tier's length.
     lens: [u32; MAX_TIERS],
     /// The current tier.
     tier: usize,
+    /// Postings left in the current tier.
+    in_tier: u32,
     /// Postings left in the current run.
-    in_run: usize,
+    in_run: u32,
     /// The smallest ordinal the next posting can have.
     next: u32,
     run: Run,
@@ -347,6 +363,20 @@ impl Postings<'_> {
         self.left = 0;
         None
     }
+
+    /// Reads the next run's header, first moving to the next tier when
+    /// this one is done (a tier starts its ordinals afresh).
+    #[cold]
+    fn start_run(&mut self) -> Option<()> {
+        while self.in_tier == 0 {
+            self.tier += 1;
+            self.in_tier = *self.lens.get(self.tier)?;
+            self.next = 0;
+        }
+        self.run = self.reader.run()?;
+        self.in_run = self.in_tier.min(BLOCK as u32);
+        Some(())
+    }
 }
 
 impl Iterator for Postings<'_> {
@@ -357,21 +387,8 @@ impl Iterator for Postings<'_> {
         if self.left == 0 {
             return None;
         }
-        // A tier starts a run and its ordinals afresh.
-        while self.lens.get(self.tier).copied().unwrap_or(0) == 0 {
-            self.tier += 1;
-            if self.tier >= MAX_TIERS {
-                return self.end();
-            }
-            self.in_run = 0;
-            self.next = 0;
-        }
-        if self.in_run == 0 {
-            match self.reader.run() {
-                Some(run) => self.run = run,
-                None => return self.end(),
-            }
-            self.in_run = BLOCK;
+        if self.in_run == 0 && self.start_run().is_none() {
+            return self.end();
         }
         let Run {
             gap_width: g,
@@ -395,20 +412,14 @@ impl Iterator for Postings<'_> {
         };
         self.left -= 1;
         self.in_run -= 1;
-        if let Some(len) = self.lens.get_mut(self.tier) {
-            *len -= 1;
-            if *len == 0 {
-                self.in_run = 0;
-            }
-        }
+        self.in_tier -= 1;
         // The last product ordinal ends its tier, whatever it claims.
         match doc.checked_add(1) {
             Some(next) => self.next = next,
             None => {
-                self.left -= self.lens.get(self.tier).copied().unwrap_or(0);
-                if let Some(len) = self.lens.get_mut(self.tier) {
-                    *len = 0;
-                }
+                self.left = self.left.saturating_sub(self.in_tier);
+                self.in_tier = 0;
+                self.in_run = 0;
             }
         }
         Some(Posting {
@@ -428,14 +439,15 @@ impl Iterator for Postings<'_> {
 /// lowest (see the module's documentation).
 fn tier_lens(impacts: &[u8]) -> Vec<usize> {
     let n = impacts.len();
-    if n <= FIRST_TIER {
+    if n < TIERED_FROM {
         return vec![n];
     }
     let mut lens = Vec::new();
     let (mut start, mut target) = (0, FIRST_TIER);
     while start < n {
         let rest = n - start;
-        if lens.len() + 1 == MAX_TIERS || rest <= 2 * target {
+        // A tail of less than a quarter of the tier stays in it.
+        if lens.len() + 1 == MAX_TIERS || rest <= target + target / 4 {
             lens.push(rest);
             break;
         }
@@ -514,7 +526,7 @@ pub fn write(lists: &[Vec<Posting>]) -> Vec<u8> {
             tiers.push(&*tier);
             rest = tail;
         }
-        if list.len() > FIRST_TIER {
+        if list.len() >= TIERED_FROM {
             out.push(tiers.len() as u64 - 1, TIER_COUNT_BITS);
             let width = bits::width(list.len() as u64);
             for tier in tiers.iter().take(tiers.len() - 1) {
@@ -556,9 +568,9 @@ mod tests {
     }
 
     /// Lists of every shape: empty, one posting, ordinal 0, the largest
-    /// ordinal, runs that span blocks with many masks and impacts.
+    /// ordinal, runs that span blocks with many masks and impacts, tiers.
     fn lists() -> Vec<Vec<Posting>> {
-        let long: Vec<Posting> = (0..1000u32)
+        let long: Vec<Posting> = (0..5000u32)
             .map(|i| posting(i * 7 + i % 3, 1 + (i % 31) as u8, 1 + (i * 37 % 255) as u8))
             .collect();
         vec![
@@ -614,31 +626,40 @@ mod tests {
 
     #[test]
     fn a_long_list_is_split_where_the_impact_changes() {
-        // 3,000 postings over 10 impacts of 300 each: tiers of whole impacts.
-        let list: Vec<Posting> = (0..3000u32)
+        // 6,000 postings over 10 impacts of 600 each: tiers of whole impacts.
+        let list: Vec<Posting> = (0..6000u32)
             .map(|i| posting(i, 1, 10 + (i % 10) as u8))
             .collect();
         let read = PostingLists::open(TAG, OwnedBytes::new(write(std::slice::from_ref(&list))), 1)
             .unwrap();
         let lens: Vec<u32> = read.tiers(0).as_slice().iter().map(|t| t.len).collect();
-        // 600 (two impacts, past the first 512), then 2,400 (the rest).
-        assert_eq!(lens, [600, 2400]);
+        // 1,200 (two impacts, past the first 1,024), then 4,800 (the rest).
+        assert_eq!(lens, [1200, 4800]);
         reads_back(&read, 0, &list);
+        // Shorter than TIERED_FROM: one tier, however many impacts.
+        let short = list.get(..TIERED_FROM - 1).unwrap().to_vec();
+        let read = PostingLists::open(TAG, OwnedBytes::new(write(std::slice::from_ref(&short))), 1)
+            .unwrap();
+        assert_eq!(read.tiers(0).as_slice().len(), 1);
+        reads_back(&read, 0, &short);
         // One impact throughout: one tier, however long.
         let flat: Vec<Posting> = (0..5000u32).map(|i| posting(i * 3, 2, 77)).collect();
         let read = PostingLists::open(TAG, OwnedBytes::new(write(std::slice::from_ref(&flat))), 1)
             .unwrap();
         assert_eq!(read.tiers(0).as_slice().len(), 1);
         reads_back(&read, 0, &flat);
-        // Many impacts: tiers grow four times, up to the limit.
+        // Many impacts: tiers grow eight times, up to the limit.
         let wide: Vec<Posting> = (0..200_000u32)
             .map(|i| posting(i, 1, 1 + (i.wrapping_mul(2_654_435_761) % 255) as u8))
             .collect();
         let read = PostingLists::open(TAG, OwnedBytes::new(write(std::slice::from_ref(&wide))), 1)
             .unwrap();
         let tiers = read.tiers(0);
-        assert!(tiers.as_slice().len() > 3, "{tiers:?}");
-        assert!((512..=1024).contains(&tiers.as_slice()[0].len), "{tiers:?}");
+        assert_eq!(tiers.as_slice().len(), MAX_TIERS, "{tiers:?}");
+        assert!(
+            (1024..=2048).contains(&tiers.as_slice()[0].len),
+            "{tiers:?}"
+        );
         reads_back(&read, 0, &wide);
     }
 
@@ -688,7 +709,7 @@ mod tests {
     /// A term's postings: ascending distinct ordinals, each with a field
     /// mask (1 to 31) and an impact (1 to 255).
     fn arb_list() -> impl Strategy<Value = Vec<Posting>> {
-        proptest::collection::btree_set(any::<u32>(), 0..1500).prop_flat_map(|docs| {
+        proptest::collection::btree_set(any::<u32>(), 0..6000).prop_flat_map(|docs| {
             let n = docs.len();
             (
                 Just(docs),
