@@ -370,14 +370,8 @@ pub(crate) fn search(
         .map(|p| p.product)
         .filter(|&o| matches.iter().chain(&buried).any(|m| m.ord == o))
         .collect();
-    let mut keys = lexical_keys(&matches, &word_order, best);
-    order::select(&mut keys, RERANK_WINDOW.max(page_end));
-    order::sort(&mut keys);
     // Only the selected matches are copied out (not the whole list).
-    let matches: Vec<Match> = keys
-        .iter()
-        .filter_map(|&(_, i)| matches.get(i as usize).copied())
-        .collect();
+    let matches = retrieve::lead(&matches, &word_order, best, RERANK_WINDOW.max(page_end));
     let min_stock = store.rules().min_inventory.max(1);
     let hit = |m: Match, buried: bool| -> Option<Hit> {
         let p = store.product_at(m.ord)?;
@@ -511,15 +505,6 @@ pub(crate) fn search(
         items,
         removed,
     })
-}
-
-/// Each match's sort key by what the words alone say ([`WordOrder`]),
-/// with its index in `matches`, which breaks ties.
-fn lexical_keys(matches: &[Match], order: &WordOrder, best: f32) -> Vec<(u64, u32)> {
-    (0u32..)
-        .zip(matches)
-        .map(|(i, m)| (order.key(m, best), i))
-        .collect()
 }
 
 /// The bit, just below [`bucket`]'s, that puts an out-of-stock result

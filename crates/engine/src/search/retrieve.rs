@@ -15,6 +15,11 @@
 //!   tiers could still give or change. A word found in half the catalog
 //!   reads its first tier or two, not half the catalog; the count of
 //!   matches is then a lower bound ([`Retrieved::complete`]);
+//! - several words: the group with the fewest postings is read first and
+//!   makes the accumulators, the others add to them; when more than
+//!   `window` of those products match every group, nothing matching fewer
+//!   can be shown, and the other groups' remaining postings (kept aside,
+//!   not accumulated) are dropped, the count then a lower bound too;
 //! - a product first met in a group too late to match the required number
 //!   of groups gets no accumulator (three words: one first met in the
 //!   last group can match only one);
@@ -79,6 +84,28 @@ pub fn bucket(m: &Match) -> u64 {
     u64::from(u8::MAX - m.matched) << 41 | u64::from(m.typos) << 33
 }
 
+/// The leading `n` of `matches` by `order` with lexical scores relative to
+/// `best`, best first; equal keys by product ordinal, so the lead does
+/// not depend on the order the products were met in (and pruned
+/// retrieval, which reads in another order, leads with the same).
+pub fn lead(matches: &[Match], order: &WordOrder, best: f32, n: usize) -> Vec<Match> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut keys: Vec<(u64, u32, u32)> = (0u32..)
+        .zip(matches)
+        .map(|(i, m)| (order.key(m, best), m.ord, i))
+        .collect();
+    if n < keys.len() {
+        keys.select_nth_unstable(n - 1);
+        keys.truncate(n);
+    }
+    keys.sort_unstable();
+    keys.iter()
+        .filter_map(|&(_, _, i)| matches.get(i as usize).copied())
+        .collect()
+}
+
 /// One product's running state in the current query.
 #[derive(Debug, Clone, Copy, Default)]
 struct Acc {
@@ -107,6 +134,8 @@ struct Scratch {
     generation: u32,
     accs: Vec<Acc>,
     touched: Vec<u32>,
+    /// Postings kept for [`accumulate`]'s second pass (reused).
+    later: Vec<Later>,
 }
 
 impl Scratch {
@@ -168,7 +197,7 @@ pub struct Retrieved {
     pub pruned: usize,
     /// The score lexical scores are relative to: for one word, the best
     /// any of its postings gives (known before reading them); for more,
-    /// the best match's.
+    /// the best of the matches that match the most groups.
     pub best: f32,
     /// Whether every posting was read, so `matches.len() + pruned` is how
     /// many matched; otherwise it is a lower bound (above the window).
@@ -192,7 +221,7 @@ pub fn run<F: FnMut(u32) -> bool>(
             return one_group(index, group, order, keep, pruning);
         }
     }
-    accumulate(index, groups, required, keep, pruning)
+    accumulate(index, groups, required, order, keep, pruning)
 }
 
 /// The one term a group stands for, when it has no other alternative:
@@ -395,25 +424,18 @@ fn one_group<F: FnMut(u32) -> bool>(
         // more) can be read.
         let limit = settled.unwrap_or(u64::MAX);
         let unread = Unread::of(&sources);
-        let mut lead: Vec<(u64, u32)> = Vec::new();
+        let mut settled = Vec::new();
         let mut allowed = 0usize;
-        for (i, &doc) in (0u32..).zip(&s.touched) {
+        for &doc in &s.touched {
             let Some(m) = s.matched(doc).filter(|m| (p.allowed)(m.ord)) else {
                 continue;
             };
             allowed += 1;
-            let key = order.key(&m, best);
-            if key < limit && unread.settles(&m) {
-                lead.push((key, i));
+            if order.key(&m, best) < limit && unread.settles(&m) {
+                settled.push(m);
             }
         }
-        order::select(&mut lead, p.window.saturating_add(1));
-        // Back in the order they were met, which breaks the caller's ties.
-        lead.sort_unstable_by_key(|&(_, i)| i);
-        out.matches = lead
-            .iter()
-            .filter_map(|&(_, i)| s.matched(*s.touched.get(i as usize)?))
-            .collect();
+        out.matches = lead(&settled, order, best, p.window.saturating_add(1));
         out.pruned = allowed - out.matches.len();
         out
     })
@@ -473,17 +495,8 @@ fn one_term<F: FnMut(u32) -> bool>(
     };
     // Only the window (and one more) can be read: ahead of the unread
     // tiers when reading stopped (every other product read ranks behind
-    // them), in the order they were met.
-    let mut lead: Vec<(u64, u32)> = (0u32..)
-        .zip(&met)
-        .map(|(i, m)| (order.key(m, best), i))
-        .collect();
-    order::select(&mut lead, p.window.saturating_add(1));
-    lead.sort_unstable_by_key(|&(_, i)| i);
-    let matches: Vec<Match> = lead
-        .iter()
-        .filter_map(|&(_, i)| met.get(i as usize).copied())
-        .collect();
+    // them).
+    let matches = lead(&met, order, best, p.window.saturating_add(1));
     Retrieved {
         pruned: met.len() - matches.len(),
         matches,
@@ -542,126 +555,302 @@ fn settle_window<F: FnMut(u32) -> bool>(
     (ahead > p.window).then_some(limit)
 }
 
-/// The general case: every alternative's postings into one accumulator per
-/// product.
+/// A posting of a product the first group read does not have, kept for
+/// the second pass of [`accumulate`].
+#[derive(Debug, Clone, Copy)]
+struct Later {
+    doc: u32,
+    value: f32,
+    /// The group's position in reading order.
+    group: u16,
+    typos: u8,
+    attribute: bool,
+    fields: u8,
+}
+
+/// One alternative of one group, as [`accumulate`] reads it.
+struct Step<'g> {
+    group: &'g Group,
+    typos: u8,
+    /// The group's position in reading order.
+    at: usize,
+    /// Groups in the query.
+    groups: usize,
+    /// Groups a match needs.
+    required: usize,
+    /// Whether products the first group lacks are kept for a second pass.
+    two_passes: bool,
+}
+
+impl Step<'_> {
+    /// Records that `doc` has this alternative with `value` in `fields`:
+    /// into its accumulator, or aside in `later`; `full` counts products
+    /// that this makes match every group.
+    #[inline(always)]
+    fn visit(
+        &self,
+        s: &mut Scratch,
+        later: &mut Vec<Later>,
+        full: &mut usize,
+        doc: u32,
+        value: f32,
+        fields: u8,
+    ) {
+        let k = self.at;
+        let g = u16::try_from(k).unwrap_or(u16::MAX);
+        let attribute = names_attribute(self.group, self.typos, fields);
+        let acc = s
+            .accs
+            .get(doc as usize)
+            .filter(|a| a.generation == s.generation);
+        // First met in the last group having matched every group before:
+        // it matches them all.
+        if k > 0
+            && k + 1 == self.groups
+            && acc
+                .is_some_and(|a| usize::from(a.group) + 1 == k && usize::from(a.m.matched) + 1 == k)
+        {
+            *full += 1;
+        }
+        if k == 0 || acc.is_some() {
+            touch(s, doc, g, value, self.typos, attribute, fields, true);
+        } else if !self.two_passes {
+            // A product first met in a group too late to match the
+            // required number of groups is never a match.
+            let new = self.groups - k >= self.required;
+            touch(s, doc, g, value, self.typos, attribute, fields, new);
+        } else {
+            later.push(Later {
+                doc,
+                value,
+                group: g,
+                typos: self.typos,
+                attribute,
+                fields,
+            });
+        }
+    }
+}
+
+/// Postings a group's alternatives hold (phrases count each term's).
+fn group_postings(index: &SearchIndex, group: &Group) -> u64 {
+    group
+        .alternatives
+        .iter()
+        .flat_map(|a| &a.terms)
+        .map(|&t| u64::from(index.doc_freq(t)))
+        .sum()
+}
+
+/// The general case (several words, or a word with a phrase among its
+/// alternatives): every alternative's postings into one accumulator per
+/// product, the group with the fewest postings first. With pruning, when
+/// more than the window of products match every group, nothing matching
+/// fewer can be shown: only those leave retrieval. Two words whose first
+/// group has more products than twice the window are read in two passes:
+/// the first group makes the accumulators, the other adds to those and
+/// keeps its other postings aside, never accumulated when the stop holds
+/// (the count is then a lower bound), or else accumulated in the order
+/// they were read.
 fn accumulate<F: FnMut(u32) -> bool>(
     index: &SearchIndex,
     groups: &[Group],
     required: u8,
+    order: &WordOrder,
     mut keep: impl FnMut(&Match) -> bool,
-    pruning: Option<Pruning<F>>,
+    mut pruning: Option<Pruning<F>>,
 ) -> Retrieved {
-    // Two groups of which the last stands for one term: a product first
-    // met there matches that group alone and can be pruned by impact.
-    let mut last = match (groups, pruning) {
-        ([_, last], Some(p)) => single_term(last).map(|t| (last, t, p)),
+    let n = groups.len();
+    let mut by_size: Vec<(u64, usize)> = (0..)
+        .zip(groups)
+        .map(|(i, g)| (group_postings(index, g), i))
+        .collect();
+    by_size.sort_unstable();
+    let groups: Vec<&Group> = by_size.iter().filter_map(|&(_, i)| groups.get(i)).collect();
+    // Two groups of which the larger stands for one term: its products the
+    // other does not have match that group alone and can be pruned by
+    // impact.
+    let last = match (groups.as_slice(), pruning.is_some()) {
+        ([_, last], true) => single_term(last).map(|t| (*last, t)),
         _ => None,
     };
     let mut newcomers = Newcomers::default();
-    let mut matches = SCRATCH.with(|cell| {
+    // Two passes pay for two words when the first group read has more
+    // products than twice the window, so more than the window may match
+    // both. From three words, a product the first group lacks must match
+    // every other group, and most postings of the last one read belong to
+    // products never accumulated: kept aside, they would cost more than
+    // they save.
+    let first = by_size.first().map_or(0, |&(postings, _)| postings);
+    let two_passes = match pruning.as_ref() {
+        Some(p) => n == 2 && (last.is_some() || first > 2 * p.window as u64),
+        None => false,
+    };
+    SCRATCH.with(|cell| {
         let Ok(mut scratch) = cell.try_borrow_mut() else {
-            return Vec::new();
+            return Retrieved::default();
         };
         let s = &mut *scratch;
         s.begin(index.docs() as usize);
-        let n = groups.len();
-        for (g, group) in groups.iter().enumerate() {
-            // A product first met here can match the groups from here on
-            // at most: too few, and it is never a match.
-            let new = n - g >= usize::from(required);
-            let g = u16::try_from(g).unwrap_or(u16::MAX);
-            if let Some((last, (typos, factor, term), p)) = &mut last {
-                if usize::from(g) == 1 {
-                    let scale = impact_scale(index, *term, *factor);
-                    let generation = s.generation;
-                    let accs = &s.accs;
-                    let met = |doc: u32| {
-                        accs.get(doc as usize)
-                            .is_some_and(|a| a.generation == generation)
-                    };
-                    // Products met before are scored below, the rest are
-                    // newcomers; `met` only reads the accumulators.
-                    let mut before = Vec::new();
-                    newcomers.read(index, *term, &mut p.allowed, |posting| {
-                        let seen = met(posting.doc);
-                        if seen {
-                            before.push(posting);
-                        }
-                        seen
-                    });
-                    for posting in before {
-                        let attribute = names_attribute(last, *typos, posting.fields);
-                        let value = scale * f32::from(posting.impact);
-                        touch(
-                            s,
-                            posting.doc,
-                            g,
-                            value,
-                            *typos,
-                            attribute,
-                            posting.fields,
-                            false,
-                        );
+        let mut later = std::mem::take(&mut s.later);
+        later.clear();
+        // Products matching every group, whether allowed or not.
+        let mut full = 0usize;
+        for (k, group) in groups.iter().enumerate() {
+            let g = u16::try_from(k).unwrap_or(u16::MAX);
+            if let (Some((last, (typos, factor, term))), Some(p), 1) = (last, pruning.as_mut(), k) {
+                let scale = impact_scale(index, term, factor);
+                let generation = s.generation;
+                let accs = &s.accs;
+                let met = |doc: u32| {
+                    accs.get(doc as usize)
+                        .is_some_and(|a| a.generation == generation)
+                };
+                // Products met before are scored below, the rest are
+                // newcomers; `met` only reads the accumulators.
+                let mut before = Vec::new();
+                newcomers.read(index, term, &mut p.allowed, |posting| {
+                    let seen = met(posting.doc);
+                    if seen {
+                        before.push(posting);
                     }
-                    continue;
+                    seen
+                });
+                // Each of these matches both groups.
+                full += before.len();
+                for posting in before {
+                    let attribute = names_attribute(last, typos, posting.fields);
+                    let value = scale * f32::from(posting.impact);
+                    touch(
+                        s,
+                        posting.doc,
+                        g,
+                        value,
+                        typos,
+                        attribute,
+                        posting.fields,
+                        false,
+                    );
                 }
+                continue;
             }
             for alt in &group.alternatives {
-                let attribute = |fields: u8| names_attribute(group, alt.typos, fields);
+                let step = Step {
+                    group,
+                    typos: alt.typos,
+                    at: k,
+                    groups: n,
+                    required: usize::from(required),
+                    two_passes,
+                };
                 if let [term] = alt.terms.as_slice() {
                     // The common case, straight from the postings.
                     let scale = impact_scale(index, *term, alt.factor);
                     for p in index.postings(*term) {
                         let value = scale * f32::from(p.impact);
-                        touch(
-                            s,
-                            p.doc,
-                            g,
-                            value,
-                            alt.typos,
-                            attribute(p.fields),
-                            p.fields,
-                            new,
-                        );
+                        step.visit(s, &mut later, &mut full, p.doc, value, p.fields);
                     }
                 } else {
                     for (doc, value, fields) in phrase_hits(index, &alt.terms) {
                         let value = value * alt.factor;
-                        touch(s, doc, g, value, alt.typos, attribute(fields), fields, new);
+                        step.visit(s, &mut later, &mut full, doc, value, fields);
                     }
                 }
             }
         }
-        s.touched
-            .iter()
-            .filter_map(|&doc| s.matched(doc).filter(|m| keep(m)))
-            .collect()
-    });
-    let Some((last, (typos, factor, term), p)) = last else {
-        return Retrieved {
-            best: best_lexical(&matches),
-            matches,
-            pruned: 0,
-            complete: true,
+        // With one pass every product was met: the count stays exact.
+        let out = match pruning.as_mut() {
+            Some(p) if n > 1 && full > p.window => {
+                every_group(s, n, required, order, p, !two_passes)
+            }
+            _ => None,
         };
-    };
-    // Newcomers were first met after every product met before: they
-    // follow them, in the order they were met, as the accumulators
-    // would have listed them.
-    let (rest, pruned) = newcomers.into_matches(index, last, typos, factor, term, p.window);
-    matches.extend(rest);
-    Retrieved {
-        best: best_lexical(&matches),
-        matches,
-        pruned,
-        complete: true,
-    }
+        let out = out.unwrap_or_else(|| {
+            for l in &later {
+                let new = n - usize::from(l.group) >= usize::from(required);
+                touch(
+                    s,
+                    l.doc,
+                    l.group,
+                    l.value,
+                    l.typos,
+                    l.attribute,
+                    l.fields,
+                    new,
+                );
+            }
+            let mut matches: Vec<Match> = s
+                .touched
+                .iter()
+                .filter_map(|&doc| s.matched(doc).filter(|m| keep(m)))
+                .collect();
+            let mut pruned = 0;
+            if let (Some((last, (typos, factor, term))), Some(p)) = (last, pruning.as_ref()) {
+                // Newcomers were met after every product met before: they
+                // follow them, in the order they were met.
+                let (rest, left_out) =
+                    newcomers.into_matches(index, last, typos, factor, term, p.window);
+                matches.extend(rest);
+                pruned = left_out;
+            }
+            Retrieved {
+                best: best_of_top(&matches),
+                matches,
+                pruned,
+                complete: true,
+            }
+        });
+        s.later = later;
+        out
+    })
 }
 
-/// The best lexical score of `matches` (at least `f32::EPSILON`).
-fn best_lexical(matches: &[Match]) -> f32 {
+/// When more than the window of the products met match every one of the
+/// `n` groups: those, ahead of anything matching fewer (the window and
+/// one more of them), with the count of the others met that match
+/// `required` groups as pruned (`complete` when every product was met);
+/// `None` otherwise.
+fn every_group<F: FnMut(u32) -> bool>(
+    s: &Scratch,
+    n: usize,
+    required: u8,
+    order: &WordOrder,
+    p: &mut Pruning<F>,
+    complete: bool,
+) -> Option<Retrieved> {
+    let mut full = Vec::new();
+    let mut others = 0usize;
+    for m in s.touched.iter().filter_map(|&doc| s.matched(doc)) {
+        if !(p.allowed)(m.ord) {
+            continue;
+        }
+        if usize::from(m.matched) == n {
+            full.push(m);
+        } else if m.matched >= required {
+            others += 1;
+        }
+    }
+    if full.len() <= p.window {
+        return None;
+    }
+    let best = best_of_top(&full);
+    let matches = lead(&full, order, best, p.window.saturating_add(1));
+    Some(Retrieved {
+        pruned: full.len() - matches.len() + others,
+        matches,
+        best,
+        complete,
+    })
+}
+
+/// The score lexical scores are relative to when several groups are
+/// matched: the best of the matches that match the most groups (those
+/// that rank first; at least `f32::EPSILON`).
+fn best_of_top(matches: &[Match]) -> f32 {
+    let top = matches.iter().map(|m| m.matched).max().unwrap_or(0);
     matches
         .iter()
+        .filter(|m| m.matched == top)
         .map(|m| m.lexical)
         // Not `f32::max`: in wasm that is a call to `fmaxf` per match.
         .fold(0.0f32, |best, x| if x > best { x } else { best })
@@ -807,8 +996,9 @@ fn phrase_hits(index: &SearchIndex, terms: &[u32]) -> Vec<(u32, f32, u8)> {
 /// Records that `doc` matched group `g` with `value` through an alternative
 /// with `typos` edits, in `fields`; a product not met before is only
 /// recorded when `new` allows. A group counts its best alternative (fewest
-/// typos, then highest value; the first of equals) with its fields, and
-/// names an attribute if any alternative did.
+/// typos, then highest value) with its fields (those of all equals), and
+/// names an attribute if any alternative did: the same whatever order
+/// the postings come in.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn touch(
@@ -852,6 +1042,10 @@ fn touch(
         a.best_attribute = a.best_attribute || attribute;
         a.best_fields = fields;
     } else {
+        if typos == a.best_typos && value == a.best {
+            // As good: either is its best, whichever was met first.
+            a.best_fields |= fields;
+        }
         a.best_attribute = a.best_attribute || attribute;
     }
 }
@@ -911,7 +1105,7 @@ mod tests {
                 attribute_groups: 1.0,
             };
             let mut tiered = run(&index, &groups, 1, &order, odd, NO_PRUNING).matches;
-            let mut general = accumulate(&index, &groups, 1, odd, NO_PRUNING).matches;
+            let mut general = accumulate(&index, &groups, 1, &order, odd, NO_PRUNING).matches;
             assert!(!tiered.is_empty());
             tiered.sort_by_key(|m| m.ord);
             general.sort_by_key(|m| m.ord);

@@ -8,11 +8,13 @@
 //!    bound above the window when retrieval stopped early.
 //! 2. The same best lexical score, so every relative score is the same.
 //! 3. The same leading `window` matches in the same order, ties included,
-//!    under the search's own key ([`lexical_keys`]), every part of each
-//!    match the same.
+//!    under the search's own order ([`retrieve::lead`]), every part of
+//!    each match the same.
 //!
 //! The indexes are large enough for their lists to be split into tiers
-//! (see [`crate::store::postings`]), so one-word queries stop early.
+//! (see [`crate::store::postings`]), so one-word queries stop early, and
+//! for more than the window to match every word of a query of several,
+//! so those stop too.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
@@ -20,8 +22,7 @@ use proptest::prelude::*;
 
 use super::query::{Alternative, Group, Via};
 use super::retrieve::{self, Match, Pruning, Retrieved, WordOrder};
-use super::{lexical_keys, Field, IndexBuilder, SearchIndex};
-use crate::order;
+use super::{Field, IndexBuilder, SearchIndex};
 
 /// The search's default weights.
 fn word_order(attribute_groups: f32) -> WordOrder {
@@ -84,10 +85,7 @@ fn groups(index: &SearchIndex, spec: &[GroupSpec]) -> Vec<Group> {
 
 /// The leading `window` matches as the search orders them.
 fn leading(r: &Retrieved, window: usize, attribute_groups: f32) -> Vec<Match> {
-    let mut keys = lexical_keys(&r.matches, &word_order(attribute_groups), r.best);
-    order::select(&mut keys, window);
-    order::sort(&mut keys);
-    keys.iter().map(|&(_, i)| r.matches[i as usize]).collect()
+    retrieve::lead(&r.matches, &word_order(attribute_groups), r.best, window)
 }
 
 fn retrieve(
