@@ -568,6 +568,10 @@ struct Later {
     fields: u8,
 }
 
+/// Postings [`accumulate`]'s buffer keeps room for between queries
+/// (16 bytes each).
+const LATER_KEPT: usize = 1 << 16;
+
 /// One alternative of one group, as [`accumulate`] reads it.
 struct Step<'g> {
     group: &'g Group,
@@ -800,6 +804,9 @@ fn accumulate<F: FnMut(u32) -> bool>(
                 complete: true,
             }
         });
+        // Kept for the next query, but not a rare query's worth of it.
+        later.clear();
+        later.shrink_to(LATER_KEPT);
         s.later = later;
         out
     })
