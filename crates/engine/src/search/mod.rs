@@ -307,7 +307,7 @@ pub(crate) fn search(
         |m| m.matched >= required && allowed(m.ord),
         pruning,
     );
-    let (pruned, total_exact) = (retrieved.pruned, retrieved.complete);
+    let (pruned, total_exact, ordered) = (retrieved.pruned, retrieved.complete, retrieved.ordered);
     let mut matches = retrieved.matches;
     let mut outcome = SearchOutcome::Matched;
     let mut source = "match";
@@ -370,8 +370,15 @@ pub(crate) fn search(
         .map(|p| p.product)
         .filter(|&o| matches.iter().chain(&buried).any(|m| m.ord == o))
         .collect();
-    // Only the selected matches are copied out (not the whole list).
-    let matches = retrieve::lead(&matches, &word_order, best, RERANK_WINDOW.max(page_end));
+    // Only the selected matches are copied out (not the whole list);
+    // pruned retrieval already gave them in order.
+    let window = RERANK_WINDOW.max(page_end);
+    let matches = if ordered && source == "match" {
+        matches.truncate(window);
+        matches
+    } else {
+        retrieve::lead(&matches, &word_order, best, window)
+    };
     let min_stock = store.rules().min_inventory.max(1);
     let hit = |m: Match, buried: bool| -> Option<Hit> {
         let p = store.product_at(m.ord)?;

@@ -202,6 +202,9 @@ pub struct Retrieved {
     /// Whether every posting was read, so `matches.len() + pruned` is how
     /// many matched; otherwise it is a lower bound (above the window).
     pub complete: bool,
+    /// Whether `matches` are already the caller's lead ([`lead`]): the
+    /// window and one more, best first.
+    pub ordered: bool,
 }
 
 /// Every product matching at least `required` groups that `keep` keeps
@@ -373,7 +376,17 @@ fn one_group<F: FnMut(u32) -> bool>(
         // Postings read since pruning last looked.
         let mut since = 0usize;
         let mut settled = None;
-        while let Some(at) = next_tier(&sources, best, order) {
+        // Each source's next tier's bound: the source whose next tier can
+        // make the best match (the first of equals) is read next.
+        let bound = |s: &Source<'_>| s.unread().first().map(|t| order.key(&s.bound(t), best));
+        let mut next: Vec<Option<u64>> = sources.iter().map(bound).collect();
+        while let Some(at) = next
+            .iter()
+            .enumerate()
+            .filter_map(|(i, key)| Some((*key.as_ref()?, i)))
+            .min()
+            .map(|(_, i)| i)
+        {
             let Some(source) = sources.get_mut(at) else {
                 break;
             };
@@ -384,6 +397,9 @@ fn one_group<F: FnMut(u32) -> bool>(
                 let attribute = names && p.fields & ATTRIBUTE_FIELDS != 0;
                 let value = scale * f32::from(p.impact);
                 touch(s, p.doc, 0, value, typos, attribute, p.fields, true);
+            }
+            if let Some(key) = next.get_mut(at) {
+                *key = bound(source);
             }
             since += len;
             if let Some(p) = pruning.as_mut() {
@@ -422,20 +438,20 @@ fn one_group<F: FnMut(u32) -> bool>(
         // The settled products ahead of the limit are the leading ones (with
         // every tier read, all of them); of those, only the window (and one
         // more) can be read.
-        let limit = settled.unwrap_or(u64::MAX);
         let unread = Unread::of(&sources);
-        let mut settled = Vec::new();
+        let mut ahead = Vec::new();
         let mut allowed = 0usize;
         for &doc in &s.touched {
             let Some(m) = s.matched(doc).filter(|m| (p.allowed)(m.ord)) else {
                 continue;
             };
             allowed += 1;
-            if order.key(&m, best) < limit && unread.settles(&m) {
-                settled.push(m);
+            if settled.is_none_or(|limit| order.key(&m, best) < limit && unread.settles(&m)) {
+                ahead.push(m);
             }
         }
-        out.matches = lead(&settled, order, best, p.window.saturating_add(1));
+        out.matches = lead(&ahead, order, best, p.window.saturating_add(1));
+        out.ordered = true;
         out.pruned = allowed - out.matches.len();
         out
     })
@@ -491,6 +507,7 @@ fn one_term<F: FnMut(u32) -> bool>(
             pruned: 0,
             best,
             complete: true,
+            ordered: false,
         };
     };
     // Only the window (and one more) can be read: ahead of the unread
@@ -502,17 +519,8 @@ fn one_term<F: FnMut(u32) -> bool>(
         matches,
         best,
         complete,
+        ordered: true,
     }
-}
-
-/// The source whose next unread tier can make the best match (the first
-/// of equals); `None` when every tier is read.
-fn next_tier(sources: &[Source<'_>], best: f32, order: &WordOrder) -> Option<usize> {
-    let unread = sources.iter().enumerate().filter_map(|(i, s)| {
-        let tier = s.unread().first()?;
-        Some((i, order.key(&s.bound(tier), best)))
-    });
-    unread.min_by_key(|&(i, key)| (key, i)).map(|(i, _)| i)
 }
 
 /// Whether more than `window` allowed products are settled: each one's
@@ -802,6 +810,7 @@ fn accumulate<F: FnMut(u32) -> bool>(
                 matches,
                 pruned,
                 complete: true,
+                ordered: false,
             }
         });
         // Kept for the next query, but not a rare query's worth of it.
@@ -847,6 +856,7 @@ fn every_group<F: FnMut(u32) -> bool>(
         matches,
         best,
         complete,
+        ordered: true,
     })
 }
 
