@@ -78,7 +78,7 @@ site: bundle
 	$(FP) site $(BUILD)/fixtures.fpb --pubkey fixtures/keys/dev.pub --pages fixtures/storefront --out $(BUILD)/site
 
 publish-local: bundle
-	$(FP) publish $(BUILD)/fixtures.fpb --pubkey fixtures/keys/dev.pub --local --persist-to $(PERSIST)
+	$(FP) publish $(BUILD)/fixtures.fpb --pubkey fixtures/keys/dev.pub --key fixtures/keys/dev.key --local --persist-to $(PERSIST)
 
 e2e: bundle-sharded
 	node --test --test-concurrency=1 tests/

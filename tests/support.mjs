@@ -13,6 +13,7 @@ export const FP = path.join(ROOT, 'target/native/firstpaint');
 export const WRANGLER = path.join(ROOT, 'node_modules/.bin/wrangler');
 export const BUNDLE = path.join(ROOT, 'build/fixtures.fpb');
 export const PUBKEY = path.join(ROOT, 'fixtures/keys/dev.pub');
+export const KEY = path.join(ROOT, 'fixtures/keys/dev.key');
 
 const ENV = {
   ...process.env,
@@ -31,14 +32,64 @@ export function tempState() {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'firstpaint-e2e-'));
 }
 
-/** Publishes the fixtures bundle into `state` with the origin CLI. */
-export function publish(state, bundle = BUNDLE) {
-  execFileSync(FP, ['publish', bundle, '--pubkey', PUBKEY, '--local', '--persist-to', state], { cwd: ROOT, env: ENV, stdio: 'pipe' });
+/** Publishes the fixtures bundle into `state` with the origin CLI (a new signed release). */
+export function publish(state, bundle = BUNDLE, extra = []) {
+  execFileSync(FP, ['publish', bundle, '--pubkey', PUBKEY, '--key', KEY, '--local', '--persist-to', state, ...extra], { cwd: ROOT, env: ENV, stdio: 'pipe' });
 }
 
-/** Writes a raw KV value, bypassing every check (to plant bad bundles). */
+/**
+ * Runs wrangler's local KV command, again while a running `wrangler dev`
+ * holds the same store's SQLite lock (SQLITE_BUSY).
+ */
+function kv(args) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return execFileSync(WRANGLER, ['kv', 'key', ...args], { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    } catch (e) {
+      if (attempt >= 10 || !/SQLITE_BUSY|database is locked/.test(`${e.stdout}${e.stderr}${e.message}`)) throw e;
+      execFileSync('sleep', ['0.2']);
+    }
+  }
+}
+
+/** Writes a raw KV value, bypassing every check (to plant bad bundles and releases). */
 export function kvPut(state, key, file) {
-  execFileSync(WRANGLER, ['kv', 'key', 'put', key, '--binding', 'BUNDLES', '--local', '--persist-to', state, '--path', file], { cwd: ROOT, env: ENV, stdio: 'pipe' });
+  kv(['put', key, '--binding', 'BUNDLES', '--local', '--persist-to', state, '--path', file]);
+}
+
+/** Writes `text` as KV value `key`, bypassing every check. */
+export function kvPutText(state, key, text) {
+  const file = path.join(state, `kv-${crypto.randomUUID()}`);
+  fs.writeFileSync(file, text);
+  kvPut(state, key, file);
+}
+
+/** A raw KV value as text (`null` when there is none). */
+export function kvGet(state, key) {
+  const out = kv(['get', key, '--binding', 'BUNDLES', '--local', '--persist-to', state, '--text']);
+  return out.trim() === 'Value not found' ? null : out;
+}
+
+/** An ed25519 key pair from a key file's 32-byte seed (`fixtures/keys/dev.key`), or a fresh one. */
+export function signingKey(file = KEY) {
+  if (file === null) return crypto.generateKeyPairSync('ed25519');
+  const seed = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#')).join('').trim();
+  // PKCS#8 wrapping of a raw ed25519 seed.
+  const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(seed, 'hex')]);
+  const privateKey = crypto.createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  return { privateKey, publicKey: crypto.createPublicKey(privateKey) };
+}
+
+/** `release` signed as the origin signs it (`SignedRelease`), as KV's `manifest` text. */
+export function signRelease(release, key = signingKey()) {
+  const text = JSON.stringify(release, null, 2);
+  const raw = key.publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+  return JSON.stringify({
+    format: 1,
+    key_id: crypto.createHash('sha256').update(raw).digest('hex').slice(0, 16),
+    signature: crypto.sign(null, Buffer.from(text), key.privateKey).toString('hex'),
+    release: text,
+  });
 }
 
 async function freePort() {

@@ -22,9 +22,10 @@ use crate::shard_search::{self, SearchError};
 use crate::shards;
 use crate::shopper::{setting, Shopper};
 
-/// `GET /p13n/health`: which bundle is live, who signed it, how old it is.
-/// For a shard set: the manifest, which shards are open, and why a load
-/// failed (it opens nothing itself).
+/// `GET /p13n/health`: which release and bundle are live, who signed
+/// them, how old they are, and why the last refresh was refused (the
+/// bundle in use stays). For a shard set: the manifest, which shards are
+/// open, and why a load failed (it opens nothing itself).
 pub async fn health(env: &Env, ctx: &Context) -> Result<Response> {
     let now_s = Date::now().as_millis() as i64 / 1000;
     if let Ok(Live::Sharded(set)) = loader::live(env, ctx).await {
@@ -44,6 +45,7 @@ pub async fn health(env: &Env, ctx: &Context) -> Result<Response> {
             "held_bytes": status.held_bytes,
             "limit_bytes": status.limit_bytes,
             "failures": status.failures,
+            "release": release_json(now_s),
             "last_refresh_error": set.last_error,
         }));
     }
@@ -56,6 +58,7 @@ pub async fn health(env: &Env, ctx: &Context) -> Result<Response> {
                 "sha256": loaded.sha256,
                 "age_seconds": now_s - info.created_at,
                 "expires_in_seconds": info.expires_at - now_s,
+                "release": release_json(now_s),
                 "last_refresh_error": loaded.last_error,
             }))
         }
@@ -65,6 +68,17 @@ pub async fn health(env: &Env, ctx: &Context) -> Result<Response> {
             "last_failure": loader::last_failure(),
         }))?
         .with_status(503)),
+    }
+}
+
+/// The release in use, for `/p13n/health`.
+fn release_json(now_s: i64) -> serde_json::Value {
+    match loader::release() {
+        Some(r) => serde_json::json!({
+            "sequence": r.sequence,
+            "expires_in_seconds": r.expires_at - now_s,
+        }),
+        None => serde_json::Value::Null,
     }
 }
 

@@ -12,12 +12,20 @@
 //! [`MANIFEST_TTL_MS`] one request also schedules a background re-check of the
 //! manifest (`wait_until`), so no shopper waits on KV once warm. A bundle that
 //! fails verification never replaces the one in use.
+//!
+//! The manifest is a signed release ([`SignedRelease`]): signed by one of
+//! the trusted keys (`BUNDLE_PUBKEYS`), not expired, and not older than the
+//! newest release this isolate accepted. A release refused keeps the
+//! bundle in use, and `/p13n/health` says why.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use firstpaint_bundle::{hex, parse_verifying_key, section_ranges, Bundle, Manifest, VerifyingKey};
+use firstpaint_bundle::{
+    hex, key_id, parse_verifying_key, section_ranges, signer_key_id, Bundle, Manifest,
+    SignedRelease, VerifyingKey,
+};
 use firstpaint_engine::Engine;
 use futures_util::future::{select, Either, FutureExt, LocalBoxFuture, Shared};
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -30,13 +38,30 @@ use crate::error::EdgeError;
 use crate::limits::{MANIFEST_TTL_MS, RETRY_AFTER_FAILURE_MS};
 use crate::routing::Need;
 use crate::shards;
+use crate::shopper::setting;
 
 /// KV binding holding manifest and bundles.
 pub const KV_BINDING: &str = "BUNDLES";
 /// KV key of the manifest.
 pub const MANIFEST_KEY: &str = "manifest";
-/// Variable holding the trusted public key (hex).
+/// Variable holding the trusted public keys (hex, separated by commas or
+/// spaces): a new key can sign before the old one is retired.
+pub const PUBKEYS_VAR: &str = "BUNDLE_PUBKEYS";
+/// Variable holding one trusted public key (hex), as before key sets;
+/// trusted along with `BUNDLE_PUBKEYS`.
 pub const PUBKEY_VAR: &str = "BUNDLE_PUBKEY";
+/// Variable overriding [`MANIFEST_TTL_MS`] (how often the manifest is
+/// re-checked), in milliseconds.
+pub const MANIFEST_TTL_VAR: &str = "MANIFEST_TTL_MS";
+
+/// The release this isolate serves: its sequence number and expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReleaseInfo {
+    /// Its sequence number (no older release is accepted after it).
+    pub sequence: u64,
+    /// When it expires, unix seconds.
+    pub expires_at: i64,
+}
 
 /// The engine in use and what it was loaded from.
 #[derive(Clone)]
@@ -101,6 +126,13 @@ thread_local! {
     /// The last failed load while nothing is cached: (when, why). Requests
     /// within [`RETRY_AFTER_FAILURE_MS`] fail fast instead of re-reading KV.
     static FAILED: RefCell<Option<(f64, String)>> = const { RefCell::new(None) };
+    /// The newest release accepted.
+    static RELEASE: RefCell<Option<ReleaseInfo>> = const { RefCell::new(None) };
+}
+
+/// The newest release this isolate accepted.
+pub fn release() -> Option<ReleaseInfo> {
+    RELEASE.with(|r| *r.borrow())
 }
 
 /// The time, ms since the epoch.
@@ -202,7 +234,10 @@ pub async fn within<T: 'static>(
 /// check is stale; `Err` while a recent failed load is not retried yet.
 fn cached(env: &Env, ctx: &worker::Context) -> Result<Option<Live>, EdgeError> {
     if let Some(loaded) = CURRENT.with(|c| c.borrow().clone()) {
-        let stale = now_ms() - loaded.checked_at_ms() > MANIFEST_TTL_MS;
+        let ttl = setting(env, MANIFEST_TTL_VAR)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(MANIFEST_TTL_MS);
+        let stale = now_ms() - loaded.checked_at_ms() > ttl;
         if stale && !REFRESHING.with(|r| r.replace(true)) {
             let env = env.clone();
             ctx.wait_until(async move {
@@ -296,32 +331,42 @@ async fn load_if_changed(env: &Env) -> Result<Live, EdgeError> {
         .ok_or_else(|| {
             EdgeError::NotPublished(format!("no {MANIFEST_KEY:?} in KV {KV_BINDING}"))
         })?;
-    let manifest: Manifest =
-        serde_json::from_str(&manifest_text).map_err(|e| EdgeError::Manifest(e.to_string()))?;
-    manifest.check().map_err(EdgeError::Manifest)?;
+    let keys = trusted_keys(env)?;
     let now = now_ms();
-    if manifest.shards.is_some() {
-        return Ok(Live::Sharded(Sharded {
+    let newest = release().map_or(0, |r| r.sequence);
+    let release = SignedRelease::open(&manifest_text, &keys, (now / 1000.0) as i64, newest)
+        .map_err(|e| EdgeError::Manifest(e.to_string()))?;
+    let info = ReleaseInfo {
+        sequence: release.sequence,
+        expires_at: release.expires_at,
+    };
+    let manifest = release.current;
+    let live = if manifest.shards.is_some() {
+        Live::Sharded(Sharded {
             manifest: Rc::new(manifest),
             checked_at_ms: now,
             last_error: None,
-        }));
-    }
-    if let Some(mut loaded) = current().filter(|l| l.sha256 == manifest.sha256) {
+        })
+    } else if let Some(mut loaded) = current().filter(|l| l.sha256 == manifest.sha256) {
         loaded.checked_at_ms = now;
         loaded.last_error = None;
-        return Ok(Live::Single(loaded));
-    }
-    let buffer = fetch_verified(env, &manifest.bundle_key, &manifest.sha256).await?;
-    let engine = open_engine(env, &buffer).await?;
-    Ok(Live::Single(Loaded {
-        engine: Rc::new(engine),
-        sha256: manifest.sha256,
-        shard: None,
-        checked_at_ms: now,
-        loaded_at_ms: now,
-        last_error: None,
-    }))
+        Live::Single(loaded)
+    } else {
+        let buffer = fetch_verified(env, &manifest.bundle_key, &manifest.sha256).await?;
+        let engine = open_engine(env, &buffer).await?;
+        Live::Single(Loaded {
+            engine: Rc::new(engine),
+            sha256: manifest.sha256,
+            shard: None,
+            checked_at_ms: now,
+            loaded_at_ms: now,
+            last_error: None,
+        })
+    };
+    // Accepted only once its bundle is: a release naming a bad bundle
+    // does not raise the bar for the good one it would replace.
+    RELEASE.with(|r| *r.borrow_mut() = Some(info));
+    Ok(live)
 }
 
 /// The value of `key` in KV, checked against `sha256` by the runtime's
@@ -352,11 +397,19 @@ pub async fn fetch_verified(env: &Env, key: &str, sha256: &str) -> Result<ArrayB
 }
 
 /// A verified bundle's bytes opened by the engine: each section hashed by
-/// the runtime, one copy into wasm memory, the signature and the trusted
-/// key checked (`BUNDLE_PUBKEY`), then the engine reads it in place.
+/// the runtime, one copy into wasm memory, the signature checked against
+/// the trusted key it names (`BUNDLE_PUBKEYS`), then the engine reads it
+/// in place.
 pub async fn open_engine(env: &Env, buffer: &ArrayBuffer) -> Result<Engine, EdgeError> {
-    let key = trusted_key(env)?;
+    let keys = trusted_keys(env)?;
     let bytes = Uint8Array::new(buffer).to_vec();
+    // The key the bundle names; another one's refusal names both ids.
+    let signer = signer_key_id(&bytes).map_err(firstpaint_engine::EngineError::from)?;
+    let key = keys
+        .iter()
+        .find(|k| key_id(k) == signer)
+        .or(keys.first())
+        .ok_or_else(|| EdgeError::Config(format!("no key in {PUBKEYS_VAR}")))?;
     let mut digests = Vec::new();
     for range in section_ranges(&bytes).map_err(firstpaint_engine::EngineError::from)? {
         let view = Uint8Array::new_with_byte_offset_and_length(
@@ -367,7 +420,7 @@ pub async fn open_engine(env: &Env, buffer: &ArrayBuffer) -> Result<Engine, Edge
         digests.push(subtle_sha256(&view).await?);
     }
     let now_s = (now_ms() / 1000.0) as i64;
-    let bundle = Bundle::open_with_digests(bytes.into(), &key, now_s, &digests)
+    let bundle = Bundle::open_with_digests(bytes.into(), key, now_s, &digests)
         .map_err(firstpaint_engine::EngineError::from)?;
     Ok(Engine::from_bundle(bundle)?)
 }
@@ -403,10 +456,28 @@ async fn subtle_sha256(data: &Uint8Array) -> Result<[u8; 32], EdgeError> {
         .map_err(|_| EdgeError::Config("crypto.subtle.digest gave no 32 bytes".into()))
 }
 
-fn trusted_key(env: &Env) -> Result<VerifyingKey, EdgeError> {
-    let hex_key = env
-        .var(PUBKEY_VAR)
-        .map_err(|_| EdgeError::Config(format!("variable {PUBKEY_VAR} is not set")))?
-        .to_string();
-    parse_verifying_key(&hex_key).map_err(|e| EdgeError::Config(format!("{PUBKEY_VAR}: {e}")))
+/// The keys bundles and releases may be signed with: `BUNDLE_PUBKEYS` and
+/// `BUNDLE_PUBKEY` together (at least one key); a bad entry is named.
+fn trusted_keys(env: &Env) -> Result<Vec<VerifyingKey>, EdgeError> {
+    let mut keys = Vec::new();
+    for var in [PUBKEYS_VAR, PUBKEY_VAR] {
+        let Some(value) = setting(env, var) else {
+            continue;
+        };
+        for (i, entry) in value
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|e| !e.is_empty())
+            .enumerate()
+        {
+            let key = parse_verifying_key(entry)
+                .map_err(|e| EdgeError::Config(format!("{var}, key {}: {e}", i + 1)))?;
+            keys.push(key);
+        }
+    }
+    if keys.is_empty() {
+        return Err(EdgeError::Config(format!(
+            "neither {PUBKEYS_VAR} nor {PUBKEY_VAR} names a trusted key"
+        )));
+    }
+    Ok(keys)
 }

@@ -10,9 +10,14 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
-    /// Not 64 hex characters.
-    #[error("expected 64 hex characters (32 bytes), got {0} characters")]
-    Length(usize),
+    /// Not the expected number of hex characters (64 for a key).
+    #[error("expected {expected} hex characters, got {got} characters")]
+    Length {
+        /// Hex characters expected.
+        expected: usize,
+        /// Characters found.
+        got: usize,
+    },
     /// A character that is not hex.
     #[error("invalid hex character {0:?}")]
     NotHex(char),
@@ -21,16 +26,21 @@ pub enum KeyError {
     InvalidPublicKey,
 }
 
-fn parse_hex32(text: &str) -> Result<[u8; 32], KeyError> {
+/// `N` bytes written as `2 N` hex characters, comment lines (`#`) and
+/// blank lines aside.
+pub(crate) fn parse_hex<const N: usize>(text: &str) -> Result<[u8; N], KeyError> {
     let hex: String = text
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .collect();
-    if hex.len() != 64 {
-        return Err(KeyError::Length(hex.chars().count()));
+    if hex.len() != 2 * N {
+        return Err(KeyError::Length {
+            expected: 2 * N,
+            got: hex.chars().count(),
+        });
     }
-    let mut out = [0u8; 32];
+    let mut out = [0u8; N];
     let digits: Vec<u8> = hex
         .chars()
         .map(|c| {
@@ -49,12 +59,12 @@ fn parse_hex32(text: &str) -> Result<[u8; 32], KeyError> {
 
 /// Reads a signing (secret) key file.
 pub fn parse_signing_key(text: &str) -> Result<SigningKey, KeyError> {
-    parse_hex32(text).map(|b| SigningKey::from_bytes(&b))
+    parse_hex::<32>(text).map(|b| SigningKey::from_bytes(&b))
 }
 
 /// Reads a verifying (public) key file.
 pub fn parse_verifying_key(text: &str) -> Result<VerifyingKey, KeyError> {
-    let bytes = parse_hex32(text)?;
+    let bytes = parse_hex::<32>(text)?;
     VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::InvalidPublicKey)
 }
 
@@ -78,7 +88,13 @@ mod tests {
         assert_eq!(parse_signing_key(&text).unwrap().as_bytes(), key.as_bytes());
         let public = crate::hex(key.verifying_key().as_bytes());
         assert_eq!(parse_verifying_key(&public).unwrap(), key.verifying_key());
-        assert_eq!(parse_signing_key("abc"), Err(KeyError::Length(3)));
+        assert_eq!(
+            parse_signing_key("abc"),
+            Err(KeyError::Length {
+                expected: 64,
+                got: 3
+            })
+        );
         let bad = "g".repeat(64);
         assert_eq!(parse_signing_key(&bad), Err(KeyError::NotHex('g')));
     }

@@ -35,6 +35,7 @@ mod format;
 mod keys;
 mod manifest;
 mod reader;
+mod release;
 mod term_directory;
 mod writer;
 
@@ -44,7 +45,8 @@ pub use error::BundleError;
 pub use format::{Header, Tag, FORMAT_VERSION, MAGIC};
 pub use keys::{key_id, parse_signing_key, parse_verifying_key, KeyError};
 pub use manifest::{Blob, Manifest, ShardRef, ShardSet};
-pub use reader::{section_ranges, Bundle};
+pub use reader::{section_ranges, signer_key_id, Bundle};
+pub use release::{Canary, Release, ReleaseError, SignedRelease, RELEASE_FORMAT};
 pub use term_directory::{
     DirectoryError, TermDirectory, TermDirectoryBuilder, DIRECTORY_MAGIC, DIRECTORY_VERSION,
 };

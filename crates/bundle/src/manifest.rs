@@ -82,6 +82,25 @@ pub struct Blob {
 }
 
 impl Manifest {
+    /// One bundle (no shards) stored under its content address.
+    pub fn single(
+        sha256: String,
+        bytes: u64,
+        bundle_version: u64,
+        key_id: String,
+        published_at: i64,
+    ) -> Self {
+        Self {
+            bundle_key: Self::key_for(&sha256),
+            sha256,
+            bytes,
+            bundle_version,
+            key_id,
+            published_at,
+            shards: None,
+        }
+    }
+
     /// The storage key a bundle with this content hash lives under.
     pub fn key_for(sha256_hex: &str) -> String {
         format!("bundles/{sha256_hex}")

@@ -94,6 +94,12 @@ impl<B: AsRef<[u8]>> Bundle<B> {
     }
 }
 
+/// The id of the key `bytes` says signed it, read from the header before
+/// anything is verified: which of several trusted keys to verify with.
+pub fn signer_key_id(bytes: &[u8]) -> Result<[u8; 8], BundleError> {
+    read_header(bytes).map(|(header, _)| header.key_id)
+}
+
 /// Where each section lies in `bytes`, in table order, read from the
 /// table before anything is verified: what a caller of
 /// [`Bundle::open_with_digests`] hashes.

@@ -1,0 +1,127 @@
+// Signed releases, end to end through `wrangler dev` (real workerd): the
+// edge serves what the newest release it accepted names, and refuses,
+// keeping its bundle and saying why in /p13n/health:
+//
+// 1. `firstpaint publish` writes release 1, then 2, each signed.
+// 2. A replayed older release (a downgrade).
+// 3. An expired release (a freeze).
+// 4. A release signed by a key the edge does not trust.
+// 5. A release whose text changed after signing.
+// 6. A manifest that is not a signed release.
+// 7. A release naming a bundle whose bytes in KV are other bytes
+//    (mix-and-match).
+// 8. A good release after all that is accepted at once.
+//
+// Every page in between is personalized by the last good bundle: never an
+// error, never the bundle a refused release named.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { kvGet, kvPutText, publish, signRelease, signingKey, startWrangler, tempState } from './support.mjs';
+
+describe('signed releases', () => {
+  let server;
+  let state;
+  before(async () => {
+    state = tempState();
+    publish(state);
+    // Re-check the manifest on every request (in the background).
+    server = await startWrangler(state, { MANIFEST_TTL_MS: '0' });
+  });
+  after(() => server?.stop());
+
+  /**
+   * `fetch`, once more when a kept-alive connection was closed by the dev
+   * server while idle (the seconds a publish takes): a client-side race
+   * of keep-alive, not an answer from the edge.
+   */
+  async function get(path) {
+    try {
+      return await fetch(`${server.url}${path}`);
+    } catch (e) {
+      if (e.cause?.code !== 'UND_ERR_SOCKET') throw e;
+      return fetch(`${server.url}${path}`);
+    }
+  }
+
+  /** Health once the edge has re-read the manifest (a refresh runs after a request). */
+  async function settled() {
+    for (let i = 0; i < 3; i++) {
+      await (await get('/p13n/health')).arrayBuffer();
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const res = await get('/p13n/health');
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    // Let the refresh that request started finish before KV is written.
+    await new Promise((r) => setTimeout(r, 300));
+    return body;
+  }
+
+  /** The home page is personalized by the bundle in use. */
+  async function personalized() {
+    const res = await get('/');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('x-p13n'), /personalized|non-personal/);
+    await res.arrayBuffer();
+  }
+
+  const live = () => JSON.parse(JSON.parse(kvGet(state, 'manifest')).release);
+  const now = () => Math.floor(Date.now() / 1000);
+
+  test('publish writes signed releases with rising sequence numbers', async () => {
+    assert.equal((await settled()).release.sequence, 1);
+    const first = live();
+    assert.equal(first.sequence, 1);
+    assert.equal(first.previous, undefined);
+    publish(state);
+    const second = live();
+    assert.equal(second.sequence, 2);
+    assert.equal(second.current.sha256, first.current.sha256);
+    const health = await settled();
+    assert.equal(health.release.sequence, 2);
+    assert.equal(health.last_refresh_error, null);
+    assert.ok(health.release.expires_in_seconds > 29 * 24 * 3600);
+  });
+
+  const refusals = [
+    ['an older release (downgrade)', () => signRelease({ ...live(), sequence: 1 }), /release 1 is older than release 2/],
+    ['an expired release (freeze)', () => signRelease({ ...live(), sequence: 3, created_at: now() - 7200, expires_at: now() - 3600 }), /release 3 expired/],
+    ['a release signed by an untrusted key', () => signRelease({ ...live(), sequence: 3 }, signingKey(null)), /which is not trusted/],
+    ['a release changed after signing', () => {
+      const signed = JSON.parse(signRelease({ ...live(), sequence: 3 }));
+      signed.release = signed.release.replace('"sequence": 3', '"sequence": 30');
+      return JSON.stringify(signed);
+    }, /signature does not match/],
+    ['an unsigned manifest', () => JSON.stringify(live().current), /not a signed release/],
+    ['a release naming other bytes than its bundle\'s (mix-and-match)', () => {
+      const sha = crypto.createHash('sha256').update('another bundle').digest('hex');
+      kvPutText(state, `bundles/${sha}`, 'not the bundle this release names');
+      const current = { ...live().current, bundle_key: `bundles/${sha}`, sha256: sha };
+      return signRelease({ ...live(), sequence: 3, current });
+    }, /has sha256 [0-9a-f]{64}, manifest says [0-9a-f]{64}/],
+  ];
+  for (const [what, manifest, why] of refusals) {
+    test(`${what} is refused; the bundle in use stays`, async () => {
+      const good = kvGet(state, 'manifest');
+      kvPutText(state, 'manifest', manifest());
+      try {
+        const health = await settled();
+        assert.equal(health.status, 'ok');
+        assert.equal(health.release.sequence, 2, JSON.stringify(health));
+        assert.match(health.last_refresh_error ?? '', why);
+        await personalized();
+      } finally {
+        kvPutText(state, 'manifest', good);
+      }
+    });
+  }
+
+  test('a good release after the refusals is accepted at once', async () => {
+    publish(state);
+    const health = await settled();
+    assert.equal(health.release.sequence, 3);
+    assert.equal(health.last_refresh_error, null);
+    await personalized();
+  });
+});
