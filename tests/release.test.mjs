@@ -11,13 +11,16 @@
 // 7. A release naming a bundle whose bytes in KV are other bytes
 //    (mix-and-match).
 // 8. A good release after all that is accepted at once.
+// 9. `firstpaint rollback` restores the previous bundle on the next
+//    manifest check, and `firstpaint releases` logs who did what and why.
 //
 // Every page in between is personalized by the last good bundle: never an
 // error, never the bundle a refused release named.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { kvGet, kvPutText, publish, signRelease, signingKey, startWrangler, tempState } from './support.mjs';
+import path from 'node:path';
+import { KEY, ROOT, firstpaint, kvGet, kvPutText, publish, signRelease, signingKey, startWrangler, tempState } from './support.mjs';
 
 describe('signed releases', () => {
   let server;
@@ -123,5 +126,25 @@ describe('signed releases', () => {
     assert.equal(health.release.sequence, 3);
     assert.equal(health.last_refresh_error, null);
     await personalized();
+  });
+
+  test('rollback restores the previous bundle; the log says who, what and why', async () => {
+    const single = (await settled()).sha256;
+    publish(state, path.join(ROOT, 'build/shards'), ['--message', 'the sharded store', '--by', 'e2e']);
+    const sharded = await settled();
+    assert.equal(sharded.sharded, true);
+    assert.equal(sharded.release.sequence, 4);
+    firstpaint(['rollback', '--key', KEY, '--local', '--persist-to', state, '--message', 'shards misbehave', '--by', 'e2e']);
+    const back = await settled();
+    assert.equal(back.sharded, undefined);
+    assert.equal(back.sha256, single);
+    assert.equal(back.release.sequence, 5);
+    assert.equal(back.last_refresh_error, null);
+    await personalized();
+    const log = JSON.parse(firstpaint(['releases', '--local', '--persist-to', state, '--json']));
+    assert.deepEqual(log.map((e) => [e.sequence, e.action]), [[1, 'publish'], [2, 'publish'], [3, 'publish'], [4, 'publish'], [5, 'rollback']]);
+    assert.deepEqual(log.slice(-2).map((e) => [e.by, e.message]), [['e2e', 'the sharded store'], ['e2e', 'shards misbehave']]);
+    assert.equal(log.at(-1).bundle.sha256, single);
+    assert.match(firstpaint(['releases', '--local', '--persist-to', state]), /serving release 5: [0-9a-f]{64}.*previous/);
   });
 });

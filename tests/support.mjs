@@ -52,6 +52,11 @@ function kv(args) {
   }
 }
 
+/** Runs the origin CLI (`firstpaint ARGS`); its output. */
+export function firstpaint(args) {
+  return execFileSync(FP, args, { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+}
+
 /** Writes a raw KV value, bypassing every check (to plant bad bundles and releases). */
 export function kvPut(state, key, file) {
   kv(['put', key, '--binding', 'BUNDLES', '--local', '--persist-to', state, '--path', file]);

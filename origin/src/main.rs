@@ -27,6 +27,10 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Publish a verified bundle to a directory or to wrangler's local KV.
     Publish(cmd::publish::Args),
+    /// Serve the previous bundle again (or `--to` one from the publish log): a new signed release.
+    Rollback(cmd::releases::RollbackArgs),
+    /// Print the publish log (who, when, what, why) and what is served now.
+    Releases(cmd::releases::ListArgs),
     /// Print what the edge would put in a slot, and why.
     Rank(cmd::rank::Args),
     /// Print what the edge would return for a search query, and why.
@@ -45,6 +49,8 @@ fn main() -> ExitCode {
         Command::Build(a) => cmd::build::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Publish(a) => cmd::publish::run(a),
+        Command::Rollback(a) => cmd::releases::rollback(a),
+        Command::Releases(a) => cmd::releases::list(a),
         Command::Rank(a) => cmd::rank::run(a),
         Command::Search(a) => cmd::search::run(a),
         Command::Site(a) => cmd::site::run(a),

@@ -6,6 +6,7 @@ pub mod generate;
 pub mod keygen;
 pub mod publish;
 pub mod rank;
+pub mod releases;
 pub mod search;
 pub mod site;
 pub mod verify;

@@ -1,0 +1,448 @@
+//! Where bundles and releases are published, the signed release chain, and
+//! the publish log: shared by `publish`, `rollback` and `releases`.
+//!
+//! A target is a directory (`bundles/<sha256>`, `manifest.json`,
+//! `releases.json`) or wrangler's local KV (the same keys). Every command
+//! that changes what is served writes a new signed release
+//! ([`SignedRelease`]) with the next sequence number, then appends an entry
+//! to the publish log (KV key `releases`): who, when, what, why.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, ensure, Context};
+use firstpaint_bundle::{hex, key_id, Manifest, Release, SignedRelease};
+use serde::{Deserialize, Serialize};
+
+/// KV key of the manifest (the signed release).
+pub const MANIFEST_KEY: &str = "manifest";
+/// KV key of the publish log.
+pub const LOG_KEY: &str = "releases";
+/// Entries the publish log keeps (the oldest go first).
+const LOG_KEPT: usize = 500;
+/// Tries of a local KV command that finds the store locked.
+const KV_ATTEMPTS: u32 = 10;
+
+/// Where to publish.
+#[derive(Debug, clap::Args)]
+pub struct Target {
+    /// Publish into wrangler's local KV (what `wrangler dev` reads).
+    #[arg(long, conflicts_with = "dir")]
+    pub local: bool,
+    /// Publish into a directory (bundles/<sha256>, manifest.json, releases.json).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// KV binding name in wrangler.toml.
+    #[arg(long, default_value = "BUNDLES")]
+    pub binding: String,
+    /// wrangler.toml to use with --local.
+    #[arg(long, default_value = "wrangler.toml")]
+    pub config: PathBuf,
+    /// The wrangler executable for --local.
+    #[arg(long, default_value = "node_modules/.bin/wrangler")]
+    pub wrangler: PathBuf,
+    /// wrangler's local state directory for --local (as given to `wrangler dev --persist-to`).
+    #[arg(long)]
+    pub persist_to: Option<PathBuf>,
+}
+
+/// How a release is signed, and who says why.
+#[derive(Debug, clap::Args)]
+pub struct Signing {
+    /// Secret key file that signs the release (its public key must be one
+    /// the edge trusts: `BUNDLE_PUBKEYS`).
+    #[arg(long, env = "FIRSTPAINT_KEY")]
+    pub key: PathBuf,
+    /// How long the edge accepts the release, in seconds (default 30
+    /// days): past it the edge keeps its last bundle and says the release
+    /// expired, so a stalled publisher cannot pin a stale bundle forever.
+    #[arg(long, default_value_t = 30 * 24 * 3600)]
+    pub ttl_secs: i64,
+    /// Why, for the publish log.
+    #[arg(long, short, default_value = "")]
+    pub message: String,
+    /// Who, for the publish log (default: $USER).
+    #[arg(long)]
+    pub by: Option<String>,
+}
+
+/// One line of the publish log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// The release it wrote.
+    pub sequence: u64,
+    /// When, unix seconds.
+    pub at: i64,
+    /// Who.
+    pub by: String,
+    /// `publish`, `rollback`, ...
+    pub action: String,
+    /// The bundle it made current.
+    pub bundle: Manifest,
+    /// Why.
+    pub message: String,
+}
+
+impl Target {
+    /// Refuses a target that names neither place.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.dir.is_none() && !self.local {
+            bail!("say where to publish: --local (wrangler's local KV) or --dir DIR");
+        }
+        Ok(())
+    }
+
+    /// Stores `file` under `key`.
+    pub fn put_file(&self, key: &str, file: &Path) -> anyhow::Result<()> {
+        match &self.dir {
+            Some(dir) => {
+                let bytes = std::fs::read(file)
+                    .with_context(|| format!("{}: failed to read", file.display()))?;
+                self.put_bytes_in(dir, key, &bytes)
+            }
+            None => {
+                let mut command = self.kv_command("put", key);
+                command.arg("--path").arg(file);
+                run_kv(command, &format!("wrangler kv key put {key}"))?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Stores `bytes` under `key`.
+    pub fn put_bytes(&self, key: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        match &self.dir {
+            Some(dir) => self.put_bytes_in(dir, key, bytes),
+            None => {
+                let tmp = std::env::temp_dir().join(format!(
+                    "firstpaint-{}-{}",
+                    key.replace('/', "-"),
+                    std::process::id()
+                ));
+                std::fs::write(&tmp, bytes)
+                    .with_context(|| format!("{}: failed to write", tmp.display()))?;
+                let result = self.put_file(key, &tmp);
+                let _ = std::fs::remove_file(&tmp);
+                result
+            }
+        }
+    }
+
+    fn put_bytes_in(&self, dir: &Path, key: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        let target = dir.join(file_name(key));
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("{}: failed to create", parent.display()))?;
+        }
+        super::replace(&target, bytes)
+    }
+
+    /// The text stored under `key`, `None` when there is none.
+    pub fn get_text(&self, key: &str) -> anyhow::Result<Option<String>> {
+        match &self.dir {
+            Some(dir) => {
+                let path = dir.join(file_name(key));
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => Ok(Some(text)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e).with_context(|| format!("{}: failed to read", path.display())),
+                }
+            }
+            None => {
+                let mut command = self.kv_command("get", key);
+                command.arg("--text");
+                let out = run_kv(command, &format!("wrangler kv key get {key}"))?;
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                Ok((stdout.trim() != "Value not found").then(|| stdout.into_owned()))
+            }
+        }
+    }
+
+    /// The release served now (`None` before the first). It is the
+    /// publisher's own: its signature is not checked here (the key may
+    /// have been rotated since), only its sequence and bundles are
+    /// carried on. A manifest from before releases is read as release 0.
+    pub fn live_release(&self) -> anyhow::Result<Option<Release>> {
+        let Some(text) = self.get_text(MANIFEST_KEY)? else {
+            return Ok(None);
+        };
+        if let Ok(signed) = serde_json::from_str::<SignedRelease>(&text) {
+            let release = serde_json::from_str(&signed.release)
+                .context("the live release is not readable; publish with --dir to start over")?;
+            return Ok(Some(release));
+        }
+        let bare: Manifest = serde_json::from_str(&text)
+            .context("the live manifest is neither a release nor a manifest")?;
+        Ok(Some(Release {
+            sequence: 0,
+            created_at: bare.published_at,
+            expires_at: bare.published_at.saturating_add(1),
+            current: bare,
+            previous: None,
+            canary: None,
+        }))
+    }
+
+    /// The publish log, oldest first.
+    pub fn log(&self) -> anyhow::Result<Vec<LogEntry>> {
+        match self.get_text(LOG_KEY)? {
+            Some(text) => serde_json::from_str(&text).context("the publish log is not readable"),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Signs and stores `release` (what the edge serves from now on), then
+    /// logs it as `action`.
+    pub fn release(
+        &self,
+        release: &Release,
+        signing: &Signing,
+        action: &str,
+    ) -> anyhow::Result<()> {
+        release
+            .check()
+            .map_err(|e| anyhow::anyhow!("refused to write release {}: {e}", release.sequence))?;
+        let key = firstpaint_origin::keys::read_signing_key(&signing.key)?;
+        let text = SignedRelease::sign(release, &key).to_json();
+        self.put_bytes(MANIFEST_KEY, text.as_bytes())?;
+        let mut log = self.log()?;
+        log.push(LogEntry {
+            sequence: release.sequence,
+            at: release.created_at,
+            by: signing
+                .by
+                .clone()
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "unknown".into()),
+            action: action.into(),
+            bundle: release.current.clone(),
+            message: signing.message.clone(),
+        });
+        let drop = log.len().saturating_sub(LOG_KEPT);
+        log.drain(..drop);
+        self.put_bytes(LOG_KEY, serde_json::to_string_pretty(&log)?.as_bytes())?;
+        println!(
+            "release {} ({action}): serving {} (version {}), expires {}, signed by key {}",
+            release.sequence,
+            release.current.sha256,
+            release.current.bundle_version,
+            when(release.expires_at),
+            hex(&key_id(&key.verifying_key()))
+        );
+        Ok(())
+    }
+
+    /// `wrangler kv key VERB KEY` against the local KV.
+    fn kv_command(&self, verb: &str, key: &str) -> Command {
+        let mut command = Command::new(&self.wrangler);
+        command
+            .args([
+                "kv",
+                "key",
+                verb,
+                key,
+                "--binding",
+                &self.binding,
+                "--local",
+                "--config",
+            ])
+            .arg(&self.config)
+            .env("WRANGLER_SEND_METRICS", "false");
+        if let Some(dir) = &self.persist_to {
+            command.arg("--persist-to").arg(dir);
+        }
+        command
+    }
+}
+
+/// Unix seconds as an RFC 3339 time (UTC), for people.
+fn when(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
+}
+
+/// The file a key is stored in within a directory target.
+fn file_name(key: &str) -> String {
+    match key {
+        MANIFEST_KEY => "manifest.json".into(),
+        LOG_KEY => "releases.json".into(),
+        other => other.into(),
+    }
+}
+
+/// Runs `command`; again, a few times, while a running `wrangler dev`
+/// holds the local store's SQLite lock (publishing while `make dev`
+/// serves is the local workflow). Its output, or an error with wrangler's
+/// own message.
+fn run_kv(mut command: Command, what: &str) -> anyhow::Result<std::process::Output> {
+    let mut attempt = 1;
+    loop {
+        let out = command
+            .output()
+            .with_context(|| format!("{what}: failed to run wrangler"))?;
+        if out.status.success() {
+            return Ok(out);
+        }
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let busy = said.contains("SQLITE_BUSY") || said.contains("database is locked");
+        if !busy || attempt >= KV_ATTEMPTS {
+            bail!("{what} failed ({}): {}", out.status, said.trim());
+        }
+        attempt += 1;
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// The release after `live` serving `current`: the next sequence number,
+/// the bundle it replaces as `previous` (serving the live bundle again
+/// keeps the previous one), no canary, an expiry `ttl_secs` from `now`.
+pub fn next_release(live: Option<Release>, current: Manifest, now: i64, ttl_secs: i64) -> Release {
+    let (sequence, previous) = match live {
+        Some(live) if live.current.sha256 == current.sha256 => (live.sequence + 1, live.previous),
+        Some(live) => (live.sequence + 1, Some(live.current)),
+        None => (1, None),
+    };
+    Release {
+        sequence,
+        created_at: now,
+        expires_at: now.saturating_add(ttl_secs),
+        current,
+        previous,
+        canary: None,
+    }
+}
+
+/// Arguments of `rollback`.
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    /// Serve this bundle instead of the previous one: its SHA-256 (at
+    /// least 8 leading hex digits), as `firstpaint releases` lists it.
+    #[arg(long)]
+    to: Option<String>,
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    signing: Signing,
+}
+
+/// `firstpaint rollback`: a new release serving the previous bundle (or
+/// `--to` one from the log); the bundle it replaces becomes previous.
+pub fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
+    args.target.check()?;
+    ensure!(args.signing.ttl_secs > 0, "--ttl-secs must be above 0");
+    let live = args
+        .target
+        .live_release()?
+        .context("nothing is published yet: there is nothing to roll back")?;
+    let to = match &args.to {
+        None => live.previous.clone().context(
+            "the live release names no previous bundle; say which with --to (see `firstpaint releases`)",
+        )?,
+        Some(prefix) => {
+            ensure!(
+                prefix.len() >= 8 && prefix.bytes().all(|b| b.is_ascii_hexdigit()),
+                "--to {prefix:?}: give at least 8 hex digits of the bundle's SHA-256"
+            );
+            let prefix = prefix.to_ascii_lowercase();
+            let log = args.target.log()?;
+            let found = log
+                .iter()
+                .rev()
+                .map(|e| &e.bundle)
+                .chain(live.previous.iter())
+                .find(|b| b.sha256.starts_with(&prefix))
+                .cloned();
+            found.with_context(|| {
+                format!("no bundle in the publish log starts with {prefix}; `firstpaint releases` lists them")
+            })?
+        }
+    };
+    ensure!(
+        to.sha256 != live.current.sha256,
+        "{} is already served (release {})",
+        to.sha256,
+        live.sequence
+    );
+    let release = next_release(Some(live), to, super::now(), args.signing.ttl_secs);
+    args.target.release(&release, &args.signing, "rollback")
+}
+
+/// Arguments of `releases`.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Print the log as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `firstpaint releases`: the publish log, newest first, and what is
+/// served now.
+pub fn list(args: ListArgs) -> anyhow::Result<()> {
+    args.target.check()?;
+    let log = args.target.log()?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&log)?);
+        return Ok(());
+    }
+    match args.target.live_release()? {
+        Some(live) => println!(
+            "serving release {}: {} (version {}), expires {}{}",
+            live.sequence,
+            live.current.sha256,
+            live.current.bundle_version,
+            when(live.expires_at),
+            live.previous
+                .as_ref()
+                .map_or(String::new(), |p| format!("; previous {}", p.sha256))
+        ),
+        None => println!("nothing published yet"),
+    }
+    for e in log.iter().rev() {
+        println!(
+            "{:>5}  {}  {:<9} {:<12} {}  {}",
+            e.sequence,
+            when(e.at),
+            e.action,
+            e.by,
+            e.bundle.sha256.get(..12).unwrap_or(&e.bundle.sha256),
+            e.message
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle(byte: u8) -> Manifest {
+        Manifest::single(hex(&[byte; 32]), 10, 3, "k".into(), 5)
+    }
+
+    #[test]
+    fn each_release_follows_the_live_one() {
+        let first = next_release(None, bundle(1), 100, 50);
+        assert_eq!((first.sequence, first.expires_at), (1, 150));
+        assert_eq!(first.previous, None);
+        // A new bundle: the live one becomes previous.
+        let second = next_release(Some(first.clone()), bundle(2), 200, 50);
+        assert_eq!(second.sequence, 2);
+        assert_eq!(second.previous, Some(bundle(1)));
+        // The same bundle again (a refresh of the expiry): previous stays.
+        let third = next_release(Some(second), bundle(2), 300, 50);
+        assert_eq!((third.sequence, third.expires_at), (3, 350));
+        assert_eq!(third.previous, Some(bundle(1)));
+        assert!(third.check().is_ok());
+    }
+}
