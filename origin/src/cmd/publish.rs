@@ -89,7 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 fn single(args: &Args) -> anyhow::Result<(Vec<Stored>, Manifest)> {
     let (key, bytes) = args.signed.read()?;
     let file = &args.signed.bundle;
-    let header = verified(file, &bytes, &key, args.target.local)?;
+    let header = verified(file, &bytes, &key, args.target.is_kv())?;
     let digest = hex(&sha256(&bytes));
     let manifest = Manifest::single(
         digest.clone(),
@@ -130,7 +130,7 @@ fn shard_set(args: &Args) -> anyhow::Result<(Vec<Stored>, Manifest)> {
     let mut stored = Vec::new();
     let mut refs = Vec::with_capacity(index.shards.len());
     for entry in &index.shards {
-        let (s, _) = shard(dir, entry, &key, args.target.local)?;
+        let (s, _) = shard(dir, entry, &key, args.target.is_kv())?;
         refs.push(ShardRef {
             name: entry.name.clone(),
             categories: entry.categories.clone(),
@@ -140,8 +140,8 @@ fn shard_set(args: &Args) -> anyhow::Result<(Vec<Stored>, Manifest)> {
         });
         stored.push(s);
     }
-    let (global, header) = shard(dir, &index.global, &key, args.target.local)?;
-    let routes = blob(dir, &index.routes, args.target.local, |bytes| {
+    let (global, header) = shard(dir, &index.global, &key, args.target.is_kv())?;
+    let routes = blob(dir, &index.routes, args.target.is_kv(), |bytes| {
         let map = fst::Map::new(bytes).context("not an fst map")?;
         let shards = refs.len() as u64;
         let mut stream = map.stream();
@@ -154,7 +154,7 @@ fn shard_set(args: &Args) -> anyhow::Result<(Vec<Stored>, Manifest)> {
         }
         Ok(())
     })?;
-    let terms = blob(dir, &index.terms, args.target.local, |bytes| {
+    let terms = blob(dir, &index.terms, args.target.is_kv(), |bytes| {
         let directory = TermDirectory::new(bytes)?;
         ensure!(
             directory.shards() as usize <= refs.len(),
@@ -201,7 +201,7 @@ fn shard(
     dir: &Path,
     entry: &ShardEntry,
     key: &VerifyingKey,
-    local: bool,
+    kv: bool,
 ) -> anyhow::Result<(Stored, Header)> {
     let file = dir.join(&entry.file);
     let bytes =
@@ -216,7 +216,7 @@ fn shard(
         entry.sha256,
         entry.bytes
     );
-    let header = verified(&file, &bytes, key, local)?;
+    let header = verified(&file, &bytes, key, kv)?;
     Ok((
         Stored {
             file,
@@ -231,14 +231,14 @@ fn shard(
 fn blob(
     dir: &Path,
     name: &str,
-    local: bool,
+    kv: bool,
     check: impl FnOnce(&[u8]) -> anyhow::Result<()>,
 ) -> anyhow::Result<(Stored, u64)> {
     let file = dir.join(name);
     let bytes =
         std::fs::read(&file).with_context(|| format!("{}: failed to read", file.display()))?;
     check(&bytes).with_context(|| format!("{}: refused to publish", file.display()))?;
-    fits(&file, bytes.len(), local)?;
+    fits(&file, bytes.len(), kv)?;
     let digest = hex(&sha256(&bytes));
     Ok((
         Stored {
@@ -251,8 +251,9 @@ fn blob(
 }
 
 /// `bytes` verified against `key` and loaded by the engine (a bundle that
-/// does not load is not published either), and small enough for KV.
-fn verified(file: &Path, bytes: &[u8], key: &VerifyingKey, local: bool) -> anyhow::Result<Header> {
+/// does not load is not published either), and small enough for KV when
+/// `kv` is where it goes.
+fn verified(file: &Path, bytes: &[u8], key: &VerifyingKey, kv: bool) -> anyhow::Result<Header> {
     let name = file.display();
     let header = Bundle::open(bytes, key, super::now())
         .with_context(|| format!("{name}: refused to publish"))?
@@ -260,12 +261,12 @@ fn verified(file: &Path, bytes: &[u8], key: &VerifyingKey, local: bool) -> anyho
         .clone();
     Engine::open(bytes, key, super::now())
         .with_context(|| format!("{name}: refused to publish, it does not load"))?;
-    fits(file, bytes.len(), local)?;
+    fits(file, bytes.len(), kv)?;
     Ok(header)
 }
 
-fn fits(file: &Path, len: usize, local: bool) -> anyhow::Result<()> {
-    if local && len > KV_VALUE_LIMIT {
+fn fits(file: &Path, len: usize, kv: bool) -> anyhow::Result<()> {
+    if kv && len > KV_VALUE_LIMIT {
         bail!(
             "{}: {:.1} MiB does not fit one KV value (at most {} MiB); publish it with --dir instead, or build smaller shards",
             file.display(),

@@ -29,6 +29,12 @@ pub struct Target {
     /// Publish into wrangler's local KV (what `wrangler dev` reads).
     #[arg(long, conflicts_with = "dir")]
     pub local: bool,
+    /// Publish into the Cloudflare account's KV through `wrangler kv
+    /// --remote` (the namespace `--binding` names in `--config`; wrangler
+    /// reads `CLOUDFLARE_API_TOKEN` and `CLOUDFLARE_ACCOUNT_ID`). Every
+    /// check and the release chain are the same as `--local`'s.
+    #[arg(long, conflicts_with_all = ["dir", "local"])]
+    pub remote: bool,
     /// Publish into a directory (bundles/<sha256>, manifest.json, releases.json).
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -84,12 +90,19 @@ pub struct LogEntry {
 }
 
 impl Target {
-    /// Refuses a target that names neither place.
+    /// Refuses a target that names no place.
     pub fn check(&self) -> anyhow::Result<()> {
-        if self.dir.is_none() && !self.local {
-            bail!("say where to publish: --local (wrangler's local KV) or --dir DIR");
+        if self.dir.is_none() && !self.local && !self.remote {
+            bail!(
+                "say where to publish: --local (wrangler's local KV), --remote (the Cloudflare account's KV) or --dir DIR"
+            );
         }
         Ok(())
+    }
+
+    /// Whether it is Workers KV (local or remote), with its value limit.
+    pub fn is_kv(&self) -> bool {
+        self.local || self.remote
     }
 
     /// Stores `file` under `key`.
@@ -232,8 +245,9 @@ impl Target {
         Ok(())
     }
 
-    /// `wrangler kv key VERB KEY` against the local KV.
+    /// `wrangler kv key VERB KEY` against the local or the remote KV.
     fn kv_command(&self, verb: &str, key: &str) -> Command {
+        let place = if self.remote { "--remote" } else { "--local" };
         let mut command = Command::new(&self.wrangler);
         command
             .args([
@@ -243,12 +257,12 @@ impl Target {
                 key,
                 "--binding",
                 &self.binding,
-                "--local",
+                place,
                 "--config",
             ])
             .arg(&self.config)
             .env("WRANGLER_SEND_METRICS", "false");
-        if let Some(dir) = &self.persist_to {
+        if let (Some(dir), false) = (&self.persist_to, self.remote) {
             command.arg("--persist-to").arg(dir);
         }
         command
@@ -425,6 +439,70 @@ pub fn list(args: ListArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    /// A command line with a [`Target`], as the subcommands take it.
+    #[derive(Parser)]
+    struct Line {
+        #[command(flatten)]
+        target: Target,
+    }
+
+    fn args(command: &Command) -> Vec<String> {
+        command
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// The remote transport cannot run here (no account): everything up
+    /// to it is the local path's, and the command it runs says `--remote`.
+    #[test]
+    fn remote_kv_runs_wrangler_against_the_account() {
+        let remote =
+            Line::parse_from(["x", "--remote", "--persist-to", "/tmp/s", "--binding", "B"]).target;
+        remote.check().unwrap();
+        assert!(remote.is_kv());
+        assert_eq!(
+            args(&remote.kv_command("put", "manifest")),
+            [
+                "kv",
+                "key",
+                "put",
+                "manifest",
+                "--binding",
+                "B",
+                "--remote",
+                "--config",
+                "wrangler.toml"
+            ]
+        );
+        let local = Line::parse_from(["x", "--local", "--persist-to", "/tmp/s"]).target;
+        assert_eq!(
+            args(&local.kv_command("get", "releases")),
+            [
+                "kv",
+                "key",
+                "get",
+                "releases",
+                "--binding",
+                "BUNDLES",
+                "--local",
+                "--config",
+                "wrangler.toml",
+                "--persist-to",
+                "/tmp/s"
+            ]
+        );
+        assert!(Line::try_parse_from(["x", "--remote", "--local"]).is_err());
+        assert!(Line::try_parse_from(["x", "--remote", "--dir", "d"]).is_err());
+        let nowhere = Line::parse_from(["x"]).target;
+        assert!(nowhere
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("--remote"));
+    }
 
     fn bundle(byte: u8) -> Manifest {
         Manifest::single(hex(&[byte; 32]), 10, 3, "k".into(), 5)
