@@ -11,6 +11,7 @@ use base64::Engine as _;
 use firstpaint_contracts::is_valid_id;
 use firstpaint_engine::signals::price_band::{PriceBand, MAX_EVIDENCE};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::keyed_hash::KeySet;
 use crate::limits::{
@@ -27,6 +28,12 @@ const TAG_BYTES: usize = 16;
 /// What the edge remembers about a shopper who consented to personalization.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Profile {
+    /// A random first-party id (32 hex digits), made with the profile:
+    /// what stable assignments (the canary's share) hash. Nothing else
+    /// identifies the shopper, and it leaves with the profile when
+    /// consent is withdrawn.
+    #[serde(rename = "i", default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
     /// Recently viewed products, most recent first.
     #[serde(rename = "v", default)]
     pub viewed: Vec<String>,
@@ -66,6 +73,39 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// A new, empty profile with a random id (none when the runtime gives
+    /// no randomness: it is then made on a later request).
+    pub fn new() -> Self {
+        let mut bytes = [0u8; 16];
+        let id = match getrandom::getrandom(&mut bytes) {
+            Ok(()) => bytes.iter().map(|b| format!("{b:02x}")).collect(),
+            Err(_) => String::new(),
+        };
+        Profile {
+            id,
+            ..Profile::default()
+        }
+    }
+
+    /// Whether the shopper is in the `percent` share (0 to 100) of
+    /// shoppers that `salt` (the canary bundle's SHA-256) picks: a hash of
+    /// the id, so the same shopper stays in while the share grows, and
+    /// another canary picks another share. A profile without an id is in
+    /// no share.
+    pub fn in_share(&self, salt: &str, percent: u8) -> bool {
+        if self.id.is_empty() {
+            return false;
+        }
+        let digest = Sha256::new()
+            .chain_update(salt.as_bytes())
+            .chain_update(b":")
+            .chain_update(self.id.as_bytes())
+            .finalize();
+        let mut head = [0u8; 4];
+        head.copy_from_slice(digest.get(..4).unwrap_or(&[0; 4]));
+        u32::from_le_bytes(head) % 100 < u32::from(percent)
+    }
+
     /// Records a request at `now`, counting a new visit after a long gap
     /// (which forgets the last visit's banner counts, channel, searches and
     /// category pages).
@@ -283,6 +323,28 @@ mod tests {
 
     const K1: &str = "k1:1111111111111111111111111111111111111111111111111111111111111111";
     const K2: &str = "k2:2222222222222222222222222222222222222222222222222222222222222222";
+
+    #[test]
+    fn a_share_is_stable_grows_with_its_percent_and_differs_by_canary() {
+        let shoppers: Vec<Profile> = (0..2000).map(|_| Profile::new()).collect();
+        assert!(shoppers.iter().all(|p| p.id.len() == 32));
+        let ids: std::collections::HashSet<&str> = shoppers.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids.len(), 2000, "ids are random");
+        let share = |salt: &str, percent: u8| -> Vec<bool> {
+            shoppers.iter().map(|p| p.in_share(salt, percent)).collect()
+        };
+        let thirty = share("a", 30);
+        let n = thirty.iter().filter(|&&x| x).count();
+        // 2,000 draws at 30%: 600 +- 4 sd (20.5).
+        assert!((518..=682).contains(&n), "{n}");
+        assert_eq!(thirty, share("a", 30), "stable");
+        let fifty = share("a", 50);
+        assert!(thirty.iter().zip(&fifty).all(|(t, f)| !t || *f), "a growing share keeps its shoppers");
+        assert_ne!(thirty, share("b", 30), "another canary, another share");
+        assert!(share("a", 0).iter().all(|x| !x));
+        assert!(share("a", 100).iter().all(|&x| x));
+        assert!(!Profile::default().in_share("a", 100), "no id, no share");
+    }
 
     fn sample() -> Profile {
         let mut p = Profile::default();

@@ -72,11 +72,16 @@ impl Shopper {
         });
         let cookie = cookie_value(header.as_deref(), PROFILE_COOKIE);
         let profile = match (&keys, consent.personalization) {
-            (Some(keys), true) => Some(
-                cookie
+            (Some(keys), true) => {
+                let mut profile = cookie
                     .and_then(|c| Profile::decode(c, keys))
-                    .unwrap_or_default(),
-            ),
+                    .unwrap_or_default();
+                // A profile from before ids gets one, keeping the rest.
+                if profile.id.is_empty() {
+                    profile.id = Profile::new().id;
+                }
+                Some(profile)
+            }
             _ => None,
         };
         let secure = req.url().is_ok_and(|u| u.scheme() == "https");
