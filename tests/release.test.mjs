@@ -13,6 +13,9 @@
 // 8. A good release after all that is accepted at once.
 // 9. `firstpaint rollback` restores the previous bundle on the next
 //    manifest check, and `firstpaint releases` logs who did what and why.
+// 10. A canary (`publish --canary 30`): 1,000 new shoppers split 30/70
+//    within the binomial interval, each keeping their arm; no consent, no
+//    id, the current bundle; `rollout --percent 100`, then `promote`.
 //
 // Every page in between is personalized by the last good bundle: never an
 // error, never the bundle a refused release named.
@@ -20,7 +23,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { KEY, ROOT, firstpaint, kvGet, kvPutText, publish, signRelease, signingKey, startWrangler, tempState } from './support.mjs';
+import { CONSENTED, KEY, ROOT, fetchAgain, firstpaint, kvGet, kvPutText, publish, signRelease, signingKey, startWrangler, tempState, updateJar } from './support.mjs';
 
 describe('signed releases', () => {
   let server;
@@ -33,19 +36,7 @@ describe('signed releases', () => {
   });
   after(() => server?.stop());
 
-  /**
-   * `fetch`, once more when a kept-alive connection was closed by the dev
-   * server while idle (the seconds a publish takes): a client-side race
-   * of keep-alive, not an answer from the edge.
-   */
-  async function get(path) {
-    try {
-      return await fetch(`${server.url}${path}`);
-    } catch (e) {
-      if (e.cause?.code !== 'UND_ERR_SOCKET') throw e;
-      return fetch(`${server.url}${path}`);
-    }
-  }
+  const get = (p) => fetchAgain(`${server.url}${p}`);
 
   /** Health once the edge has re-read the manifest (a refresh runs after a request). */
   async function settled() {
@@ -146,5 +137,79 @@ describe('signed releases', () => {
     assert.deepEqual(log.slice(-2).map((e) => [e.by, e.message]), [['e2e', 'the sharded store'], ['e2e', 'shards misbehave']]);
     assert.equal(log.at(-1).bundle.sha256, single);
     assert.match(firstpaint(['releases', '--local', '--persist-to', state]), /serving release 5: [0-9a-f]{64}.*previous/);
+  });
+});
+
+describe('a canary', () => {
+  let server;
+  let state;
+  let canarySha;
+  before(async () => {
+    state = tempState();
+    publish(state);
+    // Another bundle of the same store (built now: another version).
+    const b = path.join(state, 'b.fpb');
+    firstpaint(['build', '--catalog', 'fixtures/catalog.ndjson', '--events', 'fixtures/events.ndjson',
+      '--rules', 'fixtures/rules.toml', '--synonyms', 'fixtures/synonyms.txt', '--key', KEY, '--out', b]);
+    publish(state, b, ['--canary', '30', '--message', 'try b']);
+    canarySha = JSON.parse(JSON.parse(kvGet(state, 'manifest')).release).canary.bundle.sha256;
+    server = await startWrangler(state, { MANIFEST_TTL_MS: '0' });
+  });
+  after(() => server?.stop());
+
+  /** A new consenting shopper's first page: which release arm served it, and their cookies. */
+  async function newShopper(cookie = CONSENTED) {
+    const res = await fetchAgain(`${server.url}/`, { headers: { cookie, 'x-p13n-region': 'DE' } });
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+    return { arm: res.headers.get('x-p13n-release'), bundle: res.headers.get('x-p13n-bundle'), jar: updateJar(cookie, res) };
+  }
+
+  async function settle() {
+    for (let i = 0; i < 3; i++) {
+      await (await fetchAgain(`${server.url}/p13n/health`)).arrayBuffer();
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const health = await (await fetchAgain(`${server.url}/p13n/health`)).json();
+    await new Promise((r) => setTimeout(r, 300));
+    return health;
+  }
+
+  test('1,000 shoppers split 30/70 within the binomial interval, each stable', async () => {
+    const health = await settle();
+    assert.equal(health.canary.percent, 30);
+    assert.equal(health.canary.sha256, canarySha);
+    const shoppers = [];
+    for (let i = 0; i < 1000; i++) shoppers.push(await newShopper());
+    const canary = shoppers.filter((s) => s.arm === 'canary');
+    // 1,000 draws at 30%: 300 +- 4 sd (14.5).
+    assert.ok(canary.length >= 242 && canary.length <= 358, `${canary.length} of 1000 on the canary`);
+    assert.ok(shoppers.every((s) => s.arm === 'canary' || s.arm === 'current'));
+    const versions = new Set(canary.map((s) => s.bundle));
+    assert.equal(versions.size, 1);
+    assert.ok(!shoppers.some((s) => s.arm === 'current' && versions.has(s.bundle)), 'the canary is another bundle');
+    // Each keeps their arm on later pages.
+    for (const s of shoppers.slice(0, 60)) {
+      const again = await newShopper(s.jar);
+      assert.equal(again.arm, s.arm);
+    }
+    // Without consent there is no id: everyone gets the current bundle.
+    for (let i = 0; i < 30; i++) {
+      assert.equal((await newShopper('fp_consent=none')).arm, 'current');
+    }
+  });
+
+  test('rollout to 100% serves the canary to everyone; promote makes it current', async () => {
+    firstpaint(['rollout', '--percent', '100', '--key', KEY, '--local', '--persist-to', state, '--message', 'all in']);
+    assert.equal((await settle()).canary.percent, 100);
+    for (let i = 0; i < 20; i++) assert.equal((await newShopper()).arm, 'canary');
+    firstpaint(['promote', '--key', KEY, '--local', '--persist-to', state]);
+    const health = await settle();
+    assert.equal(health.canary, null);
+    assert.equal(health.sha256, canarySha);
+    assert.equal(health.last_refresh_error, null);
+    assert.equal((await newShopper()).arm, 'current');
+    const log = JSON.parse(firstpaint(['releases', '--local', '--persist-to', state, '--json']));
+    assert.deepEqual(log.map((e) => e.action), ['publish', 'canary', 'rollout', 'promote']);
   });
 });

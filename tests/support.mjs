@@ -52,6 +52,20 @@ function kv(args) {
   }
 }
 
+/**
+ * `fetch`, once more when a kept-alive connection was closed by the dev
+ * server while idle (the seconds a CLI command takes between requests): a
+ * client-side race of keep-alive, not an answer from the edge.
+ */
+export async function fetchAgain(url, init) {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    if (e.cause?.code !== 'UND_ERR_SOCKET') throw e;
+    return fetch(url, init);
+  }
+}
+
 /** Runs the origin CLI (`firstpaint ARGS`); its output. */
 export function firstpaint(args) {
   return execFileSync(FP, args, { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] }).toString();

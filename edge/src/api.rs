@@ -59,6 +59,11 @@ pub async fn health(env: &Env, ctx: &Context) -> Result<Response> {
                 "age_seconds": now_s - info.created_at,
                 "expires_in_seconds": info.expires_at - now_s,
                 "release": release_json(now_s),
+                "canary": loaded.canary.as_ref().map(|c| serde_json::json!({
+                    "sha256": c.sha256,
+                    "bundle_version": c.engine.info().version,
+                    "percent": c.percent,
+                })),
                 "last_refresh_error": loaded.last_error,
             }))
         }
@@ -237,10 +242,11 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         Ok(l) => l,
         Err(e) => return json_error(503, e.to_string()),
     };
-    let engine = &loaded.engine;
     // Without personalization consent nothing personal is used, not even
     // a history passed as a parameter.
-    let shopper = Shopper::identify(req, env, &engine.store().rules().consent);
+    let shopper = Shopper::identify(req, env, &loaded.engine.store().rules().consent);
+    let (loaded, arm) = loaded.for_shopper(shopper.profile.as_ref());
+    let engine = &loaded.engine;
     let mut visitor = shopper.visitor(Date::now().as_millis() as i64 / 1000);
     if let (true, Some(v)) = (shopper.consent.personalization, viewed) {
         visitor.viewed = v;
@@ -284,6 +290,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
     })?;
     resp.headers_mut()
         .set("x-p13n-bundle", &engine.info().version.to_string())?;
+    resp.headers_mut().set("x-p13n-release", arm)?;
     if let Some(shard) = &loaded.shard {
         resp.headers_mut().set("x-p13n-shard", shard)?;
     }
@@ -312,8 +319,9 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
         Ok(l) => l,
         Err(e) => return json_error(503, e.to_string()),
     };
+    let shopper = Shopper::identify(req, env, &loaded.engine.store().rules().consent);
+    let (loaded, arm) = loaded.for_shopper(shopper.profile.as_ref());
     let engine = &loaded.engine;
-    let shopper = Shopper::identify(req, env, &engine.store().rules().consent);
     request.visitor = shopper.visitor(Date::now().as_millis() as i64 / 1000);
     let set = loader::sharded();
     let visit = engine.visit(&request.visitor);
@@ -358,6 +366,7 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
     })?;
     let headers = resp.headers_mut();
     headers.set("x-p13n-bundle", &engine.info().version.to_string())?;
+    headers.set("x-p13n-release", arm)?;
     answer.set_headers(headers)?;
     headers.set("cache-control", "private, no-store")?;
     Ok(resp)

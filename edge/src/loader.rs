@@ -36,6 +36,7 @@ use worker::{Date, Delay, Env};
 
 use crate::error::EdgeError;
 use crate::limits::{MANIFEST_TTL_MS, RETRY_AFTER_FAILURE_MS};
+use crate::profile::Profile;
 use crate::routing::Need;
 use crate::shards;
 use crate::shopper::setting;
@@ -76,8 +77,43 @@ pub struct Loaded {
     pub checked_at_ms: f64,
     /// When the bundle was loaded, ms since the epoch.
     pub loaded_at_ms: f64,
-    /// Why the last refresh failed, if it did.
+    /// Why the last refresh failed, if it did (or why the release's
+    /// canary is not served).
     pub last_error: Option<String>,
+    /// The release's canary, loaded beside it (single bundles only).
+    pub canary: Option<CanaryEngine>,
+}
+
+/// A bundle on trial, loaded beside the current one.
+#[derive(Clone)]
+pub struct CanaryEngine {
+    /// The engine.
+    pub engine: Rc<Engine>,
+    /// SHA-256 of its bundle, hex: the salt of its share.
+    pub sha256: String,
+    /// Percent of shoppers (with an id) who get it.
+    pub percent: u8,
+}
+
+impl Loaded {
+    /// The engine for a shopper with `profile`: the canary's when the
+    /// profile's id is in its share, else this one; with which it is
+    /// (`canary` or `current`). A shopper without a profile (no consent,
+    /// so no id) gets the current bundle.
+    pub fn for_shopper(self, profile: Option<&Profile>) -> (Loaded, &'static str) {
+        match (&self.canary, profile) {
+            (Some(c), Some(p)) if p.in_share(&c.sha256, c.percent) => {
+                let canary = Loaded {
+                    engine: c.engine.clone(),
+                    sha256: c.sha256.clone(),
+                    canary: None,
+                    ..self.clone()
+                };
+                (canary, "canary")
+            }
+            _ => (self, "current"),
+        }
+    }
 }
 
 /// What the live manifest says to serve.
@@ -340,6 +376,7 @@ async fn load_if_changed(env: &Env) -> Result<Live, EdgeError> {
         sequence: release.sequence,
         expires_at: release.expires_at,
     };
+    let canary_of_release = release.canary;
     let manifest = release.current;
     let live = if manifest.shards.is_some() {
         Live::Sharded(Sharded {
@@ -361,12 +398,64 @@ async fn load_if_changed(env: &Env) -> Result<Live, EdgeError> {
             checked_at_ms: now,
             loaded_at_ms: now,
             last_error: None,
+            canary: None,
         })
+    };
+    let live = match (live, canary_of_release) {
+        (Live::Single(mut loaded), Some(canary)) => {
+            match load_canary(env, &canary).await {
+                Ok(engine) => loaded.canary = Some(engine),
+                // The release's current bundle is good: it is served to
+                // everyone, and health says why the canary is not.
+                Err(e) => {
+                    loaded.canary = None;
+                    loaded.last_error = Some(format!("canary {}: {e}", canary.bundle.sha256));
+                }
+            }
+            Live::Single(loaded)
+        }
+        (mut live, Some(canary)) => {
+            live.refresh_failed(format!(
+                "canary {}: a canary beside a shard set is not served yet",
+                canary.bundle.sha256
+            ));
+            live
+        }
+        (live, None) => live,
     };
     // Accepted only once its bundle is: a release naming a bad bundle
     // does not raise the bar for the good one it would replace.
     RELEASE.with(|r| *r.borrow_mut() = Some(info));
     Ok(live)
+}
+
+/// The release's canary bundle, loaded (reused when this isolate already
+/// holds it); only a single bundle can be one.
+async fn load_canary(
+    env: &Env,
+    canary: &firstpaint_bundle::Canary,
+) -> Result<CanaryEngine, EdgeError> {
+    let bundle = &canary.bundle;
+    if bundle.shards.is_some() {
+        return Err(EdgeError::Manifest(
+            "a shard set as a canary is not served yet".into(),
+        ));
+    }
+    let held = current()
+        .and_then(|l| l.canary)
+        .filter(|c| c.sha256 == bundle.sha256);
+    let engine = match held {
+        Some(c) => c.engine,
+        None => {
+            let buffer = fetch_verified(env, &bundle.bundle_key, &bundle.sha256).await?;
+            Rc::new(open_engine(env, &buffer).await?)
+        }
+    };
+    Ok(CanaryEngine {
+        engine,
+        sha256: bundle.sha256.clone(),
+        percent: canary.percent,
+    })
 }
 
 /// The value of `key` in KV, checked against `sha256` by the runtime's

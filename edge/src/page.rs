@@ -73,12 +73,18 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             return pass_through(upstream, "unmodified");
         }
     };
+    let mut shopper = Shopper::identify(
+        &request_for_shopper,
+        env,
+        &loaded.engine.store().rules().consent,
+    );
+    // A shopper in the release's canary share gets the canary's bundle.
+    let (loaded, arm) = loaded.for_shopper(shopper.profile.as_ref());
     let engine = &loaded.engine;
     let category = slug
         .and_then(|slug| engine.store().category_by_slug(&slug))
         .map(|c| engine.store().category_name(c));
     let now = Date::now().as_millis() as i64 / 1000;
-    let mut shopper = Shopper::identify(&request_for_shopper, env, &engine.store().rules().consent);
     // Slots rank with the views before this page: its own product is what
     // the page is about, not history yet.
     let viewed = shopper.viewed();
@@ -146,6 +152,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     };
     headers.set("x-p13n", state)?;
     headers.set("x-p13n-bundle", &engine.info().version.to_string())?;
+    headers.set("x-p13n-release", arm)?;
     headers.set("cache-control", "private, no-store")?;
     headers.append("vary", "Cookie")?;
     if let Some(cookie) = shopper.set_cookie() {

@@ -339,7 +339,10 @@ mod tests {
         assert!((518..=682).contains(&n), "{n}");
         assert_eq!(thirty, share("a", 30), "stable");
         let fifty = share("a", 50);
-        assert!(thirty.iter().zip(&fifty).all(|(t, f)| !t || *f), "a growing share keeps its shoppers");
+        assert!(
+            thirty.iter().zip(&fifty).all(|(t, f)| !t || *f),
+            "a growing share keeps its shoppers"
+        );
         assert_ne!(thirty, share("b", 30), "another canary, another share");
         assert!(share("a", 0).iter().all(|x| !x));
         assert!(share("a", 100).iter().all(|&x| x));

@@ -128,6 +128,7 @@ pub async fn shard_engine(env: &Env, set: &Sharded, target: Target) -> Result<Lo
         checked_at_ms: set.checked_at_ms,
         loaded_at_ms: set.checked_at_ms,
         last_error: set.last_error.clone(),
+        canary: None,
     })
 }
 

@@ -27,6 +27,10 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Publish a verified bundle to a directory or to wrangler's local KV.
     Publish(cmd::publish::Args),
+    /// Give the canary a new share of shoppers: a new signed release.
+    Rollout(cmd::releases::RolloutArgs),
+    /// Serve the canary to every shopper: a new signed release.
+    Promote(cmd::releases::Change),
     /// Serve the previous bundle again (or `--to` one from the publish log): a new signed release.
     Rollback(cmd::releases::RollbackArgs),
     /// Print the publish log (who, when, what, why) and what is served now.
@@ -49,6 +53,8 @@ fn main() -> ExitCode {
         Command::Build(a) => cmd::build::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Publish(a) => cmd::publish::run(a),
+        Command::Rollout(a) => cmd::releases::rollout(a),
+        Command::Promote(a) => cmd::releases::promote(a),
         Command::Rollback(a) => cmd::releases::rollback(a),
         Command::Releases(a) => cmd::releases::list(a),
         Command::Rank(a) => cmd::rank::run(a),

@@ -23,7 +23,7 @@ use firstpaint_bundle::{
 use firstpaint_engine::Engine;
 use firstpaint_origin::shard::{ShardEntry, ShardIndex};
 
-use super::releases::{next_release, Signing, Target};
+use super::releases::{next_release, with_canary, Signing, Target};
 
 /// Largest value Workers KV stores (25 MiB).
 pub const KV_VALUE_LIMIT: usize = 25 << 20;
@@ -40,6 +40,11 @@ pub struct Args {
     target: Target,
     #[command(flatten)]
     signing: Signing,
+    /// Try the bundle on this share of shoppers (0 to 100) before
+    /// promoting it (`firstpaint rollout`, `promote`); every other
+    /// shopper keeps the bundle served now.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+    canary: Option<u8>,
 }
 
 /// One file to store under its content address.
@@ -62,8 +67,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for s in &stored {
         store(&args, s)?;
     }
-    let release = next_release(live, manifest.clone(), super::now(), args.signing.ttl_secs);
-    args.target.release(&release, &args.signing, "publish")?;
+    let (now, ttl) = (super::now(), args.signing.ttl_secs);
+    match args.canary {
+        Some(percent) => {
+            let release = with_canary(live, manifest.clone(), percent, now, ttl)?;
+            args.target.release(&release, &args.signing, "canary")?;
+        }
+        None => {
+            let release = next_release(live, manifest.clone(), now, ttl);
+            args.target.release(&release, &args.signing, "publish")?;
+        }
+    }
     match &manifest.shards {
         None => println!(
             "published {} as {} (version {})",

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, ensure, Context};
-use firstpaint_bundle::{hex, key_id, Manifest, Release, SignedRelease};
+use firstpaint_bundle::{hex, key_id, Canary, Manifest, Release, SignedRelease};
 use serde::{Deserialize, Serialize};
 
 /// KV key of the manifest (the signed release).
@@ -85,6 +85,9 @@ pub struct LogEntry {
     pub action: String,
     /// The bundle it made current.
     pub bundle: Manifest,
+    /// The canary after it, and its share, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<Canary>,
     /// Why.
     pub message: String,
 }
@@ -229,6 +232,7 @@ impl Target {
                 .unwrap_or_else(|| "unknown".into()),
             action: action.into(),
             bundle: release.current.clone(),
+            canary: release.canary.clone(),
             message: signing.message.clone(),
         });
         let drop = log.len().saturating_sub(LOG_KEPT);
@@ -335,6 +339,109 @@ pub fn next_release(live: Option<Release>, current: Manifest, now: i64, ttl_secs
     }
 }
 
+/// `live` again under the next sequence number, signed `now`, expiring
+/// `ttl_secs` later: what a change to its canary starts from.
+pub fn renewed(live: Release, now: i64, ttl_secs: i64) -> Release {
+    Release {
+        sequence: live.sequence + 1,
+        created_at: now,
+        expires_at: now.saturating_add(ttl_secs),
+        ..live
+    }
+}
+
+/// The release after `live` trying `bundle` on `percent` of shoppers;
+/// what every other shopper gets stays.
+pub fn with_canary(
+    live: Option<Release>,
+    bundle: Manifest,
+    percent: u8,
+    now: i64,
+    ttl_secs: i64,
+) -> anyhow::Result<Release> {
+    let live = live.context(
+        "nothing is served yet, so there is nothing to compare a canary with: publish without --canary first",
+    )?;
+    ensure!(
+        bundle.sha256 != live.current.sha256,
+        "{} is already served to everyone (release {})",
+        bundle.sha256,
+        live.sequence
+    );
+    let mut next = renewed(live, now, ttl_secs);
+    next.canary = Some(Canary { bundle, percent });
+    Ok(next)
+}
+
+/// What a change to the served release takes: where, and how it is
+/// signed and logged.
+#[derive(Debug, clap::Args)]
+pub struct Change {
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    signing: Signing,
+}
+
+impl Change {
+    /// The release served now, which the change starts from.
+    fn live(&self) -> anyhow::Result<Release> {
+        self.target.check()?;
+        ensure!(self.signing.ttl_secs > 0, "--ttl-secs must be above 0");
+        self.target
+            .live_release()?
+            .context("nothing is published yet")
+    }
+
+    /// Signs, stores and logs `release` as `action`.
+    fn write(&self, release: &Release, action: &str) -> anyhow::Result<()> {
+        self.target.release(release, &self.signing, action)
+    }
+}
+
+/// Arguments of `rollout`.
+#[derive(Debug, clap::Args)]
+pub struct RolloutArgs {
+    /// The canary's new share of shoppers, 0 to 100 (0 stops it).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+    percent: u8,
+    #[command(flatten)]
+    change: Change,
+}
+
+/// `firstpaint rollout --percent N`: the canary to a new share of
+/// shoppers (the same ones stay in as it grows).
+pub fn rollout(args: RolloutArgs) -> anyhow::Result<()> {
+    let live = args.change.live()?;
+    ensure!(
+        live.canary.is_some(),
+        "release {} has no canary: publish one with `publish --canary PERCENT`",
+        live.sequence
+    );
+    let mut next = renewed(live, super::now(), args.change.signing.ttl_secs);
+    if let Some(canary) = next.canary.as_mut() {
+        canary.percent = args.percent;
+    }
+    args.change.write(&next, "rollout")
+}
+
+/// `firstpaint promote`: the canary to every shopper; the bundle it
+/// replaces becomes previous.
+pub fn promote(args: Change) -> anyhow::Result<()> {
+    let live = args.live()?;
+    let canary = live
+        .canary
+        .clone()
+        .with_context(|| format!("release {} has no canary to promote", live.sequence))?;
+    let next = next_release(
+        Some(live),
+        canary.bundle,
+        super::now(),
+        args.signing.ttl_secs,
+    );
+    args.write(&next, "promote")
+}
+
 /// Arguments of `rollback`.
 #[derive(Debug, clap::Args)]
 pub struct RollbackArgs {
@@ -343,20 +450,13 @@ pub struct RollbackArgs {
     #[arg(long)]
     to: Option<String>,
     #[command(flatten)]
-    target: Target,
-    #[command(flatten)]
-    signing: Signing,
+    change: Change,
 }
 
 /// `firstpaint rollback`: a new release serving the previous bundle (or
 /// `--to` one from the log); the bundle it replaces becomes previous.
 pub fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
-    args.target.check()?;
-    ensure!(args.signing.ttl_secs > 0, "--ttl-secs must be above 0");
-    let live = args
-        .target
-        .live_release()?
-        .context("nothing is published yet: there is nothing to roll back")?;
+    let live = args.change.live()?;
     let to = match &args.to {
         None => live.previous.clone().context(
             "the live release names no previous bundle; say which with --to (see `firstpaint releases`)",
@@ -367,7 +467,7 @@ pub fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
                 "--to {prefix:?}: give at least 8 hex digits of the bundle's SHA-256"
             );
             let prefix = prefix.to_ascii_lowercase();
-            let log = args.target.log()?;
+            let log = args.change.target.log()?;
             let found = log
                 .iter()
                 .rev()
@@ -386,8 +486,8 @@ pub fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
         to.sha256,
         live.sequence
     );
-    let release = next_release(Some(live), to, super::now(), args.signing.ttl_secs);
-    args.target.release(&release, &args.signing, "rollback")
+    let release = next_release(Some(live), to, super::now(), args.change.signing.ttl_secs);
+    args.change.write(&release, "rollback")
 }
 
 /// Arguments of `releases`.
@@ -419,6 +519,10 @@ pub fn list(args: ListArgs) -> anyhow::Result<()> {
             live.previous
                 .as_ref()
                 .map_or(String::new(), |p| format!("; previous {}", p.sha256))
+                + &live.canary.as_ref().map_or(String::new(), |c| format!(
+                    "; canary {} to {}% of shoppers",
+                    c.bundle.sha256, c.percent
+                ))
         ),
         None => println!("nothing published yet"),
     }
@@ -506,6 +610,22 @@ mod tests {
 
     fn bundle(byte: u8) -> Manifest {
         Manifest::single(hex(&[byte; 32]), 10, 3, "k".into(), 5)
+    }
+
+    #[test]
+    fn a_canary_is_tried_grown_and_promoted() {
+        let live = next_release(None, bundle(1), 100, 50);
+        assert!(with_canary(None, bundle(2), 10, 100, 50).is_err());
+        assert!(with_canary(Some(live.clone()), bundle(1), 10, 100, 50).is_err());
+        let tried = with_canary(Some(live), bundle(2), 10, 200, 50).unwrap();
+        assert_eq!((tried.sequence, tried.expires_at), (2, 250));
+        assert_eq!(tried.current, bundle(1));
+        assert_eq!(tried.canary.as_ref().map(|c| c.percent), Some(10));
+        let promoted = next_release(Some(tried.clone()), bundle(2), 300, 50);
+        assert_eq!(promoted.current, bundle(2));
+        assert_eq!(promoted.previous, Some(bundle(1)));
+        assert_eq!(promoted.canary, None);
+        assert_eq!(renewed(tried.clone(), 400, 50).canary, tried.canary);
     }
 
     #[test]
