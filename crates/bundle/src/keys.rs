@@ -11,7 +11,7 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 #[non_exhaustive]
 pub enum KeyError {
     /// Not the expected number of hex characters (64 for a key).
-    #[error("expected {expected} hex characters, got {got} characters")]
+    #[error("expected {expected} hex characters ({} bytes), got {got} characters", expected / 2)]
     Length {
         /// Hex characters expected.
         expected: usize,
