@@ -9,9 +9,14 @@
 // 3. The merchant's pin leads its query; nothing excluded ever shows;
 //    query-string filters hold.
 // 4. Bad requests get a 400 that names what is wrong.
+// 5. A word in every product of a 4,500-product store: the search stops
+//    once its page is settled and says its total is a lower bound; every
+//    page is the one the exhaustive search (explain) serves.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONSENTED, browse, catalog, forbidden, slotOf, startStore } from './support.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CONSENTED, KEY, browse, catalog, firstpaint, forbidden, publish, slotOf, startStore, startWrangler, tempState } from './support.mjs';
 
 const products = catalog();
 const leaf = (id) => products.get(id).category.at(-1);
@@ -57,7 +62,7 @@ describe('search at the edge', () => {
     assert.ok(tee.items.filter((i) => i.typos === 0).every((i) => leaf(i.id) === 'T-Shirts'));
     const laptop = (await json('/p13n/search?q=laptop&per_page=48')).body;
     // No word of the fixtures is in enough products for the search to
-    // stop before counting them all (origin/tests/search.rs has one that is).
+    // stop before counting them all (the larger store below has one).
     assert.equal(laptop.total_exact, true);
     assert.ok(laptop.total >= laptop.items.length);
     assert.ok(laptop.items.some((i) => i.title.includes('Chromebook')));
@@ -125,5 +130,47 @@ describe('search at the edge', () => {
     const page = await get(`/search?q=${'a'.repeat(300)}`);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /No products match your search/);
+  });
+});
+
+describe('a word in every product of a larger store', () => {
+  let server;
+  before(async () => {
+    const state = tempState();
+    const extra = ['desk', 'brass', 'tall', 'reading', 'floor', 'clip'];
+    const lines = [];
+    for (let i = 0; i < 4500; i++) {
+      // 0 to 12 other words: the word's weight varies with the title's length.
+      const title = ['Lamp', ...Array.from({ length: i % 13 }, (_, j) => extra[(i + j) % 6])].join(' ');
+      lines.push(JSON.stringify({
+        id: `P-${i + 1}`, title, category: ['Lighting'], price: 20 + (i % 50), currency: 'GBP',
+        inventory: [{ location: 'a', available: 50 }], created_at: '2026-01-01T00:00:00Z',
+      }));
+    }
+    fs.writeFileSync(path.join(state, 'catalog.ndjson'), `${lines.join('\n')}\n`);
+    fs.writeFileSync(path.join(state, 'events.ndjson'), '');
+    fs.writeFileSync(path.join(state, 'rules.toml'), '');
+    const bundle = path.join(state, 'lamps.fpb');
+    firstpaint(['build', '--catalog', path.join(state, 'catalog.ndjson'), '--events', path.join(state, 'events.ndjson'),
+      '--rules', path.join(state, 'rules.toml'), '--key', KEY, '--out', bundle]);
+    publish(state, bundle);
+    server = await startWrangler(state);
+  });
+  after(() => server?.stop());
+
+  test('the total is a lower bound, and each page is the exhaustive one', async () => {
+    for (const page of [1, 2, 10]) {
+      const url = `${server.url}/p13n/search?q=lamp&per_page=48&page=${page}`;
+      const pruned = await fetch(url);
+      const body = await pruned.json();
+      assert.equal(pruned.headers.get('x-p13n-search-total-exact'), 'false');
+      assert.equal(body.total_exact, false);
+      assert.ok(body.total > page * 48 && body.total < 4500, `${body.total}`);
+      const all = await (await fetch(`${url}&explain=1`)).json();
+      assert.equal(all.total_exact, true);
+      assert.equal(all.total, 4500);
+      assert.deepEqual(body.items.map((i) => i.id), all.items.map((i) => i.id), `page ${page}`);
+      assert.equal(body.items.length, 48);
+    }
   });
 });
