@@ -69,48 +69,6 @@ fn store_of(titles: &[String], rules: &str) -> Engine {
     Engine::open(&bytes, &key.verifying_key(), NOW).unwrap()
 }
 
-/// A word in every one of 4,500 products: the search stops once the
-/// leading results are known and says its total is a lower bound; every
-/// page it serves is the one the exhaustive search (with `explain`, which
-/// turns pruning off) serves.
-#[test]
-fn a_word_in_every_product_is_answered_from_its_first_tiers() {
-    let extra = ["desk", "brass", "tall", "reading", "floor", "clip"];
-    let titles: Vec<String> = (0..4500)
-        .map(|i: usize| {
-            let mut title = String::from("lamp");
-            // 0 to 12 other words: the word's weight varies with the title's length.
-            for w in extra.iter().cycle().skip(i % 7).take(i % 13) {
-                title.push(' ');
-                title.push_str(w);
-            }
-            title
-        })
-        .collect();
-    let engine = store_of(&titles, "");
-    for page in [1, 2, 10] {
-        let mut req = SearchRequest::new("lamp ");
-        req.page = page;
-        req.per_page = 48;
-        let pruned = engine.search(&req).unwrap();
-        req.explain = true;
-        let all = engine.search(&req).unwrap();
-        assert!(all.total_exact);
-        assert_eq!(all.total, 4500);
-        assert!(!pruned.total_exact, "page {page}");
-        assert!(
-            pruned.total > page * 48 && pruned.total < 4500,
-            "{}",
-            pruned.total
-        );
-        let ids = |r: &SearchResults| -> Vec<(String, f32)> {
-            r.items.iter().map(|i| (i.id.clone(), i.score)).collect()
-        };
-        assert_eq!(ids(&pruned), ids(&all), "page {page}");
-        assert_eq!(pruned.items.len(), 48);
-    }
-}
-
 #[test]
 fn typos_rank_below_exact_matches_and_thresholds_are_the_merchants() {
     let e = tiny_store("");
