@@ -77,9 +77,10 @@ impl Unread {
     }
 
     /// The best `m` can still become (a product not yet met: `m` matching
-    /// nothing, with any typos). Only its score's parts can change: a
-    /// product's fields are its best alternative's, which an equal
-    /// posting met later does not replace.
+    /// nothing, with any typos). Only its score's parts are bounded: its
+    /// reported fields could still gain those of a posting of exactly
+    /// equal value read later (another alternative's), which ranks
+    /// nothing.
     fn best_for(&self, m: &Match) -> Match {
         let within = self.lexical.get(usize::from(m.typos.min(3))).copied();
         Match {
