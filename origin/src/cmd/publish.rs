@@ -301,5 +301,5 @@ fn store(args: &Args, s: &Stored) -> anyhow::Result<()> {
         "{}: changed while it was being published; nothing was pointed at it",
         s.file.display()
     );
-    args.target.put_bytes(&s.key, &bytes)
+    args.target.put_file(&s.key, &s.file, &bytes)
 }

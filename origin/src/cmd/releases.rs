@@ -108,20 +108,13 @@ impl Target {
         self.local || self.remote
     }
 
-    /// Stores `file` under `key`.
-    pub fn put_file(&self, key: &str, file: &Path) -> anyhow::Result<()> {
+    /// Stores `file`, whose contents are `bytes` (already read and
+    /// checked by the caller), under `key`: a directory gets the bytes,
+    /// KV the file itself (no temporary copy of a large bundle).
+    pub fn put_file(&self, key: &str, file: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         match &self.dir {
-            Some(dir) => {
-                let bytes = std::fs::read(file)
-                    .with_context(|| format!("{}: failed to read", file.display()))?;
-                self.put_bytes_in(dir, key, &bytes)
-            }
-            None => {
-                let mut command = self.kv_command("put", key);
-                command.arg("--path").arg(file);
-                run_kv(command, &format!("wrangler kv key put {key}"))?;
-                Ok(())
-            }
+            Some(dir) => self.put_bytes_in(dir, key, bytes),
+            None => self.kv_put(key, file),
         }
     }
 
@@ -137,11 +130,19 @@ impl Target {
                 ));
                 std::fs::write(&tmp, bytes)
                     .with_context(|| format!("{}: failed to write", tmp.display()))?;
-                let result = self.put_file(key, &tmp);
+                let result = self.kv_put(key, &tmp);
                 let _ = std::fs::remove_file(&tmp);
                 result
             }
         }
+    }
+
+    /// `wrangler kv key put KEY --path FILE`.
+    fn kv_put(&self, key: &str, file: &Path) -> anyhow::Result<()> {
+        let mut command = self.kv_command("put", key);
+        command.arg("--path").arg(file);
+        run_kv(command, &format!("wrangler kv key put {key}"))?;
+        Ok(())
     }
 
     fn put_bytes_in(&self, dir: &Path, key: &str, bytes: &[u8]) -> anyhow::Result<()> {
