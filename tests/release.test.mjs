@@ -25,6 +25,23 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { CONSENTED, KEY, ROOT, fetchAgain, firstpaint, kvGet, kvPutText, publish, signRelease, signingKey, startWrangler, tempState, updateJar } from './support.mjs';
 
+/**
+ * `/p13n/health` once the edge has re-read the manifest (each request
+ * starts a refresh in the background when `MANIFEST_TTL_MS` is 0), and
+ * after the refresh the last one started, so KV can be written.
+ */
+async function settledHealth(url) {
+  for (let i = 0; i < 3; i++) {
+    await (await fetchAgain(`${url}/p13n/health`)).arrayBuffer();
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const res = await fetchAgain(`${url}/p13n/health`);
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  await new Promise((r) => setTimeout(r, 300));
+  return body;
+}
+
 describe('signed releases', () => {
   let server;
   let state;
@@ -38,19 +55,7 @@ describe('signed releases', () => {
 
   const get = (p) => fetchAgain(`${server.url}${p}`);
 
-  /** Health once the edge has re-read the manifest (a refresh runs after a request). */
-  async function settled() {
-    for (let i = 0; i < 3; i++) {
-      await (await get('/p13n/health')).arrayBuffer();
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    const res = await get('/p13n/health');
-    assert.equal(res.status, 200);
-    const body = await res.json();
-    // Let the refresh that request started finish before KV is written.
-    await new Promise((r) => setTimeout(r, 300));
-    return body;
-  }
+  const settled = () => settledHealth(server.url);
 
   /** The home page is personalized by the bundle in use. */
   async function personalized() {
@@ -142,6 +147,7 @@ describe('signed releases', () => {
 
 describe('a canary', () => {
   let server;
+  const settled = () => settledHealth(server.url);
   let state;
   let canarySha;
   before(async () => {
@@ -165,18 +171,8 @@ describe('a canary', () => {
     return { arm: res.headers.get('x-p13n-release'), bundle: res.headers.get('x-p13n-bundle'), jar: updateJar(cookie, res) };
   }
 
-  async function settle() {
-    for (let i = 0; i < 3; i++) {
-      await (await fetchAgain(`${server.url}/p13n/health`)).arrayBuffer();
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    const health = await (await fetchAgain(`${server.url}/p13n/health`)).json();
-    await new Promise((r) => setTimeout(r, 300));
-    return health;
-  }
-
   test('1,000 shoppers split 30/70 within the binomial interval, each stable', async () => {
-    const health = await settle();
+    const health = await settled();
     assert.equal(health.canary.percent, 30);
     assert.equal(health.canary.sha256, canarySha);
     const shoppers = [];
@@ -201,10 +197,10 @@ describe('a canary', () => {
 
   test('rollout to 100% serves the canary to everyone; promote makes it current', async () => {
     firstpaint(['rollout', '--percent', '100', '--key', KEY, '--local', '--persist-to', state, '--message', 'all in']);
-    assert.equal((await settle()).canary.percent, 100);
+    assert.equal((await settled()).canary.percent, 100);
     for (let i = 0; i < 20; i++) assert.equal((await newShopper()).arm, 'canary');
     firstpaint(['promote', '--key', KEY, '--local', '--persist-to', state]);
-    const health = await settle();
+    const health = await settled();
     assert.equal(health.canary, null);
     assert.equal(health.sha256, canarySha);
     assert.equal(health.last_refresh_error, null);
