@@ -33,9 +33,11 @@ pub mod codec;
 mod error;
 mod format;
 mod keys;
+mod live;
 mod manifest;
 mod reader;
 mod release;
+mod stale;
 mod term_directory;
 mod writer;
 
@@ -44,9 +46,11 @@ pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use error::BundleError;
 pub use format::{Header, Tag, FORMAT_VERSION, MAGIC};
 pub use keys::{key_id, parse_signing_key, parse_verifying_key, KeyError};
+pub use live::{open_live, seal_live, LiveError, LiveHeader, LIVE_FORMAT, LIVE_MAGIC};
 pub use manifest::{Blob, Manifest, ShardRef, ShardSet};
 pub use reader::{section_ranges, signer_key_id, Bundle};
 pub use release::{Canary, Release, ReleaseError, SignedRelease, RELEASE_FORMAT};
+pub use stale::Stale;
 pub use term_directory::{
     DirectoryError, TermDirectory, TermDirectoryBuilder, DIRECTORY_MAGIC, DIRECTORY_VERSION,
 };

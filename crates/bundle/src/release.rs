@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::key_id;
 use crate::manifest::Manifest;
+use crate::stale::Stale;
 
 /// Version of [`SignedRelease`]'s layout.
 pub const RELEASE_FORMAT: u32 = 1;
@@ -93,24 +94,9 @@ pub enum ReleaseError {
     /// The signature does not match the text.
     #[error("the release's signature does not match its text (key {0})")]
     BadSignature(String),
-    /// Past its expiry.
-    #[error("release {sequence} expired at {expires_at} (now {now}); publish a new one")]
-    Expired {
-        /// The release's sequence number.
-        sequence: u64,
-        /// Its expiry, unix seconds.
-        expires_at: i64,
-        /// The time checked, unix seconds.
-        now: i64,
-    },
-    /// Older than one already accepted.
-    #[error("release {got} is older than release {newest}, already served (a downgrade)")]
-    Older {
-        /// The release's sequence number.
-        got: u64,
-        /// The newest sequence accepted.
-        newest: u64,
-    },
+    /// Expired, or older than a release already served.
+    #[error(transparent)]
+    Stale(#[from] Stale),
     /// Readable but wrong: the message names the field.
     #[error("the release is malformed: {0}")]
     Malformed(String),
@@ -164,19 +150,7 @@ impl SignedRelease {
         let release: Release = serde_json::from_str(&signed.release)
             .map_err(|e| ReleaseError::Malformed(e.to_string()))?;
         release.check().map_err(ReleaseError::Malformed)?;
-        if now >= release.expires_at {
-            return Err(ReleaseError::Expired {
-                sequence: release.sequence,
-                expires_at: release.expires_at,
-                now,
-            });
-        }
-        if release.sequence < newest {
-            return Err(ReleaseError::Older {
-                got: release.sequence,
-                newest,
-            });
-        }
+        crate::stale::check("release", release.sequence, release.expires_at, now, newest)?;
         Ok(release)
     }
 }
@@ -256,12 +230,16 @@ mod tests {
         // Downgrade: an older release than one already served.
         assert_eq!(
             open(&good, 1_500, 8),
-            Err(ReleaseError::Older { got: 7, newest: 8 })
+            Err(ReleaseError::Stale(Stale::Older {
+                what: "release",
+                got: 7,
+                newest: 8
+            }))
         );
         // Freeze: past its expiry.
         assert!(matches!(
             open(&good, 2_000, 0),
-            Err(ReleaseError::Expired { .. })
+            Err(ReleaseError::Stale(Stale::Expired { .. }))
         ));
         // Unknown key.
         let other = SignedRelease::sign(&release(7), &key(9));

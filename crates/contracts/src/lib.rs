@@ -24,6 +24,7 @@ mod consent;
 mod error;
 mod event;
 mod ids;
+mod live;
 mod product;
 mod read;
 mod rules;
@@ -34,6 +35,7 @@ pub use consent::Consent;
 pub use error::{InputError, InputErrors};
 pub use event::{Event, EventKind, OrderLine};
 pub use ids::{is_valid_id, MAX_ID_LEN};
+pub use live::LiveUpdate;
 pub use product::{Media, Product, Rating, Stock, Variant};
 pub use read::{read_json, read_ndjson, read_toml, Problems, Validate};
 pub use rules::{

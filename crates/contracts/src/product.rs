@@ -185,11 +185,7 @@ impl Validate for Product {
                 check_money(p, &format!("variants[{i}].price"), price);
             }
         }
-        for (i, s) in self.inventory.iter().enumerate() {
-            if s.location.trim().is_empty() {
-                p.push(format!("inventory[{i}].location"), "must not be empty");
-            }
-        }
+        check_inventory(p, &self.inventory);
         for (i, c) in self.compatible_with.iter().enumerate() {
             if !is_valid_id(c) {
                 p.push(format!("compatible_with[{i}]"), id_problem(c));
@@ -212,6 +208,20 @@ impl Validate for Product {
             if updated < self.created_at {
                 p.push("updated_at", "is before created_at");
             }
+        }
+    }
+}
+
+/// Fails a location that is empty or listed twice.
+pub(crate) fn check_inventory(p: &mut Problems, inventory: &[Stock]) {
+    for (i, s) in inventory.iter().enumerate() {
+        if s.location.trim().is_empty() {
+            p.push(format!("inventory[{i}].location"), "must not be empty");
+        } else if inventory.iter().take(i).any(|o| o.location == s.location) {
+            p.push(
+                format!("inventory[{i}].location"),
+                format!("{:?} is listed twice", s.location),
+            );
         }
     }
 }

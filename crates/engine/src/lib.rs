@@ -37,7 +37,9 @@ pub mod text;
 #[cfg(feature = "build")]
 mod write;
 
-use firstpaint_bundle::{Bundle, OwnedBytes, VerifyingKey};
+use firstpaint_bundle::{Bundle, LiveHeader, OwnedBytes, VerifyingKey};
+use firstpaint_contracts::LiveUpdate;
+use store::live::LiveData;
 
 use search::VerdictCache;
 use slots::rank;
@@ -56,6 +58,7 @@ pub use slots::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotReques
 #[cfg(feature = "build")]
 pub use store::ann::AnnGraph;
 pub use store::ann::AnnIndex;
+pub use store::live::{decode_updates, encode_updates, LiveReport};
 pub use store::packed::PackedSlice;
 pub use store::sections::{
     BannerRule, BoostRule, CatalogSection, CoViewSection, PinRule, PriorsSection, ProductRecord,
@@ -128,6 +131,31 @@ impl Engine {
             store,
             search_verdicts: VerdictCache::default(),
         })
+    }
+
+    /// This engine's bundle with an overlay's live data laid over it
+    /// instead of this engine's (the overlay signed as `header`, its
+    /// payload decoded with [`decode_updates`]). The bundle's views are
+    /// shared, not reopened; the search verdicts start over, since prices
+    /// and availability move them.
+    pub fn with_live(&self, header: &LiveHeader, updates: &[LiveUpdate]) -> Engine {
+        let live = LiveData::resolve(
+            self.store.catalog(),
+            header.sequence,
+            header.created_at,
+            updates,
+        );
+        Engine {
+            info: self.info.clone(),
+            store: self.store.with_live(live),
+            search_verdicts: VerdictCache::default(),
+        }
+    }
+
+    /// What the live overlay laid over the bundle applied (`None`
+    /// without one).
+    pub fn live(&self) -> Option<&LiveReport> {
+        self.store.live().report()
     }
 
     /// The bundle's views: products, categories, priors, lists, rules.

@@ -22,9 +22,11 @@ mod support;
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
+use firstpaint_bundle::LiveHeader;
+use firstpaint_contracts::{LiveUpdate, Stock};
 use firstpaint_engine::{
     BoostRule, PinRule, PriceBand, ProductRecord, RegionRule, RulesSection, SearchPinRule,
-    SearchRequest, SlotKind, SlotRequest,
+    SearchRequest, SlotKind, SlotRequest, StockAt,
 };
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
@@ -199,10 +201,73 @@ impl Ask {
     }
 }
 
-/// Each product's days of cover, as the store's priors give them.
-fn cover_days() -> &'static [f32] {
-    static COVER: OnceLock<Vec<f32>> = OnceLock::new();
-    COVER.get_or_init(|| priors(&catalog()).cover_days)
+/// Each product's units sold per day, as the store's priors give them.
+fn daily_sales() -> &'static [f32] {
+    static SALES: OnceLock<Vec<f32>> = OnceLock::new();
+    SALES.get_or_init(|| priors(&catalog()).daily_sales)
+}
+
+/// Locations live updates name: the store's two, and one it does not
+/// know (the engine gives it the next index).
+const LIVE_LOCATIONS: [&str; 3] = ["north", "south", "east"];
+
+prop_compose! {
+    /// A live update of a random product: any of price, buyable, stock.
+    fn live_update()(
+        ord in 0..PRODUCTS,
+        price in proptest::option::of(0.5f64..300.0),
+        buyable in proptest::option::of(proptest::bool::weighted(0.8)),
+        inventory in proptest::option::of(proptest::collection::vec((select(LIVE_LOCATIONS.to_vec()), 0u32..40, 0u16..6), 0..3)),
+    ) -> LiveUpdate {
+        let mut inventory: Option<Vec<Stock>> = inventory.map(|rows| rows.into_iter()
+            .map(|(l, available, lead_days)| Stock { location: l.into(), available, lead_days })
+            .collect());
+        if let Some(rows) = inventory.as_mut() {
+            let mut seen = HashSet::new();
+            rows.retain(|s| seen.insert(s.location.clone()));
+        }
+        LiveUpdate { id: id(ord), price, buyable, inventory }
+    }
+}
+
+/// The catalog as the engine should read it with `updates` laid over it
+/// (later updates of a product win), and the products taken off sale.
+fn with_updates(updates: &[LiveUpdate]) -> (Vec<ProductRecord>, HashSet<u32>) {
+    let mut products = catalog().products;
+    let mut off_sale = HashSet::new();
+    for u in updates {
+        let ord =
+            u.id.trim_start_matches(|c: char| !c.is_ascii_digit())
+                .parse::<u32>()
+                .expect("support ids end in the ordinal");
+        assert_eq!(id(ord), u.id);
+        let p = products
+            .get_mut(ord as usize)
+            .expect("updates name the store's products");
+        if let Some(price) = u.price {
+            p.price = price;
+        }
+        match u.buyable {
+            Some(false) => off_sale.insert(ord),
+            Some(true) => off_sale.remove(&ord),
+            None => false,
+        };
+        if let Some(inventory) = &u.inventory {
+            p.stock = inventory
+                .iter()
+                .map(|s| StockAt {
+                    location: LIVE_LOCATIONS
+                        .iter()
+                        .position(|l| *l == s.location)
+                        .expect("named") as u16,
+                    available: s.available,
+                    lead_days: s.lead_days,
+                })
+                .collect();
+            p.available = inventory.iter().map(|s| s.available).sum();
+        }
+    }
+    (products, off_sale)
 }
 
 /// Why `p` (ordinal `ord`) breaks `rules` for a shopper in `region`,
@@ -214,15 +279,24 @@ fn breaks(
     rules: &RulesSection,
     region: Option<&str>,
     searching: bool,
+    off_sale: bool,
 ) -> Option<String> {
     let in_category = |c: &u32| p.category_path.contains(c);
+    if off_sale {
+        return Some("taken off sale by live data".into());
+    }
     if !searching && p.available < rules.min_inventory {
         return Some(format!(
             "{} units, min_inventory {}",
             p.available, rules.min_inventory
         ));
     }
-    let cover = cover_days().get(ord as usize).copied().unwrap_or(f32::MAX);
+    let rate = daily_sales().get(ord as usize).copied().unwrap_or(0.0);
+    let cover = if rate > 0.0 {
+        p.available as f32 / rate
+    } else {
+        f32::MAX
+    };
     if !searching && rules.min_cover_days > 0.0 && cover < rules.min_cover_days {
         return Some(format!("{cover} days of cover"));
     }
@@ -296,12 +370,22 @@ proptest! {
     fn no_slot_and_no_search_shows_what_the_rules_forbid(
         rules in rules(),
         asks in proptest::collection::vec(ask(), 12),
+        live in proptest::option::of(proptest::collection::vec(live_update(), 0..24)),
     ) {
-        let engine = engine_with(|r| *r = rules.clone());
-        let catalog = catalog();
+        // Half the time with live stock, prices and availability laid
+        // over the bundle: the rules hold on the values now.
+        let bundle = engine_with(|r| *r = rules.clone());
+        let (engine, products, off_sale) = match &live {
+            Some(updates) => {
+                let header = LiveHeader { sequence: 1, created_at: NOW, expires_at: NOW + 1 };
+                let (products, off_sale) = with_updates(updates);
+                (bundle.with_live(&header, updates), products, off_sale)
+            }
+            None => (bundle, catalog().products, HashSet::new()),
+        };
         let record = |id: &str| {
             let ord = engine.store().ordinal(id).expect("ranked products exist");
-            (ord, &catalog.products[ord as usize])
+            (ord, &products[ord as usize])
         };
         for ask in &asks {
             let Some(kind) = ask.kind else {
@@ -310,7 +394,7 @@ proptest! {
                 for hit in &results.items {
                     prop_assert!(seen.insert(&hit.id), "{} twice in search", hit.id);
                     let (ord, p) = record(&hit.id);
-                    if let Some(why) = breaks(ord, p, &rules, ask.region, true) {
+                    if let Some(why) = breaks(ord, p, &rules, ask.region, true, off_sale.contains(&ord)) {
                         prop_assert!(false, "{} ({}) found by {:?} despite {why}", hit.id, hit.source, ask.query);
                     }
                 }
@@ -322,11 +406,11 @@ proptest! {
             let mut seen = HashSet::new();
             let mut brands: HashMap<&str, u32> = HashMap::new();
             let mut leaves: HashMap<u32, u32> = HashMap::new();
-            let cart: Vec<&ProductRecord> = ask.cart.iter().map(|&o| &catalog.products[o as usize]).collect();
+            let cart: Vec<&ProductRecord> = ask.cart.iter().map(|&o| &products[o as usize]).collect();
             for item in &ranking.items {
                 let (ord, p) = record(&item.id);
                 prop_assert!(seen.insert(&item.id), "{} twice in {kind}", item.id);
-                if let Some(why) = breaks(ord, p, &rules, ask.region, false) {
+                if let Some(why) = breaks(ord, p, &rules, ask.region, false, off_sale.contains(&ord)) {
                     prop_assert!(false, "{} ({}) shown in {kind} despite {why}", item.id, item.source);
                 }
                 if kind.needs_product() || kind == SlotKind::Next {
@@ -372,7 +456,7 @@ fn the_store_has_something_for_every_rule_to_exclude() {
             .products
             .iter()
             .zip(0..)
-            .filter(|&(p, ord)| breaks(ord, p, &rules, Some("US"), false).is_some())
+            .filter(|&(p, ord)| breaks(ord, p, &rules, Some("US"), false, false).is_some())
             .count()
     };
     type Edit = fn(&mut RulesSection);

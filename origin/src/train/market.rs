@@ -1,10 +1,11 @@
 //! What the market says about each product beyond its popularity: whether
-//! interest in it is rising (trending), how soon it sells out (days of
-//! cover), whether its category's shoppers respond to price (deal), and
-//! how often shoppers buy it again (refill days).
+//! interest in it is rising (trending), how fast it sells (daily sales:
+//! the edge divides the units available now by it for the days of cover
+//! `min_cover_days` reads), whether its category's shoppers respond to
+//! price (deal), and how often shoppers buy it again (refill days).
 //!
-//! All three are written into the priors as per-product values the ranker
-//! blends (`trending`, `deal`) and the guardrails read (`min_cover_days`).
+//! Each is written into the priors as per-product values the ranker blends
+//! (`trending`, `deal`) and the guardrails read.
 
 use std::collections::HashMap;
 
@@ -63,9 +64,9 @@ pub fn trending(n: usize, sessions: &[Vec<Touch>], now: i64) -> Vec<f32> {
         .collect()
 }
 
-/// Per product: units available over the daily units sold in the last
-/// [`SALES_DAYS`] days of orders; `f32::MAX` for what has not sold.
-pub fn cover_days(
+/// Per product: units sold per day over the last [`SALES_DAYS`] days of
+/// orders; 0 for what has not sold.
+pub fn daily_sales(
     products: &[ProductRecord],
     events: &[Event],
     ordinal: &HashMap<&str, u32>,
@@ -90,16 +91,9 @@ pub fn cover_days(
             }
         }
     }
-    products
+    units
         .iter()
-        .zip(&units)
-        .map(|(p, &sold)| {
-            if sold == 0 {
-                f32::MAX
-            } else {
-                (f64::from(p.available) / (sold as f64 / SALES_DAYS)) as f32
-            }
-        })
+        .map(|&sold| (sold as f64 / SALES_DAYS) as f32)
         .collect()
 }
 

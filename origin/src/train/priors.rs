@@ -149,7 +149,7 @@ pub fn build(
         top_overall,
         trending,
         top_trending,
-        cover_days: market::cover_days(products, events, ordinal),
+        daily_sales: market::daily_sales(products, events, ordinal),
         deal: price.deal,
         price_level: market::price_levels(products, categories),
         price_response: price.by_category,

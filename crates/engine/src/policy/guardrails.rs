@@ -59,6 +59,9 @@ impl<'a> Guardrails<'a> {
     {
         let r = self.rules;
         let name = |c: u32| store.category_name(c);
+        if !p.buyable() {
+            return Some(Refusal::NotForSale);
+        }
         if p.available() < r.min_inventory && !slot.searching {
             return Some(Refusal::Inventory {
                 available: p.available(),
@@ -159,6 +162,8 @@ impl<'a> Guardrails<'a> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub enum Refusal<'a> {
+    /// Taken off sale by live data (`buyable: false`): no surface shows it.
+    NotForSale,
     /// Fewer units than `min_inventory`.
     Inventory {
         /// Units available.
@@ -227,6 +232,7 @@ pub enum Refusal<'a> {
 impl fmt::Display for Refusal<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
+            Refusal::NotForSale => f.write_str("not for sale now (live data: buyable false)"),
             Refusal::Inventory { available, min } => {
                 write!(f, "inventory {available} below min_inventory {min}")
             }

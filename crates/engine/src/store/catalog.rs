@@ -50,6 +50,7 @@ use super::packed::{Decimals, Packed, PackedSlice};
 use super::symbols;
 use super::symbols::{CompressedStrings, SymbolTable};
 use crate::error::EngineError;
+use crate::store::live::LiveValues;
 #[cfg(feature = "build")]
 use crate::store::sections::CatalogSection;
 use crate::store::sections::StockAt;
@@ -177,14 +178,23 @@ impl Catalog {
         self.len() == 0
     }
 
-    /// Product `ord`, if there is one.
+    /// Product `ord`, if there is one, as the bundle has it (the
+    /// [`Store`](super::Store)'s products carry its live data).
     pub fn product(&self, ord: u32) -> Option<Product<'_>> {
-        ((ord as usize) < self.len()).then_some(Product { catalog: self, ord })
+        ((ord as usize) < self.len()).then_some(Product {
+            catalog: self,
+            ord,
+            live: None,
+        })
     }
 
-    /// Every product, in ordinal order.
+    /// Every product, in ordinal order, as the bundle has them.
     pub fn products(&self) -> impl ExactSizeIterator<Item = Product<'_>> + '_ {
-        (0..self.len() as u32).map(|ord| Product { catalog: self, ord })
+        (0..self.len() as u32).map(|ord| Product {
+            catalog: self,
+            ord,
+            live: None,
+        })
     }
 
     /// The ordinal of product `id` (a binary search over the sorted index,
@@ -255,14 +265,20 @@ fn category_paths(categories: &[String]) -> Vec<Vec<u32>> {
 }
 
 /// One product of the catalog: a position and accessors reading its
-/// columns.
+/// columns, or its live values where an overlay gives them.
 #[derive(Debug, Clone, Copy)]
 pub struct Product<'a> {
     catalog: &'a Catalog,
     ord: u32,
+    live: Option<LiveValues<'a>>,
 }
 
 impl<'a> Product<'a> {
+    /// This product with `live` values read before the bundle's columns.
+    pub(crate) fn with_live(self, live: Option<LiveValues<'a>>) -> Self {
+        Self { live, ..self }
+    }
+
     /// Its ordinal.
     pub fn ordinal(&self) -> u32 {
         self.ord
@@ -325,9 +341,12 @@ impl<'a> Product<'a> {
         }
     }
 
-    /// Selling price, major units.
+    /// Selling price, major units: the live price, else the bundle's.
     pub fn price(&self) -> f64 {
-        self.catalog.price.get(self.ord as usize).unwrap_or(0.0)
+        match self.live.and_then(|l| l.price()) {
+            Some(price) => price,
+            None => self.catalog.price.get(self.ord as usize).unwrap_or(0.0),
+        }
     }
 
     /// Unit cost, 0 when the merchant did not give one.
@@ -372,23 +391,41 @@ impl<'a> Product<'a> {
         self.category_path().first().copied()
     }
 
-    /// Units available over all locations (saturating).
+    /// Units available over all locations (saturating): live, else the
+    /// bundle's.
     pub fn available(&self) -> u32 {
-        self.catalog.available.get(self.ord as usize).unwrap_or(0)
+        match self.live.and_then(|l| l.available()) {
+            Some(units) => units,
+            None => self.catalog.available.get(self.ord as usize).unwrap_or(0),
+        }
     }
 
-    /// Stock per location.
+    /// Stock per location: live, else the bundle's.
     pub fn stock(&self) -> impl Iterator<Item = StockAt> + 'a {
+        let live = self.live.and_then(|l| l.stock());
         let c = self.catalog;
-        let span = c.stock.span(self.ord as usize);
-        c.stock
-            .row(self.ord as usize)
-            .zip(span)
-            .map(|(location, i)| StockAt {
-                location,
-                lead_days: c.stock_lead_days.get(i).unwrap_or(0),
-                available: c.stock_units.get(i).unwrap_or(0),
-            })
+        // The bundle's rows only when there is no live stock.
+        let rows = live.is_none().then(|| {
+            let span = c.stock.span(self.ord as usize);
+            c.stock
+                .row(self.ord as usize)
+                .zip(span)
+                .map(|(location, i)| StockAt {
+                    location,
+                    lead_days: c.stock_lead_days.get(i).unwrap_or(0),
+                    available: c.stock_units.get(i).unwrap_or(0),
+                })
+        });
+        live.into_iter()
+            .flatten()
+            .copied()
+            .chain(rows.into_iter().flatten())
+    }
+
+    /// Whether it can be bought now: `false` only when live data took it
+    /// off sale.
+    pub fn buyable(&self) -> bool {
+        self.live.is_none_or(|l| l.buyable())
     }
 
     /// Ordinals of the products this one works with, both directions.

@@ -10,6 +10,8 @@
 //! - [`ann`]: the HNSW index over product embeddings.
 //! - [`search_index`]: the search index (term dictionary, synonyms,
 //!   attribute terms) over [`postings`], its posting lists.
+//! - [`live`]: stock, prices and availability pushed since the build,
+//!   laid over the catalog.
 //! - [`text_map`]: text features -> embedding space; [`intent_model`]: the
 //!   session-intent model.
 //! - [`sections`]: every section's tag, the schema number and the small
@@ -27,6 +29,7 @@ pub mod catalog;
 pub mod columns;
 pub mod intent_model;
 pub mod lists;
+pub mod live;
 pub mod packed;
 pub mod postings;
 pub mod priors;

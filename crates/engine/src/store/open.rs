@@ -3,7 +3,7 @@
 //! (products by id or ordinal, categories by name, priors, lists, the ANN,
 //! the search index, the rules). Nothing here ranks or decides.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use firstpaint_bundle::{codec, Bundle, OwnedBytes, Tag};
 
@@ -13,6 +13,7 @@ use crate::limits;
 use crate::order;
 use crate::store::ann::AnnIndex;
 use crate::store::intent_model::{IntentSection, INTENT};
+use crate::store::live::LiveData;
 use crate::store::packed::PackedSlice;
 use crate::store::search_index::{SearchIndex, SearchSection, POSTINGS, SEARCH, TERMS};
 use crate::store::sections::{self, RulesSection};
@@ -20,9 +21,23 @@ use crate::store::text_map::TextMapSection;
 use crate::store::{Catalog, Lists, Priors, Product};
 use crate::text::category_names::{is_category_slug, resolve_category};
 
-/// Every view of one bundle. The large sections are read in place from
-/// the verified bytes; only small tables are decoded.
+/// Every view of one bundle, with the live data laid over its catalog.
+/// The large sections are read in place from the verified bytes; only
+/// small tables are decoded. The views are shared: a store with newer
+/// live data ([`Store::with_live`]) reads the same bytes.
 pub struct Store {
+    views: Arc<Views>,
+    /// Stock, prices and availability pushed since the build (empty
+    /// without an overlay).
+    live: LiveData,
+    /// Ordinals by ascending price (a NaN price is in no range: left out),
+    /// for the ladder's search of a price range. Built by the first ladder
+    /// that needs it (per store: live prices move it).
+    by_price: OnceLock<Vec<u32>>,
+}
+
+/// The views of one bundle's sections.
+struct Views {
     catalog: Catalog,
     ann: AnnIndex<OwnedBytes>,
     priors: Priors,
@@ -38,10 +53,6 @@ pub struct Store {
     rules: RulesSection,
     /// `None` for bundles built before search: their slots still work.
     search: Option<SearchIndex>,
-    /// Ordinals by ascending price (a NaN price is in no range: left out),
-    /// for the ladder's search of a price range. Built by the first ladder
-    /// that needs it.
-    by_price: OnceLock<Vec<u32>>,
 }
 
 impl Store {
@@ -129,7 +140,7 @@ impl Store {
         } else {
             None
         };
-        Ok(Self {
+        let views = Views {
             catalog,
             ann,
             priors,
@@ -140,13 +151,32 @@ impl Store {
             text_map,
             rules,
             search,
+        };
+        Ok(Self {
+            views: Arc::new(views),
+            live: LiveData::default(),
             by_price: OnceLock::new(),
         })
     }
 
+    /// This store's views with `live` laid over the catalog instead of
+    /// its live data: nothing is reopened or copied.
+    pub fn with_live(&self, live: LiveData) -> Store {
+        Store {
+            views: Arc::clone(&self.views),
+            live,
+            by_price: OnceLock::new(),
+        }
+    }
+
+    /// The live data laid over the catalog (empty without an overlay).
+    pub fn live(&self) -> &LiveData {
+        &self.live
+    }
+
     /// The ordinal of product `id`.
     pub fn ordinal(&self, id: &str) -> Option<u32> {
-        self.catalog.ordinal(id)
+        self.views.catalog.ordinal(id)
     }
 
     /// The ordinals of the known ids among `ids`, in order; unknown ids
@@ -160,24 +190,29 @@ impl Store {
         self.ordinal(id).and_then(|o| self.product_at(o))
     }
 
-    /// The product at `ord`.
+    /// The product at `ord`, with its live values.
+    #[inline]
     pub fn product_at(&self, ord: u32) -> Option<Product<'_>> {
-        self.catalog.product(ord)
+        let product = self.views.catalog.product(ord)?;
+        Some(product.with_live(self.live.get(ord)))
     }
 
-    /// Every product, in ordinal order.
+    /// Every product, in ordinal order, with its live values.
     pub fn products(&self) -> impl ExactSizeIterator<Item = Product<'_>> + '_ {
-        self.catalog.products()
+        self.views
+            .catalog
+            .products()
+            .map(|p| p.with_live(self.live.get(p.ordinal())))
     }
 
     /// The catalog, read in place.
     pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+        &self.views.catalog
     }
 
     /// Category paths, by index.
     pub fn categories(&self) -> &[String] {
-        self.catalog.categories()
+        self.views.catalog.categories()
     }
 
     /// The name of category `c` (empty when out of range).
@@ -187,7 +222,7 @@ impl Store {
 
     /// The top-level category of category `c` (itself when it is one).
     pub fn top_of(&self, c: u32) -> Option<u32> {
-        self.catalog.top_of(c)
+        self.views.catalog.top_of(c)
     }
 
     /// The category `name` names: a catalog path or leaf name (as
@@ -208,7 +243,7 @@ impl Store {
 
     /// The embedding of product `ord` (unquantized from the index).
     pub fn embedding(&self, ord: u32) -> Option<Embedding> {
-        self.ann.vector(ord).map(|q| q.embedding())
+        self.views.ann.vector(ord).map(|q| q.embedding())
     }
 
     /// The (up to `k`, at most [`limits::MAX_ANN_NEIGHBOURS`]) products
@@ -216,7 +251,7 @@ impl Store {
     /// similarity), nearest first.
     pub fn nearest(&self, query: &Embedding, k: usize) -> Vec<(u32, f32)> {
         let k = k.min(limits::MAX_ANN_NEIGHBOURS);
-        self.ann.search(&Quantized::new(query), k)
+        self.views.ann.search(&Quantized::new(query), k)
     }
 
     /// As [`nearest`](Self::nearest), with the beam of
@@ -224,23 +259,23 @@ impl Store {
     /// a slot's candidates are drawn from.
     pub(crate) fn nearest_for_slot(&self, query: &Embedding, k: usize) -> Vec<(u32, f32)> {
         let k = k.min(limits::MAX_ANN_NEIGHBOURS);
-        let beam = limits::SLOT_ANN_BEAM.min(self.ann.ef_search());
-        self.ann.search_ef(&Quantized::new(query), k, beam)
+        let beam = limits::SLOT_ANN_BEAM.min(self.views.ann.ef_search());
+        self.views.ann.search_ef(&Quantized::new(query), k, beam)
     }
 
     /// The lexical index, when the bundle has one.
     pub fn search_index(&self) -> Option<&SearchIndex> {
-        self.search.as_ref()
+        self.views.search.as_ref()
     }
 
     /// The session-intent model.
     pub fn intent_model(&self) -> &IntentSection {
-        &self.intent
+        &self.views.intent
     }
 
     /// The map from text features into the embedding space.
     pub fn text_map(&self) -> &TextMapSection {
-        &self.text_map
+        &self.views.text_map
     }
 
     /// The `first` lowest ordinals of the products priced from `low` to
@@ -262,11 +297,11 @@ impl Store {
         let from = by_price.partition_point(|&o| price(o) < low);
         let to = by_price.partition_point(|&o| price(o) <= high);
         let fit = by_price.get(from..to).unwrap_or_default();
-        if fit.len().saturating_mul(fit.len()) > first.saturating_mul(self.catalog.len()) {
+        if fit.len().saturating_mul(fit.len()) > first.saturating_mul(self.views.catalog.len()) {
             // A scan in ordinal order reads about `first * n / fit` products
             // to find `first`: fewer than the `fit` below.
             let fits = |&o: &u32| (low..=high).contains(&price(o));
-            return (0..self.catalog.len() as u32)
+            return (0..self.views.catalog.len() as u32)
                 .filter(fits)
                 .take(first)
                 .collect();
@@ -280,34 +315,39 @@ impl Store {
     /// The priors (popularity, freshness, trending, days of cover, deal,
     /// price level, top lists, refill intervals).
     pub fn priors(&self) -> &Priors {
-        &self.priors
+        &self.views.priors
     }
 
     /// Popularity of `ord` within its leaf category, 0 to 1.
     pub fn popularity(&self, ord: u32) -> f32 {
-        self.priors.popularity(ord)
+        self.views.priors.popularity(ord)
     }
 
     /// Freshness of `ord`: 1 when just listed, decaying towards 0.
     pub fn freshness(&self, ord: u32) -> f32 {
-        self.priors.freshness(ord)
+        self.views.priors.freshness(ord)
     }
 
     /// How much `ord` is trending, 0 to 1 (see [`PriorsSection::trending`]).
     pub fn trending(&self, ord: u32) -> f32 {
-        self.priors.trending(ord)
+        self.views.priors.trending(ord)
     }
 
-    /// Days until `ord` sells out at its recent rate (`f32::MAX` if it has
-    /// not sold).
+    /// Days until `ord` sells out at its recent rate, from the units
+    /// available now (live, else the bundle's); `f32::MAX` if it has not
+    /// sold.
     pub fn cover_days(&self, ord: u32) -> f32 {
-        self.priors.cover_days(ord)
+        let rate = self.views.priors.daily_sales(ord);
+        match self.product_at(ord) {
+            Some(p) if rate > 0.0 => p.available() as f32 / rate,
+            _ => f32::MAX,
+        }
     }
 
     /// How good a deal `ord` is for shoppers of its category, 0 to 1 (see
     /// [`PriorsSection::deal`]).
     pub fn deal(&self, ord: u32) -> f32 {
-        self.priors.deal(ord)
+        self.views.priors.deal(ord)
     }
 
     /// The price level of `ord`, on its shopper price band's scale (see
@@ -315,56 +355,56 @@ impl Store {
     pub fn price_level(&self, ord: u32) -> Option<f32> {
         let p = self.product_at(ord)?;
         (p.price() > 0.0)
-            .then(|| self.priors.price_level(ord))
+            .then(|| self.views.priors.price_level(ord))
             .flatten()
     }
 
     /// Whether `p` is fast-ship: in stock (the rules' minimum) and
     /// delivered within `shipping.fast_ship_days`.
     pub fn is_fast_ship(&self, p: Product<'_>) -> bool {
-        p.available() >= self.rules.min_inventory.max(1)
-            && p.ship_days() <= self.rules.fast_ship_days
+        p.available() >= self.views.rules.min_inventory.max(1)
+            && p.ship_days() <= self.views.rules.fast_ship_days
     }
 
     /// Median days between repeat orders of a product in category `c`, 0
     /// where shoppers do not rebuy.
     pub fn refill_days(&self, c: u32) -> f32 {
-        self.priors.refill_days(c)
+        self.views.priors.refill_days(c)
     }
 
     /// The most popular products of the store, best first.
     pub fn top_overall(&self) -> PackedSlice<'_, u32> {
-        self.priors.top_overall()
+        self.views.priors.top_overall()
     }
 
     /// The products trending most, best first.
     pub fn top_trending(&self) -> PackedSlice<'_, u32> {
-        self.priors.top_trending()
+        self.views.priors.top_trending()
     }
 
     /// Most popular products of category `c`, best first.
     pub fn top_in_category(&self, c: u32) -> PackedSlice<'_, u32> {
-        self.priors.top_in_category(c)
+        self.views.priors.top_in_category(c)
     }
 
     /// The compiled rules.
     pub fn rules(&self) -> &RulesSection {
-        &self.rules
+        &self.views.rules
     }
 
     /// Products viewed together with each product, best first.
     pub fn co_view(&self) -> &Lists {
-        &self.co_view
+        &self.views.co_view
     }
 
     /// Products bought together with each product, best first.
     pub fn bought_together(&self) -> &Lists {
-        &self.bought_together
+        &self.views.bought_together
     }
 
     /// Products viewed next after each product, best first (empty for
     /// bundles built without transitions).
     pub fn transitions(&self) -> &Lists {
-        &self.transitions
+        &self.views.transitions
     }
 }

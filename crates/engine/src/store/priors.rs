@@ -1,13 +1,13 @@
 //! Per-product and per-category priors (popularity, freshness, trending,
-//! days of cover, deal, price level; top lists; price response, refill
+//! daily sales, deal, price level; top lists; price response, refill
 //! intervals), read in place.
 //!
-//! Blocks of section `PRIO` (layout `PRI3`), `n` products, `c` categories:
+//! Blocks of section `PRIO` (layout `PRI4`), `n` products, `c` categories:
 //!
 //! | block | content |
 //! | --- | --- |
 //! | 0-2 | popularity, freshness, trending: 8-bit codes x `n` each ([`Quantized`]) |
-//! | 3 | days of cover: `f32 x n` (exact: guardrails compare it with a threshold; `f32::MAX` for what has not sold) |
+//! | 3 | units sold per day lately: `f32 x n` (exact: the guardrails' days of cover divide the units available now by it; 0 for what has not sold) |
 //! | 4, 5 | deal, price level: 8-bit codes x `n` each |
 //! | 6, 7 | most popular products per category: rows of ordinals, `c` rows |
 //! | 8 | most popular products overall: ordinals |
@@ -26,7 +26,7 @@ use crate::error::EngineError;
 #[cfg(feature = "build")]
 use crate::store::sections::PriorsSection;
 
-const MAGIC: [u8; 4] = *b"PRI3";
+const MAGIC: [u8; 4] = *b"PRI4";
 
 /// The priors read in place; see [`PriorsSection`] for what each means.
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ pub struct Priors {
     popularity: Quantized,
     freshness: Quantized,
     trending: Quantized,
-    cover_days: Column<f32>,
+    daily_sales: Column<f32>,
     deal: Quantized,
     price_level: Quantized,
     top_by_category: Rows<u32>,
@@ -59,7 +59,7 @@ impl Priors {
             popularity: b.view(0, n)?,
             freshness: b.view(1, n)?,
             trending: b.view(2, n)?,
-            cover_days: b.column(3, n)?,
+            daily_sales: b.column(3, n)?,
             deal: b.view(4, n)?,
             price_level: b.view(5, n)?,
             top_by_category: b.rows(6, c)?,
@@ -85,10 +85,10 @@ impl Priors {
         self.trending.get(ord as usize).unwrap_or(0.0)
     }
 
-    /// Days until `ord` sells out at its recent rate (`f32::MAX` if it has
-    /// not sold).
-    pub fn cover_days(&self, ord: u32) -> f32 {
-        self.cover_days.get(ord as usize).unwrap_or(f32::MAX)
+    /// Units of `ord` sold per day lately (0 if it has not sold): what
+    /// its days of cover divide the units available now by.
+    pub fn daily_sales(&self, ord: u32) -> f32 {
+        self.daily_sales.get(ord as usize).unwrap_or(0.0)
     }
 
     /// How good a deal `ord` is for its category's shoppers, 0 to 1.
@@ -135,7 +135,7 @@ pub fn write(priors: &PriorsSection) -> Vec<u8> {
     w.quantized(priors.popularity.iter().copied())
         .quantized(priors.freshness.iter().copied())
         .quantized(priors.trending.iter().copied())
-        .column(priors.cover_days.iter().copied())
+        .column(priors.daily_sales.iter().copied())
         .quantized(priors.deal.iter().copied())
         .quantized(priors.price_level.iter().copied())
         .rows(priors.top_by_category.iter().map(|r| r.iter().copied()))
@@ -157,7 +157,7 @@ mod tests {
             popularity: vec![0.1, 0.9],
             freshness: vec![1.0, 0.0],
             trending: vec![0.0, 0.5],
-            cover_days: vec![f32::MAX, 3.0],
+            daily_sales: vec![0.0, 3.0],
             deal: vec![0.2, 0.0],
             price_level: vec![-0.5, 0.5],
             top_by_category: vec![vec![1, 0], vec![1]],
@@ -172,7 +172,7 @@ mod tests {
         assert!(near(p.popularity(1), 0.9) && near(p.freshness(0), 1.0));
         assert!(near(p.trending(1), 0.5) && near(p.deal(0), 0.2));
         assert!(near(p.price_level(1).unwrap(), 0.5));
-        assert_eq!((p.cover_days(0), p.cover_days(9)), (f32::MAX, f32::MAX));
+        assert_eq!((p.daily_sales(1), p.daily_sales(9)), (3.0, 0.0));
         assert_eq!(p.top_in_category(0).collect::<Vec<_>>(), [1, 0]);
         assert_eq!(p.top_in_category(5).count(), 0);
         assert_eq!(p.top_overall().collect::<Vec<_>>(), [1, 0]);

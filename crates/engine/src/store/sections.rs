@@ -20,7 +20,7 @@ pub const SCHEMA_TAG: Tag = Tag(*b"SCHM");
 /// (a field added to the rules, a new signal) must bump it, so an engine
 /// and a bundle that disagree say so instead of failing to decode.
 /// Bundles without a schema section are version 1.
-pub const SCHEMA: u32 = 12;
+pub const SCHEMA: u32 = 13;
 
 /// Tag of [`CatalogSection`].
 pub const CATALOG: Tag = Tag(*b"CATL");
@@ -150,9 +150,10 @@ pub struct PriorsSection {
     pub trending: Vec<f32>,
     /// Product ordinals, most trending first (the ones above 0).
     pub top_trending: Vec<u32>,
-    /// Per product: days until it sells out at its recent sales rate
-    /// (`f32::MAX` when it has not sold).
-    pub cover_days: Vec<f32>,
+    /// Per product: units sold per day over the last weeks of orders (0
+    /// when it has not sold); days of cover are the units available now
+    /// over it, so live stock moves them too.
+    pub daily_sales: Vec<f32>,
     /// Per product: how much cheaper than its category it is, times how
     /// much its category's shoppers respond to price, 0 to 1.
     pub deal: Vec<f32>,

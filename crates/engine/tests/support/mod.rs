@@ -382,11 +382,16 @@ pub fn priors(catalog: &CatalogSection) -> PriorsSection {
         top_overall: best_first(ordinals().collect(), &|o| popularity[o]),
         top_by_category,
         top_trending,
-        cover_days: (0..n)
-            .map(|o| match o % 4 {
-                1 => 6.0,
-                2 => 45.0,
-                _ => f32::MAX,
+        // Days of cover 6 and 45 for every fourth product and the next,
+        // at the units they hold; the rest have not sold.
+        daily_sales: catalog
+            .products
+            .iter()
+            .enumerate()
+            .map(|(o, p)| match o % 4 {
+                1 => p.available as f32 / 6.0,
+                2 => p.available as f32 / 45.0,
+                _ => 0.0,
             })
             .collect(),
         deal: (0..n).map(|o| 0.1 * (k(o) % 4) as f32).collect(),
