@@ -35,6 +35,8 @@ enum Command {
     Rollback(cmd::releases::RollbackArgs),
     /// Print the publish log (who, when, what, why) and what is served now.
     Releases(cmd::releases::ListArgs),
+    /// Push stock, prices and availability between rebuilds (`live push`), or show what is live.
+    Live(cmd::live::Args),
     /// Print what the edge would put in a slot, and why.
     Rank(cmd::rank::Args),
     /// Print what the edge would return for a search query, and why.
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Promote(a) => cmd::releases::promote(a),
         Command::Rollback(a) => cmd::releases::rollback(a),
         Command::Releases(a) => cmd::releases::list(a),
+        Command::Live(a) => cmd::live::run(a),
         Command::Rank(a) => cmd::rank::run(a),
         Command::Search(a) => cmd::search::run(a),
         Command::Site(a) => cmd::site::run(a),

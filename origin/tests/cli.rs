@@ -296,3 +296,68 @@ fn a_sharded_build_covers_every_product_once() {
         );
     }
 }
+
+#[test]
+fn live_pushes_merge_into_the_overlay_served_and_bad_lines_are_located() {
+    use firstpaint_bundle::{open_live, parse_verifying_key};
+    let store = Store::new();
+    let (kv, cache) = (store.path("kv"), store.path("cache"));
+    let key = s(&store.path("k.key")).to_owned();
+    let push = |lines: &str, extra: &[&str]| {
+        std::fs::write(store.path("stock.ndjson"), lines).unwrap();
+        let updates = store.path("stock.ndjson");
+        let mut args = vec!["live", "push", "--updates", s(&updates), "--dir", s(&kv)];
+        args.extend(["--cache", s(&cache), "--key", &key]);
+        args.extend(extra);
+        firstpaint(&args)
+    };
+    let served = || {
+        let pointer: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(kv.join("live")).unwrap()).unwrap();
+        let bytes = std::fs::read(kv.join(pointer["key"].as_str().unwrap())).unwrap();
+        let public =
+            parse_verifying_key(&std::fs::read_to_string(store.path("k.pub")).unwrap()).unwrap();
+        let (header, payload) = open_live(&bytes, &[public], 0, 0).unwrap();
+        let updates = firstpaint_engine::decode_updates(payload).unwrap();
+        (header.sequence, updates)
+    };
+    let out = push(
+        "{\"id\":\"SKU-00002\",\"price\":4.5}\n{\"id\":\"SKU-00001\",\"inventory\":[{\"location\":\"berlin\",\"available\":3}]}\n",
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A second push changes one field of one product and keeps the rest.
+    let out = push("{\"id\":\"SKU-00002\",\"buyable\":false}\n", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (sequence, updates) = served();
+    assert_eq!(sequence, 2);
+    let ids: Vec<&str> = updates.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, ["SKU-00001", "SKU-00002"], "sorted by id");
+    assert_eq!(
+        (updates[1].price, updates[1].buyable),
+        (Some(4.5), Some(false))
+    );
+    assert_eq!(updates[0].inventory.as_ref().unwrap()[0].available, 3);
+    // Without the cache it reads the overlay back from the target.
+    std::fs::remove_dir_all(&cache).unwrap();
+    let out = push("{\"id\":\"SKU-00003\",\"price\":1}\n", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(served().1.len(), 3);
+    // --replace starts over, with the next sequence.
+    let out = push("{\"id\":\"SKU-00004\",\"price\":2}\n", &["--replace"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (sequence, updates) = served();
+    assert_eq!((sequence, updates.len()), (4, 1));
+    // A bad line names file, line and field; the overlay served stays.
+    let out = push(
+        "{\"id\":\"SKU-00001\",\"price\":1}\n{\"id\":\"SKU-00002\",\"price\":-3}\n",
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("stock.ndjson:2: field `price`: must be a finite number >= 0"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(served().0, 4);
+}

@@ -4,6 +4,7 @@ pub mod build;
 pub mod eval;
 pub mod generate;
 pub mod keygen;
+pub mod live;
 pub mod publish;
 pub mod rank;
 pub mod releases;

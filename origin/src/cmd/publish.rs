@@ -57,7 +57,7 @@ struct Stored {
 /// Verifies, stores, then points the manifest.
 pub fn run(args: Args) -> anyhow::Result<()> {
     args.target.check()?;
-    ensure!(args.signing.ttl_secs > 0, "--ttl-secs must be above 0");
+    args.signing.seal.signing_key()?;
     let (stored, manifest) = if args.signed.bundle.is_dir() {
         shard_set(&args)?
     } else {
@@ -67,7 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for s in &stored {
         store(&args, s)?;
     }
-    let (now, ttl) = (super::now(), args.signing.ttl_secs);
+    let (now, ttl) = (super::now(), args.signing.seal.ttl_secs);
     match args.canary {
         Some(percent) => {
             let release = with_canary(live, manifest.clone(), percent, now, ttl)?;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, ensure, Context};
-use firstpaint_bundle::{hex, key_id, Canary, Manifest, Release, SignedRelease};
+use firstpaint_bundle::{hex, key_id, Canary, Manifest, Release, SignedRelease, SigningKey};
 use serde::{Deserialize, Serialize};
 
 /// KV key of the manifest (the signed release).
@@ -52,18 +52,34 @@ pub struct Target {
     pub persist_to: Option<PathBuf>,
 }
 
+/// The key that signs what the edge reads (a release, a live overlay),
+/// and for how long the edge accepts it.
+#[derive(Debug, clap::Args)]
+pub struct Sealing {
+    /// Secret key file that signs it (its public key must be one the edge
+    /// trusts: `BUNDLE_PUBKEYS`).
+    #[arg(long, env = "FIRSTPAINT_KEY")]
+    pub key: PathBuf,
+    /// How long the edge accepts it, in seconds (default 30 days): past it
+    /// the edge keeps what it has and says why, so a stalled publisher
+    /// cannot pin stale data forever.
+    #[arg(long, default_value_t = 30 * 24 * 3600)]
+    pub ttl_secs: i64,
+}
+
+impl Sealing {
+    /// The signing key, after checking the expiry is in the future.
+    pub fn signing_key(&self) -> anyhow::Result<SigningKey> {
+        ensure!(self.ttl_secs > 0, "--ttl-secs must be above 0");
+        firstpaint_origin::keys::read_signing_key(&self.key)
+    }
+}
+
 /// How a release is signed, and who says why.
 #[derive(Debug, clap::Args)]
 pub struct Signing {
-    /// Secret key file that signs the release (its public key must be one
-    /// the edge trusts: `BUNDLE_PUBKEYS`).
-    #[arg(long, env = "FIRSTPAINT_KEY")]
-    pub key: PathBuf,
-    /// How long the edge accepts the release, in seconds (default 30
-    /// days): past it the edge keeps its last bundle and says the release
-    /// expired, so a stalled publisher cannot pin a stale bundle forever.
-    #[arg(long, default_value_t = 30 * 24 * 3600)]
-    pub ttl_secs: i64,
+    #[command(flatten)]
+    pub seal: Sealing,
     /// Why, for the publish log.
     #[arg(long, short, default_value = "")]
     pub message: String,
@@ -114,7 +130,7 @@ impl Target {
     pub fn put_file(&self, key: &str, file: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         match &self.dir {
             Some(dir) => self.put_bytes_in(dir, key, bytes),
-            None => self.kv_put(key, file),
+            None => self.kv_put(key, file, None),
         }
     }
 
@@ -122,25 +138,31 @@ impl Target {
     pub fn put_bytes(&self, key: &str, bytes: &[u8]) -> anyhow::Result<()> {
         match &self.dir {
             Some(dir) => self.put_bytes_in(dir, key, bytes),
-            None => {
-                let tmp = std::env::temp_dir().join(format!(
-                    "firstpaint-{}-{}",
-                    key.replace('/', "-"),
-                    std::process::id()
-                ));
-                std::fs::write(&tmp, bytes)
-                    .with_context(|| format!("{}: failed to write", tmp.display()))?;
-                let result = self.kv_put(key, &tmp);
-                let _ = std::fs::remove_file(&tmp);
-                result
-            }
+            None => self.kv_put_bytes(key, bytes, None),
         }
     }
 
-    /// `wrangler kv key put KEY --path FILE`.
-    fn kv_put(&self, key: &str, file: &Path) -> anyhow::Result<()> {
+    /// `bytes` through a temporary file to [`kv_put`](Self::kv_put).
+    fn kv_put_bytes(&self, key: &str, bytes: &[u8], ttl_secs: Option<i64>) -> anyhow::Result<()> {
+        let tmp = std::env::temp_dir().join(format!(
+            "firstpaint-{}-{}",
+            key.replace('/', "-"),
+            std::process::id()
+        ));
+        std::fs::write(&tmp, bytes)
+            .with_context(|| format!("{}: failed to write", tmp.display()))?;
+        let result = self.kv_put(key, &tmp, ttl_secs);
+        let _ = std::fs::remove_file(&tmp);
+        result
+    }
+
+    /// `wrangler kv key put KEY --path FILE [--ttl SECS]`.
+    fn kv_put(&self, key: &str, file: &Path, ttl_secs: Option<i64>) -> anyhow::Result<()> {
         let mut command = self.kv_command("put", key);
         command.arg("--path").arg(file);
+        if let Some(ttl) = ttl_secs {
+            command.arg("--ttl").arg(ttl.to_string());
+        }
         run_kv(command, &format!("wrangler kv key put {key}"))?;
         Ok(())
     }
@@ -152,6 +174,53 @@ impl Target {
                 .with_context(|| format!("{}: failed to create", parent.display()))?;
         }
         super::replace(&target, bytes)
+    }
+
+    /// Stores each of `values` (key, bytes, how long to keep it): for KV,
+    /// all at once (one wrangler run each, in parallel: a run is most of a
+    /// second), each kept `ttl_secs` when given (KV then deletes it; a
+    /// directory keeps it). The order they land in is not defined.
+    pub fn put_many(&self, values: &[(&str, &[u8], Option<i64>)]) -> anyhow::Result<()> {
+        if let Some(dir) = &self.dir {
+            for (key, bytes, _) in values {
+                self.put_bytes_in(dir, key, bytes)?;
+            }
+            return Ok(());
+        }
+        std::thread::scope(|scope| {
+            let runs: Vec<_> = values
+                .iter()
+                .map(|&(key, bytes, ttl)| scope.spawn(move || self.kv_put_bytes(key, bytes, ttl)))
+                .collect();
+            runs.into_iter()
+                .map(|run| {
+                    run.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a KV write panicked")))
+                })
+                .collect::<anyhow::Result<Vec<()>>>()
+        })?;
+        Ok(())
+    }
+
+    /// The bytes stored under `key`, `None` when there are none.
+    pub fn get_bytes(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        match &self.dir {
+            Some(dir) => {
+                let path = dir.join(file_name(key));
+                match std::fs::read(&path) {
+                    Ok(bytes) => Ok(Some(bytes)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e).with_context(|| format!("{}: failed to read", path.display())),
+                }
+            }
+            None => {
+                let out = run_kv(
+                    self.kv_command("get", key),
+                    &format!("wrangler kv key get {key}"),
+                )?;
+                Ok((out.stdout.trim_ascii() != b"Value not found").then_some(out.stdout))
+            }
+        }
     }
 
     /// The text stored under `key`, `None` when there is none.
@@ -219,7 +288,7 @@ impl Target {
         release
             .check()
             .map_err(|e| anyhow::anyhow!("refused to write release {}: {e}", release.sequence))?;
-        let key = firstpaint_origin::keys::read_signing_key(&signing.key)?;
+        let key = signing.seal.signing_key()?;
         let text = SignedRelease::sign(release, &key).to_json();
         self.put_bytes(MANIFEST_KEY, text.as_bytes())?;
         let mut log = self.log()?;
@@ -252,19 +321,16 @@ impl Target {
 
     /// `wrangler kv key VERB KEY` against the local or the remote KV.
     fn kv_command(&self, verb: &str, key: &str) -> Command {
+        self.wrangler_command(&["kv", "key", verb, key])
+    }
+
+    /// `wrangler WORDS...` against the binding's local or remote KV.
+    fn wrangler_command(&self, words: &[&str]) -> Command {
         let place = if self.remote { "--remote" } else { "--local" };
         let mut command = Command::new(&self.wrangler);
         command
-            .args([
-                "kv",
-                "key",
-                verb,
-                key,
-                "--binding",
-                &self.binding,
-                place,
-                "--config",
-            ])
+            .args(words)
+            .args(["--binding", &self.binding, place, "--config"])
             .arg(&self.config)
             .env("WRANGLER_SEND_METRICS", "false");
         if let (Some(dir), false) = (&self.persist_to, self.remote) {
@@ -388,7 +454,7 @@ impl Change {
     /// The release served now, which the change starts from.
     fn live(&self) -> anyhow::Result<Release> {
         self.target.check()?;
-        ensure!(self.signing.ttl_secs > 0, "--ttl-secs must be above 0");
+        self.signing.seal.signing_key()?;
         self.target
             .live_release()?
             .context("nothing is published yet")
@@ -419,7 +485,7 @@ pub fn rollout(args: RolloutArgs) -> anyhow::Result<()> {
         "release {} has no canary: publish one with `publish --canary PERCENT`",
         live.sequence
     );
-    let mut next = renewed(live, super::now(), args.change.signing.ttl_secs);
+    let mut next = renewed(live, super::now(), args.change.signing.seal.ttl_secs);
     if let Some(canary) = next.canary.as_mut() {
         canary.percent = args.percent;
     }
@@ -438,7 +504,7 @@ pub fn promote(args: Change) -> anyhow::Result<()> {
         Some(live),
         canary.bundle,
         super::now(),
-        args.signing.ttl_secs,
+        args.signing.seal.ttl_secs,
     );
     args.write(&next, "promote")
 }
@@ -487,7 +553,12 @@ pub fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
         to.sha256,
         live.sequence
     );
-    let release = next_release(Some(live), to, super::now(), args.change.signing.ttl_secs);
+    let release = next_release(
+        Some(live),
+        to,
+        super::now(),
+        args.change.signing.seal.ttl_secs,
+    );
     args.change.write(&release, "rollback")
 }
 
