@@ -20,7 +20,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CONSENTED, ROOT, catalog, kvPut, publish, slotItems, slotOf, startWrangler, tempState } from './support.mjs';
+import { CONSENTED, ROOT, catalog, kvPut, livePush, publish, slotItems, slotOf, startWrangler, tempState } from './support.mjs';
 
 const SHARDS = path.join(ROOT, 'build/shards');
 const index = JSON.parse(fs.readFileSync(path.join(SHARDS, 'shards.json'), 'utf8'));
@@ -167,5 +167,45 @@ describe('a sharded store with a shard altered in KV', () => {
     const other = await fetch(`${server.url}/categories/toys-games`, { headers: { cookie: CONSENTED } });
     assert.equal(other.headers.get('x-p13n'), 'personalized');
     assert.equal(other.headers.get('x-p13n-shard'), 'toys-games');
+  });
+});
+
+describe('live data over a sharded store', () => {
+  let server;
+  let state;
+  before(async () => {
+    ({ state, server } = await startSharded());
+  });
+  after(() => server?.stop());
+  const get = (p) => fetch(`${server.url}${p}`);
+  const listed = async (category) => {
+    const r = await get(`/p13n/recommend?slot=category&category=${encodeURIComponent(category)}&k=24`);
+    assert.equal(r.status, 200, await r.clone().text());
+    return { live: r.headers.get('x-p13n-live'), items: (await r.json()).items };
+  };
+
+  test('an overlay reaches the shards open and those opened after it', async () => {
+    const before = await listed('Home & Kitchen');
+    assert.equal(before.live, '0');
+    const [cheaper, offSale] = before.items;
+    livePush(state, path.join(state, 'live-cache'), [
+      { id: cheaper.id, price: 3.21 },
+      { id: offSale.id, buyable: false },
+    ]);
+    const deadline = Date.now() + 10_000;
+    let health;
+    do {
+      await new Promise((r) => setTimeout(r, 200));
+      health = await (await get('/p13n/health')).json();
+    } while (health.live.overlay?.sequence !== 1 && Date.now() < deadline);
+    assert.equal(health.live.overlay?.sequence, 1, JSON.stringify(health.live));
+    // The shard open before the push.
+    const after = await listed('Home & Kitchen');
+    assert.equal(after.live, '1');
+    assert.equal(after.items.find((i) => i.id === cheaper.id)?.price, 3.21);
+    assert.ok(!after.items.some((i) => i.id === offSale.id));
+    // A shard opened after it.
+    const toys = await listed('Toys & Games');
+    assert.equal(toys.live, '1');
   });
 });

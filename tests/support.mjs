@@ -39,14 +39,14 @@ export function publish(state, bundle = BUNDLE, extra = []) {
 
 /**
  * Runs wrangler's local KV command, again while a running `wrangler dev`
- * holds the same store's SQLite lock (SQLITE_BUSY).
+ * holds the same store's SQLite lock (SQLITE_BUSY, or a 500 from KV).
  */
 function kv(args) {
   for (let attempt = 1; ; attempt++) {
     try {
       return execFileSync(WRANGLER, ['kv', 'key', ...args], { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
     } catch (e) {
-      if (attempt >= 10 || !/SQLITE_BUSY|database is locked/.test(`${e.stdout}${e.stderr}${e.message}`)) throw e;
+      if (attempt >= 10 || !/SQLITE_BUSY|database is locked|500 Internal Server Error/.test(`${e.stdout}${e.stderr}${e.message}`)) throw e;
       execFileSync('sleep', ['0.2']);
     }
   }
@@ -109,6 +109,37 @@ export function signRelease(release, key = signingKey()) {
     signature: crypto.sign(null, Buffer.from(text), key.privateKey).toString('hex'),
     release: text,
   });
+}
+
+/**
+ * Pushes live updates (objects, one NDJSON line each) into `state` with
+ * the origin CLI (`firstpaint live push`), caching under `cache`; its
+ * output.
+ */
+export function livePush(state, cache, updates, extra = []) {
+  const file = path.join(cache, `updates-${crypto.randomUUID()}.ndjson`);
+  fs.mkdirSync(cache, { recursive: true });
+  fs.writeFileSync(file, updates.map((u) => JSON.stringify(u)).join('\n'));
+  return firstpaint(['live', 'push', '--updates', file, '--local', '--persist-to', state, '--key', KEY, '--cache', cache, ...extra]);
+}
+
+/**
+ * A live overlay container (`FPLV`, as `firstpaint_bundle::seal_live`
+ * writes it) around `payload`, signed with `key`: to plant overlays the
+ * origin would never write.
+ */
+export function sealLive({ sequence, createdAt, expiresAt }, payload, key = signingKey()) {
+  const raw = key.publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+  const head = Buffer.alloc(48);
+  head.write('FPLV', 0, 'latin1');
+  head.writeUInt32LE(1, 4);
+  crypto.createHash('sha256').update(raw).digest().copy(head, 8, 0, 8);
+  head.writeBigUInt64LE(BigInt(sequence), 16);
+  head.writeBigInt64LE(BigInt(createdAt), 24);
+  head.writeBigInt64LE(BigInt(expiresAt), 32);
+  head.writeBigUInt64LE(BigInt(payload.length), 40);
+  const signed = Buffer.concat([head, payload]);
+  return Buffer.concat([signed, crypto.sign(null, signed, key.privateKey)]);
 }
 
 async function freePort() {

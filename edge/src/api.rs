@@ -10,13 +10,14 @@ use firstpaint_engine::limits::MAX_K;
 use firstpaint_engine::search::QueryReport;
 use firstpaint_engine::signals::price_band::{ORDER_EVIDENCE, VIEW_EVIDENCE};
 use firstpaint_engine::{
-    format_price, EngineError, Intent, Product, Reason, Removed, SearchFilters, SearchOutcome,
-    SlotKind, SlotRequest,
+    format_price, Engine, EngineError, Intent, Product, Reason, Removed, SearchFilters,
+    SearchOutcome, SlotKind, SlotRequest,
 };
 
 use crate::keyed_hash::KeySet;
 use crate::limits::{MAX_COLLECT_BODY_BYTES, MAX_COOKIE_VIEWED, MAX_QUERY_BYTES};
 use crate::loader::{self, Live};
+use crate::overlay;
 use crate::routing::Need;
 use crate::shard_search::{self, SearchError};
 use crate::shards;
@@ -46,6 +47,7 @@ pub async fn health(env: &Env, ctx: &Context) -> Result<Response> {
             "limit_bytes": status.limit_bytes,
             "failures": status.failures,
             "release": release_json(now_s),
+            "live": live_json(None),
             "last_refresh_error": set.last_error,
         }));
     }
@@ -64,6 +66,7 @@ pub async fn health(env: &Env, ctx: &Context) -> Result<Response> {
                     "bundle_version": c.engine.info().version,
                     "percent": c.percent,
                 })),
+                "live": live_json(Some(&loaded.engine)),
                 "last_refresh_error": loaded.last_error,
             }))
         }
@@ -74,6 +77,29 @@ pub async fn health(env: &Env, ctx: &Context) -> Result<Response> {
         }))?
         .with_status(503)),
     }
+}
+
+/// The live overlay held and what it applied to `engine` (the current
+/// bundle; each shard applies it to its own products), for
+/// `/p13n/health`.
+fn live_json(engine: Option<&Engine>) -> serde_json::Value {
+    serde_json::json!({
+        "overlay": overlay::held().map(|o| serde_json::json!({
+            "sequence": o.header.sequence,
+            "created_at": o.header.created_at,
+            "expires_at": o.header.expires_at,
+            "sha256": o.sha256,
+            "updates": o.updates.len(),
+        })),
+        "applied": engine.and_then(|e| e.live()),
+        "last_error": overlay::last_error(),
+    })
+}
+
+/// The sequence of the live overlay `engine` serves (`0`: none), for the
+/// `x-p13n-live` header.
+pub fn live_sequence(engine: &Engine) -> String {
+    engine.live().map_or(0, |r| r.sequence).to_string()
 }
 
 /// The release in use, for `/p13n/health`.
@@ -291,6 +317,8 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
     resp.headers_mut()
         .set("x-p13n-bundle", &engine.info().version.to_string())?;
     resp.headers_mut().set("x-p13n-release", arm)?;
+    resp.headers_mut()
+        .set("x-p13n-live", &live_sequence(engine))?;
     if let Some(shard) = &loaded.shard {
         resp.headers_mut().set("x-p13n-shard", shard)?;
     }
@@ -367,6 +395,7 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
     let headers = resp.headers_mut();
     headers.set("x-p13n-bundle", &engine.info().version.to_string())?;
     headers.set("x-p13n-release", arm)?;
+    headers.set("x-p13n-live", &live_sequence(engine))?;
     answer.set_headers(headers)?;
     headers.set("cache-control", "private, no-store")?;
     Ok(resp)

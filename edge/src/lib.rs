@@ -26,6 +26,7 @@ pub mod error;
 pub mod keyed_hash;
 pub mod limits;
 pub mod loader;
+pub mod overlay;
 pub mod page;
 pub mod profile;
 pub mod rewrite;

@@ -12,6 +12,11 @@ pub const MAX_COOKIE_VIEWED: usize = 12;
 pub const MAX_QUERY_BYTES: usize = 2048;
 /// How long an isolate trusts its cached manifest before re-checking it.
 pub const MANIFEST_TTL_MS: f64 = 30_000.0;
+/// How often an isolate re-reads the live overlay's pointer, ms (the
+/// `LIVE_TTL_MS` variable overrides it; `make dev` checks every second).
+/// In production KV's own propagation (up to a minute) bounds how fresh
+/// live data can be, whatever this is.
+pub const LIVE_TTL_MS: f64 = 10_000.0;
 /// Longest a page waits for a cold isolate's first bundle load, unless the
 /// `COLD_LOAD_BUDGET_MS` variable says otherwise; past it the page streams
 /// unmodified and the load finishes in the background.

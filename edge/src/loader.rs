@@ -36,6 +36,7 @@ use worker::{Date, Delay, Env};
 
 use crate::error::EdgeError;
 use crate::limits::{MANIFEST_TTL_MS, RETRY_AFTER_FAILURE_MS};
+use crate::overlay;
 use crate::profile::Profile;
 use crate::routing::Need;
 use crate::shards;
@@ -281,6 +282,10 @@ fn cached(env: &Env, ctx: &worker::Context) -> Result<Option<Live>, EdgeError> {
                 REFRESHING.with(|r| *r.borrow_mut() = false);
             });
         }
+        if overlay::due(env) {
+            let env = env.clone();
+            ctx.wait_until(async move { overlay::refresh(&env).await });
+        }
         return Ok(Some(loaded));
     }
     if let Some((at, why)) = FAILED.with(|f| f.borrow().clone()) {
@@ -339,6 +344,19 @@ pub fn sharded() -> Option<Sharded> {
     }
 }
 
+/// Replaces the engines in use (the current bundle's and its canary's)
+/// with `f`'s: how a new live overlay is laid over them.
+pub fn relayer(f: impl Fn(&Rc<Engine>) -> Rc<Engine>) {
+    CURRENT.with(|c| {
+        if let Some(Live::Single(loaded)) = c.borrow_mut().as_mut() {
+            loaded.engine = f(&loaded.engine);
+            if let Some(canary) = loaded.canary.as_mut() {
+                canary.engine = f(&canary.engine);
+            }
+        }
+    });
+}
+
 /// The single bundle's engine currently cached, without loading.
 pub fn current() -> Option<Loaded> {
     match CURRENT.with(|c| c.borrow().clone()) {
@@ -353,6 +371,10 @@ pub fn last_failure() -> Option<String> {
 }
 
 async fn load_if_changed(env: &Env) -> Result<Live, EdgeError> {
+    // The live overlay first, so a bundle opened below gets it at once.
+    if overlay::due(env) {
+        overlay::refresh(env).await;
+    }
     let kv = env
         .kv(KV_BINDING)
         .map_err(|e| EdgeError::Config(format!("KV binding {KV_BINDING}: {e}")))?;
@@ -392,7 +414,7 @@ async fn load_if_changed(env: &Env) -> Result<Live, EdgeError> {
         let buffer = fetch_verified(env, &manifest.bundle_key, &manifest.sha256).await?;
         let engine = open_engine(env, &buffer).await?;
         Live::Single(Loaded {
-            engine: Rc::new(engine),
+            engine: overlay::apply(&Rc::new(engine)),
             sha256: manifest.sha256,
             shard: None,
             checked_at_ms: now,
@@ -448,7 +470,7 @@ async fn load_canary(
         Some(c) => c.engine,
         None => {
             let buffer = fetch_verified(env, &bundle.bundle_key, &bundle.sha256).await?;
-            Rc::new(open_engine(env, &buffer).await?)
+            overlay::apply(&Rc::new(open_engine(env, &buffer).await?))
         }
     };
     Ok(CanaryEngine {
@@ -547,7 +569,7 @@ async fn subtle_sha256(data: &Uint8Array) -> Result<[u8; 32], EdgeError> {
 
 /// The keys bundles and releases may be signed with: `BUNDLE_PUBKEYS` and
 /// `BUNDLE_PUBKEY` together (at least one key); a bad entry is named.
-fn trusted_keys(env: &Env) -> Result<Vec<VerifyingKey>, EdgeError> {
+pub(crate) fn trusted_keys(env: &Env) -> Result<Vec<VerifyingKey>, EdgeError> {
     let mut keys = Vec::new();
     for var in [PUBKEYS_VAR, PUBKEY_VAR] {
         let Some(value) = setting(env, var) else {

@@ -153,6 +153,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     headers.set("x-p13n", state)?;
     headers.set("x-p13n-bundle", &engine.info().version.to_string())?;
     headers.set("x-p13n-release", arm)?;
+    headers.set("x-p13n-live", &crate::api::live_sequence(engine))?;
     headers.set("cache-control", "private, no-store")?;
     headers.append("vary", "Cookie")?;
     if let Some(cookie) = shopper.set_cookie() {

@@ -63,6 +63,13 @@ impl<T: Clone> ShardCache<T> {
         self.entries.iter().map(|e| e.bytes).sum()
     }
 
+    /// Replaces every item with `f`'s (same size, same recency).
+    pub fn update(&mut self, f: impl Fn(&T) -> T) {
+        for e in &mut self.entries {
+            e.value = f(&e.value);
+        }
+    }
+
     /// The item with this content address, marking it used.
     pub fn get(&mut self, sha256: &str) -> Option<T> {
         self.clock += 1;

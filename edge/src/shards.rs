@@ -26,6 +26,7 @@ use worker::Env;
 use crate::error::EdgeError;
 use crate::limits::{DEFAULT_SHARD_CACHE_BYTES, RETRY_AFTER_FAILURE_MS};
 use crate::loader::{self, Loaded, Sharded};
+use crate::overlay;
 use crate::routing::{self, Need, Routes, Target};
 use crate::shard_cache::{OpenItem, ShardCache};
 use crate::shopper::setting;
@@ -130,6 +131,17 @@ pub async fn shard_engine(env: &Env, set: &Sharded, target: Target) -> Result<Lo
         last_error: set.last_error.clone(),
         canary: None,
     })
+}
+
+/// Replaces each open shard's engine with `f`'s: how a new live overlay
+/// is laid over them.
+pub fn relayer(f: impl Fn(&Rc<Engine>) -> Rc<Engine>) {
+    CACHE.with(|c| {
+        c.borrow_mut().update(|opened| match opened {
+            Opened::Engine(engine) => Opened::Engine(f(engine)),
+            other => other.clone(),
+        })
+    });
 }
 
 /// `routes.fst` of the set, opened if need be.
@@ -285,7 +297,9 @@ async fn load_now(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
     // (requests still using an evicted shard hold it until they finish).
     CACHE.with(|c| c.borrow_mut().make_room(item.bytes));
     let opened = match item.kind {
-        Kind::Bundle => Opened::Engine(Rc::new(loader::open_engine(env, &buffer).await?)),
+        Kind::Bundle => Opened::Engine(overlay::apply(&Rc::new(
+            loader::open_engine(env, &buffer).await?,
+        ))),
         Kind::Routes => Opened::Routes(Rc::new(
             Routes::new(loader::bytes_of(&buffer)).map_err(EdgeError::Manifest)?,
         )),

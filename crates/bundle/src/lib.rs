@@ -46,7 +46,9 @@ pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use error::BundleError;
 pub use format::{Header, Tag, FORMAT_VERSION, MAGIC};
 pub use keys::{key_id, parse_signing_key, parse_verifying_key, KeyError};
-pub use live::{open_live, seal_live, LiveError, LiveHeader, LIVE_FORMAT, LIVE_MAGIC};
+pub use live::{
+    open_live, seal_live, LiveError, LiveHeader, LivePointer, LIVE_FORMAT, LIVE_KEY, LIVE_MAGIC,
+};
 pub use manifest::{Blob, Manifest, ShardRef, ShardSet};
 pub use reader::{section_ranges, signer_key_id, Bundle};
 pub use release::{Canary, Release, ReleaseError, SignedRelease, RELEASE_FORMAT};

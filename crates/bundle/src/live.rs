@@ -28,6 +28,8 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use crate::keys::key_id;
 use crate::stale::Stale;
 
+/// KV key of the pointer to the overlay served now ([`LivePointer`]).
+pub const LIVE_KEY: &str = "live";
 /// The container's magic.
 pub const LIVE_MAGIC: [u8; 4] = *b"FPLV";
 /// Version of the container's layout.
@@ -36,6 +38,24 @@ pub const LIVE_FORMAT: u32 = 1;
 const HEADER: usize = 48;
 /// Bytes of the signature after it.
 const SIGNATURE: usize = 64;
+
+/// What KV key `live` holds: where the overlay served now is. Not signed:
+/// the overlay it points to is, and its bytes must hash to `sha256`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LivePointer {
+    /// The overlay's sequence number.
+    pub sequence: u64,
+    /// Its KV key, `overlays/<sha256>`.
+    pub key: String,
+    /// SHA-256 of its bytes, hex.
+    pub sha256: String,
+    /// Its size.
+    pub bytes: u64,
+    /// Products it has live data for.
+    pub updates: u64,
+    /// When it was signed, unix seconds.
+    pub created_at: i64,
+}
 
 /// What an overlay says of itself, signed with its payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

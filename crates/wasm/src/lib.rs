@@ -17,8 +17,8 @@
 
 mod json;
 
-use firstpaint_bundle::{parse_verifying_key, Bundle, OwnedBytes};
-use firstpaint_engine::{Engine, SearchRequest, SlotKind, SlotRequest, Visitor};
+use firstpaint_bundle::{open_live, parse_verifying_key, Bundle, OwnedBytes};
+use firstpaint_engine::{decode_updates, Engine, SearchRequest, SlotKind, SlotRequest, Visitor};
 use wasm_bindgen::prelude::*;
 
 /// Verifies and loads a bundle, hashing its sections here when `digests`
@@ -45,6 +45,23 @@ pub fn open(
     };
     let bundle = bundle.map_err(|e| e.to_string())?;
     Engine::from_bundle(bundle).map_err(|e| e.to_string())
+}
+
+/// `engine` with a live overlay (`firstpaint live push`'s `overlays/…`
+/// value) laid over its bundle: signed by the hex public key, not expired
+/// at `now_seconds`, not older than overlay `newest` (0 for none).
+pub fn with_live(
+    engine: &Engine,
+    overlay: &[u8],
+    public_key_hex: &str,
+    now_seconds: f64,
+    newest: u64,
+) -> Result<Engine, String> {
+    let key = parse_verifying_key(public_key_hex).map_err(|e| format!("public key: {e}"))?;
+    let (header, payload) =
+        open_live(overlay, &[key], now_seconds as i64, newest).map_err(|e| e.to_string())?;
+    let updates = decode_updates(payload).map_err(|e| e.to_string())?;
+    Ok(engine.with_live(&header, &updates))
 }
 
 /// Where each section of `bundle` lies, as `[start, end, start, end, …]`
@@ -239,6 +256,30 @@ impl FirstpaintEngine {
     /// own widgets.
     pub fn nearest(&self, id: &str, k: usize) -> Result<String, JsError> {
         nearest_json(&self.inner, id, k).map_err(|e| JsError::new(&e))
+    }
+
+    /// This engine's bundle with a live overlay's stock, prices and
+    /// availability laid over it (see [`with_live`]): a new engine sharing
+    /// the bundle's bytes; this one is unchanged.
+    #[wasm_bindgen(js_name = withLive)]
+    pub fn with_live(
+        &self,
+        overlay: &[u8],
+        public_key_hex: &str,
+        now_seconds: f64,
+        newest: Option<f64>,
+    ) -> Result<FirstpaintEngine, JsError> {
+        let newest = newest.unwrap_or(0.0) as u64;
+        with_live(&self.inner, overlay, public_key_hex, now_seconds, newest)
+            .map(|inner| FirstpaintEngine { inner })
+            .map_err(|e| JsError::new(&e))
+    }
+
+    /// What the live overlay laid over the bundle applied, as JSON
+    /// (`null` without one).
+    #[wasm_bindgen(js_name = liveReport)]
+    pub fn live_report(&self) -> String {
+        serde_json::to_string(&self.inner.live()).unwrap_or_default()
     }
 
     /// The bundle's version, key id and dates as JSON.

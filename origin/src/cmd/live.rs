@@ -17,36 +17,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{ensure, Context};
-use firstpaint_bundle::{hex, open_live, seal_live, sha256, LiveHeader};
+use firstpaint_bundle::{
+    hex, open_live, seal_live, sha256, LiveHeader, LivePointer, SigningKey, LIVE_KEY,
+};
 use firstpaint_contracts::{read_ndjson, LiveUpdate};
 use firstpaint_engine::{decode_updates, encode_updates};
-use serde::{Deserialize, Serialize};
 
 use super::publish::KV_VALUE_LIMIT;
 use super::releases::{Sealing, Target};
 
-/// KV key of the pointer to the overlay served now.
-pub const LIVE_KEY: &str = "live";
 /// How long KV keeps an overlay past its expiry.
 const KEPT_AFTER_EXPIRY_SECS: i64 = 24 * 3600;
-
-/// What KV key `live` holds: where the overlay served now is. Not signed:
-/// the overlay it points to is, and its bytes must hash to `sha256`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LivePointer {
-    /// The overlay's sequence number.
-    pub sequence: u64,
-    /// Its KV key, `overlays/<sha256>`.
-    pub key: String,
-    /// SHA-256 of its bytes, hex.
-    pub sha256: String,
-    /// Its size.
-    pub bytes: u64,
-    /// Products it has live data for.
-    pub updates: u64,
-    /// When it was signed, unix seconds.
-    pub created_at: i64,
-}
 
 /// Arguments of `live`.
 #[derive(Debug, clap::Args)]
@@ -111,18 +92,35 @@ fn push(args: PushArgs) -> anyhow::Result<()> {
     let updates: Vec<LiveUpdate> = read_ndjson(&name, &text)?;
     ensure!(!updates.is_empty(), "{name}: no updates");
     let pointer = pointer(&args.target)?;
+    // The last overlay pushed from here: newer than the one KV points to
+    // only if the pointer was put back (then it is the one to build on).
+    let own = newest_cached(&args.cache, &key);
+    let served = pointer.as_ref().map_or(0, |p| p.sequence);
+    let newest = own.as_ref().map_or(served, |(h, _)| h.sequence.max(served));
+    let base = match (&pointer, own) {
+        (Some(p), Some((h, bytes))) if h.sequence > p.sequence => {
+            eprintln!(
+                "warning: KV's live pointer names overlay {}, older than overlay {} pushed from here: building on {}",
+                p.sequence, h.sequence, h.sequence
+            );
+            Some(bytes)
+        }
+        (Some(p), _) => Some(overlay_bytes(&args.target, &args.cache, p)?),
+        (None, _) => None,
+    };
     let mut merged: BTreeMap<String, LiveUpdate> = BTreeMap::new();
-    if let (Some(pointer), false) = (&pointer, args.replace) {
-        let bytes = overlay_bytes(&args.target, &args.cache, pointer)?;
+    if let (Some(bytes), false) = (base, args.replace) {
         // The publisher's own last overlay, whatever its age.
-        let (_, payload) =
-            open_live(&bytes, &[key.verifying_key()], i64::MIN, 0).with_context(|| {
-                format!(
-                    "live overlay {}: cannot be merged into; push with --replace to start over",
-                    pointer.sequence
-                )
-            })?;
-        for update in decode_updates(payload)? {
+        let (header, payload) = open_live(&bytes, &[key.verifying_key()], i64::MIN, 0).context(
+            "the live overlay served cannot be merged into; push with --replace to start over",
+        )?;
+        let updates = decode_updates(payload).with_context(|| {
+            format!(
+                "live overlay {}: unreadable; push with --replace",
+                header.sequence
+            )
+        })?;
+        for update in updates {
             merged.insert(update.id.clone(), update);
         }
     }
@@ -137,7 +135,7 @@ fn push(args: PushArgs) -> anyhow::Result<()> {
     }
     let now = super::now();
     let header = LiveHeader {
-        sequence: pointer.as_ref().map_or(1, |p| p.sequence + 1),
+        sequence: newest + 1,
         created_at: now,
         expires_at: now.saturating_add(args.seal.ttl_secs),
     };
@@ -224,6 +222,18 @@ fn overlay_bytes(target: &Target, cache: &Path, pointer: &LivePointer) -> anyhow
     );
     remember(cache, &pointer.key, &bytes);
     Ok(bytes)
+}
+
+/// The overlay last pushed from here (kept in `cache`), if it is there and
+/// signed with `key`: its header and bytes.
+fn newest_cached(cache: &Path, key: &SigningKey) -> Option<(LiveHeader, Vec<u8>)> {
+    let entry = std::fs::read_dir(cache.join("overlays"))
+        .ok()?
+        .flatten()
+        .next()?;
+    let bytes = std::fs::read(entry.path()).ok()?;
+    let (header, _) = open_live(&bytes, &[key.verifying_key()], i64::MIN, 0).ok()?;
+    Some((header, bytes))
 }
 
 /// Keeps `bytes` (stored under `key`) in the cache, replacing what was

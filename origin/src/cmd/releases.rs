@@ -362,7 +362,7 @@ fn file_name(key: &str) -> String {
 
 /// Runs `command`; again, a few times, while a running `wrangler dev`
 /// holds the local store's SQLite lock (publishing while `make dev`
-/// serves is the local workflow). Its output, or an error with wrangler's
+/// serves is the local workflow) or KV answers 500. Its output, or an error with wrangler's
 /// own message.
 fn run_kv(mut command: Command, what: &str) -> anyhow::Result<std::process::Output> {
     let mut attempt = 1;
@@ -378,7 +378,15 @@ fn run_kv(mut command: Command, what: &str) -> anyhow::Result<std::process::Outp
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        let busy = said.contains("SQLITE_BUSY") || said.contains("database is locked");
+        // The store locked, or KV's 500 (local KV answers it when two
+        // writers meet; remote KV's is transient too).
+        let busy = [
+            "SQLITE_BUSY",
+            "database is locked",
+            "500 Internal Server Error",
+        ]
+        .iter()
+        .any(|s| said.contains(s));
         if !busy || attempt >= KV_ATTEMPTS {
             bail!("{what} failed ({}): {}", out.status, said.trim());
         }
