@@ -121,9 +121,9 @@ describe('live data', () => {
       kvPutText(state, 'live', JSON.stringify({ ...goodPointer, key: `overlays/${sha(b)}`, sha256: sha(b), bytes: b.length, ...pointer }));
     };
     const nowS = Math.floor(Date.now() / 1000);
-    const payload = bytes.subarray(48, bytes.length - 64);
+    const payload = bytes.subarray(144);
     const cases = [
-      ['a tampered overlay', () => { const t = Buffer.from(bytes); t[60] ^= 1; plant(t); }, /signature does not match/],
+      ['a tampered overlay', () => { const t = Buffer.from(bytes); t[150] ^= 1; plant(t); }, /signature does not match/],
       ['an overlay signed by an unknown key', () => plant(sealLive({ sequence: 5, createdAt: nowS, expiresAt: nowS + 3600 }, payload, signingKey(null))), /not trusted/],
       ['an expired overlay', () => plant(sealLive({ sequence: 5, createdAt: nowS - 7200, expiresAt: nowS - 3600 }, payload)), /live overlay 5 expired/],
       ['a pointer to other bytes (mix-and-match)', () => kvPutText(state, 'live', JSON.stringify({ ...goodPointer, sha256: sha(Buffer.from('other')) })), /sha256/],

@@ -130,7 +130,7 @@ export function livePush(state, cache, updates, extra = []) {
  */
 export function sealLive({ sequence, createdAt, expiresAt }, payload, key = signingKey()) {
   const raw = key.publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
-  const head = Buffer.alloc(48);
+  const head = Buffer.alloc(80);
   head.write('FPLV', 0, 'latin1');
   head.writeUInt32LE(1, 4);
   crypto.createHash('sha256').update(raw).digest().copy(head, 8, 0, 8);
@@ -138,8 +138,8 @@ export function sealLive({ sequence, createdAt, expiresAt }, payload, key = sign
   head.writeBigInt64LE(BigInt(createdAt), 24);
   head.writeBigInt64LE(BigInt(expiresAt), 32);
   head.writeBigUInt64LE(BigInt(payload.length), 40);
-  const signed = Buffer.concat([head, payload]);
-  return Buffer.concat([signed, crypto.sign(null, signed, key.privateKey)]);
+  crypto.createHash('sha256').update(payload).digest().copy(head, 48);
+  return Buffer.concat([head, crypto.sign(null, head, key.privateKey), payload]);
 }
 
 async function freePort() {

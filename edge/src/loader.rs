@@ -556,7 +556,7 @@ extern "C" {
 }
 
 /// SHA-256 of `data` by the runtime (`crypto.subtle`).
-async fn subtle_sha256(data: &Uint8Array) -> Result<[u8; 32], EdgeError> {
+pub(crate) async fn subtle_sha256(data: &Uint8Array) -> Result<[u8; 32], EdgeError> {
     let failed = |e: JsValue| EdgeError::Config(format!("crypto.subtle.digest failed: {e:?}"));
     let digest = JsFuture::from(subtle_digest("SHA-256", data))
         .await

@@ -15,9 +15,10 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use firstpaint_bundle::{open_live, LiveHeader, LivePointer, LIVE_KEY};
+use firstpaint_bundle::{open_live, LiveHeader, LivePointer, LIVE_KEY, LIVE_PAYLOAD_AT};
 use firstpaint_contracts::LiveUpdate;
 use firstpaint_engine::{decode_updates, Engine};
+use worker::js_sys::Uint8Array;
 use worker::Env;
 
 use crate::error::EdgeError;
@@ -140,10 +141,15 @@ async fn read(env: &Env) -> Result<Option<Overlay>, EdgeError> {
         return Ok(None);
     }
     let buffer = loader::fetch_verified(env, &pointer.key, &pointer.sha256).await?;
+    // The payload's hash by the runtime: the signature covers it.
+    let payload_at = LIVE_PAYLOAD_AT.min(buffer.byte_length() as usize) as u32;
+    let digest =
+        loader::subtle_sha256(&Uint8Array::new_with_byte_offset(&buffer, payload_at)).await?;
     let bytes = loader::bytes_of(&buffer);
     let newest = held.map_or(0, |o| o.header.sequence);
     let keys = loader::trusted_keys(env)?;
-    let (header, payload) = open_live(&bytes, &keys, (now_ms() / 1000.0) as i64, newest)
+    let now = (now_ms() / 1000.0) as i64;
+    let (header, payload) = open_live(&bytes, &keys, now, newest, Some(digest))
         .map_err(|e| EdgeError::Manifest(e.to_string()))?;
     let updates = decode_updates(payload)?;
     Ok(Some(Overlay {

@@ -317,7 +317,7 @@ fn live_pushes_merge_into_the_overlay_served_and_bad_lines_are_located() {
         let bytes = std::fs::read(kv.join(pointer["key"].as_str().unwrap())).unwrap();
         let public =
             parse_verifying_key(&std::fs::read_to_string(store.path("k.pub")).unwrap()).unwrap();
-        let (header, payload) = open_live(&bytes, &[public], 0, 0).unwrap();
+        let (header, payload) = open_live(&bytes, &[public], 0, 0, None).unwrap();
         let updates = firstpaint_engine::decode_updates(payload).unwrap();
         (header.sequence, updates)
     };

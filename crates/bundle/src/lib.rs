@@ -48,6 +48,7 @@ pub use format::{Header, Tag, FORMAT_VERSION, MAGIC};
 pub use keys::{key_id, parse_signing_key, parse_verifying_key, KeyError};
 pub use live::{
     open_live, seal_live, LiveError, LiveHeader, LivePointer, LIVE_FORMAT, LIVE_KEY, LIVE_MAGIC,
+    LIVE_PAYLOAD_AT,
 };
 pub use manifest::{Blob, Manifest, ShardRef, ShardSet};
 pub use reader::{section_ranges, signer_key_id, Bundle};

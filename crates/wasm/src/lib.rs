@@ -49,17 +49,24 @@ pub fn open(
 
 /// `engine` with a live overlay (`firstpaint live push`'s `overlays/…`
 /// value) laid over its bundle: signed by the hex public key, not expired
-/// at `now_seconds`, not older than overlay `newest` (0 for none).
+/// at `now_seconds`, not older than overlay `newest` (0 for none). The
+/// payload's SHA-256 is hashed here unless the host gives it
+/// (`payload_sha256`, over the bytes from [`firstpaint_bundle::LIVE_PAYLOAD_AT`]).
 pub fn with_live(
     engine: &Engine,
     overlay: &[u8],
     public_key_hex: &str,
     now_seconds: f64,
     newest: u64,
+    payload_sha256: Option<&[u8]>,
 ) -> Result<Engine, String> {
     let key = parse_verifying_key(public_key_hex).map_err(|e| format!("public key: {e}"))?;
-    let (header, payload) =
-        open_live(overlay, &[key], now_seconds as i64, newest).map_err(|e| e.to_string())?;
+    let digest = match payload_sha256 {
+        Some(d) => Some(<[u8; 32]>::try_from(d).map_err(|_| "the payload digest is not 32 bytes")?),
+        None => None,
+    };
+    let (header, payload) = open_live(overlay, &[key], now_seconds as i64, newest, digest)
+        .map_err(|e| e.to_string())?;
     let updates = decode_updates(payload).map_err(|e| e.to_string())?;
     Ok(engine.with_live(&header, &updates))
 }
@@ -260,7 +267,9 @@ impl FirstpaintEngine {
 
     /// This engine's bundle with a live overlay's stock, prices and
     /// availability laid over it (see [`with_live`]): a new engine sharing
-    /// the bundle's bytes; this one is unchanged.
+    /// the bundle's bytes; this one is unchanged. `payloadSha256`: the
+    /// payload's digest by the host (`crypto.subtle`, over the bytes from
+    /// offset 144), or hashed here.
     #[wasm_bindgen(js_name = withLive)]
     pub fn with_live(
         &self,
@@ -268,11 +277,20 @@ impl FirstpaintEngine {
         public_key_hex: &str,
         now_seconds: f64,
         newest: Option<f64>,
+        payload_sha256: Option<Vec<u8>>,
     ) -> Result<FirstpaintEngine, JsError> {
         let newest = newest.unwrap_or(0.0) as u64;
-        with_live(&self.inner, overlay, public_key_hex, now_seconds, newest)
-            .map(|inner| FirstpaintEngine { inner })
-            .map_err(|e| JsError::new(&e))
+        let digest = payload_sha256.as_deref();
+        with_live(
+            &self.inner,
+            overlay,
+            public_key_hex,
+            now_seconds,
+            newest,
+            digest,
+        )
+        .map(|inner| FirstpaintEngine { inner })
+        .map_err(|e| JsError::new(&e))
     }
 
     /// What the live overlay laid over the bundle applied, as JSON

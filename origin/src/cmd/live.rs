@@ -111,9 +111,10 @@ fn push(args: PushArgs) -> anyhow::Result<()> {
     let mut merged: BTreeMap<String, LiveUpdate> = BTreeMap::new();
     if let (Some(bytes), false) = (base, args.replace) {
         // The publisher's own last overlay, whatever its age.
-        let (header, payload) = open_live(&bytes, &[key.verifying_key()], i64::MIN, 0).context(
-            "the live overlay served cannot be merged into; push with --replace to start over",
-        )?;
+        let (header, payload) = open_live(&bytes, &[key.verifying_key()], i64::MIN, 0, None)
+            .context(
+                "the live overlay served cannot be merged into; push with --replace to start over",
+            )?;
         let updates = decode_updates(payload).with_context(|| {
             format!(
                 "live overlay {}: unreadable; push with --replace",
@@ -232,7 +233,7 @@ fn newest_cached(cache: &Path, key: &SigningKey) -> Option<(LiveHeader, Vec<u8>)
         .flatten()
         .next()?;
     let bytes = std::fs::read(entry.path()).ok()?;
-    let (header, _) = open_live(&bytes, &[key.verifying_key()], i64::MIN, 0).ok()?;
+    let (header, _) = open_live(&bytes, &[key.verifying_key()], i64::MIN, 0, None).ok()?;
     Some((header, bytes))
 }
 

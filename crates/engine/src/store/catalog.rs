@@ -200,18 +200,50 @@ impl Catalog {
     /// The ordinal of product `id` (a binary search over the sorted index,
     /// comparing bytes: no UTF-8 check per step).
     pub fn ordinal(&self, id: &str) -> Option<u32> {
-        let (mut lo, mut hi) = (0usize, self.by_id.len());
+        self.ordinal_within(id, 0, self.by_id.len()).0
+    }
+
+    /// As [`ordinal`](Self::ordinal), for ids asked in ascending order
+    /// (a live overlay's): `cursor` is where the last one was, and the
+    /// search gallops forward from there, so `m` sorted ids cost about
+    /// `m log(n / m)` compares instead of `m log n`. An id below the
+    /// last one searches from the start again.
+    pub fn ordinal_after(&self, id: &str, cursor: &mut usize) -> Option<u32> {
+        let n = self.by_id.len();
+        let below = |at: usize| {
+            self.by_id
+                .get(at)
+                .is_some_and(|o| self.ids.bytes(o as usize) < id.as_bytes())
+        };
+        if *cursor > 0 && !below(*cursor - 1) {
+            *cursor = 0;
+        }
+        let (mut lo, mut step) = (*cursor, 1usize);
+        while lo + step <= n && below(lo + step - 1) {
+            lo += step;
+            step *= 2;
+        }
+        let (found, at) = self.ordinal_within(id, lo, (lo + step).min(n));
+        *cursor = at;
+        found
+    }
+
+    /// Binary search for `id` in positions `lo..hi` of the id index: its
+    /// ordinal, and the position where the search ended.
+    fn ordinal_within(&self, id: &str, mut lo: usize, mut hi: usize) -> (Option<u32>, usize) {
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let ord = self.by_id.get(mid)?;
+            let Some(ord) = self.by_id.get(mid) else {
+                return (None, lo);
+            };
             let found = self.ids.bytes(ord as usize);
             match found.cmp(id.as_bytes()) {
                 Ordering::Less => lo = mid + 1,
                 Ordering::Greater => hi = mid,
-                Ordering::Equal => return Some(ord),
+                Ordering::Equal => return (Some(ord), mid),
             }
         }
-        None
+        (None, lo)
     }
 
     /// Category paths, by index.
@@ -735,6 +767,29 @@ mod tests {
             Some("/p/{id}".into())
         );
         assert_eq!(template_of([("a", "/x"), ("b", "/y")].into_iter()), None);
+    }
+
+    #[test]
+    fn ids_asked_in_order_are_found_as_one_at_a_time() {
+        let ids: Vec<String> = (0..300).map(|i| format!("P-{:04}", i * 3)).collect();
+        let section = CatalogSection {
+            products: ids.iter().rev().map(|id| record(id, 1)).collect(),
+            ..sample()
+        };
+        let catalog = Catalog::open(Tag(*b"CATL"), write(&section).into()).unwrap();
+        // Sorted asks with gaps, misses before, between and after, then
+        // asks out of order.
+        let mut asks: Vec<String> = (0..905).step_by(7).map(|i| format!("P-{i:04}")).collect();
+        asks.extend(["A", "P-0003", "Q", "P-0000", "P-0897"].map(String::from));
+        let mut cursor = 0;
+        for id in &asks {
+            assert_eq!(
+                catalog.ordinal_after(id, &mut cursor),
+                catalog.ordinal(id),
+                "{id}"
+            );
+        }
+        assert!(catalog.ordinal("P-0003").is_some() && catalog.ordinal("P-0004").is_none());
     }
 
     #[test]

@@ -14,8 +14,6 @@
 //! was built (the deal and price-level signals) stays the bundle's until
 //! the next build.
 
-use std::collections::HashMap;
-
 use firstpaint_bundle::{codec, Tag};
 use firstpaint_contracts::LiveUpdate;
 use serde::Serialize;
@@ -93,12 +91,8 @@ impl LiveData {
         created_at: i64,
         updates: &[LiveUpdate],
     ) -> Self {
-        let mut locations: HashMap<&str, u16> = catalog
-            .locations()
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (l.as_str(), i as u16))
-            .collect();
+        // A store has a handful of locations: a scan beats hashing each.
+        let mut locations: Vec<&str> = catalog.locations().iter().map(String::as_str).collect();
         let known_locations = locations.len();
         let mut data = LiveData {
             index: vec![0; catalog.len()],
@@ -110,8 +104,10 @@ impl LiveData {
             updates: updates.len(),
             ..LiveReport::default()
         };
+        // Updates come sorted by id: each lookup starts where the last ended.
+        let mut cursor = 0;
         for update in updates {
-            let Some(ord) = catalog.ordinal(&update.id) else {
+            let Some(ord) = catalog.ordinal_after(&update.id, &mut cursor) else {
                 report.unknown_products += 1;
                 continue;
             };
@@ -120,8 +116,14 @@ impl LiveData {
                     let from = data.stock.len() as u32;
                     let mut units = 0u32;
                     for s in inventory {
-                        let next = u16::try_from(locations.len()).unwrap_or(u16::MAX);
-                        let location = *locations.entry(s.location.as_str()).or_insert(next);
+                        let at = match locations.iter().position(|l| *l == s.location) {
+                            Some(at) => at,
+                            None => {
+                                locations.push(&s.location);
+                                locations.len() - 1
+                            }
+                        };
+                        let location = u16::try_from(at).unwrap_or(u16::MAX);
                         units = units.saturating_add(s.available);
                         data.stock.push(StockAt {
                             location,
