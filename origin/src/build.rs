@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use firstpaint_bundle::{BundleWriter, SigningKey};
+use firstpaint_bundle::{BundleWriter, Lineage, SigningKey, LINEAGE};
 use firstpaint_contracts::{InputErrors, Product};
 use firstpaint_engine::{
     CatalogSection, Embedding, EngineSections, IntentSection, PriorsSection, ProductRecord, StockAt,
@@ -193,6 +193,14 @@ pub fn build(
         rules_sha256: inputs.rules_sha256,
     });
     sections.write_into(&mut writer)?;
+    let lineage = Lineage {
+        builder: format!("firstpaint {}", env!("CARGO_PKG_VERSION")),
+        schema: firstpaint_engine::store::sections::SCHEMA,
+        inputs: inputs.files.clone(),
+        models: models.clone(),
+        parent: None,
+    };
+    writer.add(LINEAGE, lineage.encode()?)?;
     let bytes = writer.finish(key);
     lap("encode + sign", &mut steps);
 

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use firstpaint_bundle::InputFile;
 use firstpaint_contracts::{
     read_ndjson, read_synonyms, read_toml, Event, InputError, InputErrors, Product, Rules,
     SynonymRule,
@@ -26,6 +27,9 @@ pub struct Inputs {
     pub events_sha256: [u8; 32],
     /// SHA-256 of the rules file.
     pub rules_sha256: [u8; 32],
+    /// Every input file read (catalog, events, rules, synonyms), for the
+    /// bundle's lineage.
+    pub files: Vec<InputFile>,
     /// Events dropped because they lacked analytics consent.
     pub dropped_without_consent: usize,
     /// Events naming products not in the catalog (kept, but they train nothing).
@@ -64,6 +68,16 @@ fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("{}: failed to read", path.display()))
 }
 
+/// What the lineage records of an input file read as `text` from `path`.
+fn input_file(role: &str, path: &Path, text: &str) -> InputFile {
+    InputFile {
+        role: role.into(),
+        file: path.display().to_string(),
+        sha256: firstpaint_bundle::hex(&firstpaint_bundle::sha256(text.as_bytes())),
+        bytes: text.len() as u64,
+    }
+}
+
 /// Reads and checks all three inputs; every problem in every file is reported.
 pub fn load(paths: &InputPaths) -> anyhow::Result<Inputs> {
     let catalog_text = read(&paths.catalog)?;
@@ -82,9 +96,15 @@ pub fn load(paths: &InputPaths) -> anyhow::Result<Inputs> {
         &mut errors,
         read_ndjson::<Event>(&paths.events.display().to_string(), &events_text),
     );
+    let mut files = vec![
+        input_file("catalog", &paths.catalog, &catalog_text),
+        input_file("events", &paths.events, &events_text),
+        input_file("rules", &paths.rules, &rules_text),
+    ];
     let synonyms = match &paths.synonyms {
         Some(path) => {
             let text = read(path)?;
+            files.push(input_file("synonyms", path, &text));
             collect(
                 &mut errors,
                 read_synonyms(&path.display().to_string(), &text),
@@ -125,6 +145,7 @@ pub fn load(paths: &InputPaths) -> anyhow::Result<Inputs> {
         catalog_sha256: firstpaint_bundle::sha256(catalog_text.as_bytes()),
         events_sha256: firstpaint_bundle::sha256(events_text.as_bytes()),
         rules_sha256: firstpaint_bundle::sha256(rules_text.as_bytes()),
+        files,
         dropped_without_consent: dropped.len(),
         unknown_product_refs,
     })

@@ -25,6 +25,8 @@ enum Command {
     Build(cmd::build::Args),
     /// Verify a bundle's signature, expiry and sections; print its header.
     Verify(cmd::verify::Args),
+    /// Print what a bundle is and where it came from: inputs, schema, models, parent (`--json`).
+    Inspect(cmd::inspect::Args),
     /// Publish a verified bundle to a directory or to wrangler's local KV.
     Publish(cmd::publish::Args),
     /// Give the canary a new share of shoppers: a new signed release.
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Generate(a) => cmd::generate::run(a),
         Command::Build(a) => cmd::build::run(a),
         Command::Verify(a) => cmd::verify::run(a),
+        Command::Inspect(a) => cmd::inspect::run(a),
         Command::Publish(a) => cmd::publish::run(a),
         Command::Rollout(a) => cmd::releases::rollout(a),
         Command::Promote(a) => cmd::releases::promote(a),

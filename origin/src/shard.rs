@@ -184,6 +184,7 @@ pub fn inputs_for(inputs: &Inputs, shard: &ShardSpec) -> Inputs {
         events,
         rules: inputs.rules.clone(),
         synonyms: inputs.synonyms.clone(),
+        files: inputs.files.clone(),
         ..*inputs
     }
 }

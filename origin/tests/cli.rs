@@ -361,3 +361,55 @@ fn live_pushes_merge_into_the_overlay_served_and_bad_lines_are_located() {
     );
     assert_eq!(served().0, 4);
 }
+
+#[test]
+fn inspect_names_the_inputs_a_bundle_was_built_from() {
+    let store = Store::new();
+    let out = store.build("b.fpb");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bundle = store.path("b.fpb");
+    let out = firstpaint(&[
+        "inspect",
+        s(&bundle),
+        "--pubkey",
+        s(&store.path("k.pub")),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let digest = |f: &str| {
+        firstpaint_bundle::hex(&firstpaint_bundle::sha256(
+            &std::fs::read(store.path(f)).unwrap(),
+        ))
+    };
+    assert_eq!(d["sha256"], digest("b.fpb"));
+    let lineage = &d["lineage"];
+    assert_eq!(
+        lineage["schema"],
+        firstpaint_engine::store::sections::SCHEMA
+    );
+    assert!(lineage["parent"].is_null(), "a full build");
+    assert!(lineage["builder"]
+        .as_str()
+        .unwrap()
+        .starts_with("firstpaint "));
+    let inputs = lineage["inputs"].as_array().unwrap();
+    let roles: Vec<&str> = inputs.iter().map(|i| i["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["catalog", "events", "rules"]);
+    for (input, file) in inputs
+        .iter()
+        .zip(["catalog.ndjson", "events.ndjson", "rules.toml"])
+    {
+        assert_eq!(input["sha256"], digest(file), "{file}");
+        assert_eq!(
+            d["input_hashes"][input["role"].as_str().unwrap()],
+            digest(file)
+        );
+    }
+    assert!(!lineage["models"].as_array().unwrap().is_empty());
+    // The text form says the same in words.
+    let out = firstpaint(&["inspect", s(&bundle), "--pubkey", s(&store.path("k.pub"))]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("parent      none (a full build)"), "{text}");
+    assert!(text.contains(&digest("rules.toml")), "{text}");
+}

@@ -33,6 +33,7 @@ pub mod codec;
 mod error;
 mod format;
 mod keys;
+mod lineage;
 mod live;
 mod manifest;
 mod reader;
@@ -46,6 +47,7 @@ pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use error::BundleError;
 pub use format::{Header, Tag, FORMAT_VERSION, MAGIC};
 pub use keys::{key_id, parse_signing_key, parse_verifying_key, KeyError};
+pub use lineage::{InputFile, Lineage, LINEAGE};
 pub use live::{
     open_live, seal_live, LiveError, LiveHeader, LivePointer, LIVE_FORMAT, LIVE_KEY, LIVE_MAGIC,
     LIVE_PAYLOAD_AT,

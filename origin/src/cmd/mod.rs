@@ -3,6 +3,7 @@
 pub mod build;
 pub mod eval;
 pub mod generate;
+pub mod inspect;
 pub mod keygen;
 pub mod live;
 pub mod publish;

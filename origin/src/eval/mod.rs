@@ -40,6 +40,7 @@ pub fn engine_for(
         catalog_sha256: [0; 32],
         events_sha256: [0; 32],
         rules_sha256: [0; 32],
+        files: Vec::new(),
         dropped_without_consent: 0,
         unknown_product_refs: 0,
     };
