@@ -1,7 +1,8 @@
 //! The firstpaint edge worker (Cloudflare Workers, workers-rs).
 //!
 //! Every storefront page passes through [`page::serve`]: the worker fetches
-//! the page, loads the signed bundle once per isolate ([`loader`]), reads the
+//! the page ([`storefront`]: from the origin through its page cache, which
+//! honours the origin's `Cache-Control` and the merchant's purges), loads the signed bundle once per isolate ([`loader`]), reads the
 //! shopper's recently viewed products from a first-party cookie
 //! ([`cookies`]) and fills each `data-p13n-slot` while the HTML streams
 //! ([`rewrite`]). Any failure serves the page unmodified. `/p13n/health`,
@@ -28,7 +29,9 @@ pub mod limits;
 pub mod loader;
 pub mod overlay;
 pub mod page;
+pub mod page_cache;
 pub mod profile;
+pub mod purges;
 pub mod rewrite;
 pub mod routing;
 pub mod search;
@@ -36,6 +39,7 @@ pub mod shard_cache;
 pub mod shard_search;
 pub mod shards;
 pub mod shopper;
+pub mod storefront;
 
 use worker::{event, Context, Env, Method, Request, Response, Result};
 

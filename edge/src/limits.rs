@@ -17,6 +17,10 @@ pub const MANIFEST_TTL_MS: f64 = 30_000.0;
 /// In production KV's own propagation (up to a minute) bounds how fresh
 /// live data can be, whatever this is.
 pub const LIVE_TTL_MS: f64 = 10_000.0;
+/// How often an isolate re-reads the storefront cache's purges, ms (the
+/// `PURGE_TTL_MS` variable overrides it): a purge reaches every isolate
+/// within this, plus KV's own propagation in production.
+pub const PURGE_TTL_MS: f64 = 10_000.0;
 /// Longest a page waits for a cold isolate's first bundle load, unless the
 /// `COLD_LOAD_BUDGET_MS` variable says otherwise; past it the page streams
 /// unmodified and the load finishes in the background.

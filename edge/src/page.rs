@@ -4,7 +4,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use worker::{console_log, console_warn, Context, Date, Env, Headers, Request, Response, Result};
+use worker::{console_log, console_warn, Context, Date, Env, Request, Response, Result};
 
 use crate::channel;
 use crate::cookies::{category_from_path, product_from_path};
@@ -16,13 +16,9 @@ use crate::routing::Need;
 use crate::search::{self, DEFAULT_SEARCH_PATH, SEARCH_PATH_VAR};
 use crate::shard_search;
 use crate::shopper::{setting, PageSeen, Shopper};
+use crate::storefront::{self, copy_headers};
 use firstpaint_engine::{Intent, SearchRequest, Visitor};
 
-/// Variable naming the storefront origin in production; without it the
-/// worker serves its static assets (the fixtures store in `wrangler dev`).
-pub const ORIGIN_VAR: &str = "ORIGIN_URL";
-/// Static assets binding used when no origin is configured.
-pub const ASSETS_BINDING: &str = "ASSETS";
 /// Kill switch: set to `1` or `true` and every page passes through
 /// unmodified (`x-p13n: disabled`) without reading a cookie or the bundle,
 /// until it is unset; no redeploy needed (`wrangler secret put` or a var).
@@ -36,12 +32,12 @@ pub const COLD_LOAD_BUDGET_VAR: &str = "COLD_LOAD_BUDGET_MS";
 /// unmodified when anything does not.
 pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     if setting(env, DISABLED_VAR).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true")) {
-        let upstream = fetch_storefront(req, env).await?;
+        let upstream = storefront::fetch(req, env, ctx).await?;
         return pass_through(upstream, "disabled");
     }
     let url = req.url()?;
     let request_for_shopper = req.clone()?;
-    let mut upstream = fetch_storefront(req, env).await?;
+    let mut upstream = storefront::fetch(req, env, ctx).await?;
     let is_html = upstream
         .headers()
         .get("content-type")?
@@ -97,6 +93,11 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     shopper.record_page(engine, now, page);
     let banner = shopper.banner(engine, now, product.as_deref());
     let headers = copy_headers(upstream.headers())?;
+    // The body is this shopper's now: the origin's validators and the
+    // shared copy's age no longer describe it.
+    for name in ["etag", "last-modified", "age"] {
+        headers.delete(name)?;
+    }
     if let Some(shard) = &loaded.shard {
         headers.set("x-p13n-shard", shard)?;
     }
@@ -229,22 +230,6 @@ fn intent_header(intent: &Intent) -> Option<String> {
         .then(|| format!("{};p={:.2}", intent.name, intent.probability))
 }
 
-async fn fetch_storefront(req: Request, env: &Env) -> Result<Response> {
-    if let Ok(origin) = env.var(ORIGIN_VAR) {
-        let url = req.url()?;
-        let mut target = worker::Url::parse(&origin.to_string())?;
-        target.set_path(url.path());
-        target.set_query(url.query());
-        let init = worker::RequestInit {
-            headers: copy_headers(req.headers())?,
-            ..worker::RequestInit::default()
-        };
-        let forwarded = Request::new_with_init(target.as_str(), &init)?;
-        return worker::Fetch::Request(forwarded).send().await;
-    }
-    env.assets(ASSETS_BINDING)?.fetch_request(req).await
-}
-
 /// The upstream response, unchanged but for a tag saying why.
 fn pass_through(mut upstream: Response, tag: &str) -> Result<Response> {
     let headers = copy_headers(upstream.headers())?;
@@ -254,15 +239,4 @@ fn pass_through(mut upstream: Response, tag: &str) -> Result<Response> {
     Ok(Response::from_stream(body)?
         .with_status(status)
         .with_headers(headers))
-}
-
-/// A mutable copy of `h` without the length (the body changes).
-fn copy_headers(h: &Headers) -> Result<Headers> {
-    let out = Headers::new();
-    for (name, value) in h.entries() {
-        if name != "content-length" {
-            out.append(&name, &value)?;
-        }
-    }
-    Ok(out)
 }

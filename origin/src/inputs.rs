@@ -86,12 +86,7 @@ pub fn load(paths: &InputPaths) -> anyhow::Result<Inputs> {
     let catalog_name = paths.catalog.display().to_string();
     let mut errors = Vec::new();
 
-    let catalog = read_ndjson::<Product>(&catalog_name, &catalog_text);
-    // Cross-record checks need every record, so they run on a clean parse only.
-    if let Ok(products) = &catalog {
-        cross_check(&catalog_name, &catalog_text, products, &mut errors);
-    }
-    let products = collect(&mut errors, catalog);
+    let products = collect(&mut errors, check_catalog(&catalog_name, &catalog_text));
     let events = collect(
         &mut errors,
         read_ndjson::<Event>(&paths.events.display().to_string(), &events_text),
@@ -149,6 +144,21 @@ pub fn load(paths: &InputPaths) -> anyhow::Result<Inputs> {
         dropped_without_consent: dropped.len(),
         unknown_product_refs,
     })
+}
+
+/// The products of catalog `text` (named `file` in errors), each checked
+/// and then checked against each other (unique ids, compatibility links
+/// that resolve); every problem with its line and field.
+pub fn check_catalog(file: &str, text: &str) -> Result<Vec<Product>, InputErrors> {
+    let products = read_ndjson::<Product>(file, text)?;
+    // Cross-record checks need every record, so they run on a clean parse only.
+    let mut errors = Vec::new();
+    cross_check(file, text, &products, &mut errors);
+    if errors.is_empty() {
+        Ok(products)
+    } else {
+        Err(InputErrors(errors))
+    }
 }
 
 fn collect<T>(errors: &mut Vec<InputError>, r: Result<Vec<T>, InputErrors>) -> Vec<T> {

@@ -1,6 +1,7 @@
 //! The firstpaint origin: everything that runs where the merchant's data lives.
 //!
-//! It reads and validates the inputs ([`inputs`]), trains the models
+//! It reads and validates the inputs ([`inputs`]) and the catalog changes
+//! webhooks carry ([`catalog_change`]), trains the models
 //! ([`train`]), compiles the rules ([`compile`]), assembles and signs the
 //! bundle ([`build`]), and can write a realistic synthetic store of any size
 //! ([`generate`]) for fixtures and benchmarks, and measures quality on real
@@ -9,6 +10,7 @@
 #![deny(missing_docs)]
 
 pub mod build;
+pub mod catalog_change;
 pub mod compile;
 pub mod eval;
 pub mod generate;
@@ -16,3 +18,4 @@ pub mod inputs;
 pub mod keys;
 pub mod shard;
 pub mod train;
+pub mod webhook;

@@ -25,6 +25,9 @@ enum Command {
     Build(cmd::build::Args),
     /// Verify a bundle's signature, expiry and sections; print its header.
     Verify(cmd::verify::Args),
+    /// Stop the edge serving cached storefront pages (`cache purge`), or show the purges.
+    #[command(subcommand)]
+    Cache(cmd::cache::Command),
     /// Print what a bundle is and where it came from: inputs, schema, models, parent (`--json`).
     Inspect(cmd::inspect::Args),
     /// Publish a verified bundle to a directory or to wrangler's local KV.
@@ -39,6 +42,10 @@ enum Command {
     Releases(cmd::releases::ListArgs),
     /// Push stock, prices and availability between rebuilds (`live push`), or show what is live.
     Live(cmd::live::Args),
+    /// Rebuild and publish whenever the catalog, rules or synonyms change.
+    Watch(cmd::watch::Args),
+    /// Take signed catalog-change webhooks over HTTP; rebuild and publish after each burst.
+    Serve(cmd::serve::Args),
     /// Print what the edge would put in a slot, and why.
     Rank(cmd::rank::Args),
     /// Print what the edge would return for a search query, and why.
@@ -57,12 +64,15 @@ fn main() -> ExitCode {
         Command::Build(a) => cmd::build::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
+        Command::Cache(a) => cmd::cache::run(a),
         Command::Publish(a) => cmd::publish::run(a),
         Command::Rollout(a) => cmd::releases::rollout(a),
         Command::Promote(a) => cmd::releases::promote(a),
         Command::Rollback(a) => cmd::releases::rollback(a),
         Command::Releases(a) => cmd::releases::list(a),
         Command::Live(a) => cmd::live::run(a),
+        Command::Watch(a) => cmd::watch::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
         Command::Rank(a) => cmd::rank::run(a),
         Command::Search(a) => cmd::search::run(a),
         Command::Site(a) => cmd::site::run(a),

@@ -11,22 +11,18 @@
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
+
 use std::process::{Command, Output};
+use support::{fixtures, s};
 
 fn firstpaint(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_firstpaint"))
         .args(args)
         .output()
         .expect("firstpaint runs")
-}
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 struct Store {

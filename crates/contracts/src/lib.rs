@@ -26,6 +26,7 @@ mod event;
 mod ids;
 mod live;
 mod product;
+mod purge;
 mod read;
 mod rules;
 mod suggest;
@@ -37,6 +38,7 @@ pub use event::{Event, EventKind, OrderLine};
 pub use ids::{is_valid_id, MAX_ID_LEN};
 pub use live::LiveUpdate;
 pub use product::{Media, Product, Rating, Stock, Variant};
+pub use purge::{PurgeRule, Purges, MAX_PURGE_PATTERN, MAX_PURGE_RULES, PURGES_KEY};
 pub use read::{read_json, read_ndjson, read_toml, Problems, Validate};
 pub use rules::{
     Banner, BannerCondition, Blend, Boost, ConsentRules, Guardrails, MarginFloor, Pin, PriceFloor,

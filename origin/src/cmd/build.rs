@@ -61,7 +61,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         rules: args.rules.clone(),
         synonyms: args.synonyms,
     };
-    let inputs = load(&paths)?;
+    let inputs = loaded(&paths)?;
+    let opts = options(&args.rules, args.ttl_days);
+    match args.shard_products {
+        Some(max) => sharded(
+            &inputs,
+            &key,
+            &opts,
+            &args.out,
+            max as usize,
+            args.global_products,
+        ),
+        None => single(&inputs, &key, &opts, &args.out),
+    }
+}
+
+/// The inputs at `paths`, checked, with a line saying what they hold.
+pub fn loaded(paths: &InputPaths) -> anyhow::Result<Inputs> {
+    let inputs = load(paths)?;
     eprintln!(
         "inputs: {} products, {} events ({} without analytics consent dropped, {} naming unknown products)",
         inputs.products.len(),
@@ -69,28 +86,33 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         inputs.dropped_without_consent,
         inputs.unknown_product_refs
     );
-    let opts = BuildOptions {
+    Ok(inputs)
+}
+
+/// How a bundle is built now: valid `ttl_days`, rules read from `rules`.
+pub fn options(rules: &Path, ttl_days: u32) -> BuildOptions {
+    BuildOptions {
         now: super::now(),
-        ttl_days: args.ttl_days,
+        ttl_days,
         progress: std::io::stderr().is_terminal(),
-        rules_file: args.rules.display().to_string(),
+        rules_file: rules.display().to_string(),
         shard: false,
-    };
-    if let Some(max) = args.shard_products {
-        return sharded(
-            &inputs,
-            &key,
-            &opts,
-            &args.out,
-            max as usize,
-            args.global_products,
-        );
     }
-    let (bytes, report) = build(&inputs, &key, &opts)?;
+}
+
+/// Builds one bundle of `inputs` and writes it to `out` (atomically),
+/// printing each step's time and what the models learned.
+pub fn single(
+    inputs: &Inputs,
+    key: &SigningKey,
+    opts: &BuildOptions,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let (bytes, report) = build(inputs, key, opts)?;
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
-    replace(&args.out, &bytes)?;
+    replace(out, &bytes)?;
     for (step, took) in &report.steps {
         eprintln!("  {step:<20} {:>8.1} ms", took.as_secs_f64() * 1e3);
     }
@@ -99,7 +121,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     println!(
         "wrote {} ({} bytes, {} products, {} sessions)",
-        args.out.display(),
+        out.display(),
         report.bytes,
         report.products,
         report.sessions

@@ -41,7 +41,7 @@ enum Command {
     /// Publish stock, prices and availability: a new signed overlay.
     Push(PushArgs),
     /// Print the overlay served now.
-    Show(ShowArgs),
+    Show(super::Show),
 }
 
 /// Arguments of `live push`.
@@ -63,16 +63,6 @@ struct PushArgs {
     target: Target,
     #[command(flatten)]
     seal: Sealing,
-}
-
-/// Arguments of `live show`.
-#[derive(Debug, clap::Args)]
-struct ShowArgs {
-    #[command(flatten)]
-    target: Target,
-    /// Print the pointer as JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 /// Runs `live push` or `live show`.
@@ -170,7 +160,7 @@ fn push(args: PushArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn show(args: ShowArgs) -> anyhow::Result<()> {
+fn show(args: super::Show) -> anyhow::Result<()> {
     args.target.check()?;
     let Some(pointer) = pointer(&args.target)? else {
         println!("no live overlay: every product is as its bundle has it");

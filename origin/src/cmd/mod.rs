@@ -1,6 +1,7 @@
 //! One module per subcommand, each with `Args` and `run`.
 
 pub mod build;
+pub mod cache;
 pub mod eval;
 pub mod generate;
 pub mod inspect;
@@ -8,10 +9,13 @@ pub mod keygen;
 pub mod live;
 pub mod publish;
 pub mod rank;
+pub mod rebuild;
 pub mod releases;
 pub mod search;
+pub mod serve;
 pub mod site;
 pub mod verify;
+pub mod watch;
 
 /// Writes `bytes` to `path` through `path` + `.tmp` and a rename, so a
 /// reader never sees half a file and a failed write leaves the old one.
@@ -120,6 +124,16 @@ pub fn print_removed(
         }
     }
     Ok(())
+}
+
+/// Where to read what a `show` subcommand prints, and how.
+#[derive(Debug, clap::Args)]
+pub struct Show {
+    #[command(flatten)]
+    pub target: releases::Target,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// A bundle file and the public key it must verify against; every command

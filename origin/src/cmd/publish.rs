@@ -47,6 +47,19 @@ pub struct Args {
     canary: Option<u8>,
 }
 
+impl Args {
+    /// Publishing `signed` to `target` as the current bundle, signed and
+    /// logged by `signing` (what `watch` and `serve` do after a rebuild).
+    pub fn new(signed: super::SignedBundle, target: Target, signing: Signing) -> Args {
+        Args {
+            signed,
+            target,
+            signing,
+            canary: None,
+        }
+    }
+}
+
 /// One file to store under its content address.
 struct Stored {
     file: PathBuf,

@@ -24,7 +24,7 @@ const LOG_KEPT: usize = 500;
 const KV_ATTEMPTS: u32 = 10;
 
 /// Where to publish.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Target {
     /// Publish into wrangler's local KV (what `wrangler dev` reads).
     #[arg(long, conflicts_with = "dir")]
@@ -54,7 +54,7 @@ pub struct Target {
 
 /// The key that signs what the edge reads (a release, a live overlay),
 /// and for how long the edge accepts it.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Sealing {
     /// Secret key file that signs it (its public key must be one the edge
     /// trusts: `BUNDLE_PUBKEYS`).
@@ -76,7 +76,7 @@ impl Sealing {
 }
 
 /// How a release is signed, and who says why.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Signing {
     #[command(flatten)]
     pub seal: Sealing,
@@ -341,7 +341,7 @@ impl Target {
 }
 
 /// Unix seconds as an RFC 3339 time (UTC), for people.
-fn when(unix: i64) -> String {
+pub fn when(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
         .and_then(|t| {

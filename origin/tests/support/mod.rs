@@ -16,6 +16,16 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The fixtures store's directory.
+pub fn fixtures() -> PathBuf {
+    root().join("fixtures")
+}
+
+/// `p` as the argument of a command.
+pub fn s(p: &std::path::Path) -> &str {
+    p.to_str().expect("test paths are UTF-8")
+}
+
 /// The build time used by tests.
 pub const NOW: i64 = 1_793_491_200; // 2026-11-01T00:00:00Z
 

@@ -1,0 +1,110 @@
+//! The storefront cache's purges, as this isolate last read them from KV
+//! (`firstpaint cache purge` writes them; see
+//! [`firstpaint_contracts::Purges`]).
+//!
+//! An isolate reads the document before its first cached page, then again
+//! every `PURGE_TTL_MS` in the background, so a purge reaches every
+//! isolate within that time (plus KV's own propagation in production).
+//! While the document cannot be read, or is not a purge document, the
+//! cache is not read from ([`current`] is `None`): a page the merchant
+//! purged is never served because the purge could not be seen.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use firstpaint_contracts::{Purges, PURGES_KEY};
+use worker::{console_warn, Context, Env};
+
+use crate::error::EdgeError;
+use crate::limits::PURGE_TTL_MS;
+use crate::loader::{now_ms, KV_BINDING};
+use crate::shopper::setting;
+
+/// Variable overriding [`PURGE_TTL_MS`], in milliseconds.
+pub const PURGE_TTL_VAR: &str = "PURGE_TTL_MS";
+
+#[derive(Default)]
+struct State {
+    /// The document last read (`None`: never read, or the last read failed).
+    purges: Option<Rc<Purges>>,
+    checked_at_ms: Option<f64>,
+    refreshing: bool,
+    last_error: Option<String>,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::default();
+}
+
+/// The purges in force, read first if this isolate never has; re-read in
+/// the background when older than `PURGE_TTL_MS`. `None` while they
+/// cannot be known.
+pub async fn current(env: &Env, ctx: &Context) -> Option<Rc<Purges>> {
+    let ttl = setting(env, PURGE_TTL_VAR)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(PURGE_TTL_MS);
+    let (never, due) = STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        let never = s.checked_at_ms.is_none();
+        let due = !s.refreshing && s.checked_at_ms.is_none_or(|at| now_ms() - at > ttl);
+        s.refreshing |= due;
+        (never, due)
+    });
+    if never && due {
+        refresh(env).await;
+    } else if due {
+        let env = env.clone();
+        ctx.wait_until(async move { refresh(&env).await });
+    }
+    STATE.with(|s| s.borrow().purges.clone())
+}
+
+/// Why the purges could not be read last time, if they could not.
+pub fn last_error() -> Option<String> {
+    STATE.with(|s| s.borrow().last_error.clone())
+}
+
+/// How many purge rules the isolate holds (`None`: unknown).
+pub fn rules_held() -> Option<usize> {
+    STATE.with(|s| s.borrow().purges.as_ref().map(|p| p.rules.len()))
+}
+
+async fn refresh(env: &Env) {
+    let result = read(env).await;
+    if let Err(e) = &result {
+        console_warn!("firstpaint: page cache not read until purges can be: {e}");
+    }
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        s.refreshing = false;
+        s.checked_at_ms = Some(now_ms());
+        match result {
+            Ok(purges) => {
+                s.purges = Some(Rc::new(purges));
+                s.last_error = None;
+            }
+            Err(e) => {
+                s.purges = None;
+                s.last_error = Some(e.to_string());
+            }
+        }
+    });
+}
+
+async fn read(env: &Env) -> Result<Purges, EdgeError> {
+    let kv = env
+        .kv(KV_BINDING)
+        .map_err(|e| EdgeError::Config(format!("KV binding {KV_BINDING}: {e}")))?;
+    let text = kv.get(PURGES_KEY).text().await.map_err(|e| EdgeError::Kv {
+        key: PURGES_KEY.into(),
+        reason: e.to_string(),
+    })?;
+    match text {
+        None => Ok(Purges::default()),
+        Some(text) => serde_json::from_str(&text).map_err(|e| {
+            EdgeError::Config(format!(
+                "KV key {PURGES_KEY:?} is not a purge document: {e}"
+            ))
+        }),
+    }
+}

@@ -1,0 +1,208 @@
+//! A catalog change as a catalog-change webhook carries it, applied to the
+//! catalog file (`firstpaint serve`).
+//!
+//! The body is one JSON object: `upsert`, the products added or changed
+//! (each a whole catalog line, as in `catalog.ndjson`), and `delete`, the
+//! ids removed; either may be left out, and an empty change asks for a
+//! rebuild of the files as they are. Every product is checked like a
+//! catalog line (`upsert:3: field \`price\`: …` names the third), then the
+//! changed catalog as a whole (unique ids, compatibility links); a change
+//! with any problem changes nothing. Lines of products the change does not
+//! touch are kept byte for byte.
+//!
+//! ```
+//! use firstpaint_origin::catalog_change::CatalogChange;
+//!
+//! let catalog = "{\"id\":\"A\",\"title\":\"Mug\",\"category\":[\"Home\"],\"price\":5,\"currency\":\"EUR\",\"created_at\":\"2026-01-01T00:00:00Z\"}\n";
+//! let change = CatalogChange::parse(br#"{"delete":["A"]}"#).unwrap();
+//! let (text, applied) = change.apply("catalog.ndjson", catalog).unwrap();
+//! assert_eq!((text.as_str(), applied.deleted), ("", 1));
+//! ```
+
+use std::collections::{HashMap, HashSet};
+
+use firstpaint_contracts::{read_ndjson, InputErrors, Product};
+use serde::Deserialize;
+
+use crate::inputs::check_catalog;
+
+/// What a webhook asks to change.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogChange {
+    /// Products added or changed, whole.
+    #[serde(default)]
+    upsert: Vec<serde_json::Value>,
+    /// Ids of products removed.
+    #[serde(default)]
+    delete: Vec<String>,
+}
+
+/// What a change did to the catalog.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Applied {
+    /// Products replaced.
+    pub updated: usize,
+    /// Products added.
+    pub added: usize,
+    /// Products removed.
+    pub deleted: usize,
+    /// Ids asked to be removed that the catalog does not have.
+    pub not_found: Vec<String>,
+}
+
+impl Applied {
+    /// Whether the catalog changed.
+    pub fn changed(&self) -> bool {
+        self.updated + self.added + self.deleted > 0
+    }
+}
+
+/// Just the id of a catalog line, to match it without reading the rest.
+#[derive(Deserialize)]
+struct Id {
+    id: String,
+}
+
+impl CatalogChange {
+    /// The change a webhook body holds, or why it is not one.
+    pub fn parse(body: &[u8]) -> Result<CatalogChange, String> {
+        serde_json::from_slice(body).map_err(|e| {
+            format!("the body is not a catalog change ({{\"upsert\": [products], \"delete\": [ids]}}): {e}")
+        })
+    }
+
+    /// Whether it changes nothing (a request to rebuild as things are).
+    pub fn is_empty(&self) -> bool {
+        self.upsert.is_empty() && self.delete.is_empty()
+    }
+
+    /// `catalog` (the text of the file named `file`) with the change
+    /// applied, and what it did; every problem otherwise.
+    pub fn apply(&self, file: &str, catalog: &str) -> Result<(String, Applied), InputErrors> {
+        let lines: Vec<String> = self.upsert.iter().map(|p| p.to_string()).collect();
+        let upserts: Vec<Product> = read_ndjson("upsert", &lines.join("\n"))?;
+        let mut pending: HashMap<&str, &str> = upserts
+            .iter()
+            .zip(&lines)
+            .map(|(p, line)| (p.id.as_str(), line.as_str()))
+            .collect();
+        let deleted: HashSet<&str> = self.delete.iter().map(String::as_str).collect();
+        let mut applied = Applied::default();
+        let mut out =
+            String::with_capacity(catalog.len() + lines.iter().map(String::len).sum::<usize>());
+        let mut seen_deleted = HashSet::new();
+        for line in catalog.lines() {
+            let id = serde_json::from_str::<Id>(line).ok().map(|i| i.id);
+            let id = id.as_deref().unwrap_or_default();
+            let kept = if deleted.contains(id) {
+                seen_deleted.insert(id.to_owned());
+                applied.deleted += 1;
+                None
+            } else if let Some(new) = pending.remove(id) {
+                applied.updated += 1;
+                Some(new)
+            } else {
+                Some(line)
+            };
+            if let Some(line) = kept {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        // New products, in the order the change gives them.
+        for (p, line) in upserts.iter().zip(&lines) {
+            if pending.remove(p.id.as_str()).is_some() {
+                applied.added += 1;
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        applied.not_found = self
+            .delete
+            .iter()
+            .filter(|id| !seen_deleted.contains(id.as_str()))
+            .cloned()
+            .collect();
+        check_catalog(file, &out)?;
+        Ok((out, applied))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn product(id: &str, price: f64) -> String {
+        format!(
+            "{{\"id\":\"{id}\",\"title\":\"Mug {id}\",\"category\":[\"Home\"],\"price\":{price},\"currency\":\"EUR\",\"created_at\":\"2026-01-01T00:00:00Z\"}}"
+        )
+    }
+
+    #[test]
+    fn upserts_replace_in_place_and_append_new_products() {
+        let catalog = format!("{}\n\n{}\n", product("A", 1.0), product("B", 2.0));
+        let body = format!(
+            "{{\"upsert\":[{},{}],\"delete\":[\"B\",\"Z\"]}}",
+            product("C", 3.0),
+            product("A", 9.0)
+        );
+        let change = CatalogChange::parse(body.as_bytes()).unwrap();
+        let (text, applied) = change.apply("catalog.ndjson", &catalog).unwrap();
+        let ids: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                if l.contains("\"A\"") {
+                    "A"
+                } else if l.contains("\"C\"") {
+                    "C"
+                } else {
+                    "?"
+                }
+            })
+            .collect();
+        assert_eq!(ids, ["A", "C"]);
+        assert!(text.contains("\"price\":9,") && !text.contains("\"price\":1,"));
+        assert_eq!(
+            applied,
+            Applied {
+                updated: 1,
+                added: 1,
+                deleted: 1,
+                not_found: vec!["Z".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn a_bad_product_is_named_and_changes_nothing() {
+        let body = format!(
+            "{{\"upsert\":[{},{}]}}",
+            product("A", 1.0),
+            product("B", -2.0)
+        );
+        let change = CatalogChange::parse(body.as_bytes()).unwrap();
+        let err = change.apply("catalog.ndjson", "").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "upsert:2: field `price`: must be a finite number >= 0 (got -2)"
+        );
+        assert!(CatalogChange::parse(b"{\"products\":[]}")
+            .unwrap_err()
+            .contains("unknown field `products`"));
+    }
+
+    #[test]
+    fn a_change_that_breaks_a_link_is_refused() {
+        let linked =
+            product("B", 2.0).replace("\"price\"", "\"compatible_with\":[\"A\"],\"price\"");
+        let catalog = format!("{}\n{linked}\n", product("A", 1.0));
+        let change = CatalogChange::parse(br#"{"delete":["A"]}"#).unwrap();
+        let err = change
+            .apply("catalog.ndjson", &catalog)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no product has id \"A\""), "{err}");
+    }
+}

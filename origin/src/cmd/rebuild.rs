@@ -1,0 +1,102 @@
+//! Build and publish in one step: what `watch` and `serve` do after a
+//! change.
+//!
+//! A rebuild reads every input again, builds a bundle to `--out` (the old
+//! file stays until the new one is whole), then publishes it as
+//! `firstpaint publish` does (verified and loaded first, a new signed
+//! release, a line in the publish log saying why). Bad input stops it
+//! before anything is written, naming file, line and field: the bundle
+//! served stays. A full rebuild retrains every model.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use firstpaint_origin::inputs::InputPaths;
+use firstpaint_origin::keys::read_signing_key;
+
+use super::releases::{Signing, Target};
+
+/// What a rebuild reads, where it writes the bundle and where it
+/// publishes it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Pipeline {
+    /// Products, one JSON object per line.
+    #[arg(long)]
+    pub catalog: PathBuf,
+    /// Behaviour events, one JSON object per line.
+    #[arg(long)]
+    pub events: PathBuf,
+    /// Guardrail rules (TOML).
+    #[arg(long)]
+    pub rules: PathBuf,
+    /// Search synonyms.
+    #[arg(long)]
+    pub synonyms: Option<PathBuf>,
+    /// Where each new bundle is written before it is published.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Days until the edge refuses a bundle.
+    #[arg(long, default_value_t = 14)]
+    pub ttl_days: u32,
+    /// Public key file the bundle must verify against before it is
+    /// published (the one the edge trusts).
+    #[arg(long, env = "FIRSTPAINT_PUBKEY")]
+    pub pubkey: PathBuf,
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub signing: Signing,
+}
+
+impl Pipeline {
+    /// Refuses a pipeline that cannot publish or sign, before it waits for
+    /// changes.
+    pub fn check(&self) -> anyhow::Result<()> {
+        self.target.check()?;
+        self.signing.seal.signing_key()?;
+        Ok(())
+    }
+
+    /// The input files, as the build reads them.
+    pub fn inputs(&self) -> InputPaths {
+        InputPaths {
+            catalog: self.catalog.clone(),
+            events: self.events.clone(),
+            rules: self.rules.clone(),
+            synonyms: self.synonyms.clone(),
+        }
+    }
+
+    /// The catalog, rules and synonyms: the files whose change calls for a
+    /// rebuild (events are read at each one).
+    pub fn watched(&self) -> Vec<&Path> {
+        let mut files = vec![self.catalog.as_path(), self.rules.as_path()];
+        files.extend(self.synonyms.as_deref());
+        files
+    }
+
+    /// Builds and publishes once; `why` goes in the publish log (after
+    /// `--message`, when one was given). Returns how long it took.
+    pub fn run(&self, why: &str) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        let key = read_signing_key(&self.signing.seal.key)?;
+        let inputs = super::build::loaded(&self.inputs())?;
+        let opts = super::build::options(&self.rules, self.ttl_days);
+        super::build::single(&inputs, &key, &opts, &self.out)?;
+        let mut signing = self.signing.clone();
+        signing.message = match signing.message.as_str() {
+            "" => why.to_owned(),
+            given => format!("{given}: {why}"),
+        };
+        let signed = super::SignedBundle {
+            bundle: self.out.clone(),
+            pubkey: self.pubkey.clone(),
+        };
+        super::publish::run(super::publish::Args::new(
+            signed,
+            self.target.clone(),
+            signing,
+        ))?;
+        Ok(started.elapsed())
+    }
+}

@@ -1,0 +1,278 @@
+//! `firstpaint serve`: a small origin HTTP service that takes signed
+//! catalog-change webhooks and rebuilds and publishes.
+//!
+//! `POST /webhooks/catalog` takes a [`CatalogChange`] signed as
+//! [`firstpaint_origin::webhook`] says (HMAC-SHA256 over a timestamp and
+//! the body, a replay window, several secrets for rotation): `401` with
+//! the reason for a bad signature, `400` for a body that is not a change,
+//! `422` naming each bad product and field (nothing changes), `413` past
+//! `--max-body-bytes`. An accepted change is written to the catalog file
+//! (atomically; one change at a time) and answered `202` at once; the
+//! rebuild follows once no change has come for `--debounce-ms`, so a burst
+//! of webhooks is one rebuild, and rebuilds never overlap. `GET /health`
+//! says what the last rebuild did.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use firstpaint_origin::catalog_change::CatalogChange;
+use firstpaint_origin::webhook::{Secrets, Verifier, SIGNATURE_HEADER};
+use serde_json::json;
+use tokio::sync::Notify;
+
+use super::rebuild::Pipeline;
+
+/// Arguments of `serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pipeline: Pipeline,
+    /// Address to listen on (port 0: any free port, printed at start).
+    #[arg(long, default_value = "127.0.0.1:8790")]
+    listen: SocketAddr,
+    /// Webhook secrets, separated by commas (every one verifies: add the
+    /// new one, move senders over, drop the old one). From the
+    /// environment, to keep them out of process lists.
+    #[arg(long, env = "FIRSTPAINT_WEBHOOK_SECRETS", hide_env_values = true)]
+    secrets: String,
+    /// How far a webhook's timestamp may be from this clock, seconds.
+    #[arg(long, default_value_t = 300)]
+    replay_window_secs: i64,
+    /// How long after the last change the rebuild starts, ms.
+    #[arg(long, default_value_t = 1000)]
+    debounce_ms: u64,
+    /// Largest webhook body accepted.
+    #[arg(long, default_value_t = 16 << 20)]
+    max_body_bytes: usize,
+}
+
+/// A steady stream of changes still rebuilds after this many debounce
+/// periods.
+const MAX_DEBOUNCES: u32 = 10;
+
+/// What `/health` reports of the rebuilds.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+struct Rebuilds {
+    /// Whether one is running.
+    running: bool,
+    /// Changes accepted since the last rebuild started.
+    queued: Vec<String>,
+    /// Rebuilds published.
+    published: u64,
+    /// Rebuilds that failed.
+    failed: u64,
+    /// The last one: why, when (unix s), how long (ms), and its error.
+    last: Option<serde_json::Value>,
+}
+
+struct Service {
+    pipeline: Pipeline,
+    verifier: Mutex<Verifier>,
+    /// Held while the catalog file is read, changed and written.
+    catalog: tokio::sync::Mutex<()>,
+    rebuilds: Mutex<Rebuilds>,
+    wake: Notify,
+    debounce: Duration,
+}
+
+/// Serves until killed.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    args.pipeline.check()?;
+    let secrets = Secrets::parse(&args.secrets).map_err(|e| anyhow::anyhow!("--secrets: {e}"))?;
+    let service = Arc::new(Service {
+        pipeline: args.pipeline,
+        verifier: Mutex::new(Verifier::new(secrets, args.replay_window_secs)),
+        catalog: tokio::sync::Mutex::new(()),
+        rebuilds: Mutex::default(),
+        wake: Notify::new(),
+        debounce: Duration::from_millis(args.debounce_ms),
+    });
+    let app = Router::new()
+        .route("/webhooks/catalog", post(catalog_webhook))
+        .route("/health", get(health))
+        .layer(DefaultBodyLimit::max(args.max_body_bytes))
+        .with_state(Arc::clone(&service));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        println!("listening on http://{addr}: POST /webhooks/catalog, GET /health");
+        tokio::spawn(rebuild_loop(service));
+        axum::serve(listener, app)
+            .await
+            .context("the server stopped")
+    })
+}
+
+/// A JSON error with `status`.
+fn refuse(status: StatusCode, error: impl std::fmt::Display) -> Response {
+    (status, Json(json!({ "error": error.to_string() }))).into_response()
+}
+
+async fn catalog_webhook(
+    State(service): State<Arc<Service>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let signature = headers
+        .get(SIGNATURE_HEADER)
+        .map(|v| v.to_str().unwrap_or("(not text)"));
+    let now = super::now();
+    let verified = match service.verifier.lock() {
+        Ok(mut v) => v.verify(signature, &body, now),
+        Err(_) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, "verifier poisoned"),
+    };
+    if let Err(why) = verified {
+        eprintln!("webhook refused: {why}");
+        return refuse(StatusCode::UNAUTHORIZED, why);
+    }
+    let change = match CatalogChange::parse(&body) {
+        Ok(c) => c,
+        Err(why) => return refuse(StatusCode::BAD_REQUEST, why),
+    };
+    let why = if change.is_empty() {
+        "webhook: rebuild asked".to_owned()
+    } else {
+        let _held = service.catalog.lock().await;
+        let file = service.pipeline.catalog.clone();
+        let applied = tokio::task::spawn_blocking(move || apply(&file, &change)).await;
+        match applied {
+            Ok(Ok(applied)) => {
+                let summary = format!(
+                    "webhook: {} updated, {} added, {} deleted",
+                    applied.updated, applied.added, applied.deleted
+                );
+                if !applied.changed() {
+                    return (
+                        StatusCode::OK,
+                        Json(json!({ "applied": applied, "rebuild": "not needed" })),
+                    )
+                        .into_response();
+                }
+                summary
+            }
+            Ok(Err(Problem::Input(errors))) => {
+                return refuse(StatusCode::UNPROCESSABLE_ENTITY, errors)
+            }
+            Ok(Err(Problem::Io(e))) => {
+                return refuse(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}"))
+            }
+            Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e),
+        }
+    };
+    eprintln!("{why}: rebuild queued");
+    if let Ok(mut r) = service.rebuilds.lock() {
+        r.queued.push(why.clone());
+    }
+    service.wake.notify_one();
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({ "accepted": why, "rebuild": "queued" })),
+    )
+        .into_response()
+}
+
+/// Why a change was not applied.
+enum Problem {
+    /// The change or the changed catalog is invalid (a `422`).
+    Input(firstpaint_contracts::InputErrors),
+    /// The catalog file could not be read or written (a `500`).
+    Io(anyhow::Error),
+}
+
+/// Applies `change` to the catalog file at `file`, replacing it
+/// atomically.
+fn apply(
+    file: &std::path::Path,
+    change: &CatalogChange,
+) -> Result<firstpaint_origin::catalog_change::Applied, Problem> {
+    let name = file.display().to_string();
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("{name}: failed to read"))
+        .map_err(Problem::Io)?;
+    let (changed, applied) = change.apply(&name, &text).map_err(Problem::Input)?;
+    if applied.changed() {
+        super::replace(file, changed.as_bytes()).map_err(Problem::Io)?;
+    }
+    Ok(applied)
+}
+
+async fn health(State(service): State<Arc<Service>>) -> Response {
+    match service.rebuilds.lock() {
+        Ok(r) => Json(json!({ "rebuilds": *r })).into_response(),
+        Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "state poisoned"),
+    }
+}
+
+/// Rebuilds after each quiet spell following a change, one at a time.
+async fn rebuild_loop(service: Arc<Service>) {
+    loop {
+        service.wake.notified().await;
+        // Wait out the burst (every change in it goes in this rebuild),
+        // but not forever under a steady stream.
+        let started = tokio::time::Instant::now();
+        while started.elapsed() < service.debounce * MAX_DEBOUNCES {
+            let woken = tokio::time::timeout(service.debounce, service.wake.notified()).await;
+            if woken.is_err() {
+                break;
+            }
+        }
+        let whys = match service.rebuilds.lock() {
+            Ok(mut r) => {
+                r.running = true;
+                std::mem::take(&mut r.queued)
+            }
+            Err(_) => return,
+        };
+        if whys.is_empty() {
+            continue;
+        }
+        let why = if whys.len() == 1 {
+            whys.join("")
+        } else {
+            format!("{} webhooks: {}", whys.len(), whys.join("; "))
+        };
+        // The catalog is replaced atomically: the build reads one whole
+        // version of it, and a change during the build queues the next.
+        let worker = Arc::clone(&service);
+        let reason = why.clone();
+        let outcome = tokio::task::spawn_blocking(move || worker.pipeline.run(&reason)).await;
+        let (ok, took, error) = match outcome {
+            Ok(Ok(took)) => (true, took.as_millis() as u64, None),
+            Ok(Err(e)) => (false, 0, Some(format!("{e:#}"))),
+            Err(e) => (false, 0, Some(e.to_string())),
+        };
+        match &error {
+            None => eprintln!("{why}: published in {took} ms"),
+            Some(e) => eprintln!("{why}: nothing published: {e}"),
+        }
+        if let Ok(mut r) = service.rebuilds.lock() {
+            r.running = false;
+            if ok {
+                r.published += 1;
+            } else {
+                r.failed += 1;
+            }
+            r.last = Some(json!({
+                "why": why,
+                "at": super::now(),
+                "took_ms": took,
+                "ok": ok,
+                "error": error,
+            }));
+        }
+    }
+}
