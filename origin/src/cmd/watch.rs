@@ -47,8 +47,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.now {
         rebuild(&args.pipeline, "watch: started");
     }
-    eprintln!("watching {}", names.join(", "));
+    // Seen before saying so: a change made once the line is out is caught.
     let mut seen = snapshot();
+    eprintln!("watching {}", names.join(", "));
     // When the files last moved, and which did, while a rebuild is due.
     let mut moved: Option<(Instant, Vec<String>)> = None;
     loop {
