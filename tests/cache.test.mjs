@@ -99,13 +99,25 @@ describe('storefront page cache', () => {
     const res = await fetch(`${worker.url}${p}`, { headers: { cookie: CONSENTED, 'x-p13n-region': 'DE', ...headers }, redirect: 'manual' });
     return { res, html: await res.text(), cache: res.headers.get('x-p13n-cache') };
   };
-  // Background revalidation lands after the response: wait for it.
-  const until = async (check, what) => {
-    for (let i = 0; i < 50; i += 1) {
-      if (check()) return;
+  // What the worker does in the background (storing, revalidating,
+  // re-reading purges) lands after a response: ask until it shows.
+  const eventually = async (check, what) => {
+    for (let i = 0; i < 60; i += 1) {
+      const got = await check();
+      if (got) return got;
       await sleep(100);
     }
-    assert.fail(`timed out waiting for ${what}`);
+    return assert.fail(`timed out waiting for ${what}`);
+  };
+  // `p` requested until the cache answers `hit`; with how many misses.
+  const untilHit = async (p, headers) => {
+    let misses = 0;
+    const hit = await eventually(async () => {
+      const r = await get(p, headers);
+      misses += r.cache === 'miss' ? 1 : 0;
+      return r.cache === 'hit' && r;
+    }, `a hit on ${p}`);
+    return { ...hit, misses };
   };
 
   test('a fresh page is served from the cache, personalized for each shopper', async () => {
@@ -113,15 +125,13 @@ describe('storefront page cache', () => {
     const first = await get(`${PRODUCT}?utm_source=mail`);
     assert.equal(first.res.status, 200);
     assert.equal(first.cache, 'miss');
-    const second = await get(PRODUCT, { cookie: 'fp_consent=personalization.analytics; other=1' });
-    assert.equal(second.cache, 'hit');
-    assert.equal(origin.asked(PRODUCT), 1, 'the origin was asked again');
+    const second = await untilHit(PRODUCT, { cookie: 'fp_consent=personalization.analytics; other=1' });
+    assert.equal(origin.asked(PRODUCT), 1 + second.misses, 'a hit asked the origin');
     assert.equal(versionOf(second.html), 'v1');
     // Personalized after the cache: slots filled, private, never shared.
     assert.equal(second.res.headers.get('cache-control'), 'private, no-store');
     assert.match(second.res.headers.get('x-p13n'), /personal/);
     assert.ok(slotItems(second.html).some((s) => s.ids.length > 0), 'no slot was filled');
-    assert.ok(Number(second.res.headers.get('age')) >= 0);
     // Not the query the page is about: another key.
     const other = await get(`${PRODUCT}?variant=red`);
     assert.equal(other.cache, 'miss');
@@ -132,14 +142,12 @@ describe('storefront page cache', () => {
     origin.rules.set(p, { cacheControl: 's-maxage=1, stale-while-revalidate=30', version: 1 });
     assert.equal((await get(p)).cache, 'miss');
     await sleep(1300);
-    origin.rules.set(p, { cacheControl: 's-maxage=1, stale-while-revalidate=30', version: 2 });
+    origin.rules.set(p, { cacheControl: 's-maxage=30, stale-while-revalidate=30', version: 2 });
     const stale = await get(p);
     assert.equal(stale.cache, 'stale');
     assert.equal(versionOf(stale.html), 'v1');
-    await until(() => origin.asked(p) === 2, 'the background revalidation');
-    await sleep(200);
-    const renewed = await get(p);
-    assert.equal(renewed.cache, 'hit');
+    const renewed = await untilHit(p);
+    assert.equal(renewed.misses, 0);
     assert.equal(versionOf(renewed.html), 'v2');
   });
 
@@ -149,14 +157,16 @@ describe('storefront page cache', () => {
     origin.rules.set(p, rule);
     assert.equal((await get(p)).cache, 'miss');
     await sleep(1300);
+    // The 304 will say the copy is good for 30 s more.
+    rule.cacheControl = 's-maxage=30, stale-while-revalidate=30';
     assert.equal((await get(p)).cache, 'stale');
-    await until(() => origin.asked(p) === 2, 'the background revalidation');
-    assert.equal(origin.seen.filter((s) => s.path === p).at(-1).headers['if-none-match'], '"p3-v1"');
-    await sleep(200);
-    const kept = await get(p);
-    assert.equal(kept.cache, 'hit', 'the 304 did not restart the copy\'s life');
+    await eventually(() => origin.asked(p) === 2, 'the background revalidation');
+    const revalidation = origin.seen.filter((s) => s.path === p).at(-1);
+    assert.equal(revalidation.headers['if-none-match'], '"p3-v1"');
+    assert.equal(revalidation.headers.cookie, undefined, 'a shopper\'s cookies revalidated the shared copy');
+    const kept = await untilHit(p);
+    assert.equal(kept.misses, 0);
     assert.equal(versionOf(kept.html), 'v1');
-    assert.ok(Number(kept.res.headers.get('age')) < 1);
   });
 
   test('past stale-while-revalidate the page is fetched before serving', async () => {
@@ -228,28 +238,20 @@ describe('storefront page cache', () => {
     const pages = ['/products/SKU-00012', '/products/SKU-00013', '/categories/home-kitchen'];
     for (const p of pages) origin.rules.set(p, { cacheControl: 's-maxage=600, stale-if-error=600', version: 1 });
     for (const p of pages) assert.equal((await get(p)).cache, 'miss');
-    for (const p of pages) assert.equal((await get(p)).cache, 'hit');
+    for (const p of pages) await untilHit(p);
     const purge = (...args) => firstpaint(['cache', 'purge', ...args, '--local', '--persist-to', state]);
     const out = purge('/products/SKU-00012');
     assert.match(out, /purged \/products\/SKU-00012/);
-    await sleep(800);
-    await get('/'); // the isolate re-reads the purges in the background
-    await sleep(300);
-    assert.equal((await get(pages[0])).cache, 'miss');
+    // Each request lets the isolate re-read the purges in the background.
+    await eventually(async () => (await get(pages[0])).cache === 'miss', 'the purge of a path');
     assert.equal((await get(pages[1])).cache, 'hit');
     // A purged page is not served stale when the origin fails.
     purge('/products/*');
-    await sleep(800);
-    await get('/');
-    await sleep(300);
     origin.rules.set(pages[1], { status: 503 });
-    assert.equal((await get(pages[1])).res.status, 503);
+    await eventually(async () => (await get(pages[1])).res.status === 503, 'the purge of a prefix');
     assert.equal((await get(pages[2])).cache, 'hit');
     purge('--all');
-    await sleep(800);
-    await get('/');
-    await sleep(300);
-    assert.equal((await get(pages[2])).cache, 'miss');
+    await eventually(async () => (await get(pages[2])).cache === 'miss', 'the purge of everything');
     const shown = JSON.parse(firstpaint(['cache', 'show', '--json', '--local', '--persist-to', state]));
     assert.deepEqual(shown.rules.map((r) => r.path), ['/*']);
     assert.throws(() => purge('products/x'), /starts with `\/`/);

@@ -10,6 +10,7 @@
 //! purged is never served because the purge could not be seen.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use firstpaint_contracts::{Purges, PURGES_KEY};
@@ -25,12 +26,21 @@ pub const PURGE_TTL_VAR: &str = "PURGE_TTL_MS";
 
 #[derive(Default)]
 struct State {
-    /// The document last read (`None`: never read, or the last read failed).
+    /// The document last read, each rule's time moved up to when this
+    /// isolate first saw it (`None`: never read, or the last read failed).
     purges: Option<Rc<Purges>>,
+    /// When this isolate first saw each rule (path, time asked), ms.
+    first_seen: HashMap<(String, i64), f64>,
     checked_at_ms: Option<f64>,
-    refreshing: bool,
+    /// Since when a read is running (one that never ended, cut off by the
+    /// platform, expires after [`READ_EXPIRES_MS`]).
+    reading_since: Option<f64>,
     last_error: Option<String>,
 }
+
+/// A read of the purges still marked as running after this long is taken
+/// to have been cut off, ms.
+const READ_EXPIRES_MS: f64 = 30_000.0;
 
 thread_local! {
     static STATE: RefCell<State> = RefCell::default();
@@ -45,9 +55,13 @@ pub async fn current(env: &Env, ctx: &Context) -> Option<Rc<Purges>> {
         .unwrap_or(PURGE_TTL_MS);
     let (never, due) = STATE.with(|s| {
         let mut s = s.borrow_mut();
+        let now = now_ms();
         let never = s.checked_at_ms.is_none();
-        let due = !s.refreshing && s.checked_at_ms.is_none_or(|at| now_ms() - at > ttl);
-        s.refreshing |= due;
+        let reading = s.reading_since.is_some_and(|at| now - at < READ_EXPIRES_MS);
+        let due = !reading && s.checked_at_ms.is_none_or(|at| now - at > ttl);
+        if due {
+            s.reading_since = Some(now);
+        }
         (never, due)
     });
     if never && due {
@@ -76,10 +90,32 @@ async fn refresh(env: &Env) {
     }
     STATE.with(|s| {
         let mut s = s.borrow_mut();
-        s.refreshing = false;
-        s.checked_at_ms = Some(now_ms());
+        let now = now_ms();
+        let first_read = s.checked_at_ms.is_none();
+        s.reading_since = None;
+        s.checked_at_ms = Some(now);
         match result {
-            Ok(purges) => {
+            Ok(mut purges) => {
+                // The purge's clock is the publisher's: a rule that appears
+                // while this isolate runs counts from when it was asked or
+                // from when the isolate first saw it, whichever is later, so
+                // a slow clock purges more, never less. (The rules found on
+                // an isolate's first read keep their own times: taking them
+                // as new would empty the cache at every isolate start.)
+                let mut first_seen = std::mem::take(&mut s.first_seen);
+                first_seen.retain(|(path, at), _| {
+                    purges
+                        .rules
+                        .iter()
+                        .any(|r| &r.path == path && r.at_ms == *at)
+                });
+                for rule in &mut purges.rules {
+                    let seen = *first_seen
+                        .entry((rule.path.clone(), rule.at_ms))
+                        .or_insert(if first_read { rule.at_ms as f64 } else { now });
+                    rule.at_ms = rule.at_ms.max(seen as i64);
+                }
+                s.first_seen = first_seen;
                 s.purges = Some(Rc::new(purges));
                 s.last_error = None;
             }

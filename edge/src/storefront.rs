@@ -17,7 +17,7 @@
 //! `hit`, `stale`, `stale-if-error`, `miss`, or `bypass` (not cacheable).
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use worker::{
     console_log, console_warn, Cache, Context, Date, Env, Headers, Method, Request, RequestInit,
@@ -36,6 +36,9 @@ pub const ASSETS_BINDING: &str = "ASSETS";
 pub const PAGE_CACHE: &str = "firstpaint-pages";
 /// Response header: how the page cache answered.
 pub const CACHE_HEADER: &str = "x-p13n-cache";
+/// A revalidation still marked as running after this long is taken to have
+/// been cut off, ms.
+const REVALIDATION_EXPIRES_MS: f64 = 30_000.0;
 /// Stored with a page: when it left the origin, unix ms.
 const STORED_AT: &str = "x-p13n-stored-at";
 /// Stored with a page: the origin's own `Cache-Control` (the stored copy's
@@ -43,8 +46,9 @@ const STORED_AT: &str = "x-p13n-stored-at";
 const ORIGIN_CACHE_CONTROL: &str = "x-p13n-origin-cache-control";
 
 thread_local! {
-    /// Pages this isolate is revalidating: one background fetch each.
-    static REVALIDATING: RefCell<HashSet<String>> = RefCell::default();
+    /// Pages this isolate is revalidating, and since when (ms): one
+    /// background fetch each.
+    static REVALIDATING: RefCell<HashMap<String, f64>> = RefCell::default();
 }
 
 /// The storefront's response to `req`: from the origin through the page
@@ -172,11 +176,13 @@ fn keep(
     let (policy, cc) = origin_policy(&response)?;
     match policy {
         Ok(policy) => {
+            // `Age` is whole seconds; anything else is ignored, and it is
+            // never more than the copy's whole life.
             let age_ms = response
                 .headers()
                 .get("age")?
-                .and_then(|a| a.parse::<f64>().ok())
-                .map_or(0.0, |a| a * 1000.0);
+                .and_then(|a| a.trim().parse::<u64>().ok())
+                .map_or(0.0, |a| a.min(policy.kept_secs()) as f64 * 1000.0);
             let stored_at_ms = Date::now().as_millis() as f64 - age_ms;
             let copy = for_cache(response.cloned()?, &cc, &policy, stored_at_ms)?;
             ctx.wait_until(async move {
@@ -215,8 +221,9 @@ fn for_cache(
 }
 
 /// Fetches a new copy of a stale page after the response, once per
-/// isolate at a time: conditionally, so an unchanged page costs the
-/// origin a `304` (its body is then kept from the stale copy).
+/// isolate at a time, without the shopper's cookies (the copy is
+/// shared): conditionally, so an unchanged page costs the origin a `304`
+/// (its body is then kept from the stale copy).
 fn revalidate_in_background(
     ctx: &Context,
     cache: Cache,
@@ -225,11 +232,11 @@ fn revalidate_in_background(
     target: &Url,
     stored: &Stored,
 ) -> Result<()> {
-    let started = REVALIDATING.with(|r| r.borrow_mut().insert(key.clone()));
-    if !started {
-        return Ok(());
-    }
+    // Asked as nobody in particular: the copy is everyone's.
     let headers = copy_headers(req.headers())?;
+    for name in ["cookie", "if-none-match", "if-modified-since", "range"] {
+        headers.delete(name)?;
+    }
     let validators = [
         ("etag", "if-none-match"),
         ("last-modified", "if-modified-since"),
@@ -243,6 +250,17 @@ fn revalidate_in_background(
     init.with_headers(headers)
         .with_redirect(RequestRedirect::Manual);
     let request = Request::new_with_init(target.as_str(), &init)?;
+    // One at a time per page; a mark left by a task the platform cut off
+    // expires.
+    let now = Date::now().as_millis() as f64;
+    let started = REVALIDATING.with(|r| {
+        let mut r = r.borrow_mut();
+        r.retain(|_, since| now - *since < REVALIDATION_EXPIRES_MS);
+        r.insert(key.clone(), now).is_none()
+    });
+    if !started {
+        return Ok(());
+    }
     ctx.wait_until(async move {
         let outcome = revalidate(&cache, &key, request).await;
         if let Err(e) = outcome {
@@ -277,13 +295,14 @@ async fn revalidate(cache: &Cache, key: &str, request: Request) -> Result<()> {
         let (policy, cc) = origin_policy(&fresh)?;
         match policy {
             Ok(policy) => for_cache(fresh, &cc, &policy, Date::now().as_millis() as f64)?,
-            // A 5xx keeps the stale copy; anything else the origin no
-            // longer lets be cached is dropped.
-            Err(_) if fresh.status_code() >= 500 => return Ok(()),
-            Err(_) => {
+            // The origin says the page is gone or no longer to be shared:
+            // drop the copy. Anything else (a 5xx, a 429, a cookie) keeps
+            // it until it expires.
+            Err(NotCached::Status(404 | 410) | NotCached::Directive("no-store" | "private")) => {
                 cache.delete(key, false).await?;
                 return Ok(());
             }
+            Err(_) => return Ok(()),
         }
     };
     cache.put(key, copy).await

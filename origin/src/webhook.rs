@@ -5,25 +5,31 @@
 //! request, where `<hex>` is HMAC-SHA256 with a shared secret of
 //! `"<t>.<body>"`; while a secret is being rotated it may send one `v1=`
 //! per secret. The receiver accepts the request when a `v1` matches one of
-//! its secrets, `t` is within the window of its clock, and that signature
-//! was not accepted before (within the window, after which `t` alone
-//! refuses it).
+//! its secrets and `t` is within the window of its clock ([`Verifier`]),
+//! and the same body at the same `t` was not accepted before, whichever
+//! signatures it carried ([`Replays`]; past the window `t` alone refuses
+//! it). At most [`MAX_SIGNATURES`] `v1`s are read, and each secret's MAC is
+//! computed once, so a forged header costs little.
 //!
 //! ```
-//! use firstpaint_origin::webhook::{sign, Secrets, Verifier};
+//! use firstpaint_origin::webhook::{sign, Replays, Secrets, Verifier};
 //!
 //! let secrets = Secrets::parse("old-secret-0123456789,new-secret-0123456789").unwrap();
-//! let mut verifier = Verifier::new(secrets, 300);
+//! let verifier = Verifier::new(secrets, 300);
+//! let mut replays = Replays::new(300);
 //! let header = sign(b"new-secret-0123456789", 1_000, b"{}");
-//! assert!(verifier.verify(Some(&header), b"{}", 1_010).is_ok());
-//! assert!(verifier.verify(Some(&header), b"{}", 1_011).is_err()); // replayed
+//! let delivery = verifier.check(Some(&header), b"{}", 1_010).unwrap();
+//! assert!(!replays.seen(&delivery, 1_010));
+//! replays.remember(delivery.clone(), 1_010);
+//! assert!(replays.seen(&delivery, 1_011)); // a replay
 //! ```
 
 use std::collections::HashMap;
 use std::fmt;
 
+use hmac::digest::{CtOutput, Output};
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 /// The request header carrying the signature.
 pub const SIGNATURE_HEADER: &str = "firstpaint-signature";
@@ -110,14 +116,22 @@ impl fmt::Display for Refused {
     }
 }
 
-/// Checks webhook signatures, remembering the ones accepted within the
-/// window.
+/// Most `v1` signatures read from one header.
+pub const MAX_SIGNATURES: usize = 8;
+
+/// Checks webhook signatures against the secrets and the clock.
 #[derive(Debug)]
 pub struct Verifier {
     secrets: Secrets,
     window_secs: i64,
-    /// Accepted signatures and their timestamps.
-    accepted: HashMap<Vec<u8>, i64>,
+}
+
+/// A request whose signature checked: what makes it the same request if
+/// it comes again (its time and body, whatever signatures it carried).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Delivery {
+    timestamp: i64,
+    body_sha256: [u8; 32],
 }
 
 impl Verifier {
@@ -127,14 +141,12 @@ impl Verifier {
         Verifier {
             secrets,
             window_secs,
-            accepted: HashMap::new(),
         }
     }
 
-    /// Whether `header` (the signature header's value, if any) signs
-    /// `body` now (`now`, unix seconds); an accepted signature is not
-    /// accepted again.
-    pub fn verify(&mut self, header: Option<&str>, body: &[u8], now: i64) -> Result<(), Refused> {
+    /// The delivery `header` (the signature header's value, if any) signs
+    /// with `body` now (`now`, unix seconds), or why it does not.
+    pub fn check(&self, header: Option<&str>, body: &[u8], now: i64) -> Result<Delivery, Refused> {
         let header = header.ok_or(Refused::Missing)?;
         let mut timestamp = None;
         let mut tags = Vec::new();
@@ -146,10 +158,17 @@ impl Verifier {
                             Refused::Malformed(format!("`t={t}` is not unix seconds"))
                         })?);
                 }
-                Some(("v1", hex)) => tags.push(
-                    decode_hex(hex)
-                        .ok_or_else(|| Refused::Malformed(format!("`v1={hex}` is not hex")))?,
-                ),
+                Some(("v1", hex)) => {
+                    if tags.len() == MAX_SIGNATURES {
+                        return Err(Refused::Malformed(format!(
+                            "more than {MAX_SIGNATURES} `v1=` signatures"
+                        )));
+                    }
+                    let tag = decode_hex(hex)
+                        .filter(|t| t.len() == 32)
+                        .ok_or_else(|| Refused::Malformed("a `v1=` is not 64 hex digits".into()))?;
+                    tags.push(tag);
+                }
                 // Other schemes a later sender may add are ignored.
                 Some(_) => {}
                 None => return Err(Refused::Malformed(format!("`{part}` is not name=value"))),
@@ -166,20 +185,56 @@ impl Verifier {
                 window_secs: self.window_secs,
             });
         }
-        let matched = tags.into_iter().find(|tag| {
-            self.secrets
-                .0
-                .iter()
-                .any(|secret| mac(secret, timestamp, body).verify_slice(tag).is_ok())
+        // One MAC per secret, compared with each tag in constant time.
+        let expected: Vec<_> = self
+            .secrets
+            .0
+            .iter()
+            .map(|secret| mac(secret, timestamp, body).finalize())
+            .collect();
+        let matched = tags.iter().any(|tag| {
+            let tag = CtOutput::<Hmac<Sha256>>::new(Output::<Hmac<Sha256>>::clone_from_slice(tag));
+            expected.contains(&tag)
         });
-        let tag = matched.ok_or(Refused::Mismatch)?;
+        if !matched {
+            return Err(Refused::Mismatch);
+        }
+        Ok(Delivery {
+            timestamp,
+            body_sha256: Sha256::digest(body).into(),
+        })
+    }
+}
+
+/// The deliveries accepted within the replay window (in memory: a restart
+/// forgets them, and then only the window refuses a replay).
+#[derive(Debug)]
+pub struct Replays {
+    window_secs: i64,
+    accepted: HashMap<Delivery, i64>,
+}
+
+impl Replays {
+    /// Remembers deliveries for `window_secs`.
+    pub fn new(window_secs: i64) -> Replays {
+        Replays {
+            window_secs,
+            accepted: HashMap::new(),
+        }
+    }
+
+    /// Whether `delivery` was accepted before (as of `now`, unix seconds).
+    pub fn seen(&mut self, delivery: &Delivery, now: i64) -> bool {
         let window = self.window_secs;
         self.accepted
             .retain(|_, t| now.saturating_sub(*t).saturating_abs() <= window);
-        if self.accepted.insert(tag, timestamp).is_some() {
-            return Err(Refused::Replayed);
-        }
-        Ok(())
+        self.accepted.contains_key(delivery)
+    }
+
+    /// Records `delivery` as accepted (once what it asked for is done, so
+    /// a retry after a failure is not taken for a replay).
+    pub fn remember(&mut self, delivery: Delivery, now: i64) {
+        self.accepted.insert(delivery, now);
     }
 }
 
@@ -219,9 +274,9 @@ mod tests {
 
     #[test]
     fn either_secret_signs_during_a_rotation() {
-        let mut v = verifier();
-        assert_eq!(v.verify(Some(&sign(OLD, 100, b"a")), b"a", 100), Ok(()));
-        assert_eq!(v.verify(Some(&sign(NEW, 101, b"a")), b"a", 100), Ok(()));
+        let v = verifier();
+        assert!(v.check(Some(&sign(OLD, 100, b"a")), b"a", 100).is_ok());
+        assert!(v.check(Some(&sign(NEW, 101, b"a")), b"a", 100).is_ok());
         // One v1 per secret: the one that matches is enough.
         let other = sign(b"retired-secret-0123456789", 102, b"a");
         let both = format!(
@@ -229,19 +284,19 @@ mod tests {
             sign(NEW, 102, b"a"),
             other.split_once(',').unwrap().1
         );
-        assert_eq!(v.verify(Some(&both), b"a", 100), Ok(()));
+        assert!(v.check(Some(&both), b"a", 100).is_ok());
     }
 
     #[test]
     fn every_refusal_says_why() {
-        let mut v = verifier();
-        assert_eq!(v.verify(None, b"a", 0), Err(Refused::Missing));
+        let v = verifier();
+        assert_eq!(v.check(None, b"a", 0), Err(Refused::Missing));
         assert_eq!(
-            v.verify(Some(&sign(NEW, 100, b"a")), b"b", 100),
+            v.check(Some(&sign(NEW, 100, b"a")), b"b", 100),
             Err(Refused::Mismatch)
         );
         assert_eq!(
-            v.verify(
+            v.check(
                 Some(&sign(b"someone-else-0123456789", 100, b"a")),
                 b"a",
                 100
@@ -249,27 +304,46 @@ mod tests {
             Err(Refused::Mismatch)
         );
         assert_eq!(
-            v.verify(Some(&sign(NEW, 100, b"a")), b"a", 401),
+            v.check(Some(&sign(NEW, 100, b"a")), b"a", 401),
             Err(Refused::OutsideWindow {
                 skew_secs: 301,
                 window_secs: 300
             })
         );
+        for bad in ["t=now,v1=00", "t=1", "t=1,v1=zz", "t=1,v1=00"] {
+            assert!(
+                matches!(v.check(Some(bad), b"a", 1), Err(Refused::Malformed(_))),
+                "{bad}"
+            );
+        }
+        let many = format!(
+            "t=1{}",
+            format!(",v1={}", "0".repeat(64)).repeat(MAX_SIGNATURES + 1)
+        );
         assert!(matches!(
-            v.verify(Some("t=now,v1=00"), b"a", 0),
+            v.check(Some(&many), b"a", 1),
             Err(Refused::Malformed(_))
         ));
-        assert!(matches!(
-            v.verify(Some("t=1"), b"a", 1),
-            Err(Refused::Malformed(_))
-        ));
-        assert!(matches!(
-            v.verify(Some("t=1,v1=zz"), b"a", 1),
-            Err(Refused::Malformed(_))
-        ));
-        let signed = sign(NEW, 100, b"a");
-        assert_eq!(v.verify(Some(&signed), b"a", 100), Ok(()));
-        assert_eq!(v.verify(Some(&signed), b"a", 200), Err(Refused::Replayed));
+    }
+
+    #[test]
+    fn a_delivery_is_the_same_whatever_signatures_it_carries() {
+        let v = verifier();
+        let mut replays = Replays::new(300);
+        let rotating = format!(
+            "{},{}",
+            sign(NEW, 100, b"a"),
+            sign(OLD, 100, b"a").split_once(',').unwrap().1
+        );
+        let first = v.check(Some(&rotating), b"a", 100).unwrap();
+        replays.remember(first, 100);
+        // The old secret's signature alone, cut from the header: a replay.
+        let cut = sign(OLD, 100, b"a");
+        let again = v.check(Some(&cut), b"a", 150).unwrap();
+        assert!(replays.seen(&again, 150));
+        // Another body at the same time is another delivery.
+        let other = v.check(Some(&sign(NEW, 100, b"b")), b"b", 150).unwrap();
+        assert!(!replays.seen(&other, 150));
         assert_eq!(
             Refused::Replayed.to_string(),
             "firstpaint-signature: this request was already received"

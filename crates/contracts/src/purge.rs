@@ -69,7 +69,7 @@ impl PurgeRule {
             ));
         }
         Ok(PurgeRule {
-            path: path.to_owned(),
+            path: percent_encoded(path),
             at_ms,
         })
     }
@@ -85,6 +85,21 @@ impl PurgeRule {
     fn is_everything(&self) -> bool {
         self.path == "/*"
     }
+}
+
+/// `path` as a URL carries it (the edge compares against the request's
+/// encoded path): spaces, quotes, `<>`, backticks, braces, controls and
+/// every non-ASCII byte percent-encoded; `%XX` already there kept.
+fn percent_encoded(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for &b in path.as_bytes() {
+        if b <= b' ' || b >= 0x7f || matches!(b, b'"' | b'<' | b'>' | b'`' | b'{' | b'}') {
+            out.push_str(&format!("%{b:02X}"));
+        } else {
+            out.push(char::from(b));
+        }
+    }
+    out
 }
 
 impl Purges {
@@ -178,5 +193,13 @@ mod tests {
             .unwrap_err()
             .contains("longer than"));
         assert!(PurgeRule::new("/", 0).is_ok());
+    }
+
+    #[test]
+    fn paths_are_compared_as_urls_carry_them() {
+        let rule = PurgeRule::new("/p/café mug", 1).unwrap();
+        assert_eq!(rule.path, "/p/caf%C3%A9%20mug");
+        assert!(rule.covers("/p/caf%C3%A9%20mug"));
+        assert_eq!(PurgeRule::new("/p/a%20b", 1).unwrap().path, "/p/a%20b");
     }
 }

@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use firstpaint_origin::catalog_change::CatalogChange;
-use firstpaint_origin::webhook::{Secrets, Verifier, SIGNATURE_HEADER};
+use firstpaint_origin::webhook::{Delivery, Refused, Replays, Secrets, Verifier, SIGNATURE_HEADER};
 use serde_json::json;
 use tokio::sync::Notify;
 
@@ -58,6 +58,10 @@ pub struct Args {
 /// periods.
 const MAX_DEBOUNCES: u32 = 10;
 
+/// The first wait before a failed rebuild is tried again (doubling, up to
+/// 16 times this).
+const RETRY_AFTER: Duration = Duration::from_secs(30);
+
 /// What `/health` reports of the rebuilds.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 struct Rebuilds {
@@ -75,7 +79,8 @@ struct Rebuilds {
 
 struct Service {
     pipeline: Pipeline,
-    verifier: Mutex<Verifier>,
+    verifier: Verifier,
+    replays: Mutex<Replays>,
     /// Held while the catalog file is read, changed and written.
     catalog: tokio::sync::Mutex<()>,
     rebuilds: Mutex<Rebuilds>,
@@ -89,7 +94,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let secrets = Secrets::parse(&args.secrets).map_err(|e| anyhow::anyhow!("--secrets: {e}"))?;
     let service = Arc::new(Service {
         pipeline: args.pipeline,
-        verifier: Mutex::new(Verifier::new(secrets, args.replay_window_secs)),
+        verifier: Verifier::new(secrets, args.replay_window_secs),
+        replays: Mutex::new(Replays::new(args.replay_window_secs)),
         catalog: tokio::sync::Mutex::new(()),
         rebuilds: Mutex::default(),
         wake: Notify::new(),
@@ -131,13 +137,20 @@ async fn catalog_webhook(
         .get(SIGNATURE_HEADER)
         .map(|v| v.to_str().unwrap_or("(not text)"));
     let now = super::now();
-    let verified = match service.verifier.lock() {
-        Ok(mut v) => v.verify(signature, &body, now),
-        Err(_) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, "verifier poisoned"),
+    let delivery = match service.verifier.check(signature, &body, now) {
+        Ok(d) => d,
+        Err(why) => {
+            eprintln!("webhook refused: {why}");
+            return refuse(StatusCode::UNAUTHORIZED, why);
+        }
     };
-    if let Err(why) = verified {
-        eprintln!("webhook refused: {why}");
-        return refuse(StatusCode::UNAUTHORIZED, why);
+    if service
+        .replays
+        .lock()
+        .map_or(true, |mut r| r.seen(&delivery, now))
+    {
+        eprintln!("webhook refused: {}", Refused::Replayed);
+        return refuse(StatusCode::UNAUTHORIZED, Refused::Replayed);
     }
     let change = match CatalogChange::parse(&body) {
         Ok(c) => c,
@@ -156,6 +169,7 @@ async fn catalog_webhook(
                     applied.updated, applied.added, applied.deleted
                 );
                 if !applied.changed() {
+                    remember(&service, delivery, now);
                     return (
                         StatusCode::OK,
                         Json(json!({ "applied": applied, "rebuild": "not needed" })),
@@ -173,6 +187,7 @@ async fn catalog_webhook(
             Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e),
         }
     };
+    remember(&service, delivery, now);
     eprintln!("{why}: rebuild queued");
     if let Ok(mut r) = service.rebuilds.lock() {
         r.queued.push(why.clone());
@@ -183,6 +198,13 @@ async fn catalog_webhook(
         Json(json!({ "accepted": why, "rebuild": "queued" })),
     )
         .into_response()
+}
+
+/// Records `delivery` as done: the same request again is a replay.
+fn remember(service: &Service, delivery: Delivery, now: i64) {
+    if let Ok(mut r) = service.replays.lock() {
+        r.remember(delivery, now);
+    }
 }
 
 /// Why a change was not applied.
@@ -219,6 +241,7 @@ async fn health(State(service): State<Arc<Service>>) -> Response {
 
 /// Rebuilds after each quiet spell following a change, one at a time.
 async fn rebuild_loop(service: Arc<Service>) {
+    let mut failures = 0u32;
     loop {
         service.wake.notified().await;
         // Wait out the burst (every change in it goes in this rebuild),
@@ -231,15 +254,13 @@ async fn rebuild_loop(service: Arc<Service>) {
             }
         }
         let whys = match service.rebuilds.lock() {
-            Ok(mut r) => {
+            Ok(mut r) if !r.queued.is_empty() => {
                 r.running = true;
                 std::mem::take(&mut r.queued)
             }
+            Ok(_) => continue,
             Err(_) => return,
         };
-        if whys.is_empty() {
-            continue;
-        }
         let why = if whys.len() == 1 {
             whys.join("")
         } else {
@@ -263,8 +284,19 @@ async fn rebuild_loop(service: Arc<Service>) {
             r.running = false;
             if ok {
                 r.published += 1;
+                failures = 0;
             } else {
+                // Tried again later (bad input is reported each time until
+                // it is fixed; a passing fault heals), with what came since.
                 r.failed += 1;
+                failures += 1;
+                r.queued.splice(0..0, whys);
+                let wait = RETRY_AFTER * 2u32.saturating_pow(failures.min(5) - 1);
+                let waker = Arc::clone(&service);
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    waker.wake.notify_one();
+                });
             }
             r.last = Some(json!({
                 "why": why,

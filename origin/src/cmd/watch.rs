@@ -3,7 +3,9 @@
 //!
 //! The files are polled (size and modification time, every `--poll-ms`):
 //! it works the same on every file system, network mounts included, and
-//! needs nothing from the platform. A change starts a rebuild once the
+//! needs nothing from the platform (an edit that keeps a file's size
+//! within one tick of a coarse clock, 1 s on some file systems, is not
+//! seen: write exports through a rename, as most tools do). A change starts a rebuild once the
 //! files have been still for `--debounce-ms`, so an export written in
 //! several steps is built once. A rebuild that fails (bad input, named
 //! with file, line and field) publishes nothing and the watch goes on; the
@@ -44,11 +46,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let files: Vec<&Path> = args.pipeline.watched();
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     let snapshot = || files.iter().map(|f| stamp(f)).collect::<Vec<Stamp>>();
+    // Seen before the first rebuild and before saying so: a change made
+    // during either is caught.
+    let mut seen = snapshot();
     if args.now {
         rebuild(&args.pipeline, "watch: started");
     }
-    // Seen before saying so: a change made once the line is out is caught.
-    let mut seen = snapshot();
     eprintln!("watching {}", names.join(", "));
     // When the files last moved, and which did, while a rebuild is due.
     let mut moved: Option<(Instant, Vec<String>)> = None;
