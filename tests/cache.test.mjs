@@ -7,7 +7,8 @@
 //    tracking parameters are not part of the key.
 // 2. Stale within stale-while-revalidate: the stale copy is served at once
 //    and the origin is asked in the background (conditionally: a 304 keeps
-//    the body); the next request has the new copy.
+//    the body); the next request has the new copy. A 429 keeps the copy in
+//    service; a 404 drops it.
 // 3. Stale past that window: fetched anew before serving.
 // 4. Origin down (5xx or unreachable) within stale-if-error: the stale copy,
 //    personalized; past the window, or never cached: a 502 naming why.
@@ -167,6 +168,28 @@ describe('storefront page cache', () => {
     const kept = await untilHit(p);
     assert.equal(kept.misses, 0);
     assert.equal(versionOf(kept.html), 'v1');
+  });
+
+  test('a revalidation drops the copy only when the origin says it is gone', async () => {
+    const kept = '/products/SKU-00015';
+    const gone = '/products/SKU-00016';
+    for (const p of [kept, gone]) {
+      origin.rules.set(p, { cacheControl: 's-maxage=1, stale-while-revalidate=60', version: 1 });
+      assert.equal((await get(p)).cache, 'miss');
+    }
+    await sleep(1300);
+    // Throttled: the stale copy stays in service.
+    origin.rules.set(kept, { status: 429 });
+    assert.equal((await get(kept)).cache, 'stale');
+    await eventually(() => origin.asked(kept) === 2, 'the background revalidation');
+    await sleep(300);
+    const still = await get(kept);
+    assert.equal(still.cache, 'stale');
+    assert.equal(versionOf(still.html), 'v1');
+    // Deleted at the origin: the copy goes, and the 404 is what is served.
+    origin.rules.set(gone, { status: 404 });
+    assert.equal((await get(gone)).cache, 'stale');
+    await eventually(async () => (await get(gone)).res.status === 404, 'the copy dropped');
   });
 
   test('past stale-while-revalidate the page is fetched before serving', async () => {
