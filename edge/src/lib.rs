@@ -24,6 +24,7 @@ pub mod collect;
 pub mod consent;
 pub mod cookies;
 pub mod error;
+pub mod in_flight;
 pub mod keyed_hash;
 pub mod limits;
 pub mod loader;

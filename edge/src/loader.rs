@@ -35,6 +35,7 @@ use worker::wasm_bindgen_futures::JsFuture;
 use worker::{Date, Delay, Env};
 
 use crate::error::EdgeError;
+use crate::in_flight::InFlight;
 use crate::limits::{MANIFEST_TTL_MS, RETRY_AFTER_FAILURE_MS};
 use crate::overlay;
 use crate::profile::Profile;
@@ -157,7 +158,7 @@ impl Live {
 
 thread_local! {
     static CURRENT: RefCell<Option<Live>> = const { RefCell::new(None) };
-    static REFRESHING: RefCell<bool> = const { RefCell::new(false) };
+    static REFRESHING: RefCell<InFlight> = RefCell::default();
     /// The first load while it is in flight.
     static LOADING: RefCell<Option<Loading>> = const { RefCell::new(None) };
     /// The last failed load while nothing is cached: (when, why). Requests
@@ -275,11 +276,11 @@ fn cached(env: &Env, ctx: &worker::Context) -> Result<Option<Live>, EdgeError> {
             .and_then(|v| v.parse().ok())
             .unwrap_or(MANIFEST_TTL_MS);
         let stale = now_ms() - loaded.checked_at_ms() > ttl;
-        if stale && !REFRESHING.with(|r| r.replace(true)) {
+        if stale && REFRESHING.with(|r| r.borrow_mut().start(now_ms())) {
             let env = env.clone();
             ctx.wait_until(async move {
                 let _ = refresh(&env).await;
-                REFRESHING.with(|r| *r.borrow_mut() = false);
+                REFRESHING.with(|r| r.borrow_mut().end());
             });
         }
         if overlay::due(env) {

@@ -22,6 +22,7 @@ use worker::js_sys::Uint8Array;
 use worker::Env;
 
 use crate::error::EdgeError;
+use crate::in_flight::InFlight;
 use crate::limits::LIVE_TTL_MS;
 use crate::loader::{self, now_ms, KV_BINDING};
 use crate::shopper::setting;
@@ -46,7 +47,7 @@ pub struct Overlay {
 struct State {
     overlay: Option<Overlay>,
     checked_at_ms: Option<f64>,
-    refreshing: bool,
+    reading: InFlight,
     last_error: Option<String>,
 }
 
@@ -84,9 +85,8 @@ pub fn due(env: &Env) -> bool {
         .unwrap_or(LIVE_TTL_MS);
     STATE.with(|s| {
         let mut s = s.borrow_mut();
-        let due = !s.refreshing && s.checked_at_ms.is_none_or(|at| now_ms() - at > ttl);
-        s.refreshing |= due;
-        due
+        let now = now_ms();
+        s.checked_at_ms.is_none_or(|at| now - at > ttl) && s.reading.start(now)
     })
 }
 
@@ -97,7 +97,7 @@ pub async fn refresh(env: &Env) {
     let result = read(env).await;
     let changed = STATE.with(|s| {
         let mut s = s.borrow_mut();
-        s.refreshing = false;
+        s.reading.end();
         s.checked_at_ms = Some(now_ms());
         match result {
             Ok(Some(overlay)) => {

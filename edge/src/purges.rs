@@ -17,6 +17,7 @@ use firstpaint_contracts::{Purges, PURGES_KEY};
 use worker::{console_warn, Context, Env};
 
 use crate::error::EdgeError;
+use crate::in_flight::InFlight;
 use crate::limits::PURGE_TTL_MS;
 use crate::loader::{now_ms, KV_BINDING};
 use crate::shopper::setting;
@@ -32,15 +33,9 @@ struct State {
     /// When this isolate first saw each rule (path, time asked), ms.
     first_seen: HashMap<(String, i64), f64>,
     checked_at_ms: Option<f64>,
-    /// Since when a read is running (one that never ended, cut off by the
-    /// platform, expires after [`READ_EXPIRES_MS`]).
-    reading_since: Option<f64>,
+    reading: InFlight,
     last_error: Option<String>,
 }
-
-/// A read of the purges still marked as running after this long is taken
-/// to have been cut off, ms.
-const READ_EXPIRES_MS: f64 = 30_000.0;
 
 thread_local! {
     static STATE: RefCell<State> = RefCell::default();
@@ -57,11 +52,7 @@ pub async fn current(env: &Env, ctx: &Context) -> Option<Rc<Purges>> {
         let mut s = s.borrow_mut();
         let now = now_ms();
         let never = s.checked_at_ms.is_none();
-        let reading = s.reading_since.is_some_and(|at| now - at < READ_EXPIRES_MS);
-        let due = !reading && s.checked_at_ms.is_none_or(|at| now - at > ttl);
-        if due {
-            s.reading_since = Some(now);
-        }
+        let due = s.checked_at_ms.is_none_or(|at| now - at > ttl) && s.reading.start(now);
         (never, due)
     });
     if never && due {
@@ -92,7 +83,7 @@ async fn refresh(env: &Env) {
         let mut s = s.borrow_mut();
         let now = now_ms();
         let first_read = s.checked_at_ms.is_none();
-        s.reading_since = None;
+        s.reading.end();
         s.checked_at_ms = Some(now);
         match result {
             Ok(mut purges) => {

@@ -24,6 +24,7 @@ use worker::{
     RequestRedirect, Response, Result, Url,
 };
 
+use crate::in_flight::IN_FLIGHT_EXPIRES_MS;
 use crate::page_cache::{cache_key, CachePolicy, Freshness, NotCached};
 use crate::purges;
 
@@ -36,9 +37,6 @@ pub const ASSETS_BINDING: &str = "ASSETS";
 pub const PAGE_CACHE: &str = "firstpaint-pages";
 /// Response header: how the page cache answered.
 pub const CACHE_HEADER: &str = "x-p13n-cache";
-/// A revalidation still marked as running after this long is taken to have
-/// been cut off, ms.
-const REVALIDATION_EXPIRES_MS: f64 = 30_000.0;
 /// Stored with a page: when it left the origin, unix ms.
 const STORED_AT: &str = "x-p13n-stored-at";
 /// Stored with a page: the origin's own `Cache-Control` (the stored copy's
@@ -255,7 +253,7 @@ fn revalidate_in_background(
     let now = Date::now().as_millis() as f64;
     let started = REVALIDATING.with(|r| {
         let mut r = r.borrow_mut();
-        r.retain(|_, since| now - *since < REVALIDATION_EXPIRES_MS);
+        r.retain(|_, since| now - *since < IN_FLIGHT_EXPIRES_MS);
         r.insert(key.clone(), now).is_none()
     });
     if !started {
