@@ -286,5 +286,8 @@ describe('storefront page cache', () => {
     const down = await get(p);
     assert.equal(down.res.status, 502);
     assert.match(down.html, /storefront origin cannot be reached/);
+    const post = await fetch(`${worker.url}/cart/add`, { method: 'POST', body: 'sku=SKU-00001' });
+    assert.equal(post.status, 502);
+    assert.match(await post.text(), /storefront origin cannot be reached/);
   });
 });

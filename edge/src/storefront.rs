@@ -64,7 +64,10 @@ pub async fn fetch(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     target.set_path(url.path());
     target.set_query(url.query());
     if req.method() != Method::Get || req.headers().has("authorization")? {
-        return tagged(forward(&req, &target).await, "bypass");
+        return match forward(&req, &target).await {
+            Ok(answer) => tagged(answer, "bypass"),
+            Err(e) => bad_gateway(&format!("the storefront origin cannot be reached: {e}")),
+        };
     }
     let key = cache_key(&target);
     let cache = Cache::open(PAGE_CACHE.to_owned()).await;
@@ -81,7 +84,10 @@ pub async fn fetch(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         match stored.policy.freshness(stored.age_secs()) {
             Freshness::Fresh => return stored.served("hit"),
             Freshness::Revalidate => {
-                revalidate_in_background(ctx, cache, key, &req, &target, &stored)?;
+                // A revalidation that cannot start leaves the copy served.
+                if let Err(e) = revalidate_in_background(ctx, cache, key, &req, &target, &stored) {
+                    console_warn!("firstpaint: {}: not revalidated: {e}", url.path());
+                }
                 return stored.served("stale");
             }
             Freshness::IfOriginFails => {
@@ -188,11 +194,11 @@ fn keep(
                     console_warn!("firstpaint: page cache: {key}: not stored: {e}");
                 }
             });
-            tagged(Ok(response), how)
+            tagged(response, how)
         }
         Err(reason) => {
             console_log!("firstpaint: {key}: not cached: {reason}");
-            tagged(Ok(response), "bypass")
+            tagged(response, "bypass")
         }
     }
 }
@@ -334,8 +340,7 @@ async fn forward(req: &Request, target: &Url) -> Result<Response> {
 }
 
 /// `response` with `x-p13n-cache: how`.
-fn tagged(response: Result<Response>, how: &str) -> Result<Response> {
-    let response = response?;
+fn tagged(response: Response, how: &str) -> Result<Response> {
     let headers = copy_headers(response.headers())?;
     headers.set(CACHE_HEADER, how)?;
     let (builder, body) = response.into_parts();
