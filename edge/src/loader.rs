@@ -41,7 +41,7 @@ use crate::overlay;
 use crate::profile::Profile;
 use crate::routing::Need;
 use crate::shards;
-use crate::shopper::setting;
+use crate::shopper::{setting, setting_or};
 
 /// KV binding holding manifest and bundles.
 pub const KV_BINDING: &str = "BUNDLES";
@@ -272,9 +272,7 @@ pub async fn within<T: 'static>(
 /// check is stale; `Err` while a recent failed load is not retried yet.
 fn cached(env: &Env, ctx: &worker::Context) -> Result<Option<Live>, EdgeError> {
     if let Some(loaded) = CURRENT.with(|c| c.borrow().clone()) {
-        let ttl = setting(env, MANIFEST_TTL_VAR)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(MANIFEST_TTL_MS);
+        let ttl = setting_or(env, MANIFEST_TTL_VAR, MANIFEST_TTL_MS);
         let stale = now_ms() - loaded.checked_at_ms() > ttl;
         if stale && REFRESHING.with(|r| r.borrow_mut().start(now_ms())) {
             let env = env.clone();
@@ -376,20 +374,9 @@ async fn load_if_changed(env: &Env) -> Result<Live, EdgeError> {
     if overlay::due(env) {
         overlay::refresh(env).await;
     }
-    let kv = env
-        .kv(KV_BINDING)
-        .map_err(|e| EdgeError::Config(format!("KV binding {KV_BINDING}: {e}")))?;
-    let manifest_text = kv
-        .get(MANIFEST_KEY)
-        .text()
-        .await
-        .map_err(|e| EdgeError::Kv {
-            key: MANIFEST_KEY.into(),
-            reason: e.to_string(),
-        })?
-        .ok_or_else(|| {
-            EdgeError::NotPublished(format!("no {MANIFEST_KEY:?} in KV {KV_BINDING}"))
-        })?;
+    let manifest_text = kv_text(env, MANIFEST_KEY).await?.ok_or_else(|| {
+        EdgeError::NotPublished(format!("no {MANIFEST_KEY:?} in KV {KV_BINDING}"))
+    })?;
     let keys = trusted_keys(env)?;
     let now = now_ms();
     let newest = release().map_or(0, |r| r.sequence);
@@ -479,6 +466,20 @@ async fn load_canary(
         sha256: bundle.sha256.clone(),
         percent: canary.percent,
     })
+}
+
+/// The text KV holds under `key` (`None`: nothing there): the manifest,
+/// the live overlay's pointer, the page cache's purges.
+pub async fn kv_text(env: &Env, key: &str) -> Result<Option<String>, EdgeError> {
+    env.kv(KV_BINDING)
+        .map_err(|e| EdgeError::Config(format!("KV binding {KV_BINDING}: {e}")))?
+        .get(key)
+        .text()
+        .await
+        .map_err(|e| EdgeError::Kv {
+            key: key.into(),
+            reason: e.to_string(),
+        })
 }
 
 /// The value of `key` in KV, checked against `sha256` by the runtime's

@@ -22,10 +22,10 @@ use worker::js_sys::Uint8Array;
 use worker::Env;
 
 use crate::error::EdgeError;
-use crate::in_flight::InFlight;
+use crate::in_flight::Polled;
 use crate::limits::LIVE_TTL_MS;
-use crate::loader::{self, now_ms, KV_BINDING};
-use crate::shopper::setting;
+use crate::loader::{self, now_ms};
+use crate::shopper::setting_or;
 
 /// Variable overriding [`LIVE_TTL_MS`] (how often the pointer is
 /// re-read), in milliseconds.
@@ -46,8 +46,7 @@ pub struct Overlay {
 #[derive(Default)]
 struct State {
     overlay: Option<Overlay>,
-    checked_at_ms: Option<f64>,
-    reading: InFlight,
+    poll: Polled,
     last_error: Option<String>,
 }
 
@@ -80,14 +79,8 @@ pub fn apply(engine: &Rc<Engine>) -> Rc<Engine> {
 /// Whether the pointer is due a read: never read, or read longer ago than
 /// `LIVE_TTL_MS` (and no read is in flight). Marks the read as started.
 pub fn due(env: &Env) -> bool {
-    let ttl = setting(env, LIVE_TTL_VAR)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(LIVE_TTL_MS);
-    STATE.with(|s| {
-        let mut s = s.borrow_mut();
-        let now = now_ms();
-        s.checked_at_ms.is_none_or(|at| now - at > ttl) && s.reading.start(now)
-    })
+    let ttl = setting_or(env, LIVE_TTL_VAR, LIVE_TTL_MS);
+    STATE.with(|s| s.borrow_mut().poll.start_if_due(now_ms(), ttl))
 }
 
 /// Reads the pointer and, when it names another overlay, reads, opens and
@@ -97,8 +90,7 @@ pub async fn refresh(env: &Env) {
     let result = read(env).await;
     let changed = STATE.with(|s| {
         let mut s = s.borrow_mut();
-        s.reading.end();
-        s.checked_at_ms = Some(now_ms());
+        s.poll.ended(now_ms());
         match result {
             Ok(Some(overlay)) => {
                 s.overlay = Some(overlay);
@@ -123,14 +115,7 @@ pub async fn refresh(env: &Env) {
 
 /// The overlay the pointer names, when it is not the one held.
 async fn read(env: &Env) -> Result<Option<Overlay>, EdgeError> {
-    let kv = env
-        .kv(KV_BINDING)
-        .map_err(|e| EdgeError::Config(format!("KV binding {KV_BINDING}: {e}")))?;
-    let kv_error = |e: worker::kv::KvError| EdgeError::Kv {
-        key: LIVE_KEY.into(),
-        reason: e.to_string(),
-    };
-    let Some(text) = kv.get(LIVE_KEY).text().await.map_err(kv_error)? else {
+    let Some(text) = loader::kv_text(env, LIVE_KEY).await? else {
         return Ok(None);
     };
     let pointer: LivePointer = serde_json::from_str(&text).map_err(|e| {

@@ -15,7 +15,7 @@ use crate::rewrite::{PageContext, SearchEngines, SlotRewriter};
 use crate::routing::Need;
 use crate::search::{self, DEFAULT_SEARCH_PATH, SEARCH_PATH_VAR};
 use crate::shard_search;
-use crate::shopper::{setting, PageSeen, Shopper};
+use crate::shopper::{setting, setting_or, PageSeen, Shopper};
 use crate::storefront::{self, copy_headers};
 use firstpaint_engine::{Intent, SearchRequest, Visitor};
 
@@ -45,9 +45,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     if upstream.status_code() != 200 || !is_html {
         return Ok(upstream);
     }
-    let budget = setting(env, COLD_LOAD_BUDGET_VAR)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_COLD_LOAD_BUDGET_MS);
+    let budget = setting_or(env, COLD_LOAD_BUDGET_VAR, DEFAULT_COLD_LOAD_BUDGET_MS);
     let budget = Duration::from_millis(budget);
     let started = Date::now().as_millis();
     // What the page is about decides the shard of a sharded store.

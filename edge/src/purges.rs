@@ -17,10 +17,10 @@ use firstpaint_contracts::{Purges, PURGES_KEY};
 use worker::{console_warn, Context, Env};
 
 use crate::error::EdgeError;
-use crate::in_flight::InFlight;
+use crate::in_flight::Polled;
 use crate::limits::PURGE_TTL_MS;
-use crate::loader::{now_ms, KV_BINDING};
-use crate::shopper::setting;
+use crate::loader::{kv_text, now_ms};
+use crate::shopper::setting_or;
 
 /// Variable overriding [`PURGE_TTL_MS`], in milliseconds.
 pub const PURGE_TTL_VAR: &str = "PURGE_TTL_MS";
@@ -32,8 +32,7 @@ struct State {
     purges: Option<Rc<Purges>>,
     /// When this isolate first saw each rule (path, time asked), ms.
     first_seen: HashMap<(String, i64), f64>,
-    checked_at_ms: Option<f64>,
-    reading: InFlight,
+    poll: Polled,
     last_error: Option<String>,
 }
 
@@ -45,14 +44,12 @@ thread_local! {
 /// the background when older than `PURGE_TTL_MS`. `None` while they
 /// cannot be known.
 pub async fn current(env: &Env, ctx: &Context) -> Option<Rc<Purges>> {
-    let ttl = setting(env, PURGE_TTL_VAR)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(PURGE_TTL_MS);
+    let ttl = setting_or(env, PURGE_TTL_VAR, PURGE_TTL_MS);
     let (never, due) = STATE.with(|s| {
         let mut s = s.borrow_mut();
         let now = now_ms();
-        let never = s.checked_at_ms.is_none();
-        let due = s.checked_at_ms.is_none_or(|at| now - at > ttl) && s.reading.start(now);
+        let never = s.poll.never_read();
+        let due = s.poll.start_if_due(now, ttl);
         (never, due)
     });
     if never && due {
@@ -82,9 +79,8 @@ async fn refresh(env: &Env) {
     STATE.with(|s| {
         let mut s = s.borrow_mut();
         let now = now_ms();
-        let first_read = s.checked_at_ms.is_none();
-        s.reading.end();
-        s.checked_at_ms = Some(now);
+        let first_read = s.poll.never_read();
+        s.poll.ended(now);
         match result {
             Ok(mut purges) => {
                 // The purge's clock is the publisher's: a rule that appears
@@ -119,14 +115,7 @@ async fn refresh(env: &Env) {
 }
 
 async fn read(env: &Env) -> Result<Purges, EdgeError> {
-    let kv = env
-        .kv(KV_BINDING)
-        .map_err(|e| EdgeError::Config(format!("KV binding {KV_BINDING}: {e}")))?;
-    let text = kv.get(PURGES_KEY).text().await.map_err(|e| EdgeError::Kv {
-        key: PURGES_KEY.into(),
-        reason: e.to_string(),
-    })?;
-    match text {
+    match kv_text(env, PURGES_KEY).await? {
         None => Ok(Purges::default()),
         Some(text) => serde_json::from_str(&text).map_err(|e| {
             EdgeError::Config(format!(

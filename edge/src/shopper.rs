@@ -53,6 +53,14 @@ pub fn setting(env: &Env, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// A variable or secret read as a number (or any `T`), `default` when it
+/// is unset or not one.
+pub fn setting_or<T: std::str::FromStr>(env: &Env, name: &str, default: T) -> T {
+    setting(env, name)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 impl Shopper {
     /// Reads consent and profile from the request; `rules` are the bundle's.
     pub fn identify(

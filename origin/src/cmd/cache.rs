@@ -9,7 +9,7 @@
 //! stale. Two purges at the same moment from two machines may lose one
 //! (read, add, write): purge again if in doubt, a purge is idempotent.
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use firstpaint_contracts::{PurgeRule, Purges, PURGES_KEY};
 
 use super::releases::{when, Target};
@@ -95,12 +95,7 @@ fn show(args: super::Show) -> anyhow::Result<()> {
 /// target is known to name a place.
 fn read(target: &Target) -> anyhow::Result<Purges> {
     target.check()?;
-    target
-        .get_text(PURGES_KEY)?
-        .map(|text| {
-            serde_json::from_str(&text)
-                .with_context(|| format!("KV key `{PURGES_KEY}` is not a purge document"))
-        })
-        .transpose()
-        .map(Option::unwrap_or_default)
+    Ok(target
+        .get_json(PURGES_KEY, "a purge document")?
+        .unwrap_or_default())
 }

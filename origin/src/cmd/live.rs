@@ -183,10 +183,7 @@ fn show(args: super::Show) -> anyhow::Result<()> {
 
 /// The pointer to the overlay served now, if there is one.
 fn pointer(target: &Target) -> anyhow::Result<Option<LivePointer>> {
-    target
-        .get_text(LIVE_KEY)?
-        .map(|text| serde_json::from_str(&text).context("KV key `live` is not a live pointer"))
-        .transpose()
+    target.get_json(LIVE_KEY, "a live pointer")
 }
 
 /// The bytes of the overlay `pointer` names: from the cache when they are

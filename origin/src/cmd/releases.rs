@@ -225,23 +225,26 @@ impl Target {
 
     /// The text stored under `key`, `None` when there is none.
     pub fn get_text(&self, key: &str) -> anyhow::Result<Option<String>> {
-        match &self.dir {
-            Some(dir) => {
-                let path = dir.join(file_name(key));
-                match std::fs::read_to_string(&path) {
-                    Ok(text) => Ok(Some(text)),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                    Err(e) => Err(e).with_context(|| format!("{}: failed to read", path.display())),
-                }
-            }
-            None => {
-                let mut command = self.kv_command("get", key);
-                command.arg("--text");
-                let out = run_kv(command, &format!("wrangler kv key get {key}"))?;
-                let stdout = String::from_utf8_lossy(&out.stdout);
-                Ok((stdout.trim() != "Value not found").then(|| stdout.into_owned()))
-            }
-        }
+        self.get_bytes(key)?
+            .map(|bytes| {
+                String::from_utf8(bytes)
+                    .with_context(|| format!("KV key `{key}` is not UTF-8 text"))
+            })
+            .transpose()
+    }
+
+    /// The JSON document stored under `key`, `None` when there is none;
+    /// one that is not `what` is an error saying so.
+    pub fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+        what: &str,
+    ) -> anyhow::Result<Option<T>> {
+        self.get_text(key)?
+            .map(|text| {
+                serde_json::from_str(&text).with_context(|| format!("KV key `{key}` is not {what}"))
+            })
+            .transpose()
     }
 
     /// The release served now (`None` before the first). It is the
