@@ -10,8 +10,12 @@ use firstpaint_engine::{
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
+use anyhow::Context;
+
 use crate::compile;
+use crate::incremental::state::{text_digest, BuildState};
 use crate::inputs::Inputs;
+use crate::train::graph::Graph;
 use crate::train::{ann, coview, embed, intent, priors, search, sessions, transitions};
 
 /// Knobs of one build.
@@ -83,7 +87,7 @@ fn distinct<'a>(
 }
 
 /// The rules compiled against `catalog` (see [`compile::Catalog::partial`]).
-fn compile_rules(
+pub(crate) fn compile_rules(
     inputs: &Inputs,
     catalog: &CatalogSection,
     ordinal: &HashMap<&str, u32>,
@@ -111,6 +115,27 @@ pub fn build(
     key: &SigningKey,
     opts: &BuildOptions,
 ) -> anyhow::Result<(Vec<u8>, BuildReport)> {
+    let (bytes, report, _) = train(inputs, key, opts, false)?;
+    Ok((bytes, report))
+}
+
+/// [`build`], and the state an incremental build of the next catalog
+/// change starts from ([`crate::incremental`]).
+pub fn build_with_state(
+    inputs: &Inputs,
+    key: &SigningKey,
+    opts: &BuildOptions,
+) -> anyhow::Result<(Vec<u8>, BuildReport, BuildState)> {
+    let (bytes, report, state) = train(inputs, key, opts, true)?;
+    Ok((bytes, report, state.context("the build kept no state")?))
+}
+
+fn train(
+    inputs: &Inputs,
+    key: &SigningKey,
+    opts: &BuildOptions,
+    keep_state: bool,
+) -> anyhow::Result<(Vec<u8>, BuildReport, Option<BuildState>)> {
     let mut steps = Vec::new();
     let mut clock = Instant::now();
     let mut lap = |name: &'static str, steps: &mut Vec<(&'static str, Duration)>| {
@@ -129,7 +154,7 @@ pub fn build(
     let transitions = transitions::build(catalog.products.len(), &sessions);
     let baskets = sessions::baskets(&inputs.events, &ordinal);
     let bought_together = coview::build(catalog.products.len(), &baskets);
-    let priors = priors::build(
+    let (priors, evidence) = priors::build(
         &catalog.products,
         catalog.categories.len(),
         &sessions,
@@ -184,28 +209,61 @@ pub fn build(
         intent,
         text_map: embedded.text_map,
     };
-    let mut writer = BundleWriter::new(firstpaint_bundle::Inputs {
+    let header = firstpaint_bundle::Inputs {
         bundle_version: u64::try_from(opts.now).unwrap_or(0),
         created_at: opts.now,
         expires_at: opts.now + i64::from(opts.ttl_days) * 86_400,
         catalog_sha256: inputs.catalog_sha256,
         events_sha256: inputs.events_sha256,
         rules_sha256: inputs.rules_sha256,
-    });
-    sections.write_into(&mut writer)?;
+    };
     let lineage = Lineage {
-        builder: format!("firstpaint {}", env!("CARGO_PKG_VERSION")),
+        builder: builder(),
         schema: firstpaint_engine::store::sections::SCHEMA,
         inputs: inputs.files.clone(),
         models: models.clone(),
         parent: None,
     };
-    writer.add(LINEAGE, lineage.encode()?)?;
-    let bytes = writer.finish(key);
+    let bytes = write_bundle(&sections, header, &lineage, key)?;
     lap("encode + sign", &mut steps);
 
+    let products = sections.catalog.products.len();
+    let state = if keep_state {
+        let EngineSections {
+            catalog,
+            ann,
+            co_view,
+            bought_together,
+            transitions,
+            intent,
+            text_map,
+            ..
+        } = sections;
+        Some(BuildState {
+            bundle_sha256: firstpaint_bundle::sha256(&bytes),
+            trained_at: opts.now,
+            events: inputs.files.iter().find(|f| f.role == "events").cloned(),
+            events_sha256: inputs.events_sha256,
+            models: models.clone(),
+            ids: inputs.products.iter().map(|p| p.id.clone()).collect(),
+            text: inputs.products.iter().map(text_digest).collect(),
+            behaviour: embedded.behaviour,
+            behaviour_weight: embedded.evidence,
+            categories: catalog.categories,
+            locations: catalog.locations,
+            evidence,
+            co_view,
+            bought_together,
+            transitions,
+            intent,
+            text_map,
+            graph: Graph::from_ann(&ann)?,
+        })
+    } else {
+        None
+    };
     let report = BuildReport {
-        products: sections.catalog.products.len(),
+        products,
         sessions: sessions.len(),
         bytes: bytes.len(),
         steps,
@@ -213,7 +271,25 @@ pub fn build(
         embeddings,
         models,
     };
-    Ok((bytes, report))
+    Ok((bytes, report, state))
+}
+
+/// The builder named in the lineage.
+pub(crate) fn builder() -> String {
+    format!("firstpaint {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Encodes `sections` and `lineage` under `header` and signs them.
+pub(crate) fn write_bundle(
+    sections: &EngineSections,
+    header: firstpaint_bundle::Inputs,
+    lineage: &Lineage,
+    key: &SigningKey,
+) -> anyhow::Result<Vec<u8>> {
+    let mut writer = BundleWriter::new(header);
+    sections.write_into(&mut writer)?;
+    writer.add(LINEAGE, lineage.encode()?)?;
+    Ok(writer.finish(key))
 }
 
 /// A line each on the intent model, trending, price response and refills.
@@ -266,9 +342,25 @@ fn summary(
 /// The catalog as the edge needs it, with category paths and locations
 /// interned and compatibility made symmetric.
 pub fn catalog_section(products: &[Product], ordinal: &HashMap<&str, u32>) -> CatalogSection {
-    let mut categories: Vec<String> = Vec::new();
-    let mut category_index: HashMap<String, u32> = HashMap::new();
-    let mut locations: Vec<String> = Vec::new();
+    catalog_section_after(products, ordinal, Vec::new(), Vec::new())
+}
+
+/// [`catalog_section`] with `categories` and `locations` (a parent
+/// build's) keeping their indexes, and new ones after them: the
+/// category-indexed models an incremental build carries over (intent,
+/// price response, refills) stay true. A category no product is in any
+/// more stays listed, empty, until the next full build.
+pub fn catalog_section_after(
+    products: &[Product],
+    ordinal: &HashMap<&str, u32>,
+    mut categories: Vec<String>,
+    mut locations: Vec<String>,
+) -> CatalogSection {
+    let mut category_index: HashMap<String, u32> = categories
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.clone(), i as u32))
+        .collect();
     let mut compatible: Vec<Vec<u32>> = vec![Vec::new(); products.len()];
     for (i, p) in products.iter().enumerate() {
         for other in p

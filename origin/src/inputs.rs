@@ -78,10 +78,25 @@ fn input_file(role: &str, path: &Path, text: &str) -> InputFile {
     }
 }
 
-/// Reads and checks all three inputs; every problem in every file is reported.
+/// Reads and checks all the inputs; every problem in every file is reported.
 pub fn load(paths: &InputPaths) -> anyhow::Result<Inputs> {
+    load_with(paths, true)
+}
+
+/// Reads and checks the catalog, the rules and the synonyms, not the
+/// events (left empty, with a zero hash and no lineage line): what an
+/// incremental build needs, whose behaviour comes from its parent.
+pub fn load_catalog_side(paths: &InputPaths) -> anyhow::Result<Inputs> {
+    load_with(paths, false)
+}
+
+fn load_with(paths: &InputPaths, with_events: bool) -> anyhow::Result<Inputs> {
     let catalog_text = read(&paths.catalog)?;
-    let events_text = read(&paths.events)?;
+    let events_text = if with_events {
+        read(&paths.events)?
+    } else {
+        String::new()
+    };
     let rules_text = read(&paths.rules)?;
     let catalog_name = paths.catalog.display().to_string();
     let mut errors = Vec::new();
@@ -91,11 +106,11 @@ pub fn load(paths: &InputPaths) -> anyhow::Result<Inputs> {
         &mut errors,
         read_ndjson::<Event>(&paths.events.display().to_string(), &events_text),
     );
-    let mut files = vec![
-        input_file("catalog", &paths.catalog, &catalog_text),
-        input_file("events", &paths.events, &events_text),
-        input_file("rules", &paths.rules, &rules_text),
-    ];
+    let mut files = vec![input_file("catalog", &paths.catalog, &catalog_text)];
+    if with_events {
+        files.push(input_file("events", &paths.events, &events_text));
+    }
+    files.push(input_file("rules", &paths.rules, &rules_text));
     let synonyms = match &paths.synonyms {
         Some(path) => {
             let text = read(path)?;
@@ -138,7 +153,11 @@ pub fn load(paths: &InputPaths) -> anyhow::Result<Inputs> {
         rules,
         synonyms,
         catalog_sha256: firstpaint_bundle::sha256(catalog_text.as_bytes()),
-        events_sha256: firstpaint_bundle::sha256(events_text.as_bytes()),
+        events_sha256: if with_events {
+            firstpaint_bundle::sha256(events_text.as_bytes())
+        } else {
+            [0; 32]
+        },
         rules_sha256: firstpaint_bundle::sha256(rules_text.as_bytes()),
         files,
         dropped_without_consent: dropped.len(),

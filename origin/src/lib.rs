@@ -3,7 +3,8 @@
 //! It reads and validates the inputs ([`inputs`]) and the catalog changes
 //! webhooks carry ([`catalog_change`]), trains the models
 //! ([`train`]), compiles the rules ([`compile`]), assembles and signs the
-//! bundle ([`build`]), and can write a realistic synthetic store of any size
+//! bundle ([`build`]) and rebuilds it for a catalog change without
+//! retraining ([`incremental`]), and can write a realistic synthetic store of any size
 //! ([`generate`]) for fixtures and benchmarks, and measures quality on real
 //! data with the engine the edge runs ([`eval`]). The `firstpaint` binary wraps
 //! these in subcommands.
@@ -14,6 +15,7 @@ pub mod catalog_change;
 pub mod compile;
 pub mod eval;
 pub mod generate;
+pub mod incremental;
 pub mod inputs;
 pub mod keys;
 pub mod shard;

@@ -2,13 +2,15 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use firstpaint_bundle::{hex, sha256, SigningKey, TermDirectoryBuilder};
 use firstpaint_engine::Engine;
-use firstpaint_origin::build::{build, check_rules, BuildOptions};
-use firstpaint_origin::inputs::{load, InputPaths, Inputs};
+use firstpaint_origin::build::{build, build_with_state, check_rules, BuildOptions, BuildReport};
+use firstpaint_origin::incremental::state::{self, BuildState};
+use firstpaint_origin::incremental::{parent_of, rebuild, Diff, MAX_CHANGED_SHARE};
+use firstpaint_origin::inputs::{load, load_catalog_side, InputPaths, Inputs};
 use firstpaint_origin::keys::read_signing_key;
 use firstpaint_origin::shard::{self, ShardEntry, ShardIndex};
 
@@ -49,6 +51,38 @@ pub struct Args {
     /// --shard-products).
     #[arg(long, default_value_t = 20_000, requires = "shard_products")]
     global_products: usize,
+    #[command(flatten)]
+    incremental: Incremental,
+}
+
+/// When a build may start from the last one instead of training again.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Incremental {
+    /// Build incrementally when the bundle at --out and the state beside it
+    /// allow: catalog, rules and synonyms are read again, the models are
+    /// carried over from that build without reading the events (see
+    /// `firstpaint_origin::incremental`). Otherwise, or when the change is
+    /// over 10% of the catalog, it says why and builds in full.
+    #[arg(long, conflicts_with = "shard_products")]
+    pub incremental: bool,
+    #[command(flatten)]
+    pub retrain: Retrain,
+}
+
+/// How old an incremental build's models may be.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Retrain {
+    /// Build in full, retraining on the events, once the models are this
+    /// many hours old (incremental builds carry them over).
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..))]
+    pub retrain_after_hours: u64,
+}
+
+impl Retrain {
+    /// The age as a duration.
+    pub fn after(&self) -> Duration {
+        Duration::from_secs(self.retrain_after_hours.saturating_mul(3600))
+    }
 }
 
 /// Validates, trains, signs and writes. Nothing is written when any input is
@@ -61,18 +95,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         rules: args.rules.clone(),
         synonyms: args.synonyms,
     };
-    let inputs = loaded(&paths)?;
     let opts = options(&args.rules, args.ttl_days);
     match args.shard_products {
         Some(max) => sharded(
-            &inputs,
+            &loaded(&paths)?,
             &key,
             &opts,
             &args.out,
             max as usize,
             args.global_products,
         ),
-        None => single(&inputs, &key, &opts, &args.out),
+        None => {
+            let incremental = args.incremental;
+            let retrain = incremental.incremental.then(|| incremental.retrain.after());
+            single(&paths, &key, &opts, &args.out, retrain).map(|_| ())
+        }
     }
 }
 
@@ -100,31 +137,69 @@ pub fn options(rules: &Path, ttl_days: u32) -> BuildOptions {
     }
 }
 
-/// Builds one bundle of `inputs` and writes it to `out` (atomically),
-/// printing each step's time and what the models learned.
+/// Builds one bundle of the inputs at `paths` and writes it to `out`
+/// (atomically), with its build state beside it, printing each step's
+/// time and what the models learned. Incremental when `incremental` (the
+/// most age of the models carried over) is given and the last build
+/// allows. Returns what kind of build it was, for logs.
 pub fn single(
-    inputs: &Inputs,
+    paths: &InputPaths,
     key: &SigningKey,
     opts: &BuildOptions,
     out: &Path,
+    incremental: Option<Duration>,
+) -> anyhow::Result<String> {
+    if let Some(retrain) = incremental {
+        match parent_of(out, opts.now, retrain) {
+            Ok(parent) => {
+                let inputs = load_catalog_side(paths)?;
+                let diff = Diff::between(&parent, &inputs);
+                if diff.too_large() {
+                    eprintln!(
+                        "incremental: {} is over {:.0}% of the catalog; building in full",
+                        diff.summary(),
+                        MAX_CHANGED_SHARE * 100.0
+                    );
+                } else {
+                    let (bytes, report, state) = rebuild(&inputs, parent, &diff, key, opts)?;
+                    written(out, &bytes, &report, &state)?;
+                    return Ok(format!("incremental build: {}", diff.summary()));
+                }
+            }
+            Err(why) => eprintln!("incremental: {why}; building in full"),
+        }
+    }
+    let inputs = loaded(paths)?;
+    let (bytes, report, state) = build_with_state(&inputs, key, opts)?;
+    written(out, &bytes, &report, &state)?;
+    Ok(format!("full build ({} sessions)", report.sessions))
+}
+
+/// Writes a built bundle to `out` and its state beside it, and prints the
+/// report. The bundle goes first: a state left naming the old bundle is
+/// not used (the next build is a full one).
+fn written(
+    out: &Path,
+    bytes: &[u8],
+    report: &BuildReport,
+    state: &BuildState,
 ) -> anyhow::Result<()> {
-    let (bytes, report) = build(inputs, key, opts)?;
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
-    replace(out, &bytes)?;
+    replace(out, bytes)?;
+    replace(&state::path_for(out), &state.to_bytes()?)?;
     for (step, took) in &report.steps {
-        eprintln!("  {step:<20} {:>8.1} ms", took.as_secs_f64() * 1e3);
+        eprintln!("  {step:<26} {:>8.1} ms", took.as_secs_f64() * 1e3);
     }
     for line in &report.models {
         eprintln!("  {line}");
     }
     println!(
-        "wrote {} ({} bytes, {} products, {} sessions)",
+        "wrote {} ({} bytes, {} products)",
         out.display(),
         report.bytes,
         report.products,
-        report.sessions
     );
     Ok(())
 }

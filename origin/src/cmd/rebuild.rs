@@ -42,6 +42,13 @@ pub struct Pipeline {
     /// published (the one the edge trusts).
     #[arg(long, env = "FIRSTPAINT_PUBKEY")]
     pub pubkey: PathBuf,
+    /// Always build in full, retraining on the events. By default a change
+    /// is built incrementally when it can be (see `build --incremental`),
+    /// and in full once the models are --retrain-after-hours old.
+    #[arg(long)]
+    pub full: bool,
+    #[command(flatten)]
+    pub retrain: super::build::Retrain,
     #[command(flatten)]
     pub target: Target,
     #[command(flatten)]
@@ -80,13 +87,13 @@ impl Pipeline {
     pub fn run(&self, why: &str) -> anyhow::Result<Duration> {
         let started = Instant::now();
         let key = read_signing_key(&self.signing.seal.key)?;
-        let inputs = super::build::loaded(&self.inputs())?;
         let opts = super::build::options(&self.rules, self.ttl_days);
-        super::build::single(&inputs, &key, &opts, &self.out)?;
+        let incremental = (!self.full).then(|| self.retrain.after());
+        let kind = super::build::single(&self.inputs(), &key, &opts, &self.out, incremental)?;
         let mut signing = self.signing.clone();
         signing.message = match signing.message.as_str() {
-            "" => why.to_owned(),
-            given => format!("{given}: {why}"),
+            "" => format!("{why} ({kind})"),
+            given => format!("{given}: {why} ({kind})"),
         };
         let signed = super::SignedBundle {
             bundle: self.out.clone(),

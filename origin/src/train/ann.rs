@@ -19,9 +19,14 @@ pub struct Point(pub Quantized);
 
 impl instant_distance::Point for Point {
     fn distance(&self, other: &Self) -> f32 {
-        // Cosine distance for unit vectors, clamped against rounding.
-        (1.0 - self.0.dot(&other.0)).max(0.0)
+        distance(&self.0, &other.0)
     }
+}
+
+/// Cosine distance of two quantized unit vectors, clamped against
+/// rounding: what the graph is built on, in full builds and incremental.
+pub fn distance(a: &Quantized, b: &Quantized) -> f32 {
+    (1.0 - a.dot(b)).max(0.0)
 }
 
 /// instant-distance's index over the products, and which product each of

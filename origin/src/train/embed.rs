@@ -44,6 +44,34 @@ pub struct Embeddings {
     pub text_map: TextMapSection,
     /// How the map was fitted; `None` when the random projection was kept.
     pub fit: Option<FitReport>,
+    /// Per product, its behaviour vector (`None` for one never touched).
+    pub behaviour: Vec<Option<Embedding>>,
+    /// Per product, the co-occurrence weight behind its behaviour vector.
+    pub evidence: Vec<f32>,
+}
+
+/// Places one product from its `text` features, its own behaviour vector
+/// and the `evidence` behind it: behaviour and mapped text blended by
+/// evidence, or the mapped text alone where there is no behaviour or no
+/// learned map. Full and incremental builds place every product this way.
+pub fn place(
+    text_map: &TextMapSection,
+    text: &[(u32, f32)],
+    own: Option<Embedding>,
+    evidence: f32,
+) -> Embedding {
+    let mapped = text_map.project(text);
+    match own.filter(|_| text_map.learned) {
+        Some(b) => {
+            let share = evidence / (evidence + HALF_EVIDENCE);
+            let mut v = mapped;
+            for (x, y) in v.0.iter_mut().zip(b.0) {
+                *x = share * y + (1.0 - share) * *x;
+            }
+            v.normalized()
+        }
+        None => mapped,
+    }
 }
 
 /// The hashed text features of one product, weighted by field.
@@ -89,25 +117,16 @@ pub fn build(products: &[Product], sessions: &[Vec<Touch>], baskets: &[Vec<Touch
         .iter()
         .enumerate()
         .map(|(i, text)| {
-            let mapped = text_map.project(text);
             let own = behaviour.vectors.get(i).copied().flatten();
-            match own.filter(|_| text_map.learned) {
-                Some(b) => {
-                    let e = behaviour.evidence.get(i).copied().unwrap_or(0.0);
-                    let share = e / (e + HALF_EVIDENCE);
-                    let mut v = mapped;
-                    for (x, y) in v.0.iter_mut().zip(b.0) {
-                        *x = share * y + (1.0 - share) * *x;
-                    }
-                    v.normalized()
-                }
-                None => mapped,
-            }
+            let evidence = behaviour.evidence.get(i).copied().unwrap_or(0.0);
+            place(&text_map, text, own, evidence)
         })
         .collect();
     Embeddings {
         vectors,
         text_map,
         fit,
+        behaviour: behaviour.vectors,
+        evidence: behaviour.evidence,
     }
 }

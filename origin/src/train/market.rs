@@ -152,46 +152,13 @@ pub fn refill_days(
         .collect()
 }
 
-/// Price response per category and the deal value per product.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PriceResponse {
-    /// Per category index, 0 (price does not move conversion) to 1.
-    pub by_category: Vec<f32>,
-    /// Per product: how far below its leaf category's median price it sells
-    /// (after the discounts in the events), times the category's response.
-    pub deal: Vec<f32>,
-}
-
-/// Estimates, per leaf category, how conversion (orders per view) moves
-/// with price relative to the category's median, by weighted least squares
-/// of log conversion on log relative price over its products (weighted by
-/// views); the slope, where negative, is the category's response, shrunk
-/// for categories of few products. Discounts on cart and order lines lower
-/// a product's effective price.
-pub fn price_response(
-    products: &[ProductRecord],
-    categories: usize,
-    sessions: &[Vec<Touch>],
-    events: &[Event],
-    ordinal: &HashMap<&str, u32>,
-) -> PriceResponse {
-    let n = products.len();
-    let (mut views, mut orders) = (vec![0.0f64; n], vec![0.0f64; n]);
-    for t in sessions.iter().flatten() {
-        let counter = match t.signal {
-            Signal::View => &mut views,
-            Signal::Order => &mut orders,
-            Signal::Cart => continue,
-        };
-        if let Some(c) = counter.get_mut(t.product as usize) {
-            *c += 1.0;
-        }
-    }
-    // Mean discount per unit on each product's cart and order lines.
-    let mut discount: HashMap<u32, (f64, f64)> = HashMap::new();
+/// Per product: the mean discount per unit on its cart and order lines
+/// (0 where there were none), which lowers its effective price in
+/// [`price_response`] and [`deals`].
+pub fn discounts(n: usize, events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<f64> {
+    let mut sums = vec![(0.0f64, 0.0f64); n];
     let mut note = |id: &str, qty: u32, per_unit: f64| {
-        if let Some(&i) = ordinal.get(id) {
-            let d = discount.entry(i).or_default();
+        if let Some(d) = ordinal.get(id).and_then(|&i| sums.get_mut(i as usize)) {
             d.0 += per_unit * f64::from(qty);
             d.1 += f64::from(qty);
         }
@@ -212,28 +179,58 @@ pub fn price_response(
             _ => {}
         }
     }
-    let price = |i: usize| {
-        let p = products.get(i).map_or(0.0, |p| p.price);
-        let off =
-            discount.get(&(i as u32)).map_or(
-                0.0,
-                |&(sum, units)| if units > 0.0 { sum / units } else { 0.0 },
-            );
-        (p - off).max(p * 0.05)
-    };
-    let mut out = PriceResponse {
-        by_category: vec![0.0; categories],
-        deal: vec![0.0; n],
-    };
+    sums.into_iter()
+        .map(|(sum, units)| if units > 0.0 { sum / units } else { 0.0 })
+        .collect()
+}
+
+/// Per product: its price less its mean discount, never below 5% of it.
+fn effective_prices(products: &[ProductRecord], discount: &[f64]) -> Vec<f64> {
+    products
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let off = discount.get(i).copied().unwrap_or(0.0);
+            (p.price - off).max(p.price * 0.05)
+        })
+        .collect()
+}
+
+/// Estimates, per leaf category, how conversion (orders per view) moves
+/// with price relative to the category's median, by weighted least squares
+/// of log conversion on log relative price over its products (weighted by
+/// views); the slope, where negative, is the category's response (0 to 1),
+/// shrunk for categories of few products. `discount` ([`discounts`])
+/// lowers a product's effective price.
+pub fn price_response(
+    products: &[ProductRecord],
+    categories: usize,
+    sessions: &[Vec<Touch>],
+    discount: &[f64],
+) -> Vec<f32> {
+    let n = products.len();
+    let (mut views, mut orders) = (vec![0.0f64; n], vec![0.0f64; n]);
+    for t in sessions.iter().flatten() {
+        let counter = match t.signal {
+            Signal::View => &mut views,
+            Signal::Order => &mut orders,
+            Signal::Cart => continue,
+        };
+        if let Some(c) = counter.get_mut(t.product as usize) {
+            *c += 1.0;
+        }
+    }
+    let price = effective_prices(products, discount);
+    let mut by_category = vec![0.0; categories];
     for (c, list) in priced_leaf_members(products, categories).iter().enumerate() {
-        let Some(median) = median(list.iter().map(|&i| price(i))) else {
+        let Some(median) = median(list.iter().map(|&i| price[i])) else {
             continue;
         };
         let points: Vec<(f64, f64, f64)> = list
             .iter()
             .filter(|&&i| views[i] > 0.0)
             .map(|&i| {
-                let x = (price(i) / median).ln();
+                let x = (price[i] / median).ln();
                 let y = ((orders[i] + 0.5) / (views[i] + 1.0)).ln();
                 (x, y, views[i])
             })
@@ -245,13 +242,34 @@ pub fn price_response(
             }
             _ => 0.0,
         };
-        out.by_category[c] = response as f32;
+        by_category[c] = response as f32;
+    }
+    by_category
+}
+
+/// Per product: how far below its leaf category's median effective price
+/// it sells, times the category's `response` ([`price_response`]). Only
+/// the catalog's prices and the discounts: an incremental build recomputes
+/// it for changed prices without the events.
+pub fn deals(
+    products: &[ProductRecord],
+    categories: usize,
+    discount: &[f64],
+    response: &[f32],
+) -> Vec<f32> {
+    let price = effective_prices(products, discount);
+    let mut deal = vec![0.0; products.len()];
+    for (c, list) in priced_leaf_members(products, categories).iter().enumerate() {
+        let Some(median) = median(list.iter().map(|&i| price[i])) else {
+            continue;
+        };
+        let response = f64::from(response.get(c).copied().unwrap_or(0.0));
         for &i in list {
-            let below = (median / price(i)).ln().clamp(0.0, 1.0);
-            out.deal[i] = (below * response) as f32;
+            let below = (median / price[i]).ln().clamp(0.0, 1.0);
+            deal[i] = (below * response) as f32;
         }
     }
-    out
+    deal
 }
 
 /// Per product: its price relative to its leaf category's median, as a

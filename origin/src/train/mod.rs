@@ -8,6 +8,7 @@
 //! - [`textmap`]: the map from text into the behaviour space (ridge).
 //! - [`embed`]: product embeddings from behaviour and mapped text.
 //! - [`ann`]: the HNSW index over the embeddings.
+//! - [`graph`]: that index changed in place by an incremental build.
 //! - [`search`]: the lexical index (terms, postings, synonyms).
 //! - [`transitions`]: what shoppers opened after each product.
 //! - [`intent`]: the session-intent classifier.
@@ -16,6 +17,7 @@ pub mod ann;
 pub mod behaviour;
 pub mod coview;
 pub mod embed;
+pub mod graph;
 pub mod intent;
 pub mod market;
 pub mod priors;
