@@ -1,0 +1,284 @@
+//! Incremental builds on the fixtures store: a catalog change (products
+//! added, removed, renamed, repriced) rebuilt from the last build's state
+//! serves the new catalog, agrees with a full build of it, keeps what the
+//! events said of the products that stayed, and refuses a state that is
+//! not its parent's.
+
+mod support;
+
+use std::collections::HashSet;
+
+use firstpaint_bundle::{hex, Bundle, Lineage, OwnedBytes};
+use firstpaint_engine::{Engine, SearchRequest, SlotKind, SlotRequest};
+use firstpaint_origin::build::{build_with_state, BuildOptions};
+use firstpaint_origin::incremental::state::{path_for, BuildState};
+use firstpaint_origin::incremental::{parent_of, rebuild, Diff};
+use firstpaint_origin::inputs::Inputs;
+use support::{fixtures_inputs, key, NOW};
+
+const LATER: i64 = NOW + 3_600;
+
+fn opts(now: i64) -> BuildOptions {
+    BuildOptions {
+        now,
+        ttl_days: 14,
+        progress: false,
+        rules_file: "rules.toml".into(),
+        shard: false,
+    }
+}
+
+/// The fixtures catalog changed as a merchant's day changes it: every 40th
+/// product removed, every 40th (offset) renamed, every 40th (offset)
+/// repriced, and a new brand's tent added.
+fn changed(inputs: &Inputs) -> Inputs {
+    let mut next = inputs.clone();
+    let removed: HashSet<String> = next
+        .products
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 40 == 5)
+        .map(|(_, p)| p.id.clone())
+        .collect();
+    next.products.retain(|p| !removed.contains(&p.id));
+    for (i, p) in next.products.iter_mut().enumerate() {
+        p.compatible_with.retain(|id| !removed.contains(id));
+        if i % 40 == 17 {
+            p.title = format!("{} Reissue", p.title);
+        }
+        if i % 40 == 29 {
+            p.price = (p.price * 0.7 * 100.0).round() / 100.0;
+        }
+    }
+    let template = next
+        .products
+        .iter()
+        .find(|p| p.title.contains("Two-Person Tent"))
+        .expect("a fixture tent")
+        .clone();
+    let mut tent = template.clone();
+    tent.id = "NEW-TENT-1".into();
+    tent.brand = Some("Summitline".into());
+    tent.title = format!(
+        "{} Ultralight",
+        template
+            .title
+            .replace(template.brand.as_deref().unwrap_or_default(), "Summitline")
+    );
+    tent.compatible_with.clear();
+    tent.created_at = time::OffsetDateTime::from_unix_timestamp(NOW).expect("time");
+    tent.updated_at = None;
+    next.products.push(tent);
+    next.catalog_sha256 = [7; 32];
+    next
+}
+
+fn open(bytes: &[u8], now: i64) -> Engine {
+    Engine::open(bytes.to_vec(), &key().verifying_key(), now).expect("bundle opens")
+}
+
+struct Case {
+    parent: Vec<u8>,
+    state: BuildState,
+    inputs: Inputs,
+}
+
+fn case() -> Case {
+    let (parent, _, state) =
+        build_with_state(&fixtures_inputs(), &key(), &opts(NOW)).expect("full build");
+    Case {
+        parent,
+        state,
+        inputs: changed(&fixtures_inputs()),
+    }
+}
+
+fn similar(engine: &Engine, id: &str, now: i64) -> Vec<String> {
+    let mut req = SlotRequest::new(SlotKind::Similar);
+    req.product = Some(id.into());
+    req.k = Some(12);
+    req.visitor.now = now;
+    engine
+        .rank(&req)
+        .map(|r| r.items.into_iter().map(|i| i.id).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn an_incremental_build_serves_the_changed_catalog() {
+    let Case {
+        parent,
+        state,
+        inputs,
+    } = case();
+    let old = open(&parent, NOW);
+    let diff = Diff::between(&state, &inputs);
+    assert_eq!(diff.added(), 1);
+    assert_eq!(diff.removed(), 11, "{}", diff.summary());
+    assert_eq!(diff.replaced(), 10, "{}", diff.summary());
+    assert!(!diff.too_large());
+    let parent_sha = state.bundle_sha256;
+    let (bytes, report, next) =
+        rebuild(&inputs, state, &diff, &key(), &opts(LATER)).expect("incremental build");
+    assert_eq!(next.bundle_sha256, firstpaint_bundle::sha256(&bytes));
+    let engine = open(&bytes, LATER);
+    let store = engine.store();
+    assert_eq!(store.products().len(), inputs.products.len());
+    assert_eq!(report.products, inputs.products.len());
+    for p in &inputs.products {
+        let got = store
+            .product(&p.id)
+            .unwrap_or_else(|| panic!("{} missing", p.id));
+        assert_eq!(got.title(), p.title.as_str());
+        assert_eq!(got.price(), p.price, "{}", p.id);
+        // Every product is in the graph, where its own vector finds it.
+        let own = store.embedding(got.ordinal()).expect("a vector");
+        assert!(
+            store.nearest(&own, 5).iter().any(|h| h.0 == got.ordinal()),
+            "{} is not found by its own vector",
+            p.id
+        );
+    }
+    let gone: Vec<&str> = old
+        .store()
+        .products()
+        .map(|p| p.id())
+        .filter(|id| store.product(id).is_none())
+        .collect();
+    assert_eq!(gone.len(), 11);
+    // What the events said of a product that stayed follows it: its
+    // viewed-together neighbours are its parent's, less the removed.
+    for p in old.store().products().step_by(7) {
+        let Some(now) = store.ordinal(p.id()) else {
+            continue;
+        };
+        let ids = |e: &Engine, ord: u32| -> Vec<String> {
+            e.store()
+                .co_view()
+                .row(ord)
+                .filter_map(|(o, _)| e.store().product_at(o).map(|q| q.id().to_owned()))
+                .collect()
+        };
+        let before: Vec<String> = ids(&old, p.ordinal())
+            .into_iter()
+            .filter(|id| !gone.contains(&id.as_str()))
+            .collect();
+        assert_eq!(ids(&engine, now), before, "{}", p.id());
+        assert_eq!(
+            old.store().popularity(p.ordinal()) > 0.0,
+            store.popularity(now) > 0.0,
+            "{}",
+            p.id()
+        );
+    }
+    // The new tent is found by its name and among the similar tents.
+    let mut req = SearchRequest::new("summitline tent");
+    req.visitor.now = LATER;
+    let found = engine.search(&req).expect("search");
+    assert!(
+        found.items.iter().any(|i| i.id == "NEW-TENT-1"),
+        "{:?}",
+        found.items
+    );
+    let template = inputs
+        .products
+        .iter()
+        .find(|p| p.title.contains("Two-Person Tent") && p.id != "NEW-TENT-1")
+        .expect("a fixture tent");
+    assert!(
+        similar(&engine, &template.id, LATER).contains(&"NEW-TENT-1".to_owned()),
+        "the new tent is not similar to {}",
+        template.id
+    );
+    // The lineage names the parent and still the events it learned from.
+    let bundle =
+        Bundle::open(OwnedBytes::new(bytes), &key().verifying_key(), LATER).expect("verifies");
+    let lineage = Lineage::of(&bundle).expect("decodes").expect("a lineage");
+    assert_eq!(lineage.parent, Some(hex(&parent_sha)));
+    assert!(
+        lineage.inputs.iter().any(|f| f.role == "events"),
+        "{lineage:?}"
+    );
+}
+
+#[test]
+fn an_incremental_build_agrees_with_a_full_build_of_the_same_catalog() {
+    let Case { state, inputs, .. } = case();
+    let diff = Diff::between(&state, &inputs);
+    let (bytes, _, _) =
+        rebuild(&inputs, state, &diff, &key(), &opts(LATER)).expect("incremental build");
+    let incremental = open(&bytes, LATER);
+    let (full, _, _) = build_with_state(&inputs, &key(), &opts(LATER)).expect("full build");
+    let full = open(&full, LATER);
+    let (mut shared, mut judged) = (0usize, 0usize);
+    for p in inputs.products.iter().step_by(5) {
+        let a = similar(&incremental, &p.id, LATER);
+        let b = similar(&full, &p.id, LATER);
+        shared += a.iter().filter(|id| b.contains(id)).count();
+        judged += b.len();
+    }
+    let overlap = shared as f64 / judged as f64;
+    println!("similar top-12 overlap, incremental vs full: {overlap:.3}");
+    assert!(overlap >= 0.75, "overlap {overlap:.3}");
+}
+
+#[test]
+fn the_same_change_builds_the_same_bundle() {
+    let Case { state, inputs, .. } = case();
+    let diff = Diff::between(&state, &inputs);
+    let (a, _, _) = rebuild(&inputs, state.clone(), &diff, &key(), &opts(LATER)).expect("builds");
+    let (b, _, _) = rebuild(&inputs, state, &diff, &key(), &opts(LATER)).expect("builds");
+    assert!(a == b, "two incremental builds of the same change differ");
+}
+
+#[test]
+fn a_state_is_only_the_parent_of_its_own_bundle() {
+    let Case { parent, state, .. } = case();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bundle = dir.path().join("b.fpb");
+    let hour = std::time::Duration::from_secs(3_600);
+    let why = parent_of(&bundle, NOW, hour).expect_err("no state yet");
+    assert!(why.contains("no build state"), "{why}");
+
+    std::fs::write(&bundle, &parent).expect("write");
+    std::fs::write(path_for(&bundle), state.to_bytes().expect("encodes")).expect("write");
+    assert!(parent_of(&bundle, NOW + 60, hour).is_ok());
+    let why = parent_of(&bundle, NOW + 3_600, hour).expect_err("too old");
+    assert!(why.contains("3600 s old"), "{why}");
+
+    // Another bundle at the path: the state is not its parent.
+    let mut other = parent.clone();
+    other.push(0);
+    std::fs::write(&bundle, &other).expect("write");
+    let why = parent_of(&bundle, NOW + 60, hour).expect_err("not its bundle");
+    assert!(why.contains("not built with the state"), "{why}");
+
+    // A damaged or foreign state names its file and what is wrong.
+    std::fs::write(&bundle, &parent).expect("write");
+    let mut bytes = state.to_bytes().expect("encodes");
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(path_for(&bundle), &bytes).expect("write");
+    let why = parent_of(&bundle, NOW + 60, hour).expect_err("truncated");
+    assert!(
+        why.contains("b.fpb.state") && why.contains("unreadable"),
+        "{why}"
+    );
+    std::fs::write(path_for(&bundle), b"FPST\x09\0\0\0").expect("write");
+    let why = parent_of(&bundle, NOW + 60, hour).expect_err("other format");
+    assert!(why.contains("format 9"), "{why}");
+    std::fs::write(path_for(&bundle), b"{}").expect("write");
+    let why = parent_of(&bundle, NOW + 60, hour).expect_err("not a state");
+    assert!(why.contains("not a build state"), "{why}");
+}
+
+#[test]
+fn a_large_change_is_left_to_a_full_build() {
+    let Case {
+        state, mut inputs, ..
+    } = case();
+    for p in inputs.products.iter_mut().step_by(8) {
+        p.description = format!("{} Now in a new edition.", p.description);
+    }
+    let diff = Diff::between(&state, &inputs);
+    assert!(diff.too_large(), "{}", diff.summary());
+}
