@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use firstpaint_bundle::{BundleWriter, Lineage, SigningKey, LINEAGE};
 use firstpaint_contracts::{InputErrors, Product};
 use firstpaint_engine::{
-    CatalogSection, Embedding, EngineSections, IntentSection, PriorsSection, ProductRecord, StockAt,
+    CatalogSection, Embedding, EngineSections, IntentSection, PriorsSection, ProductRecord,
+    Quantized, StockAt,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -247,7 +248,11 @@ fn train(
             models: models.clone(),
             ids: inputs.products.iter().map(|p| p.id.clone()).collect(),
             text: inputs.products.iter().map(text_digest).collect(),
-            behaviour: embedded.behaviour,
+            behaviour: embedded
+                .behaviour
+                .iter()
+                .map(|b| b.as_ref().map(Quantized::new))
+                .collect(),
             behaviour_weight: embedded.evidence,
             categories: catalog.categories,
             locations: catalog.locations,

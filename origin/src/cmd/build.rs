@@ -150,10 +150,16 @@ pub fn single(
     incremental: Option<Duration>,
 ) -> anyhow::Result<String> {
     if let Some(retrain) = incremental {
+        let started = Instant::now();
         match parent_of(out, opts.now, retrain) {
             Ok(parent) => {
+                let mut read = vec![("read build state", started.elapsed())];
+                let started = Instant::now();
                 let inputs = load_catalog_side(paths)?;
+                read.push(("read catalog, rules, synonyms", started.elapsed()));
+                let started = Instant::now();
                 let diff = Diff::between(&parent, &inputs);
+                read.push(("compare catalogs", started.elapsed()));
                 if diff.too_large() {
                     eprintln!(
                         "incremental: {} is over {:.0}% of the catalog; building in full",
@@ -161,8 +167,9 @@ pub fn single(
                         MAX_CHANGED_SHARE * 100.0
                     );
                 } else {
-                    let (bytes, report, state) = rebuild(&inputs, parent, &diff, key, opts)?;
-                    written(out, &bytes, &report, &state)?;
+                    let (bytes, mut report, state) = rebuild(&inputs, parent, &diff, key, opts)?;
+                    report.steps.splice(0..0, read);
+                    written(out, &bytes, report, &state)?;
                     return Ok(format!("incremental build: {}", diff.summary()));
                 }
             }
@@ -171,8 +178,9 @@ pub fn single(
     }
     let inputs = loaded(paths)?;
     let (bytes, report, state) = build_with_state(&inputs, key, opts)?;
-    written(out, &bytes, &report, &state)?;
-    Ok(format!("full build ({} sessions)", report.sessions))
+    let kind = format!("full build ({} sessions)", report.sessions);
+    written(out, &bytes, report, &state)?;
+    Ok(kind)
 }
 
 /// Writes a built bundle to `out` and its state beside it, and prints the
@@ -181,14 +189,18 @@ pub fn single(
 fn written(
     out: &Path,
     bytes: &[u8],
-    report: &BuildReport,
+    mut report: BuildReport,
     state: &BuildState,
 ) -> anyhow::Result<()> {
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
+    let started = Instant::now();
     replace(out, bytes)?;
+    report.steps.push(("write bundle", started.elapsed()));
+    let started = Instant::now();
     replace(&state::path_for(out), &state.to_bytes()?)?;
+    report.steps.push(("write build state", started.elapsed()));
     for (step, took) in &report.steps {
         eprintln!("  {step:<26} {:>8.1} ms", took.as_secs_f64() * 1e3);
     }

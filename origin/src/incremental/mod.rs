@@ -226,7 +226,8 @@ pub fn rebuild(
                 continue;
             }
             let text = embed::text_features(p);
-            let vector = embed::place(&parent.text_map, &text, behaviour[i], behaviour_weight[i]);
+            let own = behaviour[i].map(|q| q.embedding());
+            let vector = embed::place(&parent.text_map, &text, own, behaviour_weight[i]);
             graph.insert(i as u32, Quantized::new(&vector), level_of(draw(&p.id)));
         }
         let ann = graph.to_ann()?;

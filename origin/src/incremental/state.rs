@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use firstpaint_bundle::{codec, InputFile, Tag};
 use firstpaint_contracts::Product;
-use firstpaint_engine::{CoViewSection, Embedding, IntentSection, TextMapSection};
+use firstpaint_engine::{CoViewSection, IntentSection, Quantized, TextMapSection};
 use serde::{Deserialize, Serialize};
 
 use crate::train::graph::Graph;
@@ -44,8 +44,9 @@ pub struct BuildState {
     pub ids: Vec<String>,
     /// Per product: [`text_digest`] of what it was placed from.
     pub text: Vec<[u8; 8]>,
-    /// Per product: its behaviour vector, if shoppers touched it.
-    pub behaviour: Vec<Option<Embedding>>,
+    /// Per product: its behaviour vector, if shoppers touched it
+    /// (quantized as the bundle stores vectors: a quarter of the bytes).
+    pub behaviour: Vec<Option<Quantized>>,
     /// Per product: the co-occurrence weight behind that vector.
     pub behaviour_weight: Vec<f32>,
     /// Category paths by index, as the bundle numbers them.

@@ -25,7 +25,7 @@ mod verdicts;
 use serde::Serialize;
 
 #[cfg(feature = "build")]
-pub use crate::store::search_index::build::{IndexBuilder, SearchParts};
+pub use crate::store::search_index::build::{AnalyzedDoc, IndexBuilder, SearchParts};
 pub use crate::store::search_index::{
     AttributeTerm, Field, Posting, Postings, SearchIndex, SearchSection, Synonym, POSTINGS, SEARCH,
     TERMS,

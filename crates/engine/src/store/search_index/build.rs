@@ -51,37 +51,72 @@ pub struct IndexBuilder {
     synonyms: Vec<Synonym>,
 }
 
-impl IndexBuilder {
-    /// Adds the next product (ordinal = products added so far) with its
-    /// fields' texts.
-    pub fn add(&mut self, fields: &[(Field, &str)]) {
-        let mut terms: Vec<(u32, [u16; 5])> = Vec::new();
-        let mut lengths = [0u32; 5];
+/// One product's fields analyzed into terms: the costly part of adding it,
+/// done apart from the builder so several products can be analyzed at
+/// once (the origin does it on every core) and added in ordinal order.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzedDoc {
+    /// Each distinct term with its frequency per field.
+    terms: Vec<(String, [u16; 5])>,
+    /// Words per field.
+    lengths: [u32; 5],
+}
+
+impl AnalyzedDoc {
+    /// Analyzes a product's fields' texts.
+    pub fn new(fields: &[(Field, &str)]) -> Self {
+        let mut doc = AnalyzedDoc::default();
         for &(field, text) in fields {
             let f = field as usize;
             for word in normalize::words(text).into_iter().filter(|w| !w.stop) {
-                if let Some(l) = lengths.get_mut(f) {
+                if let Some(l) = doc.lengths.get_mut(f) {
                     *l += 1;
                 }
                 // A compound is findable by its joined form and by its parts.
                 for term in std::iter::once(word.term).chain(word.parts) {
-                    let next = self.term_ids.len() as u32;
-                    let id = *self.term_ids.entry(term).or_insert(next);
-                    let at = match terms.iter().position(|(t, _)| *t == id) {
+                    let at = match doc.terms.iter().position(|(t, _)| *t == term) {
                         Some(at) => at,
                         None => {
-                            terms.push((id, [0; 5]));
-                            terms.len() - 1
+                            doc.terms.push((term, [0; 5]));
+                            doc.terms.len() - 1
                         }
                     };
-                    if let Some(tf) = terms.get_mut(at).and_then(|(_, tf)| tf.get_mut(f)) {
+                    if let Some(tf) = doc.terms.get_mut(at).and_then(|(_, tf)| tf.get_mut(f)) {
                         *tf = tf.saturating_add(1);
                     }
                 }
             }
         }
+        doc
+    }
+}
+
+impl IndexBuilder {
+    /// Adds the next product (ordinal = products added so far) with its
+    /// fields' texts.
+    pub fn add(&mut self, fields: &[(Field, &str)]) {
+        self.push(AnalyzedDoc::new(fields));
+    }
+
+    /// Adds the next product, analyzed.
+    pub fn push(&mut self, doc: AnalyzedDoc) {
+        let terms = doc
+            .terms
+            .into_iter()
+            .map(|(term, tf)| {
+                let next = self.term_ids.len() as u32;
+                let id = match self.term_ids.get(&term) {
+                    Some(&id) => id,
+                    None => {
+                        self.term_ids.insert(term, next);
+                        next
+                    }
+                };
+                (id, tf)
+            })
+            .collect();
         self.docs.push(terms);
-        self.lengths.push(lengths);
+        self.lengths.push(doc.lengths);
     }
 
     /// Records that `value` is the product's `name` attribute (or brand), so
