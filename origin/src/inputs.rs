@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use firstpaint_bundle::InputFile;
 use firstpaint_contracts::{
-    read_ndjson, read_synonyms, read_toml, Event, InputError, InputErrors, Product, Rules,
-    SynonymRule,
+    read_ndjson_from, read_synonyms, read_toml, Event, InputError, InputErrors, Product, Rules,
+    SynonymRule, Validate,
 };
+use serde::de::DeserializeOwned;
 
 /// Catalog, events and rules that passed every check, with their hashes.
 #[derive(Debug, Clone)]
@@ -104,7 +105,7 @@ fn load_with(paths: &InputPaths, with_events: bool) -> anyhow::Result<Inputs> {
     let products = collect(&mut errors, check_catalog(&catalog_name, &catalog_text));
     let events = collect(
         &mut errors,
-        read_ndjson::<Event>(&paths.events.display().to_string(), &events_text),
+        read_lines::<Event>(&paths.events.display().to_string(), &events_text),
     );
     let mut files = vec![input_file("catalog", &paths.catalog, &catalog_text)];
     if with_events {
@@ -169,12 +170,62 @@ fn load_with(paths: &InputPaths, with_events: bool) -> anyhow::Result<Inputs> {
 /// and then checked against each other (unique ids, compatibility links
 /// that resolve); every problem with its line and field.
 pub fn check_catalog(file: &str, text: &str) -> Result<Vec<Product>, InputErrors> {
-    let products = read_ndjson::<Product>(file, text)?;
+    let products = read_lines::<Product>(file, text)?;
     // Cross-record checks need every record, so they run on a clean parse only.
     let mut errors = Vec::new();
     cross_check(file, text, &products, &mut errors);
     if errors.is_empty() {
         Ok(products)
+    } else {
+        Err(InputErrors(errors))
+    }
+}
+
+/// Reads NDJSON as `read_ndjson` does, its parts (cut at line ends) on
+/// every core: the same records in the same order, the same errors with
+/// the same lines.
+fn read_lines<T: DeserializeOwned + Validate + Send>(
+    file: &str,
+    text: &str,
+) -> Result<Vec<T>, InputErrors> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut parts: Vec<(usize, &str)> = Vec::with_capacity(threads);
+    let (mut rest, mut line) = (text, 1);
+    for k in (1..=threads).rev() {
+        let cut = if k == 1 {
+            rest.len()
+        } else {
+            // After a newline byte is always a character boundary.
+            let at = rest.len() / k;
+            rest.as_bytes()
+                .get(at..)
+                .and_then(|tail| tail.iter().position(|&b| b == b'\n'))
+                .map_or(rest.len(), |nl| at + nl + 1)
+        };
+        let (part, tail) = rest.split_at(cut);
+        parts.push((line, part));
+        line += part.bytes().filter(|&b| b == b'\n').count();
+        rest = tail;
+    }
+    let results: Vec<Result<Vec<T>, InputErrors>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .iter()
+            .map(|&(first, part)| scope.spawn(move || read_ndjson_from::<T>(file, part, first)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let (mut records, mut errors) = (Vec::new(), Vec::new());
+    for result in results {
+        match result {
+            Ok(r) => records.extend(r),
+            Err(InputErrors(e)) => errors.extend(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(records)
     } else {
         Err(InputErrors(errors))
     }
@@ -192,7 +243,33 @@ fn collect<T>(errors: &mut Vec<InputError>, r: Result<Vec<T>, InputErrors>) -> V
 
 /// Checks across records: unique ids, compatibility links that resolve.
 fn cross_check(file: &str, text: &str, products: &[Product], errors: &mut Vec<InputError>) {
-    // Line numbers of records, skipping blank lines as the reader does.
+    /// A problem of record `.0`, before its line is known.
+    enum Found<'a> {
+        Duplicate { first: usize },
+        Unknown { link: usize, id: &'a str },
+    }
+    let mut found: Vec<(usize, Found)> = Vec::new();
+    let mut first_seen: HashMap<&str, usize> = HashMap::new();
+    for (i, p) in products.iter().enumerate() {
+        match first_seen.get(p.id.as_str()) {
+            Some(&first) => found.push((i, Found::Duplicate { first })),
+            None => {
+                first_seen.insert(&p.id, i);
+            }
+        }
+    }
+    for (i, p) in products.iter().enumerate() {
+        for (link, id) in p.compatible_with.iter().enumerate() {
+            if !first_seen.contains_key(id.as_str()) {
+                found.push((i, Found::Unknown { link, id }));
+            }
+        }
+    }
+    if found.is_empty() {
+        return;
+    }
+    // Line numbers of records, skipping blank lines as the reader does
+    // (only counted when something is wrong: a large catalog's every line).
     let lines: Vec<usize> = text
         .lines()
         .enumerate()
@@ -200,33 +277,87 @@ fn cross_check(file: &str, text: &str, products: &[Product], errors: &mut Vec<In
         .map(|(i, _)| i + 1)
         .collect();
     let line_of = |i: usize| lines.get(i).copied();
-    let mut first_seen: HashMap<&str, usize> = HashMap::new();
-    for (i, p) in products.iter().enumerate() {
-        if let Some(&first) = first_seen.get(p.id.as_str()) {
-            errors.push(InputError::new(
+    for (i, problem) in found {
+        errors.push(match problem {
+            Found::Duplicate { first } => InputError::new(
                 file,
                 line_of(i),
                 "id",
                 format!(
                     "duplicate id {:?} (first on line {})",
-                    p.id,
+                    products.get(i).map_or("", |p| p.id.as_str()),
                     line_of(first).unwrap_or(0)
                 ),
-            ));
-        } else {
-            first_seen.insert(&p.id, i);
-        }
+            ),
+            Found::Unknown { link, id } => InputError::new(
+                file,
+                line_of(i),
+                format!("compatible_with[{link}]"),
+                format!("no product has id {id:?}"),
+            ),
+        });
     }
-    for (i, p) in products.iter().enumerate() {
-        for (j, other) in p.compatible_with.iter().enumerate() {
-            if !first_seen.contains_key(other.as_str()) {
-                errors.push(InputError::new(
-                    file,
-                    line_of(i),
-                    format!("compatible_with[{j}]"),
-                    format!("no product has id {other:?}"),
-                ));
-            }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use firstpaint_contracts::read_ndjson;
+
+    /// Read in parts, a file gives what it gives read whole: the same
+    /// records, and every error on the same line (blank lines, CRLF ends
+    /// and a last line without a newline included).
+    #[test]
+    fn reading_in_parts_names_the_same_lines() {
+        let good = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/catalog.ndjson"),
+        )
+        .unwrap();
+        let mut lines: Vec<String> = good.lines().take(60).map(str::to_owned).collect();
+        lines[3] = String::new();
+        lines[17] = lines[17].replace("\"price\":", "\"price\":-");
+        lines[40] = "{ not json".to_owned();
+        lines[58] = lines[58].replace("\"currency\":\"", "\"currency\":\"x");
+        let text = lines.join("\r\n");
+        let whole = read_ndjson::<Product>("c", &text).unwrap_err().to_string();
+        let parts = read_lines::<Product>("c", &text).unwrap_err().to_string();
+        assert_eq!(parts, whole);
+        for line in ["c:18", "c:41", "c:59"] {
+            assert!(whole.contains(line), "{line} in {whole}");
         }
+        let clean = good.lines().take(60).collect::<Vec<_>>().join("\n");
+        let ids = |r: Vec<Product>| r.into_iter().map(|p| p.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(read_lines("c", &clean).unwrap()),
+            ids(read_ndjson("c", &clean).unwrap())
+        );
+    }
+
+    /// A repeated id and a link to no product are named on their lines
+    /// (blank lines counted), the repeat with the line of the first.
+    #[test]
+    fn cross_record_problems_name_their_lines() {
+        let good = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/catalog.ndjson"),
+        )
+        .unwrap();
+        let mut lines: Vec<String> = good.lines().take(12).map(str::to_owned).collect();
+        lines.insert(2, String::new());
+        lines[9] = lines[1].clone();
+        let mut linked: serde_json::Value = serde_json::from_str(&lines[11]).unwrap();
+        linked["compatible_with"] = serde_json::json!(["NOPE"]);
+        lines[11] = linked.to_string();
+        let err = check_catalog("c", &lines.join("\n"))
+            .unwrap_err()
+            .to_string();
+        let id = &good.lines().nth(1).unwrap()[..30];
+        assert!(
+            err.contains("c:10: field `id`: duplicate id") && err.contains("(first on line 2)"),
+            "{err}\n{id}"
+        );
+        assert!(
+            err.contains("c:12: field `compatible_with[0]`: no product has id \"NOPE\""),
+            "{err}"
+        );
     }
 }

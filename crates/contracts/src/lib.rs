@@ -39,7 +39,7 @@ pub use ids::{is_valid_id, MAX_ID_LEN};
 pub use live::LiveUpdate;
 pub use product::{Media, Product, Rating, Stock, Variant};
 pub use purge::{PurgeRule, Purges, MAX_PURGE_PATTERN, MAX_PURGE_RULES, PURGES_KEY};
-pub use read::{read_json, read_ndjson, read_toml, Problems, Validate};
+pub use read::{read_json, read_ndjson, read_ndjson_from, read_toml, Problems, Validate};
 pub use rules::{
     Banner, BannerCondition, Blend, Boost, ConsentRules, Guardrails, MarginFloor, Pin, PriceFloor,
     RegionExclusion, Rules, SearchBury, SearchPin, SearchRules, Shipping, Window,

@@ -46,10 +46,21 @@ pub fn read_ndjson<T: DeserializeOwned + Validate>(
     file: &str,
     text: &str,
 ) -> Result<Vec<T>, InputErrors> {
+    read_ndjson_from(file, text, 1)
+}
+
+/// [`read_ndjson`] of a part of a file whose first line is `first_line`
+/// (so a caller can read a large file's parts at once and still name the
+/// right lines).
+pub fn read_ndjson_from<T: DeserializeOwned + Validate>(
+    file: &str,
+    text: &str,
+    first_line: usize,
+) -> Result<Vec<T>, InputErrors> {
     let mut records = Vec::new();
     let mut errors = Vec::new();
     for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
+        let line = i + first_line;
         if raw.trim().is_empty() {
             continue;
         }

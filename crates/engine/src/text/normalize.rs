@@ -38,34 +38,52 @@ pub struct Word {
 
 /// The words of `text`, in order.
 pub fn words(text: &str) -> Vec<Word> {
-    let mut out = Vec::new();
-    // A "compound" is a run of alphanumeric pieces joined by single hyphens
-    // or apostrophes; anything else separates words.
-    for raw in text.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '\'' || c == '’')) {
-        let pieces: Vec<String> = raw
-            .split(['-', '\'', '’'])
-            .map(fold)
-            .filter(|p| !p.is_empty())
-            .collect();
-        if pieces.is_empty() {
-            continue;
-        }
-        let joined: String = pieces.concat();
-        let parts = if pieces.len() > 1 {
-            pieces.iter().map(|p| stem(p)).collect()
-        } else {
-            Vec::new()
-        };
-        let term = stem(&joined);
-        out.push(Word {
-            stop: STOP_WORDS.contains(&term.as_str()),
-            term,
-            unstemmed: joined,
-            parts,
-            original: raw.chars().take(MAX_TERM_CHARS * 2).collect(),
-        });
-    }
-    out
+    compounds(text)
+        .map(|(raw, joined, pieces)| {
+            let term = stem(joined.clone());
+            Word {
+                stop: STOP_WORDS.contains(&term.as_str()),
+                term,
+                unstemmed: joined,
+                parts: pieces.into_iter().map(stem).collect(),
+                original: raw.chars().take(MAX_TERM_CHARS * 2).collect(),
+            }
+        })
+        .collect()
+}
+
+/// The terms of `text` as the index adds them: each word's term with its
+/// compound parts (empty for plain words), stop words left out. The same
+/// terms as [`words`] gives, without the copies queries keep (the index
+/// analyzes every product's description with it).
+pub fn index_terms(text: &str) -> impl Iterator<Item = (String, Vec<String>)> + '_ {
+    compounds(text).filter_map(|(_, joined, pieces)| {
+        let term = stem(joined);
+        (!STOP_WORDS.contains(&term.as_str()))
+            .then(|| (term, pieces.into_iter().map(stem).collect()))
+    })
+}
+
+/// The compounds of `text`: a run of alphanumeric pieces joined by single
+/// hyphens or apostrophes (anything else separates them), as written,
+/// with its folded pieces joined, and the pieces when there are several.
+fn compounds(text: &str) -> impl Iterator<Item = (&str, String, Vec<String>)> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '\'' || c == '’'))
+        .filter_map(|raw| {
+            let mut pieces = raw
+                .split(['-', '\'', '’'])
+                .map(fold)
+                .filter(|p| !p.is_empty());
+            let first = pieces.next()?;
+            match pieces.next() {
+                None => Some((raw, first, Vec::new())),
+                Some(second) => {
+                    let mut all = vec![first, second];
+                    all.extend(pieces);
+                    Some((raw, all.concat(), all))
+                }
+            }
+        })
 }
 
 /// The normalized terms of `text` (stop words dropped), as a query or a
@@ -80,6 +98,12 @@ pub fn terms(text: &str) -> Vec<String> {
 
 /// Lower-cased, accent-folded, cut to [`MAX_TERM_CHARS`].
 fn fold(piece: &str) -> String {
+    if piece.is_ascii() {
+        // Most text: one copy, no folding table.
+        let mut out = piece.get(..MAX_TERM_CHARS).unwrap_or(piece).to_owned();
+        out.make_ascii_lowercase();
+        return out;
+    }
     let mut out = String::with_capacity(piece.len());
     for c in piece.chars().flat_map(char::to_lowercase) {
         match fold_char(c) {
@@ -87,7 +111,13 @@ fn fold(piece: &str) -> String {
             None => out.push(c),
         }
     }
-    out.chars().take(MAX_TERM_CHARS).collect()
+    match out.char_indices().nth(MAX_TERM_CHARS) {
+        Some((cut, _)) => {
+            out.truncate(cut);
+            out
+        }
+        None => out,
+    }
 }
 
 /// The unaccented form of a lower-case Latin letter, if it has one.
@@ -121,28 +151,30 @@ fn fold_char(c: char) -> Option<&'static str> {
 }
 
 /// English plural to singular, conservatively: the index and the query
-/// apply the same rule, so consistency matters more than linguistics.
-fn stem(word: &str) -> String {
+/// apply the same rule, so consistency matters more than linguistics. Cuts
+/// `word` in place.
+fn stem(mut word: String) -> String {
     let n = word.len();
     if n <= 3 || !word.is_ascii() {
-        return word.to_owned();
+        return word;
     }
-    let base = |cut: usize| word.get(..n - cut).unwrap_or(word).to_owned();
-    if word.ends_with("ies") && n > 4 {
-        return base(3) + "y";
-    }
-    if word.ends_with("sses") {
-        return base(2);
-    }
-    for ending in ["xes", "ches", "shes", "zes"] {
-        if word.ends_with(ending) {
-            return base(2);
-        }
-    }
-    if word.ends_with('s') && !["ss", "us", "is"].iter().any(|e| word.ends_with(e)) {
-        return base(1);
-    }
-    word.to_owned()
+    let cut = if word.ends_with("ies") && n > 4 {
+        word.truncate(n - 3);
+        word.push('y');
+        return word;
+    } else if word.ends_with("sses")
+        || ["xes", "ches", "shes", "zes"]
+            .iter()
+            .any(|e| word.ends_with(e))
+    {
+        2
+    } else if word.ends_with('s') && !["ss", "us", "is"].iter().any(|e| word.ends_with(e)) {
+        1
+    } else {
+        0
+    };
+    word.truncate(n - cut);
+    word
 }
 
 #[cfg(test)]
@@ -177,9 +209,27 @@ mod tests {
     fn joins_compounds_and_keeps_their_parts() {
         let w = words("T-Shirts");
         assert_eq!(w[0].term, "tshirt");
-        assert_eq!(w[0].parts, ["t", "shirts"].map(stem));
+        assert_eq!(w[0].parts, ["t", "shirts"].map(|p| stem(p.to_owned())));
         assert_eq!(t("tshirt"), t("t-shirt"));
         assert_eq!(t("O'Neill"), ["oneill"]);
+    }
+
+    #[test]
+    fn the_index_sees_the_terms_queries_see() {
+        let text = "The T-Shirts for Łódź's crème-brûlée boxes, O'Neill ÉCOLE batteries \
+                    and an İstanbul STRAßE of "
+            .to_owned()
+            + &"é".repeat(40)
+            + " "
+            + &"Q".repeat(40);
+        let from_words: Vec<(String, Vec<String>)> = words(&text)
+            .into_iter()
+            .filter(|w| !w.stop)
+            .map(|w| (w.term, w.parts))
+            .collect();
+        let indexed: Vec<(String, Vec<String>)> = index_terms(&text).collect();
+        assert_eq!(indexed, from_words);
+        assert!(indexed.len() > 8, "{indexed:?}");
     }
 
     #[test]

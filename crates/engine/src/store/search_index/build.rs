@@ -68,12 +68,12 @@ impl AnalyzedDoc {
         let mut doc = AnalyzedDoc::default();
         for &(field, text) in fields {
             let f = field as usize;
-            for word in normalize::words(text).into_iter().filter(|w| !w.stop) {
+            for (term, parts) in normalize::index_terms(text) {
                 if let Some(l) = doc.lengths.get_mut(f) {
                     *l += 1;
                 }
                 // A compound is findable by its joined form and by its parts.
-                for term in std::iter::once(word.term).chain(word.parts) {
+                for term in std::iter::once(term).chain(parts) {
                     let at = match doc.terms.iter().position(|(t, _)| *t == term) {
                         Some(at) => at,
                         None => {
