@@ -83,8 +83,9 @@ impl Pipeline {
     }
 
     /// Builds and publishes once; `why` goes in the publish log (after
-    /// `--message`, when one was given). Returns how long it took.
-    pub fn run(&self, why: &str) -> anyhow::Result<Duration> {
+    /// `--message`, when one was given). Returns how long it took and what
+    /// kind of build it was (incremental, or full and why).
+    pub fn run(&self, why: &str) -> anyhow::Result<(Duration, String)> {
         let started = Instant::now();
         let key = read_signing_key(&self.signing.seal.key)?;
         let opts = super::build::options(&self.rules, self.ttl_days);
@@ -104,6 +105,6 @@ impl Pipeline {
             self.target.clone(),
             signing,
         ))?;
-        Ok(started.elapsed())
+        Ok((started.elapsed(), kind))
     }
 }

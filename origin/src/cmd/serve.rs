@@ -271,15 +271,16 @@ async fn rebuild_loop(service: Arc<Service>) {
         let worker = Arc::clone(&service);
         let reason = why.clone();
         let outcome = tokio::task::spawn_blocking(move || worker.pipeline.run(&reason)).await;
-        let (ok, took, error) = match outcome {
-            Ok(Ok(took)) => (true, took.as_millis() as u64, None),
-            Ok(Err(e)) => (false, 0, Some(format!("{e:#}"))),
-            Err(e) => (false, 0, Some(e.to_string())),
+        let result: Result<(Duration, String), String> = match outcome {
+            Ok(Ok(done)) => Ok(done),
+            Ok(Err(e)) => Err(format!("{e:#}")),
+            Err(e) => Err(e.to_string()),
         };
-        match &error {
-            None => eprintln!("{why}: published in {took} ms"),
-            Some(e) => eprintln!("{why}: nothing published: {e}"),
+        match &result {
+            Ok((took, kind)) => eprintln!("{why}: published in {} ms ({kind})", took.as_millis()),
+            Err(e) => eprintln!("{why}: nothing published: {e}"),
         }
+        let ok = result.is_ok();
         if let Ok(mut r) = service.rebuilds.lock() {
             r.running = false;
             if ok {
@@ -301,9 +302,10 @@ async fn rebuild_loop(service: Arc<Service>) {
             r.last = Some(json!({
                 "why": why,
                 "at": super::now(),
-                "took_ms": took,
+                "took_ms": result.as_ref().map_or(0, |(took, _)| took.as_millis() as u64),
+                "build": result.as_ref().ok().map(|(_, kind)| kind),
                 "ok": ok,
-                "error": error,
+                "error": result.as_ref().err(),
             }));
         }
     }

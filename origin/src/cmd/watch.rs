@@ -91,7 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 fn rebuild(pipeline: &Pipeline, why: &str) {
     eprintln!("{why}: rebuilding");
     match pipeline.run(why) {
-        Ok(took) => eprintln!("{why}: published in {:.1} s", took.as_secs_f64()),
+        Ok((took, kind)) => eprintln!("{why}: published in {:.1} s ({kind})", took.as_secs_f64()),
         Err(e) => eprintln!("{why}: nothing published: {e:#}"),
     }
 }
