@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 use firstpaint_contracts::{read_ndjson, InputErrors, Product};
 use serde::Deserialize;
 
-use crate::inputs::check_catalog;
+use crate::inputs::{check_catalog, cross_check, CheckedCatalog};
 
 /// What a webhook asks to change.
 #[derive(Debug, Default, Deserialize)]
@@ -78,44 +78,80 @@ impl CatalogChange {
     }
 
     /// `catalog` (the text of the file named `file`) with the change
-    /// applied, and what it did; every problem otherwise.
+    /// applied, and what it did; every problem otherwise. The catalog is
+    /// checked whole after the change (so a change may mend a bad line).
     pub fn apply(&self, file: &str, catalog: &str) -> Result<(String, Applied), InputErrors> {
+        let upserts = self.upserts()?;
+        let (text, _, applied) = self.merge(&upserts, catalog.lines().map(|line| (line, None)));
+        check_catalog(file, &text)?;
+        Ok((text, applied))
+    }
+
+    /// [`CatalogChange::apply`] to a catalog already checked: only the
+    /// upserts are read and only the checks across records run again, and
+    /// the products come back with the text (what `serve` keeps).
+    pub fn apply_checked(
+        &self,
+        file: &str,
+        catalog: &CheckedCatalog,
+    ) -> Result<(CheckedCatalog, Applied), InputErrors> {
+        let upserts = self.upserts()?;
+        let records = catalog.records().map(|(line, p)| (line, Some(p)));
+        let (text, products, applied) = self.merge(&upserts, records);
+        cross_check(file, &text, &products)?;
+        Ok((CheckedCatalog { text, products }, applied))
+    }
+
+    /// The upserted products, each checked as a catalog line, with its line.
+    fn upserts(&self) -> Result<Vec<(Product, String)>, InputErrors> {
         let lines: Vec<String> = self.upsert.iter().map(|p| p.to_string()).collect();
-        let upserts: Vec<Product> = read_ndjson("upsert", &lines.join("\n"))?;
-        let mut pending: HashMap<&str, &str> = upserts
-            .iter()
-            .zip(&lines)
-            .map(|(p, line)| (p.id.as_str(), line.as_str()))
-            .collect();
+        let products: Vec<Product> = read_ndjson("upsert", &lines.join("\n"))?;
+        Ok(products.into_iter().zip(lines).collect())
+    }
+
+    /// The catalog's `records` (each line with its product, when known)
+    /// with the change applied: the text, the products of the records
+    /// that had one, and what was done.
+    fn merge<'a>(
+        &self,
+        upserts: &'a [(Product, String)],
+        records: impl Iterator<Item = (&'a str, Option<&'a Product>)>,
+    ) -> (String, Vec<Product>, Applied) {
+        let mut pending: HashMap<&str, &(Product, String)> =
+            upserts.iter().map(|u| (u.0.id.as_str(), u)).collect();
         let deleted: HashSet<&str> = self.delete.iter().map(String::as_str).collect();
         let mut applied = Applied::default();
-        let mut out =
-            String::with_capacity(catalog.len() + lines.iter().map(String::len).sum::<usize>());
+        let mut text = String::new();
+        let mut products = Vec::new();
         let mut seen_deleted = HashSet::new();
-        for line in catalog.lines() {
-            let id = serde_json::from_str::<Id>(line).ok().map(|i| i.id);
-            let id = id.as_deref().unwrap_or_default();
-            let kept = if deleted.contains(id) {
-                seen_deleted.insert(id.to_owned());
-                applied.deleted += 1;
-                None
-            } else if let Some(new) = pending.remove(id) {
-                applied.updated += 1;
-                Some(new)
-            } else {
-                Some(line)
+        for (line, product) in records {
+            let id = match product {
+                Some(p) => p.id.clone(),
+                None => serde_json::from_str::<Id>(line)
+                    .map(|i| i.id)
+                    .unwrap_or_default(),
             };
-            if let Some(line) = kept {
-                out.push_str(line);
-                out.push('\n');
+            if deleted.contains(id.as_str()) {
+                seen_deleted.insert(id);
+                applied.deleted += 1;
+            } else if let Some((new, new_line)) = pending.remove(id.as_str()) {
+                applied.updated += 1;
+                text.push_str(new_line);
+                text.push('\n');
+                products.push(new.clone());
+            } else {
+                text.push_str(line);
+                text.push('\n');
+                products.extend(product.cloned());
             }
         }
         // New products, in the order the change gives them.
-        for (p, line) in upserts.iter().zip(&lines) {
+        for (p, line) in upserts {
             if pending.remove(p.id.as_str()).is_some() {
                 applied.added += 1;
-                out.push_str(line);
-                out.push('\n');
+                text.push_str(line);
+                text.push('\n');
+                products.push(p.clone());
             }
         }
         applied.not_found = self
@@ -124,8 +160,7 @@ impl CatalogChange {
             .filter(|id| !seen_deleted.contains(id.as_str()))
             .cloned()
             .collect();
-        check_catalog(file, &out)?;
-        Ok((out, applied))
+        (text, products, applied)
     }
 }
 

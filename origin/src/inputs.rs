@@ -79,20 +79,62 @@ fn input_file(role: &str, path: &Path, text: &str) -> InputFile {
     }
 }
 
+/// A catalog file's text and its products, checked: what `serve` keeps
+/// between a webhook and the rebuild it queues, so neither reads the file
+/// again.
+#[derive(Debug, Clone)]
+pub struct CheckedCatalog {
+    /// The file's text.
+    pub text: String,
+    /// Its products, in line order (blank lines hold none).
+    pub products: Vec<Product>,
+}
+
+impl CheckedCatalog {
+    /// Checks `text` (the file named `file`) as [`check_catalog`] does.
+    pub fn check(file: &str, text: String) -> Result<CheckedCatalog, InputErrors> {
+        let products = check_catalog(file, &text)?;
+        Ok(CheckedCatalog { text, products })
+    }
+
+    /// Each product with its line, in order.
+    pub fn records(&self) -> impl Iterator<Item = (&str, &Product)> {
+        self.text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .zip(&self.products)
+    }
+}
+
 /// Reads and checks all the inputs; every problem in every file is reported.
 pub fn load(paths: &InputPaths) -> anyhow::Result<Inputs> {
-    load_with(paths, true)
+    load_with(paths, true, None)
 }
 
 /// Reads and checks the catalog, the rules and the synonyms, not the
 /// events (left empty, with a zero hash and no lineage line): what an
-/// incremental build needs, whose behaviour comes from its parent.
-pub fn load_catalog_side(paths: &InputPaths) -> anyhow::Result<Inputs> {
-    load_with(paths, false)
+/// incremental build needs, whose behaviour comes from its parent. A
+/// `known` catalog is taken as the catalog file's content, not read again.
+pub fn load_catalog_side(
+    paths: &InputPaths,
+    known: Option<&CheckedCatalog>,
+) -> anyhow::Result<Inputs> {
+    load_with(paths, false, known)
 }
 
-fn load_with(paths: &InputPaths, with_events: bool) -> anyhow::Result<Inputs> {
-    let catalog_text = read(&paths.catalog)?;
+fn load_with(
+    paths: &InputPaths,
+    with_events: bool,
+    known: Option<&CheckedCatalog>,
+) -> anyhow::Result<Inputs> {
+    let read_text;
+    let catalog_text = match known {
+        Some(k) => k.text.as_str(),
+        None => {
+            read_text = read(&paths.catalog)?;
+            read_text.as_str()
+        }
+    };
     let events_text = if with_events {
         read(&paths.events)?
     } else {
@@ -102,12 +144,15 @@ fn load_with(paths: &InputPaths, with_events: bool) -> anyhow::Result<Inputs> {
     let catalog_name = paths.catalog.display().to_string();
     let mut errors = Vec::new();
 
-    let products = collect(&mut errors, check_catalog(&catalog_name, &catalog_text));
+    let products = match known {
+        Some(k) => k.products.clone(),
+        None => collect(&mut errors, check_catalog(&catalog_name, catalog_text)),
+    };
     let events = collect(
         &mut errors,
         read_lines::<Event>(&paths.events.display().to_string(), &events_text),
     );
-    let mut files = vec![input_file("catalog", &paths.catalog, &catalog_text)];
+    let mut files = vec![input_file("catalog", &paths.catalog, catalog_text)];
     if with_events {
         files.push(input_file("events", &paths.events, &events_text));
     }
@@ -172,13 +217,8 @@ fn load_with(paths: &InputPaths, with_events: bool) -> anyhow::Result<Inputs> {
 pub fn check_catalog(file: &str, text: &str) -> Result<Vec<Product>, InputErrors> {
     let products = read_lines::<Product>(file, text)?;
     // Cross-record checks need every record, so they run on a clean parse only.
-    let mut errors = Vec::new();
-    cross_check(file, text, &products, &mut errors);
-    if errors.is_empty() {
-        Ok(products)
-    } else {
-        Err(InputErrors(errors))
-    }
+    cross_check(file, text, &products)?;
+    Ok(products)
 }
 
 /// Reads NDJSON as `read_ndjson` does, its parts (cut at line ends) on
@@ -241,8 +281,10 @@ fn collect<T>(errors: &mut Vec<InputError>, r: Result<Vec<T>, InputErrors>) -> V
     }
 }
 
-/// Checks across records: unique ids, compatibility links that resolve.
-fn cross_check(file: &str, text: &str, products: &[Product], errors: &mut Vec<InputError>) {
+/// Checks across the records of `products` (read from `text`, the file
+/// named `file`): unique ids, compatibility links that resolve. Each
+/// problem names its line.
+pub fn cross_check(file: &str, text: &str, products: &[Product]) -> Result<(), InputErrors> {
     /// A problem of record `.0`, before its line is known.
     enum Found<'a> {
         Duplicate { first: usize },
@@ -266,7 +308,7 @@ fn cross_check(file: &str, text: &str, products: &[Product], errors: &mut Vec<In
         }
     }
     if found.is_empty() {
-        return;
+        return Ok(());
     }
     // Line numbers of records, skipping blank lines as the reader does
     // (only counted when something is wrong: a large catalog's every line).
@@ -277,6 +319,7 @@ fn cross_check(file: &str, text: &str, products: &[Product], errors: &mut Vec<In
         .map(|(i, _)| i + 1)
         .collect();
     let line_of = |i: usize| lines.get(i).copied();
+    let mut errors = Vec::with_capacity(found.len());
     for (i, problem) in found {
         errors.push(match problem {
             Found::Duplicate { first } => InputError::new(
@@ -297,6 +340,7 @@ fn cross_check(file: &str, text: &str, products: &[Product], errors: &mut Vec<In
             ),
         });
     }
+    Err(InputErrors(errors))
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 //!    401 naming why; a body that is not a change a 400; a bad product a
 //!    422 naming it (nothing changes); a good change, signed with either
 //!    secret of a rotation, is applied to the catalog and published once
-//!    its burst is over, with the webhook in the publish log.
+//!    its burst is over, with the webhook in the publish log; the next
+//!    change is built incrementally on that bundle (its lineage names it).
 //! 2. watch: a changed rules file is rebuilt and published; a bad catalog
 //!    line is reported with its line and publishes nothing.
 
@@ -258,9 +259,11 @@ fn serve_takes_signed_catalog_changes_and_publishes_them() {
         changed.lines().skip(1).collect::<Vec<_>>(),
         catalog.lines().skip(1).collect::<Vec<_>>()
     );
-    assert_eq!(
-        store.published(),
-        ["webhook: 1 updated, 0 added, 0 deleted"]
+    let log = store.published();
+    assert_eq!(log.len(), 1);
+    assert!(
+        log[0].starts_with("webhook: 1 updated, 0 added, 0 deleted (full build: no build state"),
+        "{log:?}"
     );
     // The bundle published was built from the changed catalog.
     let inspect = Command::new(env!("CARGO_BIN_EXE_firstpaint"))
@@ -274,6 +277,65 @@ fn serve_takes_signed_catalog_changes_and_publishes_them() {
         .output()
         .unwrap();
     let lineage: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    let digest = firstpaint_bundle::hex(&firstpaint_bundle::sha256(changed.as_bytes()));
+    assert!(lineage.to_string().contains(&digest), "{lineage}");
+
+    // The next change is built incrementally on that bundle: a product
+    // added, one renamed, one removed.
+    let parent = lineage["sha256"].as_str().unwrap().to_owned();
+    let lines: Vec<serde_json::Value> = changed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let linked: Vec<&str> = lines
+        .iter()
+        .flat_map(|p| p["compatible_with"].as_array().into_iter().flatten())
+        .filter_map(|id| id.as_str())
+        .collect();
+    let gone = lines
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .find(|id| !linked.contains(id))
+        .unwrap()
+        .to_owned();
+    let mut added = lines[5].clone();
+    added["id"] = serde_json::json!("NEW-MUG-1");
+    added["compatible_with"] = serde_json::json!([]);
+    let mut renamed = lines[7].clone();
+    renamed["title"] = serde_json::json!("Renamed by the second webhook");
+    let body = serde_json::json!({ "upsert": [added, renamed], "delete": [gone] }).to_string();
+    let (status, answer) = post(
+        &addr,
+        &body,
+        Some(&sign(NEW_SECRET.as_bytes(), now(), body.as_bytes())),
+    );
+    assert_eq!(status, 202, "{answer}");
+    server.wait_for("published in");
+    let log = store.published();
+    assert_eq!(
+        log.get(1).map(String::as_str),
+        Some("webhook: 1 updated, 1 added, 1 deleted (incremental build: 1 added, 1 placed again, 1 removed)"),
+        "{log:?}"
+    );
+    let inspect = Command::new(env!("CARGO_BIN_EXE_firstpaint"))
+        .args([
+            "inspect",
+            s(&store.path("bundle.fpb")),
+            "--json",
+            "--pubkey",
+        ])
+        .arg(fixtures().join("keys/dev.pub"))
+        .output()
+        .unwrap();
+    let lineage: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(
+        lineage["lineage"]["parent"].as_str(),
+        Some(parent.as_str()),
+        "{lineage}"
+    );
+    let changed = std::fs::read_to_string(store.path("catalog.ndjson")).unwrap();
+    assert!(changed.contains("NEW-MUG-1") && changed.contains("Renamed by the second webhook"));
+    assert!(!changed.contains(&format!("\"id\":\"{gone}\"")));
     let digest = firstpaint_bundle::hex(&firstpaint_bundle::sha256(changed.as_bytes()));
     assert!(lineage.to_string().contains(&digest), "{lineage}");
 }
@@ -295,7 +357,7 @@ fn watch_rebuilds_on_change_and_reports_bad_input() {
     let log = store.published();
     assert_eq!(log.len(), 1);
     assert!(
-        log[0].starts_with("watch: ") && log[0].ends_with("rules.toml changed"),
+        log[0].starts_with("watch: ") && log[0].contains("rules.toml changed (full build: "),
         "{log:?}"
     );
 

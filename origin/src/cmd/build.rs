@@ -10,7 +10,7 @@ use firstpaint_engine::Engine;
 use firstpaint_origin::build::{build, build_with_state, check_rules, BuildOptions, BuildReport};
 use firstpaint_origin::incremental::state::{self, BuildState};
 use firstpaint_origin::incremental::{parent_of, rebuild, Diff, MAX_CHANGED_SHARE};
-use firstpaint_origin::inputs::{load, load_catalog_side, InputPaths, Inputs};
+use firstpaint_origin::inputs::{load, load_catalog_side, CheckedCatalog, InputPaths, Inputs};
 use firstpaint_origin::keys::read_signing_key;
 use firstpaint_origin::shard::{self, ShardEntry, ShardIndex};
 
@@ -108,7 +108,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => {
             let incremental = args.incremental;
             let retrain = incremental.incremental.then(|| incremental.retrain.after());
-            single(&paths, &key, &opts, &args.out, retrain).map(|_| ())
+            single(&paths, &key, &opts, &args.out, retrain, None).map(|_| ())
         }
     }
 }
@@ -141,46 +141,48 @@ pub fn options(rules: &Path, ttl_days: u32) -> BuildOptions {
 /// (atomically), with its build state beside it, printing each step's
 /// time and what the models learned. Incremental when `incremental` (the
 /// most age of the models carried over) is given and the last build
-/// allows. Returns what kind of build it was, for logs.
+/// allows; then a `known` catalog stands for the catalog file (`serve`
+/// keeps it). Returns what kind of build it was, for logs.
 pub fn single(
     paths: &InputPaths,
     key: &SigningKey,
     opts: &BuildOptions,
     out: &Path,
     incremental: Option<Duration>,
+    known: Option<&CheckedCatalog>,
 ) -> anyhow::Result<String> {
+    let mut why_full = "full build".to_owned();
     if let Some(retrain) = incremental {
         let started = Instant::now();
         match parent_of(out, opts.now, retrain) {
             Ok(parent) => {
                 let mut read = vec![("read build state", started.elapsed())];
                 let started = Instant::now();
-                let inputs = load_catalog_side(paths)?;
+                let inputs = load_catalog_side(paths, known)?;
                 read.push(("read catalog, rules, synonyms", started.elapsed()));
                 let started = Instant::now();
                 let diff = Diff::between(&parent, &inputs);
                 read.push(("compare catalogs", started.elapsed()));
-                if diff.too_large() {
-                    eprintln!(
-                        "incremental: {} is over {:.0}% of the catalog; building in full",
-                        diff.summary(),
-                        MAX_CHANGED_SHARE * 100.0
-                    );
-                } else {
+                if !diff.too_large() {
                     let (bytes, mut report, state) = rebuild(&inputs, parent, &diff, key, opts)?;
                     report.steps.splice(0..0, read);
                     written(out, &bytes, report, &state)?;
                     return Ok(format!("incremental build: {}", diff.summary()));
                 }
+                why_full = format!(
+                    "full build: {} is over {:.0}% of the catalog",
+                    diff.summary(),
+                    MAX_CHANGED_SHARE * 100.0
+                );
             }
-            Err(why) => eprintln!("incremental: {why}; building in full"),
+            Err(why) => why_full = format!("full build: {why}"),
         }
+        eprintln!("{why_full}");
     }
     let inputs = loaded(paths)?;
     let (bytes, report, state) = build_with_state(&inputs, key, opts)?;
-    let kind = format!("full build ({} sessions)", report.sessions);
     written(out, &bytes, report, &state)?;
-    Ok(kind)
+    Ok(why_full)
 }
 
 /// Writes a built bundle to `out` and its state beside it, and prints the

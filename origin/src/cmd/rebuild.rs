@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use firstpaint_origin::inputs::InputPaths;
+use firstpaint_origin::inputs::{CheckedCatalog, InputPaths};
 use firstpaint_origin::keys::read_signing_key;
 
 use super::releases::{Signing, Target};
@@ -85,12 +85,19 @@ impl Pipeline {
     /// Builds and publishes once; `why` goes in the publish log (after
     /// `--message`, when one was given). Returns how long it took and what
     /// kind of build it was (incremental, or full and why).
-    pub fn run(&self, why: &str) -> anyhow::Result<(Duration, String)> {
+    /// A `known` catalog is taken as the catalog file's content (see
+    /// `load_catalog_side`).
+    pub fn run(
+        &self,
+        why: &str,
+        known: Option<&CheckedCatalog>,
+    ) -> anyhow::Result<(Duration, String)> {
         let started = Instant::now();
         let key = read_signing_key(&self.signing.seal.key)?;
         let opts = super::build::options(&self.rules, self.ttl_days);
         let incremental = (!self.full).then(|| self.retrain.after());
-        let kind = super::build::single(&self.inputs(), &key, &opts, &self.out, incremental)?;
+        let kind =
+            super::build::single(&self.inputs(), &key, &opts, &self.out, incremental, known)?;
         let mut signing = self.signing.clone();
         signing.message = match signing.message.as_str() {
             "" => format!("{why} ({kind})"),

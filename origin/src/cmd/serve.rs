@@ -9,10 +9,14 @@
 //! `--max-body-bytes`. An accepted change is written to the catalog file
 //! (atomically; one change at a time) and answered `202` at once; the
 //! rebuild follows once no change has come for `--debounce-ms`, so a burst
-//! of webhooks is one rebuild, and rebuilds never overlap. `GET /health`
-//! says what the last rebuild did.
+//! of webhooks is one rebuild, and rebuilds never overlap. The rebuild is
+//! incremental when it can be (`firstpaint build --incremental`). Serve
+//! keeps the checked catalog it wrote in memory, so neither the next
+//! webhook nor the rebuild parses the file again (unless something else
+//! changed it). `GET /health` says what the last rebuild did.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,7 +27,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use firstpaint_origin::catalog_change::CatalogChange;
+use firstpaint_origin::catalog_change::{Applied, CatalogChange};
+use firstpaint_origin::inputs::CheckedCatalog;
 use firstpaint_origin::webhook::{Delivery, Refused, Replays, Secrets, Verifier, SIGNATURE_HEADER};
 use serde_json::json;
 use tokio::sync::Notify;
@@ -77,12 +82,38 @@ struct Rebuilds {
     last: Option<serde_json::Value>,
 }
 
+/// The catalog file as serve last read or wrote it, checked, and how to
+/// tell that the file is still that: its length and modification time. A
+/// webhook changes it without reading the file, and the rebuild it queues
+/// builds from it without parsing the file again.
+#[derive(Clone)]
+struct Known {
+    catalog: Arc<CheckedCatalog>,
+    stamp: Stamp,
+}
+
+/// A file's length and modification time.
+type Stamp = (u64, std::time::SystemTime);
+
+fn stamp(file: &Path) -> Option<Stamp> {
+    let meta = std::fs::metadata(file).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
+}
+
+impl Known {
+    /// The catalog, if the file at `file` has not changed since.
+    fn still(&self, file: &Path) -> Option<Arc<CheckedCatalog>> {
+        (stamp(file) == Some(self.stamp)).then(|| Arc::clone(&self.catalog))
+    }
+}
+
 struct Service {
     pipeline: Pipeline,
     verifier: Verifier,
     replays: Mutex<Replays>,
-    /// Held while the catalog file is read, changed and written.
-    catalog: tokio::sync::Mutex<()>,
+    /// Held while the catalog file is read, changed and written; what it
+    /// holds, when known.
+    catalog: tokio::sync::Mutex<Option<Known>>,
     rebuilds: Mutex<Rebuilds>,
     wake: Notify,
     debounce: Duration,
@@ -96,7 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         pipeline: args.pipeline,
         verifier: Verifier::new(secrets, args.replay_window_secs),
         replays: Mutex::new(Replays::new(args.replay_window_secs)),
-        catalog: tokio::sync::Mutex::new(()),
+        catalog: tokio::sync::Mutex::new(None),
         rebuilds: Mutex::default(),
         wake: Notify::new(),
         debounce: Duration::from_millis(args.debounce_ms),
@@ -159,11 +190,13 @@ async fn catalog_webhook(
     let why = if change.is_empty() {
         "webhook: rebuild asked".to_owned()
     } else {
-        let _held = service.catalog.lock().await;
+        let mut held = service.catalog.lock().await;
         let file = service.pipeline.catalog.clone();
-        let applied = tokio::task::spawn_blocking(move || apply(&file, &change)).await;
+        let known = held.as_ref().and_then(|k| k.still(&file));
+        let applied = tokio::task::spawn_blocking(move || apply(&file, &change, known)).await;
         match applied {
-            Ok(Ok(applied)) => {
+            Ok(Ok((applied, known))) => {
+                *held = known;
                 let summary = format!(
                     "webhook: {} updated, {} added, {} deleted",
                     applied.updated, applied.added, applied.deleted
@@ -216,20 +249,46 @@ enum Problem {
 }
 
 /// Applies `change` to the catalog file at `file`, replacing it
-/// atomically.
+/// atomically, starting from `known` (the file's content, checked) when
+/// given, else from the file. Returns what it did and what the file holds
+/// now, when that is a checked catalog (a file with bad lines is changed
+/// line by line and checked whole after, so a change can mend it).
 fn apply(
-    file: &std::path::Path,
+    file: &Path,
     change: &CatalogChange,
-) -> Result<firstpaint_origin::catalog_change::Applied, Problem> {
+    known: Option<Arc<CheckedCatalog>>,
+) -> Result<(Applied, Option<Known>), Problem> {
     let name = file.display().to_string();
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("{name}: failed to read"))
-        .map_err(Problem::Io)?;
-    let (changed, applied) = change.apply(&name, &text).map_err(Problem::Input)?;
-    if applied.changed() {
-        super::replace(file, changed.as_bytes()).map_err(Problem::Io)?;
-    }
-    Ok(applied)
+    let read = || {
+        std::fs::read_to_string(file)
+            .with_context(|| format!("{name}: failed to read"))
+            .map_err(Problem::Io)
+    };
+    let current = match known {
+        Some(catalog) => Some(catalog),
+        None => CheckedCatalog::check(&name, read()?).ok().map(Arc::new),
+    };
+    let Some(catalog) = current else {
+        let (changed, applied) = change.apply(&name, &read()?).map_err(Problem::Input)?;
+        if applied.changed() {
+            super::replace(file, changed.as_bytes()).map_err(Problem::Io)?;
+        }
+        return Ok((applied, None));
+    };
+    let (next, applied) = change
+        .apply_checked(&name, &catalog)
+        .map_err(Problem::Input)?;
+    let next = if applied.changed() {
+        super::replace(file, next.text.as_bytes()).map_err(Problem::Io)?;
+        Arc::new(next)
+    } else {
+        catalog
+    };
+    let known = stamp(file).map(|stamp| Known {
+        catalog: next,
+        stamp,
+    });
+    Ok((applied, known))
 }
 
 async fn health(State(service): State<Arc<Service>>) -> Response {
@@ -270,7 +329,15 @@ async fn rebuild_loop(service: Arc<Service>) {
         // version of it, and a change during the build queues the next.
         let worker = Arc::clone(&service);
         let reason = why.clone();
-        let outcome = tokio::task::spawn_blocking(move || worker.pipeline.run(&reason)).await;
+        let known = service
+            .catalog
+            .lock()
+            .await
+            .as_ref()
+            .and_then(|k| k.still(&service.pipeline.catalog));
+        let outcome =
+            tokio::task::spawn_blocking(move || worker.pipeline.run(&reason, known.as_deref()))
+                .await;
         let result: Result<(Duration, String), String> = match outcome {
             Ok(Ok(done)) => Ok(done),
             Ok(Err(e)) => Err(format!("{e:#}")),

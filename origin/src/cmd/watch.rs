@@ -90,7 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// One rebuild, its outcome on stderr; a failure is reported, not fatal.
 fn rebuild(pipeline: &Pipeline, why: &str) {
     eprintln!("{why}: rebuilding");
-    match pipeline.run(why) {
+    match pipeline.run(why, None) {
         Ok((took, kind)) => eprintln!("{why}: published in {:.1} s ({kind})", took.as_secs_f64()),
         Err(e) => eprintln!("{why}: nothing published: {e:#}"),
     }
