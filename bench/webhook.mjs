@@ -9,7 +9,8 @@
 // renamed, 20% new products, 10% deleted), each timed to its 202
 // (verified, applied to the catalog file, the catalog checked) and to
 // its publish (debounce, incremental build from the last build's state,
-// publish). The serve log must say each was built incrementally.
+// publish). The serve log must say each was built incrementally. Webhooks
+// start once serve has read the catalog at start.
 //
 //   node bench/webhook.mjs STORE_DIR [share] [rounds]   (after `make origin`;
 //   STORE_DIR from `firstpaint generate`; share default 0.01, rounds 3)
@@ -68,15 +69,25 @@ const server = spawn(FP, ['serve', '--listen', '127.0.0.1:0', '--debounce-ms', '
 });
 const log = [];
 const waiting = [];
+let checked;
+const catalogChecked = new Promise((resolve) => { checked = resolve; });
 readline.createInterface({ input: server.stderr }).on('line', (line) => {
   log.push(line);
+  if (line.startsWith('catalog: ')) checked(line);
   if (line.includes('published in') || line.includes('nothing published')) waiting.shift()?.(line);
+  if (process.env.FP_BENCH_LOG) console.error(line);
 });
 const rows = [];
 try {
   const first = await new Promise((resolve) => readline.createInterface({ input: server.stdout }).once('line', resolve));
   const addr = first.replace('listening on ', '').split(': ')[0];
+  // serve reads the catalog once at start, as it would long before a webhook.
+  await catalogChecked;
   for (let round = 0; round < rounds; round++) {
+    // Each round starts with the disk idle, as webhooks minutes apart would
+    // find it (this machine's disk takes seconds to write out the copies
+    // and bundles before; untimed).
+    execFileSync('sync');
     const { products, ...body } = change(round);
     const text = JSON.stringify(body);
     const t = Math.floor(Date.now() / 1000);

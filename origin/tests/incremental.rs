@@ -282,3 +282,148 @@ fn a_large_change_is_left_to_a_full_build() {
     let diff = Diff::between(&state, &inputs);
     assert!(diff.too_large(), "{}", diff.summary());
 }
+
+/// Three rounds of 1% changes (repriced, renamed, new, deleted) to a
+/// generated 100k store, each built incrementally on the last, against a
+/// full build of the final catalog in the same run: build times, ANN
+/// recall@10 (random products, and the products placed by the rounds), and
+/// the overlap of the similar slot's twelve. Prints a Markdown table:
+///
+/// `cargo test --profile native -p firstpaint-origin --test incremental -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement: two full builds at 100k; run optimised"]
+fn figures_at_100k() {
+    use firstpaint_engine::Embedding;
+    use firstpaint_origin::eval::ann::{exact_top, hits_with_ties, recall, K};
+    use firstpaint_origin::generate::{self, Shape, Spec};
+    use firstpaint_origin::inputs::{load, InputPaths};
+    use std::time::Instant;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = Spec {
+        products: 100_000,
+        sessions: 170_000,
+        seed: 11,
+        now: time::OffsetDateTime::from_unix_timestamp(NOW).expect("time"),
+        shape: Shape::Structured,
+    };
+    generate::write(&spec, dir.path()).expect("generates");
+    let mut inputs = load(&InputPaths::in_dir(dir.path())).expect("loads");
+    let started = Instant::now();
+    let (first, _, mut state) = build_with_state(&inputs, &key(), &opts(NOW)).expect("full build");
+    let first_full = started.elapsed().as_secs_f64();
+    let first = open(&first, NOW);
+
+    let mut placed: Vec<String> = Vec::new();
+    let mut rows = Vec::new();
+    let mut bytes = Vec::new();
+    for round in 0..3 {
+        let n = inputs.products.len();
+        let linked: HashSet<String> = inputs
+            .products
+            .iter()
+            .flat_map(|p| p.compatible_with.iter().cloned())
+            .collect();
+        let count = n / 100;
+        let step = n / count;
+        let mut removed = HashSet::new();
+        let mut added = Vec::new();
+        for k in 0..count {
+            let i = (k * step + round * 7) % n;
+            match k % 10 {
+                0..=3 => {
+                    inputs.products[i].price = (inputs.products[i].price * 93.0).round() / 100.0
+                }
+                4..=6 => {
+                    let p = &mut inputs.products[i];
+                    p.title = format!("{} (round {} edition)", p.title, round + 1);
+                    placed.push(p.id.clone());
+                }
+                7 | 8 => {
+                    let mut p = inputs.products[i].clone();
+                    p.id = format!("{}-R{}", p.id, round + 1);
+                    p.title = format!("New {}", p.title);
+                    p.compatible_with.clear();
+                    placed.push(p.id.clone());
+                    added.push(p);
+                }
+                _ if !linked.contains(&inputs.products[i].id) => {
+                    removed.insert(inputs.products[i].id.clone());
+                }
+                _ => {}
+            }
+        }
+        inputs.products.retain(|p| !removed.contains(&p.id));
+        inputs.products.extend(added);
+        let now = NOW + 600 * (round as i64 + 1);
+        let started = Instant::now();
+        let diff = Diff::between(&state, &inputs);
+        let built = rebuild(&inputs, state, &diff, &key(), &opts(now)).expect("incremental build");
+        rows.push((round + 1, diff.summary(), started.elapsed().as_secs_f64()));
+        bytes = built.0;
+        state = built.2;
+    }
+    let now = NOW + 600 * 4;
+    let incremental = open(&bytes, now);
+    let started = Instant::now();
+    let (full, _, _) = build_with_state(&inputs, &key(), &opts(now)).expect("full build");
+    let last_full = started.elapsed().as_secs_f64();
+    let full = open(&full, now);
+
+    // Recall of queries at the placed products (those still there).
+    let placed_recall = |engine: &Engine| {
+        let store = engine.store();
+        let all: Vec<Embedding> = (0..store.products().len() as u32)
+            .map(|o| store.embedding(o).unwrap_or(Embedding::ZERO))
+            .collect();
+        let (mut hits, mut judged) = (0, 0);
+        for o in placed.iter().filter_map(|id| store.ordinal(id)) {
+            let q = all[o as usize];
+            let truth = exact_top(&all, &q, K);
+            let found: Vec<u32> = store.nearest(&q, K).into_iter().map(|h| h.0).collect();
+            hits += hits_with_ties(&all, &q, &found, &truth);
+            judged += truth.len();
+        }
+        hits as f64 / judged.max(1) as f64
+    };
+    // The similar slot's twelve, shared between two bundles, over every
+    // 97th product of the final catalog that the first one also had.
+    let overlap = |a: &Engine, b: &Engine| {
+        let (mut shared, mut judged) = (0usize, 0usize);
+        for p in inputs.products.iter().step_by(97) {
+            if first.store().product(&p.id).is_none() {
+                continue;
+            }
+            let x = similar(a, &p.id, now);
+            let y = similar(b, &p.id, now);
+            shared += x.iter().filter(|id| y.contains(id)).count();
+            judged += y.len();
+        }
+        shared as f64 / judged.max(1) as f64
+    };
+    println!("\n{} products after three rounds of 1% changes; full build of the first catalog {first_full:.1} s\n", inputs.products.len());
+    println!("| build | change | time (s) | vs the full build |");
+    println!("| --- | --- | ---: | ---: |");
+    for (round, summary, took) in &rows {
+        println!(
+            "| incremental, round {round} | {summary} | {took:.2} | {:.3}x |",
+            took / last_full
+        );
+    }
+    println!("| full, of the final catalog | (all) | {last_full:.1} | 1.000x |");
+    println!("\n| bundle | ANN recall@{K}, 1,000 random products | recall@{K} at the {} placed products | similar top-12 shared with the full build of the final catalog | with the first catalog's full build |", placed.len());
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for (name, engine) in [
+        ("first catalog, full build", &first),
+        ("three incremental builds on it", &incremental),
+        ("final catalog, full build", &full),
+    ] {
+        println!(
+            "| {name} | {:.4} | {:.4} | {:.3} | {:.3} |",
+            recall(engine, 1_000, 5).recall,
+            placed_recall(engine),
+            overlap(engine, &full),
+            overlap(engine, &first),
+        );
+    }
+}

@@ -147,6 +147,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener.local_addr()?;
         println!("listening on http://{addr}: POST /webhooks/catalog, GET /health");
+        tokio::spawn(know_catalog(Arc::clone(&service)));
         tokio::spawn(rebuild_loop(service));
         axum::serve(listener, app)
             .await
@@ -187,6 +188,7 @@ async fn catalog_webhook(
         Ok(c) => c,
         Err(why) => return refuse(StatusCode::BAD_REQUEST, why),
     };
+    let started = std::time::Instant::now();
     let why = if change.is_empty() {
         "webhook: rebuild asked".to_owned()
     } else {
@@ -221,7 +223,10 @@ async fn catalog_webhook(
         }
     };
     remember(&service, delivery, now);
-    eprintln!("{why}: rebuild queued");
+    eprintln!(
+        "{why}: applied in {} ms, rebuild queued",
+        started.elapsed().as_millis()
+    );
     if let Ok(mut r) = service.rebuilds.lock() {
         r.queued.push(why.clone());
     }
@@ -246,6 +251,37 @@ enum Problem {
     Input(firstpaint_contracts::InputErrors),
     /// The catalog file could not be read or written (a `500`).
     Io(anyhow::Error),
+}
+
+/// Reads and checks the catalog file once at start, so the first webhook
+/// does not (webhooks wait for it; a file that does not check is left to
+/// them).
+async fn know_catalog(service: Arc<Service>) {
+    let mut held = service.catalog.lock().await;
+    let file = service.pipeline.catalog.clone();
+    let started = std::time::Instant::now();
+    let read = tokio::task::spawn_blocking(move || {
+        // Stamped first: a change while it is read makes the stamp stale,
+        // never the text.
+        let stamp = stamp(&file)?;
+        let text = std::fs::read_to_string(&file).ok()?;
+        let catalog = CheckedCatalog::check(&file.display().to_string(), text).ok()?;
+        Some(Known {
+            catalog: Arc::new(catalog),
+            stamp,
+        })
+    });
+    if let Ok(known) = read.await {
+        match &known {
+            Some(k) => eprintln!(
+                "catalog: {} products checked in {} ms",
+                k.catalog.products.len(),
+                started.elapsed().as_millis()
+            ),
+            None => eprintln!("catalog: does not check; the first webhook will say why"),
+        }
+        *held = known;
+    }
 }
 
 /// Applies `change` to the catalog file at `file`, replacing it
