@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use anyhow::Context;
 
 use crate::compile;
-use crate::incremental::state::{text_digest, BuildState};
+use crate::incremental::state::{text_digest, BuildState, Products, Training};
 use crate::inputs::Inputs;
 use crate::train::graph::Graph;
 use crate::train::{ann, coview, embed, intent, priors, search, sessions, transitions};
@@ -41,7 +41,7 @@ pub struct BuildOptions {
 pub struct BuildReport {
     /// Products in the bundle.
     pub products: usize,
-    /// Sessions trained on.
+    /// Sessions trained on (0 for an incremental build: it trains nothing).
     pub sessions: usize,
     /// Signed bundle size.
     pub bytes: usize,
@@ -50,7 +50,8 @@ pub struct BuildReport {
     /// Things for the merchant to look at that did not stop the build.
     pub warnings: Vec<String>,
     /// The product embeddings before the bundle quantized them (by
-    /// ordinal), for quality checks such as ANN recall.
+    /// ordinal), for quality checks such as ANN recall (empty for an
+    /// incremental build, which keeps its parent's quantized vectors).
     pub embeddings: Vec<Embedding>,
     /// What the models learned, a line each, for the merchant.
     pub models: Vec<String>,
@@ -155,7 +156,7 @@ fn train(
     let transitions = transitions::build(catalog.products.len(), &sessions);
     let baskets = sessions::baskets(&inputs.events, &ordinal);
     let bought_together = coview::build(catalog.products.len(), &baskets);
-    let (priors, evidence) = priors::build(
+    let evidence = priors::Evidence::gather(
         &catalog.products,
         catalog.categories.len(),
         &sessions,
@@ -163,6 +164,7 @@ fn train(
         &ordinal,
         opts.now,
     );
+    let priors = evidence.priors(&catalog.products, catalog.categories.len(), opts.now);
     lap("co-views + priors", &mut steps);
 
     let visits = intent::visits(&inputs.events, &ordinal, &catalog);
@@ -210,14 +212,12 @@ fn train(
         intent,
         text_map: embedded.text_map,
     };
-    let header = firstpaint_bundle::Inputs {
-        bundle_version: u64::try_from(opts.now).unwrap_or(0),
-        created_at: opts.now,
-        expires_at: opts.now + i64::from(opts.ttl_days) * 86_400,
-        catalog_sha256: inputs.catalog_sha256,
-        events_sha256: inputs.events_sha256,
-        rules_sha256: inputs.rules_sha256,
-    };
+    let header = header(
+        opts,
+        inputs.catalog_sha256,
+        inputs.events_sha256,
+        inputs.rules_sha256,
+    );
     let lineage = Lineage {
         builder: builder(),
         schema: firstpaint_engine::store::sections::SCHEMA,
@@ -230,22 +230,14 @@ fn train(
 
     let products = sections.catalog.products.len();
     let state = if keep_state {
-        let EngineSections {
-            catalog,
-            ann,
-            co_view,
-            bought_together,
-            transitions,
-            intent,
-            text_map,
-            ..
-        } = sections;
-        Some(BuildState {
-            bundle_sha256: firstpaint_bundle::sha256(&bytes),
+        let graph = Graph::from_ann(&sections.ann)?;
+        let training = Training {
             trained_at: opts.now,
             events: inputs.files.iter().find(|f| f.role == "events").cloned(),
             events_sha256: inputs.events_sha256,
             models: models.clone(),
+        };
+        let placed = Products {
             ids: inputs.products.iter().map(|p| p.id.clone()).collect(),
             text: inputs.products.iter().map(text_digest).collect(),
             behaviour: embedded
@@ -254,16 +246,9 @@ fn train(
                 .map(|b| b.as_ref().map(Quantized::new))
                 .collect(),
             behaviour_weight: embedded.evidence,
-            categories: catalog.categories,
-            locations: catalog.locations,
             evidence,
-            co_view,
-            bought_together,
-            transitions,
-            intent,
-            text_map,
-            graph: Graph::from_ann(&ann)?,
-        })
+        };
+        Some(BuildState::new(&bytes, sections, training, placed, graph))
     } else {
         None
     };
@@ -277,6 +262,24 @@ fn train(
         models,
     };
     Ok((bytes, report, state))
+}
+
+/// The header of a bundle built at `opts.now` from inputs with these
+/// hashes.
+pub(crate) fn header(
+    opts: &BuildOptions,
+    catalog_sha256: [u8; 32],
+    events_sha256: [u8; 32],
+    rules_sha256: [u8; 32],
+) -> firstpaint_bundle::Inputs {
+    firstpaint_bundle::Inputs {
+        bundle_version: u64::try_from(opts.now).unwrap_or(0),
+        created_at: opts.now,
+        expires_at: opts.now + i64::from(opts.ttl_days) * 86_400,
+        catalog_sha256,
+        events_sha256,
+        rules_sha256,
+    }
 }
 
 /// The builder named in the lineage.

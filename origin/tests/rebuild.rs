@@ -71,6 +71,16 @@ impl Store {
         args
     }
 
+    /// `firstpaint inspect --json` of the bundle built last.
+    fn inspect(&self) -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_firstpaint"))
+            .args(["inspect", s(&self.path("bundle.fpb")), "--json", "--pubkey"])
+            .arg(fixtures().join("keys/dev.pub"))
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     /// The publish log's messages.
     fn published(&self) -> Vec<String> {
         match std::fs::read(self.path("kv/releases.json")) {
@@ -266,17 +276,7 @@ fn serve_takes_signed_catalog_changes_and_publishes_them() {
         "{log:?}"
     );
     // The bundle published was built from the changed catalog.
-    let inspect = Command::new(env!("CARGO_BIN_EXE_firstpaint"))
-        .args([
-            "inspect",
-            s(&store.path("bundle.fpb")),
-            "--json",
-            "--pubkey",
-        ])
-        .arg(fixtures().join("keys/dev.pub"))
-        .output()
-        .unwrap();
-    let lineage: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    let lineage = store.inspect();
     let digest = firstpaint_bundle::hex(&firstpaint_bundle::sha256(changed.as_bytes()));
     assert!(lineage.to_string().contains(&digest), "{lineage}");
 
@@ -317,17 +317,7 @@ fn serve_takes_signed_catalog_changes_and_publishes_them() {
         Some("webhook: 1 updated, 1 added, 1 deleted (incremental build: 1 added, 1 placed again, 1 removed)"),
         "{log:?}"
     );
-    let inspect = Command::new(env!("CARGO_BIN_EXE_firstpaint"))
-        .args([
-            "inspect",
-            s(&store.path("bundle.fpb")),
-            "--json",
-            "--pubkey",
-        ])
-        .arg(fixtures().join("keys/dev.pub"))
-        .output()
-        .unwrap();
-    let lineage: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    let lineage = store.inspect();
     assert_eq!(
         lineage["lineage"]["parent"].as_str(),
         Some(parent.as_str()),

@@ -38,7 +38,7 @@ use crate::build::{self, BuildOptions, BuildReport};
 use crate::inputs::Inputs;
 use crate::train::graph::level_of;
 use crate::train::{embed, search};
-use state::{text_digest, BuildState};
+use state::{text_digest, BuildState, Products};
 
 /// Above this share of the catalog added, placed again or removed, a
 /// change is rebuilt in full: the graph's inserted part and the carried
@@ -63,6 +63,7 @@ impl Diff {
     pub fn between(parent: &BuildState, inputs: &Inputs) -> Diff {
         let ordinal = build::ordinals(&inputs.products);
         let old: HashMap<&str, u32> = parent
+            .products
             .ids
             .iter()
             .enumerate()
@@ -74,6 +75,7 @@ impl Diff {
             .map(|p| old.get(p.id.as_str()).copied())
             .collect();
         let new_of_old = parent
+            .products
             .ids
             .iter()
             .map(|id| ordinal.get(id.as_str()).copied())
@@ -82,7 +84,9 @@ impl Diff {
         let placed = old_of_new
             .iter()
             .zip(&text)
-            .map(|(old, digest)| old.and_then(|o| parent.text.get(o as usize)) != Some(digest))
+            .map(|(old, digest)| {
+                old.and_then(|o| parent.products.text.get(o as usize)) != Some(digest)
+            })
             .collect();
         Diff {
             old_of_new,
@@ -190,11 +194,11 @@ pub fn rebuild(
             parent.locations.clone(),
         );
         let compiled = build::compile_rules(inputs, &catalog, &ordinal, opts, false)?;
-        let mut evidence = parent.evidence.clone();
-        evidence.interest = diff.carry(&parent.evidence.interest);
-        evidence.trending = diff.carry(&parent.evidence.trending);
-        evidence.daily_sales = diff.carry(&parent.evidence.daily_sales);
-        evidence.discount = diff.carry(&parent.evidence.discount);
+        let mut evidence = parent.products.evidence.clone();
+        evidence.interest = diff.carry(&parent.products.evidence.interest);
+        evidence.trending = diff.carry(&parent.products.evidence.trending);
+        evidence.daily_sales = diff.carry(&parent.products.evidence.daily_sales);
+        evidence.discount = diff.carry(&parent.products.evidence.discount);
         evidence
             .price_response
             .resize(catalog.categories.len(), 0.0);
@@ -205,8 +209,8 @@ pub fn rebuild(
         let transitions = diff.carry_lists(&parent.transitions);
         lap("catalog + carried models", &mut steps);
 
-        let behaviour = diff.carry(&parent.behaviour);
-        let behaviour_weight = diff.carry(&parent.behaviour_weight);
+        let behaviour = diff.carry(&parent.products.behaviour);
+        let behaviour_weight = diff.carry(&parent.products.behaviour_weight);
         let mut graph = parent.graph;
         let removed: Vec<bool> = diff
             .new_of_old
@@ -238,12 +242,12 @@ pub fn rebuild(
             .map_err(|_| anyhow::anyhow!("the search index build panicked"))??;
         lap("search index (wait)", &mut steps);
 
-        let mut models = parent.models.clone();
+        let mut models = parent.training.models.clone();
         models.push(format!(
             "incremental: {} on parent {}; models trained {} s before this build",
             diff.summary(),
             hex(&parent.bundle_sha256),
-            opts.now - parent.trained_at
+            opts.now - parent.training.trained_at
         ));
         let sections = EngineSections {
             catalog,
@@ -257,16 +261,14 @@ pub fn rebuild(
             intent: parent.intent,
             text_map: parent.text_map,
         };
-        let header = firstpaint_bundle::Inputs {
-            bundle_version: u64::try_from(opts.now).unwrap_or(0),
-            created_at: opts.now,
-            expires_at: opts.now + i64::from(opts.ttl_days) * 86_400,
-            catalog_sha256: inputs.catalog_sha256,
-            events_sha256: parent.events_sha256,
-            rules_sha256: inputs.rules_sha256,
-        };
+        let header = build::header(
+            opts,
+            inputs.catalog_sha256,
+            parent.training.events_sha256,
+            inputs.rules_sha256,
+        );
         let mut files = inputs.files.clone();
-        files.extend(parent.events.clone());
+        files.extend(parent.training.events.clone());
         let lineage = Lineage {
             builder: build::builder(),
             schema: firstpaint_engine::store::sections::SCHEMA,
@@ -277,36 +279,15 @@ pub fn rebuild(
         let bytes = build::write_bundle(&sections, header, &lineage, key)?;
         lap("encode + sign", &mut steps);
 
-        let EngineSections {
-            catalog,
-            co_view,
-            bought_together,
-            transitions,
-            intent,
-            text_map,
-            ..
-        } = sections;
-        let products = catalog.products.len();
-        let state = BuildState {
-            bundle_sha256: firstpaint_bundle::sha256(&bytes),
-            trained_at: parent.trained_at,
-            events: parent.events,
-            events_sha256: parent.events_sha256,
-            models: parent.models,
+        let products = sections.catalog.products.len();
+        let placed = Products {
             ids: inputs.products.iter().map(|p| p.id.clone()).collect(),
             text: diff.text.clone(),
             behaviour,
             behaviour_weight,
-            categories: catalog.categories,
-            locations: catalog.locations,
             evidence,
-            co_view,
-            bought_together,
-            transitions,
-            intent,
-            text_map,
-            graph,
         };
+        let state = BuildState::new(&bytes, sections, parent.training, placed, graph);
         let report = BuildReport {
             products,
             sessions: 0,
@@ -350,7 +331,7 @@ pub fn parent_of(
             bundle.display()
         ));
     }
-    let age = now.saturating_sub(state.trained_at);
+    let age = now.saturating_sub(state.training.trained_at);
     if age >= i64::try_from(retrain_after.as_secs()).unwrap_or(i64::MAX) {
         return Err(format!(
             "the models are {age} s old (retrained every {} s)",

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use firstpaint_bundle::{codec, InputFile, Tag};
 use firstpaint_contracts::Product;
-use firstpaint_engine::{CoViewSection, IntentSection, Quantized, TextMapSection};
+use firstpaint_engine::{CoViewSection, EngineSections, IntentSection, Quantized, TextMapSection};
 use serde::{Deserialize, Serialize};
 
 use crate::train::graph::Graph;
@@ -31,30 +31,14 @@ const TAG: Tag = Tag(*b"STAT");
 pub struct BuildState {
     /// SHA-256 of the signed bundle this state was built with.
     pub bundle_sha256: [u8; 32],
-    /// When the models were last trained on the events (the last full
-    /// build), unix seconds; incremental builds keep it.
-    pub trained_at: i64,
-    /// The events file the models were trained on, for the lineage.
-    pub events: Option<InputFile>,
-    /// SHA-256 of those events, for the bundle header.
-    pub events_sha256: [u8; 32],
-    /// What the models learned, a line each (the full build's).
-    pub models: Vec<String>,
-    /// Per product ordinal: its id.
-    pub ids: Vec<String>,
-    /// Per product: [`text_digest`] of what it was placed from.
-    pub text: Vec<[u8; 8]>,
-    /// Per product: its behaviour vector, if shoppers touched it
-    /// (quantized as the bundle stores vectors: a quarter of the bytes).
-    pub behaviour: Vec<Option<Quantized>>,
-    /// Per product: the co-occurrence weight behind that vector.
-    pub behaviour_weight: Vec<f32>,
+    /// How the models were trained.
+    pub training: Training,
+    /// What each product was placed from and what the events said of it.
+    pub products: Products,
     /// Category paths by index, as the bundle numbers them.
     pub categories: Vec<String>,
     /// Fulfilment locations by index.
     pub locations: Vec<String>,
-    /// What the events say of each product and category (priors).
-    pub evidence: Evidence,
     /// Viewed-together lists, by ordinal.
     pub co_view: CoViewSection,
     /// Bought-together lists, by ordinal.
@@ -67,6 +51,37 @@ pub struct BuildState {
     pub text_map: TextMapSection,
     /// The HNSW graph, nodes by ordinal.
     pub graph: Graph,
+}
+
+/// How the models were trained (at the last full build): incremental
+/// builds carry it as it is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Training {
+    /// When, unix seconds.
+    pub trained_at: i64,
+    /// The events file, for the lineage.
+    pub events: Option<InputFile>,
+    /// SHA-256 of those events, for the bundle header.
+    pub events_sha256: [u8; 32],
+    /// What the models learned, a line each.
+    pub models: Vec<String>,
+}
+
+/// Per product ordinal: what it was placed from, and what the events said
+/// of it (with the per-category evidence).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Products {
+    /// Its id.
+    pub ids: Vec<String>,
+    /// [`text_digest`] of what it was placed from.
+    pub text: Vec<[u8; 8]>,
+    /// Its behaviour vector, if shoppers touched it (quantized as the
+    /// bundle stores vectors: a quarter of the bytes).
+    pub behaviour: Vec<Option<Quantized>>,
+    /// The co-occurrence weight behind that vector.
+    pub behaviour_weight: Vec<f32>,
+    /// What the events say of each product and category (priors).
+    pub evidence: Evidence,
 }
 
 /// A digest of the fields a product's embedding is placed from (title,
@@ -98,6 +113,39 @@ pub fn path_for(bundle: &Path) -> PathBuf {
 }
 
 impl BuildState {
+    /// The state of the build that signed `bundle` from `sections`, with
+    /// its `training`, `products` and `graph`.
+    pub fn new(
+        bundle: &[u8],
+        sections: EngineSections,
+        training: Training,
+        products: Products,
+        graph: Graph,
+    ) -> BuildState {
+        let EngineSections {
+            catalog,
+            co_view,
+            bought_together,
+            transitions,
+            intent,
+            text_map,
+            ..
+        } = sections;
+        BuildState {
+            bundle_sha256: firstpaint_bundle::sha256(bundle),
+            training,
+            products,
+            categories: catalog.categories,
+            locations: catalog.locations,
+            co_view,
+            bought_together,
+            transitions,
+            intent,
+            text_map,
+            graph,
+        }
+    }
+
     /// The state as its file holds it.
     pub fn to_bytes(&self) -> anyhow::Result<Vec<u8>> {
         let mut bytes = MAGIC.to_vec();
@@ -132,15 +180,16 @@ impl BuildState {
 
     /// Checks that the per-product columns agree in length.
     fn check(&self) -> anyhow::Result<()> {
-        let n = self.ids.len();
+        let p = &self.products;
+        let n = p.ids.len();
         let columns = [
-            ("text digests", self.text.len()),
-            ("behaviour vectors", self.behaviour.len()),
-            ("behaviour weights", self.behaviour_weight.len()),
-            ("interest", self.evidence.interest.len()),
-            ("trending", self.evidence.trending.len()),
-            ("daily sales", self.evidence.daily_sales.len()),
-            ("discounts", self.evidence.discount.len()),
+            ("text digests", p.text.len()),
+            ("behaviour vectors", p.behaviour.len()),
+            ("behaviour weights", p.behaviour_weight.len()),
+            ("interest", p.evidence.interest.len()),
+            ("trending", p.evidence.trending.len()),
+            ("daily sales", p.evidence.daily_sales.len()),
+            ("discounts", p.evidence.discount.len()),
             (
                 "viewed-together rows",
                 self.co_view.offsets.len().saturating_sub(1),
@@ -159,7 +208,7 @@ impl BuildState {
             bail!("{len} {what} for {n} products");
         }
         let c = self.categories.len();
-        if self.evidence.price_response.len() != c || self.evidence.refill_days.len() != c {
+        if p.evidence.price_response.len() != c || p.evidence.refill_days.len() != c {
             bail!("category columns do not match {c} categories");
         }
         Ok(())

@@ -54,21 +54,6 @@ pub struct Evidence {
     pub refill_days: Vec<f32>,
 }
 
-/// Computes priors for `products` (with `categories` names) at time `now`
-/// from the session touches and the raw `events` (for quantities and
-/// discounts).
-pub fn build(
-    products: &[ProductRecord],
-    categories: usize,
-    sessions: &[Vec<Touch>],
-    events: &[Event],
-    ordinal: &HashMap<&str, u32>,
-    now: i64,
-) -> (PriorsSection, Evidence) {
-    let evidence = Evidence::gather(products, categories, sessions, events, ordinal, now);
-    (evidence.priors(products, categories, now), evidence)
-}
-
 impl Evidence {
     /// Reads the evidence from the session touches and the raw `events`.
     pub fn gather(
