@@ -49,7 +49,9 @@ pub struct Routes {
 impl Routes {
     /// Reads verified `routes.fst` bytes.
     pub fn new(bytes: Vec<u8>) -> Result<Self, String> {
+        // Checksummed before use: fst panics walking a damaged map.
         fst::Map::new(bytes)
+            .and_then(|map| map.as_fst().verify().map(|()| map))
             .map(|map| Routes { map })
             .map_err(|e| format!("routes.fst does not parse: {e}"))
     }

@@ -112,8 +112,10 @@ impl TermDirectory {
         let fst_len = u32_at(bytes, 12).ok_or_else(|| truncated(HEADER))? as usize;
         let end = HEADER.saturating_add(fst_len);
         let map_bytes = bytes.get(HEADER..end).ok_or_else(|| truncated(end))?;
-        let map =
-            fst::Map::new(map_bytes.to_vec()).map_err(|e| DirectoryError::Map(e.to_string()))?;
+        // Checksummed before use: fst panics walking a damaged map.
+        let map = fst::Map::new(map_bytes.to_vec())
+            .and_then(|map| map.as_fst().verify().map(|()| map))
+            .map_err(|e| DirectoryError::Map(e.to_string()))?;
         let entries = bytes.get(end..).unwrap_or_default().to_vec();
         Ok(TermDirectory {
             map,

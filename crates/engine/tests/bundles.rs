@@ -113,3 +113,60 @@ fn a_bundle_without_an_optional_section_opens_and_only_its_users_say_so() {
         .intent
         .is_none());
 }
+
+/// Every section the engine reads.
+const READ: [Tag; 13] = [
+    SCHEMA_TAG,
+    CATALOG,
+    ANN,
+    PRIORS,
+    COVIEW,
+    RULES,
+    BOUGHT,
+    TRANSITIONS,
+    INTENT,
+    TEXT_MAP,
+    SEARCH,
+    TERMS,
+    POSTINGS,
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// A bundle signed by a trusted key whose section was damaged before
+    /// signing (a bad origin build, not an attacker: the signature holds)
+    /// never panics the engine: it is refused, or it opens and every slot
+    /// and a search answer or fail. The readers work in place, so the
+    /// damage is also read by the calls, not only by opening.
+    #[test]
+    fn a_signed_but_damaged_section_never_panics(
+        which in 0..READ.len(),
+        edits in proptest::collection::vec((proptest::prelude::any::<u32>(), proptest::prelude::any::<u8>()), 1..12),
+        cut in proptest::option::of(proptest::prelude::any::<u32>()),
+    ) {
+        let target = READ[which];
+        let damaged = rewrite(store_bytes(), |tag, payload| {
+            let mut payload = payload.to_vec();
+            if tag == target && !payload.is_empty() {
+                for &(at, byte) in &edits {
+                    let at = at as usize % payload.len();
+                    payload[at] = byte;
+                }
+                if let Some(cut) = cut {
+                    payload.truncate(cut as usize % (payload.len() + 1));
+                }
+            }
+            Some(payload)
+        });
+        if let Ok(engine) = open(damaged) {
+            for kind in SlotKind::ALL {
+                let _ = engine.rank(&request(kind));
+            }
+            let mut search = SearchRequest::new("red phone case");
+            search.visitor.now = support::NOW;
+            let _ = engine.search(&search);
+            let _ = engine.store().nearest(&engine.store().embedding(0).unwrap_or(firstpaint_engine::Embedding::ZERO), 10);
+        }
+    }
+}
