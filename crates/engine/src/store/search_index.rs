@@ -157,9 +157,9 @@ impl SearchIndex {
         postings: OwnedBytes,
     ) -> Result<Self, EngineError> {
         // fst reads its nodes trusting them, and panics on a damaged one:
-        // its checksum (CRC-32C over the whole dictionary, ~0.1 ms for a
-        // 100k store's) is checked first, so a signed but damaged
-        // dictionary is refused, never walked.
+        // its checksum (CRC-32C, one pass over the dictionary: 131 KB for
+        // the structured 100k store) is checked first, so a signed but
+        // damaged dictionary is refused, never walked.
         let terms = Map::new(terms)
             .and_then(|map| map.as_fst().verify().map(|()| map))
             .map_err(|e| EngineError::Inconsistent {
