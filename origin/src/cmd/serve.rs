@@ -101,9 +101,26 @@ fn stamp(file: &Path) -> Option<Stamp> {
 }
 
 impl Known {
-    /// The catalog, if the file at `file` has not changed since.
-    fn still(&self, file: &Path) -> Option<Arc<CheckedCatalog>> {
-        (stamp(file) == Some(self.stamp)).then(|| Arc::clone(&self.catalog))
+    /// The catalog file at `file` read and checked; `None` when it does
+    /// not check. Stamped before it is read: a change while it is read
+    /// makes the stamp stale, never the text.
+    fn read(file: &Path) -> anyhow::Result<Option<Known>> {
+        let stamp = stamp(file);
+        let name = file.display().to_string();
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("{name}: failed to read"))?;
+        Ok(match (stamp, CheckedCatalog::check(&name, text)) {
+            (Some(stamp), Ok(catalog)) => Some(Known {
+                catalog: Arc::new(catalog),
+                stamp,
+            }),
+            _ => None,
+        })
+    }
+
+    /// Itself, if the file at `file` has not changed since.
+    fn still(&self, file: &Path) -> Option<Known> {
+        (stamp(file) == Some(self.stamp)).then(|| self.clone())
     }
 }
 
@@ -260,17 +277,7 @@ async fn know_catalog(service: Arc<Service>) {
     let mut held = service.catalog.lock().await;
     let file = service.pipeline.catalog.clone();
     let started = std::time::Instant::now();
-    let read = tokio::task::spawn_blocking(move || {
-        // Stamped first: a change while it is read makes the stamp stale,
-        // never the text.
-        let stamp = stamp(&file)?;
-        let text = std::fs::read_to_string(&file).ok()?;
-        let catalog = CheckedCatalog::check(&file.display().to_string(), text).ok()?;
-        Some(Known {
-            catalog: Arc::new(catalog),
-            stamp,
-        })
-    });
+    let read = tokio::task::spawn_blocking(move || Known::read(&file).ok().flatten());
     if let Ok(known) = read.await {
         match &known {
             Some(k) => eprintln!(
@@ -292,36 +299,32 @@ async fn know_catalog(service: Arc<Service>) {
 fn apply(
     file: &Path,
     change: &CatalogChange,
-    known: Option<Arc<CheckedCatalog>>,
+    known: Option<Known>,
 ) -> Result<(Applied, Option<Known>), Problem> {
     let name = file.display().to_string();
-    let read = || {
-        std::fs::read_to_string(file)
+    let known = match known {
+        Some(known) => Some(known),
+        None => Known::read(file).map_err(Problem::Io)?,
+    };
+    let Some(known) = known else {
+        let text = std::fs::read_to_string(file)
             .with_context(|| format!("{name}: failed to read"))
-            .map_err(Problem::Io)
-    };
-    let current = match known {
-        Some(catalog) => Some(catalog),
-        None => CheckedCatalog::check(&name, read()?).ok().map(Arc::new),
-    };
-    let Some(catalog) = current else {
-        let (changed, applied) = change.apply(&name, &read()?).map_err(Problem::Input)?;
+            .map_err(Problem::Io)?;
+        let (changed, applied) = change.apply(&name, &text).map_err(Problem::Input)?;
         if applied.changed() {
             super::replace(file, changed.as_bytes()).map_err(Problem::Io)?;
         }
         return Ok((applied, None));
     };
     let (next, applied) = change
-        .apply_checked(&name, &catalog)
+        .apply_checked(&name, &known.catalog)
         .map_err(Problem::Input)?;
-    let next = if applied.changed() {
-        super::replace(file, next.text.as_bytes()).map_err(Problem::Io)?;
-        Arc::new(next)
-    } else {
-        catalog
-    };
+    if !applied.changed() {
+        return Ok((applied, Some(known)));
+    }
+    super::replace(file, next.text.as_bytes()).map_err(Problem::Io)?;
     let known = stamp(file).map(|stamp| Known {
-        catalog: next,
+        catalog: Arc::new(next),
         stamp,
     });
     Ok((applied, known))
@@ -371,9 +374,11 @@ async fn rebuild_loop(service: Arc<Service>) {
             .await
             .as_ref()
             .and_then(|k| k.still(&service.pipeline.catalog));
-        let outcome =
-            tokio::task::spawn_blocking(move || worker.pipeline.run(&reason, known.as_deref()))
-                .await;
+        let outcome = tokio::task::spawn_blocking(move || {
+            let catalog = known.as_ref().map(|k| k.catalog.as_ref());
+            worker.pipeline.run(&reason, catalog)
+        })
+        .await;
         let result: Result<(Duration, String), String> = match outcome {
             Ok(Ok(done)) => Ok(done),
             Ok(Err(e)) => Err(format!("{e:#}")),

@@ -37,6 +37,7 @@ use firstpaint_engine::{CoViewSection, EngineSections, Quantized};
 use crate::build::{self, BuildOptions, BuildReport};
 use crate::inputs::Inputs;
 use crate::train::graph::level_of;
+use crate::train::priors::Evidence;
 use crate::train::{embed, search};
 use state::{text_digest, BuildState, Products};
 
@@ -194,15 +195,21 @@ pub fn rebuild(
             parent.locations.clone(),
         );
         let compiled = build::compile_rules(inputs, &catalog, &ordinal, opts, false)?;
-        let mut evidence = parent.products.evidence.clone();
-        evidence.interest = diff.carry(&parent.products.evidence.interest);
-        evidence.trending = diff.carry(&parent.products.evidence.trending);
-        evidence.daily_sales = diff.carry(&parent.products.evidence.daily_sales);
-        evidence.discount = diff.carry(&parent.products.evidence.discount);
-        evidence
-            .price_response
-            .resize(catalog.categories.len(), 0.0);
-        evidence.refill_days.resize(catalog.categories.len(), 0.0);
+        let was = &parent.products.evidence;
+        let categories = catalog.categories.len();
+        let by_category = |values: &[f32]| {
+            let mut values = values.to_vec();
+            values.resize(categories, 0.0);
+            values
+        };
+        let evidence = Evidence {
+            interest: diff.carry(&was.interest),
+            trending: diff.carry(&was.trending),
+            daily_sales: diff.carry(&was.daily_sales),
+            discount: diff.carry(&was.discount),
+            price_response: by_category(&was.price_response),
+            refill_days: by_category(&was.refill_days),
+        };
         let priors = evidence.priors(&catalog.products, catalog.categories.len(), opts.now);
         let co_view = diff.carry_lists(&parent.co_view);
         let bought_together = diff.carry_lists(&parent.bought_together);
