@@ -16,6 +16,10 @@
 // 10. A canary (`publish --canary 30`): 1,000 new shoppers split 30/70
 //    within the binomial interval, each keeping their arm; no consent, no
 //    id, the current bundle; `rollout --percent 100`, then `promote`.
+// 11. Canaries and shard sets, each arm either: a shard set on trial
+//    beside a single bundle (its shoppers' pages and searches come from
+//    its shards), promoted; then another shard set, then a single bundle,
+//    on trial beside it.
 //
 // Every page in between is personalized by the last good bundle: never an
 // error, never the bundle a refused release named.
@@ -23,7 +27,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { CONSENTED, KEY, ROOT, fetchAgain, firstpaint, kvGet, kvPutText, publish, signRelease, signingKey, startWrangler, tempState, updateJar } from './support.mjs';
+import { BUNDLE, CONSENTED, KEY, ROOT, catalog, fetchAgain, firstpaint, kvGet, kvPutText, publish, signRelease, signingKey, startWrangler, tempState, updateJar } from './support.mjs';
 
 /**
  * `/p13n/health` once the edge has re-read the manifest (each request
@@ -207,5 +211,111 @@ describe('a canary', () => {
     assert.equal((await newShopper()).arm, 'current');
     const log = JSON.parse(firstpaint(['releases', '--local', '--persist-to', state, '--json']));
     assert.deepEqual(log.map((e) => e.action), ['publish', 'canary', 'rollout', 'promote']);
+  });
+});
+
+describe('a canary beside a shard set, and a shard set as a canary', () => {
+  let server;
+  let state;
+  const settled = () => settledHealth(server.url);
+  const phone = [...catalog().values()].find((p) => p.category.at(-1) === 'Smartphones').id;
+  /** A shard set of the fixtures (another build: another version) in `state`. */
+  const shardSet = (name) => {
+    const dir = path.join(state, name);
+    firstpaint(['build', '--catalog', 'fixtures/catalog.ndjson', '--events', 'fixtures/events.ndjson',
+      '--rules', 'fixtures/rules.toml', '--synonyms', 'fixtures/synonyms.txt', '--key', KEY, '--out', dir,
+      '--shard-products', '60', '--global-products', '60']);
+    return dir;
+  };
+  before(async () => {
+    state = tempState();
+    publish(state);
+    publish(state, shardSet('a-shards'), ['--canary', '30', '--message', 'shards on trial']);
+    // Pages wait for their shard (a cold load in wrangler dev can outlast
+    // the default 50 ms budget, and these tests are about which arm serves).
+    server = await startWrangler(state, { MANIFEST_TTL_MS: '0', COLD_LOAD_BUDGET_MS: '10000' });
+  });
+  after(() => server?.stop());
+
+  /** A shopper's product page (a new consenting shopper without `cookie`). */
+  async function productPage(cookie = CONSENTED) {
+    const res = await fetchAgain(`${server.url}/products/${phone}`, { headers: { cookie, 'x-p13n-region': 'DE' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-p13n'), 'personalized');
+    await res.arrayBuffer();
+    return {
+      arm: res.headers.get('x-p13n-release'),
+      bundle: res.headers.get('x-p13n-bundle'),
+      shard: res.headers.get('x-p13n-shard'),
+      jar: updateJar(cookie, res),
+    };
+  }
+
+  /** `n` new shoppers' first product pages, and which arm served each. */
+  async function split(n) {
+    const shoppers = [];
+    for (let i = 0; i < n; i++) shoppers.push(await productPage());
+    const arm = (name) => shoppers.filter((s) => s.arm === name);
+    return { shoppers, canary: arm('canary'), current: arm('current') };
+  }
+
+  test('a shard set as the canary beside a single bundle: its shoppers get its shards', async () => {
+    const health = await settled();
+    assert.equal(health.sharded, undefined, 'the current bundle is a single one');
+    assert.equal(health.canary.sharded, true);
+    assert.equal(health.canary.percent, 30);
+    assert.equal(health.last_refresh_error, null);
+    const { shoppers, canary, current } = await split(200);
+    // 200 draws at 30%: 60 +- 4 sd (6.5).
+    assert.ok(canary.length >= 34 && canary.length <= 86, `${canary.length} of 200 on the canary`);
+    assert.equal(canary.length + current.length, shoppers.length);
+    assert.ok(canary.every((s) => s.shard === 'electronics-1' && s.bundle === String(health.canary.bundle_version)),
+      JSON.stringify(canary.slice(0, 3)));
+    assert.ok(current.every((s) => s.shard === null && s.bundle === String(health.bundle.version)));
+    for (const s of shoppers.slice(0, 40)) assert.equal((await productPage(s.jar)).arm, s.arm, 'each keeps their arm');
+    // A canary shopper's search reads the canary's shards.
+    const res = await fetchAgain(`${server.url}/p13n/search?q=smartphone&per_page=5`, { headers: { cookie: canary[0].jar } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-p13n-release'), 'canary');
+    assert.match(res.headers.get('x-p13n-search-shards'), /electronics-1/);
+    const again = await fetchAgain(`${server.url}/p13n/search?q=smartphone&per_page=5`, { headers: { cookie: current[0].jar } });
+    assert.equal(again.headers.get('x-p13n-release'), 'current');
+    assert.equal(again.headers.get('x-p13n-search-shards'), null, 'a single bundle searches alone');
+  });
+
+  test('promoted, the shard set serves everyone; another shard set, then a single bundle, beside it', async () => {
+    firstpaint(['promote', '--key', KEY, '--local', '--persist-to', state, '--message', 'shards for all']);
+    let health = await settled();
+    assert.equal(health.sharded, true);
+    assert.equal(health.canary, null);
+    const promoted = String(health.manifest.bundle_version);
+    for (let i = 0; i < 10; i++) {
+      const s = await productPage();
+      assert.deepEqual([s.arm, s.shard, s.bundle], ['current', 'electronics-1', promoted]);
+    }
+    // A shard set beside a shard set.
+    publish(state, shardSet('b-shards'), ['--canary', '50', '--message', 'other shards']);
+    health = await settled();
+    assert.equal(health.canary.sharded, true);
+    const other = String(health.canary.bundle_version);
+    assert.notEqual(other, promoted);
+    let { canary, current } = await split(60);
+    assert.ok(canary.length >= 10 && current.length >= 10, `${canary.length} of 60 on the canary`);
+    assert.ok(canary.every((s) => s.shard === 'electronics-1' && s.bundle === other));
+    assert.ok(current.every((s) => s.shard === 'electronics-1' && s.bundle === promoted));
+    // A single bundle beside a shard set.
+    publish(state, BUNDLE, ['--canary', '50', '--message', 'one bundle again']);
+    health = await settled();
+    assert.equal(health.canary.sharded, false);
+    assert.equal(health.last_refresh_error, null);
+    ({ canary, current } = await split(60));
+    assert.ok(canary.length >= 10 && current.length >= 10, `${canary.length} of 60 on the canary`);
+    assert.ok(canary.every((s) => s.shard === null && s.bundle === String(health.canary.bundle_version)));
+    assert.ok(current.every((s) => s.shard === 'electronics-1' && s.bundle === promoted));
+    // Without consent there is no id: the current shard set.
+    const anonymous = await fetchAgain(`${server.url}/products/${phone}`, { headers: { cookie: 'fp_consent=none' } });
+    await anonymous.arrayBuffer();
+    assert.equal(anonymous.headers.get('x-p13n-release'), 'current');
+    assert.equal(anonymous.headers.get('x-p13n-shard'), 'electronics-1');
   });
 });

@@ -16,7 +16,7 @@ use firstpaint_engine::{
 
 use crate::keyed_hash::KeySet;
 use crate::limits::{MAX_COLLECT_BODY_BYTES, MAX_COOKIE_VIEWED, MAX_QUERY_BYTES};
-use crate::loader::{self, Live};
+use crate::loader::{self, Canary, Served};
 use crate::overlay;
 use crate::routing::Need;
 use crate::shard_search::{self, SearchError};
@@ -29,30 +29,43 @@ use crate::shopper::{setting, Shopper};
 /// open, and why a load failed (it opens nothing itself).
 pub async fn health(env: &Env, ctx: &Context) -> Result<Response> {
     let now_s = Date::now().as_millis() as i64 / 1000;
-    if let Ok(Live::Sharded(set)) = loader::live(env, ctx).await {
-        let m = &set.manifest;
-        let status = shards::status();
-        return Response::from_json(&serde_json::json!({
-            "status": "ok",
-            "sharded": true,
-            "manifest": {
-                "global": m.sha256,
-                "bundle_version": m.bundle_version,
-                "key_id": m.key_id,
-                "published_at": m.published_at,
-                "shards": m.shards.as_ref().map_or(0, |s| s.shards.len()),
-            },
-            "open": status.open,
-            "held_bytes": status.held_bytes,
-            "limit_bytes": status.limit_bytes,
-            "failures": status.failures,
-            "release": release_json(now_s),
-            "live": live_json(None),
-            "last_refresh_error": set.last_error,
-        }));
-    }
-    match loader::engine(env, ctx).await {
-        Ok(loaded) => {
+    let live = match loader::live(env, ctx).await {
+        Ok(live) => live,
+        Err(e) => {
+            return Ok(Response::from_json(&serde_json::json!({
+                "status": "no bundle",
+                "error": e.to_string(),
+                "last_failure": loader::last_failure(),
+            }))?
+            .with_status(503))
+        }
+    };
+    let canary = live.canary.as_ref().map(canary_json);
+    match &live.current {
+        Served::Sharded(set) => {
+            let m = &set.manifest;
+            let status = shards::status();
+            Response::from_json(&serde_json::json!({
+                "status": "ok",
+                "sharded": true,
+                "manifest": {
+                    "global": m.sha256,
+                    "bundle_version": m.bundle_version,
+                    "key_id": m.key_id,
+                    "published_at": m.published_at,
+                    "shards": m.shards.as_ref().map_or(0, |s| s.shards.len()),
+                },
+                "open": status.open,
+                "held_bytes": status.held_bytes,
+                "limit_bytes": status.limit_bytes,
+                "failures": status.failures,
+                "release": release_json(now_s),
+                "canary": canary,
+                "live": live_json(None),
+                "last_refresh_error": set.last_error,
+            }))
+        }
+        Served::Single(loaded) => {
             let info = loaded.engine.info();
             Response::from_json(&serde_json::json!({
                 "status": "ok",
@@ -61,21 +74,31 @@ pub async fn health(env: &Env, ctx: &Context) -> Result<Response> {
                 "age_seconds": now_s - info.created_at,
                 "expires_in_seconds": info.expires_at - now_s,
                 "release": release_json(now_s),
-                "canary": loaded.canary.as_ref().map(|c| serde_json::json!({
-                    "sha256": c.sha256,
-                    "bundle_version": c.engine.info().version,
-                    "percent": c.percent,
-                })),
+                "canary": canary,
                 "live": live_json(Some(&loaded.engine)),
                 "last_refresh_error": loaded.last_error,
             }))
         }
-        Err(e) => Ok(Response::from_json(&serde_json::json!({
-            "status": "no bundle",
-            "error": e.to_string(),
-            "last_failure": loader::last_failure(),
-        }))?
-        .with_status(503)),
+    }
+}
+
+/// The release's canary, for `/p13n/health`: its bundle (a shard set's
+/// global shard) and share.
+fn canary_json(canary: &Canary) -> serde_json::Value {
+    match &canary.served {
+        Served::Single(loaded) => serde_json::json!({
+            "sha256": canary.sha256,
+            "bundle_version": loaded.engine.info().version,
+            "percent": canary.percent,
+            "sharded": false,
+        }),
+        Served::Sharded(set) => serde_json::json!({
+            "sha256": canary.sha256,
+            "bundle_version": set.manifest.bundle_version,
+            "percent": canary.percent,
+            "sharded": true,
+            "shards": set.manifest.shards.as_ref().map_or(0, |s| s.shards.len()),
+        }),
     }
 }
 
@@ -264,14 +287,16 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
         (None, Some(c)) => Need::Category(c.clone()),
         (None, None) => Need::Global,
     };
-    let loaded = match loader::engine_for(env, ctx, &need).await {
-        Ok(l) => l,
+    let (live, current) = match loader::engine_for(env, ctx, &need).await {
+        Ok(found) => found,
         Err(e) => return json_error(503, e.to_string()),
     };
     // Without personalization consent nothing personal is used, not even
     // a history passed as a parameter.
-    let shopper = Shopper::identify(req, env, &loaded.engine.store().rules().consent);
-    let (loaded, arm) = loaded.for_shopper(shopper.profile.as_ref());
+    let shopper = Shopper::identify(req, env, &current.engine.store().rules().consent);
+    let profile = shopper.profile.as_ref();
+    let serving = loader::for_shopper(env, ctx, &live, current, &need, profile, None).await;
+    let (loaded, arm) = (serving.loaded, serving.arm);
     let engine = &loaded.engine;
     let mut visitor = shopper.visitor(Date::now().as_millis() as i64 / 1000);
     if let (true, Some(v)) = (shopper.consent.personalization, viewed) {
@@ -343,15 +368,16 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
         Ok(None) => return bad_request("missing parameter q"),
         Err(reason) => return bad_request(reason),
     };
-    let loaded = match loader::engine(env, ctx).await {
-        Ok(l) => l,
+    let (live, current) = match loader::engine_for(env, ctx, &Need::Global).await {
+        Ok(found) => found,
         Err(e) => return json_error(503, e.to_string()),
     };
-    let shopper = Shopper::identify(req, env, &loaded.engine.store().rules().consent);
-    let (loaded, arm) = loaded.for_shopper(shopper.profile.as_ref());
+    let shopper = Shopper::identify(req, env, &current.engine.store().rules().consent);
+    let profile = shopper.profile.as_ref();
+    let serving = loader::for_shopper(env, ctx, &live, current, &Need::Global, profile, None).await;
+    let (loaded, arm, set) = (serving.loaded, serving.arm, serving.set);
     let engine = &loaded.engine;
     request.visitor = shopper.visitor(Date::now().as_millis() as i64 / 1000);
-    let set = loader::sharded();
     let visit = engine.visit(&request.visitor);
     let answer =
         match shard_search::search(env, ctx, &loaded, &visit, set.as_ref(), &request, None).await {

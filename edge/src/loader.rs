@@ -1,9 +1,12 @@
 //! The bundle, loaded and verified once per isolate, refreshed in the background.
 //!
-//! The manifest decides the mode: a single bundle (below), or a shard set,
-//! whose shards [`crate::shards`] opens one at a time as requests need
-//! them (the manifest is then all this module loads; [`engine_for`] asks
-//! [`crate::routing`] which shard a request needs).
+//! A release has two arms, each [`Served`] as its manifest says: a single
+//! bundle (below), or a shard set, whose shards [`crate::shards`] opens
+//! one at a time as requests need them (the manifest is then all this
+//! module loads; [`engine_for`] asks [`crate::routing`] which shard a
+//! request needs). The current arm serves everyone but the canary's
+//! share; [`for_shopper`] picks the arm once the shopper is identified
+//! (by the current bundle's consent rules).
 //!
 //! The first request of an isolate reads the manifest and the bundle from KV
 //! and verifies it (one load, shared by the requests that arrive meanwhile;
@@ -32,7 +35,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::js_sys::{self, ArrayBuffer, Uint8Array};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{Date, Delay, Env};
+use worker::{console_warn, Date, Delay, Env};
 
 use crate::error::EdgeError;
 use crate::in_flight::InFlight;
@@ -66,7 +69,7 @@ pub struct ReleaseInfo {
     pub expires_at: i64,
 }
 
-/// The engine in use and what it was loaded from.
+/// An engine in use and what it was loaded from.
 #[derive(Clone)]
 pub struct Loaded {
     /// The engine.
@@ -82,45 +85,12 @@ pub struct Loaded {
     /// Why the last refresh failed, if it did (or why the release's
     /// canary is not served).
     pub last_error: Option<String>,
-    /// The release's canary, loaded beside it (single bundles only).
-    pub canary: Option<CanaryEngine>,
 }
 
-/// A bundle on trial, loaded beside the current one.
+/// What one arm of a release serves: a single bundle, loaded, or a shard
+/// set, whose shards open on demand.
 #[derive(Clone)]
-pub struct CanaryEngine {
-    /// The engine.
-    pub engine: Rc<Engine>,
-    /// SHA-256 of its bundle, hex: the salt of its share.
-    pub sha256: String,
-    /// Percent of shoppers (with an id) who get it.
-    pub percent: u8,
-}
-
-impl Loaded {
-    /// The engine for a shopper with `profile`: the canary's when the
-    /// profile's id is in its share, else this one; with which it is
-    /// (`canary` or `current`). A shopper without a profile (no consent,
-    /// so no id) gets the current bundle.
-    pub fn for_shopper(self, profile: Option<&Profile>) -> (Loaded, &'static str) {
-        match (&self.canary, profile) {
-            (Some(c), Some(p)) if p.in_share(&c.sha256, c.percent) => {
-                let canary = Loaded {
-                    engine: c.engine.clone(),
-                    sha256: c.sha256.clone(),
-                    canary: None,
-                    ..self.clone()
-                };
-                (canary, "canary")
-            }
-            _ => (self, "current"),
-        }
-    }
-}
-
-/// What the live manifest says to serve.
-#[derive(Clone)]
-pub enum Live {
+pub enum Served {
     /// One bundle, loaded.
     Single(Loaded),
     /// A shard set; its shards open on demand.
@@ -134,25 +104,131 @@ pub struct Sharded {
     pub manifest: Rc<Manifest>,
     /// When it was last checked, ms since the epoch.
     pub checked_at_ms: f64,
-    /// Why the last refresh failed, if it did.
+    /// Why the last refresh failed, if it did (or why the release's
+    /// canary is not served).
     pub last_error: Option<String>,
 }
 
-impl Live {
-    fn checked_at_ms(&self) -> f64 {
+/// What the live release serves: its current bundle (or shard set), and
+/// the canary beside it.
+#[derive(Clone)]
+pub struct Live {
+    /// What every shopper gets but the canary's share.
+    pub current: Served,
+    /// The release's canary, when it names one and it loaded.
+    pub canary: Option<Canary>,
+}
+
+/// A bundle or shard set on trial, beside the current one.
+#[derive(Clone)]
+pub struct Canary {
+    /// What it serves.
+    pub served: Served,
+    /// SHA-256 of its bundle (a shard set's global shard), hex: the salt
+    /// of its share.
+    pub sha256: String,
+    /// Percent of shoppers (with an id) who get it.
+    pub percent: u8,
+}
+
+/// The engine a request is answered with, and the arm of the release it
+/// is from.
+pub struct Serving {
+    /// The engine (a shard's, in a sharded store).
+    pub loaded: Loaded,
+    /// The shard set it is from (`None`: a single bundle), which a search
+    /// reads the other shards of.
+    pub set: Option<Sharded>,
+    /// `current` or `canary`, for the `x-p13n-release` header.
+    pub arm: &'static str,
+}
+
+impl Served {
+    /// SHA-256 of its bundle (a shard set's global shard), hex.
+    pub fn sha256(&self) -> &str {
         match self {
-            Live::Single(l) => l.checked_at_ms,
-            Live::Sharded(s) => s.checked_at_ms,
+            Served::Single(l) => &l.sha256,
+            Served::Sharded(s) => &s.manifest.sha256,
         }
     }
 
+    /// Why the last refresh failed, if it did.
+    pub fn last_error(&self) -> Option<&str> {
+        match self {
+            Served::Single(l) => l.last_error.as_deref(),
+            Served::Sharded(s) => s.last_error.as_deref(),
+        }
+    }
+
+    /// The shard set, when it is one.
+    pub fn set(&self) -> Option<&Sharded> {
+        match self {
+            Served::Single(_) => None,
+            Served::Sharded(s) => Some(s),
+        }
+    }
+
+    fn checked_at_ms(&self) -> f64 {
+        match self {
+            Served::Single(l) => l.checked_at_ms,
+            Served::Sharded(s) => s.checked_at_ms,
+        }
+    }
+
+    fn set_error(&mut self, why: String) {
+        match self {
+            Served::Single(l) => l.last_error = Some(why),
+            Served::Sharded(s) => s.last_error = Some(why),
+        }
+    }
+
+    /// The engine for `need`: the single bundle's, or the shard
+    /// [`crate::routing`] names, opened if need be. Owns what it reads,
+    /// so it can go on in the background past a page's budget.
+    fn resolve(
+        &self,
+        env: &Env,
+        need: &Need,
+    ) -> LocalBoxFuture<'static, Result<Loaded, EdgeError>> {
+        match self {
+            Served::Single(loaded) => futures_util::future::ready(Ok(loaded.clone())).boxed_local(),
+            Served::Sharded(set) => {
+                let (env, set, need) = (env.clone(), set.clone(), need.clone());
+                async move { shards::engine(&env, &set, &need).await }.boxed_local()
+            }
+        }
+    }
+}
+
+impl Live {
     fn refresh_failed(&mut self, why: String) {
-        let (checked, error) = match self {
-            Live::Single(l) => (&mut l.checked_at_ms, &mut l.last_error),
-            Live::Sharded(s) => (&mut s.checked_at_ms, &mut s.last_error),
-        };
-        *checked = now_ms();
-        *error = Some(why);
+        match &mut self.current {
+            Served::Single(l) => l.checked_at_ms = now_ms(),
+            Served::Sharded(s) => s.checked_at_ms = now_ms(),
+        }
+        self.current.set_error(why);
+    }
+
+    /// The single bundles loaded (the current one, the canary), to reuse
+    /// when the next release names them again.
+    fn singles(&self) -> impl Iterator<Item = &Loaded> {
+        let canary = self.canary.as_ref().map(|c| &c.served);
+        [Some(&self.current), canary]
+            .into_iter()
+            .flatten()
+            .filter_map(|s| match s {
+                Served::Single(l) => Some(l),
+                Served::Sharded(_) => None,
+            })
+    }
+
+    /// The canary, when a shopper with `profile` is in its share. A
+    /// shopper without a profile (no consent, so no id) is in no share.
+    pub fn canary_for(&self, profile: Option<&Profile>) -> Option<&Canary> {
+        let canary = self.canary.as_ref()?;
+        profile
+            .is_some_and(|p| p.in_share(&canary.sha256, canary.percent))
+            .then_some(canary)
     }
 }
 
@@ -180,8 +256,8 @@ pub(crate) fn now_ms() -> f64 {
 
 /// What the live manifest says to serve: cached when there is one
 /// (scheduling a background refresh when stale), else loaded now (one load
-/// per isolate, however many requests wait for it). For a shard set this
-/// reads the manifest only.
+/// per isolate, however many requests wait for it). A shard set's shards
+/// are not opened here.
 pub async fn live(env: &Env, ctx: &worker::Context) -> Result<Live, EdgeError> {
     match cached(env, ctx)? {
         Some(live) => Ok(live),
@@ -189,30 +265,25 @@ pub async fn live(env: &Env, ctx: &worker::Context) -> Result<Live, EdgeError> {
     }
 }
 
-/// The engine for a request about nothing in particular (the single
-/// bundle, or a shard set's global shard).
+/// The current engine for a request about nothing in particular (the
+/// single bundle, or a shard set's global shard).
 pub async fn engine(env: &Env, ctx: &worker::Context) -> Result<Loaded, EdgeError> {
-    engine_for(env, ctx, &Need::Global).await
+    Ok(engine_for(env, ctx, &Need::Global).await?.1)
 }
 
-/// The engine for a request about `need`: the single bundle, or the shard
-/// [`crate::routing`] names, opened if need be.
+/// The release, and its current engine for a request about `need`: the
+/// single bundle, or the shard [`crate::routing`] names, opened if need be.
 pub async fn engine_for(
     env: &Env,
     ctx: &worker::Context,
     need: &Need,
-) -> Result<Loaded, EdgeError> {
-    resolve(env, live(env, ctx).await?, need).await
+) -> Result<(Live, Loaded), EdgeError> {
+    let live = live(env, ctx).await?;
+    let loaded = live.current.resolve(env, need).await?;
+    Ok((live, loaded))
 }
 
-async fn resolve(env: &Env, live: Live, need: &Need) -> Result<Loaded, EdgeError> {
-    match live {
-        Live::Single(loaded) => Ok(loaded),
-        Live::Sharded(set) => shards::engine(env, &set, need).await,
-    }
-}
-
-/// As [`engine`], for a page: a cold isolate waits at most `budget` for its
+/// As [`engine_for`], for a page: a cold isolate waits at most `budget` for its
 /// first bundle (zero: not at all). Past it the load goes on in the
 /// background (`wait_until`) for the requests after this one, and this page
 /// gets [`EdgeError::Loading`] (it streams unmodified: no shopper waits on a
@@ -227,10 +298,16 @@ pub async fn engine_within(
     ctx: &worker::Context,
     budget: Duration,
     need: &Need,
-) -> Result<Loaded, EdgeError> {
+) -> Result<(Live, Loaded), EdgeError> {
     let cached = cached(env, ctx)?;
-    if let Some(Live::Single(loaded)) = &cached {
-        return Ok(loaded.clone());
+    if let Some(
+        live @ Live {
+            current: Served::Single(loaded),
+            ..
+        },
+    ) = &cached
+    {
+        return Ok((live.clone(), loaded.clone()));
     }
     let (env, need) = (env.clone(), need.clone());
     let load = async move {
@@ -238,10 +315,52 @@ pub async fn engine_within(
             Some(live) => live,
             None => first_load(&env).await?,
         };
-        resolve(&env, live, &need).await
+        let loaded = live.current.resolve(&env, &need).await?;
+        Ok((live, loaded))
     }
     .boxed_local();
     within(ctx, budget, load).await
+}
+
+/// What answers a request about `need` from a shopper with `profile`
+/// (identified by `current`'s consent rules; `current` is `live`'s current
+/// engine for `need`): `current`, or the canary's engine for `need` when
+/// the profile is in the canary's share. A canary shard that is not open
+/// within `budget` (`None`: as long as it takes) goes on loading in the
+/// background, and a canary shard that fails to open is logged: either
+/// way this request gets `current`, and says so.
+pub async fn for_shopper(
+    env: &Env,
+    ctx: &worker::Context,
+    live: &Live,
+    current: Loaded,
+    need: &Need,
+    profile: Option<&Profile>,
+    budget: Option<Duration>,
+) -> Serving {
+    if let Some(canary) = live.canary_for(profile) {
+        let load = canary.served.resolve(env, need);
+        let opened = match budget {
+            Some(b) => within(ctx, b, load).await,
+            None => load.await,
+        };
+        match opened {
+            Ok(loaded) => {
+                return Serving {
+                    loaded,
+                    set: canary.served.set().cloned(),
+                    arm: "canary",
+                }
+            }
+            Err(EdgeError::Loading(_)) => {}
+            Err(e) => console_warn!("firstpaint: canary {}: {e}", canary.sha256),
+        }
+    }
+    Serving {
+        loaded: current,
+        set: live.current.set().cloned(),
+        arm: "current",
+    }
 }
 
 /// `load`'s result if it comes within `budget`; else `Loading`, with the
@@ -268,12 +387,12 @@ pub async fn within<T: 'static>(
     Err(EdgeError::Loading(budget.as_millis() as u64))
 }
 
-/// The cached engine, scheduling a background refresh when its manifest
+/// The cached release, scheduling a background refresh when its manifest
 /// check is stale; `Err` while a recent failed load is not retried yet.
 fn cached(env: &Env, ctx: &worker::Context) -> Result<Option<Live>, EdgeError> {
-    if let Some(loaded) = CURRENT.with(|c| c.borrow().clone()) {
+    if let Some(live) = CURRENT.with(|c| c.borrow().clone()) {
         let ttl = setting_or(env, MANIFEST_TTL_VAR, MANIFEST_TTL_MS);
-        let stale = now_ms() - loaded.checked_at_ms() > ttl;
+        let stale = now_ms() - live.current.checked_at_ms() > ttl;
         if stale && REFRESHING.with(|r| r.borrow_mut().start(now_ms())) {
             let env = env.clone();
             ctx.wait_until(async move {
@@ -285,7 +404,7 @@ fn cached(env: &Env, ctx: &worker::Context) -> Result<Option<Live>, EdgeError> {
             let env = env.clone();
             ctx.wait_until(async move { overlay::refresh(&env).await });
         }
-        return Ok(Some(loaded));
+        return Ok(Some(live));
     }
     if let Some((at, why)) = FAILED.with(|f| f.borrow().clone()) {
         if now_ms() - at < RETRY_AFTER_FAILURE_MS {
@@ -334,34 +453,20 @@ pub async fn refresh(env: &Env) -> Result<Live, EdgeError> {
     result
 }
 
-/// The shard set's manifest currently cached, without loading (`None`
-/// for a single bundle).
-pub fn sharded() -> Option<Sharded> {
-    match CURRENT.with(|c| c.borrow().clone()) {
-        Some(Live::Sharded(set)) => Some(set),
-        _ => None,
-    }
-}
-
-/// Replaces the engines in use (the current bundle's and its canary's)
-/// with `f`'s: how a new live overlay is laid over them.
+/// Replaces the single bundles' engines in use (the current one, the
+/// canary) with `f`'s: how a new live overlay is laid over them (open
+/// shards are relayered by [`shards::relayer`]).
 pub fn relayer(f: impl Fn(&Rc<Engine>) -> Rc<Engine>) {
     CURRENT.with(|c| {
-        if let Some(Live::Single(loaded)) = c.borrow_mut().as_mut() {
-            loaded.engine = f(&loaded.engine);
-            if let Some(canary) = loaded.canary.as_mut() {
-                canary.engine = f(&canary.engine);
+        if let Some(live) = c.borrow_mut().as_mut() {
+            let canary = live.canary.as_mut().map(|c| &mut c.served);
+            for served in [Some(&mut live.current), canary].into_iter().flatten() {
+                if let Served::Single(loaded) = served {
+                    loaded.engine = f(&loaded.engine);
+                }
             }
         }
     });
-}
-
-/// The single bundle's engine currently cached, without loading.
-pub fn current() -> Option<Loaded> {
-    match CURRENT.with(|c| c.borrow().clone()) {
-        Some(Live::Single(loaded)) => Some(loaded),
-        _ => None,
-    }
 }
 
 /// Why the last load failed while nothing is cached.
@@ -386,86 +491,67 @@ async fn load_if_changed(env: &Env) -> Result<Live, EdgeError> {
         sequence: release.sequence,
         expires_at: release.expires_at,
     };
-    let canary_of_release = release.canary;
-    let manifest = release.current;
-    let live = if manifest.shards.is_some() {
-        Live::Sharded(Sharded {
-            manifest: Rc::new(manifest),
-            checked_at_ms: now,
-            last_error: None,
-        })
-    } else if let Some(mut loaded) = current().filter(|l| l.sha256 == manifest.sha256) {
-        loaded.checked_at_ms = now;
-        loaded.last_error = None;
-        Live::Single(loaded)
-    } else {
-        let buffer = fetch_verified(env, &manifest.bundle_key, &manifest.sha256).await?;
-        let engine = open_engine(env, &buffer).await?;
-        Live::Single(Loaded {
-            engine: overlay::apply(&Rc::new(engine)),
-            sha256: manifest.sha256,
-            shard: None,
-            checked_at_ms: now,
-            loaded_at_ms: now,
-            last_error: None,
-            canary: None,
-        })
+    let held = CURRENT.with(|c| c.borrow().clone());
+    let mut live = Live {
+        current: served(env, release.current, held.as_ref(), now).await?,
+        canary: None,
     };
-    let live = match (live, canary_of_release) {
-        (Live::Single(mut loaded), Some(canary)) => {
-            match load_canary(env, &canary).await {
-                Ok(engine) => loaded.canary = Some(engine),
-                // The release's current bundle is good: it is served to
-                // everyone, and health says why the canary is not.
-                Err(e) => {
-                    loaded.canary = None;
-                    loaded.last_error = Some(format!("canary {}: {e}", canary.bundle.sha256));
-                }
+    if let Some(canary) = release.canary {
+        let sha256 = canary.bundle.sha256.clone();
+        match served(env, canary.bundle, held.as_ref(), now).await {
+            Ok(served) => {
+                live.canary = Some(Canary {
+                    served,
+                    sha256,
+                    percent: canary.percent,
+                })
             }
-            Live::Single(loaded)
+            // The release's current bundle is good: it is served to
+            // everyone, and health says why the canary is not.
+            Err(e) => live.current.set_error(format!("canary {sha256}: {e}")),
         }
-        (mut live, Some(canary)) => {
-            live.refresh_failed(format!(
-                "canary {}: a canary beside a shard set is not served yet",
-                canary.bundle.sha256
-            ));
-            live
-        }
-        (live, None) => live,
-    };
+    }
     // Accepted only once its bundle is: a release naming a bad bundle
     // does not raise the bar for the good one it would replace.
     RELEASE.with(|r| *r.borrow_mut() = Some(info));
     Ok(live)
 }
 
-/// The release's canary bundle, loaded (reused when this isolate already
-/// holds it); only a single bundle can be one.
-async fn load_canary(
+/// What `manifest` serves: a shard set as it is (its shards open on
+/// demand), a single bundle loaded and verified, or reused when this
+/// isolate already holds it (as the current bundle or the canary, so a
+/// promoted canary is not loaded again).
+async fn served(
     env: &Env,
-    canary: &firstpaint_bundle::Canary,
-) -> Result<CanaryEngine, EdgeError> {
-    let bundle = &canary.bundle;
-    if bundle.shards.is_some() {
-        return Err(EdgeError::Manifest(
-            "a shard set as a canary is not served yet".into(),
-        ));
+    manifest: Manifest,
+    held: Option<&Live>,
+    now: f64,
+) -> Result<Served, EdgeError> {
+    if manifest.shards.is_some() {
+        return Ok(Served::Sharded(Sharded {
+            manifest: Rc::new(manifest),
+            checked_at_ms: now,
+            last_error: None,
+        }));
     }
-    let held = current()
-        .and_then(|l| l.canary)
-        .filter(|c| c.sha256 == bundle.sha256);
-    let engine = match held {
-        Some(c) => c.engine,
-        None => {
-            let buffer = fetch_verified(env, &bundle.bundle_key, &bundle.sha256).await?;
-            overlay::apply(&Rc::new(open_engine(env, &buffer).await?))
-        }
-    };
-    Ok(CanaryEngine {
-        engine,
-        sha256: bundle.sha256.clone(),
-        percent: canary.percent,
-    })
+    let reused = held.and_then(|live| live.singles().find(|l| l.sha256 == manifest.sha256));
+    if let Some(loaded) = reused {
+        return Ok(Served::Single(Loaded {
+            checked_at_ms: now,
+            last_error: None,
+            ..loaded.clone()
+        }));
+    }
+    let buffer = fetch_verified(env, &manifest.bundle_key, &manifest.sha256).await?;
+    let engine = open_engine(env, &buffer).await?;
+    Ok(Served::Single(Loaded {
+        engine: overlay::apply(&Rc::new(engine)),
+        sha256: manifest.sha256,
+        shard: None,
+        checked_at_ms: now,
+        loaded_at_ms: now,
+        last_error: None,
+    }))
 }
 
 /// The text KV holds under `key` (`None`: nothing there): the manifest,

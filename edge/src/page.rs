@@ -56,8 +56,8 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         (None, Some(slug)) => Need::Category(slug.clone()),
         (None, None) => Need::Global,
     };
-    let loaded = match loader::engine_within(env, ctx, budget, &need).await {
-        Ok(l) => l,
+    let (live, current) = match loader::engine_within(env, ctx, budget, &need).await {
+        Ok(found) => found,
         Err(e @ EdgeError::Loading(_)) => {
             console_log!("firstpaint: serving {} unmodified: {e}", url.path());
             return pass_through(upstream, "loading");
@@ -70,10 +70,14 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let mut shopper = Shopper::identify(
         &request_for_shopper,
         env,
-        &loaded.engine.store().rules().consent,
+        &current.engine.store().rules().consent,
     );
-    // A shopper in the release's canary share gets the canary's bundle.
-    let (loaded, arm) = loaded.for_shopper(shopper.profile.as_ref());
+    // A shopper in the release's canary share gets the canary's bundle,
+    // within what is left of the budget.
+    let left = budget.saturating_sub(elapsed(started));
+    let profile = shopper.profile.as_ref();
+    let serving = loader::for_shopper(env, ctx, &live, current, &need, profile, Some(left)).await;
+    let loaded = serving.loaded;
     let engine = &loaded.engine;
     let category = slug
         .and_then(|slug| engine.store().category_by_slug(&slug))
@@ -111,22 +115,20 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         ..shopper.visitor(now)
     };
     let visit = engine.visit(visitor);
-    let waited = Duration::from_millis(Date::now().as_millis().saturating_sub(started));
     let search = match search {
         Some(req) => {
             let req = SearchRequest {
                 visitor: visit.visitor().clone(),
                 ..req
             };
-            let set = loader::sharded();
             shard_search::search(
                 env,
                 ctx,
                 &loaded,
                 &visit,
-                set.as_ref(),
+                serving.set.as_ref(),
                 &req,
-                Some(budget.saturating_sub(waited)),
+                Some(budget.saturating_sub(elapsed(started))),
             )
             .await
             .map_err(|e| console_warn!("firstpaint: {}: search failed: {e}", url.path()))
@@ -151,7 +153,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     };
     headers.set("x-p13n", state)?;
     headers.set("x-p13n-bundle", &engine.info().version.to_string())?;
-    headers.set("x-p13n-release", arm)?;
+    headers.set("x-p13n-release", serving.arm)?;
     headers.set("x-p13n-live", &crate::api::live_sequence(engine))?;
     headers.set("cache-control", "private, no-store")?;
     headers.append("vary", "Cookie")?;
@@ -237,4 +239,9 @@ fn pass_through(mut upstream: Response, tag: &str) -> Result<Response> {
     Ok(Response::from_stream(body)?
         .with_status(status)
         .with_headers(headers))
+}
+
+/// The time since `started` (ms since the epoch, as `Date` gives it).
+fn elapsed(started: u64) -> Duration {
+    Duration::from_millis(Date::now().as_millis().saturating_sub(started))
 }

@@ -129,7 +129,6 @@ pub async fn shard_engine(env: &Env, set: &Sharded, target: Target) -> Result<Lo
         checked_at_ms: set.checked_at_ms,
         loaded_at_ms: set.checked_at_ms,
         last_error: set.last_error.clone(),
-        canary: None,
     })
 }
 
