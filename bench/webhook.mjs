@@ -7,10 +7,12 @@
 // `rounds` signed webhooks, one after another, each changing `share` of
 // the products as a merchant's day does (40% of them repriced, 30%
 // renamed, 20% new products, 10% deleted), each timed to its 202
-// (verified, applied to the catalog file, the catalog checked) and to
-// its publish (debounce, incremental build from the last build's state,
-// publish). The serve log must say each was built incrementally. Webhooks
-// start once serve has read the catalog at start.
+// (verified, applied to the catalog serve holds, checked, journaled) and
+// to its publish (debounce, incremental build from the last build's
+// state, publish). The serve log must say each was built incrementally.
+// Webhooks start once serve has read the catalog at start; each round
+// after the last one's catalog file is written (untimed: serve writes it
+// after publishing).
 //
 //   node bench/webhook.mjs STORE_DIR [share] [rounds]   (after `make origin`;
 //   STORE_DIR from `firstpaint generate`; share default 0.01, rounds 3)
@@ -69,12 +71,14 @@ const server = spawn(FP, ['serve', '--listen', '127.0.0.1:0', '--debounce-ms', '
 });
 const log = [];
 const waiting = [];
+const writing = [];
 let checked;
 const catalogChecked = new Promise((resolve) => { checked = resolve; });
 readline.createInterface({ input: server.stderr }).on('line', (line) => {
   log.push(line);
   if (line.startsWith('catalog: ')) checked(line);
   if (line.includes('published in') || line.includes('nothing published')) waiting.shift()?.(line);
+  if (line.includes('journaled changes written') || line.includes('the journal stays')) writing.shift()?.(line);
   if (process.env.FP_BENCH_LOG) console.error(line);
 });
 const rows = [];
@@ -93,6 +97,7 @@ try {
     const t = Math.floor(Date.now() / 1000);
     const mac = crypto.createHmac('sha256', SECRET).update(`${t}.${text}`).digest('hex');
     const done = new Promise((resolve) => waiting.push(resolve));
+    const written = new Promise((resolve) => writing.push(resolve));
     const sent = process.hrtime.bigint();
     const res = await fetch(`${addr}/webhooks/catalog`, { method: 'POST', body: text, headers: { 'content-type': 'application/json', 'firstpaint-signature': `t=${t},v1=${mac}` } });
     const answer = await res.text();
@@ -103,6 +108,8 @@ try {
     if (!line.includes('published in')) throw new Error(line);
     const built = log.findLast((l) => l.includes('incremental build:') || l.includes('full build'));
     if (!built?.includes('incremental build:')) throw new Error(`round ${round + 1} was not incremental:\n${log.slice(-30).join('\n')}`);
+    const write = await written;
+    if (!write.includes('journaled changes written')) throw new Error(write);
     rows.push({ round: round + 1, products, upserts: body.upsert.length, deletes: body.delete.length, accepted, live, built: built.replace(/.*incremental build: /, '').replace(/\)$/, '') });
   }
 } finally {

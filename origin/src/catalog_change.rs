@@ -22,12 +22,12 @@
 use std::collections::{HashMap, HashSet};
 
 use firstpaint_contracts::{read_ndjson, InputErrors, Product};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::inputs::{check_catalog, cross_check, CheckedCatalog};
 
 /// What a webhook asks to change.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogChange {
     /// Products added or changed, whole.
@@ -58,6 +58,11 @@ impl Applied {
     }
 }
 
+/// The id an upserted product names, if it names one.
+fn id_of(product: &serde_json::Value) -> Option<&str> {
+    product.get("id")?.as_str()
+}
+
 /// Just the id of a catalog line, to match it without reading the rest.
 #[derive(Deserialize)]
 struct Id {
@@ -75,6 +80,26 @@ impl CatalogChange {
     /// Whether it changes nothing (a request to rebuild as things are).
     pub fn is_empty(&self) -> bool {
         self.upsert.is_empty() && self.delete.is_empty()
+    }
+
+    /// This change and then `next`, as one change: the last word on each
+    /// id wins (an upsert after a delete puts the product back, a delete
+    /// after an upsert removes it). Applied to any catalog, the result is
+    /// the catalog that applying both in turn gives, up to where re-added
+    /// products stand; applied again, it changes nothing more.
+    pub fn then(mut self, next: CatalogChange) -> CatalogChange {
+        let mut named: HashSet<String> = next.delete.iter().cloned().collect();
+        named.extend(
+            next.upsert
+                .iter()
+                .filter_map(|p| Some(id_of(p)?.to_owned())),
+        );
+        self.upsert
+            .retain(|p| id_of(p).is_none_or(|id| !named.contains(id)));
+        self.delete.retain(|id| !named.contains(id));
+        self.upsert.extend(next.upsert);
+        self.delete.extend(next.delete);
+        self
     }
 
     /// `catalog` (the text of the file named `file`) with the change
@@ -226,6 +251,41 @@ mod tests {
         assert!(CatalogChange::parse(b"{\"products\":[]}")
             .unwrap_err()
             .contains("unknown field `products`"));
+    }
+
+    #[test]
+    fn changes_folded_in_order_leave_the_last_word_on_each_id() {
+        let catalog = format!("{}\n{}\n", product("A", 1.0), product("B", 2.0));
+        let bodies = [
+            format!("{{\"upsert\":[{}],\"delete\":[\"B\"]}}", product("C", 3.0)),
+            format!("{{\"upsert\":[{}],\"delete\":[\"C\"]}}", product("B", 4.0)),
+            format!("{{\"upsert\":[{}],\"delete\":[\"A\"]}}", product("C", 5.0)),
+        ];
+        let changes = || {
+            bodies
+                .iter()
+                .map(|b| CatalogChange::parse(b.as_bytes()).unwrap())
+        };
+        let mut one_by_one = catalog.clone();
+        for change in changes() {
+            one_by_one = change.apply("catalog.ndjson", &one_by_one).unwrap().0;
+        }
+        let folded = changes().reduce(CatalogChange::then).unwrap();
+        let (at_once, _) = folded.apply("catalog.ndjson", &catalog).unwrap();
+        let sorted = |text: &str| {
+            let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            lines.sort();
+            lines
+        };
+        assert_eq!(sorted(&at_once), sorted(&one_by_one));
+        // (Upserted lines are written as serde_json writes them.)
+        let line = |text: String| serde_json::from_str::<serde_json::Value>(&text).unwrap();
+        let lines: Vec<_> = at_once.lines().map(|l| line(l.into())).collect();
+        assert_eq!(lines, [line(product("B", 4.0)), line(product("C", 5.0))]);
+        // Applied again (to a file that already holds it), nothing moves.
+        let (again, applied) = folded.apply("catalog.ndjson", &at_once).unwrap();
+        assert_eq!(sorted(&again), sorted(&at_once));
+        assert_eq!((applied.added, applied.deleted), (0, 0));
     }
 
     #[test]

@@ -112,6 +112,16 @@ pub fn load(paths: &InputPaths) -> anyhow::Result<Inputs> {
     load_with(paths, true, None)
 }
 
+/// [`load`], with a `known` catalog (checked already) standing for the
+/// catalog file when given: `serve` keeps one, with changes the file does
+/// not hold yet.
+pub fn load_with_catalog(
+    paths: &InputPaths,
+    known: Option<&CheckedCatalog>,
+) -> anyhow::Result<Inputs> {
+    load_with(paths, true, known)
+}
+
 /// Reads and checks the catalog, the rules and the synonyms, not the
 /// events (left empty, with a zero hash and no lineage line): what an
 /// incremental build needs, whose behaviour comes from its parent. A

@@ -1,7 +1,8 @@
 //! The firstpaint origin: everything that runs where the merchant's data lives.
 //!
 //! It reads and validates the inputs ([`inputs`]) and the catalog changes
-//! webhooks carry ([`catalog_change`]), trains the models
+//! webhooks carry ([`catalog_change`], journaled until the catalog file
+//! holds them: [`catalog_journal`]), trains the models
 //! ([`train`]), compiles the rules ([`compile`]), assembles and signs the
 //! bundle ([`build`]) and rebuilds it for a catalog change without
 //! retraining ([`incremental`]), and can write a realistic synthetic store of any size
@@ -12,6 +13,7 @@
 
 pub mod build;
 pub mod catalog_change;
+pub mod catalog_journal;
 pub mod compile;
 pub mod eval;
 pub mod generate;

@@ -4,10 +4,14 @@
 //! 1. serve: unsigned, wrongly signed, stale and replayed webhooks get a
 //!    401 naming why; a body that is not a change a 400; a bad product a
 //!    422 naming it (nothing changes); a good change, signed with either
-//!    secret of a rotation, is applied to the catalog and published once
-//!    its burst is over, with the webhook in the publish log; the next
-//!    change is built incrementally on that bundle (its lineage names it).
-//! 2. watch: a changed rules file is rebuilt and published; a bad catalog
+//!    secret of a rotation, is journaled (the catalog file is not
+//!    touched), published once its burst is over, with the webhook in the
+//!    publish log, and then written into the catalog file; the next change
+//!    is built incrementally on that bundle (its lineage names it).
+//! 2. serve, killed after accepting a change and before rebuilding:
+//!    started again, it writes the journaled change into the catalog file
+//!    and publishes it.
+//! 3. watch: a changed rules file is rebuilt and published; a bad catalog
 //!    line is reported with its line and publishes nothing.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
@@ -103,6 +107,21 @@ struct Running {
 }
 
 impl Running {
+    /// `firstpaint serve ARGS`, and the address it listens on.
+    fn serve(args: &[String]) -> (Running, String) {
+        let (server, mut stdout) = Running::start(args);
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let addr = first
+            .strip_prefix("listening on http://")
+            .and_then(|rest| rest.split(": ").next())
+            .unwrap_or_else(|| panic!("no address in {first:?}"))
+            .to_owned();
+        // What it prints after (publish's lines) is drained, not read.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        (server, addr)
+    }
+
     fn start(args: &[String]) -> (Running, BufReader<std::process::ChildStdout>) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_firstpaint"))
             .args(args)
@@ -184,14 +203,7 @@ fn serve_takes_signed_catalog_changes_and_publishes_them() {
         .map(str::to_owned)
         .to_vec();
     args.extend(store.pipeline());
-    let (server, mut stdout) = Running::start(&args);
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let addr = first
-        .strip_prefix("listening on http://")
-        .and_then(|rest| rest.split(": ").next())
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_owned();
+    let (server, addr) = Running::serve(&args);
 
     let catalog = std::fs::read_to_string(store.path("catalog.ndjson")).unwrap();
     let line = catalog.lines().next().unwrap();
@@ -262,7 +274,18 @@ fn serve_takes_signed_catalog_changes_and_publishes_them() {
         (401, true),
         "{answer}"
     );
+    // Accepted is on disk in the journal; the file waits for the rebuild.
+    let journal = store.path("catalog.ndjson.journal");
+    assert!(std::fs::read_to_string(&journal)
+        .unwrap()
+        .contains("1234.5"));
+    assert_eq!(
+        std::fs::read_to_string(store.path("catalog.ndjson")).unwrap(),
+        catalog
+    );
     server.wait_for("published in");
+    server.wait_for("journaled changes written");
+    assert!(!journal.exists());
     let changed = std::fs::read_to_string(store.path("catalog.ndjson")).unwrap();
     assert!(changed.lines().next().unwrap().contains("1234.5"));
     assert_eq!(
@@ -311,6 +334,7 @@ fn serve_takes_signed_catalog_changes_and_publishes_them() {
     );
     assert_eq!(status, 202, "{answer}");
     server.wait_for("published in");
+    server.wait_for("journaled changes written");
     let log = store.published();
     assert_eq!(
         log.get(1).map(String::as_str),
@@ -328,6 +352,59 @@ fn serve_takes_signed_catalog_changes_and_publishes_them() {
     assert!(!changed.contains(&format!("\"id\":\"{gone}\"")));
     let digest = firstpaint_bundle::hex(&firstpaint_bundle::sha256(changed.as_bytes()));
     assert!(lineage.to_string().contains(&digest), "{lineage}");
+}
+
+#[test]
+fn a_change_accepted_before_a_kill_is_written_and_published_at_restart() {
+    let store = Store::new();
+    // A debounce no test waits out: the kill comes before the rebuild.
+    let mut args: Vec<String> = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--debounce-ms",
+        "600000",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    args.extend(store.pipeline());
+    let (server, addr) = Running::serve(&args);
+    server.wait_for("products checked");
+    let catalog = std::fs::read_to_string(store.path("catalog.ndjson")).unwrap();
+    let mut product: serde_json::Value =
+        serde_json::from_str(catalog.lines().next().unwrap()).unwrap();
+    product["title"] = serde_json::json!("Accepted before the kill");
+    let body = serde_json::json!({ "upsert": [product] }).to_string();
+    let signature = sign(NEW_SECRET.as_bytes(), now(), body.as_bytes());
+    assert_eq!(post(&addr, &body, Some(&signature)).0, 202);
+    drop(server);
+    assert_eq!(
+        std::fs::read_to_string(store.path("catalog.ndjson")).unwrap(),
+        catalog
+    );
+    assert!(store.published().is_empty());
+
+    args[4] = "300".into();
+    let (server, _) = Running::serve(&args);
+    // At start the file is written and the rebuild queued: either may end first.
+    let mut seen = server.wait_for("journaled changes written");
+    if !seen.contains("published in") {
+        seen.push_str(&server.wait_for("published in"));
+    }
+    assert!(
+        seen.contains("with 1 journaled changes not yet in the file"),
+        "{seen}"
+    );
+    let changed = std::fs::read_to_string(store.path("catalog.ndjson")).unwrap();
+    assert!(changed.contains("Accepted before the kill"));
+    assert!(!store.path("catalog.ndjson.journal").exists());
+    assert_eq!(
+        store.published(),
+        [format!(
+            "1 changes journaled before a restart (full build: no build state at {})",
+            store.path("bundle.fpb.state").display()
+        )]
+    );
 }
 
 #[test]

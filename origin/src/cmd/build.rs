@@ -10,7 +10,9 @@ use firstpaint_engine::Engine;
 use firstpaint_origin::build::{build, build_with_state, check_rules, BuildOptions, BuildReport};
 use firstpaint_origin::incremental::state::{self, BuildState};
 use firstpaint_origin::incremental::{parent_of, rebuild, Diff, MAX_CHANGED_SHARE};
-use firstpaint_origin::inputs::{load, load_catalog_side, CheckedCatalog, InputPaths, Inputs};
+use firstpaint_origin::inputs::{
+    load_catalog_side, load_with_catalog, CheckedCatalog, InputPaths, Inputs,
+};
 use firstpaint_origin::keys::read_signing_key;
 use firstpaint_origin::shard::{self, ShardEntry, ShardIndex};
 
@@ -98,7 +100,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let opts = options(&args.rules, args.ttl_days);
     match args.shard_products {
         Some(max) => sharded(
-            &loaded(&paths)?,
+            &loaded(&paths, None)?,
             &key,
             &opts,
             &args.out,
@@ -113,9 +115,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
-/// The inputs at `paths`, checked, with a line saying what they hold.
-pub fn loaded(paths: &InputPaths) -> anyhow::Result<Inputs> {
-    let inputs = load(paths)?;
+/// The inputs at `paths`, checked, with a line saying what they hold; a
+/// `known` catalog stands for the catalog file.
+pub fn loaded(paths: &InputPaths, known: Option<&CheckedCatalog>) -> anyhow::Result<Inputs> {
+    let inputs = load_with_catalog(paths, known)?;
     eprintln!(
         "inputs: {} products, {} events ({} without analytics consent dropped, {} naming unknown products)",
         inputs.products.len(),
@@ -141,8 +144,8 @@ pub fn options(rules: &Path, ttl_days: u32) -> BuildOptions {
 /// (atomically), with its build state beside it, printing each step's
 /// time and what the models learned. Incremental when `incremental` (the
 /// most age of the models carried over) is given and the last build
-/// allows; then a `known` catalog stands for the catalog file (`serve`
-/// keeps it). Returns what kind of build it was, for logs.
+/// allows. A `known` catalog stands for the catalog file (`serve` keeps
+/// it, with changes the file does not hold yet). Returns what kind of build it was, for logs.
 pub fn single(
     paths: &InputPaths,
     key: &SigningKey,
@@ -179,7 +182,7 @@ pub fn single(
         }
         eprintln!("{why_full}");
     }
-    let inputs = loaded(paths)?;
+    let inputs = loaded(paths, known)?;
     let (bytes, report, state) = build_with_state(&inputs, key, opts)?;
     written(out, &bytes, report, &state)?;
     Ok(why_full)

@@ -6,14 +6,19 @@
 //! the body, a replay window, several secrets for rotation): `401` with
 //! the reason for a bad signature, `400` for a body that is not a change,
 //! `422` naming each bad product and field (nothing changes), `413` past
-//! `--max-body-bytes`. An accepted change is written to the catalog file
-//! (atomically; one change at a time) and answered `202` at once; the
-//! rebuild follows once no change has come for `--debounce-ms`, so a burst
-//! of webhooks is one rebuild, and rebuilds never overlap. The rebuild is
-//! incremental when it can be (`firstpaint build --incremental`). Serve
-//! keeps the checked catalog it wrote in memory, so neither the next
-//! webhook nor the rebuild parses the file again (unless something else
-//! changed it). `GET /health` says what the last rebuild did.
+//! `--max-body-bytes`. An accepted change is applied to the checked
+//! catalog serve keeps in memory (one change at a time), appended to the
+//! catalog's journal ([`Journal`]: one line, synced) and answered `202`;
+//! the rebuild follows once no change has come for `--debounce-ms`, so a
+//! burst of webhooks is one rebuild, and rebuilds never overlap. The
+//! rebuild is incremental when it can be (`firstpaint build
+//! --incremental`) and builds from the catalog in memory. After each
+//! rebuild the catalog file is written anew (atomically, synced) and the
+//! journal cleared; at start a journal left behind is written into the
+//! file first. So the file is behind serve by at most the changes since
+//! the last rebuild, and a stop loses no accepted change. Serve reads
+//! the file again only when something else changed it (the journal then
+//! applies on top). `GET /health` says what the last rebuild did.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -28,6 +33,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use firstpaint_origin::catalog_change::{Applied, CatalogChange};
+use firstpaint_origin::catalog_journal::Journal;
 use firstpaint_origin::inputs::CheckedCatalog;
 use firstpaint_origin::webhook::{Delivery, Refused, Replays, Secrets, Verifier, SIGNATURE_HEADER};
 use serde_json::json;
@@ -82,14 +88,17 @@ struct Rebuilds {
     last: Option<serde_json::Value>,
 }
 
-/// The catalog file as serve last read or wrote it, checked, and how to
-/// tell that the file is still that: its length and modification time. A
-/// webhook changes it without reading the file, and the rebuild it queues
-/// builds from it without parsing the file again.
+/// The catalog: the file as serve last read or wrote it with the
+/// journal's changes on top, checked; how to tell that the file is still
+/// what it was (its length and modification time); and how many of the
+/// journal's changes the file does not hold yet. A webhook changes it
+/// without reading the file, and the rebuild it queues builds from it
+/// without parsing the file again.
 #[derive(Clone)]
 struct Known {
     catalog: Arc<CheckedCatalog>,
     stamp: Stamp,
+    pending: usize,
 }
 
 /// A file's length and modification time.
@@ -101,20 +110,35 @@ fn stamp(file: &Path) -> Option<Stamp> {
 }
 
 impl Known {
-    /// The catalog file at `file` read and checked; `None` when it does
-    /// not check. Stamped before it is read: a change while it is read
-    /// makes the stamp stale, never the text.
-    fn read(file: &Path) -> anyhow::Result<Option<Known>> {
-        let stamp = stamp(file);
+    /// The catalog file at `file` read and checked, with `journal`'s
+    /// changes applied; the error says why not (the file does not check,
+    /// or the journal's changes do not apply to it). Stamped before it is
+    /// read: a change while it is read makes the stamp stale, never the
+    /// text.
+    fn read(file: &Path, journal: &Journal) -> anyhow::Result<Known> {
+        let stamp = stamp(file).with_context(|| format!("{}: not found", file.display()))?;
         let name = file.display().to_string();
         let text =
             std::fs::read_to_string(file).with_context(|| format!("{name}: failed to read"))?;
-        Ok(match (stamp, CheckedCatalog::check(&name, text)) {
-            (Some(stamp), Ok(catalog)) => Some(Known {
-                catalog: Arc::new(catalog),
-                stamp,
-            }),
-            _ => None,
+        let pending = journal.read()?;
+        let mut catalog = CheckedCatalog::check(&name, text)?;
+        if pending.lines > 0 {
+            catalog = pending
+                .change
+                .apply_checked(&name, &catalog)
+                .map(|(catalog, _)| catalog)
+                .with_context(|| {
+                    format!(
+                        "{}: its {} changes no longer apply to {name}",
+                        journal.path().display(),
+                        pending.lines
+                    )
+                })?;
+        }
+        Ok(Known {
+            catalog: Arc::new(catalog),
+            stamp,
+            pending: pending.lines,
         })
     }
 
@@ -126,14 +150,31 @@ impl Known {
 
 struct Service {
     pipeline: Pipeline,
+    journal: Journal,
     verifier: Verifier,
     replays: Mutex<Replays>,
-    /// Held while the catalog file is read, changed and written; what it
-    /// holds, when known.
+    /// Held while the catalog (file and journal) is read or changed; the
+    /// catalog, when known.
     catalog: tokio::sync::Mutex<Option<Known>>,
     rebuilds: Mutex<Rebuilds>,
     wake: Notify,
     debounce: Duration,
+}
+
+impl Service {
+    /// The catalog as it is now: the one held, while the file has not
+    /// changed, else the file and journal read anew (and held). Blocks:
+    /// for the rebuild's thread.
+    fn catalog_now(&self) -> anyhow::Result<Known> {
+        let mut held = self.catalog.blocking_lock();
+        let file = &self.pipeline.catalog;
+        if let Some(known) = held.as_ref().and_then(|k| k.still(file)) {
+            return Ok(known);
+        }
+        let known = Known::read(file, &self.journal)?;
+        *held = Some(known.clone());
+        Ok(known)
+    }
 }
 
 /// Serves until killed.
@@ -141,6 +182,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     args.pipeline.check()?;
     let secrets = Secrets::parse(&args.secrets).map_err(|e| anyhow::anyhow!("--secrets: {e}"))?;
     let service = Arc::new(Service {
+        journal: Journal::beside(&args.pipeline.catalog),
         pipeline: args.pipeline,
         verifier: Verifier::new(secrets, args.replay_window_secs),
         replays: Mutex::new(Replays::new(args.replay_window_secs)),
@@ -212,7 +254,9 @@ async fn catalog_webhook(
         let mut held = service.catalog.lock().await;
         let file = service.pipeline.catalog.clone();
         let known = held.as_ref().and_then(|k| k.still(&file));
-        let applied = tokio::task::spawn_blocking(move || apply(&file, &change, known)).await;
+        let journal = service.journal.clone();
+        let applied =
+            tokio::task::spawn_blocking(move || apply(&file, &journal, change, known)).await;
         match applied {
             Ok(Ok((applied, known))) => {
                 *held = known;
@@ -244,15 +288,20 @@ async fn catalog_webhook(
         "{why}: applied in {} ms, rebuild queued",
         started.elapsed().as_millis()
     );
-    if let Ok(mut r) = service.rebuilds.lock() {
-        r.queued.push(why.clone());
-    }
-    service.wake.notify_one();
+    queue(&service, why.clone());
     (
         StatusCode::ACCEPTED,
         Json(json!({ "accepted": why, "rebuild": "queued" })),
     )
         .into_response()
+}
+
+/// Queues a rebuild for `why`.
+fn queue(service: &Service, why: String) {
+    if let Ok(mut r) = service.rebuilds.lock() {
+        r.queued.push(why);
+    }
+    service.wake.notify_one();
 }
 
 /// Records `delivery` as done: the same request again is a replay.
@@ -270,50 +319,73 @@ enum Problem {
     Io(anyhow::Error),
 }
 
-/// Reads and checks the catalog file once at start, so the first webhook
-/// does not (webhooks wait for it; a file that does not check is left to
-/// them).
+/// Reads and checks the catalog once at start, so the first webhook does
+/// not (webhooks wait for it; a catalog that does not check is left to
+/// them), then writes a journal left behind into the file.
 async fn know_catalog(service: Arc<Service>) {
-    let mut held = service.catalog.lock().await;
-    let file = service.pipeline.catalog.clone();
-    let started = std::time::Instant::now();
-    let read = tokio::task::spawn_blocking(move || Known::read(&file).ok().flatten());
-    if let Ok(known) = read.await {
-        match &known {
-            Some(k) => eprintln!(
-                "catalog: {} products checked in {} ms",
-                k.catalog.products.len(),
-                started.elapsed().as_millis()
-            ),
-            None => eprintln!("catalog: does not check; the first webhook will say why"),
+    {
+        let mut held = service.catalog.lock().await;
+        let file = service.pipeline.catalog.clone();
+        let journal = service.journal.clone();
+        let started = std::time::Instant::now();
+        let read = tokio::task::spawn_blocking(move || Known::read(&file, &journal)).await;
+        match read {
+            Ok(Ok(known)) => {
+                eprintln!(
+                    "catalog: {} products checked in {} ms{}",
+                    known.catalog.products.len(),
+                    started.elapsed().as_millis(),
+                    match known.pending {
+                        0 => String::new(),
+                        n => format!(", with {n} journaled changes not yet in the file"),
+                    }
+                );
+                // Changes accepted before serve last stopped may not be
+                // published yet.
+                if known.pending > 0 {
+                    queue(
+                        &service,
+                        format!("{} changes journaled before a restart", known.pending),
+                    );
+                }
+                *held = Some(known);
+            }
+            Ok(Err(e)) => eprintln!("catalog: does not check ({e:#}); webhooks will say why"),
+            Err(e) => eprintln!("catalog: {e}"),
         }
-        *held = known;
     }
+    write_back(&service).await;
 }
 
-/// Applies `change` to the catalog file at `file`, replacing it
-/// atomically, starting from `known` (the file's content, checked) when
-/// given, else from the file. Returns what it did and what the file holds
-/// now, when that is a checked catalog (a file with bad lines is changed
-/// line by line and checked whole after, so a change can mend it).
+/// Applies `change` to the catalog: to `known` (the file's content with
+/// the journal on top, checked) when given, else to the file read anew
+/// (with the journal). An applied change is appended to `journal`; the
+/// file is left as it is. A catalog that does not check is changed line
+/// by line and checked whole after, so a change can mend it: that change,
+/// with the journal's, is written into the file and the journal cleared.
+/// Returns what it did and the catalog now, when it checks.
 fn apply(
     file: &Path,
-    change: &CatalogChange,
+    journal: &Journal,
+    change: CatalogChange,
     known: Option<Known>,
 ) -> Result<(Applied, Option<Known>), Problem> {
     let name = file.display().to_string();
     let known = match known {
-        Some(known) => Some(known),
-        None => Known::read(file).map_err(Problem::Io)?,
+        Some(known) => Ok(known),
+        None => Known::read(file, journal),
     };
-    let Some(known) = known else {
+    let Ok(known) = known else {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("{name}: failed to read"))
             .map_err(Problem::Io)?;
+        let pending = journal.read().map_err(Problem::Io)?;
+        let change = pending.change.then(change);
         let (changed, applied) = change.apply(&name, &text).map_err(Problem::Input)?;
         if applied.changed() {
             super::replace(file, changed.as_bytes()).map_err(Problem::Io)?;
         }
+        journal.clear(pending.lines).map_err(Problem::Io)?;
         return Ok((applied, None));
     };
     let (next, applied) = change
@@ -322,12 +394,65 @@ fn apply(
     if !applied.changed() {
         return Ok((applied, Some(known)));
     }
-    super::replace(file, next.text.as_bytes()).map_err(Problem::Io)?;
-    let known = stamp(file).map(|stamp| Known {
-        catalog: Arc::new(next),
-        stamp,
-    });
-    Ok((applied, known))
+    journal.append(&change).map_err(Problem::Io)?;
+    Ok((
+        applied,
+        Some(Known {
+            catalog: Arc::new(next),
+            pending: known.pending + 1,
+            ..known
+        }),
+    ))
+}
+
+/// Writes the catalog into the file when the file is behind it (changes
+/// only in the journal), then clears the journal of them. The file is
+/// written (and synced) while webhooks go on; the journal is cleared
+/// under the lock, and only of the changes the file now holds.
+async fn write_back(service: &Arc<Service>) {
+    let behind = {
+        let held = service.catalog.lock().await;
+        held.as_ref().filter(|k| k.pending > 0).cloned()
+    };
+    let Some(known) = behind else {
+        return;
+    };
+    let file = service.pipeline.catalog.clone();
+    let started = std::time::Instant::now();
+    let written = tokio::task::spawn_blocking(move || {
+        super::replace(&file, known.catalog.text.as_bytes())?;
+        std::fs::File::open(&file)
+            .and_then(|f| f.sync_all())
+            .with_context(|| format!("{}: failed to sync", file.display()))?;
+        let stamp = stamp(&file).with_context(|| format!("{}: not found", file.display()))?;
+        anyhow::Ok((stamp, known.pending))
+    })
+    .await;
+    let mut held = service.catalog.lock().await;
+    let cleared = match written {
+        Ok(Ok((stamp, lines))) => match held.as_mut() {
+            Some(known) => {
+                known.stamp = stamp;
+                service.journal.clear(lines).map(|cleared| {
+                    if cleared {
+                        known.pending = 0;
+                    }
+                    lines
+                })
+            }
+            None => Ok(0),
+        },
+        Ok(Err(e)) => Err(e),
+        Err(e) => Err(e.into()),
+    };
+    match cleared {
+        Ok(lines) => eprintln!(
+            "catalog: {lines} journaled changes written to {} in {} ms",
+            service.pipeline.catalog.display(),
+            started.elapsed().as_millis()
+        ),
+        Err(e) => eprintln!("catalog: the journal stays: {e:#}"),
+    }
 }
 
 async fn health(State(service): State<Arc<Service>>) -> Response {
@@ -364,19 +489,13 @@ async fn rebuild_loop(service: Arc<Service>) {
         } else {
             format!("{} webhooks: {}", whys.len(), whys.join("; "))
         };
-        // The catalog is replaced atomically: the build reads one whole
-        // version of it, and a change during the build queues the next.
+        // The build takes one whole version of the catalog; a change
+        // during the build queues the next.
         let worker = Arc::clone(&service);
         let reason = why.clone();
-        let known = service
-            .catalog
-            .lock()
-            .await
-            .as_ref()
-            .and_then(|k| k.still(&service.pipeline.catalog));
         let outcome = tokio::task::spawn_blocking(move || {
-            let catalog = known.as_ref().map(|k| k.catalog.as_ref());
-            worker.pipeline.run(&reason, catalog)
+            let known = worker.catalog_now()?;
+            worker.pipeline.run(&reason, Some(&known.catalog))
         })
         .await;
         let result: Result<(Duration, String), String> = match outcome {
@@ -416,5 +535,6 @@ async fn rebuild_loop(service: Arc<Service>) {
                 "error": result.as_ref().err(),
             }));
         }
+        write_back(&service).await;
     }
 }
