@@ -436,6 +436,53 @@ fn json_error(status: u16, reason: impl Into<String>) -> Result<Response> {
     Ok(Response::from_json(&serde_json::json!({ "error": reason.into() }))?.with_status(status))
 }
 
+/// Sends accepted events where the worker is set to: the events queue
+/// when it is bound (the pipeline to R2: [`crate::event_sink`]), and the
+/// collector at `COLLECT_URL` when one is set; at least one must be. The
+/// status and reason when a destination fails.
+async fn deliver(
+    env: &Env,
+    events: &[firstpaint_contracts::Event],
+) -> std::result::Result<(), (u16, String)> {
+    let queued = crate::event_sink::configured(env);
+    if queued {
+        crate::event_sink::enqueue(env, events)
+            .await
+            .map_err(|e| (503, e.to_string()))?;
+    }
+    let Some(target) = setting(env, COLLECT_URL_VAR) else {
+        return match queued {
+            true => Ok(()),
+            false => Err((
+                503,
+                format!(
+                    "collection is not configured: bind the queue {} or set {COLLECT_URL_VAR}",
+                    crate::event_sink::QUEUE_BINDING
+                ),
+            )),
+        };
+    };
+    // A fresh request: no client headers, so no IP or cookies travel on.
+    let failed = |e: worker::Error| (500, e.to_string());
+    let headers = worker::Headers::new();
+    headers
+        .set("content-type", "application/json")
+        .map_err(failed)?;
+    let body = serde_json::to_string(events).map_err(|e| (500, e.to_string()))?;
+    let init = worker::RequestInit {
+        method: worker::Method::Post,
+        headers,
+        body: Some(body.into()),
+        ..worker::RequestInit::default()
+    };
+    let request = Request::new_with_init(&target, &init).map_err(failed)?;
+    match worker::Fetch::Request(request).send().await {
+        Ok(r) if (200..300).contains(&r.status_code()) => Ok(()),
+        Ok(r) => Err((502, format!("collector answered {}", r.status_code()))),
+        Err(e) => Err((502, format!("collector unreachable: {e}"))),
+    }
+}
+
 /// `POST /p13n/collect`: see [`crate::collect`].
 pub async fn collect(mut req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let announced = req
@@ -462,28 +509,8 @@ pub async fn collect(mut req: Request, env: &Env, ctx: &Context) -> Result<Respo
     };
     let forwarded = accepted.events.len();
     if forwarded > 0 {
-        let Some(target) = setting(env, COLLECT_URL_VAR) else {
-            return json_error(
-                503,
-                format!("collection is not configured: set {COLLECT_URL_VAR}"),
-            );
-        };
-        // A fresh request: no client headers, so no IP or cookies travel on.
-        let headers = worker::Headers::new();
-        headers.set("content-type", "application/json")?;
-        let init = worker::RequestInit {
-            method: worker::Method::Post,
-            headers,
-            body: Some(serde_json::to_string(&accepted.events)?.into()),
-            ..worker::RequestInit::default()
-        };
-        let sent = worker::Fetch::Request(Request::new_with_init(&target, &init)?)
-            .send()
-            .await;
-        match sent {
-            Ok(r) if (200..300).contains(&r.status_code()) => {}
-            Ok(r) => return json_error(502, format!("collector answered {}", r.status_code())),
-            Err(e) => return json_error(502, format!("collector unreachable: {e}")),
+        if let Err((status, why)) = deliver(env, &accepted.events).await {
+            return json_error(status, why);
         }
     }
     let mut resp = Response::from_json(&serde_json::json!({

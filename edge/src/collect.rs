@@ -1,5 +1,6 @@
 //! `POST /p13n/collect`: behaviour events from the storefront, checked,
-//! stripped of identifiers and forwarded to the merchant's collector.
+//! stripped of identifiers, given ids and sent on (to the events queue,
+//! [`crate::event_sink`], and or the merchant's collector).
 //!
 //! The body is one event or an array of events in the contract of
 //! `events.ndjson`. Malformed, unknown or oversized input gets a 4xx that
@@ -63,11 +64,19 @@ pub fn prepare(body: &[u8], salts: &KeySet) -> Result<Accepted, Refused> {
         ));
     }
     let total = events.len();
-    let events: Vec<Event> = events
+    let mut events: Vec<Event> = events
         .into_iter()
         .filter(|e| e.consent.analytics)
         .map(|e| pseudonymize(e, salts))
         .collect();
+    // An event the storefront gave no id gets one: the origin drops
+    // repeats by id (a retry of the storefront's sends its own again).
+    for e in events.iter_mut().filter(|e| e.id.is_none()) {
+        let mut random = [0u8; 16];
+        getrandom::getrandom(&mut random)
+            .map_err(|e| refuse(503, format!("no randomness for event ids: {e}")))?;
+        e.id = Some(format!("e-{}", firstpaint_bundle::hex(&random)));
+    }
     Ok(Accepted {
         dropped_without_consent: total - events.len(),
         events,

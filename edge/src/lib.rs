@@ -24,6 +24,8 @@ pub mod collect;
 pub mod consent;
 pub mod cookies;
 pub mod error;
+pub mod event_export;
+pub mod event_sink;
 pub mod in_flight;
 pub mod keyed_hash;
 pub mod limits;
@@ -42,7 +44,7 @@ pub mod shards;
 pub mod shopper;
 pub mod storefront;
 
-use worker::{event, Context, Env, Method, Request, Response, Result};
+use worker::{event, Context, Env, MessageBatch, Method, Request, Response, Result};
 
 /// One-time setup per isolate: panics (which should never happen) are logged.
 #[event(start)]
@@ -59,6 +61,9 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         (Method::Get, "/p13n/recommend") => api::recommend(&req, &env, &ctx).await,
         (Method::Get, "/p13n/search") => api::search(&req, &env, &ctx).await,
         (Method::Post, "/p13n/collect") => api::collect(req, &env, &ctx).await,
+        (_, p) if p == "/p13n/events" || p.starts_with("/p13n/events/") => {
+            event_export::serve(&req, &env).await
+        }
         (_, "/p13n/collect") => Ok(Response::from_json(
             &serde_json::json!({ "error": "use POST for /p13n/collect" }),
         )?
@@ -69,4 +74,11 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         .with_status(404)),
         _ => page::serve(req, &env, &ctx).await,
     }
+}
+
+/// The events queue's consumer: each batch becomes one gzipped NDJSON
+/// object in R2 ([`event_sink::store`]).
+#[event(queue)]
+pub async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
+    event_sink::store(batch, &env).await
 }

@@ -20,6 +20,7 @@ pub mod generate;
 pub mod incremental;
 pub mod inputs;
 pub mod keys;
+pub mod pulled_events;
 pub mod shard;
 pub mod train;
 pub mod webhook;

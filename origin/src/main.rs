@@ -28,6 +28,9 @@ enum Command {
     /// Stop the edge serving cached storefront pages (`cache purge`), or show the purges.
     #[command(subcommand)]
     Cache(cmd::cache::Command),
+    /// Pull the collected events from the edge into a directory (`events pull`), or prune old ones.
+    #[command(subcommand)]
+    Events(cmd::events::Command),
     /// Print what a bundle is and where it came from: inputs, schema, models, parent (`--json`).
     Inspect(cmd::inspect::Args),
     /// Publish a verified bundle to a directory or to wrangler's local KV.
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::verify::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Cache(a) => cmd::cache::run(a),
+        Command::Events(a) => cmd::events::run(a),
         Command::Publish(a) => cmd::publish::run(a),
         Command::Rollout(a) => cmd::releases::rollout(a),
         Command::Promote(a) => cmd::releases::promote(a),

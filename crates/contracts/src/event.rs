@@ -12,6 +12,11 @@ use crate::read::{check_money, Problems, Validate};
 /// One thing a shopper did, with the consent and region it was recorded under.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
+    /// The event's own id: the storefront may give one (a retry then
+    /// sends the same id), the edge gives one to each event without.
+    /// Delivery is at least once; the origin drops repeats by id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Pseudonymous session id.
     pub session: String,
     /// Pseudonymous user id, when known.
@@ -138,6 +143,9 @@ impl EventKind {
 
 impl Validate for Event {
     fn validate(&self, p: &mut Problems) {
+        if let Some(id) = self.id.as_deref().filter(|id| !is_valid_id(id)) {
+            p.push("id", id_problem(id));
+        }
         if !is_valid_id(&self.session) {
             p.push("session", id_problem(&self.session));
         }

@@ -3,6 +3,7 @@
 pub mod build;
 pub mod cache;
 pub mod eval;
+pub mod events;
 pub mod generate;
 pub mod inspect;
 pub mod keygen;

@@ -196,6 +196,7 @@ pub fn split(retail: &Retail, held_out_days: i64) -> anyhow::Result<Split<'_>> {
         .into_iter()
         .map(|(invoice, (time, customer, items))| {
             Ok(Event {
+                id: None,
                 session: format!("inv-{invoice}"),
                 user: customer.map(|c| format!("c-{c}")),
                 ts: OffsetDateTime::from_unix_timestamp(time)?,

@@ -234,6 +234,7 @@ fn session<B: Browse>(
         + Duration::seconds(rng.gen_range(0..86_400));
     let mut push = |kind: EventKind, ts: time::OffsetDateTime| {
         out.push(Event {
+            id: None,
             session: session.clone(),
             user: user.clone(),
             ts,

@@ -38,6 +38,7 @@ pub fn generate(leaves: &[Leaf], products: &[Generated], spec: &Spec) -> Vec<Eve
         for (j, days) in ORDER_DAYS.iter().enumerate() {
             let n = 900 + 10 * k + j;
             out.push(Event {
+                id: None,
                 session: format!("s{n}"),
                 user: Some(format!("u{}", 901 + k)),
                 ts: start + Duration::days(*days),
