@@ -6,6 +6,7 @@ use serde::Serialize;
 use worker::{Context, Date, Env, Request, Response, Result};
 
 use firstpaint_contracts::{is_valid_id, EventKind};
+use firstpaint_engine::experiments::SEARCH_MODULE;
 use firstpaint_engine::limits::MAX_K;
 use firstpaint_engine::search::QueryReport;
 use firstpaint_engine::signals::price_band::{ORDER_EVIDENCE, VIEW_EVIDENCE};
@@ -14,6 +15,7 @@ use firstpaint_engine::{
     SearchOutcome, SlotKind, SlotRequest,
 };
 
+use crate::experiment::visitor_for;
 use crate::keyed_hash::KeySet;
 use crate::limits::{MAX_COLLECT_BODY_BYTES, MAX_COOKIE_VIEWED, MAX_QUERY_BYTES};
 use crate::loader::{self, Canary, Served};
@@ -298,8 +300,12 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
     let serving = loader::for_shopper(env, ctx, &live, current, &need, profile, None).await;
     let (loaded, arm) = (serving.loaded, serving.arm);
     let engine = &loaded.engine;
-    let mut visitor = shopper.visitor(Date::now().as_millis() as i64 / 1000);
-    if let (true, Some(v)) = (shopper.consent.personalization, viewed) {
+    let now = Date::now().as_millis() as i64 / 1000;
+    let (mut visitor, experiment) = visitor_for(engine, &shopper, kind.as_str(), now);
+    let held_out = experiment
+        .as_ref()
+        .is_some_and(|e| e.holds_out(kind.as_str()));
+    if let (true, Some(v), false) = (shopper.consent.personalization, viewed, held_out) {
         visitor.viewed = v;
     }
     let request = SlotRequest {
@@ -342,6 +348,10 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
     resp.headers_mut()
         .set("x-p13n-bundle", &engine.info().version.to_string())?;
     resp.headers_mut().set("x-p13n-release", arm)?;
+    if let Some(e) = &experiment {
+        resp.headers_mut()
+            .set("x-p13n-arms", &e.assignment.header())?;
+    }
     resp.headers_mut()
         .set("x-p13n-live", &live_sequence(engine))?;
     if let Some(shard) = &loaded.shard {
@@ -377,7 +387,9 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
     let serving = loader::for_shopper(env, ctx, &live, current, &Need::Global, profile, None).await;
     let (loaded, arm, set) = (serving.loaded, serving.arm, serving.set);
     let engine = &loaded.engine;
-    request.visitor = shopper.visitor(Date::now().as_millis() as i64 / 1000);
+    let now = Date::now().as_millis() as i64 / 1000;
+    let (visitor, experiment) = visitor_for(engine, &shopper, SEARCH_MODULE, now);
+    request.visitor = visitor;
     let visit = engine.visit(&request.visitor);
     let answer =
         match shard_search::search(env, ctx, &loaded, &visit, set.as_ref(), &request, None).await {
@@ -421,6 +433,9 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
     let headers = resp.headers_mut();
     headers.set("x-p13n-bundle", &engine.info().version.to_string())?;
     headers.set("x-p13n-release", arm)?;
+    if let Some(e) = &experiment {
+        headers.set("x-p13n-arms", &e.assignment.header())?;
+    }
     headers.set("x-p13n-live", &live_sequence(engine))?;
     answer.set_headers(headers)?;
     headers.set("cache-control", "private, no-store")?;

@@ -63,6 +63,16 @@ pub fn prepare(body: &[u8], salts: &KeySet) -> Result<Accepted, Refused> {
             ),
         ));
     }
+    // The readout counts what the edge rendered, not what a page claims.
+    if let Some(i) = events
+        .iter()
+        .position(|e| matches!(e.kind, EventKind::Exposure { .. }))
+    {
+        return Err(refuse(
+            400,
+            format!("body[{i}]: exposure events are logged by the edge, not collected"),
+        ));
+    }
     let total = events.len();
     let mut events: Vec<Event> = events
         .into_iter()
@@ -232,6 +242,18 @@ mod tests {
                 "events, at most",
             ),
             (vec![0xff, 0xfe], 400, "not UTF-8"),
+            (
+                format!(
+                    "[{VIEW},{}]",
+                    VIEW.replace(
+                        r#""type":"page_view""#,
+                        r#""type":"exposure","module":"home","arm":"holdout","bundle":1,"items":[],"page":"home","device":"desktop","new_visitor":true"#
+                    )
+                )
+                .into_bytes(),
+                400,
+                "body[1]: exposure events are logged by the edge",
+            ),
             (Vec::new(), 400, "empty"),
         ];
         for (body, status, why) in cases {

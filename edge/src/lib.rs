@@ -26,6 +26,7 @@ pub mod cookies;
 pub mod error;
 pub mod event_export;
 pub mod event_sink;
+pub mod experiment;
 pub mod in_flight;
 pub mod keyed_hash;
 pub mod limits;

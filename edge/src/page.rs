@@ -6,9 +6,13 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use worker::{console_log, console_warn, Context, Date, Env, Request, Response, Result};
 
+use crate::api::SALTS_VAR;
 use crate::channel;
 use crate::cookies::{category_from_path, product_from_path};
 use crate::error::EdgeError;
+use crate::event_sink;
+use crate::experiment::{device_class, exposures, Experiment, PageFacts, Shown};
+use crate::keyed_hash::KeySet;
 use crate::limits::DEFAULT_COLD_LOAD_BUDGET_MS;
 use crate::loader;
 use crate::rewrite::{PageContext, SearchEngines, SlotRewriter};
@@ -17,7 +21,9 @@ use crate::search::{self, DEFAULT_SEARCH_PATH, SEARCH_PATH_VAR};
 use crate::shard_search;
 use crate::shopper::{setting, setting_or, PageSeen, Shopper};
 use crate::storefront::{self, copy_headers};
+use firstpaint_engine::experiments::SEARCH_MODULE;
 use firstpaint_engine::{Intent, SearchRequest, Visitor};
+use futures_channel::oneshot;
 
 /// Kill switch: set to `1` or `true` and every page passes through
 /// unmodified (`x-p13n: disabled`) without reading a cookie or the bundle,
@@ -115,17 +121,30 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         ..shopper.visitor(now)
     };
     let visit = engine.visit(visitor);
+    // A shopper with a first-party id is in the holdout experiments.
+    let experiment = Experiment::of(engine, &shopper, now);
+    let search_visit = match &experiment {
+        Some(e) if e.holds_out(SEARCH_MODULE) => &e.holdout,
+        _ => &visit,
+    };
+    let page_type = match (&product, &category, &search) {
+        (Some(_), _, _) => "product",
+        (None, Some(_), _) => "category",
+        (None, None, Some(_)) => "search",
+        _ if url.path() == "/" => "home",
+        _ => "other",
+    };
     let search = match search {
         Some(req) => {
             let req = SearchRequest {
-                visitor: visit.visitor().clone(),
+                visitor: search_visit.visitor().clone(),
                 ..req
             };
             shard_search::search(
                 env,
                 ctx,
                 &loaded,
-                &visit,
+                search_visit,
                 serving.set.as_ref(),
                 &req,
                 Some(budget.saturating_sub(elapsed(started))),
@@ -155,11 +174,40 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     headers.set("x-p13n-bundle", &engine.info().version.to_string())?;
     headers.set("x-p13n-release", serving.arm)?;
     headers.set("x-p13n-live", &crate::api::live_sequence(engine))?;
+    if let Some(e) = &experiment {
+        headers.set("x-p13n-arms", &e.assignment.header())?;
+    }
     headers.set("cache-control", "private, no-store")?;
     headers.append("vary", "Cookie")?;
     if let Some(cookie) = shopper.set_cookie() {
         headers.append("set-cookie", &cookie)?;
     }
+    let user_agent = request_for_shopper
+        .headers()
+        .get("user-agent")
+        .ok()
+        .flatten();
+    let log = match (&experiment, &shopper.profile) {
+        (Some(e), Some(p)) => exposure_log(
+            env,
+            ctx,
+            e,
+            PageFacts {
+                shopper: p.id.clone(),
+                consent: firstpaint_contracts::Consent {
+                    personalization: shopper.consent.personalization,
+                    analytics: shopper.consent.analytics,
+                },
+                region: shopper.region.clone().unwrap_or_else(|| "ZZ".into()),
+                page: page_type,
+                device: device_class(user_agent.as_deref().unwrap_or_default()),
+                new_visitor: !p.is_returning(),
+                bundle: engine.info().version,
+                now,
+            },
+        ),
+        _ => None,
+    };
     let rewriter = SlotRewriter::new(
         Rc::clone(&loaded.engine),
         PageContext {
@@ -169,22 +217,30 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             banner,
             search,
             search_engines,
+            experiment,
         },
     );
     let path = url.path().to_owned();
     let body = upstream.stream()?;
-    let stream = futures_util::stream::unfold(Some((body, rewriter)), move |state| {
+    let stream = futures_util::stream::unfold(Some((body, rewriter, log)), move |state| {
         let path = path.clone();
         async move {
-            let (mut body, mut rewriter) = state?;
+            let (mut body, mut rewriter, log) = state?;
             match body.next().await {
                 Some(Ok(chunk)) => {
                     let out = rewriter.push(&chunk);
-                    Some((Ok::<Vec<u8>, worker::Error>(out), Some((body, rewriter))))
+                    Some((
+                        Ok::<Vec<u8>, worker::Error>(out),
+                        Some((body, rewriter, log)),
+                    ))
                 }
                 Some(Err(e)) => Some((Err(e), None)),
                 None => {
                     let (out, outcome) = rewriter.finish();
+                    if let Some(log) = log {
+                        // The exposure log sends once the page is whole.
+                        let _ = log.send(outcome.shown.clone());
+                    }
                     if !outcome.fallbacks.is_empty() || outcome.bailed_out.is_some() {
                         console_warn!(
                             "firstpaint: {path}: {} slot(s) filled; fallbacks: {:?}; bail-out: {:?}",
@@ -201,6 +257,36 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         }
     });
     Ok(Response::from_stream(stream)?.with_headers(headers))
+}
+
+/// The exposure log of a page for a shopper in `experiment`: the sender
+/// the page's stream hands what its slots showed once it ends, and a
+/// background task (`wait_until`) that then sends one exposure event per
+/// slot to the events queue. `None` when nothing is logged: no analytics
+/// consent, no queue bound, or no pseudonym salts to hide the id with. A
+/// page cut off before its end logs nothing (its sender is dropped).
+fn exposure_log(
+    env: &Env,
+    ctx: &Context,
+    experiment: &Experiment,
+    facts: PageFacts,
+) -> Option<oneshot::Sender<Vec<Shown>>> {
+    if !facts.consent.analytics || !event_sink::configured(env) {
+        return None;
+    }
+    let salts = setting(env, SALTS_VAR).and_then(|s| KeySet::parse(&s).ok())?;
+    let (sender, shown) = oneshot::channel::<Vec<Shown>>();
+    let (env, experiment) = (env.clone(), experiment.clone());
+    ctx.wait_until(async move {
+        let Ok(shown) = shown.await else {
+            return;
+        };
+        let events = exposures(&experiment, &shown, &facts, &salts);
+        if let Err(e) = event_sink::enqueue(&env, &events).await {
+            console_warn!("firstpaint: exposures not logged: {e}");
+        }
+    });
+    Some(sender)
 }
 
 /// On the storefront's search page, the search its `q` asks for,

@@ -28,6 +28,7 @@ use firstpaint_engine::{
 use lol_html::html_content::{ContentType, Element, EndTag};
 use lol_html::{element, EndTagHandler, HtmlRewriter, MemorySettings, OutputSink, Settings};
 
+use crate::experiment::{Experiment, Shown};
 use crate::limits::{MAX_REWRITER_MEMORY, MAX_SLOT_SOURCE_BYTES, SOURCE_CARRY_BYTES};
 use crate::search::SEARCH_SLOT;
 
@@ -54,6 +55,10 @@ pub struct PageContext {
     /// The engine each search result is from, when not the page's (a
     /// sharded store searches several shards); empty: the page's.
     pub search_engines: SearchEngines,
+    /// The shopper's holdout experiments, when they are in them: a
+    /// holdout module ranks with the rules and priors only, and what each
+    /// slot shows is kept for the exposure log.
+    pub experiment: Option<Experiment>,
 }
 
 /// The engines of a page's search results, one per result.
@@ -82,6 +87,16 @@ impl PageContext {
             banner: None,
             search: None,
             search_engines: SearchEngines::default(),
+            experiment: None,
+        }
+    }
+
+    /// The visit `module` ranks with: the shopper's, or the rules-and-
+    /// priors visit when the module holds out for them.
+    pub fn visit_for(&self, module: &str) -> &Visit<'static> {
+        match &self.experiment {
+            Some(e) if e.holds_out(module) => &e.holdout,
+            _ => &self.visit,
         }
     }
 }
@@ -98,6 +113,8 @@ pub struct Outcome {
     pub removed_empty: usize,
     /// The rewriter gave up and passed the rest of the page through.
     pub bailed_out: Option<String>,
+    /// What each filled slot showed, for a shopper in the experiments.
+    pub shown: Vec<Shown>,
 }
 
 /// The input bytes lol_html has seen, kept only as far back as an open slot
@@ -401,6 +418,11 @@ fn fill(el: &mut Element<'_, '_>, engine: &Engine, ctx: &PageContext, state: &mu
     }
     match result {
         Ok(html) => {
+            if ctx.experiment.is_some() {
+                if let Some(shown) = state.slot.as_ref().and_then(|s| shown(engine, ctx, s)) {
+                    state.outcome.shown.push(shown);
+                }
+            }
             el.set_inner_content(&html, ContentType::Html);
             el.set_attribute("data-p13n-state", "personalized").ok();
             el.set_attribute("data-p13n-bundle", &engine.info().version.to_string())
@@ -468,6 +490,33 @@ fn render_slot(engine: &Engine, ctx: &PageContext, slot: &OpenSlot) -> Result<St
     Ok(engine.render(ranking, template))
 }
 
+/// What a filled slot shows: its module and products in order (a banner
+/// shows none).
+fn shown(engine: &Engine, ctx: &PageContext, slot: &OpenSlot) -> Option<Shown> {
+    let id = |from: &Engine, ordinal| from.store().product_at(ordinal).map(|p| p.id().to_owned());
+    let items = if slot.kind == SEARCH_SLOT {
+        let results = ctx.search.as_ref()?;
+        let engines = &ctx.search_engines.0;
+        results
+            .items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, hit)| id(engines.get(i).map_or(engine, |e| &**e), hit.ordinal))
+            .collect()
+    } else {
+        let ranking = slot.ranking.as_ref()?.as_ref().ok()?;
+        ranking
+            .items
+            .iter()
+            .filter_map(|item| id(engine, item.ordinal))
+            .collect()
+    };
+    Some(Shown {
+        module: slot.kind.clone(),
+        items,
+    })
+}
+
 /// Ranks a slot from its attributes.
 fn rank_slot(engine: &Engine, ctx: &PageContext, attrs: &SlotAttrs) -> Result<Ranking, String> {
     let name = &attrs.kind;
@@ -498,6 +547,6 @@ fn rank_slot(engine: &Engine, ctx: &PageContext, attrs: &SlotAttrs) -> Result<Ra
         ..SlotRequest::new(kind)
     };
     engine
-        .rank_in(&ctx.visit, &req)
+        .rank_in(ctx.visit_for(name), &req)
         .map_err(|e| format!("slot {name:?}: {e}"))
 }

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use firstpaint_contracts::{did_you_mean, InputError, InputErrors, Rules, Window};
+use firstpaint_engine::experiments::{self, ExperimentsSection};
 use firstpaint_engine::store::sections::{BlendWeights, ConsentSection, SearchSettings};
 use firstpaint_engine::text::normalize;
 use firstpaint_engine::{
@@ -231,6 +232,7 @@ pub fn compile(file: &str, rules: &Rules, catalog: &Catalog<'_>) -> Result<Compi
         })
         .collect();
     banners.sort_by_key(|b| std::cmp::Reverse(b.priority));
+    let experiments = experiments(file, rules, &mut errors);
     if !errors.is_empty() {
         return Err(InputErrors(errors));
     }
@@ -276,9 +278,36 @@ pub fn compile(file: &str, rules: &Rules, catalog: &Catalog<'_>) -> Result<Compi
                 pins: search_pins,
                 buries: search_buries,
             },
+            experiments,
         },
         warnings,
     })
+}
+
+/// The rules' holdout shares as the bundle carries them (basis points);
+/// a module the engine does not have is an error naming the field.
+pub fn experiments(file: &str, rules: &Rules, errors: &mut Vec<InputError>) -> ExperimentsSection {
+    let ex = &rules.experiments;
+    let bp = |share: f64| (share.clamp(0.0, 1.0) * 10_000.0).round() as u16;
+    let known: Vec<&str> = experiments::modules().collect();
+    for module in ex.holdouts.keys().filter(|m| !known.contains(&m.as_str())) {
+        errors.push(InputError::new(
+            file,
+            None,
+            format!("experiments.holdouts.{module}"),
+            format!("no module {module:?}: modules are {}", known.join(", ")),
+        ));
+    }
+    ExperimentsSection {
+        holdout_bp: bp(ex.holdout),
+        global_bp: bp(ex.global_holdout),
+        modules: ex
+            .holdouts
+            .iter()
+            .map(|(m, s)| (m.clone(), bp(*s)))
+            .collect(),
+        salt: ex.salt.clone(),
+    }
 }
 
 #[cfg(test)]

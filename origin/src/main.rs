@@ -49,6 +49,8 @@ enum Command {
     Watch(cmd::watch::Args),
     /// Take signed catalog-change webhooks over HTTP; rebuild and publish after each burst.
     Serve(cmd::serve::Args),
+    /// Print the holdout arms the edge gives a shopper's first-party id.
+    Assign(cmd::assign::Args),
     /// Print what the edge would put in a slot, and why.
     Rank(cmd::rank::Args),
     /// Print what the edge would return for a search query, and why.
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
         Command::Watch(a) => cmd::watch::run(a),
         Command::Serve(a) => cmd::serve::run(a),
         Command::Rank(a) => cmd::rank::run(a),
+        Command::Assign(a) => cmd::assign::run(a),
         Command::Search(a) => cmd::search::run(a),
         Command::Site(a) => cmd::site::run(a),
         Command::Eval(a) => cmd::eval::run(a),

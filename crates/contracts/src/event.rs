@@ -110,7 +110,32 @@ pub enum EventKind {
         #[serde(default)]
         returned: bool,
     },
+    /// What the edge rendered in one slot for a shopper in an experiment
+    /// (written by the edge, never taken from a browser: the readout
+    /// counts what was shown, not what a page claims).
+    Exposure {
+        /// The experiment's module: a slot type, or `search`.
+        module: String,
+        /// `treatment` or `holdout`.
+        arm: String,
+        /// The shopper is in the global holdout (every module holds out).
+        #[serde(default)]
+        global_holdout: bool,
+        /// Version of the bundle that ranked it.
+        bundle: u64,
+        /// Products shown, in position order.
+        items: Vec<String>,
+        /// The page: `product`, `category`, `search`, `home` or `other`.
+        page: String,
+        /// `mobile`, `tablet` or `desktop`, from the user agent.
+        device: String,
+        /// The shopper's first visit.
+        new_visitor: bool,
+    },
 }
+
+/// The most products one exposure names.
+pub const MAX_EXPOSURE_ITEMS: usize = 100;
 
 /// One line of an order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,6 +161,7 @@ impl EventKind {
             | EventKind::AddToCart { product, .. }
             | EventKind::RemoveFromCart { product, .. } => vec![product.as_str()],
             EventKind::Order { items, .. } => items.iter().map(|l| l.product.as_str()).collect(),
+            EventKind::Exposure { items, .. } => items.iter().map(String::as_str).collect(),
             EventKind::Search { .. } | EventKind::CheckoutStep { .. } => Vec::new(),
         }
     }
@@ -185,6 +211,17 @@ impl Validate for Event {
             }
             EventKind::Search { query, .. } if query.trim().is_empty() => {
                 p.push("query", "must not be empty");
+            }
+            EventKind::Exposure { arm, items, .. } => {
+                if arm != "treatment" && arm != "holdout" {
+                    p.push("arm", format!("must be treatment or holdout (got {arm:?})"));
+                }
+                if items.len() > MAX_EXPOSURE_ITEMS {
+                    p.push(
+                        "items",
+                        format!("{} products, at most {MAX_EXPOSURE_ITEMS}", items.len()),
+                    );
+                }
             }
             _ => {}
         }

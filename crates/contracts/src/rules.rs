@@ -4,6 +4,8 @@
 //! (categories, tags) are checked by the origin build against the real
 //! catalog, where a misspelt category would otherwise silently exclude nothing.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::read::{check_money, Problems, Validate};
@@ -36,6 +38,44 @@ pub struct Rules {
     /// Search: typo tolerance, blend weights, per-query pins and buries.
     #[serde(default)]
     pub search: SearchRules,
+    /// Holdouts: who is shown the rules and priors only, per module.
+    #[serde(default)]
+    pub experiments: Experiments,
+}
+
+/// The holdout experiments that measure what personalization earns.
+///
+/// Each consenting shopper's first-party id is assigned, per module (each
+/// slot type, and `search`), to `treatment` or `holdout` by a keyed hash
+/// (a salt per module, so modules are independent), and to a global
+/// holdout, where every module holds out. A holdout is shown what the
+/// merchant would show without personalization: the rules and priors
+/// only. Assignment does not depend on the bundle, so it is stable across
+/// releases; `firstpaint assign ID` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Experiments {
+    /// Share of shoppers in each module's holdout (0 to 0.5), unless
+    /// `holdouts` names the module.
+    pub holdout: f64,
+    /// Share of shoppers in the global holdout (0 to 0.5).
+    pub global_holdout: f64,
+    /// Shares for single modules (`similar = 0.2`, `search = 0.05`).
+    pub holdouts: BTreeMap<String, f64>,
+    /// Mixed into every assignment: a new salt draws every arm anew (end
+    /// an experiment, start the next).
+    pub salt: String,
+}
+
+impl Default for Experiments {
+    fn default() -> Self {
+        Self {
+            holdout: 0.1,
+            global_holdout: 0.1,
+            holdouts: BTreeMap::new(),
+            salt: String::new(),
+        }
+    }
 }
 
 /// How search understands queries and ranks results.
@@ -537,6 +577,26 @@ impl Validate for Rules {
                 p.push(
                     format!("blend.{name}"),
                     format!("must be a finite weight >= 0 (got {w})"),
+                );
+            }
+        }
+        let shares = [
+            ("experiments.holdout".to_owned(), self.experiments.holdout),
+            (
+                "experiments.global_holdout".to_owned(),
+                self.experiments.global_holdout,
+            ),
+        ];
+        let modules = self
+            .experiments
+            .holdouts
+            .iter()
+            .map(|(m, s)| (format!("experiments.holdouts.{m}"), *s));
+        for (field, share) in shares.into_iter().chain(modules) {
+            if !(0.0..=0.5).contains(&share) {
+                p.push(
+                    field,
+                    format!("must be a share within 0..=0.5 (got {share})"),
                 );
             }
         }

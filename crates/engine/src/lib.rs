@@ -25,6 +25,7 @@
 
 mod embedding;
 mod error;
+pub mod experiments;
 pub mod limits;
 mod order;
 pub mod policy;

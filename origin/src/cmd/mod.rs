@@ -1,5 +1,6 @@
 //! One module per subcommand, each with `Args` and `run`.
 
+pub mod assign;
 pub mod build;
 pub mod cache;
 pub mod eval;

@@ -207,6 +207,16 @@ fast_ship = 0.05
 # Priced where this shopper usually looks (relative to each category's
 # median), as far as their profile knows it: a tie-breaker.
 price_fit = 0.02
+
+# Holdouts measure what personalization earns: per module (each slot
+# type, and search) a share of consenting shoppers sees the rules and
+# priors only, and a global holdout sees that everywhere. A store's
+# defaults are 0.1 and 0.1. A generated store holds out nobody, so its
+# tests and benchmarks see every consenting shopper personalized;
+# tests/experiments.test.mjs builds a bundle with holdouts of its own.
+[experiments]
+holdout = 0.0
+global_holdout = 0.0
 "#;
 
 /// The rules, boosting a pair of headphones, pinning a new, well-stocked

@@ -11,6 +11,7 @@ use firstpaint_bundle::Tag;
 use firstpaint_contracts::{Blend, ConsentRules, SearchRules};
 use serde::{Deserialize, Serialize};
 
+use crate::experiments::ExperimentsSection;
 use crate::store::slot_kind::SlotKind;
 
 /// Tag of the schema section: the [`SCHEMA`] the sections were written
@@ -20,7 +21,7 @@ pub const SCHEMA_TAG: Tag = Tag(*b"SCHM");
 /// (a field added to the rules, a new signal) must bump it, so an engine
 /// and a bundle that disagree say so instead of failing to decode.
 /// Bundles without a schema section are version 1.
-pub const SCHEMA: u32 = 13;
+pub const SCHEMA: u32 = 14;
 
 /// Tag of [`CatalogSection`].
 pub const CATALOG: Tag = Tag(*b"CATL");
@@ -239,6 +240,8 @@ pub struct RulesSection {
     pub consent: ConsentSection,
     /// Search settings, pins and buries.
     pub search: SearchRulesSection,
+    /// Holdout shares, read by the edge.
+    pub experiments: ExperimentsSection,
 }
 
 /// The search rules, compiled: pins and buries name products by ordinal and

@@ -559,6 +559,7 @@ pub fn default_rules() -> RulesSection {
         blend: BlendWeights::from(&Blend::default()),
         consent: ConsentSection::default(),
         search: SearchRulesSection::default(),
+        experiments: Default::default(),
     }
 }
 

@@ -1,0 +1,174 @@
+//! A page's holdout experiments: the shopper's arms
+//! ([`firstpaint_engine::experiments`]), the visit a holdout module ranks
+//! with (the rules and priors only), and the exposure events that say
+//! what each slot showed.
+//!
+//! Only a shopper with a profile (personalization consent, so a
+//! first-party id) is in an experiment; exposures are logged only with
+//! analytics consent, by the edge from what it rendered, through the
+//! events queue. A shopper without consent is in no experiment and
+//! counted nowhere.
+
+use firstpaint_contracts::{Consent, Event, EventKind};
+use firstpaint_engine::experiments::{Arm, Assignment};
+use firstpaint_engine::{Engine, Visit, Visitor};
+
+use crate::collect::pseudonym;
+use crate::keyed_hash::KeySet;
+use crate::shopper::Shopper;
+
+/// The shopper's arms on this page, and the holdout's visit.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// Their arms.
+    pub assignment: Assignment,
+    /// What a holdout module ranks with: the region and time, nothing of
+    /// the shopper.
+    pub holdout: Visit<'static>,
+}
+
+impl Experiment {
+    /// The experiment `shopper` is in at `now` under `engine`'s rules:
+    /// none without a first-party id (no personalization consent, or a
+    /// profile from before ids).
+    pub fn of(engine: &Engine, shopper: &Shopper, now: i64) -> Option<Experiment> {
+        let id = shopper.profile.as_ref().map(|p| p.id.as_str())?;
+        if id.is_empty() {
+            return None;
+        }
+        let assignment = Assignment::of(id, &engine.store().rules().experiments);
+        let holdout = engine.visit(Visitor {
+            region: shopper.region.clone(),
+            now,
+            ..Visitor::default()
+        });
+        Some(Experiment {
+            assignment,
+            holdout,
+        })
+    }
+
+    /// Whether `module` holds out for this shopper.
+    pub fn holds_out(&self, module: &str) -> bool {
+        self.assignment.arm(module) == Arm::Holdout
+    }
+}
+
+/// The visitor a request about `module` ranks with for `shopper` at
+/// `now` (their own, or the holdout's when the module holds out for
+/// them), and their experiment, for the `x-p13n-arms` header.
+pub fn visitor_for(
+    engine: &Engine,
+    shopper: &Shopper,
+    module: &str,
+    now: i64,
+) -> (Visitor, Option<Experiment>) {
+    let experiment = Experiment::of(engine, shopper, now);
+    let visitor = match &experiment {
+        Some(e) if e.holds_out(module) => e.holdout.visitor().clone(),
+        _ => shopper.visitor(now),
+    };
+    (visitor, experiment)
+}
+
+/// What one slot of a page showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    /// The module: the slot type, or `search`.
+    pub module: String,
+    /// Product ids, in position order.
+    pub items: Vec<String>,
+}
+
+/// What the exposures of a page say besides the slots.
+#[derive(Debug, Clone)]
+pub struct PageFacts {
+    /// The shopper's first-party id (pseudonymized before it leaves).
+    pub shopper: String,
+    /// Their consent.
+    pub consent: Consent,
+    /// Their region (`ZZ` when unknown).
+    pub region: String,
+    /// The page type.
+    pub page: &'static str,
+    /// The device class.
+    pub device: &'static str,
+    /// Their first visit.
+    pub new_visitor: bool,
+    /// The bundle's version.
+    pub bundle: u64,
+    /// When, unix seconds.
+    pub now: i64,
+}
+
+/// One exposure event per slot shown, pseudonymized with `salts`, each
+/// with a fresh id; none without analytics consent.
+pub fn exposures(
+    experiment: &Experiment,
+    shown: &[Shown],
+    facts: &PageFacts,
+    salts: &KeySet,
+) -> Vec<Event> {
+    if !facts.consent.analytics {
+        return Vec::new();
+    }
+    let session = pseudonym(&facts.shopper, salts);
+    let ts = time::OffsetDateTime::from_unix_timestamp(facts.now)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    shown
+        .iter()
+        .filter_map(|s| {
+            let mut random = [0u8; 16];
+            getrandom::getrandom(&mut random).ok()?;
+            Some(Event {
+                id: Some(format!("x-{}", firstpaint_bundle::hex(&random))),
+                session: session.clone(),
+                user: None,
+                ts,
+                consent: facts.consent,
+                region: facts.region.clone(),
+                kind: EventKind::Exposure {
+                    module: s.module.clone(),
+                    arm: experiment.assignment.arm(&s.module).as_str().to_owned(),
+                    global_holdout: experiment.assignment.global == Arm::Holdout,
+                    bundle: facts.bundle,
+                    items: s.items.clone(),
+                    page: facts.page.to_owned(),
+                    device: facts.device.to_owned(),
+                    new_visitor: facts.new_visitor,
+                },
+            })
+        })
+        .collect()
+}
+
+/// `mobile`, `tablet` or `desktop`, from a user agent.
+pub fn device_class(user_agent: &str) -> &'static str {
+    if user_agent.contains("iPad") || user_agent.contains("Tablet") {
+        "tablet"
+    } else if user_agent.contains("Mobi") || user_agent.contains("Android") {
+        "mobile"
+    } else {
+        "desktop"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_are_told_apart_by_their_user_agent() {
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148";
+        let ipad = "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) Mobile/15E148";
+        let tablet = "Mozilla/5.0 (Linux; Android 13; SM-X200) Tablet";
+        let phone = "Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile Safari/537.36";
+        let laptop = "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36";
+        assert_eq!(device_class(iphone), "mobile");
+        assert_eq!(device_class(ipad), "tablet");
+        assert_eq!(device_class(tablet), "tablet");
+        assert_eq!(device_class(phone), "mobile");
+        assert_eq!(device_class(laptop), "desktop");
+        assert_eq!(device_class(""), "desktop");
+    }
+}

@@ -1,0 +1,60 @@
+//! `firstpaint assign ID --rules rules.toml`: the holdout arms the edge
+//! gives the shopper whose first-party id is `ID`, offline: the same
+//! hash of the rules' salt, the module and the id, with no bundle needed.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use firstpaint_contracts::{read_toml, InputErrors, Rules};
+use firstpaint_engine::experiments::{Arm, Assignment};
+
+/// Arguments of `assign`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The shopper's first-party id (the profile cookie's `id`).
+    id: String,
+    /// The rules file (its `[experiments]`).
+    #[arg(long)]
+    rules: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Prints the arms.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let file = args.rules.display().to_string();
+    let text =
+        std::fs::read_to_string(&args.rules).with_context(|| format!("{file}: failed to read"))?;
+    let rules: Rules = read_toml(&file, &text)?;
+    let mut errors = Vec::new();
+    let section = firstpaint_origin::compile::experiments(&file, &rules, &mut errors);
+    if !errors.is_empty() {
+        return Err(InputErrors(errors).into());
+    }
+    let assignment = Assignment::of(&args.id, &section);
+    if args.json {
+        let arms: serde_json::Map<String, serde_json::Value> = assignment
+            .arms
+            .iter()
+            .map(|(m, a)| ((*m).to_owned(), a.as_str().into()))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({ "id": args.id, "global": assignment.global.as_str(), "arms": arms })
+        );
+        return Ok(());
+    }
+    println!("global holdout: {}", held(assignment.global));
+    for (module, arm) in &assignment.arms {
+        println!("{module:<16} {}", arm.as_str());
+    }
+    Ok(())
+}
+
+fn held(arm: Arm) -> &'static str {
+    match arm {
+        Arm::Holdout => "yes: every module holds out",
+        Arm::Treatment => "no",
+    }
+}
