@@ -21,6 +21,7 @@ pub mod incremental;
 pub mod inputs;
 pub mod keys;
 pub mod pulled_events;
+pub mod readout;
 pub mod shard;
 pub mod train;
 pub mod webhook;
