@@ -12,6 +12,8 @@
 // 3. The edge logs one exposure per slot it filled, through the queue to
 //    R2: the arm, the products in the order shown, the page, device and
 //    visit; `events pull` brings them back.
+//    What the shopper reports to /p13n/collect carries the same
+//    pseudonymized visitor id, so the readout can join the two.
 // 4. Without analytics consent: arms, but nothing logged; without
 //    personalization consent: no arms (in no experiment).
 import { after, before, describe, test } from 'node:test';
@@ -100,6 +102,11 @@ describe('holdout experiments', () => {
       const html = await (await get('/products/SKU-00002', shopper(id))).text();
       shown.set(id, slotItems(html).filter((s) => s.type !== 'banner' && s.ids.length > 0));
     }
+    // What the shopper then does carries the same pseudonymized id (a
+    // visitor named in the body is not taken).
+    const cart = { type: 'add_to_cart', session: 'storefront-session-1', visitor: 'forged', ts: new Date().toISOString(), consent: { personalization: true, analytics: true }, region: 'DE', product: 'SKU-00002', qty: 1, price: 10 };
+    const posted = await fetch(`${server.url}/p13n/collect`, { method: 'POST', headers: { cookie: shopper(who[0]), 'content-type': 'application/json' }, body: JSON.stringify([cart]) });
+    assert.equal(posted.status, 202, await posted.clone().text());
     // Without analytics consent: arms, nothing logged.
     const quiet = crypto.randomBytes(16).toString('hex');
     const res = await get('/products/SKU-00002', shopper(quiet, 'fp_consent=personalization'));
@@ -118,7 +125,7 @@ describe('holdout experiments', () => {
       execFileSync(FP, ['events', 'pull', '--from', server.url, '--token-file', tokenFile, '--out', dir], { cwd: ROOT });
       const events = fs.readFileSync(path.join(dir, 'events.ndjson'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
       exposures = events.filter((e) => e.type === 'exposure' && e.page === 'product');
-      if (who.every((id) => exposures.some((e) => e.session === pseudonym(id)))) break;
+      if (who.every((id) => exposures.some((e) => e.session === pseudonym(id))) && events.some((e) => e.type === 'add_to_cart')) break;
       await new Promise((r) => setTimeout(r, 500));
     }
     for (const id of who) {
@@ -138,6 +145,10 @@ describe('holdout experiments', () => {
       }
     }
     assert.ok(!exposures.some((e) => e.session === pseudonym(quiet)), 'no analytics consent, nothing logged');
+    assert.ok(exposures.every((e) => e.visitor === e.session));
+    const events = fs.readFileSync(path.join(dir, 'events.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const carted = events.find((e) => e.type === 'add_to_cart' && e.product === 'SKU-00002');
+    assert.equal(carted?.visitor, pseudonym(who[0]), 'the cart joins the exposures');
     assert.ok(!exposures.some((e) => who.some((id) => e.session === id)), 'ids leave pseudonymized');
   });
 });

@@ -518,10 +518,24 @@ pub async fn collect(mut req: Request, env: &Env, ctx: &Context) -> Result<Respo
         );
     };
     let body = req.bytes().await?;
-    let accepted = match crate::collect::prepare(&body, &salts) {
+    let mut accepted = match crate::collect::prepare(&body, &salts) {
         Ok(a) => a,
         Err(refused) => return json_error(refused.status, refused.reason),
     };
+    let loaded = loader::engine(env, ctx).await.ok();
+    let engine = loaded.as_ref().map(|l| &*l.engine);
+    let rules = engine.map_or_else(Default::default, |e| e.store().rules().consent.clone());
+    let level = |id: &str| engine.and_then(|e| e.store().price_level(e.store().ordinal(id)?));
+    let mut shopper = Shopper::identify(&req, env, &rules);
+    // A shopper in the experiments: their events join their exposures.
+    let visitor = shopper
+        .profile
+        .as_ref()
+        .filter(|p| !p.id.is_empty())
+        .map(|p| crate::collect::pseudonym(&p.id, &salts));
+    for e in &mut accepted.events {
+        e.visitor.clone_from(&visitor);
+    }
     let forwarded = accepted.events.len();
     if forwarded > 0 {
         if let Err((status, why)) = deliver(env, &accepted.events).await {
@@ -536,11 +550,6 @@ pub async fn collect(mut req: Request, env: &Env, ctx: &Context) -> Result<Respo
     // Views and carts the storefront reports update the profile, as page
     // views do; orders are remembered for refills; both move the price
     // band (when a bundle is loaded to price them).
-    let loaded = loader::engine(env, ctx).await.ok();
-    let engine = loaded.as_ref().map(|l| &*l.engine);
-    let rules = engine.map_or_else(Default::default, |e| e.store().rules().consent.clone());
-    let level = |id: &str| engine.and_then(|e| e.store().price_level(e.store().ordinal(id)?));
-    let mut shopper = Shopper::identify(&req, env, &rules);
     if let Some(profile) = shopper.profile.as_mut() {
         for e in accepted.events.iter().filter(|e| e.consent.personalization) {
             if let EventKind::PageView {

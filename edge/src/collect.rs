@@ -77,7 +77,11 @@ pub fn prepare(body: &[u8], salts: &KeySet) -> Result<Accepted, Refused> {
     let mut events: Vec<Event> = events
         .into_iter()
         .filter(|e| e.consent.analytics)
-        .map(|e| pseudonymize(e, salts))
+        .map(|e| Event {
+            // Set by the edge from the profile cookie, never by a body.
+            visitor: None,
+            ..pseudonymize(e, salts)
+        })
         .collect();
     // An event the storefront gave no id gets one: the origin drops
     // repeats by id (a retry of the storefront's sends its own again).
@@ -202,6 +206,16 @@ mod tests {
             Some(pseudonym("alice-42", &salts()).as_str())
         );
         assert!(ok.events[0].user.as_deref().unwrap().starts_with("s1:"));
+    }
+
+    #[test]
+    fn events_get_ids_and_no_visitor_from_the_body() {
+        let given = VIEW.replace(r#""type""#, r#""id":"store-1","visitor":"forged","type""#);
+        let ok = prepare(format!("[{given},{VIEW}]").as_bytes(), &salts()).unwrap();
+        assert_eq!(ok.events[0].id.as_deref(), Some("store-1"));
+        let made = ok.events[1].id.as_deref().unwrap();
+        assert!(made.starts_with("e-") && made.len() == 34, "{made}");
+        assert!(ok.events.iter().all(|e| e.visitor.is_none()));
     }
 
     #[test]

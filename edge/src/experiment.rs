@@ -122,6 +122,7 @@ pub fn exposures(
             getrandom::getrandom(&mut random).ok()?;
             Some(Event {
                 id: Some(format!("x-{}", firstpaint_bundle::hex(&random))),
+                visitor: Some(session.clone()),
                 session: session.clone(),
                 user: None,
                 ts,

@@ -17,6 +17,12 @@ pub struct Event {
     /// Delivery is at least once; the origin drops repeats by id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// The shopper's first-party id, pseudonymized: set by the edge from
+    /// the profile cookie (never taken from a body), on exposures and on
+    /// the events the storefront reports, so the readout can join what a
+    /// shopper in the experiments was shown to what they did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor: Option<String>,
     /// Pseudonymous session id.
     pub session: String,
     /// Pseudonymous user id, when known.

@@ -197,6 +197,7 @@ pub fn split(retail: &Retail, held_out_days: i64) -> anyhow::Result<Split<'_>> {
         .map(|(invoice, (time, customer, items))| {
             Ok(Event {
                 id: None,
+                visitor: None,
                 session: format!("inv-{invoice}"),
                 user: customer.map(|c| format!("c-{c}")),
                 ts: OffsetDateTime::from_unix_timestamp(time)?,

@@ -230,6 +230,7 @@ fn store(clicks: &Clicks, t: &Trained) -> anyhow::Result<(Vec<Product>, Vec<Even
             last = last.max(*time);
             events.push(Event {
                 id: None,
+                visitor: None,
                 session: session.clone(),
                 user: None,
                 ts: OffsetDateTime::from_unix_timestamp(*time as i64)?,

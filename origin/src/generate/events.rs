@@ -235,6 +235,7 @@ fn session<B: Browse>(
     let mut push = |kind: EventKind, ts: time::OffsetDateTime| {
         out.push(Event {
             id: None,
+            visitor: None,
             session: session.clone(),
             user: user.clone(),
             ts,

@@ -39,6 +39,7 @@ pub fn generate(leaves: &[Leaf], products: &[Generated], spec: &Spec) -> Vec<Eve
             let n = 900 + 10 * k + j;
             out.push(Event {
                 id: None,
+                visitor: None,
                 session: format!("s{n}"),
                 user: Some(format!("u{}", 901 + k)),
                 ts: start + Duration::days(*days),
