@@ -454,7 +454,8 @@ fn json_error(status: u16, reason: impl Into<String>) -> Result<Response> {
 /// Sends accepted events where the worker is set to: the events queue
 /// when it is bound (the pipeline to R2: [`crate::event_sink`]), and the
 /// collector at `COLLECT_URL` when one is set; at least one must be. The
-/// status and reason when a destination fails.
+/// status and reason when the events were not kept (the queue failed, or
+/// there is no queue and the collector failed).
 async fn deliver(
     env: &Env,
     events: &[firstpaint_contracts::Event],
@@ -491,11 +492,18 @@ async fn deliver(
         ..worker::RequestInit::default()
     };
     let request = Request::new_with_init(&target, &init).map_err(failed)?;
-    match worker::Fetch::Request(request).send().await {
-        Ok(r) if (200..300).contains(&r.status_code()) => Ok(()),
-        Ok(r) => Err((502, format!("collector answered {}", r.status_code()))),
-        Err(e) => Err((502, format!("collector unreachable: {e}"))),
+    let refused = match worker::Fetch::Request(request).send().await {
+        Ok(r) if (200..300).contains(&r.status_code()) => return Ok(()),
+        Ok(r) => format!("collector answered {}", r.status_code()),
+        Err(e) => format!("collector unreachable: {e}"),
+    };
+    // Once the queue has them the events are kept: a retry would only
+    // send them again under new ids. The collector's loss is logged.
+    if queued {
+        worker::console_warn!("firstpaint: events queued, not forwarded: {refused}");
+        return Ok(());
     }
+    Err((502, refused))
 }
 
 /// `POST /p13n/collect`: see [`crate::collect`].
@@ -527,11 +535,12 @@ pub async fn collect(mut req: Request, env: &Env, ctx: &Context) -> Result<Respo
     let rules = engine.map_or_else(Default::default, |e| e.store().rules().consent.clone());
     let level = |id: &str| engine.and_then(|e| e.store().price_level(e.store().ordinal(id)?));
     let mut shopper = Shopper::identify(&req, env, &rules);
-    // A shopper in the experiments: their events join their exposures.
+    // A shopper in the experiments: their events join their exposures
+    // (only when the shopper, not just the event, allows analytics).
     let visitor = shopper
         .profile
         .as_ref()
-        .filter(|p| !p.id.is_empty())
+        .filter(|p| !p.id.is_empty() && shopper.consent.analytics)
         .map(|p| crate::collect::pseudonym(&p.id, &salts));
     for e in &mut accepted.events {
         e.visitor.clone_from(&visitor);

@@ -77,14 +77,23 @@ pub fn prepare(body: &[u8], salts: &KeySet) -> Result<Accepted, Refused> {
     let mut events: Vec<Event> = events
         .into_iter()
         .filter(|e| e.consent.analytics)
-        .map(|e| Event {
-            // Set by the edge from the profile cookie, never by a body.
-            visitor: None,
-            ..pseudonymize(e, salts)
+        .map(|e| {
+            // A storefront's id, keyed and scoped to its session: it may
+            // hold an order number, and two sessions may count alike.
+            let id =
+                e.id.as_ref()
+                    .map(|id| pseudonym(&format!("{}\0{id}", e.session), salts));
+            Event {
+                id,
+                // Set by the edge from the profile cookie, never by a body.
+                visitor: None,
+                ..pseudonymize(e, salts)
+            }
         })
         .collect();
     // An event the storefront gave no id gets one: the origin drops
-    // repeats by id (a retry of the storefront's sends its own again).
+    // repeats by id (a storefront's retry sends its own id again, which
+    // maps to the same pseudonym).
     for e in events.iter_mut().filter(|e| e.id.is_none()) {
         let mut random = [0u8; 16];
         getrandom::getrandom(&mut random)
@@ -212,7 +221,8 @@ mod tests {
     fn events_get_ids_and_no_visitor_from_the_body() {
         let given = VIEW.replace(r#""type""#, r#""id":"store-1","visitor":"forged","type""#);
         let ok = prepare(format!("[{given},{VIEW}]").as_bytes(), &salts()).unwrap();
-        assert_eq!(ok.events[0].id.as_deref(), Some("store-1"));
+        let scoped = pseudonym("sess-1\0store-1", &salts());
+        assert_eq!(ok.events[0].id.as_deref(), Some(scoped.as_str()));
         let made = ok.events[1].id.as_deref().unwrap();
         assert!(made.starts_with("e-") && made.len() == 34, "{made}");
         assert!(ok.events.iter().all(|e| e.visitor.is_none()));

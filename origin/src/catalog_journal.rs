@@ -62,6 +62,7 @@ impl Journal {
         let name = self.path.display();
         let mut line = serde_json::to_vec(change)?;
         line.push(b'\n');
+        self.cut_short_line_off()?;
         let new = !self.path.exists();
         let mut file = OpenOptions::new()
             .create(true)
@@ -75,6 +76,33 @@ impl Journal {
             sync_directory_of(&self.path)?;
         }
         Ok(())
+    }
+
+    /// Removes a last line cut short (a stop while appending: never
+    /// answered), so the next line does not fuse onto it.
+    fn cut_short_line_off(&self) -> anyhow::Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        let name = self.path.display();
+        let mut file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).with_context(|| format!("{name}: failed to open")),
+        };
+        // Only the last byte, unless it is not a line's end.
+        let mut last = [b'\n'];
+        if file.seek(SeekFrom::End(-1)).is_err() || file.read_exact(&mut last).is_err() {
+            return Ok(()); // empty
+        }
+        if last[0] == b'\n' {
+            return Ok(());
+        }
+        let bytes = std::fs::read(&self.path).with_context(|| format!("{name}: failed to read"))?;
+        let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        OpenOptions::new()
+            .write(true)
+            .open(&self.path)
+            .and_then(|f| f.set_len(whole as u64).and_then(|()| f.sync_data()))
+            .with_context(|| format!("{name}: failed to cut off a line cut short"))
     }
 
     /// The changes it holds (none when there is no journal).
@@ -120,9 +148,9 @@ impl Journal {
     }
 }
 
-/// Syncs the directory holding `path`, so a file created there survives
-/// a power cut.
-fn sync_directory_of(path: &Path) -> anyhow::Result<()> {
+/// Syncs the directory holding `path`, so a file created or renamed there
+/// survives a power cut.
+pub fn sync_directory_of(path: &Path) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -190,6 +218,11 @@ mod tests {
         let good = format!("{{\"upsert\":[{}]}}\n", product("A", 1.0));
         std::fs::write(journal.path(), format!("{good}{{\"upsert\":[{{\"id\"")).unwrap();
         assert_eq!(journal.read().unwrap().lines, 1);
+        // The next change starts a line of its own.
+        journal
+            .append(&change("{\"delete\":[\"C\"]}".into()))
+            .unwrap();
+        assert_eq!(journal.read().unwrap().lines, 2);
         std::fs::write(journal.path(), format!("{good}not json\n{good}")).unwrap();
         let err = journal.read().unwrap_err().to_string();
         assert!(err.contains("catalog.ndjson.journal:2: "), "{err}");

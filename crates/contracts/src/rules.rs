@@ -46,9 +46,9 @@ pub struct Rules {
 /// The holdout experiments that measure what personalization earns.
 ///
 /// Each consenting shopper's first-party id is assigned, per module (each
-/// slot type, and `search`), to `treatment` or `holdout` by a keyed hash
-/// (a salt per module, so modules are independent), and to a global
-/// holdout, where every module holds out. A holdout is shown what the
+/// slot type, and `search`), to `treatment` or `holdout` by a hash of the
+/// salt, the module and the id (so modules are drawn independently), and
+/// to a global holdout, where every module holds out. A holdout is shown what the
 /// merchant would show without personalization: the rules and priors
 /// only. Assignment does not depend on the bundle, so it is stable across
 /// releases; `firstpaint assign ID` prints it.

@@ -5,7 +5,8 @@
 //! `pull` mirrors every object written from `--since` on (default: from
 //! the newest hour already pulled, so a pull takes what is new) into
 //! `--out`, one file per object under its hour, skipping objects it has
-//! whole; then it merges every object there into `--out/events.ndjson`,
+//! whole (by default from two hours before the newest it has); then it
+//! merges every object there into `--out/events.ndjson`,
 //! each event id once (delivery is at least once) and in time order:
 //! what `build --events` reads. `prune` removes the objects of every hour
 //! older than `--older-than-days` from the bucket.
@@ -44,7 +45,9 @@ pub struct PullArgs {
     #[command(flatten)]
     edge: Edge,
     /// Objects written from this time on (RFC 3339 or unix seconds);
-    /// default: from the newest hour already in `--out`.
+    /// default: from two hours before the newest hour already in `--out`
+    /// (a batch named just before an hour turned may be written after a
+    /// later one; objects already here whole are not fetched again).
     #[arg(long)]
     since: Option<String>,
     /// The directory to mirror into.
@@ -57,8 +60,9 @@ pub struct PullArgs {
 pub struct PruneArgs {
     #[command(flatten)]
     edge: Edge,
-    /// Remove the objects of every hour older than this many days.
-    #[arg(long)]
+    /// Remove the objects of every hour older than this many days (at
+    /// least 1: pull before you prune).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     older_than_days: u32,
 }
 
@@ -88,7 +92,7 @@ fn pull(args: PullArgs) -> anyhow::Result<()> {
     let client = Client::new(&args.edge)?;
     let since = match &args.since {
         Some(t) => parse_time(t)?,
-        None => newest_hour(&args.out)?,
+        None => (newest_hour(&args.out)? - 2 * 3_600).max(0),
     };
     let mut cursor: Option<String> = None;
     let (mut listed, mut fetched, mut bytes) = (0usize, 0usize, 0u64);

@@ -33,7 +33,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use firstpaint_origin::catalog_change::{Applied, CatalogChange};
-use firstpaint_origin::catalog_journal::Journal;
+use firstpaint_origin::catalog_journal::{sync_directory_of, Journal};
 use firstpaint_origin::inputs::CheckedCatalog;
 use firstpaint_origin::webhook::{Delivery, Refused, Replays, Secrets, Verifier, SIGNATURE_HEADER};
 use serde_json::json;
@@ -157,6 +157,8 @@ struct Service {
     /// catalog, when known.
     catalog: tokio::sync::Mutex<Option<Known>>,
     rebuilds: Mutex<Rebuilds>,
+    /// Held by the one write-back running.
+    writing_back: tokio::sync::Mutex<()>,
     wake: Notify,
     debounce: Duration,
 }
@@ -188,6 +190,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         replays: Mutex::new(Replays::new(args.replay_window_secs)),
         catalog: tokio::sync::Mutex::new(None),
         rebuilds: Mutex::default(),
+        writing_back: tokio::sync::Mutex::new(()),
         wake: Notify::new(),
         debounce: Duration::from_millis(args.debounce_ms),
     });
@@ -247,53 +250,71 @@ async fn catalog_webhook(
         Ok(c) => c,
         Err(why) => return refuse(StatusCode::BAD_REQUEST, why),
     };
-    let started = std::time::Instant::now();
-    let why = if change.is_empty() {
-        "webhook: rebuild asked".to_owned()
-    } else {
-        let mut held = service.catalog.lock().await;
-        let file = service.pipeline.catalog.clone();
-        let known = held.as_ref().and_then(|k| k.still(&file));
-        let journal = service.journal.clone();
-        let applied =
-            tokio::task::spawn_blocking(move || apply(&file, &journal, change, known)).await;
-        match applied {
-            Ok(Ok((applied, known))) => {
-                *held = known;
-                let summary = format!(
-                    "webhook: {} updated, {} added, {} deleted",
-                    applied.updated, applied.added, applied.deleted
-                );
-                if !applied.changed() {
-                    remember(&service, delivery, now);
-                    return (
-                        StatusCode::OK,
-                        Json(json!({ "applied": applied, "rebuild": "not needed" })),
-                    )
-                        .into_response();
-                }
-                summary
-            }
-            Ok(Err(Problem::Input(errors))) => {
-                return refuse(StatusCode::UNPROCESSABLE_ENTITY, errors)
-            }
-            Ok(Err(Problem::Io(e))) => {
-                return refuse(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}"))
-            }
-            Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e),
-        }
-    };
-    remember(&service, delivery, now);
-    eprintln!(
-        "{why}: applied in {} ms, rebuild queued",
-        started.elapsed().as_millis()
-    );
-    queue(&service, why.clone());
-    (
-        StatusCode::ACCEPTED,
-        Json(json!({ "accepted": why, "rebuild": "queued" })),
+    if change.is_empty() {
+        remember(&service, delivery, now);
+        queue(&service, "webhook: rebuild asked".to_owned());
+        return (
+            StatusCode::ACCEPTED,
+            Json(json!({ "accepted": "webhook: rebuild asked", "rebuild": "queued" })),
+        )
+            .into_response();
+    }
+    // Applied, held, journaled and queued by a task of its own: a client
+    // that hangs up half way cannot leave the journal ahead of the
+    // catalog in memory, nor a change without its rebuild.
+    match tokio::spawn(commit(Arc::clone(&service), change, delivery, now)).await {
+        Ok(Ok(applied)) if applied.changed() => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "accepted": summary(&applied), "rebuild": "queued" })),
+        )
+            .into_response(),
+        Ok(Ok(applied)) => (
+            StatusCode::OK,
+            Json(json!({ "applied": applied, "rebuild": "not needed" })),
+        )
+            .into_response(),
+        Ok(Err(Problem::Input(errors))) => refuse(StatusCode::UNPROCESSABLE_ENTITY, errors),
+        Ok(Err(Problem::Io(e))) => refuse(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+/// What a change did, for logs, the publish log and the answer.
+fn summary(applied: &Applied) -> String {
+    format!(
+        "webhook: {} updated, {} added, {} deleted",
+        applied.updated, applied.added, applied.deleted
     )
-        .into_response()
+}
+
+/// Applies `change` under the catalog lock, keeps the result, and
+/// records the delivery and queues a rebuild when it changed something.
+async fn commit(
+    service: Arc<Service>,
+    change: CatalogChange,
+    delivery: Delivery,
+    now: i64,
+) -> Result<Applied, Problem> {
+    let started = std::time::Instant::now();
+    let mut held = service.catalog.lock().await;
+    let file = service.pipeline.catalog.clone();
+    let known = held.as_ref().and_then(|k| k.still(&file));
+    let journal = service.journal.clone();
+    let (applied, known) =
+        tokio::task::spawn_blocking(move || apply(&file, &journal, change, known))
+            .await
+            .map_err(|e| Problem::Io(e.into()))??;
+    *held = known;
+    remember(&service, delivery, now);
+    if applied.changed() {
+        let why = summary(&applied);
+        eprintln!(
+            "{why}: applied in {} ms, rebuild queued",
+            started.elapsed().as_millis()
+        );
+        queue(&service, why);
+    }
+    Ok(applied)
 }
 
 /// Queues a rebuild for `why`.
@@ -383,7 +404,9 @@ fn apply(
         let change = pending.change.then(change);
         let (changed, applied) = change.apply(&name, &text).map_err(Problem::Input)?;
         if applied.changed() {
-            super::replace(file, changed.as_bytes()).map_err(Problem::Io)?;
+            stage(file, changed.as_bytes())
+                .and_then(|staged| swap_in(&staged, file))
+                .map_err(Problem::Io)?;
         }
         journal.clear(pending.lines).map_err(Problem::Io)?;
         return Ok((applied, None));
@@ -406,10 +429,14 @@ fn apply(
 }
 
 /// Writes the catalog into the file when the file is behind it (changes
-/// only in the journal), then clears the journal of them. The file is
-/// written (and synced) while webhooks go on; the journal is cleared
-/// under the lock, and only of the changes the file now holds.
+/// only in the journal), then clears the journal of them. The new file is
+/// written and synced beside the old while webhooks go on; under the lock
+/// it replaces the old one (unless something else changed the file
+/// meanwhile: then the journal stays, to be applied over that), the
+/// directory is synced, and the journal cleared of what the file holds.
+/// One write-back at a time.
 async fn write_back(service: &Arc<Service>) {
+    let _one = service.writing_back.lock().await;
     let behind = {
         let held = service.catalog.lock().await;
         held.as_ref().filter(|k| k.pending > 0).cloned()
@@ -419,40 +446,71 @@ async fn write_back(service: &Arc<Service>) {
     };
     let file = service.pipeline.catalog.clone();
     let started = std::time::Instant::now();
-    let written = tokio::task::spawn_blocking(move || {
-        super::replace(&file, known.catalog.text.as_bytes())?;
-        std::fs::File::open(&file)
-            .and_then(|f| f.sync_all())
-            .with_context(|| format!("{}: failed to sync", file.display()))?;
-        let stamp = stamp(&file).with_context(|| format!("{}: not found", file.display()))?;
-        anyhow::Ok((stamp, known.pending))
-    })
-    .await;
-    let mut held = service.catalog.lock().await;
-    let cleared = match written {
-        Ok(Ok((stamp, lines))) => match held.as_mut() {
-            Some(known) => {
-                known.stamp = stamp;
-                service.journal.clear(lines).map(|cleared| {
-                    if cleared {
-                        known.pending = 0;
-                    }
-                    lines
-                })
-            }
-            None => Ok(0),
-        },
-        Ok(Err(e)) => Err(e),
-        Err(e) => Err(e.into()),
+    let staged = {
+        let (file, text) = (file.clone(), Arc::clone(&known.catalog));
+        tokio::task::spawn_blocking(move || stage(&file, text.text.as_bytes())).await
     };
-    match cleared {
+    let staged = match staged {
+        Ok(Ok(tmp)) => tmp,
+        Ok(Err(e)) => return eprintln!("catalog: the journal stays: {e:#}"),
+        Err(e) => return eprintln!("catalog: the journal stays: {e}"),
+    };
+    let mut held = service.catalog.lock().await;
+    let outcome = match held.as_mut() {
+        Some(now) if stamp(&file) == Some(known.stamp) => {
+            swap_in(&staged, &file).and_then(|stamp| {
+                now.stamp = stamp;
+                if service.journal.clear(known.pending)? {
+                    now.pending -= known.pending.min(now.pending);
+                }
+                Ok(known.pending)
+            })
+        }
+        _ => Err(anyhow::anyhow!(
+            "{} changed while it was written; the journal applies over it",
+            file.display()
+        )),
+    };
+    if outcome.is_err() {
+        let _ = std::fs::remove_file(&staged);
+    }
+    match outcome {
         Ok(lines) => eprintln!(
             "catalog: {lines} journaled changes written to {} in {} ms",
-            service.pipeline.catalog.display(),
+            file.display(),
             started.elapsed().as_millis()
         ),
         Err(e) => eprintln!("catalog: the journal stays: {e:#}"),
     }
+}
+
+/// `bytes` written and synced to a new file beside `file` (named for this
+/// process and moment, so two writers never share one): the first half of
+/// a durable replace.
+fn stage(file: &Path, bytes: &[u8]) -> anyhow::Result<std::path::PathBuf> {
+    use std::io::Write;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut name = file.file_name().unwrap_or_default().to_owned();
+    name.push(format!(".{}.{nanos}.tmp", std::process::id()));
+    let tmp = file.with_file_name(name);
+    let mut out = std::fs::File::create(&tmp)
+        .with_context(|| format!("{}: failed to create", tmp.display()))?;
+    out.write_all(bytes)
+        .and_then(|()| out.sync_all())
+        .with_context(|| format!("{}: failed to write", tmp.display()))?;
+    Ok(tmp)
+}
+
+/// The second half: `staged` renamed over `file` and the directory
+/// synced, so the new file outlives a power cut before anything that
+/// relies on it (the journal's clearing) happens. The file's new stamp.
+fn swap_in(staged: &Path, file: &Path) -> anyhow::Result<Stamp> {
+    std::fs::rename(staged, file)
+        .with_context(|| format!("{}: failed to replace", file.display()))?;
+    sync_directory_of(file)?;
+    stamp(file).with_context(|| format!("{}: not found", file.display()))
 }
 
 async fn health(State(service): State<Arc<Service>>) -> Response {
