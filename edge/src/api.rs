@@ -447,7 +447,9 @@ pub const COLLECT_URL_VAR: &str = "COLLECT_URL";
 /// Secret (or dev variable) holding the pseudonymization salts, `id:hex,…`.
 pub const SALTS_VAR: &str = "PSEUDONYM_SALTS";
 
-fn json_error(status: u16, reason: impl Into<String>) -> Result<Response> {
+/// A JSON `{"error": reason}` with `status`: how every endpoint under
+/// `/p13n/` refuses.
+pub(crate) fn json_error(status: u16, reason: impl Into<String>) -> Result<Response> {
     Ok(Response::from_json(&serde_json::json!({ "error": reason.into() }))?.with_status(status))
 }
 

@@ -95,15 +95,22 @@ pub fn prepare(body: &[u8], salts: &KeySet) -> Result<Accepted, Refused> {
     // repeats by id (a storefront's retry sends its own id again, which
     // maps to the same pseudonym).
     for e in events.iter_mut().filter(|e| e.id.is_none()) {
-        let mut random = [0u8; 16];
-        getrandom::getrandom(&mut random)
-            .map_err(|e| refuse(503, format!("no randomness for event ids: {e}")))?;
-        e.id = Some(format!("e-{}", firstpaint_bundle::hex(&random)));
+        e.id = Some(
+            new_event_id("e").ok_or_else(|| refuse(503, "no randomness for event ids".into()))?,
+        );
     }
     Ok(Accepted {
         dropped_without_consent: total - events.len(),
         events,
     })
+}
+
+/// A fresh event id, `<prefix>-<32 hex digits>` (`e`: given at collect,
+/// `x`: an exposure the edge logs); `None` without randomness.
+pub fn new_event_id(prefix: &str) -> Option<String> {
+    let mut random = [0u8; 16];
+    getrandom::getrandom(&mut random).ok()?;
+    Some(format!("{prefix}-{}", firstpaint_bundle::hex(&random)))
 }
 
 /// The keyed hash of an identifier: `salt id:24 hex digits`.

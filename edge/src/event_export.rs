@@ -18,6 +18,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use worker::{Env, Request, Response, Result, Url};
 
+use crate::api::json_error;
 use crate::event_sink::{hour_prefix, BUCKET_BINDING, PREFIX};
 use crate::shopper::setting;
 
@@ -38,7 +39,7 @@ struct Listed {
 /// Answers a request under `/p13n/events`.
 pub async fn serve(req: &Request, env: &Env) -> Result<Response> {
     if let Err((status, why)) = authorize(req, env) {
-        let mut resp = error(status, why)?;
+        let mut resp = json_error(status, why)?;
         if status == 401 {
             resp.headers_mut().set("www-authenticate", "Bearer")?;
         }
@@ -46,14 +47,14 @@ pub async fn serve(req: &Request, env: &Env) -> Result<Response> {
     }
     let bucket = match env.bucket(BUCKET_BINDING) {
         Ok(b) => b,
-        Err(e) => return error(503, format!("R2 binding {BUCKET_BINDING}: {e}")),
+        Err(e) => return json_error(503, format!("R2 binding {BUCKET_BINDING}: {e}")),
     };
     let url = req.url()?;
     let rest = url.path().strip_prefix("/p13n/events").unwrap_or_default();
     match (req.method(), rest) {
         (worker::Method::Get, "" | "/") => {
             let Some(since) = seconds(&url, "since") else {
-                return error(400, "missing or bad parameter since (unix seconds)");
+                return json_error(400, "missing or bad parameter since (unix seconds)");
             };
             let mut list = bucket
                 .list()
@@ -78,13 +79,13 @@ pub async fn serve(req: &Request, env: &Env) -> Result<Response> {
         }
         (worker::Method::Get, name) => {
             let Some(key) = object_key(name) else {
-                return error(400, format!("{name:?} names no events object"));
+                return json_error(400, format!("{name:?} names no events object"));
             };
             let Some(object) = bucket.get(&key).execute().await? else {
-                return error(404, format!("no object {key}"));
+                return json_error(404, format!("no object {key}"));
             };
             let Some(body) = object.body() else {
-                return error(404, format!("object {key} has no body"));
+                return json_error(404, format!("object {key} has no body"));
             };
             let mut resp = Response::from_stream(body.stream()?)?;
             resp.headers_mut().set("content-type", "application/gzip")?;
@@ -92,7 +93,7 @@ pub async fn serve(req: &Request, env: &Env) -> Result<Response> {
         }
         (worker::Method::Delete, "" | "/") => {
             let Some(before) = seconds(&url, "before") else {
-                return error(400, "missing or bad parameter before (unix seconds)");
+                return json_error(400, "missing or bad parameter before (unix seconds)");
             };
             let bound = hour_prefix(before);
             let mut deleted = 0u64;
@@ -112,7 +113,7 @@ pub async fn serve(req: &Request, env: &Env) -> Result<Response> {
             }
             Response::from_json(&serde_json::json!({ "deleted": deleted }))
         }
-        _ => error(405, "GET or DELETE /p13n/events"),
+        _ => json_error(405, "GET or DELETE /p13n/events"),
     }
 }
 
@@ -173,10 +174,6 @@ fn object_key(path: &str) -> Option<String> {
             .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase() || b == b'-' || b == b'.');
     (digits(y, 4) && digits(m, 2) && digits(d, 2) && digits(h, 2) && named)
         .then(|| format!("{PREFIX}{rest}"))
-}
-
-fn error(status: u16, why: impl Into<String>) -> Result<Response> {
-    Ok(Response::from_json(&serde_json::json!({ "error": why.into() }))?.with_status(status))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use firstpaint_contracts::{Consent, Event, EventKind};
 use firstpaint_engine::experiments::{Arm, Assignment};
 use firstpaint_engine::{Engine, Visit, Visitor};
 
-use crate::collect::pseudonym;
+use crate::collect::{new_event_id, pseudonym};
 use crate::keyed_hash::KeySet;
 use crate::shopper::Shopper;
 
@@ -51,6 +51,19 @@ impl Experiment {
     /// Whether `module` holds out for this shopper.
     pub fn holds_out(&self, module: &str) -> bool {
         self.assignment.arm(module) == Arm::Holdout
+    }
+}
+
+/// The visit `module` ranks with: the shopper's `own`, or the holdout's
+/// when they are in `experiment` and the module holds out for them.
+pub fn visit_for<'a>(
+    experiment: Option<&'a Experiment>,
+    module: &str,
+    own: &'a Visit<'static>,
+) -> &'a Visit<'static> {
+    match experiment {
+        Some(e) if e.holds_out(module) => &e.holdout,
+        _ => own,
     }
 }
 
@@ -118,10 +131,8 @@ pub fn exposures(
     shown
         .iter()
         .filter_map(|s| {
-            let mut random = [0u8; 16];
-            getrandom::getrandom(&mut random).ok()?;
             Some(Event {
-                id: Some(format!("x-{}", firstpaint_bundle::hex(&random))),
+                id: Some(new_event_id("x")?),
                 visitor: Some(session.clone()),
                 session: session.clone(),
                 user: None,

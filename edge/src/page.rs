@@ -11,7 +11,7 @@ use crate::channel;
 use crate::cookies::{category_from_path, product_from_path};
 use crate::error::EdgeError;
 use crate::event_sink;
-use crate::experiment::{device_class, exposures, Experiment, PageFacts, Shown};
+use crate::experiment::{device_class, exposures, visit_for, Experiment, PageFacts, Shown};
 use crate::keyed_hash::KeySet;
 use crate::limits::DEFAULT_COLD_LOAD_BUDGET_MS;
 use crate::loader;
@@ -123,10 +123,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let visit = engine.visit(visitor);
     // A shopper with a first-party id is in the holdout experiments.
     let experiment = Experiment::of(engine, &shopper, now);
-    let search_visit = match &experiment {
-        Some(e) if e.holds_out(SEARCH_MODULE) => &e.holdout,
-        _ => &visit,
-    };
+    let search_visit = visit_for(experiment.as_ref(), SEARCH_MODULE, &visit);
     let page_type = match (&product, &category, &search) {
         (Some(_), _, _) => "product",
         (None, Some(_), _) => "category",

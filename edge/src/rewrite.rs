@@ -94,10 +94,7 @@ impl PageContext {
     /// The visit `module` ranks with: the shopper's, or the rules-and-
     /// priors visit when the module holds out for them.
     pub fn visit_for(&self, module: &str) -> &Visit<'static> {
-        match &self.experiment {
-            Some(e) if e.holds_out(module) => &e.holdout,
-            _ => &self.visit,
-        }
+        crate::experiment::visit_for(self.experiment.as_ref(), module, &self.visit)
     }
 }
 
