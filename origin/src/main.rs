@@ -51,6 +51,8 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Print the holdout arms the edge gives a shopper's first-party id.
     Assign(cmd::assign::Args),
+    /// Read out the holdout experiments from pulled events: lift per module with intervals, SRM, segments, fairness; an HTML report and JSON.
+    Readout(cmd::readout::Args),
     /// Print what the edge would put in a slot, and why.
     Rank(cmd::rank::Args),
     /// Print what the edge would return for a search query, and why.
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
         Command::Watch(a) => cmd::watch::run(a),
         Command::Serve(a) => cmd::serve::run(a),
         Command::Rank(a) => cmd::rank::run(a),
+        Command::Readout(a) => cmd::readout::run(a),
         Command::Assign(a) => cmd::assign::run(a),
         Command::Search(a) => cmd::search::run(a),
         Command::Site(a) => cmd::site::run(a),

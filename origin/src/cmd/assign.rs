@@ -2,11 +2,11 @@
 //! gives the shopper whose first-party id is `ID`, offline: the same
 //! hash of the rules' salt, the module and the id, with no bundle needed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use firstpaint_contracts::{read_toml, InputErrors, Rules};
-use firstpaint_engine::experiments::{Arm, Assignment};
+use firstpaint_engine::experiments::{Arm, Assignment, ExperimentsSection};
 
 /// Arguments of `assign`.
 #[derive(Debug, clap::Args)]
@@ -21,17 +21,23 @@ pub struct Args {
     json: bool,
 }
 
-/// Prints the arms.
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let file = args.rules.display().to_string();
-    let text =
-        std::fs::read_to_string(&args.rules).with_context(|| format!("{file}: failed to read"))?;
+/// The holdout shares and salt of the rules file at `path`, as the bundle
+/// carries them.
+pub fn experiments_of(path: &Path) -> anyhow::Result<ExperimentsSection> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("{file}: failed to read"))?;
     let rules: Rules = read_toml(&file, &text)?;
     let mut errors = Vec::new();
     let section = firstpaint_origin::compile::experiments(&file, &rules, &mut errors);
     if !errors.is_empty() {
         return Err(InputErrors(errors).into());
     }
+    Ok(section)
+}
+
+/// Prints the arms.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let section = experiments_of(&args.rules)?;
     let assignment = Assignment::of(&args.id, &section);
     if args.json {
         let arms: serde_json::Map<String, serde_json::Value> = assignment

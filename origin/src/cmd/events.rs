@@ -91,7 +91,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
 fn pull(args: PullArgs) -> anyhow::Result<()> {
     let client = Client::new(&args.edge)?;
     let since = match &args.since {
-        Some(t) => parse_time(t)?,
+        Some(t) => super::parse_time("--since", t)?,
         None => (newest_hour(&args.out)? - 2 * 3_600).max(0),
     };
     let mut cursor: Option<String> = None;
@@ -234,15 +234,6 @@ fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// Unix seconds of `text`: RFC 3339 or unix seconds.
-fn parse_time(text: &str) -> anyhow::Result<i64> {
-    if let Ok(s) = text.parse::<i64>() {
-        return Ok(s);
-    }
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .with_context(|| format!("--since {text:?}: neither RFC 3339 nor unix seconds"))
-}
-
 /// The start of the newest hour mirrored in `dir` (`YYYY/MM/DD/HH`), or 0.
 fn newest_hour(dir: &Path) -> anyhow::Result<i64> {
     let mut at = dir.to_path_buf();

@@ -11,6 +11,7 @@ pub mod keygen;
 pub mod live;
 pub mod publish;
 pub mod rank;
+pub mod readout;
 pub mod rebuild;
 pub mod releases;
 pub mod search;
@@ -33,6 +34,17 @@ pub fn replace(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// The current time, unix seconds.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A time given to `flag` as RFC 3339 or unix seconds, as unix seconds.
+pub fn parse_time(flag: &str, text: &str) -> anyhow::Result<i64> {
+    use anyhow::Context;
+    if let Ok(s) = text.parse::<i64>() {
+        return Ok(s);
+    }
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .with_context(|| format!("{flag} {text:?}: neither RFC 3339 nor unix seconds"))
 }
 
 /// How `rank` and `search` print: a table, optionally with every score

@@ -344,15 +344,7 @@ impl Target {
 }
 
 /// Unix seconds as an RFC 3339 time (UTC), for people.
-pub fn when(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| unix.to_string())
-}
+pub use firstpaint_origin::readout::iso as when;
 
 /// The file a key is stored in within a directory target.
 fn file_name(key: &str) -> String {

@@ -1,6 +1,8 @@
-//! The statistics of the lift readout: fixed-horizon estimates of
-//! treatment against holdout with 95% intervals, a sample-ratio check,
-//! ratio metrics by the delta method, and CUPED.
+//! The statistics of the lift readout: estimates of treatment against
+//! holdout with fixed-horizon 95% intervals and always-valid ones (a
+//! confidence sequence, for looking every day), a sample-ratio check,
+//! ratio metrics by the delta method, CUPED, and the test of whether two
+//! segments' effects differ.
 //!
 //! Every estimate works from sums (per arm: visitors, the sum of each
 //! per-visitor value, of its square, of the cross products), so a readout
@@ -9,7 +11,7 @@
 //! independent by construction (one id, one arm), and the simulations in
 //! this module's tests check their error rates on skewed revenue.
 
-use statrs::distribution::{ChiSquared, ContinuousCDF};
+use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 
 /// The two-sided 95% quantile of the standard normal.
 pub const Z95: f64 = 1.959_963_984_540_054;
@@ -44,6 +46,16 @@ impl Moments {
     /// The sample variance.
     pub fn var(&self) -> f64 {
         ((self.sum_sq - self.sum * self.sum / self.n) / (self.n - 1.0)).max(0.0)
+    }
+
+    /// These sums less those of some of the same visitors (a segment's
+    /// rest).
+    pub fn minus(&self, part: &Moments) -> Moments {
+        Moments {
+            n: self.n - part.n,
+            sum: self.sum - part.sum,
+            sum_sq: self.sum_sq - part.sum_sq,
+        }
     }
 }
 
@@ -87,6 +99,18 @@ impl Pairs {
 
     fn cov(&self) -> f64 {
         (self.ab - self.a * self.b / self.n) / (self.n - 1.0)
+    }
+
+    /// These sums less those of some of the same visitors.
+    pub fn minus(&self, part: &Pairs) -> Pairs {
+        Pairs {
+            n: self.n - part.n,
+            a: self.a - part.a,
+            b: self.b - part.b,
+            aa: self.aa - part.aa,
+            bb: self.bb - part.bb,
+            ab: self.ab - part.ab,
+        }
     }
 
     /// The first values' moments alone.
@@ -225,6 +249,80 @@ pub fn cuped_lift(treatment: &Pairs, control: &Pairs) -> Option<Cuped> {
         variance_reduction: 1.0 - (lift.se / plain.se).powi(2),
         lift,
     })
+}
+
+/// The error rate of the always-valid intervals: 5% over every look.
+const SEQUENTIAL_ALPHA: f64 = 0.05;
+
+/// How many times wider than the fixed-horizon 95% interval the
+/// always-valid one is, for an estimate over `n` visitors in all, tuned
+/// to be narrowest at `planned` visitors.
+///
+/// The asymptotic confidence sequence of Waudby-Smith et al.
+/// ("Time-uniform central limit theory and asymptotic confidence
+/// sequences", 2023, eq. 2.2): with σ the per-visitor standard deviation
+/// (σ = se √n), the half-width σ √(2(nρ² + 1) / (n²ρ²) · ln(√(nρ² + 1) / α))
+/// holds at every n at once with probability 1 − α, so a readout may be
+/// looked at daily, and stopped at any look, without raising the false
+/// positive rate. ρ is fixed in advance from `planned` (never from the
+/// data): the interval is about 1.55 times the fixed one there, and
+/// within 2 times from a tenth of it to ten times it.
+pub fn sequential_factor(n: f64, planned: f64) -> f64 {
+    let l = -2.0 * SEQUENTIAL_ALPHA.ln();
+    let rho2 = (l + (l + 1.0).ln()) / planned.max(1.0);
+    let c = n * rho2;
+    let half = (2.0 * (c + 1.0) / c * ((c + 1.0).sqrt() / SEQUENTIAL_ALPHA).ln()).sqrt();
+    (half / Z95).max(1.0)
+}
+
+/// An interval of an absolute lift and of the same relative to the control.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Interval {
+    /// Of treatment − control.
+    pub absolute: (f64, f64),
+    /// Of treatment / control − 1.
+    pub relative: (f64, f64),
+}
+
+impl Interval {
+    /// Whether the absolute interval leaves out 0.
+    pub fn excludes_zero(&self) -> bool {
+        self.absolute.0 > 0.0 || self.absolute.1 < 0.0
+    }
+}
+
+impl Lift {
+    /// The fixed-horizon 95% intervals.
+    pub fn fixed(&self) -> Interval {
+        Interval {
+            absolute: self.absolute_ci,
+            relative: self.relative_ci,
+        }
+    }
+
+    /// The always-valid 95% intervals: [`Lift::fixed`] widened by
+    /// [`sequential_factor`] about the same estimates.
+    pub fn always_valid(&self, n: f64, planned: f64) -> Interval {
+        let f = sequential_factor(n, planned);
+        let widen = |(lo, hi): (f64, f64), centre: f64| {
+            (centre - (centre - lo) * f, centre + (hi - centre) * f)
+        };
+        Interval {
+            absolute: widen(self.absolute_ci, self.absolute),
+            relative: widen(self.relative_ci, self.relative),
+        }
+    }
+}
+
+/// The two-sided p-value of "these two lifts are the same" (a segment's
+/// against the rest's): their difference over its standard error.
+pub fn difference_p_value(a: &Lift, b: &Lift) -> Option<f64> {
+    let se = (a.se * a.se + b.se * b.se).sqrt();
+    if se <= 0.0 || !se.is_finite() {
+        return None;
+    }
+    let z = ((a.absolute - b.absolute) / se).abs();
+    Some(2.0 * Normal::standard().sf(z))
 }
 
 /// A sample-ratio check: visitors per arm against the shares the
@@ -372,6 +470,62 @@ mod tests {
         let broken = srm(&[9_000, 800], &[0.9, 0.1]).unwrap();
         assert!(broken.mismatch, "{broken:?}");
         assert!(srm(&[], &[]).is_none() && srm(&[1, 2], &[1.0]).is_none());
+    }
+
+    /// Twenty daily looks at A/A experiments: stopping at the first
+    /// fixed-horizon interval that leaves out 0 finds an effect that is
+    /// not there far more often than 5%; the always-valid intervals hold
+    /// 5% over all the looks.
+    #[test]
+    fn peeking_inflates_fixed_intervals_and_not_always_valid_ones() {
+        let mut rng = StdRng::seed_from_u64(22);
+        let (mut fixed, mut always) = (0, 0);
+        for _ in 0..300 {
+            let (mut t, mut c) = (Moments::default(), Moments::default());
+            let (mut fixed_hit, mut always_hit) = (false, false);
+            for _day in 0..20 {
+                for _ in 0..200 {
+                    t.push(revenue(&mut rng, 0.05));
+                    c.push(revenue(&mut rng, 0.05));
+                }
+                let lift = mean_lift(&t, &c).unwrap();
+                fixed_hit |= lift.fixed().excludes_zero();
+                always_hit |= lift.always_valid(t.n + c.n, 8_000.0).excludes_zero();
+            }
+            fixed += usize::from(fixed_hit);
+            always += usize::from(always_hit);
+        }
+        assert!(
+            fixed > 45,
+            "{fixed} of 300 fixed-horizon readouts stopped wrongly"
+        );
+        assert!(
+            always <= 15,
+            "{always} of 300 always-valid readouts stopped wrongly"
+        );
+    }
+
+    #[test]
+    fn the_always_valid_interval_is_about_half_again_as_wide_where_planned() {
+        let at = |n: f64| sequential_factor(n, 10_000.0);
+        assert!((1.5..1.6).contains(&at(10_000.0)), "{}", at(10_000.0));
+        assert!(at(1_000.0) < 2.0 && at(100_000.0) < 2.0);
+        assert!(at(1_000.0) > at(10_000.0) && at(100_000.0) > at(10_000.0));
+    }
+
+    #[test]
+    fn a_segment_whose_effect_differs_is_told_apart() {
+        let mut rng = StdRng::seed_from_u64(23);
+        let (t, c) = (arm(&mut rng, 4_000, 0.10), arm(&mut rng, 4_000, 0.05));
+        let (t2, c2) = (arm(&mut rng, 4_000, 0.05), arm(&mut rng, 4_000, 0.05));
+        let (same_t, same_c) = (arm(&mut rng, 4_000, 0.10), arm(&mut rng, 4_000, 0.05));
+        let (strong, none, alike) = (
+            mean_lift(&t, &c).unwrap(),
+            mean_lift(&t2, &c2).unwrap(),
+            mean_lift(&same_t, &same_c).unwrap(),
+        );
+        assert!(difference_p_value(&strong, &none).unwrap() < 0.001);
+        assert!(difference_p_value(&strong, &alike).unwrap() > 0.01);
     }
 
     #[test]

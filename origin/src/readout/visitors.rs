@@ -1,0 +1,255 @@
+//! The pulled events folded per visitor: which arm of each module they
+//! were in and when they were first shown it, who they are by segment,
+//! and what they did (carts and orders), before and after.
+//!
+//! Only events with a `visitor` count: the edge sets it, from the
+//! shopper's first-party id, on what it rendered and on what the
+//! storefront reported for a shopper who consented to analytics. Arms
+//! come from exposures, never from what a shopper claims.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use firstpaint_contracts::{Event, EventKind, Product};
+use firstpaint_engine::experiments::Arm;
+
+/// Where a visitor entered a module's experiment: their first exposure
+/// to it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Entry {
+    /// The arm the edge put them in.
+    pub arm: Arm,
+    /// When, unix seconds.
+    pub at: i64,
+    /// The bundle version that ranked it.
+    pub bundle: u64,
+}
+
+/// Something a visitor did that the metrics count.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Outcome {
+    /// A product went into the cart.
+    AddToCart {
+        /// When, unix seconds.
+        at: i64,
+    },
+    /// An order was placed.
+    Order {
+        /// When, unix seconds.
+        at: i64,
+        /// Its value: price less discount, times units, over its lines.
+        revenue: f64,
+    },
+}
+
+impl Outcome {
+    /// When it happened.
+    pub fn at(&self) -> i64 {
+        match self {
+            Outcome::AddToCart { at } | Outcome::Order { at, .. } => *at,
+        }
+    }
+}
+
+/// The segments a visitor is counted in, from their first exposure.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Segment {
+    /// `mobile`, `tablet` or `desktop`.
+    pub device: String,
+    /// The ISO 3166 region.
+    pub region: String,
+    /// `new` or `returning`.
+    pub visit: &'static str,
+    /// The top-level category of the first page they viewed with one
+    /// (a category page's, or a product page's product's), or `none`.
+    pub entry: String,
+}
+
+/// One visitor of the experiments.
+#[derive(Debug, Clone)]
+pub struct Visitor {
+    /// Their first exposure of each module.
+    pub modules: BTreeMap<String, Entry>,
+    /// Their first exposure of any module, with the global arm.
+    pub first: Entry,
+    /// Modules whose exposures disagreed on the arm (the salt changed
+    /// within the window, or the shopper's id did): left out of that
+    /// module's comparison, and counted.
+    pub conflicted: BTreeSet<String>,
+    /// Their segments.
+    pub segment: Segment,
+    /// What they did, in time order, within the window and before it
+    /// (the pre-period).
+    pub outcomes: Vec<Outcome>,
+}
+
+/// The visitors of the experiments, and what the fold left out.
+#[derive(Debug, Default)]
+pub struct Visitors {
+    /// By pseudonymized visitor id.
+    pub by_id: BTreeMap<String, Visitor>,
+    /// Events without a visitor (no analytics consent or no profile):
+    /// they cannot be joined to an arm.
+    pub anonymous_events: u64,
+    /// Exposures with an arm that is neither `treatment` nor `holdout`.
+    pub unknown_arms: u64,
+    /// Events of visitors never exposed in the window.
+    pub unexposed_events: u64,
+    /// The first and last exposure in the window, unix seconds.
+    pub span: Option<(i64, i64)>,
+}
+
+/// The time window of a readout, unix seconds: exposures from `from` to
+/// `to` enter the experiments; outcomes count up to `to` (before a
+/// visitor's first exposure, they are the pre-period).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    /// Exposures before this are left out.
+    pub from: i64,
+    /// Exposures and outcomes after this are left out.
+    pub to: i64,
+}
+
+impl Visitors {
+    /// Folds `events` (any order) within `window`; `catalog` (id to
+    /// product) names a product page's category.
+    pub fn fold(events: &[Event], window: Window, catalog: &HashMap<&str, &Product>) -> Visitors {
+        let mut out = Visitors::default();
+        let mut sorted: Vec<&Event> = events.iter().collect();
+        sorted.sort_by_key(|e| e.ts);
+        let mut entries: HashMap<&str, Option<String>> = HashMap::new();
+        let mut outcomes: HashMap<&str, Vec<Outcome>> = HashMap::new();
+        for event in sorted {
+            let Some(visitor) = event.visitor.as_deref() else {
+                out.anonymous_events += 1;
+                continue;
+            };
+            let at = event.ts.unix_timestamp();
+            if at > window.to {
+                continue;
+            }
+            match &event.kind {
+                EventKind::Exposure {
+                    module,
+                    arm,
+                    global_holdout,
+                    bundle,
+                    device,
+                    new_visitor,
+                    ..
+                } if at >= window.from => {
+                    let Some(arm) = parse_arm(arm) else {
+                        out.unknown_arms += 1;
+                        continue;
+                    };
+                    let global = if *global_holdout {
+                        Arm::Holdout
+                    } else {
+                        Arm::Treatment
+                    };
+                    let entry = |arm| Entry {
+                        arm,
+                        at,
+                        bundle: *bundle,
+                    };
+                    let v = out
+                        .by_id
+                        .entry(visitor.to_owned())
+                        .or_insert_with(|| Visitor {
+                            modules: BTreeMap::new(),
+                            first: entry(global),
+                            conflicted: BTreeSet::new(),
+                            segment: Segment {
+                                device: device.clone(),
+                                region: event.region.clone(),
+                                visit: if *new_visitor { "new" } else { "returning" },
+                                entry: String::new(),
+                            },
+                            outcomes: Vec::new(),
+                        });
+                    if v.first.arm != global {
+                        v.conflicted.insert(GLOBAL.to_owned());
+                    }
+                    match v.modules.get(module) {
+                        Some(first) if first.arm != arm => {
+                            v.conflicted.insert(module.clone());
+                        }
+                        Some(_) => {}
+                        None => {
+                            v.modules.insert(module.clone(), entry(arm));
+                        }
+                    }
+                    out.span = Some(out.span.map_or((at, at), |(a, _)| (a, at)));
+                }
+                EventKind::PageView {
+                    product, category, ..
+                } => {
+                    let top = category
+                        .as_deref()
+                        .or_else(|| {
+                            product
+                                .as_deref()
+                                .and_then(|p| catalog.get(p))
+                                .and_then(|p| p.category.first())
+                                .map(String::as_str)
+                        })
+                        .map(top_level);
+                    let slot = entries.entry(visitor).or_insert(None);
+                    if slot.is_none() {
+                        *slot = top;
+                    }
+                }
+                EventKind::AddToCart { .. } => {
+                    outcomes
+                        .entry(visitor)
+                        .or_default()
+                        .push(Outcome::AddToCart { at });
+                }
+                EventKind::Order { items, .. } => {
+                    let revenue = items
+                        .iter()
+                        .map(|l| (l.price - l.discount).max(0.0) * f64::from(l.qty))
+                        .sum();
+                    outcomes
+                        .entry(visitor)
+                        .or_default()
+                        .push(Outcome::Order { at, revenue });
+                }
+                _ => {}
+            }
+        }
+        for (id, mine) in outcomes {
+            match out.by_id.get_mut(id) {
+                Some(v) => v.outcomes = mine,
+                None => out.unexposed_events += mine.len() as u64,
+            }
+        }
+        for (id, v) in &mut out.by_id {
+            v.segment.entry = entries
+                .get(id.as_str())
+                .cloned()
+                .flatten()
+                .unwrap_or_else(|| "none".to_owned());
+        }
+        out
+    }
+}
+
+/// The name [`Visitor::conflicted`] gives the global holdout.
+pub const GLOBAL: &str = "global";
+
+fn parse_arm(arm: &str) -> Option<Arm> {
+    match arm {
+        "treatment" => Some(Arm::Treatment),
+        "holdout" => Some(Arm::Holdout),
+        _ => None,
+    }
+}
+
+/// `Home` of `Home/Kitchen/Knives` (or of `Home > Kitchen`).
+fn top_level(path: &str) -> String {
+    path.split(['/', '>'])
+        .next()
+        .unwrap_or(path)
+        .trim()
+        .to_owned()
+}
