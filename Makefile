@@ -17,10 +17,11 @@ export WASM_OPT_BIN := $(ROOT)/node_modules/.bin/wasm-opt
 export ESBUILD_BIN := $(ROOT)/node_modules/.bin/esbuild
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: dev test setup setup-browser worker origin bundle bundle-sharded site publish-local lint unit eval e2e bench bench-wasm bench-rewrite clean
+.PHONY: measure dev test setup setup-browser worker origin bundle bundle-sharded site publish-local lint unit eval e2e bench bench-wasm bench-rewrite clean
 
 ## Set up, build the fixtures store's bundle, publish it locally, serve it on 127.0.0.1:$(PORT).
 dev: setup worker bundle site publish-local
+	@echo "To see the measurement loop: make measure (seeded shoppers with a planted lift through a worker with holdouts, then events pull and readout: build/measure/report.html)."
 	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --persist-to $(PERSIST) --show-interactive-dev-session=false
 
 ## Every test: formatting, lints, unit and integration tests, then end-to-end in wrangler dev and Chromium.
@@ -76,6 +77,11 @@ bundle-sharded: origin | $(BUILD)
 site: bundle
 	rm -rf $(BUILD)/site
 	$(FP) site $(BUILD)/fixtures.fpb --pubkey fixtures/keys/dev.pub --pages fixtures/storefront --out $(BUILD)/site
+
+## Seeded shoppers with a planted lift through a worker with holdouts, the
+## events pulled back, read out into build/measure/report.html.
+measure: setup worker bundle site
+	scripts/measure.sh
 
 publish-local: bundle
 	$(FP) publish $(BUILD)/fixtures.fpb --pubkey fixtures/keys/dev.pub --key fixtures/keys/dev.key --local --persist-to $(PERSIST)

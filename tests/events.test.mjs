@@ -10,7 +10,10 @@
 // 2. Objects are named by their hour and are gzipped NDJSON.
 // 3. The route refuses a missing or wrong token (401, saying which), and
 //    `events pull` with a wrong token fails naming the status.
-// 4. A second pull fetches nothing new; removing the objects (the
+// 4. What the rules no longer keep (older than events.retention_days) is
+//    neither listed nor returned (410, naming the rule), and `events
+//    prune --rules` deletes it.
+// 5. A second pull fetches nothing new; removing the objects (the
 //    route's DELETE, what `events prune` sends) leaves none listed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +21,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { FP, ROOT, startStore, tempState } from './support.mjs';
+import { FP, ROOT, publish, r2Has, r2Put, startWrangler, tempState } from './support.mjs';
 
 // wrangler.toml's dev token.
 const TOKEN = 'dev-events-token-5f0c2a9e41d7';
@@ -38,13 +41,16 @@ describe('the event pipeline: queue, R2, events pull', () => {
   let server;
   let dir;
   let tokenFile;
+  let state;
   const auth = (token = TOKEN) => ({ authorization: `Bearer ${token}` });
   const pull = (token = tokenFile) => execFileSync(FP, ['events', 'pull', '--from', server.url, '--token-file', token, '--out', dir],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
   const listed = async () => (await (await fetch(`${server.url}/p13n/events?since=0`, { headers: auth() })).json()).objects;
 
   before(async () => {
-    server = await startStore();
+    state = tempState();
+    publish(state);
+    server = await startWrangler(state);
     dir = path.join(tempState(), 'events');
     tokenFile = path.join(path.dirname(dir), 'token');
     fs.writeFileSync(tokenFile, `${TOKEN}\n`);
@@ -125,6 +131,26 @@ describe('the event pipeline: queue, R2, events pull', () => {
     const wrong = path.join(path.dirname(dir), 'wrong');
     fs.writeFileSync(wrong, 'guess');
     assert.throws(() => pull(wrong), (e) => /401 Unauthorized: .*not the export's/.test(e.stderr.toString()));
+  });
+
+  test('what the rules no longer keep is neither listed nor returned, and prune --rules deletes it', async () => {
+    // An object of 2020, put straight into R2 (the fixtures keep 395 days).
+    const old = '2020/01/01/00/1577836800000-0123456789abcdef.ndjson.gz';
+    const file = path.join(state, 'old.ndjson.gz');
+    fs.writeFileSync(file, zlib.gzipSync(`${JSON.stringify({ ...event(1), id: 'e-old' })}\n`));
+    r2Put(state, `events/${old}`, file);
+    assert.ok(r2Has(state, `events/${old}`));
+    const res = await fetch(`${server.url}/p13n/events?since=0`, { headers: auth() });
+    assert.equal(res.headers.get('x-p13n-retention-days'), '395');
+    assert.ok(!(await res.json()).objects.some((o) => o.key === `events/${old}`), 'not listed');
+    const got = await fetch(`${server.url}/p13n/events/${old}`, { headers: auth() });
+    assert.equal(got.status, 410);
+    assert.match((await got.json()).error, /retention_days \(395\)/);
+    assert.match(pull(), /pulled 0 new objects/);
+    const out = execFileSync(FP, ['events', 'prune', '--from', server.url, '--token-file', tokenFile, '--rules', 'fixtures/rules.toml'],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    assert.match(out, /removed 1 objects older than 395 days/);
+    assert.ok(!r2Has(state, `events/${old}`), 'deleted');
   });
 
   test('a second pull takes nothing new; removed objects are no longer listed', async () => {

@@ -14,7 +14,9 @@
 //    visit; `events pull` brings them back.
 //    What the shopper reports to /p13n/collect carries the same
 //    pseudonymized visitor id, so the readout can join the two.
-// 4. Without analytics consent: arms, but nothing logged; without
+// 4. The JSON endpoints log what they returned the same way (page `api`):
+//    a recommendation's items, a search's page of results.
+// 5. Without analytics consent: arms, but nothing logged; without
 //    personalization consent: no arms (in no experiment).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -150,5 +152,32 @@ describe('holdout experiments', () => {
     const carted = events.find((e) => e.type === 'add_to_cart' && e.product === 'SKU-00002');
     assert.equal(carted?.visitor, pseudonym(who[0]), 'the cart joins the exposures');
     assert.ok(!exposures.some((e) => who.some((id) => e.session === id)), 'ids leave pseudonymized');
+  });
+
+  test('the JSON endpoints log what they returned as exposures', async () => {
+    const who = ids[20];
+    const rec = await get('/p13n/recommend?slot=similar&product=SKU-00003', shopper(who));
+    assert.equal(rec.status, 200);
+    const recItems = (await rec.json()).items.map((i) => i.id);
+    const found = await get('/p13n/search?q=phone', shopper(who));
+    assert.equal(found.status, 200);
+    const foundItems = (await found.json()).items.map((i) => i.id);
+    assert.ok(recItems.length > 0 && foundItems.length > 0);
+    const dir = path.join(state, 'events-api');
+    const tokenFile = path.join(state, 'token');
+    fs.writeFileSync(tokenFile, TOKEN);
+    let mine = [];
+    for (let i = 0; i < 60 && mine.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      execFileSync(FP, ['events', 'pull', '--from', server.url, '--token-file', tokenFile, '--out', dir], { cwd: ROOT });
+      const events = fs.readFileSync(path.join(dir, 'events.ndjson'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      mine = events.filter((e) => e.type === 'exposure' && e.page === 'api' && e.visitor === pseudonym(who));
+    }
+    const similar = mine.find((e) => e.module === 'similar');
+    const search = mine.find((e) => e.module === 'search');
+    assert.deepEqual(similar?.items, recItems, 'the recommendation as returned');
+    assert.deepEqual(search?.items, foundItems, 'the search page as returned');
+    assert.equal(similar.arm, arms.get(who).similar);
+    assert.equal(search.arm, arms.get(who).search);
   });
 });

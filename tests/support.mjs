@@ -42,9 +42,14 @@ export function publish(state, bundle = BUNDLE, extra = []) {
  * holds the same store's SQLite lock (SQLITE_BUSY, or a 500 from KV).
  */
 function kv(args) {
+  return wranglerLocal(['kv', 'key', ...args]);
+}
+
+/** Runs a local wrangler storage command, again while SQLite is busy (see `kv`). */
+function wranglerLocal(args) {
   for (let attempt = 1; ; attempt++) {
     try {
-      return execFileSync(WRANGLER, ['kv', 'key', ...args], { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+      return execFileSync(WRANGLER, args, { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
     } catch (e) {
       if (attempt >= 10 || !/SQLITE_BUSY|database is locked|500 Internal Server Error/.test(`${e.stdout}${e.stderr}${e.message}`)) throw e;
       execFileSync('sleep', ['0.2']);
@@ -81,6 +86,22 @@ export function kvPutText(state, key, text) {
   const file = path.join(state, `kv-${crypto.randomUUID()}`);
   fs.writeFileSync(file, text);
   kvPut(state, key, file);
+}
+
+/** Puts `file` into the local events bucket as `key`, bypassing the worker. */
+export function r2Put(state, key, file) {
+  wranglerLocal(['r2', 'object', 'put', `firstpaint-events/${key}`, '--file', file, '--local', '--persist-to', state]);
+}
+
+/** Whether the local events bucket holds `key`. */
+export function r2Has(state, key) {
+  try {
+    wranglerLocal(['r2', 'object', 'get', `firstpaint-events/${key}`, '--pipe', '--local', '--persist-to', state]);
+    return true;
+  } catch (e) {
+    if (/not found|does not exist/i.test(`${e.stdout}${e.stderr}`)) return false;
+    throw e;
+  }
 }
 
 /** A raw KV value as text (`null` when there is none). */

@@ -15,7 +15,7 @@ use firstpaint_engine::{
     SearchOutcome, SlotKind, SlotRequest,
 };
 
-use crate::experiment::visitor_for;
+use crate::experiment::{log_returned, visitor_for, PageFacts};
 use crate::keyed_hash::KeySet;
 use crate::limits::{MAX_COLLECT_BODY_BYTES, MAX_COOKIE_VIEWED, MAX_QUERY_BYTES};
 use crate::loader::{self, Canary, Served};
@@ -337,6 +337,11 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
             Some(Item::new(p, item.score, &item.reasons))
         })
         .collect();
+    if let Some(e) = &experiment {
+        let facts = PageFacts::of(&shopper, req, "api", engine.info().version, now);
+        let ids = items.iter().map(|i| i.id.to_owned()).collect();
+        log_returned(env, ctx, e, facts, kind.as_str(), ids);
+    }
     let mut resp = Response::from_json(&RecommendResponse {
         bundle: engine.info().version,
         slot: ranking.slot,
@@ -416,6 +421,11 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
             })
         })
         .collect();
+    if let Some(e) = &experiment {
+        let facts = PageFacts::of(&shopper, req, "api", engine.info().version, now);
+        let ids = items.iter().map(|i| i.item.id.to_owned()).collect();
+        log_returned(env, ctx, e, facts, SEARCH_MODULE, ids);
+    }
     let mut resp = Response::from_json(&SearchResponse {
         bundle: engine.info().version,
         query: &results.query,

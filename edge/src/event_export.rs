@@ -13,10 +13,15 @@
 //!
 //! Without the secret the routes answer 404 saying how to turn them on; a
 //! missing or wrong token is a 401.
+//!
+//! Nothing older than the served bundle's rules' `events.retention_days`
+//! is listed or returned (a 410 names the rule), whether or not it has
+//! been pruned yet; every answer says the retention in
+//! `x-p13n-retention-days`.
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use worker::{Env, Request, Response, Result, Url};
+use worker::{Context, Date, Env, Request, Response, Result, Url};
 
 use crate::api::json_error;
 use crate::event_sink::{hour_prefix, BUCKET_BINDING, PREFIX};
@@ -37,7 +42,31 @@ struct Listed {
 }
 
 /// Answers a request under `/p13n/events`.
-pub async fn serve(req: &Request, env: &Env) -> Result<Response> {
+pub async fn serve(req: &Request, env: &Env, ctx: &Context) -> Result<Response> {
+    let days = retention_days(env, ctx).await;
+    let mut resp = answer(req, env, days).await?;
+    resp.headers_mut()
+        .set("x-p13n-retention-days", &days.to_string())?;
+    Ok(resp)
+}
+
+/// The served rules' retention, or the rules' default while no bundle
+/// is served.
+async fn retention_days(env: &Env, ctx: &Context) -> u32 {
+    match crate::loader::engine(env, ctx).await {
+        Ok(loaded) => loaded.engine.store().rules().event_retention_days,
+        Err(_) => firstpaint_contracts::EventRules::default().retention_days,
+    }
+}
+
+/// The first hour's prefix still within `days` of now: every key below
+/// it is past retention.
+fn retained_from(days: u32) -> String {
+    let now = Date::now().as_millis() / 1000;
+    hour_prefix(now.saturating_sub(u64::from(days) * 86_400))
+}
+
+async fn answer(req: &Request, env: &Env, days: u32) -> Result<Response> {
     if let Err((status, why)) = authorize(req, env) {
         let mut resp = json_error(status, why)?;
         if status == 401 {
@@ -56,10 +85,11 @@ pub async fn serve(req: &Request, env: &Env) -> Result<Response> {
             let Some(since) = seconds(&url, "since") else {
                 return json_error(400, "missing or bad parameter since (unix seconds)");
             };
+            let from = hour_prefix(since).max(retained_from(days));
             let mut list = bucket
                 .list()
                 .prefix(PREFIX)
-                .start_after(hour_prefix(since).trim_end_matches('/'))
+                .start_after(from.trim_end_matches('/'))
                 .limit(PAGE);
             if let Some(cursor) = param(&url, "cursor") {
                 list = list.cursor(cursor);
@@ -81,6 +111,12 @@ pub async fn serve(req: &Request, env: &Env) -> Result<Response> {
             let Some(key) = object_key(name) else {
                 return json_error(400, format!("{name:?} names no events object"));
             };
+            if key < retained_from(days) {
+                return json_error(
+                    410,
+                    format!("{key} is older than the rules' events.retention_days ({days}): it is not returned, and `firstpaint events prune` deletes it"),
+                );
+            }
             let Some(object) = bucket.get(&key).execute().await? else {
                 return json_error(404, format!("no object {key}"));
             };

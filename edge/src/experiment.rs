@@ -12,10 +12,14 @@
 use firstpaint_contracts::{Consent, Event, EventKind};
 use firstpaint_engine::experiments::{Arm, Assignment};
 use firstpaint_engine::{Engine, Visit, Visitor};
+use futures_channel::oneshot;
+use worker::{console_warn, Context, Env, Request};
 
+use crate::api::SALTS_VAR;
 use crate::collect::{new_event_id, pseudonym};
+use crate::event_sink;
 use crate::keyed_hash::KeySet;
-use crate::shopper::Shopper;
+use crate::shopper::{setting, Shopper};
 
 /// The shopper's arms on this page, and the holdout's visit.
 #[derive(Debug, Clone)]
@@ -112,6 +116,86 @@ pub struct PageFacts {
     pub bundle: u64,
     /// When, unix seconds.
     pub now: i64,
+}
+
+impl PageFacts {
+    /// The facts of `req`, on a `page` ranked by bundle `bundle`, for a
+    /// shopper with a profile (`None` without one: in no experiment).
+    pub fn of(
+        shopper: &Shopper,
+        req: &Request,
+        page: &'static str,
+        bundle: u64,
+        now: i64,
+    ) -> Option<PageFacts> {
+        let profile = shopper.profile.as_ref()?;
+        let user_agent = req.headers().get("user-agent").ok().flatten();
+        Some(PageFacts {
+            shopper: profile.id.clone(),
+            consent: Consent {
+                personalization: shopper.consent.personalization,
+                analytics: shopper.consent.analytics,
+            },
+            region: shopper.region.clone().unwrap_or_else(|| "ZZ".into()),
+            page,
+            device: device_class(user_agent.as_deref().unwrap_or_default()),
+            new_visitor: !profile.is_returning(),
+            bundle,
+            now,
+        })
+    }
+}
+
+/// The exposure log of a page for a shopper in `experiment`: the sender
+/// the page's stream hands what its slots showed once it ends, and a
+/// background task (`wait_until`) that then sends one exposure event per
+/// slot to the events queue. `None` when nothing is logged: no analytics
+/// consent, no queue bound, or no pseudonym salts to hide the id with. A
+/// page cut off before its end logs nothing (its sender is dropped).
+pub fn exposure_log(
+    env: &Env,
+    ctx: &Context,
+    experiment: &Experiment,
+    facts: PageFacts,
+) -> Option<oneshot::Sender<Vec<Shown>>> {
+    if !facts.consent.analytics || !event_sink::configured(env) {
+        return None;
+    }
+    let salts = setting(env, SALTS_VAR).and_then(|s| KeySet::parse(&s).ok())?;
+    let (sender, shown) = oneshot::channel::<Vec<Shown>>();
+    let (env, experiment) = (env.clone(), experiment.clone());
+    ctx.wait_until(async move {
+        let Ok(shown) = shown.await else {
+            return;
+        };
+        let events = exposures(&experiment, &shown, &facts, &salts);
+        if let Err(e) = event_sink::enqueue(&env, &events).await {
+            console_warn!("firstpaint: exposures not logged: {e}");
+        }
+    });
+    Some(sender)
+}
+
+/// Logs at once what a JSON endpoint returned to a shopper in
+/// `experiment` (page `api`): one exposure of `module` with `items`, in
+/// the background. Nothing for an empty answer, as for an empty slot.
+pub fn log_returned(
+    env: &Env,
+    ctx: &Context,
+    experiment: &Experiment,
+    facts: Option<PageFacts>,
+    module: &str,
+    items: Vec<String>,
+) {
+    if items.is_empty() {
+        return;
+    }
+    if let Some(log) = facts.and_then(|f| exposure_log(env, ctx, experiment, f)) {
+        let _ = log.send(vec![Shown {
+            module: module.to_owned(),
+            items,
+        }]);
+    }
 }
 
 /// One exposure event per slot shown, pseudonymized with `salts`, each

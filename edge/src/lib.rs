@@ -63,7 +63,7 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         (Method::Get, "/p13n/search") => api::search(&req, &env, &ctx).await,
         (Method::Post, "/p13n/collect") => api::collect(req, &env, &ctx).await,
         (_, p) if p == "/p13n/events" || p.starts_with("/p13n/events/") => {
-            event_export::serve(&req, &env).await
+            event_export::serve(&req, &env, &ctx).await
         }
         (_, "/p13n/collect") => Ok(Response::from_json(
             &serde_json::json!({ "error": "use POST for /p13n/collect" }),

@@ -6,13 +6,10 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use worker::{console_log, console_warn, Context, Date, Env, Request, Response, Result};
 
-use crate::api::SALTS_VAR;
 use crate::channel;
 use crate::cookies::{category_from_path, product_from_path};
 use crate::error::EdgeError;
-use crate::event_sink;
-use crate::experiment::{device_class, exposures, visit_for, Experiment, PageFacts, Shown};
-use crate::keyed_hash::KeySet;
+use crate::experiment::{exposure_log, visit_for, Experiment, PageFacts};
 use crate::limits::DEFAULT_COLD_LOAD_BUDGET_MS;
 use crate::loader;
 use crate::rewrite::{PageContext, SearchEngines, SlotRewriter};
@@ -23,7 +20,6 @@ use crate::shopper::{setting, setting_or, PageSeen, Shopper};
 use crate::storefront::{self, copy_headers};
 use firstpaint_engine::experiments::SEARCH_MODULE;
 use firstpaint_engine::{Intent, SearchRequest, Visitor};
-use futures_channel::oneshot;
 
 /// Kill switch: set to `1` or `true` and every page passes through
 /// unmodified (`x-p13n: disabled`) without reading a cookie or the bundle,
@@ -179,32 +175,16 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     if let Some(cookie) = shopper.set_cookie() {
         headers.append("set-cookie", &cookie)?;
     }
-    let user_agent = request_for_shopper
-        .headers()
-        .get("user-agent")
-        .ok()
-        .flatten();
-    let log = match (&experiment, &shopper.profile) {
-        (Some(e), Some(p)) => exposure_log(
-            env,
-            ctx,
-            e,
-            PageFacts {
-                shopper: p.id.clone(),
-                consent: firstpaint_contracts::Consent {
-                    personalization: shopper.consent.personalization,
-                    analytics: shopper.consent.analytics,
-                },
-                region: shopper.region.clone().unwrap_or_else(|| "ZZ".into()),
-                page: page_type,
-                device: device_class(user_agent.as_deref().unwrap_or_default()),
-                new_visitor: !p.is_returning(),
-                bundle: engine.info().version,
-                now,
-            },
-        ),
-        _ => None,
-    };
+    let log = experiment.as_ref().and_then(|e| {
+        let facts = PageFacts::of(
+            &shopper,
+            &request_for_shopper,
+            page_type,
+            engine.info().version,
+            now,
+        )?;
+        exposure_log(env, ctx, e, facts)
+    });
     let rewriter = SlotRewriter::new(
         Rc::clone(&loaded.engine),
         PageContext {
@@ -254,36 +234,6 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         }
     });
     Ok(Response::from_stream(stream)?.with_headers(headers))
-}
-
-/// The exposure log of a page for a shopper in `experiment`: the sender
-/// the page's stream hands what its slots showed once it ends, and a
-/// background task (`wait_until`) that then sends one exposure event per
-/// slot to the events queue. `None` when nothing is logged: no analytics
-/// consent, no queue bound, or no pseudonym salts to hide the id with. A
-/// page cut off before its end logs nothing (its sender is dropped).
-fn exposure_log(
-    env: &Env,
-    ctx: &Context,
-    experiment: &Experiment,
-    facts: PageFacts,
-) -> Option<oneshot::Sender<Vec<Shown>>> {
-    if !facts.consent.analytics || !event_sink::configured(env) {
-        return None;
-    }
-    let salts = setting(env, SALTS_VAR).and_then(|s| KeySet::parse(&s).ok())?;
-    let (sender, shown) = oneshot::channel::<Vec<Shown>>();
-    let (env, experiment) = (env.clone(), experiment.clone());
-    ctx.wait_until(async move {
-        let Ok(shown) = shown.await else {
-            return;
-        };
-        let events = exposures(&experiment, &shown, &facts, &salts);
-        if let Err(e) = event_sink::enqueue(&env, &events).await {
-            console_warn!("firstpaint: exposures not logged: {e}");
-        }
-    });
-    Some(sender)
 }
 
 /// On the storefront's search page, the search its `q` asks for,

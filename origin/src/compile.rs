@@ -279,6 +279,7 @@ pub fn compile(file: &str, rules: &Rules, catalog: &Catalog<'_>) -> Result<Compi
                 buries: search_buries,
             },
             experiments,
+            event_retention_days: rules.events.retention_days,
         },
         warnings,
     })

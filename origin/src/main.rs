@@ -53,6 +53,8 @@ enum Command {
     Assign(cmd::assign::Args),
     /// Read out the holdout experiments from pulled events: lift per module with intervals, SRM, segments, fairness; an HTML report and JSON.
     Readout(cmd::readout::Args),
+    /// Drive seeded synthetic shoppers, with a planted uplift, through a running worker.
+    Simulate(cmd::simulate::Args),
     /// Print what the edge would put in a slot, and why.
     Rank(cmd::rank::Args),
     /// Print what the edge would return for a search query, and why.
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(a),
         Command::Rank(a) => cmd::rank::run(a),
         Command::Readout(a) => cmd::readout::run(a),
+        Command::Simulate(a) => cmd::simulate::run(a),
         Command::Assign(a) => cmd::assign::run(a),
         Command::Search(a) => cmd::search::run(a),
         Command::Site(a) => cmd::site::run(a),

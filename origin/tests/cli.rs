@@ -8,6 +8,10 @@
 //! 5. rank prints JSON with score parts.
 //! 6. A sharded build puts every product in one category shard, each a
 //!    bundle that verifies, with the routes and the index beside them.
+//! 7. readout over events that join no visitor says so and still writes
+//!    its report; asked for nothing, or given a directory without
+//!    objects, it says what to give; simulate refuses rules that hold out
+//!    nobody.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -408,4 +412,53 @@ fn inspect_names_the_inputs_a_bundle_was_built_from() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("parent      none (a full build)"), "{text}");
     assert!(text.contains(&digest("rules.toml")), "{text}");
+}
+
+#[test]
+fn readout_says_what_it_read_and_what_it_needs() {
+    let out = tempfile::tempdir().unwrap();
+    let events = fixtures().join("events.ndjson");
+    let rules = fixtures().join("rules.toml");
+    let report = out.path().join("report.html");
+    let o = firstpaint(&[
+        "readout",
+        "--events",
+        s(&events),
+        "--rules",
+        s(&rules),
+        "--out",
+        s(&report),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["visitors"], 0);
+    let lines = std::fs::read_to_string(&events).unwrap().lines().count();
+    assert_eq!(
+        json["anonymous_events"], lines as u64,
+        "no event of the fixtures has a visitor"
+    );
+    let page = std::fs::read_to_string(&report).unwrap();
+    assert!(page.contains("Not enough visitors yet"), "{page}");
+
+    let o = firstpaint(&["readout", "--events", s(&events), "--rules", s(&rules)]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--out report.html"), "{}", stderr(&o));
+    let o = firstpaint(&[
+        "readout",
+        "--events",
+        s(out.path()),
+        "--rules",
+        s(&rules),
+        "--json",
+    ]);
+    assert!(
+        stderr(&o).contains("no .ndjson.gz objects here"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = firstpaint(&["simulate", "--rules", s(&rules), "--shoppers", "1"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("holds out nobody"), "{}", stderr(&o));
 }

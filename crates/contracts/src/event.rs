@@ -131,7 +131,8 @@ pub enum EventKind {
         bundle: u64,
         /// Products shown, in position order.
         items: Vec<String>,
-        /// The page: `product`, `category`, `search`, `home` or `other`.
+        /// The page: `product`, `category`, `search`, `home` or `other`;
+        /// `api` for what the JSON endpoints returned.
         page: String,
         /// `mobile`, `tablet` or `desktop`, from the user agent.
         device: String,

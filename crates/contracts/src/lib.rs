@@ -41,8 +41,8 @@ pub use product::{Media, Product, Rating, Stock, Variant};
 pub use purge::{PurgeRule, Purges, MAX_PURGE_PATTERN, MAX_PURGE_RULES, PURGES_KEY};
 pub use read::{read_json, read_ndjson, read_ndjson_from, read_toml, Problems, Validate};
 pub use rules::{
-    Banner, BannerCondition, Blend, Boost, ConsentRules, Guardrails, MarginFloor, Pin, PriceFloor,
-    RegionExclusion, Rules, SearchBury, SearchPin, SearchRules, Shipping, Window,
+    Banner, BannerCondition, Blend, Boost, ConsentRules, EventRules, Guardrails, MarginFloor, Pin,
+    PriceFloor, RegionExclusion, Rules, SearchBury, SearchPin, SearchRules, Shipping, Window,
 };
 pub use suggest::did_you_mean;
 pub use synonyms::{read_synonyms, SynonymRule, MAX_TERMS_PER_RULE, MAX_TERM_CHARS};

@@ -284,4 +284,18 @@ mod tests {
             "{shown}"
         );
     }
+
+    #[test]
+    fn out_of_range_retention_and_holdouts_are_named() {
+        let text = "[events]\nretention_days = 0\n\n[experiments]\nholdout = 0.7\n";
+        let shown = read_toml::<Rules>("rules.toml", text)
+            .unwrap_err()
+            .to_string();
+        assert!(shown.contains("events.retention_days"), "{shown}");
+        assert!(shown.contains("within 1..=3650 (got 0)"), "{shown}");
+        assert!(shown.contains("experiments.holdout"), "{shown}");
+        let kept: Rules = read_toml("rules.toml", "[events]\nretention_days = 30\n").unwrap();
+        assert_eq!(kept.events.retention_days, 30);
+        assert_eq!(Rules::default().events.retention_days, 395);
+    }
 }

@@ -41,6 +41,28 @@ pub struct Rules {
     /// Holdouts: who is shown the rules and priors only, per module.
     #[serde(default)]
     pub experiments: Experiments,
+    /// How long collected events are kept.
+    #[serde(default)]
+    pub events: EventRules,
+}
+
+/// How long the events the edge collects are kept: the edge never
+/// returns an older one from `/p13n/events`, and `firstpaint events
+/// prune --rules` deletes them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventRules {
+    /// Days an event is kept (1 to 3,650; default 395, thirteen months:
+    /// a year-on-year comparison and no longer).
+    pub retention_days: u32,
+}
+
+impl Default for EventRules {
+    fn default() -> Self {
+        Self {
+            retention_days: 395,
+        }
+    }
 }
 
 /// The holdout experiments that measure what personalization earns.
@@ -579,6 +601,13 @@ impl Validate for Rules {
                     format!("must be a finite weight >= 0 (got {w})"),
                 );
             }
+        }
+        let days = self.events.retention_days;
+        if !(1..=3_650).contains(&days) {
+            p.push(
+                "events.retention_days",
+                format!("must be a number of days within 1..=3650 (got {days})"),
+            );
         }
         let shares = [
             ("experiments.holdout".to_owned(), self.experiments.holdout),

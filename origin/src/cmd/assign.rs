@@ -4,8 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-use firstpaint_contracts::{read_toml, InputErrors, Rules};
+use firstpaint_contracts::InputErrors;
 use firstpaint_engine::experiments::{Arm, Assignment, ExperimentsSection};
 
 /// Arguments of `assign`.
@@ -25,8 +24,7 @@ pub struct Args {
 /// carries them.
 pub fn experiments_of(path: &Path) -> anyhow::Result<ExperimentsSection> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).with_context(|| format!("{file}: failed to read"))?;
-    let rules: Rules = read_toml(&file, &text)?;
+    let rules = super::rules_of(path)?;
     let mut errors = Vec::new();
     let section = firstpaint_origin::compile::experiments(&file, &rules, &mut errors);
     if !errors.is_empty() {

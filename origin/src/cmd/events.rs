@@ -60,10 +60,19 @@ pub struct PullArgs {
 pub struct PruneArgs {
     #[command(flatten)]
     edge: Edge,
-    /// Remove the objects of every hour older than this many days (at
+    /// Remove what these rules no longer keep: the objects of every hour
+    /// older than their `events.retention_days` (the edge already
+    /// returns none of them).
+    #[arg(
+        long,
+        required_unless_present = "older_than_days",
+        conflicts_with = "older_than_days"
+    )]
+    rules: Option<PathBuf>,
+    /// Or remove the objects of every hour older than this many days (at
     /// least 1: pull before you prune).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-    older_than_days: u32,
+    older_than_days: Option<u32>,
 }
 
 /// One object in the edge's listing.
@@ -145,13 +154,18 @@ fn pull(args: PullArgs) -> anyhow::Result<()> {
 }
 
 fn prune(args: PruneArgs) -> anyhow::Result<()> {
+    let days = match (&args.rules, args.older_than_days) {
+        (_, Some(days)) => days,
+        (Some(rules), None) => super::rules_of(rules)?.events.retention_days,
+        (None, None) => bail!("say how old: --rules rules.toml or --older-than-days N"),
+    };
     let client = Client::new(&args.edge)?;
-    let before = super::now() - i64::from(args.older_than_days) * 86_400;
+    let before = super::now() - i64::from(days) * 86_400;
     let answer: serde_json::Value =
         serde_json::from_slice(&client.delete(&format!("/p13n/events?before={before}"))?)?;
     println!(
-        "removed {} objects older than {} days",
-        answer["deleted"], args.older_than_days
+        "removed {} objects older than {days} days",
+        answer["deleted"]
     );
     Ok(())
 }
@@ -205,7 +219,7 @@ impl Client {
 
 /// The body of a 2xx answer; else an error with the status and the
 /// edge's reason.
-fn answer(
+pub(crate) fn answer(
     url: &str,
     response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
 ) -> anyhow::Result<Vec<u8>> {
@@ -233,7 +247,6 @@ fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     super::replace(path, bytes)
 }
 
-/// Unix seconds of `text`: RFC 3339 or unix seconds.
 /// The start of the newest hour mirrored in `dir` (`YYYY/MM/DD/HH`), or 0.
 fn newest_hour(dir: &Path) -> anyhow::Result<i64> {
     let mut at = dir.to_path_buf();

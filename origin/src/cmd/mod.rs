@@ -16,6 +16,7 @@ pub mod rebuild;
 pub mod releases;
 pub mod search;
 pub mod serve;
+pub mod simulate;
 pub mod site;
 pub mod verify;
 pub mod watch;
@@ -34,6 +35,14 @@ pub fn replace(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// The current time, unix seconds.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The rules file at `path`, checked.
+pub fn rules_of(path: &std::path::Path) -> anyhow::Result<firstpaint_contracts::Rules> {
+    use anyhow::Context;
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("{file}: failed to read"))?;
+    Ok(firstpaint_contracts::read_toml(&file, &text)?)
 }
 
 /// A time given to `flag` as RFC 3339 or unix seconds, as unix seconds.

@@ -208,6 +208,12 @@ fast_ship = 0.05
 # median), as far as their profile knows it: a tie-breaker.
 price_fit = 0.02
 
+# How long the events the edge collects are kept (days): the edge's
+# export (/p13n/events) returns nothing older, and `firstpaint events
+# prune --rules rules.toml` deletes it. 395 is thirteen months.
+[events]
+retention_days = 395
+
 # Holdouts measure what personalization earns: per module (each slot
 # type, and search) a share of consenting shoppers sees the rules and
 # priors only, and a global holdout sees that everywhere. A store's

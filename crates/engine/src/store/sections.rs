@@ -21,7 +21,7 @@ pub const SCHEMA_TAG: Tag = Tag(*b"SCHM");
 /// (a field added to the rules, a new signal) must bump it, so an engine
 /// and a bundle that disagree say so instead of failing to decode.
 /// Bundles without a schema section are version 1.
-pub const SCHEMA: u32 = 14;
+pub const SCHEMA: u32 = 15;
 
 /// Tag of [`CatalogSection`].
 pub const CATALOG: Tag = Tag(*b"CATL");
@@ -242,6 +242,9 @@ pub struct RulesSection {
     pub search: SearchRulesSection,
     /// Holdout shares, read by the edge.
     pub experiments: ExperimentsSection,
+    /// Days collected events are kept: the edge's event export returns
+    /// nothing older.
+    pub event_retention_days: u32,
 }
 
 /// The search rules, compiled: pins and buries name products by ordinal and

@@ -560,6 +560,7 @@ pub fn default_rules() -> RulesSection {
         consent: ConsentSection::default(),
         search: SearchRulesSection::default(),
         experiments: Default::default(),
+        event_retention_days: 395,
     }
 }
 
