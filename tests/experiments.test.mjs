@@ -24,7 +24,7 @@ import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CONSENTED, FP, KEY, ROOT, catalog, devProfile, firstpaint, forbidden, publish, slotItems, slotOf, startWrangler, tempState } from './support.mjs';
+import { CONSENTED, FP, ROOT, catalog, devProfile, forbidden, publishWithHoldouts, slotItems, slotOf, startWrangler, tempState } from './support.mjs';
 
 const TOKEN = 'dev-events-token-5f0c2a9e41d7';
 const toml = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8');
@@ -46,13 +46,7 @@ describe('holdout experiments', () => {
 
   before(async () => {
     state = tempState();
-    rules = path.join(state, 'rules.toml');
-    const base = fs.readFileSync(path.join(ROOT, 'fixtures/rules.toml'), 'utf8').replace(/\n\[experiments\][\s\S]*$/, '\n');
-    fs.writeFileSync(rules, `${base}\n[experiments]\nholdout = 0.5\nglobal_holdout = 0.2\nsalt = "e2e"\n`);
-    const bundle = path.join(state, 'exp.fpb');
-    firstpaint(['build', '--catalog', 'fixtures/catalog.ndjson', '--events', 'fixtures/events.ndjson',
-      '--rules', rules, '--synonyms', 'fixtures/synonyms.txt', '--key', KEY, '--out', bundle]);
-    publish(state, bundle);
+    rules = publishWithHoldouts(state, 'e2e');
     server = await startWrangler(state);
   });
   after(() => server?.stop());

@@ -38,6 +38,23 @@ export function publish(state, bundle = BUNDLE, extra = []) {
 }
 
 /**
+ * Builds the fixtures store with rules that hold out half of each module
+ * and a fifth of shoppers globally (the fixtures' own hold out nobody),
+ * salted with `salt`, and publishes it into `state`; returns the rules
+ * file.
+ */
+export function publishWithHoldouts(state, salt) {
+  const rules = path.join(state, 'rules.toml');
+  const base = fs.readFileSync(path.join(ROOT, 'fixtures/rules.toml'), 'utf8').replace(/\n\[experiments\][\s\S]*$/, '\n');
+  fs.writeFileSync(rules, `${base}\n[experiments]\nholdout = 0.5\nglobal_holdout = 0.2\nsalt = "${salt}"\n`);
+  const bundle = path.join(state, 'holdouts.fpb');
+  firstpaint(['build', '--catalog', 'fixtures/catalog.ndjson', '--events', 'fixtures/events.ndjson',
+    '--rules', rules, '--synonyms', 'fixtures/synonyms.txt', '--key', KEY, '--out', bundle]);
+  publish(state, bundle);
+  return rules;
+}
+
+/**
  * Runs wrangler's local KV command, again while a running `wrangler dev`
  * holds the same store's SQLite lock (SQLITE_BUSY, or a 500 from KV).
  */

@@ -41,32 +41,10 @@ struct Listed {
     uploaded: u64,
 }
 
-/// Answers a request under `/p13n/events`.
+/// Answers a request under `/p13n/events`: the token first, then the
+/// served rules' retention (a 503 while they cannot be read: the export
+/// never guesses how long events may be kept).
 pub async fn serve(req: &Request, env: &Env, ctx: &Context) -> Result<Response> {
-    let days = retention_days(env, ctx).await;
-    let mut resp = answer(req, env, days).await?;
-    resp.headers_mut()
-        .set("x-p13n-retention-days", &days.to_string())?;
-    Ok(resp)
-}
-
-/// The served rules' retention, or the rules' default while no bundle
-/// is served.
-async fn retention_days(env: &Env, ctx: &Context) -> u32 {
-    match crate::loader::engine(env, ctx).await {
-        Ok(loaded) => loaded.engine.store().rules().event_retention_days,
-        Err(_) => firstpaint_contracts::EventRules::default().retention_days,
-    }
-}
-
-/// The first hour's prefix still within `days` of now: every key below
-/// it is past retention.
-fn retained_from(days: u32) -> String {
-    let now = Date::now().as_millis() / 1000;
-    hour_prefix(now.saturating_sub(u64::from(days) * 86_400))
-}
-
-async fn answer(req: &Request, env: &Env, days: u32) -> Result<Response> {
     if let Err((status, why)) = authorize(req, env) {
         let mut resp = json_error(status, why)?;
         if status == 401 {
@@ -74,6 +52,29 @@ async fn answer(req: &Request, env: &Env, days: u32) -> Result<Response> {
         }
         return Ok(resp);
     }
+    let days = match crate::loader::engine(env, ctx).await {
+        Ok(loaded) => loaded.engine.store().rules().event_retention_days,
+        Err(e) => {
+            return json_error(
+                503,
+                format!("the rules' events.retention_days cannot be read ({e}); try again"),
+            )
+        }
+    };
+    let mut resp = answer(req, env, days).await?;
+    resp.headers_mut()
+        .set("x-p13n-retention-days", &days.to_string())?;
+    Ok(resp)
+}
+
+/// The first hour wholly within `days` of now: every key below its
+/// prefix holds events past retention.
+fn retained_from(days: u32) -> String {
+    let now = Date::now().as_millis() / 1000;
+    hour_prefix(now.saturating_sub(u64::from(days) * 86_400) + 3_599)
+}
+
+async fn answer(req: &Request, env: &Env, days: u32) -> Result<Response> {
     let bucket = match env.bucket(BUCKET_BINDING) {
         Ok(b) => b,
         Err(e) => return json_error(503, format!("R2 binding {BUCKET_BINDING}: {e}")),
@@ -95,9 +96,12 @@ async fn answer(req: &Request, env: &Env, days: u32) -> Result<Response> {
                 list = list.cursor(cursor);
             }
             let page = list.execute().await?;
+            // A cursor handed out before the retention moved may start below it.
+            let oldest = retained_from(days);
             let objects: Vec<Listed> = page
                 .objects()
                 .iter()
+                .filter(|o| o.key() >= oldest)
                 .map(|o| Listed {
                     key: o.key(),
                     bytes: o.size(),

@@ -177,8 +177,8 @@ pub fn exposure_log(
 }
 
 /// Logs at once what a JSON endpoint returned to a shopper in
-/// `experiment` (page `api`): one exposure of `module` with `items`, in
-/// the background. Nothing for an empty answer, as for an empty slot.
+/// `experiment` (page `api`): one exposure of `module` with `items` (none
+/// for an empty answer, as for a slot that fell back), in the background.
 pub fn log_returned(
     env: &Env,
     ctx: &Context,
@@ -187,9 +187,6 @@ pub fn log_returned(
     module: &str,
     items: Vec<String>,
 ) {
-    if items.is_empty() {
-        return;
-    }
     if let Some(log) = facts.and_then(|f| exposure_log(env, ctx, experiment, f)) {
         let _ = log.send(vec![Shown {
             module: module.to_owned(),

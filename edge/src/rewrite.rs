@@ -427,6 +427,19 @@ fn fill(el: &mut Element<'_, '_>, engine: &Engine, ctx: &PageContext, state: &mu
             state.outcome.filled += 1;
         }
         Err(reason) => {
+            // A slot of an experiment's module that fell back is logged
+            // too (with no products): who counts as exposed must not
+            // depend on the arm, and a holdout may fall back where the
+            // treatment fills, or the other way round.
+            let module = state.slot.as_ref().map(|s| s.kind.clone());
+            if let (Some(_), Some(module)) = (&ctx.experiment, module) {
+                if module != BANNER_SLOT {
+                    state.outcome.shown.push(Shown {
+                        module,
+                        items: Vec::new(),
+                    });
+                }
+            }
             el.set_attribute("data-p13n-state", "fallback").ok();
             state.outcome.fallbacks.push(reason);
         }

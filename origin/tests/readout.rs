@@ -169,6 +169,7 @@ fn options() -> Options {
     Options {
         from: None,
         to: None,
+        now: i64::MAX,
         horizon_days: None,
         planned_visitors: 10_000.0,
         repeat_days: 60,
@@ -397,4 +398,68 @@ fn what_cannot_be_joined_is_counted_and_the_report_escapes_the_data() {
     }
     let json = serde_json::to_value(&r).unwrap();
     assert!(json["modules"].as_array().unwrap().len() >= 2);
+}
+
+#[test]
+fn orders_count_once_cancelled_ones_not_and_earlier_entrants_stay_out() {
+    let products = catalog();
+    let world = World {
+        visitors: 2_000,
+        ..World::default()
+    };
+    let mut events = events(&world, 8, &products);
+    let plain = readout(&events, &section(), &products, &options());
+    let rpv = |r: &Readout| {
+        r.overall
+            .metric("revenue_per_visitor")
+            .unwrap()
+            .lift
+            .unwrap()
+    };
+    // Every order sent again later (a fulfilment update), and one
+    // cancelled: the same revenue, one order fewer.
+    let orders: Vec<Event> = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Order { .. }) && e.ts.unix_timestamp() >= START)
+        .cloned()
+        .collect();
+    let resent = orders.len() as u64;
+    for (i, mut o) in orders.into_iter().enumerate() {
+        o.ts += time::Duration::hours(1);
+        if let EventKind::Order { fulfilment, .. } = &mut o.kind {
+            *fulfilment = Some(if i == 0 { "cancelled" } else { "delivered" }.into());
+        }
+        events.push(o);
+    }
+    let again = readout(&events, &section(), &products, &options());
+    assert_eq!(plain.orders_merged, 0);
+    // Each resend merged, and the cancelled order left out.
+    assert_eq!(again.orders_merged, resent + 1);
+    let (a, b) = (rpv(&plain), rpv(&again));
+    assert!(
+        (a.treatment - b.treatment).abs() + (a.control - b.control).abs() < 0.1,
+        "{a:?} {b:?}"
+    );
+    let conv = |r: &Readout| r.overall.metric("conversion").unwrap().counted;
+    assert_eq!(conv(&plain), conv(&again));
+    // A window from day 7: visitors first exposed before it stay out.
+    let later = Options {
+        from: Some(START + 7 * DAY),
+        ..options()
+    };
+    let r = readout(&events, &section(), &products, &later);
+    assert_eq!(r.entered_before, 0, "nobody in this world comes back");
+    let mut back = events.clone();
+    let mut returning = back
+        .iter()
+        .find(|e| {
+            matches!(e.kind, EventKind::Exposure { .. }) && e.ts.unix_timestamp() < START + DAY
+        })
+        .unwrap()
+        .clone();
+    returning.ts += time::Duration::days(8);
+    back.push(returning);
+    let r2 = readout(&back, &section(), &products, &later);
+    assert_eq!(r2.entered_before, 1);
+    assert_eq!(r2.visitors, r.visitors);
 }

@@ -129,7 +129,9 @@ pub enum EventKind {
         global_holdout: bool,
         /// Version of the bundle that ranked it.
         bundle: u64,
-        /// Products shown, in position order.
+        /// Products shown, in position order; none when the slot fell back
+        /// to the storefront's own content (it is logged all the same, so
+        /// who counts as exposed does not depend on the arm).
         items: Vec<String>,
         /// The page: `product`, `category`, `search`, `home` or `other`;
         /// `api` for what the JSON endpoints returned.

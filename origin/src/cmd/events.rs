@@ -128,7 +128,10 @@ fn pull(args: PullArgs) -> anyhow::Result<()> {
             if have == Some(object.bytes) {
                 continue;
             }
-            let body = client.get(&format!("/p13n/events/{relative}"))?;
+            // Listed, then past retention before it was fetched: gone.
+            let Some(body) = client.get_kept(&format!("/p13n/events/{relative}"))? else {
+                continue;
+            };
             write_new(&target, &body)?;
             fetched += 1;
             bytes += body.len() as u64;
@@ -201,6 +204,21 @@ impl Client {
         let url = format!("{}{path}", self.base);
         let request = self.agent.get(&url).header("authorization", self.bearer());
         answer(&url, request.call())
+    }
+
+    /// Like [`Client::get`], but `None` for an object the edge no longer
+    /// returns (410: past the rules' retention).
+    fn get_kept(&self, path: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .agent
+            .get(&url)
+            .header("authorization", self.bearer())
+            .call();
+        if matches!(&response, Ok(r) if r.status() == 410) {
+            return Ok(None);
+        }
+        answer(&url, response).map(Some)
     }
 
     fn delete(&self, path: &str) -> anyhow::Result<Vec<u8>> {

@@ -81,6 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .as_deref()
             .map(|t| super::parse_time("--to", t))
             .transpose()?,
+        now: super::now(),
         horizon_days: args.horizon_days,
         planned_visitors: args.planned_visitors as f64,
         repeat_days: args.repeat_days,

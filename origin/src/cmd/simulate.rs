@@ -9,17 +9,20 @@
 //! profile cookie is signed with the worker's dev `PROFILE_KEYS`, read
 //! from `wrangler.toml`, as a returning shopper's browser would hold
 //! it), new or returning, device, region, the products they look at.
-//! They open the home page and product pages; a shopper in the treatment
-//! of a module with a planted lift, whose page showed that module,
-//! converts `1 + lift` times as often. Conversion is multiplied across
-//! modules, so each module's treatment converts exactly `1 + lift` times
-//! as often as its holdout, whatever the others do; overall (everyone
-//! against the global holdout) the planted lift is the mean, over the
-//! shoppers' pages, of the product of `1 + lift x (1 - holdout share)`.
+//! They open the home page and product pages; a shopper in the
+//! treatment of a module with a planted lift, whose pages had that
+//! module's slot (filled or fallen back: the edge logs both), converts
+//! `1 + lift` times as often (at most always). What the readout should
+//! find is then known exactly for the arms the shoppers drew: each
+//! module's treatment against its holdout, and everyone against the
+//! global holdout, as ratios of the mean chance of converting; `--json`
+//! prints them as `planted_relative_lift`. Event and order ids carry a
+//! run id, so a second run against the same worker is not taken for a
+//! retry of the first.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -88,8 +91,10 @@ fn parse_lift(text: &str) -> Result<(String, f64), String> {
 /// What one shopper saw and did.
 #[derive(Debug, Default)]
 struct Shopper {
-    /// Modules whose slots the pages filled.
+    /// Modules whose slots the pages had.
     exposed: Vec<String>,
+    /// Their chance of converting.
+    chance: f64,
     /// The arms the worker gave (none: in no experiment).
     arms: Option<BTreeMap<String, String>>,
     converted: bool,
@@ -134,8 +139,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .build(),
     );
     let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
     let now = super::now();
     let sim = Sim {
+        run: format!("{now:x}"),
         args: &args,
         agent: &agent,
         products: &products,
@@ -150,10 +157,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     let mut mine = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= args.shoppers {
+                        if i >= args.shoppers || failed.load(Ordering::Relaxed) {
                             return Ok(mine);
                         }
-                        mine.push((i, sim.shopper(i)?));
+                        match sim.shopper(i) {
+                            Ok(s) => mine.push((i, s)),
+                            Err(e) => {
+                                failed.store(true, Ordering::Relaxed);
+                                return Err(e.context(format!("shopper {i}")));
+                            }
+                        }
                     }
                 })
             })
@@ -171,11 +184,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         shoppers.extend(r?);
     }
     shoppers.sort_by_key(|(i, _)| *i);
-    report(&args, &rules, &shoppers)
+    report(&args, &shoppers)
 }
 
 /// What every shopper needs.
 struct Sim<'a> {
+    /// In every event and order id of this run.
+    run: String,
     args: &'a Args,
     agent: &'a ureq::Agent,
     products: &'a [Product],
@@ -251,7 +266,7 @@ impl Sim<'_> {
             if !res.status().is_success() {
                 bail!("{url}: {}", res.status());
             }
-            for module in filled_slots(&html) {
+            for module in page_slots(&html) {
                 if !out.exposed.contains(&module) {
                     out.exposed.push(module);
                 }
@@ -274,14 +289,15 @@ impl Sim<'_> {
             })
             .map(|(_, lift)| 1.0 + lift)
             .product();
-        out.converted = rng.gen_bool((self.args.conversion * factor).min(1.0));
+        out.chance = (self.args.conversion * factor).min(1.0);
+        out.converted = rng.gen_bool(out.chance);
         let carted = out.converted || rng.gen_bool(0.3);
         let ts = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
         let base = |k: usize, kind: serde_json::Value| {
             let mut event = json!({
-                "id": format!("sim-{}-{i}-{k}", self.args.seed),
+                "id": format!("sim-{}-{}-{i}-{k}", self.args.seed, self.run),
                 "session": format!("sim-session-{i}"),
                 "ts": ts,
                 "consent": { "personalization": true, "analytics": true },
@@ -306,7 +322,7 @@ impl Sim<'_> {
                 11,
                 json!({
                     "type": "order",
-                    "order": format!("sim-order-{}-{i}", self.args.seed),
+                    "order": format!("sim-order-{}-{}-{i}", self.args.seed, self.run),
                     "items": [{ "product": bought.id, "qty": 1, "price": bought.price }],
                 }),
             ));
@@ -387,21 +403,15 @@ fn parse_arms(header: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The slot types a page filled with products: the edge logs one
-/// exposure for each.
-fn filled_slots(html: &str) -> Vec<String> {
-    const OPEN: &str = "<section data-p13n-slot=\"";
-    let mut out = Vec::new();
-    for section in html.split(OPEN).skip(1) {
-        let Some((slot, body)) = section.split_once('"') else {
-            continue;
-        };
-        let body = body.split("</section>").next().unwrap_or_default();
-        if body.contains("data-product=\"") {
-            out.push(slot.to_owned());
-        }
-    }
-    out
+/// The slot types of a page's experiment modules (every slot but
+/// banners, filled or fallen back): the edge logs one exposure for each.
+fn page_slots(html: &str) -> Vec<String> {
+    html.split("<section data-p13n-slot=\"")
+        .skip(1)
+        .filter_map(|section| section.split_once('"'))
+        .map(|(slot, _)| slot.to_owned())
+        .filter(|slot| slot != "banner")
+        .collect()
 }
 
 /// The current dev profile key of `wrangler.toml`'s `[vars]`: its id and
@@ -425,37 +435,40 @@ fn profile_key(path: &std::path::Path) -> anyhow::Result<(String, Vec<u8>)> {
 }
 
 /// Prints what was planted: each module's lift, and overall's.
-fn report(
-    args: &Args,
-    rules: &ExperimentsSection,
-    shoppers: &[(usize, Shopper)],
-) -> anyhow::Result<()> {
-    let lifts: HashMap<&str, f64> = args.lifts.iter().map(|(m, l)| (m.as_str(), *l)).collect();
-    let share = |m: &str| f64::from(rules.share_bp(m)) / 10_000.0;
+fn report(args: &Args, shoppers: &[(usize, Shopper)]) -> anyhow::Result<()> {
     let assigned: Vec<&Shopper> = shoppers
         .iter()
         .map(|(_, s)| s)
         .filter(|s| s.arms.is_some())
         .collect();
-    // Overall: the treatment converts Π (1 + lift × (1 − share)) times as
-    // often as the global holdout, over the modules a shopper's pages
-    // showed; the mean over shoppers (their pages do not depend on arms).
-    let overall = assigned
-        .iter()
-        .map(|s| {
-            s.exposed
-                .iter()
-                .filter_map(|m| lifts.get(m.as_str()).map(|l| 1.0 + l * (1.0 - share(m))))
-                .product::<f64>()
-        })
-        .sum::<f64>()
-        / assigned.len().max(1) as f64
-        - 1.0;
+    let arm_of = |s: &Shopper, module: &str| {
+        s.arms
+            .as_ref()
+            .and_then(|a| a.get(module))
+            .map(String::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // What the readout estimates, for the arms drawn: the ratio of the
+    // two arms' mean chance of converting, less 1.
+    let lift = |treated: &[&&Shopper], held: &[&&Shopper]| {
+        let mean =
+            |group: &[&&Shopper]| group.iter().map(|s| s.chance).sum::<f64>() / group.len() as f64;
+        (!treated.is_empty() && !held.is_empty()).then(|| mean(treated) / mean(held) - 1.0)
+    };
     let mut planted = serde_json::Map::new();
-    planted.insert("overall".into(), json!(overall));
+    let (treated, held): (Vec<&&Shopper>, Vec<&&Shopper>) = assigned
+        .iter()
+        .partition(|s| arm_of(s, "global") == Arm::Treatment.as_str());
+    planted.insert("overall".into(), json!(lift(&treated, &held)));
     for m in firstpaint_engine::experiments::modules() {
-        if assigned.iter().any(|s| s.exposed.iter().any(|e| e == m)) {
-            planted.insert(m.into(), json!(lifts.get(m).copied().unwrap_or(0.0)));
+        let (treated, held): (Vec<&&Shopper>, Vec<&&Shopper>) = treated
+            .iter()
+            .copied()
+            .filter(|s| s.exposed.iter().any(|e| e == m))
+            .partition(|s| arm_of(s, m) == Arm::Treatment.as_str());
+        if let Some(l) = lift(&treated, &held) {
+            planted.insert(m.into(), json!(l));
         }
     }
     let arm_count = |arm: Arm| {

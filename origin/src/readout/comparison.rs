@@ -303,8 +303,10 @@ impl Comparison {
 
 fn metrics(all: &Both, reliable: bool, analysis: &Analysis) -> Vec<Metric> {
     let (t, h) = (&all.treatment, &all.holdout);
-    let n = (t.visitors() + h.visitors()) as f64;
     let metric = |name, counted: Arms, lift: Option<Lift>, cuped: Option<Cuped>| {
+        // Each metric's own sample: orders for AOV, visitors whose
+        // repeat window closed for repeat purchase.
+        let n = (counted.treatment + counted.holdout) as f64;
         let always_valid = lift.map(|l| l.always_valid(n, analysis.planned_visitors));
         let decides = if analysis.fixed_horizon() {
             lift.map(|l| l.fixed())
@@ -498,12 +500,16 @@ fn days(members: &[Member<'_>], end: i64, repeat_secs: i64, analysis: &Analysis)
         return Vec::new();
     };
     let first_day = start.div_euclid(DAY);
-    let last_day = end.div_euclid(DAY);
-    let step = ((last_day - first_day + 1) + MAX_DAYS - 1) / MAX_DAYS;
+    let last_day = end.div_euclid(DAY).max(first_day);
+    let step = (last_day.saturating_sub(first_day).saturating_add(MAX_DAYS)) / MAX_DAYS;
     let mut out = Vec::new();
     let mut day = first_day;
     loop {
-        let cut = ((day + 1) * DAY - 1).min(end);
+        let cut = day
+            .saturating_add(1)
+            .saturating_mul(DAY)
+            .saturating_sub(1)
+            .min(end);
         let mut both = Both::default();
         for m in members.iter().filter(|m| m.entry.at <= cut) {
             both.push(
@@ -515,7 +521,7 @@ fn days(members: &[Member<'_>], end: i64, repeat_secs: i64, analysis: &Analysis)
         let lift = both.revenue();
         let n = (visitors.treatment + visitors.holdout) as f64;
         out.push(Day {
-            day: iso(day * DAY)[..10].to_owned(),
+            day: iso(day.saturating_mul(DAY)).chars().take(10).collect(),
             visitors,
             revenue_per_visitor: lift,
             always_valid: lift.map(|l| l.always_valid(n, analysis.planned_visitors)),
@@ -523,7 +529,7 @@ fn days(members: &[Member<'_>], end: i64, repeat_secs: i64, analysis: &Analysis)
         if day >= last_day {
             break;
         }
-        day = (day + step).min(last_day);
+        day = day.saturating_add(step.max(1)).min(last_day);
     }
     out
 }

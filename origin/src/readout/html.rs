@@ -43,7 +43,7 @@ pub fn report(r: &Readout) -> String {
         esc(&r.analysis.why)
     );
     let comparisons: Vec<&Comparison> = std::iter::once(&r.overall).chain(&r.modules).collect();
-    summary(&mut h, &comparisons);
+    summary(&mut h, &comparisons, r.analysis.fixed_horizon());
     h.push_str("<h2>Revenue per visitor: relative lift with its intervals</h2>");
     h.push_str(
         "<p class=\"note\">Thick: fixed-horizon 95% interval. Thin: always-valid 95% interval.</p>",
@@ -58,15 +58,24 @@ pub fn report(r: &Readout) -> String {
     fairness(&mut h, r);
     let _ = write!(
         h,
-        "<h2>What was left out</h2><ul><li>{} events without a visitor (no analytics consent or no profile)</li><li>{} outcomes of visitors never exposed in the window</li><li>{} exposures with an unknown arm</li><li>{} visitors shown two arms of one module, left out of it</li></ul>",
-        r.anonymous_events, r.unexposed_events, r.unknown_arms, r.conflicted_visitors
+        "<h2>What was left out</h2><ul><li>{} events without a visitor (no analytics consent or no profile)</li><li>{} outcomes of visitors never exposed in the window</li><li>{} exposures with an unknown arm</li><li>{} visitors shown two arms of one module, left out of it</li><li>{} visitors first exposed before the window</li><li>{} order events that repeated an order (a later state of it) or cancelled it</li></ul>",
+        r.anonymous_events,
+        r.unexposed_events,
+        r.unknown_arms,
+        r.conflicted_visitors,
+        r.entered_before,
+        r.orders_merged
     );
     h.push_str("</body></html>\n");
     h
 }
 
-fn summary(h: &mut String, comparisons: &[&Comparison]) {
-    h.push_str("<h2>Summary</h2><table id=\"summary\"><tr><th>experiment</th><th>treatment</th><th>holdout</th><th>sample ratio</th><th>conversion</th><th>revenue per visitor</th></tr>");
+fn summary(h: &mut String, comparisons: &[&Comparison], fixed: bool) {
+    let _ = write!(
+        h,
+        "<h2>Summary</h2><p class=\"note\">Relative lifts with their {} 95% intervals, the ones that decide; marked where they leave out 0.</p><table id=\"summary\"><tr><th>experiment</th><th>treatment</th><th>holdout</th><th>sample ratio</th><th>conversion</th><th>revenue per visitor</th></tr>",
+        if fixed { "fixed-horizon" } else { "always-valid" }
+    );
     for c in comparisons {
         let srm = match c.srm {
             Some(s) if s.mismatch => {
@@ -81,22 +90,27 @@ fn summary(h: &mut String, comparisons: &[&Comparison]) {
             esc(&c.module),
             c.visitors.treatment,
             c.visitors.holdout,
-            verdict(c.metric("conversion")),
-            verdict(c.metric("revenue_per_visitor")),
+            verdict(c.metric("conversion"), fixed),
+            verdict(c.metric("revenue_per_visitor"), fixed),
         );
     }
     h.push_str("</table>");
 }
 
-/// `+3.1% [−0.4%, +6.6%]`, marked when it decides.
-fn verdict(metric: Option<&Metric>) -> String {
+/// `+3.1% [−0.4%, +6.6%]` with the fixed-horizon interval or the
+/// always-valid one, marked when significant.
+fn verdict(metric: Option<&Metric>, fixed: bool) -> String {
     let Some(m) = metric else {
         return "n/a".to_owned();
     };
     let Some(lift) = m.lift else {
         return "n/a".to_owned();
     };
-    let text = format!("{} {}", pct(lift.relative), range(lift.relative_ci));
+    let interval = match m.always_valid {
+        Some(a) if !fixed => a.relative,
+        _ => lift.relative_ci,
+    };
+    let text = format!("{} {}", pct(lift.relative), range(interval));
     if m.significant {
         let class = if lift.absolute > 0.0 { "good" } else { "bad" };
         format!("<span class=\"{class}\">{text}</span>")
@@ -143,7 +157,7 @@ fn detail(h: &mut String, c: &Comparison) {
                     l.absolute,
                     l.absolute_ci.0,
                     l.absolute_ci.1,
-                    verdict(Some(m)),
+                    verdict(Some(m), true),
                     m.always_valid.map_or_else(String::new, |i| range(i.relative)),
                 );
             }

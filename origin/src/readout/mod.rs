@@ -51,8 +51,11 @@ impl Analysis {
 pub struct Options {
     /// Exposures from `from` on (unix seconds; default: all).
     pub from: Option<i64>,
-    /// Up to `to` (default: the last event).
+    /// Up to `to` (default: the last event, or `now` if that is later:
+    /// a browser's clock may run ahead).
     pub to: Option<i64>,
+    /// The time the readout is made, unix seconds.
+    pub now: i64,
     /// The planned length of the experiment, days: reached, the
     /// fixed-horizon intervals decide; before it, the always-valid ones.
     pub horizon_days: Option<u32>,
@@ -78,6 +81,11 @@ pub struct Readout {
     pub anonymous_events: u64,
     /// Outcomes of visitors never exposed in the window.
     pub unexposed_events: u64,
+    /// Visitors first exposed before the window, left out.
+    pub entered_before: u64,
+    /// Order events merged into an earlier one of the same order id, and
+    /// cancelled orders: not counted.
+    pub orders_merged: u64,
     /// Exposures with an arm the readout does not know.
     pub unknown_arms: u64,
     /// Visitors shown two arms of one module (a salt changed within the
@@ -107,7 +115,7 @@ pub fn readout(
         .unwrap_or(0);
     let window = Window {
         from: options.from.unwrap_or(i64::MIN),
-        to: options.to.unwrap_or(last),
+        to: options.to.unwrap_or(last.min(options.now)),
     };
     let by_id: HashMap<&str, &Product> = catalog.iter().map(|p| (p.id.as_str(), p)).collect();
     let visitors = Visitors::fold(events, window, &by_id);
@@ -173,6 +181,8 @@ pub fn readout(
         visitors: visitors.by_id.len() as u64,
         anonymous_events: visitors.anonymous_events,
         unexposed_events: visitors.unexposed_events,
+        entered_before: visitors.entered_before,
+        orders_merged: visitors.orders_merged,
         unknown_arms: visitors.unknown_arms,
         conflicted_visitors: visitors
             .by_id

@@ -170,6 +170,14 @@ impl Lift {
     pub fn significant(&self) -> bool {
         self.absolute_ci.0 > 0.0 || self.absolute_ci.1 < 0.0
     }
+
+    /// The two-sided p-value of "no lift".
+    pub fn p_value(&self) -> f64 {
+        if self.se <= 0.0 {
+            return if self.absolute == 0.0 { 1.0 } else { 0.0 };
+        }
+        2.0 * Normal::standard().sf((self.absolute / self.se).abs())
+    }
 }
 
 /// The lift of a per-visitor mean (conversion, add-to-cart rate, revenue
@@ -245,8 +253,13 @@ pub fn cuped_lift(treatment: &Pairs, control: &Pairs) -> Option<Cuped> {
     let (t, var_t) = arm(treatment);
     let (c, var_c) = arm(control);
     let lift = Lift::new(t, var_t, c, var_c)?;
+    let variance_reduction = if plain.se > 0.0 {
+        1.0 - (lift.se / plain.se).powi(2)
+    } else {
+        0.0
+    };
     Some(Cuped {
-        variance_reduction: 1.0 - (lift.se / plain.se).powi(2),
+        variance_reduction,
         lift,
     })
 }
@@ -345,10 +358,32 @@ pub fn srm(counts: &[u64], shares: &[f64]) -> Option<Srm> {
     if total == 0 || counts.len() != shares.len() || counts.len() < 2 {
         return None;
     }
-    let chi2: f64 = counts
+    // Visitors in an arm the rules give no one: nothing but a mismatch
+    // (reported as the largest statistic and a p-value of 0).
+    if counts.iter().zip(shares).any(|(&o, &s)| o > 0 && s <= 0.0) {
+        return Some(Srm {
+            chi2: f64::MAX,
+            p_value: 0.0,
+            mismatch: true,
+        });
+    }
+    let arms: Vec<(u64, f64)> = counts
         .iter()
         .zip(shares)
-        .map(|(&o, &s)| {
+        .filter(|(_, &s)| s > 0.0)
+        .map(|(&o, &s)| (o, s))
+        .collect();
+    if arms.len() < 2 {
+        // One arm is all there can be: nothing to check.
+        return Some(Srm {
+            chi2: 0.0,
+            p_value: 1.0,
+            mismatch: false,
+        });
+    }
+    let chi2: f64 = arms
+        .iter()
+        .map(|&(o, s)| {
             let expected = total as f64 * s;
             (o as f64 - expected).powi(2) / expected
         })
@@ -356,7 +391,7 @@ pub fn srm(counts: &[u64], shares: &[f64]) -> Option<Srm> {
     if !chi2.is_finite() {
         return None;
     }
-    let p_value = ChiSquared::new((counts.len() - 1) as f64).ok()?.sf(chi2);
+    let p_value = ChiSquared::new((arms.len() - 1) as f64).ok()?.sf(chi2);
     Some(Srm {
         chi2,
         p_value,
@@ -470,6 +505,9 @@ mod tests {
         let broken = srm(&[9_000, 800], &[0.9, 0.1]).unwrap();
         assert!(broken.mismatch, "{broken:?}");
         assert!(srm(&[], &[]).is_none() && srm(&[1, 2], &[1.0]).is_none());
+        // Anyone in an arm the rules give no one.
+        assert!(srm(&[100, 1], &[1.0, 0.0]).unwrap().mismatch);
+        assert!(!srm(&[100, 0], &[1.0, 0.0]).unwrap().mismatch);
     }
 
     /// Twenty daily looks at A/A experiments: stopping at the first

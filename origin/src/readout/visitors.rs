@@ -7,7 +7,7 @@
 //! storefront reported for a shopper who consented to analytics. Arms
 //! come from exposures, never from what a shopper claims.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use firstpaint_contracts::{Event, EventKind, Product};
 use firstpaint_engine::experiments::Arm;
@@ -60,7 +60,10 @@ pub struct Segment {
     /// `new` or `returning`.
     pub visit: &'static str,
     /// The top-level category of the first page they viewed with one
-    /// (a category page's, or a product page's product's), or `none`.
+    /// (a category page's, or a product page's product's), if that was
+    /// by their entry (a minute's slack for the page's own view), or
+    /// `none`: a page chosen after treatment began would not be a
+    /// segment treatment could not move.
     pub entry: String,
 }
 
@@ -94,6 +97,13 @@ pub struct Visitors {
     pub unknown_arms: u64,
     /// Events of visitors never exposed in the window.
     pub unexposed_events: u64,
+    /// Visitors first exposed before the window: left out (counting them
+    /// from a later exposure would put treated outcomes in their
+    /// pre-period, and who comes back depends on the arm).
+    pub entered_before: u64,
+    /// Order events that repeated an order id (a later state of the same
+    /// order), and orders cancelled: not counted again, or at all.
+    pub orders_merged: u64,
     /// The first and last exposure in the window, unix seconds.
     pub span: Option<(i64, i64)>,
 }
@@ -116,8 +126,12 @@ impl Visitors {
         let mut out = Visitors::default();
         let mut sorted: Vec<&Event> = events.iter().collect();
         sorted.sort_by_key(|e| e.ts);
-        let mut entries: HashMap<&str, Option<String>> = HashMap::new();
+        let mut entries: HashMap<&str, (i64, String)> = HashMap::new();
         let mut outcomes: HashMap<&str, Vec<Outcome>> = HashMap::new();
+        let mut before: HashSet<&str> = HashSet::new();
+        // By order id: who, when it was placed, its latest value, and
+        // whether its latest state is cancelled.
+        let mut orders: HashMap<&str, (&str, i64, f64, bool)> = HashMap::new();
         for event in sorted {
             let Some(visitor) = event.visitor.as_deref() else {
                 out.anonymous_events += 1;
@@ -128,6 +142,9 @@ impl Visitors {
                 continue;
             }
             match &event.kind {
+                EventKind::Exposure { .. } if at < window.from => {
+                    before.insert(visitor);
+                }
                 EventKind::Exposure {
                     module,
                     arm,
@@ -193,9 +210,8 @@ impl Visitors {
                                 .map(String::as_str)
                         })
                         .map(top_level);
-                    let slot = entries.entry(visitor).or_insert(None);
-                    if slot.is_none() {
-                        *slot = top;
+                    if let Some(top) = top {
+                        entries.entry(visitor).or_insert((at, top));
                     }
                 }
                 EventKind::AddToCart { .. } => {
@@ -204,35 +220,66 @@ impl Visitors {
                         .or_default()
                         .push(Outcome::AddToCart { at });
                 }
-                EventKind::Order { items, .. } => {
+                EventKind::Order {
+                    order,
+                    items,
+                    fulfilment,
+                    ..
+                } => {
                     let revenue = items
                         .iter()
                         .map(|l| (l.price - l.discount).max(0.0) * f64::from(l.qty))
                         .sum();
-                    outcomes
-                        .entry(visitor)
-                        .or_default()
-                        .push(Outcome::Order { at, revenue });
+                    let cancelled = fulfilment.as_deref() == Some("cancelled");
+                    match orders.get_mut(order.as_str()) {
+                        Some(known) => {
+                            out.orders_merged += 1;
+                            (known.2, known.3) = (revenue, cancelled);
+                        }
+                        None => {
+                            orders.insert(order, (visitor, at, revenue, cancelled));
+                        }
+                    }
                 }
                 _ => {}
             }
         }
-        for (id, mine) in outcomes {
+        for (visitor, at, revenue, cancelled) in orders.into_values() {
+            if cancelled {
+                out.orders_merged += 1;
+            } else {
+                outcomes
+                    .entry(visitor)
+                    .or_default()
+                    .push(Outcome::Order { at, revenue });
+            }
+        }
+        for id in before {
+            if out.by_id.remove(id).is_some() {
+                out.entered_before += 1;
+            }
+        }
+        for (id, mut mine) in outcomes {
+            mine.sort_by_key(Outcome::at);
             match out.by_id.get_mut(id) {
                 Some(v) => v.outcomes = mine,
                 None => out.unexposed_events += mine.len() as u64,
             }
         }
         for (id, v) in &mut out.by_id {
-            v.segment.entry = entries
-                .get(id.as_str())
-                .cloned()
-                .flatten()
-                .unwrap_or_else(|| "none".to_owned());
+            v.segment.entry = match entries.get(id.as_str()) {
+                Some((at, top)) if *at <= v.first.at + ENTRY_SLACK_SECS => top.clone(),
+                _ => "none".to_owned(),
+            };
         }
         out
     }
 }
+
+/// A page view this long after a visitor's first exposure still names
+/// their entry category (the storefront reports the page it rendered a
+/// moment after the edge logged it).
+const ENTRY_SLACK_SECS: i64 = 60;
 
 /// The name [`Visitor::conflicted`] gives the global holdout.
 pub const GLOBAL: &str = "global";
