@@ -10,6 +10,7 @@
 // 3. `firstpaint readout` finds the planted lift within its intervals, for
 //    home and overall; a module with nothing planted shows no
 //    significant effect; no sample ratio is off.
+//    Each bundle version's results name the publish log's release.
 // 4. Its HTML report renders in headless Chromium: the three plots drawn,
 //    a row per experiment, no script errors.
 import { after, before, describe, test } from 'node:test';
@@ -56,8 +57,11 @@ describe('simulated shoppers, read out', () => {
     assert.equal(orders, planted.orders, 'every order came back once');
 
     const report = path.join(state, 'report.html');
+    const log = path.join(state, 'releases.json');
+    fs.writeFileSync(log, execFileSync(FP, ['releases', '--local', '--persist-to', state, '--json'], { cwd: ROOT }));
     const r = run(['readout', '--events', dir, '--rules', rules, '--catalog', 'fixtures/catalog.ndjson',
-      '--planned-visitors', '600', '--out', report, '--json']);
+      '--releases', log, '--planned-visitors', '600', '--out', report, '--json']);
+    assert.match(r.overall.bundles[0].releases[0], /^#1 .* publish by /, 'the bundle\'s results name its release');
     assert.equal(r.visitors, 600);
     const home = r.modules.find((m) => m.module === 'home');
     assert.ok(home, `modules: ${r.modules.map((m) => m.module)}`);

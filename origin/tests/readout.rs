@@ -12,7 +12,7 @@ use std::path::Path;
 
 use firstpaint_contracts::{Consent, Event, EventKind, OrderLine, Product};
 use firstpaint_engine::experiments::{Arm, Assignment, ExperimentsSection};
-use firstpaint_origin::readout::{html, readout, Options, Readout};
+use firstpaint_origin::readout::{html, readout, Options, Readout, ReleaseNote};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -178,10 +178,15 @@ fn options() -> Options {
 
 fn read(world: &World, seed: u64) -> Readout {
     let products = catalog();
+    let releases = [ReleaseNote {
+        bundle: 8,
+        note: "#2 publish by ana: the autumn catalog".into(),
+    }];
     readout(
         &events(world, seed, &products),
         &section(),
         &products,
+        &releases,
         &options(),
     )
 }
@@ -226,6 +231,11 @@ fn a_planted_lift_is_recovered_per_module_and_overall() {
     // Two bundle versions, a week each; fourteen days, the last the whole.
     let bundles: Vec<u64> = home.bundles.iter().map(|b| b.bundle).collect();
     assert_eq!(bundles, [7, 8]);
+    assert!(home.bundles[0].releases.is_empty());
+    assert_eq!(
+        home.bundles[1].releases,
+        ["#2 publish by ana: the autumn catalog"]
+    );
     assert_eq!(r.overall.days.len(), 14);
     let last = r.overall.days.last().unwrap();
     assert_eq!(last.visitors, r.overall.visitors);
@@ -325,17 +335,17 @@ fn the_horizon_decides_which_intervals_decide() {
         horizon_days: Some(horizon),
         ..options()
     };
-    let early = readout(&events, &section(), &products, &at(30));
+    let early = readout(&events, &section(), &products, &[], &at(30));
     assert_eq!(early.analysis.mode, "sequential");
     assert!(early.analysis.why.contains("interim"));
-    let done = readout(&events, &section(), &products, &at(13));
+    let done = readout(&events, &section(), &products, &[], &at(13));
     assert_eq!(done.analysis.mode, "fixed_horizon");
     // A window: the first week's exposures only.
     let week = Options {
         to: Some(START + 7 * DAY - 1),
         ..options()
     };
-    let first = readout(&events, &section(), &products, &week);
+    let first = readout(&events, &section(), &products, &[], &week);
     assert_eq!(first.overall.days.len(), 7);
     assert!(first.overall.bundles.iter().all(|b| b.bundle == 7));
 }
@@ -387,7 +397,7 @@ fn what_cannot_be_joined_is_counted_and_the_report_escapes_the_data() {
         *global_holdout = false;
     }
     events.push(hostile);
-    let r = readout(&events, &section(), &products, &options());
+    let r = readout(&events, &section(), &products, &[], &options());
     assert_eq!(r.anonymous_events, 1);
     assert_eq!(r.conflicted_visitors, 1);
     let page = html::report(&r);
@@ -408,7 +418,7 @@ fn orders_count_once_cancelled_ones_not_and_earlier_entrants_stay_out() {
         ..World::default()
     };
     let mut events = events(&world, 8, &products);
-    let plain = readout(&events, &section(), &products, &options());
+    let plain = readout(&events, &section(), &products, &[], &options());
     let rpv = |r: &Readout| {
         r.overall
             .metric("revenue_per_visitor")
@@ -431,7 +441,7 @@ fn orders_count_once_cancelled_ones_not_and_earlier_entrants_stay_out() {
         }
         events.push(o);
     }
-    let again = readout(&events, &section(), &products, &options());
+    let again = readout(&events, &section(), &products, &[], &options());
     assert_eq!(plain.orders_merged, 0);
     // Each resend merged, and the cancelled order left out.
     assert_eq!(again.orders_merged, resent + 1);
@@ -447,7 +457,7 @@ fn orders_count_once_cancelled_ones_not_and_earlier_entrants_stay_out() {
         from: Some(START + 7 * DAY),
         ..options()
     };
-    let r = readout(&events, &section(), &products, &later);
+    let r = readout(&events, &section(), &products, &[], &later);
     assert_eq!(r.entered_before, 0, "nobody in this world comes back");
     let mut back = events.clone();
     let mut returning = back
@@ -459,7 +469,7 @@ fn orders_count_once_cancelled_ones_not_and_earlier_entrants_stay_out() {
         .clone();
     returning.ts += time::Duration::days(8);
     back.push(returning);
-    let r2 = readout(&back, &section(), &products, &later);
+    let r2 = readout(&back, &section(), &products, &[], &later);
     assert_eq!(r2.entered_before, 1);
     assert_eq!(r2.visitors, r.visitors);
 }

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use firstpaint_contracts::{read_ndjson, Event};
-use firstpaint_origin::readout::{self, html, Options};
+use firstpaint_origin::readout::{self, html, Options, ReleaseNote};
+
+use super::releases::LogEntry;
 
 /// Arguments of `readout`.
 #[derive(Debug, clap::Args)]
@@ -27,6 +29,10 @@ pub struct Args {
     /// product pages' categories for the entry-category segment.
     #[arg(long)]
     catalog: Option<PathBuf>,
+    /// The publish log as `firstpaint releases --json` prints it: links
+    /// each bundle version's results to the releases that served it.
+    #[arg(long)]
+    releases: Option<PathBuf>,
     /// Exposures from this time on (RFC 3339 or unix seconds).
     #[arg(long)]
     from: Option<String>,
@@ -86,7 +92,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         planned_visitors: args.planned_visitors as f64,
         repeat_days: args.repeat_days,
     };
-    let readout = readout::readout(&events, &rules, &catalog, &options);
+    let releases = match &args.releases {
+        Some(path) => release_notes(path)?,
+        None => Vec::new(),
+    };
+    let readout = readout::readout(&events, &rules, &catalog, &releases, &options);
     if let Some(out) = &args.out {
         super::replace(out, html::report(&readout).as_bytes())?;
         eprintln!(
@@ -100,6 +110,37 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&readout)?);
     }
     Ok(())
+}
+
+/// The publish log's lines, one note per bundle version they served (a
+/// canary's too).
+fn release_notes(path: &Path) -> anyhow::Result<Vec<ReleaseNote>> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("{file}: failed to read"))?;
+    let log: Vec<LogEntry> = serde_json::from_str(&text)
+        .with_context(|| format!("{file}: not the publish log of `firstpaint releases --json`"))?;
+    let mut notes = Vec::new();
+    for e in log {
+        let line = format!(
+            "#{} {} {} by {}: {}",
+            e.sequence,
+            readout::iso(e.at),
+            e.action,
+            e.by,
+            e.message
+        );
+        notes.push(ReleaseNote {
+            bundle: e.bundle.bundle_version,
+            note: line.clone(),
+        });
+        if let Some(c) = e.canary {
+            notes.push(ReleaseNote {
+                bundle: c.bundle.bundle_version,
+                note: format!("{line} (canary at {}%)", c.percent),
+            });
+        }
+    }
+    Ok(notes)
 }
 
 /// The events of `events pull`'s directory, or of one NDJSON file.

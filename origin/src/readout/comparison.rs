@@ -87,6 +87,8 @@ pub struct BundleLift {
     pub conversion: Option<Lift>,
     /// Revenue per visitor's lift.
     pub revenue_per_visitor: Option<Lift>,
+    /// The publish log's lines that served it (`--releases`).
+    pub releases: Vec<String>,
 }
 
 /// The cumulative lift at the end of one day.
@@ -491,6 +493,7 @@ fn bundles(members: &[Member<'_>], values: &[(Arm, Values)]) -> Vec<BundleLift> 
             visitors: both.visitors(),
             conversion: both.conversion(),
             revenue_per_visitor: both.revenue(),
+            releases: Vec::new(),
         })
         .collect()
 }

@@ -190,7 +190,7 @@ fn detail(h: &mut String, c: &Comparison) {
         }
         h.push_str("</table>");
     }
-    h.push_str("<h3>By bundle version</h3><table><tr><th>bundle</th><th>first entry</th><th>last entry</th><th>treatment</th><th>holdout</th><th>conversion</th><th>revenue per visitor</th></tr>");
+    h.push_str("<h3>By bundle version</h3><table><tr><th>bundle</th><th>first entry</th><th>last entry</th><th>treatment</th><th>holdout</th><th>conversion</th><th>revenue per visitor</th><th>releases</th></tr>");
     for b in &c.bundles {
         row(
             h,
@@ -202,7 +202,11 @@ fn detail(h: &mut String, c: &Comparison) {
             ),
             b.visitors,
             [b.conversion, b.revenue_per_visitor],
-            "",
+            &b.releases
+                .iter()
+                .map(|r| esc(r))
+                .collect::<Vec<_>>()
+                .join("<br>"),
         );
     }
     h.push_str("</table>");
@@ -474,18 +478,14 @@ impl Axis {
 /// A table row: `head` (already escaped cells), the visitors per arm,
 /// conversion's and revenue per visitor's lifts, then `tail` (markup).
 fn row(h: &mut String, head: String, visitors: Arms, lifts: [Option<Lift>; 2], tail: &str) {
+    let [conversion, revenue] = lifts;
     let _ = write!(
         h,
-        "<tr><td>{head}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}</tr>",
+        "<tr><td>{head}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{tail}</td></tr>",
         visitors.treatment,
         visitors.holdout,
-        lift_text(lifts[0]),
-        lift_text(lifts[1]),
-        if tail.is_empty() {
-            String::new()
-        } else {
-            format!("<td>{tail}</td>")
-        }
+        lift_text(conversion),
+        lift_text(revenue),
     );
 }
 

@@ -65,6 +65,16 @@ pub struct Options {
     pub repeat_days: u32,
 }
 
+/// A line of the publish log, as the readout links it to a bundle
+/// version's results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseNote {
+    /// The bundle version it served (as current or as the canary).
+    pub bundle: u64,
+    /// What, when, who and why, in a line.
+    pub note: String,
+}
+
 /// The whole readout, as `--json` prints it and the report draws it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Readout {
@@ -101,11 +111,13 @@ pub struct Readout {
 }
 
 /// The readout of `events` under the holdout shares of `rules`;
-/// `catalog` (may be empty) names brands and product pages' categories.
+/// `catalog` (may be empty) names brands and product pages' categories;
+/// `releases` (may be empty) link bundle versions to the publish log.
 pub fn readout(
     events: &[Event],
     rules: &ExperimentsSection,
     catalog: &[Product],
+    releases: &[ReleaseNote],
     options: &Options,
 ) -> Readout {
     let last = events
@@ -132,7 +144,7 @@ pub fn readout(
         })
         .collect();
     let share = |bp: u16| f64::from(bp) / 10_000.0;
-    let overall = Comparison::of(
+    let mut overall = Comparison::of(
         "overall",
         &overall_members,
         share(rules.global_bp),
@@ -147,7 +159,7 @@ pub fn readout(
             }
         }
     }
-    let modules = names
+    let mut modules: Vec<Comparison> = names
         .into_iter()
         .filter_map(|module| {
             let members: Vec<Member<'_>> = visitors
@@ -173,6 +185,15 @@ pub fn readout(
             })
         })
         .collect();
+    for c in std::iter::once(&mut overall).chain(&mut modules) {
+        for b in &mut c.bundles {
+            b.releases = releases
+                .iter()
+                .filter(|r| r.bundle == b.bundle)
+                .map(|r| r.note.clone())
+                .collect();
+        }
+    }
     let fairness = fairness::audit(events, window, &visitors, catalog, &overall);
     Readout {
         from: iso(start),
