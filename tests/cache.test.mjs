@@ -23,7 +23,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { CONSENTED, ROOT, firstpaint, slotItems, startWrangler, tempState, publish } from './support.mjs';
+import { CONSENTED, ROOT, fetchAgain, firstpaint, slotItems, startWrangler, tempState, publish } from './support.mjs';
 
 const SITE = path.join(ROOT, 'build/site');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -97,7 +97,8 @@ describe('storefront page cache', () => {
   });
 
   const get = async (p, headers = {}) => {
-    const res = await fetch(`${worker.url}${p}`, { headers: { cookie: CONSENTED, 'x-p13n-region': 'DE', ...headers }, redirect: 'manual' });
+    // Again when a connection kept alive through a CLI command was closed.
+    const res = await fetchAgain(`${worker.url}${p}`, { headers: { cookie: CONSENTED, 'x-p13n-region': 'DE', ...headers }, redirect: 'manual' });
     return { res, html: await res.text(), cache: res.headers.get('x-p13n-cache') };
   };
   // What the worker does in the background (storing, revalidating,
@@ -286,7 +287,7 @@ describe('storefront page cache', () => {
     const down = await get(p);
     assert.equal(down.res.status, 502);
     assert.match(down.html, /storefront origin cannot be reached/);
-    const post = await fetch(`${worker.url}/cart/add`, { method: 'POST', body: 'sku=SKU-00001' });
+    const post = await fetchAgain(`${worker.url}/cart/add`, { method: 'POST', body: 'sku=SKU-00001' });
     assert.equal(post.status, 502);
     assert.match(await post.text(), /storefront origin cannot be reached/);
   });
