@@ -6,7 +6,7 @@
 # planted lift; `events pull` brings the events back from the queue and
 # R2; `firstpaint readout` writes build/measure/report.html.
 #
-# LIFT (home=0.3), SHOPPERS (2000), SEED (1) and PORT (8788) can be set.
+# LIFT (home=0.5), SHOPPERS (4000), SEED (1) and PORT (8788) can be set.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -14,8 +14,8 @@ FP="$ROOT/target/native/firstpaint"
 WRANGLER="$ROOT/node_modules/.bin/wrangler"
 OUT="$ROOT/build/measure"
 PORT="${PORT:-8788}"
-LIFT="${LIFT:-home=0.3}"
-SHOPPERS="${SHOPPERS:-2000}"
+LIFT="${LIFT:-home=0.5}"
+SHOPPERS="${SHOPPERS:-4000}"
 SEED="${SEED:-1}"
 URL="http://127.0.0.1:$PORT"
 cd "$ROOT"
@@ -49,16 +49,20 @@ curl -fs "$URL/p13n/health" > /dev/null || { cat "$OUT/wrangler.log"; exit 1; }
   --shoppers "$SHOPPERS" --seed "$SEED" --json > "$OUT/planted.json"
 cat "$OUT/planted.json"
 ORDERS=$(sed -n 's/^  "orders": \([0-9]*\),$/\1/p' "$OUT/planted.json")
+EXPOSURES=$(sed -n 's/^  "exposures": \([0-9]*\),$/\1/p' "$OUT/planted.json")
 
 sed -n 's/^EVENTS_TOKEN = "\(.*\)"$/\1/p' wrangler.toml > "$OUT/token"
+# Until every order and every exposure the edge logged is back.
 PULLED=0
+SHOWN=0
 for _ in $(seq 1 120); do
   "$FP" events pull --from "$URL" --token-file "$OUT/token" --out "$OUT/events" > /dev/null
   PULLED=$(grep -c '"type":"order"' "$OUT/events/events.ndjson" 2>/dev/null || true)
-  [ "${PULLED:-0}" -ge "$ORDERS" ] && break
+  SHOWN=$(grep -c '"type":"exposure"' "$OUT/events/events.ndjson" 2>/dev/null || true)
+  [ "${PULLED:-0}" -ge "$ORDERS" ] && [ "${SHOWN:-0}" -ge "$EXPOSURES" ] && break
   sleep 1
 done
-echo "pulled $PULLED of $ORDERS orders"
+echo "pulled $PULLED of $ORDERS orders and $SHOWN of $EXPOSURES exposures"
 "$FP" readout --events "$OUT/events" --rules "$OUT/rules.toml" \
   --catalog fixtures/catalog.ndjson --planned-visitors "$SHOPPERS" \
   --out "$OUT/report.html" --json > "$OUT/readout.json"

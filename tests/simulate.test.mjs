@@ -46,15 +46,18 @@ describe('simulated shoppers, read out', () => {
     const dir = path.join(state, 'events');
     const tokenFile = path.join(state, 'token');
     fs.writeFileSync(tokenFile, TOKEN);
-    let orders = 0;
-    for (let i = 0; i < 90 && orders < planted.orders; i++) {
+    let [orders, exposures] = [0, 0];
+    for (let i = 0; i < 90 && (orders < planted.orders || exposures < planted.exposures); i++) {
       await new Promise((r) => setTimeout(r, 500));
       execFileSync(FP, ['events', 'pull', '--from', server.url, '--token-file', tokenFile, '--out', dir], { cwd: ROOT });
       const file = path.join(dir, 'events.ndjson');
       if (!fs.existsSync(file)) continue;
-      orders = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('"type":"order"')).length;
+      const lines = fs.readFileSync(file, 'utf8').split('\n');
+      orders = lines.filter((l) => l.includes('"type":"order"')).length;
+      exposures = lines.filter((l) => l.includes('"type":"exposure"')).length;
     }
     assert.equal(orders, planted.orders, 'every order came back once');
+    assert.equal(exposures, planted.exposures, 'one exposure per slot of a module on every page');
 
     const report = path.join(state, 'report.html');
     const log = path.join(state, 'releases.json');

@@ -93,6 +93,8 @@ fn parse_lift(text: &str) -> Result<(String, f64), String> {
 struct Shopper {
     /// Modules whose slots the pages had.
     exposed: Vec<String>,
+    /// Slots of modules on their pages: the exposures the edge logs.
+    slots: usize,
     /// Their chance of converting.
     chance: f64,
     /// The arms the worker gave (none: in no experiment).
@@ -266,7 +268,9 @@ impl Sim<'_> {
             if !res.status().is_success() {
                 bail!("{url}: {}", res.status());
             }
-            for module in page_slots(&html) {
+            let slots = page_slots(&html);
+            out.slots += slots.len();
+            for module in slots {
                 if !out.exposed.contains(&module) {
                     out.exposed.push(module);
                 }
@@ -487,6 +491,7 @@ fn report(args: &Args, shoppers: &[(usize, Shopper)]) -> anyhow::Result<()> {
         "assigned": assigned.len(),
         "global_holdout": arm_count(Arm::Holdout),
         "orders": shoppers.iter().filter(|(_, s)| s.converted).count(),
+        "exposures": shoppers.iter().map(|(_, s)| s.slots).sum::<usize>(),
         "events_posted": shoppers.iter().map(|(_, s)| s.events).sum::<usize>(),
         "planted_relative_lift": planted,
     });

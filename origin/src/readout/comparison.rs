@@ -91,11 +91,13 @@ pub struct BundleLift {
     pub releases: Vec<String>,
 }
 
-/// The cumulative lift at the end of one day.
+/// The cumulative lift at the end of one day (of one hour, while the
+/// experiment is younger than three days).
 #[derive(Debug, Clone, Serialize)]
 pub struct Day {
-    /// `YYYY-MM-DD`, UTC.
-    pub day: String,
+    /// Up to when (RFC 3339, UTC): the day's or hour's last second, or
+    /// the window's end.
+    pub until: String,
     /// Visitors so far.
     pub visitors: Arms,
     /// Revenue per visitor's lift so far.
@@ -133,8 +135,9 @@ const MAX_REGIONS: usize = 10;
 /// Entry categories beyond this many are counted as `other`.
 const MAX_CATEGORIES: usize = 10;
 /// At most this many points in the day-by-day series.
-const MAX_DAYS: i64 = 120;
+const MAX_POINTS: i64 = 120;
 const DAY: i64 = 86_400;
+const HOUR: i64 = 3_600;
 
 /// What one visitor counts for, from `start` (their entry) to `end`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -502,15 +505,21 @@ fn days(members: &[Member<'_>], end: i64, repeat_secs: i64, analysis: &Analysis)
     let Some(start) = members.iter().map(|m| m.entry.at).min() else {
         return Vec::new();
     };
-    let first_day = start.div_euclid(DAY);
-    let last_day = end.div_euclid(DAY).max(first_day);
-    let step = (last_day.saturating_sub(first_day).saturating_add(MAX_DAYS)) / MAX_DAYS;
+    // Days; hours while the experiment is younger than three days.
+    let unit = if end.saturating_sub(start) < 3 * DAY {
+        HOUR
+    } else {
+        DAY
+    };
+    let first = start.div_euclid(unit);
+    let last = end.div_euclid(unit).max(first);
+    let step = (last.saturating_sub(first).saturating_add(MAX_POINTS)) / MAX_POINTS;
     let mut out = Vec::new();
-    let mut day = first_day;
+    let mut at = first;
     loop {
-        let cut = day
+        let cut = at
             .saturating_add(1)
-            .saturating_mul(DAY)
+            .saturating_mul(unit)
             .saturating_sub(1)
             .min(end);
         let mut both = Both::default();
@@ -524,15 +533,15 @@ fn days(members: &[Member<'_>], end: i64, repeat_secs: i64, analysis: &Analysis)
         let lift = both.revenue();
         let n = (visitors.treatment + visitors.holdout) as f64;
         out.push(Day {
-            day: iso(day.saturating_mul(DAY)).chars().take(10).collect(),
+            until: iso(cut),
             visitors,
             revenue_per_visitor: lift,
             always_valid: lift.map(|l| l.always_valid(n, analysis.planned_visitors)),
         });
-        if day >= last_day {
+        if at >= last {
             break;
         }
-        day = day.saturating_add(step.max(1)).min(last_day);
+        at = at.saturating_add(step.max(1)).min(last);
     }
     out
 }

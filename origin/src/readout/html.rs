@@ -176,8 +176,8 @@ fn detail(h: &mut String, c: &Comparison) {
         h.push_str("<h3>By segment</h3><table><tr><th>segment</th><th>treatment</th><th>holdout</th><th>conversion</th><th>revenue per visitor</th><th>differs from the rest</th></tr>");
         for s in &c.segments {
             let differs = match (s.differs, s.p_value) {
-                (true, Some(p)) => format!("<span class=\"bad\">yes, p = {p:.1e}</span>"),
-                (false, Some(p)) => format!("no, p = {p:.2}"),
+                (true, Some(p)) => format!("<span class=\"bad\">yes, p = {}</span>", p_text(p)),
+                (false, Some(p)) => format!("no, p = {}", p_text(p)),
                 _ => "n/a".to_owned(),
             };
             row(
@@ -238,7 +238,7 @@ fn shares_table(h: &mut String, what: &str, shares: &[Share]) {
     let _ =
         write!(
         h,
-        "<table><tr><th>{}</th><th>{}</th><th>holdout</th><th>treatment</th><th>ratio</th></tr>",
+        "<table><tr><th>{}</th><th>{}</th><th>holdout</th><th>treatment</th><th>ratio [95%]</th></tr>",
         esc(what),
         if shares.iter().any(|s| s.catalog.is_some()) { "catalog" } else { "visitors" }
     );
@@ -246,10 +246,13 @@ fn shares_table(h: &mut String, what: &str, shares: &[Share]) {
         let ratio = s.ratio.map_or_else(
             || "too few".to_owned(),
             |x| {
+                let interval = s
+                    .ratio_ci
+                    .map_or_else(String::new, |(lo, hi)| format!(" [{lo:.2}, {hi:.2}]"));
                 if s.flagged {
-                    format!("<span class=\"bad\">{x:.2}x</span>")
+                    format!("<span class=\"bad\">{x:.2}x{interval}</span>")
                 } else {
-                    format!("{x:.2}x")
+                    format!("{x:.2}x{interval}")
                 }
             },
         );
@@ -365,6 +368,17 @@ fn cumulative(h: &mut String, c: &Comparison) {
         y(0.0),
         line.join(" ")
     );
+    // The latest look, with its interval (the only mark of a one-point series).
+    if let Some((i, l, a)) = points.last() {
+        let _ = write!(
+            h,
+            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1:.1}\" y2=\"{2:.1}\" stroke=\"#2450a6\" stroke-width=\"3\"/><circle cx=\"{0:.1}\" cy=\"{3:.1}\" r=\"4.5\" fill=\"#0c1d40\"/>",
+            x(*i),
+            y(a.relative.0),
+            y(a.relative.1),
+            y(l.relative)
+        );
+    }
     let _ = write!(
         h,
         "<text x=\"4\" y=\"{:.1}\">{}</text><text x=\"4\" y=\"{:.1}\">{}</text><text x=\"4\" y=\"{:.1}\">0%</text>",
@@ -379,10 +393,10 @@ fn cumulative(h: &mut String, c: &Comparison) {
             h,
             "<text x=\"60\" y=\"{:.1}\">{}</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
             height - 12.0,
-            esc(&first.day),
+            esc(minute(&first.until)),
             WIDTH - 20.0,
             height - 12.0,
-            esc(&last.day)
+            esc(minute(&last.until))
         );
     }
     h.push_str("</svg>");
@@ -487,6 +501,20 @@ fn row(h: &mut String, head: String, visitors: Arms, lifts: [Option<Lift>; 2], t
         lift_text(conversion),
         lift_text(revenue),
     );
+}
+
+/// `2026-12-01T10:59` of an RFC 3339 time.
+fn minute(time: &str) -> &str {
+    time.get(..16).unwrap_or(time)
+}
+
+/// A p-value for people: three decimals, or scientific when smaller.
+fn p_text(p: f64) -> String {
+    if p >= 0.001 {
+        format!("{p:.3}")
+    } else {
+        format!("{p:.1e}")
+    }
 }
 
 fn lift_text(lift: Option<Lift>) -> String {
