@@ -512,8 +512,8 @@ mod tests {
 
     /// Twenty daily looks at A/A experiments: stopping at the first
     /// fixed-horizon interval that leaves out 0 finds an effect that is
-    /// not there far more often than 5%; the always-valid intervals hold
-    /// 5% over all the looks.
+    /// not there far more often than 5% (this seed: 71 of 300); the
+    /// always-valid intervals hold 5% over all the looks (this seed: 0).
     #[test]
     fn peeking_inflates_fixed_intervals_and_not_always_valid_ones() {
         let mut rng = StdRng::seed_from_u64(22);
