@@ -223,8 +223,18 @@ impl SlotRewriter {
                     matches!(&ranking, Some(Ok(r)) if r.items.is_empty())
                 };
                 if empty && el.get_attribute("data-p13n-empty").as_deref() == Some("remove") {
-                    el.remove();
-                    state.borrow_mut().outcome.removed_empty += 1;
+                    let mut s = state.borrow_mut();
+                    if log_unfilled(&mut s, &ctx, &attrs.kind) {
+                        // A known module's name only: safe in a comment.
+                        let note = format!(
+                            "<!-- p13n: {} slot removed, nothing to show -->",
+                            attrs.kind
+                        );
+                        el.replace(&note, ContentType::Html);
+                    } else {
+                        el.remove();
+                    }
+                    s.outcome.removed_empty += 1;
                     return Ok(());
                 }
                 state.borrow_mut().slot = Some(OpenSlot {
@@ -427,18 +437,8 @@ fn fill(el: &mut Element<'_, '_>, engine: &Engine, ctx: &PageContext, state: &mu
             state.outcome.filled += 1;
         }
         Err(reason) => {
-            // A slot of an experiment's module that fell back is logged
-            // too (with no products): who counts as exposed must not
-            // depend on the arm, and a holdout may fall back where the
-            // treatment fills, or the other way round.
-            let module = state.slot.as_ref().map(|s| s.kind.clone());
-            if let (Some(_), Some(module)) = (&ctx.experiment, module) {
-                if module != BANNER_SLOT {
-                    state.outcome.shown.push(Shown {
-                        module,
-                        items: Vec::new(),
-                    });
-                }
+            if let Some(kind) = state.slot.as_ref().map(|s| s.kind.clone()) {
+                log_unfilled(state, ctx, &kind);
             }
             el.set_attribute("data-p13n-state", "fallback").ok();
             state.outcome.fallbacks.push(reason);
@@ -498,6 +498,25 @@ fn render_slot(engine: &Engine, ctx: &PageContext, slot: &OpenSlot) -> Result<St
         return Err(format!("slot {name:?}: nothing passed the guardrails"));
     }
     Ok(engine.render(ranking, template))
+}
+
+/// Logs a slot of an experiment's module that shows no products (it fell
+/// back, or was removed for being empty) as an exposure of nothing: who
+/// counts as exposed must not depend on the arm, and a holdout may come
+/// up empty where the treatment fills, or the other way round. `true`
+/// when `kind` is a module of the experiments (whether or not this
+/// shopper is in them).
+fn log_unfilled(state: &mut State, ctx: &PageContext, kind: &str) -> bool {
+    if !firstpaint_engine::experiments::modules().any(|m| m == kind) {
+        return false;
+    }
+    if ctx.experiment.is_some() {
+        state.outcome.shown.push(Shown {
+            module: kind.to_owned(),
+            items: Vec::new(),
+        });
+    }
+    true
 }
 
 /// What a filled slot shows: its module and products in order (a banner

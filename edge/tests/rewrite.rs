@@ -315,3 +315,51 @@ fn broken_slots_keep_their_fallback_and_say_why() {
         assert_eq!(ids(&out).len(), 2, "{why}");
     }
 }
+
+#[test]
+fn every_slot_of_a_module_is_an_exposure_filled_or_not() {
+    use firstpaint_edge::experiment::Experiment;
+    use firstpaint_engine::experiments::{Assignment, ExperimentsSection};
+    let engine = engine();
+    let html = page(&[
+        slot(r#"data-p13n-slot="home" data-p13n-k="2""#, ITEM, "<li>fb</li>"),
+        slot(
+            r#"data-p13n-slot="bought-together" data-p13n-product="LAMP-1" data-p13n-empty="remove""#,
+            ITEM,
+            "<li>fb</li>",
+        ),
+        slot(r#"data-p13n-slot="similar" data-p13n-product="GONE""#, ITEM, "<li>fb</li>"),
+        slot(r#"data-p13n-slot="recommended""#, ITEM, "<li>fb</li>"),
+    ]
+    .concat());
+    let ctx = |experiment| PageContext {
+        experiment,
+        ..PageContext::new(engine.visit(Visitor::default()))
+    };
+    let experiment = Experiment {
+        assignment: Assignment::of(
+            "0123456789abcdef0123456789abcdef",
+            &ExperimentsSection::default(),
+        ),
+        holdout: engine.visit(Visitor::default()),
+    };
+    let (out, outcome) = rewrite(&engine, &html, 64 * 1024, ctx(Some(experiment)));
+    let shown: Vec<(&str, usize)> = outcome
+        .shown
+        .iter()
+        .map(|s| (s.module.as_str(), s.items.len()))
+        .collect();
+    // Filled, removed for being empty, fallen back; not the unknown type.
+    assert_eq!(
+        shown,
+        [("home", 2), ("bought-together", 0), ("similar", 0)],
+        "{out}"
+    );
+    assert_eq!(outcome.removed_empty, 1);
+    assert!(!out.contains(r#"data-p13n-slot="bought-together""#));
+    assert!(out.contains("<!-- p13n: bought-together slot removed, nothing to show -->"));
+    // Outside the experiments, the same page logs nothing and reads the same.
+    let (plain, outcome) = rewrite(&engine, &html, 64 * 1024, ctx(None));
+    assert!(outcome.shown.is_empty());
+    assert!(plain.contains("<!-- p13n: bought-together slot removed"));
+}

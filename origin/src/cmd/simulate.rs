@@ -268,7 +268,12 @@ impl Sim<'_> {
             if !res.status().is_success() {
                 bail!("{url}: {}", res.status());
             }
-            let slots = page_slots(&html);
+            // Only a page the edge personalized logs exposures.
+            let slots = if arms.is_some() {
+                page_slots(&html)
+            } else {
+                Vec::new()
+            };
             out.slots += slots.len();
             for module in slots {
                 if !out.exposed.contains(&module) {
@@ -407,14 +412,26 @@ fn parse_arms(header: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The slot types of a page's experiment modules (every slot but
-/// banners, filled or fallen back): the edge logs one exposure for each.
+/// The experiment modules of the slots the edge handled on a page (filled
+/// or fallen back: its items say `data-p13n-state`; or removed for being
+/// empty: a `<!-- p13n: … slot removed` note): the edge logs one exposure
+/// for each. Slots it never reached (a page passed through, or cut
+/// short) are not counted.
 fn page_slots(html: &str) -> Vec<String> {
-    html.split("<section data-p13n-slot=\"")
+    let modules: Vec<&str> = firstpaint_engine::experiments::modules().collect();
+    let handled = html
+        .split("data-p13n-slot=\"")
         .skip(1)
-        .filter_map(|section| section.split_once('"'))
-        .map(|(slot, _)| slot.to_owned())
-        .filter(|slot| slot != "banner")
+        .filter(|slot| slot.contains("data-p13n-state="))
+        .filter_map(|slot| slot.split_once('"').map(|(name, _)| name));
+    let removed = html
+        .split("<!-- p13n: ")
+        .skip(1)
+        .filter_map(|note| note.split_once(" slot removed").map(|(name, _)| name));
+    handled
+        .chain(removed)
+        .filter(|name| modules.contains(name))
+        .map(str::to_owned)
         .collect()
 }
 
@@ -440,10 +457,11 @@ fn profile_key(path: &std::path::Path) -> anyhow::Result<(String, Vec<u8>)> {
 
 /// Prints what was planted: each module's lift, and overall's.
 fn report(args: &Args, shoppers: &[(usize, Shopper)]) -> anyhow::Result<()> {
+    // The readout counts shoppers the edge logged an exposure of.
     let assigned: Vec<&Shopper> = shoppers
         .iter()
         .map(|(_, s)| s)
-        .filter(|s| s.arms.is_some())
+        .filter(|s| s.arms.is_some() && !s.exposed.is_empty())
         .collect();
     let arm_of = |s: &Shopper, module: &str| {
         s.arms

@@ -5,16 +5,22 @@
 //!
 //! Shares are compared by the four-fifths rule of thumb: a brand or a
 //! segment whose share under personalization is below 0.8 or above 1.25
-//! times its share under the rules is named, when either arm showed it
-//! often enough for the share to mean something.
+//! times its share under the rules is named, when the difference is more
+//! than chance (a test per share, Bonferroni over the shares of a table).
+//! The unit is what one visitor was shown in one module and arm (a
+//! visitor's slots go together), weighted by the inverse of the arm's
+//! chance in that module, so both arms stand for the same mix of modules
+//! however much each holds out.
 
 use std::collections::{BTreeMap, HashMap};
 
 use firstpaint_contracts::{Event, EventKind, Product};
+use firstpaint_engine::experiments::ExperimentsSection;
 use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::comparison::Comparison;
-use super::stats::{ratio_lift, Pairs};
+use super::stats::{ratio_lift, Pairs, Z95};
 use super::visitors::{Visitor, Visitors, Window};
 
 /// Below this share ratio (treatment over holdout), or above its
@@ -23,6 +29,9 @@ const FOUR_FIFTHS: f64 = 0.8;
 /// Slots (brands) or exposures (segments) in one arm or the other needed
 /// before a share is judged.
 const MIN_SHOWN: u64 = 30;
+/// An arm that never showed a name is only telling when it would have
+/// shown it this many times at the other arm's share.
+const MIN_EXPECTED: f64 = 3.0;
 /// Brands listed by name; the rest are summed as `other brands`.
 const MAX_BRANDS: usize = 12;
 
@@ -39,14 +48,14 @@ pub struct Share {
     pub treatment: f64,
     /// Its share of what the holdout (the rules and priors) showed.
     pub holdout: f64,
-    /// Treatment's share over the holdout's (each count given half a
-    /// slot, so a brand the rules never show still has a ratio), once
-    /// one arm showed it [`MIN_SHOWN`] times and both arms showed
-    /// something.
+    /// Treatment's share over the holdout's, once one arm showed it
+    /// [`MIN_SHOWN`] times (none when the holdout never did).
     pub ratio: Option<f64>,
     /// The ratio's 95% interval (the delta method over visitors).
     pub ratio_ci: Option<(f64, f64)>,
-    /// The ratio is outside 0.8 to 1.25, and surely so.
+    /// The p-value of "the same share in both arms".
+    pub p_value: Option<f64>,
+    /// Outside 0.8 to 1.25 times, and more than chance.
     pub flagged: bool,
 }
 
@@ -63,39 +72,46 @@ pub struct Fairness {
     pub findings: Vec<String>,
 }
 
-/// What one visitor was shown in one arm (a visitor in treatment of one
-/// module and the holdout of another has one of each), by brand: the
-/// unit the shares are compared over, since one visitor's slots are not
-/// independent of each other.
-#[derive(Debug, Default)]
-struct Cluster<'a> {
-    /// Items shown, by brand.
-    brands: HashMap<&'a str, u64>,
+/// What one visitor was shown in one module and arm, by label (brand,
+/// or segment value): the unit shares are compared over.
+#[derive(Debug)]
+struct Cluster {
+    /// In treatment (else the holdout).
+    treated: bool,
+    /// The inverse of the chance of its arm in its module.
+    weight: f64,
+    /// Counts by label.
+    parts: Vec<(String, u64)>,
 }
 
 /// The audit of the exposures in `window` of the folded `visitors`;
-/// `catalog` names brands (none: brands are not audited); `overall`'s
-/// segments give the effects by segment.
+/// `catalog` names brands (none: brands are not audited); `rules` give
+/// each module's holdout share; `overall`'s segments give the effects by
+/// segment.
 pub fn audit(
     events: &[Event],
     window: Window,
     visitors: &Visitors,
     catalog: &[Product],
+    rules: &ExperimentsSection,
     overall: &Comparison,
 ) -> Fairness {
     let brand_of: HashMap<&str, &str> = catalog
         .iter()
         .map(|p| (p.id.as_str(), p.brand.as_deref().unwrap_or("(no brand)")))
         .collect();
-    // By (visitor, in treatment): their items by brand, and their slots.
-    let mut items: HashMap<(&str, bool), Cluster<'_>> = HashMap::new();
-    let mut slots: HashMap<(&str, bool), u64> = HashMap::new();
+    // By (visitor, module, in treatment): items by brand, and slots.
+    let mut brands: HashMap<(&str, &str, bool), BTreeMap<&str, u64>> = HashMap::new();
+    let mut slots: HashMap<(&str, &str, bool), u64> = HashMap::new();
     for e in events {
         let at = e.ts.unix_timestamp();
         let (
             Some(visitor),
             EventKind::Exposure {
-                arm, items: shown, ..
+                module,
+                arm,
+                items: shown,
+                ..
             },
         ) = (&e.visitor, &e.kind)
         else {
@@ -104,21 +120,38 @@ pub fn audit(
         if !visitors.by_id.contains_key(visitor) || at < window.from || at > window.to {
             continue;
         }
-        let key = (visitor.as_str(), arm == "treatment");
+        let key = (visitor.as_str(), module.as_str(), arm == "treatment");
         *slots.entry(key).or_default() += 1;
         if !catalog.is_empty() {
-            let cluster = items.entry(key).or_default();
+            let counts = brands.entry(key).or_default();
             for item in shown {
                 let brand = brand_of
                     .get(item.as_str())
                     .copied()
                     .unwrap_or("(not in catalog)");
-                *cluster.brands.entry(brand).or_default() += 1;
+                *counts.entry(brand).or_default() += 1;
             }
         }
     }
+    let weight = |module: &str, treated: bool| {
+        let global = f64::from(rules.global_bp) / 10_000.0;
+        let held = f64::from(rules.share_bp(module)) / 10_000.0;
+        let p = (1.0 - global) * (1.0 - held);
+        // A module that holds out nobody (or everybody) has nothing to compare.
+        (p > 0.0 && p < 1.0).then(|| 1.0 / if treated { p } else { 1.0 - p })
+    };
     let mut findings = Vec::new();
-    let brand_shares = brand_shares(&items, catalog);
+    let brand_clusters: Vec<Cluster> = brands
+        .iter()
+        .filter_map(|(&(_, module, treated), counts)| {
+            Some(Cluster {
+                treated,
+                weight: weight(module, treated)?,
+                parts: counts.iter().map(|(b, n)| ((*b).to_owned(), *n)).collect(),
+            })
+        })
+        .collect();
+    let brand_shares = brand_shares(&brand_clusters, catalog);
     findings.push(if catalog.is_empty() {
         "Brands were not audited: no catalog was given (--catalog).".to_owned()
     } else {
@@ -138,26 +171,24 @@ pub fn audit(
         }
         let total = visitors.by_id.len().max(1) as f64;
         let names: Vec<String> = traffic.keys().cloned().collect();
-        let values: Vec<(bool, String, u64)> = slots
+        let clusters: Vec<Cluster> = slots
             .iter()
-            .map(|(&(id, treated), &n)| {
-                let value = visitors.by_id.get(id).map(key).unwrap_or_default();
-                (treated, value, n)
+            .filter_map(|(&(id, module, treated), &n)| {
+                let value = visitors.by_id.get(id).map(key)?;
+                Some(Cluster {
+                    treated,
+                    weight: weight(module, treated)?,
+                    parts: vec![(value, n)],
+                })
             })
-            .collect();
-        let clusters: Vec<(bool, Vec<(&str, u64)>)> = values
-            .iter()
-            .map(|(treated, value, n)| (*treated, vec![(value.as_str(), *n)]))
             .collect();
         let shares = shares(
             &names,
             &clusters,
             |value, name| value == name,
             |name| {
-                (
-                    None,
-                    Some(traffic.get(name).copied().unwrap_or(0) as f64 / total),
-                )
+                let visitors = traffic.get(name).copied().unwrap_or(0) as f64;
+                (None, Some(visitors / total))
             },
         );
         findings.push(judged(dimension, &shares, "of the slots shown"));
@@ -166,7 +197,7 @@ pub fn audit(
     findings.push(effects(overall));
     Fairness {
         rule: format!(
-            "Shares are compared per visitor (a visitor's slots go together): a share under personalization below {FOUR_FIFTHS} or above {:.2} times its share under the rules (the holdout) is named when the ratio's 95% interval leaves out 1 (or the one arm never showed what the other showed {MIN_SHOWN} times or more); effects by segment are tested against the rest at 0.05 over the number of tests (Bonferroni).",
+            "Shares are compared over what each visitor was shown in each module and arm (weighted by the inverse of the arm's chance in the module, so both arms stand for the same mix of modules): a share under personalization below {FOUR_FIFTHS} or above {:.2} times its share under the rules (the holdout) is named when the difference is more than chance at 0.05 over the number of shares in its table (Bonferroni); effects by segment are tested against the rest the same way.",
             1.0 / FOUR_FIFTHS
         ),
         brands: brand_shares,
@@ -175,7 +206,7 @@ pub fn audit(
     }
 }
 
-fn brand_shares(items: &HashMap<(&str, bool), Cluster<'_>>, catalog: &[Product]) -> Vec<Share> {
+fn brand_shares(clusters: &[Cluster], catalog: &[Product]) -> Vec<Share> {
     let mut in_catalog: HashMap<&str, u64> = HashMap::new();
     for p in catalog {
         *in_catalog
@@ -183,8 +214,8 @@ fn brand_shares(items: &HashMap<(&str, bool), Cluster<'_>>, catalog: &[Product])
             .or_default() += 1;
     }
     let mut shown: HashMap<&str, u64> = HashMap::new();
-    for cluster in items.values() {
-        for (brand, n) in &cluster.brands {
+    for c in clusters {
+        for (brand, n) in &c.parts {
             *shown.entry(brand).or_default() += n;
         }
     }
@@ -201,14 +232,10 @@ fn brand_shares(items: &HashMap<(&str, bool), Cluster<'_>>, catalog: &[Product])
         names.push(OTHER_BRANDS.to_owned());
     }
     let products = catalog.len().max(1) as f64;
-    let clusters: Vec<(bool, Vec<(&str, u64)>)> = items
-        .iter()
-        .map(|(&(_, treated), c)| (treated, c.brands.iter().map(|(b, n)| (*b, *n)).collect()))
-        .collect();
     // A brand counts for its own name, or for "other brands" when not named.
     let mut out = shares(
         &names,
-        &clusters,
+        clusters,
         |brand, name| {
             if name == OTHER_BRANDS {
                 !named.contains(&brand)
@@ -231,58 +258,86 @@ fn brand_shares(items: &HashMap<(&str, bool), Cluster<'_>>, catalog: &[Product])
 
 const OTHER_BRANDS: &str = "other brands";
 
-/// Each of `names`' shares of what the two arms showed, compared per
-/// cluster: `clusters` are (in treatment, what it showed as (label,
-/// count) pairs); `is` says whether a label counts for a name; `base`
-/// gives a name's catalog and traffic shares.
+/// Each of `names`' shares of what the two arms showed, over
+/// `clusters`; `is` says whether a label counts for a name; `base` gives
+/// a name's catalog and traffic shares. Judged with Bonferroni over the
+/// names.
 fn shares(
     names: &[String],
-    clusters: &[(bool, Vec<(&str, u64)>)],
+    clusters: &[Cluster],
     is: impl Fn(&str, &str) -> bool,
     base: impl Fn(&str) -> (Option<f64>, Option<f64>),
 ) -> Vec<Share> {
-    names
+    let mut out: Vec<Share> = names
         .iter()
         .map(|name| {
+            // Weighted (name's count, cluster's count) per cluster by arm,
+            // and the unweighted counts.
             let mut arms = [Pairs::default(), Pairs::default()];
-            for (treated, parts) in clusters {
-                let n: u64 = parts.iter().map(|(_, c)| c).sum();
+            let mut counts = [(0u64, 0u64); 2];
+            for c in clusters {
+                let n: u64 = c.parts.iter().map(|(_, k)| k).sum();
                 if n == 0 {
                     continue;
                 }
-                let x: u64 = parts
+                let x: u64 = c
+                    .parts
                     .iter()
                     .filter(|(l, _)| is(l, name))
-                    .map(|(_, c)| c)
+                    .map(|(_, k)| k)
                     .sum();
-                arms[usize::from(!treated)].push(x as f64, n as f64);
+                let arm = usize::from(!c.treated);
+                arms[arm].push(x as f64 * c.weight, n as f64 * c.weight);
+                counts[arm].0 += x;
+                counts[arm].1 += n;
             }
-            let [t, h] = arms;
-            share(name, &t, &h, base(name))
+            let [t, h] = &arms;
+            share(name, t, h, counts, base(name))
         })
-        .collect()
+        .collect();
+    let tests = out.iter().filter(|s| s.p_value.is_some()).count().max(1) as f64;
+    for s in &mut out {
+        let outside = match s.ratio {
+            Some(r) => !(FOUR_FIFTHS..=1.0 / FOUR_FIFTHS).contains(&r),
+            None => s.p_value.is_some(),
+        };
+        s.flagged = outside && s.p_value.is_some_and(|p| p < 0.05 / tests);
+    }
+    out
 }
 
-/// One name's share under treatment and the holdout, judged.
+/// One name's shares under treatment and the holdout, with the ratio's
+/// interval and p-value (not yet judged). `counts` are the unweighted
+/// (name's, all) counts of treatment and of the holdout.
 fn share(
     name: &str,
     t: &Pairs,
     h: &Pairs,
+    counts: [(u64, u64); 2],
     (catalog, traffic): (Option<f64>, Option<f64>),
 ) -> Share {
     let treatment = if t.b > 0.0 { t.a / t.b } else { 0.0 };
     let holdout = if h.b > 0.0 { h.a / h.b } else { 0.0 };
-    let both = t.b > 0.0 && h.b > 0.0;
-    let enough = t.a.max(h.a) >= MIN_SHOWN as f64;
-    let smoothed = |p: &Pairs| (p.a + 0.5) / (p.b + 0.5);
-    let ratio = (both && enough).then(|| smoothed(t) / smoothed(h));
-    let interval = ratio_lift(t, h)
-        .filter(|_| both && enough)
-        .map(|l| (1.0 + l.relative_ci.0, 1.0 + l.relative_ci.1));
-    let outside = ratio.is_some_and(|r| !(FOUR_FIFTHS..=1.0 / FOUR_FIFTHS).contains(&r));
-    // Never shown by one arm, often by the other: no interval needed.
-    let one_sided = both && enough && (t.a == 0.0 || h.a == 0.0);
-    let certain = interval.is_some_and(|(lo, hi)| lo > 1.0 || hi < 1.0) || one_sided;
+    let [(tx, tn), (hx, hn)] = counts;
+    let judged = tn > 0 && hn > 0 && tx.max(hx) >= MIN_SHOWN;
+    let ratio = (judged && holdout > 0.0).then(|| treatment / holdout);
+    let lift = ratio_lift(t, h).filter(|_| judged && tx > 0 && hx > 0);
+    let ratio_ci = lift.map(|l| (1.0 + l.relative_ci.0, 1.0 + l.relative_ci.1));
+    let p_value = if !judged {
+        None
+    } else if let Some(l) = lift {
+        let se = (l.relative_ci.1 - l.relative_ci.0) / (2.0 * Z95);
+        (se > 0.0).then(|| 2.0 * Normal::standard().sf((l.relative / se).abs()))
+    } else {
+        // One arm never showed it: telling only if, at the other arm's
+        // share, it would have shown it a few times (Poisson: e^-expected).
+        let expected = if tx == 0 {
+            holdout * tn as f64
+        } else {
+            treatment * hn as f64
+        };
+        (expected >= MIN_EXPECTED).then(|| (-expected).exp())
+    };
     Share {
         name: name.to_owned(),
         catalog,
@@ -290,24 +345,28 @@ fn share(
         treatment,
         holdout,
         ratio,
-        ratio_ci: interval,
-        flagged: outside && certain,
+        ratio_ci,
+        p_value,
+        flagged: false,
     }
 }
 
 /// One sentence on the shares of `what`.
 fn judged(what: &str, shares: &[Share], of: &str) -> String {
-    let judged = shares.iter().filter(|s| s.ratio.is_some()).count();
+    let judged = shares.iter().filter(|s| s.p_value.is_some()).count();
     let named: Vec<String> = shares
         .iter()
         .filter(|s| s.flagged)
         .map(|s| {
             format!(
-                "{} ({:.1}% {of} under personalization against {:.1}% under the rules, {:.2}x{})",
+                "{} ({:.1}% {of} under personalization against {:.1}% under the rules, {}{})",
                 s.name,
                 100.0 * s.treatment,
                 100.0 * s.holdout,
-                s.ratio.unwrap_or(0.0),
+                s.ratio.map_or_else(
+                    || "never under the rules".to_owned(),
+                    |r| format!("{r:.2}x")
+                ),
                 s.catalog
                     .or(s.traffic)
                     .map(|b| format!(

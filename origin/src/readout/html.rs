@@ -58,13 +58,14 @@ pub fn report(r: &Readout) -> String {
     fairness(&mut h, r);
     let _ = write!(
         h,
-        "<h2>What was left out</h2><ul><li>{} events without a visitor (no analytics consent or no profile)</li><li>{} outcomes of visitors never exposed in the window</li><li>{} exposures with an unknown arm</li><li>{} visitors shown two arms of one module, left out of it</li><li>{} visitors first exposed before the window</li><li>{} order events that repeated an order (a later state of it) or cancelled it</li></ul>",
+        "<h2>What was left out</h2><ul><li>{} events without a visitor (no analytics consent or no profile)</li><li>{} outcomes of visitors never exposed in the window</li><li>{} exposures with an unknown arm</li><li>{} visitors shown two arms of one module, left out of it</li><li>{} visitors first exposed before the window</li><li>{} order events that repeated an order (a later state of it) or cancelled it</li><li>{} order events whose order id another visitor's order had</li></ul>",
         r.anonymous_events,
         r.unexposed_events,
         r.unknown_arms,
         r.conflicted_visitors,
         r.entered_before,
-        r.orders_merged
+        r.orders_merged,
+        r.order_collisions
     );
     h.push_str("</body></html>\n");
     h
@@ -244,7 +245,15 @@ fn shares_table(h: &mut String, what: &str, shares: &[Share]) {
     );
     for s in shares {
         let ratio = s.ratio.map_or_else(
-            || "too few".to_owned(),
+            || {
+                if s.p_value.is_none() {
+                    "too few".to_owned()
+                } else if s.flagged {
+                    "<span class=\"bad\">never under the rules</span>".to_owned()
+                } else {
+                    "never under the rules".to_owned()
+                }
+            },
             |x| {
                 let interval = s
                     .ratio_ci

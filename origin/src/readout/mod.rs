@@ -51,8 +51,8 @@ impl Analysis {
 pub struct Options {
     /// Exposures from `from` on (unix seconds; default: all).
     pub from: Option<i64>,
-    /// Up to `to` (default: the last event, or `now` if that is later:
-    /// a browser's clock may run ahead).
+    /// Up to `to` (default: the last event), and never past `now` (a
+    /// browser's clock may run ahead; a window not over yet is not).
     pub to: Option<i64>,
     /// The time the readout is made, unix seconds.
     pub now: i64,
@@ -96,6 +96,8 @@ pub struct Readout {
     /// Order events merged into an earlier one of the same order id, and
     /// cancelled orders: not counted.
     pub orders_merged: u64,
+    /// Order events whose order id another visitor's order had: left out.
+    pub order_collisions: u64,
     /// Exposures with an arm the readout does not know.
     pub unknown_arms: u64,
     /// Visitors shown two arms of one module (a salt changed within the
@@ -127,7 +129,7 @@ pub fn readout(
         .unwrap_or(0);
     let window = Window {
         from: options.from.unwrap_or(i64::MIN),
-        to: options.to.unwrap_or(last.min(options.now)),
+        to: options.to.unwrap_or(last).min(options.now),
     };
     let by_id: HashMap<&str, &Product> = catalog.iter().map(|p| (p.id.as_str(), p)).collect();
     let visitors = Visitors::fold(events, window, &by_id);
@@ -194,7 +196,7 @@ pub fn readout(
                 .collect();
         }
     }
-    let fairness = fairness::audit(events, window, &visitors, catalog, &overall);
+    let fairness = fairness::audit(events, window, &visitors, catalog, rules, &overall);
     Readout {
         from: iso(start),
         to: iso(window.to),
@@ -204,6 +206,7 @@ pub fn readout(
         unexposed_events: visitors.unexposed_events,
         entered_before: visitors.entered_before,
         orders_merged: visitors.orders_merged,
+        order_collisions: visitors.order_collisions,
         unknown_arms: visitors.unknown_arms,
         conflicted_visitors: visitors
             .by_id

@@ -59,11 +59,11 @@ pub struct Segment {
     pub region: String,
     /// `new` or `returning`.
     pub visit: &'static str,
-    /// The top-level category of the first page they viewed with one
-    /// (a category page's, or a product page's product's), if that was
-    /// by their entry (a minute's slack for the page's own view), or
-    /// `none`: a page chosen after treatment began would not be a
-    /// segment treatment could not move.
+    /// The top-level category of the first page they viewed (a category
+    /// page's, or a product page's product's), if that page came by
+    /// their entry (a minute's slack for the page's own view), or `none`:
+    /// a page chosen after treatment began would be a segment treatment
+    /// could move.
     pub entry: String,
 }
 
@@ -104,6 +104,9 @@ pub struct Visitors {
     /// Order events that repeated an order id (a later state of the same
     /// order), and orders cancelled: not counted again, or at all.
     pub orders_merged: u64,
+    /// Order events whose id another visitor's order already had (two
+    /// storefronts numbering alike): left out.
+    pub order_collisions: u64,
     /// The first and last exposure in the window, unix seconds.
     pub span: Option<(i64, i64)>,
 }
@@ -126,21 +129,59 @@ impl Visitors {
         let mut out = Visitors::default();
         let mut sorted: Vec<&Event> = events.iter().collect();
         sorted.sort_by_key(|e| e.ts);
-        let mut entries: HashMap<&str, (i64, String)> = HashMap::new();
+        // Each visitor's first page view: when, and its top category.
+        let mut entries: HashMap<&str, (i64, Option<String>)> = HashMap::new();
         let mut outcomes: HashMap<&str, Vec<Outcome>> = HashMap::new();
         let mut before: HashSet<&str> = HashSet::new();
-        // By order id: who, when it was placed, its latest value, and
-        // whether its latest state is cancelled.
-        let mut orders: HashMap<&str, (&str, i64, f64, bool)> = HashMap::new();
+        let mut orders: HashMap<&str, Order<'_>> = HashMap::new();
         for event in sorted {
-            let Some(visitor) = event.visitor.as_deref() else {
-                out.anonymous_events += 1;
-                continue;
-            };
             let at = event.ts.unix_timestamp();
             if at > window.to {
                 continue;
             }
+            // An order's later states may come from a server, without the
+            // shopper's cookie: they join the order by its id.
+            if let EventKind::Order {
+                order,
+                items,
+                fulfilment,
+                ..
+            } = &event.kind
+            {
+                let state = Order {
+                    visitor: event.visitor.as_deref(),
+                    at,
+                    revenue: items
+                        .iter()
+                        .map(|l| (l.price - l.discount).max(0.0) * f64::from(l.qty))
+                        .sum(),
+                    cancelled: fulfilment.as_deref() == Some("cancelled"),
+                };
+                match orders.get_mut(order.as_str()) {
+                    Some(known)
+                        if known.visitor.is_some()
+                            && state.visitor.is_some()
+                            && known.visitor != state.visitor =>
+                    {
+                        // One id, two shoppers (storefronts numbering alike):
+                        // not merged.
+                        out.order_collisions += 1;
+                    }
+                    Some(known) => {
+                        out.orders_merged += 1;
+                        known.visitor = known.visitor.or(state.visitor);
+                        (known.revenue, known.cancelled) = (state.revenue, state.cancelled);
+                    }
+                    None => {
+                        orders.insert(order, state);
+                    }
+                }
+                continue;
+            }
+            let Some(visitor) = event.visitor.as_deref() else {
+                out.anonymous_events += 1;
+                continue;
+            };
             match &event.kind {
                 EventKind::Exposure { .. } if at < window.from => {
                     before.insert(visitor);
@@ -199,7 +240,7 @@ impl Visitors {
                 }
                 EventKind::PageView {
                     product, category, ..
-                } => {
+                } if !entries.contains_key(visitor) => {
                     let top = category
                         .as_deref()
                         .or_else(|| {
@@ -210,9 +251,7 @@ impl Visitors {
                                 .map(String::as_str)
                         })
                         .map(top_level);
-                    if let Some(top) = top {
-                        entries.entry(visitor).or_insert((at, top));
-                    }
+                    entries.insert(visitor, (at, top));
                 }
                 EventKind::AddToCart { .. } => {
                     outcomes
@@ -220,38 +259,17 @@ impl Visitors {
                         .or_default()
                         .push(Outcome::AddToCart { at });
                 }
-                EventKind::Order {
-                    order,
-                    items,
-                    fulfilment,
-                    ..
-                } => {
-                    let revenue = items
-                        .iter()
-                        .map(|l| (l.price - l.discount).max(0.0) * f64::from(l.qty))
-                        .sum();
-                    let cancelled = fulfilment.as_deref() == Some("cancelled");
-                    match orders.get_mut(order.as_str()) {
-                        Some(known) => {
-                            out.orders_merged += 1;
-                            (known.2, known.3) = (revenue, cancelled);
-                        }
-                        None => {
-                            orders.insert(order, (visitor, at, revenue, cancelled));
-                        }
-                    }
-                }
                 _ => {}
             }
         }
-        for (visitor, at, revenue, cancelled) in orders.into_values() {
-            if cancelled {
-                out.orders_merged += 1;
-            } else {
-                outcomes
-                    .entry(visitor)
-                    .or_default()
-                    .push(Outcome::Order { at, revenue });
+        for order in orders.into_values() {
+            match order.visitor {
+                None => out.anonymous_events += 1,
+                Some(_) if order.cancelled => out.orders_merged += 1,
+                Some(visitor) => outcomes.entry(visitor).or_default().push(Outcome::Order {
+                    at: order.at,
+                    revenue: order.revenue,
+                }),
             }
         }
         for id in before {
@@ -268,12 +286,22 @@ impl Visitors {
         }
         for (id, v) in &mut out.by_id {
             v.segment.entry = match entries.get(id.as_str()) {
-                Some((at, top)) if *at <= v.first.at + ENTRY_SLACK_SECS => top.clone(),
+                Some((at, Some(top))) if *at <= v.first.at + ENTRY_SLACK_SECS => top.clone(),
                 _ => "none".to_owned(),
             };
         }
         out
     }
+}
+
+/// An order as its events say it: who placed it (the first event with a
+/// visitor), when (its first event), and its latest value and state.
+#[derive(Debug, Clone, Copy)]
+struct Order<'a> {
+    visitor: Option<&'a str>,
+    at: i64,
+    revenue: f64,
+    cancelled: bool,
 }
 
 /// A page view this long after a visitor's first exposure still names
