@@ -4,6 +4,7 @@
 //!   (and, for basket evaluations, invoices).
 //! - [`search`]: the known-item search test.
 //! - [`sessions`]: next-item prediction on click sessions against baselines.
+//! - [`vsknn`]: V-SkNN as session-rec publishes it, the peer to beat there.
 //! - [`baskets`]: basket completion on real invoices, warm and cold.
 //! - [`intent`]: session-intent accuracy after 1, 2 and 3 steps.
 //! - [`ann`]: the HNSW's recall on the stores those build.
@@ -14,6 +15,7 @@ pub mod intent;
 pub mod retail;
 pub mod search;
 pub mod sessions;
+pub mod vsknn;
 
 use std::collections::HashMap;
 

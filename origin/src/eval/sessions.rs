@@ -19,6 +19,8 @@
 //!   its recency, linearly, as V-SkNN does; candidates from the 1,000 most
 //!   recent sessions sharing an item), items scored by the summed
 //!   similarity of the neighbours that contain them.
+//! - `v-sknn`: V-SkNN as session-rec publishes and configures it
+//!   ([`vsknn`]), the peer the engine has to beat.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -31,6 +33,7 @@ use time::OffsetDateTime;
 
 use super::ann::{self, WithRecall};
 use super::engine_for;
+use super::vsknn::{self, VsKnn};
 
 /// Cut-offs reported.
 pub const CUTOFFS: [usize; 3] = [5, 10, 20];
@@ -270,6 +273,7 @@ pub fn run(
     let t = train(train_clicks);
     let (products, events, now) = store(train_clicks, &t)?;
     let engine = engine_for(products, events, rules, now)?;
+    let v_sknn = VsKnn::fit(&clicks_of(train_clicks, &t), t.items.len());
     let k = *CUTOFFS.last().unwrap_or(&20);
     let methods: Vec<(&str, Method<'_>)> = vec![
         (
@@ -283,6 +287,16 @@ pub fn run(
         ("s-pop", Box::new(|s: &[u32]| session_pop(&t, s, k))),
         ("item-knn", Box::new(|s: &[u32]| item_knn(&t, s, k))),
         ("session-knn", Box::new(|s: &[u32]| session_knn(&t, s, k))),
+        (
+            "v-sknn (session-rec)",
+            Box::new(|s: &[u32]| {
+                v_sknn
+                    .predict(s, &vsknn::SESSION_REC, k)
+                    .into_iter()
+                    .map(|(i, _)| i)
+                    .collect()
+            }),
+        ),
     ];
     let mut scores: Vec<Scores> = methods
         .iter()
@@ -472,4 +486,126 @@ pub fn table(scores: &[Scores]) -> String {
             row
         }),
     )
+}
+
+/// The clicks of every training session (item indexes, repeats kept)
+/// and its last click's time, as [`VsKnn::fit`] takes them.
+fn clicks_of(clicks: &Clicks, t: &Trained) -> Vec<(Vec<u32>, f64)> {
+    clicks
+        .sessions
+        .iter()
+        .map(|(_, s)| {
+            let items = s
+                .iter()
+                .filter_map(|(i, _)| t.index.get(i).copied())
+                .collect();
+            (items, s.last().map_or(0.0, |c| c.1))
+        })
+        .collect()
+}
+
+/// How V-SkNN under `params` agrees with a peer's saved predictions
+/// (`SessionId;Position;Recommendations;Scores`, gzipped, as in
+/// `../shared/data/yoochoose-100k/peers/`) on the same split.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agreement {
+    /// V-SkNN's own scores.
+    pub scores: Scores,
+    /// Predictions found in both.
+    pub compared: usize,
+    /// Share of them with the same first item.
+    pub same_first: f64,
+    /// Mean share of the peer's scored top 20 (scores above 0) that
+    /// V-SkNN's top 20 holds too.
+    pub overlap: f64,
+}
+
+/// V-SkNN under `params` trained on `train` and asked every prefix of
+/// `test`, compared with the peer's predictions in `peer`.
+pub fn agreement(
+    training: &Clicks,
+    test: &Clicks,
+    params: &vsknn::Params,
+    peer: &Path,
+) -> anyhow::Result<Agreement> {
+    let t = train(training);
+    let model = VsKnn::fit(&clicks_of(training, &t), t.items.len());
+    let theirs = read_peer(peer)?;
+    let k = *CUTOFFS.last().unwrap_or(&20);
+    let mut out = Agreement {
+        scores: Scores {
+            method: "v-sknn".into(),
+            ..Scores::default()
+        },
+        compared: 0,
+        same_first: 0.0,
+        overlap: 0.0,
+    };
+    for (session, clicks) in &test.sessions {
+        let items: Vec<u32> = clicks
+            .iter()
+            .filter_map(|(i, _)| t.index.get(i).copied())
+            .collect();
+        for position in 0..items.len().saturating_sub(1) {
+            let list: Vec<u32> = model
+                .predict(&items[..=position], params, k)
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect();
+            out.scores.add(&list, items[position + 1]);
+            let Some(peer_list) = theirs.get(&(session.clone(), position)) else {
+                continue;
+            };
+            let peer_items: Vec<u32> = peer_list
+                .iter()
+                .filter_map(|i| t.index.get(i).copied())
+                .collect();
+            out.compared += 1;
+            if !peer_items.is_empty() && peer_items.first() == list.first() {
+                out.same_first += 1.0;
+            }
+            if !peer_items.is_empty() {
+                let shared = peer_items.iter().filter(|i| list.contains(i)).count();
+                out.overlap += shared as f64 / peer_items.len() as f64;
+            }
+        }
+    }
+    let n = out.compared.max(1) as f64;
+    out.same_first /= n;
+    out.overlap /= n;
+    Ok(out)
+}
+
+/// A peer's saved predictions: (session, position) to its items with a
+/// score above 0, best first.
+fn read_peer(path: &Path) -> anyhow::Result<HashMap<(String, usize), Vec<String>>> {
+    use std::io::Read;
+    let name = path.display().to_string();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(
+        std::fs::File::open(path).with_context(|| format!("{name}: failed to open"))?,
+    )
+    .read_to_string(&mut text)
+    .with_context(|| format!("{name}: not gzipped text"))?;
+    let mut out = HashMap::new();
+    for (n, line) in text.lines().enumerate().skip(1) {
+        let f: Vec<&str> = line.split(';').collect();
+        let [session, position, items, scores] = f.as_slice() else {
+            bail!(
+                "{name}:{}: expected SessionId;Position;Recommendations;Scores",
+                n + 1
+            );
+        };
+        let position: usize = position
+            .parse()
+            .with_context(|| format!("{name}:{}: field `Position`: not a number", n + 1))?;
+        let scored: Vec<String> = items
+            .split(',')
+            .zip(scores.split(','))
+            .filter(|(_, s)| s.parse::<f64>().is_ok_and(|s| s > 0.0))
+            .map(|(i, _)| i.to_owned())
+            .collect();
+        out.insert(((*session).to_owned(), position), scored);
+    }
+    Ok(out)
 }
