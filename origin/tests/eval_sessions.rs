@@ -9,7 +9,8 @@
 use std::path::PathBuf;
 
 use firstpaint_contracts::{read_toml, Rules};
-use firstpaint_origin::eval::{sessions, vsknn};
+use firstpaint_origin::eval::past_sessions::NextItem;
+use firstpaint_origin::eval::{sessions, stan, vsknn};
 
 /// The data's folder and its train_tr -> train_valid split, or `None`
 /// (saying so) when `../shared/data/` is absent.
@@ -59,19 +60,36 @@ fn the_engine_predicts_next_clicks_about_as_well_as_session_knn() {
     assert!(engine.mrr(2) > knn.mrr(2) - 0.01, "{engine:?} vs {knn:?}");
 }
 
-/// V-SkNN here is session-rec's: on the same split its HR@20 and MRR@20
-/// are within 0.005 of the framework's own (0.6481 and 0.3597, from
-/// `peers/`), and its predictions are the framework's, one by one.
-#[test]
-fn v_sknn_is_the_framework_s_own() {
+/// `model` agrees with session-rec's own predictions in `peers/{file}`:
+/// HR@20 and MRR@20 within 0.005 of the framework's (`hr`, `mrr`, from
+/// `../shared/data/README.md`), and mostly the same lists, one by one.
+fn agrees_with_the_framework(model: &dyn NextItem, file: &str, hr: f64, mrr: f64) {
     let Some((data, train, test)) = split() else {
         return;
     };
-    let peer = data.join("peers/vsknn.valid.csv.gz");
-    let a = sessions::agreement(&train, &test, &vsknn::SESSION_REC, &peer).unwrap();
-    eprintln!("{a:?}");
+    let a = sessions::agreement(&train, &test, model, &data.join("peers").join(file)).unwrap();
+    eprintln!("{file}: {a:?}");
     assert_eq!(a.compared, 12_455);
-    assert!((a.scores.hit_rate(2) - 0.6481).abs() < 0.005, "{a:?}");
-    assert!((a.scores.mrr(2) - 0.3597).abs() < 0.005, "{a:?}");
+    assert!((a.scores.hit_rate(2) - hr).abs() < 0.005, "{a:?}");
+    assert!((a.scores.mrr(2) - mrr).abs() < 0.005, "{a:?}");
     assert!(a.same_first > 0.99 && a.overlap > 0.99, "{a:?}");
+}
+
+/// V-SkNN here is session-rec's (k 500, sample 5,000, quadratic, div, idf
+/// 5): the framework's 0.6481 / 0.3597.
+#[test]
+fn v_sknn_is_the_framework_s_own() {
+    agrees_with_the_framework(&vsknn::SESSION_REC, "vsknn.valid.csv.gz", 0.6481, 0.3597);
+}
+
+/// STAN here is session-rec's `stan-mrr`: the framework's 0.6204 / 0.3636.
+#[test]
+fn stan_is_the_framework_s_own() {
+    agrees_with_the_framework(&stan::STAN_MRR, "stan-mrr.valid.csv.gz", 0.6204, 0.3636);
+}
+
+/// V-STAN here is session-rec's `vstan-hr`: the framework's 0.6530 / 0.3682.
+#[test]
+fn v_stan_is_the_framework_s_own() {
+    agrees_with_the_framework(&stan::VSTAN_HR, "vstan-hr.valid.csv.gz", 0.6530, 0.3682);
 }

@@ -4,7 +4,10 @@
 //!   (and, for basket evaluations, invoices).
 //! - [`search`]: the known-item search test.
 //! - [`sessions`]: next-item prediction on click sessions against baselines.
-//! - [`vsknn`]: V-SkNN as session-rec publishes it, the peer to beat there.
+//! - [`past_sessions`]: the training sessions as the session-kNN peers
+//!   index them.
+//! - [`vsknn`], [`stan`]: V-SkNN, STAN and V-STAN as session-rec publishes
+//!   them, the peers to beat there.
 //! - [`baskets`]: basket completion on real invoices, warm and cold.
 //! - [`intent`]: session-intent accuracy after 1, 2 and 3 steps.
 //! - [`ann`]: the HNSW's recall on the stores those build.
@@ -12,9 +15,11 @@
 pub mod ann;
 pub mod baskets;
 pub mod intent;
+pub mod past_sessions;
 pub mod retail;
 pub mod search;
 pub mod sessions;
+pub mod stan;
 pub mod vsknn;
 
 use std::collections::HashMap;

@@ -19,8 +19,9 @@
 //!   its recency, linearly, as V-SkNN does; candidates from the 1,000 most
 //!   recent sessions sharing an item), items scored by the summed
 //!   similarity of the neighbours that contain them.
-//! - `v-sknn`: V-SkNN as session-rec publishes and configures it
-//!   ([`vsknn`]), the peer the engine has to beat.
+//! - `v-sknn`, `stan`, `v-stan`: V-SkNN, STAN and V-STAN as session-rec
+//!   publishes and configures them ([`vsknn`], [`stan`]), the peers the
+//!   engine has to beat.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -33,7 +34,8 @@ use time::OffsetDateTime;
 
 use super::ann::{self, WithRecall};
 use super::engine_for;
-use super::vsknn::{self, VsKnn};
+use super::past_sessions::{NextItem, PastSessions};
+use super::{stan, vsknn};
 
 /// Cut-offs reported.
 pub const CUTOFFS: [usize; 3] = [5, 10, 20];
@@ -259,8 +261,20 @@ fn store(clicks: &Clicks, t: &Trained) -> anyhow::Result<(Vec<Product>, Vec<Even
     Ok((products, events, last as i64 + 86_400))
 }
 
-/// A next-item method: the current session's items (oldest first) -> ranked items.
-type Method<'a> = Box<dyn Fn(&[u32]) -> Vec<u32> + 'a>;
+/// A next-item method: the current session's items (oldest first) and the
+/// time of the click to predict -> ranked items.
+type Method<'a> = Box<dyn Fn(&[u32], f64) -> Vec<u32> + 'a>;
+
+/// A session-rec peer as a [`Method`].
+fn peer<'a>(past: &'a PastSessions, model: &'a dyn NextItem, k: usize) -> Method<'a> {
+    Box::new(move |s: &[u32], now: f64| {
+        model
+            .predict(past, s, now, k)
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect()
+    })
+}
 
 /// Trains on `train`, evaluates on `test`; with `recs_out`, writes the
 /// engine's lists in session-rec's format.
@@ -273,30 +287,26 @@ pub fn run(
     let t = train(train_clicks);
     let (products, events, now) = store(train_clicks, &t)?;
     let engine = engine_for(products, events, rules, now)?;
-    let v_sknn = VsKnn::fit(&clicks_of(train_clicks, &t), t.items.len());
+    let past = PastSessions::fit(&clicks_of(train_clicks, &t), t.items.len());
     let k = *CUTOFFS.last().unwrap_or(&20);
     let methods: Vec<(&str, Method<'_>)> = vec![
         (
             "firstpaint (engine)",
-            Box::new(|s: &[u32]| ask_engine(&engine, &t, s, k, now)),
+            Box::new(|s: &[u32], _| ask_engine(&engine, &t, s, k, now)),
         ),
         (
             "pop",
-            Box::new(|_: &[u32]| t.popular.iter().take(k).copied().collect()),
+            Box::new(|_: &[u32], _| t.popular.iter().take(k).copied().collect()),
         ),
-        ("s-pop", Box::new(|s: &[u32]| session_pop(&t, s, k))),
-        ("item-knn", Box::new(|s: &[u32]| item_knn(&t, s, k))),
-        ("session-knn", Box::new(|s: &[u32]| session_knn(&t, s, k))),
+        ("s-pop", Box::new(|s: &[u32], _| session_pop(&t, s, k))),
+        ("item-knn", Box::new(|s: &[u32], _| item_knn(&t, s, k))),
         (
-            "v-sknn (session-rec)",
-            Box::new(|s: &[u32]| {
-                v_sknn
-                    .predict(s, &vsknn::SESSION_REC, k)
-                    .into_iter()
-                    .map(|(i, _)| i)
-                    .collect()
-            }),
+            "session-knn",
+            Box::new(|s: &[u32], _| session_knn(&t, s, k)),
         ),
+        ("v-sknn (session-rec)", peer(&past, &vsknn::SESSION_REC, k)),
+        ("stan-mrr (session-rec)", peer(&past, &stan::STAN_MRR, k)),
+        ("v-stan-hr (session-rec)", peer(&past, &stan::VSTAN_HR, k)),
     ];
     let mut scores: Vec<Scores> = methods
         .iter()
@@ -310,17 +320,15 @@ pub fn run(
         writeln!(w, "SessionId;Position;Recommendations;Scores")?;
     }
     for (session, clicks) in &test.sessions {
-        let items: Vec<u32> = clicks
-            .iter()
-            .filter_map(|(i, _)| t.index.get(i).copied())
-            .collect();
+        let (items, times) = known(&t, clicks);
         if items.len() < 2 {
             continue;
         }
         for position in 0..items.len() - 1 {
             let (prefix, target) = (&items[..=position], items[position + 1]);
+            let now = times[position + 1];
             for ((_, method), score) in methods.iter().zip(scores.iter_mut()) {
-                let list = method(prefix);
+                let list = method(prefix, now);
                 score.add(&list, target);
                 if let (Some(w), true) = (out.as_mut(), score.method.starts_with("firstpaint")) {
                     let ids: Vec<&str> = list
@@ -488,8 +496,17 @@ pub fn table(scores: &[Scores]) -> String {
     )
 }
 
+/// A test session's clicks on items known in training: their indexes and
+/// times, oldest first.
+fn known(t: &Trained, clicks: &[(String, f64)]) -> (Vec<u32>, Vec<f64>) {
+    clicks
+        .iter()
+        .filter_map(|(i, time)| Some((t.index.get(i).copied()?, *time)))
+        .unzip()
+}
+
 /// The clicks of every training session (item indexes, repeats kept)
-/// and its last click's time, as [`VsKnn::fit`] takes them.
+/// and its last click's time, as [`PastSessions::fit`] takes them.
 fn clicks_of(clicks: &Clicks, t: &Trained) -> Vec<(Vec<u32>, f64)> {
     clicks
         .sessions
@@ -504,37 +521,37 @@ fn clicks_of(clicks: &Clicks, t: &Trained) -> Vec<(Vec<u32>, f64)> {
         .collect()
 }
 
-/// How V-SkNN under `params` agrees with a peer's saved predictions
+/// How a session-rec method agrees with the framework's saved predictions
 /// (`SessionId;Position;Recommendations;Scores`, gzipped, as in
 /// `../shared/data/yoochoose-100k/peers/`) on the same split.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Agreement {
-    /// V-SkNN's own scores.
+    /// The method's own scores.
     pub scores: Scores,
     /// Predictions found in both.
     pub compared: usize,
     /// Share of them with the same first item.
     pub same_first: f64,
     /// Mean share of the peer's scored top 20 (scores above 0) that
-    /// V-SkNN's top 20 holds too.
+    /// the method's top 20 holds too.
     pub overlap: f64,
 }
 
-/// V-SkNN under `params` trained on `train` and asked every prefix of
-/// `test`, compared with the peer's predictions in `peer`.
+/// `model` trained on `training` and asked every prefix of `test`,
+/// compared with the framework's predictions in `peer`.
 pub fn agreement(
     training: &Clicks,
     test: &Clicks,
-    params: &vsknn::Params,
+    model: &dyn NextItem,
     peer: &Path,
 ) -> anyhow::Result<Agreement> {
     let t = train(training);
-    let model = VsKnn::fit(&clicks_of(training, &t), t.items.len());
+    let past = PastSessions::fit(&clicks_of(training, &t), t.items.len());
     let theirs = read_peer(peer)?;
     let k = *CUTOFFS.last().unwrap_or(&20);
     let mut out = Agreement {
         scores: Scores {
-            method: "v-sknn".into(),
+            method: "session-rec".into(),
             ..Scores::default()
         },
         compared: 0,
@@ -542,13 +559,10 @@ pub fn agreement(
         overlap: 0.0,
     };
     for (session, clicks) in &test.sessions {
-        let items: Vec<u32> = clicks
-            .iter()
-            .filter_map(|(i, _)| t.index.get(i).copied())
-            .collect();
+        let (items, times) = known(&t, clicks);
         for position in 0..items.len().saturating_sub(1) {
             let list: Vec<u32> = model
-                .predict(&items[..=position], params, k)
+                .predict(&past, &items[..=position], times[position + 1], k)
                 .into_iter()
                 .map(|(i, _)| i)
                 .collect();

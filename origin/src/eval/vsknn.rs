@@ -17,9 +17,12 @@
 //! - items of the current session count too (`remind`).
 //!
 //! Ties between equal scores are broken by item index here, where the
-//! framework's order is arbitrary.
+//! framework's order is arbitrary. Fitted as [`PastSessions`], asked
+//! through [`NextItem`].
 
 use std::collections::HashMap;
+
+use super::past_sessions::{best, nearest, NextItem, PastSessions};
 
 /// How a position (or a distance from the end) becomes a weight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,93 +96,33 @@ pub struct Params {
     pub idf_weighting: f64,
 }
 
-/// The training sessions as V-SkNN keeps them.
-#[derive(Debug, Clone)]
-pub struct VsKnn {
-    /// Per session: its distinct items, sorted.
-    items: Vec<Vec<u32>>,
-    /// Per session: its last click's time.
-    time: Vec<f64>,
-    /// Per item: the sessions holding it.
-    sessions_of: Vec<Vec<u32>>,
-    /// Per item: ln(sessions / its clicks).
-    idf: Vec<f64>,
-}
-
-impl VsKnn {
-    /// From the training sessions: each one's clicks (item indexes below
-    /// `items`, repeats kept) and the time of its last click.
-    pub fn fit(sessions: &[(Vec<u32>, f64)], items: usize) -> VsKnn {
-        let mut clicks = vec![0usize; items];
-        let mut sessions_of: Vec<Vec<u32>> = vec![Vec::new(); items];
-        let mut distinct = Vec::with_capacity(sessions.len());
-        let mut time = Vec::with_capacity(sessions.len());
-        for (s, (session, last)) in sessions.iter().enumerate() {
-            let mut set = session.clone();
-            set.sort_unstable();
-            set.dedup();
-            for &i in session {
-                if let Some(c) = clicks.get_mut(i as usize) {
-                    *c += 1;
-                }
-            }
-            for &i in &set {
-                if let Some(v) = sessions_of.get_mut(i as usize) {
-                    v.push(s as u32);
-                }
-            }
-            distinct.push(set);
-            time.push(*last);
-        }
-        let n = sessions.len().max(1) as f64;
-        let idf = clicks
-            .iter()
-            .map(|&c| if c == 0 { 0.0 } else { (n / c as f64).ln() })
-            .collect();
-        VsKnn {
-            items: distinct,
-            time,
-            sessions_of,
-            idf,
-        }
-    }
-
-    /// The items and scores for the next click after `session` (its
-    /// clicks oldest first, repeats kept), best first, at most `top`.
-    pub fn predict(&self, session: &[u32], params: &Params, top: usize) -> Vec<(u32, f64)> {
+impl NextItem for Params {
+    fn predict(
+        &self,
+        past: &PastSessions,
+        session: &[u32],
+        _now: f64,
+        top: usize,
+    ) -> Vec<(u32, f64)> {
         let n = session.len();
         // The later occurrence of a repeated item keeps its weight.
         let mut weight: HashMap<u32, f64> = HashMap::new();
         for (pos, &i) in session.iter().enumerate() {
-            weight.insert(i, params.weighting.position(pos + 1, n));
-        }
-        let mut candidates: Vec<u32> = weight
-            .keys()
-            .filter_map(|&i| self.sessions_of.get(i as usize))
-            .flatten()
-            .copied()
-            .collect();
-        candidates.sort_unstable();
-        candidates.dedup();
-        if candidates.len() > params.sample_size {
-            let time = |s: u32| self.time.get(s as usize).copied().unwrap_or(0.0);
-            candidates.sort_by(|&a, &b| time(b).total_cmp(&time(a)).then(b.cmp(&a)));
-            candidates.truncate(params.sample_size);
+            weight.insert(i, self.weighting.position(pos + 1, n));
         }
         let distinct = weight.len() as f64;
-        let mut neighbours: Vec<(u32, f64)> = candidates
+        let neighbours = past
+            .candidates(weight.keys(), self.sample_size)
             .into_iter()
             .filter_map(|s| {
-                let items = self.items.get(s as usize)?;
+                let items = past.items.get(s as usize)?;
                 let dot: f64 = items.iter().filter_map(|i| weight.get(i)).sum();
                 (dot > 0.0).then_some((s, dot / distinct))
             })
             .collect();
-        neighbours.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        neighbours.truncate(params.k);
         let mut scores: HashMap<u32, f64> = HashMap::new();
-        for (s, similarity) in neighbours {
-            let Some(items) = self.items.get(s as usize) else {
+        for (s, similarity) in nearest(neighbours, self.k) {
+            let Some(items) = past.items.get(s as usize) else {
                 continue;
             };
             let step = session
@@ -187,16 +130,12 @@ impl VsKnn {
                 .rev()
                 .position(|i| items.binary_search(i).is_ok())
                 .map_or(n + 1, |p| p + 1);
-            let decay = params.weighting_score.step(step);
+            let decay = self.weighting_score.step(step);
             for &i in items {
-                let idf = self.idf.get(i as usize).copied().unwrap_or(0.0);
-                let score = similarity * (1.0 + idf * params.idf_weighting) * decay;
+                let score = similarity * (1.0 + past.idf(i) * self.idf_weighting) * decay;
                 *scores.entry(i).or_default() += score;
             }
         }
-        let mut ranked: Vec<(u32, f64)> = scores.into_iter().filter(|s| s.1 > 0.0).collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        ranked.truncate(top);
-        ranked
+        best(scores, top)
     }
 }
