@@ -17,7 +17,9 @@ use crate::compile;
 use crate::incremental::state::{text_digest, BuildState, Products, Training};
 use crate::inputs::Inputs;
 use crate::train::graph::Graph;
-use crate::train::{ann, coview, embed, intent, priors, search, sessions, transitions};
+use crate::train::{
+    ann, coview, embed, intent, priors, recent_sessions, search, sessions, transitions,
+};
 
 /// Knobs of one build.
 #[derive(Debug, Clone)]
@@ -154,6 +156,7 @@ fn train(
 
     let co_view = coview::build(catalog.products.len(), &sessions);
     let transitions = transitions::build(catalog.products.len(), &sessions);
+    let recent = recent_sessions::build(&sessions);
     let baskets = sessions::baskets(&inputs.events, &ordinal);
     let bought_together = coview::build(catalog.products.len(), &baskets);
     let evidence = priors::Evidence::gather(
@@ -209,6 +212,7 @@ fn train(
         bought_together,
         search,
         transitions,
+        sessions: recent,
         intent,
         text_map: embedded.text_map,
     };

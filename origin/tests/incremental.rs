@@ -171,6 +171,24 @@ fn an_incremental_build_serves_the_changed_catalog() {
             p.id()
         );
     }
+    // The recent sessions follow their products too: the parent's, less
+    // the removed products and the sessions left with fewer than two.
+    let sessions = |e: &Engine| -> Vec<Vec<String>> {
+        let index = e.store().sessions();
+        (0..index.len() as u32)
+            .map(|s| {
+                index
+                    .products_of(s)
+                    .filter_map(|o| e.store().product_at(o).map(|q| q.id().to_owned()))
+                    .filter(|id| !gone.contains(&id.as_str()))
+                    .collect::<Vec<String>>()
+            })
+            .filter(|ids| ids.len() >= 2)
+            .collect()
+    };
+    assert!(old.store().sessions().len() > 100);
+    assert_eq!(sessions(&engine), sessions(&old));
+    assert_eq!(store.sessions().len(), sessions(&old).len());
     // The new tent is found by its name and among the similar tents.
     let mut req = SearchRequest::new("summitline tent");
     req.visitor.now = LATER;

@@ -506,11 +506,14 @@ pub struct Blend {
     /// is to what the shopper usually looks at (their price band, kept in
     /// the profile), times how sure the band is.
     pub price_fit: f32,
+    /// What shoppers whose recent sessions were like this one opened (the
+    /// session neighbourhood, scaled so the strongest candidate is 1).
+    pub neighbours: f32,
 }
 
 impl Blend {
     /// Every weight with its signal name, in the order reasons list them.
-    pub fn weights(&self) -> [(&'static str, f32); 13] {
+    pub fn weights(&self) -> [(&'static str, f32); 14] {
         [
             ("similarity", self.similarity),
             ("popularity", self.popularity),
@@ -525,6 +528,7 @@ impl Blend {
             ("deal", self.deal),
             ("fast_ship", self.fast_ship),
             ("price_fit", self.price_fit),
+            ("neighbours", self.neighbours),
         ]
     }
 }
@@ -547,6 +551,9 @@ impl Default for Blend {
             // A tie-breaker: on the Online Retail baskets 0.02 is neutral
             // for cart add-ons and more costs the warm MRR (BENCHMARKS.md).
             price_fit: 0.02,
+            // Three times `sequence`, as on YOOCHOOSE's clicks, where the
+            // neighbourhood decides most next clicks (BENCHMARKS.md).
+            neighbours: 1.5,
         }
     }
 }

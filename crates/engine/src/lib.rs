@@ -63,7 +63,8 @@ pub use store::live::{decode_updates, encode_updates, LiveReport};
 pub use store::packed::PackedSlice;
 pub use store::sections::{
     BannerRule, BoostRule, CatalogSection, CoViewSection, PinRule, PriorsSection, ProductRecord,
-    RegionRule, RulesSection, SearchBuryRule, SearchPinRule, SearchRulesSection, StockAt,
+    RegionRule, RulesSection, SearchBuryRule, SearchPinRule, SearchRulesSection, SessionsSection,
+    StockAt,
 };
 pub use store::text_map::TextMapSection;
 pub use store::{Catalog, Lists, Priors, Product, Store};

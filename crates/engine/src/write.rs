@@ -7,9 +7,10 @@ use crate::search::{self, SearchParts};
 use crate::signals::intent::{IntentSection, INTENT};
 use crate::store;
 use crate::store::ann::AnnGraph;
+use crate::store::sections::SessionsSection;
 use crate::store::sections::{
     CatalogSection, CoViewSection, PriorsSection, RulesSection, ANN, BOUGHT, CATALOG, COVIEW,
-    PRIORS, RULES, SCHEMA, SCHEMA_TAG, TEXT_MAP, TRANSITIONS,
+    PRIORS, RULES, SCHEMA, SCHEMA_TAG, SESSIONS, TEXT_MAP, TRANSITIONS,
 };
 use crate::store::text_map::TextMapSection;
 
@@ -31,6 +32,8 @@ pub struct EngineSections {
     pub search: SearchParts,
     /// What shoppers opened next after each product.
     pub transitions: CoViewSection,
+    /// Recent sessions, for the session neighbourhood.
+    pub sessions: SessionsSection,
     /// The session-intent model.
     pub intent: IntentSection,
     /// Text features -> embedding space.
@@ -52,6 +55,11 @@ impl EngineSections {
         writer.add(RULES, codec::encode(RULES, &self.rules)?)?;
         writer.add(BOUGHT, store::lists::write(&self.bought_together))?;
         writer.add(TRANSITIONS, store::lists::write(&self.transitions))?;
+        let products = self.catalog.products.len();
+        writer.add(
+            SESSIONS,
+            store::session_index::write(&self.sessions, products),
+        )?;
         writer.add(INTENT, codec::encode(INTENT, &self.intent)?)?;
         writer.add(TEXT_MAP, codec::encode(TEXT_MAP, &self.text_map)?)?;
         writer.add(

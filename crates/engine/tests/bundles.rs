@@ -5,7 +5,7 @@
 //!    the "rebuild" message, whatever else it holds.
 //! 3. A bundle without a section the engine needs is refused, naming the
 //!    section; one without an optional section (search, transitions,
-//!    intent) opens, and only what needs it says so.
+//!    recent sessions, intent) opens, and only what needs it says so.
 
 mod support;
 
@@ -13,7 +13,8 @@ use firstpaint_bundle::Tag;
 use firstpaint_engine::search::{POSTINGS, SEARCH, TERMS};
 use firstpaint_engine::signals::intent::INTENT;
 use firstpaint_engine::store::sections::{
-    ANN, BOUGHT, CATALOG, COVIEW, PRIORS, RULES, SCHEMA, SCHEMA_TAG, TEXT_MAP, TRANSITIONS,
+    ANN, BOUGHT, CATALOG, COVIEW, PRIORS, RULES, SCHEMA, SCHEMA_TAG, SESSIONS, TEXT_MAP,
+    TRANSITIONS,
 };
 use firstpaint_engine::{EngineError, SearchRequest, SlotKind};
 use std::sync::OnceLock;
@@ -47,6 +48,7 @@ fn the_hand_built_store_opens_whole() {
     );
     assert!(store.search_index().is_some());
     assert!(store.transitions().row(0).next().is_some());
+    assert_eq!(store.sessions().len(), 24);
 }
 
 #[test]
@@ -106,6 +108,15 @@ fn a_bundle_without_an_optional_section_opens_and_only_its_users_say_so() {
     let next = engine.rank(&request(SlotKind::Next)).expect("next ranks");
     assert!(next.items.iter().all(|i| i.source != "next"), "{next:?}");
 
+    let engine = open(without(SESSIONS)).expect("opens without recent sessions");
+    let mut req = request(SlotKind::Next);
+    req.visitor.viewed = vec!["P-000".into()];
+    let next = engine.rank(&req).expect("next ranks");
+    assert!(
+        next.items.iter().all(|i| i.source != "neighbours"),
+        "{next:?}"
+    );
+
     let engine = open(without(INTENT)).expect("opens without an intent model");
     assert!(engine
         .rank(&request(SlotKind::Home))
@@ -115,7 +126,7 @@ fn a_bundle_without_an_optional_section_opens_and_only_its_users_say_so() {
 }
 
 /// Every section the engine reads.
-const READ: [Tag; 13] = [
+const READ: [Tag; 14] = [
     SCHEMA_TAG,
     CATALOG,
     ANN,
@@ -124,6 +135,7 @@ const READ: [Tag; 13] = [
     RULES,
     BOUGHT,
     TRANSITIONS,
+    SESSIONS,
     INTENT,
     TEXT_MAP,
     SEARCH,

@@ -99,9 +99,12 @@ fn next_follows_what_shoppers_opened_after_the_session() {
     req.k = Some(12);
     let r = engine.rank(&req).expect("next ranks");
     assert!(r.personalized);
-    // The strongest transition leads, with its sequence part.
+    // The strongest transition leads what the session has not seen (the
+    // session neighbourhood may bring back what it has: shoppers return to
+    // what they compare), with its sequence part.
+    let unseen: Vec<&RankedItem> = r.items.iter().filter(|i| i.id != id(tent)).collect();
     assert_eq!(
-        (r.items[0].id.as_str(), r.items[0].source),
+        (unseen[0].id.as_str(), unseen[0].source),
         (after.as_str(), "next")
     );
     let sequence = |i: &RankedItem| {
@@ -110,7 +113,7 @@ fn next_follows_what_shoppers_opened_after_the_session() {
             .find(|x| x.signal == "sequence")
             .map_or(0.0, |x| x.value)
     };
-    assert!(sequence(&r.items[0]) > 0.0);
+    assert!(sequence(unseen[0]) > 0.0);
     // On a product page it follows on from the product shown, which is
     // context, not the shopper's history: not personalized.
     let mut page = request(SlotKind::Next);
@@ -142,6 +145,58 @@ fn next_follows_what_shoppers_opened_after_the_session() {
     assert!(
         next.items.iter().any(|i| session.contains(&i.id)),
         "{next:?}"
+    );
+}
+
+#[test]
+fn next_brings_what_sessions_like_this_one_opened() {
+    let engine = support::engine();
+    let phone = ordinal_in("Electronics/Phones", 4);
+    let tent = id(ordinal_in("Outdoors/Tents", 4));
+    let neighbours = |i: &RankedItem| {
+        i.reasons
+            .iter()
+            .find(|x| x.signal == "neighbours")
+            .map_or(0.0, |x| x.value)
+    };
+    let mut req = request(SlotKind::Next);
+    req.product = None;
+    req.visitor.viewed = vec![id(phone)];
+    req.k = Some(12);
+    let r = engine.rank(&req).expect("next ranks");
+    // Only the recent sessions link this phone to this tent: it comes from
+    // them, scored by them, and no other tent does; the charger three
+    // sessions opened after it scores more.
+    let found = r.items.iter().find(|i| i.id == tent).expect("the tent");
+    assert!(neighbours(found) > 0.0, "{found:?}");
+    assert!(
+        r.items
+            .iter()
+            .filter(|i| leaf(&engine, i) == "Outdoors/Tents")
+            .all(|i| i.id == tent),
+        "{r:?}"
+    );
+    let charger = id(ordinal_in("Electronics/Chargers", 4));
+    let charger = r
+        .items
+        .iter()
+        .find(|i| i.id == charger)
+        .expect("the charger");
+    assert!(neighbours(charger) > neighbours(found), "{r:?}");
+    // The strongest neighbourhood score is 1; the session's own product
+    // (the neighbours hold it too) scores as well.
+    let best = r.items.iter().map(neighbours).fold(0.0, f32::max);
+    assert!((best - 1.0).abs() < 1e-6, "{r:?}");
+    let own = r.items.iter().find(|i| i.id == id(phone));
+    assert!(own.is_some_and(|i| neighbours(i) > 0.0), "{r:?}");
+    // Its weight is the merchant's: at 0 the tent has no reason to be here.
+    let off = support::engine_with(|rules| rules.blend.neighbours = 0.0)
+        .rank(&req)
+        .expect("next ranks");
+    let tent_off = off.items.iter().find(|i| i.id == tent);
+    assert!(
+        tent_off.is_none_or(|i| i.score < found.score),
+        "{tent_off:?} vs {found:?}"
     );
 }
 

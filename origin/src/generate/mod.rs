@@ -198,6 +198,9 @@ category_affinity = 0.15
 co_view = 0.15
 # What shoppers opened right after the session's recent products.
 sequence = 0.5
+# What shoppers whose recent sessions were like this one opened (the
+# session neighbourhood; next and home slots).
+neighbours = 1.5
 # Interest rising well above its usual rate (last week vs the four before).
 trending = 0.1
 # Cheaper than its category, where the category's shoppers respond to price.

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use firstpaint_bundle::{hex, Lineage, SigningKey};
-use firstpaint_engine::{CoViewSection, EngineSections, Quantized};
+use firstpaint_engine::{CoViewSection, EngineSections, Quantized, SessionsSection};
 
 use crate::build::{self, BuildOptions, BuildReport};
 use crate::inputs::Inputs;
@@ -142,6 +142,24 @@ impl Diff {
             .collect()
     }
 
+    /// Recent sessions renumbered: removed products leave them, and a
+    /// session left with fewer than two products leaves the index (new
+    /// products are in no session until the next full build).
+    fn carry_sessions(&self, sessions: &SessionsSection) -> SessionsSection {
+        let mut out = SessionsSection::default();
+        for (products, &minute) in sessions.products.iter().zip(&sessions.minutes) {
+            let renumbered: Vec<u32> = products
+                .iter()
+                .filter_map(|&p| self.new_of_old.get(p as usize).copied().flatten())
+                .collect();
+            if renumbered.len() >= 2 {
+                out.products.push(renumbered);
+                out.minutes.push(minute);
+            }
+        }
+        out
+    }
+
     /// Neighbour lists renumbered: rows follow their products, removed
     /// products leave every row, new products start with empty rows.
     fn carry_lists(&self, lists: &CoViewSection) -> CoViewSection {
@@ -214,6 +232,7 @@ pub fn rebuild(
         let co_view = diff.carry_lists(&parent.co_view);
         let bought_together = diff.carry_lists(&parent.bought_together);
         let transitions = diff.carry_lists(&parent.transitions);
+        let recent = diff.carry_sessions(&parent.sessions);
         lap("catalog + carried models", &mut steps);
 
         let behaviour = diff.carry(&parent.products.behaviour);
@@ -265,6 +284,7 @@ pub fn rebuild(
             bought_together,
             search,
             transitions,
+            sessions: recent,
             intent: parent.intent,
             text_map: parent.text_map,
         };

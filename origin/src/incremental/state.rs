@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use firstpaint_bundle::{codec, InputFile, Tag};
 use firstpaint_contracts::Product;
-use firstpaint_engine::{CoViewSection, EngineSections, IntentSection, Quantized, TextMapSection};
+use firstpaint_engine::{
+    CoViewSection, EngineSections, IntentSection, Quantized, SessionsSection, TextMapSection,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::train::graph::Graph;
@@ -21,7 +23,7 @@ use crate::train::priors::Evidence;
 
 /// Version of the state's layout; a state of another is not used (the next
 /// build is a full one).
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 const MAGIC: &[u8; 4] = b"FPST";
 /// The codec's name for the payload, in its errors.
 const TAG: Tag = Tag(*b"STAT");
@@ -45,6 +47,8 @@ pub struct BuildState {
     pub bought_together: CoViewSection,
     /// Opened-next lists, by ordinal.
     pub transitions: CoViewSection,
+    /// Recent sessions, by ordinal.
+    pub sessions: SessionsSection,
     /// The session-intent model (category-indexed).
     pub intent: IntentSection,
     /// Text features -> embedding space.
@@ -127,6 +131,7 @@ impl BuildState {
             co_view,
             bought_together,
             transitions,
+            sessions,
             intent,
             text_map,
             ..
@@ -140,6 +145,7 @@ impl BuildState {
             co_view,
             bought_together,
             transitions,
+            sessions,
             intent,
             text_map,
             graph,
@@ -206,6 +212,22 @@ impl BuildState {
         ];
         if let Some((what, len)) = columns.iter().find(|(_, len)| *len != n) {
             bail!("{len} {what} for {n} products");
+        }
+        let sessions = &self.sessions;
+        if sessions.minutes.len() != sessions.products.len() {
+            bail!(
+                "{} session times for {} recent sessions",
+                sessions.minutes.len(),
+                sessions.products.len()
+            );
+        }
+        if let Some(p) = sessions
+            .products
+            .iter()
+            .flatten()
+            .find(|&&p| p as usize >= n)
+        {
+            bail!("a recent session holds product {p} of {n}");
         }
         let c = self.categories.len();
         if p.evidence.price_response.len() != c || p.evidence.refill_days.len() != c {

@@ -11,6 +11,8 @@
 //! - [`graph`]: that index changed in place by an incremental build.
 //! - [`search`]: the lexical index (terms, postings, synonyms).
 //! - [`transitions`]: what shoppers opened after each product.
+//! - [`recent_sessions`]: the recent sessions the edge searches for the
+//!   session neighbourhood.
 //! - [`intent`]: the session-intent classifier.
 
 pub mod ann;
@@ -21,6 +23,7 @@ pub mod graph;
 pub mod intent;
 pub mod market;
 pub mod priors;
+pub mod recent_sessions;
 pub mod search;
 pub mod sessions;
 pub mod textmap;

@@ -83,15 +83,22 @@ pub fn group(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Vec<Touch>> 
         .collect()
 }
 
-/// A session that viewed `products` in order (for tests).
+/// A session that viewed `products` in order, all at once (for tests).
 #[cfg(test)]
 pub(crate) fn views(products: &[u32]) -> Vec<Touch> {
-    products
-        .iter()
-        .map(|&product| Touch {
+    views_from(products, 0, 0)
+}
+
+/// A session that viewed `products` in order, the first at `start` (unix
+/// seconds), one every `every` seconds (for tests).
+#[cfg(test)]
+pub(crate) fn views_from(products: &[u32], start: i64, every: i64) -> Vec<Touch> {
+    (0..)
+        .zip(products)
+        .map(|(i, &product)| Touch {
             product,
             signal: Signal::View,
-            ts: 0,
+            ts: start + every * i,
         })
         .collect()
 }

@@ -51,19 +51,11 @@ pub fn build(n: usize, sessions: &[Vec<Touch>]) -> CoViewSection {
 
 #[cfg(test)]
 mod tests {
-    use super::super::sessions::Signal;
+    use super::super::sessions::views_from;
     use super::*;
 
     fn session(items: &[u32]) -> Vec<Touch> {
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, &product)| Touch {
-                product,
-                signal: Signal::View,
-                ts: i as i64,
-            })
-            .collect()
+        views_from(items, 0, 1)
     }
 
     #[test]

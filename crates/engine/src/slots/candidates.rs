@@ -7,7 +7,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use crate::store::sections::BlendWeights;
 
 /// How many signals there are.
-pub(crate) const SIGNALS: usize = 13;
+pub(crate) const SIGNALS: usize = 14;
 
 /// A signal every candidate carries, 0 to 1, weighed by the merchant's
 /// [`BlendWeights`]. Its weight is read by name ([`Signal::weight`]), not by a
@@ -27,6 +27,7 @@ pub(crate) enum Signal {
     Deal,
     FastShip,
     PriceFit,
+    Neighbours,
 }
 
 impl Signal {
@@ -45,6 +46,7 @@ impl Signal {
         Signal::Deal,
         Signal::FastShip,
         Signal::PriceFit,
+        Signal::Neighbours,
     ];
 
     /// Its name in reasons, as the rules file's `[blend]` names its weight.
@@ -63,6 +65,7 @@ impl Signal {
             Signal::Deal => "deal",
             Signal::FastShip => "fast_ship",
             Signal::PriceFit => "price_fit",
+            Signal::Neighbours => "neighbours",
         }
     }
 
@@ -82,6 +85,7 @@ impl Signal {
             Signal::Deal => blend.deal,
             Signal::FastShip => blend.fast_ship,
             Signal::PriceFit => blend.price_fit,
+            Signal::Neighbours => blend.neighbours,
         }
     }
 }
@@ -204,6 +208,7 @@ mod tests {
             &mut blend.deal,
             &mut blend.fast_ship,
             &mut blend.price_fit,
+            &mut blend.neighbours,
         ];
         for (i, w) in fields.into_iter().enumerate() {
             *w = i as f32 + 0.5;

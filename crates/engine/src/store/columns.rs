@@ -367,6 +367,13 @@ impl<T: Int> Rows<T> {
         self.values.slice(self.span(i))
     }
 
+    /// The last `n` values of row `i` (all of it when it is shorter).
+    pub fn tail(&self, i: usize, n: usize) -> PackedSlice<'_, T> {
+        let span = self.span(i);
+        self.values
+            .slice(span.end.saturating_sub(n).max(span.start)..span.end)
+    }
+
     /// Where row `i` lies among the values: what a column kept parallel to
     /// them (a score per neighbour) is sliced by.
     pub fn span(&self, i: usize) -> Range<usize> {

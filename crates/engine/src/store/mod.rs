@@ -10,6 +10,7 @@
 //! - [`ann`]: the HNSW index over product embeddings.
 //! - [`search_index`]: the search index (term dictionary, synonyms,
 //!   attribute terms) over [`postings`], its posting lists.
+//! - [`session_index`]: recent sessions and the sessions of each product.
 //! - [`live`]: stock, prices and availability pushed since the build,
 //!   laid over the catalog.
 //! - [`text_map`]: text features -> embedding space; [`intent_model`]: the
@@ -35,6 +36,7 @@ pub mod postings;
 pub mod priors;
 pub mod search_index;
 pub mod sections;
+pub mod session_index;
 pub mod slot_kind;
 pub mod symbols;
 pub mod text_map;

@@ -17,6 +17,7 @@ use crate::store::live::LiveData;
 use crate::store::packed::PackedSlice;
 use crate::store::search_index::{SearchIndex, SearchSection, POSTINGS, SEARCH, TERMS};
 use crate::store::sections::{self, RulesSection};
+use crate::store::session_index::SessionIndex;
 use crate::store::text_map::TextMapSection;
 use crate::store::{Catalog, Lists, Priors, Product};
 use crate::text::category_names::{is_category_slug, resolve_category};
@@ -45,6 +46,8 @@ struct Views {
     bought_together: Lists,
     /// Empty for bundles built without transitions.
     transitions: Lists,
+    /// Recent sessions (empty when the events had none).
+    sessions: SessionIndex,
     /// Without classes for bundles built before intent was trained (or from
     /// events without any mission): then nothing is predicted.
     intent: IntentSection,
@@ -105,6 +108,11 @@ impl Store {
         } else {
             Lists::empty()
         };
+        let sessions = if bundle.has(sections::SESSIONS) {
+            SessionIndex::open(sections::SESSIONS, shared(sections::SESSIONS)?, n)?
+        } else {
+            SessionIndex::empty()
+        };
         let rules: RulesSection = decode(bundle, sections::RULES)?;
 
         let inconsistent =
@@ -147,6 +155,7 @@ impl Store {
             co_view,
             bought_together,
             transitions,
+            sessions,
             intent,
             text_map,
             rules,
@@ -406,5 +415,10 @@ impl Store {
     /// bundles built without transitions).
     pub fn transitions(&self) -> &Lists {
         &self.views.transitions
+    }
+
+    /// Recent sessions, for the session neighbourhood.
+    pub fn sessions(&self) -> &SessionIndex {
+        &self.views.sessions
     }
 }

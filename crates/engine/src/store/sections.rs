@@ -21,7 +21,7 @@ pub const SCHEMA_TAG: Tag = Tag(*b"SCHM");
 /// (a field added to the rules, a new signal) must bump it, so an engine
 /// and a bundle that disagree say so instead of failing to decode.
 /// Bundles without a schema section are version 1.
-pub const SCHEMA: u32 = 15;
+pub const SCHEMA: u32 = 16;
 
 /// Tag of [`CatalogSection`].
 pub const CATALOG: Tag = Tag(*b"CATL");
@@ -40,6 +40,22 @@ pub const TEXT_MAP: Tag = Tag(*b"TXMP");
 /// Tag of the sequential transitions (a [`CoViewSection`]: for each
 /// product, what shoppers opened next, as a share of what they opened next).
 pub const TRANSITIONS: Tag = Tag(*b"SEQT");
+
+/// Tag of the recent sessions ([`SessionsSection`], read in place by
+/// [`crate::store::session_index`]).
+pub const SESSIONS: Tag = Tag(*b"SNBH");
+
+/// Recent shopping sessions, the session neighbourhood the edge searches:
+/// shoppers whose sessions share products with the current one, and what
+/// else they opened.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionsSection {
+    /// Per session, oldest first (by last touch): its products, each once
+    /// at its last touch, in the order of those touches.
+    pub products: Vec<Vec<u32>>,
+    /// Per session: its last touch, unix minutes.
+    pub minutes: Vec<u32>,
+}
 
 /// The products the edge can show, in ordinal order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -379,6 +395,8 @@ pub struct BlendWeights {
     pub fast_ship: f32,
     /// Fit to the shopper's price band.
     pub price_fit: f32,
+    /// What shoppers whose sessions were like this one opened.
+    pub neighbours: f32,
 }
 
 impl From<&Blend> for BlendWeights {
@@ -397,6 +415,7 @@ impl From<&Blend> for BlendWeights {
             deal: b.deal,
             fast_ship: b.fast_ship,
             price_fit: b.price_fit,
+            neighbours: b.neighbours,
         }
     }
 }

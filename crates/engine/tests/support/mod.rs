@@ -10,7 +10,9 @@
 //! nearest by brute force. Viewed-together rows run within a leaf,
 //! bought-together rows join phones to their chargers and cases (and
 //! coffee to tea, tents to fuel and lamps), transitions lead to the
-//! leaf's next product.
+//! leaf's next product. The recent sessions pair each phone with the
+//! charger of the same `k`, and once with the tent of the same `k` (a link
+//! no list has: only the session neighbourhood knows it).
 //!
 //! [`engine`] opens the store under [`default_rules`]; [`engine_with`]
 //! under rules a test edits first.
@@ -31,7 +33,7 @@ use firstpaint_engine::store::text_map::TextMapSection;
 use firstpaint_engine::{
     AnnGraph, BannerRule, CatalogSection, CoViewSection, Embedding, Engine, EngineError,
     EngineSections, IntentSection, PriorsSection, ProductRecord, Quantized, RulesSection,
-    SearchRulesSection, StockAt, DIM,
+    SearchRulesSection, SessionsSection, StockAt, DIM,
 };
 
 /// The time the store is built and every request is made, unix seconds
@@ -482,6 +484,31 @@ pub fn transitions(n: usize) -> CoViewSection {
     )
 }
 
+/// Recent sessions, an hour apart up to [`NOW`]: for every `k`, three
+/// shoppers opened phone `k` then charger `k`, and one phone `k` then
+/// tent `k`.
+pub fn recent_sessions() -> SessionsSection {
+    let mut s = SessionsSection::default();
+    let rounds = [
+        "Electronics/Chargers",
+        "Electronics/Chargers",
+        "Outdoors/Tents",
+        "Electronics/Chargers",
+    ];
+    for (round, then) in rounds.into_iter().enumerate() {
+        for k in 0..PER_LEAF {
+            s.products.push(vec![
+                ordinal_in("Electronics/Phones", k),
+                ordinal_in(then, k),
+            ]);
+            let hours_ago = (rounds.len() - round) * PER_LEAF - k;
+            s.minutes
+                .push(((NOW - 3_600 * hours_ago as i64) / 60) as u32);
+        }
+    }
+    s
+}
+
 /// The lexical index: title, brand, category path and colour of every
 /// product; colours and brands as attributes; `cellphone` a one-way
 /// synonym of `smartphone`.
@@ -576,6 +603,7 @@ pub fn sections(rules: RulesSection) -> EngineSections {
         bought_together: bought_together(&catalog),
         search: search(&catalog),
         transitions: transitions(n),
+        sessions: recent_sessions(),
         intent: IntentSection::default(),
         text_map: TextMapSection::random(),
         catalog,

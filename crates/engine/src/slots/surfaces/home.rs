@@ -1,13 +1,16 @@
 //! The home slot: popular and trending products for everyone, the best of
 //! the visit's predicted mission and of the categories it viewed or landed
 //! on, and for a new visitor the fast-ship best of that interest; with
-//! viewed products, also their nearest neighbours and what follows
-//! them (opened next, viewed together); for a returning visitor, their
+//! viewed products, also their nearest neighbours, what follows them
+//! (opened next, viewed together) and what sessions like this one opened;
+//! for a returning visitor, their
 //! recent views come first, after what they wanted back in stock and what
 //! they ordered and are due to buy again (by their category's refill
 //! interval).
 
-use super::{follow_session, neighbours, score_affinity, score_similarity, Context};
+use super::{
+    follow_neighbours, follow_session, neighbours, score_affinity, score_similarity, Context,
+};
 use crate::limits::{CANDIDATES_PER_SOURCE, RECENT_IN_HOME};
 use crate::slots::candidates::Pool;
 
@@ -96,6 +99,7 @@ pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
     if !session.is_empty() {
         neighbours(ctx, &session.taste, tier, pool);
         follow_session(ctx, tier, pool);
+        follow_neighbours(ctx, tier, pool);
         score_similarity(ctx, &session.taste, pool);
     }
     score_affinity(ctx, pool);

@@ -12,6 +12,7 @@ mod product;
 
 use crate::embedding::Embedding;
 use crate::limits::CANDIDATES_PER_SOURCE;
+use crate::signals::neighbourhood;
 use crate::signals::session::Session;
 use crate::slots::candidates::{Pool, Signal};
 use crate::store::slot_kind::SlotKind;
@@ -71,6 +72,23 @@ fn follow_session(ctx: &Context<'_>, tier: u8, pool: &mut Pool) {
                 Signal::CoView,
                 (c.get(Signal::CoView) + weight * score).min(1.0),
             );
+        }
+    }
+}
+
+/// Proposes at `tier` what the session's neighbourhood opened (the best
+/// [`CANDIDATES_PER_SOURCE`]), and scores every candidate of the pool by it:
+/// call it after the other sources have proposed.
+fn follow_neighbours(ctx: &Context<'_>, tier: u8, pool: &mut Pool) {
+    let top = 4 * CANDIDATES_PER_SOURCE;
+    let scores = neighbourhood::scores(ctx.store, &ctx.session.viewed, ctx.now, top);
+    for &(ord, score) in scores.iter().take(CANDIDATES_PER_SOURCE) {
+        pool.add(ord, tier, "neighbours")
+            .set(Signal::Neighbours, score);
+    }
+    for &(ord, score) in scores.iter().skip(CANDIDATES_PER_SOURCE) {
+        if let Some(c) = pool.get_mut(ord) {
+            c.set(Signal::Neighbours, score);
         }
     }
 }

@@ -2,12 +2,14 @@
 //!
 //! Session-based next-item ranking: the session's recent products, weighted
 //! by recency, propose what shoppers opened right after them (sequential
-//! transitions) and what they viewed with them; embedding neighbours of the
-//! session and the store's popular products fill the rest. Unlike `home`,
+//! transitions) and what they viewed with them, and the sessions most like
+//! this one propose what else they opened (the session neighbourhood);
+//! embedding neighbours of the session and the store's popular products
+//! fill the rest. Unlike `home`,
 //! the session's own products may come back: shoppers return to what they
 //! are comparing, and the transitions say how often.
 
-use super::{follow_session, neighbours, score_similarity, Context};
+use super::{follow_neighbours, follow_session, neighbours, score_similarity, Context};
 use crate::limits::CANDIDATES_PER_SOURCE;
 use crate::slots::candidates::Pool;
 
@@ -18,5 +20,6 @@ pub(crate) fn next(ctx: &Context<'_>, pool: &mut Pool) {
     for ord in store.top_overall().take(CANDIDATES_PER_SOURCE) {
         pool.add(ord, 1, "popular");
     }
+    follow_neighbours(ctx, 0, pool);
     score_similarity(ctx, &session.taste, pool);
 }

@@ -1,0 +1,168 @@
+//! Recent shopping sessions, read in place: each session's products, when
+//! it ended, and for each product the sessions that hold it. The session
+//! neighbourhood ([`crate::signals::neighbourhood`]) searches it.
+//!
+//! Section `SNBH` (layout `SNB1`), sessions numbered oldest first by their
+//! last touch, so a higher number is a more recent session:
+//! - blocks 0 and 1: per session, its products (each once, at its last
+//!   touch, in touch order) as compressed rows;
+//! - block 2: per session, its last touch in unix minutes, bit-packed;
+//! - blocks 3 and 4: per product, the sessions holding it, ascending.
+
+use firstpaint_bundle::{OwnedBytes, Tag};
+
+#[cfg(feature = "build")]
+use super::columns::SectionWriter;
+use super::columns::{Blocks, Rows};
+use super::packed::{Packed, PackedSlice};
+use crate::error::EngineError;
+#[cfg(feature = "build")]
+use crate::store::sections::SessionsSection;
+
+const MAGIC: [u8; 4] = *b"SNB1";
+
+/// Recent sessions and the product -> sessions index, read in place.
+#[derive(Debug, Clone)]
+pub struct SessionIndex {
+    products: Rows<u32>,
+    minutes: Packed<u32>,
+    sessions: Rows<u32>,
+}
+
+impl SessionIndex {
+    /// No sessions (a bundle built without them, or from no events).
+    pub fn empty() -> Self {
+        Self {
+            products: Rows::empty(),
+            minutes: Packed::empty(),
+            sessions: Rows::empty(),
+        }
+    }
+
+    /// Opens section `tag` over `bytes`, which must have a row of sessions
+    /// for each of `products` and a last touch for each session.
+    pub fn open(tag: Tag, bytes: OwnedBytes, products: usize) -> Result<Self, EngineError> {
+        let b = Blocks::open(tag, bytes, MAGIC, 5)?;
+        let rows = b.rows(0, None)?;
+        Ok(Self {
+            minutes: b.view(2, Some(rows.len()))?,
+            products: rows,
+            sessions: b.rows(3, Some(products))?,
+        })
+    }
+
+    /// Number of sessions.
+    pub fn len(&self) -> usize {
+        self.products.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Session `s`'s products, each once, in the order of their last touch
+    /// (empty for an unknown session).
+    pub fn products_of(&self, s: u32) -> PackedSlice<'_, u32> {
+        self.products.row(s as usize)
+    }
+
+    /// Session `s`'s last touch, unix minutes.
+    pub fn minute(&self, s: u32) -> Option<u32> {
+        self.minutes.get(s as usize)
+    }
+
+    /// The sessions holding product `p`, ascending (so oldest first).
+    pub fn sessions_with(&self, p: u32) -> PackedSlice<'_, u32> {
+        self.sessions.row(p as usize)
+    }
+
+    /// Fills `out` with the `sample` most recent sessions holding any of
+    /// `products`, most recent first, each once. Only the `sample` most
+    /// recent of each product's sessions can be among them, so a popular
+    /// product costs what the sample needs, not its whole row.
+    pub fn recent_sharing(&self, products: &[u32], sample: usize, out: &mut Vec<u32>) {
+        out.clear();
+        for &p in products {
+            out.extend(self.sessions.tail(p as usize, sample));
+        }
+        out.sort_unstable_by(|a, b| b.cmp(a));
+        out.dedup();
+        out.truncate(sample);
+    }
+}
+
+#[cfg(feature = "build")]
+/// Writes `sessions` in the layout above, with the sessions of each of
+/// `products` (the origin's side).
+pub fn write(sessions: &SessionsSection, products: usize) -> Vec<u8> {
+    let mut holding: Vec<Vec<u32>> = vec![Vec::new(); products];
+    for (s, row) in (0u32..).zip(&sessions.products) {
+        for &p in row {
+            if let Some(h) = holding.get_mut(p as usize) {
+                if h.last() != Some(&s) {
+                    h.push(s);
+                }
+            }
+        }
+    }
+    let mut w = SectionWriter::new(MAGIC);
+    w.rows(sessions.products.iter().map(|r| r.iter().copied()))
+        .packed(sessions.minutes.iter().copied())
+        .rows(holding);
+    w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn index() -> SessionIndex {
+        let section = SessionsSection {
+            products: vec![vec![0, 1], vec![2], vec![1, 2, 3], vec![3, 0]],
+            minutes: vec![10, 20, 30, 40],
+        };
+        SessionIndex::open(Tag(*b"SNBH"), OwnedBytes::new(write(&section, 5)), 5).unwrap()
+    }
+
+    #[test]
+    fn sessions_read_back_with_their_products_and_times() {
+        let ix = index();
+        assert_eq!(ix.len(), 4);
+        assert_eq!(ix.products_of(2).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(ix.minute(3), Some(40));
+        assert_eq!(ix.sessions_with(1).collect::<Vec<_>>(), [0, 2]);
+        assert_eq!(ix.sessions_with(4).count(), 0);
+        assert_eq!(ix.products_of(9).count(), 0);
+        assert_eq!(ix.minute(9), None);
+    }
+
+    #[test]
+    fn the_most_recent_sharing_sessions_come_first_once_each() {
+        let ix = index();
+        let mut out = Vec::new();
+        ix.recent_sharing(&[1, 3], 10, &mut out);
+        assert_eq!(out, [3, 2, 0]);
+        ix.recent_sharing(&[1, 3, 2], 2, &mut out);
+        assert_eq!(out, [3, 2]);
+        ix.recent_sharing(&[4, 99], 10, &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_section_for_another_catalog_is_refused() {
+        let section = SessionsSection {
+            products: vec![vec![0]],
+            minutes: vec![1],
+        };
+        let tag = Tag(*b"SNBH");
+        assert!(SessionIndex::open(tag, OwnedBytes::new(write(&section, 2)), 3).is_err());
+        let bad_times = SessionsSection {
+            products: vec![vec![0], vec![1]],
+            minutes: vec![1],
+        };
+        assert!(SessionIndex::open(tag, OwnedBytes::new(write(&bad_times, 2)), 2).is_err());
+        assert!(SessionIndex::empty().is_empty());
+    }
+}
