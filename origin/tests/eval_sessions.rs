@@ -26,8 +26,12 @@ fn split() -> Option<(PathBuf, sessions::Clicks, sessions::Clicks)> {
     Some((data, train, test))
 }
 
+/// The engine, with its session neighbourhood, ahead of the strongest
+/// peer, session-rec's V-STAN, on both HR@20 and MRR@20 (0.669 / 0.370
+/// against 0.653 / 0.368 when written), and far ahead of the simple
+/// baselines.
 #[test]
-fn the_engine_predicts_next_clicks_about_as_well_as_session_knn() {
+fn the_engine_predicts_next_clicks_better_than_v_stan() {
     let Some((_, train, test)) = split() else {
         return;
     };
@@ -37,12 +41,8 @@ fn the_engine_predicts_next_clicks_about_as_well_as_session_knn() {
     let scores = sessions::run(&train, &test, rules, None).unwrap().rows;
     eprintln!("{}", sessions::table(&scores));
     let by = |m: &str| scores.iter().find(|s| s.method.starts_with(m)).unwrap();
-    let (engine, knn, item, spop) = (
-        by("firstpaint"),
-        by("session-knn"),
-        by("item-knn"),
-        by("s-pop"),
-    );
+    let (engine, v_stan, item, spop) =
+        (by("firstpaint"), by("v-stan"), by("item-knn"), by("s-pop"));
     assert!(engine.predictions > 10_000);
     // HR@20 and MRR@20 (cut-off index 2).
     assert!(
@@ -54,10 +54,10 @@ fn the_engine_predicts_next_clicks_about_as_well_as_session_knn() {
         "{engine:?} vs {spop:?}"
     );
     assert!(
-        engine.hit_rate(2) > knn.hit_rate(2) - 0.03,
-        "{engine:?} vs {knn:?}"
+        engine.hit_rate(2) > v_stan.hit_rate(2) + 0.01,
+        "{engine:?} vs {v_stan:?}"
     );
-    assert!(engine.mrr(2) > knn.mrr(2) - 0.01, "{engine:?} vs {knn:?}");
+    assert!(engine.mrr(2) > v_stan.mrr(2), "{engine:?} vs {v_stan:?}");
 }
 
 /// `model` agrees with session-rec's own predictions in `peers/{file}`:

@@ -28,6 +28,7 @@ mod error;
 pub mod experiments;
 pub mod limits;
 mod order;
+mod ordinal_map;
 pub mod policy;
 pub mod render;
 pub mod search;

@@ -18,7 +18,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
-use firstpaint_bundle::{section_ranges, sha256, Bundle, OwnedBytes, SigningKey};
+use firstpaint_bundle::{
+    section_ranges, sha256, Bundle, BundleWriter, OwnedBytes, SigningKey, Tag,
+};
+use firstpaint_engine::store::sections::SESSIONS;
 use firstpaint_engine::{Embedding, Engine, SearchRequest, SlotKind, SlotRequest};
 use firstpaint_origin::build::{build, BuildOptions};
 use firstpaint_origin::eval::ann::{exact_top, hits_with_ties};
@@ -177,21 +180,29 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
     let samples: Vec<Sample> = (0..args.rank_calls)
         .map(|_| Sample::draw(&engine, &mut rng))
         .collect();
-    let mut rank = Vec::new();
-    for &(label, kind, views) in RANKED {
-        let mut times: Vec<Duration> = samples
-            .iter()
-            .map(|s| {
-                let req = s.request(kind, views);
-                let t = Instant::now();
-                let r = engine.rank(&req);
-                std::hint::black_box(r.is_ok());
-                t.elapsed()
-            })
-            .collect();
-        times.sort();
-        rank.push((label, percentile(&times, 0.5), percentile(&times, 0.99)));
-    }
+    let time_ranks = |engine: &Engine, kinds: &[(&'static str, SlotKind, usize)]| {
+        let mut rank = Vec::new();
+        for &(label, kind, views) in kinds {
+            let mut times: Vec<Duration> = samples
+                .iter()
+                .map(|s| {
+                    let req = s.request(kind, views);
+                    let t = Instant::now();
+                    let r = engine.rank(&req);
+                    std::hint::black_box(r.is_ok());
+                    t.elapsed()
+                })
+                .collect();
+            times.sort();
+            rank.push((label, percentile(&times, 0.5), percentile(&times, 0.99)));
+        }
+        rank
+    };
+    let mut rank = time_ranks(&engine, RANKED);
+    // The same requests on the same bundle less its recent sessions: what
+    // the session neighbourhood costs, in the same run.
+    let plain = Engine::open(without(&bytes, SESSIONS, key)?, &public, NOW)?;
+    rank.extend(time_ranks(&plain, WITHOUT_NEIGHBOURHOOD));
 
     eprintln!("{name}: recall");
     let embeddings: Vec<Embedding> = (0..n as u32)
@@ -388,6 +399,36 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
         indexed,
     })
 }
+
+/// `bytes` re-signed by `key` without section `gone`.
+fn without(bytes: &[u8], gone: Tag, key: &SigningKey) -> anyhow::Result<Vec<u8>> {
+    let bundle = Bundle::open(bytes, &key.verifying_key(), NOW)?;
+    let header = bundle.header();
+    let mut writer = BundleWriter::new(firstpaint_bundle::Inputs {
+        bundle_version: header.bundle_version,
+        created_at: header.created_at,
+        expires_at: header.expires_at,
+        ..firstpaint_bundle::Inputs::default()
+    });
+    for tag in bundle.tags().filter(|&t| t != gone).collect::<Vec<_>>() {
+        writer.add(tag, bundle.section(tag)?.to_vec())?;
+    }
+    Ok(writer.finish(key))
+}
+
+/// The slots the session neighbourhood serves, timed again without it.
+const WITHOUT_NEIGHBOURHOOD: &[(&str, SlotKind, usize)] = &[
+    (
+        "home, 3 views, no neighbourhood (baseline)",
+        SlotKind::Home,
+        3,
+    ),
+    (
+        "next, on a product page, 3 views, no neighbourhood (baseline)",
+        SlotKind::Next,
+        3,
+    ),
+];
 
 /// The slot kinds timed, with the views each request carries: every kind
 /// the facade ranks, with home for a new visitor too.

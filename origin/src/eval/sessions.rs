@@ -7,7 +7,9 @@
 //! product per item, no text: the data has none) and page-view events, built
 //! into a bundle exactly as `firstpaint build` does. For every test session
 //! (items unseen in training dropped; sessions shorter than 2 skipped) and
-//! every prefix, each method ranks 20 items for the next click.
+//! every prefix, each method ranks 20 items for the next click. Each
+//! method's time per prediction is reported beside its scores (one thread;
+//! the engine's includes resolving the session's ids, as the edge does).
 //!
 //! Baselines (Ludewig & Jannach's definitions, simplified where said):
 //! - `pop`: the most clicked items of training.
@@ -26,6 +28,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use firstpaint_contracts::{Consent, Event, EventKind, Product, Rules};
@@ -139,6 +142,8 @@ pub struct Scores {
     pub hits: [usize; 3],
     /// Per cut-off: summed reciprocal ranks.
     pub reciprocal: [f64; 3],
+    /// Time spent predicting (one thread, as the method ran here).
+    pub spent: Duration,
 }
 
 impl Scores {
@@ -157,6 +162,11 @@ impl Scores {
     /// HitRate at cut-off index `c`.
     pub fn hit_rate(&self, c: usize) -> f64 {
         self.hits.get(c).copied().unwrap_or(0) as f64 / self.predictions.max(1) as f64
+    }
+
+    /// Mean time per prediction, microseconds.
+    pub fn micros(&self) -> f64 {
+        self.spent.as_secs_f64() * 1e6 / self.predictions.max(1) as f64
     }
 
     /// MRR at cut-off index `c`.
@@ -328,7 +338,9 @@ pub fn run(
             let (prefix, target) = (&items[..=position], items[position + 1]);
             let now = times[position + 1];
             for ((_, method), score) in methods.iter().zip(scores.iter_mut()) {
+                let started = Instant::now();
                 let list = method(prefix, now);
+                score.spent += started.elapsed();
                 score.add(&list, target);
                 if let (Some(w), true) = (out.as_mut(), score.method.starts_with("firstpaint")) {
                     let ids: Vec<&str> = list
@@ -482,6 +494,7 @@ pub fn table(scores: &[Scores]) -> String {
         "MRR@10",
         "HR@20",
         "MRR@20",
+        "µs per prediction",
     ];
     super::markdown(
         &header,
@@ -491,6 +504,7 @@ pub fn table(scores: &[Scores]) -> String {
                 row.push(format!("{:.3}", s.hit_rate(c)));
                 row.push(format!("{:.3}", s.mrr(c)));
             }
+            row.push(format!("{:.0}", s.micros()));
             row
         }),
     )

@@ -25,8 +25,8 @@
 //! YOOCHOOSE, not tuned here; `firstpaint eval sessions` compares the
 //! engine with the framework's V-STAN on the same split.
 
-use std::collections::HashMap;
-
+use crate::order;
+use crate::ordinal_map::OrdinalMap;
 use crate::store::Store;
 
 /// Candidate sessions, the most recent sharing a viewed product.
@@ -44,11 +44,14 @@ const ITEM_DECAY: f32 = 8.0;
 const MATCH_DECAY: f32 = 0.5;
 /// Weight of a product's rarity (λidf).
 const IDF_WEIGHT: f32 = 2.0;
+/// Distances within a session whose decay is kept in a table (the origin
+/// keeps 32 products a session; longer ones, from elsewhere, compute it).
+const MAX_DISTANCE: usize = 32;
 
 /// Products scored by the session neighbourhood of `viewed` ((ordinal,
 /// recency weight), most recent first, no repeats) at `now` (unix
-/// seconds): at most `top`, best first, scaled so the best is 1. Empty
-/// without views or sessions.
+/// seconds): at most `top`, best first (ties by ordinal), scaled so the
+/// best is 1. Empty without views or sessions.
 pub fn scores(store: &Store, viewed: &[(u32, f32)], now: i64, top: usize) -> Vec<(u32, f32)> {
     let index = store.sessions();
     if viewed.is_empty() || index.is_empty() || top == 0 {
@@ -73,60 +76,92 @@ pub fn scores(store: &Store, viewed: &[(u32, f32)], now: i64, top: usize) -> Vec
     let mut candidates = Vec::new();
     index.recent_sharing(&ords, SAMPLE, &mut candidates);
 
-    // Each candidate's products, read once, kept flat.
+    // Each candidate's products, read once and kept flat; per neighbour
+    // its similarity (as a sort key), where its products lie, its last
+    // shared product and its latest shared view.
     let now_minutes = now.div_euclid(60);
     let mut products: Vec<u32> = Vec::with_capacity(candidates.len() * 8);
-    let mut neighbours: Vec<(f32, usize, usize)> = Vec::with_capacity(candidates.len());
+    let mut keys: Vec<(u64, u32)> = Vec::with_capacity(candidates.len());
+    let mut found: Vec<Neighbour> = Vec::with_capacity(candidates.len());
     for &s in &candidates {
         let start = products.len();
-        products.extend(index.products_of(s));
-        let held = products.get(start..).unwrap_or_default();
-        let dot: f32 = held.iter().filter_map(|&p| find(p)).map(|c| c.2).sum();
+        let (mut dot, mut shared_at, mut latest) = (0.0f32, 0, usize::MAX);
+        for (at, p) in index.products_of(s).enumerate() {
+            if let Some(c) = find(p) {
+                dot += c.2;
+                shared_at = at;
+                latest = latest.min(c.1);
+            }
+            products.push(p);
+        }
         if dot <= 0.0 {
             products.truncate(start);
             continue;
         }
-        let cosine = dot / (norm * (held.len() as f32).sqrt());
+        let held = (products.len() - start) as f32;
         let age_days = index.minute(s).map_or(0.0, |m| {
             (now_minutes - i64::from(m)).max(0) as f32 / (24.0 * 60.0)
         });
-        let similarity = cosine * (-age_days / RECENCY_DAYS).exp();
-        neighbours.push((similarity, start, products.len()));
+        let similarity = dot / (norm * held.sqrt()) * (-age_days / RECENCY_DAYS).exp();
+        keys.push((order::desc(similarity), found.len() as u32));
+        found.push(Neighbour {
+            weight: similarity * (-(latest as f32) / MATCH_DECAY).exp(),
+            products: start..products.len(),
+            shared_at,
+        });
     }
-    if neighbours.len() > NEIGHBOURS {
-        neighbours.select_nth_unstable_by(NEIGHBOURS, |a, b| b.0.total_cmp(&a.0));
-        neighbours.truncate(NEIGHBOURS);
-    }
+    order::select(&mut keys, NEIGHBOURS);
 
-    let sessions = index.len() as f32;
-    let mut scored: HashMap<u32, f32> = HashMap::with_capacity(neighbours.len() * 4);
-    for (similarity, start, end) in neighbours {
-        let held = products.get(start..end).unwrap_or_default();
-        // Its last product the shopper viewed too, and the latest view it
-        // shares.
-        let mut shared_at = 0;
-        let mut latest = usize::MAX;
+    // exp(-d / ITEM_DECAY) for the distances a kept session can have.
+    let near: Vec<f32> = (0..=MAX_DISTANCE)
+        .map(|d| (-(d as f32) / ITEM_DECAY).exp())
+        .collect();
+    let mut scored: OrdinalMap<f32> =
+        OrdinalMap::with_capacity_and_hasher(keys.len() * 4, Default::default());
+    for &(_, i) in &keys {
+        let Some(n) = found.get(i as usize) else {
+            continue;
+        };
+        let held = products.get(n.products.clone()).unwrap_or_default();
         for (at, &p) in held.iter().enumerate() {
-            if let Some(c) = find(p) {
-                shared_at = at;
-                latest = latest.min(c.1);
-            }
-        }
-        let matched = similarity * (-(latest as f32) / MATCH_DECAY).exp();
-        for (at, &p) in held.iter().enumerate() {
-            let distance = at.abs_diff(shared_at) as f32;
-            let holding = index.sessions_with(p).len().max(1) as f32;
-            let idf = (sessions / holding).ln().max(0.0);
-            let score = matched * (-distance / ITEM_DECAY).exp() * (1.0 + IDF_WEIGHT * idf);
-            *scored.entry(p).or_default() += score;
+            let distance = at.abs_diff(n.shared_at);
+            let decay = near
+                .get(distance)
+                .copied()
+                .unwrap_or_else(|| (-(distance as f32) / ITEM_DECAY).exp());
+            *scored.entry(p).or_default() += n.weight * decay;
         }
     }
-    let mut ranked: Vec<(u32, f32)> = scored.into_iter().filter(|s| s.1 > 0.0).collect();
-    ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    ranked.truncate(top);
-    let best = ranked.first().map_or(1.0, |r| r.1);
-    for r in &mut ranked {
+    // Rarity, once per product: 1 + λidf x ln(sessions / its sessions).
+    let sessions = index.len() as f32;
+    let rarity = |p: u32| {
+        let holding = index.sessions_with(p).len().max(1) as f32;
+        1.0 + IDF_WEIGHT * (sessions / holding).ln().max(0.0)
+    };
+    let mut ranked: Vec<(u64, u32)> = scored
+        .iter()
+        .map(|(&p, &score)| (order::desc(score * rarity(p)), p))
+        .collect();
+    order::select(&mut ranked, top);
+    order::sort(&mut ranked);
+    let mut out: Vec<(u32, f32)> = ranked
+        .iter()
+        .filter_map(|&(_, p)| Some((p, scored.get(&p)? * rarity(p))))
+        .filter(|r| r.1 > 0.0)
+        .collect();
+    let best = out.first().map_or(1.0, |r| r.1);
+    for r in &mut out {
         r.1 /= best;
     }
-    ranked
+    out
+}
+
+/// A neighbour session as [`scores`] keeps it.
+struct Neighbour {
+    /// Its similarity, times the decay of its latest shared view.
+    weight: f32,
+    /// Where its products lie among those read.
+    products: std::ops::Range<usize>,
+    /// The position of its last product the shopper viewed too.
+    shared_at: usize,
 }

@@ -1,9 +1,7 @@
 //! The candidate pool a slot is ranked from: each candidate's signal
 //! values, the tier of the source that proposed it, and that source's name.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
+use crate::ordinal_map::OrdinalMap;
 use crate::store::sections::BlendWeights;
 
 /// How many signals there are.
@@ -119,35 +117,7 @@ impl Candidate {
 #[derive(Default)]
 pub(crate) struct Pool {
     pub order: Vec<u32>,
-    pub candidates: HashMap<u32, Candidate, BuildHasherDefault<OrdinalHasher>>,
-}
-
-/// 2^64 over the golden ratio, odd: Fibonacci hashing's multiplier.
-const FIBONACCI: u64 = 0x9e37_79b9_7f4a_7c15;
-
-/// Hashes a product ordinal with one multiplication. The pool's keys come
-/// from the bundle's lists, not from the shopper, so SipHash's resistance
-/// to chosen keys buys nothing, and it was most of a lookup's cost.
-#[derive(Default)]
-pub(crate) struct OrdinalHasher(u64);
-
-impl Hasher for OrdinalHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `u32` keys are hashed; any other key still hashes all its bytes.
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(FIBONACCI);
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        // The high bits (hashbrown's tag) mix every bit of `n`; the low
-        // bits (its bucket) are a permutation of `n`'s.
-        self.0 = u64::from(n).wrapping_mul(FIBONACCI);
-    }
+    pub candidates: OrdinalMap<Candidate>,
 }
 
 impl Pool {
@@ -157,7 +127,7 @@ impl Pool {
     pub fn with_capacity(n: usize) -> Self {
         Self {
             order: Vec::with_capacity(n),
-            candidates: HashMap::with_capacity_and_hasher(n, BuildHasherDefault::default()),
+            candidates: OrdinalMap::with_capacity_and_hasher(n, Default::default()),
         }
     }
 

@@ -86,8 +86,9 @@ impl SessionIndex {
         for &p in products {
             out.extend(self.sessions.tail(p as usize, sample));
         }
-        out.sort_unstable_by(|a, b| b.cmp(a));
+        out.sort_unstable();
         out.dedup();
+        out.reverse();
         out.truncate(sample);
     }
 }
