@@ -8,10 +8,10 @@ use firstpaint_engine::SessionsSection;
 
 use super::sessions::Touch;
 
-/// Sessions kept: enough for the neighbourhood's sample of the most recent
-/// sessions sharing a product, few enough for the store budget (about
-/// 3.5 bytes per product touch, see BENCHMARKS.md).
-pub const MAX_SESSIONS: usize = 200_000;
+/// Sessions kept: plenty for the neighbourhood's sample of the 2,500 most
+/// recent sessions sharing a product, few enough for the store budget
+/// (about 20 bytes a session at 100k products, see BENCHMARKS.md).
+pub const MAX_SESSIONS: usize = 100_000;
 /// Products kept per session, the latest: a neighbour's products far from
 /// what it shares with the shopper count little.
 pub const MAX_PRODUCTS: usize = 32;
