@@ -179,7 +179,12 @@ fn an_incremental_build_serves_the_changed_catalog() {
             .map(|s| {
                 index
                     .products_of(s)
-                    .filter_map(|o| e.store().product_at(o).map(|q| q.id().to_owned()))
+                    .map(|o| {
+                        let q = e.store().product_at(o);
+                        q.unwrap_or_else(|| panic!("session {s} holds unknown product {o}"))
+                            .id()
+                            .to_owned()
+                    })
                     .filter(|id| !gone.contains(&id.as_str()))
                     .collect::<Vec<String>>()
             })

@@ -9,6 +9,10 @@ pub const MAX_K: usize = 48;
 pub const DEFAULT_K: usize = 8;
 /// Most recently viewed products a request may carry; older ones are ignored.
 pub const MAX_VIEWED: usize = 20;
+/// Products of one recent session the session neighbourhood reads (the
+/// origin keeps each session's latest this many); a longer row, from a
+/// damaged bundle, is read this far.
+pub const MAX_SESSION_PRODUCTS: usize = 32;
 /// Candidates taken from each source before blending and guardrails.
 pub const CANDIDATES_PER_SOURCE: usize = 64;
 /// Most neighbours one HNSW search proposes. The stored graph searches with

@@ -7,10 +7,9 @@ use crate::search::{self, SearchParts};
 use crate::signals::intent::{IntentSection, INTENT};
 use crate::store;
 use crate::store::ann::AnnGraph;
-use crate::store::sections::SessionsSection;
 use crate::store::sections::{
-    CatalogSection, CoViewSection, PriorsSection, RulesSection, ANN, BOUGHT, CATALOG, COVIEW,
-    PRIORS, RULES, SCHEMA, SCHEMA_TAG, SESSIONS, TEXT_MAP, TRANSITIONS,
+    CatalogSection, CoViewSection, PriorsSection, RulesSection, SessionsSection, ANN, BOUGHT,
+    CATALOG, COVIEW, PRIORS, RULES, SCHEMA, SCHEMA_TAG, SESSIONS, TEXT_MAP, TRANSITIONS,
 };
 use crate::store::text_map::TextMapSection;
 

@@ -193,11 +193,25 @@ fn next_brings_what_sessions_like_this_one_opened() {
     let off = support::engine_with(|rules| rules.blend.neighbours = 0.0)
         .rank(&req)
         .expect("next ranks");
-    let tent_off = off.items.iter().find(|i| i.id == tent);
-    assert!(
-        tent_off.is_none_or(|i| i.score < found.score),
-        "{tent_off:?} vs {found:?}"
-    );
+    assert!(off.items.iter().all(|i| i.id != tent), "{off:?}");
+}
+
+#[test]
+fn a_session_holding_a_product_the_catalog_lacks_takes_no_place() {
+    let phone = ordinal_in("Electronics/Phones", 4);
+    let mut sections = support::sections(support::default_rules());
+    for _ in 0..5 {
+        sections.sessions.products.push(vec![phone, 9_999]);
+        sections.sessions.hours.push((support::NOW / 3_600) as u32);
+    }
+    let engine = support::open(support::bundle(&sections)).expect("opens");
+    let mut req = request(SlotKind::Next);
+    req.product = None;
+    req.visitor.viewed = vec![id(phone)];
+    req.k = Some(12);
+    let r = engine.rank(&req).expect("next ranks");
+    assert_eq!(r.items.len(), 12, "{r:?}");
+    assert!(r.items.iter().all(|i| (i.ordinal as usize) < 54), "{r:?}");
 }
 
 #[test]

@@ -3,9 +3,20 @@
 //! the others, by the engine's `cart-addons` slot and by the baselines
 //! (association rules, popularity) in the same run.
 //!
-//! Two sets: *warm* (the hidden product was sold before the cut) and *cold*
-//! (it was first sold in the held-out month, so no behaviour knows it: only
-//! its title can bring it up, through the text embeddings).
+//! Four sets, three views of the store:
+//! - *warm*: the hidden product was sold before the cut;
+//! - *cold*: it was first sold in the held-out month, so no behaviour knows
+//!   it: only its title can bring it up, through the text embeddings;
+//! - *warm, no text*: the warm baskets on the same store with every
+//!   product's text removed (its title is its code): behaviour only, as a
+//!   store without product text would be;
+//! - *staples*: baskets of known customers with one product hidden that
+//!   the same customer had bought before the cut (a repeat-heavy view: a
+//!   grocery's baskets are mostly staples); the request carries the
+//!   customer's latest orders as the edge's profile keeps them
+//!   ([`PROFILE_ORDERED`] products). `the customer's own orders` ranks
+//!   what they bought most before, a baseline that sees their whole
+//!   history.
 //!
 //! The engine runs twice: with the customer's price band as the edge would
 //! keep it (their earlier orders, then the basket's other products) and
@@ -13,7 +24,7 @@
 
 use std::collections::HashMap;
 
-use firstpaint_contracts::{Event, EventKind, Rules};
+use firstpaint_contracts::{Event, EventKind, Product, Rules};
 use firstpaint_engine::signals::price_band::{ORDER_EVIDENCE, VIEW_EVIDENCE};
 use firstpaint_engine::{Embedding, Engine, PriceBand, SlotKind, SlotRequest};
 use rand::rngs::StdRng;
@@ -31,11 +42,14 @@ pub const K: usize = 10;
 pub const HELD_OUT_DAYS: i64 = 30;
 /// Largest basket kept (a few wholesale invoices list hundreds of lines).
 const MAX_BASKET: usize = 60;
+/// Ordered products the edge's profile cookie keeps (`edge/src/limits.rs`,
+/// `MAX_ORDERED`), most recent first.
+pub const PROFILE_ORDERED: usize = 6;
 
 /// One line of the report.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// `warm` or `cold`.
+    /// `warm`, `cold`, `warm, no text` or `staples`.
     pub set: &'static str,
     /// The method.
     pub method: &'static str,
@@ -50,6 +64,12 @@ struct Case {
     /// The customer's price band, as the edge would keep it: their orders
     /// before the cut, then the basket's other products as views.
     band: Option<PriceBand>,
+    /// The customer's latest ordered products with when, most recent
+    /// first, as the profile keeps them (staples only).
+    ordered: Vec<(String, i64)>,
+    /// What the customer bought before the cut, most often first (staples
+    /// only).
+    own: Vec<u32>,
 }
 
 /// Runs the evaluation with `seed` choosing the hidden products.
@@ -84,7 +104,7 @@ pub fn run(retail: &Retail, seed: u64) -> anyhow::Result<WithRecall<Vec<Row>>> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut warm = Vec::new();
     let mut cold = Vec::new();
-    for (invoice, basket) in test {
+    for (invoice, basket) in &test {
         let known_band = customer.get(invoice).and_then(|c| history.get(c)).copied();
         if basket.len() < 2 || basket.len() > MAX_BASKET {
             continue;
@@ -106,39 +126,167 @@ pub fn run(retail: &Retail, seed: u64) -> anyhow::Result<WithRecall<Vec<Row>>> {
                     given,
                     hidden,
                     band,
+                    ordered: Vec::new(),
+                    own: Vec::new(),
                 });
             }
         }
     }
+    let staples = staples(retail, &events, &index, &test, &customer, &mut rng);
     let mut rows = Vec::new();
-    for (set, cases) in [("warm", &warm), ("cold", &cold)] {
-        for method in [
-            "firstpaint (cart-addons)",
-            "firstpaint (cart-addons), no price band",
-            "embedding neighbours of the cart",
-            "association rules",
-            "popularity",
-        ] {
-            let mut tally = Tally::default();
-            for c in cases.iter() {
-                let list = match method {
-                    "association rules" => counts.rules(&c.given),
-                    "popularity" => counts.popular(&c.given),
-                    "embedding neighbours of the cart" => nearest(&engine, &c.given),
-                    "firstpaint (cart-addons), no price band" => {
-                        ask_engine(&engine, retail, &c.given, None, cut)
-                    }
-                    _ => ask_engine(&engine, retail, &c.given, c.band, cut),
-                };
-                tally.add(list.iter().position(|&i| i == c.hidden).map(|p| p + 1));
-            }
-            rows.push(Row { set, method, tally });
+    for (set, cases) in [("warm", &warm), ("cold", &cold), ("staples", &staples)] {
+        rows.extend(score(&engine, retail, &counts, set, cases, cut));
+    }
+    // The same warm baskets on the store without its products' text.
+    let mut plain = products_without_text(&retail.products);
+    for (p, &sold) in plain.iter_mut().zip(&sold_before) {
+        if !sold {
+            p.created_at = OffsetDateTime::from_unix_timestamp(cut - 86_400)?;
         }
     }
+    let mut rules = Rules::default();
+    rules.guardrails.new_arrival_share = 0.2;
+    let no_text = engine_for(plain, events.clone(), rules, cut)?;
+    rows.extend(score(
+        &no_text,
+        retail,
+        &counts,
+        "warm, no text",
+        &warm,
+        cut,
+    ));
     Ok(WithRecall {
         rows,
         ann: ann::recall(&engine, ann::EVAL_QUERIES, seed),
     })
+}
+
+/// Every method's tally on `cases` of `set`.
+fn score(
+    engine: &Engine,
+    retail: &Retail,
+    counts: &Counts,
+    set: &'static str,
+    cases: &[Case],
+    cut: i64,
+) -> Vec<Row> {
+    let mut methods = vec![
+        "firstpaint (cart-addons)",
+        "firstpaint (cart-addons), no price band",
+        "embedding neighbours of the cart",
+        "association rules",
+        "popularity",
+    ];
+    if set == "staples" {
+        methods.push("the customer's own orders");
+    }
+    methods
+        .into_iter()
+        .map(|method| {
+            let mut tally = Tally::default();
+            for c in cases {
+                let list = match method {
+                    "association rules" => counts.rules(&c.given),
+                    "popularity" => counts.popular(&c.given),
+                    "the customer's own orders" => c
+                        .own
+                        .iter()
+                        .copied()
+                        .filter(|i| !c.given.contains(i))
+                        .take(K)
+                        .collect(),
+                    "embedding neighbours of the cart" => nearest(engine, &c.given),
+                    "firstpaint (cart-addons), no price band" => {
+                        ask_engine(engine, retail, c, None, cut)
+                    }
+                    _ => ask_engine(engine, retail, c, c.band, cut),
+                };
+                tally.add(list.iter().position(|&i| i == c.hidden).map(|p| p + 1));
+            }
+            Row { set, method, tally }
+        })
+        .collect()
+}
+
+/// The staples cases: held-out baskets of customers who had ordered
+/// before the cut, one product they had bought before hidden.
+fn staples(
+    retail: &Retail,
+    events: &[Event],
+    index: &HashMap<&str, u32>,
+    test: &[(&str, Vec<u32>)],
+    customer: &HashMap<&str, String>,
+    rng: &mut StdRng,
+) -> Vec<Case> {
+    // Per customer: (product, when) of every ordered line, oldest first.
+    let mut history: HashMap<&str, Vec<(u32, i64)>> = HashMap::new();
+    for e in events {
+        let (Some(user), EventKind::Order { items, .. }) = (&e.user, &e.kind) else {
+            continue;
+        };
+        let lines = history.entry(user.as_str()).or_default();
+        for line in items {
+            if let Some(&i) = index.get(line.product.as_str()) {
+                lines.push((i, e.ts.unix_timestamp()));
+            }
+        }
+    }
+    let mut cases = Vec::new();
+    for (invoice, basket) in test {
+        let Some(past) = customer.get(invoice).and_then(|c| history.get(c.as_str())) else {
+            continue;
+        };
+        if basket.len() < 2 || basket.len() > MAX_BASKET {
+            continue;
+        }
+        let bought: Vec<u32> = basket
+            .iter()
+            .copied()
+            .filter(|i| past.iter().any(|p| p.0 == *i))
+            .collect();
+        let Some(&hidden) = bought.choose(rng) else {
+            continue;
+        };
+        let mut ordered: Vec<(String, i64)> = Vec::new();
+        for &(i, at) in past.iter().rev() {
+            let Some(p) = retail.products.get(i as usize) else {
+                continue;
+            };
+            if ordered.len() < PROFILE_ORDERED && !ordered.iter().any(|o| o.0 == p.id) {
+                ordered.push((p.id.clone(), at));
+            }
+        }
+        let mut often: HashMap<u32, usize> = HashMap::new();
+        for &(i, _) in past {
+            *often.entry(i).or_default() += 1;
+        }
+        let mut own: Vec<(u32, usize)> = often.into_iter().collect();
+        own.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        cases.push(Case {
+            given: basket.iter().copied().filter(|&i| i != hidden).collect(),
+            hidden,
+            band: None,
+            ordered,
+            own: own.into_iter().map(|o| o.0).collect(),
+        });
+    }
+    cases
+}
+
+/// The products with their text removed: the title is the code, no
+/// description, brand, attributes or category but one for all.
+fn products_without_text(products: &[Product]) -> Vec<Product> {
+    products
+        .iter()
+        .map(|p| Product {
+            title: p.id.clone(),
+            description: String::new(),
+            brand: None,
+            attributes: Default::default(),
+            category: vec!["All".to_owned()],
+            ..p.clone()
+        })
+        .collect()
 }
 
 /// Each customer's price band from their orders (by user id).
@@ -162,11 +310,12 @@ fn ordered_price_bands(engine: &Engine, events: &[Event]) -> HashMap<String, Pri
     bands
 }
 
-/// The engine's cart add-ons for a cart of `given` of a shopper at `band`.
+/// The engine's cart add-ons for the cart of `case`, for a shopper at
+/// `band` with the case's orders.
 fn ask_engine(
     engine: &Engine,
     retail: &Retail,
-    given: &[u32],
+    case: &Case,
     band: Option<PriceBand>,
     now: i64,
 ) -> Vec<u32> {
@@ -174,7 +323,9 @@ fn ask_engine(
     req.k = Some(K);
     req.visitor.now = now;
     req.visitor.price_band = band;
-    req.cart = given
+    req.visitor.ordered = case.ordered.clone();
+    req.cart = case
+        .given
         .iter()
         .filter_map(|&i| retail.products.get(i as usize).map(|p| p.id.clone()))
         .collect();

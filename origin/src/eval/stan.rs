@@ -38,7 +38,9 @@ pub const STAN_MRR: Params = Params {
 };
 
 /// session-rec's `vstan-hr` on YOOCHOOSE (`conf/save/rsc15/single/
-/// single_rsc15_vstan.yml`), the configuration of `peers/vstan-hr`.
+/// single_rsc15_vstan.yml`), the configuration of `peers/vstan-hr`. The
+/// file also says `similarity: 'vec'`, which `vstan.py` never reads: it
+/// always takes the cosine, as here.
 pub const VSTAN_HR: Params = Params {
     k: 2_000,
     sample_size: 2_500,

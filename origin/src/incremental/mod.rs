@@ -147,14 +147,14 @@ impl Diff {
     /// products are in no session until the next full build).
     fn carry_sessions(&self, sessions: &SessionsSection) -> SessionsSection {
         let mut out = SessionsSection::default();
-        for (products, &minute) in sessions.products.iter().zip(&sessions.minutes) {
+        for (products, &hour) in sessions.products.iter().zip(&sessions.hours) {
             let renumbered: Vec<u32> = products
                 .iter()
                 .filter_map(|&p| self.new_of_old.get(p as usize).copied().flatten())
                 .collect();
             if renumbered.len() >= 2 {
                 out.products.push(renumbered);
-                out.minutes.push(minute);
+                out.hours.push(hour);
             }
         }
         out

@@ -184,7 +184,8 @@ impl BuildState {
         Ok(state)
     }
 
-    /// Checks that the per-product columns agree in length.
+    /// Checks that the per-product columns agree in length, and that the
+    /// recent sessions have a time each and hold only known products.
     fn check(&self) -> anyhow::Result<()> {
         let p = &self.products;
         let n = p.ids.len();
@@ -214,10 +215,10 @@ impl BuildState {
             bail!("{len} {what} for {n} products");
         }
         let sessions = &self.sessions;
-        if sessions.minutes.len() != sessions.products.len() {
+        if sessions.hours.len() != sessions.products.len() {
             bail!(
                 "{} session times for {} recent sessions",
-                sessions.minutes.len(),
+                sessions.hours.len(),
                 sessions.products.len()
             );
         }

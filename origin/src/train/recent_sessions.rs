@@ -13,8 +13,8 @@ use super::sessions::Touch;
 /// (about 20 bytes a session at 100k products, see BENCHMARKS.md).
 pub const MAX_SESSIONS: usize = 100_000;
 /// Products kept per session, the latest: a neighbour's products far from
-/// what it shares with the shopper count little.
-pub const MAX_PRODUCTS: usize = 32;
+/// what it shares with the shopper count little (the edge reads no more).
+pub const MAX_PRODUCTS: usize = firstpaint_engine::limits::MAX_SESSION_PRODUCTS;
 
 /// The section from `sessions` (each one's touches in time order).
 pub fn build(sessions: &[Vec<Touch>]) -> SessionsSection {
@@ -32,8 +32,8 @@ pub fn build(sessions: &[Vec<Touch>]) -> SessionsSection {
     let skip = kept.len().saturating_sub(MAX_SESSIONS);
     let mut out = SessionsSection::default();
     for (last, products) in kept.into_iter().skip(skip) {
-        out.minutes
-            .push(u32::try_from(last.div_euclid(60).max(0)).unwrap_or(u32::MAX));
+        out.hours
+            .push(u32::try_from(last.div_euclid(3_600).max(0)).unwrap_or(u32::MAX));
         out.products.push(products);
     }
     out
@@ -67,14 +67,14 @@ mod tests {
     #[test]
     fn sessions_are_kept_oldest_first_with_each_product_at_its_last_touch() {
         let sessions = vec![
-            session(&[5, 6, 5, 7], 6_000),
+            session(&[5, 6, 5, 7], 36_000),
             session(&[1], 0),
-            session(&[2, 3], 600),
-            session(&[4, 4], 1_200),
+            session(&[2, 3], 3_600),
+            session(&[4, 4], 7_200),
         ];
         let s = build(&sessions);
         assert_eq!(s.products, vec![vec![2, 3], vec![6, 5, 7]]);
-        assert_eq!(s.minutes, vec![11, 103]);
+        assert_eq!(s.hours, vec![1, 10]);
     }
 
     #[test]

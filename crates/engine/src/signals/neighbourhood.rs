@@ -7,6 +7,7 @@
 //!
 //! [`SessionIndex`]: crate::store::session_index::SessionIndex
 //! [`MAX_VIEWED`]: crate::limits::MAX_VIEWED
+//! [`MAX_SESSION_PRODUCTS`]: crate::limits::MAX_SESSION_PRODUCTS
 //!
 //! For the viewed products v_0 (latest) .. v_n:
 //! - v_i weighs exp(-i / [`POSITION_DECAY`]);
@@ -23,8 +24,15 @@
 //!
 //! The constants are session-rec's own `vstan-hr` configuration for
 //! YOOCHOOSE, not tuned here; `firstpaint eval sessions` compares the
-//! engine with the framework's V-STAN on the same split.
+//! engine with the framework's V-STAN on the same split. Where this differs
+//! from the framework's: positions count each viewed product once; the
+//! index holds sessions of two products or more, each product once at its
+//! last touch, the latest [`MAX_SESSION_PRODUCTS`] of them, timed to the
+//! hour; rarity counts sessions of the index holding a product, where the
+//! framework counts its clicks over all training sessions. On YOOCHOOSE
+//! the two agree (BENCHMARKS.md, session 15).
 
+use crate::limits::MAX_SESSION_PRODUCTS;
 use crate::order;
 use crate::ordinal_map::OrdinalMap;
 use crate::store::Store;
@@ -44,16 +52,21 @@ const ITEM_DECAY: f32 = 8.0;
 const MATCH_DECAY: f32 = 0.5;
 /// Weight of a product's rarity (λidf).
 const IDF_WEIGHT: f32 = 2.0;
-/// Distances within a session whose decay is kept in a table (the origin
-/// keeps 32 products a session; longer ones, from elsewhere, compute it).
-const MAX_DISTANCE: usize = 32;
 
 /// Products scored by the session neighbourhood of `viewed` ((ordinal,
 /// recency weight), most recent first, no repeats) at `now` (unix
 /// seconds): at most `top`, best first (ties by ordinal), scaled so the
-/// best is 1. Empty without views or sessions.
-pub fn scores(store: &Store, viewed: &[(u32, f32)], now: i64, top: usize) -> Vec<(u32, f32)> {
+/// best is 1; with `unseen`, only products `viewed` does not hold. Empty
+/// without views or sessions.
+pub fn scores(
+    store: &Store,
+    viewed: &[(u32, f32)],
+    now: i64,
+    top: usize,
+    unseen: bool,
+) -> Vec<(u32, f32)> {
     let index = store.sessions();
+    let products_in_catalog = store.products().len();
     if viewed.is_empty() || index.is_empty() || top == 0 {
         return Vec::new();
     }
@@ -79,14 +92,17 @@ pub fn scores(store: &Store, viewed: &[(u32, f32)], now: i64, top: usize) -> Vec
     // Each candidate's products, read once and kept flat; per neighbour
     // its similarity (as a sort key), where its products lie, its last
     // shared product and its latest shared view.
-    let now_minutes = now.div_euclid(60);
+    let now_hours = now.div_euclid(3_600);
     let mut products: Vec<u32> = Vec::with_capacity(candidates.len() * 8);
     let mut keys: Vec<(u64, u32)> = Vec::with_capacity(candidates.len());
     let mut found: Vec<Neighbour> = Vec::with_capacity(candidates.len());
     for &s in &candidates {
         let start = products.len();
         let (mut dot, mut shared_at, mut latest) = (0.0f32, 0, usize::MAX);
-        for (at, p) in index.products_of(s).enumerate() {
+        let row = index.products_of(s).take(MAX_SESSION_PRODUCTS);
+        // An ordinal past the catalog (a damaged section) is no product.
+        let row = row.filter(|&p| (p as usize) < products_in_catalog);
+        for (at, p) in row.enumerate() {
             if let Some(c) = find(p) {
                 dot += c.2;
                 shared_at = at;
@@ -99,9 +115,9 @@ pub fn scores(store: &Store, viewed: &[(u32, f32)], now: i64, top: usize) -> Vec
             continue;
         }
         let held = (products.len() - start) as f32;
-        let age_days = index.minute(s).map_or(0.0, |m| {
-            (now_minutes - i64::from(m)).max(0) as f32 / (24.0 * 60.0)
-        });
+        let age_days = index
+            .hour(s)
+            .map_or(0.0, |h| (now_hours - i64::from(h)).max(0) as f32 / 24.0);
         let similarity = dot / (norm * held.sqrt()) * (-age_days / RECENCY_DAYS).exp();
         keys.push((order::desc(similarity), found.len() as u32));
         found.push(Neighbour {
@@ -113,7 +129,7 @@ pub fn scores(store: &Store, viewed: &[(u32, f32)], now: i64, top: usize) -> Vec
     order::select(&mut keys, NEIGHBOURS);
 
     // exp(-d / ITEM_DECAY) for the distances a kept session can have.
-    let near: Vec<f32> = (0..=MAX_DISTANCE)
+    let near: Vec<f32> = (0..=MAX_SESSION_PRODUCTS)
         .map(|d| (-(d as f32) / ITEM_DECAY).exp())
         .collect();
     let mut scored: OrdinalMap<f32> =
@@ -125,10 +141,7 @@ pub fn scores(store: &Store, viewed: &[(u32, f32)], now: i64, top: usize) -> Vec
         let held = products.get(n.products.clone()).unwrap_or_default();
         for (at, &p) in held.iter().enumerate() {
             let distance = at.abs_diff(n.shared_at);
-            let decay = near
-                .get(distance)
-                .copied()
-                .unwrap_or_else(|| (-(distance as f32) / ITEM_DECAY).exp());
+            let decay = near.get(distance).copied().unwrap_or(0.0);
             *scored.entry(p).or_default() += n.weight * decay;
         }
     }
@@ -140,10 +153,12 @@ pub fn scores(store: &Store, viewed: &[(u32, f32)], now: i64, top: usize) -> Vec
     };
     let mut ranked: Vec<(u64, u32)> = scored
         .iter()
+        .filter(|(&p, _)| !(unseen && find(p).is_some()))
         .map(|(&p, &score)| (order::desc(score * rarity(p)), p))
         .collect();
     order::select(&mut ranked, top);
     order::sort(&mut ranked);
+    // The kept few's scores again (a key holds their order, not them).
     let mut out: Vec<(u32, f32)> = ranked
         .iter()
         .filter_map(|&(_, p)| Some((p, scored.get(&p)? * rarity(p))))

@@ -115,6 +115,8 @@ pub(crate) fn rank(
         .iter()
         .filter_map(|&ord| {
             let c = *pool.candidates.get(&ord)?;
+            // An ordinal no product has (a damaged list) never takes a place.
+            store.product_at(ord)?;
             (!excluded(ord, &c)).then(|| scored(store, ord, c, visitor, &weights, &boosts))
         })
         .collect();

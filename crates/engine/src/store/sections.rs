@@ -53,8 +53,9 @@ pub struct SessionsSection {
     /// Per session, oldest first (by last touch): its products, each once
     /// at its last touch, in the order of those touches.
     pub products: Vec<Vec<u32>>,
-    /// Per session: its last touch, unix minutes.
-    pub minutes: Vec<u32>,
+    /// Per session: its last touch, unix hours (the hour is enough for
+    /// a decay over days, and says less of a shopper than the minute).
+    pub hours: Vec<u32>,
 }
 
 /// The products the edge can show, in ordinal order.

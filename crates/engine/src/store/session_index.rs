@@ -6,7 +6,7 @@
 //! last touch, so a higher number is a more recent session:
 //! - blocks 0 and 1: per session, its products (each once, at its last
 //!   touch, in touch order) as compressed rows;
-//! - block 2: per session, its last touch in unix minutes, bit-packed;
+//! - block 2: per session, its last touch in unix hours, bit-packed;
 //! - blocks 3 and 4: per product, the sessions holding it, ascending.
 
 use firstpaint_bundle::{OwnedBytes, Tag};
@@ -25,7 +25,7 @@ const MAGIC: [u8; 4] = *b"SNB1";
 #[derive(Debug, Clone)]
 pub struct SessionIndex {
     products: Rows<u32>,
-    minutes: Packed<u32>,
+    hours: Packed<u32>,
     sessions: Rows<u32>,
 }
 
@@ -34,7 +34,7 @@ impl SessionIndex {
     pub fn empty() -> Self {
         Self {
             products: Rows::empty(),
-            minutes: Packed::empty(),
+            hours: Packed::empty(),
             sessions: Rows::empty(),
         }
     }
@@ -45,7 +45,7 @@ impl SessionIndex {
         let b = Blocks::open(tag, bytes, MAGIC, 5)?;
         let rows = b.rows(0, None)?;
         Ok(Self {
-            minutes: b.view(2, Some(rows.len()))?,
+            hours: b.view(2, Some(rows.len()))?,
             products: rows,
             sessions: b.rows(3, Some(products))?,
         })
@@ -67,9 +67,9 @@ impl SessionIndex {
         self.products.row(s as usize)
     }
 
-    /// Session `s`'s last touch, unix minutes.
-    pub fn minute(&self, s: u32) -> Option<u32> {
-        self.minutes.get(s as usize)
+    /// Session `s`'s last touch, unix hours.
+    pub fn hour(&self, s: u32) -> Option<u32> {
+        self.hours.get(s as usize)
     }
 
     /// The sessions holding product `p`, ascending (so oldest first).
@@ -109,7 +109,7 @@ pub fn write(sessions: &SessionsSection, products: usize) -> Vec<u8> {
     }
     let mut w = SectionWriter::new(MAGIC);
     w.rows(sessions.products.iter().map(|r| r.iter().copied()))
-        .packed(sessions.minutes.iter().copied())
+        .packed(sessions.hours.iter().copied())
         .rows(holding);
     w.finish()
 }
@@ -122,7 +122,7 @@ mod tests {
     fn index() -> SessionIndex {
         let section = SessionsSection {
             products: vec![vec![0, 1], vec![2], vec![1, 2, 3], vec![3, 0]],
-            minutes: vec![10, 20, 30, 40],
+            hours: vec![10, 20, 30, 40],
         };
         SessionIndex::open(Tag(*b"SNBH"), OwnedBytes::new(write(&section, 5)), 5).unwrap()
     }
@@ -132,11 +132,11 @@ mod tests {
         let ix = index();
         assert_eq!(ix.len(), 4);
         assert_eq!(ix.products_of(2).collect::<Vec<_>>(), [1, 2, 3]);
-        assert_eq!(ix.minute(3), Some(40));
+        assert_eq!(ix.hour(3), Some(40));
         assert_eq!(ix.sessions_with(1).collect::<Vec<_>>(), [0, 2]);
         assert_eq!(ix.sessions_with(4).count(), 0);
         assert_eq!(ix.products_of(9).count(), 0);
-        assert_eq!(ix.minute(9), None);
+        assert_eq!(ix.hour(9), None);
     }
 
     #[test]
@@ -155,13 +155,13 @@ mod tests {
     fn a_section_for_another_catalog_is_refused() {
         let section = SessionsSection {
             products: vec![vec![0]],
-            minutes: vec![1],
+            hours: vec![1],
         };
         let tag = Tag(*b"SNBH");
         assert!(SessionIndex::open(tag, OwnedBytes::new(write(&section, 2)), 3).is_err());
         let bad_times = SessionsSection {
             products: vec![vec![0], vec![1]],
-            minutes: vec![1],
+            hours: vec![1],
         };
         assert!(SessionIndex::open(tag, OwnedBytes::new(write(&bad_times, 2)), 2).is_err());
         assert!(SessionIndex::empty().is_empty());

@@ -502,8 +502,8 @@ pub fn recent_sessions() -> SessionsSection {
                 ordinal_in(then, k),
             ]);
             let hours_ago = (rounds.len() - round) * PER_LEAF - k;
-            s.minutes
-                .push(((NOW - 3_600 * hours_ago as i64) / 60) as u32);
+            s.hours
+                .push(((NOW - 3_600 * hours_ago as i64) / 3_600) as u32);
         }
     }
     s

@@ -99,7 +99,7 @@ pub(crate) fn home(ctx: &Context<'_>, pool: &mut Pool) {
     if !session.is_empty() {
         neighbours(ctx, &session.taste, tier, pool);
         follow_session(ctx, tier, pool);
-        follow_neighbours(ctx, tier, pool);
+        follow_neighbours(ctx, tier, true, pool);
         score_similarity(ctx, &session.taste, pool);
     }
     score_affinity(ctx, pool);

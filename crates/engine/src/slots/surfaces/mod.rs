@@ -77,11 +77,17 @@ fn follow_session(ctx: &Context<'_>, tier: u8, pool: &mut Pool) {
 }
 
 /// Proposes at `tier` what the session's neighbourhood opened (the best
-/// [`CANDIDATES_PER_SOURCE`]), and scores every candidate of the pool by it:
-/// call it after the other sources have proposed.
-fn follow_neighbours(ctx: &Context<'_>, tier: u8, pool: &mut Pool) {
+/// [`CANDIDATES_PER_SOURCE`]), and scores the candidates of the pool among
+/// its best four times that many by it: call it after the other sources
+/// have proposed. With `unseen`, only products the session has not viewed
+/// (home leaves those out anyway: they would set the scale and take the
+/// places). Nothing when the merchant weighs the neighbourhood at 0.
+fn follow_neighbours(ctx: &Context<'_>, tier: u8, unseen: bool, pool: &mut Pool) {
+    if ctx.store.rules().blend.neighbours <= 0.0 {
+        return;
+    }
     let top = 4 * CANDIDATES_PER_SOURCE;
-    let scores = neighbourhood::scores(ctx.store, &ctx.session.viewed, ctx.now, top);
+    let scores = neighbourhood::scores(ctx.store, &ctx.session.viewed, ctx.now, top, unseen);
     for &(ord, score) in scores.iter().take(CANDIDATES_PER_SOURCE) {
         pool.add(ord, tier, "neighbours")
             .set(Signal::Neighbours, score);

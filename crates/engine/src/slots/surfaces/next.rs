@@ -20,6 +20,6 @@ pub(crate) fn next(ctx: &Context<'_>, pool: &mut Pool) {
     for ord in store.top_overall().take(CANDIDATES_PER_SOURCE) {
         pool.add(ord, 1, "popular");
     }
-    follow_neighbours(ctx, 0, pool);
+    follow_neighbours(ctx, 0, false, pool);
     score_similarity(ctx, &session.taste, pool);
 }
