@@ -82,18 +82,7 @@ pub fn run(retail: &Retail, seed: u64) -> anyhow::Result<WithRecall<Vec<Row>>> {
         index,
     } = retail::split(retail, HELD_OUT_DAYS)?;
     let counts = Counts::new(&events, &index, retail.products.len());
-    // The catalog at the cut: products first sold later were listed just
-    // before it (a merchant lists before selling), as new arrivals, and the
-    // rules keep a fifth of each slot for new arrivals, as the fixtures' do.
-    let mut products = retail.products.clone();
-    for (p, &sold) in products.iter_mut().zip(&sold_before) {
-        if !sold {
-            p.created_at = OffsetDateTime::from_unix_timestamp(cut - 86_400)?;
-        }
-    }
-    let mut rules = Rules::default();
-    rules.guardrails.new_arrival_share = 0.2;
-    let engine = engine_for(products, events.clone(), rules, cut)?;
+    let engine = store_at_cut(retail.products.clone(), &sold_before, &events, cut)?;
 
     let history = ordered_price_bands(&engine, &events);
     let customer: HashMap<&str, String> = retail
@@ -138,15 +127,8 @@ pub fn run(retail: &Retail, seed: u64) -> anyhow::Result<WithRecall<Vec<Row>>> {
         rows.extend(score(&engine, retail, &counts, set, cases, cut));
     }
     // The same warm baskets on the store without its products' text.
-    let mut plain = products_without_text(&retail.products);
-    for (p, &sold) in plain.iter_mut().zip(&sold_before) {
-        if !sold {
-            p.created_at = OffsetDateTime::from_unix_timestamp(cut - 86_400)?;
-        }
-    }
-    let mut rules = Rules::default();
-    rules.guardrails.new_arrival_share = 0.2;
-    let no_text = engine_for(plain, events.clone(), rules, cut)?;
+    let plain = products_without_text(&retail.products);
+    let no_text = store_at_cut(plain, &sold_before, &events, cut)?;
     rows.extend(score(
         &no_text,
         retail,
@@ -159,6 +141,26 @@ pub fn run(retail: &Retail, seed: u64) -> anyhow::Result<WithRecall<Vec<Row>>> {
         rows,
         ann: ann::recall(&engine, ann::EVAL_QUERIES, seed),
     })
+}
+
+/// The engine over `products` as the catalog stood at the cut: products
+/// first sold later were listed just before it (a merchant lists before
+/// selling), as new arrivals, and the rules keep a fifth of each slot for
+/// new arrivals, as the fixtures' do.
+fn store_at_cut(
+    mut products: Vec<Product>,
+    sold_before: &[bool],
+    events: &[Event],
+    cut: i64,
+) -> anyhow::Result<Engine> {
+    for (p, &sold) in products.iter_mut().zip(sold_before) {
+        if !sold {
+            p.created_at = OffsetDateTime::from_unix_timestamp(cut - 86_400)?;
+        }
+    }
+    let mut rules = Rules::default();
+    rules.guardrails.new_arrival_share = 0.2;
+    engine_for(products, events.to_vec(), rules, cut)
 }
 
 /// Every method's tally on `cases` of `set`.
