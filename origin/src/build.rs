@@ -17,9 +17,7 @@ use crate::compile;
 use crate::incremental::state::{text_digest, BuildState, Products, Training};
 use crate::inputs::Inputs;
 use crate::train::graph::Graph;
-use crate::train::{
-    ann, coview, embed, intent, priors, recent_sessions, search, sessions, transitions,
-};
+use crate::train::{ann, coview, embed, intent, priors, recent_sessions, search, sessions};
 
 /// Knobs of one build.
 #[derive(Debug, Clone)]
@@ -155,7 +153,6 @@ fn train(
     lap("catalog + sessions", &mut steps);
 
     let co_view = coview::build(catalog.products.len(), &sessions);
-    let transitions = transitions::build(catalog.products.len(), &sessions);
     let recent = recent_sessions::build(&sessions);
     let baskets = sessions::baskets(&inputs.events, &ordinal);
     let bought_together = coview::build(catalog.products.len(), &baskets);
@@ -211,7 +208,6 @@ fn train(
         rules: compiled.section,
         bought_together,
         search,
-        transitions,
         sessions: recent,
         intent,
         text_map: embedded.text_map,

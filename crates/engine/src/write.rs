@@ -9,7 +9,7 @@ use crate::store;
 use crate::store::ann::AnnGraph;
 use crate::store::sections::{
     CatalogSection, CoViewSection, PriorsSection, RulesSection, SessionsSection, ANN, BOUGHT,
-    CATALOG, COVIEW, PRIORS, RULES, SCHEMA, SCHEMA_TAG, SESSIONS, TEXT_MAP, TRANSITIONS,
+    CATALOG, COVIEW, PRIORS, RULES, SCHEMA, SCHEMA_TAG, SESSIONS, TEXT_MAP,
 };
 use crate::store::text_map::TextMapSection;
 
@@ -29,9 +29,8 @@ pub struct EngineSections {
     pub bought_together: CoViewSection,
     /// The lexical search index.
     pub search: SearchParts,
-    /// What shoppers opened next after each product.
-    pub transitions: CoViewSection,
-    /// Recent sessions, for the session neighbourhood.
+    /// Recent sessions, for the session neighbourhood and what shoppers
+    /// opened next ([`crate::signals::successors`]).
     pub sessions: SessionsSection,
     /// The session-intent model.
     pub intent: IntentSection,
@@ -53,7 +52,6 @@ impl EngineSections {
         writer.add(COVIEW, store::lists::write(&self.co_view))?;
         writer.add(RULES, codec::encode(RULES, &self.rules)?)?;
         writer.add(BOUGHT, store::lists::write(&self.bought_together))?;
-        writer.add(TRANSITIONS, store::lists::write(&self.transitions))?;
         let products = self.catalog.products.len();
         writer.add(
             SESSIONS,

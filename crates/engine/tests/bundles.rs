@@ -4,8 +4,8 @@
 //! 2. A bundle of another schema (or of none, schema 1) is refused with
 //!    the "rebuild" message, whatever else it holds.
 //! 3. A bundle without a section the engine needs is refused, naming the
-//!    section; one without an optional section (search, transitions,
-//!    recent sessions, intent) opens, and only what needs it says so.
+//!    section; one without an optional section (search, recent
+//!    sessions, intent) opens, and only what needs it says so.
 
 mod support;
 
@@ -14,7 +14,6 @@ use firstpaint_engine::search::{POSTINGS, SEARCH, TERMS};
 use firstpaint_engine::signals::intent::INTENT;
 use firstpaint_engine::store::sections::{
     ANN, BOUGHT, CATALOG, COVIEW, PRIORS, RULES, SCHEMA, SCHEMA_TAG, SESSIONS, TEXT_MAP,
-    TRANSITIONS,
 };
 use firstpaint_engine::{EngineError, SearchRequest, SlotKind};
 use std::sync::OnceLock;
@@ -47,8 +46,7 @@ fn the_hand_built_store_opens_whole() {
         "Electronics"
     );
     assert!(store.search_index().is_some());
-    assert!(store.transitions().row(0).next().is_some());
-    assert_eq!(store.sessions().len(), 24);
+    assert_eq!(store.sessions().len(), 3 * 54 + 24);
 }
 
 #[test]
@@ -104,16 +102,14 @@ fn a_bundle_without_an_optional_section_opens_and_only_its_users_say_so() {
         .items
         .is_empty());
 
-    let engine = open(without(TRANSITIONS)).expect("opens without transitions");
-    let next = engine.rank(&request(SlotKind::Next)).expect("next ranks");
-    assert!(next.items.iter().all(|i| i.source != "next"), "{next:?}");
-
     let engine = open(without(SESSIONS)).expect("opens without recent sessions");
     let mut req = request(SlotKind::Next);
     req.visitor.viewed = vec!["P-000".into()];
     let next = engine.rank(&req).expect("next ranks");
     assert!(
-        next.items.iter().all(|i| i.source != "neighbours"),
+        next.items
+            .iter()
+            .all(|i| i.source != "neighbours" && i.source != "next"),
         "{next:?}"
     );
 
@@ -126,21 +122,9 @@ fn a_bundle_without_an_optional_section_opens_and_only_its_users_say_so() {
 }
 
 /// Every section the engine reads.
-const READ: [Tag; 14] = [
-    SCHEMA_TAG,
-    CATALOG,
-    ANN,
-    PRIORS,
-    COVIEW,
-    RULES,
-    BOUGHT,
-    TRANSITIONS,
-    SESSIONS,
-    INTENT,
-    TEXT_MAP,
-    SEARCH,
-    TERMS,
-    POSTINGS,
+const READ: [Tag; 13] = [
+    SCHEMA_TAG, CATALOG, ANN, PRIORS, COVIEW, RULES, BOUGHT, SESSIONS, INTENT, TEXT_MAP, SEARCH,
+    TERMS, POSTINGS,
 ];
 
 proptest::proptest! {

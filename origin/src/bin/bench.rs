@@ -557,8 +557,8 @@ fn print(rows: &[Row]) {
         format!("{:.0}", r.bytes as f64 / r.products.max(1) as f64)
     });
     for tag in [
-        "CATL", "ANNX", "PRIO", "COVW", "BTOG", "SEQT", "SNBH", "TXMP", "INTN", "RULE", "SRCH",
-        "STRM", "SPST",
+        "CATL", "ANNX", "PRIO", "COVW", "BTOG", "SNBH", "TXMP", "INTN", "RULE", "SRCH", "STRM",
+        "SPST",
     ] {
         line(&format!("  section {tag} bytes (per product)"), &|r| {
             r.sections

@@ -231,7 +231,6 @@ pub fn rebuild(
         let priors = evidence.priors(&catalog.products, catalog.categories.len(), opts.now);
         let co_view = diff.carry_lists(&parent.co_view);
         let bought_together = diff.carry_lists(&parent.bought_together);
-        let transitions = diff.carry_lists(&parent.transitions);
         let recent = diff.carry_sessions(&parent.sessions);
         lap("catalog + carried models", &mut steps);
 
@@ -283,7 +282,6 @@ pub fn rebuild(
             rules: compiled.section,
             bought_together,
             search,
-            transitions,
             sessions: recent,
             intent: parent.intent,
             text_map: parent.text_map,

@@ -23,7 +23,7 @@ use crate::train::priors::Evidence;
 
 /// Version of the state's layout; a state of another is not used (the next
 /// build is a full one).
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 const MAGIC: &[u8; 4] = b"FPST";
 /// The codec's name for the payload, in its errors.
 const TAG: Tag = Tag(*b"STAT");
@@ -45,8 +45,6 @@ pub struct BuildState {
     pub co_view: CoViewSection,
     /// Bought-together lists, by ordinal.
     pub bought_together: CoViewSection,
-    /// Opened-next lists, by ordinal.
-    pub transitions: CoViewSection,
     /// Recent sessions, by ordinal.
     pub sessions: SessionsSection,
     /// The session-intent model (category-indexed).
@@ -130,7 +128,6 @@ impl BuildState {
             catalog,
             co_view,
             bought_together,
-            transitions,
             sessions,
             intent,
             text_map,
@@ -144,7 +141,6 @@ impl BuildState {
             locations: catalog.locations,
             co_view,
             bought_together,
-            transitions,
             sessions,
             intent,
             text_map,
@@ -204,10 +200,6 @@ impl BuildState {
             (
                 "bought-together rows",
                 self.bought_together.offsets.len().saturating_sub(1),
-            ),
-            (
-                "opened-next rows",
-                self.transitions.offsets.len().saturating_sub(1),
             ),
             ("graph nodes", self.graph.len()),
         ];

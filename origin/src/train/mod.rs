@@ -10,7 +10,6 @@
 //! - [`ann`]: the HNSW index over the embeddings.
 //! - [`graph`]: that index changed in place by an incremental build.
 //! - [`search`]: the lexical index (terms, postings, synonyms).
-//! - [`transitions`]: what shoppers opened after each product.
 //! - [`recent_sessions`]: the recent sessions the edge searches for the
 //!   session neighbourhood.
 //! - [`intent`]: the session-intent classifier.
@@ -27,4 +26,3 @@ pub mod recent_sessions;
 pub mod search;
 pub mod sessions;
 pub mod textmap;
-pub mod transitions;

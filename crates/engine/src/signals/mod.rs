@@ -9,4 +9,5 @@ pub mod intent;
 pub mod neighbourhood;
 pub mod price_band;
 pub mod session;
+pub mod successors;
 pub mod visit;

@@ -2,7 +2,7 @@
 //! next), read in place: compressed rows of neighbour ordinals with a score
 //! each.
 //!
-//! Blocks of sections `COVW`, `BTOG` and `SEQT` (layout `LST3`): 0 row
+//! Blocks of sections `COVW` and `BTOG` (layout `LST3`): 0 row
 //! offsets (`n + 1`), 1 neighbour ordinals, both bit-packed ([`Packed`]),
 //! 2 scores (0 to 1) as 8-bit codes ([`Quantized`]: they order and blend,
 //! 1/510 does not move a ranking), strongest first within a row.

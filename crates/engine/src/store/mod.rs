@@ -6,7 +6,7 @@
 //!
 //! - [`Store`]: all of them, opened from one bundle and checked together.
 //! - [`catalog`]: products as columns, [`priors`], [`lists`] (viewed and
-//!   bought together, transitions), all on [`columns`]' block directory.
+//!   bought together), all on [`columns`]' block directory.
 //! - [`ann`]: the HNSW index over product embeddings.
 //! - [`search_index`]: the search index (term dictionary, synonyms,
 //!   attribute terms) over [`postings`], its posting lists.

@@ -44,8 +44,6 @@ struct Views {
     priors: Priors,
     co_view: Lists,
     bought_together: Lists,
-    /// Empty for bundles built without transitions.
-    transitions: Lists,
     /// Recent sessions (empty when the events had none).
     sessions: SessionIndex,
     /// Without classes for bundles built before intent was trained (or from
@@ -103,11 +101,6 @@ impl Store {
         let priors = Priors::open(sections::PRIORS, shared(sections::PRIORS)?, n, categories)?;
         let co_view = Lists::open(sections::COVIEW, shared(sections::COVIEW)?, n)?;
         let bought_together = Lists::open(sections::BOUGHT, shared(sections::BOUGHT)?, n)?;
-        let transitions = if bundle.has(sections::TRANSITIONS) {
-            Lists::open(sections::TRANSITIONS, shared(sections::TRANSITIONS)?, n)?
-        } else {
-            Lists::empty()
-        };
         let sessions = if bundle.has(sections::SESSIONS) {
             SessionIndex::open(sections::SESSIONS, shared(sections::SESSIONS)?, n)?
         } else {
@@ -154,7 +147,6 @@ impl Store {
             priors,
             co_view,
             bought_together,
-            transitions,
             sessions,
             intent,
             text_map,
@@ -409,12 +401,6 @@ impl Store {
     /// Products bought together with each product, best first.
     pub fn bought_together(&self) -> &Lists {
         &self.views.bought_together
-    }
-
-    /// Products viewed next after each product, best first (empty for
-    /// bundles built without transitions).
-    pub fn transitions(&self) -> &Lists {
-        &self.views.transitions
     }
 
     /// Recent sessions, for the session neighbourhood.

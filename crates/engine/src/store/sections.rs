@@ -21,7 +21,7 @@ pub const SCHEMA_TAG: Tag = Tag(*b"SCHM");
 /// (a field added to the rules, a new signal) must bump it, so an engine
 /// and a bundle that disagree say so instead of failing to decode.
 /// Bundles without a schema section are version 1.
-pub const SCHEMA: u32 = 16;
+pub const SCHEMA: u32 = 17;
 
 /// Tag of [`CatalogSection`].
 pub const CATALOG: Tag = Tag(*b"CATL");
@@ -37,10 +37,6 @@ pub const RULES: Tag = Tag(*b"RULE");
 pub const BOUGHT: Tag = Tag(*b"BTOG");
 /// Tag of the text map ([`TextMapSection`]).
 pub const TEXT_MAP: Tag = Tag(*b"TXMP");
-/// Tag of the sequential transitions (a [`CoViewSection`]: for each
-/// product, what shoppers opened next, as a share of what they opened next).
-pub const TRANSITIONS: Tag = Tag(*b"SEQT");
-
 /// Tag of the recent sessions ([`SessionsSection`], read in place by
 /// [`crate::store::session_index`]).
 pub const SESSIONS: Tag = Tag(*b"SNBH");

@@ -77,6 +77,11 @@ impl SessionIndex {
         self.sessions.row(p as usize)
     }
 
+    /// The `n` most recent sessions holding product `p`, ascending.
+    pub fn recent_with(&self, p: u32, n: usize) -> PackedSlice<'_, u32> {
+        self.sessions.tail(p as usize, n)
+    }
+
     /// Fills `out` with the `sample` most recent sessions holding any of
     /// `products`, most recent first, each once. Only the `sample` most
     /// recent of each product's sessions can be among them, so a popular

@@ -9,10 +9,11 @@
 //! leaf, then its department; the HNSW graph links each point to its
 //! nearest by brute force. Viewed-together rows run within a leaf,
 //! bought-together rows join phones to their chargers and cases (and
-//! coffee to tea, tents to fuel and lamps), transitions lead to the
-//! leaf's next product. The recent sessions pair each phone with the
-//! charger of the same `k`, and once with the tent of the same `k` (a link
-//! no list has: only the session neighbourhood knows it).
+//! coffee to tea, tents to fuel and lamps). The recent sessions lead from
+//! each product to the leaf's next product (its transitions), and pair
+//! each phone with the charger of the same `k`, and once with the tent of
+//! the same `k` (a link no list has: only the session neighbourhood knows
+//! it).
 //!
 //! [`engine`] opens the store under [`default_rules`]; [`engine_with`]
 //! under rules a test edits first.
@@ -469,26 +470,23 @@ pub fn bought_together(catalog: &CatalogSection) -> CoViewSection {
     rows(lists)
 }
 
-/// After a product shoppers open the next one of its leaf, then the same
-/// `k` of the department's next leaf.
-pub fn transitions(n: usize) -> CoViewSection {
-    rows(
-        (0..n)
-            .map(|o| {
-                let (l, k) = (o / PER_LEAF, o % PER_LEAF);
-                let next_in_leaf = l * PER_LEAF + (k + 1) % PER_LEAF;
-                let next_leaf = (l - l % 3 + (l + 1) % 3) * PER_LEAF + k;
-                vec![(next_in_leaf as u32, 0.6), (next_leaf as u32, 0.3)]
-            })
-            .collect(),
-    )
-}
-
-/// Recent sessions, an hour apart up to [`NOW`]: for every `k`, three
-/// shoppers opened phone `k` then charger `k`, and one phone `k` then
-/// tent `k`.
+/// Recent sessions. A week before [`NOW`], the transitions: after every
+/// product, two shoppers opened the next one of its leaf and one the same
+/// `k` of the department's next leaf. Then, an hour apart up to [`NOW`]:
+/// for every `k`, three shoppers opened phone `k` then charger `k`, and one
+/// phone `k` then tent `k`.
 pub fn recent_sessions() -> SessionsSection {
     let mut s = SessionsSection::default();
+    let week_ago = ((NOW - 7 * 86_400) / 3_600) as u32;
+    for o in 0..LEAVES.len() * PER_LEAF {
+        let (l, k) = (o / PER_LEAF, o % PER_LEAF);
+        let next_in_leaf = l * PER_LEAF + (k + 1) % PER_LEAF;
+        let next_leaf = (l - l % 3 + (l + 1) % 3) * PER_LEAF + k;
+        for next in [next_in_leaf, next_in_leaf, next_leaf] {
+            s.products.push(vec![o as u32, next as u32]);
+            s.hours.push(week_ago);
+        }
+    }
     let rounds = [
         "Electronics/Chargers",
         "Electronics/Chargers",
@@ -602,7 +600,6 @@ pub fn sections(rules: RulesSection) -> EngineSections {
         rules,
         bought_together: bought_together(&catalog),
         search: search(&catalog),
-        transitions: transitions(n),
         sessions: recent_sessions(),
         intent: IntentSection::default(),
         text_map: TextMapSection::random(),

@@ -7,7 +7,8 @@
 //! embedding neighbours of the session and the store's popular products
 //! fill the rest. Unlike `home`,
 //! the session's own products may come back: shoppers return to what they
-//! are comparing, and the transitions say how often.
+//! are comparing, and the sessions like this one that hold them say how
+//! much.
 
 use super::{follow_neighbours, follow_session, neighbours, score_similarity, Context};
 use crate::limits::CANDIDATES_PER_SOURCE;

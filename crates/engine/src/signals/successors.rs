@@ -1,0 +1,62 @@
+//! Sequential transitions, read from the recent sessions: for a product,
+//! what shoppers opened after it. Within each of the [`SAMPLE`] most recent
+//! sessions holding the product, each later product up to [`WINDOW`] steps
+//! ahead counts `1 / steps` (the next one most), as sequential-rules
+//! recommenders do; the strongest [`ROW_LEN`] are kept, each scored by its
+//! share of the total weight, shrunk when the evidence is thin (a weight
+//! `w` keeps `w / (w + `[`SHRINK`]`)`).
+//!
+//! The bundle's [`SessionIndex`] holds each session's products in the
+//! order of their last touch, so this is the transitions' signal without a
+//! section of its own: the sessions that feed the neighbourhood feed it.
+//!
+//! [`SessionIndex`]: crate::store::session_index::SessionIndex
+
+use crate::limits::MAX_SESSION_PRODUCTS;
+use crate::order;
+use crate::ordinal_map::OrdinalMap;
+use crate::store::Store;
+
+/// Sessions read per product, the most recent holding it.
+pub const SAMPLE: usize = 500;
+/// How many steps ahead a successor counts.
+pub const WINDOW: usize = 3;
+/// Most successors kept per product.
+pub const ROW_LEN: usize = 32;
+/// Shrinkage: a successor of weight `w` keeps `w / (w + SHRINK)`.
+pub const SHRINK: f32 = 1.0;
+
+/// What shoppers opened after `product` in the recent sessions, as
+/// (ordinal, score in 0..=1), best first (ties by ordinal), at most
+/// [`ROW_LEN`]; empty for an unknown product or a store without sessions.
+pub fn after(store: &Store, product: u32) -> Vec<(u32, f32)> {
+    let index = store.sessions();
+    let in_catalog = store.products().len();
+    let mut weights: OrdinalMap<f32> = OrdinalMap::default();
+    let mut row: Vec<u32> = Vec::with_capacity(MAX_SESSION_PRODUCTS);
+    for s in index.recent_with(product, SAMPLE) {
+        row.clear();
+        row.extend(index.products_of(s).take(MAX_SESSION_PRODUCTS));
+        let Some(at) = row.iter().position(|&p| p == product) else {
+            continue;
+        };
+        for (step, &next) in row.iter().skip(at + 1).take(WINDOW).enumerate() {
+            // An ordinal past the catalog (a damaged section) is no product.
+            if (next as usize) < in_catalog {
+                *weights.entry(next).or_default() += 1.0 / (step + 1) as f32;
+            }
+        }
+    }
+    let total = weights.values().sum::<f32>().max(f32::EPSILON);
+    let scored: Vec<(u32, f32)> = weights
+        .into_iter()
+        .map(|(p, w)| (p, w / total * w / (w + SHRINK)))
+        .collect();
+    let mut keys: Vec<(u64, u32)> = (0u32..)
+        .zip(&scored)
+        .map(|(i, &(p, score))| (order::desc(score) << 32 | u64::from(p), i))
+        .collect();
+    order::select(&mut keys, ROW_LEN);
+    order::sort(&mut keys);
+    order::permute(scored, &keys)
+}
