@@ -344,6 +344,13 @@ fn summary(
             "refill categories: {}",
             top(&priors.refill_days, &|v| format!("every {v:.0} days"))
         ),
+        format!(
+            "rebought categories: {}",
+            top(&priors.rebuy, &|v| format!(
+                "{:.0}% ordered again",
+                v * 100.0
+            ))
+        ),
     ]
 }
 

@@ -32,12 +32,12 @@ fn cart_addons_beat_association_rules_and_reach_new_products() {
     // Nobody bought a new product before the cut: only its text brings it up.
     assert_eq!(hr("cold", "association rules"), 0.0);
     assert!(hr("cold", "firstpaint") > 0.0);
-    // The store without text and its customers' staples are measured
-    // beside it (the engine's bar there, 1.1x association rules, is
-    // issue 14's and not met yet: BENCHMARKS.md).
-    for set in ["warm, no text", "staples"] {
-        assert!(hr(set, "association rules") > 0.0, "{set}");
-        assert!(hr(set, "firstpaint") > 0.0, "{set}");
+    // On every view of the store (as it is, without its text, and its
+    // customers' staples) the engine finds at least 1.1x what association
+    // rules find (1.27x, 1.28x and 1.51x when written: BENCHMARKS.md).
+    for set in ["warm", "warm, no text", "staples"] {
+        let (engine, rules) = (hr(set, "firstpaint"), hr(set, "association rules"));
+        assert!(engine >= 1.1 * rules, "{set}: {engine} vs {rules}");
     }
     assert!(hr("staples", "the customer's own orders") > hr("staples", "popularity"));
 }

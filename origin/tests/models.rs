@@ -295,6 +295,15 @@ fn an_order_comes_back_on_home_when_its_category_is_due_for_a_refill() {
         0.0,
         "phones are not rebought"
     );
+    // So the cart's rebuys bring back beans, hardly phones.
+    let (beans_again, phones_again) = (
+        engine.store().rebuy(beans.leaf().expect("a leaf")),
+        engine.store().rebuy(phone.leaf().expect("a leaf")),
+    );
+    assert!(
+        beans_again > 0.1 && beans_again > 2.0 * phones_again,
+        "beans {beans_again}, phones {phones_again}"
+    );
     let home = |days_ago: i64, id: &str| {
         let mut req = SlotRequest::new(SlotKind::Home);
         req.visitor.now = NOW;

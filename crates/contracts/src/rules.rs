@@ -509,11 +509,16 @@ pub struct Blend {
     /// What shoppers whose recent sessions were like this one opened (the
     /// session neighbourhood, scaled so the strongest candidate is 1).
     pub neighbours: f32,
+    /// The shopper ordered the candidate before (a product their profile
+    /// remembers), times how often the shoppers of its category order the
+    /// same product again (0 where they do not): their staples, where the
+    /// store's baskets repeat.
+    pub rebuy: f32,
 }
 
 impl Blend {
     /// Every weight with its signal name, in the order reasons list them.
-    pub fn weights(&self) -> [(&'static str, f32); 14] {
+    pub fn weights(&self) -> [(&'static str, f32); 15] {
         [
             ("similarity", self.similarity),
             ("popularity", self.popularity),
@@ -529,6 +534,7 @@ impl Blend {
             ("fast_ship", self.fast_ship),
             ("price_fit", self.price_fit),
             ("neighbours", self.neighbours),
+            ("rebuy", self.rebuy),
         ]
     }
 }
@@ -554,6 +560,8 @@ impl Default for Blend {
             // Three times `sequence`, as on YOOCHOOSE's clicks, where the
             // neighbourhood decides most next clicks (BENCHMARKS.md).
             neighbours: 1.5,
+            // On the Online Retail baskets (BENCHMARKS.md, session 16).
+            rebuy: 0.5,
         }
     }
 }

@@ -15,6 +15,8 @@
 //! 7. The fast-ship weight and a shopper's price band move rankings.
 //! 8. The products priced within a range (the ladder's fill) are those a
 //!    scan of the catalog in ordinal order finds first.
+//! 9. Cart add-ons bring back what the shopper ordered before where its
+//!    category's shoppers order again, and only there.
 
 mod support;
 
@@ -443,4 +445,42 @@ proptest! {
             .collect();
         prop_assert_eq!(engine.store().priced_within(low, high, first), scan);
     }
+}
+
+#[test]
+fn cart_addons_bring_back_what_the_shopper_orders_again() {
+    // The store's shoppers order coffee again (rate 0.6), phones never.
+    let coffee = id(ordinal_in("Kitchen/Coffee", 0));
+    let phone = id(ordinal_in("Electronics/Phones", 0));
+    let mut req = request(SlotKind::CartAddons);
+    req.cart = vec![id(ordinal_in("Outdoors/Tents", 0))];
+    req.visitor.ordered = vec![
+        (coffee.clone(), NOW - 20 * 86_400),
+        (phone.clone(), NOW - 30 * 86_400),
+    ];
+    req.k = Some(12);
+    let rebuy = |i: &RankedItem| {
+        i.reasons
+            .iter()
+            .find(|x| x.signal == "rebuy")
+            .map_or(0.0, |x| x.value)
+    };
+    let r = support::engine().rank(&req).expect("cart add-ons rank");
+    let found = r.items.iter().find(|i| i.id == coffee).expect("the coffee");
+    assert_eq!(found.source, "ordered-before", "{found:?}");
+    assert!((rebuy(found) - 0.6).abs() < 1e-6, "{found:?}");
+    assert!(r.items.iter().all(|i| i.id != phone), "{r:?}");
+    // What is in the cart already is not proposed again.
+    let mut in_cart = req.clone();
+    in_cart.cart.push(coffee.clone());
+    let r = support::engine().rank(&in_cart).expect("cart add-ons rank");
+    assert!(r.items.iter().all(|i| i.id != coffee), "{r:?}");
+    // The merchant's weight: at 0 the earlier orders are not proposed.
+    let off = support::engine_with(|rules| rules.blend.rebuy = 0.0)
+        .rank(&req)
+        .expect("cart add-ons rank");
+    assert!(
+        off.items.iter().all(|i| i.source != "ordered-before"),
+        "{off:?}"
+    );
 }

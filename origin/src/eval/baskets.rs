@@ -12,11 +12,14 @@
 //!   store without product text would be;
 //! - *staples*: baskets of known customers with one product hidden that
 //!   the same customer had bought before the cut (a repeat-heavy view: a
-//!   grocery's baskets are mostly staples); the request carries the
-//!   customer's latest orders as the edge's profile keeps them
-//!   ([`PROFILE_ORDERED`] products). `the customer's own orders` ranks
-//!   what they bought most before, a baseline that sees their whole
+//!   grocery's baskets are mostly staples). `the customer's own orders`
+//!   ranks what they bought most before, a baseline that sees their whole
 //!   history.
+//!
+//! In every set a known customer's request carries their latest orders
+//! before the cut as the edge's profile keeps them ([`PROFILE_ORDERED`]
+//! products), so what the `rebuy` signal costs where baskets do not repeat
+//! shows as well as what it gains where they do.
 //!
 //! The engine runs twice: with the customer's price band as the edge would
 //! keep it (their earlier orders, then the basket's other products) and
@@ -44,7 +47,7 @@ pub const HELD_OUT_DAYS: i64 = 30;
 const MAX_BASKET: usize = 60;
 /// Ordered products the edge's profile cookie keeps (`edge/src/limits.rs`,
 /// `MAX_ORDERED`), most recent first.
-pub const PROFILE_ORDERED: usize = 6;
+pub const PROFILE_ORDERED: usize = 16;
 
 /// One line of the report.
 #[derive(Debug, Clone)]
@@ -65,7 +68,7 @@ struct Case {
     /// before the cut, then the basket's other products as views.
     band: Option<PriceBand>,
     /// The customer's latest ordered products with when, most recent
-    /// first, as the profile keeps them (staples only).
+    /// first, as the profile keeps them (empty for an unknown customer).
     ordered: Vec<(String, i64)>,
     /// What the customer bought before the cut, most often first (staples
     /// only).
@@ -90,6 +93,14 @@ pub fn run(retail: &Retail, seed: u64) -> anyhow::Result<WithRecall<Vec<Row>>> {
         .iter()
         .filter_map(|l| Some((l.invoice.as_str(), format!("c-{}", l.customer.as_deref()?))))
         .collect();
+    let orders = orders_by_customer(&events, &index);
+    let latest = |invoice: &str| -> Vec<(String, i64)> {
+        customer
+            .get(invoice)
+            .and_then(|c| orders.get(c.as_str()))
+            .map(|past| profile_orders(retail, past))
+            .unwrap_or_default()
+    };
     let mut rng = StdRng::seed_from_u64(seed);
     let mut warm = Vec::new();
     let mut cold = Vec::new();
@@ -115,13 +126,13 @@ pub fn run(retail: &Retail, seed: u64) -> anyhow::Result<WithRecall<Vec<Row>>> {
                     given,
                     hidden,
                     band,
-                    ordered: Vec::new(),
+                    ordered: latest(invoice),
                     own: Vec::new(),
                 });
             }
         }
     }
-    let staples = staples(retail, &events, &index, &test, &customer, &mut rng);
+    let staples = staples(retail, &orders, &test, &customer, &mut rng);
     let mut rows = Vec::new();
     for (set, cases) in [("warm", &warm), ("cold", &cold), ("staples", &staples)] {
         rows.extend(score(&engine, retail, &counts, set, cases, cut));
@@ -210,17 +221,12 @@ fn score(
         .collect()
 }
 
-/// The staples cases: held-out baskets of customers who had ordered
-/// before the cut, one product they had bought before hidden.
-fn staples(
-    retail: &Retail,
-    events: &[Event],
+/// Per customer (user id): (product, when) of every ordered line before
+/// the cut, oldest first.
+fn orders_by_customer<'a>(
+    events: &'a [Event],
     index: &HashMap<&str, u32>,
-    test: &[(&str, Vec<u32>)],
-    customer: &HashMap<&str, String>,
-    rng: &mut StdRng,
-) -> Vec<Case> {
-    // Per customer: (product, when) of every ordered line, oldest first.
+) -> HashMap<&'a str, Vec<(u32, i64)>> {
     let mut history: HashMap<&str, Vec<(u32, i64)>> = HashMap::new();
     for e in events {
         let (Some(user), EventKind::Order { items, .. }) = (&e.user, &e.kind) else {
@@ -233,9 +239,38 @@ fn staples(
             }
         }
     }
+    history
+}
+
+/// The ordered products the edge's profile would hold after `past` (a
+/// customer's ordered lines, oldest first): the latest
+/// [`PROFILE_ORDERED`] distinct ones with when, most recent first.
+fn profile_orders(retail: &Retail, past: &[(u32, i64)]) -> Vec<(String, i64)> {
+    let mut ordered: Vec<(String, i64)> = Vec::new();
+    for &(i, at) in past.iter().rev() {
+        let Some(p) = retail.products.get(i as usize) else {
+            continue;
+        };
+        if ordered.len() < PROFILE_ORDERED && !ordered.iter().any(|o| o.0 == p.id) {
+            ordered.push((p.id.clone(), at));
+        }
+    }
+    ordered
+}
+
+/// The staples cases: held-out baskets of customers who had ordered
+/// before the cut (`orders`, by customer), one product they had bought
+/// before hidden.
+fn staples(
+    retail: &Retail,
+    orders: &HashMap<&str, Vec<(u32, i64)>>,
+    test: &[(&str, Vec<u32>)],
+    customer: &HashMap<&str, String>,
+    rng: &mut StdRng,
+) -> Vec<Case> {
     let mut cases = Vec::new();
     for (invoice, basket) in test {
-        let Some(past) = customer.get(invoice).and_then(|c| history.get(c.as_str())) else {
+        let Some(past) = customer.get(invoice).and_then(|c| orders.get(c.as_str())) else {
             continue;
         };
         if basket.len() < 2 || basket.len() > MAX_BASKET {
@@ -249,15 +284,7 @@ fn staples(
         let Some(&hidden) = bought.choose(rng) else {
             continue;
         };
-        let mut ordered: Vec<(String, i64)> = Vec::new();
-        for &(i, at) in past.iter().rev() {
-            let Some(p) = retail.products.get(i as usize) else {
-                continue;
-            };
-            if ordered.len() < PROFILE_ORDERED && !ordered.iter().any(|o| o.0 == p.id) {
-                ordered.push((p.id.clone(), at));
-            }
-        }
+        let ordered = profile_orders(retail, past);
         let mut often: HashMap<u32, usize> = HashMap::new();
         for &(i, _) in past {
             *often.entry(i).or_default() += 1;

@@ -223,7 +223,10 @@ impl BuildState {
             bail!("a recent session holds product {p} of {n}");
         }
         let c = self.categories.len();
-        if p.evidence.price_response.len() != c || p.evidence.refill_days.len() != c {
+        if p.evidence.price_response.len() != c
+            || p.evidence.refill_days.len() != c
+            || p.evidence.rebuy.len() != c
+        {
             bail!("category columns do not match {c} categories");
         }
         Ok(())

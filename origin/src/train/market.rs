@@ -101,16 +101,12 @@ pub fn daily_sales(
 /// something shoppers run out of and buy again.
 const MIN_REPEATS: usize = 3;
 
-/// Per category index: the median days between a shopper's repeat orders
-/// of the same product in that leaf category (refills: coffee, vitamins,
-/// filters), or 0 where fewer than [`MIN_REPEATS`] repeats were seen.
-/// Orders without a user id cannot be linked and are skipped.
-pub fn refill_days(
-    products: &[ProductRecord],
-    categories: usize,
-    events: &[Event],
+/// Per (shopper, product): when the shopper ordered it, ascending. Orders
+/// without a user id cannot be linked and are left out.
+pub fn orders_by_shopper<'a>(
+    events: &'a [Event],
     ordinal: &HashMap<&str, u32>,
-) -> Vec<f32> {
+) -> HashMap<(&'a str, u32), Vec<i64>> {
     let mut bought: HashMap<(&str, u32), Vec<i64>> = HashMap::new();
     for e in events {
         let (Some(user), EventKind::Order { items, .. }) = (e.user.as_deref(), &e.kind) else {
@@ -125,16 +121,33 @@ pub fn refill_days(
             }
         }
     }
+    for times in bought.values_mut() {
+        times.sort_unstable();
+    }
+    bought
+}
+
+/// Days between two orders under which they are one purchase split, not
+/// a purchase made again.
+const SAME_PURCHASE_DAYS: f32 = 1.0;
+
+/// Per category index: the median days between a shopper's repeat orders
+/// of the same product in that leaf category (refills: coffee, vitamins,
+/// filters), or 0 where fewer than [`MIN_REPEATS`] repeats were seen;
+/// `bought` from [`orders_by_shopper`].
+pub fn refill_days(
+    products: &[ProductRecord],
+    categories: usize,
+    bought: &HashMap<(&str, u32), Vec<i64>>,
+) -> Vec<f32> {
     let mut gaps: Vec<Vec<f32>> = vec![Vec::new(); categories];
-    for ((_, p), mut times) in bought {
+    for (&(_, p), times) in bought {
         let Some(leaf) = products.get(p as usize).and_then(ProductRecord::leaf) else {
             continue;
         };
-        times.sort_unstable();
         for pair in times.windows(2) {
             let days = (pair[1] - pair[0]) as f32 / 86_400.0;
-            // Two orders the same day are one purchase split, not a refill.
-            if days >= 1.0 {
+            if days >= SAME_PURCHASE_DAYS {
                 if let Some(g) = gaps.get_mut(leaf as usize) {
                     g.push(days);
                 }
@@ -149,6 +162,58 @@ pub fn refill_days(
             g.sort_by(f32::total_cmp);
             g[g.len() / 2]
         })
+        .collect()
+}
+
+/// Pairs a category's rebuy rate is shrunk with towards the store's.
+const REBUY_PRIOR_PAIRS: f32 = 20.0;
+
+/// Per category index: of the products a returning shopper (one who
+/// ordered on two days or more) ordered in that leaf category, the share
+/// they ordered again on a later day, shrunk towards the store's share by
+/// [`REBUY_PRIOR_PAIRS`]; 0 everywhere when no shopper returned. A
+/// grocery's staples score high, a phone shop's near 0. `bought` from
+/// [`orders_by_shopper`].
+pub fn rebuy(
+    products: &[ProductRecord],
+    categories: usize,
+    bought: &HashMap<(&str, u32), Vec<i64>>,
+) -> Vec<f32> {
+    let mut span: HashMap<&str, (i64, i64)> = HashMap::new();
+    for (&(user, _), times) in bought {
+        if let (Some(&first), Some(&last)) = (times.first(), times.last()) {
+            let s = span.entry(user).or_insert((first, last));
+            *s = (s.0.min(first), s.1.max(last));
+        }
+    }
+    let days = |from: i64, to: i64| (to - from) as f32 / 86_400.0;
+    // Per category: (pairs, pairs ordered again).
+    let mut counts = vec![(0u32, 0u32); categories];
+    for (&(user, p), times) in bought {
+        let returning = span
+            .get(user)
+            .is_some_and(|&(first, last)| days(first, last) >= SAME_PURCHASE_DAYS);
+        let leaf = products.get(p as usize).and_then(ProductRecord::leaf);
+        let (Some(c), true) = (leaf.and_then(|l| counts.get_mut(l as usize)), returning) else {
+            continue;
+        };
+        c.0 += 1;
+        if let (Some(&first), Some(&last)) = (times.first(), times.last()) {
+            if days(first, last) >= SAME_PURCHASE_DAYS {
+                c.1 += 1;
+            }
+        }
+    }
+    let (pairs, again) = counts
+        .iter()
+        .fold((0u32, 0u32), |t, c| (t.0 + c.0, t.1 + c.1));
+    if pairs == 0 {
+        return vec![0.0; categories];
+    }
+    let store = again as f32 / pairs as f32;
+    counts
+        .into_iter()
+        .map(|(n, k)| (k as f32 + REBUY_PRIOR_PAIRS * store) / (n as f32 + REBUY_PRIOR_PAIRS))
         .collect()
 }
 

@@ -52,6 +52,8 @@ pub struct Evidence {
     pub price_response: Vec<f32>,
     /// Per category: see [`market::refill_days`].
     pub refill_days: Vec<f32>,
+    /// Per category: see [`market::rebuy`].
+    pub rebuy: Vec<f32>,
 }
 
 impl Evidence {
@@ -74,13 +76,15 @@ impl Evidence {
             }
         }
         let discount = market::discounts(n, events, ordinal);
+        let bought = market::orders_by_shopper(events, ordinal);
         Evidence {
             interest,
             trending: market::trending(n, sessions, now),
             daily_sales: market::daily_sales(products, events, ordinal),
             price_response: market::price_response(products, categories, sessions, &discount),
             discount,
-            refill_days: market::refill_days(products, categories, events, ordinal),
+            refill_days: market::refill_days(products, categories, &bought),
+            rebuy: market::rebuy(products, categories, &bought),
         }
     }
 
@@ -192,6 +196,7 @@ impl Evidence {
             price_level: market::price_levels(products, categories),
             price_response: self.price_response.clone(),
             refill_days: self.refill_days.clone(),
+            rebuy: self.rebuy.clone(),
         }
     }
 }

@@ -5,7 +5,7 @@ use crate::ordinal_map::OrdinalMap;
 use crate::store::sections::BlendWeights;
 
 /// How many signals there are.
-pub(crate) const SIGNALS: usize = 14;
+pub(crate) const SIGNALS: usize = 15;
 
 /// A signal every candidate carries, 0 to 1, weighed by the merchant's
 /// [`BlendWeights`]. Its weight is read by name ([`Signal::weight`]), not by a
@@ -26,6 +26,7 @@ pub(crate) enum Signal {
     FastShip,
     PriceFit,
     Neighbours,
+    Rebuy,
 }
 
 impl Signal {
@@ -45,6 +46,7 @@ impl Signal {
         Signal::FastShip,
         Signal::PriceFit,
         Signal::Neighbours,
+        Signal::Rebuy,
     ];
 
     /// Its name in reasons, as the rules file's `[blend]` names its weight.
@@ -64,6 +66,7 @@ impl Signal {
             Signal::FastShip => "fast_ship",
             Signal::PriceFit => "price_fit",
             Signal::Neighbours => "neighbours",
+            Signal::Rebuy => "rebuy",
         }
     }
 
@@ -84,6 +87,7 @@ impl Signal {
             Signal::FastShip => blend.fast_ship,
             Signal::PriceFit => blend.price_fit,
             Signal::Neighbours => blend.neighbours,
+            Signal::Rebuy => blend.rebuy,
         }
     }
 }
@@ -179,6 +183,7 @@ mod tests {
             &mut blend.fast_ship,
             &mut blend.price_fit,
             &mut blend.neighbours,
+            &mut blend.rebuy,
         ];
         for (i, w) in fields.into_iter().enumerate() {
             *w = i as f32 + 0.5;

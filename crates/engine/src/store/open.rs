@@ -373,6 +373,12 @@ impl Store {
         self.views.priors.refill_days(c)
     }
 
+    /// The share of products ordered in category `c` that the same shopper
+    /// ordered again, 0 to 1.
+    pub fn rebuy(&self, c: u32) -> f32 {
+        self.views.priors.rebuy(c)
+    }
+
     /// The most popular products of the store, best first.
     pub fn top_overall(&self) -> PackedSlice<'_, u32> {
         self.views.priors.top_overall()

@@ -1,8 +1,8 @@
 //! Per-product and per-category priors (popularity, freshness, trending,
 //! daily sales, deal, price level; top lists; price response, refill
-//! intervals), read in place.
+//! intervals, rebuy rates), read in place.
 //!
-//! Blocks of section `PRIO` (layout `PRI4`), `n` products, `c` categories:
+//! Blocks of section `PRIO` (layout `PRI5`), `n` products, `c` categories:
 //!
 //! | block | content |
 //! | --- | --- |
@@ -12,7 +12,7 @@
 //! | 6, 7 | most popular products per category: rows of ordinals, `c` rows |
 //! | 8 | most popular products overall: ordinals |
 //! | 9 | most trending products: ordinals |
-//! | 10, 11 | price response, refill days: `f32 x c` each |
+//! | 10, 11, 12 | price response, refill days, rebuy rate: `f32 x c` each |
 //!
 //! Ordinals and row offsets are bit-packed ([`Packed`]).
 
@@ -26,7 +26,7 @@ use crate::error::EngineError;
 #[cfg(feature = "build")]
 use crate::store::sections::PriorsSection;
 
-const MAGIC: [u8; 4] = *b"PRI4";
+const MAGIC: [u8; 4] = *b"PRI5";
 
 /// The priors read in place; see [`PriorsSection`] for what each means.
 #[derive(Debug, Clone)]
@@ -42,6 +42,7 @@ pub struct Priors {
     top_trending: Packed<u32>,
     price_response: Column<f32>,
     refill_days: Column<f32>,
+    rebuy: Column<f32>,
 }
 
 impl Priors {
@@ -53,7 +54,7 @@ impl Priors {
         products: usize,
         categories: usize,
     ) -> Result<Self, EngineError> {
-        let b = Blocks::open(tag, bytes, MAGIC, 12)?;
+        let b = Blocks::open(tag, bytes, MAGIC, 13)?;
         let (n, c) = (Some(products), Some(categories));
         Ok(Self {
             popularity: b.view(0, n)?,
@@ -67,6 +68,7 @@ impl Priors {
             top_trending: b.view(9, None)?,
             price_response: b.column(10, c)?,
             refill_days: b.column(11, c)?,
+            rebuy: b.column(12, c)?,
         })
     }
 
@@ -126,6 +128,12 @@ impl Priors {
     pub fn refill_days(&self, c: u32) -> f32 {
         self.refill_days.get(c as usize).unwrap_or(0.0)
     }
+
+    /// The share of products ordered in category `c` that the same shopper
+    /// ordered again, 0 to 1 (0 where they do not).
+    pub fn rebuy(&self, c: u32) -> f32 {
+        self.rebuy.get(c as usize).unwrap_or(0.0)
+    }
 }
 
 #[cfg(feature = "build")]
@@ -142,7 +150,8 @@ pub fn write(priors: &PriorsSection) -> Vec<u8> {
         .packed(priors.top_overall.iter().copied())
         .packed(priors.top_trending.iter().copied())
         .column(priors.price_response.iter().copied())
-        .column(priors.refill_days.iter().copied());
+        .column(priors.refill_days.iter().copied())
+        .column(priors.rebuy.iter().copied());
     w.finish()
 }
 
@@ -165,6 +174,7 @@ mod tests {
             top_trending: vec![1],
             price_response: vec![0.0, 1.5],
             refill_days: vec![14.0, 0.0],
+            rebuy: vec![0.4, 0.0],
         };
         let tag = Tag(*b"PRIO");
         let p = Priors::open(tag, OwnedBytes::new(write(&source)), 2, 2).unwrap();
@@ -178,6 +188,7 @@ mod tests {
         assert_eq!(p.top_overall().collect::<Vec<_>>(), [1, 0]);
         assert_eq!(p.top_trending().collect::<Vec<_>>(), [1]);
         assert_eq!((p.price_response(1), p.refill_days(0)), (1.5, 14.0));
+        assert_eq!((p.rebuy(0), p.rebuy(1), p.rebuy(9)), (0.4, 0.0, 0.0));
         assert!(Priors::open(tag, OwnedBytes::new(write(&source)), 3, 2).is_err());
     }
 }

@@ -181,6 +181,10 @@ pub struct PriorsSection {
     /// Per category index: median days between a shopper's repeat orders
     /// of the same product, 0 where shoppers do not rebuy.
     pub refill_days: Vec<f32>,
+    /// Per category index: the share of products its returning shoppers
+    /// ordered that they ordered again on a later day (0 to 1), the
+    /// `rebuy` signal's value.
+    pub rebuy: Vec<f32>,
 }
 
 /// Viewed-together lists: for each product, the products seen in the same
@@ -394,6 +398,8 @@ pub struct BlendWeights {
     pub price_fit: f32,
     /// What shoppers whose sessions were like this one opened.
     pub neighbours: f32,
+    /// Ordered before, times its category's rate of ordering again.
+    pub rebuy: f32,
 }
 
 impl From<&Blend> for BlendWeights {
@@ -413,6 +419,7 @@ impl From<&Blend> for BlendWeights {
             fast_ship: b.fast_ship,
             price_fit: b.price_fit,
             neighbours: b.neighbours,
+            rebuy: b.rebuy,
         }
     }
 }

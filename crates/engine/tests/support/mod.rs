@@ -381,6 +381,15 @@ pub fn priors(catalog: &CatalogSection) -> PriorsSection {
             _ => 0.0,
         })
         .collect();
+    // Shoppers order the same coffee and tea again; nothing else.
+    let rebuy = catalog
+        .categories
+        .iter()
+        .map(|c| match c.as_str() {
+            "Kitchen/Coffee" | "Kitchen/Tea" => 0.6,
+            _ => 0.0,
+        })
+        .collect();
     PriorsSection {
         top_overall: best_first(ordinals().collect(), &|o| popularity[o]),
         top_by_category,
@@ -401,6 +410,7 @@ pub fn priors(catalog: &CatalogSection) -> PriorsSection {
         price_level,
         price_response: vec![0.5; catalog.categories.len()],
         refill_days,
+        rebuy,
         popularity,
         freshness,
         trending,

@@ -5,10 +5,12 @@ use crate::embedding::Embedding;
 use crate::limits::CANDIDATES_PER_SOURCE;
 use crate::slots::candidates::{Pool, Signal};
 
-/// Cart add-ons: what fits or is bought with the cart's items, then what
-/// is viewed with them or close to them in the embedding space (which is
-/// how a product nobody has bought yet can come up: through its text).
-/// That they ship in the same box is a guardrail (`guardrails.rs`).
+/// Cart add-ons: what fits or is bought with the cart's items and what
+/// the shopper ordered before where their category's shoppers order
+/// again, then what is viewed with them or close to them in the embedding
+/// space (which is how a product nobody has bought yet can come up:
+/// through its text). That they ship in the same box is a guardrail
+/// (`guardrails.rs`).
 pub(crate) fn addons(ctx: &Context<'_>, pool: &mut Pool) {
     for &item in ctx.cart {
         if let Some(p) = ctx.store.product_at(item) {
@@ -25,6 +27,7 @@ pub(crate) fn addons(ctx: &Context<'_>, pool: &mut Pool) {
             c.set(Signal::CoView, c.get(Signal::CoView).max(score * 0.5));
         }
     }
+    rebuy(ctx, pool);
     neighbours(ctx, &cart_taste(ctx), 1, pool);
     score_cart(ctx, pool);
 }
@@ -81,6 +84,34 @@ pub(crate) fn ladder(ctx: &Context<'_>, pool: &mut Pool) {
         }
     }
     score_cart(ctx, pool);
+}
+
+/// Source name of the shopper's earlier orders proposed again.
+const ORDERED_BEFORE: &str = "ordered-before";
+
+/// Proposes the products the shopper ordered before (as many as the
+/// profile remembers) that are not in the cart, each with its category's
+/// rebuy rate as its `rebuy` signal: in a store whose shoppers order the
+/// same products again (a grocery's staples) they compete with what is
+/// bought together; where nobody does, the rate is 0 and they are not
+/// proposed. Nothing when the merchant weighs `rebuy` at 0.
+fn rebuy(ctx: &Context<'_>, pool: &mut Pool) {
+    let store = ctx.store;
+    if store.rules().blend.rebuy <= 0.0 {
+        return;
+    }
+    for &(ord, _) in ctx.ordered {
+        if ctx.cart.contains(&ord) {
+            continue;
+        }
+        let rate = store
+            .product_at(ord)
+            .and_then(|p| p.leaf())
+            .map_or(0.0, |c| store.rebuy(c));
+        if rate > 0.0 {
+            pool.add(ord, 0, ORDERED_BEFORE).set(Signal::Rebuy, rate);
+        }
+    }
 }
 
 /// The mean of the cart's embeddings, normalized.
