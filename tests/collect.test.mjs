@@ -7,7 +7,8 @@
 //    a 4xx naming the problem, and nothing is forwarded.
 // 4. A consenting shopper's reported views update their profile cookie.
 // 5. A reported order of a product shoppers rebuy (coffee beans, every two
-//    weeks in the fixtures) comes back first on home when it is due.
+//    weeks in the fixtures) comes back first on home when it is due, and
+//    among the cart's add-ons (its `rebuy` part) whatever the cart holds.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CONSENTED, slotOf, startCollector, startStore, updateJar } from './support.mjs';
@@ -112,6 +113,15 @@ describe('POST /p13n/collect', () => {
     assert.equal(JSON.parse(Buffer.from(payload, 'base64url')).o[0][0], 'SKU-00404');
     const home = slotOf(await (await fetch(`${server.url}/`, { headers: { cookie: jar } })).text(), 'home').ids;
     assert.ok(home.slice(0, 2).includes('SKU-00404'), `the due refill leads home: ${home}`);
+    // The cart proposes the beans again: the store's shoppers order them
+    // again. Sneakers in the cart: nothing else links them to coffee.
+    const ELSEWHERE = 'SKU-00200';
+    const addons = await (await fetch(`${server.url}/p13n/recommend?slot=cart-addons&k=12&cart=${ELSEWHERE}`, { headers: { cookie: jar } })).json();
+    const beans = addons.items.find((i) => i.id === 'SKU-00404');
+    assert.ok(beans, `the beans come back in the cart: ${addons.items.map((i) => i.id)}`);
+    assert.ok(beans.reasons.some((r) => r.signal === 'rebuy' && r.value > 0), 'with their rebuy part');
+    const before = await (await fetch(`${server.url}/p13n/recommend?slot=cart-addons&k=12&cart=${ELSEWHERE}`, { headers: { cookie: CONSENTED } })).json();
+    assert.ok(before.items.every((i) => i.reasons.every((r) => r.signal !== 'rebuy' || r.value === 0)), 'no orders, no rebuy part');
     // Ordered two days ago: not due yet.
     const early = updateJar(CONSENTED, await post([order('SKU-00404', 2)], { cookie: CONSENTED }));
     const notYet = slotOf(await (await fetch(`${server.url}/`, { headers: { cookie: early } })).text(), 'home').ids;

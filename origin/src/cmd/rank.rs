@@ -35,7 +35,8 @@ pub struct Args {
     #[arg(long, value_delimiter = ',')]
     wanted: Vec<String>,
     /// Products the shopper ordered, as ID:DAYS_AGO, comma-separated (home
-    /// shows those due for a refill first).
+    /// shows those due for a refill first; cart add-ons propose them again
+    /// where their category's shoppers order again).
     #[arg(long, value_delimiter = ',', value_parser = ordered_arg)]
     ordered: Vec<(String, u32)>,
     /// The shopper's country (regional exclusions), e.g. US.
