@@ -491,7 +491,8 @@ pub struct Blend {
     /// How recently the product was listed.
     pub freshness: f32,
     /// How often shoppers opened the candidate right after the session's
-    /// recent products (sequential transitions, recency-weighted).
+    /// latest five products (sequential transitions in the bundle's recent
+    /// sessions, recency-weighted).
     pub sequence: f32,
     /// Recent interest against its own baseline (last 7 days' daily rate
     /// over the 28 days before).

@@ -28,6 +28,9 @@ pub const MAX_ANN_NEIGHBOURS: usize = 32;
 ///
 /// [`Store::nearest`]: crate::Store::nearest
 pub const SLOT_ANN_BEAM: usize = 40;
+/// Most of the shopper's earlier orders a request's cart add-ons read
+/// (the edge's profile keeps as many).
+pub const MAX_ORDERED: usize = 16;
 /// Weight of the n-th most recent view is `RECENCY_DECAY^n`.
 pub const RECENCY_DECAY: f32 = 0.7;
 /// Longest slot template accepted, in bytes.

@@ -466,6 +466,7 @@ fn cart_addons_bring_back_what_the_shopper_orders_again() {
             .map_or(0.0, |x| x.value)
     };
     let r = support::engine().rank(&req).expect("cart add-ons rank");
+    assert!(r.personalized, "the shopper's orders are their history");
     let found = r.items.iter().find(|i| i.id == coffee).expect("the coffee");
     assert_eq!(found.source, "ordered-before", "{found:?}");
     assert!((rebuy(found) - 0.6).abs() < 1e-6, "{found:?}");

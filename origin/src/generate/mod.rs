@@ -211,8 +211,8 @@ fast_ship = 0.05
 # median), as far as their profile knows it: a tie-breaker.
 price_fit = 0.02
 # Cart add-ons: what this shopper ordered before, times how often the
-# shoppers of its category order the same product again (0 where they
-# do not), so staples come back where baskets repeat.
+# shoppers of its category order the same product again (near 0 where
+# they do not), so staples come back where baskets repeat.
 rebuy = 0.5
 
 # How long the events the edge collects are kept (days): the edge's

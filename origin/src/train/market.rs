@@ -2,7 +2,8 @@
 //! interest in it is rising (trending), how fast it sells (daily sales:
 //! the edge divides the units available now by it for the days of cover
 //! `min_cover_days` reads), whether its category's shoppers respond to
-//! price (deal), and how often shoppers buy it again (refill days).
+//! price (deal), and how often shoppers buy it again (refill days) and
+//! how many of them do (rebuy rate).
 //!
 //! Each is written into the priors as per-product values the ranker blends
 //! (`trending`, `deal`) and the guardrails read.
@@ -171,7 +172,8 @@ const REBUY_PRIOR_PAIRS: f32 = 20.0;
 /// Per category index: of the products a returning shopper (one who
 /// ordered on two days or more) ordered in that leaf category, the share
 /// they ordered again on a later day, shrunk towards the store's share by
-/// [`REBUY_PRIOR_PAIRS`]; 0 everywhere when no shopper returned. A
+/// [`REBUY_PRIOR_PAIRS`]; 0 where no returning shopper ordered (and
+/// everywhere when no shopper returned). A
 /// grocery's staples score high, a phone shop's near 0. `bought` from
 /// [`orders_by_shopper`].
 pub fn rebuy(
@@ -211,9 +213,14 @@ pub fn rebuy(
         return vec![0.0; categories];
     }
     let store = again as f32 / pairs as f32;
+    // A category nobody returned to has no evidence: 0, in full and
+    // incremental builds alike (an incremental build's new category has 0).
     counts
         .into_iter()
-        .map(|(n, k)| (k as f32 + REBUY_PRIOR_PAIRS * store) / (n as f32 + REBUY_PRIOR_PAIRS))
+        .map(|(n, k)| match n {
+            0 => 0.0,
+            n => (k as f32 + REBUY_PRIOR_PAIRS * store) / (n as f32 + REBUY_PRIOR_PAIRS),
+        })
         .collect()
 }
 

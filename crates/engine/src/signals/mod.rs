@@ -1,9 +1,10 @@
 //! What the engine knows about a visit and a product beyond the store:
 //! the [`visit`] (what the caller says of the shopper, resolved once per
 //! page), its [`session`] (viewed products, taste, category affinity), its
-//! [`intent`] (the predicted mission), the shopper's [`price_band`], and
-//! the session's [`neighbourhood`] (what shoppers with sessions like it
-//! opened).
+//! [`intent`] (the predicted mission), the shopper's [`price_band`], the
+//! session's [`neighbourhood`] (what shoppers with sessions like it
+//! opened), and each product's [`successors`] (what shoppers opened after
+//! it).
 
 pub mod intent;
 pub mod neighbourhood;

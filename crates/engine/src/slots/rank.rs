@@ -192,7 +192,8 @@ pub(crate) fn rank(
         // not the shopper's history; the visit's signals are.
         personalized: visitor.viewed.iter().any(|id| store.ordinal(id).is_some())
             || (!visitor.signals.is_empty() && session.is_personal())
-            || (req.kind == SlotKind::Home && !visit.ordered().is_empty())
+            || (matches!(req.kind, SlotKind::Home | SlotKind::CartAddons)
+                && !visit.ordered().is_empty())
             || visitor.price_band.is_some_and(|b| b.evidence > 0.0),
         intent: session.intent.clone(),
         items,

@@ -30,14 +30,6 @@ pub struct Lists {
 }
 
 impl Lists {
-    /// No lists: every row is empty (a bundle without the section).
-    pub fn empty() -> Self {
-        Self {
-            neighbors: Rows::empty(),
-            scores: Quantized::empty(),
-        }
-    }
-
     /// Opens section `tag` over `bytes`, which must have a row for each of
     /// `products`.
     pub fn open(tag: Tag, bytes: OwnedBytes, products: usize) -> Result<Self, EngineError> {
@@ -95,6 +87,5 @@ mod tests {
         }
         assert_eq!(lists.row(7).count(), 0);
         assert!(Lists::open(tag, OwnedBytes::new(write(&source)), 4).is_err());
-        assert_eq!(Lists::empty().row(0).count(), 0);
     }
 }

@@ -409,7 +409,8 @@ impl Store {
         &self.views.bought_together
     }
 
-    /// Recent sessions, for the session neighbourhood.
+    /// Recent sessions, for the session neighbourhood and the transitions
+    /// ([`crate::signals::successors`]).
     pub fn sessions(&self) -> &SessionIndex {
         &self.views.sessions
     }

@@ -433,15 +433,6 @@ impl Quantized {
         (min.is_finite() && step.is_finite()).then_some(Self { min, step, codes })
     }
 
-    /// An empty column.
-    pub fn empty() -> Self {
-        Self {
-            min: 0.0,
-            step: 0.0,
-            codes: Packed::empty(),
-        }
-    }
-
     /// Number of values.
     pub fn len(&self) -> usize {
         self.codes.len()

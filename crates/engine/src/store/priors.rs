@@ -130,7 +130,8 @@ impl Priors {
     }
 
     /// The share of products ordered in category `c` that the same shopper
-    /// ordered again, 0 to 1 (0 where they do not).
+    /// ordered again (shrunk to the store's share), 0 to 1; 0 where no
+    /// returning shopper ordered.
     pub fn rebuy(&self, c: u32) -> f32 {
         self.rebuy.get(c as usize).unwrap_or(0.0)
     }

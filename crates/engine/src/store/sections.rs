@@ -182,7 +182,8 @@ pub struct PriorsSection {
     /// of the same product, 0 where shoppers do not rebuy.
     pub refill_days: Vec<f32>,
     /// Per category index: the share of products its returning shoppers
-    /// ordered that they ordered again on a later day (0 to 1), the
+    /// ordered that they ordered again on a later day, shrunk to the
+    /// store's share (0 to 1; 0 where no returning shopper ordered), the
     /// `rebuy` signal's value.
     pub rebuy: Vec<f32>,
 }
@@ -386,7 +387,7 @@ pub struct BlendWeights {
     pub rating: f32,
     /// How recently the product was listed.
     pub freshness: f32,
-    /// Sequential transitions from the session's recent products.
+    /// Sequential transitions from the session's latest products.
     pub sequence: f32,
     /// Recent interest against its own baseline.
     pub trending: f32,

@@ -2,7 +2,7 @@
 
 use super::{neighbours, score_affinity, score_similarity, Context};
 use crate::embedding::Embedding;
-use crate::limits::CANDIDATES_PER_SOURCE;
+use crate::limits::{CANDIDATES_PER_SOURCE, MAX_ORDERED};
 use crate::slots::candidates::{Pool, Signal};
 
 /// Cart add-ons: what fits or is bought with the cart's items and what
@@ -89,18 +89,19 @@ pub(crate) fn ladder(ctx: &Context<'_>, pool: &mut Pool) {
 /// Source name of the shopper's earlier orders proposed again.
 const ORDERED_BEFORE: &str = "ordered-before";
 
-/// Proposes the products the shopper ordered before (as many as the
-/// profile remembers) that are not in the cart, each with its category's
+/// Proposes the products the shopper ordered before (the latest
+/// [`MAX_ORDERED`]) that are not in the cart, each with its category's
 /// rebuy rate as its `rebuy` signal: in a store whose shoppers order the
 /// same products again (a grocery's staples) they compete with what is
-/// bought together; where nobody does, the rate is 0 and they are not
-/// proposed. Nothing when the merchant weighs `rebuy` at 0.
+/// bought together; where nobody does, the rate is near 0 and they rank
+/// low (a category with no evidence has 0: not proposed). Nothing when the
+/// merchant weighs `rebuy` at 0.
 fn rebuy(ctx: &Context<'_>, pool: &mut Pool) {
     let store = ctx.store;
     if store.rules().blend.rebuy <= 0.0 {
         return;
     }
-    for &(ord, _) in ctx.ordered {
+    for &(ord, _) in ctx.ordered.iter().take(MAX_ORDERED) {
         if ctx.cart.contains(&ord) {
             continue;
         }
@@ -108,8 +109,10 @@ fn rebuy(ctx: &Context<'_>, pool: &mut Pool) {
             .product_at(ord)
             .and_then(|p| p.leaf())
             .map_or(0.0, |c| store.rebuy(c));
-        if rate > 0.0 {
-            pool.add(ord, 0, ORDERED_BEFORE).set(Signal::Rebuy, rate);
+        // A damaged bundle's rate is no reason to rank above the rest.
+        if rate.is_finite() && rate > 0.0 {
+            pool.add(ord, 0, ORDERED_BEFORE)
+                .set(Signal::Rebuy, rate.min(1.0));
         }
     }
 }
