@@ -89,7 +89,7 @@ impl SessionIndex {
     pub fn recent_sharing(&self, products: &[u32], sample: usize, out: &mut Vec<u32>) {
         out.clear();
         for &p in products {
-            out.extend(self.sessions.tail(p as usize, sample));
+            out.extend(self.recent_with(p, sample));
         }
         out.sort_unstable();
         out.dedup();
