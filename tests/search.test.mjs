@@ -4,8 +4,12 @@
 //
 // 1. Exact, typo'd (1 and 2 edits) and synonym queries find the products
 //    a shopper means; the page shows the query as text.
-// 2. A query with no match is rescued by meaning or reported empty, in
-//    the x-p13n-search header (the zero-result readout counts it).
+// 2. A word the catalog does not use finds what it means there (WordNet's
+//    related words, read at build time: skillet -> frying pan), words run
+//    together are searched apart, and the page says what it searched; a
+//    query unlike anything the store sells is reported empty, in the
+//    x-p13n-search header (the zero-result readout counts it), rather
+//    than rescued with products of the wrong kind.
 // 3. The merchant's pin leads its query; nothing excluded ever shows;
 //    query-string filters hold.
 // 4. Bad requests get a 400 that names what is wrong.
@@ -69,22 +73,33 @@ describe('search at the edge', () => {
     assert.ok(laptop.items.some((i) => i.title.includes('Ultrabook')));
   });
 
-  test('no match: rescued by meaning, or empty, and the header says which', async () => {
-    const rescued = await get('/search?q=wirelesscharging');
-    assert.equal(rescued.headers.get('x-p13n-search'), 'rescued');
-    const slot = slotOf(await rescued.text(), 'search');
-    assert.match(slot.attrs, /data-p13n-search="rescued"/);
+  test('a word the catalog does not use: its related words, words split, or empty', async () => {
+    const skillet = await get('/search?q=skillet');
+    assert.equal(skillet.headers.get('x-p13n-search'), 'matched');
+    const page = await skillet.text();
+    assert.match(page, /Showing results for <q data-p13n-corrected-query>frying pan<\/q>/);
+    const slot = slotOf(page, 'search');
     assert.ok(slot.ids.length > 0);
-    const empty = await get('/search?q=xqzvwk');
-    assert.equal(empty.headers.get('x-p13n-search'), 'empty');
-    assert.equal(empty.headers.get('x-p13n-search-total'), '0');
-    assert.equal(empty.headers.get('x-p13n-search-total-exact'), 'true');
-    const html = await empty.text();
-    assert.match(html, /No products match your search/);
-    assert.match(html, /data-p13n-state="fallback"/);
-    const api = await get('/p13n/search?q=xqzvwk');
-    assert.equal(api.headers.get('x-p13n-search'), 'empty');
-    assert.equal((await api.json()).outcome, 'empty');
+    assert.ok(slot.ids.every((id) => leaf(id) === 'Cookware'), slot.ids.map(leaf).join());
+    const api = (await json('/p13n/search?q=gown')).body;
+    assert.equal(api.outcome, 'matched');
+    assert.deepEqual(api.query.related, [['gown', ['dress']]]);
+    assert.ok(api.items.length > 0 && api.items.every((i) => leaf(i.id) === 'Dresses'));
+    const split = (await json('/p13n/search?q=yogamats')).body;
+    assert.deepEqual(split.query.corrections, [{ from: 'yogamats', to: 'yoga mats', typos: 0 }]);
+    assert.ok(split.items.length > 0 && split.items.every((i) => leaf(i.id) === 'Yoga'));
+    for (const q of ['xqzvwk', 'lipstick', 'screwdriver']) {
+      const empty = await get(`/search?q=${q}`);
+      assert.equal(empty.headers.get('x-p13n-search'), 'empty', q);
+      assert.equal(empty.headers.get('x-p13n-search-total'), '0');
+      assert.equal(empty.headers.get('x-p13n-search-total-exact'), 'true');
+      const html = await empty.text();
+      assert.match(html, /No products match your search/);
+      assert.match(html, /data-p13n-state="fallback"/);
+    }
+    const none = await get('/p13n/search?q=xqzvwk');
+    assert.equal(none.headers.get('x-p13n-search'), 'empty');
+    assert.equal((await none.json()).outcome, 'empty');
   });
 
   test('the merchant\'s pin leads its query and nothing excluded shows', async () => {

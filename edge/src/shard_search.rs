@@ -190,8 +190,8 @@ fn first_hits(
 
 /// The query's words as the directory is asked about them: each
 /// normalized word, with the correction and the one-word synonyms the
-/// search applied to it; the last word also as a prefix unless the query
-/// ends in a space.
+/// search applied to it and the terms of its related words; the last word
+/// also as a prefix unless the query ends in a space.
 pub fn query_words(report: &QueryReport) -> Vec<QueryWord> {
     let typing = !report.original.ends_with(char::is_whitespace);
     let count = report.terms.len();
@@ -203,7 +203,8 @@ pub fn query_words(report: &QueryReport) -> Vec<QueryWord> {
             let mut forms = vec![term.clone()];
             for c in &report.corrections {
                 if normalize::terms(&c.from).first() == Some(term) {
-                    forms.push(c.to.clone());
+                    // A run-together word is corrected to several.
+                    forms.extend(normalize::terms(&c.to));
                 }
             }
             for (from, to) in &report.synonyms {
@@ -217,7 +218,15 @@ pub fn query_words(report: &QueryReport) -> Vec<QueryWord> {
                     );
                 }
             }
-            forms.dedup();
+            // A related phrase's shards have each of its terms.
+            for (from, to) in &report.related {
+                if normalize::terms(from).as_slice() == std::slice::from_ref(term) {
+                    forms.extend(to.iter().flat_map(|t| normalize::terms(t)));
+                }
+            }
+            // The word itself stays first (the last word is looked up as a prefix).
+            let mut seen = HashSet::new();
+            forms.retain(|f| seen.insert(f.clone()));
             QueryWord {
                 forms,
                 prefix: typing && i + 1 == count,
@@ -429,5 +438,21 @@ mod tests {
         assert!(!words[0].prefix);
         assert_eq!(words[1].forms, ["lipstik", "lipstick"]);
         assert!(words[1].prefix);
+    }
+
+    #[test]
+    fn a_related_word_is_looked_up_with_every_term_it_stands_for() {
+        let report = QueryReport {
+            original: "skillet".into(),
+            terms: vec!["skillet".into()],
+            related: vec![(
+                "skillet".into(),
+                vec!["frying pan".into(), "pan".into(), "cookware".into()],
+            )],
+            ..QueryReport::default()
+        };
+        let words = query_words(&report);
+        assert_eq!(words[0].forms, ["skillet", "frying", "pan", "cookware"]);
+        assert!(words[0].prefix);
     }
 }

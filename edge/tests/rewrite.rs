@@ -55,6 +55,7 @@ fn engine() -> Rc<Engine> {
         events: dir.path().join("e.ndjson"),
         rules: dir.path().join("r.toml"),
         synonyms: None,
+        wordnet: None,
     })
     .unwrap();
     let key = firstpaint_bundle::SigningKey::from_bytes(&[9; 32]);

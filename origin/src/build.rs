@@ -197,7 +197,13 @@ fn train(
     bar.finish_and_clear();
     lap("HNSW index", &mut steps);
 
-    let search = search::build(&inputs.products, &inputs.synonyms)?;
+    let mut search = search::build(&inputs.products, &inputs.synonyms, &inputs.related)?;
+    models.push(search::summary(
+        &mut search,
+        inputs.wordnet.as_deref(),
+        &embedded.text_map,
+        &ann.vectors,
+    ));
     lap("search index", &mut steps);
 
     let sections = EngineSections {

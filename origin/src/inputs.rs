@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use firstpaint_bundle::InputFile;
@@ -10,6 +11,8 @@ use firstpaint_contracts::{
     SynonymRule, Validate,
 };
 use serde::de::DeserializeOwned;
+
+use crate::wordnet::{related, Related, WordNet, DEBIAN_DIR};
 
 /// Catalog, events and rules that passed every check, with their hashes.
 #[derive(Debug, Clone)]
@@ -22,6 +25,12 @@ pub struct Inputs {
     pub rules: Rules,
     /// Search synonyms (none when no file was given).
     pub synonyms: Vec<SynonymRule>,
+    /// WordNet's nouns (none when not found): search's related words, and
+    /// the unrelated words its rescue floor is measured on.
+    pub wordnet: Option<Arc<WordNet>>,
+    /// Search's related words, from the whole store's products (a shard's
+    /// inputs keep the store's, so every shard reports the same ones).
+    pub related: Arc<Vec<Related>>,
     /// SHA-256 of the catalog file.
     pub catalog_sha256: [u8; 32],
     /// SHA-256 of the events file.
@@ -48,12 +57,21 @@ pub struct InputPaths {
     pub rules: PathBuf,
     /// Search synonyms (see [`firstpaint_contracts::read_synonyms`]), if any.
     pub synonyms: Option<PathBuf>,
+    /// WordNet's database directory, if search should know related words.
+    pub wordnet: Option<PathBuf>,
+}
+
+/// Debian's WordNet ([`DEBIAN_DIR`], from `wordnet-base`) when it is
+/// installed: the setup script installs it.
+pub fn default_wordnet() -> Option<PathBuf> {
+    let dir = PathBuf::from(DEBIAN_DIR);
+    dir.join("data.noun").exists().then_some(dir)
 }
 
 impl InputPaths {
     /// The inputs of a store directory laid out like `fixtures/`:
     /// `catalog.ndjson`, `events.ndjson`, `rules.toml`, and `synonyms.txt`
-    /// when there is one.
+    /// when there is one; with the system's WordNet when installed.
     pub fn in_dir(dir: &Path) -> Self {
         let synonyms = dir.join("synonyms.txt");
         Self {
@@ -61,6 +79,7 @@ impl InputPaths {
             events: dir.join("events.ndjson"),
             rules: dir.join("rules.toml"),
             synonyms: synonyms.exists().then_some(synonyms),
+            wordnet: default_wordnet(),
         }
     }
 }
@@ -206,6 +225,25 @@ fn load_with(
         }
         None => Vec::new(),
     };
+    let wordnet = match &paths.wordnet {
+        Some(dir) => {
+            let wordnet = WordNet::read(dir)?;
+            files.push(InputFile {
+                role: "wordnet".into(),
+                file: dir.join("data.noun").display().to_string(),
+                sha256: firstpaint_bundle::hex(&wordnet.sha256),
+                bytes: wordnet.bytes,
+            });
+            Some(Arc::new(wordnet))
+        }
+        None => None,
+    };
+    let related = Arc::new(
+        wordnet
+            .as_deref()
+            .map(|w| related::build(w, &products))
+            .unwrap_or_default(),
+    );
     let rules = match read_toml::<Rules>(&paths.rules.display().to_string(), &rules_text) {
         Ok(r) => Some(r),
         Err(InputErrors(e)) => {
@@ -236,6 +274,8 @@ fn load_with(
         events,
         rules,
         synonyms,
+        wordnet,
+        related,
         catalog_sha256,
         events_sha256,
         rules_sha256,

@@ -25,3 +25,4 @@ pub mod readout;
 pub mod shard;
 pub mod train;
 pub mod webhook;
+pub mod wordnet;

@@ -184,6 +184,8 @@ pub fn inputs_for(inputs: &Inputs, shard: &ShardSpec) -> Inputs {
         events,
         rules: inputs.rules.clone(),
         synonyms: inputs.synonyms.clone(),
+        wordnet: inputs.wordnet.clone(),
+        related: inputs.related.clone(),
         files: inputs.files.clone(),
         ..*inputs
     }

@@ -61,7 +61,11 @@ pub const MAX_PER_PAGE: usize = 48;
 pub const MAX_PAGE: usize = 50;
 /// Nearest products considered when rescuing a query without matches.
 pub const RESCUE_CANDIDATES: usize = 96;
-/// Least cosine similarity between a query and a rescued product.
+/// Fewest characters of each part of a run-together query word
+/// ("yogamat" → "yoga mat"): shorter parts split nearly any word.
+pub const MIN_SPLIT_CHARS: usize = 3;
+/// Least cosine similarity between a query and a rescued product, whatever
+/// the bundle's calibrated rescue floor.
 pub const RESCUE_MIN_SIMILARITY: f32 = 0.5;
 /// Most removed candidates an explained search lists.
 pub const MAX_EXPLAIN_REMOVED: usize = 100;

@@ -54,6 +54,8 @@ pub struct Args {
     #[arg(long, default_value_t = 20_000, requires = "shard_products")]
     global_products: usize,
     #[command(flatten)]
+    lexicon: super::Lexicon,
+    #[command(flatten)]
     incremental: Incremental,
 }
 
@@ -96,6 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         events: args.events,
         rules: args.rules.clone(),
         synonyms: args.synonyms,
+        wordnet: args.lexicon.dir()?,
     };
     let opts = options(&args.rules, args.ttl_days);
     match args.shard_products {

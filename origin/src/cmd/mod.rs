@@ -149,6 +149,36 @@ pub fn print_removed(
     Ok(())
 }
 
+/// Where search's related words come from (`build` and `rebuild`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Lexicon {
+    /// WordNet's database directory (`data.noun`, `index.noun`); default
+    /// Debian's `wordnet-base` in /usr/share/wordnet when installed.
+    #[arg(long, value_name = "DIR")]
+    pub wordnet: Option<std::path::PathBuf>,
+    /// Build without related words even when WordNet is installed.
+    #[arg(long, conflicts_with = "wordnet")]
+    pub no_wordnet: bool,
+}
+
+impl Lexicon {
+    /// The directory to read: the one named (which must hold WordNet),
+    /// else the installed one, else none.
+    pub fn dir(&self) -> anyhow::Result<Option<std::path::PathBuf>> {
+        if self.no_wordnet {
+            return Ok(None);
+        }
+        match &self.wordnet {
+            Some(dir) if !dir.join("data.noun").exists() => anyhow::bail!(
+                "--wordnet {}: no data.noun there (Debian: apt-get install wordnet-base)",
+                dir.display()
+            ),
+            Some(dir) => Ok(Some(dir.clone())),
+            None => Ok(firstpaint_origin::inputs::default_wordnet()),
+        }
+    }
+}
+
 /// Where to read what a `show` subcommand prints, and how.
 #[derive(Debug, clap::Args)]
 pub struct Show {

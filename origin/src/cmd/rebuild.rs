@@ -32,6 +32,8 @@ pub struct Pipeline {
     /// Search synonyms.
     #[arg(long)]
     pub synonyms: Option<PathBuf>,
+    #[command(flatten)]
+    pub lexicon: super::Lexicon,
     /// Where each new bundle is written before it is published.
     #[arg(long)]
     pub out: PathBuf,
@@ -61,17 +63,19 @@ impl Pipeline {
     pub fn check(&self) -> anyhow::Result<()> {
         self.target.check()?;
         self.signing.seal.signing_key()?;
+        self.lexicon.dir()?;
         Ok(())
     }
 
     /// The input files, as the build reads them.
-    pub fn inputs(&self) -> InputPaths {
-        InputPaths {
+    pub fn inputs(&self) -> anyhow::Result<InputPaths> {
+        Ok(InputPaths {
             catalog: self.catalog.clone(),
             events: self.events.clone(),
             rules: self.rules.clone(),
             synonyms: self.synonyms.clone(),
-        }
+            wordnet: self.lexicon.dir()?,
+        })
     }
 
     /// The catalog, rules and synonyms: the files whose change calls for a
@@ -97,7 +101,7 @@ impl Pipeline {
         let opts = super::build::options(&self.rules, self.ttl_days);
         let incremental = (!self.full).then(|| self.retrain.after());
         let kind =
-            super::build::single(&self.inputs(), &key, &opts, &self.out, incremental, known)?;
+            super::build::single(&self.inputs()?, &key, &opts, &self.out, incremental, known)?;
         let mut signing = self.signing.clone();
         signing.message = match signing.message.as_str() {
             "" => format!("{why} ({kind})"),

@@ -44,6 +44,8 @@ pub fn engine_for(
         events,
         rules,
         synonyms: Vec::new(),
+        wordnet: None,
+        related: Default::default(),
         catalog_sha256: [0; 32],
         events_sha256: [0; 32],
         rules_sha256: [0; 32],

@@ -203,7 +203,8 @@ pub fn rebuild(
     std::thread::scope(|scope| {
         // The one step that reads every product's text at length runs on
         // the other core meanwhile.
-        let search = scope.spawn(|| search::build(&inputs.products, &inputs.synonyms));
+        let search =
+            scope.spawn(|| search::build(&inputs.products, &inputs.synonyms, &inputs.related));
 
         let ordinal = build::ordinals(&inputs.products);
         let catalog = build::catalog_section_after(
@@ -263,12 +264,20 @@ pub fn rebuild(
         let ann = graph.to_ann()?;
         lap("HNSW insert + remove", &mut steps);
 
-        let search = search
+        let mut search = search
             .join()
             .map_err(|_| anyhow::anyhow!("the search index build panicked"))??;
+        let searched = search::summary(
+            &mut search,
+            inputs.wordnet.as_deref(),
+            &parent.text_map,
+            &ann.vectors,
+        );
         lap("search index (wait)", &mut steps);
 
         let mut models = parent.training.models.clone();
+        models.retain(|m| !m.starts_with(search::SUMMARY));
+        models.push(searched);
         models.push(format!(
             "incremental: {} on parent {}; models trained {} s before this build",
             diff.summary(),

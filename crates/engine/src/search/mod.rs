@@ -12,9 +12,13 @@
 //!    shopper searching for one wants to know it exists). They are ordered by groups matched, then typos, then
 //!    a blend of lexical relevance with the session, stock, fast shipping,
 //!    rating and popularity; the merchant's per-query pins and buries last.
-//! 4. When nothing matches, the query's text goes through the same
-//!    projection as product text and the nearest in-stock products are
-//!    returned, marked as rescued.
+//! 4. A word the catalog does not use also searches the related words the
+//!    origin found for it ("skillet" → "frying pan", "merlot" → "wine"),
+//!    weighed by how close they are. When still nothing matches, the
+//!    query's text goes through the same projection as product text and
+//!    the nearest in-stock products are returned, marked as rescued, if
+//!    they are nearer than queries unrelated to the catalog come (the
+//!    bundle's rescue floor); otherwise the answer is empty.
 
 mod query;
 mod retrieve;
@@ -27,12 +31,13 @@ use serde::Serialize;
 #[cfg(feature = "build")]
 pub use crate::store::search_index::build::{AnalyzedDoc, IndexBuilder, SearchParts};
 pub use crate::store::search_index::{
-    AttributeTerm, Field, Posting, Postings, SearchIndex, SearchSection, Synonym, POSTINGS, SEARCH,
-    TERMS,
+    AttributeTerm, Field, Posting, Postings, RelatedTerms, RelatedWord, SearchIndex, SearchSection,
+    Synonym, POSTINGS, SEARCH, TERMS,
 };
 pub use query::{Correction, QueryReport, TypoPolicy, Via};
 pub use verdicts::{SearchVerdicts, VerdictCache};
 
+use crate::embedding::Embedding;
 use crate::error::EngineError;
 use crate::limits::{
     DEFAULT_PER_PAGE, MAX_EXPLAIN_REMOVED, MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_BYTES, RERANK_WINDOW,
@@ -44,6 +49,7 @@ use crate::signals::intent::Intent;
 use crate::signals::visit::{Visit, Visitor};
 use crate::slots::rank::{rating_signal, stock_signal};
 use crate::slots::slot::{Reason, Removed};
+use crate::store::text_map::TextMapSection;
 use crate::store::{Product, Store};
 use crate::text::features::{self, TextFeatures};
 use retrieve::{bucket, Match, WordOrder};
@@ -312,7 +318,8 @@ pub(crate) fn search(
     let mut outcome = SearchOutcome::Matched;
     let mut source = "match";
     if matches.is_empty() {
-        let rescued = rescue(store, &req.query, &mut allowed);
+        let floor = RESCUE_MIN_SIMILARITY.max(index.rescue_floor());
+        let rescued = rescue(store, &req.query, floor, &mut allowed);
         outcome = if rescued.is_empty() {
             SearchOutcome::Empty
         } else {
@@ -522,13 +529,14 @@ fn sold_out(h: &Hit) -> u64 {
 }
 
 /// The in-stock products nearest to the query's text in the embedding
-/// space, as (ordinal, similarity), nearest first.
-fn rescue(store: &Store, query: &str, allowed: &mut impl FnMut(u32) -> bool) -> Vec<(u32, f32)> {
-    let mut text = TextFeatures::default();
-    for word in features::words(query) {
-        text.word(&word, 1.0);
-    }
-    let vector = store.text_map().project(&text.finish());
+/// space, at least `floor` similar, as (ordinal, similarity), nearest first.
+fn rescue(
+    store: &Store,
+    query: &str,
+    floor: f32,
+    allowed: &mut impl FnMut(u32) -> bool,
+) -> Vec<(u32, f32)> {
+    let vector = query_vector(store.text_map(), query);
     if vector.is_zero() {
         return Vec::new();
     }
@@ -536,7 +544,7 @@ fn rescue(store: &Store, query: &str, allowed: &mut impl FnMut(u32) -> bool) -> 
     store
         .nearest(&vector, RESCUE_CANDIDATES)
         .into_iter()
-        .filter(|&(_, sim)| sim >= RESCUE_MIN_SIMILARITY)
+        .filter(|&(_, sim)| sim >= floor)
         .filter(|&(ord, _)| {
             store
                 .product_at(ord)
@@ -544,6 +552,17 @@ fn rescue(store: &Store, query: &str, allowed: &mut impl FnMut(u32) -> bool) -> 
                 && allowed(ord)
         })
         .collect()
+}
+
+/// Where the text of `query` lands in the embedding space (through the
+/// map product text takes): what a rescue searches near, and what the
+/// origin measures unrelated queries with to set the rescue floor.
+pub fn query_vector(text_map: &TextMapSection, query: &str) -> Embedding {
+    let mut text = TextFeatures::default();
+    for word in features::words(query) {
+        text.word(&word, 1.0);
+    }
+    text_map.project(&text.finish())
 }
 
 /// The query-string filters, resolved against the catalog once.

@@ -13,7 +13,8 @@ use levenshtein_automata::{LevenshteinAutomatonBuilder, DFA};
 use serde::Serialize;
 
 use crate::limits::{
-    MAX_EXPANSIONS, MAX_PREFIX_EXPANSIONS, MAX_QUERY_WORDS, MIN_PREFIX_CHARS, WELL_KNOWN_WORD,
+    MAX_EXPANSIONS, MAX_PREFIX_EXPANSIONS, MAX_QUERY_WORDS, MIN_PREFIX_CHARS, MIN_SPLIT_CHARS,
+    WELL_KNOWN_WORD,
 };
 use crate::order;
 use crate::store::search_index::SearchIndex;
@@ -27,8 +28,14 @@ pub enum Via {
     Exact,
     /// A longer word the last query word begins ("charg" → "charger").
     Prefix,
+    /// The indexed words a run-together word is made of ("yogamat" →
+    /// "yoga mat").
+    Split,
     /// A merchant synonym.
     Synonym,
+    /// A word of related meaning the catalog uses ("skillet" → "frying
+    /// pan"), from the bundle's related words; weighed by how close.
+    Related,
     /// A word within the typo threshold.
     Typo,
 }
@@ -39,7 +46,9 @@ impl Via {
         match self {
             Via::Exact => 1.0,
             Via::Prefix => 0.85,
+            Via::Split => 0.9,
             Via::Synonym => 0.9,
+            Via::Related => 0.9,
             Via::Typo => 0.8,
         }
     }
@@ -80,6 +89,10 @@ pub struct QueryReport {
     pub corrections: Vec<Correction>,
     /// Synonyms applied: (what the shopper wrote, what it also searched).
     pub synonyms: Vec<(String, Vec<String>)>,
+    /// Words the catalog does not use, and the related words searched
+    /// instead: (what the shopper wrote, what it searched).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<(String, Vec<String>)>,
     /// Attribute values and brands recognized (`colour=red`, `brand=Samsung`).
     pub attributes: Vec<String>,
     /// Words ignored (stop words, or past the word limit).
@@ -88,20 +101,27 @@ pub struct QueryReport {
 
 impl QueryReport {
     /// The query as typed with each corrected word replaced by the word
-    /// searched instead ("smartphne case" → "smartphone case"); `None` when
-    /// nothing was corrected.
+    /// searched instead ("smartphne case" → "smartphone case", "yogamat"
+    /// → "yoga mat") and each word the catalog does not use by its closest
+    /// related words ("skillet" → "frying pan"); `None` when nothing was.
     pub fn corrected(&self) -> Option<String> {
-        if self.corrections.is_empty() {
+        if self.corrections.is_empty() && self.related.is_empty() {
             return None;
         }
         let words: Vec<&str> = self
             .original
             .split_whitespace()
             .map(|w| {
-                self.corrections
+                let corrected = self.corrections.iter().find(|c| c.from == w);
+                let related = self
+                    .related
                     .iter()
-                    .find(|c| c.from == w)
-                    .map_or(w, |c| c.to.as_str())
+                    .find(|(from, _)| from == w)
+                    .and_then(|(_, to)| to.first());
+                corrected
+                    .map(|c| c.to.as_str())
+                    .or(related.map(String::as_str))
+                    .unwrap_or(w)
             })
             .collect();
         Some(words.join(" "))
@@ -223,6 +243,8 @@ pub fn parse(query: &str, index: &SearchIndex, typo: TypoPolicy) -> (Vec<Group>,
             if !used.is_empty() {
                 report.synonyms.push((group.word.clone(), used));
             }
+        } else if span == 1 && !related(word, index, &mut group, &mut report) {
+            split(word, index, &mut group, &mut report);
         }
         dedup(&mut group.alternatives);
         groups.push(group);
@@ -340,6 +362,109 @@ fn single(
     }
 }
 
+/// For a word the catalog does not use (no exact term, not the start of
+/// one), the related words it stands for, weighed by how close they are,
+/// in place of its typo'd neighbours: a word the language knows was meant
+/// as written ("quilt" is not a typo of "built"). All of them are
+/// reported, also those this index lacks (another shard of the store may
+/// hold them). A merchant's synonym for the word wins: this is not asked
+/// then. Whether the word had related words.
+fn related(word: &Word, index: &SearchIndex, group: &mut Group, report: &mut QueryReport) -> bool {
+    if found_as_written(group) {
+        return false;
+    }
+    let Some(r) = index
+        .related(&word.term)
+        .or_else(|| index.related(&word.unstemmed))
+    else {
+        return false;
+    };
+    let mut used = Vec::with_capacity(r.to.len());
+    group.alternatives.clear();
+    for to in &r.to {
+        let terms: Vec<&str> = to.terms.iter().map(String::as_str).collect();
+        if let Some(mut alt) = phrase(&terms, index, Via::Related) {
+            alt.factor *= to.factor();
+            group.alternatives.push(alt);
+        }
+        used.push(to.terms.join(" "));
+    }
+    report.corrections.retain(|c| c.from != word.original);
+    report.related.push((group.word.clone(), used));
+    true
+}
+
+/// Whether `group` matches the word as written (or as the start of a word).
+fn found_as_written(group: &Group) -> bool {
+    group
+        .alternatives
+        .iter()
+        .any(|a| matches!(a.via, Via::Exact | Via::Prefix))
+}
+
+/// A word the index lacks that is two or three indexed words run together
+/// ("wirelesscharging", "yogamat"): the group also matches them all, and
+/// the report corrects it to them, spaced. Each part has at least
+/// [`MIN_SPLIT_CHARS`] characters; of several splits, the one whose
+/// shortest part is longest.
+fn split(word: &Word, index: &SearchIndex, group: &mut Group, report: &mut QueryReport) {
+    if found_as_written(group) {
+        return;
+    }
+    let Some(parts) = split_parts(&word.unstemmed, index, 3) else {
+        return;
+    };
+    let terms: Vec<String> = parts.iter().flat_map(|p| normalize::terms(p)).collect();
+    let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
+    let Some(alt) = phrase(&terms, index, Via::Split) else {
+        return;
+    };
+    group.alternatives.insert(0, alt);
+    report.corrections.retain(|c| c.from != word.original);
+    report.corrections.push(Correction {
+        from: word.original.clone(),
+        to: parts.join(" "),
+        typos: 0,
+    });
+}
+
+/// `word` cut into at most `most` pieces that are each an indexed term
+/// (once normalized), the best cut as [`split`] says.
+fn split_parts<'w>(word: &'w str, index: &SearchIndex, most: usize) -> Option<Vec<&'w str>> {
+    let indexed = |piece: &str| match normalize::terms(piece).as_slice() {
+        [term] => index.term_id(term).is_some(),
+        _ => false,
+    };
+    if most < 2 || word.chars().count() < 2 * MIN_SPLIT_CHARS {
+        return None;
+    }
+    let mut best: Option<(usize, Vec<&str>)> = None;
+    for (at, _) in word.char_indices().skip(MIN_SPLIT_CHARS) {
+        let (left, right) = word.split_at(at);
+        if right.chars().count() < MIN_SPLIT_CHARS || !indexed(left) {
+            continue;
+        }
+        let rest = if indexed(right) {
+            Some(vec![right])
+        } else {
+            split_parts(right, index, most - 1)
+        };
+        let Some(rest) = rest else { continue };
+        let shortest = rest
+            .iter()
+            .chain(std::iter::once(&left))
+            .map(|p| p.chars().count())
+            .min()
+            .unwrap_or(0);
+        if best.as_ref().is_none_or(|(s, _)| shortest > *s) {
+            let mut parts = vec![left];
+            parts.extend(rest);
+            best = Some((shortest, parts));
+        }
+    }
+    best.map(|(_, parts)| parts)
+}
+
 /// A term an automaton accepted.
 struct Found {
     typos: u8,
@@ -413,4 +538,100 @@ fn dedup(alts: &mut Vec<Alternative>) {
         }
     }
     *alts = kept;
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::search::{Field, IndexBuilder};
+
+    const TYPO: TypoPolicy = TypoPolicy { one: 4, two: 8 };
+
+    fn index(titles: &[&str], build: impl FnOnce(&mut IndexBuilder)) -> SearchIndex {
+        let mut b = IndexBuilder::default();
+        for t in titles {
+            b.add(&[(Field::Title, t)]);
+        }
+        build(&mut b);
+        b.finish().unwrap().open().unwrap()
+    }
+
+    fn terms(index: &SearchIndex, alt: &Alternative) -> Vec<String> {
+        let all = index.terms();
+        alt.terms.iter().map(|&t| all[t as usize].clone()).collect()
+    }
+
+    #[test]
+    fn a_related_word_searches_what_it_stands_for_instead_of_its_typos() {
+        let idx = index(
+            &["Frying Pan", "Built To Last Lamp", "Quilted Duvet"],
+            |b| {
+                b.related("skillet", &[(vec!["frying".into(), "pan".into()], 1.0)]);
+                b.related("quilt", &[(vec!["duvet".into()], 0.75)]);
+                // Left out: the catalog uses the word.
+                b.related("lamp", &[(vec!["pan".into()], 0.5)]);
+            },
+        );
+        let (groups, report) = parse("skillet", &idx, TYPO);
+        assert_eq!(groups[0].alternatives.len(), 1);
+        let alt = &groups[0].alternatives[0];
+        assert_eq!(
+            (alt.via, terms(&idx, alt)),
+            (Via::Related, vec!["frying".into(), "pan".into()])
+        );
+        assert_eq!(
+            report.related,
+            [("skillet".into(), vec!["frying pan".into()])]
+        );
+        // "quilt" is one edit from "built", but a word the language knows
+        // is meant as written.
+        let (groups, report) = parse("quilt ", &idx, TYPO);
+        assert!(groups[0].alternatives.iter().all(|a| a.via == Via::Related));
+        assert!((groups[0].alternatives[0].factor - 0.9 * 191.0 / 255.0).abs() < 1e-6);
+        assert!(report.corrections.is_empty(), "{report:?}");
+        assert_eq!(report.corrected().as_deref(), Some("duvet"));
+        let (groups, report) = parse("lamp", &idx, TYPO);
+        assert_eq!(groups[0].alternatives[0].via, Via::Exact);
+        assert!(report.related.is_empty());
+    }
+
+    #[test]
+    fn a_merchant_synonym_wins_over_a_related_word() {
+        let idx = index(&["Frying Pan", "Wok"], |b| {
+            b.synonym("skillet", &["wok"]);
+            b.related("skillet", &[(vec!["pan".into()], 1.0)]);
+        });
+        let (groups, report) = parse("skillet", &idx, TYPO);
+        assert!(groups[0].alternatives.iter().all(|a| a.via == Via::Synonym));
+        assert!(report.related.is_empty());
+        assert_eq!(report.synonyms.len(), 1);
+    }
+
+    #[test]
+    fn run_together_words_are_split_into_indexed_words() {
+        let idx = index(
+            &["Yoga Mat", "Wireless Charging Pad", "Tea Bags", "Mats"],
+            |_| {},
+        );
+        let split = |q: &str| {
+            let (groups, report) = parse(q, &idx, TYPO);
+            let alt = groups[0].alternatives.first().cloned();
+            (alt.map(|a| (a.via, terms(&idx, &a))), report.corrected())
+        };
+        let (alt, corrected) = split("yogamats ");
+        assert_eq!(alt, Some((Via::Split, vec!["yoga".into(), "mat".into()])));
+        assert_eq!(corrected.as_deref(), Some("yoga mats"));
+        let (alt, _) = split("wirelesschargingpad ");
+        assert_eq!(
+            alt.map(|a| a.1),
+            Some(vec!["wireless".into(), "charging".into(), "pad".into()])
+        );
+        assert_eq!(split("teabags").1.as_deref(), Some("tea bags"));
+        // Parts under three letters do not count, and a word found as
+        // written is not split.
+        assert_eq!(split("yogaxy ").0, None);
+        assert_eq!(split("mats").0.map(|a| a.0), Some(Via::Exact));
+    }
 }

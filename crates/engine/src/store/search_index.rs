@@ -106,6 +106,38 @@ pub struct SearchSection {
     pub synonyms: Vec<Synonym>,
     /// Terms that are an attribute value or a brand somewhere in the catalog.
     pub attributes: Vec<AttributeTerm>,
+    /// Words the catalog does not use and the terms that mean nearly the
+    /// same there (from a lexical resource at the origin), sorted by word.
+    pub related: Vec<RelatedWord>,
+    /// Least similarity of a zero-result rescue, set at the origin above
+    /// what queries unrelated to the catalog reach: below it the answer
+    /// is empty rather than wrong.
+    pub rescue_floor: f32,
+}
+
+/// A word the catalog does not use, and what it stands for there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelatedWord {
+    /// The word, normalized.
+    pub word: String,
+    /// Phrases of indexed terms it stands for, heaviest first.
+    pub to: Vec<RelatedTerms>,
+}
+
+/// One phrase a related word stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelatedTerms {
+    /// Its terms, all required.
+    pub terms: Vec<String>,
+    /// How close in meaning, 1..=255 for (0, 1].
+    pub weight: u8,
+}
+
+impl RelatedTerms {
+    /// The weight as a factor in (0, 1].
+    pub fn factor(&self) -> f32 {
+        f32::from(self.weight.max(1)) / 255.0
+    }
 }
 
 /// A normalized synonym rule: a query containing `from` also searches each
@@ -237,13 +269,20 @@ impl SearchIndex {
             .filter_map(|&i| self.section.synonyms.get(i))
     }
 
+    /// What `word` (not itself indexed) stands for in the catalog, if
+    /// anything.
+    pub fn related(&self, word: &str) -> Option<&RelatedWord> {
+        find_sorted(&self.section.related, word, |r| &r.word)
+    }
+
+    /// Least similarity of a zero-result rescue (see [`SearchSection`]).
+    pub fn rescue_floor(&self) -> f32 {
+        self.section.rescue_floor
+    }
+
     /// The attribute `term` names, if any.
     pub fn attribute(&self, term: &str) -> Option<&AttributeTerm> {
-        let attrs = &self.section.attributes;
-        attrs
-            .binary_search_by(|a| a.term.as_str().cmp(term))
-            .ok()
-            .and_then(|i| attrs.get(i))
+        find_sorted(&self.section.attributes, term, |a| &a.term)
     }
 
     /// Every term, in order (for tests and tools).
@@ -270,6 +309,14 @@ impl SearchIndex {
         }
         out
     }
+}
+
+/// The item of `items` (sorted by `key`) whose key is `word`.
+fn find_sorted<'a, T>(items: &'a [T], word: &str, key: impl Fn(&T) -> &String) -> Option<&'a T> {
+    items
+        .binary_search_by(|item| key(item).as_str().cmp(word))
+        .ok()
+        .and_then(|i| items.get(i))
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use fst::MapBuilder;
 
 use crate::store::postings;
-use crate::store::search_index::{AttributeTerm, Field, Posting, SearchSection, Synonym};
+use crate::store::search_index::{
+    AttributeTerm, Field, Posting, RelatedTerms, RelatedWord, SearchSection, Synonym,
+};
 use crate::text::normalize;
 
 /// BM25 term-frequency saturation.
@@ -49,6 +51,7 @@ pub struct IndexBuilder {
     lengths: Vec<[u32; 5]>,
     attributes: HashMap<String, (String, String)>,
     synonyms: Vec<Synonym>,
+    related: Vec<RelatedWord>,
 }
 
 /// One product's fields analyzed into terms: the costly part of adding it,
@@ -159,6 +162,26 @@ impl IndexBuilder {
         }
     }
 
+    /// Adds a related word: `word` (normalized) stands for each phrase of
+    /// normalized terms in `to`, with a weight in (0, 1]. A word this
+    /// index holds, or a one-word synonym rule triggers on, is left out
+    /// when the index is finished; a phrase it lacks is kept (a shard's
+    /// index keeps its store's related words, for routing).
+    pub fn related(&mut self, word: &str, to: &[(Vec<String>, f32)]) {
+        let to = to
+            .iter()
+            .filter(|(terms, w)| !terms.is_empty() && *w > 0.0)
+            .map(|(terms, w)| RelatedTerms {
+                terms: terms.clone(),
+                weight: (w.min(1.0) * 255.0).round().max(1.0) as u8,
+            })
+            .collect();
+        self.related.push(RelatedWord {
+            word: word.to_owned(),
+            to,
+        });
+    }
+
     /// Computes impacts and writes the three sections.
     pub fn finish(self) -> Result<SearchParts, fst::Error> {
         let n = self.docs.len().max(1) as f32;
@@ -221,11 +244,27 @@ impl IndexBuilder {
             .map(|(term, (name, value))| AttributeTerm { term, name, value })
             .collect();
         attributes.sort_by(|a, b| a.term.cmp(&b.term));
+        let mut related: Vec<RelatedWord> = self
+            .related
+            .into_iter()
+            .filter(|r| {
+                !self.term_ids.contains_key(&r.word)
+                    && !self
+                        .synonyms
+                        .iter()
+                        .any(|s| s.from.as_slice() == std::slice::from_ref(&r.word))
+            })
+            .filter(|r| !r.to.is_empty())
+            .collect();
+        related.sort_by(|a, b| a.word.cmp(&b.word));
+        related.dedup_by(|a, b| a.word == b.word);
         Ok(SearchParts {
             section: SearchSection {
                 docs: self.docs.len() as u32,
                 synonyms: self.synonyms,
                 attributes,
+                related,
+                rescue_floor: 0.0,
             },
             terms,
             postings,
