@@ -13,7 +13,10 @@
 // 3. The merchant's pin leads its query; nothing excluded ever shows;
 //    query-string filters hold.
 // 4. Bad requests get a 400 that names what is wrong.
-// 5. A word in every product of a 4,500-product store: the search stops
+// 5. Facets: the JSON counts the results by category, brand and price
+//    band; the page renders them as filter links, and following one
+//    gives as many results as it said.
+// 6. A word in every product of a 4,500-product store: the search stops
 //    once its page is settled and says its total is a lower bound; every
 //    page is the one the exhaustive search (explain) serves.
 import { after, before, describe, test } from 'node:test';
@@ -117,6 +120,27 @@ describe('search at the edge', () => {
       assert.equal(leaf(item.id), 'Chargers');
       assert.ok(item.price <= 40, `${item.id} ${item.price}`);
     }
+  });
+
+  test('facets count the results, and the page\'s filter links keep their word', async () => {
+    const { body } = await json('/p13n/search?q=charger');
+    const sum = (xs) => xs.reduce((a, x) => a + x.count, 0);
+    assert.equal(body.facets.exact, true);
+    assert.equal(sum(body.facets.categories), body.total);
+    assert.equal(sum(body.facets.prices), body.total);
+    const html = await (await get('/search?q=charger&page=2')).text();
+    const links = [...html.matchAll(/<section data-p13n-facet="(\w+)">.*?<\/section>/g)].map((m) => m[1]);
+    assert.deepEqual(links, ['category', 'brand', 'price']);
+    const brand = body.facets.brands[0];
+    const href = [...html.matchAll(/<a href="([^"]+)">([^<]+)<\/a> <span data-p13n-count>(\d+)<\/span>/g)]
+      .find((m) => m[2] === brand.value);
+    assert.ok(href, html);
+    assert.equal(Number(href[3]), brand.count);
+    const target = href[1].replaceAll('&amp;', '&');
+    assert.ok(!target.includes('page='), target);
+    const filtered = await get(target);
+    assert.equal(filtered.headers.get('x-p13n-search-total'), String(brand.count));
+    assert.match(await filtered.text(), /aria-current="true"/);
   });
 
   test('the session personalizes search only with consent', async () => {

@@ -27,6 +27,7 @@ pub mod error;
 pub mod event_export;
 pub mod event_sink;
 pub mod experiment;
+pub mod facets;
 pub mod in_flight;
 pub mod keyed_hash;
 pub mod limits;

@@ -148,12 +148,29 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         }
         None => None,
     };
-    let (search, search_engines) = match search {
+    let (search, search_engines, facets) = match search {
         Some(answer) => {
             answer.set_headers(&headers)?;
-            (Some(answer.results), SearchEngines(answer.engines))
+            let currency = answer
+                .results
+                .items
+                .first()
+                .zip(answer.engines.first())
+                .and_then(|(item, engine)| {
+                    engine
+                        .store()
+                        .product(&item.id)
+                        .map(|p| p.currency().to_owned())
+                })
+                .unwrap_or_default();
+            let facets = crate::facets::render(&answer.results.facets, &url, &currency);
+            (
+                Some(answer.results),
+                SearchEngines(answer.engines),
+                Some(facets),
+            )
         }
-        None => (None, SearchEngines::default()),
+        None => (None, SearchEngines::default(), None),
     };
     if let Some(header) = visit.session().intent.as_ref().and_then(intent_header) {
         headers.set("x-p13n-intent", &header)?;
@@ -194,6 +211,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             banner,
             search,
             search_engines,
+            facets,
             experiment,
         },
     );

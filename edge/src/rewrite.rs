@@ -55,6 +55,9 @@ pub struct PageContext {
     /// The engine each search result is from, when not the page's (a
     /// sharded store searches several shards); empty: the page's.
     pub search_engines: SearchEngines,
+    /// On the search page, its filters ([`crate::facets::render`]) for the
+    /// `[data-p13n-facets]` element.
+    pub facets: Option<String>,
     /// The shopper's holdout experiments, when they are in them: a
     /// holdout module ranks with the rules and priors only, and what each
     /// slot shows is kept for the exposure log.
@@ -87,6 +90,7 @@ impl PageContext {
             banner: None,
             search: None,
             search_engines: SearchEngines::default(),
+            facets: None,
             experiment: None,
         }
     }
@@ -325,6 +329,16 @@ impl SlotRewriter {
                 Ok(())
             })
         };
+        // "<aside data-p13n-facets>": the search's filters, when it ran.
+        let on_facets = {
+            let ctx = ctx.clone();
+            element!("[data-p13n-facets]", move |el| {
+                if let Some(facets) = &ctx.facets {
+                    el.set_inner_content(facets, ContentType::Html);
+                }
+                Ok(())
+            })
+        };
         let on_corrected_query = element!("[data-p13n-corrected-query]", move |el| {
             if let Some(corrected) = ctx.search.as_ref().and_then(|r| r.query.corrected()) {
                 el.set_inner_content(&corrected, ContentType::Text);
@@ -338,6 +352,7 @@ impl SlotRewriter {
             .append_element_content_handler(on_query)
             .append_element_content_handler(on_corrected)
             .append_element_content_handler(on_corrected_query)
+            .append_element_content_handler(on_facets)
             .with_memory_settings(
                 MemorySettings::new()
                     .with_max_allowed_memory_usage(MAX_REWRITER_MEMORY)

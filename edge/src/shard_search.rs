@@ -23,7 +23,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use firstpaint_engine::limits::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
-use firstpaint_engine::search::QueryReport;
+use firstpaint_engine::search::{Facets, QueryReport};
 use firstpaint_engine::text::normalize;
 use firstpaint_engine::{Engine, EngineError, SearchOutcome, SearchRequest, SearchResults, Visit};
 use futures_util::FutureExt;
@@ -238,7 +238,9 @@ pub fn query_words(report: &QueryReport) -> Vec<QueryWord> {
 /// Merges the first results of several shards into page `page` (see the
 /// module docs); returns it and, for each of its results, the index of
 /// the source it came from (`None` without sources). The query report
-/// and intent are the first source's with the merged outcome.
+/// and intent are the first source's with the merged outcome; the last
+/// source is the global shard's, whose facets count as [`Facets::merge`]
+/// says.
 pub fn merge(
     mut sources: Vec<SearchResults>,
     page: usize,
@@ -299,6 +301,14 @@ pub fn merge(
         .sum::<usize>()
         .saturating_sub(duplicates);
     let total_exact = counted().all(|s| s.total_exact);
+    let global_counted = sources
+        .last()
+        .is_some_and(|g| !matched || g.outcome == SearchOutcome::Matched);
+    let counted_facets: Vec<&Facets> = counted().map(|s| &s.facets).collect();
+    let facets = match counted_facets.split_last() {
+        Some((global, shards)) if global_counted => Facets::merge(global, shards),
+        _ => Facets::merge(&Facets::default(), &counted_facets),
+    };
     let start = page.saturating_sub(1).saturating_mul(per_page);
     let chosen: Vec<(usize, usize)> = order.into_iter().skip(start).take(per_page).collect();
     let mut items = Vec::with_capacity(chosen.len());
@@ -323,6 +333,7 @@ pub fn merge(
     lead.page = page;
     lead.per_page = per_page;
     lead.items = items;
+    lead.facets = facets;
     lead.removed = removed;
     Some((lead, from))
 }
@@ -358,6 +369,7 @@ mod tests {
             personalized: false,
             intent: None,
             items,
+            facets: Facets::default(),
             removed: Vec::new(),
         }
     }

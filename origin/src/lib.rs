@@ -3,7 +3,8 @@
 //! It reads and validates the inputs ([`inputs`]) and the catalog changes
 //! webhooks carry ([`catalog_change`], journaled until the catalog file
 //! holds them: [`catalog_journal`]), trains the models
-//! ([`train`]), compiles the rules ([`compile`]), assembles and signs the
+//! ([`train`]; search's related words from WordNet: [`wordnet`]), compiles
+//! the rules ([`compile`]), assembles and signs the
 //! bundle ([`build`]) and rebuilds it for a catalog change without
 //! retraining ([`incremental`]), and can write a realistic synthetic store of any size
 //! ([`generate`]) for fixtures and benchmarks, and measures quality on real

@@ -371,3 +371,36 @@ fn words_the_catalog_does_not_use_are_answered_right_or_left_empty() {
     );
     assert!(now.precision() > before.precision() + 0.3);
 }
+
+#[test]
+fn facets_count_every_result_by_category_brand_and_price() {
+    let e = fixtures_engine();
+    let r = search(&e, "charger");
+    let f = &r.facets;
+    assert!(f.exact && r.total_exact);
+    let sum = |counts: Vec<usize>| counts.into_iter().sum::<usize>();
+    // Every result has one leaf category and one price band.
+    assert_eq!(sum(f.categories.iter().map(|v| v.count).collect()), r.total);
+    assert_eq!(sum(f.prices.iter().map(|b| b.count).collect()), r.total);
+    assert!(
+        f.categories[0].value.ends_with("Chargers"),
+        "{:?}",
+        f.categories
+    );
+    assert!(f.categories.windows(2).all(|w| w[0].count >= w[1].count));
+    assert!(f.prices.windows(2).all(|w| w[0].min < w[1].min));
+    // A facet's value is what its filter takes, and the filtered search
+    // counts only what it shows.
+    let brand = f.brands[0].clone();
+    let mut req = SearchRequest::new("charger");
+    req.per_page = 48;
+    req.filters.brand = Some(brand.value.clone());
+    let filtered = e.search(&req).unwrap();
+    assert_eq!(filtered.total, brand.count);
+    assert_eq!(filtered.facets.brands.len(), 1);
+    let band = &f.prices[0];
+    req.filters.brand = None;
+    req.filters.price_min = Some(band.min);
+    req.filters.price_max = band.max;
+    assert_eq!(e.search(&req).unwrap().total, band.count);
+}

@@ -89,6 +89,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for (from, to) in &q.synonyms {
         writeln!(out, "  synonyms  {from:?} also searched {}", to.join(", "))?;
     }
+    for (from, to) in &q.related {
+        writeln!(
+            out,
+            "  related   {from:?} is not in the catalog; searched {}",
+            to.join(", ")
+        )?;
+    }
     if !q.attributes.is_empty() {
         writeln!(out, "  attributes {}", q.attributes.join(", "))?;
     }

@@ -2,14 +2,14 @@
 //! WordNet's related words; and the rescue floor, measured on words
 //! unrelated to the catalog.
 
-use std::collections::HashSet;
-
 use firstpaint_contracts::{Product, SynonymRule};
-use firstpaint_engine::search::{query_vector, AnalyzedDoc, Field, IndexBuilder, SearchParts};
+use firstpaint_engine::search::{
+    query_vector, AnalyzedDoc, Field, IndexBuilder, Related, SearchParts,
+};
 use firstpaint_engine::text::normalize;
 use firstpaint_engine::{Quantized, TextMapSection};
 
-use crate::wordnet::{Related, WordNet};
+use crate::wordnet::{self, WordNet};
 
 /// Products analyzed per batch: bounds the analyzed terms held at once.
 const BATCH: usize = 4_096;
@@ -28,7 +28,7 @@ pub const FLOOR_QUANTILE: f32 = 0.99;
 pub fn build(
     products: &[Product],
     synonyms: &[SynonymRule],
-    related: &[Related],
+    related: &[wordnet::Related],
 ) -> Result<SearchParts, fst::Error> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut index = IndexBuilder::default();
@@ -87,7 +87,7 @@ pub fn summary(
             firstpaint_engine::limits::RESCUE_MIN_SIMILARITY
         );
     };
-    let related = parts.section.related.len();
+    let related = Related::open(parts.section.related.clone()).map_or(0, |r| r.len());
     match set_rescue_floor(parts, wordnet, text_map, vectors) {
         Some(floor) => format!(
             "{SUMMARY}{related} related words from WordNet ({}); zero-result rescues need \
@@ -170,19 +170,14 @@ pub fn set_rescue_floor(
 /// evenly over the alphabet (the same ones every build).
 fn unrelated_words(parts: &SearchParts, wordnet: &WordNet) -> Vec<String> {
     let indexed = fst::Map::new(parts.terms.as_slice()).ok();
-    let related: HashSet<&str> = parts
-        .section
-        .related
-        .iter()
-        .map(|r| r.word.as_str())
-        .collect();
+    let related = Related::open(parts.section.related.clone()).ok();
     let mut candidates: Vec<String> = wordnet
         .senses
         .keys()
         .filter(|l| (4..=12).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase()))
         .filter_map(|l| {
             let [term] = normalize::terms(l).try_into().ok()?;
-            let known = related.contains(term.as_str())
+            let known = related.as_ref().is_some_and(|r| !r.of(&term).is_empty())
                 || indexed.as_ref().is_some_and(|m| m.contains_key(&term));
             (!known).then_some(term)
         })

@@ -20,6 +20,7 @@
 //!    they are nearer than queries unrelated to the catalog come (the
 //!    bundle's rescue floor); otherwise the answer is empty.
 
+pub mod facets;
 mod query;
 mod retrieve;
 #[cfg(test)]
@@ -31,9 +32,10 @@ use serde::Serialize;
 #[cfg(feature = "build")]
 pub use crate::store::search_index::build::{AnalyzedDoc, IndexBuilder, SearchParts};
 pub use crate::store::search_index::{
-    AttributeTerm, Field, Posting, Postings, RelatedTerms, RelatedWord, SearchIndex, SearchSection,
+    AttributeTerm, Field, Posting, Postings, Related, RelatedWords, SearchIndex, SearchSection,
     Synonym, POSTINGS, SEARCH, TERMS,
 };
+pub use facets::{FacetValue, Facets, PriceBand};
 pub use query::{Correction, QueryReport, TypoPolicy, Via};
 pub use verdicts::{SearchVerdicts, VerdictCache};
 
@@ -153,6 +155,8 @@ pub struct SearchResults {
     pub intent: Option<Intent>,
     /// This page's results, best first.
     pub items: Vec<SearchHit>,
+    /// How all the results divide by category, brand and price band.
+    pub facets: Facets,
     /// With `explain`: matches the guardrails removed, and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<Removed>,
@@ -366,6 +370,11 @@ pub(crate) fn search(
         buried
     };
 
+    let facets = Facets::count(
+        store,
+        matches.iter().chain(&buried).map(|m| m.ord),
+        total_exact,
+    );
     // Pruned products matched too (when retrieval stopped early, this is
     // a lower bound).
     let mut total = matches.len() + pruned + buried.len();
@@ -517,6 +526,7 @@ pub(crate) fn search(
         personalized: session.is_personal(),
         intent: session.intent.clone(),
         items,
+        facets,
         removed,
     })
 }

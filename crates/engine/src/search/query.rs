@@ -373,21 +373,22 @@ fn related(word: &Word, index: &SearchIndex, group: &mut Group, report: &mut Que
     if found_as_written(group) {
         return false;
     }
-    let Some(r) = index
-        .related(&word.term)
-        .or_else(|| index.related(&word.unstemmed))
-    else {
+    let mut related = index.related(&word.term);
+    if related.is_empty() {
+        related = index.related(&word.unstemmed);
+    }
+    if related.is_empty() {
         return false;
-    };
-    let mut used = Vec::with_capacity(r.to.len());
+    }
+    let mut used = Vec::with_capacity(related.len());
     group.alternatives.clear();
-    for to in &r.to {
-        let terms: Vec<&str> = to.terms.iter().map(String::as_str).collect();
+    for (to, weight) in related {
+        let terms: Vec<&str> = to.split(' ').collect();
         if let Some(mut alt) = phrase(&terms, index, Via::Related) {
-            alt.factor *= to.factor();
+            alt.factor *= weight;
             group.alternatives.push(alt);
         }
-        used.push(to.terms.join(" "));
+        used.push(to.to_owned());
     }
     report.corrections.retain(|c| c.from != word.original);
     report.related.push((group.word.clone(), used));

@@ -22,10 +22,12 @@ use firstpaint_bundle::{OwnedBytes, Tag};
 
 #[cfg(feature = "build")]
 pub mod build;
+pub mod related;
 
 use crate::error::EngineError;
 use crate::store::postings::PostingLists;
 pub use crate::store::postings::{Posting, Postings, Tier, Tiers};
+pub use related::{Related, RelatedWords};
 
 /// Tag of [`SearchSection`].
 pub const SEARCH: Tag = Tag(*b"SRCH");
@@ -106,38 +108,13 @@ pub struct SearchSection {
     pub synonyms: Vec<Synonym>,
     /// Terms that are an attribute value or a brand somewhere in the catalog.
     pub attributes: Vec<AttributeTerm>,
-    /// Words the catalog does not use and the terms that mean nearly the
-    /// same there (from a lexical resource at the origin), sorted by word.
-    pub related: Vec<RelatedWord>,
+    /// Words the catalog does not use and the phrases that mean nearly the
+    /// same there (from a lexical resource at the origin).
+    pub related: RelatedWords,
     /// Least similarity of a zero-result rescue, set at the origin above
     /// what queries unrelated to the catalog reach: below it the answer
     /// is empty rather than wrong.
     pub rescue_floor: f32,
-}
-
-/// A word the catalog does not use, and what it stands for there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RelatedWord {
-    /// The word, normalized.
-    pub word: String,
-    /// Phrases of indexed terms it stands for, heaviest first.
-    pub to: Vec<RelatedTerms>,
-}
-
-/// One phrase a related word stands for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RelatedTerms {
-    /// Its terms, all required.
-    pub terms: Vec<String>,
-    /// How close in meaning, 1..=255 for (0, 1].
-    pub weight: u8,
-}
-
-impl RelatedTerms {
-    /// The weight as a factor in (0, 1].
-    pub fn factor(&self) -> f32 {
-        f32::from(self.weight.max(1)) / 255.0
-    }
 }
 
 /// A normalized synonym rule: a query containing `from` also searches each
@@ -168,6 +145,7 @@ pub struct SearchIndex {
     postings: PostingLists,
     /// First term of a synonym trigger -> indexes into `section.synonyms`.
     synonyms_by_first: HashMap<String, Vec<usize>>,
+    related: Related,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -184,10 +162,16 @@ impl SearchIndex {
     /// the section that does not. The dictionary and the postings are read
     /// in place.
     pub fn new(
-        section: SearchSection,
+        mut section: SearchSection,
         terms: OwnedBytes,
         postings: OwnedBytes,
     ) -> Result<Self, EngineError> {
+        let related = Related::open(std::mem::take(&mut section.related)).map_err(|detail| {
+            EngineError::Inconsistent {
+                section: SEARCH,
+                detail,
+            }
+        })?;
         // fst reads its nodes trusting them, and panics on a damaged one:
         // its checksum (CRC-32C, one pass over the dictionary: 131 KB for
         // the structured 100k store) is checked first, so a signed but
@@ -210,6 +194,7 @@ impl SearchIndex {
             terms,
             postings,
             synonyms_by_first,
+            related,
         })
     }
 
@@ -269,10 +254,15 @@ impl SearchIndex {
             .filter_map(|&i| self.section.synonyms.get(i))
     }
 
-    /// What `word` (not itself indexed) stands for in the catalog, if
-    /// anything.
-    pub fn related(&self, word: &str) -> Option<&RelatedWord> {
-        find_sorted(&self.section.related, word, |r| &r.word)
+    /// The phrases `word` (not itself indexed) stands for in the catalog,
+    /// with their weights, heaviest first (none for most words).
+    pub fn related(&self, word: &str) -> Vec<(&str, f32)> {
+        self.related.of(word)
+    }
+
+    /// Related words held.
+    pub fn related_words(&self) -> usize {
+        self.related.len()
     }
 
     /// Least similarity of a zero-result rescue (see [`SearchSection`]).
@@ -282,7 +272,11 @@ impl SearchIndex {
 
     /// The attribute `term` names, if any.
     pub fn attribute(&self, term: &str) -> Option<&AttributeTerm> {
-        find_sorted(&self.section.attributes, term, |a| &a.term)
+        let attrs = &self.section.attributes;
+        attrs
+            .binary_search_by(|a| a.term.as_str().cmp(term))
+            .ok()
+            .and_then(|i| attrs.get(i))
     }
 
     /// Every term, in order (for tests and tools).
@@ -309,14 +303,6 @@ impl SearchIndex {
         }
         out
     }
-}
-
-/// The item of `items` (sorted by `key`) whose key is `word`.
-fn find_sorted<'a, T>(items: &'a [T], word: &str, key: impl Fn(&T) -> &String) -> Option<&'a T> {
-    items
-        .binary_search_by(|item| key(item).as_str().cmp(word))
-        .ok()
-        .and_then(|i| items.get(i))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use fst::MapBuilder;
 
 use crate::store::postings;
 use crate::store::search_index::{
-    AttributeTerm, Field, Posting, RelatedTerms, RelatedWord, SearchSection, Synonym,
+    AttributeTerm, Field, Posting, RelatedWords, SearchSection, Synonym,
 };
 use crate::text::normalize;
 
@@ -51,7 +51,8 @@ pub struct IndexBuilder {
     lengths: Vec<[u32; 5]>,
     attributes: HashMap<String, (String, String)>,
     synonyms: Vec<Synonym>,
-    related: Vec<RelatedWord>,
+    /// (word, [(phrase, weight)]).
+    related: Vec<(String, Vec<(String, f32)>)>,
 }
 
 /// One product's fields analyzed into terms: the costly part of adding it,
@@ -171,15 +172,9 @@ impl IndexBuilder {
         let to = to
             .iter()
             .filter(|(terms, w)| !terms.is_empty() && *w > 0.0)
-            .map(|(terms, w)| RelatedTerms {
-                terms: terms.clone(),
-                weight: (w.min(1.0) * 255.0).round().max(1.0) as u8,
-            })
+            .map(|(terms, w)| (terms.join(" "), *w))
             .collect();
-        self.related.push(RelatedWord {
-            word: word.to_owned(),
-            to,
-        });
+        self.related.push((word.to_owned(), to));
     }
 
     /// Computes impacts and writes the three sections.
@@ -244,20 +239,19 @@ impl IndexBuilder {
             .map(|(term, (name, value))| AttributeTerm { term, name, value })
             .collect();
         attributes.sort_by(|a, b| a.term.cmp(&b.term));
-        let mut related: Vec<RelatedWord> = self
+        let related: Vec<(String, Vec<(String, f32)>)> = self
             .related
             .into_iter()
-            .filter(|r| {
-                !self.term_ids.contains_key(&r.word)
+            .filter(|(word, to)| {
+                !to.is_empty()
+                    && !self.term_ids.contains_key(word)
                     && !self
                         .synonyms
                         .iter()
-                        .any(|s| s.from.as_slice() == std::slice::from_ref(&r.word))
+                        .any(|s| s.from.as_slice() == std::slice::from_ref(word))
             })
-            .filter(|r| !r.to.is_empty())
             .collect();
-        related.sort_by(|a, b| a.word.cmp(&b.word));
-        related.dedup_by(|a, b| a.word == b.word);
+        let related = RelatedWords::pack(related)?;
         Ok(SearchParts {
             section: SearchSection {
                 docs: self.docs.len() as u32,
