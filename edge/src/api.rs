@@ -8,7 +8,7 @@ use worker::{Context, Date, Env, Request, Response, Result};
 use firstpaint_contracts::{is_valid_id, EventKind};
 use firstpaint_engine::experiments::SEARCH_MODULE;
 use firstpaint_engine::limits::MAX_K;
-use firstpaint_engine::search::QueryReport;
+use firstpaint_engine::search::{Facets, QueryReport};
 use firstpaint_engine::signals::price_band::{ORDER_EVIDENCE, VIEW_EVIDENCE};
 use firstpaint_engine::{
     format_price, Engine, EngineError, Intent, Product, Reason, Removed, SearchFilters,
@@ -207,6 +207,7 @@ struct SearchResponse<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     intent: Option<&'a Intent>,
     items: Vec<SearchItem<'a>>,
+    facets: &'a Facets,
     removed: &'a [Removed],
 }
 
@@ -438,6 +439,7 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
         personalized: results.personalized,
         intent: results.intent.as_ref(),
         items,
+        facets: &results.facets,
         removed: &results.removed,
     })?;
     let headers = resp.headers_mut();

@@ -17,7 +17,9 @@ use crate::compile;
 use crate::incremental::state::{text_digest, BuildState, Products, Training};
 use crate::inputs::Inputs;
 use crate::train::graph::Graph;
-use crate::train::{ann, coview, embed, intent, priors, recent_sessions, search, sessions};
+use crate::train::{
+    ann, coview, embed, intent, learned_queries, priors, recent_sessions, search, sessions,
+};
 
 /// Knobs of one build.
 #[derive(Debug, Clone)]
@@ -197,7 +199,19 @@ fn train(
     bar.finish_and_clear();
     lap("HNSW index", &mut steps);
 
-    let mut search = search::build(&inputs.products, &inputs.synonyms, &inputs.related)?;
+    let learned = learned_queries::learn(&inputs.events, &ordinal);
+    let mut search = search::build(
+        &inputs.products,
+        &inputs.synonyms,
+        &inputs.related,
+        &learned,
+    )?;
+    models.push(format!(
+        "learned queries: {} searched by {}+ sessions, with what {}+ of them went on to view, cart or order",
+        learned.len(),
+        learned_queries::MIN_SESSIONS,
+        learned_queries::MIN_PRODUCT_SESSIONS
+    ));
     models.push(search::summary(
         &mut search,
         inputs.wordnet.as_deref(),
@@ -242,6 +256,7 @@ fn train(
             events: inputs.files.iter().find(|f| f.role == "events").cloned(),
             events_sha256: inputs.events_sha256,
             models: models.clone(),
+            learned: learned_queries::to_ids(&learned, &inputs.products),
         };
         let placed = Products {
             ids: inputs.products.iter().map(|p| p.id.clone()).collect(),

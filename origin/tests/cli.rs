@@ -395,7 +395,16 @@ fn inspect_names_the_inputs_a_bundle_was_built_from() {
         .starts_with("firstpaint "));
     let inputs = lineage["inputs"].as_array().unwrap();
     let roles: Vec<&str> = inputs.iter().map(|i| i["role"].as_str().unwrap()).collect();
-    assert_eq!(roles, ["catalog", "events", "rules"]);
+    // WordNet (installed by the setup script) is read by default.
+    assert_eq!(roles, ["catalog", "events", "rules", "wordnet"]);
+    let wordnet = &inputs[3];
+    assert_eq!(wordnet["file"], "/usr/share/wordnet/data.noun");
+    assert_eq!(
+        wordnet["sha256"],
+        firstpaint_bundle::hex(&firstpaint_bundle::sha256(
+            &std::fs::read("/usr/share/wordnet/data.noun").unwrap()
+        ))
+    );
     for (input, file) in inputs
         .iter()
         .zip(["catalog.ndjson", "events.ndjson", "rules.toml"])

@@ -43,6 +43,11 @@ fn tiny_store(rules: &str) -> Engine {
 
 /// A store of one product per title (ids `P-1`, `P-2`, ...) under `rules`.
 fn store_of(titles: &[String], rules: &str) -> Engine {
+    store_with_events(titles, "", rules)
+}
+
+/// [`store_of`], with `events` (NDJSON).
+fn store_with_events(titles: &[String], events: &str, rules: &str) -> Engine {
     let dir = tempfile::tempdir().unwrap();
     let catalog: Vec<String> = titles
         .iter()
@@ -55,7 +60,7 @@ fn store_of(titles: &[String], rules: &str) -> Engine {
         })
         .collect();
     std::fs::write(dir.path().join("catalog.ndjson"), catalog.join("\n")).unwrap();
-    std::fs::write(dir.path().join("events.ndjson"), "").unwrap();
+    std::fs::write(dir.path().join("events.ndjson"), events).unwrap();
     std::fs::write(dir.path().join("rules.toml"), rules).unwrap();
     let inputs = load(&InputPaths::in_dir(dir.path())).unwrap();
     let key = SigningKey::from_bytes(&[3; 32]);
@@ -403,4 +408,57 @@ fn facets_count_every_result_by_category_brand_and_price() {
     req.filters.price_min = Some(band.min);
     req.filters.price_max = band.max;
     assert_eq!(e.search(&req).unwrap().total, band.count);
+}
+
+#[test]
+fn what_shoppers_engaged_with_after_a_query_is_learned() {
+    let titles = ["Floor Lamp", "Desk Lamp", "Kettle"].map(String::from);
+    let event = |session: usize, minute: usize, kind: &str| {
+        format!(
+            r#"{{"session":"s{session}","ts":"2026-10-01T10:{minute:02}:00Z","consent":{{"personalization":true,"analytics":true}},"region":"GB",{kind}}}"#
+        )
+    };
+    let mut events = Vec::new();
+    for s in 1..=3 {
+        // No word of "bday present" is in the catalog; the shoppers who
+        // searched it carted the kettle.
+        events.push(event(
+            s,
+            0,
+            r#""type":"search","query":"bday present","results":0"#,
+        ));
+        events.push(event(
+            s,
+            1,
+            r#""type":"add_to_cart","product":"P-3","qty":1,"price":20"#,
+        ));
+        // Those who searched "lamp" went on to the desk lamp.
+        events.push(event(
+            s,
+            10,
+            r#""type":"search","query":"lamp","results":2"#,
+        ));
+        events.push(event(s, 11, r#""type":"page_view","product":"P-2""#));
+    }
+    let e = store_with_events(&titles, &events.join("\n"), "");
+    let r = search(&e, "bday present");
+    assert_eq!(r.outcome, SearchOutcome::Matched);
+    let ids: Vec<&str> = r.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, ["P-3"]);
+    assert_eq!(r.items[0].source, "learned");
+    let learned = |r: &SearchResults, id: &str| {
+        let item = r.items.iter().find(|i| i.id == id).unwrap();
+        item.reasons
+            .iter()
+            .find(|x| x.signal == "learned")
+            .unwrap()
+            .value
+    };
+    let r = search(&e, "lamp");
+    assert_eq!(r.items.len(), 2);
+    assert_eq!(learned(&r, "P-2"), 1.0);
+    assert_eq!(learned(&r, "P-1"), 0.0);
+    // One session is no evidence: a query searched once is not learned.
+    let one = store_with_events(&titles, &events[..2].join("\n"), "");
+    assert_eq!(search(&one, "bday present").outcome, SearchOutcome::Empty);
 }

@@ -125,6 +125,9 @@ pub struct SearchRules {
     /// Weight of matching a query word that names an attribute value or a
     /// brand in that attribute ("red dress" prefers colour = red).
     pub attribute: f32,
+    /// Weight of what the store's shoppers went on to view, cart or order
+    /// after searching the same query (learned from the events).
+    pub learned: f32,
     /// Products put at a position for a query.
     pub pins: Vec<SearchPin>,
     /// Products sent to the end of a query's results.
@@ -143,6 +146,7 @@ impl Default for SearchRules {
             rating: 0.1,
             popularity: 0.1,
             attribute: 0.15,
+            learned: 0.3,
             pins: Vec::new(),
             buries: Vec::new(),
         }
@@ -151,7 +155,7 @@ impl Default for SearchRules {
 
 impl SearchRules {
     /// The blend weights by name, in the order results report them.
-    pub fn weights(&self) -> [(&'static str, f32); 7] {
+    pub fn weights(&self) -> [(&'static str, f32); 8] {
         [
             ("lexical", self.lexical),
             ("attribute", self.attribute),
@@ -160,6 +164,7 @@ impl SearchRules {
             ("fast_ship", self.fast_ship),
             ("rating", self.rating),
             ("popularity", self.popularity),
+            ("learned", self.learned),
         ]
     }
 }

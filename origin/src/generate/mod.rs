@@ -170,7 +170,9 @@ typo_two_from = 9
 # How results that match the same words are ordered: BM25 relevance
 # (title > brand, category > attributes > description), attribute or brand
 # words found in those fields, the shopper's session, stock, fast shipping,
-# rating and popularity. Every result shows these parts.
+# rating, popularity, and what the store's shoppers went on to view, cart
+# or order after the same query (learned from the events). Every result
+# shows these parts.
 lexical = 1.0
 attribute = 0.15
 session = 0.3
@@ -178,6 +180,7 @@ stock = 0.1
 fast_ship = 0.05
 rating = 0.1
 popularity = 0.1
+learned = 0.3
 
 # A campaign: this charger first when shoppers search "chargers".
 [[search.pins]]

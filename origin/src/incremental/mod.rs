@@ -38,7 +38,7 @@ use crate::build::{self, BuildOptions, BuildReport};
 use crate::inputs::Inputs;
 use crate::train::graph::level_of;
 use crate::train::priors::Evidence;
-use crate::train::{embed, search};
+use crate::train::{embed, learned_queries, search};
 use state::{text_digest, BuildState, Products};
 
 /// Above this share of the catalog added, placed again or removed, a
@@ -203,8 +203,18 @@ pub fn rebuild(
     std::thread::scope(|scope| {
         // The one step that reads every product's text at length runs on
         // the other core meanwhile.
-        let search =
-            scope.spawn(|| search::build(&inputs.products, &inputs.synonyms, &inputs.related));
+        let learned = learned_queries::to_ordinals(
+            &parent.training.learned,
+            &build::ordinals(&inputs.products),
+        );
+        let search = scope.spawn(move || {
+            search::build(
+                &inputs.products,
+                &inputs.synonyms,
+                &inputs.related,
+                &learned,
+            )
+        });
 
         let ordinal = build::ordinals(&inputs.products);
         let catalog = build::catalog_section_after(

@@ -19,11 +19,12 @@ use firstpaint_engine::{
 use serde::{Deserialize, Serialize};
 
 use crate::train::graph::Graph;
+use crate::train::learned_queries::LearnedById;
 use crate::train::priors::Evidence;
 
 /// Version of the state's layout; a state of another is not used (the next
 /// build is a full one).
-pub const FORMAT: u32 = 3;
+pub const FORMAT: u32 = 4;
 const MAGIC: &[u8; 4] = b"FPST";
 /// The codec's name for the payload, in its errors.
 const TAG: Tag = Tag(*b"STAT");
@@ -67,6 +68,8 @@ pub struct Training {
     pub events_sha256: [u8; 32],
     /// What the models learned, a line each.
     pub models: Vec<String>,
+    /// Search's learned queries, by product id.
+    pub learned: Vec<LearnedById>,
 }
 
 /// Per product ordinal: what it was placed from, and what the events said

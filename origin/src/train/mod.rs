@@ -9,7 +9,9 @@
 //! - [`embed`]: product embeddings from behaviour and mapped text.
 //! - [`ann`]: the HNSW index over the embeddings.
 //! - [`graph`]: that index changed in place by an incremental build.
-//! - [`search`]: the lexical index (terms, postings, synonyms).
+//! - [`search`]: the lexical index (terms, postings, synonyms, related
+//!   words, learned queries) and the rescue floor.
+//! - [`learned_queries`]: what shoppers engaged with after a query.
 //! - [`recent_sessions`]: the recent sessions the edge searches for the
 //!   session neighbourhood.
 //! - [`intent`]: the session-intent classifier.
@@ -20,6 +22,7 @@ pub mod coview;
 pub mod embed;
 pub mod graph;
 pub mod intent;
+pub mod learned_queries;
 pub mod market;
 pub mod priors;
 pub mod recent_sessions;

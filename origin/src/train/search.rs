@@ -9,6 +9,7 @@ use firstpaint_engine::search::{
 use firstpaint_engine::text::normalize;
 use firstpaint_engine::{Quantized, TextMapSection};
 
+use crate::train::learned_queries::Learned;
 use crate::wordnet::{self, WordNet};
 
 /// Products analyzed per batch: bounds the analyzed terms held at once.
@@ -29,6 +30,7 @@ pub fn build(
     products: &[Product],
     synonyms: &[SynonymRule],
     related: &[wordnet::Related],
+    learned: &[Learned],
 ) -> Result<SearchParts, fst::Error> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut index = IndexBuilder::default();
@@ -64,6 +66,9 @@ pub fn build(
     }
     for r in related {
         index.related(&r.word, &r.to);
+    }
+    for (query, products) in learned {
+        index.learned(query, products);
     }
     index.finish()
 }
@@ -210,7 +215,7 @@ mod tests {
     #[test]
     fn two_way_groups_expand_every_member_and_one_way_rules_do_not_reverse() {
         let rules = read_synonyms("s.txt", "tee, t-shirt\nlaptop => notebook\n").unwrap();
-        let parts = build(&[], &rules, &[]).unwrap();
+        let parts = build(&[], &rules, &[], &[]).unwrap();
         let syn = &parts.section.synonyms;
         let find = |t: &str| syn.iter().find(|s| s.from == [t]).map(|s| s.to.clone());
         assert_eq!(find("tee"), Some(vec![vec!["tshirt".to_string()]]));
@@ -248,7 +253,7 @@ mod tests {
             }
         }
         let expected = one_by_one.finish().unwrap();
-        let got = build(&products, &[], &[]).unwrap();
+        let got = build(&products, &[], &[], &[]).unwrap();
         assert_eq!(got.terms, expected.terms);
         assert_eq!(got.postings, expected.postings);
         assert_eq!(got.section, expected.section);

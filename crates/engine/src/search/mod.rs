@@ -12,7 +12,10 @@
 //!    shopper searching for one wants to know it exists). They are ordered by groups matched, then typos, then
 //!    a blend of lexical relevance with the session, stock, fast shipping,
 //!    rating and popularity; the merchant's per-query pins and buries last.
-//! 4. A word the catalog does not use also searches the related words the
+//! 4. What the store's shoppers engaged with after the same query (the
+//!    bundle's learned queries) is one of the blended signals and, when
+//!    the words match nothing, the answer.
+//! 5. A word the catalog does not use also searches the related words the
 //!    origin found for it ("skillet" → "frying pan", "merlot" → "wine"),
 //!    weighed by how close they are. When still nothing matches, the
 //!    query's text goes through the same projection as product text and
@@ -170,7 +173,8 @@ pub struct SearchHit {
     /// Ordinal in this bundle.
     #[serde(skip)]
     pub ordinal: u32,
-    /// `match`, `rescue` or `pin`.
+    /// `match`, `learned` (what shoppers engaged with after this query,
+    /// when its words match nothing), `rescue` or `pin`.
     pub source: &'static str,
     /// Query words it matched.
     pub matched: u8,
@@ -192,7 +196,7 @@ struct Hit {
     buried: bool,
     /// Available at least at the rules' minimum.
     in_stock: bool,
-    values: [f32; 7],
+    values: [f32; 8],
 }
 
 /// Answers one search. See [`crate::Engine::search`].
@@ -321,6 +325,24 @@ pub(crate) fn search(
     let mut matches = retrieved.matches;
     let mut outcome = SearchOutcome::Matched;
     let mut source = "match";
+    // What shoppers went on to engage with after this query: blended into
+    // its results, and shown when the words match nothing.
+    let learned = index.learned(&query_key);
+    if matches.is_empty() && !learned.is_empty() {
+        source = "learned";
+        matches = learned
+            .iter()
+            .filter(|&&(ord, _)| allowed(ord))
+            .map(|&(ord, _)| Match {
+                ord,
+                matched: 0,
+                typos: 0,
+                lexical: 0.0,
+                attributes: 0,
+                fields: 0,
+            })
+            .collect();
+    }
     if matches.is_empty() {
         let floor = RESCUE_MIN_SIMILARITY.max(index.rescue_floor());
         let rescued = rescue(store, &req.query, floor, &mut allowed);
@@ -347,10 +369,10 @@ pub(crate) fn search(
     let weights = settings.weights();
     // Lexical scores are relative to the best retrieval saw; a rescue's
     // similarity is already 0 to 1 and is kept as it is.
-    let best = if source == "rescue" {
-        1.0
-    } else {
+    let best = if source == "match" {
         retrieved.best
+    } else {
+        1.0
     };
     let buries: Vec<u32> = rules
         .buries
@@ -416,6 +438,10 @@ pub(crate) fn search(
             f32::from(store.is_fast_ship(p)),
             rating_signal(p),
             store.popularity(m.ord),
+            learned
+                .iter()
+                .find(|&&(ord, _)| ord == m.ord)
+                .map_or(0.0, |&(_, strength)| strength),
         ];
         let score = weights.iter().zip(values).map(|((_, w), v)| w * v).sum();
         Some(Hit {
@@ -456,7 +482,7 @@ pub(crate) fn search(
                 in_stock: store
                     .product_at(pin.product)
                     .is_some_and(|p| p.available() >= min_stock),
-                values: [0.0; 7],
+                values: [0.0; 8],
             },
             None => continue,
         };

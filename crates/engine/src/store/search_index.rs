@@ -22,11 +22,14 @@ use firstpaint_bundle::{OwnedBytes, Tag};
 
 #[cfg(feature = "build")]
 pub mod build;
+pub mod keyed;
+pub mod learned;
 pub mod related;
 
 use crate::error::EngineError;
 use crate::store::postings::PostingLists;
 pub use crate::store::postings::{Posting, Postings, Tier, Tiers};
+pub use learned::{Learned, LearnedQueries};
 pub use related::{Related, RelatedWords};
 
 /// Tag of [`SearchSection`].
@@ -111,6 +114,9 @@ pub struct SearchSection {
     /// Words the catalog does not use and the phrases that mean nearly the
     /// same there (from a lexical resource at the origin).
     pub related: RelatedWords,
+    /// Queries the store's shoppers searched often, and what they went on
+    /// to view, cart or order (learned at the origin from the events).
+    pub learned: LearnedQueries,
     /// Least similarity of a zero-result rescue, set at the origin above
     /// what queries unrelated to the catalog reach: below it the answer
     /// is empty rather than wrong.
@@ -146,6 +152,7 @@ pub struct SearchIndex {
     /// First term of a synonym trigger -> indexes into `section.synonyms`.
     synonyms_by_first: HashMap<String, Vec<usize>>,
     related: Related,
+    learned: Learned,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -166,12 +173,12 @@ impl SearchIndex {
         terms: OwnedBytes,
         postings: OwnedBytes,
     ) -> Result<Self, EngineError> {
-        let related = Related::open(std::mem::take(&mut section.related)).map_err(|detail| {
-            EngineError::Inconsistent {
-                section: SEARCH,
-                detail,
-            }
-        })?;
+        let inconsistent = |detail| EngineError::Inconsistent {
+            section: SEARCH,
+            detail,
+        };
+        let related = Related::open(std::mem::take(&mut section.related)).map_err(inconsistent)?;
+        let learned = Learned::open(std::mem::take(&mut section.learned)).map_err(inconsistent)?;
         // fst reads its nodes trusting them, and panics on a damaged one:
         // its checksum (CRC-32C, one pass over the dictionary: 131 KB for
         // the structured 100k store) is checked first, so a signed but
@@ -195,6 +202,7 @@ impl SearchIndex {
             postings,
             synonyms_by_first,
             related,
+            learned,
         })
     }
 
@@ -263,6 +271,23 @@ impl SearchIndex {
     /// Related words held.
     pub fn related_words(&self) -> usize {
         self.related.len()
+    }
+
+    /// The products learned for `query` (normalized terms, space-separated)
+    /// with their strengths in (0, 1], strongest first; ordinals past the
+    /// catalog are left out.
+    pub fn learned(&self, query: &str) -> Vec<(u32, f32)> {
+        let docs = self.section.docs;
+        self.learned
+            .of(query)
+            .into_iter()
+            .filter(|&(ord, _)| ord < docs)
+            .collect()
+    }
+
+    /// Learned queries held.
+    pub fn learned_queries(&self) -> usize {
+        self.learned.len()
     }
 
     /// Least similarity of a zero-result rescue (see [`SearchSection`]).

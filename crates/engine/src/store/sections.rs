@@ -488,11 +488,13 @@ pub struct SearchSettings {
     pub popularity: f32,
     /// Weight of a query word naming an attribute value the product has.
     pub attribute: f32,
+    /// Weight of what shoppers engaged with after the same query.
+    pub learned: f32,
 }
 
 impl SearchSettings {
     /// The blend weights by name, in the order results report them.
-    pub fn weights(&self) -> [(&'static str, f32); 7] {
+    pub fn weights(&self) -> [(&'static str, f32); 8] {
         [
             ("lexical", self.lexical),
             ("attribute", self.attribute),
@@ -501,6 +503,7 @@ impl SearchSettings {
             ("fast_ship", self.fast_ship),
             ("rating", self.rating),
             ("popularity", self.popularity),
+            ("learned", self.learned),
         ]
     }
 }
@@ -524,6 +527,7 @@ impl From<&SearchRules> for SearchSettings {
             rating: r.rating,
             popularity: r.popularity,
             attribute: r.attribute,
+            learned: r.learned,
         }
     }
 }

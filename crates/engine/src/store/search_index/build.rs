@@ -7,7 +7,7 @@ use fst::MapBuilder;
 
 use crate::store::postings;
 use crate::store::search_index::{
-    AttributeTerm, Field, Posting, RelatedWords, SearchSection, Synonym,
+    AttributeTerm, Field, LearnedQueries, Posting, RelatedWords, SearchSection, Synonym,
 };
 use crate::text::normalize;
 
@@ -53,6 +53,8 @@ pub struct IndexBuilder {
     synonyms: Vec<Synonym>,
     /// (word, [(phrase, weight)]).
     related: Vec<(String, Vec<(String, f32)>)>,
+    /// (query, [(ordinal, strength)]).
+    learned: Vec<(String, Vec<(u32, f32)>)>,
 }
 
 /// One product's fields analyzed into terms: the costly part of adding it,
@@ -177,6 +179,13 @@ impl IndexBuilder {
         self.related.push((word.to_owned(), to));
     }
 
+    /// Adds a learned query: `query` (normalized terms, space-separated)
+    /// meant the products at `products` (ordinals), with strengths in
+    /// (0, 1], strongest first.
+    pub fn learned(&mut self, query: &str, products: &[(u32, f32)]) {
+        self.learned.push((query.to_owned(), products.to_vec()));
+    }
+
     /// Computes impacts and writes the three sections.
     pub fn finish(self) -> Result<SearchParts, fst::Error> {
         let n = self.docs.len().max(1) as f32;
@@ -252,12 +261,23 @@ impl IndexBuilder {
             })
             .collect();
         let related = RelatedWords::pack(related)?;
+        let docs = self.docs.len() as u32;
+        let learned: Vec<(String, Vec<(u32, f32)>)> = self
+            .learned
+            .into_iter()
+            .map(|(query, products)| {
+                let products = products.into_iter().filter(|&(p, _)| p < docs).collect();
+                (query, products)
+            })
+            .collect();
+        let learned = LearnedQueries::pack(learned)?;
         Ok(SearchParts {
             section: SearchSection {
                 docs: self.docs.len() as u32,
                 synonyms: self.synonyms,
                 attributes,
                 related,
+                learned,
                 rescue_floor: 0.0,
             },
             terms,
