@@ -151,6 +151,8 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let (search, search_engines, facets) = match search {
         Some(answer) => {
             answer.set_headers(&headers)?;
+            // The store's currency: a result's, or (past the last page)
+            // its first product's.
             let currency = answer
                 .results
                 .items
@@ -160,6 +162,12 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
                     engine
                         .store()
                         .product(&item.id)
+                        .map(|p| p.currency().to_owned())
+                })
+                .or_else(|| {
+                    engine
+                        .store()
+                        .product_at(0)
                         .map(|p| p.currency().to_owned())
                 })
                 .unwrap_or_default();

@@ -247,6 +247,13 @@ pub fn merge(
     per_page: usize,
 ) -> Option<(SearchResults, Vec<usize>)> {
     let matched = sources.iter().any(|s| s.outcome == SearchOutcome::Matched);
+    // A shard matched the words themselves (not only what shoppers went on
+    // to after the query, which stands in when nothing matched them).
+    let worded = |s: &SearchResults| {
+        s.outcome == SearchOutcome::Matched
+            && s.items.first().is_some_and(|h| h.source != "learned")
+    };
+    let by_words = sources.iter().any(worded);
     let outcome = if matched {
         SearchOutcome::Matched
     } else if sources.iter().any(|s| s.outcome == SearchOutcome::Rescued) {
@@ -268,7 +275,7 @@ pub fn merge(
             let Some(hit) = heads.get(s).and_then(|&h| source.items.get(h)) else {
                 continue;
             };
-            if matched && hit.source == "rescue" {
+            if (matched && hit.source == "rescue") || (by_words && hit.source == "learned") {
                 continue;
             }
             let better = best.is_none_or(|(_, b)| {
@@ -295,15 +302,16 @@ pub fn merge(
         sources
             .iter()
             .filter(|s| !matched || s.outcome == SearchOutcome::Matched)
+            .filter(|s| !by_words || worded(s))
     };
     let total = counted()
         .map(|s| s.total)
         .sum::<usize>()
         .saturating_sub(duplicates);
     let total_exact = counted().all(|s| s.total_exact);
-    let global_counted = sources
-        .last()
-        .is_some_and(|g| !matched || g.outcome == SearchOutcome::Matched);
+    let global_counted = sources.last().is_some_and(|g| {
+        (!matched || g.outcome == SearchOutcome::Matched) && (!by_words || worded(g))
+    });
     let counted_facets: Vec<&Facets> = counted().map(|s| &s.facets).collect();
     let facets = match counted_facets.split_last() {
         Some((global, shards)) if global_counted => Facets::merge(global, shards),
@@ -431,6 +439,25 @@ mod tests {
         let (r, _) = merge(vec![rescued], 1, 10).unwrap();
         assert_eq!(r.outcome, SearchOutcome::Rescued);
         assert!(merge(Vec::new(), 1, 10).is_none());
+    }
+
+    #[test]
+    fn what_shoppers_went_on_to_gives_way_to_word_matches() {
+        let learned = results(
+            SearchOutcome::Matched,
+            1,
+            vec![hit("x", "learned", 0, 0, 0.9)],
+        );
+        let matched = results(
+            SearchOutcome::Matched,
+            1,
+            vec![hit("a", "match", 1, 0, 0.1)],
+        );
+        let (r, from) = merge(vec![matched, learned.clone()], 1, 10).unwrap();
+        assert_eq!(r.items.len(), 1);
+        assert_eq!((from, r.total), (vec![0], 1));
+        let (r, _) = merge(vec![learned], 1, 10).unwrap();
+        assert_eq!(r.items[0].source, "learned");
     }
 
     #[test]

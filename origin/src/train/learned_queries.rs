@@ -77,15 +77,16 @@ pub fn learn(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Learned> {
     sessions.sort_unstable_by_key(|(s, _)| *s);
     for (_, mut events) in sessions {
         events.sort_by_key(|e| e.ts);
+        // This session's queries, each once however often it searched
+        // them, with the strongest action on each product after them.
+        let mut session: HashMap<String, HashMap<u32, f32>> = HashMap::new();
         let mut searched: Option<(String, i64, HashMap<u32, f32>)> = None;
         let mut close = |open: Option<(String, i64, HashMap<u32, f32>)>| {
             if let Some((query, _, engaged)) = open {
-                let entry = queries.entry(query).or_default();
-                entry.0 += 1;
+                let seen = session.entry(query).or_default();
                 for (product, weight) in engaged {
-                    let p = entry.1.entry(product).or_default();
-                    p.0 += 1;
-                    p.1 += weight;
+                    let w = seen.entry(product).or_insert(0.0);
+                    *w = w.max(weight);
                 }
             }
         };
@@ -126,6 +127,15 @@ pub fn learn(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Learned> {
             }
         }
         close(searched.take());
+        for (query, engaged) in session {
+            let entry = queries.entry(query).or_default();
+            entry.0 += 1;
+            for (product, weight) in engaged {
+                let p = entry.1.entry(product).or_default();
+                p.0 += 1;
+                p.1 += weight;
+            }
+        }
     }
     let mut learned: Vec<Learned> = queries
         .into_iter()
@@ -204,6 +214,11 @@ mod tests {
         events.push(search("s4", 0, "skillet"));
         events.push(search("s4", 1, "kettle"));
         events.push(view("s4", 2, "A"));
+        // One shopper searching again and again is one session.
+        for minute in [3, 5, 7] {
+            events.push(search("s5", minute, "lamp"));
+            events.push(view("s5", minute + 1, "C"));
+        }
         let learned = learn(&events, &ordinal);
         assert_eq!(learned.len(), 1, "{learned:?}");
         let (query, products) = &learned[0];

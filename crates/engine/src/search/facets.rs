@@ -1,11 +1,13 @@
 //! Facets: how the matched products divide by category, brand and price,
 //! for the storefront's filters ("Cookware (14)", "£25–£50 (6)").
 //!
-//! Counted over every product the search matched and may show (the
-//! query-string filters and the guardrails applied), not only the page.
-//! When the search stopped once its page was settled (a word in much of
-//! the catalog), only the products it read are counted, and the facets say
-//! so: their counts are then lower bounds, as the total is.
+//! Counted over the products the search matched and may show (the
+//! query-string filters and the guardrails applied), not only the page;
+//! pinned products that did not match are not counted. Retrieval keeps the
+//! leading matches only (the re-rank window, or the page asked if
+//! further): when more matched, or the search stopped once its page was
+//! settled, only those it kept are counted, and the facets say so (`exact`
+//! is false): their counts are then lower bounds.
 
 use std::collections::HashMap;
 
@@ -117,8 +119,9 @@ impl Facets {
     /// shard, which holds copies of the most active products) with those of
     /// the category `shards` searched beside it. A value counts what the
     /// category shards found, or what the global shard found if that is
-    /// more (its copies of shards not searched); never exact, as the
-    /// merged total is not.
+    /// more (its copies of shards not searched). Exact only when the
+    /// global shard answered alone, exactly; ties keep the order values
+    /// were first met in (the global shard's first).
     pub fn merge(global: &Facets, shards: &[&Facets]) -> Facets {
         if shards.is_empty() {
             return global.clone();
@@ -185,7 +188,7 @@ fn tally<T: Clone, K: PartialEq>(
     seen.into_iter().map(|(e, g, s)| (e, g.max(s))).collect()
 }
 
-/// The values, most products first (ties in catalog order), at most
+/// The values, most products first (ties by the index given), at most
 /// [`MAX_FACET_VALUES`]; each is (its index in the catalog, its name, its
 /// count).
 fn most_first(values: impl Iterator<Item = (u32, String, usize)>) -> Vec<FacetValue> {

@@ -14,7 +14,7 @@
 //!    rating and popularity; the merchant's per-query pins and buries last.
 //! 4. What the store's shoppers engaged with after the same query (the
 //!    bundle's learned queries) is one of the blended signals and, when
-//!    the words match nothing, the answer.
+//!    nothing matches the words (within the filters), the answer.
 //! 5. A word the catalog does not use also searches the related words the
 //!    origin found for it ("skillet" → "frying pan", "merlot" → "wine"),
 //!    weighed by how close they are. When still nothing matches, the
@@ -392,10 +392,12 @@ pub(crate) fn search(
         buried
     };
 
+    // Retrieval keeps the leading matches only (`pruned` more matched):
+    // the facets count what it kept, and say when that is not all.
     let facets = Facets::count(
         store,
         matches.iter().chain(&buried).map(|m| m.ord),
-        total_exact,
+        total_exact && pruned == 0,
     );
     // Pruned products matched too (when retrieval stopped early, this is
     // a lower bound).

@@ -373,10 +373,8 @@ fn related(word: &Word, index: &SearchIndex, group: &mut Group, report: &mut Que
     if found_as_written(group) {
         return false;
     }
-    let mut related = index.related(&word.term);
-    if related.is_empty() {
-        related = index.related(&word.unstemmed);
-    }
+    // Keys are normalized as the term is (stemmed).
+    let related = index.related(&word.term);
     if related.is_empty() {
         return false;
     }
