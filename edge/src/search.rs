@@ -14,7 +14,7 @@ pub const DEFAULT_SEARCH_PATH: &str = "/search";
 pub const SEARCH_SLOT: &str = "search";
 
 /// Parameters the search understands.
-pub const SEARCH_PARAMS: [&str; 9] = [
+pub const SEARCH_PARAMS: [&str; 10] = [
     "q",
     "page",
     "per_page",
@@ -24,6 +24,7 @@ pub const SEARCH_PARAMS: [&str; 9] = [
     "price_max",
     "in_stock",
     "explain",
+    "facets",
 ];
 
 /// The search `url` asks for, with the shopper's session left empty for
@@ -70,6 +71,7 @@ pub fn request_from(url: &Url, strict: bool) -> Result<Option<SearchRequest>, St
             "price_max" => req.filters.price_max = Some(number("price_max")?),
             "in_stock" => req.filters.in_stock = flag("in_stock", &value)?,
             "explain" if strict => req.explain = flag("explain", &value)?,
+            "facets" if strict => req.without_facets = !flag("facets", &value)?,
             other if strict => {
                 return Err(format!(
                     "unknown parameter {other:?}; expected one of {}",
@@ -119,6 +121,8 @@ mod tests {
         assert_eq!(r.filters.category.as_deref(), Some("Dresses"));
         assert_eq!(r.filters.price_max, Some(50.0));
         assert!(r.filters.in_stock);
+        assert!(!r.without_facets);
+        assert!(parse("q=a&facets=0", true).unwrap().unwrap().without_facets);
         assert_eq!(parse("page=2", true).unwrap(), None);
     }
 

@@ -301,10 +301,12 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
     let multi = pick(&|w| w >= 2, false);
     let multi_typo = pick(&|w| w >= 2, true);
     let mut search = Vec::new();
-    for (label, queries) in [
-        ("1 word", &one_word),
-        ("2-3 words", &multi),
-        ("2-3 words, one typo", &multi_typo),
+    for (label, queries, without_facets) in [
+        ("1 word", &one_word, false),
+        ("1 word, without facets (baseline)", &one_word, true),
+        ("2-3 words", &multi, false),
+        ("2-3 words, without facets (baseline)", &multi, true),
+        ("2-3 words, one typo", &multi_typo, false),
     ] {
         let mut results = 0usize;
         let mut times: Vec<Duration> = queries
@@ -312,6 +314,7 @@ fn measure(name: &str, dir: &Path, key: &SigningKey, args: &Args) -> anyhow::Res
             .map(|q| {
                 let mut req = SearchRequest::new(q.as_str());
                 req.per_page = 24;
+                req.without_facets = without_facets;
                 let t = Instant::now();
                 let r = engine.search(&req);
                 let took = t.elapsed();

@@ -66,6 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             in_stock: args.in_stock,
         },
         explain: args.output.explain,
+        without_facets: false,
     };
     let results = engine.search(&req)?;
     let mut out = std::io::stdout().lock();
@@ -141,6 +142,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             writeln!(out, "       in {}", hit.fields.join(", "))?;
             writeln!(out, "       {}", super::score_parts(&hit.reasons))?;
         }
+    }
+    let f = &results.facets;
+    let values = |vs: &[firstpaint_engine::search::FacetValue]| {
+        vs.iter()
+            .map(|v| format!("{} ({})", v.value, v.count))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let at_least = if f.exact { "" } else { " (at least)" };
+    if !f.categories.is_empty() {
+        writeln!(out, "facets{at_least}")?;
+        writeln!(out, "  category  {}", values(&f.categories))?;
+        writeln!(out, "  brand     {}", values(&f.brands))?;
+        let prices: Vec<String> = f
+            .prices
+            .iter()
+            .map(|b| match b.max {
+                Some(max) => format!("{}-{} ({})", b.min, max, b.count),
+                None => format!("{}+ ({})", b.min, b.count),
+            })
+            .collect();
+        writeln!(out, "  price     {}", prices.join(", "))?;
     }
     super::print_removed(&mut out, args.output.explain, &results.removed)?;
     Ok(())

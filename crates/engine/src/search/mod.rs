@@ -72,6 +72,9 @@ pub struct SearchRequest {
     pub filters: SearchFilters,
     /// Keep what guardrails removed, and why.
     pub explain: bool,
+    /// Leave the facets out (empty): a caller that shows no filters (a
+    /// search-as-you-type box) saves counting them.
+    pub without_facets: bool,
     /// The shopper (resolved by [`crate::Engine::search`]; a page that also
     /// ranks slots resolves it once: [`crate::Engine::visit`]).
     pub visitor: Visitor,
@@ -394,11 +397,15 @@ pub(crate) fn search(
 
     // Retrieval keeps the leading matches only (`pruned` more matched):
     // the facets count what it kept, and say when that is not all.
-    let facets = Facets::count(
-        store,
-        matches.iter().chain(&buried).map(|m| m.ord),
-        total_exact && pruned == 0,
-    );
+    let facets = if req.without_facets {
+        Facets::default()
+    } else {
+        Facets::count(
+            store,
+            matches.iter().chain(&buried).map(|m| m.ord),
+            total_exact && pruned == 0,
+        )
+    };
     // Pruned products matched too (when retrieval stopped early, this is
     // a lower bound).
     let mut total = matches.len() + pruned + buried.len();
