@@ -9,8 +9,6 @@
 //! settled, only those it kept are counted, and the facets say so (`exact`
 //! is false): their counts are then lower bounds.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 use crate::order;
@@ -63,18 +61,21 @@ impl Facets {
     /// Counts the products at `ordinals` (each once); `exact` says whether
     /// they are every match.
     pub fn count(store: &Store, ordinals: impl Iterator<Item = u32>, exact: bool) -> Facets {
-        let mut categories: HashMap<u32, usize> = HashMap::new();
-        let mut brands: HashMap<u32, (&str, usize)> = HashMap::new();
+        // Counted by index: categories are few, and brand ids are sorted
+        // and counted in runs (a hash per product cost more than the
+        // search that found them).
+        let mut categories = vec![0usize; store.categories().len()];
+        let mut brands: Vec<(u64, u32)> = Vec::new();
         let mut prices = [0usize; PRICE_EDGES.len()];
         for ord in ordinals {
             let Some(p) = store.product_at(ord) else {
                 continue;
             };
-            if let Some(leaf) = p.leaf() {
-                *categories.entry(leaf).or_default() += 1;
+            if let Some(n) = p.leaf().and_then(|leaf| categories.get_mut(leaf as usize)) {
+                *n += 1;
             }
             if let Some(id) = p.brand_id() {
-                brands.entry(id).or_insert((p.brand(), 0)).1 += 1;
+                brands.push((u64::from(id), ord));
             }
             let price = p.price();
             if price.is_finite() && price >= 0.0 {
@@ -85,15 +86,25 @@ impl Facets {
             }
         }
         let categories = most_first(
-            categories
-                .into_iter()
-                .map(|(c, n)| (c, store.category_name(c).to_owned(), n)),
+            (0u32..)
+                .zip(categories)
+                .filter(|&(_, n)| n > 0)
+                .map(|(c, n)| (c, c, n)),
+            |c| store.category_name(c).to_owned(),
         );
-        let brands = most_first(
-            brands
-                .into_iter()
-                .map(|(id, (name, n))| (id, name.to_owned(), n)),
-        );
+        order::sort(&mut brands);
+        let mut runs: Vec<(u32, u32, usize)> = Vec::new();
+        for &(id, ord) in &brands {
+            match runs.last_mut() {
+                Some((last, _, n)) if u64::from(*last) == id => *n += 1,
+                _ => runs.push((id as u32, ord, 1)),
+            }
+        }
+        let brands = most_first(runs.into_iter(), |ord| {
+            store
+                .product_at(ord)
+                .map_or_else(String::new, |p| p.brand().to_owned())
+        });
         let prices = PRICE_EDGES
             .iter()
             .zip(prices)
@@ -132,6 +143,7 @@ impl Facets {
                 (0u32..)
                     .zip(merged)
                     .map(|(i, (v, count))| (i, v.value, count)),
+                |value| value,
             )
         };
         let mut prices: Vec<PriceBand> = tally(
@@ -189,10 +201,13 @@ fn tally<T: Clone, K: PartialEq>(
 }
 
 /// The values, most products first (ties by the index given), at most
-/// [`MAX_FACET_VALUES`]; each is (its index in the catalog, its name, its
-/// count).
-fn most_first(values: impl Iterator<Item = (u32, String, usize)>) -> Vec<FacetValue> {
-    let values: Vec<(u32, String, usize)> = values.collect();
+/// [`MAX_FACET_VALUES`]; each is (its index, what `name` names it from,
+/// its count), named once kept.
+fn most_first<T>(
+    values: impl Iterator<Item = (u32, T, usize)>,
+    name: impl Fn(T) -> String,
+) -> Vec<FacetValue> {
+    let values: Vec<(u32, T, usize)> = values.collect();
     let mut keys: Vec<(u64, u32)> = (0u32..)
         .zip(&values)
         .map(|(i, (index, _, n))| {
@@ -205,7 +220,10 @@ fn most_first(values: impl Iterator<Item = (u32, String, usize)>) -> Vec<FacetVa
     sorted.truncate(MAX_FACET_VALUES);
     sorted
         .into_iter()
-        .map(|(_, value, count)| FacetValue { value, count })
+        .map(|(_, value, count)| FacetValue {
+            value: name(value),
+            count,
+        })
         .collect()
 }
 
