@@ -3,9 +3,7 @@
 //! unrelated to the catalog.
 
 use firstpaint_contracts::{Product, SynonymRule};
-use firstpaint_engine::search::{
-    query_vector, AnalyzedDoc, Field, IndexBuilder, Related, SearchParts,
-};
+use firstpaint_engine::search::{query_vector, AnalyzedDoc, Field, IndexBuilder, SearchParts};
 use firstpaint_engine::text::normalize;
 use firstpaint_engine::{Quantized, TextMapSection};
 
@@ -92,7 +90,7 @@ pub fn summary(
             firstpaint_engine::limits::RESCUE_MIN_SIMILARITY
         );
     };
-    let related = Related::open(parts.section.related.clone()).map_or(0, |r| r.len());
+    let related = related_words(parts).map_or(0, |m| m.len());
     match set_rescue_floor(parts, wordnet, text_map, vectors) {
         Some(floor) => format!(
             "{SUMMARY}{related} related words from WordNet ({}); zero-result rescues need \
@@ -175,14 +173,14 @@ pub fn set_rescue_floor(
 /// evenly over the alphabet (the same ones every build).
 fn unrelated_words(parts: &SearchParts, wordnet: &WordNet) -> Vec<String> {
     let indexed = fst::Map::new(parts.terms.as_slice()).ok();
-    let related = Related::open(parts.section.related.clone()).ok();
+    let related = related_words(parts);
     let mut candidates: Vec<String> = wordnet
         .senses
         .keys()
         .filter(|l| (4..=12).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase()))
         .filter_map(|l| {
             let [term] = normalize::terms(l).try_into().ok()?;
-            let known = related.as_ref().is_some_and(|r| !r.of(&term).is_empty())
+            let known = related.as_ref().is_some_and(|m| m.contains_key(&term))
                 || indexed.as_ref().is_some_and(|m| m.contains_key(&term));
             (!known).then_some(term)
         })
@@ -191,6 +189,11 @@ fn unrelated_words(parts: &SearchParts, wordnet: &WordNet) -> Vec<String> {
     candidates.dedup();
     let stride = candidates.len().div_ceil(UNRELATED_SAMPLE).max(1);
     candidates.into_iter().step_by(stride).collect()
+}
+
+/// The words `parts` holds related words for, read in place (their keys).
+fn related_words(parts: &SearchParts) -> Option<fst::Map<&[u8]>> {
+    fst::Map::new(parts.section.related.words.keys.as_slice()).ok()
 }
 
 /// One product's searchable fields, analyzed.

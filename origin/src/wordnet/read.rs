@@ -55,8 +55,7 @@ impl WordNet {
             .with_context(|| format!("{}: failed to read", data_path.display()))?;
         let sha256 = firstpaint_bundle::sha256(&data);
         let bytes = data.len() as u64;
-        // WordNet 3.0 is Latin-1 in places; every byte is one char.
-        let data: String = data.iter().map(|&b| char::from(b)).collect();
+        let data = latin1(&data);
         let mut synsets = Vec::new();
         let mut at_offset: HashMap<u64, u32> = HashMap::new();
         let mut links: Vec<Vec<Pointer>> = Vec::new();
@@ -92,7 +91,7 @@ impl WordNet {
         let index_path = dir.join("index.noun");
         let index = std::fs::read(&index_path)
             .with_context(|| format!("{}: failed to read", index_path.display()))?;
-        let index: String = index.iter().map(|&b| char::from(b)).collect();
+        let index = latin1(&index);
         let mut senses = HashMap::new();
         for (n, line) in index.lines().enumerate() {
             if line.starts_with("  ") || line.trim().is_empty() {
@@ -137,6 +136,11 @@ impl WordNet {
     pub fn synset(&self, s: u32) -> Option<&Synset> {
         self.synsets.get(s as usize)
     }
+}
+
+/// `bytes` as text: WordNet 3.0 is Latin-1 in places, every byte one char.
+fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
 }
 
 /// A link read from `data.noun` before every synset is known: whether it
