@@ -372,7 +372,22 @@ fn summary(
                 v * 100.0
             ))
         ),
+        format!("next views going back: {}", went_back(&priors.returns)),
     ]
+}
+
+/// The share of next views that repeat the latest product and that go back
+/// one further (what `next`'s `returns` signal weighs), in words.
+fn went_back(shares: &[f32]) -> String {
+    let percent = |i: usize| shares.get(i).map_or(0.0, |s| s * 100.0);
+    if shares.iter().all(|&s| s <= 0.0) {
+        return "none measurable".to_owned();
+    }
+    format!(
+        "{:.0}% repeat the latest product, {:.0}% the one before",
+        percent(0),
+        percent(1)
+    )
 }
 
 /// The catalog as the edge needs it, with category paths and locations

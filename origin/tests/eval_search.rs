@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use firstpaint_origin::eval::{retail, search};
+use firstpaint_origin::eval::{learned, retail, search};
 
 #[test]
 fn typo_tolerance_keeps_known_items_findable_on_a_real_catalog() {
@@ -50,4 +50,21 @@ fn typo_tolerance_keeps_known_items_findable_on_a_real_catalog() {
         strict.success()
     );
     assert!(typo.empty_rate() < 0.02, "empty {}", typo.empty_rate());
+}
+
+/// Queries learned from the fixtures' earlier events answer their later
+/// searches at least as well as words alone (on the searches they did not
+/// see; `run` reports both in the same run).
+#[test]
+fn learned_queries_answer_searches_they_were_not_learned_from() {
+    let inputs = firstpaint_origin::inputs::load(&firstpaint_origin::inputs::InputPaths::in_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures"),
+    ))
+    .unwrap();
+    let report = learned::run(inputs.products, inputs.events, inputs.rules, 0.3).unwrap();
+    eprintln!("{}", learned::table(&report));
+    let (with, without) = (&report.rows[0].1, &report.rows[1].1);
+    assert!(report.searches > 50 && report.learned > 0, "{report:?}");
+    assert!(with.success() >= without.success(), "{report:?}");
+    assert!(with.mrr() > without.mrr(), "{report:?}");
 }

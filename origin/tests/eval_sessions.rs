@@ -57,7 +57,11 @@ fn the_engine_predicts_next_clicks_better_than_v_stan() {
         engine.hit_rate(2) > v_stan.hit_rate(2) + 0.01,
         "{engine:?} vs {v_stan:?}"
     );
-    assert!(engine.mrr(2) > v_stan.mrr(2), "{engine:?} vs {v_stan:?}");
+    // 0.373 against 0.368 (the `returns` signal: 0.369 without it).
+    assert!(
+        engine.mrr(2) > v_stan.mrr(2) + 0.003,
+        "{engine:?} vs {v_stan:?}"
+    );
 }
 
 /// `model` agrees with session-rec's own predictions in `peers/{file}`:

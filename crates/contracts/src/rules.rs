@@ -520,11 +520,19 @@ pub struct Blend {
     /// same product again (0 where they do not): their staples, where the
     /// store's baskets repeat.
     pub rebuy: f32,
+    /// `next` only: the shopper viewed the candidate earlier in this visit,
+    /// scored by how often the store's next clicks go back to the product
+    /// that many views back (the likeliest, usually the latest, is 1;
+    /// learned from the events at the origin). 0 by default: a product
+    /// page leaves out the product shown, and shoppers' recent products
+    /// have their own row; where next clicks return to what was just seen,
+    /// as on YOOCHOOSE's clicks, it ranks them as often as they are.
+    pub returns: f32,
 }
 
 impl Blend {
     /// Every weight with its signal name, in the order reasons list them.
-    pub fn weights(&self) -> [(&'static str, f32); 15] {
+    pub fn weights(&self) -> [(&'static str, f32); 16] {
         [
             ("similarity", self.similarity),
             ("popularity", self.popularity),
@@ -541,6 +549,7 @@ impl Blend {
             ("price_fit", self.price_fit),
             ("neighbours", self.neighbours),
             ("rebuy", self.rebuy),
+            ("returns", self.returns),
         ]
     }
 }
@@ -568,6 +577,7 @@ impl Default for Blend {
             neighbours: 1.5,
             // On the Online Retail baskets (BENCHMARKS.md, session 16).
             rebuy: 0.5,
+            returns: 0.0,
         }
     }
 }

@@ -109,12 +109,7 @@ fn next_follows_what_shoppers_opened_after_the_session() {
         (unseen[0].id.as_str(), unseen[0].source),
         (after.as_str(), "next")
     );
-    let sequence = |i: &RankedItem| {
-        i.reasons
-            .iter()
-            .find(|x| x.signal == "sequence")
-            .map_or(0.0, |x| x.value)
-    };
+    let sequence = |i: &RankedItem| part(i, "sequence");
     assert!(sequence(unseen[0]) > 0.0);
     // On a product page it follows on from the product shown, which is
     // context, not the shopper's history: not personalized.
@@ -151,16 +146,54 @@ fn next_follows_what_shoppers_opened_after_the_session() {
 }
 
 #[test]
+fn next_brings_back_what_the_store_s_shoppers_return_to() {
+    // The session viewed four products the slot may show, the latest
+    // first; the store's next clicks go back to the latest (1), the one
+    // before (0.4) and the third (0.1), never further.
+    let mut req = request(SlotKind::Next);
+    req.product = None;
+    req.visitor.viewed = vec![id(ordinal_in("Outdoors/Tents", 2))];
+    let shown = support::engine().rank(&req).expect("next ranks");
+    let viewed: Vec<String> = shown.items.iter().take(4).map(|i| i.id.clone()).collect();
+    req.visitor.viewed = viewed.clone();
+    req.k = Some(24);
+    let returns = |i: &RankedItem| part(i, "returns");
+    let on = support::engine_with(|rules| rules.blend.returns = 5.0)
+        .rank(&req)
+        .expect("next ranks");
+    let value = |r: &Ranking, at: usize| {
+        r.items
+            .iter()
+            .find(|i| i.id == viewed[at])
+            .map_or(-1.0, returns)
+    };
+    assert_eq!(on.items[0].id, viewed[0], "{on:?}");
+    assert!((value(&on, 0) - 1.0).abs() < 1e-6, "{on:?}");
+    assert!((value(&on, 1) - 0.4).abs() < 1e-6, "{on:?}");
+    assert!((value(&on, 2) - 0.1).abs() < 1e-6, "{on:?}");
+    assert!(value(&on, 3) <= 0.0, "{on:?}");
+    // At the default weight of 0 the part is 0 and proposes nothing.
+    let off = support::engine().rank(&req).expect("next ranks");
+    assert!(off.items.iter().all(|i| returns(i) == 0.0), "{off:?}");
+    assert!(off.items.iter().all(|i| i.source != "returns"), "{off:?}");
+    // On a product page the product shown never comes back.
+    let mut page = req.clone();
+    page.product = Some(viewed[0].clone());
+    let on_page = support::engine_with(|rules| rules.blend.returns = 5.0)
+        .rank(&page)
+        .expect("next ranks");
+    assert!(
+        on_page.items.iter().all(|i| i.id != viewed[0]),
+        "{on_page:?}"
+    );
+}
+
+#[test]
 fn next_brings_what_sessions_like_this_one_opened() {
     let engine = support::engine();
     let phone = ordinal_in("Electronics/Phones", 4);
     let tent = id(ordinal_in("Outdoors/Tents", 4));
-    let neighbours = |i: &RankedItem| {
-        i.reasons
-            .iter()
-            .find(|x| x.signal == "neighbours")
-            .map_or(0.0, |x| x.value)
-    };
+    let neighbours = |i: &RankedItem| part(i, "neighbours");
     let mut req = request(SlotKind::Next);
     req.product = None;
     req.visitor.viewed = vec![id(phone)];
@@ -459,12 +492,7 @@ fn cart_addons_bring_back_what_the_shopper_orders_again() {
         (phone.clone(), NOW - 30 * 86_400),
     ];
     req.k = Some(12);
-    let rebuy = |i: &RankedItem| {
-        i.reasons
-            .iter()
-            .find(|x| x.signal == "rebuy")
-            .map_or(0.0, |x| x.value)
-    };
+    let rebuy = |i: &RankedItem| part(i, "rebuy");
     let r = support::engine().rank(&req).expect("cart add-ons rank");
     assert!(r.personalized, "the shopper's orders are their history");
     let found = r.items.iter().find(|i| i.id == coffee).expect("the coffee");
@@ -484,4 +512,12 @@ fn cart_addons_bring_back_what_the_shopper_orders_again() {
         off.items.iter().all(|i| i.source != "ordered-before"),
         "{off:?}"
     );
+}
+
+/// The value of `signal` among `item`'s reasons (0 when it has none).
+fn part(item: &RankedItem, signal: &str) -> f32 {
+    item.reasons
+        .iter()
+        .find(|x| x.signal == signal)
+        .map_or(0.0, |x| x.value)
 }

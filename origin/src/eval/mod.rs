@@ -15,6 +15,7 @@
 pub mod ann;
 pub mod baskets;
 pub mod intent;
+pub mod learned;
 pub mod past_sessions;
 pub mod retail;
 pub mod search;

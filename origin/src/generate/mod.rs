@@ -217,6 +217,11 @@ price_fit = 0.02
 # shoppers of its category order the same product again (near 0 where
 # they do not), so staples come back where baskets repeat.
 rebuy = 0.5
+# `next` only: the products this visit viewed, by how often the store's
+# next clicks go back to a product that many views back (the build
+# measures it; the likeliest is 1). Off: a product page leaves out the
+# product shown, and recently viewed products have their own row.
+returns = 0.0
 
 # How long the events the edge collects are kept (days): the edge's
 # export (/p13n/events) returns nothing older, and `firstpaint events

@@ -239,6 +239,7 @@ pub fn rebuild(
             price_response: by_category(&was.price_response),
             refill_days: by_category(&was.refill_days),
             rebuy: by_category(&was.rebuy),
+            returns: was.returns.clone(),
         };
         let priors = evidence.priors(&catalog.products, catalog.categories.len(), opts.now);
         let co_view = diff.carry_lists(&parent.co_view);

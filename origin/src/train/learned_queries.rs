@@ -63,53 +63,77 @@ pub fn to_ordinals(learned: &[LearnedById], ordinal: &HashMap<&str, u32>) -> Vec
         .collect()
 }
 
-/// The learned queries of `events` (in file order), products by their
-/// ordinal in `ordinal`, sorted by query.
-pub fn learn(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Learned> {
+/// What one session did after one query: its normalized terms
+/// (space-separated) and the products it engaged with in the window, each
+/// with its strongest action (view 1, cart 3, order 5).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// The session.
+    pub session: String,
+    /// The query's normalized terms, space-separated.
+    pub query: String,
+    /// When the session first searched it (unix seconds).
+    pub at: i64,
+    /// Products (ordinals in `ordinal`) with the strongest action on each.
+    pub engaged: HashMap<u32, f32>,
+}
+
+/// Each session's answers to its queries in `events` (in file order), a
+/// query once per session however often it searched it, sessions in id
+/// order and each session's queries in the order first searched.
+pub fn answers(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Answer> {
     let mut by_session: HashMap<&str, Vec<&Event>> = HashMap::new();
     for e in events {
         by_session.entry(e.session.as_str()).or_default().push(e);
     }
-    // query -> (sessions that searched it, product -> (sessions, weight))
-    type Evidence = (usize, HashMap<u32, (usize, f32)>);
-    let mut queries: HashMap<String, Evidence> = HashMap::new();
     let mut sessions: Vec<(&str, Vec<&Event>)> = by_session.into_iter().collect();
     sessions.sort_unstable_by_key(|(s, _)| *s);
-    for (_, mut events) in sessions {
+    let mut out = Vec::new();
+    for (id, mut events) in sessions {
         events.sort_by_key(|e| e.ts);
-        // This session's queries, each once however often it searched
-        // them, with the strongest action on each product after them.
-        let mut session: HashMap<String, HashMap<u32, f32>> = HashMap::new();
-        let mut searched: Option<(String, i64, HashMap<u32, f32>)> = None;
-        let mut close = |open: Option<(String, i64, HashMap<u32, f32>)>| {
-            if let Some((query, _, engaged)) = open {
-                let seen = session.entry(query).or_default();
-                for (product, weight) in engaged {
-                    let w = seen.entry(product).or_insert(0.0);
-                    *w = w.max(weight);
+        let first = out.len();
+        let mut searched: Option<Answer> = None;
+        let close = |open: Option<Answer>, out: &mut Vec<Answer>| {
+            let Some(open) = open else { return };
+            let same = out.get_mut(first..).and_then(|mine| {
+                mine.iter_mut()
+                    .find(|a: &&mut Answer| a.query == open.query)
+            });
+            match same {
+                Some(seen) => {
+                    for (product, weight) in open.engaged {
+                        let w = seen.engaged.entry(product).or_insert(0.0);
+                        *w = w.max(weight);
+                    }
                 }
+                None => out.push(open),
             }
         };
         for e in events {
             let at = e.ts.unix_timestamp();
             if let EventKind::Search { query, .. } = &e.kind {
-                close(searched.take());
+                close(searched.take(), &mut out);
                 let terms = normalize::terms(query).join(" ");
                 if !terms.is_empty() {
-                    searched = Some((terms, at, HashMap::new()));
+                    searched = Some(Answer {
+                        session: id.to_owned(),
+                        query: terms,
+                        at,
+                        engaged: HashMap::new(),
+                    });
                 }
                 continue;
             }
-            let Some((_, since, engaged)) = searched.as_mut() else {
+            let Some(open) = searched.as_mut() else {
                 continue;
             };
-            if at - *since > WINDOW_SECONDS {
-                close(searched.take());
+            if at - open.at > WINDOW_SECONDS {
+                close(searched.take(), &mut out);
                 continue;
             }
             let mut engage = |id: &str, weight: f32| {
                 if let Some(&p) = ordinal.get(id) {
-                    let w = engaged.entry(p).or_insert(0.0);
+                    let w = open.engaged.entry(p).or_insert(0.0);
                     *w = w.max(weight);
                 }
             };
@@ -126,15 +150,24 @@ pub fn learn(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Learned> {
                 _ => {}
             }
         }
-        close(searched.take());
-        for (query, engaged) in session {
-            let entry = queries.entry(query).or_default();
-            entry.0 += 1;
-            for (product, weight) in engaged {
-                let p = entry.1.entry(product).or_default();
-                p.0 += 1;
-                p.1 += weight;
-            }
+        close(searched.take(), &mut out);
+    }
+    out
+}
+
+/// The learned queries of `events` (in file order), products by their
+/// ordinal in `ordinal`, sorted by query.
+pub fn learn(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Learned> {
+    // query -> (sessions that searched it, product -> (sessions, weight))
+    type Evidence = (usize, HashMap<u32, (usize, f32)>);
+    let mut queries: HashMap<String, Evidence> = HashMap::new();
+    for answer in answers(events, ordinal) {
+        let entry = queries.entry(answer.query).or_default();
+        entry.0 += 1;
+        for (product, weight) in answer.engaged {
+            let p = entry.1.entry(product).or_default();
+            p.0 += 1;
+            p.1 += weight;
         }
     }
     let mut learned: Vec<Learned> = queries

@@ -12,6 +12,7 @@
 //! - [`search`]: the lexical index (terms, postings, synonyms, related
 //!   words, learned queries) and the rescue floor.
 //! - [`learned_queries`]: what shoppers engaged with after a query.
+//! - [`returns`]: how often next clicks go back to what the session viewed.
 //! - [`recent_sessions`]: the recent sessions the edge searches for the
 //!   session neighbourhood.
 //! - [`intent`]: the session-intent classifier.
@@ -26,6 +27,7 @@ pub mod learned_queries;
 pub mod market;
 pub mod priors;
 pub mod recent_sessions;
+pub mod returns;
 pub mod search;
 pub mod sessions;
 pub mod textmap;

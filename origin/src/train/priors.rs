@@ -7,8 +7,8 @@ use firstpaint_contracts::Event;
 use firstpaint_engine::{PriorsSection, ProductRecord};
 use serde::{Deserialize, Serialize};
 
-use super::market;
 use super::sessions::{Signal, Touch};
+use super::{market, returns};
 
 /// Candidates kept per category and overall.
 const TOP_PER_CATEGORY: usize = 64;
@@ -54,6 +54,8 @@ pub struct Evidence {
     pub refill_days: Vec<f32>,
     /// Per category: see [`market::rebuy`].
     pub rebuy: Vec<f32>,
+    /// By position back: see [`returns::shares`].
+    pub returns: Vec<f32>,
 }
 
 impl Evidence {
@@ -85,6 +87,7 @@ impl Evidence {
             discount,
             refill_days: market::refill_days(products, categories, &bought),
             rebuy: market::rebuy(products, categories, &bought),
+            returns: returns::shares(sessions),
         }
     }
 
@@ -197,6 +200,7 @@ impl Evidence {
             price_response: self.price_response.clone(),
             refill_days: self.refill_days.clone(),
             rebuy: self.rebuy.clone(),
+            returns: self.returns.clone(),
         }
     }
 }

@@ -5,7 +5,7 @@ use crate::ordinal_map::OrdinalMap;
 use crate::store::sections::BlendWeights;
 
 /// How many signals there are.
-pub(crate) const SIGNALS: usize = 15;
+pub(crate) const SIGNALS: usize = 16;
 
 /// A signal every candidate carries, 0 to 1, weighed by the merchant's
 /// [`BlendWeights`]. Its weight is read by name ([`Signal::weight`]), not by a
@@ -27,6 +27,7 @@ pub(crate) enum Signal {
     PriceFit,
     Neighbours,
     Rebuy,
+    Returns,
 }
 
 impl Signal {
@@ -47,6 +48,7 @@ impl Signal {
         Signal::PriceFit,
         Signal::Neighbours,
         Signal::Rebuy,
+        Signal::Returns,
     ];
 
     /// Its name in reasons, as the rules file's `[blend]` names its weight.
@@ -67,6 +69,7 @@ impl Signal {
             Signal::PriceFit => "price_fit",
             Signal::Neighbours => "neighbours",
             Signal::Rebuy => "rebuy",
+            Signal::Returns => "returns",
         }
     }
 
@@ -88,6 +91,7 @@ impl Signal {
             Signal::PriceFit => blend.price_fit,
             Signal::Neighbours => blend.neighbours,
             Signal::Rebuy => blend.rebuy,
+            Signal::Returns => blend.returns,
         }
     }
 }

@@ -379,6 +379,13 @@ impl Store {
         self.views.priors.rebuy(c)
     }
 
+    /// How likely the store's next clicks go back to the product a session
+    /// viewed `back` views ago (0: the latest), relative to the likeliest
+    /// (1); 0 where they never do.
+    pub fn returns(&self, back: usize) -> f32 {
+        self.views.priors.returns(back)
+    }
+
     /// The most popular products of the store, best first.
     pub fn top_overall(&self) -> PackedSlice<'_, u32> {
         self.views.priors.top_overall()

@@ -1,8 +1,8 @@
 //! Per-product and per-category priors (popularity, freshness, trending,
 //! daily sales, deal, price level; top lists; price response, refill
-//! intervals, rebuy rates), read in place.
+//! intervals, rebuy rates; how often next clicks go back), read in place.
 //!
-//! Blocks of section `PRIO` (layout `PRI5`), `n` products, `c` categories:
+//! Blocks of section `PRIO` (layout `PRI6`), `n` products, `c` categories:
 //!
 //! | block | content |
 //! | --- | --- |
@@ -13,6 +13,7 @@
 //! | 8 | most popular products overall: ordinals |
 //! | 9 | most trending products: ordinals |
 //! | 10, 11, 12 | price response, refill days, rebuy rate: `f32 x c` each |
+//! | 13 | the share of next clicks that go back to the product viewed i views back: `f32`, i = 0.. (since `PRI6`) |
 //!
 //! Ordinals and row offsets are bit-packed ([`Packed`]).
 
@@ -23,10 +24,11 @@ use super::columns::SectionWriter;
 use super::columns::{Blocks, Column, Rows};
 use super::packed::{Packed, PackedSlice, Quantized};
 use crate::error::EngineError;
+use crate::limits::MAX_VIEWED;
 #[cfg(feature = "build")]
 use crate::store::sections::PriorsSection;
 
-const MAGIC: [u8; 4] = *b"PRI5";
+const MAGIC: [u8; 4] = *b"PRI6";
 
 /// The priors read in place; see [`PriorsSection`] for what each means.
 #[derive(Debug, Clone)]
@@ -43,6 +45,9 @@ pub struct Priors {
     price_response: Column<f32>,
     refill_days: Column<f32>,
     rebuy: Column<f32>,
+    /// Block 13 relative to its largest share, at most [`MAX_VIEWED`]
+    /// (what a session holds); a share that is no number counts 0.
+    returns: Vec<f32>,
 }
 
 impl Priors {
@@ -54,7 +59,7 @@ impl Priors {
         products: usize,
         categories: usize,
     ) -> Result<Self, EngineError> {
-        let b = Blocks::open(tag, bytes, MAGIC, 13)?;
+        let b = Blocks::open(tag, bytes, MAGIC, 14)?;
         let (n, c) = (Some(products), Some(categories));
         Ok(Self {
             popularity: b.view(0, n)?,
@@ -69,6 +74,7 @@ impl Priors {
             price_response: b.column(10, c)?,
             refill_days: b.column(11, c)?,
             rebuy: b.column(12, c)?,
+            returns: relative(&b.column(13, None)?),
         })
     }
 
@@ -135,6 +141,32 @@ impl Priors {
     pub fn rebuy(&self, c: u32) -> f32 {
         self.rebuy.get(c as usize).unwrap_or(0.0)
     }
+
+    /// How likely the next click goes back to the product the session
+    /// viewed `back` views ago (0: the latest), relative to the likeliest
+    /// (1); 0 where the store's shoppers never do.
+    pub fn returns(&self, back: usize) -> f32 {
+        self.returns.get(back).copied().unwrap_or(0.0)
+    }
+}
+
+/// The first [`MAX_VIEWED`] of `shares` over their largest (0 for
+/// anything that is not a positive number).
+fn relative(shares: &Column<f32>) -> Vec<f32> {
+    let kept: Vec<f32> = (0..shares.len().min(MAX_VIEWED))
+        .map(|i| {
+            shares
+                .get(i)
+                .filter(|s| s.is_finite() && *s > 0.0)
+                .unwrap_or(0.0)
+        })
+        .collect();
+    let largest = kept.iter().copied().fold(0.0f32, f32::max);
+    if largest > 0.0 {
+        kept.iter().map(|s| s / largest).collect()
+    } else {
+        Vec::new()
+    }
 }
 
 #[cfg(feature = "build")]
@@ -152,7 +184,8 @@ pub fn write(priors: &PriorsSection) -> Vec<u8> {
         .packed(priors.top_trending.iter().copied())
         .column(priors.price_response.iter().copied())
         .column(priors.refill_days.iter().copied())
-        .column(priors.rebuy.iter().copied());
+        .column(priors.rebuy.iter().copied())
+        .column(priors.returns.iter().copied());
     w.finish()
 }
 
@@ -176,6 +209,7 @@ mod tests {
             price_response: vec![0.0, 1.5],
             refill_days: vec![14.0, 0.0],
             rebuy: vec![0.4, 0.0],
+            returns: vec![0.25, 0.1, f32::NAN, 0.05],
         };
         let tag = Tag(*b"PRIO");
         let p = Priors::open(tag, OwnedBytes::new(write(&source)), 2, 2).unwrap();
@@ -190,6 +224,8 @@ mod tests {
         assert_eq!(p.top_trending().collect::<Vec<_>>(), [1]);
         assert_eq!((p.price_response(1), p.refill_days(0)), (1.5, 14.0));
         assert_eq!((p.rebuy(0), p.rebuy(1), p.rebuy(9)), (0.4, 0.0, 0.0));
+        let back: Vec<f32> = (0..5).map(|i| p.returns(i)).collect();
+        assert_eq!(back, [1.0, 0.4, 0.0, 0.2, 0.0]);
         assert!(Priors::open(tag, OwnedBytes::new(write(&source)), 3, 2).is_err());
     }
 }

@@ -21,7 +21,7 @@ pub const SCHEMA_TAG: Tag = Tag(*b"SCHM");
 /// (a field added to the rules, a new signal) must bump it, so an engine
 /// and a bundle that disagree say so instead of failing to decode.
 /// Bundles without a schema section are version 1.
-pub const SCHEMA: u32 = 18;
+pub const SCHEMA: u32 = 19;
 
 /// Tag of [`CatalogSection`].
 pub const CATALOG: Tag = Tag(*b"CATL");
@@ -186,6 +186,11 @@ pub struct PriorsSection {
     /// store's share (0 to 1; 0 where no returning shopper ordered), the
     /// `rebuy` signal's value.
     pub rebuy: Vec<f32>,
+    /// By how many views back (0: the latest product the session viewed,
+    /// each product once at its latest view): the share of the store's
+    /// next clicks that went back to that product, the `returns` signal's
+    /// value relative to the largest.
+    pub returns: Vec<f32>,
 }
 
 /// Viewed-together lists: for each product, the products seen in the same
@@ -401,6 +406,8 @@ pub struct BlendWeights {
     pub neighbours: f32,
     /// Ordered before, times its category's rate of ordering again.
     pub rebuy: f32,
+    /// Viewed earlier in the visit, times how often next clicks go back.
+    pub returns: f32,
 }
 
 impl From<&Blend> for BlendWeights {
@@ -421,6 +428,7 @@ impl From<&Blend> for BlendWeights {
             price_fit: b.price_fit,
             neighbours: b.neighbours,
             rebuy: b.rebuy,
+            returns: b.returns,
         }
     }
 }

@@ -411,6 +411,9 @@ pub fn priors(catalog: &CatalogSection) -> PriorsSection {
         price_response: vec![0.5; catalog.categories.len()],
         refill_days,
         rebuy,
+        // A quarter of next clicks repeat the latest product, a tenth go
+        // back one further, a few two; none further back.
+        returns: vec![0.25, 0.1, 0.025],
         popularity,
         freshness,
         trending,

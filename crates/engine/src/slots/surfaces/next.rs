@@ -5,22 +5,38 @@
 //! transitions) and what they viewed with them, and the sessions most like
 //! this one propose what else they opened (the session neighbourhood);
 //! embedding neighbours of the session and the store's popular products
-//! fill the rest. Unlike `home`,
-//! the session's own products may come back: shoppers return to what they
-//! are comparing, and the sessions like this one that hold them say how
-//! much.
+//! fill the rest. Unlike `home`, the session's own products may come back:
+//! shoppers return to what they are comparing. The sessions like this one
+//! that hold them say how much, and so does the `returns` signal: how often
+//! the store's next clicks go back to a product that many views back.
 
 use super::{follow_neighbours, follow_session, neighbours, score_similarity, Context};
 use crate::limits::CANDIDATES_PER_SOURCE;
-use crate::slots::candidates::Pool;
+use crate::slots::candidates::{Pool, Signal};
 
 pub(crate) fn next(ctx: &Context<'_>, pool: &mut Pool) {
     let (store, session) = (ctx.store, ctx.session);
     follow_session(ctx, 0, pool);
+    propose_returns(ctx, pool);
     neighbours(ctx, &session.taste, 1, pool);
     for ord in store.top_overall().take(CANDIDATES_PER_SOURCE) {
         pool.add(ord, 1, "popular");
     }
     follow_neighbours(ctx, 0, false, pool);
     score_similarity(ctx, &session.taste, pool);
+}
+
+/// Proposes the session's own products where the store's next clicks go
+/// back to them, with how likely that is by how many views back each is
+/// (its `returns`). Nothing when the merchant weighs returns at 0.
+fn propose_returns(ctx: &Context<'_>, pool: &mut Pool) {
+    if ctx.store.rules().blend.returns <= 0.0 {
+        return;
+    }
+    for (back, &(ord, _)) in ctx.session.viewed.iter().enumerate() {
+        let likely = ctx.store.returns(back);
+        if likely > 0.0 {
+            pool.add(ord, 0, "returns").set(Signal::Returns, likely);
+        }
+    }
 }
