@@ -173,17 +173,18 @@ pub fn compile(file: &str, rules: &Rules, catalog: &Catalog<'_>) -> Result<Compi
     }
     let search = &rules.search;
     let query = |errors: &mut Vec<InputError>, field: String, q: &str| -> Option<String> {
-        let terms = normalize::terms(q);
-        if terms.is_empty() {
+        // Keyed as the edge keys a shopper's query, so it is found.
+        let key = normalize::query_key(q);
+        if key.is_empty() {
             errors.push(InputError::new(
                 file,
                 None,
                 field,
-                format!("{q:?} has no searchable words (only stop words or punctuation)"),
+                format!("{q:?} has no searchable words (only punctuation)"),
             ));
             return None;
         }
-        Some(terms.join(" "))
+        Some(key)
     };
     let mut search_pins = Vec::new();
     for (i, p) in search.pins.iter().enumerate() {

@@ -113,7 +113,7 @@ pub fn answers(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Answer> {
             let at = e.ts.unix_timestamp();
             if let EventKind::Search { query, .. } = &e.kind {
                 close(searched.take(), &mut out);
-                let terms = normalize::terms(query).join(" ");
+                let terms = normalize::query_key(query);
                 if !terms.is_empty() {
                     searched = Some(Answer {
                         session: id.to_owned(),

@@ -13,8 +13,7 @@ use levenshtein_automata::{LevenshteinAutomatonBuilder, DFA};
 use serde::Serialize;
 
 use crate::limits::{
-    MAX_EXPANSIONS, MAX_PREFIX_EXPANSIONS, MAX_QUERY_WORDS, MIN_PREFIX_CHARS, MIN_SPLIT_CHARS,
-    WELL_KNOWN_WORD,
+    MAX_EXPANSIONS, MAX_PREFIX_EXPANSIONS, MIN_PREFIX_CHARS, MIN_SPLIT_CHARS, WELL_KNOWN_WORD,
 };
 use crate::order;
 use crate::store::search_index::SearchIndex;
@@ -108,7 +107,7 @@ impl QueryReport {
         if self.corrections.is_empty() && self.related.is_empty() {
             return None;
         }
-        let words: Vec<&str> = self
+        let words: Vec<String> = self
             .original
             .split_whitespace()
             .map(|w| {
@@ -118,10 +117,13 @@ impl QueryReport {
                     .iter()
                     .find(|(from, _)| from == w)
                     .and_then(|(_, to)| to.first());
-                corrected
+                match corrected
                     .map(|c| c.to.as_str())
                     .or(related.map(String::as_str))
-                    .unwrap_or(w)
+                {
+                    Some(to) => normalize::inflect_like(w, to),
+                    None => w.to_owned(),
+                }
             })
             .collect();
         Some(words.join(" "))
@@ -188,17 +190,8 @@ pub fn parse(query: &str, index: &SearchIndex, typo: TypoPolicy) -> (Vec<Group>,
         original: query.to_owned(),
         ..QueryReport::default()
     };
-    let all = normalize::words(query);
-    // Stop words only count when the query has nothing else ("the who").
-    let meaningful = all.iter().any(|w| !w.stop);
-    let mut words: Vec<Word> = Vec::new();
-    for w in all {
-        if (w.stop && meaningful) || words.len() >= MAX_QUERY_WORDS {
-            report.ignored.push(w.original);
-        } else {
-            words.push(w);
-        }
-    }
+    let (words, ignored) = normalize::query_words(query);
+    report.ignored = ignored;
     // The last word may be unfinished when the query does not end in a space.
     let open_end = !query.ends_with(|c: char| c.is_whitespace());
     report.terms = words.iter().map(|w| w.term.clone()).collect();

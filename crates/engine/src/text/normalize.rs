@@ -10,6 +10,8 @@
 //! European storefronts use; a full Unicode decomposition table would cost
 //! more wasm than the rest of search.
 
+use crate::limits::MAX_QUERY_WORDS;
+
 /// Words too common to tell products apart ("charger for iphone").
 const STOP_WORDS: [&str; 24] = [
     "a", "an", "and", "are", "as", "at", "by", "for", "from", "in", "into", "is", "it", "of", "on",
@@ -50,6 +52,32 @@ pub fn words(text: &str) -> Vec<Word> {
             }
         })
         .collect()
+}
+
+/// The words of search `query` that count, and the others as written:
+/// stop words count only when the query has nothing else ("the who"), and
+/// at most [`MAX_QUERY_WORDS`] do.
+pub fn query_words(query: &str) -> (Vec<Word>, Vec<String>) {
+    let all = words(query);
+    let meaningful = all.iter().any(|w| !w.stop);
+    let (mut kept, mut ignored) = (Vec::new(), Vec::new());
+    for w in all {
+        if (w.stop && meaningful) || kept.len() >= MAX_QUERY_WORDS {
+            ignored.push(w.original);
+        } else {
+            kept.push(w);
+        }
+    }
+    (kept, ignored)
+}
+
+/// The key of search `query`: the terms of its [`query_words`],
+/// space-separated. Pins, buries and learned queries are found by it, so
+/// the origin keys them as the edge will look them up.
+pub fn query_key(query: &str) -> String {
+    let (kept, _) = query_words(query);
+    let terms: Vec<&str> = kept.iter().map(|w| w.term.as_str()).collect();
+    terms.join(" ")
 }
 
 /// The terms of `text` as the index adds them: each word's term with its
@@ -153,6 +181,37 @@ fn fold_char(c: char) -> Option<&'static str> {
 /// English plural to singular, conservatively: the index and the query
 /// apply the same rule, so consistency matters more than linguistics. Cuts
 /// `word` in place.
+/// `phrase` (of index terms, singular) with its last word in the plural
+/// where `typed` (a word as the shopper wrote it) was a plural: how a
+/// correction is shown to whoever typed "jeens" ("jeans", not "jean") or
+/// "skillets" ("frying pans"). As it is when `typed` was not a plural or
+/// no plural of the word reduces back to it.
+pub fn inflect_like(typed: &str, phrase: &str) -> String {
+    let typed = fold(typed);
+    let (head, last) = phrase.rsplit_once(' ').unwrap_or(("", phrase));
+    if stem(typed.clone()) == typed || last.is_empty() {
+        return phrase.to_owned();
+    }
+    let sibilant = ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|e| last.ends_with(e));
+    let plurals = [
+        last.strip_suffix('y').map(|s| format!("{s}ies")),
+        sibilant.then(|| format!("{last}es")),
+        Some(format!("{last}s")),
+    ];
+    let plural = plurals
+        .into_iter()
+        .flatten()
+        .find(|p| stem(p.clone()) == last)
+        .unwrap_or_else(|| last.to_owned());
+    if head.is_empty() {
+        plural
+    } else {
+        format!("{head} {plural}")
+    }
+}
+
 fn stem(mut word: String) -> String {
     let n = word.len();
     if n <= 3 || !word.is_ascii() {
@@ -183,6 +242,34 @@ mod tests {
 
     fn t(text: &str) -> Vec<String> {
         terms(text)
+    }
+
+    #[test]
+    fn corrections_keep_the_plural_the_shopper_typed() {
+        assert_eq!(inflect_like("jeens", "jean"), "jeans");
+        assert_eq!(inflect_like("Skillets", "frying pan"), "frying pans");
+        assert_eq!(inflect_like("batteres", "battery"), "batteries");
+        assert_eq!(inflect_like("boxs", "box"), "boxes");
+        assert_eq!(inflect_like("skillet", "frying pan"), "frying pan");
+        assert_eq!(inflect_like("glass", "glas"), "glas");
+        assert_eq!(inflect_like("kettles", "tea"), "teas");
+        // A word no plural reduces to stays as it is.
+        assert_eq!(inflect_like("lampes", "bus"), "bus");
+    }
+
+    #[test]
+    fn a_query_keys_as_the_edge_reads_it() {
+        assert_eq!(query_key("Charger for the iPhones"), "charger iphone");
+        // Stop words count when there is nothing else.
+        assert_eq!(query_key("This Is It"), "this is it");
+        assert_eq!(query_key("?!"), "");
+        let long = "one two three four five six seven eight nine ten eleven twelve";
+        let (kept, ignored) = query_words(long);
+        assert_eq!(
+            (kept.len(), ignored),
+            (10, vec!["eleven".into(), "twelve".into()])
+        );
+        assert_eq!(query_key(long).split(' ').count(), 10);
     }
 
     #[test]
