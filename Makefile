@@ -43,9 +43,10 @@ unit:
 	cargo test --workspace
 
 ## The real-data evaluations (../shared/data/) as regression tests, optimised
-## like the CLI that prints their tables.
+## like the CLI that prints their tables. They fail, rather than skip,
+## when the data is absent.
 eval:
-	cargo test --profile native -p firstpaint-origin --features eval-tests \
+	FIRSTPAINT_REQUIRE_DATA=1 cargo test --profile native -p firstpaint-origin --features eval-tests \
 		--test eval_baskets --test eval_intent --test eval_search --test eval_sessions
 
 ## The worker's wasm; names and producers are stripped (~45 KB gzipped) to keep the size budget.

@@ -5,18 +5,17 @@
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
-use std::path::PathBuf;
-
-use firstpaint_origin::eval::{baskets, retail};
+use firstpaint_origin::eval::{self, baskets, retail};
 
 #[test]
 fn cart_addons_beat_association_rules_and_reach_new_products() {
-    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/online-retail/online_retail.csv.gz");
-    if !data.exists() {
-        eprintln!("SKIPPED: {} is absent", data.display());
+    let Some(data) = eval::shared_data(
+        env!("CARGO_MANIFEST_DIR"),
+        "online-retail/online_retail.csv.gz",
+    )
+    .unwrap() else {
         return;
-    }
+    };
     let rows = baskets::run(&retail::read(&data).unwrap(), 1).unwrap().rows;
     eprintln!("{}", baskets::table(&rows));
     let hr = |set: &str, method: &str| {

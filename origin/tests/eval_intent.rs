@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use firstpaint_origin::eval::intent::{self, Row};
-use firstpaint_origin::eval::retail;
+use firstpaint_origin::eval::{self, retail};
 use firstpaint_origin::inputs::{load, InputPaths};
 
 const NOW: i64 = 1_793_491_200;
@@ -46,12 +46,13 @@ fn the_intent_model_names_the_mission_of_held_out_store_visits() {
 
 #[test]
 fn the_intent_model_beats_the_baselines_on_real_baskets() {
-    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/online-retail/online_retail.csv.gz");
-    if !data.exists() {
-        eprintln!("SKIPPED: {} is absent", data.display());
+    let Some(data) = eval::shared_data(
+        env!("CARGO_MANIFEST_DIR"),
+        "online-retail/online_retail.csv.gz",
+    )
+    .unwrap() else {
         return;
-    }
+    };
     let rows = intent::run_retail(&retail::read(&data).unwrap()).unwrap();
     beats_the_baselines(&rows, 0.03);
 }

@@ -7,16 +7,17 @@
 
 use std::path::PathBuf;
 
-use firstpaint_origin::eval::{learned, retail, search};
+use firstpaint_origin::eval::{self, learned, retail, search};
 
 #[test]
 fn typo_tolerance_keeps_known_items_findable_on_a_real_catalog() {
-    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/online-retail/online_retail.csv.gz");
-    if !data.exists() {
-        eprintln!("SKIPPED: {} is absent", data.display());
+    let Some(data) = eval::shared_data(
+        env!("CARGO_MANIFEST_DIR"),
+        "online-retail/online_retail.csv.gz",
+    )
+    .unwrap() else {
         return;
-    }
+    };
     let retail = retail::read(&data).unwrap();
     assert!(retail.products.len() > 3_000, "{}", retail.products.len());
     let rows = search::run(retail.products, 1, 1_800_000_000).unwrap();

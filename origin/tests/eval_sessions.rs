@@ -10,17 +10,12 @@ use std::path::PathBuf;
 
 use firstpaint_contracts::{read_toml, Rules};
 use firstpaint_origin::eval::past_sessions::NextItem;
-use firstpaint_origin::eval::{sessions, stan, vsknn};
+use firstpaint_origin::eval::{self, sessions, stan, vsknn};
 
 /// The data's folder and its train_tr -> train_valid split, or `None`
 /// (saying so) when `../shared/data/` is absent.
 fn split() -> Option<(PathBuf, sessions::Clicks, sessions::Clicks)> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let data = root.join("../../shared/data/yoochoose-100k");
-    if !data.exists() {
-        eprintln!("SKIPPED: {} is absent", data.display());
-        return None;
-    }
+    let data = eval::shared_data(env!("CARGO_MANIFEST_DIR"), "yoochoose-100k").unwrap()?;
     let train = sessions::read_tsv(&data.join("train_tr.tsv")).unwrap();
     let test = sessions::read_tsv(&data.join("train_valid.tsv")).unwrap();
     Some((data, train, test))

@@ -10,6 +10,7 @@
 //!   them, the peers to beat there.
 //! - [`baskets`]: basket completion on real invoices, warm and cold.
 //! - [`intent`]: session-intent accuracy after 1, 2 and 3 steps.
+//! - [`learned`]: learned queries on later searches.
 //! - [`ann`]: the HNSW's recall on the stores those build.
 
 pub mod ann;
@@ -24,6 +25,7 @@ pub mod stan;
 pub mod vsknn;
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use firstpaint_bundle::SigningKey;
 use firstpaint_contracts::{Event, Product, Rules, Stock};
@@ -31,6 +33,28 @@ use firstpaint_engine::Engine;
 
 use crate::build::{build, BuildOptions};
 use crate::inputs::Inputs;
+
+/// Set (to anything) where the real data must be there: the evaluations
+/// fail without it rather than skip (`make eval` sets it).
+pub const REQUIRE_DATA: &str = "FIRSTPAINT_REQUIRE_DATA";
+
+/// `../shared/data/{relative}` from the crate at `manifest_dir`, or `None`
+/// when it is absent (an evaluation then skips, saying so on stderr); an
+/// error instead when [`REQUIRE_DATA`] is set, so a run that must measure
+/// does not pass without measuring.
+pub fn shared_data(manifest_dir: &str, relative: &str) -> anyhow::Result<Option<PathBuf>> {
+    let path = Path::new(manifest_dir)
+        .join("../../shared/data")
+        .join(relative);
+    if path.exists() {
+        return Ok(Some(path));
+    }
+    if std::env::var_os(REQUIRE_DATA).is_some() {
+        anyhow::bail!("{} is absent and {REQUIRE_DATA} is set", path.display());
+    }
+    eprintln!("SKIPPED: {} is absent", path.display());
+    Ok(None)
+}
 
 /// Builds a bundle from `products`, `events` and `rules` exactly as
 /// `firstpaint build` does, signs it with a throwaway key and opens it.
