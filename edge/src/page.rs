@@ -4,7 +4,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use worker::{console_log, console_warn, Context, Date, Env, Request, Response, Result};
+use worker::{console_log, console_warn, Context, Date, Env, Headers, Request, Response, Result};
 
 use crate::channel;
 use crate::cookies::{category_from_path, product_from_path};
@@ -37,12 +37,20 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         let upstream = storefront::fetch(req, env, ctx).await?;
         return pass_through(upstream, "disabled");
     }
-    let url = req.url()?;
-    let request_for_shopper = req.clone()?;
+    let (url, request_for_shopper) = match (req.url(), req.clone()) {
+        (Ok(url), Ok(copy)) => (url, copy),
+        (Err(e), _) | (_, Err(e)) => {
+            console_warn!("firstpaint: serving unmodified: the request cannot be read: {e}");
+            let upstream = storefront::fetch(req, env, ctx).await?;
+            return pass_through(upstream, "unmodified");
+        }
+    };
     let mut upstream = storefront::fetch(req, env, ctx).await?;
     let is_html = upstream
         .headers()
-        .get("content-type")?
+        .get("content-type")
+        .ok()
+        .flatten()
         .is_some_and(|t| t.starts_with("text/html"));
     if upstream.status_code() != 200 || !is_html {
         return Ok(upstream);
@@ -96,14 +104,12 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     };
     shopper.record_page(engine, now, page);
     let banner = shopper.banner(engine, now, product.as_deref());
-    let headers = copy_headers(upstream.headers())?;
-    // The body is this shopper's now: the origin's validators and the
-    // shared copy's age no longer describe it.
-    for name in ["etag", "last-modified", "age"] {
-        headers.delete(name)?;
-    }
+    // What the page's headers gain, set in one step before the body is
+    // taken, so that a header that cannot be set leaves the page unmodified
+    // rather than lost.
+    let mut set: Vec<(&str, String)> = Vec::new();
     if let Some(shard) = &loaded.shard {
-        headers.set("x-p13n-shard", shard)?;
+        set.push(("x-p13n-shard", shard.clone()));
     }
     let search = search_request(&url, env);
     if let Some(req) = &search {
@@ -150,7 +156,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     };
     let (search, search_engines, facets) = match search {
         Some(answer) => {
-            answer.set_headers(&headers)?;
+            set.extend(answer.headers());
             // The store's currency: a result's, or (past the last page)
             // its first product's.
             let currency = answer
@@ -181,25 +187,29 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         None => (None, SearchEngines::default(), None),
     };
     if let Some(header) = visit.session().intent.as_ref().and_then(intent_header) {
-        headers.set("x-p13n-intent", &header)?;
+        set.push(("x-p13n-intent", header));
     }
     let state = if shopper.profile.is_some() {
         "personalized"
     } else {
         "non-personal"
     };
-    headers.set("x-p13n", state)?;
-    headers.set("x-p13n-bundle", &engine.info().version.to_string())?;
-    headers.set("x-p13n-release", serving.arm)?;
-    headers.set("x-p13n-live", &crate::api::live_sequence(engine))?;
+    set.push(("x-p13n", state.to_owned()));
+    set.push(("x-p13n-bundle", engine.info().version.to_string()));
+    set.push(("x-p13n-release", serving.arm.to_owned()));
+    set.push(("x-p13n-live", crate::api::live_sequence(engine)));
     if let Some(e) = &experiment {
-        headers.set("x-p13n-arms", &e.assignment.header())?;
+        set.push(("x-p13n-arms", e.assignment.header()));
     }
-    headers.set("cache-control", "private, no-store")?;
-    headers.append("vary", "Cookie")?;
-    if let Some(cookie) = shopper.set_cookie() {
-        headers.append("set-cookie", &cookie)?;
-    }
+    set.push(("cache-control", "private, no-store".to_owned()));
+    let cookie = shopper.set_cookie();
+    let headers = match page_headers(&upstream, &set, cookie.as_deref()) {
+        Ok(headers) => headers,
+        Err(e) => {
+            console_warn!("firstpaint: serving {} unmodified: {e}", url.path());
+            return pass_through(upstream, "unmodified");
+        }
+    };
     let log = experiment.as_ref().and_then(|e| {
         let facts = PageFacts::of(
             &shopper,
@@ -224,7 +234,13 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         },
     );
     let path = url.path().to_owned();
-    let body = upstream.stream()?;
+    let body = match upstream.stream() {
+        Ok(body) => body,
+        Err(e) => {
+            console_warn!("firstpaint: serving {path} as it came: its body cannot be read: {e}");
+            return Ok(upstream);
+        }
+    };
     let stream = futures_util::stream::unfold(Some((body, rewriter, log)), move |state| {
         let path = path.clone();
         async move {
@@ -289,12 +305,40 @@ fn intent_header(intent: &Intent) -> Option<String> {
         .then(|| format!("{};p={:.2}", intent.name, intent.probability))
 }
 
-/// The upstream response, unchanged but for a tag saying why.
-fn pass_through(mut upstream: Response, tag: &str) -> Result<Response> {
+/// `upstream`'s headers for the personalized page: without its validators
+/// and age (the body is this shopper's now), with `set` set, `vary:
+/// Cookie` and the shopper's `cookie`.
+fn page_headers(
+    upstream: &Response,
+    set: &[(&str, String)],
+    cookie: Option<&str>,
+) -> Result<Headers> {
     let headers = copy_headers(upstream.headers())?;
-    headers.set("x-p13n", tag)?;
+    for name in ["etag", "last-modified", "age"] {
+        headers.delete(name)?;
+    }
+    for (name, value) in set {
+        headers.set(name, value)?;
+    }
+    headers.append("vary", "Cookie")?;
+    if let Some(cookie) = cookie {
+        headers.append("set-cookie", cookie)?;
+    }
+    Ok(headers)
+}
+
+/// The upstream response, unchanged but for a tag saying why; as it came
+/// when even the tag cannot be added.
+fn pass_through(mut upstream: Response, tag: &str) -> Result<Response> {
+    let tagged = copy_headers(upstream.headers()).and_then(|h| h.set("x-p13n", tag).map(|()| h));
+    let Ok(headers) = tagged else {
+        return Ok(upstream);
+    };
     let status = upstream.status_code();
-    let body = upstream.stream()?;
+    let Ok(body) = upstream.stream() else {
+        return Ok(upstream);
+    };
+    // Past here the body is the stream's: no other answer is left.
     Ok(Response::from_stream(body)?
         .with_status(status)
         .with_headers(headers))

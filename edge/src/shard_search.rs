@@ -50,14 +50,24 @@ impl Answer {
     /// bound when `x-p13n-search-total-exact` is `false`) and, for a
     /// shard set, `x-p13n-search-shards`.
     pub fn set_headers(&self, headers: &worker::Headers) -> worker::Result<()> {
-        let r = &self.results;
-        headers.set("x-p13n-search", r.outcome.as_str())?;
-        headers.set("x-p13n-search-total", &r.total.to_string())?;
-        headers.set("x-p13n-search-total-exact", &r.total_exact.to_string())?;
-        if !self.shards.is_empty() {
-            headers.set("x-p13n-search-shards", &self.shards.join(","))?;
+        for (name, value) in self.headers() {
+            headers.set(name, &value)?;
         }
         Ok(())
+    }
+
+    /// The headers [`Answer::set_headers`] sets, as (name, value).
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        let r = &self.results;
+        let mut out = vec![
+            ("x-p13n-search", r.outcome.as_str().to_owned()),
+            ("x-p13n-search-total", r.total.to_string()),
+            ("x-p13n-search-total-exact", r.total_exact.to_string()),
+        ];
+        if !self.shards.is_empty() {
+            out.push(("x-p13n-search-shards", self.shards.join(",")));
+        }
+        out
     }
 }
 

@@ -8,6 +8,7 @@
 use firstpaint_origin::eval::{self, baskets, retail};
 
 #[test]
+#[ignore = "needs ../shared/data: make eval runs it when the data is there"]
 fn cart_addons_beat_association_rules_and_reach_new_products() {
     let Some(data) = eval::shared_data(
         env!("CARGO_MANIFEST_DIR"),

@@ -45,6 +45,7 @@ fn the_intent_model_names_the_mission_of_held_out_store_visits() {
 }
 
 #[test]
+#[ignore = "needs ../shared/data: make eval runs it when the data is there"]
 fn the_intent_model_beats_the_baselines_on_real_baskets() {
     let Some(data) = eval::shared_data(
         env!("CARGO_MANIFEST_DIR"),

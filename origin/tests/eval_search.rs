@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use firstpaint_origin::eval::{self, learned, retail, search};
 
 #[test]
+#[ignore = "needs ../shared/data: make eval runs it when the data is there"]
 fn typo_tolerance_keeps_known_items_findable_on_a_real_catalog() {
     let Some(data) = eval::shared_data(
         env!("CARGO_MANIFEST_DIR"),

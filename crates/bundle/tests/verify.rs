@@ -9,7 +9,8 @@
 //!    bundle; a wrong one is refused naming the section.
 //! 6. A format-1 bundle (golden file written by the previous release) is
 //!    refused with the "rebuild" message.
-//! 7. Any truncation is refused.
+//! 7. Any truncation is refused; so is a bundle damaged in several places,
+//!    and random bytes behind a real magic.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -197,8 +198,35 @@ proptest! {
         }
     }
 
+    /// A real bundle damaged in several places (header, section table,
+    /// padding or sections), then cut or extended, reaches every check
+    /// behind the magic, and is refused: nothing but the bytes written
+    /// opens.
     #[test]
-    fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..2_000)) {
-        let _ = Bundle::open(&bytes[..], &key(1).verifying_key(), 0);
+    fn damaged_bundles_are_refused(
+        edits in proptest::collection::vec((any::<u16>(), any::<u8>()), 1..16),
+        end in proptest::option::of((any::<u16>(), proptest::collection::vec(any::<u8>(), 0..64))),
+    ) {
+        let original = sample();
+        let mut bytes = original.clone();
+        for &(at, byte) in &edits {
+            let at = at as usize % bytes.len();
+            bytes[at] = byte;
+        }
+        if let Some((cut, tail)) = end {
+            bytes.truncate(cut as usize % (bytes.len() + 1));
+            bytes.extend(tail);
+        }
+        let opened = Bundle::open(&bytes[..], &key(1).verifying_key(), 1_500);
+        prop_assert_eq!(opened.is_ok(), bytes == original);
+    }
+
+    /// Random bytes behind the real magic, format version and flags go on to the
+    /// header and table checks and are refused.
+    #[test]
+    fn garbage_after_the_magic_is_refused(tail in proptest::collection::vec(any::<u8>(), 0..2_000)) {
+        let mut bytes = sample()[..12].to_vec();
+        bytes.extend(tail);
+        prop_assert!(Bundle::open(&bytes[..], &key(1).verifying_key(), 1_500).is_err());
     }
 }
