@@ -227,14 +227,14 @@ fn load_with(
     };
     let wordnet = match &paths.wordnet {
         Some(dir) => {
-            let wordnet = WordNet::read(dir)?;
+            let wordnet = WordNet::read_shared(dir)?;
             files.push(InputFile {
                 role: "wordnet".into(),
                 file: dir.join("data.noun").display().to_string(),
                 sha256: firstpaint_bundle::hex(&wordnet.sha256),
                 bytes: wordnet.bytes,
             });
-            Some(Arc::new(wordnet))
+            Some(wordnet)
         }
         None => None,
     };
