@@ -1,7 +1,8 @@
 //! Basket completion on the real Online Retail invoices (last 30 days held
 //! out), as a regression guard: `firstpaint eval baskets` prints the table.
 //!
-//! Skips, saying so, when `../shared/data/` is not there.
+//! The tests on `../shared/data/` are `#[ignore]`d: `make eval` runs them
+//! when the data is there.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 

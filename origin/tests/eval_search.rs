@@ -1,7 +1,8 @@
 //! The known-item search test on real data (UCI Online Retail), as a
 //! regression guard: `firstpaint eval search` prints the full table.
 //!
-//! Skips, saying so, when `../shared/data/` is not there.
+//! The tests on `../shared/data/` are `#[ignore]`d: `make eval` runs them
+//! when the data is there.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 

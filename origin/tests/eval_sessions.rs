@@ -2,7 +2,8 @@
 //! train_tr -> train_valid), as a regression guard: `firstpaint eval
 //! sessions` prints the full table.
 //!
-//! Skips, saying so, when `../shared/data/` is not there.
+//! The tests on `../shared/data/` are `#[ignore]`d: `make eval` runs them
+//! when the data is there.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 

@@ -126,6 +126,8 @@ fn random_rules(seed: u64, products: &[Product]) -> Rules {
     rules.blend.fast_ship = rng.gen_range(0.0..1.0);
     rules.blend.price_fit = rng.gen_range(0.0..1.0);
     rules.blend.deal = rng.gen_range(0.0..1.0);
+    // The session's own products come back into `next`.
+    rules.blend.returns = rng.gen_range(0.0..10.0);
     rules
 }
 

@@ -221,12 +221,19 @@ proptest! {
         prop_assert_eq!(opened.is_ok(), bytes == original);
     }
 
-    /// Random bytes behind the real magic, format version and flags go on to the
-    /// header and table checks and are refused.
+    /// Random bytes behind the real magic, format version and flags, with a
+    /// section count of 0-7 and the true length written in, go on to the
+    /// key, signature and table checks, and are refused.
     #[test]
-    fn garbage_after_the_magic_is_refused(tail in proptest::collection::vec(any::<u8>(), 0..2_000)) {
+    fn garbage_after_the_magic_is_refused(
+        sections in 0u32..8,
+        tail in proptest::collection::vec(any::<u8>(), 12..2_000),
+    ) {
         let mut bytes = sample()[..12].to_vec();
         bytes.extend(tail);
+        let len = bytes.len() as u64;
+        bytes[12..16].copy_from_slice(&sections.to_le_bytes());
+        bytes[16..24].copy_from_slice(&len.to_le_bytes());
         prop_assert!(Bundle::open(&bytes[..], &key(1).verifying_key(), 1_500).is_err());
     }
 }

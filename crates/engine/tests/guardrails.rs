@@ -98,7 +98,7 @@ prop_compose! {
         pins in proptest::collection::vec((0..PRODUCTS, select(SlotKind::ALL.to_vec()), 1u32..6), 0..4),
         boosts in proptest::collection::vec((0..PRODUCTS, -1.0f32..1.0), 0..6),
         search_pins in proptest::collection::vec((0..PRODUCTS, select(QUERIES.to_vec()), 1u32..4), 0..4),
-        weights in (0.0f32..1.0, 0.0f32..1.0, 0.0f32..1.0, 0.0f32..1.0),
+        weights in (0.0f32..1.0, 0.0f32..1.0, 0.0f32..1.0, 0.0f32..1.0, 0.0f32..10.0),
         free_shipping in 20.0f64..200.0,
         fast_ship_days in 0u16..6,
     ) -> RulesSection {
@@ -116,14 +116,15 @@ prop_compose! {
             .collect();
         rules.search.pins = search_pins.into_iter()
             .map(|(product, query, position)| SearchPinRule {
-                query: firstpaint_engine::text::normalize::terms(query).join(" "),
+                query: firstpaint_engine::text::normalize::query_key(query),
                 product,
                 position,
             })
             .collect();
         // Score weights only order what the rules allow; strong ones must
         // not let anything through either.
-        (rules.blend.fast_ship, rules.blend.price_fit, rules.blend.deal, rules.blend.margin) = weights;
+        // `returns` brings the session's own products back into `next`.
+        (rules.blend.fast_ship, rules.blend.price_fit, rules.blend.deal, rules.blend.margin, rules.blend.returns) = weights;
         rules
     }
 }

@@ -1,8 +1,9 @@
 //! Learned queries on searches they were not learned from: the store's
-//! events are cut in time, queries are learned from the earlier part, and
-//! every later search that the session went on to engage with (a view, a
-//! cart or an order within half an hour, as
-//! [`learned_queries::answers`] reads them) is asked again: is a product
+//! sessions are cut in time (by when each started, so no session is on
+//! both sides), queries are learned from the earlier sessions, and every
+//! search of a later one that it went on to engage with (a view, a cart or
+//! an order within half an hour, as [`learned_queries::answers`] reads
+//! them) is asked again, as typed: is a product
 //! the shopper engaged with in the top [`K`], and at what rank? The same
 //! searches run against the same store with the `learned` weight at 0, in
 //! the same run, so what learning adds is measured on searches it did not
@@ -30,19 +31,35 @@ pub struct Report {
     pub rows: Vec<(&'static str, Tally)>,
 }
 
-/// Learns from the events before the time that leaves `held_out` (0 to 1)
-/// of `events` after it, and asks the later searches of `products`' store
-/// built with `rules`.
+/// Learns from the sessions that started before the time that leaves
+/// `held_out` (0 to 1) of them after it, and asks the later sessions'
+/// searches of `products`' store built with `rules`.
 pub fn run(
     products: Vec<Product>,
-    mut events: Vec<Event>,
+    events: Vec<Event>,
     rules: Rules,
     held_out: f64,
 ) -> anyhow::Result<Report> {
-    events.sort_by_key(|e| e.ts);
-    let cut_at = ((1.0 - held_out.clamp(0.0, 1.0)) * events.len() as f64) as usize;
-    let later = events.split_off(cut_at.min(events.len()));
-    let now = events.last().map_or(0, |e| e.ts.unix_timestamp()) + 1;
+    let mut started: HashMap<&str, i64> = HashMap::new();
+    for e in &events {
+        let at = e.ts.unix_timestamp();
+        let first = started.entry(e.session.as_str()).or_insert(at);
+        *first = (*first).min(at);
+    }
+    let mut starts: Vec<i64> = started.values().copied().collect();
+    starts.sort_unstable();
+    let cut_at = ((1.0 - held_out.clamp(0.0, 1.0)) * starts.len() as f64) as usize;
+    let cut = starts.get(cut_at).copied().unwrap_or(i64::MAX);
+    let (events, later): (Vec<Event>, Vec<Event>) = events
+        .iter()
+        .cloned()
+        .partition(|e| started.get(e.session.as_str()).is_some_and(|&s| s < cut));
+    let now = events
+        .iter()
+        .map(|e| e.ts.unix_timestamp())
+        .max()
+        .unwrap_or(0)
+        + 1;
     let ordinal: HashMap<&str, u32> = (0u32..)
         .zip(&products)
         .map(|(i, p)| (p.id.as_str(), i))
@@ -77,7 +94,7 @@ pub fn run(
 /// The 1-based rank, in the top [`K`], of the first product `a`'s session
 /// engaged with.
 fn rank(engine: &Engine, a: &learned_queries::Answer) -> anyhow::Result<Option<usize>> {
-    let mut req = SearchRequest::new(&a.query);
+    let mut req = SearchRequest::new(&a.typed);
     req.per_page = K;
     req.without_facets = true;
     let r = engine.search(&req)?;

@@ -72,6 +72,8 @@ pub struct Answer {
     pub session: String,
     /// The query's normalized terms, space-separated.
     pub query: String,
+    /// The query as the session first typed it.
+    pub typed: String,
     /// When the session first searched it (unix seconds).
     pub at: i64,
     /// Products (ordinals in `ordinal`) with the strongest action on each.
@@ -91,22 +93,22 @@ pub fn answers(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Answer> {
     let mut out = Vec::new();
     for (id, mut events) in sessions {
         events.sort_by_key(|e| e.ts);
-        let first = out.len();
+        // Where each of this session's queries is in `out`.
+        let mut at: HashMap<String, usize> = HashMap::new();
         let mut searched: Option<Answer> = None;
-        let close = |open: Option<Answer>, out: &mut Vec<Answer>| {
+        let mut close = |open: Option<Answer>, out: &mut Vec<Answer>| {
             let Some(open) = open else { return };
-            let same = out.get_mut(first..).and_then(|mine| {
-                mine.iter_mut()
-                    .find(|a: &&mut Answer| a.query == open.query)
-            });
-            match same {
+            match at.get(&open.query).and_then(|&i| out.get_mut(i)) {
                 Some(seen) => {
                     for (product, weight) in open.engaged {
                         let w = seen.engaged.entry(product).or_insert(0.0);
                         *w = w.max(weight);
                     }
                 }
-                None => out.push(open),
+                None => {
+                    at.insert(open.query.clone(), out.len());
+                    out.push(open);
+                }
             }
         };
         for e in events {
@@ -118,6 +120,7 @@ pub fn answers(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Answer> {
                     searched = Some(Answer {
                         session: id.to_owned(),
                         query: terms,
+                        typed: query.clone(),
                         at,
                         engaged: HashMap::new(),
                     });

@@ -117,12 +117,10 @@ impl QueryReport {
                     .iter()
                     .find(|(from, _)| from == w)
                     .and_then(|(_, to)| to.first());
-                match corrected
-                    .map(|c| c.to.as_str())
-                    .or(related.map(String::as_str))
-                {
-                    Some(to) => normalize::inflect_like(w, to),
-                    None => w.to_owned(),
+                match (corrected, related) {
+                    (Some(c), _) => normalize::spelled_like(w, &c.to),
+                    (None, Some(to)) => normalize::inflect_like(w, to),
+                    (None, None) => w.to_owned(),
                 }
             })
             .collect();

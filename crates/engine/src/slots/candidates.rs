@@ -188,6 +188,7 @@ mod tests {
             &mut blend.price_fit,
             &mut blend.neighbours,
             &mut blend.rebuy,
+            &mut blend.returns,
         ];
         for (i, w) in fields.into_iter().enumerate() {
             *w = i as f32 + 0.5;

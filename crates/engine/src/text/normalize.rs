@@ -114,8 +114,8 @@ fn compounds(text: &str) -> impl Iterator<Item = (&str, String, Vec<String>)> {
         })
 }
 
-/// The normalized terms of `text` (stop words dropped), as a query or a
-/// synonym phrase compares them.
+/// The normalized terms of `text` (stop words dropped), as a synonym
+/// phrase or a product's text compares them (a query: [`query_words`]).
 pub fn terms(text: &str) -> Vec<String> {
     words(text)
         .into_iter()
@@ -178,40 +178,81 @@ fn fold_char(c: char) -> Option<&'static str> {
     })
 }
 
-/// English plural to singular, conservatively: the index and the query
-/// apply the same rule, so consistency matters more than linguistics. Cuts
-/// `word` in place.
 /// `phrase` (of index terms, singular) with its last word in the plural
 /// where `typed` (a word as the shopper wrote it) was a plural: how a
-/// correction is shown to whoever typed "jeens" ("jeans", not "jean") or
-/// "skillets" ("frying pans"). As it is when `typed` was not a plural or
-/// no plural of the word reduces back to it.
+/// related phrase is shown to whoever typed "skillets" ("frying pans").
+/// As it is when `typed` was not a plural or no plural of the word reduces
+/// back to it.
 pub fn inflect_like(typed: &str, phrase: &str) -> String {
     let typed = fold(typed);
     let (head, last) = phrase.rsplit_once(' ').unwrap_or(("", phrase));
-    if stem(typed.clone()) == typed || last.is_empty() {
+    if stem(typed.clone()) == typed {
         return phrase.to_owned();
     }
-    let sibilant = ["s", "x", "z", "ch", "sh"]
-        .iter()
-        .any(|e| last.ends_with(e));
-    let plurals = [
-        last.strip_suffix('y').map(|s| format!("{s}ies")),
-        sibilant.then(|| format!("{last}es")),
-        Some(format!("{last}s")),
-    ];
-    let plural = plurals
-        .into_iter()
-        .flatten()
-        .find(|p| stem(p.clone()) == last)
-        .unwrap_or_else(|| last.to_owned());
-    if head.is_empty() {
-        plural
-    } else {
-        format!("{head} {plural}")
+    match plural(last) {
+        Some(p) if head.is_empty() => p,
+        Some(p) => format!("{head} {p}"),
+        None => phrase.to_owned(),
     }
 }
 
+/// `term` (an index term, singular), or its plural when that is closer to
+/// `typed` (a misspelling of it): how a correction is shown to whoever
+/// typed "jeens" ("jeans", not "jean") or "mattres" ("mattress").
+pub fn spelled_like(typed: &str, term: &str) -> String {
+    let typed = fold(typed);
+    match plural(term) {
+        Some(p) if edits(&typed, &p) < edits(&typed, term) => p,
+        _ => term.to_owned(),
+    }
+}
+
+/// The regular plural of `word` that [`stem`] reduces back to it, if any
+/// ("battery" -> "batteries", "toy" -> "toys", "box" -> "boxes").
+fn plural(word: &str) -> Option<String> {
+    let consonant_y = word
+        .strip_suffix('y')
+        .filter(|s| s.ends_with(|c: char| c.is_ascii_alphabetic() && !"aeiou".contains(c)));
+    let sibilant = ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|e| word.ends_with(e));
+    [
+        consonant_y.map(|s| format!("{s}ies")),
+        sibilant.then(|| format!("{word}es")),
+        Some(format!("{word}s")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| stem(p.clone()) == word)
+}
+
+/// Levenshtein distance between `a` and `b`, by characters (words are at
+/// most [`MAX_TERM_CHARS`] long).
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row.first().copied().unwrap_or(0);
+        if let Some(first) = row.first_mut() {
+            *first = i + 1;
+        }
+        for (j, &cb) in b.iter().enumerate() {
+            let (Some(&left), Some(&up)) = (row.get(j), row.get(j + 1)) else {
+                break;
+            };
+            let best = (diagonal + usize::from(ca != cb)).min(left + 1).min(up + 1);
+            diagonal = up;
+            if let Some(cell) = row.get_mut(j + 1) {
+                *cell = best;
+            }
+        }
+    }
+    row.last().copied().unwrap_or(0)
+}
+
+/// English plural to singular, conservatively: the index and the query
+/// apply the same rule, so consistency matters more than linguistics. Cuts
+/// `word` in place.
 fn stem(mut word: String) -> String {
     let n = word.len();
     if n <= 3 || !word.is_ascii() {
@@ -246,15 +287,20 @@ mod tests {
 
     #[test]
     fn corrections_keep_the_plural_the_shopper_typed() {
-        assert_eq!(inflect_like("jeens", "jean"), "jeans");
+        assert_eq!(spelled_like("jeens", "jean"), "jeans");
+        assert_eq!(spelled_like("mattres", "mattress"), "mattress");
+        assert_eq!(spelled_like("batteres", "battery"), "batteries");
+        assert_eq!(spelled_like("tois", "toy"), "toys");
+        assert_eq!(spelled_like("lampp", "lamp"), "lamp");
         assert_eq!(inflect_like("Skillets", "frying pan"), "frying pans");
-        assert_eq!(inflect_like("batteres", "battery"), "batteries");
-        assert_eq!(inflect_like("boxs", "box"), "boxes");
         assert_eq!(inflect_like("skillet", "frying pan"), "frying pan");
-        assert_eq!(inflect_like("glass", "glas"), "glas");
-        assert_eq!(inflect_like("kettles", "tea"), "teas");
+        assert_eq!(inflect_like("boxs", "box"), "boxes");
+        assert_eq!(inflect_like("trays", "toy"), "toys");
+        assert_eq!(inflect_like("kettles", "battery"), "batteries");
         // A word no plural reduces to stays as it is.
         assert_eq!(inflect_like("lampes", "bus"), "bus");
+        assert_eq!(edits("kitten", "sitting"), 3);
+        assert_eq!(edits("", "abc"), 3);
     }
 
     #[test]
