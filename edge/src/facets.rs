@@ -13,7 +13,7 @@
 //! taking it off. Every value is escaped; the markup is fixed, styled by
 //! the storefront's CSS through the data attributes.
 
-use firstpaint_engine::search::Facets;
+use firstpaint_engine::search::{FacetValue, Facets};
 use firstpaint_engine::{escape_into, format_price};
 use worker::Url;
 
@@ -22,25 +22,11 @@ use worker::Url;
 /// nothing to filter by.
 pub fn render(facets: &Facets, url: &Url, currency: &str) -> String {
     let mut out = String::new();
-    let categories: Vec<Link> = facets
-        .categories
-        .iter()
-        .map(|v| Link {
-            label: v.value.rsplit('/').next().unwrap_or(&v.value).to_owned(),
-            count: v.count,
-            set: vec![("category", v.value.clone())],
-        })
-        .collect();
+    let categories = value_links(&facets.categories, "category", |v| {
+        v.rsplit('/').next().unwrap_or(v)
+    });
     section(&mut out, url, "category", "Category", &categories);
-    let brands: Vec<Link> = facets
-        .brands
-        .iter()
-        .map(|v| Link {
-            label: v.value.clone(),
-            count: v.count,
-            set: vec![("brand", v.value.clone())],
-        })
-        .collect();
+    let brands = value_links(&facets.brands, "brand", |v| v);
     section(&mut out, url, "brand", "Brand", &brands);
     let prices: Vec<Link> = facets
         .prices
@@ -64,6 +50,19 @@ pub fn render(facets: &Facets, url: &Url, currency: &str) -> String {
         .collect();
     section(&mut out, url, "price", "Price", &prices);
     out
+}
+
+/// A link per value of a facet that sets `param` to it, labelled by
+/// `label` of the value.
+fn value_links(values: &[FacetValue], param: &'static str, label: fn(&str) -> &str) -> Vec<Link> {
+    values
+        .iter()
+        .map(|v| Link {
+            label: label(&v.value).to_owned(),
+            count: v.count,
+            set: vec![(param, v.value.clone())],
+        })
+        .collect()
 }
 
 /// One value of a facet: its label, its count, the parameters it sets.
