@@ -9,7 +9,7 @@
 //! the same run, so what learning adds is measured on searches it did not
 //! see.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use firstpaint_contracts::{Event, Product, Rules};
 use firstpaint_engine::{Engine, SearchRequest};
@@ -64,7 +64,7 @@ pub fn run(
         .zip(&products)
         .map(|(i, p)| (p.id.as_str(), i))
         .collect();
-    let known: Vec<String> = learned_queries::learn(&events, &ordinal)
+    let known: HashSet<String> = learned_queries::learn(&events, &ordinal)
         .into_iter()
         .map(|(query, _)| query)
         .collect();

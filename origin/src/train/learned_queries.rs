@@ -68,8 +68,6 @@ pub fn to_ordinals(learned: &[LearnedById], ordinal: &HashMap<&str, u32>) -> Vec
 /// with its strongest action (view 1, cart 3, order 5).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
-    /// The session.
-    pub session: String,
     /// The query's normalized terms, space-separated.
     pub query: String,
     /// The query as the session first typed it.
@@ -91,7 +89,7 @@ pub fn answers(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Answer> {
     let mut sessions: Vec<(&str, Vec<&Event>)> = by_session.into_iter().collect();
     sessions.sort_unstable_by_key(|(s, _)| *s);
     let mut out = Vec::new();
-    for (id, mut events) in sessions {
+    for (_, mut events) in sessions {
         events.sort_by_key(|e| e.ts);
         // Where each of this session's queries is in `out`.
         let mut at: HashMap<String, usize> = HashMap::new();
@@ -118,7 +116,6 @@ pub fn answers(events: &[Event], ordinal: &HashMap<&str, u32>) -> Vec<Answer> {
                 let terms = normalize::query_key(query);
                 if !terms.is_empty() {
                     searched = Some(Answer {
-                        session: id.to_owned(),
                         query: terms,
                         typed: query.clone(),
                         at,

@@ -9,7 +9,7 @@
 use std::cell::OnceCell;
 
 use fst::{IntoStreamer, Streamer};
-use levenshtein_automata::{LevenshteinAutomatonBuilder, DFA};
+use levenshtein_automata::{Distance, LevenshteinAutomatonBuilder, DFA};
 use serde::Serialize;
 
 use crate::limits::{
@@ -118,7 +118,7 @@ impl QueryReport {
                     .find(|(from, _)| from == w)
                     .and_then(|(_, to)| to.first());
                 match (corrected, related) {
-                    (Some(c), _) => normalize::spelled_like(w, &c.to),
+                    (Some(c), _) => spelled_like(w, &c.to),
                     (None, Some(to)) => normalize::inflect_like(w, to),
                     (None, None) => w.to_owned(),
                 }
@@ -180,6 +180,23 @@ fn automaton(word: &str, typos: u8, prefix: bool) -> Option<DFA> {
             builder.build_dfa(word)
         })
     })
+}
+
+/// `term` (an index term, singular), or its plural when that is fewer
+/// edits from `typed` (a misspelling of it, measured as its correction
+/// was found): how a correction is shown to whoever typed "jeens" ("jeans",
+/// not "jean") or "mattres" ("mattress").
+fn spelled_like(typed: &str, term: &str) -> String {
+    let typed = normalize::fold(typed);
+    let edits = |word: &str| {
+        automaton(word, 2, false).map(|dfa| match dfa.eval(&typed) {
+            Distance::Exact(d) | Distance::AtLeast(d) => d,
+        })
+    };
+    match normalize::plural(term) {
+        Some(p) if edits(&p) < edits(term) => p,
+        _ => term.to_owned(),
+    }
 }
 
 /// Understands `query` against `index`.
@@ -551,6 +568,15 @@ mod tests {
     fn terms(index: &SearchIndex, alt: &Alternative) -> Vec<String> {
         let all = index.terms();
         alt.terms.iter().map(|&t| all[t as usize].clone()).collect()
+    }
+
+    #[test]
+    fn a_correction_is_spelled_as_close_to_the_typed_word_as_it_can() {
+        assert_eq!(spelled_like("jeens", "jean"), "jeans");
+        assert_eq!(spelled_like("mattres", "mattress"), "mattress");
+        assert_eq!(spelled_like("batteres", "battery"), "batteries");
+        assert_eq!(spelled_like("tois", "toy"), "toys");
+        assert_eq!(spelled_like("lampp", "lamp"), "lamp");
     }
 
     #[test]
