@@ -17,7 +17,10 @@ export WASM_OPT_BIN := $(ROOT)/node_modules/.bin/wasm-opt
 export ESBUILD_BIN := $(ROOT)/node_modules/.bin/esbuild
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: measure dev test setup setup-browser worker origin bundle bundle-sharded site publish-local lint unit eval e2e bench bench-wasm bench-rewrite clean
+# Each phase of `make test` says when it starts (what a slow CI run is read by).
+STAMP = @echo "[make $@] $$(date -u +%T)"
+
+.PHONY: measure dev test setup setup-browser worker origin bundle bundle-sharded site publish-local lint unit eval e2e fuzz fuzz-short fuzz-seeds bench bench-wasm bench-rewrite clean
 
 ## Set up, build the fixtures store's bundle, publish it locally, serve it on 127.0.0.1:$(PORT).
 dev: setup worker bundle site publish-local
@@ -25,7 +28,7 @@ dev: setup worker bundle site publish-local
 	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --persist-to $(PERSIST) --show-interactive-dev-session=false
 
 ## Every test: formatting, lints, unit and integration tests, then end-to-end in wrangler dev and Chromium.
-test: setup setup-browser lint unit eval worker bundle bundle-sharded site e2e
+test: setup setup-browser lint unit eval fuzz-short worker bundle bundle-sharded site e2e
 
 setup:
 	scripts/setup.sh
@@ -34,12 +37,14 @@ setup-browser:
 	scripts/setup.sh --browser
 
 lint:
+	$(STAMP)
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	# The engine as the worker builds it: readers only, no writers.
 	cargo clippy -p firstpaint-engine -p firstpaint-wasm --lib -- -D warnings
 
 unit:
+	$(STAMP)
 	cargo test --workspace
 
 ## The real-data evaluations (../shared/data/) as regression tests, optimised
@@ -49,6 +54,7 @@ unit:
 EVAL_TESTS = cargo test --profile native -p firstpaint-origin --features eval-tests \
 	--test eval_baskets --test eval_intent --test eval_search --test eval_sessions
 eval:
+	$(STAMP)
 	@if [ -d ../shared/data ]; then \
 		echo "$(EVAL_TESTS) -- --include-ignored"; \
 		FIRSTPAINT_REQUIRE_DATA=1 $(EVAL_TESTS) -- --include-ignored; \
@@ -57,8 +63,25 @@ eval:
 		$(EVAL_TESTS); \
 	fi
 
+## Coverage-guided fuzzing (libFuzzer, stable toolchain): every target for
+## FUZZ_SECONDS each (RELIABILITY.md has the campaign's figures). A crash
+## fails the run and leaves its input in build/fuzz/crashes/<target>/.
+FUZZ_SECONDS ?= 600
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+## The short fuzz run of `make test`: 15 s a target.
+fuzz-short:
+	$(STAMP)
+	scripts/fuzz.sh 15
+
+## Rewrites the seed corpora (after a format change: the replay test says when).
+fuzz-seeds:
+	cargo run -p firstpaint-fuzz --bin firstpaint-fuzz-seeds
+
 ## The worker's wasm; names and producers are stripped (~45 KB gzipped) to keep the size budget.
 worker:
+	$(STAMP)
 	cd edge && worker-build --release
 	$(ROOT)/node_modules/.bin/wasm-opt edge/build/index_bg.wasm --strip-debug --strip-producers -o edge/build/index_bg.wasm
 
@@ -96,6 +119,7 @@ publish-local: bundle
 	$(FP) publish $(BUILD)/fixtures.fpb --pubkey fixtures/keys/dev.pub --key fixtures/keys/dev.key --local --persist-to $(PERSIST)
 
 e2e: bundle-sharded
+	$(STAMP)
 	node --test --test-concurrency=1 tests/
 
 ## Native figures (BENCHMARKS.md), then the same requests in wasm.

@@ -5,9 +5,8 @@ use std::borrow::Cow;
 use serde::Serialize;
 use worker::{Context, Date, Env, Request, Response, Result};
 
-use firstpaint_contracts::{is_valid_id, EventKind};
+use firstpaint_contracts::EventKind;
 use firstpaint_engine::experiments::SEARCH_MODULE;
-use firstpaint_engine::limits::MAX_K;
 use firstpaint_engine::search::{Facets, QueryReport};
 use firstpaint_engine::signals::price_band::{ORDER_EVIDENCE, VIEW_EVIDENCE};
 use firstpaint_engine::{
@@ -17,9 +16,10 @@ use firstpaint_engine::{
 
 use crate::experiment::{log_returned, visitor_for, PageFacts};
 use crate::keyed_hash::KeySet;
-use crate::limits::{MAX_COLLECT_BODY_BYTES, MAX_COOKIE_VIEWED, MAX_QUERY_BYTES};
+use crate::limits::{MAX_COLLECT_BODY_BYTES, MAX_QUERY_BYTES};
 use crate::loader::{self, Canary, Served};
 use crate::overlay;
+use crate::recommend::params_from;
 use crate::routing::Need;
 use crate::shard_search::{self, SearchError};
 use crate::shards;
@@ -216,76 +216,17 @@ fn bad_request(reason: impl Into<String>) -> Result<Response> {
     json_error(400, reason)
 }
 
-const RECOMMEND_PARAMS: [&str; 7] = [
-    "slot", "product", "category", "k", "viewed", "cart", "explain",
-];
-
-/// Comma-separated product ids, or a 400 reason naming the bad one.
-fn id_list(name: &str, value: &str) -> std::result::Result<Vec<String>, String> {
-    let ids: Vec<String> = value
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    match ids.iter().find(|id| !is_valid_id(id)) {
-        Some(bad) => Err(format!("{name}: {bad:?} is not a product id")),
-        None => Ok(ids),
-    }
-}
-
 /// `GET /p13n/recommend?slot=…&product=…&k=…`: a slot's ranking as JSON,
 /// for the same shopper (cookie) the page would use.
 pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Response> {
-    let url = req.url()?;
-    if url.query().map_or(0, str::len) > MAX_QUERY_BYTES {
-        return bad_request(format!("query string longer than {MAX_QUERY_BYTES} bytes"));
-    }
-    let mut slot = None;
-    let mut product = None;
-    let mut category = None;
-    let mut k = None;
-    let mut explain = false;
-    let mut viewed: Option<Vec<String>> = None;
-    let mut cart: Vec<String> = Vec::new();
-    for (name, value) in url.query_pairs() {
-        if value.contains('\u{FFFD}') {
-            return bad_request(format!("parameter {name:?} is not valid UTF-8"));
-        }
-        match name.as_ref() {
-            "slot" => slot = Some(value.into_owned()),
-            "product" => product = Some(value.into_owned()),
-            "category" => category = Some(value.into_owned()),
-            "k" => match value.parse::<usize>() {
-                Ok(n) => k = Some(n),
-                Err(_) => return bad_request(format!("k must be a whole number (got {value:?})")),
-            },
-            "viewed" => match id_list("viewed", &value) {
-                Ok(ids) => viewed = Some(ids.into_iter().take(MAX_COOKIE_VIEWED).collect()),
-                Err(reason) => return bad_request(reason),
-            },
-            "cart" => match id_list("cart", &value) {
-                Ok(ids) => cart = ids.into_iter().take(MAX_K).collect(),
-                Err(reason) => return bad_request(reason),
-            },
-            "explain" => explain = matches!(value.as_ref(), "1" | "true"),
-            other => {
-                return bad_request(format!(
-                    "unknown parameter {other:?}; expected one of {}",
-                    RECOMMEND_PARAMS.join(", ")
-                ))
-            }
-        }
-    }
-    let Some(slot) = slot else {
-        return bad_request("missing parameter slot");
+    let params = match params_from(&req.url()?) {
+        Ok(p) => p,
+        Err(reason) => return bad_request(reason),
     };
-    let kind: SlotKind = match slot.parse() {
-        Ok(k) => k,
-        Err(e) => return bad_request(e.to_string()),
-    };
+    let kind = params.kind;
     // A sharded store answers from the product's shard, else the
     // category's, else the global one.
-    let need = match (&product, &category) {
+    let need = match (&params.product, &params.category) {
         (Some(id), _) => Need::Product(id.clone()),
         (None, Some(c)) => Need::Category(c.clone()),
         (None, None) => Need::Global,
@@ -306,17 +247,17 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
     let held_out = experiment
         .as_ref()
         .is_some_and(|e| e.holds_out(kind.as_str()));
-    if let (true, Some(v), false) = (shopper.consent.personalization, viewed, held_out) {
+    if let (true, Some(v), false) = (shopper.consent.personalization, params.viewed, held_out) {
         visitor.viewed = v;
     }
     let request = SlotRequest {
         kind,
-        k,
-        product,
-        category,
-        cart,
+        k: params.k,
+        product: params.product,
+        category: params.category,
+        cart: params.cart,
         visitor,
-        explain,
+        explain: params.explain,
     };
     let ranking = match engine.rank(&request) {
         Ok(r) => r,

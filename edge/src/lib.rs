@@ -37,6 +37,7 @@ pub mod page;
 pub mod page_cache;
 pub mod profile;
 pub mod purges;
+pub mod recommend;
 pub mod rewrite;
 pub mod routing;
 pub mod search;

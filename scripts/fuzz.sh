@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing with libFuzzer, on the stable toolchain.
+#
+#   scripts/fuzz.sh SECONDS [TARGET...]   (default: every target)
+#
+# cargo-fuzz wants a nightly compiler for its sanitizer flags; nothing
+# else does. libfuzzer-sys builds libFuzzer with the machine's C++
+# compiler, and rustc's stable -C flags insert the same coverage
+# instrumentation cargo-fuzz asks for (SanitizerCoverage: 8-bit edge
+# counters, the PC table, comparison tracing). No AddressSanitizer: the
+# code fuzzed is safe Rust, so what is looked for is a panic (index,
+# overflow with debug assertions on, unwrap, slice), an abort, a stack
+# overflow, an allocation over the RSS limit or a hang (-timeout).
+#
+# Each target runs SECONDS over its committed seeds and regressions
+# (fuzz/corpus/<target>, fuzz/regressions/<target>) and the corpus it grew
+# on earlier runs (build/fuzz/corpus/<target>, kept between runs). A crash
+# leaves its input in build/fuzz/crashes/<target>/ and fails the run: fix
+# it, then copy the input to fuzz/regressions/<target>/ so `cargo test`
+# replays it. Figures go to build/fuzz/runs.tsv, a line per target and run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+secs=${1:?usage: scripts/fuzz.sh SECONDS [TARGET...]}
+shift
+if [ $# -gt 0 ]; then
+  targets=("$@")
+else
+  mapfile -t targets < <(ls fuzz/corpus)
+fi
+
+triple=$(rustc -vV | sed -n 's/^host: //p')
+export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module \
+  -Cllvm-args=-sanitizer-coverage-level=4 \
+  -Cllvm-args=-sanitizer-coverage-inline-8bit-counters \
+  -Cllvm-args=-sanitizer-coverage-pc-table \
+  -Cllvm-args=-sanitizer-coverage-trace-compares"
+# --target keeps the flags off build scripts and proc macros.
+cargo build --profile fuzz --target "$triple" --target-dir target/fuzz \
+  -p firstpaint-fuzz --features libfuzzer --bin firstpaint-fuzz
+bin=target/fuzz/$triple/fuzz/firstpaint-fuzz
+
+mkdir -p build/fuzz
+runs=build/fuzz/runs.tsv
+[ -f "$runs" ] || printf 'date\tcommit\ttarget\tseconds\texecutions\texec_per_s\tcorpus\tcrashes\n' > "$runs"
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+failed=()
+printf '%-16s %8s %12s %10s %7s %8s\n' target seconds executions exec/s corpus crashes
+for t in "${targets[@]}"; do
+  work=build/fuzz/corpus/$t crashes=build/fuzz/crashes/$t
+  mkdir -p "$work" "$crashes" "fuzz/regressions/$t"
+  log=build/fuzz/$t.log
+  stamp=build/fuzz/$t.started
+  touch "$stamp"
+  status=0
+  FIRSTPAINT_FUZZ_TARGET=$t "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$crashes/" \
+    "$work" "fuzz/corpus/$t" "fuzz/regressions/$t" > "$log" 2>&1 || status=$?
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  execs=${execs:-0}
+  found=$(find "$crashes" -type f -newer "$stamp" | wc -l)
+  corpus=$(find "$work" -type f | wc -l)
+  rate=$(( execs / (secs > 0 ? secs : 1) ))
+  printf '%-16s %8s %12s %10s %7s %8s\n' "$t" "$secs" "$execs" "$rate" "$corpus" "$found"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$commit" "$t" "$secs" \
+    "$execs" "$rate" "$corpus" "$found" >> "$runs"
+  if [ "$status" -ne 0 ] || [ "$found" -ne 0 ]; then
+    failed+=("$t (exit $status; log $log; inputs in $crashes)")
+  fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'crashed: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
