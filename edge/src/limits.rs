@@ -4,6 +4,10 @@
 pub const MAX_REWRITER_MEMORY: usize = 4 << 20;
 /// Most bytes of one slot's source kept to cut its template out.
 pub const MAX_SLOT_SOURCE_BYTES: usize = 256 << 10;
+/// Slots one page may have filled; later ones keep their fallback
+/// content (ranking is the rewrite's main cost: a page that repeats a
+/// slot in a loop must not multiply it without bound).
+pub const MAX_SLOTS_PER_PAGE: usize = 16;
 /// Source bytes kept outside slots, for a start tag split across chunks.
 pub const SOURCE_CARRY_BYTES: usize = 16 << 10;
 /// Recently viewed products kept in the cookie.

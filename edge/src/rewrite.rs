@@ -29,7 +29,9 @@ use lol_html::html_content::{ContentType, Element, EndTag};
 use lol_html::{element, EndTagHandler, HtmlRewriter, MemorySettings, OutputSink, Settings};
 
 use crate::experiment::{Experiment, Shown};
-use crate::limits::{MAX_REWRITER_MEMORY, MAX_SLOT_SOURCE_BYTES, SOURCE_CARRY_BYTES};
+use crate::limits::{
+    MAX_REWRITER_MEMORY, MAX_SLOTS_PER_PAGE, MAX_SLOT_SOURCE_BYTES, SOURCE_CARRY_BYTES,
+};
 use crate::search::SEARCH_SLOT;
 
 /// The slot type of message banners, chosen by [`Engine::choose_banner`]
@@ -174,6 +176,8 @@ struct OpenSlot {
 struct State {
     source: Source,
     slot: Option<OpenSlot>,
+    /// Slot elements seen so far, filled or not.
+    slots_seen: usize,
     outcome: Outcome,
 }
 
@@ -206,6 +210,20 @@ impl SlotRewriter {
             let engine = engine.clone();
             let ctx = ctx.clone();
             element!("[data-p13n-slot]", move |el| {
+                let seen = {
+                    let mut s = state.borrow_mut();
+                    s.slots_seen += 1;
+                    s.slots_seen
+                };
+                if seen > MAX_SLOTS_PER_PAGE {
+                    // Past the bound a page costs no more ranking: the
+                    // slot keeps its fallback, and says why.
+                    el.set_attribute("data-p13n-state", "fallback").ok();
+                    state.borrow_mut().outcome.fallbacks.push(format!(
+                        "slot {seen}: a page may have at most {MAX_SLOTS_PER_PAGE} slots"
+                    ));
+                    return Ok(());
+                }
                 let start = el.source_location().bytes().start;
                 let attrs = SlotAttrs {
                     kind: el.get_attribute("data-p13n-slot").unwrap_or_default(),

@@ -11,6 +11,7 @@
 
 use std::rc::Rc;
 
+use firstpaint_edge::limits::MAX_SLOTS_PER_PAGE;
 use firstpaint_edge::rewrite::{Outcome, PageContext, SlotRewriter};
 use firstpaint_engine::{Engine, Visitor};
 use firstpaint_origin::build::{build, BuildOptions};
@@ -314,6 +315,34 @@ fn broken_slots_keep_their_fallback_and_say_why() {
             outcome.fallbacks
         );
         assert_eq!(ids(&out).len(), 2, "{why}");
+    }
+}
+
+#[test]
+fn slots_past_the_page_bound_keep_their_fallback() {
+    let engine = engine();
+    let extra = 3;
+    let slots: String = (0..MAX_SLOTS_PER_PAGE + extra)
+        .map(|i| {
+            slot(
+                r#"data-p13n-slot="home" data-p13n-k="1""#,
+                ITEM,
+                &format!("<li>fb{i}</li>"),
+            )
+        })
+        .collect();
+    let (out, outcome) = rewrite(
+        &engine,
+        &page(&slots),
+        64 * 1024,
+        PageContext::new(engine.visit(Visitor::default())),
+    );
+    assert_eq!(outcome.filled, MAX_SLOTS_PER_PAGE, "{outcome:?}");
+    assert_eq!(outcome.fallbacks.len(), extra, "{outcome:?}");
+    assert!(outcome.fallbacks[0].contains(&format!("at most {MAX_SLOTS_PER_PAGE} slots")));
+    for i in 0..MAX_SLOTS_PER_PAGE + extra {
+        let kept = out.contains(&format!("<li>fb{i}</li>"));
+        assert_eq!(kept, i >= MAX_SLOTS_PER_PAGE, "slot {i}: {out}");
     }
 }
 

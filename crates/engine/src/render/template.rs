@@ -214,4 +214,14 @@ mod tests {
         let err = Template::parse("<b>{{title</b>").unwrap_err().to_string();
         assert!(err.contains("unclosed"), "{err}");
     }
+
+    #[test]
+    fn a_template_over_the_bound_is_refused_with_its_size() {
+        let at_bound = "x".repeat(MAX_TEMPLATE_BYTES);
+        assert!(Template::parse(&at_bound).is_ok());
+        let over = format!("{at_bound}y");
+        let err = Template::parse(&over).unwrap_err().to_string();
+        let want = format!("{} bytes, more than the {MAX_TEMPLATE_BYTES}", over.len());
+        assert!(err.contains(&want), "{err}");
+    }
 }
