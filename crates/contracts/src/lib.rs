@@ -31,6 +31,7 @@ mod read;
 mod rules;
 mod suggest;
 mod synonyms;
+mod urls;
 
 pub use consent::Consent;
 pub use error::{InputError, InputErrors};

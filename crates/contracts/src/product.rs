@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use crate::ids::{id_problem, is_valid_id};
 use crate::read::{check_money, Problems, Validate};
+use crate::urls::{image_url_problem, site_path_problem};
 
 /// One sellable product with everything ranking and guardrails read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -196,12 +197,12 @@ impl Validate for Product {
                 );
             }
         }
-        if let Some(url) = &self.url {
-            if !url.starts_with('/') || url.starts_with("//") {
-                p.push(
-                    "url",
-                    format!("must be a site path starting with a single '/' (got {url:?})"),
-                );
+        if let Some(problem) = self.url.as_deref().and_then(site_path_problem) {
+            p.push("url", problem);
+        }
+        for (i, m) in self.media.iter().enumerate() {
+            if let Some(problem) = image_url_problem(&m.url) {
+                p.push(format!("media[{i}].url"), problem);
             }
         }
         if let Some(updated) = self.updated_at {

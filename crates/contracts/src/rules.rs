@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::read::{check_money, Problems, Validate};
+use crate::urls::site_path_problem;
 
 /// Everything a merchandiser controls.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -691,13 +692,8 @@ impl Validate for Rules {
             if b.text.trim().is_empty() || b.text.chars().count() > 200 {
                 p.push(f("text"), "must be 1-200 characters");
             }
-            if let Some(link) = &b.link {
-                if !link.starts_with('/') || link.starts_with("//") {
-                    p.push(
-                        f("link"),
-                        format!("must be a site path starting with a single '/' (got {link:?})"),
-                    );
-                }
+            if let Some(problem) = b.link.as_deref().and_then(site_path_problem) {
+                p.push(f("link"), problem);
             }
             match (b.show, b.cutoff_hour) {
                 (BannerCondition::BeforeCutoff, None) => {
