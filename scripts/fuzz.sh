@@ -2,6 +2,7 @@
 # Coverage-guided fuzzing with libFuzzer, on the stable toolchain.
 #
 #   scripts/fuzz.sh SECONDS [TARGET...]   (default: every target)
+#   FUZZ_JOBS=2 scripts/fuzz.sh ...       (two targets at a time)
 #
 # cargo-fuzz wants a nightly compiler for its sanitizer flags; nothing
 # else does. libfuzzer-sys builds libFuzzer with the machine's C++
@@ -44,29 +45,45 @@ mkdir -p build/fuzz
 runs=build/fuzz/runs.tsv
 [ -f "$runs" ] || printf 'date\tcommit\ttarget\tseconds\texecutions\texec_per_s\tcorpus\tcrashes\n' > "$runs"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-failed=()
-printf '%-16s %8s %12s %10s %7s %8s\n' target seconds executions exec/s corpus crashes
-for t in "${targets[@]}"; do
-  work=build/fuzz/corpus/$t crashes=build/fuzz/crashes/$t
+
+# One target for $secs: its figures go to build/fuzz/<target>.row, and
+# a crash or a non-zero exit to build/fuzz/<target>.failed.
+fuzz_one() {
+  local t=$1 work=build/fuzz/corpus/$1 crashes=build/fuzz/crashes/$1
+  local log=build/fuzz/$1.log stamp=build/fuzz/$1.started status=0
   mkdir -p "$work" "$crashes" "fuzz/regressions/$t"
-  log=build/fuzz/$t.log
-  stamp=build/fuzz/$t.started
+  rm -f "build/fuzz/$t.failed"
   touch "$stamp"
-  status=0
   FIRSTPAINT_FUZZ_TARGET=$t "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$crashes/" \
     "$work" "fuzz/corpus/$t" "fuzz/regressions/$t" > "$log" 2>&1 || status=$?
+  local execs found corpus
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   execs=${execs:-0}
   found=$(find "$crashes" -type f -newer "$stamp" | wc -l)
   corpus=$(find "$work" -type f | wc -l)
-  rate=$(( execs / (secs > 0 ? secs : 1) ))
-  printf '%-16s %8s %12s %10s %7s %8s\n' "$t" "$secs" "$execs" "$rate" "$corpus" "$found"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$commit" "$t" "$secs" \
-    "$execs" "$rate" "$corpus" "$found" >> "$runs"
+    "$execs" "$(( execs / (secs > 0 ? secs : 1) ))" "$corpus" "$found" > "build/fuzz/$t.row"
   if [ "$status" -ne 0 ] || [ "$found" -ne 0 ]; then
-    failed+=("$t (exit $status; log $log; inputs in $crashes)")
+    echo "$t (exit $status; log $log; inputs in $crashes)" > "build/fuzz/$t.failed"
   fi
+}
+
+# libFuzzer uses one core: FUZZ_JOBS targets run side by side.
+jobs=${FUZZ_JOBS:-1}
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  fuzz_one "$t" &
+done
+wait
+
+printf '%-16s %8s %12s %10s %7s %8s\n' target seconds executions exec/s corpus crashes
+failed=()
+for t in "${targets[@]}"; do
+  row=build/fuzz/$t.row
+  cat "$row" >> "$runs"
+  cut -f3- "$row" | awk -F'\t' '{ printf "%-16s %8s %12s %10s %7s %8s\n", $1, $2, $3, $4, $5, $6 }'
+  [ -f "build/fuzz/$t.failed" ] && failed+=("$(cat "build/fuzz/$t.failed")")
 done
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'crashed: %s\n' "${failed[@]}" >&2
