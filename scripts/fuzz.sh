@@ -11,7 +11,7 @@
 # counters, the PC table, comparison tracing). No AddressSanitizer: the
 # code fuzzed is safe Rust, so what is looked for is a panic (index,
 # overflow with debug assertions on, unwrap, slice), an abort, a stack
-# overflow, an allocation over the RSS limit or a hang (-timeout).
+# overflow, resident memory over the limit or a hang (-timeout).
 #
 # Each target runs SECONDS over its committed seeds and regressions
 # (fuzz/corpus/<target>, fuzz/regressions/<target>) and the corpus it grew
@@ -29,6 +29,9 @@ if [ $# -gt 0 ]; then
 else
   mapfile -t targets < <(ls fuzz/corpus)
 fi
+for t in "${targets[@]}"; do
+  [ -d "fuzz/corpus/$t" ] || { echo "no target $t (see fuzz/corpus/)" >&2; exit 2; }
+done
 
 triple=$(rustc -vV | sed -n 's/^host: //p')
 export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module \
@@ -45,6 +48,7 @@ mkdir -p build/fuzz
 runs=build/fuzz/runs.tsv
 [ -f "$runs" ] || printf 'date\tcommit\ttarget\tseconds\texecutions\texec_per_s\tcorpus\tcrashes\n' > "$runs"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git status --porcelain -- fuzz crates edge 2>/dev/null)" ] || commit="$commit+changes"
 
 # One target for $secs: its figures go to build/fuzz/<target>.row, and
 # a crash or a non-zero exit to build/fuzz/<target>.failed.
@@ -52,7 +56,7 @@ fuzz_one() {
   local t=$1 work=build/fuzz/corpus/$1 crashes=build/fuzz/crashes/$1
   local log=build/fuzz/$1.log stamp=build/fuzz/$1.started status=0
   mkdir -p "$work" "$crashes" "fuzz/regressions/$t"
-  rm -f "build/fuzz/$t.failed"
+  rm -f "build/fuzz/$t.failed" "build/fuzz/$t.row"
   touch "$stamp"
   FIRSTPAINT_FUZZ_TARGET=$t "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$crashes/" \
@@ -71,16 +75,23 @@ fuzz_one() {
 
 # libFuzzer uses one core: FUZZ_JOBS targets run side by side.
 jobs=${FUZZ_JOBS:-1}
+[ "$jobs" -ge 1 ] || jobs=1
+pids=()
 for t in "${targets[@]}"; do
   while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
   fuzz_one "$t" &
+  pids+=($!)
 done
-wait
+for pid in "${pids[@]}"; do wait "$pid" || true; done
 
 printf '%-16s %8s %12s %10s %7s %8s\n' target seconds executions exec/s corpus crashes
 failed=()
 for t in "${targets[@]}"; do
   row=build/fuzz/$t.row
+  if [ ! -f "$row" ]; then
+    failed+=("$t (the run did not finish; log build/fuzz/$t.log)")
+    continue
+  fi
   cat "$row" >> "$runs"
   cut -f3- "$row" | awk -F'\t' '{ printf "%-16s %8s %12s %10s %7s %8s\n", $1, $2, $3, $4, $5, $6 }'
   [ -f "build/fuzz/$t.failed" ] && failed+=("$(cat "build/fuzz/$t.failed")")

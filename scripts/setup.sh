@@ -2,7 +2,8 @@
 # Installs what the build and tests need, only when missing (see
 # ../shared/TOOLCHAIN.md): the wasm32 target, worker-build and
 # wasm-bindgen-cli at the pinned versions, the npm packages from the lockfile,
-# Debian's WordNet (search's related words, read at build time), and with
+# Debian's WordNet (search's related words, read at build time), a C++
+# compiler (libfuzzer-sys builds libFuzzer for the fuzz targets), and with
 # --browser Debian's chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,11 @@ if [[ ! -f /usr/share/wordnet/data.noun ]]; then
   echo "setup: installing wordnet-base (WordNet, for search's related words)"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wordnet-base >/dev/null
+fi
+if ! command -v c++ >/dev/null; then
+  echo "setup: installing g++ (libfuzzer-sys builds libFuzzer for make fuzz)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends g++ >/dev/null
 fi
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   echo "setup: adding the wasm32-unknown-unknown target"

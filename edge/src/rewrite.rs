@@ -176,8 +176,8 @@ struct OpenSlot {
 struct State {
     source: Source,
     slot: Option<OpenSlot>,
-    /// Slot elements seen so far, filled or not.
-    slots_seen: usize,
+    /// Ranked slots seen so far (not banners or search), filled or not.
+    slots_ranked: usize,
     outcome: Outcome,
 }
 
@@ -210,20 +210,6 @@ impl SlotRewriter {
             let engine = engine.clone();
             let ctx = ctx.clone();
             element!("[data-p13n-slot]", move |el| {
-                let seen = {
-                    let mut s = state.borrow_mut();
-                    s.slots_seen += 1;
-                    s.slots_seen
-                };
-                if seen > MAX_SLOTS_PER_PAGE {
-                    // Past the bound a page costs no more ranking: the
-                    // slot keeps its fallback, and says why.
-                    el.set_attribute("data-p13n-state", "fallback").ok();
-                    state.borrow_mut().outcome.fallbacks.push(format!(
-                        "slot {seen}: a page may have at most {MAX_SLOTS_PER_PAGE} slots"
-                    ));
-                    return Ok(());
-                }
                 let start = el.source_location().bytes().start;
                 let attrs = SlotAttrs {
                     kind: el.get_attribute("data-p13n-slot").unwrap_or_default(),
@@ -235,7 +221,24 @@ impl SlotRewriter {
                 let is_banner = attrs.kind == BANNER_SLOT;
                 let is_search = attrs.kind == SEARCH_SLOT;
                 let ranked = !is_banner && !is_search;
-                let ranking = ranked.then(|| rank_slot(&engine, &ctx, &attrs));
+                // Past the bound a page costs no more ranking: the slot
+                // keeps its fallback, and says why (banner and search
+                // slots were answered before the page streamed).
+                let ranking = ranked.then(|| {
+                    let n = {
+                        let mut s = state.borrow_mut();
+                        s.slots_ranked += 1;
+                        s.slots_ranked
+                    };
+                    if n > MAX_SLOTS_PER_PAGE {
+                        Err(format!(
+                            "slot {:?}: a page may have at most {MAX_SLOTS_PER_PAGE} ranked slots",
+                            attrs.kind
+                        ))
+                    } else {
+                        rank_slot(&engine, &ctx, &attrs)
+                    }
+                });
                 let banner = if is_banner { ctx.banner.clone() } else { None };
                 let empty = if is_banner {
                     banner.is_none()

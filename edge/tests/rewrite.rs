@@ -283,6 +283,14 @@ fn broken_slots_keep_their_fallback_and_say_why() {
         ),
         (
             slot(
+                r#"data-p13n-slot="home" data-p13n-k="99""#,
+                ITEM,
+                "<li>fb</li>",
+            ),
+            "k must be between 1 and 48",
+        ),
+        (
+            slot(
                 r#"data-p13n-slot="similar" data-p13n-product="GONE""#,
                 ITEM,
                 "<li>fb</li>",
@@ -339,7 +347,11 @@ fn slots_past_the_page_bound_keep_their_fallback() {
     );
     assert_eq!(outcome.filled, MAX_SLOTS_PER_PAGE, "{outcome:?}");
     assert_eq!(outcome.fallbacks.len(), extra, "{outcome:?}");
-    assert!(outcome.fallbacks[0].contains(&format!("at most {MAX_SLOTS_PER_PAGE} slots")));
+    assert!(
+        outcome.fallbacks[0].contains(&format!("at most {MAX_SLOTS_PER_PAGE} ranked slots")),
+        "{outcome:?}"
+    );
+    assert_eq!(out.matches(r#"data-p13n-state="fallback""#).count(), extra);
     for i in 0..MAX_SLOTS_PER_PAGE + extra {
         let kept = out.contains(&format!("<li>fb{i}</li>"));
         assert_eq!(kept, i >= MAX_SLOTS_PER_PAGE, "slot {i}: {out}");

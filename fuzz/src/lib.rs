@@ -64,8 +64,9 @@ pub fn store_bundle() -> &'static [u8] {
     BYTES.get_or_init(|| store::bundle(&store::sections(store::default_rules())))
 }
 
-/// The engine test store, opened once, for the targets that query it.
-fn engine() -> Rc<Engine> {
+/// The engine test store, opened once per thread, for the targets that
+/// query it.
+pub fn engine() -> Rc<Engine> {
     thread_local! {
         static ENGINE: Rc<Engine> = Rc::new(store::engine());
     }
@@ -107,10 +108,11 @@ fn exercise(engine: &Engine) {
     }
 }
 
-/// A bundle as it arrives from KV: the real checks against the test key
-/// (magic, version, lengths, table, signature, expiry, digests), then the
-/// engine's sections and a few requests if it opens. Seeds: the test
-/// store's bundle.
+/// A bundle as it arrives from KV, against the test key: magic, version,
+/// lengths, section table, then signature and digests. The signature
+/// covers the header and table and the digests every section, so only an
+/// unchanged seed opens (and is then queried); what this target fuzzes is
+/// everything read before the signature. [`bundle_sections`] goes past it.
 pub fn bundle(data: &[u8]) {
     if let Ok(engine) = store::open(data.to_vec()) {
         exercise(&engine);
@@ -317,28 +319,38 @@ pub fn p13n_query(data: &[u8]) {
 }
 
 /// The engine's own search, called directly (as the wasm facade does,
-/// with no URL limits in front): the query as bytes, filters and paging
-/// from the first byte.
+/// with no URL limits in front): see [`search_request`].
 pub fn search(data: &[u8]) {
-    let (choice, rest) = split(data);
-    let mut req = SearchRequest::new(String::from_utf8_lossy(rest));
-    req.page = usize::from(choice >> 5) + 1;
-    req.per_page = usize::from(choice & 0x1f) * 4;
-    if choice & 0x10 != 0 {
+    let _ = engine().search(&search_request(data));
+}
+
+/// The search [`search`] makes of the fuzzer's bytes: the first byte sets
+/// filters (bit 0: a category and a price cap, 1: in stock, 2: a brand,
+/// the query's first word; 3: no facets, 4: explain), the second the page
+/// (high nibble + 1) and page size (low nibble x 4, 0 for the default),
+/// the rest is the query.
+pub fn search_request(data: &[u8]) -> SearchRequest {
+    let (flags, rest) = split(data);
+    let (paging, query) = split(rest);
+    let query = String::from_utf8_lossy(query).into_owned();
+    let mut req = SearchRequest::new(query.clone());
+    req.page = usize::from(paging >> 4) + 1;
+    req.per_page = usize::from(paging & 0x0f) * 4;
+    if flags & 0x01 != 0 {
         req.filters.category = Some("Electronics".into());
-        req.filters.price_max = Some(f64::from(choice));
+        req.filters.price_max = Some(f64::from(paging) * 10.0);
     }
-    if choice & 0x08 != 0 {
-        req.filters.in_stock = true;
-        req.filters.brand = Some(String::from_utf8_lossy(rest).into_owned());
+    req.filters.in_stock = flags & 0x02 != 0;
+    if flags & 0x04 != 0 {
+        req.filters.brand = query.split_whitespace().next().map(str::to_owned);
     }
-    req.without_facets = choice & 0x04 != 0;
-    req.explain = choice & 0x02 != 0;
+    req.without_facets = flags & 0x08 != 0;
+    req.explain = flags & 0x10 != 0;
     req.visitor = Visitor {
         now: store::NOW,
         ..Visitor::default()
     };
-    let _ = engine().search(&req);
+    req
 }
 
 /// A `POST /p13n/collect` body.
@@ -365,8 +377,9 @@ pub fn rules(data: &[u8]) {
 }
 
 /// A storefront page streamed through the slot rewriter in chunks whose
-/// size the first byte sets: slots, templates, attributes and banners as
-/// the page has them.
+/// size the first byte sets (16 B to 4 KB), on a page that has a banner
+/// and search results to show: slots, templates, attributes, the banner,
+/// search and facet elements as the page has them.
 pub fn rewrite(data: &[u8]) {
     let (choice, page) = split(data);
     let engine = engine();
@@ -377,6 +390,8 @@ pub fn rewrite(data: &[u8]) {
     let mut context = PageContext::new(visit);
     context.product = Some(store::id(0));
     context.category = Some("Kitchen".into());
+    context.banner = engine.store().rules().banners.first().cloned();
+    context.search = engine.search(&search_request(b"\0\x01blu phone")).ok();
     let mut rewriter = SlotRewriter::new(engine, context);
     for chunk in page.chunks(usize::from(choice).max(1) * 16) {
         let _ = rewriter.push(chunk);

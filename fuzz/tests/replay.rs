@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use firstpaint_fuzz::{store, target, TARGETS};
+use firstpaint_fuzz::{engine, search_request, store, target, TARGETS};
 
 fn inputs(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -62,4 +62,15 @@ fn the_bundle_seed_opens() {
          run `cargo run -p firstpaint-fuzz --bin firstpaint-fuzz-seeds` and commit",
         opened.err()
     );
+}
+
+/// The search seeds get past the request checks: a seed the engine
+/// refuses (a page size over the bound, say) would fuzz only the check.
+#[test]
+fn the_search_seeds_are_answered() {
+    for path in inputs(&root().join("corpus/search")) {
+        let req = search_request(&std::fs::read(&path).unwrap());
+        let answer = engine().search(&req);
+        assert!(answer.is_ok(), "{}: {answer:?}", path.display());
+    }
 }

@@ -129,6 +129,7 @@ fn main() -> Result<(), String> {
     // profile's JSON to sign.
     let keys = KeySet::parse(&format!("k2:{},k1:{}", "ab".repeat(32), "cd".repeat(32)))?;
     let mut profile = Profile::new();
+    profile.id = "0123456789abcdef0123456789abcdef".into();
     profile.touch(store::NOW);
     profile.record_view(&store::id(3));
     profile.record_view(&store::id(4));
@@ -165,17 +166,19 @@ fn main() -> Result<(), String> {
     );
     add("p13n_query", "visitor", Some(3), visitor.as_bytes());
 
-    // Searches: words, typos, stop words, filters.
-    for (i, q) in ["phone", "blu chargr", "the", "tent lamp fuel 12 x"]
-        .iter()
-        .enumerate()
+    // Searches: words, typos, stop words, filters (see `search_request`).
+    for (i, (flags, paging, q)) in [
+        (0x00, 0x13, "phone"),
+        (0x07, 0x23, "blu chargr"),
+        (0x18, 0x00, "the"),
+        (0x02, 0x1c, "tent lamp fuel 12 x"),
+    ]
+    .iter()
+    .enumerate()
     {
-        add(
-            "search",
-            &format!("query-{i}"),
-            Some(0x1a + i as u8),
-            q.as_bytes(),
-        );
+        let mut body = vec![*paging];
+        body.extend_from_slice(q.as_bytes());
+        add("search", &format!("query-{i}"), Some(*flags), &body);
     }
 
     // Collect: the fixtures' first events, one and as an array.
