@@ -19,7 +19,7 @@ import http from 'node:http';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import {
-  BUNDLE, CONSENTED, ROOT, catalog, kvPut, kvPutText, publish, publishWithHoldouts, signRelease, startWrangler, tempState,
+  CONSENTED, ROOT, catalog, plantTamperedBundle, publish, publishWithHoldouts, startWrangler, tempState,
 } from '../tests/support.mjs';
 
 const SECONDS = Number(process.argv[2] ?? 60);
@@ -107,27 +107,10 @@ function malformed() {
     .concat([{ method: 'POST', path: '/p13n/collect', headers: { ...headers, 'content-type': 'application/json' }, body: '{"not":"an event"' }]);
 }
 
-/** A bundle with one byte flipped, named by a release signed with the trusted key. */
-function plantCorruptBundle(state) {
-  const bytes = fs.readFileSync(BUNDLE);
-  bytes[Math.floor(bytes.length / 2)] ^= 0x01;
-  const sha = crypto.createHash('sha256').update(bytes).digest('hex');
-  const file = path.join(state, 'corrupt.fpb');
-  fs.writeFileSync(file, bytes);
-  const now = Math.floor(Date.now() / 1000);
-  kvPut(state, `bundles/${sha}`, file);
-  kvPutText(state, 'manifest', signRelease({
-    sequence: 1,
-    created_at: now,
-    expires_at: now + 3600,
-    current: { bundle_key: `bundles/${sha}`, sha256: sha, bytes: bytes.length, bundle_version: 1, key_id: 'x', published_at: now },
-  }));
-}
-
 const CASES = {
   steady: { setup: (s) => publish(s), requests: () => shopperRequests(CONSENTED) },
   'manifest missing': { setup: () => {}, requests: () => shopperRequests(CONSENTED) },
-  'bundle corrupted in KV': { setup: plantCorruptBundle, requests: () => shopperRequests(CONSENTED) },
+  'bundle corrupted in KV': { setup: plantTamperedBundle, requests: () => shopperRequests(CONSENTED) },
   'bundle replaced mid-run': {
     setup: (s) => publish(s),
     requests: () => shopperRequests(CONSENTED),

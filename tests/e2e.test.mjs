@@ -19,11 +19,10 @@
 //    pages after it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BUNDLE, CONSENTED, FP, PUBKEY, ROOT, browse, catalog, forbidden, kvPut, kvPutText, publish, signRelease, slotItems, slotOf, startStore, startWrangler, tempState, updateJar } from './support.mjs';
+import { BUNDLE, CONSENTED, FP, PUBKEY, ROOT, browse, catalog, forbidden, plantTamperedBundle, publish, slotItems, slotOf, startStore, startWrangler, tempState, updateJar } from './support.mjs';
 
 const products = catalog();
 const inLeaf = (leaf) => [...products.values()].filter((p) => p.category.at(-1) === leaf).map((p) => p.id);
@@ -184,21 +183,7 @@ describe('a tampered bundle in KV', () => {
   let server;
   before(async () => {
     const state = tempState();
-    const bytes = fs.readFileSync(BUNDLE);
-    bytes[Math.floor(bytes.length / 2)] ^= 0x01;
-    const sha = crypto.createHash('sha256').update(bytes).digest('hex');
-    const bundleFile = path.join(state, 'tampered.fpb');
-    fs.writeFileSync(bundleFile, bytes);
-    // A release signed with the trusted key names the tampered bytes by
-    // their own hash: only the bundle's own signature can catch them.
-    const now = Math.floor(Date.now() / 1000);
-    kvPut(state, `bundles/${sha}`, bundleFile);
-    kvPutText(state, 'manifest', signRelease({
-      sequence: 1,
-      created_at: now,
-      expires_at: now + 3600,
-      current: { bundle_key: `bundles/${sha}`, sha256: sha, bytes: bytes.length, bundle_version: 1, key_id: 'x', published_at: now },
-    }));
+    plantTamperedBundle(state);
     server = await startWrangler(state);
   });
   after(() => server?.stop());

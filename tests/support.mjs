@@ -121,6 +121,27 @@ export function r2Has(state, key) {
   }
 }
 
+/**
+ * Plants in `state` the fixtures bundle with one byte flipped, named by a
+ * release signed with the trusted key under the tampered bytes' own hash:
+ * only the bundle's own signature can catch them.
+ */
+export function plantTamperedBundle(state) {
+  const bytes = fs.readFileSync(BUNDLE);
+  bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+  const sha = crypto.createHash('sha256').update(bytes).digest('hex');
+  const bundleFile = path.join(state, 'tampered.fpb');
+  fs.writeFileSync(bundleFile, bytes);
+  const now = Math.floor(Date.now() / 1000);
+  kvPut(state, `bundles/${sha}`, bundleFile);
+  kvPutText(state, 'manifest', signRelease({
+    sequence: 1,
+    created_at: now,
+    expires_at: now + 3600,
+    current: { bundle_key: `bundles/${sha}`, sha256: sha, bytes: bytes.length, bundle_version: 1, key_id: 'x', published_at: now },
+  }));
+}
+
 /** A raw KV value as text (`null` when there is none). */
 export function kvGet(state, key) {
   const out = kv(['get', key, '--binding', 'BUNDLES', '--local', '--persist-to', state, '--text']);
