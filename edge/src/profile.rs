@@ -244,13 +244,7 @@ impl Profile {
     }
 
     fn encode_as_is(&self, keys: &KeySet) -> String {
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        let payload = URL_SAFE_NO_PAD.encode(json);
-        let key = keys.current();
-        let signed = format!("{}.{payload}", key.id);
-        let mac = key.mac(signed.as_bytes());
-        let tag = URL_SAFE_NO_PAD.encode(mac.get(..TAG_BYTES).unwrap_or_default());
-        format!("{signed}.{tag}")
+        seal_cookie(&serde_json::to_vec(self).unwrap_or_default(), keys)
     }
 
     /// The profile in a cookie value, or `None` when it cannot be trusted.
@@ -285,6 +279,18 @@ impl Profile {
         profile.price_band = profile.price_band().map(stored_band);
         Some(profile)
     }
+}
+
+/// `json` sealed as a profile cookie value under the current key of
+/// `keys` (`<key id>.<base64url payload>.<tag>`), whatever the bytes: what
+/// [`Profile::encode`] writes, and what the fuzzer signs to reach
+/// [`Profile::decode`]'s readers past the tag.
+pub fn seal_cookie(json: &[u8], keys: &KeySet) -> String {
+    let key = keys.current();
+    let signed = format!("{}.{}", key.id, URL_SAFE_NO_PAD.encode(json));
+    let mac = key.mac(signed.as_bytes());
+    let tag = URL_SAFE_NO_PAD.encode(mac.get(..TAG_BYTES).unwrap_or_default());
+    format!("{signed}.{tag}")
 }
 
 /// A price band as the cookie stores it, within its bounds (a level of

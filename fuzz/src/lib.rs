@@ -73,11 +73,17 @@ pub fn engine() -> Rc<Engine> {
     ENGINE.with(Rc::clone)
 }
 
-/// The keys the edge's cookie and pseudonyms use here.
-fn key_set() -> &'static KeySet {
+/// The key set the fuzz targets sign cookies and pseudonymize with, as
+/// the edge's variables write it (`id:hex,...`).
+pub fn key_set_text() -> String {
+    format!("k2:{},k1:{}", "ab".repeat(32), "cd".repeat(32))
+}
+
+/// [`key_set_text`], parsed once.
+pub fn key_set() -> &'static KeySet {
     static KEYS: OnceLock<KeySet> = OnceLock::new();
     KEYS.get_or_init(|| {
-        KeySet::parse(&format!("k2:{},k1:{}", "ab".repeat(32), "cd".repeat(32)))
+        KeySet::parse(&key_set_text())
             .unwrap_or_else(|e| unreachable!("the fuzz key set parses: {e}"))
     })
 }
@@ -247,7 +253,7 @@ pub fn cookie(data: &[u8]) {
         )
         .map(str::to_owned)
     } else {
-        Some(sign_profile(rest, keys))
+        Some(firstpaint_edge::profile::seal_cookie(rest, keys))
     };
     let Some(mut profile) = value.and_then(|v| Profile::decode(&v, keys)) else {
         return;
@@ -260,18 +266,6 @@ pub fn cookie(data: &[u8]) {
     let _ = profile.price_band();
     let again = profile.encode(keys);
     let _ = Profile::decode(&again, keys);
-}
-
-/// `json` as a profile cookie signed with the current key of `keys`
-/// (`Profile::encode`'s format, over bytes it would never write).
-fn sign_profile(json: &[u8], keys: &KeySet) -> String {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine as _;
-    let key = keys.current();
-    let signed = format!("{}.{}", key.id, URL_SAFE_NO_PAD.encode(json));
-    let mac = key.mac(signed.as_bytes());
-    let tag = URL_SAFE_NO_PAD.encode(mac.get(..16).unwrap_or_default());
-    format!("{signed}.{tag}")
 }
 
 /// A `/p13n/*` query string, parsed as the edge does and, when it is

@@ -12,10 +12,9 @@ use firstpaint_bundle::{
     seal_live, Bundle, LiveHeader, LivePointer, Manifest, Release, SignedRelease,
 };
 use firstpaint_contracts::{LiveUpdate, Stock};
-use firstpaint_edge::keyed_hash::KeySet;
 use firstpaint_edge::profile::Profile;
 use firstpaint_engine::store::live::encode_updates;
-use firstpaint_fuzz::{store, store_bundle};
+use firstpaint_fuzz::{key_set, key_set_text, store, store_bundle};
 
 fn main() -> Result<(), String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -127,7 +126,7 @@ fn main() -> Result<(), String> {
 
     // Cookies: a real profile cookie beside a consent cookie, and a
     // profile's JSON to sign.
-    let keys = KeySet::parse(&format!("k2:{},k1:{}", "ab".repeat(32), "cd".repeat(32)))?;
+    let keys = key_set();
     let mut profile = Profile::new();
     profile.id = "0123456789abcdef0123456789abcdef".into();
     profile.touch(store::NOW);
@@ -140,7 +139,7 @@ fn main() -> Result<(), String> {
     profile.record_channel("search");
     let header = format!(
         "fp_consent=personalization.analytics; fp_profile={}; other=1",
-        profile.encode(&keys)
+        profile.encode(keys)
     );
     add("cookie", "profile", Some(0), header.as_bytes());
     let profile_json = serde_json::to_vec(&profile).map_err(|e| e.to_string())?;
@@ -198,12 +197,7 @@ fn main() -> Result<(), String> {
     // Merchants' files.
     add("rules", "rules.toml", Some(0), &read("rules.toml")?);
     add("rules", "synonyms.txt", Some(1), &read("synonyms.txt")?);
-    add(
-        "rules",
-        "keys",
-        Some(2),
-        format!("k2:{},k1:{}", "ab".repeat(32), "cd".repeat(32)).as_bytes(),
-    );
+    add("rules", "keys", Some(2), key_set_text().as_bytes());
 
     // Storefront pages, in 1 KiB chunks.
     for page in ["index", "product", "category", "cart", "search"] {
