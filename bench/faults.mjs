@@ -19,7 +19,7 @@ import http from 'node:http';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import {
-  CONSENTED, ROOT, catalog, plantTamperedBundle, publish, publishWithHoldouts, startWrangler, tempState,
+  CONSENTED, ROOT, buildWithHoldouts, catalog, plantTamperedBundle, publish, publishInBackground, startWrangler, tempState,
 } from '../tests/support.mjs';
 
 const SECONDS = Number(process.argv[2] ?? 60);
@@ -112,9 +112,15 @@ const CASES = {
   'manifest missing': { setup: () => {}, requests: () => shopperRequests(CONSENTED) },
   'bundle corrupted in KV': { setup: plantTamperedBundle, requests: () => shopperRequests(CONSENTED) },
   'bundle replaced mid-run': {
-    setup: (s) => publish(s),
+    // The new release is built before the run and published halfway
+    // through by a child process, so that this process (the load
+    // generator) never stops reading responses.
+    setup: (s) => {
+      publish(s);
+      return buildWithHoldouts(s, 'mid-run').bundle;
+    },
     requests: () => shopperRequests(CONSENTED),
-    during: (s) => setTimeout(() => publishWithHoldouts(s, 'mid-run'), (SECONDS * 1000) / 2),
+    during: (s, next) => setTimeout(() => publishInBackground(s, next).catch((e) => console.error(`the mid-run publish failed: ${e.message}`)), (SECONDS * 1000) / 2),
   },
   'origin 500': { setup: (s) => publish(s), mode: '500', requests: () => shopperRequests(CONSENTED) },
   'origin slow (2 s)': { setup: (s) => publish(s), mode: 'slow', requests: () => shopperRequests(CONSENTED) },
@@ -128,12 +134,13 @@ const CASES = {
 
 async function runCase(name, spec) {
   const state = tempState();
-  spec.setup(state);
+  const prepared = spec.setup(state);
   originMode = 'ok';
   const worker = await startWrangler(state, { ORIGIN_URL: `http://127.0.0.1:${origin.address().port}` }, '/p13n/health');
   originMode = spec.mode ?? 'ok';
   const tags = new Map();
   let workerErrors = 0;
+  const samples = new Map(); // a worker 5xx's status, path and body: the first of each kind
   const requests = spec.requests().map((r) => ({
     ...r,
     onResponse: (status, body, _ctx, headers) => {
@@ -142,16 +149,21 @@ async function runCase(name, spec) {
       // The origin's own 5xx carries its mark; an origin that cannot be
       // reached is the worker's 502 naming it (what Cloudflare answers too).
       const fromOrigin = headers['x-origin-status'] || /^Bad gateway: the storefront origin/.test(body ?? '');
-      if (status >= 500 && !fromOrigin) workerErrors += 1;
+      if (status >= 500 && !fromOrigin) {
+        workerErrors += 1;
+        const sample = `${status} ${r.path.slice(0, 60)}: ${(body ?? '').slice(0, 200)}`;
+        if (samples.size < 5 && !samples.has(sample)) samples.set(sample, true);
+      }
     },
   }));
-  spec.during?.(state);
+  spec.during?.(state, prepared);
   try {
     const result = await autocannon({
       url: worker.url, connections: CONNECTIONS, duration: SECONDS, requests, timeout: 10,
     });
     const codes = Object.entries(result.statusCodeStats ?? {}).map(([c, s]) => `${c}: ${s.count}`).join(', ');
     const pages = [...tags.entries()].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${n}`).join(', ');
+    for (const sample of samples.keys()) console.error(`  worker 5xx in "${name}": ${sample}`);
     return `| ${name} | ${result.requests.total} | ${codes}${result.errors ? `, errors: ${result.errors}` : ''}${result.timeouts ? `, timeouts: ${result.timeouts}` : ''} | ${result.latency.p50} / ${result.latency.p99} | ${pages} | **${workerErrors}** |`;
   } finally {
     worker.stop();

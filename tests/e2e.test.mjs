@@ -203,6 +203,20 @@ describe('a tampered bundle in KV', () => {
     assert.match((await res.json()).error, /section [A-Z]{4} at offset \d+ was modified/);
   });
 
+  test('the JSON API answers its fallback (200, no items, the reason), not a 5xx', async () => {
+    for (const url of ['/p13n/recommend?slot=home&k=4', '/p13n/recommend?slot=similar&product=SKU-00001', '/p13n/search?q=tent']) {
+      const res = await fetch(`${server.url}${url}`, { headers: { cookie: CONSENTED } });
+      assert.equal(res.status, 200, url);
+      assert.equal(res.headers.get('x-p13n'), 'fallback', url);
+      const body = await res.json();
+      assert.equal(body.personalized, false, url);
+      assert.deepEqual(body.items, [], url);
+      assert.match(body.fallback, /section [A-Z]{4} at offset \d+ was modified/, url);
+    }
+    // A bad request is still the caller's fault, bundle or not.
+    assert.equal((await fetch(`${server.url}/p13n/recommend?slot=nope`)).status, 400);
+  });
+
   test('the origin CLI refuses to publish it', () => {
     const state = tempState();
     const bytes = fs.readFileSync(BUNDLE);
@@ -231,6 +245,47 @@ describe('the kill switch', () => {
     const health = await fetch(`${server.url}/p13n/health`);
     assert.equal(health.status, 200, 'the bundle is still live for the JSON endpoints');
     await health.text();
+  });
+});
+
+// workerd cancels a request that awaits a promise another request made
+// (as hung, a 500) when that request's context ends first: a cold isolate
+// hit by many requests at once must load once and answer them all.
+describe('a cold isolate hit by a burst', () => {
+  const burst = (url, n) => Promise.all(Array.from({ length: n }, (_, i) => {
+    const paths = ['/p13n/recommend?slot=home&k=4', `/p13n/recommend?slot=similar&product=SKU-0000${1 + (i % 8)}`, '/p13n/search?q=tent', '/', '/products/SKU-00002'];
+    const p = paths[i % paths.length];
+    return fetch(`${url}${p}`, { headers: { cookie: CONSENTED } })
+      .then(async (res) => ({ path: p, status: res.status, tag: res.headers.get('x-p13n'), body: await res.text() }));
+  }));
+
+  test('with a bundle: one load, every request answered, the JSON ones from the bundle', async () => {
+    const server = await startStore({}, '/style.css');
+    try {
+      const answers = await burst(server.url, 40);
+      for (const a of answers) {
+        assert.equal(a.status, 200, `${a.path}: ${a.body.slice(0, 300)}`);
+        if (a.path.startsWith('/p13n/')) assert.ok(JSON.parse(a.body).items.length > 0, `${a.path}: ${a.body.slice(0, 300)}`);
+      }
+    } finally {
+      server.stop();
+    }
+  });
+
+  test('without one: every request answered, as often as the load is tried again', async () => {
+    const server = await startWrangler(tempState(), {}, '/style.css');
+    try {
+      // A failed load is tried again after 5 s: burst across three tries.
+      for (let round = 0; round < 3; round++) {
+        for (const a of await burst(server.url, 40)) {
+          assert.equal(a.status, 200, `round ${round}, ${a.path}: ${a.body.slice(0, 300)}`);
+          assert.ok(['unmodified', 'fallback'].includes(a.tag), `round ${round}, ${a.path}: ${a.tag}`);
+        }
+        if (round < 2) await new Promise((r) => setTimeout(r, 5_100));
+      }
+    } finally {
+      server.stop();
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 // Shared by the end-to-end tests: start `wrangler dev` (real workerd) over a
 // fresh local KV, publish bundles into it, and read the fixtures' rules.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -34,22 +34,41 @@ export function tempState() {
 
 /** Publishes the fixtures bundle into `state` with the origin CLI (a new signed release). */
 export function publish(state, bundle = BUNDLE, extra = []) {
-  execFileSync(FP, ['publish', bundle, '--pubkey', PUBKEY, '--key', KEY, '--local', '--persist-to', state, ...extra], { cwd: ROOT, env: ENV, stdio: 'pipe' });
+  execFileSync(FP, publishArgs(state, bundle, extra), { cwd: ROOT, env: ENV, stdio: 'pipe' });
+}
+
+/**
+ * `publish` without blocking this process (a load generator running in it
+ * keeps reading its responses while the release is written).
+ */
+export function publishInBackground(state, bundle = BUNDLE) {
+  return new Promise((resolve, reject) => {
+    execFile(FP, publishArgs(state, bundle, []), { cwd: ROOT, env: ENV }, (e, _out, err) => (e ? reject(new Error(`${e.message}\n${err}`)) : resolve()));
+  });
+}
+
+function publishArgs(state, bundle, extra) {
+  return ['publish', bundle, '--pubkey', PUBKEY, '--key', KEY, '--local', '--persist-to', state, ...extra];
 }
 
 /**
  * Builds the fixtures store with rules that hold out half of each module
  * and a fifth of shoppers globally (the fixtures' own hold out nobody),
- * salted with `salt`, and publishes it into `state`; returns the rules
- * file.
+ * salted with `salt`, into `state`; returns the rules file and the bundle.
  */
-export function publishWithHoldouts(state, salt) {
+export function buildWithHoldouts(state, salt) {
   const rules = path.join(state, 'rules.toml');
   const base = fs.readFileSync(path.join(ROOT, 'fixtures/rules.toml'), 'utf8').replace(/\n\[experiments\][\s\S]*$/, '\n');
   fs.writeFileSync(rules, `${base}\n[experiments]\nholdout = 0.5\nglobal_holdout = 0.2\nsalt = "${salt}"\n`);
   const bundle = path.join(state, 'holdouts.fpb');
   firstpaint(['build', '--catalog', 'fixtures/catalog.ndjson', '--events', 'fixtures/events.ndjson',
     '--rules', rules, '--synonyms', 'fixtures/synonyms.txt', '--key', KEY, '--out', bundle]);
+  return { rules, bundle };
+}
+
+/** `buildWithHoldouts`, published into `state`; returns the rules file. */
+export function publishWithHoldouts(state, salt) {
+  const { rules, bundle } = buildWithHoldouts(state, salt);
   publish(state, bundle);
   return rules;
 }

@@ -233,7 +233,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
     };
     let (live, current) = match loader::engine_for(env, ctx, &need).await {
         Ok(found) => found,
-        Err(e) => return json_error(503, e.to_string()),
+        Err(e) => return fallback("/p13n/recommend", e.to_string()),
     };
     // Without personalization consent nothing personal is used, not even
     // a history passed as a parameter.
@@ -269,7 +269,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
             | EngineError::UnknownCategory(_)
             | EngineError::InvalidK { .. }),
         ) => return bad_request(e.to_string()),
-        Err(e) => return json_error(500, e.to_string()),
+        Err(e) => return fallback("/p13n/recommend", e.to_string()),
     };
     let items: Vec<Item<'_>> = ranking
         .items
@@ -327,7 +327,7 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
     };
     let (live, current) = match loader::engine_for(env, ctx, &Need::Global).await {
         Ok(found) => found,
-        Err(e) => return json_error(503, e.to_string()),
+        Err(e) => return fallback("/p13n/search", e.to_string()),
     };
     let shopper = Shopper::identify(req, env, &current.engine.store().rules().consent);
     let profile = shopper.profile.as_ref();
@@ -344,8 +344,7 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
             Err(SearchError::Engine(
                 e @ (EngineError::QueryTooLong { .. } | EngineError::InvalidPage { .. }),
             )) => return bad_request(e.to_string()),
-            Err(SearchError::Edge(e)) => return json_error(503, e.to_string()),
-            Err(e) => return json_error(500, e.to_string()),
+            Err(e) => return fallback("/p13n/search", e.to_string()),
         };
     let results = &answer.results;
     let items: Vec<SearchItem<'_>> = results
@@ -399,6 +398,27 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
 pub const COLLECT_URL_VAR: &str = "COLLECT_URL";
 /// Secret (or dev variable) holding the pseudonymization salts, `id:hex,…`.
 pub const SALTS_VAR: &str = "PSEUDONYM_SALTS";
+
+/// The answer of `/p13n/recommend` and `/p13n/search` when personalization
+/// cannot answer (no bundle yet, a bundle refused, a shard that does not
+/// load, an engine error): a 200 with no items, `personalized: false`,
+/// the reason in `fallback` and `x-p13n: fallback`, so that the
+/// storefront's script keeps the content it already shows, as a page
+/// keeps its fallback. A 5xx here would be an error the shopper's browser
+/// sees for a fault of ours; the reason is logged, and `/p13n/health`
+/// still answers 503 for the operator.
+fn fallback(endpoint: &str, reason: String) -> Result<Response> {
+    worker::console_warn!("firstpaint: {endpoint} answers its fallback: {reason}");
+    let mut resp = Response::from_json(&serde_json::json!({
+        "personalized": false,
+        "items": [],
+        "fallback": reason,
+    }))?;
+    let headers = resp.headers_mut();
+    headers.set("x-p13n", "fallback")?;
+    headers.set("cache-control", "private, no-store")?;
+    Ok(resp)
+}
 
 /// A JSON `{"error": reason}` with `status`: how every endpoint under
 /// `/p13n/` refuses.

@@ -9,8 +9,8 @@
 //! (by the current bundle's consent rules).
 //!
 //! The first request of an isolate reads the manifest and the bundle from KV
-//! and verifies it (one load, shared by the requests that arrive meanwhile;
-//! a page waits for it at most its budget, then streams unmodified while
+//! and verifies it (one load, which the requests that arrive meanwhile wait
+//! for on their own timers: [`crate::single_flight`]; a page waits for it at most its budget, then streams unmodified while
 //! the load finishes in the background). Later requests use the cached engine at once; after
 //! [`MANIFEST_TTL_MS`] one request also schedules a background re-check of the
 //! manifest (`wait_until`), so no shopper waits on KV once warm. A bundle that
@@ -30,7 +30,7 @@ use firstpaint_bundle::{
     SignedRelease, VerifyingKey,
 };
 use firstpaint_engine::Engine;
-use futures_util::future::{select, Either, FutureExt, LocalBoxFuture, Shared};
+use futures_util::future::{select, Either, FutureExt, LocalBoxFuture};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::js_sys::{self, ArrayBuffer, Uint8Array};
@@ -45,6 +45,7 @@ use crate::profile::Profile;
 use crate::routing::Need;
 use crate::shards;
 use crate::shopper::{setting, setting_or};
+use crate::single_flight;
 
 /// KV binding holding manifest and bundles.
 pub const KV_BINDING: &str = "BUNDLES";
@@ -235,8 +236,6 @@ impl Live {
 thread_local! {
     static CURRENT: RefCell<Option<Live>> = const { RefCell::new(None) };
     static REFRESHING: RefCell<InFlight> = RefCell::default();
-    /// The first load while it is in flight.
-    static LOADING: RefCell<Option<Loading>> = const { RefCell::new(None) };
     /// The last failed load while nothing is cached: (when, why). Requests
     /// within [`RETRY_AFTER_FAILURE_MS`] fail fast instead of re-reading KV.
     static FAILED: RefCell<Option<(f64, String)>> = const { RefCell::new(None) };
@@ -390,7 +389,8 @@ pub async fn within<T: 'static>(
 /// The cached release, scheduling a background refresh when its manifest
 /// check is stale; `Err` while a recent failed load is not retried yet.
 fn cached(env: &Env, ctx: &worker::Context) -> Result<Option<Live>, EdgeError> {
-    if let Some(live) = CURRENT.with(|c| c.borrow().clone()) {
+    let held = held().transpose()?;
+    if let Some(live) = &held {
         let ttl = setting_or(env, MANIFEST_TTL_VAR, MANIFEST_TTL_MS);
         let stale = now_ms() - live.current.checked_at_ms() > ttl;
         if stale && REFRESHING.with(|r| r.borrow_mut().start(now_ms())) {
@@ -404,38 +404,26 @@ fn cached(env: &Env, ctx: &worker::Context) -> Result<Option<Live>, EdgeError> {
             let env = env.clone();
             ctx.wait_until(async move { overlay::refresh(&env).await });
         }
-        return Ok(Some(live));
     }
-    if let Some((at, why)) = FAILED.with(|f| f.borrow().clone()) {
-        if now_ms() - at < RETRY_AFTER_FAILURE_MS {
-            return Err(EdgeError::NotLoaded(why));
-        }
-    }
-    Ok(None)
+    Ok(held)
 }
 
-/// The isolate's first load, shared by every request waiting for it (one
-/// KV read and one copy of the bundle, not one per request).
-fn first_load(env: &Env) -> Loading {
-    LOADING.with(|cell| {
-        if let Some(load) = cell.borrow().as_ref() {
-            return load.clone();
-        }
-        let env = env.clone();
-        let load = async move {
-            let result = refresh(&env).await;
-            LOADING.with(|cell| *cell.borrow_mut() = None);
-            result
-        }
-        .boxed_local()
-        .shared();
-        *cell.borrow_mut() = Some(load.clone());
-        load
-    })
+/// What the isolate holds of the release: the cached one, or why the last
+/// load failed while that failure is recent; `None` when neither.
+fn held() -> Option<Result<Live, EdgeError>> {
+    if let Some(live) = CURRENT.with(|c| c.borrow().clone()) {
+        return Some(Ok(live));
+    }
+    let (at, why) = FAILED.with(|f| f.borrow().clone())?;
+    (now_ms() - at < RETRY_AFTER_FAILURE_MS).then_some(Err(EdgeError::NotLoaded(why)))
 }
 
-/// A load in flight, awaitable by several requests.
-type Loading = Shared<LocalBoxFuture<'static, Result<Live, EdgeError>>>;
+/// The isolate's first load: run by one request, which the others that
+/// arrive meanwhile wait for ([`single_flight::once`]: one KV read and one
+/// copy of the bundle, not one per request).
+async fn first_load(env: &Env) -> Result<Live, EdgeError> {
+    single_flight::once("release", held, || refresh(env)).await
+}
 
 /// Re-reads the manifest; loads and verifies a new bundle when it changed
 /// (for a shard set, keeps the new manifest: its shards open on demand).

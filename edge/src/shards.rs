@@ -5,7 +5,8 @@
 //! [`DEFAULT_SHARD_CACHE_BYTES`]) and keyed by content address, so a
 //! shard two manifests share is loaded once, and the routes once per
 //! manifest. An item is loaded on first need, once however many requests
-//! wait for it (they share the load): read from KV, checked against the
+//! need it (one loads it, the others wait for it on their own timers:
+//! [`crate::single_flight`]): read from KV, checked against the
 //! manifest's SHA-256 by the runtime's `crypto.subtle`, then (a bundle)
 //! its sections hashed the same way, least recently used items evicted to
 //! make room, copied into wasm memory, its signature checked against the
@@ -19,7 +20,6 @@ use std::rc::Rc;
 
 use firstpaint_bundle::TermDirectory;
 use firstpaint_engine::Engine;
-use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
 use serde::Serialize;
 use worker::Env;
 
@@ -30,6 +30,7 @@ use crate::overlay;
 use crate::routing::{self, Need, Routes, Target};
 use crate::shard_cache::{OpenItem, ShardCache};
 use crate::shopper::setting;
+use crate::single_flight;
 
 /// Variable: the most an isolate keeps open of a sharded store, in MiB
 /// (default [`DEFAULT_SHARD_CACHE_BYTES`]).
@@ -95,13 +96,9 @@ pub struct Status {
     pub failures: Vec<Failure>,
 }
 
-type Load = Shared<LocalBoxFuture<'static, Result<Opened, EdgeError>>>;
-
 thread_local! {
     static CACHE: RefCell<ShardCache<Opened>> =
         RefCell::new(ShardCache::new(DEFAULT_SHARD_CACHE_BYTES));
-    /// Loads in flight, by content address.
-    static LOADS: RefCell<Vec<(String, Load)>> = const { RefCell::new(Vec::new()) };
     static FAILURES: RefCell<Vec<Failure>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -242,10 +239,13 @@ async fn open(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
     }) {
         return Ok(opened);
     }
-    let result = match recent_failure(&item.sha256) {
-        Some(why) => Err(EdgeError::NotLoaded(why)),
-        None => load(env, item).await,
+    // One request loads it; those that need it meanwhile wait for what
+    // it leaves in the cache (or its failure).
+    let settled = || match CACHE.with(|c| c.borrow_mut().get(&item.sha256)) {
+        Some(opened) => Some(Ok(opened)),
+        None => recent_failure(&item.sha256).map(|why| Err(EdgeError::NotLoaded(why))),
     };
+    let result = single_flight::once(&item.sha256, settled, || load(env, item)).await;
     result.or_else(|e| CACHE.with(|c| c.borrow_mut().by_name(&item.name)).ok_or(e))
 }
 
@@ -258,36 +258,23 @@ fn recent_failure(sha256: &str) -> Option<String> {
     })
 }
 
-/// The shared load of `item`.
-fn load(env: &Env, item: &Item) -> Load {
-    LOADS.with(|loads| {
-        if let Some((_, l)) = loads.borrow().iter().find(|(sha, _)| *sha == item.sha256) {
-            return l.clone();
-        }
-        let (env, item) = (env.clone(), item.clone());
-        let sha = item.sha256.clone();
-        let l = async move {
-            let result = load_now(&env, &item).await;
-            LOADS.with(|loads| loads.borrow_mut().retain(|(s, _)| *s != item.sha256));
-            FAILURES.with(|f| {
-                let mut f = f.borrow_mut();
-                f.retain(|x| x.name != item.name);
-                if let Err(e) = &result {
-                    f.push(Failure {
-                        name: item.name.clone(),
-                        sha256: item.sha256.clone(),
-                        error: e.to_string(),
-                        at_ms: loader::now_ms(),
-                    });
-                }
+/// `item` loaded by this request, its failure kept for [`recent_failure`]
+/// and `/p13n/health`.
+async fn load(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
+    let result = load_now(env, item).await;
+    FAILURES.with(|f| {
+        let mut f = f.borrow_mut();
+        f.retain(|x| x.name != item.name);
+        if let Err(e) = &result {
+            f.push(Failure {
+                name: item.name.clone(),
+                sha256: item.sha256.clone(),
+                error: e.to_string(),
+                at_ms: loader::now_ms(),
             });
-            result
         }
-        .boxed_local()
-        .shared();
-        loads.borrow_mut().push((sha, l.clone()));
-        l
-    })
+    });
+    result
 }
 
 async fn load_now(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
