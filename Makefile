@@ -20,7 +20,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # Each phase of `make test` says when it starts (what a slow CI run is read by).
 STAMP = @echo "[make $@] $$(date -u +%T)"
 
-.PHONY: measure dev test setup setup-browser worker origin bundle bundle-sharded site publish-local lint unit eval e2e fuzz fuzz-short fuzz-seeds bench bench-wasm bench-rewrite clean
+.PHONY: measure dev test setup setup-browser worker origin bundle bundle-sharded site publish-local lint unit eval e2e fuzz fuzz-short fuzz-seeds bench bench-wasm bench-rewrite bench-vitals clean
 
 ## Set up, build the fixtures store's bundle, publish it locally, serve it on 127.0.0.1:$(PORT).
 dev: setup worker bundle site publish-local
@@ -130,6 +130,10 @@ bench: origin
 ## A ~100 KB page with 4 slots in workerd: personalizing vs the kill switch.
 bench-rewrite: worker bundle site
 	node bench/rewrite.mjs
+
+## Core Web Vitals in headless Chromium: every fixtures page type, personalized vs the kill switch.
+bench-vitals: worker bundle site
+	node bench/vitals.mjs
 
 ## The engine in wasm under Node, on the requests the native bench wrote.
 bench-wasm:

@@ -10,6 +10,9 @@
 //    storefront's form.
 // 5. A category page reached from the home page's navigation shows its
 //    department in the picked-for-you slot at first paint.
+// 6. No page type (home, product, out of stock, category, search, a
+//    corrected search, cart) shifts its layout after first paint
+//    (PerformanceObserver `layout-shift`, as Core Web Vitals counts it).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -179,6 +182,43 @@ describe('first paint in Chromium', () => {
     assert.equal(await page.textContent('[data-p13n-query]'), 'smartphne');
     await page.screenshot({ path: path.join(ROOT, 'build/screenshots/search.png'), fullPage: true });
     await page.close();
+  });
+
+  test('nothing moves after first paint: no layout shift on any page type', async () => {
+    const ctx = await newContext([{ name: 'fp_consent', value: 'personalization.analytics' }]);
+    // Every layout shift the page makes, as Core Web Vitals counts them
+    // (not those right after input).
+    await ctx.addInitScript(() => {
+      window.__shifts = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          if (!e.hadRecentInput) window.__shifts.push({ value: e.value, nodes: e.sources.map((s) => s.node?.outerHTML?.slice(0, 80) ?? '') });
+        }
+      }).observe({ type: 'layout-shift', buffered: true });
+    });
+    const gone = [...catalog().values()].find((p) => p.inventory.every((s) => s.available === 0));
+    const pages = ['/', '/products/SKU-00001', `/products/${gone.id}`, '/categories/sports-outdoors/camping', '/search?q=tent', '/search?q=smartphne', '/cart'];
+    const page = await ctx.newPage();
+    await page.setViewportSize({ width: 1280, height: 900 });
+    for (const url of pages) {
+      const res = await page.goto(`${server.url}${url}`);
+      assert.equal(res.headers()['x-p13n'], 'personalized', url);
+      await page.waitForLoadState('load');
+      // Shifts are reported after the frame they happen in: let a few pass.
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 300)))));
+      const shifts = await page.evaluate(() => window.__shifts);
+      assert.deepEqual(shifts, [], `${url}: layout shifted after first paint`);
+    }
+    // The check can see a shift: content put above the slots after load moves them.
+    await page.evaluate(() => {
+      const block = document.createElement('div');
+      block.style.height = '240px';
+      document.querySelector('main').prepend(block);
+    });
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 300)))));
+    const seen = await page.evaluate(() => window.__shifts.reduce((sum, e) => sum + e.value, 0));
+    assert.ok(seen > 0, `a late insertion was not seen as a shift (${seen})`);
+    await ctx.close();
   });
 
   test('an out-of-stock product page offers alternatives at first paint', async () => {

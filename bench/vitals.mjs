@@ -1,0 +1,99 @@
+// Core Web Vitals of the fixtures storefront in headless Chromium: every
+// page type served personalized, and by the same worker with the kill
+// switch on (P13N_DISABLED=1: the page streamed through untouched), in the
+// same run.
+//
+//   node bench/vitals.mjs [loads]     (after `make worker bundle site`; default 20)
+//
+// Each load is a fresh browser context (a first visit: no cache, the
+// consent cookie set), alternating between the two workers so that drift
+// on this noisy machine hits both alike. Per load: time to first byte
+// (navigation `responseStart`), first contentful paint, largest
+// contentful paint (the last `largest-contentful-paint` entry before the
+// page is hidden) and cumulative layout shift (`layout-shift` entries not
+// after input). Prints a Markdown table per page type: medians of each
+// arm and the personalized arm's difference, plus the worst CLS seen.
+import { chromium } from 'playwright-core';
+import { CONSENTED, catalog, startStore } from '../tests/support.mjs';
+
+const LOADS = Number(process.argv[2] ?? 20);
+const EXECUTABLE = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const gone = [...catalog().values()].find((p) => p.inventory.every((s) => s.available === 0));
+const PAGES = {
+  home: '/',
+  product: '/products/SKU-00001',
+  'out of stock': `/products/${gone.id}`,
+  category: '/categories/sports-outdoors/camping',
+  search: '/search?q=tent',
+  cart: '/cart',
+};
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2 : NaN;
+};
+
+/** One first visit of `url`: its vitals, read after load and two frames. */
+async function visit(browser, url) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const [name, value] = CONSENTED.split('=');
+  await ctx.addCookies([{ name, value, url }]);
+  await ctx.addInitScript(() => {
+    window.__vitals = { lcp: 0, cls: 0 };
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) window.__vitals.lcp = e.startTime;
+    }).observe({ type: 'largest-contentful-paint', buffered: true });
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) if (!e.hadRecentInput) window.__vitals.cls += e.value;
+    }).observe({ type: 'layout-shift', buffered: true });
+  });
+  const page = await ctx.newPage();
+  const res = await page.goto(url, { waitUntil: 'load' });
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 100)))));
+  const v = await page.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0];
+    const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+    return { ttfb: nav.responseStart, fcp: fcp?.startTime ?? NaN, lcp: window.__vitals.lcp, cls: window.__vitals.cls };
+  });
+  const tag = res.headers()['x-p13n'];
+  await ctx.close();
+  return { ...v, tag };
+}
+
+const personalized = await startStore();
+const killed = await startStore({ P13N_DISABLED: '1' });
+const browser = await chromium.launch({
+  executablePath: EXECUTABLE,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
+});
+try {
+  const rows = [];
+  for (const [type, path] of Object.entries(PAGES)) {
+    // One unmeasured load each: the isolate's first load and its caches.
+    await visit(browser, `${personalized.url}${path}`);
+    await visit(browser, `${killed.url}${path}`);
+    const arms = { on: [], off: [] };
+    for (let i = 0; i < LOADS; i++) {
+      for (const [arm, server] of i % 2 ? [['off', killed], ['on', personalized]] : [['on', personalized], ['off', killed]]) {
+        const v = await visit(browser, `${server.url}${path}`);
+        const want = arm === 'on' ? 'personalized' : 'disabled';
+        if (v.tag !== want) throw new Error(`${type}: x-p13n ${v.tag}, not ${want}`);
+        arms[arm].push(v);
+      }
+    }
+    const m = (arm, k) => median(arms[arm].map((v) => v[k]));
+    const cell = (k) => `${m('on', k).toFixed(1)} / ${m('off', k).toFixed(1)} (${(m('on', k) - m('off', k) >= 0 ? '+' : '')}${(m('on', k) - m('off', k)).toFixed(1)})`;
+    const worst = Math.max(...arms.on.map((v) => v.cls));
+    const worstOff = Math.max(...arms.off.map((v) => v.cls));
+    rows.push(`| ${type} | ${cell('ttfb')} | ${cell('fcp')} | ${cell('lcp')} | ${worst.toFixed(4)} / ${worstOff.toFixed(4)} |`);
+    console.error(rows.at(-1));
+  }
+  console.log(`${LOADS} first visits a page type and arm, alternating; headless Chromium; medians in ms, personalized / kill switch (difference)\n`);
+  console.log('| page | TTFB | FCP | LCP | CLS, worst load |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  console.log(rows.join('\n'));
+} finally {
+  await browser.close();
+  personalized.stop();
+  killed.stop();
+}
