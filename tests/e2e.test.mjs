@@ -162,6 +162,8 @@ describe('the fixtures store in wrangler dev', () => {
       ['/p13n/recommend?slot=home&viewed=%3Cscript%3E', 400, /not a product id/],
       ['/p13n/recommend?slot=%FF%FE', 400, /not valid UTF-8/],
       [`/p13n/recommend?slot=home&product=${'x'.repeat(3000)}`, 400, /longer than/],
+      [`/p13n/search?q=tent&brand=${'x'.repeat(3000)}`, 400, /query string longer than 2048 bytes/],
+      [`/p13n/search?q=${'a'.repeat(300)}`, 400, /256/],
       ['/p13n/nothing', 404, /no endpoint/],
     ];
     for (const [url, status, reason] of cases) {

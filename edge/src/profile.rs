@@ -46,7 +46,8 @@ pub struct Profile {
     /// Products viewed while they could not be bought, most recent first.
     #[serde(rename = "w", default)]
     pub wanted: Vec<String>,
-    /// Pages of this visit that showed each banner, for frequency caps.
+    /// Pages of this visit that showed each banner, for frequency caps;
+    /// the banner first counted most recently first.
     #[serde(rename = "b", default)]
     pub banners: Vec<(String, u32)>,
     /// How this visit arrived (`search`, `social`, ...), for its intent.
@@ -203,7 +204,11 @@ impl Profile {
         match self.banners.iter_mut().find(|(b, _)| b == id) {
             Some((_, n)) => *n = n.saturating_add(1),
             None => {
-                self.banners.push((id.to_owned(), 1));
+                // Newest first, like the other lists: the bound (and
+                // `encode` shedding to fit) drops the banner counted
+                // longest ago, never the one just shown, whose frequency
+                // cap would then never apply.
+                self.banners.insert(0, (id.to_owned(), 1));
                 self.banners.truncate(MAX_BANNER_COUNTERS);
             }
         }
@@ -512,6 +517,24 @@ mod tests {
         }
         assert_eq!(p.ordered.len(), MAX_ORDERED);
         assert_eq!(p.ordered[0].0, "P19");
+    }
+
+    #[test]
+    fn banner_counts_keep_the_newest_within_their_bound() {
+        let mut p = Profile::default();
+        for i in 0..MAX_BANNER_COUNTERS + 3 {
+            p.count_banner(&format!("b{i}"));
+        }
+        p.count_banner(&format!("b{}", MAX_BANNER_COUNTERS + 2));
+        assert_eq!(p.banners.len(), MAX_BANNER_COUNTERS);
+        let newest = format!("b{}", MAX_BANNER_COUNTERS + 2);
+        assert_eq!(p.banner_shown(&newest), 2, "the newest banner counts");
+        assert_eq!(p.banner_shown("b0"), 0, "the first counted made room");
+        // A signed cookie holding more than the bound is cut on decode.
+        p.banners = (0..20).map(|i| (format!("b{i}"), 1)).collect();
+        let cookie = p.encode_as_is(&keys(K1));
+        let read = Profile::decode(&cookie, &keys(K1)).expect("a signed profile decodes");
+        assert_eq!(read.banners.len(), MAX_BANNER_COUNTERS);
     }
 
     #[test]
