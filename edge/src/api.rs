@@ -11,9 +11,10 @@ use firstpaint_engine::search::{Facets, QueryReport};
 use firstpaint_engine::signals::price_band::{ORDER_EVIDENCE, VIEW_EVIDENCE};
 use firstpaint_engine::{
     format_price, Engine, EngineError, Intent, Product, Reason, Removed, SearchFilters,
-    SearchOutcome, SlotKind, SlotRequest,
+    SearchOutcome, SearchRequest, SlotKind, SlotRequest,
 };
 
+use crate::error::EdgeError;
 use crate::experiment::{log_returned, visitor_for, PageFacts};
 use crate::keyed_hash::KeySet;
 use crate::limits::{MAX_COLLECT_BODY_BYTES, MAX_QUERY_BYTES};
@@ -233,7 +234,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
     };
     let (live, current) = match loader::engine_for(env, ctx, &need).await {
         Ok(found) => found,
-        Err(e) => return fallback("/p13n/recommend", e.to_string()),
+        Err(e) => return recommend_fallback(kind, &e),
     };
     // Without personalization consent nothing personal is used, not even
     // a history passed as a parameter.
@@ -269,7 +270,7 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
             | EngineError::UnknownCategory(_)
             | EngineError::InvalidK { .. }),
         ) => return bad_request(e.to_string()),
-        Err(e) => return fallback("/p13n/recommend", e.to_string()),
+        Err(e) => return recommend_fallback(kind, &EdgeError::Engine(e)),
     };
     let items: Vec<Item<'_>> = ranking
         .items
@@ -327,7 +328,7 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
     };
     let (live, current) = match loader::engine_for(env, ctx, &Need::Global).await {
         Ok(found) => found,
-        Err(e) => return fallback("/p13n/search", e.to_string()),
+        Err(e) => return search_fallback(&request, &e),
     };
     let shopper = Shopper::identify(req, env, &current.engine.store().rules().consent);
     let profile = shopper.profile.as_ref();
@@ -344,7 +345,8 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
             Err(SearchError::Engine(
                 e @ (EngineError::QueryTooLong { .. } | EngineError::InvalidPage { .. }),
             )) => return bad_request(e.to_string()),
-            Err(e) => return fallback("/p13n/search", e.to_string()),
+            Err(SearchError::Engine(e)) => return search_fallback(&request, &EdgeError::Engine(e)),
+            Err(SearchError::Edge(e)) => return search_fallback(&request, &e),
         };
     let results = &answer.results;
     let items: Vec<SearchItem<'_>> = results
@@ -401,23 +403,51 @@ pub const SALTS_VAR: &str = "PSEUDONYM_SALTS";
 
 /// The answer of `/p13n/recommend` and `/p13n/search` when personalization
 /// cannot answer (no bundle yet, a bundle refused, a shard that does not
-/// load, an engine error): a 200 with no items, `personalized: false`,
-/// the reason in `fallback` and `x-p13n: fallback`, so that the
+/// load, an engine error): a 200 with the endpoint's usual fields (`body`:
+/// no items, `personalized: false`), the reason's kind in `fallback`
+/// ([`EdgeError::public_reason`]) and `x-p13n: fallback`, so that the
 /// storefront's script keeps the content it already shows, as a page
 /// keeps its fallback. A 5xx here would be an error the shopper's browser
-/// sees for a fault of ours; the reason is logged, and `/p13n/health`
-/// still answers 503 for the operator.
-fn fallback(endpoint: &str, reason: String) -> Result<Response> {
-    worker::console_warn!("firstpaint: {endpoint} answers its fallback: {reason}");
-    let mut resp = Response::from_json(&serde_json::json!({
-        "personalized": false,
-        "items": [],
-        "fallback": reason,
-    }))?;
+/// sees for a fault of ours; the whole reason is logged, and
+/// `/p13n/health` answers 503 with it for the operator.
+fn fallback(endpoint: &str, fields: serde_json::Value, why: &EdgeError) -> Result<Response> {
+    worker::console_warn!("firstpaint: {endpoint} answers its fallback: {why}");
+    let mut body = match fields {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    body.insert("personalized".into(), false.into());
+    body.insert("items".into(), serde_json::json!([]));
+    body.insert("removed".into(), serde_json::json!([]));
+    body.insert("fallback".into(), why.public_reason().into());
+    let mut resp = Response::from_json(&body)?;
     let headers = resp.headers_mut();
     headers.set("x-p13n", "fallback")?;
     headers.set("cache-control", "private, no-store")?;
     Ok(resp)
+}
+
+/// [`fallback`] for `/p13n/recommend`: the slot asked for, no bundle.
+fn recommend_fallback(kind: SlotKind, why: &EdgeError) -> Result<Response> {
+    let body = serde_json::json!({ "bundle": null, "slot": kind });
+    fallback("/p13n/recommend", body, why)
+}
+
+/// [`fallback`] for `/p13n/search`: the page asked for, nothing found,
+/// empty facets.
+fn search_fallback(request: &SearchRequest, why: &EdgeError) -> Result<Response> {
+    let body = serde_json::json!({
+        "bundle": null,
+        "query": QueryReport::default(),
+        "filters": &request.filters,
+        "outcome": SearchOutcome::Empty,
+        "total": 0,
+        "total_exact": true,
+        "page": request.page,
+        "per_page": request.per_page,
+        "facets": Facets::default(),
+    });
+    fallback("/p13n/search", body, why)
 }
 
 /// A JSON `{"error": reason}` with `status`: how every endpoint under

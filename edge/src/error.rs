@@ -36,3 +36,17 @@ pub enum EdgeError {
     #[error("storefront: {0}")]
     Storefront(String),
 }
+
+impl EdgeError {
+    /// What a shopper's browser may be told of this failure (the JSON
+    /// endpoints' `fallback`): `loading`, `nothing published` or
+    /// `unavailable`. The whole reason names KV keys, digests and
+    /// variables: it goes to the log and `/p13n/health`, not to shoppers.
+    pub fn public_reason(&self) -> &'static str {
+        match self {
+            EdgeError::Loading(_) => "loading",
+            EdgeError::NotPublished(_) => "nothing published",
+            _ => "unavailable",
+        }
+    }
+}

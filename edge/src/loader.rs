@@ -254,8 +254,8 @@ pub(crate) fn now_ms() -> f64 {
 }
 
 /// What the live manifest says to serve: cached when there is one
-/// (scheduling a background refresh when stale), else loaded now (one load
-/// per isolate, however many requests wait for it). A shard set's shards
+/// (scheduling a background refresh when stale), else loaded now (by one
+/// request, which the others wait for: [`crate::single_flight`]). A shard set's shards
 /// are not opened here.
 pub async fn live(env: &Env, ctx: &worker::Context) -> Result<Live, EdgeError> {
     match cached(env, ctx)? {

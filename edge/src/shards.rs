@@ -96,6 +96,10 @@ pub struct Status {
     pub failures: Vec<Failure>,
 }
 
+/// Failed loads remembered (for `/p13n/health` and the retry window),
+/// oldest dropped first.
+const MAX_FAILURES_KEPT: usize = 16;
+
 thread_local! {
     static CACHE: RefCell<ShardCache<Opened>> =
         RefCell::new(ShardCache::new(DEFAULT_SHARD_CACHE_BYTES));
@@ -262,15 +266,27 @@ fn recent_failure(sha256: &str) -> Option<String> {
 /// and `/p13n/health`.
 async fn load(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
     let result = load_now(env, item).await;
+    // Kept by content address, as `recent_failure` reads them: the
+    // current and the canary release may each hold a version of a shard
+    // of the same name, and one loading must not clear the other's
+    // recent failure (the bad one would then be read again at once).
+    // Older failures of the name go once a version of it loads.
+    let now = loader::now_ms();
     FAILURES.with(|f| {
         let mut f = f.borrow_mut();
-        f.retain(|x| x.name != item.name);
+        f.retain(|x| {
+            x.sha256 != item.sha256
+                && (x.name != item.name || now - x.at_ms < RETRY_AFTER_FAILURE_MS)
+        });
+        if f.len() >= MAX_FAILURES_KEPT {
+            f.remove(0);
+        }
         if let Err(e) = &result {
             f.push(Failure {
                 name: item.name.clone(),
                 sha256: item.sha256.clone(),
                 error: e.to_string(),
-                at_ms: loader::now_ms(),
+                at_ms: now,
             });
         }
     });
