@@ -499,6 +499,14 @@ async fn load_if_changed(env: &Env) -> Result<Live, EdgeError> {
             Err(e) => live.current.set_error(format!("canary {sha256}: {e}")),
         }
     }
+    // A load that began before a newer release was accepted (one slow
+    // enough to be taken over, finishing last) must not bring back the
+    // older release.
+    if self::release().is_some_and(|r| r.sequence > info.sequence) {
+        if let Some(newer) = CURRENT.with(|c| c.borrow().clone()) {
+            return Ok(newer);
+        }
+    }
     // Accepted only once its bundle is: a release naming a bad bundle
     // does not raise the bar for the good one it would replace.
     RELEASE.with(|r| *r.borrow_mut() = Some(info));
