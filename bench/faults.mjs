@@ -140,15 +140,12 @@ async function runCase(name, spec) {
   originMode = spec.mode ?? 'ok';
   const tags = new Map();
   let workerErrors = 0;
-  let newRelease = 0;
   const samples = new Map(); // a worker 5xx's status, path and body: the first of each kind
   const requests = spec.requests().map((r) => ({
     ...r,
     onResponse: (status, body, _ctx, headers) => {
       const tag = (headers['x-p13n'] ?? (r.path.startsWith('/p13n/') ? 'api' : 'none')).split(';')[0];
       tags.set(tag, (tags.get(tag) ?? 0) + 1);
-      // The mid-run release holds shoppers out: its answers carry their arms.
-      if (headers['x-p13n-arms']) newRelease += 1;
       // The origin's own 5xx carries its mark; an origin that cannot be
       // reached is the worker's 502 naming it (what Cloudflare answers too).
       const fromOrigin = headers['x-origin-status'] || /^Bad gateway: the storefront origin/.test(body ?? '');
@@ -165,8 +162,7 @@ async function runCase(name, spec) {
       url: worker.url, connections: CONNECTIONS, duration: SECONDS, requests, timeout: 10,
     });
     const codes = Object.entries(result.statusCodeStats ?? {}).map(([c, s]) => `${c}: ${s.count}`).join(', ');
-    const pages = [...tags.entries()].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${n}`).join(', ')
-      + (spec.during ? `; from the new release ${newRelease}` : '');
+    const pages = [...tags.entries()].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${n}`).join(', ');
     for (const sample of samples.keys()) console.error(`  worker 5xx in "${name}": ${sample}`);
     return `| ${name} | ${result.requests.total} | ${codes}${result.errors ? `, errors: ${result.errors}` : ''}${result.timeouts ? `, timeouts: ${result.timeouts}` : ''} | ${result.latency.p50} / ${result.latency.p99} | ${pages} | **${workerErrors}** |`;
   } finally {
