@@ -403,7 +403,7 @@ pub const SALTS_VAR: &str = "PSEUDONYM_SALTS";
 
 /// The answer of `/p13n/recommend` and `/p13n/search` when personalization
 /// cannot answer (no bundle yet, a bundle refused, a shard that does not
-/// load, an engine error): a 200 with the endpoint's usual fields (`body`:
+/// load, an engine error): a 200 with the endpoint's usual fields (`fields`,
 /// no items, `personalized: false`), the reason's kind in `fallback`
 /// ([`EdgeError::public_reason`]) and `x-p13n: fallback`, so that the
 /// storefront's script keeps the content it already shows, as a page
