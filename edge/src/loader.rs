@@ -10,8 +10,9 @@
 //!
 //! The first request of an isolate reads the manifest and the bundle from KV
 //! and verifies it (one load, which the requests that arrive meanwhile wait
-//! for on their own timers: [`crate::single_flight`]; a page waits for it at most its budget, then streams unmodified while
-//! the load finishes in the background). Later requests use the cached engine at once; after
+//! for on their own timers: [`crate::single_flight`]; a page waits for it
+//! at most its budget, then streams unmodified while the load finishes in
+//! the background). Later requests use the cached engine at once; after
 //! [`MANIFEST_TTL_MS`] one request also schedules a background re-check of the
 //! manifest (`wait_until`), so no shopper waits on KV once warm. A bundle that
 //! fails verification never replaces the one in use.
@@ -255,8 +256,8 @@ pub(crate) fn now_ms() -> f64 {
 
 /// What the live manifest says to serve: cached when there is one
 /// (scheduling a background refresh when stale), else loaded now (by one
-/// request, which the others wait for: [`crate::single_flight`]). A shard set's shards
-/// are not opened here.
+/// request, which the others wait for: [`crate::single_flight`]). A shard
+/// set's shards are not opened here.
 pub async fn live(env: &Env, ctx: &worker::Context) -> Result<Live, EdgeError> {
     match cached(env, ctx)? {
         Some(live) => Ok(live),

@@ -278,10 +278,10 @@ async fn load(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
             x.sha256 != item.sha256
                 && (x.name != item.name || now - x.at_ms < RETRY_AFTER_FAILURE_MS)
         });
-        if f.len() >= MAX_FAILURES_KEPT {
-            f.remove(0);
-        }
         if let Err(e) = &result {
+            if f.len() >= MAX_FAILURES_KEPT {
+                f.remove(0);
+            }
             f.push(Failure {
                 name: item.name.clone(),
                 sha256: item.sha256.clone(),
