@@ -1,8 +1,10 @@
 //! Where the time of personalizing a page goes, natively (wasm in workerd
 //! runs it ~1.5-2x slower): the page `bench/rewrite.mjs` writes (a ~100 KB
 //! storefront page with 4 slots of 12), rewritten in 16 KiB chunks by
-//! [`SlotRewriter`] with the fixtures bundle, against lol_html alone with
-//! the same selectors and no work in them, and the 4 rankings alone.
+//! [`SlotRewriter`] with the fixtures bundle (lol_html reading only the
+//! regions [`SlotRegions`] finds, and reading every byte), against the
+//! region scan alone, lol_html alone with the same selectors and no work in
+//! them, and the 4 rankings alone.
 //!
 //! `node bench/rewrite.mjs` (writes build/bench-page.html), then
 //! `cargo run --release -p firstpaint-edge --example rewrite_cost`
@@ -14,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use firstpaint_bundle::parse_verifying_key;
 use firstpaint_edge::rewrite::{PageContext, SlotRewriter};
+use firstpaint_edge::slot_regions::SlotRegions;
 use firstpaint_engine::{Engine, SlotKind, SlotRequest, Visitor};
 use lol_html::{element, HtmlRewriter, Settings};
 
@@ -57,13 +60,27 @@ fn main() {
         }))
     };
 
-    let full = time(|| {
+    let rewrite = |every_byte: bool| {
         let mut rw = SlotRewriter::new(Rc::clone(&engine), ctx.clone());
+        if every_byte {
+            rw = rw.reading_every_byte();
+        }
         let mut n = 0;
         for c in page.chunks(CHUNK) {
             n += rw.push(c).len();
         }
         n += rw.finish().0.len();
+        std::hint::black_box(n);
+    };
+    let full = time(|| rewrite(false));
+    let every_byte = time(|| rewrite(true));
+    let scan_only = time(|| {
+        let mut regions = SlotRegions::new();
+        let mut n = 0;
+        for c in page.chunks(CHUNK) {
+            regions.feed(c, &mut |_, bytes| n += bytes.len());
+        }
+        regions.finish(&mut |_, bytes| n += bytes.len());
         std::hint::black_box(n);
     });
     let parse_only = time(|| {
@@ -119,7 +136,15 @@ fn main() {
         us(full)
     );
     println!(
-        "| lol_html alone, same selectors, empty handlers | {:.0} |",
+        "| the same, lol_html reading every byte (no region scan) | {:.0} |",
+        us(every_byte)
+    );
+    println!(
+        "| the region scan alone (SlotRegions over the page) | {:.0} |",
+        us(scan_only)
+    );
+    println!(
+        "| lol_html alone over every byte, same selectors, empty handlers | {:.0} |",
         us(parse_only)
     );
     println!(
@@ -128,7 +153,7 @@ fn main() {
     );
     println!("| the 4 rankings alone (k = 12) | {:.0} |", us(ranking));
     println!(
-        "| the rest (templates, rendering, source buffer) | {:.0} |",
-        us(full) - us(parse_only) - us(ranking)
+        "| the rest (lol_html over the regions, templates, rendering) | {:.0} |",
+        us(full) - us(scan_only) - us(ranking)
     );
 }

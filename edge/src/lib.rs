@@ -46,6 +46,7 @@ pub mod shard_search;
 pub mod shards;
 pub mod shopper;
 pub mod single_flight;
+pub mod slot_regions;
 pub mod storefront;
 
 use worker::{event, Context, Env, MessageBatch, Method, Request, Response, Result};

@@ -18,6 +18,12 @@
 //!
 //! The template's inner HTML is taken verbatim from the input bytes, located
 //! by lol_html's source positions, so merchants keep full control of markup.
+//!
+//! lol_html reads only the regions of the page that can hold a slot (see
+//! [`crate::slot_regions`]); the rest is copied out as it came. The output
+//! is the same as lol_html reading every byte
+//! ([`SlotRewriter::reading_every_byte`]), which the tests and the
+//! `rewrite_regions` fuzz target check.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -33,6 +39,7 @@ use crate::limits::{
     MAX_REWRITER_MEMORY, MAX_SLOTS_PER_PAGE, MAX_SLOT_SOURCE_BYTES, SOURCE_CARRY_BYTES,
 };
 use crate::search::SEARCH_SLOT;
+use crate::slot_regions::{Route, SlotRegions};
 
 /// The slot type of message banners, chosen by [`Engine::choose_banner`]
 /// rather than ranked.
@@ -195,7 +202,11 @@ pub struct SlotRewriter {
     rewriter: Option<HtmlRewriter<'static, Sink>>,
     out: Rc<RefCell<Vec<u8>>>,
     state: Rc<RefCell<State>>,
+    /// Bytes given to lol_html so far (its source offsets count these).
     fed: usize,
+    /// Which bytes lol_html has to see; `None`: every byte (the reference
+    /// the scanner is checked against).
+    regions: Option<SlotRegions>,
 }
 
 impl SlotRewriter {
@@ -379,48 +390,97 @@ impl SlotRewriter {
                     .with_max_allowed_memory_usage(MAX_REWRITER_MEMORY)
                     .with_graceful_bail_out_on_memory_limit_exceeded(true),
             )
-            .with_graceful_bail_out_on_content_handler_error(true);
+            .with_graceful_bail_out_on_content_handler_error(true)
+            // Strict mode stops at a text element inside `<select>` or after
+            // `<frameset>` (non-conforming markup lol_html cannot read for
+            // sure) and loses the rest of the chunk it was given. What the
+            // rewriter inserts is escaped values in the merchant's own
+            // templates, so a text element read the other way could at worst
+            // misplace a card: the page keeps every byte instead.
+            .with_strict(false);
         let rewriter = HtmlRewriter::new(settings, Sink(out.clone()));
         Self {
             rewriter: Some(rewriter),
             out,
             state,
             fed: 0,
+            regions: Some(SlotRegions::new()),
         }
+    }
+
+    /// The same rewriter with lol_html reading every byte of the page, not
+    /// only the regions [`SlotRegions`] finds: the reference its output is
+    /// checked against (tests, fuzzing) and measured against (benches).
+    pub fn reading_every_byte(mut self) -> Self {
+        self.regions = None;
+        self
     }
 
     /// Feeds one chunk of the page; returns the output ready so far.
     pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
-        {
-            let mut s = self.state.borrow_mut();
-            s.source.bytes.extend_from_slice(chunk);
+        let Some(mut regions) = self.regions.take() else {
+            self.rewrite(chunk);
+            return std::mem::take(&mut *self.out.borrow_mut());
+        };
+        let mut ready = Vec::with_capacity(chunk.len());
+        regions.feed(chunk, &mut |route, bytes| {
+            self.route(route, bytes, &mut ready)
+        });
+        self.regions = Some(regions);
+        ready
+    }
+
+    /// Appends `bytes` to `ready`, through lol_html when `route` says so.
+    fn route(&mut self, route: Route, bytes: &[u8], ready: &mut Vec<u8>) {
+        match route {
+            Route::Pass => ready.extend_from_slice(bytes),
+            Route::Rewrite => {
+                self.rewrite(bytes);
+                ready.append(&mut self.out.borrow_mut());
+            }
+            Route::Context => {
+                self.rewrite(bytes);
+                self.out.borrow_mut().clear();
+            }
         }
-        self.fed += chunk.len();
+    }
+
+    /// Gives `bytes` to lol_html; its output collects in `self.out`.
+    fn rewrite(&mut self, bytes: &[u8]) {
+        self.state
+            .borrow_mut()
+            .source
+            .bytes
+            .extend_from_slice(bytes);
+        self.fed += bytes.len();
         match self.rewriter.as_mut() {
             Some(rw) => {
-                if let Err(e) = rw.write(chunk) {
+                if let Err(e) = rw.write(bytes) {
                     // Gracefully bailed out: everything received so far was
                     // flushed as-is; the rest passes through untouched.
                     self.rewriter = None;
                     self.state.borrow_mut().outcome.bailed_out = Some(e.to_string());
                 }
             }
-            None => self.out.borrow_mut().extend_from_slice(chunk),
+            None => self.out.borrow_mut().extend_from_slice(bytes),
         }
         self.trim_source();
-        std::mem::take(&mut *self.out.borrow_mut())
     }
 
     /// Ends the page; returns the last output and what happened to the slots.
     pub fn finish(mut self) -> (Vec<u8>, Outcome) {
+        let mut ready = Vec::new();
+        if let Some(mut regions) = self.regions.take() {
+            regions.finish(&mut |route, bytes| self.route(route, bytes, &mut ready));
+        }
         if let Some(rw) = self.rewriter.take() {
             if let Err(e) = rw.end() {
                 self.state.borrow_mut().outcome.bailed_out = Some(e.to_string());
             }
         }
-        let out = std::mem::take(&mut *self.out.borrow_mut());
+        ready.append(&mut self.out.borrow_mut());
         let outcome = std::mem::take(&mut self.state.borrow_mut().outcome);
-        (out, outcome)
+        (ready, outcome)
     }
 
     /// Keeps source bytes from the open slot's start (bounded), or a short

@@ -6,6 +6,8 @@
 //! 3. A page without slots comes out byte for byte as it went in.
 //! 4. A broken slot (unknown type, bad template, no template, bad k) keeps
 //!    its fallback content and says why; the other slots still fill.
+//! 5. lol_html reading only the slot regions rewrites a page exactly as it
+//!    does reading every byte, broken markup included, and loses nothing.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -82,7 +84,10 @@ fn slot(attrs: &str, template: &str, fallback: &str) -> String {
 }
 
 fn rewrite(engine: &Rc<Engine>, html: &str, chunk: usize, ctx: PageContext) -> (String, Outcome) {
-    let mut rw = SlotRewriter::new(engine.clone(), ctx);
+    rewrite_with(SlotRewriter::new(engine.clone(), ctx), html, chunk)
+}
+
+fn rewrite_with(mut rw: SlotRewriter, html: &str, chunk: usize) -> (String, Outcome) {
     let mut out = Vec::new();
     for c in html.as_bytes().chunks(chunk) {
         out.extend(rw.push(c));
@@ -404,4 +409,51 @@ fn every_slot_of_a_module_is_an_exposure_filled_or_not() {
     let (plain, outcome) = rewrite(&engine, &html, 64 * 1024, ctx(None));
     assert!(outcome.shown.is_empty());
     assert!(plain.contains("<!-- p13n: bought-together slot removed"));
+}
+
+/// Pages whose markup the slot regions must get right: slots broken by
+/// the page around them, text elements, foreign content, `<select>`.
+const AWKWARD_PAGES: [&str; 8] = [
+    // A slot the page closes from outside (a missing `</div>`): the rest
+    // of the page is kept.
+    r#"<ul><li><div data-p13n-slot="similar" data-p13n-product="LAMP-1"><template data-p13n-item><b>{{title}}</b></template><div data-p13n-items>fallback</li><li>next item</li></ul><footer>end</footer>"#,
+    // A stray end tag inside the slot closes an element around it.
+    r#"<main><section data-p13n-slot="trending"><template data-p13n-item><i>{{title}}</i></template></main><ul data-p13n-items>x</ul></section><p>after</p>"#,
+    // A text element in `<select>` (lol_html's strict mode would stop here
+    // and lose bytes).
+    r#"<select><option>a<xmp>x</xmp><template><style>s</style></template></select><section data-p13n-slot="trending"><template data-p13n-item><i>{{title}}</i></template><ul data-p13n-items>x</ul></section>"#,
+    // Slots in foreign content's HTML, and markup in CDATA.
+    r#"<svg><foreignObject><section data-p13n-slot="trending"><template data-p13n-item><i>{{title}}</i></template><ul data-p13n-items>x</ul></section></foreignObject><![CDATA[<q data-p13n-query>]]></svg><p>after</p>"#,
+    // Script escapes around markup that looks like a slot.
+    r#"<script><!-- <script> </script> <div data-p13n-slot="trending"><ul data-p13n-items>x</ul></div> --></script><section data-p13n-slot="trending"><template data-p13n-item><i>{{title}}</i></template><ul data-p13n-items>x</ul></section>"#,
+    // A slot removed for being empty, inside nested namesakes.
+    r#"<div><div><div data-p13n-slot="nonsense" data-p13n-empty="remove"><div><div data-p13n-items>x</div></div></div></div>kept</div>"#,
+    // An element left open inside a slot's items.
+    r#"<article><section data-p13n-slot="trending"><template data-p13n-item><i>{{title}}</i></template><ul data-p13n-items><li>open<li>open</ul></section></article>"#,
+    // Upper-case markers, unquoted values and a `>` in a quoted one.
+    r#"<SECTION DATA-P13N-SLOT=trending title="a>b"><TEMPLATE DATA-P13N-ITEM><i>{{title}}</i></TEMPLATE><UL DATA-P13N-ITEMS>x</UL></SECTION>"#,
+];
+
+#[test]
+fn slot_regions_rewrite_as_reading_every_byte() {
+    let engine = engine();
+    let ctx = || {
+        PageContext::new(engine.visit(Visitor {
+            now: NOW,
+            ..Visitor::default()
+        }))
+    };
+    for body in AWKWARD_PAGES {
+        let html = page(body);
+        let every_byte = rewrite_with(
+            SlotRewriter::new(engine.clone(), ctx()).reading_every_byte(),
+            &html,
+            html.len(),
+        );
+        for chunk in [1, 2, 3, 7, 16, 64, html.len()] {
+            let regions = rewrite(&engine, &html, chunk, ctx());
+            assert_eq!(regions, every_byte, "{chunk}-byte chunks of {html}");
+        }
+        assert!(every_byte.0.contains("</footer>"), "{}", every_byte.0);
+    }
 }

@@ -26,7 +26,7 @@ use firstpaint_contracts::{read_synonyms, read_toml, Purges, Rules};
 use firstpaint_edge::keyed_hash::KeySet;
 use firstpaint_edge::page_cache::CachePolicy;
 use firstpaint_edge::profile::Profile;
-use firstpaint_edge::rewrite::{PageContext, SlotRewriter};
+use firstpaint_edge::rewrite::{Outcome, PageContext, SlotRewriter};
 use firstpaint_engine::store::live::decode_updates;
 use firstpaint_engine::{Engine, SearchRequest, SlotKind, SlotRequest, Visitor};
 use worker::Url;
@@ -35,12 +35,14 @@ use worker::Url;
 #[path = "../../crates/engine/tests/support/mod.rs"]
 pub mod store;
 
+pub mod html_doc;
+
 /// A fuzz target: the fuzzer's bytes in, nothing out; it must not panic.
 pub type Target = fn(&[u8]);
 
 /// Every target by name: the name is its corpus folder and what
 /// `scripts/fuzz.sh` and `FIRSTPAINT_FUZZ_TARGET` call it.
-pub const TARGETS: [(&str, Target); 10] = [
+pub const TARGETS: [(&str, Target); 11] = [
     ("bundle", bundle),
     ("bundle_sections", bundle_sections),
     ("live", live),
@@ -51,6 +53,7 @@ pub const TARGETS: [(&str, Target); 10] = [
     ("collect", collect),
     ("rules", rules),
     ("rewrite", rewrite),
+    ("rewrite_regions", rewrite_regions),
 ];
 
 /// The target called `name`.
@@ -373,24 +376,77 @@ pub fn rules(data: &[u8]) {
 /// A storefront page streamed through the slot rewriter in chunks whose
 /// size the first byte sets (16 B to 4 KB), on a page that has a banner
 /// and search results to show: slots, templates, attributes, the banner,
-/// search and facet elements as the page has them.
+/// search and facet elements as the page has them. A page in which no
+/// attribute can start with `data-p13n-` comes out as it went in.
 pub fn rewrite(data: &[u8]) {
     let (choice, page) = split(data);
-    let engine = engine();
-    let visit = engine.visit(Visitor {
+    let (out, _) = rewrite_page(page, usize::from(choice).max(1) * 16, false);
+    let unmarked = !page.windows(4).any(|w| w.eq_ignore_ascii_case(b"13n-"));
+    assert!(
+        !unmarked || out == page,
+        "a page without slots came out changed"
+    );
+}
+
+/// A generated storefront document ([`html_doc::document`]) rewritten
+/// twice, in chunks the first byte sizes (1 to 442 bytes): lol_html
+/// reading only the regions the scanner finds, and reading every byte.
+/// The two must agree on every byte and on what happened to every slot.
+pub fn rewrite_regions(data: &[u8]) {
+    let (choice, rest) = split(data);
+    let html = html_doc::document(rest);
+    let chunk = usize::from(choice % 64) * 7 + 1;
+    let regions = rewrite_page(html.as_bytes(), chunk, false);
+    let every_byte = rewrite_page(html.as_bytes(), chunk, true);
+    let (a, b) = (&regions.0, &every_byte.0);
+    let at = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let around = |v: &[u8]| {
+        String::from_utf8_lossy(v.get(at.saturating_sub(80)..).unwrap_or_default()).into_owned()
+    };
+    assert!(
+        regions == every_byte,
+        "the region scanner changed the rewrite of\n{html}\n(in {chunk}-byte chunks) from output byte {at}:\nregions:    {}\nevery byte: {}\n{:?}\n{:?}",
+        around(a),
+        around(b),
+        regions.1,
+        every_byte.1
+    );
+}
+
+/// The context of the fuzzed pages: a banner and search results to show.
+fn page_context(store_engine: &Engine) -> PageContext {
+    thread_local! {
+        static SEARCH: Option<firstpaint_engine::SearchResults> =
+            engine().search(&search_request(b"\0\x01blu phone")).ok();
+    }
+    let visit = store_engine.visit(Visitor {
         now: store::NOW,
         ..Visitor::default()
     });
     let mut context = PageContext::new(visit);
     context.product = Some(store::id(0));
     context.category = Some("Kitchen".into());
-    context.banner = engine.store().rules().banners.first().cloned();
-    context.search = engine.search(&search_request(b"\0\x01blu phone")).ok();
+    context.banner = store_engine.store().rules().banners.first().cloned();
+    context.search = SEARCH.with(Clone::clone);
+    context
+}
+
+/// `page` through the slot rewriter in `chunk`-byte chunks, with lol_html
+/// reading the slot regions or `every_byte`.
+fn rewrite_page(page: &[u8], chunk: usize, every_byte: bool) -> (Vec<u8>, Outcome) {
+    let engine = engine();
+    let context = page_context(&engine);
     let mut rewriter = SlotRewriter::new(engine, context);
-    for chunk in page.chunks(usize::from(choice).max(1) * 16) {
-        let _ = rewriter.push(chunk);
+    if every_byte {
+        rewriter = rewriter.reading_every_byte();
     }
-    let _ = rewriter.finish();
+    let mut out = Vec::with_capacity(page.len());
+    for piece in page.chunks(chunk.max(1)) {
+        out.extend(rewriter.push(piece));
+    }
+    let (last, outcome) = rewriter.finish();
+    out.extend(last);
+    (out, outcome)
 }
 
 #[cfg(test)]

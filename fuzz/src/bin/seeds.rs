@@ -205,6 +205,21 @@ fn main() -> Result<(), String> {
         add("rewrite", page, Some(64), &html);
     }
 
+    // Generated documents (fuzz/src/html_doc.rs reads any bytes): a few
+    // fixed pseudo-random ones, short and long.
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    for (i, len) in [16, 64, 200, 600, 1500].into_iter().enumerate() {
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state.to_le_bytes()[3]
+            })
+            .collect();
+        add("rewrite_regions", &format!("gen-{i}"), None, &bytes);
+    }
+
     for (target, name, bytes) in &seeds {
         write(&corpus.join(target).join(name), bytes)?;
     }
