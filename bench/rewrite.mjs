@@ -1,23 +1,29 @@
-// What personalizing a page costs in workerd: a ~100 KB storefront page
-// with 4 slots of 12 cards, served by the worker personalizing it and by
-// the same worker with the kill switch on (P13N_DISABLED=1: fetch the
-// asset and stream it through), in the same run.
+// What personalizing a page adds in workerd, and nothing else: a ~100 KB
+// storefront page with 4 slots of 12 cards, held in memory by a local
+// origin (ORIGIN_URL), fetched by the worker and either personalized or
+// passed through by the same worker with the kill switch on
+// (P13N_DISABLED=1: the origin's body stream handed on untouched), timed
+// on workerd's own port (not `wrangler dev`'s proxy). Requests carry an
+// Authorization header, so both arms go straight to the origin (no page
+// cache in either).
 //
-//   node bench/rewrite.mjs [requests]     (after `make worker bundle site`)
+//   node bench/rewrite.mjs [runs] [seconds] [concurrency]   (defaults 5 4 4;
+//                                                            after `make worker bundle`)
 //
-// Prints a Markdown table: p50 / p99 of the whole response (headers and
-// body read) for each, the added p50, and throughput at 4 concurrent
-// requests with its ratio. Requests alternate between the two servers so
-// drift on this noisy 2-core machine hits both alike. Each `wrangler dev`
-// runs workerd behind its own proxy; the table says which port was timed
-// (workerd's own port when it can be found, else the proxy's).
+// Each run: 200 requests one at a time, alternating between the two
+// workers (p50 / p99 of each, and the added p50), then each worker alone
+// at a fixed concurrency for `seconds` (pages/s), the order alternating
+// between runs. Prints each run and the medians over the runs, as Markdown.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
-import { CONSENTED, ROOT, startStore } from '../tests/support.mjs';
+import { CONSENTED, ROOT, freePort, startStore } from '../tests/support.mjs';
 
-const REQUESTS = Number(process.argv[2] ?? 400);
-const PAGE = 'bench-page.html';
+const RUNS = Number(process.argv[2] ?? 5);
+const SECONDS = Number(process.argv[3] ?? 4);
+const CONCURRENCY = Number(process.argv[4] ?? 4);
+const SEQUENTIAL = 200;
 const SLOTS = ['home', 'similar', 'viewed-together', 'bought-together'];
 
 /** A storefront page of about 100 KB: 4 slots of 12, and a long listing. */
@@ -49,14 +55,9 @@ function descends(pid, root) {
   return false;
 }
 
-/** workerd's own HTTP port under the `wrangler dev` of `server`, if it can be found. */
+/** workerd's own HTTP port under the `wrangler dev` of `server`. */
 async function directPort(server) {
-  let listening = '';
-  try {
-    listening = execFileSync('ss', ['-ltnpH'], { encoding: 'utf8' });
-  } catch {
-    return null;
-  }
+  const listening = execFileSync('ss', ['-ltnpH'], { encoding: 'utf8' });
   const proxy = new URL(server.url).port;
   const ports = [...listening.matchAll(/127\.0\.0\.1:(\d+)\s.*"workerd",pid=(\d+)/g)]
     .filter((m) => m[1] !== proxy && descends(Number(m[2]), server.pid))
@@ -67,65 +68,81 @@ async function directPort(server) {
       if (res.ok && (await res.json()).status === 'ok') return `http://127.0.0.1:${port}`;
     } catch { /* not the worker's port */ }
   }
-  return null;
+  throw new Error(`workerd's own port under wrangler dev ${server.url} not found (ss -ltnp)`);
 }
+
+const HEADERS = { cookie: CONSENTED, authorization: 'Bearer bench' };
 
 async function timed(url) {
   const t = process.hrtime.bigint();
-  const res = await fetch(url, { headers: { cookie: CONSENTED } });
+  const res = await fetch(url, { headers: HEADERS });
   const body = await res.text();
-  const ms = Number(process.hrtime.bigint() - t) / 1e6;
-  return { ms, bytes: body.length, tag: res.headers.get('x-p13n') };
+  return { ms: Number(process.hrtime.bigint() - t) / 1e6, body, tag: res.headers.get('x-p13n') };
 }
 
-async function throughput(url, seconds, concurrency) {
-  const end = Date.now() + seconds * 1000;
+async function throughput(url) {
+  const end = Date.now() + SECONDS * 1000;
   let done = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (Date.now() < end) {
       await timed(url);
       done += 1;
     }
   }));
-  return done / seconds;
+  return done / SECONDS;
 }
 
 const pct = (v, q) => [...v].sort((a, b) => a - b)[Math.round((v.length - 1) * q)];
+const median = (v) => pct(v, 0.5);
 
 const html = page();
-fs.writeFileSync(path.join(ROOT, 'build/site', PAGE), html);
 // Also for `cargo run --release -p firstpaint-edge --example rewrite_cost`.
 fs.writeFileSync(path.join(ROOT, 'build/bench-page.html'), html);
-const on = await startStore();
-const off = await startStore({ P13N_DISABLED: '1' });
+const origin = http.createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(html);
+});
+const originPort = await freePort();
+await new Promise((resolve) => origin.listen(originPort, '127.0.0.1', resolve));
+const vars = { ORIGIN_URL: `http://127.0.0.1:${originPort}` };
+const on = await startStore(vars);
+const off = await startStore({ ...vars, P13N_DISABLED: '1' });
 try {
-  const targets = [];
-  for (const server of [on, off]) {
-    const direct = await directPort(server);
-    targets.push({ base: direct ?? server.url, port: direct ? "workerd's own" : 'wrangler proxy' });
-  }
-  const [a, b] = targets.map((t) => `${t.base}/${PAGE}`);
+  const a = `${await directPort(on)}/products/SKU-00001`;
+  const b = `${await directPort(off)}/products/SKU-00001`;
   const first = await timed(a);
   const second = await timed(b);
-  if (first.tag !== 'personalized' || second.tag !== 'disabled') {
-    throw new Error(`unexpected x-p13n: ${first.tag} / ${second.tag}`);
+  const filled = (first.body.match(/data-p13n-state="personalized"/g) ?? []).length;
+  if (first.tag !== 'personalized' || filled !== SLOTS.length || second.tag !== 'disabled' || second.body !== html) {
+    throw new Error(`unexpected answers: x-p13n ${first.tag} with ${filled} slots filled / ${second.tag}, pass-through ${second.body === html ? 'intact' : 'changed'}`);
   }
-  for (let i = 0; i < 50; i++) { await timed(a); await timed(b); } // warm both isolates
-  const times = { a: [], b: [] };
-  for (let i = 0; i < REQUESTS; i++) {
-    times.a.push((await timed(a)).ms);
-    times.b.push((await timed(b)).ms);
+  for (let i = 0; i < 100; i++) { await timed(a); await timed(b); } // warm both isolates
+  const runs = [];
+  for (let r = 0; r < RUNS; r++) {
+    const times = { a: [], b: [] };
+    for (let i = 0; i < SEQUENTIAL; i++) {
+      times.a.push((await timed(a)).ms);
+      times.b.push((await timed(b)).ms);
+    }
+    const order = r % 2 === 0 ? [b, a] : [a, b];
+    const rps = {};
+    for (const url of order) rps[url === a ? 'a' : 'b'] = await throughput(url);
+    runs.push({
+      a50: median(times.a), a99: pct(times.a, 0.99),
+      b50: median(times.b), b99: pct(times.b, 0.99),
+      added: median(times.a) - median(times.b),
+      rpsA: rps.a, rpsB: rps.b, ratio: rps.a / rps.b,
+    });
   }
-  const rpsB = await throughput(b, 5, 4);
-  const rpsA = await throughput(a, 5, 4);
-  const row = (name, v) => `| ${name} | ${pct(v, 0.5).toFixed(2)} | ${pct(v, 0.99).toFixed(2)} |`;
-  console.log(`page ${first.bytes} bytes in, ${SLOTS.length} slots x 12; ${REQUESTS} requests each, alternating; timed on ${targets[0].port} port\n`);
-  console.log('| worker | p50 ms | p99 ms |\n| --- | ---: | ---: |');
-  console.log(row('personalizing (4 slots ranked and rendered while streaming)', times.a));
-  console.log(row('kill switch on (asset streamed through)', times.b));
-  console.log(`\nadded p50: ${(pct(times.a, 0.5) - pct(times.b, 0.5)).toFixed(2)} ms; throughput at 4 concurrent: ${rpsA.toFixed(0)} vs ${rpsB.toFixed(0)} pages/s (${(rpsA / rpsB).toFixed(2)}x)`);
+  const f = (v) => v.toFixed(2);
+  console.log(`page ${html.length} bytes from an in-memory origin, ${SLOTS.length} slots x 12; timed on workerd's own port; ${RUNS} runs of ${SEQUENTIAL} alternating requests each, then ${SECONDS} s per worker at ${CONCURRENCY} concurrent\n`);
+  console.log('| run | personalizing p50 / p99 ms | pass-through p50 / p99 ms | added p50 ms | personalizing pages/s | pass-through pages/s | throughput ratio |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  runs.forEach((x, i) => console.log(`| ${i + 1} | ${f(x.a50)} / ${f(x.a99)} | ${f(x.b50)} / ${f(x.b99)} | ${f(x.added)} | ${x.rpsA.toFixed(0)} | ${x.rpsB.toFixed(0)} | ${f(x.ratio)}x |`));
+  const m = (k) => median(runs.map((x) => x[k]));
+  console.log(`| **median** | ${f(m('a50'))} / ${f(m('a99'))} | ${f(m('b50'))} / ${f(m('b99'))} | **${f(m('added'))}** | ${m('rpsA').toFixed(0)} | ${m('rpsB').toFixed(0)} | **${f(m('ratio'))}x** |`);
 } finally {
   on.stop();
   off.stop();
-  fs.rmSync(path.join(ROOT, 'build/site', PAGE), { force: true });
+  origin.close();
 }

@@ -220,7 +220,7 @@ export function sealLive({ sequence, createdAt, expiresAt }, payload, key = sign
   return Buffer.concat([head, crypto.sign(null, head, key.privateKey), payload]);
 }
 
-async function freePort() {
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();

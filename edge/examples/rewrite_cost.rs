@@ -8,6 +8,7 @@
 //!
 //! `node bench/rewrite.mjs` (writes build/bench-page.html), then
 //! `cargo run --release -p firstpaint-edge --example rewrite_cost`
+//! (`-- --only-rewrite`: the whole rewrite alone, for a profiler)
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -72,6 +73,13 @@ fn main() {
         n += rw.finish().0.len();
         std::hint::black_box(n);
     };
+    if std::env::args().any(|a| a == "--only-rewrite") {
+        // For a profiler: the whole rewrite alone, many times.
+        for _ in 0..3_000 {
+            rewrite(false);
+        }
+        return;
+    }
     let full = time(|| rewrite(false));
     let every_byte = time(|| rewrite(true));
     let scan_only = time(|| {

@@ -328,18 +328,15 @@ fn page_headers(
 }
 
 /// The upstream response, unchanged but for a tag saying why; as it came
-/// when even the tag cannot be added.
-fn pass_through(mut upstream: Response, tag: &str) -> Result<Response> {
+/// when even the tag cannot be added. Its body stream is handed on as it
+/// is: no byte of it passes through the wasm.
+fn pass_through(upstream: Response, tag: &str) -> Result<Response> {
     let tagged = copy_headers(upstream.headers()).and_then(|h| h.set("x-p13n", tag).map(|()| h));
     let Ok(headers) = tagged else {
         return Ok(upstream);
     };
     let status = upstream.status_code();
-    let Ok(body) = upstream.stream() else {
-        return Ok(upstream);
-    };
-    // Past here the body is the stream's: no other answer is left.
-    Ok(Response::from_stream(body)?
+    Ok(Response::from_body(upstream.body().clone())?
         .with_status(status)
         .with_headers(headers))
 }

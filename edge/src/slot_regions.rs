@@ -450,12 +450,15 @@ impl SlotRegions {
             Ns::Svg | Ns::MathMl => !tag.self_closing,
         };
         if pushed {
-            self.open
-                .push(data.get(tag.name_at.clone()).unwrap_or_default());
+            self.open.push(tag, data);
         }
         if self.mode == Mode::Pass && (tag.marked || name == b"svg" || name == b"math") {
             self.mode = Mode::Region(Root::Element { low: bottom });
             return Step::Enter(lt, tag.end);
+        }
+        if self.mode == Mode::Pass && self.text == Text::Plain {
+            // Nothing after `<plaintext>` is markup.
+            self.mode = Mode::PassRest;
         }
         Step::Next(tag.end)
     }
@@ -472,15 +475,14 @@ impl SlotRegions {
             return;
         }
         match self.current_ns() {
+            // Every name that changes how text reads starts with one of these.
+            Ns::Html if !matches!(name.first(), Some(b't' | b's' | b'i' | b'x' | b'n' | b'p')) => {}
             Ns::Html => {
                 self.text = if let Some(raw) = RAW_TEXT.iter().find(|r| **r == name) {
                     Text::Raw(raw)
                 } else if name == b"script" {
                     Text::Script(Escape::None)
                 } else if name == b"plaintext" {
-                    if self.mode == Mode::Pass {
-                        self.mode = Mode::PassRest;
-                    }
                     Text::Plain
                 } else {
                     Text::Data
@@ -517,8 +519,7 @@ impl SlotRegions {
         if leaves {
             self.ns.pop();
         }
-        self.open
-            .pop_up_to(data.get(tag.name_at.clone()).unwrap_or_default());
+        self.open.pop_up_to(tag, data);
         if let Mode::Region(Root::Element { low }) = &mut self.mode {
             *low = (*low).min(self.open.len());
         }
@@ -692,6 +693,13 @@ fn comment_end(rest: &[u8]) -> Result<usize, usize> {
     Err(0)
 }
 
+/// The first offset from `from` whose byte `stop`s, or the end.
+fn until(data: &[u8], from: usize, stop: impl Fn(u8) -> bool) -> usize {
+    data.get(from..)
+        .and_then(|rest| rest.iter().position(|&c| stop(c)))
+        .map_or(data.len(), |n| from + n)
+}
+
 /// HTML whitespace as the tokenizer knows it.
 fn is_space(c: u8) -> bool {
     matches!(c, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ')
@@ -794,18 +802,27 @@ impl OpenElements {
         self.names.get(from..to).unwrap_or_default()
     }
 
-    fn push(&mut self, name: &[u8]) {
+    fn push(&mut self, tag: &Tag, data: &[u8]) {
         self.starts.push(self.names.len());
-        self.names.extend(name.iter().map(u8::to_ascii_lowercase));
+        match tag.name() {
+            b"" => {
+                let name = data.get(tag.name_at.clone()).unwrap_or_default();
+                self.names.extend(name.iter().map(u8::to_ascii_lowercase));
+            }
+            lower => self.names.extend_from_slice(lower),
+        }
     }
 
     /// An end tag: pops the innermost element so named and every element
     /// inside it; nothing when none is open (as lol_html does).
-    fn pop_up_to(&mut self, name: &[u8]) {
-        if let Some(i) = (0..self.len())
-            .rev()
-            .find(|&i| self.name(i).eq_ignore_ascii_case(name))
-        {
+    fn pop_up_to(&mut self, tag: &Tag, data: &[u8]) {
+        let lower = tag.name();
+        let written = data.get(tag.name_at.clone()).unwrap_or_default();
+        let named = |open: &[u8]| match lower {
+            b"" => open.eq_ignore_ascii_case(written),
+            lower => open == lower,
+        };
+        if let Some(i) = (0..self.len()).rev().find(|&i| named(self.name(i))) {
             self.names
                 .truncate(self.starts.get(i).copied().unwrap_or(0));
             self.starts.truncate(i);
@@ -860,13 +877,7 @@ fn may_be_marked(tag: &[u8]) -> bool {
 /// `>`, as the tokenizer's tag and attribute states do; `None` when the
 /// bytes end first.
 fn read_tag(data: &[u8], at: usize) -> Option<Tag> {
-    let mut i = at;
-    while let Some(&c) = data.get(i) {
-        if is_space(c) || c == b'/' || c == b'>' {
-            break;
-        }
-        i += 1;
-    }
+    let mut i = until(data, at, |c| is_space(c) || c == b'/' || c == b'>');
     data.get(i)?;
     let mut tag = Tag {
         name_at: at..i,
@@ -921,9 +932,7 @@ fn read_tag(data: &[u8], at: usize) -> Option<Tag> {
     // (whose first byte may be `=`), after it, before the value, the
     // value quoted or not.
     loop {
-        while data.get(i).is_some_and(|&c| is_space(c)) {
-            i += 1;
-        }
+        i = until(data, i, |c| !is_space(c));
         match *data.get(i)? {
             b'>' => break,
             b'/' => {
@@ -937,25 +946,16 @@ fn read_tag(data: &[u8], at: usize) -> Option<Tag> {
             _ => {}
         }
         let name_start = i;
-        i += 1;
-        while let Some(&c) = data.get(i) {
-            if is_space(c) || c == b'/' || c == b'>' || c == b'=' {
-                break;
-            }
-            i += 1;
-        }
+        i = until(data, i + 1, |c| {
+            is_space(c) || c == b'/' || c == b'>' || c == b'='
+        });
         let name = data.get(name_start..i)?;
-        while data.get(i).is_some_and(|&c| is_space(c)) {
-            i += 1;
-        }
+        i = until(data, i, |c| !is_space(c));
         if *data.get(i)? != b'=' {
             attr(name, &[], &mut tag);
             continue;
         }
-        i += 1;
-        while data.get(i).is_some_and(|&c| is_space(c)) {
-            i += 1;
-        }
+        i = until(data, i + 1, |c| !is_space(c));
         let value = match *data.get(i)? {
             q @ (b'"' | b'\'') => {
                 let from = i + 1;
@@ -966,12 +966,7 @@ fn read_tag(data: &[u8], at: usize) -> Option<Tag> {
             b'>' => &[],
             _ => {
                 let from = i;
-                while let Some(&c) = data.get(i) {
-                    if is_space(c) || c == b'>' {
-                        break;
-                    }
-                    i += 1;
-                }
+                i = until(data, i, |c| is_space(c) || c == b'>');
                 data.get(from..i)?
             }
         };

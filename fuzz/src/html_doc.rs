@@ -3,7 +3,7 @@
 //!
 //! Each byte picks the next production: text, elements (slots with their
 //! template and items, nested namesakes, upper case), void elements,
-//! every comment form, the text elements (`<script>` with its escapes,
+//! every comment form, `<plaintext>`, the text elements (`<script>` with its escapes,
 //! `<style>`, `<textarea>`, `<title>`, …), SVG and MathML with their
 //! integration points, CDATA and breakouts, `<select>` with what makes
 //! lol_html's strict mode refuse, doctypes and bogus comments, and
@@ -88,7 +88,7 @@ const ATTRIBUTES: [&str; 22] = [
     "onclick=\"x('>')\"",
 ];
 
-const COMMENTS: [&str; 9] = [
+const COMMENTS: [&str; 11] = [
     "<!---->",
     "<!-->",
     "<!--->",
@@ -98,6 +98,9 @@ const COMMENTS: [&str; 9] = [
     "<!doctype html>",
     "<?xml version=\"1.0\"?>",
     "</ 3>",
+    // The rest of the page is text.
+    "<plaintext>",
+    "<PLAINTEXT data-p13n-query>",
 ];
 
 const RAW_ELEMENTS: [&str; 10] = [
