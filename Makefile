@@ -127,9 +127,12 @@ bench: origin
 	cargo run --profile native -p firstpaint-origin --bin firstpaint-bench -- --out-dir $(BUILD)/bench
 	$(MAKE) bench-wasm
 
-## A ~100 KB page with 4 slots in workerd: personalizing vs the kill switch.
+## A ~100 KB page with 4 slots in workerd: personalizing vs the kill switch
+## (the page from an in-memory origin, workerd's own port, 5 runs), then where
+## the time goes natively.
 bench-rewrite: worker bundle site
 	node bench/rewrite.mjs
+	cargo run --release -p firstpaint-edge --example rewrite_cost
 
 ## Core Web Vitals in headless Chromium: every fixtures page type, personalized vs the kill switch.
 bench-vitals: worker bundle site

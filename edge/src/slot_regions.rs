@@ -10,8 +10,14 @@
 //!
 //! - [`Route::Pass`]: bytes no selector can match, copied out as they came;
 //! - [`Route::Rewrite`]: a region that starts at an element with a
-//!   `data-p13n-` attribute and ends with that element; lol_html sees the
-//!   regions, in page order, as one document.
+//!   `data-p13n-` attribute and ends when everything opened in it has
+//!   closed; lol_html sees the regions, in page order, as one document;
+//! - [`Route::Context`]: around each region, the start tags of the
+//!   elements open there (and after it, their end tags), which lol_html
+//!   reads and the rewriter does not write out, so that lol_html's stack
+//!   of open elements is the one it would have had reading every byte:
+//!   an end tag in a slot that closes an element opened outside it (a
+//!   merchant's missing `</div>`) closes the slot just the same.
 //!
 //! What decides whether a `<` starts a tag is tracked exactly as lol_html
 //! tracks it (the HTML tokenizer's states, and lol_html's own simulation
@@ -26,9 +32,13 @@
 //! runs lol_html in non-strict mode, so no `<select>` or `<frameset>`
 //! state of its own needs mirroring.)
 //!
-//! A region ends no earlier than lol_html closes its first element (the
-//! count of that element's name can only run high), so the rewriter never
-//! stops seeing an element it is still replacing the content of.
+//! The scanner keeps lol_html's stack of open elements itself (names only:
+//! void elements popped at once, self-closing ones in foreign content
+//! never pushed, an end tag popping the innermost element of its name and
+//! all inside it), so a region never ends while lol_html is still inside
+//! an element it opened, and what it replaces the content of is never cut
+//! short. `tests/rewrite.rs` and the `rewrite_regions` fuzz target check
+//! the output against lol_html reading every byte.
 
 use std::ops::Range;
 
