@@ -1,24 +1,27 @@
 // What personalizing a page adds in workerd, and nothing else: a ~100 KB
 // storefront page with 4 slots of 12 cards, held in memory by a local
-// origin (ORIGIN_URL), fetched by the worker and either personalized or
-// passed through by the same worker with the kill switch on
-// (P13N_DISABLED=1: the origin's body stream handed on untouched), timed
-// on workerd's own port (not `wrangler dev`'s proxy). Requests carry an
-// Authorization header, so both arms go straight to the origin (no page
-// cache in either).
+// origin (ORIGIN_URL), fetched by the worker and personalized, or passed
+// through by the same worker with the kill switch on (P13N_DISABLED=1: the
+// origin's body stream handed on untouched). Bare workerd (the npm
+// package's binary, bench/workerd.mjs): no `wrangler dev`, no proxy, no
+// inspector. A third arm personalizes with lol_html reading every byte
+// (P13N_READ_EVERY_BYTE=1) rather than the slot regions only.
 //
 //   node bench/rewrite.mjs [runs] [seconds] [concurrency]   (defaults 5 4 4;
 //                                                            after `make worker bundle`)
 //
-// Each run: 200 requests one at a time, alternating between the two
-// workers (p50 / p99 of each, and the added p50), then each worker alone
-// at a fixed concurrency for `seconds` (pages/s), the order alternating
-// between runs. Prints each run and the medians over the runs, as Markdown.
+// Each run: 200 requests one at a time to each arm in turn (p50 / p99 of
+// each, the added p50 against the pass-through), then each arm alone at a
+// fixed concurrency for `seconds` (pages/s, and its ratio to the
+// pass-through's), the order rotating between runs. Prints each run and
+// the medians over the runs, as Markdown.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
-import { CONSENTED, ROOT, freePort, startStore } from '../tests/support.mjs';
+import { CONSENTED, ROOT, freePort } from '../tests/support.mjs';
+import { startWorkerd } from './workerd.mjs';
 
 const RUNS = Number(process.argv[2] ?? 5);
 const SECONDS = Number(process.argv[3] ?? 4);
@@ -40,35 +43,6 @@ function page() {
 <header><a href="/"><strong>Northwind Goods</strong></a></header><main>
 ${SLOTS.slice(0, 2).map(slot).join('')}<div class="cards">${listing}</div>
 ${SLOTS.slice(2).map(slot).join('')}</main></body></html>\n`;
-}
-
-/** Whether process `pid` descends from process `root`. */
-function descends(pid, root) {
-  for (let p = pid, hops = 0; p > 1 && hops < 32; hops++) {
-    if (p === root) return true;
-    try {
-      p = Number(fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
-    } catch {
-      return false;
-    }
-  }
-  return false;
-}
-
-/** workerd's own HTTP port under the `wrangler dev` of `server`. */
-async function directPort(server) {
-  const listening = execFileSync('ss', ['-ltnpH'], { encoding: 'utf8' });
-  const proxy = new URL(server.url).port;
-  const ports = [...listening.matchAll(/127\.0\.0\.1:(\d+)\s.*"workerd",pid=(\d+)/g)]
-    .filter((m) => m[1] !== proxy && descends(Number(m[2]), server.pid))
-    .map((m) => m[1]);
-  for (const port of ports) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/p13n/health`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok && (await res.json()).status === 'ok') return `http://127.0.0.1:${port}`;
-    } catch { /* not the worker's port */ }
-  }
-  throw new Error(`workerd's own port under wrangler dev ${server.url} not found (ss -ltnp)`);
 }
 
 const HEADERS = { cookie: CONSENTED, authorization: 'Bearer bench' };
@@ -104,45 +78,59 @@ const origin = http.createServer((req, res) => {
 });
 const originPort = await freePort();
 await new Promise((resolve) => origin.listen(originPort, '127.0.0.1', resolve));
-const vars = { ORIGIN_URL: `http://127.0.0.1:${originPort}` };
-const on = await startStore(vars);
-const off = await startStore({ ...vars, P13N_DISABLED: '1' });
+const ORIGIN_URL = `http://127.0.0.1:${originPort}`;
+const kvDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-bench-kv-'));
+execFileSync(path.join(ROOT, 'target/native/firstpaint'), ['publish', path.join(ROOT, 'build/fixtures.fpb'),
+  '--pubkey', path.join(ROOT, 'fixtures/keys/dev.pub'), '--key', path.join(ROOT, 'fixtures/keys/dev.key'), '--dir', kvDir], { stdio: 'ignore' });
+const workerd = await startWorkerd({
+  kvDir,
+  workers: {
+    regions: { ORIGIN_URL },
+    everybyte: { ORIGIN_URL, P13N_READ_EVERY_BYTE: '1' },
+    pass: { ORIGIN_URL, P13N_DISABLED: '1' },
+  },
+});
+const ARMS = [
+  ['regions', 'personalizing (lol_html reads the slot regions)'],
+  ['everybyte', 'personalizing (lol_html reads every byte)'],
+  ['pass', 'pass-through (kill switch)'],
+];
 try {
-  const a = `${await directPort(on)}/products/SKU-00001`;
-  const b = `${await directPort(off)}/products/SKU-00001`;
-  const first = await timed(a);
-  const second = await timed(b);
-  const filled = (first.body.match(/data-p13n-state="personalized"/g) ?? []).length;
-  if (first.tag !== 'personalized' || filled !== SLOTS.length || second.tag !== 'disabled' || second.body !== html) {
-    throw new Error(`unexpected answers: x-p13n ${first.tag} with ${filled} slots filled / ${second.tag}, pass-through ${second.body === html ? 'intact' : 'changed'}`);
+  const url = Object.fromEntries(ARMS.map(([k]) => [k, `${workerd.urls[k]}/products/SKU-00001`]));
+  for (const [k] of ARMS) {
+    const first = await timed(url[k]);
+    const filled = (first.body.match(/data-p13n-state="personalized"/g) ?? []).length;
+    const expected = k === 'pass' ? first.tag === 'disabled' && first.body === html : first.tag === 'personalized' && filled === SLOTS.length;
+    if (!expected) throw new Error(`${k}: x-p13n ${first.tag}, ${filled} slots filled, body ${first.body === html ? 'unchanged' : 'changed'}`);
   }
-  for (let i = 0; i < 100; i++) { await timed(a); await timed(b); } // warm both isolates
+  for (let i = 0; i < 100; i++) for (const [k] of ARMS) await timed(url[k]); // warm every isolate
   const runs = [];
   for (let r = 0; r < RUNS; r++) {
-    const times = { a: [], b: [] };
-    for (let i = 0; i < SEQUENTIAL; i++) {
-      times.a.push((await timed(a)).ms);
-      times.b.push((await timed(b)).ms);
-    }
-    const order = r % 2 === 0 ? [b, a] : [a, b];
+    const times = Object.fromEntries(ARMS.map(([k]) => [k, []]));
+    for (let i = 0; i < SEQUENTIAL; i++) for (const [k] of ARMS) times[k].push((await timed(url[k])).ms);
     const rps = {};
-    for (const url of order) rps[url === a ? 'a' : 'b'] = await throughput(url);
-    runs.push({
-      a50: median(times.a), a99: pct(times.a, 0.99),
-      b50: median(times.b), b99: pct(times.b, 0.99),
-      added: median(times.a) - median(times.b),
-      rpsA: rps.a, rpsB: rps.b, ratio: rps.a / rps.b,
-    });
+    for (let j = 0; j < ARMS.length; j++) {
+      const [k] = ARMS[(j + r) % ARMS.length];
+      rps[k] = await throughput(url[k]);
+    }
+    runs.push(Object.fromEntries(ARMS.map(([k]) => [k, {
+      p50: median(times[k]), p99: pct(times[k], 0.99), rps: rps[k],
+    }])));
   }
   const f = (v) => v.toFixed(2);
-  console.log(`page ${html.length} bytes from an in-memory origin, ${SLOTS.length} slots x 12; timed on workerd's own port; ${RUNS} runs of ${SEQUENTIAL} alternating requests each, then ${SECONDS} s per worker at ${CONCURRENCY} concurrent\n`);
-  console.log('| run | personalizing p50 / p99 ms | pass-through p50 / p99 ms | added p50 ms | personalizing pages/s | pass-through pages/s | throughput ratio |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-  runs.forEach((x, i) => console.log(`| ${i + 1} | ${f(x.a50)} / ${f(x.a99)} | ${f(x.b50)} / ${f(x.b99)} | ${f(x.added)} | ${x.rpsA.toFixed(0)} | ${x.rpsB.toFixed(0)} | ${f(x.ratio)}x |`));
-  const m = (k) => median(runs.map((x) => x[k]));
-  console.log(`| **median** | ${f(m('a50'))} / ${f(m('a99'))} | ${f(m('b50'))} / ${f(m('b99'))} | **${f(m('added'))}** | ${m('rpsA').toFixed(0)} | ${m('rpsB').toFixed(0)} | **${f(m('ratio'))}x** |`);
+  console.log(`page ${html.length} bytes from an in-memory origin, ${SLOTS.length} slots x 12; bare workerd (${workerd.version}); ${RUNS} runs of ${SEQUENTIAL} requests per arm in turn, then ${SECONDS} s per arm at ${CONCURRENCY} concurrent\n`);
+  console.log('| run | arm | p50 ms | p99 ms | added p50 ms | pages/s | throughput ratio |');
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  const row = (label, name, x, pass) => console.log(`| ${label} | ${name} | ${f(x.p50)} | ${f(x.p99)} | ${f(x.p50 - pass.p50)} | ${x.rps.toFixed(0)} | ${f(x.rps / pass.rps)}x |`);
+  runs.forEach((run, i) => ARMS.forEach(([k, name]) => row(String(i + 1), name, run[k], run.pass)));
+  const med = Object.fromEntries(ARMS.map(([k]) => [k, {
+    p50: median(runs.map((x) => x[k].p50)),
+    p99: median(runs.map((x) => x[k].p99)),
+    rps: median(runs.map((x) => x[k].rps)),
+  }]));
+  ARMS.forEach(([k, name]) => row('**median**', name, med[k], med.pass));
 } finally {
-  on.stop();
-  off.stop();
+  workerd.stop();
   origin.close();
+  fs.rmSync(kvDir, { recursive: true, force: true });
 }

@@ -39,6 +39,7 @@ pub mod profile;
 pub mod purges;
 pub mod recommend;
 pub mod rewrite;
+pub mod rewrite_stream;
 pub mod routing;
 pub mod search;
 pub mod shard_cache;

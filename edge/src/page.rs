@@ -3,8 +3,9 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use worker::{console_log, console_warn, Context, Date, Env, Headers, Request, Response, Result};
+use worker::{
+    console_log, console_warn, Context, Date, Env, Headers, Request, Response, ResponseBody, Result,
+};
 
 use crate::channel;
 use crate::cookies::{category_from_path, product_from_path};
@@ -12,7 +13,8 @@ use crate::error::EdgeError;
 use crate::experiment::{exposure_log, visit_for, Experiment, PageFacts};
 use crate::limits::DEFAULT_COLD_LOAD_BUDGET_MS;
 use crate::loader;
-use crate::rewrite::{PageContext, SearchEngines, SlotRewriter};
+use crate::rewrite::{Outcome, PageContext, SearchEngines, SlotRewriter};
+use crate::rewrite_stream;
 use crate::routing::Need;
 use crate::search::{self, DEFAULT_SEARCH_PATH, SEARCH_PATH_VAR};
 use crate::shard_search;
@@ -26,6 +28,10 @@ use firstpaint_engine::{Intent, SearchRequest, Visitor};
 /// until it is unset; no redeploy needed (`wrangler secret put` or a var).
 /// Also the baseline of the rewrite benchmark.
 pub const DISABLED_VAR: &str = "P13N_DISABLED";
+/// Set to `1` and lol_html reads every byte of every page, not only the
+/// slot regions (`slot_regions`): the same output, slower; an escape hatch
+/// that needs no redeploy, and the other arm of the rewrite benchmark.
+pub const READ_EVERY_BYTE_VAR: &str = "P13N_READ_EVERY_BYTE";
 /// Variable: the longest a page waits for a cold isolate's first bundle
 /// load, in milliseconds (default [`DEFAULT_COLD_LOAD_BUDGET_MS`]).
 pub const COLD_LOAD_BUDGET_VAR: &str = "COLD_LOAD_BUDGET_MS";
@@ -45,7 +51,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             return pass_through(upstream, "unmodified");
         }
     };
-    let mut upstream = storefront::fetch(req, env, ctx).await?;
+    let upstream = storefront::fetch(req, env, ctx).await?;
     let is_html = upstream
         .headers()
         .get("content-type")
@@ -233,49 +239,42 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             experiment,
         },
     );
+    let rewriter = if setting(env, READ_EVERY_BYTE_VAR).is_some_and(|v| v == "1") {
+        rewriter.reading_every_byte()
+    } else {
+        rewriter
+    };
     let path = url.path().to_owned();
-    let body = match upstream.stream() {
-        Ok(body) => body,
-        Err(e) => {
-            console_warn!("firstpaint: serving {path} as it came: its body cannot be read: {e}");
-            return Ok(upstream);
+    let ResponseBody::Stream(body) = upstream.body() else {
+        // No body to stream through (an empty page): as it came.
+        return Ok(upstream);
+    };
+    let done = move |outcome: Outcome| {
+        if let Some(log) = log {
+            // The exposure log sends once the page is whole.
+            let _ = log.send(outcome.shown.clone());
+        }
+        if !outcome.fallbacks.is_empty() || outcome.bailed_out.is_some() {
+            console_warn!(
+                "firstpaint: {path}: {} slot(s) filled; fallbacks: {:?}; bail-out: {:?}",
+                outcome.filled,
+                outcome.fallbacks,
+                outcome.bailed_out
+            );
+        } else {
+            console_log!("firstpaint: {path}: {} slot(s) filled", outcome.filled);
         }
     };
-    let stream = futures_util::stream::unfold(Some((body, rewriter, log)), move |state| {
-        let path = path.clone();
-        async move {
-            let (mut body, mut rewriter, log) = state?;
-            match body.next().await {
-                Some(Ok(chunk)) => {
-                    let out = rewriter.push(&chunk);
-                    Some((
-                        Ok::<Vec<u8>, worker::Error>(out),
-                        Some((body, rewriter, log)),
-                    ))
-                }
-                Some(Err(e)) => Some((Err(e), None)),
-                None => {
-                    let (out, outcome) = rewriter.finish();
-                    if let Some(log) = log {
-                        // The exposure log sends once the page is whole.
-                        let _ = log.send(outcome.shown.clone());
-                    }
-                    if !outcome.fallbacks.is_empty() || outcome.bailed_out.is_some() {
-                        console_warn!(
-                            "firstpaint: {path}: {} slot(s) filled; fallbacks: {:?}; bail-out: {:?}",
-                            outcome.filled,
-                            outcome.fallbacks,
-                            outcome.bailed_out
-                        );
-                    } else {
-                        console_log!("firstpaint: {path}: {} slot(s) filled", outcome.filled);
-                    }
-                    Some((Ok(out), None))
-                }
-            }
+    match rewrite_stream::through(body, rewriter, done) {
+        Ok(stream) => Ok(Response::from_body(ResponseBody::Stream(stream))?.with_headers(headers)),
+        Err(e) => {
+            console_warn!(
+                "firstpaint: {}: serving as it came: the body cannot be piped: {e:?}",
+                url.path()
+            );
+            Ok(upstream)
         }
-    });
-    Ok(Response::from_stream(stream)?.with_headers(headers))
+    }
 }
 
 /// On the storefront's search page, the search its `q` asks for,

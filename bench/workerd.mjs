@@ -1,0 +1,112 @@
+// The worker in bare workerd (the npm package's own binary): no `wrangler
+// dev`, no proxy in front, no inspector attached, no live-reload
+// middleware. What the rewrite and cold-start benches time. The bundle is
+// read from a directory written by `firstpaint publish --dir` through a
+// small read-only KV service; the storefront is `ORIGIN_URL`.
+//
+//   const w = await startWorkerd({ kvDir, workers: { on: {ORIGIN_URL}, off: {ORIGIN_URL, P13N_DISABLED: '1'} } });
+//   w.urls.on, w.urls.off; w.stop()
+//
+// Each worker is its own service (its own isolate) in one workerd process,
+// on its own port, with the DEV variables of wrangler.toml plus `vars`.
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT, freePort } from '../tests/support.mjs';
+
+const WORKERD = path.join(ROOT, 'node_modules/workerd/bin/workerd');
+
+/** wrangler.toml's `[vars]`: the DEV keys and settings. */
+function wranglerVars() {
+  const text = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8');
+  const section = text.split(/^\[vars\]\s*$/m)[1]?.split(/^\[/m)[0] ?? '';
+  return Object.fromEntries([...section.matchAll(/^([A-Z_][A-Z0-9_]*)\s*=\s*"([^"]*)"/gm)].map((m) => [m[1], m[2]]));
+}
+
+const KV_WORKER = `export default {
+  async fetch(request, env) {
+    if (request.method !== 'GET') return new Response('read-only', { status: 405 });
+    let key = decodeURIComponent(new URL(request.url).pathname.slice(1));
+    if (key === 'manifest') key = 'manifest.json';
+    return env.files.fetch('http://files/' + key.split('/').map(encodeURIComponent).join('/'));
+  },
+};
+`;
+
+const capnp = (s) => JSON.stringify(String(s));
+
+/** Starts workerd with `workers` (name -> extra vars) over the published `kvDir`. */
+export async function startWorkerd({ kvDir, workers }) {
+  const dir = fs.mkdtempSync(path.join(ROOT, 'build', 'workerd-'));
+  fs.writeFileSync(path.join(dir, 'kv.js'), KV_WORKER);
+  const base = wranglerVars();
+  const ports = {};
+  const services = [];
+  const sockets = [];
+  const defs = [];
+  for (const [name, vars] of Object.entries(workers)) {
+    ports[name] = await freePort();
+    const bindings = Object.entries({ ...base, ...vars })
+      .map(([k, v]) => `(name = ${capnp(k)}, text = ${capnp(v)})`)
+      .concat(['(name = "BUNDLES", kvNamespace = "kv")']);
+    services.push(`(name = ${capnp(name)}, worker = .${name})`);
+    sockets.push(`(name = ${capnp(name)}, address = ${capnp(`127.0.0.1:${ports[name]}`)}, http = (), service = ${capnp(name)})`);
+    defs.push(`const ${name} :Workerd.Worker = (
+  modules = [
+    (name = "index.js", esModule = embed ${capnp(path.relative(dir, path.join(ROOT, 'edge/build/index.js')))}),
+    (name = "index_bg.wasm", wasm = embed ${capnp(path.relative(dir, path.join(ROOT, 'edge/build/index_bg.wasm')))}),
+  ],
+  compatibilityDate = "2025-09-01",
+  bindings = [${bindings.join(', ')}],
+  globalOutbound = "internet",
+);`);
+  }
+  const config = `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    ${services.join(',\n    ')},
+    (name = "kv", worker = .kv),
+    (name = "files", disk = (path = ${capnp(path.resolve(kvDir))})),
+    (name = "internet", network = (allow = ["public", "private", "local"])),
+  ],
+  sockets = [${sockets.join(', ')}],
+);
+const kv :Workerd.Worker = (
+  modules = [(name = "kv.js", esModule = embed "kv.js")],
+  compatibilityDate = "2025-09-01",
+  bindings = [(name = "files", service = "files")],
+);
+${defs.join('\n')}
+`;
+  const file = path.join(dir, 'config.capnp');
+  fs.writeFileSync(file, config);
+  const child = spawn(WORKERD, ['serve', file, '--experimental'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let logs = '';
+  child.stdout.on('data', (d) => { logs += d; });
+  child.stderr.on('data', (d) => { logs += d; });
+  const stop = () => {
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const urls = Object.fromEntries(Object.entries(ports).map(([n, p]) => [n, `http://127.0.0.1:${p}`]));
+  const started = process.hrtime.bigint();
+  const deadline = Date.now() + 30_000;
+  for (const url of Object.values(urls)) {
+    for (;;) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        stop();
+        throw new Error(`workerd did not start:\n${logs}`);
+      }
+      try {
+        // Not a page: answered without reading the bundle.
+        await (await fetch(`${url}/p13n/unknown-route`)).arrayBuffer();
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+  const startedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const version = execFileSync(WORKERD, ['--version'], { encoding: 'utf8' }).trim();
+  return { urls, stop, logs: () => logs, startedMs, version };
+}
