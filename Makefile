@@ -86,7 +86,10 @@ worker:
 	$(ROOT)/node_modules/.bin/wasm-opt edge/build/index_bg.wasm --strip-debug --strip-producers -o edge/build/index_bg.wasm
 
 ## The native CLI, optimised for speed (the wasm's release profile is for size).
+## (`make eval` builds the crate again: cargo test builds it with the
+## dev-dependencies in the feature resolution, and neither order shares.)
 origin:
+	$(STAMP)
 	cargo build --profile native -p firstpaint-origin
 
 $(BUILD):
