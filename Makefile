@@ -20,7 +20,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # Each phase of `make test` says when it starts (what a slow CI run is read by).
 STAMP = @echo "[make $@] $$(date -u +%T)"
 
-.PHONY: measure dev test setup setup-browser worker origin bundle bundle-sharded site publish-local lint unit eval e2e fuzz fuzz-short fuzz-seeds bench bench-wasm bench-rewrite bench-vitals clean
+.PHONY: measure dev test setup setup-browser worker origin bundle bundle-sharded site publish-local lint unit eval e2e fuzz fuzz-short fuzz-seeds bench bench-wasm bench-rewrite bench-cold bench-vitals clean
 
 ## Set up, build the fixtures store's bundle, publish it locally, serve it on 127.0.0.1:$(PORT).
 dev: setup worker bundle site publish-local
@@ -136,6 +136,11 @@ bench: origin
 bench-rewrite: worker bundle site
 	node bench/rewrite.mjs
 	cargo run --release -p firstpaint-edge --example rewrite_cost
+
+## A cold isolate: workerd started afresh per sample, its script start-up and
+## the first page's bundle load, over the warm page.
+bench-cold: worker bundle site
+	node bench/cold.mjs
 
 ## Core Web Vitals in headless Chromium: every fixtures page type, personalized vs the kill switch.
 bench-vitals: worker bundle site

@@ -5,7 +5,7 @@
 // small read-only KV service; the storefront is `ORIGIN_URL`.
 //
 //   const w = await startWorkerd({ kvDir, workers: { on: {ORIGIN_URL}, off: {ORIGIN_URL, P13N_DISABLED: '1'} } });
-//   w.urls.on, w.urls.off; w.stop()
+//   w.urls.on, w.urls.off; w.kvUrl (the KV service itself); w.stop()
 //
 // Each worker is its own service (its own isolate) in one workerd process,
 // on its own port, with the DEV variables of wrangler.toml plus `vars`.
@@ -41,6 +41,7 @@ export async function startWorkerd({ kvDir, workers }) {
   fs.writeFileSync(path.join(dir, 'kv.js'), KV_WORKER);
   const base = wranglerVars();
   const ports = {};
+  const kvPort = await freePort();
   const services = [];
   const sockets = [];
   const defs = [];
@@ -69,7 +70,7 @@ const config :Workerd.Config = (
     (name = "files", disk = (path = ${capnp(path.resolve(kvDir))})),
     (name = "internet", network = (allow = ["public", "private", "local"])),
   ],
-  sockets = [${sockets.join(', ')}],
+  sockets = [${sockets.concat(`(name = "kv", address = ${capnp(`127.0.0.1:${kvPort}`)}, http = (), service = "kv")`).join(', ')}],
 );
 const kv :Workerd.Worker = (
   modules = [(name = "kv.js", esModule = embed "kv.js")],
@@ -108,5 +109,5 @@ ${defs.join('\n')}
   }
   const startedMs = Number(process.hrtime.bigint() - started) / 1e6;
   const version = execFileSync(WORKERD, ['--version'], { encoding: 'utf8' }).trim();
-  return { urls, stop, logs: () => logs, startedMs, version };
+  return { urls, kvUrl: `http://127.0.0.1:${kvPort}`, stop, logs: () => logs, startedMs, version };
 }
