@@ -51,7 +51,7 @@ unit:
 ## like the CLI that prints their tables. Those on ../shared/data are
 ## #[ignore]d: run here when the data is there (and then they must find
 ## it), reported ignored by the test runner when it is not.
-EVAL_TESTS = cargo test --profile native -p firstpaint-origin --features eval-tests \
+EVAL_TESTS = cargo test --profile native -p firstpaint-origin \
 	--test eval_baskets --test eval_intent --test eval_search --test eval_sessions
 eval:
 	$(STAMP)
@@ -86,8 +86,8 @@ worker:
 	$(ROOT)/node_modules/.bin/wasm-opt edge/build/index_bg.wasm --strip-debug --strip-producers -o edge/build/index_bg.wasm
 
 ## The native CLI, optimised for speed (the wasm's release profile is for size).
-## (`make eval` builds the crate again: cargo test builds it with the
-## dev-dependencies in the feature resolution, and neither order shares.)
+## After `make eval` it is already built: the evaluations' `cargo test` builds
+## the CLI with the same dependencies, features and flags.
 origin:
 	$(STAMP)
 	cargo build --profile native -p firstpaint-origin
@@ -121,9 +121,12 @@ measure: setup worker bundle site
 publish-local: bundle
 	$(FP) publish $(BUILD)/fixtures.fpb --pubkey fixtures/keys/dev.pub --key fixtures/keys/dev.key --local --persist-to $(PERSIST)
 
+## Two files at a time: each starts its own wrangler on free ports
+## (tests/support.mjs picks the HTTP and inspector ports), and the suite
+## spends most of its time waiting on workerd, not on the cores.
 e2e: bundle-sharded
 	$(STAMP)
-	node --test --test-concurrency=1 tests/
+	node --test --test-concurrency=2 tests/
 
 ## Native figures (BENCHMARKS.md), then the same requests in wasm.
 bench: origin

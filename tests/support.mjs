@@ -239,8 +239,11 @@ export async function freePort() {
  */
 export async function startWrangler(state, vars = {}, ready = '/p13n/health') {
   const port = await freePort();
+  // Its own inspector port too: the default (9229) is taken by the first
+  // of the test files that `make test` runs side by side.
+  const inspector = await freePort();
   const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
-  const child = spawn(WRANGLER, ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--show-interactive-dev-session=false', ...varArgs], {
+  const child = spawn(WRANGLER, ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', state, '--show-interactive-dev-session=false', ...varArgs], {
     cwd: ROOT,
     env: ENV,
     detached: true,

@@ -12,6 +12,8 @@
 //!    its report; asked for nothing, or given a directory without
 //!    objects, it says what to give; simulate refuses rules that hold out
 //!    nobody.
+//! 8. site fills `{{same_category:N}}` with the storefront's own cards of
+//!    the page's category, and names the file of a malformed one.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -471,4 +473,93 @@ fn readout_says_what_it_read_and_what_it_needs() {
     let o = firstpaint(&["simulate", "--rules", s(&rules), "--shoppers", "1"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("holds out nobody"), "{}", stderr(&o));
+}
+
+/// The `data-product` ids of the cards in the `data-p13n-items` of `slot`.
+fn fallback_cards(html: &str, slot: &str) -> Vec<String> {
+    let start = html
+        .find(&format!("data-p13n-slot=\"{slot}\""))
+        .unwrap_or_else(|| panic!("no {slot} slot"));
+    let section = &html[start..];
+    let section = &section[..section.find("</section>").unwrap()];
+    let items = &section[section.find("data-p13n-items>").unwrap()..];
+    items
+        .split("data-product=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
+        .collect()
+}
+
+#[test]
+fn site_fills_fallbacks_with_the_categorys_own_cards() {
+    let store = Store::new();
+    assert!(store.build("b.fpb").status.success());
+    let catalog: Vec<serde_json::Value> = std::fs::read_to_string(store.path("catalog.ndjson"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // A product's category path, top first.
+    let category_of = |id: &str| -> Vec<String> {
+        let p = catalog.iter().find(|p| p["id"] == id).unwrap();
+        serde_json::from_value(p["category"].clone()).unwrap()
+    };
+    let pages = store.path("pages");
+    std::fs::create_dir_all(&pages).unwrap();
+    for page in ["product.html", "category.html"] {
+        std::fs::copy(fixtures().join("storefront").join(page), pages.join(page)).unwrap();
+    }
+    let out_dir = store.path("site");
+    let site = |pages: &Path| {
+        firstpaint(&[
+            "site",
+            s(&store.path("b.fpb")),
+            "--pubkey",
+            s(&store.path("k.pub")),
+            "--pages",
+            s(pages),
+            "--out",
+            s(&out_dir),
+        ])
+    };
+    let out = site(&pages);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let id = catalog[0]["id"].as_str().unwrap();
+    let product = std::fs::read_to_string(out_dir.join(format!("products/{id}.html"))).unwrap();
+    let similar = fallback_cards(&product, "similar");
+    assert_eq!(similar.len(), 6, "{similar:?}");
+    assert!(!similar.iter().any(|o| o == id), "the product itself");
+    for other in &similar {
+        assert_eq!(category_of(other), category_of(id), "{other}");
+    }
+
+    let listing_dir = out_dir.join("categories");
+    let first = std::fs::read_dir(&listing_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let page = std::fs::read_to_string(first.path()).unwrap();
+    let top = fallback_cards(&page, "category");
+    assert_eq!(top.len(), 8, "{}", first.path().display());
+    let name =
+        page[page.find("<h1>").unwrap() + 4..page.find("</h1>").unwrap()].replace("&amp;", "&");
+    for other in &top {
+        assert!(category_of(other).contains(&name), "{other} in {name}");
+    }
+
+    std::fs::write(
+        pages.join("product.html"),
+        "<section data-p13n-slot=\"similar\">{{same_category:six}}</section>",
+    )
+    .unwrap();
+    let bad = site(&pages);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("product.html") && stderr(&bad).contains("\"six\" is not a number"),
+        "{}",
+        stderr(&bad)
+    );
 }

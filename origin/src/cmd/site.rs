@@ -6,7 +6,9 @@
 //! with the product's `{{field}}`s filled (escaped), and `category.html`
 //! once per category into `categories/<slug>.html` (the edge's category
 //! page address) with `{{category}}` (its name) and `{{listing}}` (a card
-//! per product in it). Slots in the pages are left for the edge to fill.
+//! per product in it). Slots in the pages are left for the edge to fill;
+//! their fallbacks may hold `{{same_category:N}}`, the storefront's own
+//! non-personal cards (see [`PICKS`]).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -49,12 +51,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .with_context(|| format!("{}: failed to read", path.display()))?;
             let parts =
                 page_parts(&page).with_context(|| format!("{}: bad template", path.display()))?;
+            let card = Template::parse(LISTING_CARD)?;
+            let by_category = products_by_category(&engine);
             for p in engine.store().products() {
                 let mut html = String::new();
                 for part in &parts {
                     match part {
                         Part::Fill(t) => t.render(p, 1, "page", &mut html),
                         Part::Keep(s) => html.push_str(s),
+                        Part::Picks(n) => {
+                            let peers = p
+                                .category_path()
+                                .last()
+                                .and_then(|leaf| by_category.get(*leaf as usize))
+                                .map_or(&[][..], Vec::as_slice);
+                            let others = peers.iter().filter(|o| o.id() != p.id());
+                            for (i, o) in others.take(*n).enumerate() {
+                                card.render(*o, i + 1, "fallback", &mut html);
+                            }
+                        }
                     }
                 }
                 let target = products_dir.join(format!("{}.html", p.id()));
@@ -76,6 +91,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where a slot's fallback holds the storefront's own cards:
+/// `{{same_category:N}}` is N products of the page's category (a product
+/// page's leaf category, without the product itself), in catalog order,
+/// in the listing's card. A real storefront renders such non-personal
+/// picks itself; with them the page a shopper gets with personalization
+/// off (the kill switch, a failure) has the same cards and image boxes as
+/// a personalized one, which makes it the fair first-paint baseline.
+const PICKS: &str = "{{same_category:";
+
 /// A product card of a category page's listing.
 const LISTING_CARD: &str = "<article class=\"card\" data-product=\"{{id}}\"><a href=\"{{url}}\"><img src=\"{{image}}\" alt=\"{{image_alt}}\" width=\"240\" height=\"180\"><h3>{{title}}</h3><span class=\"price\">{{price}}</span></a></article>\n";
 
@@ -88,20 +112,31 @@ fn write_category_pages(
     let source = std::fs::read_to_string(page)
         .with_context(|| format!("{}: failed to read", page.display()))?;
     let card = Template::parse(LISTING_CARD)?;
-    for (c, path) in (0u32..).zip(engine.store().categories()) {
+    let by_category = products_by_category(engine);
+    for (members, path) in by_category.iter().zip(engine.store().categories()) {
         let mut listing = String::new();
-        let members = engine
-            .store()
-            .products()
-            .filter(|p| p.category_path().contains(&c));
-        for (i, p) in members.enumerate() {
-            card.render(p, i + 1, "listing", &mut listing);
+        for (i, p) in members.iter().enumerate() {
+            card.render(*p, i + 1, "listing", &mut listing);
         }
         let mut name = String::new();
         escape_into(path.rsplit('/').next().unwrap_or(path), &mut name);
-        let html = source
-            .replace("{{category}}", &name)
-            .replace("{{listing}}", &listing);
+        let mut html = String::new();
+        for piece in
+            split_picks(&source).with_context(|| format!("{}: bad {PICKS}N}}}}", page.display()))?
+        {
+            match piece {
+                Piece::Text(text) => html.push_str(
+                    &text
+                        .replace("{{category}}", &name)
+                        .replace("{{listing}}", &listing),
+                ),
+                Piece::Picks(n) => {
+                    for (i, p) in members.iter().take(n).enumerate() {
+                        card.render(*p, i + 1, "fallback", &mut html);
+                    }
+                }
+            }
+        }
         let target = out
             .join("categories")
             .join(format!("{}.html", category_slug(path)));
@@ -115,11 +150,53 @@ fn write_category_pages(
     Ok(())
 }
 
-/// A piece of the product page: filled with the product, or kept verbatim
-/// (the slots' `<template>` elements, whose placeholders are the edge's).
+/// The products of each category (by category index, a product under
+/// every category of its path), in catalog order.
+fn products_by_category(engine: &Engine) -> Vec<Vec<firstpaint_engine::Product<'_>>> {
+    let mut by_category = vec![Vec::new(); engine.store().categories().len()];
+    for p in engine.store().products() {
+        for &c in p.category_path() {
+            if let Some(members) = by_category.get_mut(c as usize) {
+                members.push(p);
+            }
+        }
+    }
+    by_category
+}
+
+/// A piece of a page around its [`PICKS`] placeholders.
+enum Piece<'a> {
+    Text(&'a str),
+    Picks(usize),
+}
+
+/// `page` cut at its `{{same_category:N}}` placeholders.
+fn split_picks(page: &str) -> anyhow::Result<Vec<Piece<'_>>> {
+    let mut pieces = Vec::new();
+    let mut rest = page;
+    while let Some(open) = rest.find(PICKS) {
+        let (before, tail) = rest.split_at(open);
+        pieces.push(Piece::Text(before));
+        let tail = &tail[PICKS.len()..];
+        let close = tail.find("}}").context("no closing }}")?;
+        let n = tail[..close]
+            .trim()
+            .parse()
+            .with_context(|| format!("{:?} is not a number of cards", &tail[..close]))?;
+        pieces.push(Piece::Picks(n));
+        rest = &tail[close + 2..];
+    }
+    pieces.push(Piece::Text(rest));
+    Ok(pieces)
+}
+
+/// A piece of the product page: filled with the product, kept verbatim
+/// (the slots' `<template>` elements, whose placeholders are the edge's),
+/// or the storefront's own cards ([`PICKS`]).
 enum Part<'a> {
     Fill(Template),
     Keep(&'a str),
+    Picks(usize),
 }
 
 fn page_parts(page: &str) -> anyhow::Result<Vec<Part<'_>>> {
@@ -127,7 +204,7 @@ fn page_parts(page: &str) -> anyhow::Result<Vec<Part<'_>>> {
     let mut rest = page;
     while let Some(open) = rest.find("<template") {
         let (before, tail) = rest.split_at(open);
-        parts.push(Part::Fill(Template::parse(before)?));
+        fill_parts(before, &mut parts)?;
         let close = tail
             .find("</template>")
             .context("<template> without </template>")?
@@ -136,8 +213,19 @@ fn page_parts(page: &str) -> anyhow::Result<Vec<Part<'_>>> {
         parts.push(Part::Keep(kept));
         rest = after;
     }
-    parts.push(Part::Fill(Template::parse(rest)?));
+    fill_parts(rest, &mut parts)?;
     Ok(parts)
+}
+
+/// The parts of a stretch of the product page outside `<template>`s.
+fn fill_parts<'a>(text: &'a str, parts: &mut Vec<Part<'a>>) -> anyhow::Result<()> {
+    for piece in split_picks(text)? {
+        parts.push(match piece {
+            Piece::Text(text) => Part::Fill(Template::parse(text)?),
+            Piece::Picks(n) => Part::Picks(n),
+        });
+    }
+    Ok(())
 }
 
 /// One labelled SVG per image path under `/img/` that the catalog uses.

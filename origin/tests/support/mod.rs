@@ -11,9 +11,14 @@ use firstpaint_engine::Engine;
 use firstpaint_origin::build::{build, BuildOptions};
 use firstpaint_origin::inputs::{load, InputPaths, Inputs};
 
-/// The repository root.
+/// The repository root (the crate's first ancestor with the fixtures: the
+/// wasm crate's tests include this module too).
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|dir| dir.join("fixtures/catalog.ndjson").is_file())
+        .expect("the repository's fixtures are above the crate")
+        .to_path_buf()
 }
 
 /// The fixtures store's directory.

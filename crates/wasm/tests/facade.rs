@@ -1,8 +1,10 @@
-//! The wasm facade's answers (`crates/wasm`, run here on the host) on a
-//! bundle built from the fixtures.
+//! The wasm facade's answers (run here on the host) on a bundle built from
+//! the fixtures by the origin crate.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
+// The origin's test support: the fixtures bundle, built as its tests build it.
+#[path = "../../../origin/tests/support/mod.rs"]
 mod support;
 
 use support::fixtures_engine;
