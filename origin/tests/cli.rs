@@ -562,4 +562,24 @@ fn site_fills_fallbacks_with_the_categorys_own_cards() {
         "{}",
         stderr(&bad)
     );
+
+    // A page copied as it is has no category: the placeholder would reach
+    // shoppers as text.
+    std::fs::copy(
+        fixtures().join("storefront/product.html"),
+        pages.join("product.html"),
+    )
+    .unwrap();
+    std::fs::write(
+        pages.join("index.html"),
+        "<section data-p13n-slot=\"home\">{{same_category:4}}</section>",
+    )
+    .unwrap();
+    let bad = site(&pages);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("index.html") && stderr(&bad).contains("only product.html"),
+        "{}",
+        stderr(&bad)
+    );
 }

@@ -77,6 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     .with_context(|| format!("{}: failed to write", target.display()))?;
             }
         } else if path.is_file() {
+            refuse_picks_outside_a_category(&path)?;
             std::fs::copy(&path, args.out.join(name))
                 .with_context(|| format!("{}: failed to copy", path.display()))?;
         }
@@ -146,6 +147,22 @@ fn write_category_pages(
         }
         std::fs::write(&target, html)
             .with_context(|| format!("{}: failed to write", target.display()))?;
+    }
+    Ok(())
+}
+
+/// A page copied as it is cannot hold [`PICKS`]: it has no category to
+/// pick from, and the placeholder would reach shoppers as text.
+fn refuse_picks_outside_a_category(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.extension().is_some_and(|e| e == "html") {
+        let page =
+            std::fs::read(path).with_context(|| format!("{}: failed to read", path.display()))?;
+        if page.windows(PICKS.len()).any(|w| w == PICKS.as_bytes()) {
+            anyhow::bail!(
+                "{}: {PICKS}N}}}} fills only product.html and category.html, the pages with a category",
+                path.display()
+            );
+        }
     }
     Ok(())
 }
