@@ -20,7 +20,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # Each phase of `make test` says when it starts (what a slow CI run is read by).
 STAMP = @echo "[make $@] $$(date -u +%T)"
 
-.PHONY: measure dev test setup setup-browser worker origin bundle bundle-sharded site publish-local lint unit eval e2e fuzz fuzz-short fuzz-seeds bench bench-wasm bench-rewrite bench-cold bench-vitals clean
+.PHONY: measure dev test setup setup-browser worker origin bundle bundle-sharded site publish-local lint unit eval e2e fuzz fuzz-short fuzz-seeds bench bench-wasm bench-rewrite bench-cold bench-cold-100k bench-vitals clean
 
 ## Set up, build the fixtures store's bundle, publish it locally, serve it on 127.0.0.1:$(PORT).
 dev: setup worker bundle site publish-local
@@ -83,6 +83,8 @@ fuzz-seeds:
 worker:
 	$(STAMP)
 	cd edge && worker-build --release
+	@# The same build with its wasm function names, for CPU profiles (bench/cold.mjs --profile).
+	mkdir -p $(BUILD)/worker-names && cp edge/build/index.js edge/build/index_bg.wasm $(BUILD)/worker-names/
 	$(ROOT)/node_modules/.bin/wasm-opt edge/build/index_bg.wasm --strip-debug --strip-producers -o edge/build/index_bg.wasm
 
 ## The native CLI, optimised for speed (the wasm's release profile is for size).
@@ -141,9 +143,27 @@ bench-rewrite: worker bundle site
 	cargo run --release -p firstpaint-edge --example rewrite_cost
 
 ## A cold isolate: workerd started afresh per sample, its script start-up and
-## the first page's bundle load, over the warm page.
+## the first page's bundle load, over the warm page, then where the first
+## page's time goes (V8's CPU profile through workerd's inspector).
 bench-cold: worker bundle site
-	node bench/cold.mjs
+	node bench/cold.mjs --profile
+
+## The same with a generated store of 100k products (generated once into
+## build/store-100k): as one bundle, then sharded (the home page reads the
+## global shard; a product page the routes and its category's shard).
+STORE_100K = $(BUILD)/store-100k
+bench-cold-100k: worker bundle site
+	[ -f $(STORE_100K)/events.ndjson ] || $(FP) generate --out $(STORE_100K) \
+		--products 100000 --sessions 170000 --shape structured
+	$(FP) build --catalog $(STORE_100K)/catalog.ndjson --events $(STORE_100K)/events.ndjson \
+		--rules $(STORE_100K)/rules.toml --key fixtures/keys/dev.key --out $(STORE_100K)/store.fpb
+	rm -rf $(STORE_100K)/shards
+	$(FP) build --catalog $(STORE_100K)/catalog.ndjson --events $(STORE_100K)/events.ndjson \
+		--rules $(STORE_100K)/rules.toml --key fixtures/keys/dev.key --out $(STORE_100K)/shards \
+		--shard-products 20000 --global-products 20000
+	node bench/cold.mjs --profile --store $(STORE_100K)/store.fpb
+	node bench/cold.mjs --profile --store $(STORE_100K)/shards
+	node bench/cold.mjs --profile --store $(STORE_100K)/shards --product SKU-000001
 
 ## Core Web Vitals in headless Chromium: every fixtures page type, personalized vs the kill switch.
 bench-vitals: worker bundle site

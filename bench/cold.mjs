@@ -3,29 +3,53 @@
 //   1. start-up: from spawning workerd to its first answer on a route that
 //      reads no bundle, beside the same for an empty worker (workerd's own
 //      start), so the difference is this worker's script start-up;
-//   2. the first page: the fixtures home page from an in-memory origin,
-//      which reads the manifest and bundle from KV (a local directory
-//      here), verifies and opens it, ranks and rewrites;
+//   2. the first page from an in-memory origin, which reads the manifest
+//      and bundle (or the shards it needs) from KV (a local directory
+//      here), verifies and opens them, ranks and rewrites;
 //   3. the same page warm (p50 of 20), so 2 - 3 is what the cold isolate
 //      costs the first shopper;
-//   4. the KV read alone: the bundle fetched from the same KV service.
+//   4. the KV reads alone: the keys the first page read (the KV service
+//      lists them), fetched again from the same service.
+// With --profile, as many more fresh isolates run with workerd's inspector
+// attached and V8's CPU profiler on for the first page and for the second
+// (warm) one, and a table says where each one's time goes. A worker's
+// clock stands still while it computes, so the split cannot come from
+// timestamps inside it. The profiled runs are slower (the profiler samples
+// every 100 µs; console output goes to the inspector): read the shares,
+// not the milliseconds.
 //
-//   node bench/cold.mjs [samples] [bundle]   (defaults 10 build/fixtures.fpb;
-//                                             after `make worker bundle site`)
+//   node bench/cold.mjs [--samples 10] [--store build/fixtures.fpb]
+//                       [--product ID] [--profile]
+//
+// --store is a bundle or a shard set's directory (`firstpaint build
+// --shard-products`); the page is the fixtures home page, or with --product
+// the fixtures' first product page about product ID. After `make worker
+// bundle site` (`make bench-cold`, `make bench-cold-100k`).
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
 import { CONSENTED, ROOT, freePort } from '../tests/support.mjs';
 import { startWorkerd } from './workerd.mjs';
 
-const SAMPLES = Number(process.argv[2] ?? 10);
-const BUNDLE = path.resolve(process.argv[3] ?? path.join(ROOT, 'build/fixtures.fpb'));
+const { values: args } = parseArgs({
+  options: {
+    samples: { type: 'string', default: '10' },
+    store: { type: 'string', default: path.join(ROOT, 'build/fixtures.fpb') },
+    product: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const SAMPLES = Number(args.samples);
+const STORE = path.resolve(args.store);
 const HEADERS = { cookie: CONSENTED, authorization: 'Bearer bench' };
 
 const pct = (v, q) => [...v].sort((a, b) => a - b)[Math.round((v.length - 1) * q)];
 const median = (v) => pct(v, 0.5);
+const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
 
 async function timed(url, headers = HEADERS) {
   const t = process.hrtime.bigint();
@@ -59,50 +83,164 @@ const w :Workerd.Worker = (modules = [(name = "w.js", esModule = embed "w.js")],
   return ms;
 }
 
-const page = fs.readFileSync(path.join(ROOT, 'build/site/index.html'));
+/** The page: the fixtures home page, or their first product page about `product`. */
+function storefrontPage(product) {
+  if (!product) return { name: 'the fixtures home page', path: '/', html: fs.readFileSync(path.join(ROOT, 'build/site/index.html')) };
+  const dir = path.join(ROOT, 'build/site/products');
+  const file = fs.readdirSync(dir).filter((f) => f.endsWith('.html')).sort()[0];
+  const html = fs.readFileSync(path.join(dir, file), 'utf8');
+  const own = html.match(/data-p13n-product="([^"]+)"/)?.[1];
+  if (!own) throw new Error(`${file} has no data-p13n-product`);
+  return { name: `the fixtures product page ${file} about ${product}`, path: `/products/${encodeURIComponent(product)}.html`, html: Buffer.from(html.replaceAll(`"${own}"`, `"${product}"`)) };
+}
+
+// Where a sample's time goes: the innermost frame of its stack that one of
+// these names (searched from the leaf up), else the leaf's kind.
+const PHASES = [
+  ['verify: SHA-256 (crypto.subtle)', (f) => f.functionName === 'digest'],
+  ['verify: Ed25519 (wasm)', (f) => /curve25519|ed25519|sha2::|Sha512/.test(f.functionName)],
+  // The engine's open is inlined into the loader's `open_engine`.
+  ['open the bundle (wasm)', (f) => /firstpaint_bundle::|Engine::from_bundle|Bundle::open|bincode::|firstpaint_engine::store::|loader::open_engine/.test(f.functionName)],
+  ['rank (wasm)', (f) => /firstpaint_engine::/.test(f.functionName)],
+  ['rewrite: lol_html, selectors (wasm)', (f) => /lol_html::|cssparser::|selectors::|firstpaint_edge::(rewrite|slot_regions)/.test(f.functionName)],
+  // The runtime hands the KV value over inside `fetch_verified`.
+  ['KV value into the isolate', (f) => /loader::fetch_verified/.test(f.functionName)],
+  ['routes (wasm)', (f) => /firstpaint_edge::routing|fst::/.test(f.functionName)],
+  ['copy into wasm memory', (f) => /^(memcpy|memmove)$|to_vec/.test(f.functionName)],
+  ['cookies, keys, request (wasm)', (f) => /firstpaint_edge::(shopper|cookies|keyed_hash|profile|consent|experiment)|hmac::|url::/.test(f.functionName)],
+];
+const leafKind = (f) => {
+  if (f.functionName === '(idle)') return 'waiting (KV, origin, crypto.subtle)';
+  if (f.functionName === '(garbage collector)') return 'garbage collection';
+  if (f.functionName === '(program)') return 'V8 itself (compiling wasm on first call, runtime)';
+  if (f.url.includes('.wasm')) return 'other wasm (edge glue, futures, allocator)';
+  return 'JavaScript (wasm-bindgen glue, runtime builtins, console)';
+};
+
+/** Milliseconds of `profile` by phase. */
+function phases(profile) {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const out = new Map();
+  profile.samples.forEach((id, i) => {
+    let phase;
+    for (let at = id; at !== undefined && !phase; at = parent.get(at)) {
+      phase = PHASES.find(([, is]) => is(nodes.get(at).callFrame))?.[0];
+    }
+    phase ??= leafKind(nodes.get(id).callFrame);
+    out.set(phase, (out.get(phase) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  return out;
+}
+
+/** A DevTools protocol session with the worker `name` of a workerd started with an inspector. */
+async function inspect(w, name) {
+  const require = createRequire(path.join(ROOT, 'package.json'));
+  const WebSocket = require('ws');
+  const targets = await (await fetch(`${w.inspectorUrl}/json/list`)).json();
+  const target = targets.find((t) => t.id === name);
+  if (!target) throw new Error(`no inspector target ${name}: ${JSON.stringify(targets)}`);
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  let next = 0;
+  const pending = new Map();
+  ws.on('message', (m) => {
+    const d = JSON.parse(m);
+    if (pending.has(d.id)) {
+      const { resolve, reject } = pending.get(d.id);
+      pending.delete(d.id);
+      if (d.error) reject(new Error(`${JSON.stringify(d.error)}`));
+      else resolve(d.result);
+    }
+  });
+  const send = (method, params = {}) => new Promise((resolve, reject) => {
+    const id = ++next;
+    pending.set(id, { resolve, reject });
+    ws.send(JSON.stringify({ id, method, params }));
+  });
+  return { send, close: () => ws.close() };
+}
+
+const page = storefrontPage(args.product);
 const origin = http.createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(page);
+  res.end(page.html);
 });
 const originPort = await freePort();
 await new Promise((resolve) => origin.listen(originPort, '127.0.0.1', resolve));
 const kvDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-cold-kv-'));
-execFileSync(path.join(ROOT, 'target/native/firstpaint'), ['publish', BUNDLE,
+execFileSync(path.join(ROOT, 'target/native/firstpaint'), ['publish', STORE,
   '--pubkey', path.join(ROOT, 'fixtures/keys/dev.pub'), '--key', path.join(ROOT, 'fixtures/keys/dev.key'), '--dir', kvDir], { stdio: 'ignore' });
-const bundleKey = fs.readdirSync(path.join(kvDir, 'bundles'))[0];
-const bundleBytes = fs.statSync(path.join(kvDir, 'bundles', bundleKey)).size;
+const workers = { on: { ORIGIN_URL: `http://127.0.0.1:${originPort}` } };
 const rows = { empty: [], startup: [], first: [], warm: [], kv: [] };
+let read = [];
 try {
   for (let s = 0; s < SAMPLES; s++) {
     rows.empty.push(await emptyWorkerStart());
-    const w = await startWorkerd({ kvDir, workers: { on: { ORIGIN_URL: `http://127.0.0.1:${originPort}` } } });
+    const w = await startWorkerd({ kvDir, workers });
     try {
       rows.startup.push(w.startedMs);
-      const first = await timed(`${w.urls.on}/`);
+      const first = await timed(`${w.urls.on}${page.path}`);
       if (first.tag !== 'personalized') throw new Error(`first page: x-p13n ${first.tag}\n${w.logs()}`);
       rows.first.push(first.ms);
+      read = await (await fetch(`${w.kvUrl}/__reads`)).json();
       const warm = [];
-      for (let i = 0; i < 20; i++) warm.push((await timed(`${w.urls.on}/`)).ms);
+      for (let i = 0; i < 20; i++) warm.push((await timed(`${w.urls.on}${page.path}`)).ms);
       rows.warm.push(median(warm));
-      // The KV read alone: the same service, asked for the bundle.
-      rows.kv.push((await timed(`${w.kvUrl}/bundles%2F${bundleKey}?urlencoded=true`, {})).ms);
+      // The KV reads alone: the keys the first page read, from the same service.
+      let kv = 0;
+      for (const key of read) kv += (await timed(`${w.kvUrl}/${encodeURIComponent(key)}`, {})).ms;
+      rows.kv.push(kv);
     } finally {
       w.stop();
     }
   }
+  const bytes = read.filter((k) => k !== 'manifest').map((k) => path.join(kvDir, k)).filter((p) => fs.existsSync(p)).map((p) => fs.statSync(p).size);
   const f = (v) => v.toFixed(1);
   const line = (name, v) => console.log(`| ${name} | ${f(median(v))} | ${f(Math.min(...v))} | ${f(Math.max(...v))} |`);
-  console.log(`${path.relative(ROOT, BUNDLE)} (${bundleBytes.toLocaleString('en')} bytes), the fixtures home page (${page.length.toLocaleString('en')} bytes) from an in-memory origin; ${SAMPLES} fresh workerd processes\n`);
+  console.log(`${path.relative(ROOT, STORE)}: the first page read ${read.join(', ')} (${bytes.reduce((a, b) => a + b, 0).toLocaleString('en')} bytes besides the manifest); ${page.name} (${page.html.length.toLocaleString('en')} bytes) from an in-memory origin; ${SAMPLES} fresh workerd processes\n`);
   console.log('| figure, ms | median | min | max |\n| --- | ---: | ---: | ---: |');
   line('workerd started, an empty worker (spawn to first answer)', rows.empty);
   line('workerd started, this worker (spawn to first answer, no bundle read)', rows.startup);
-  line('first page of the isolate (KV read, verify, open, rank, rewrite)', rows.first);
+  line('first page of the isolate (KV reads, verify, open, rank, rewrite)', rows.first);
   line('the same page warm (p50 of 20)', rows.warm);
-  line('the KV read alone (the bundle from the same local KV service)', rows.kv);
-  const cold = rows.first.map((x, i) => x - rows.warm[i] - rows.kv[i]);
-  line('**first page over warm, KV read excluded**', cold);
-  const script = rows.startup.map((x, i) => x - rows.empty[i]);
-  line('**script start-up** (this worker over the empty one)', script);
+  line('the KV reads alone (the same keys from the same local KV service)', rows.kv);
+  line('**first page over warm, KV reads excluded**', rows.first.map((x, i) => x - rows.warm[i] - rows.kv[i]));
+  line('**script start-up** (this worker over the empty one)', rows.startup.map((x, i) => x - rows.empty[i]));
+
+  if (args.profile) {
+    const inspectorPort = await freePort();
+    const cold = [];
+    const warm = [];
+    for (let s = 0; s < SAMPLES; s++) {
+      const w = await startWorkerd({ kvDir, workers, build: path.join(ROOT, 'build/worker-names'), inspectorPort });
+      const session = await inspect(w, 'on');
+      try {
+        await session.send('Profiler.enable');
+        await session.send('Profiler.setSamplingInterval', { interval: 100 });
+        for (const into of [cold, warm]) {
+          await session.send('Profiler.start');
+          const res = await timed(`${w.urls.on}${page.path}`);
+          if (res.tag !== 'personalized') throw new Error(`profiled page: x-p13n ${res.tag}\n${w.logs()}`);
+          into.push(phases((await session.send('Profiler.stop')).profile));
+        }
+      } finally {
+        session.close();
+        w.stop();
+      }
+    }
+    const names = [...new Set([...cold, ...warm].flatMap((m) => [...m.keys()]))];
+    const avg = (runs, n) => mean(runs.map((m) => m.get(n) ?? 0));
+    const total = (runs) => mean(runs.map((m) => [...m.values()].reduce((a, b) => a + b, 0)));
+    names.sort((a, b) => avg(cold, b) - avg(cold, a));
+    console.log(`\nWhere the time goes: V8's CPU profile of the first page and of the second, ${SAMPLES} fresh isolates with the inspector attached (mean ms a page; a sample counts for the innermost frame of its stack that names a phase)\n`);
+    console.log('| phase | first page, ms | share | second page, ms |\n| --- | ---: | ---: | ---: |');
+    for (const n of names) {
+      console.log(`| ${n} | ${f(avg(cold, n))} | ${((100 * avg(cold, n)) / total(cold)).toFixed(0)}% | ${f(avg(warm, n))} |`);
+    }
+    console.log(`| **profiled in all** | ${f(total(cold))} | 100% | ${f(total(warm))} |`);
+  }
 } finally {
   origin.close();
   fs.rmSync(kvDir, { recursive: true, force: true });

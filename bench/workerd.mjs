@@ -7,6 +7,11 @@
 //   const w = await startWorkerd({ kvDir, workers: { on: {ORIGIN_URL}, off: {ORIGIN_URL, P13N_DISABLED: '1'} } });
 //   w.urls.on, w.urls.off; w.kvUrl (the KV service itself); w.stop()
 //
+// `build` is the worker build's directory (default edge/build; `make
+// worker` keeps a copy whose wasm still has its function names in
+// build/worker-names, for CPU profiles); `inspectorPort` opens workerd's
+// DevTools inspector there (w.inspectorUrl).
+//
 // Each worker is its own service (its own isolate) in one workerd process,
 // on its own port, with the DEV variables of wrangler.toml plus `vars`.
 import { execFileSync, spawn } from 'node:child_process';
@@ -23,10 +28,16 @@ function wranglerVars() {
   return Object.fromEntries([...section.matchAll(/^([A-Z_][A-Z0-9_]*)\s*=\s*"([^"]*)"/gm)].map((m) => [m[1], m[2]]));
 }
 
-const KV_WORKER = `export default {
+// The KV service: a read-only view of the published directory. It keeps
+// the keys it was asked for, which GET /__reads returns (and forgets), so a
+// bench can time the same reads on their own.
+const KV_WORKER = `const reads = [];
+export default {
   async fetch(request, env) {
     if (request.method !== 'GET') return new Response('read-only', { status: 405 });
     let key = decodeURIComponent(new URL(request.url).pathname.slice(1));
+    if (key === '__reads') return Response.json(reads.splice(0));
+    reads.push(key);
     if (key === 'manifest') key = 'manifest.json';
     return env.files.fetch('http://files/' + key.split('/').map(encodeURIComponent).join('/'));
   },
@@ -36,7 +47,7 @@ const KV_WORKER = `export default {
 const capnp = (s) => JSON.stringify(String(s));
 
 /** Starts workerd with `workers` (name -> extra vars) over the published `kvDir`. */
-export async function startWorkerd({ kvDir, workers }) {
+export async function startWorkerd({ kvDir, workers, build = path.join(ROOT, 'edge/build'), inspectorPort }) {
   const dir = fs.mkdtempSync(path.join(ROOT, 'build', 'workerd-'));
   fs.writeFileSync(path.join(dir, 'kv.js'), KV_WORKER);
   const base = wranglerVars();
@@ -54,8 +65,8 @@ export async function startWorkerd({ kvDir, workers }) {
     sockets.push(`(name = ${capnp(name)}, address = ${capnp(`127.0.0.1:${ports[name]}`)}, http = (), service = ${capnp(name)})`);
     defs.push(`const ${name} :Workerd.Worker = (
   modules = [
-    (name = "index.js", esModule = embed ${capnp(path.relative(dir, path.join(ROOT, 'edge/build/index.js')))}),
-    (name = "index_bg.wasm", wasm = embed ${capnp(path.relative(dir, path.join(ROOT, 'edge/build/index_bg.wasm')))}),
+    (name = "index.js", esModule = embed ${capnp(path.relative(dir, path.join(build, 'index.js')))}),
+    (name = "index_bg.wasm", wasm = embed ${capnp(path.relative(dir, path.join(build, 'index_bg.wasm')))}),
   ],
   compatibilityDate = "2025-09-01",
   bindings = [${bindings.join(', ')}],
@@ -81,7 +92,8 @@ ${defs.join('\n')}
 `;
   const file = path.join(dir, 'config.capnp');
   fs.writeFileSync(file, config);
-  const child = spawn(WORKERD, ['serve', file, '--experimental'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const inspect = inspectorPort ? [`--inspector-addr=127.0.0.1:${inspectorPort}`] : [];
+  const child = spawn(WORKERD, ['serve', file, '--experimental', ...inspect], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let logs = '';
   child.stdout.on('data', (d) => { logs += d; });
   child.stderr.on('data', (d) => { logs += d; });
@@ -109,5 +121,6 @@ ${defs.join('\n')}
   }
   const startedMs = Number(process.hrtime.bigint() - started) / 1e6;
   const version = execFileSync(WORKERD, ['--version'], { encoding: 'utf8' }).trim();
-  return { urls, kvUrl: `http://127.0.0.1:${kvPort}`, stop, logs: () => logs, startedMs, version };
+  const inspectorUrl = inspectorPort && `http://127.0.0.1:${inspectorPort}`;
+  return { urls, kvUrl: `http://127.0.0.1:${kvPort}`, inspectorUrl, stop, logs: () => logs, startedMs, version };
 }
