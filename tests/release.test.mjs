@@ -18,8 +18,9 @@
 //    id, the current bundle; `rollout --percent 100`, then `promote`.
 // 11. Canaries and shard sets, each arm either: a shard set on trial
 //    beside a single bundle (its shoppers' pages and searches come from
-//    its shards), promoted; then another shard set, then a single bundle,
-//    on trial beside it.
+//    its shards), promoted; then another shard set (each arm's version of
+//    a shard stays open beside the other's), then a single bundle, on
+//    trial beside it.
 //
 // Every page in between is personalized by the last good bundle: never an
 // error, never the bundle a refused release named.
@@ -303,6 +304,11 @@ describe('a canary beside a shard set, and a shard set as a canary', () => {
     assert.ok(canary.length >= 10 && current.length >= 10, `${canary.length} of 60 on the canary`);
     assert.ok(canary.every((s) => s.shard === 'electronics-1' && s.bundle === other));
     assert.ok(current.every((s) => s.shard === 'electronics-1' && s.bundle === promoted));
+    // Each arm's version of the shard stays open beside the other's (a
+    // load of one used to evict the other, so the two arms took turns).
+    const open = (await (await fetch(`${server.url}/p13n/health`)).json()).open
+      .filter((o) => o.name === 'electronics-1');
+    assert.equal(new Set(open.map((o) => o.sha256)).size, 2, JSON.stringify(open));
     // A single bundle beside a shard set.
     publish(state, BUNDLE, ['--canary', '50', '--message', 'one bundle again']);
     health = await settled();

@@ -458,6 +458,36 @@ pub fn relayer(f: impl Fn(&Rc<Engine>) -> Rc<Engine>) {
     });
 }
 
+/// The content addresses of what the live release's shard sets name
+/// (each arm's global shard, shards, routes and terms): the shard cache
+/// keeps an open version of a shard while an arm still names it, when the
+/// other arm's version of the same shard loads (a canary beside the
+/// current set would otherwise evict each other's on every load).
+pub fn live_addresses() -> Vec<String> {
+    CURRENT.with(|c| {
+        let c = c.borrow();
+        let Some(live) = c.as_ref() else {
+            return Vec::new();
+        };
+        let canary = live.canary.as_ref().map(|c| &c.served);
+        [Some(&live.current), canary]
+            .into_iter()
+            .flatten()
+            .filter_map(Served::set)
+            .flat_map(|set| {
+                let m = &set.manifest;
+                let named = m.shards.iter().flat_map(|s| {
+                    s.shards
+                        .iter()
+                        .map(|r| r.sha256.clone())
+                        .chain([s.routes.sha256.clone(), s.terms.sha256.clone()])
+                });
+                std::iter::once(m.sha256.clone()).chain(named)
+            })
+            .collect()
+    })
+}
+
 /// Why the last load failed while nothing is cached.
 pub fn last_failure() -> Option<String> {
     FAILED.with(|f| f.borrow().as_ref().map(|(_, why)| why.clone()))

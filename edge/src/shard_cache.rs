@@ -116,11 +116,13 @@ impl<T: Clone> ShardCache<T> {
 
     /// Keeps `value` (after [`make_room`](Self::make_room)); an item with
     /// the same name and another content is dropped (a new version
-    /// replaces the old once it loaded).
-    pub fn insert(&mut self, name: &str, sha256: &str, bytes: u64, value: T) {
+    /// replaces the old once it loaded) unless its content address is in
+    /// `live` (a release arm still names it: the current set's version of
+    /// a shard stays beside the canary's).
+    pub fn insert(&mut self, name: &str, sha256: &str, bytes: u64, value: T, live: &[String]) {
         self.clock += 1;
         self.entries
-            .retain(|e| e.name != name && e.sha256 != sha256);
+            .retain(|e| e.sha256 != sha256 && (e.name != name || live.contains(&e.sha256)));
         self.entries.push(Entry {
             sha256: sha256.to_owned(),
             name: name.to_owned(),
@@ -155,8 +157,19 @@ mod tests {
     }
 
     fn put(c: &mut ShardCache<u32>, name: &str, sha: &str, bytes: u64) -> Vec<String> {
+        put_live(c, name, sha, bytes, &[])
+    }
+
+    fn put_live(
+        c: &mut ShardCache<u32>,
+        name: &str,
+        sha: &str,
+        bytes: u64,
+        live: &[&str],
+    ) -> Vec<String> {
         let evicted = c.make_room(bytes);
-        c.insert(name, sha, bytes, bytes as u32);
+        let live: Vec<String> = live.iter().map(|l| l.to_string()).collect();
+        c.insert(name, sha, bytes, bytes as u32, &live);
         evicted
     }
 
@@ -188,5 +201,28 @@ mod tests {
         assert_eq!(c.open().len(), 1);
         assert_eq!(c.get("v2").unwrap(), 35);
         assert!(c.get("v1").is_none());
+    }
+
+    #[test]
+    fn two_arms_keep_their_own_version_of_a_shard() {
+        let mut c = ShardCache::new(100);
+        // The current set's beauty, then the canary's: both arms name theirs.
+        put_live(&mut c, "beauty", "current", 30, &["current", "canary"]);
+        put_live(&mut c, "beauty", "canary", 35, &["current", "canary"]);
+        assert_eq!(c.open().len(), 2);
+        assert_eq!(c.get("current").unwrap(), 30);
+        assert_eq!(c.get("canary").unwrap(), 35);
+        // Promoted: a third version replaces the one no arm names any more
+        // and keeps the one still named.
+        put_live(&mut c, "beauty", "next", 20, &["canary", "next"]);
+        assert!(c.get("current").is_none());
+        assert_eq!(c.get("canary").unwrap(), 35);
+        assert_eq!(c.get("next").unwrap(), 20);
+        // The byte bound still holds over both arms' versions.
+        assert_eq!(
+            put_live(&mut c, "toys", "t", 60, &["canary", "next", "t"]),
+            ["beauty"]
+        );
+        assert!(c.held() <= c.limit());
     }
 }

@@ -310,9 +310,10 @@ async fn load_now(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
                 .map_err(|e| EdgeError::Manifest(e.to_string()))?,
         )),
     };
+    let live = loader::live_addresses();
     CACHE.with(|c| {
         c.borrow_mut()
-            .insert(&item.name, &item.sha256, item.bytes, opened.clone())
+            .insert(&item.name, &item.sha256, item.bytes, opened.clone(), &live)
     });
     Ok(opened)
 }
