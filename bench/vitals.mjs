@@ -12,7 +12,8 @@
 // contentful paint (the last `largest-contentful-paint` entry before the
 // page is hidden) and cumulative layout shift (`layout-shift` entries not
 // after input). Prints a Markdown table per page type: medians of each
-// arm and the personalized arm's difference, plus the worst CLS seen.
+// arm and the personalized arm's difference, plus the worst CLS seen and
+// how many loads never reached `load` (30 s; counted, not measured).
 import { chromium } from 'playwright-core';
 import { CONSENTED, catalog, startStore } from '../tests/support.mjs';
 
@@ -48,7 +49,15 @@ async function visit(browser, url) {
     }).observe({ type: 'layout-shift', buffered: true });
   });
   const page = await ctx.newPage();
-  const res = await page.goto(url, { waitUntil: 'load' });
+  let res;
+  try {
+    res = await page.goto(url, { waitUntil: 'load' });
+  } catch (e) {
+    // A load that never finishes is counted, not measured (and not fatal).
+    await ctx.close();
+    if (e.name === 'TimeoutError') return { timedOut: true };
+    throw e;
+  }
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 100)))));
   const v = await page.evaluate(() => {
     const nav = performance.getEntriesByType('navigation')[0];
@@ -73,9 +82,15 @@ try {
     await visit(browser, `${personalized.url}${path}`);
     await visit(browser, `${killed.url}${path}`);
     const arms = { on: [], off: [] };
+    const timedOut = { on: 0, off: 0 };
     for (let i = 0; i < LOADS; i++) {
       for (const [arm, server] of i % 2 ? [['off', killed], ['on', personalized]] : [['on', personalized], ['off', killed]]) {
         const v = await visit(browser, `${server.url}${path}`);
+        if (v.timedOut) {
+          timedOut[arm] += 1;
+          console.error(`${type}: a ${arm} load did not reach 'load' in 30 s`);
+          continue;
+        }
         const want = arm === 'on' ? 'personalized' : 'disabled';
         if (v.tag !== want) throw new Error(`${type}: x-p13n ${v.tag}, not ${want}`);
         arms[arm].push(v);
@@ -85,12 +100,12 @@ try {
     const cell = (k) => `${m('on', k).toFixed(1)} / ${m('off', k).toFixed(1)} (${(m('on', k) - m('off', k) >= 0 ? '+' : '')}${(m('on', k) - m('off', k)).toFixed(1)})`;
     const worst = Math.max(...arms.on.map((v) => v.cls));
     const worstOff = Math.max(...arms.off.map((v) => v.cls));
-    rows.push(`| ${type} | ${cell('ttfb')} | ${cell('fcp')} | ${cell('lcp')} | ${worst.toFixed(4)} / ${worstOff.toFixed(4)} |`);
+    rows.push(`| ${type} | ${cell('ttfb')} | ${cell('fcp')} | ${cell('lcp')} | ${worst.toFixed(4)} / ${worstOff.toFixed(4)} | ${timedOut.on} / ${timedOut.off} |`);
     console.error(rows.at(-1));
   }
   console.log(`${LOADS} first visits a page type and arm, alternating; headless Chromium; medians in ms, personalized / kill switch (difference)\n`);
-  console.log('| page | TTFB | FCP | LCP | CLS, worst load |');
-  console.log('| --- | ---: | ---: | ---: | ---: |');
+  console.log('| page | TTFB | FCP | LCP | CLS, worst load | loads timed out (30 s) |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
   console.log(rows.join('\n'));
 } finally {
   await browser.close();
