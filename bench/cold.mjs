@@ -112,7 +112,7 @@ const PHASES = [
 const leafKind = (f) => {
   if (f.functionName === '(idle)') return 'waiting (KV, origin, crypto.subtle)';
   if (f.functionName === '(garbage collector)') return 'garbage collection';
-  if (f.functionName === '(program)') return 'V8 itself (compiling wasm on first call, runtime)';
+  if (f.functionName === '(program)') return 'V8 itself (the runtime outside any function)';
   if (f.url.includes('.wasm')) return 'other wasm (edge glue, futures, allocator)';
   return 'JavaScript (wasm-bindgen glue, runtime builtins, console)';
 };
