@@ -31,7 +31,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createRequire } from 'node:module';
+import WebSocket from 'ws';
 import { CONSENTED, ROOT, freePort } from '../tests/support.mjs';
 import { startWorkerd } from './workerd.mjs';
 
@@ -49,7 +49,8 @@ const HEADERS = { cookie: CONSENTED, authorization: 'Bearer bench' };
 
 const pct = (v, q) => [...v].sort((a, b) => a - b)[Math.round((v.length - 1) * q)];
 const median = (v) => pct(v, 0.5);
-const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
+const sum = (v) => v.reduce((a, b) => a + b, 0);
+const mean = (v) => sum(v) / v.length;
 
 async function timed(url, headers = HEADERS) {
   const t = process.hrtime.bigint();
@@ -136,8 +137,6 @@ function phases(profile) {
 
 /** A DevTools protocol session with the worker `name` of a workerd started with an inspector. */
 async function inspect(w, name) {
-  const require = createRequire(path.join(ROOT, 'package.json'));
-  const WebSocket = require('ws');
   const targets = await (await fetch(`${w.inspectorUrl}/json/list`)).json();
   const target = targets.find((t) => t.id === name);
   if (!target) throw new Error(`no inspector target ${name}: ${JSON.stringify(targets)}`);
@@ -199,7 +198,7 @@ try {
   const bytes = read.filter((k) => k !== 'manifest').map((k) => path.join(kvDir, k)).filter((p) => fs.existsSync(p)).map((p) => fs.statSync(p).size);
   const f = (v) => v.toFixed(1);
   const line = (name, v) => console.log(`| ${name} | ${f(median(v))} | ${f(Math.min(...v))} | ${f(Math.max(...v))} |`);
-  console.log(`${path.relative(ROOT, STORE)}: the first page read ${read.join(', ')} (${bytes.reduce((a, b) => a + b, 0).toLocaleString('en')} bytes besides the manifest); ${page.name} (${page.html.length.toLocaleString('en')} bytes) from an in-memory origin; ${SAMPLES} fresh workerd processes\n`);
+  console.log(`${path.relative(ROOT, STORE)}: the first page read ${read.join(', ')} (${sum(bytes).toLocaleString('en')} bytes besides the manifest); ${page.name} (${page.html.length.toLocaleString('en')} bytes) from an in-memory origin; ${SAMPLES} fresh workerd processes\n`);
   console.log('| figure, ms | median | min | max |\n| --- | ---: | ---: | ---: |');
   line('workerd started, an empty worker (spawn to first answer)', rows.empty);
   line('workerd started, this worker (spawn to first answer, no bundle read)', rows.startup);
@@ -213,15 +212,15 @@ try {
 
   if (args.profile) {
     const inspectorPort = await freePort();
-    const cold = [];
-    const warm = [];
+    const firstPages = [];
+    const secondPages = [];
     for (let s = 0; s < SAMPLES; s++) {
       const w = await startWorkerd({ kvDir, workers, build: path.join(ROOT, 'build/worker-names'), inspectorPort });
       const session = await inspect(w, 'on');
       try {
         await session.send('Profiler.enable');
         await session.send('Profiler.setSamplingInterval', { interval: 100 });
-        for (const into of [cold, warm]) {
+        for (const into of [firstPages, secondPages]) {
           await session.send('Profiler.start');
           const res = await timed(`${w.urls.on}${page.path}`);
           if (res.tag !== 'personalized') throw new Error(`profiled page: x-p13n ${res.tag}\n${w.logs()}`);
@@ -232,16 +231,16 @@ try {
         w.stop();
       }
     }
-    const names = [...new Set([...cold, ...warm].flatMap((m) => [...m.keys()]))];
+    const names = [...new Set([...firstPages, ...secondPages].flatMap((m) => [...m.keys()]))];
     const avg = (runs, n) => mean(runs.map((m) => m.get(n) ?? 0));
-    const total = (runs) => mean(runs.map((m) => [...m.values()].reduce((a, b) => a + b, 0)));
-    names.sort((a, b) => avg(cold, b) - avg(cold, a));
+    const total = (runs) => mean(runs.map((m) => sum([...m.values()])));
+    names.sort((a, b) => avg(firstPages, b) - avg(firstPages, a));
     console.log(`\nWhere the time goes: V8's CPU profile of the first page and of the second, ${SAMPLES} fresh isolates with the inspector attached (mean ms a page; a sample counts for the innermost frame of its stack that names a phase)\n`);
     console.log('| phase | first page, ms | share | second page, ms |\n| --- | ---: | ---: | ---: |');
     for (const n of names) {
-      console.log(`| ${n} | ${f(avg(cold, n))} | ${((100 * avg(cold, n)) / total(cold)).toFixed(0)}% | ${f(avg(warm, n))} |`);
+      console.log(`| ${n} | ${f(avg(firstPages, n))} | ${((100 * avg(firstPages, n)) / total(firstPages)).toFixed(0)}% | ${f(avg(secondPages, n))} |`);
     }
-    console.log(`| **profiled in all** | ${f(total(cold))} | 100% | ${f(total(warm))} |`);
+    console.log(`| **profiled in all** | ${f(total(firstPages))} | 100% | ${f(total(secondPages))} |`);
   }
 } finally {
   origin.close();

@@ -211,17 +211,19 @@ impl Live {
         self.current.set_error(why);
     }
 
+    /// What each arm serves: the current one, then the canary's.
+    fn arms(&self) -> impl Iterator<Item = &Served> {
+        let canary = self.canary.as_ref().map(|c| &c.served);
+        [Some(&self.current), canary].into_iter().flatten()
+    }
+
     /// The single bundles loaded (the current one, the canary), to reuse
     /// when the next release names them again.
     fn singles(&self) -> impl Iterator<Item = &Loaded> {
-        let canary = self.canary.as_ref().map(|c| &c.served);
-        [Some(&self.current), canary]
-            .into_iter()
-            .flatten()
-            .filter_map(|s| match s {
-                Served::Single(l) => Some(l),
-                Served::Sharded(_) => None,
-            })
+        self.arms().filter_map(|s| match s {
+            Served::Single(l) => Some(l),
+            Served::Sharded(_) => None,
+        })
     }
 
     /// The canary, when a shopper with `profile` is in its share. A
@@ -469,10 +471,7 @@ pub fn live_addresses() -> Vec<String> {
         let Some(live) = c.as_ref() else {
             return Vec::new();
         };
-        let canary = live.canary.as_ref().map(|c| &c.served);
-        [Some(&live.current), canary]
-            .into_iter()
-            .flatten()
+        live.arms()
             .filter_map(Served::set)
             .flat_map(|set| {
                 let m = &set.manifest;
