@@ -19,7 +19,13 @@
 // not the milliseconds.
 //
 //   node bench/cold.mjs [--samples 10] [--store build/fixtures.fpb]
-//                       [--product ID] [--profile]
+//                       [--product ID] [--profile] [--whole-file]
+//
+// --whole-file adds a baseline in the same run: the same store under a
+// release without head digests (as publishers wrote them before session
+// 25), whose bundles the edge hashes whole against the release before
+// hashing their sections; fresh isolates of the two alternate, and a last
+// table gives the ratios.
 //
 // --store is a bundle or a shard set's directory (`firstpaint build
 // --shard-products`); the page is the fixtures home page, or with --product
@@ -32,7 +38,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { CONSENTED, ROOT, freePort } from '../tests/support.mjs';
+import { CONSENTED, ROOT, freePort, signRelease } from '../tests/support.mjs';
 import { startWorkerd } from './workerd.mjs';
 
 const { values: args } = parseArgs({
@@ -41,6 +47,7 @@ const { values: args } = parseArgs({
     store: { type: 'string', default: path.join(ROOT, 'build/fixtures.fpb') },
     product: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'whole-file': { type: 'boolean', default: false },
   },
 });
 const SAMPLES = Number(args.samples);
@@ -104,8 +111,8 @@ const PHASES = [
   ['open the bundle (wasm)', (f) => /firstpaint_bundle::|Engine::from_bundle|Bundle::open|bincode::|firstpaint_engine::store::|loader::open_engine/.test(f.functionName)],
   ['rank (wasm)', (f) => /firstpaint_engine::/.test(f.functionName)],
   ['rewrite: lol_html, selectors (wasm)', (f) => /lol_html::|cssparser::|selectors::|firstpaint_edge::(rewrite|slot_regions)/.test(f.functionName)],
-  // The runtime hands the KV value over inside `fetch_verified`.
-  ['KV value into the isolate', (f) => /loader::fetch_verified/.test(f.functionName)],
+  // The runtime hands the KV value over inside the loader's KV read.
+  ['KV value into the isolate', (f) => /loader::(fetch_verified|fetch_bundle|kv_buffer)/.test(f.functionName)],
   ['routes (wasm)', (f) => /firstpaint_edge::routing|fst::/.test(f.functionName)],
   ['copy into wasm memory', (f) => /^(memcpy|memmove)$|to_vec/.test(f.functionName)],
   ['cookies, keys, request (wasm)', (f) => /firstpaint_edge::(shopper|cookies|keyed_hash|profile|consent|experiment)|hmac::|url::/.test(f.functionName)],
@@ -171,78 +178,121 @@ await new Promise((resolve) => origin.listen(originPort, '127.0.0.1', resolve));
 const kvDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-cold-kv-'));
 execFileSync(path.join(ROOT, 'target/native/firstpaint'), ['publish', STORE,
   '--pubkey', path.join(ROOT, 'fixtures/keys/dev.pub'), '--key', path.join(ROOT, 'fixtures/keys/dev.key'), '--dir', kvDir], { stdio: 'ignore' });
+const arms = [{ name: 'as published', kvDir }];
+if (args['whole-file']) arms.push({ name: 'whole-file hashing (no head digests)', kvDir: withoutHeadDigests(kvDir) });
 const workers = { on: { ORIGIN_URL: `http://127.0.0.1:${originPort}` } };
-const rows = { empty: [], startup: [], first: [], warm: [], kv: [] };
-let read = [];
-try {
+
+/** A copy of the published `dir` whose release names no head digests, re-signed. */
+function withoutHeadDigests(dir) {
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-cold-kv-whole-'));
+  fs.cpSync(dir, copy, { recursive: true });
+  const file = path.join(copy, 'manifest.json');
+  const release = JSON.parse(JSON.parse(fs.readFileSync(file, 'utf8')).release);
+  const strip = (m) => {
+    delete m.head_sha256;
+    for (const s of m.shards?.shards ?? []) delete s.head_sha256;
+  };
+  for (const m of [release.current, release.previous, release.canary?.bundle]) if (m) strip(m);
+  fs.writeFileSync(file, signRelease(release));
+  return copy;
+}
+
+/** One fresh isolate of `arm`: start-up, first page, warm, KV reads. */
+async function sample(arm, rows) {
+  const w = await startWorkerd({ kvDir: arm.kvDir, workers });
+  try {
+    rows.startup.push(w.startedMs);
+    const first = await timed(`${w.urls.on}${page.path}`);
+    if (first.tag !== 'personalized') throw new Error(`first page (${arm.name}): x-p13n ${first.tag}\n${w.logs()}`);
+    rows.first.push(first.ms);
+    arm.read = await (await fetch(`${w.kvUrl}/__reads`)).json();
+    const warm = [];
+    for (let i = 0; i < 20; i++) warm.push((await timed(`${w.urls.on}${page.path}`)).ms);
+    rows.warm.push(median(warm));
+    // The KV reads alone: the keys the first page read, from the same service.
+    let kv = 0;
+    for (const key of arm.read) kv += (await timed(`${w.kvUrl}/${encodeURIComponent(key)}`, {})).ms;
+    rows.kv.push(kv);
+  } finally {
+    w.stop();
+  }
+}
+
+/** V8's CPU profile of the first page and of the second, by phase, for `arm`'s fresh isolates. */
+async function profiled(arm) {
+  const inspectorPort = await freePort();
+  const firstPages = [];
+  const secondPages = [];
   for (let s = 0; s < SAMPLES; s++) {
-    rows.empty.push(await emptyWorkerStart());
-    const w = await startWorkerd({ kvDir, workers });
+    const w = await startWorkerd({ kvDir: arm.kvDir, workers, build: path.join(ROOT, 'build/worker-names'), inspectorPort });
+    const session = await inspect(w, 'on');
     try {
-      rows.startup.push(w.startedMs);
-      const first = await timed(`${w.urls.on}${page.path}`);
-      if (first.tag !== 'personalized') throw new Error(`first page: x-p13n ${first.tag}\n${w.logs()}`);
-      rows.first.push(first.ms);
-      read = await (await fetch(`${w.kvUrl}/__reads`)).json();
-      const warm = [];
-      for (let i = 0; i < 20; i++) warm.push((await timed(`${w.urls.on}${page.path}`)).ms);
-      rows.warm.push(median(warm));
-      // The KV reads alone: the keys the first page read, from the same service.
-      let kv = 0;
-      for (const key of read) kv += (await timed(`${w.kvUrl}/${encodeURIComponent(key)}`, {})).ms;
-      rows.kv.push(kv);
+      await session.send('Profiler.enable');
+      await session.send('Profiler.setSamplingInterval', { interval: 100 });
+      for (const into of [firstPages, secondPages]) {
+        await session.send('Profiler.start');
+        const res = await timed(`${w.urls.on}${page.path}`);
+        if (res.tag !== 'personalized') throw new Error(`profiled page: x-p13n ${res.tag}\n${w.logs()}`);
+        into.push(phases((await session.send('Profiler.stop')).profile));
+      }
     } finally {
+      session.close();
       w.stop();
     }
   }
-  const bytes = read.filter((k) => k !== 'manifest').map((k) => path.join(kvDir, k)).filter((p) => fs.existsSync(p)).map((p) => fs.statSync(p).size);
-  const f = (v) => v.toFixed(1);
+  return { firstPages, secondPages };
+}
+
+const f = (v) => v.toFixed(1);
+try {
+  const empty = [];
+  for (const arm of arms) arm.rows = { startup: [], first: [], warm: [], kv: [] };
+  for (let s = 0; s < SAMPLES; s++) {
+    empty.push(await emptyWorkerStart());
+    // The arms take turns going first.
+    for (const arm of s % 2 ? [...arms].reverse() : arms) await sample(arm, arm.rows);
+  }
   const line = (name, v) => console.log(`| ${name} | ${f(median(v))} | ${f(Math.min(...v))} | ${f(Math.max(...v))} |`);
-  console.log(`${path.relative(ROOT, STORE)}: the first page read ${read.join(', ')} (${sum(bytes).toLocaleString('en')} bytes besides the manifest); ${page.name} (${page.html.length.toLocaleString('en')} bytes) from an in-memory origin; ${SAMPLES} fresh workerd processes\n`);
-  console.log('| figure, ms | median | min | max |\n| --- | ---: | ---: | ---: |');
-  line('workerd started, an empty worker (spawn to first answer)', rows.empty);
-  line('workerd started, this worker (spawn to first answer, no bundle read)', rows.startup);
-  line('first page of the isolate (KV reads, verify, open, rank, rewrite)', rows.first);
-  line('the same page warm (p50 of 20)', rows.warm);
-  line('the KV reads alone (the same keys from the same local KV service)', rows.kv);
-  const cold = rows.first.map((x, i) => x - rows.warm[i] - rows.kv[i]);
-  line('**first page over warm, KV reads excluded**', cold);
-  line('**script start-up** (this worker over the empty one)', rows.startup.map((x, i) => x - rows.empty[i]));
-  console.log(`\nFirst page over warm, KV reads excluded, each sample in order: ${cold.map((x) => x.toFixed(0)).join(', ')} ms`);
+  for (const arm of arms) {
+    const { rows, read } = arm;
+    const bytes = read.filter((k) => k !== 'manifest').map((k) => path.join(arm.kvDir, k)).filter((p) => fs.existsSync(p)).map((p) => fs.statSync(p).size);
+    console.log(`${path.relative(ROOT, STORE)}, ${arm.name}: the first page read ${read.join(', ')} (${sum(bytes).toLocaleString('en')} bytes besides the manifest); ${page.name} (${page.html.length.toLocaleString('en')} bytes) from an in-memory origin; ${SAMPLES} fresh workerd processes\n`);
+    console.log('| figure, ms | median | min | max |\n| --- | ---: | ---: | ---: |');
+    line('workerd started, an empty worker (spawn to first answer)', empty);
+    line('workerd started, this worker (spawn to first answer, no bundle read)', rows.startup);
+    line('first page of the isolate (KV reads, verify, open, rank, rewrite)', rows.first);
+    line('the same page warm (p50 of 20)', rows.warm);
+    line('the KV reads alone (the same keys from the same local KV service)', rows.kv);
+    arm.cold = rows.first.map((x, i) => x - rows.warm[i] - rows.kv[i]);
+    line('**first page over warm, KV reads excluded**', arm.cold);
+    line('**script start-up** (this worker over the empty one)', rows.startup.map((x, i) => x - empty[i]));
+    console.log(`\nFirst page over warm, KV reads excluded, each sample in order: ${arm.cold.map((x) => x.toFixed(0)).join(', ')} ms\n`);
+  }
 
   if (args.profile) {
-    const inspectorPort = await freePort();
-    const firstPages = [];
-    const secondPages = [];
-    for (let s = 0; s < SAMPLES; s++) {
-      const w = await startWorkerd({ kvDir, workers, build: path.join(ROOT, 'build/worker-names'), inspectorPort });
-      const session = await inspect(w, 'on');
-      try {
-        await session.send('Profiler.enable');
-        await session.send('Profiler.setSamplingInterval', { interval: 100 });
-        for (const into of [firstPages, secondPages]) {
-          await session.send('Profiler.start');
-          const res = await timed(`${w.urls.on}${page.path}`);
-          if (res.tag !== 'personalized') throw new Error(`profiled page: x-p13n ${res.tag}\n${w.logs()}`);
-          into.push(phases((await session.send('Profiler.stop')).profile));
-        }
-      } finally {
-        session.close();
-        w.stop();
+    for (const arm of arms) arm.profile = await profiled(arm);
+    for (const arm of arms) {
+      const { firstPages, secondPages } = arm.profile;
+      const names = [...new Set([...firstPages, ...secondPages].flatMap((m) => [...m.keys()]))];
+      const avg = (runs, n) => mean(runs.map((m) => m.get(n) ?? 0));
+      const total = (runs) => mean(runs.map((m) => sum([...m.values()])));
+      names.sort((a, b) => avg(firstPages, b) - avg(firstPages, a));
+      arm.profiledFirst = total(firstPages);
+      console.log(`Where the time goes, ${arm.name}: V8's CPU profile of the first page and of the second, ${SAMPLES} fresh isolates with the inspector attached (mean ms a page; a sample counts for the innermost frame of its stack that names a phase)\n`);
+      console.log('| phase | first page, ms | share | second page, ms |\n| --- | ---: | ---: | ---: |');
+      for (const n of names) {
+        console.log(`| ${n} | ${f(avg(firstPages, n))} | ${((100 * avg(firstPages, n)) / total(firstPages)).toFixed(0)}% | ${f(avg(secondPages, n))} |`);
       }
+      console.log(`| **profiled in all** | ${f(total(firstPages))} | 100% | ${f(total(secondPages))} |\n`);
     }
-    const names = [...new Set([...firstPages, ...secondPages].flatMap((m) => [...m.keys()]))];
-    const avg = (runs, n) => mean(runs.map((m) => m.get(n) ?? 0));
-    const total = (runs) => mean(runs.map((m) => sum([...m.values()])));
-    names.sort((a, b) => avg(firstPages, b) - avg(firstPages, a));
-    console.log(`\nWhere the time goes: V8's CPU profile of the first page and of the second, ${SAMPLES} fresh isolates with the inspector attached (mean ms a page; a sample counts for the innermost frame of its stack that names a phase)\n`);
-    console.log('| phase | first page, ms | share | second page, ms |\n| --- | ---: | ---: | ---: |');
-    for (const n of names) {
-      console.log(`| ${n} | ${f(avg(firstPages, n))} | ${((100 * avg(firstPages, n)) / total(firstPages)).toFixed(0)}% | ${f(avg(secondPages, n))} |`);
-    }
-    console.log(`| **profiled in all** | ${f(total(firstPages))} | 100% | ${f(total(secondPages))} |`);
+  }
+  if (arms.length === 2) {
+    const [a, b] = arms;
+    console.log(`| ${a.name} over ${b.name} | ratio |\n| --- | ---: |`);
+    console.log(`| first page over warm, KV excluded (medians) | ${(median(a.cold) / median(b.cold)).toFixed(2)} |`);
+    if (args.profile) console.log(`| first page profiled in all (means) | ${(a.profiledFirst / b.profiledFirst).toFixed(2)} |`);
   }
 } finally {
   origin.close();
-  fs.rmSync(kvDir, { recursive: true, force: true });
+  for (const arm of arms) fs.rmSync(arm.kvDir, { recursive: true, force: true });
 }

@@ -9,7 +9,9 @@
 // 5. A release whose text changed after signing.
 // 6. A manifest that is not a signed release.
 // 7. A release naming a bundle whose bytes in KV are other bytes
-//    (mix-and-match).
+//    (mix-and-match): not a bundle, another bundle signed by the same key
+//    (its head is not the one the release names), and, from a publisher
+//    before head digests, other bytes than the file's SHA-256.
 // 8. A good release after all that is accepted at once.
 // 9. `firstpaint rollback` restores the previous bundle on the next
 //    manifest check, and `firstpaint releases` logs who did what and why.
@@ -27,8 +29,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
-import { BUNDLE, CONSENTED, KEY, ROOT, catalog, fetchAgain, firstpaint, kvGet, kvPutText, publish, signRelease, signingKey, startWrangler, tempState, updateJar } from './support.mjs';
+import { BUNDLE, CONSENTED, KEY, ROOT, catalog, fetchAgain, firstpaint, kvGet, kvPut, kvPutText, publish, signRelease, signingKey, startWrangler, tempState, updateJar } from './support.mjs';
 
 /**
  * `/p13n/health` once the edge has re-read the manifest (each request
@@ -102,6 +105,23 @@ describe('signed releases', () => {
       const sha = crypto.createHash('sha256').update('another bundle').digest('hex');
       kvPutText(state, `bundles/${sha}`, 'not the bundle this release names');
       const current = { ...live().current, bundle_key: `bundles/${sha}`, sha256: sha };
+      return signRelease({ ...live(), sequence: 3, current });
+    }, /bundles\/[0-9a-f]{64} is not a bundle \(.*\); manifest says its head has sha256 [0-9a-f]{64}/],
+    ['a release whose bundle key holds another bundle signed by the same key (mix-and-match)', () => {
+      // A shard of the fixtures store: a real bundle, signed by the
+      // trusted key, that is not the one the release names.
+      const shards = path.join(ROOT, 'build/shards');
+      const first = JSON.parse(fs.readFileSync(path.join(shards, 'shards.json'), 'utf8')).shards[0];
+      const sha = crypto.createHash('sha256').update('another signed bundle').digest('hex');
+      kvPut(state, `bundles/${sha}`, path.join(shards, first.file));
+      const current = { ...live().current, bundle_key: `bundles/${sha}`, sha256: sha };
+      return signRelease({ ...live(), sequence: 3, current });
+    }, /its head has sha256 [0-9a-f]{64}, manifest says [0-9a-f]{64}/],
+    ['a release without head digests (an older publisher) naming other bytes', () => {
+      const sha = crypto.createHash('sha256').update('yet another bundle').digest('hex');
+      kvPutText(state, `bundles/${sha}`, 'not the bundle this release names either');
+      const { head_sha256: _, ...older } = live().current;
+      const current = { ...older, bundle_key: `bundles/${sha}`, sha256: sha };
       return signRelease({ ...live(), sequence: 3, current });
     }, /has sha256 [0-9a-f]{64}, manifest says [0-9a-f]{64}/],
   ];

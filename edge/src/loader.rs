@@ -27,7 +27,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use firstpaint_bundle::{
-    hex, key_id, parse_verifying_key, section_ranges, signer_key_id, Bundle, Manifest,
+    head_range, hex, key_id, parse_verifying_key, section_ranges, signer_key_id, Bundle, Manifest,
     SignedRelease, VerifyingKey,
 };
 use firstpaint_engine::Engine;
@@ -568,8 +568,9 @@ async fn served(
             ..loaded.clone()
         }));
     }
-    let buffer = fetch_verified(env, &manifest.bundle_key, &manifest.sha256).await?;
-    let engine = open_engine(env, &buffer).await?;
+    let (key, head) = (&manifest.bundle_key, manifest.head_sha256.as_deref());
+    let buffer = fetch_bundle(env, key, &manifest.sha256, head).await?;
+    let engine = open_engine(env, &buffer, key, head).await?;
     Ok(Served::Single(Loaded {
         engine: overlay::apply(&Rc::new(engine)),
         sha256: manifest.sha256,
@@ -599,6 +600,34 @@ pub async fn kv_text(env: &Env, key: &str) -> Result<Option<String>, EdgeError> 
 /// it is opened: the runtime hashes it in place, several times faster than
 /// SHA-256 compiled to wasm.
 pub async fn fetch_verified(env: &Env, key: &str, sha256: &str) -> Result<ArrayBuffer, EdgeError> {
+    let buffer = kv_buffer(env, key).await?;
+    let digest = hex(&subtle_sha256(&Uint8Array::new(&buffer)).await?);
+    if digest != sha256 {
+        return Err(EdgeError::Manifest(format!(
+            "{key} has sha256 {digest}, manifest says {sha256}"
+        )));
+    }
+    Ok(buffer)
+}
+
+/// A bundle the release names, read from KV for [`open_engine`]. When the
+/// release names its head's digest, the bytes are checked as they are
+/// opened (the head, then each section: one pass over them); a release
+/// before head digests has the whole file checked against `sha256` first.
+pub async fn fetch_bundle(
+    env: &Env,
+    key: &str,
+    sha256: &str,
+    head_sha256: Option<&str>,
+) -> Result<ArrayBuffer, EdgeError> {
+    match head_sha256 {
+        Some(_) => kv_buffer(env, key).await,
+        None => fetch_verified(env, key, sha256).await,
+    }
+}
+
+/// The value of `key` in KV as an `ArrayBuffer`, unchecked.
+async fn kv_buffer(env: &Env, key: &str) -> Result<ArrayBuffer, EdgeError> {
     let kv_error = |e: String| EdgeError::Kv {
         key: key.to_owned(),
         reason: e,
@@ -609,25 +638,38 @@ pub async fn fetch_verified(env: &Env, key: &str, sha256: &str) -> Result<ArrayB
     let value = JsFuture::from(namespace.get_as(key, "arrayBuffer"))
         .await
         .map_err(|e| kv_error(format!("{e:?}")))?;
-    let buffer = value.dyn_into::<ArrayBuffer>().map_err(|_| {
-        EdgeError::NotPublished(format!("manifest names {key:?}, which is not in KV"))
-    })?;
-    let digest = hex(&subtle_sha256(&Uint8Array::new(&buffer)).await?);
-    if digest != sha256 {
-        return Err(EdgeError::Manifest(format!(
-            "{key} has sha256 {digest}, manifest says {sha256}"
-        )));
-    }
-    Ok(buffer)
+    value
+        .dyn_into::<ArrayBuffer>()
+        .map_err(|_| EdgeError::NotPublished(format!("manifest names {key:?}, which is not in KV")))
 }
 
-/// A verified bundle's bytes opened by the engine: each section hashed by
-/// the runtime, one copy into wasm memory, the signature checked against
-/// the trusted key it names (`BUNDLE_PUBKEYS`), then the engine reads it
-/// in place.
-pub async fn open_engine(env: &Env, buffer: &ArrayBuffer) -> Result<Engine, EdgeError> {
+/// A bundle's bytes ([`fetch_bundle`]) opened by the engine: one copy
+/// into wasm memory; the head against `head_sha256` when the release names
+/// it; each section hashed by the runtime; the signature checked against
+/// the trusted key the bundle names (`BUNDLE_PUBKEYS`); then the engine
+/// reads it in place. The head's digest and the sections' pin every byte
+/// ([`firstpaint_bundle::head_range`]), as the whole file's would.
+pub async fn open_engine(
+    env: &Env,
+    buffer: &ArrayBuffer,
+    key_name: &str,
+    head_sha256: Option<&str>,
+) -> Result<Engine, EdgeError> {
     let keys = trusted_keys(env)?;
     let bytes = Uint8Array::new(buffer).to_vec();
+    if let Some(named) = head_sha256 {
+        let head = head_range(&bytes).map_err(|e| {
+            EdgeError::Manifest(format!(
+                "{key_name} is not a bundle ({e}); manifest says its head has sha256 {named}"
+            ))
+        })?;
+        let digest = hex(&subtle_sha256(&view(buffer, head)).await?);
+        if digest != named {
+            return Err(EdgeError::Manifest(format!(
+                "{key_name}: its head has sha256 {digest}, manifest says {named}"
+            )));
+        }
+    }
     // The key the bundle names; another one's refusal names both ids.
     let signer = signer_key_id(&bytes).map_err(firstpaint_engine::EngineError::from)?;
     let key = keys
@@ -637,17 +679,17 @@ pub async fn open_engine(env: &Env, buffer: &ArrayBuffer) -> Result<Engine, Edge
         .ok_or_else(|| EdgeError::Config(format!("no key in {PUBKEYS_VAR}")))?;
     let mut digests = Vec::new();
     for range in section_ranges(&bytes).map_err(firstpaint_engine::EngineError::from)? {
-        let view = Uint8Array::new_with_byte_offset_and_length(
-            buffer,
-            range.start as u32,
-            range.len() as u32,
-        );
-        digests.push(subtle_sha256(&view).await?);
+        digests.push(subtle_sha256(&view(buffer, range)).await?);
     }
     let now_s = (now_ms() / 1000.0) as i64;
     let bundle = Bundle::open_with_digests(bytes.into(), key, now_s, &digests)
         .map_err(firstpaint_engine::EngineError::from)?;
     Ok(Engine::from_bundle(bundle)?)
+}
+
+/// The bytes of `buffer` in `range`, without a copy.
+fn view(buffer: &ArrayBuffer, range: std::ops::Range<usize>) -> Uint8Array {
+    Uint8Array::new_with_byte_offset_and_length(buffer, range.start as u32, range.len() as u32)
 }
 
 /// The bytes of a verified buffer, copied into wasm memory.

@@ -229,6 +229,7 @@ mod tests {
                     categories: categories.iter().map(|c| (*c).into()).collect(),
                     key: String::new(),
                     sha256: String::new(),
+                    head_sha256: None,
                     bytes: 0,
                 })
                 .collect(),

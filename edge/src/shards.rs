@@ -6,11 +6,13 @@
 //! shard two manifests share is loaded once, and the routes once per
 //! manifest. An item is loaded on first need, once however many requests
 //! need it (one loads it, the others wait for it on their own timers:
-//! [`crate::single_flight`]): read from KV, checked against the
-//! manifest's SHA-256 by the runtime's `crypto.subtle`, then (a bundle)
-//! its sections hashed the same way, least recently used items evicted to
-//! make room, copied into wasm memory, its signature checked against the
-//! trusted key, opened. A load that fails is remembered (for
+//! [`crate::single_flight`]): read from KV; least recently used items
+//! evicted to make room; copied into wasm memory; checked by the runtime's
+//! `crypto.subtle` (a bundle: its head against the digest the manifest
+//! names, then each section against the signed table; routes, terms and a
+//! bundle of a manifest without head digests: the whole file against the
+//! manifest's SHA-256, before the eviction); a bundle's signature checked
+//! against the trusted key, opened. A load that fails is remembered (for
 //! `/p13n/health`) and not retried for [`RETRY_AFTER_FAILURE_MS`]; a bad
 //! new version of a shard never replaces the good one open (requests keep
 //! using it), and a bad shard never enters the cache.
@@ -65,6 +67,8 @@ struct Item {
     name: String,
     key: String,
     sha256: String,
+    /// A bundle's head digest, when the release names it.
+    head_sha256: Option<String>,
     bytes: u64,
     kind: Kind,
 }
@@ -170,6 +174,7 @@ fn blob_item(name: &str, blob: &firstpaint_bundle::Blob, kind: Kind) -> Item {
         name: name.into(),
         key: blob.key.clone(),
         sha256: blob.sha256.clone(),
+        head_sha256: None,
         bytes: blob.bytes,
         kind,
     }
@@ -209,6 +214,7 @@ fn bundle_item(set: &Sharded, target: Target) -> Result<Item, EdgeError> {
             name: shards.global.clone(),
             key: m.bundle_key.clone(),
             sha256: m.sha256.clone(),
+            head_sha256: m.head_sha256.clone(),
             bytes: m.bytes,
             kind: Kind::Bundle,
         },
@@ -223,6 +229,7 @@ fn bundle_item(set: &Sharded, target: Target) -> Result<Item, EdgeError> {
                 name: s.name.clone(),
                 key: s.key.clone(),
                 sha256: s.sha256.clone(),
+                head_sha256: s.head_sha256.clone(),
                 bytes: s.bytes,
                 kind: Kind::Bundle,
             }
@@ -294,13 +301,17 @@ async fn load(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
 }
 
 async fn load_now(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
-    let buffer = loader::fetch_verified(env, &item.key, &item.sha256).await?;
+    let head = item.head_sha256.as_deref();
+    let buffer = match item.kind {
+        Kind::Bundle => loader::fetch_bundle(env, &item.key, &item.sha256, head).await?,
+        Kind::Routes | Kind::Terms => loader::fetch_verified(env, &item.key, &item.sha256).await?,
+    };
     // Room first, so the evicted and the new are not in wasm memory together
     // (requests still using an evicted shard hold it until they finish).
     CACHE.with(|c| c.borrow_mut().make_room(item.bytes));
     let opened = match item.kind {
         Kind::Bundle => Opened::Engine(overlay::apply(&Rc::new(
-            loader::open_engine(env, &buffer).await?,
+            loader::open_engine(env, &buffer, &item.key, head).await?,
         ))),
         Kind::Routes => Opened::Routes(Rc::new(
             Routes::new(loader::bytes_of(&buffer)).map_err(EdgeError::Manifest)?,

@@ -25,6 +25,12 @@ pub struct Manifest {
     pub bundle_key: String,
     /// SHA-256 of the bundle bytes, hex.
     pub sha256: String,
+    /// SHA-256 of the bundle's head, hex ([`crate::head_sha256`]): with
+    /// it, the edge checks the head and then each section, one pass over
+    /// the bytes, instead of hashing the whole file first. Releases before
+    /// it have none, and an edge before it ignores it: both check `sha256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_sha256: Option<String>,
     /// Size of the bundle in bytes.
     pub bytes: u64,
     /// The bundle's own version, from its header.
@@ -66,6 +72,9 @@ pub struct ShardRef {
     pub key: String,
     /// SHA-256 of the bundle bytes, hex.
     pub sha256: String,
+    /// SHA-256 of the bundle's head, hex (as [`Manifest::head_sha256`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_sha256: Option<String>,
     /// Size in bytes.
     pub bytes: u64,
 }
@@ -82,9 +91,11 @@ pub struct Blob {
 }
 
 impl Manifest {
-    /// One bundle (no shards) stored under its content address.
+    /// One bundle (no shards) stored under its content address, with the
+    /// SHA-256 of its head when the publisher knows it.
     pub fn single(
         sha256: String,
+        head_sha256: Option<String>,
         bytes: u64,
         bundle_version: u64,
         key_id: String,
@@ -93,6 +104,7 @@ impl Manifest {
         Self {
             bundle_key: Self::key_for(&sha256),
             sha256,
+            head_sha256,
             bytes,
             bundle_version,
             key_id,
@@ -112,6 +124,7 @@ impl Manifest {
     /// the field at fault.
     pub fn check(&self) -> Result<(), String> {
         check_address("manifest", &self.bundle_key, &self.sha256)?;
+        check_head("manifest", self.head_sha256.as_deref())?;
         let Some(set) = &self.shards else {
             return Ok(());
         };
@@ -120,6 +133,7 @@ impl Manifest {
         for (i, shard) in set.shards.iter().enumerate() {
             let at = format!("shards.shards[{i}] ({:?})", shard.name);
             check_address(&at, &shard.key, &shard.sha256)?;
+            check_head(&at, shard.head_sha256.as_deref())?;
             if shard.name == set.global
                 || set
                     .shards
@@ -134,15 +148,7 @@ impl Manifest {
 }
 
 fn check_address(at: &str, key: &str, sha256: &str) -> Result<(), String> {
-    let hex = sha256.len() == 64
-        && sha256
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if !hex {
-        return Err(format!(
-            "{at}: sha256 {sha256:?} is not 64 lower-case hex digits"
-        ));
-    }
+    check_digest(at, "sha256", sha256)?;
     if key != Manifest::key_for(sha256) {
         return Err(format!(
             "{at}: key {key:?} is not the content address of its sha256 ({:?})",
@@ -150,6 +156,25 @@ fn check_address(at: &str, key: &str, sha256: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// A head digest, when there is one, is a digest.
+fn check_head(at: &str, head_sha256: Option<&str>) -> Result<(), String> {
+    head_sha256.map_or(Ok(()), |head| check_digest(at, "head_sha256", head))
+}
+
+fn check_digest(at: &str, field: &str, digest: &str) -> Result<(), String> {
+    let hex = digest.len() == 64
+        && digest
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if hex {
+        Ok(())
+    } else {
+        Err(format!(
+            "{at}: {field} {digest:?} is not 64 lower-case hex digits"
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -160,10 +185,19 @@ mod tests {
     const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
+    /// The manifest as an older edge reads it: the bundle and its digest.
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct Old {
+        bundle_key: String,
+        sha256: String,
+    }
+
     fn single() -> Manifest {
         Manifest {
             bundle_key: Manifest::key_for(A),
             sha256: A.into(),
+            head_sha256: None,
             bytes: 10,
             bundle_version: 3,
             key_id: "k".into(),
@@ -189,6 +223,7 @@ mod tests {
                     categories: vec!["Electronics".into()],
                     key: Manifest::key_for(B),
                     sha256: B.into(),
+                    head_sha256: Some(A.into()),
                     bytes: 7,
                 }],
                 routes: blob(B),
@@ -219,14 +254,23 @@ mod tests {
         assert_eq!(serde_json::to_string_pretty(&back).unwrap(), json);
         assert_eq!(m.check(), Ok(()));
         // An edge that predates shards reads the global shard as its bundle.
-        #[derive(Deserialize)]
-        #[allow(dead_code)]
-        struct Old {
-            bundle_key: String,
-            sha256: String,
-        }
         let old: Old = serde_json::from_str(&json).unwrap();
         assert_eq!(old.sha256, A);
+    }
+
+    #[test]
+    fn a_head_digest_is_optional_and_an_older_edge_ignores_it() {
+        let m = Manifest {
+            head_sha256: Some(B.into()),
+            ..single()
+        };
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(json.contains(&format!(r#""head_sha256":"{B}""#)), "{json}");
+        assert_eq!(serde_json::from_str::<Manifest>(&json).unwrap(), m);
+        assert_eq!(m.check(), Ok(()));
+        // An edge before head digests ignores the field (unknown fields are
+        // not refused) and checks `sha256`.
+        assert_eq!(serde_json::from_str::<Old>(&json).unwrap().sha256, A);
     }
 
     #[test]
@@ -247,5 +291,15 @@ mod tests {
         let mut m = single();
         m.sha256 = B.into();
         assert!(m.check().unwrap_err().starts_with("manifest: key"));
+        let mut m = single();
+        m.head_sha256 = Some("ab".into());
+        assert!(m.check().unwrap_err().starts_with("manifest: head_sha256"));
+        let mut m = sharded();
+        m.shards.as_mut().unwrap().shards[0].head_sha256 = Some(A.to_uppercase());
+        let err = m.check().unwrap_err();
+        assert!(
+            err.starts_with("shards.shards[0] (\"electronics\"): head_sha256"),
+            "{err}"
+        );
     }
 }

@@ -108,6 +108,24 @@ pub fn section_ranges(bytes: &[u8]) -> Result<Vec<Range<usize>>, BundleError> {
     read_entries(bytes, count)?.iter().map(range).collect()
 }
 
+/// Where the bundle's head lies in `bytes`: the header, the section table
+/// and the signature, everything before the first section. The head holds
+/// every section's digest and opening checks the padding is zero, so the
+/// head's SHA-256 pins every byte of the file: a release names it
+/// ([`crate::Manifest::head_sha256`]) and the edge checks the head and then
+/// the sections, one pass over the bytes, instead of hashing the whole file
+/// against the release first.
+pub fn head_range(bytes: &[u8]) -> Result<Range<usize>, BundleError> {
+    let (_, count) = read_header(bytes)?;
+    Ok(0..head_end(bytes, count)?)
+}
+
+/// SHA-256 of the bundle's head ([`head_range`]): what a release names.
+pub fn head_sha256(bytes: &[u8]) -> Result<[u8; 32], BundleError> {
+    let head = head_range(bytes)?;
+    Ok(crate::sha256(bytes.get(head).unwrap_or_default()))
+}
+
 fn accept<B: AsRef<[u8]>>(
     bytes: B,
     header: Header,
@@ -171,20 +189,25 @@ fn signature_at(count: usize) -> Option<usize> {
         .map(align)
 }
 
-/// The table's entries, checked to lie back to back after the signature,
-/// each inside the file, with the file ending at the last one's padding.
-fn read_entries(b: &[u8], count: u32) -> Result<Vec<Entry>, BundleError> {
-    let truncated = BundleError::Truncated {
+/// Where the head of a bundle of `count` sections ends (the first section
+/// starts): right after the signature, which must lie inside `b`.
+fn head_end(b: &[u8], count: u32) -> Result<usize, BundleError> {
+    let truncated = || BundleError::Truncated {
         expected: (HEADER_LEN as u64)
             .saturating_add(u64::from(count).saturating_mul(ENTRY_LEN as u64))
             .saturating_add(SIGNATURE_LEN as u64),
         got: b.len() as u64,
     };
-    let sig = signature_at(count as usize).ok_or(truncated.clone())?;
-    let first = sig.checked_add(SIGNATURE_LEN).ok_or(truncated.clone())?;
-    if first > b.len() {
-        return Err(truncated);
-    }
+    signature_at(count as usize)
+        .and_then(|sig| sig.checked_add(SIGNATURE_LEN))
+        .filter(|&end| end <= b.len())
+        .ok_or_else(truncated)
+}
+
+/// The table's entries, checked to lie back to back after the signature,
+/// each inside the file, with the file ending at the last one's padding.
+fn read_entries(b: &[u8], count: u32) -> Result<Vec<Entry>, BundleError> {
+    let first = head_end(b, count)?;
     let table = b
         .get(HEADER_LEN..HEADER_LEN + ENTRY_LEN * count as usize)
         .unwrap_or_default();

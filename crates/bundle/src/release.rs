@@ -186,7 +186,7 @@ mod tests {
     use super::*;
 
     fn bundle(byte: u8) -> Manifest {
-        Manifest::single(crate::hex(&[byte; 32]), 10, 3, "k".into(), 5)
+        Manifest::single(crate::hex(&[byte; 32]), None, 10, 3, "k".into(), 5)
     }
 
     fn release(sequence: u64) -> Release {

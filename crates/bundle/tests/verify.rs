@@ -11,11 +11,14 @@
 //!    refused with the "rebuild" message.
 //! 7. Any truncation is refused; so is a bundle damaged in several places,
 //!    and random bytes behind a real magic.
+//! 8. The head's digest and the sections' pin every byte: what the edge
+//!    checks when a release names the head digest (one pass, not two).
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
 use firstpaint_bundle::{
-    section_ranges, sha256, Bundle, BundleError, BundleWriter, Inputs, SigningKey, Tag,
+    head_range, head_sha256, section_ranges, sha256, Bundle, BundleError, BundleWriter, Inputs,
+    SigningKey, Tag,
 };
 use proptest::prelude::*;
 
@@ -83,6 +86,36 @@ fn digests_from_the_caller_open_the_same_bundle() {
     );
     let err = Bundle::open_with_digests(&bytes[..], &good, 1_500, &digests[..2]).unwrap_err();
     assert!(matches!(err, BundleError::SectionDigest { .. }), "{err}");
+}
+
+/// What the edge does when the release names the head's digest: the head
+/// against it, then each section against the signed table.
+fn opens_as_named(bytes: &[u8], head: &[u8; 32]) -> bool {
+    let digests: Vec<[u8; 32]> = match section_ranges(bytes) {
+        Ok(ranges) => ranges.into_iter().map(|r| sha256(&bytes[r])).collect(),
+        Err(_) => return false,
+    };
+    head_sha256(bytes).as_ref() == Ok(head)
+        && Bundle::open_with_digests(bytes, &key(1).verifying_key(), 1_500, &digests).is_ok()
+}
+
+#[test]
+fn the_head_is_everything_before_the_first_section() {
+    let bytes = sample();
+    let head = head_range(&bytes).unwrap();
+    assert_eq!(head.start, 0);
+    assert_eq!(head.end, section_ranges(&bytes).unwrap()[0].start);
+    assert_eq!(head_sha256(&bytes).unwrap(), sha256(&bytes[head]));
+    assert!(opens_as_named(&bytes, &head_sha256(&bytes).unwrap()));
+    // Another bundle signed by the same key has another head.
+    let mut w = BundleWriter::new(inputs());
+    w.add(Tag(*b"AAAA"), b"other section".to_vec()).unwrap();
+    let other = w.finish(&key(1));
+    assert!(!opens_as_named(&other, &head_sha256(&bytes).unwrap()));
+    assert!(matches!(
+        head_sha256(b"FPB"),
+        Err(BundleError::Truncated { got: 3, .. })
+    ));
 }
 
 #[test]
@@ -176,6 +209,16 @@ proptest! {
         let pos = pos % changed.len();
         changed[pos] ^= mask;
         prop_assert!(Bundle::open(&changed[..], &key(1).verifying_key(), 1_500).is_err());
+    }
+
+    #[test]
+    fn any_single_byte_change_changes_the_head_or_a_section(pos in 0usize..10_000, mask in 1u8..=255) {
+        let bytes = sample();
+        let head = head_sha256(&bytes).unwrap();
+        let mut changed = bytes.clone();
+        let pos = pos % changed.len();
+        changed[pos] ^= mask;
+        prop_assert!(!opens_as_named(&changed, &head));
     }
 
     #[test]

@@ -83,7 +83,17 @@ fn main() -> Result<(), String> {
     // an origin's Cache-Control.
     let key_id = firstpaint_bundle::hex(&firstpaint_bundle::key_id(&store::key().verifying_key()));
     let sha = firstpaint_bundle::hex(&firstpaint_bundle::sha256(bundle));
-    let manifest = Manifest::single(sha.clone(), bundle.len() as u64, 1, key_id, store::NOW);
+    let head = firstpaint_bundle::head_sha256(bundle)
+        .ok()
+        .map(|h| firstpaint_bundle::hex(&h));
+    let manifest = Manifest::single(
+        sha.clone(),
+        head,
+        bundle.len() as u64,
+        1,
+        key_id,
+        store::NOW,
+    );
     let release = Release {
         sequence: 3,
         created_at: store::NOW,

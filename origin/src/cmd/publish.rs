@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context};
 use firstpaint_bundle::{
-    hex, sha256, Blob, Bundle, Header, Manifest, ShardRef, ShardSet, TermDirectory, VerifyingKey,
+    head_sha256, hex, sha256, Blob, Bundle, Header, Manifest, ShardRef, ShardSet, TermDirectory,
+    VerifyingKey,
 };
 use firstpaint_engine::Engine;
 use firstpaint_origin::shard::{ShardEntry, ShardIndex};
@@ -116,10 +117,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 fn single(args: &Args) -> anyhow::Result<(Vec<Stored>, Manifest)> {
     let (key, bytes) = args.signed.read()?;
     let file = &args.signed.bundle;
-    let header = verified(file, &bytes, &key, args.target.is_kv())?;
+    let (header, head) = verified(file, &bytes, &key, args.target.is_kv())?;
     let digest = hex(&sha256(&bytes));
     let manifest = Manifest::single(
         digest.clone(),
+        Some(head),
         bytes.len() as u64,
         header.bundle_version,
         hex(&header.key_id),
@@ -157,17 +159,18 @@ fn shard_set(args: &Args) -> anyhow::Result<(Vec<Stored>, Manifest)> {
     let mut stored = Vec::new();
     let mut refs = Vec::with_capacity(index.shards.len());
     for entry in &index.shards {
-        let (s, _) = shard(dir, entry, &key, args.target.is_kv())?;
+        let (s, _, head) = shard(dir, entry, &key, args.target.is_kv())?;
         refs.push(ShardRef {
             name: entry.name.clone(),
             categories: entry.categories.clone(),
             key: s.key.clone(),
             sha256: s.sha256.clone(),
+            head_sha256: Some(head),
             bytes: entry.bytes as u64,
         });
         stored.push(s);
     }
-    let (global, header) = shard(dir, &index.global, &key, args.target.is_kv())?;
+    let (global, header, global_head) = shard(dir, &index.global, &key, args.target.is_kv())?;
     let routes = blob(dir, &index.routes, args.target.is_kv(), |bytes| {
         let map = fst::Map::new(bytes).context("not an fst map")?;
         let shards = refs.len() as u64;
@@ -194,6 +197,7 @@ fn shard_set(args: &Args) -> anyhow::Result<(Vec<Stored>, Manifest)> {
     let manifest = Manifest {
         bundle_key: global.key.clone(),
         sha256: global.sha256.clone(),
+        head_sha256: Some(global_head),
         bytes: index.global.bytes as u64,
         bundle_version: header.bundle_version,
         key_id: hex(&header.key_id),
@@ -223,13 +227,13 @@ fn shard_set(args: &Args) -> anyhow::Result<(Vec<Stored>, Manifest)> {
 }
 
 /// One shard of the set, verified, loaded and matched against
-/// `shards.json`; its header for the manifest.
+/// `shards.json`; its header and head digest for the manifest.
 fn shard(
     dir: &Path,
     entry: &ShardEntry,
     key: &VerifyingKey,
     kv: bool,
-) -> anyhow::Result<(Stored, Header)> {
+) -> anyhow::Result<(Stored, Header, String)> {
     let file = dir.join(&entry.file);
     let bytes =
         std::fs::read(&file).with_context(|| format!("{}: failed to read", file.display()))?;
@@ -243,7 +247,7 @@ fn shard(
         entry.sha256,
         entry.bytes
     );
-    let header = verified(&file, &bytes, key, kv)?;
+    let (header, head) = verified(&file, &bytes, key, kv)?;
     Ok((
         Stored {
             file,
@@ -251,6 +255,7 @@ fn shard(
             sha256: digest,
         },
         header,
+        head,
     ))
 }
 
@@ -279,8 +284,14 @@ fn blob(
 
 /// `bytes` verified against `key` and loaded by the engine (a bundle that
 /// does not load is not published either), and small enough for KV when
-/// `kv` is where it goes.
-fn verified(file: &Path, bytes: &[u8], key: &VerifyingKey, kv: bool) -> anyhow::Result<Header> {
+/// `kv` is where it goes; its header, and its head's digest (hex) for the
+/// release to name.
+fn verified(
+    file: &Path,
+    bytes: &[u8],
+    key: &VerifyingKey,
+    kv: bool,
+) -> anyhow::Result<(Header, String)> {
     let name = file.display();
     let header = Bundle::open(bytes, key, super::now())
         .with_context(|| format!("{name}: refused to publish"))?
@@ -289,7 +300,8 @@ fn verified(file: &Path, bytes: &[u8], key: &VerifyingKey, kv: bool) -> anyhow::
     Engine::open(bytes, key, super::now())
         .with_context(|| format!("{name}: refused to publish, it does not load"))?;
     fits(file, bytes.len(), kv)?;
-    Ok(header)
+    let head = head_sha256(bytes).with_context(|| format!("{name}: refused to publish"))?;
+    Ok((header, hex(&head)))
 }
 
 fn fits(file: &Path, len: usize, kv: bool) -> anyhow::Result<()> {

@@ -684,7 +684,7 @@ mod tests {
     }
 
     fn bundle(byte: u8) -> Manifest {
-        Manifest::single(hex(&[byte; 32]), 10, 3, "k".into(), 5)
+        Manifest::single(hex(&[byte; 32]), None, 10, 3, "k".into(), 5)
     }
 
     #[test]
