@@ -150,7 +150,9 @@ bench-cold: worker bundle site
 
 ## The same with a generated store of 100k products (generated once into
 ## build/store-100k): as one bundle, then sharded (the home page reads the
-## global shard; a product page the routes and its category's shard).
+## global shard; a product page the routes and its category's shard), each
+## beside the same store under a release without head digests (the bundle
+## hashed whole before its sections, as before session 25).
 STORE_100K = $(BUILD)/store-100k
 bench-cold-100k: worker bundle site
 	[ -f $(STORE_100K)/events.ndjson ] || $(FP) generate --out $(STORE_100K) \
@@ -161,9 +163,9 @@ bench-cold-100k: worker bundle site
 	$(FP) build --catalog $(STORE_100K)/catalog.ndjson --events $(STORE_100K)/events.ndjson \
 		--rules $(STORE_100K)/rules.toml --key fixtures/keys/dev.key --out $(STORE_100K)/shards \
 		--shard-products 20000 --global-products 20000
-	node bench/cold.mjs --profile --store $(STORE_100K)/store.fpb
-	node bench/cold.mjs --profile --store $(STORE_100K)/shards
-	node bench/cold.mjs --profile --store $(STORE_100K)/shards --product SKU-000001
+	node bench/cold.mjs --profile --whole-file --store $(STORE_100K)/store.fpb
+	node bench/cold.mjs --profile --whole-file --store $(STORE_100K)/shards
+	node bench/cold.mjs --profile --whole-file --store $(STORE_100K)/shards --product SKU-000001
 
 ## Core Web Vitals in headless Chromium: every fixtures page type, personalized vs the kill switch.
 bench-vitals: worker bundle site

@@ -10,7 +10,7 @@
 //! their fallbacks may hold `{{same_category:N}}`, the storefront's own
 //! non-personal cards (see [`PICKS`]).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -245,22 +245,26 @@ fn fill_parts<'a>(text: &'a str, parts: &mut Vec<Part<'a>>) -> anyhow::Result<()
     Ok(())
 }
 
-/// One labelled SVG per image path under `/img/` that the catalog uses.
+/// One labelled SVG per image path under `/img/` that the catalog uses,
+/// labelled with the title of the first product that shows it.
 fn write_placeholder_images(engine: &Engine, out: &std::path::Path) -> anyhow::Result<()> {
-    let images: BTreeSet<String> = engine
-        .store()
-        .products()
-        .filter_map(|p| p.image().strip_prefix("/img/").map(str::to_owned))
-        .filter(|name| name.ends_with(".svg") && !name.contains('/') && !name.contains(".."))
-        .collect();
+    let mut images: BTreeMap<String, String> = BTreeMap::new();
+    for p in engine.store().products() {
+        let Some(name) = p.image().strip_prefix("/img/").map(str::to_owned) else {
+            continue;
+        };
+        if name.ends_with(".svg") && !name.contains('/') && !name.contains("..") {
+            images.entry(name).or_insert_with(|| p.title().into_owned());
+        }
+    }
     let dir = out.join("img");
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("{}: failed to create", dir.display()))?;
-    for name in images {
+    for (name, title) in images {
         let mut label = String::new();
-        escape_into(&name.trim_end_matches(".svg").replace('-', " "), &mut label);
+        escape_into(&title, &mut label);
         let svg = format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"240\" height=\"180\" viewBox=\"0 0 240 180\"><rect width=\"240\" height=\"180\" fill=\"#e8eef3\"/><text x=\"120\" y=\"95\" font-family=\"sans-serif\" font-size=\"16\" text-anchor=\"middle\" fill=\"#345\">{label}</text></svg>"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"240\" height=\"180\" viewBox=\"0 0 240 180\"><rect width=\"240\" height=\"180\" fill=\"#e8eef3\"/><text x=\"120\" y=\"95\" font-family=\"sans-serif\" font-size=\"11\" text-anchor=\"middle\" fill=\"#345\">{label}</text></svg>"
         );
         let target = dir.join(&name);
         std::fs::write(&target, svg)

@@ -182,7 +182,6 @@ pub fn assemble(
     if rng.gen_bool(0.03) {
         tags.push("discontinued".to_owned());
     }
-    let slug: String = leaf.name.to_lowercase().replace(' ', "-");
     let Text {
         title,
         description,
@@ -205,8 +204,10 @@ pub fn assemble(
         }),
         inventory,
         ship_days: Some(rng.gen_range(1..6)),
+        // A picture of its own, as every real catalog has: pages then load
+        // one image per card, whichever products fill them.
         media: vec![Media {
-            url: format!("/img/{slug}.svg"),
+            url: format!("/img/{}.svg", id.to_lowercase()),
             alt: title,
         }],
         compatible_with: Vec::new(),
