@@ -64,7 +64,14 @@ fuzz_one() {
   local execs found corpus
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   execs=${execs:-0}
-  found=$(find "$crashes" -type f -newer "$stamp" | wc -l)
+  # libFuzzer also writes `slow-unit-*` files: an input that took over 10 s
+  # of wall time yet was not stopped by -timeout=10, which a slow input
+  # would have been, so the process stalled, not the input (the one seen
+  # replays in 1 ms). Reported with how to replay it, not counted; a real
+  # hang ends the run as a `timeout-*` crash.
+  found=$(find "$crashes" -type f -newer "$stamp" ! -name 'slow-unit-*' | wc -l)
+  find "$crashes" -type f -newer "$stamp" -name 'slow-unit-*' \
+    -exec echo "$t: slow unit {} (replay it: FIRSTPAINT_FUZZ_TARGET=$t $bin {})" \; >&2
   corpus=$(find "$work" -type f | wc -l)
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$commit" "$t" "$secs" \
     "$execs" "$(( execs / (secs > 0 ? secs : 1) ))" "$corpus" "$found" > "build/fuzz/$t.row"
