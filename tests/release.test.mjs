@@ -10,8 +10,9 @@
 // 6. A manifest that is not a signed release.
 // 7. A release naming a bundle whose bytes in KV are other bytes
 //    (mix-and-match): not a bundle, another bundle signed by the same key
-//    (its head is not the one the release names), and, from a publisher
-//    before head digests, other bytes than the file's SHA-256.
+//    (its head is not the one the release names; of another length, it is
+//    refused before it is copied into wasm), and, from a publisher before
+//    head digests, other bytes than the file's SHA-256.
 // 8. A good release after all that is accepted at once.
 // 9. `firstpaint rollback` restores the previous bundle on the next
 //    manifest check, and `firstpaint releases` logs who did what and why.
@@ -102,21 +103,24 @@ describe('signed releases', () => {
     }, /signature does not match/],
     ['an unsigned manifest', () => JSON.stringify(live().current), /not a signed release/],
     ['a release naming other bytes than its bundle\'s (mix-and-match)', () => {
+      const text = 'not the bundle this release names';
       const sha = crypto.createHash('sha256').update('another bundle').digest('hex');
-      kvPutText(state, `bundles/${sha}`, 'not the bundle this release names');
-      const current = { ...live().current, bundle_key: `bundles/${sha}`, sha256: sha };
+      kvPutText(state, `bundles/${sha}`, text);
+      const current = { ...live().current, bundle_key: `bundles/${sha}`, sha256: sha, bytes: text.length };
       return signRelease({ ...live(), sequence: 3, current });
     }, /bundles\/[0-9a-f]{64} is not a bundle \(.*\); manifest says its head has sha256 [0-9a-f]{64}/],
-    ['a release whose bundle key holds another bundle signed by the same key (mix-and-match)', () => {
-      // A shard of the fixtures store: a real bundle, signed by the
-      // trusted key, that is not the one the release names.
-      const shards = path.join(ROOT, 'build/shards');
-      const first = JSON.parse(fs.readFileSync(path.join(shards, 'shards.json'), 'utf8')).shards[0];
-      const sha = crypto.createHash('sha256').update('another signed bundle').digest('hex');
-      kvPut(state, `bundles/${sha}`, path.join(shards, first.file));
-      const current = { ...live().current, bundle_key: `bundles/${sha}`, sha256: sha };
-      return signRelease({ ...live(), sequence: 3, current });
-    }, /its head has sha256 [0-9a-f]{64}, manifest says [0-9a-f]{64}/],
+    ...[['', true], [' of another length', false]].map(([length, sameLength]) => [
+      `a release whose bundle key holds another bundle signed by the same key${length} (mix-and-match)`, () => {
+        // A shard of the fixtures store: a real bundle, signed by the
+        // trusted key, that is not the one the release names.
+        const shards = path.join(ROOT, 'build/shards');
+        const first = JSON.parse(fs.readFileSync(path.join(shards, 'shards.json'), 'utf8')).shards[0];
+        const sha = crypto.createHash('sha256').update(`another signed bundle${length}`).digest('hex');
+        kvPut(state, `bundles/${sha}`, path.join(shards, first.file));
+        const bytes = sameLength ? fs.statSync(path.join(shards, first.file)).size : live().current.bytes;
+        const current = { ...live().current, bundle_key: `bundles/${sha}`, sha256: sha, bytes };
+        return signRelease({ ...live(), sequence: 3, current });
+      }, sameLength ? /its head has sha256 [0-9a-f]{64}, manifest says [0-9a-f]{64}/ : /has \d+ bytes, manifest says \d+/]),
     ['a release without head digests (an older publisher) naming other bytes', () => {
       const sha = crypto.createHash('sha256').update('yet another bundle').digest('hex');
       kvPutText(state, `bundles/${sha}`, 'not the bundle this release names either');

@@ -569,7 +569,7 @@ async fn served(
         }));
     }
     let (key, head) = (&manifest.bundle_key, manifest.head_sha256.as_deref());
-    let buffer = fetch_bundle(env, key, &manifest.sha256, head).await?;
+    let buffer = fetch_bundle(env, key, &manifest.sha256, manifest.bytes, head).await?;
     let engine = open_engine(env, &buffer, key, head).await?;
     Ok(Served::Single(Loaded {
         engine: overlay::apply(&Rc::new(engine)),
@@ -610,20 +610,30 @@ pub async fn fetch_verified(env: &Env, key: &str, sha256: &str) -> Result<ArrayB
     Ok(buffer)
 }
 
-/// A bundle the release names, read from KV for [`open_engine`]. When the
-/// release names its head's digest, the bytes are checked as they are
-/// opened (the head, then each section: one pass over them); a release
-/// before head digests has the whole file checked against `sha256` first.
+/// A bundle the release names (`sha256`, `bytes` long), read from KV for
+/// [`open_engine`]. When the release names its head's digest, the bytes
+/// are checked as they are opened (the head, then each section: one pass
+/// over them), and only their length here, so that nothing longer than the
+/// release says is copied into wasm memory; a release before head digests
+/// has the whole file checked against `sha256` first.
 pub async fn fetch_bundle(
     env: &Env,
     key: &str,
     sha256: &str,
+    bytes: u64,
     head_sha256: Option<&str>,
 ) -> Result<ArrayBuffer, EdgeError> {
-    match head_sha256 {
-        Some(_) => kv_buffer(env, key).await,
-        None => fetch_verified(env, key, sha256).await,
+    if head_sha256.is_none() {
+        return fetch_verified(env, key, sha256).await;
     }
+    let buffer = kv_buffer(env, key).await?;
+    let got = u64::from(buffer.byte_length());
+    if got != bytes {
+        return Err(EdgeError::Manifest(format!(
+            "{key} has {got} bytes, manifest says {bytes}"
+        )));
+    }
+    Ok(buffer)
 }
 
 /// The value of `key` in KV as an `ArrayBuffer`, unchecked.

@@ -303,7 +303,9 @@ async fn load(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
 async fn load_now(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
     let head = item.head_sha256.as_deref();
     let buffer = match item.kind {
-        Kind::Bundle => loader::fetch_bundle(env, &item.key, &item.sha256, head).await?,
+        Kind::Bundle => {
+            loader::fetch_bundle(env, &item.key, &item.sha256, item.bytes, head).await?
+        }
         Kind::Routes | Kind::Terms => loader::fetch_verified(env, &item.key, &item.sha256).await?,
     };
     // Room first, so the evicted and the new are not in wasm memory together
