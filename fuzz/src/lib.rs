@@ -121,8 +121,13 @@ fn exercise(engine: &Engine) {
 /// lengths, section table, then signature and digests. The signature
 /// covers the header and table and the digests every section, so only an
 /// unchanged seed opens (and is then queried); what this target fuzzes is
-/// everything read before the signature. [`bundle_sections`] goes past it.
+/// everything read before the signature, and what the edge reads from
+/// the bytes before it verifies them (where the head and the sections lie,
+/// the signer's key id). [`bundle_sections`] goes past it.
 pub fn bundle(data: &[u8]) {
+    let _ = firstpaint_bundle::head_sha256(data);
+    let _ = firstpaint_bundle::section_ranges(data);
+    let _ = firstpaint_bundle::signer_key_id(data);
     if let Ok(engine) = store::open(data.to_vec()) {
         exercise(&engine);
     }
