@@ -27,8 +27,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use firstpaint_bundle::{
-    head_range, hex, key_id, parse_verifying_key, section_ranges, signer_key_id, Bundle, Manifest,
-    SignedRelease, VerifyingKey,
+    head_len, hex, key_id, parse_verifying_key, section_ranges, signer_key_id, Bundle, Manifest,
+    SignedRelease, VerifyingKey, HEADER_BYTES,
 };
 use firstpaint_engine::Engine;
 use futures_util::future::{select, Either, FutureExt, LocalBoxFuture};
@@ -570,7 +570,7 @@ async fn served(
     }
     let (key, head) = (&manifest.bundle_key, manifest.head_sha256.as_deref());
     let buffer = fetch_bundle(env, key, &manifest.sha256, manifest.bytes, head).await?;
-    let engine = open_engine(env, &buffer, key, head).await?;
+    let engine = open_engine(env, &buffer).await?;
     Ok(Served::Single(Loaded {
         engine: overlay::apply(&Rc::new(engine)),
         sha256: manifest.sha256,
@@ -611,11 +611,13 @@ pub async fn fetch_verified(env: &Env, key: &str, sha256: &str) -> Result<ArrayB
 }
 
 /// A bundle the release names (`sha256`, `bytes` long), read from KV for
-/// [`open_engine`]. When the release names its head's digest, the bytes
-/// are checked as they are opened (the head, then each section: one pass
-/// over them), and only their length here, so that nothing longer than the
-/// release says is copied into wasm memory; a release before head digests
-/// has the whole file checked against `sha256` first.
+/// [`open_engine`]. When the release names its head's digest, only the
+/// head is hashed here (its length read from the fixed header, a few bytes
+/// copied) and checked with the length, before anything is copied into
+/// wasm memory or evicted to make room; [`open_engine`] then checks each
+/// section against the signed table, so the bytes are hashed once. A
+/// release before head digests has the whole file checked against
+/// `sha256`.
 pub async fn fetch_bundle(
     env: &Env,
     key: &str,
@@ -623,14 +625,35 @@ pub async fn fetch_bundle(
     bytes: u64,
     head_sha256: Option<&str>,
 ) -> Result<ArrayBuffer, EdgeError> {
-    if head_sha256.is_none() {
+    let Some(named) = head_sha256 else {
         return fetch_verified(env, key, sha256).await;
-    }
+    };
     let buffer = kv_buffer(env, key).await?;
     let got = u64::from(buffer.byte_length());
     if got != bytes {
         return Err(EdgeError::Manifest(format!(
             "{key} has {got} bytes, manifest says {bytes}"
+        )));
+    }
+    let header = view(&buffer, 0..HEADER_BYTES.min(got as usize)).to_vec();
+    let not_a_bundle = |why: String| {
+        EdgeError::Manifest(format!(
+            "{key} is not a bundle ({why}); manifest says its head has sha256 {named}"
+        ))
+    };
+    let head = match head_len(&header) {
+        Ok(end) if end as u64 <= got => end,
+        Ok(end) => {
+            return Err(not_a_bundle(format!(
+                "its head would end at byte {end} of {got}"
+            )))
+        }
+        Err(e) => return Err(not_a_bundle(e.to_string())),
+    };
+    let digest = hex(&subtle_sha256(&view(&buffer, 0..head)).await?);
+    if digest != named {
+        return Err(EdgeError::Manifest(format!(
+            "{key}: its head has sha256 {digest}, manifest says {named}"
         )));
     }
     Ok(buffer)
@@ -654,32 +677,14 @@ async fn kv_buffer(env: &Env, key: &str) -> Result<ArrayBuffer, EdgeError> {
 }
 
 /// A bundle's bytes ([`fetch_bundle`]) opened by the engine: one copy
-/// into wasm memory; the head against `head_sha256` when the release names
-/// it; each section hashed by the runtime; the signature checked against
-/// the trusted key the bundle names (`BUNDLE_PUBKEYS`); then the engine
-/// reads it in place. The head's digest and the sections' pin every byte
-/// ([`firstpaint_bundle::head_range`]), as the whole file's would.
-pub async fn open_engine(
-    env: &Env,
-    buffer: &ArrayBuffer,
-    key_name: &str,
-    head_sha256: Option<&str>,
-) -> Result<Engine, EdgeError> {
+/// into wasm memory, each section hashed by the runtime, the signature
+/// checked against the trusted key the bundle names (`BUNDLE_PUBKEYS`),
+/// then the engine reads it in place. The sections' digests and the head's
+/// (checked by [`fetch_bundle`]) pin every byte, as the whole file's would
+/// ([`firstpaint_bundle::head_range`]).
+pub async fn open_engine(env: &Env, buffer: &ArrayBuffer) -> Result<Engine, EdgeError> {
     let keys = trusted_keys(env)?;
     let bytes = Uint8Array::new(buffer).to_vec();
-    if let Some(named) = head_sha256 {
-        let head = head_range(&bytes).map_err(|e| {
-            EdgeError::Manifest(format!(
-                "{key_name} is not a bundle ({e}); manifest says its head has sha256 {named}"
-            ))
-        })?;
-        let digest = hex(&subtle_sha256(&view(buffer, head)).await?);
-        if digest != named {
-            return Err(EdgeError::Manifest(format!(
-                "{key_name}: its head has sha256 {digest}, manifest says {named}"
-            )));
-        }
-    }
     // The key the bundle names; another one's refusal names both ids.
     let signer = signer_key_id(&bytes).map_err(firstpaint_engine::EngineError::from)?;
     let key = keys

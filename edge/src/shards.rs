@@ -6,13 +6,13 @@
 //! shard two manifests share is loaded once, and the routes once per
 //! manifest. An item is loaded on first need, once however many requests
 //! need it (one loads it, the others wait for it on their own timers:
-//! [`crate::single_flight`]): read from KV; least recently used items
-//! evicted to make room; copied into wasm memory; checked by the runtime's
-//! `crypto.subtle` (a bundle: its head against the digest the manifest
-//! names, then each section against the signed table; routes, terms and a
-//! bundle of a manifest without head digests: the whole file against the
-//! manifest's SHA-256, before the eviction); a bundle's signature checked
-//! against the trusted key, opened. A load that fails is remembered (for
+//! [`crate::single_flight`]): read from KV and checked against the
+//! manifest by the runtime's `crypto.subtle` (a bundle's head and length
+//! when the manifest names its head digest; otherwise, and for the routes
+//! and terms, the whole file), least recently used items evicted to make
+//! room, copied into wasm memory, a bundle's sections hashed the same way
+//! and checked against its signed table, its signature checked against
+//! the trusted key, opened. A load that fails is remembered (for
 //! `/p13n/health`) and not retried for [`RETRY_AFTER_FAILURE_MS`]; a bad
 //! new version of a shard never replaces the good one open (requests keep
 //! using it), and a bad shard never enters the cache.
@@ -313,7 +313,7 @@ async fn load_now(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
     CACHE.with(|c| c.borrow_mut().make_room(item.bytes));
     let opened = match item.kind {
         Kind::Bundle => Opened::Engine(overlay::apply(&Rc::new(
-            loader::open_engine(env, &buffer, &item.key, head).await?,
+            loader::open_engine(env, &buffer).await?,
         ))),
         Kind::Routes => Opened::Routes(Rc::new(
             Routes::new(loader::bytes_of(&buffer)).map_err(EdgeError::Manifest)?,

@@ -53,7 +53,9 @@ pub use live::{
     LIVE_PAYLOAD_AT,
 };
 pub use manifest::{Blob, Manifest, ShardRef, ShardSet};
-pub use reader::{head_range, head_sha256, section_ranges, signer_key_id, Bundle};
+pub use reader::{
+    head_len, head_range, head_sha256, section_ranges, signer_key_id, Bundle, HEADER_BYTES,
+};
 pub use release::{Canary, Release, ReleaseError, SignedRelease, RELEASE_FORMAT};
 pub use stale::Stale;
 pub use term_directory::{

@@ -147,7 +147,41 @@ fn accept<B: AsRef<[u8]>>(
     })
 }
 
+/// How long the head of the bundle that starts with `header` (its first
+/// [`HEADER_BYTES`] bytes, or more) is: magic and version checked, the
+/// section count read. What a caller hashes against the release before it
+/// copies the rest of the bundle anywhere (the head's end is checked
+/// against the bundle's length by [`head_range`], when it is opened).
+pub fn head_len(header: &[u8]) -> Result<usize, BundleError> {
+    let (_, count) = read_fixed(header)?;
+    signature_at(count as usize)
+        .and_then(|sig| sig.checked_add(SIGNATURE_LEN))
+        .ok_or_else(|| truncated_head(count, header.len()))
+}
+
+/// The length of the fixed header, from which [`head_len`] reads.
+pub const HEADER_BYTES: usize = HEADER_LEN;
+
 fn read_header(b: &[u8]) -> Result<(Header, u32), BundleError> {
+    let (header, count) = read_fixed(b)?;
+    let got = b.len() as u64;
+    if got < header.total_len {
+        return Err(BundleError::Truncated {
+            expected: header.total_len,
+            got,
+        });
+    }
+    if got > header.total_len {
+        return Err(BundleError::TrailingBytes {
+            expected: header.total_len,
+            got,
+        });
+    }
+    Ok((header, count))
+}
+
+/// The fixed header: magic and format version checked.
+fn read_fixed(b: &[u8]) -> Result<(Header, u32), BundleError> {
     let got = b.len() as u64;
     let fixed: &[u8; HEADER_LEN] =
         b.get(..HEADER_LEN)
@@ -166,18 +200,6 @@ fn read_header(b: &[u8]) -> Result<(Header, u32), BundleError> {
             supported: FORMAT_VERSION,
         });
     }
-    if got < header.total_len {
-        return Err(BundleError::Truncated {
-            expected: header.total_len,
-            got,
-        });
-    }
-    if got > header.total_len {
-        return Err(BundleError::TrailingBytes {
-            expected: header.total_len,
-            got,
-        });
-    }
     Ok((header, count))
 }
 
@@ -192,16 +214,20 @@ fn signature_at(count: usize) -> Option<usize> {
 /// Where the head of a bundle of `count` sections ends (the first section
 /// starts): right after the signature, which must lie inside `b`.
 fn head_end(b: &[u8], count: u32) -> Result<usize, BundleError> {
-    let truncated = || BundleError::Truncated {
-        expected: (HEADER_LEN as u64)
-            .saturating_add(u64::from(count).saturating_mul(ENTRY_LEN as u64))
-            .saturating_add(SIGNATURE_LEN as u64),
-        got: b.len() as u64,
-    };
     signature_at(count as usize)
         .and_then(|sig| sig.checked_add(SIGNATURE_LEN))
         .filter(|&end| end <= b.len())
-        .ok_or_else(truncated)
+        .ok_or_else(|| truncated_head(count, b.len()))
+}
+
+/// `got` bytes are too few for the head of a bundle of `count` sections.
+fn truncated_head(count: u32, got: usize) -> BundleError {
+    BundleError::Truncated {
+        expected: (HEADER_LEN as u64)
+            .saturating_add(u64::from(count).saturating_mul(ENTRY_LEN as u64))
+            .saturating_add(SIGNATURE_LEN as u64),
+        got: got as u64,
+    }
 }
 
 /// The table's entries, checked to lie back to back after the signature,

@@ -17,8 +17,8 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
 use firstpaint_bundle::{
-    head_range, head_sha256, section_ranges, sha256, Bundle, BundleError, BundleWriter, Inputs,
-    SigningKey, Tag,
+    head_len, head_range, head_sha256, section_ranges, sha256, Bundle, BundleError, BundleWriter,
+    Inputs, SigningKey, Tag, HEADER_BYTES,
 };
 use proptest::prelude::*;
 
@@ -105,7 +105,10 @@ fn the_head_is_everything_before_the_first_section() {
     let head = head_range(&bytes).unwrap();
     assert_eq!(head.start, 0);
     assert_eq!(head.end, section_ranges(&bytes).unwrap()[0].start);
-    assert_eq!(head_sha256(&bytes).unwrap(), sha256(&bytes[head]));
+    assert_eq!(head_sha256(&bytes).unwrap(), sha256(&bytes[head.clone()]));
+    // From the fixed header alone, as the edge reads it before copying.
+    assert_eq!(head_len(&bytes[..HEADER_BYTES]).unwrap(), head.end);
+    assert!(head_len(b"not a bundle").is_err());
     assert!(opens_as_named(&bytes, &head_sha256(&bytes).unwrap()));
     // Another bundle signed by the same key has another head.
     let mut w = BundleWriter::new(inputs());
