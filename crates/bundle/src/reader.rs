@@ -154,9 +154,7 @@ fn accept<B: AsRef<[u8]>>(
 /// against the bundle's length by [`head_range`], when it is opened).
 pub fn head_len(header: &[u8]) -> Result<usize, BundleError> {
     let (_, count) = read_fixed(header)?;
-    signature_at(count as usize)
-        .and_then(|sig| sig.checked_add(SIGNATURE_LEN))
-        .ok_or_else(|| truncated_head(count, header.len()))
+    first_section_at(count).ok_or_else(|| truncated_head(count, header.len()))
 }
 
 /// The length of the fixed header, from which [`head_len`] reads.
@@ -214,10 +212,15 @@ fn signature_at(count: usize) -> Option<usize> {
 /// Where the head of a bundle of `count` sections ends (the first section
 /// starts): right after the signature, which must lie inside `b`.
 fn head_end(b: &[u8], count: u32) -> Result<usize, BundleError> {
-    signature_at(count as usize)
-        .and_then(|sig| sig.checked_add(SIGNATURE_LEN))
+    first_section_at(count)
         .filter(|&end| end <= b.len())
         .ok_or_else(|| truncated_head(count, b.len()))
+}
+
+/// Where the first section of a bundle of `count` sections starts: right
+/// after the signature.
+fn first_section_at(count: u32) -> Option<usize> {
+    signature_at(count as usize).and_then(|sig| sig.checked_add(SIGNATURE_LEN))
 }
 
 /// `got` bytes are too few for the head of a bundle of `count` sections.
