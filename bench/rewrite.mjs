@@ -5,7 +5,8 @@
 // origin's body stream handed on untouched). Bare workerd (the npm
 // package's binary, bench/workerd.mjs): no `wrangler dev`, no proxy, no
 // inspector. A third arm personalizes with lol_html reading every byte
-// (P13N_READ_EVERY_BYTE=1) rather than the slot regions only.
+// (P13N_READ_EVERY_BYTE=1) rather than the slot regions only. Every arm
+// runs with production's settings (LOG_PAGES off: no log line per page).
 //
 //   node bench/rewrite.mjs [runs] [seconds] [concurrency]   (defaults 5 4 4;
 //                                                            after `make worker bundle`)
@@ -85,8 +86,8 @@ execFileSync(path.join(ROOT, 'target/native/firstpaint'), ['publish', path.join(
 const workerd = await startWorkerd({
   kvDir,
   workers: {
-    regions: { ORIGIN_URL },
-    everybyte: { ORIGIN_URL, P13N_READ_EVERY_BYTE: '1' },
+    regions: { ORIGIN_URL, LOG_PAGES: '0' },
+    everybyte: { ORIGIN_URL, LOG_PAGES: '0', P13N_READ_EVERY_BYTE: '1' },
     pass: { ORIGIN_URL, P13N_DISABLED: '1' },
   },
 });

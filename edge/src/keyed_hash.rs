@@ -51,11 +51,11 @@ impl KeySet {
                     "key {i}: id must be 1-8 letters or digits (got {id:?})"
                 ));
             }
-            let key =
-                firstpaint_bundle::parse_signing_key(hex).map_err(|e| format!("key {id}: {e}"))?;
+            let secret =
+                firstpaint_bundle::parse_secret(hex).map_err(|e| format!("key {id}: {e}"))?;
             keys.push(Key {
                 id: id.to_owned(),
-                secret: key.to_bytes(),
+                secret,
             });
         }
         if keys.len() > MAX_KEYS {

@@ -32,6 +32,11 @@ pub const DISABLED_VAR: &str = "P13N_DISABLED";
 /// slot regions (`slot_regions`): the same output, slower; an escape hatch
 /// that needs no redeploy, and the other arm of the rewrite benchmark.
 pub const READ_EVERY_BYTE_VAR: &str = "P13N_READ_EVERY_BYTE";
+/// Set to `1` and every personalized page logs a line (its path and how
+/// many slots were filled); unset, only pages with a fallback or a
+/// bail-out do. DEV sets it; production leaves it unset: a line per page
+/// view is log volume (Workers Logs counts lines) and time on every page.
+pub const LOG_PAGES_VAR: &str = "LOG_PAGES";
 /// Variable: the longest a page waits for a cold isolate's first bundle
 /// load, in milliseconds (default [`DEFAULT_COLD_LOAD_BUDGET_MS`]).
 pub const COLD_LOAD_BUDGET_VAR: &str = "COLD_LOAD_BUDGET_MS";
@@ -245,6 +250,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         rewriter
     };
     let path = url.path().to_owned();
+    let log_pages = setting(env, LOG_PAGES_VAR).is_some_and(|v| v == "1");
     let ResponseBody::Stream(body) = upstream.body() else {
         // No body to stream through (an empty page): as it came.
         return Ok(upstream);
@@ -261,7 +267,7 @@ pub async fn serve(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
                 outcome.fallbacks,
                 outcome.bailed_out
             );
-        } else {
+        } else if log_pages {
             console_log!("firstpaint: {path}: {} slot(s) filled", outcome.filled);
         }
     };

@@ -355,11 +355,9 @@ fn bad_gateway(reason: &str) -> Result<Response> {
 
 /// A mutable copy of `h` without the length (the body may change).
 pub fn copy_headers(h: &Headers) -> Result<Headers> {
-    let out = Headers::new();
-    for (name, value) in h.entries() {
-        if name != "content-length" {
-            out.append(&name, &value)?;
-        }
-    }
+    // `clone` is the runtime's `new Headers(h)`: one call, where copying
+    // header by header crossed into JavaScript four times a header.
+    let out = h.clone();
+    out.delete("content-length")?;
     Ok(out)
 }

@@ -46,7 +46,7 @@ pub use bytes::OwnedBytes;
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use error::BundleError;
 pub use format::{Header, Tag, FORMAT_VERSION, MAGIC};
-pub use keys::{key_id, parse_signing_key, parse_verifying_key, KeyError};
+pub use keys::{key_id, parse_secret, parse_signing_key, parse_verifying_key, KeyError};
 pub use lineage::{InputFile, Lineage, LINEAGE};
 pub use live::{
     open_live, seal_live, LiveError, LiveHeader, LivePointer, LIVE_FORMAT, LIVE_KEY, LIVE_MAGIC,
