@@ -37,9 +37,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import WebSocket from 'ws';
 import { CONSENTED, ROOT, freePort, signRelease } from '../tests/support.mjs';
-import { startWorkerd } from './workerd.mjs';
+import { inspect, startWorkerd } from './workerd.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -140,32 +139,6 @@ function phases(profile) {
     out.set(phase, (out.get(phase) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
   });
   return out;
-}
-
-/** A DevTools protocol session with the worker `name` of a workerd started with an inspector. */
-async function inspect(w, name) {
-  const targets = await (await fetch(`${w.inspectorUrl}/json/list`)).json();
-  const target = targets.find((t) => t.id === name);
-  if (!target) throw new Error(`no inspector target ${name}: ${JSON.stringify(targets)}`);
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-  let next = 0;
-  const pending = new Map();
-  ws.on('message', (m) => {
-    const d = JSON.parse(m);
-    if (pending.has(d.id)) {
-      const { resolve, reject } = pending.get(d.id);
-      pending.delete(d.id);
-      if (d.error) reject(new Error(`${JSON.stringify(d.error)}`));
-      else resolve(d.result);
-    }
-  });
-  const send = (method, params = {}) => new Promise((resolve, reject) => {
-    const id = ++next;
-    pending.set(id, { resolve, reject });
-    ws.send(JSON.stringify({ id, method, params }));
-  });
-  return { send, close: () => ws.close() };
 }
 
 const page = storefrontPage(args.product);

@@ -16,17 +16,37 @@
 // fixed concurrency for `seconds` (pages/s, and its ratio to the
 // pass-through's), the order rotating between runs. Prints each run and
 // the medians over the runs, as Markdown.
+//
+// `--baseline DIR` adds another build of the worker (a directory holding
+// its index.js and index_bg.wasm, e.g. an older commit's edge/build) in a
+// workerd of its own, personalizing and passing through in the same turns,
+// each arm's added time against its own build's pass-through.
+//
+//   node bench/rewrite.mjs --profile [requests] [tiny]   (default 300)
+//
+// Where a warm page's time goes instead: the regions arm and the
+// pass-through, each with workerd's inspector attached and V8's CPU
+// profiler on (sampling every 50 µs) for `requests` pages one at a time;
+// a table of the functions taking the most time of the personalized
+// pages, by self time, ms a page, beside the pass-through's. `tiny` serves
+// a 12-byte page instead: what a page costs whatever its size. The
+// profiler slows both arms: read the shares and the differences.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import { CONSENTED, ROOT, freePort } from '../tests/support.mjs';
-import { startWorkerd } from './workerd.mjs';
+import { inspect, startWorkerd } from './workerd.mjs';
 
-const RUNS = Number(process.argv[2] ?? 5);
-const SECONDS = Number(process.argv[3] ?? 4);
-const CONCURRENCY = Number(process.argv[4] ?? 4);
+const PROFILE = process.argv[2] === '--profile';
+const argv = process.argv.slice(PROFILE ? 3 : 2);
+const baselineAt = argv.indexOf('--baseline');
+const BASELINE = baselineAt >= 0 ? path.resolve(argv.splice(baselineAt, 2)[1]) : null;
+const RUNS = Number(argv[0] ?? (PROFILE ? 300 : 5));
+const SECONDS = Number(argv[1] ?? 4);
+const CONCURRENCY = Number(argv[2] ?? 4);
+const TINY = PROFILE && argv[1] === 'tiny';
 const SEQUENTIAL = 200;
 const SLOTS = ['home', 'similar', 'viewed-together', 'bought-together'];
 
@@ -70,9 +90,9 @@ async function throughput(url) {
 const pct = (v, q) => [...v].sort((a, b) => a - b)[Math.round((v.length - 1) * q)];
 const median = (v) => pct(v, 0.5);
 
-const html = page();
+const html = TINY ? '<p>tiny</p>\n' : page();
 // Also for `cargo run --release -p firstpaint-edge --example rewrite_cost`.
-fs.writeFileSync(path.join(ROOT, 'build/bench-page.html'), html);
+if (!TINY) fs.writeFileSync(path.join(ROOT, 'build/bench-page.html'), html);
 const origin = http.createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
   res.end(html);
@@ -83,6 +103,12 @@ const ORIGIN_URL = `http://127.0.0.1:${originPort}`;
 const kvDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-bench-kv-'));
 execFileSync(path.join(ROOT, 'target/native/firstpaint'), ['publish', path.join(ROOT, 'build/fixtures.fpb'),
   '--pubkey', path.join(ROOT, 'fixtures/keys/dev.pub'), '--key', path.join(ROOT, 'fixtures/keys/dev.key'), '--dir', kvDir], { stdio: 'ignore' });
+if (PROFILE) {
+  await profiled();
+  origin.close();
+  fs.rmSync(kvDir, { recursive: true, force: true });
+  process.exit(0);
+}
 const workerd = await startWorkerd({
   kvDir,
   workers: {
@@ -91,17 +117,31 @@ const workerd = await startWorkerd({
     pass: { ORIGIN_URL, P13N_DISABLED: '1' },
   },
 });
+// With --baseline DIR, another build of the worker (e.g. an older commit's
+// edge/build) in a workerd of its own: its regions arm and its own
+// pass-through, in the same turns.
+const baseline = BASELINE && await startWorkerd({
+  kvDir,
+  workers: { base: { ORIGIN_URL, LOG_PAGES: '0' }, basepass: { ORIGIN_URL, P13N_DISABLED: '1' } },
+  build: BASELINE,
+});
+// [key, name, the key of the pass-through its added time is measured against]
 const ARMS = [
-  ['regions', 'personalizing (lol_html reads the slot regions)'],
-  ['everybyte', 'personalizing (lol_html reads every byte)'],
-  ['pass', 'pass-through (kill switch)'],
+  ['regions', 'personalizing (lol_html reads the slot regions)', 'pass'],
+  ['everybyte', 'personalizing (lol_html reads every byte)', 'pass'],
+  ['pass', 'pass-through (kill switch)', 'pass'],
+  ...(baseline ? [
+    ['base', `baseline build ${path.relative(ROOT, BASELINE)}: personalizing (slot regions)`, 'basepass'],
+    ['basepass', 'baseline build: pass-through', 'basepass'],
+  ] : []),
 ];
 try {
-  const url = Object.fromEntries(ARMS.map(([k]) => [k, `${workerd.urls[k]}/products/SKU-00001`]));
-  for (const [k] of ARMS) {
+  const urls = { ...workerd.urls, ...baseline?.urls };
+  const url = Object.fromEntries(ARMS.map(([k]) => [k, `${urls[k]}/products/SKU-00001`]));
+  for (const [k, , pass] of ARMS) {
     const first = await timed(url[k]);
     const filled = (first.body.match(/data-p13n-state="personalized"/g) ?? []).length;
-    const expected = k === 'pass' ? first.tag === 'disabled' && first.body === html : first.tag === 'personalized' && filled === SLOTS.length;
+    const expected = k === pass ? first.tag === 'disabled' && first.body === html : first.tag === 'personalized' && filled === SLOTS.length;
     if (!expected) throw new Error(`${k}: x-p13n ${first.tag}, ${filled} slots filled, body ${first.body === html ? 'unchanged' : 'changed'}`);
   }
   for (let i = 0; i < 100; i++) for (const [k] of ARMS) await timed(url[k]); // warm every isolate
@@ -123,15 +163,67 @@ try {
   console.log('| run | arm | p50 ms | p99 ms | added p50 ms | pages/s | throughput ratio |');
   console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
   const row = (label, name, x, pass) => console.log(`| ${label} | ${name} | ${f(x.p50)} | ${f(x.p99)} | ${f(x.p50 - pass.p50)} | ${x.rps.toFixed(0)} | ${f(x.rps / pass.rps)}x |`);
-  runs.forEach((run, i) => ARMS.forEach(([k, name]) => row(String(i + 1), name, run[k], run.pass)));
+  runs.forEach((run, i) => ARMS.forEach(([k, name, pass]) => row(String(i + 1), name, run[k], run[pass])));
   const med = Object.fromEntries(ARMS.map(([k]) => [k, {
     p50: median(runs.map((x) => x[k].p50)),
     p99: median(runs.map((x) => x[k].p99)),
     rps: median(runs.map((x) => x[k].rps)),
   }]));
-  ARMS.forEach(([k, name]) => row('**median**', name, med[k], med.pass));
+  ARMS.forEach(([k, name, pass]) => row('**median**', name, med[k], med[pass]));
 } finally {
   workerd.stop();
+  baseline?.stop();
   origin.close();
   fs.rmSync(kvDir, { recursive: true, force: true });
+}
+
+/** Self time by function of `n` warm pages of each arm, under V8's CPU profiler. */
+async function profiled() {
+  const inspectorPort = await freePort();
+  const w = await startWorkerd({
+    kvDir,
+    workers: { regions: { ORIGIN_URL, LOG_PAGES: '0' }, pass: { ORIGIN_URL, P13N_DISABLED: '1' } },
+    build: path.join(ROOT, 'build/worker-names'),
+    inspectorPort,
+  });
+  const arms = {};
+  try {
+    for (const arm of ['regions', 'pass']) {
+      const url = `${w.urls[arm]}/products/SKU-00001`;
+      for (let i = 0; i < 100; i++) await timed(url);
+      const session = await inspect(w, arm);
+      try {
+        await session.send('Profiler.enable');
+        await session.send('Profiler.setSamplingInterval', { interval: 50 });
+        await session.send('Profiler.start');
+        for (let i = 0; i < RUNS; i++) await timed(url);
+        arms[arm] = selfTimes((await session.send('Profiler.stop')).profile);
+      } finally {
+        session.close();
+      }
+    }
+  } finally {
+    w.stop();
+  }
+  const busy = (m) => [...m.values()].reduce((a, b) => a + b, 0) / RUNS;
+  console.log(`${html.length} bytes a page, ${RUNS} pages an arm one at a time, V8's CPU profile (bare workerd ${w.version}, inspector attached); busy (not idle) ms a page: personalizing ${busy(arms.regions).toFixed(3)}, pass-through ${busy(arms.pass).toFixed(3)}\n`);
+  console.log('| function (self time) | personalizing, ms a page | pass-through | difference |\n| --- | ---: | ---: | ---: |');
+  const top = [...arms.regions].sort((a, b) => b[1] - a[1]).slice(0, 30);
+  for (const [name, ms] of top) {
+    const pass = arms.pass.get(name) ?? 0;
+    console.log(`| \`${name.slice(0, 90)}\` | ${(ms / RUNS).toFixed(3)} | ${(pass / RUNS).toFixed(3)} | ${((ms - pass) / RUNS).toFixed(3)} |`);
+  }
+}
+
+/** Milliseconds of `profile` by leaf function (hashes dropped), idle left out. */
+function selfTimes(profile) {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const out = new Map();
+  profile.samples.forEach((id, i) => {
+    const f = nodes.get(id).callFrame;
+    if (f.functionName === '(idle)') return;
+    const name = (f.functionName || `(anonymous ${path.basename(f.url)})`).replace(/::h[0-9a-f]{16}/g, '');
+    out.set(name, (out.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  return out;
 }

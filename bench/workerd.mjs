@@ -10,13 +10,15 @@
 // `build` is the worker build's directory (default edge/build; `make
 // worker` keeps a copy whose wasm still has its function names in
 // build/worker-names, for CPU profiles); `inspectorPort` opens workerd's
-// DevTools inspector there (w.inspectorUrl).
+// DevTools inspector there (w.inspectorUrl), and `inspect(w, name)` opens
+// a DevTools protocol session with worker `name` (CPU profiles).
 //
 // Each worker is its own service (its own isolate) in one workerd process,
 // on its own port, with the DEV variables of wrangler.toml plus `vars`.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import WebSocket from 'ws';
 import { ROOT, freePort } from '../tests/support.mjs';
 
 const WORKERD = path.join(ROOT, 'node_modules/workerd/bin/workerd');
@@ -123,4 +125,30 @@ ${defs.join('\n')}
   const version = execFileSync(WORKERD, ['--version'], { encoding: 'utf8' }).trim();
   const inspectorUrl = inspectorPort && `http://127.0.0.1:${inspectorPort}`;
   return { urls, kvUrl: `http://127.0.0.1:${kvPort}`, inspectorUrl, stop, logs: () => logs, startedMs, version };
+}
+
+/** A DevTools protocol session with the worker `name` of a workerd started with an inspector. */
+export async function inspect(w, name) {
+  const targets = await (await fetch(`${w.inspectorUrl}/json/list`)).json();
+  const target = targets.find((t) => t.id === name);
+  if (!target) throw new Error(`no inspector target ${name}: ${JSON.stringify(targets)}`);
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  let next = 0;
+  const pending = new Map();
+  ws.on('message', (m) => {
+    const d = JSON.parse(m);
+    if (pending.has(d.id)) {
+      const { resolve, reject } = pending.get(d.id);
+      pending.delete(d.id);
+      if (d.error) reject(new Error(`${JSON.stringify(d.error)}`));
+      else resolve(d.result);
+    }
+  });
+  const send = (method, params = {}) => new Promise((resolve, reject) => {
+    const id = ++next;
+    pending.set(id, { resolve, reject });
+    ws.send(JSON.stringify({ id, method, params }));
+  });
+  return { send, close: () => ws.close() };
 }
