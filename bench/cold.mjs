@@ -20,12 +20,19 @@
 //
 //   node bench/cold.mjs [--samples 10] [--store build/fixtures.fpb]
 //                       [--product ID] [--profile] [--whole-file]
+//                       [--baseline DIR]
 //
 // --whole-file adds a baseline in the same run: the same store under a
 // release without head digests (as publishers wrote them before session
 // 25), whose bundles the edge hashes whole against the release before
 // hashing their sections; fresh isolates of the two alternate, and a last
 // table gives the ratios.
+//
+// --baseline DIR adds another build of the worker (a directory holding its
+// index.js and index_bg.wasm, e.g. an older commit's edge/build) as the
+// second arm, over the same store: fresh isolates of the two alternate.
+// (Its profile, with --profile, has no function names unless its wasm
+// kept them.)
 //
 // --store is a bundle or a shard set's directory (`firstpaint build
 // --shard-products`); the page is the fixtures home page, or with --product
@@ -47,6 +54,7 @@ const { values: args } = parseArgs({
     product: { type: 'string' },
     profile: { type: 'boolean', default: false },
     'whole-file': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 });
 const SAMPLES = Number(args.samples);
@@ -153,6 +161,10 @@ execFileSync(path.join(ROOT, 'target/native/firstpaint'), ['publish', STORE,
   '--pubkey', path.join(ROOT, 'fixtures/keys/dev.pub'), '--key', path.join(ROOT, 'fixtures/keys/dev.key'), '--dir', kvDir], { stdio: 'ignore' });
 const arms = [{ name: 'as published', kvDir }];
 if (args['whole-file']) arms.push({ name: 'whole-file hashing (no head digests)', kvDir: withoutHeadDigests(kvDir) });
+if (args.baseline) {
+  const build = path.resolve(args.baseline);
+  arms.push({ name: `baseline build ${path.relative(ROOT, build)}`, kvDir, build });
+}
 const workers = { on: { ORIGIN_URL: `http://127.0.0.1:${originPort}` } };
 
 /** A copy of the published `dir` whose release names no head digests, re-signed. */
@@ -172,7 +184,7 @@ function withoutHeadDigests(dir) {
 
 /** One fresh isolate of `arm`: start-up, first page, warm, KV reads. */
 async function sample(arm, rows) {
-  const w = await startWorkerd({ kvDir: arm.kvDir, workers });
+  const w = await startWorkerd({ kvDir: arm.kvDir, workers, build: arm.build });
   try {
     rows.startup.push(w.startedMs);
     const first = await timed(`${w.urls.on}${page.path}`);
@@ -197,7 +209,7 @@ async function profiled(arm) {
   const firstPages = [];
   const secondPages = [];
   for (let s = 0; s < SAMPLES; s++) {
-    const w = await startWorkerd({ kvDir: arm.kvDir, workers, build: path.join(ROOT, 'build/worker-names'), inspectorPort });
+    const w = await startWorkerd({ kvDir: arm.kvDir, workers, build: arm.build ?? path.join(ROOT, 'build/worker-names'), inspectorPort });
     const session = await inspect(w, 'on');
     try {
       await session.send('Profiler.enable');
