@@ -5,6 +5,12 @@
 //
 //   node bench/vitals.mjs [loads]     (after `make worker bundle site`; default 20)
 //
+// Both arms run in one bare workerd (bench/workerd.mjs: no `wrangler dev`
+// proxy, which adds ~10 ms and its own noise to every response), over the
+// fixtures bundle, with the fixtures site (build/site: pages, style sheet,
+// images) served from a local origin the way `wrangler dev` serves it as
+// assets (`/products/X` is products/X.html).
+//
 // Each load is a fresh browser context (a first visit: no cache, the
 // consent cookie set), alternating between the two workers so that drift
 // on this noisy machine hits both alike. Per load: time to first byte
@@ -12,10 +18,18 @@
 // contentful paint (the last `largest-contentful-paint` entry before the
 // page is hidden) and cumulative layout shift (`layout-shift` entries not
 // after input). Prints a Markdown table per page type: medians of each
-// arm and the personalized arm's difference, plus the worst CLS seen and
-// how many loads never reached `load` (30 s; counted, not measured).
+// arm and the personalized arm's difference, a 95% bootstrap interval of
+// the LCP difference (what this many loads can tell apart), the worst CLS
+// seen and how many loads never reached `load` (30 s; counted, not
+// measured).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { CONSENTED, catalog, startStore } from '../tests/support.mjs';
+import { CONSENTED, ROOT, catalog, freePort } from '../tests/support.mjs';
+import { startWorkerd } from './workerd.mjs';
 
 const LOADS = Number(process.argv[2] ?? 20);
 const EXECUTABLE = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -33,6 +47,17 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2 : NaN;
 };
+
+/**
+ * A 95% interval of median(on) - median(off) by the bootstrap (2,000
+ * resamples of each arm): how far the LCP difference can be read from
+ * this many loads on this machine.
+ */
+function differenceInterval(on, off) {
+  const draw = (xs) => xs.map(() => xs[Math.floor(Math.random() * xs.length)]);
+  const diffs = Array.from({ length: 2000 }, () => median(draw(on)) - median(draw(off))).sort((a, b) => a - b);
+  return [diffs[50], diffs[1949]];
+}
 
 /** One first visit of `url`: its vitals, read after load and two frames. */
 async function visit(browser, url) {
@@ -69,23 +94,52 @@ async function visit(browser, url) {
   return { ...v, tag };
 }
 
-const personalized = await startStore();
-const killed = await startStore({ P13N_DISABLED: '1' });
+const SITE = path.join(ROOT, 'build/site');
+const TYPES = { '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.svg': 'image/svg+xml' };
+
+/** The fixtures site as `wrangler dev` serves its assets: a file, else `.html` or `index.html` added. */
+function serveSite(req, res) {
+  const wanted = decodeURIComponent(new URL(req.url, 'http://origin').pathname);
+  for (const candidate of [wanted, `${wanted}.html`, path.join(wanted, 'index.html')]) {
+    const file = path.join(SITE, candidate);
+    if (file.startsWith(SITE) && fs.statSync(file, { throwIfNoEntry: false })?.isFile()) {
+      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+      res.end(fs.readFileSync(file));
+      return;
+    }
+  }
+  res.writeHead(404, { 'content-type': 'text/plain' });
+  res.end('not found\n');
+}
+
+const origin = http.createServer(serveSite);
+const originPort = await freePort();
+await new Promise((resolve) => origin.listen(originPort, '127.0.0.1', resolve));
+const ORIGIN_URL = `http://127.0.0.1:${originPort}`;
+const kvDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-vitals-kv-'));
+execFileSync(path.join(ROOT, 'target/native/firstpaint'), ['publish', path.join(ROOT, 'build/fixtures.fpb'),
+  '--pubkey', path.join(ROOT, 'fixtures/keys/dev.pub'), '--key', path.join(ROOT, 'fixtures/keys/dev.key'), '--dir', kvDir], { stdio: 'ignore' });
+const workerd = await startWorkerd({
+  kvDir,
+  workers: { on: { ORIGIN_URL, LOG_PAGES: '0' }, off: { ORIGIN_URL, P13N_DISABLED: '1' } },
+});
+const personalized = { url: workerd.urls.on };
+const killed = { url: workerd.urls.off };
 const browser = await chromium.launch({
   executablePath: EXECUTABLE,
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
 });
 try {
   const rows = [];
-  for (const [type, path] of Object.entries(PAGES)) {
+  for (const [type, route] of Object.entries(PAGES)) {
     // One unmeasured load each: the isolate's first load and its caches.
-    await visit(browser, `${personalized.url}${path}`);
-    await visit(browser, `${killed.url}${path}`);
+    await visit(browser, `${personalized.url}${route}`);
+    await visit(browser, `${killed.url}${route}`);
     const arms = { on: [], off: [] };
     const timedOut = { on: 0, off: 0 };
     for (let i = 0; i < LOADS; i++) {
       for (const [arm, server] of i % 2 ? [['off', killed], ['on', personalized]] : [['on', personalized], ['off', killed]]) {
-        const v = await visit(browser, `${server.url}${path}`);
+        const v = await visit(browser, `${server.url}${route}`);
         if (v.timedOut) {
           timedOut[arm] += 1;
           console.error(`${type}: a ${arm} load did not reach 'load' in 30 s`);
@@ -100,15 +154,17 @@ try {
     const cell = (k) => `${m('on', k).toFixed(1)} / ${m('off', k).toFixed(1)} (${(m('on', k) - m('off', k) >= 0 ? '+' : '')}${(m('on', k) - m('off', k)).toFixed(1)})`;
     const worst = Math.max(...arms.on.map((v) => v.cls));
     const worstOff = Math.max(...arms.off.map((v) => v.cls));
-    rows.push(`| ${type} | ${cell('ttfb')} | ${cell('fcp')} | ${cell('lcp')} | ${worst.toFixed(4)} / ${worstOff.toFixed(4)} | ${timedOut.on} / ${timedOut.off} |`);
+    const [low, high] = differenceInterval(arms.on.map((v) => v.lcp), arms.off.map((v) => v.lcp));
+    rows.push(`| ${type} | ${cell('ttfb')} | ${cell('fcp')} | ${cell('lcp')} | ${low.toFixed(1)} to ${high.toFixed(1)} | ${worst.toFixed(4)} / ${worstOff.toFixed(4)} | ${timedOut.on} / ${timedOut.off} |`);
     console.error(rows.at(-1));
   }
-  console.log(`${LOADS} first visits a page type and arm, alternating; headless Chromium; medians in ms, personalized / kill switch (difference)\n`);
-  console.log('| page | TTFB | FCP | LCP | CLS, worst load | loads timed out (30 s) |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  console.log(`${LOADS} first visits a page type and arm, alternating; headless Chromium, bare workerd (${workerd.version}); medians in ms, personalized / kill switch (difference)\n`);
+  console.log('| page | TTFB | FCP | LCP | LCP difference, 95% interval | CLS, worst load | loads timed out (30 s) |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   console.log(rows.join('\n'));
 } finally {
   await browser.close();
-  personalized.stop();
-  killed.stop();
+  workerd.stop();
+  origin.close();
+  fs.rmSync(kvDir, { recursive: true, force: true });
 }
