@@ -131,8 +131,20 @@ const browser = await chromium.launch({
 });
 try {
   const rows = [];
+  // Warm isolates first: V8 runs a function's baseline code until it has
+  // been called enough to be optimized, which for this worker takes some
+  // 50 pages (a fresh isolate's first pages are several ms slower); the
+  // kill switch runs hardly any wasm, so without this the page types
+  // measured first would pay for it on one arm only.
+  for (let i = 0; i < 20; i++) {
+    for (const route of Object.values(PAGES)) {
+      for (const server of [personalized, killed]) {
+        await (await fetch(`${server.url}${route}`, { headers: { cookie: CONSENTED } })).arrayBuffer();
+      }
+    }
+  }
   for (const [type, route] of Object.entries(PAGES)) {
-    // One unmeasured load each: the isolate's first load and its caches.
+    // One unmeasured load each: the browser's first load of the type.
     await visit(browser, `${personalized.url}${route}`);
     await visit(browser, `${killed.url}${route}`);
     const arms = { on: [], off: [] };
