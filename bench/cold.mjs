@@ -117,7 +117,7 @@ const PHASES = [
   // The engine's open is inlined into the loader's `open_engine`.
   ['open the bundle (wasm)', (f) => /firstpaint_bundle::|Engine::from_bundle|Bundle::open|bincode::|firstpaint_engine::store::|loader::open_engine/.test(f.functionName)],
   ['rank (wasm)', (f) => /firstpaint_engine::/.test(f.functionName)],
-  ['rewrite: lol_html, selectors (wasm)', (f) => /lol_html::|cssparser::|selectors::|firstpaint_edge::(rewrite|slot_regions)/.test(f.functionName)],
+  ['rewrite: lol_html, selectors (wasm)', (f) => /lol_html::|cssparser::|selectors::|firstpaint_edge::(rewrite::|slot_regions)/.test(f.functionName)],
   // The runtime hands the KV value over inside the loader's KV read.
   ['KV value into the isolate', (f) => /loader::(fetch_verified|fetch_bundle|kv_buffer)/.test(f.functionName)],
   ['routes (wasm)', (f) => /firstpaint_edge::routing|fst::/.test(f.functionName)],
