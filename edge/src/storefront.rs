@@ -355,9 +355,10 @@ fn bad_gateway(reason: &str) -> Result<Response> {
 
 /// A mutable copy of `h` without the length (the body may change).
 pub fn copy_headers(h: &Headers) -> Result<Headers> {
-    // `clone` is the runtime's `new Headers(h)`: one call, where copying
-    // header by header crossed into JavaScript four times a header.
-    let out = h.clone();
+    // The runtime's `new Headers(h)`: one call, where copying header by
+    // header crossed into JavaScript four times a header. (Not
+    // `Headers::clone`, which unwraps the constructor's result.)
+    let out = Headers(worker::web_sys::Headers::new_with_headers(&h.0)?);
     out.delete("content-length")?;
     Ok(out)
 }
