@@ -106,4 +106,25 @@ mod tests {
         let bad = "g".repeat(64);
         assert_eq!(parse_signing_key(&bad), Err(KeyError::NotHex('g')));
     }
+
+    #[test]
+    fn a_secret_is_its_bytes_read_as_a_key_file_is() {
+        let bytes: [u8; 32] = std::array::from_fn(|i| i as u8 * 7);
+        let text = format!(
+            "# cookie key
+{}
+",
+            crate::hex(&bytes)
+        );
+        assert_eq!(parse_secret(&text), Ok(bytes));
+        assert_eq!(
+            parse_secret(&crate::hex(&bytes[..31])),
+            Err(KeyError::Length {
+                expected: 64,
+                got: 62
+            })
+        );
+        // A signing key read from the same text holds the same 32 bytes.
+        assert_eq!(parse_signing_key(&text).unwrap().to_bytes(), bytes);
+    }
 }
