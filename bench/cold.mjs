@@ -38,14 +38,13 @@
 // --shard-products`); the page is the fixtures home page, or with --product
 // the fixtures' first product page about product ID. After `make worker
 // bundle site` (`make bench-cold`, `make bench-cold-100k`).
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CONSENTED, ROOT, freePort, signRelease } from '../tests/support.mjs';
-import { inspect, startWorkerd } from './workerd.mjs';
+import { inspect, publishToDir, startOrigin, startWorkerd } from './workerd.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -150,15 +149,11 @@ function phases(profile) {
 }
 
 const page = storefrontPage(args.product);
-const origin = http.createServer((req, res) => {
+const origin = await startOrigin((req, res) => {
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
   res.end(page.html);
 });
-const originPort = await freePort();
-await new Promise((resolve) => origin.listen(originPort, '127.0.0.1', resolve));
-const kvDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-cold-kv-'));
-execFileSync(path.join(ROOT, 'target/native/firstpaint'), ['publish', STORE,
-  '--pubkey', path.join(ROOT, 'fixtures/keys/dev.pub'), '--key', path.join(ROOT, 'fixtures/keys/dev.key'), '--dir', kvDir], { stdio: 'ignore' });
+const kvDir = publishToDir(STORE, 'fp-cold-kv-');
 const arms = [{ name: 'as published', kvDir }];
 if (args['whole-file']) arms.push({ name: 'whole-file hashing (no head digests)', kvDir: withoutHeadDigests(kvDir) });
 if (args.baseline) {
@@ -167,7 +162,7 @@ if (args.baseline) {
 }
 // Production's settings: no log line per page (with the inspector attached
 // for --profile, a line costs ms on a first page).
-const workers = { on: { ORIGIN_URL: `http://127.0.0.1:${originPort}`, LOG_PAGES: '0' } };
+const workers = { on: { ORIGIN_URL: origin.url, LOG_PAGES: '0' } };
 
 /** A copy of the published `dir` whose release names no head digests, re-signed. */
 function withoutHeadDigests(dir) {

@@ -31,13 +31,10 @@
 // pages, by self time, ms a page, beside the pass-through's. `tiny` serves
 // a 12-byte page instead: what a page costs whatever its size. The
 // profiler slows both arms: read the shares and the differences.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import http from 'node:http';
 import path from 'node:path';
 import { CONSENTED, ROOT, freePort } from '../tests/support.mjs';
-import { inspect, startWorkerd } from './workerd.mjs';
+import { inspect, publishToDir, startOrigin, startWorkerd } from './workerd.mjs';
 
 const PROFILE = process.argv[2] === '--profile';
 const argv = process.argv.slice(PROFILE ? 3 : 2);
@@ -93,16 +90,12 @@ const median = (v) => pct(v, 0.5);
 const html = TINY ? '<p>tiny</p>\n' : page();
 // Also for `cargo run --release -p firstpaint-edge --example rewrite_cost`.
 if (!TINY) fs.writeFileSync(path.join(ROOT, 'build/bench-page.html'), html);
-const origin = http.createServer((req, res) => {
+const origin = await startOrigin((req, res) => {
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
   res.end(html);
 });
-const originPort = await freePort();
-await new Promise((resolve) => origin.listen(originPort, '127.0.0.1', resolve));
-const ORIGIN_URL = `http://127.0.0.1:${originPort}`;
-const kvDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-bench-kv-'));
-execFileSync(path.join(ROOT, 'target/native/firstpaint'), ['publish', path.join(ROOT, 'build/fixtures.fpb'),
-  '--pubkey', path.join(ROOT, 'fixtures/keys/dev.pub'), '--key', path.join(ROOT, 'fixtures/keys/dev.key'), '--dir', kvDir], { stdio: 'ignore' });
+const ORIGIN_URL = origin.url;
+const kvDir = publishToDir(path.join(ROOT, 'build/fixtures.fpb'), 'fp-bench-kv-');
 if (PROFILE) {
   await profiled();
   origin.close();

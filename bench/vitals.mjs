@@ -22,14 +22,11 @@
 // the LCP difference (what this many loads can tell apart), the worst CLS
 // seen and how many loads never reached `load` (30 s; counted, not
 // measured).
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { CONSENTED, ROOT, catalog, freePort } from '../tests/support.mjs';
-import { startWorkerd } from './workerd.mjs';
+import { CONSENTED, ROOT, catalog } from '../tests/support.mjs';
+import { publishToDir, startOrigin, startWorkerd } from './workerd.mjs';
 
 const LOADS = Number(process.argv[2] ?? 20);
 const EXECUTABLE = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -112,13 +109,9 @@ function serveSite(req, res) {
   res.end('not found\n');
 }
 
-const origin = http.createServer(serveSite);
-const originPort = await freePort();
-await new Promise((resolve) => origin.listen(originPort, '127.0.0.1', resolve));
-const ORIGIN_URL = `http://127.0.0.1:${originPort}`;
-const kvDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-vitals-kv-'));
-execFileSync(path.join(ROOT, 'target/native/firstpaint'), ['publish', path.join(ROOT, 'build/fixtures.fpb'),
-  '--pubkey', path.join(ROOT, 'fixtures/keys/dev.pub'), '--key', path.join(ROOT, 'fixtures/keys/dev.key'), '--dir', kvDir], { stdio: 'ignore' });
+const origin = await startOrigin(serveSite);
+const ORIGIN_URL = origin.url;
+const kvDir = publishToDir(path.join(ROOT, 'build/fixtures.fpb'), 'fp-vitals-kv-');
 const workerd = await startWorkerd({
   kvDir,
   workers: { on: { ORIGIN_URL, LOG_PAGES: '0' }, off: { ORIGIN_URL, P13N_DISABLED: '1' } },

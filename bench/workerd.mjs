@@ -12,11 +12,16 @@
 // build/worker-names, for CPU profiles); `inspectorPort` opens workerd's
 // DevTools inspector there (w.inspectorUrl), and `inspect(w, name)` opens
 // a DevTools protocol session with worker `name` (CPU profiles).
+// `startOrigin(handler)` serves a bench's storefront on a free port, and
+// `publishToDir(store, prefix)` publishes a store with the DEV key into a
+// new directory to pass as `kvDir`.
 //
 // Each worker is its own service (its own isolate) in one workerd process,
 // on its own port, with the DEV variables of wrangler.toml plus `vars`.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { ROOT, freePort } from '../tests/support.mjs';
@@ -47,6 +52,22 @@ export default {
 `;
 
 const capnp = (s) => JSON.stringify(String(s));
+
+/** An HTTP server on a free loopback port answering with `handler`: the storefront origin of a bench. */
+export async function startOrigin(handler) {
+  const server = http.createServer(handler);
+  const port = await freePort();
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${port}`, close: () => server.close() };
+}
+
+/** `store` (a bundle or a shard set's directory) published with the DEV key into a new temporary directory: a `kvDir`. */
+export function publishToDir(store, prefix) {
+  const kvDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  execFileSync(path.join(ROOT, 'target/native/firstpaint'), ['publish', store,
+    '--pubkey', path.join(ROOT, 'fixtures/keys/dev.pub'), '--key', path.join(ROOT, 'fixtures/keys/dev.key'), '--dir', kvDir], { stdio: 'ignore' });
+  return kvDir;
+}
 
 /** Starts workerd with `workers` (name -> extra vars) over the published `kvDir`. */
 export async function startWorkerd({ kvDir, workers, build = path.join(ROOT, 'edge/build'), inspectorPort }) {
