@@ -44,7 +44,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CONSENTED, ROOT, freePort, signRelease } from '../tests/support.mjs';
-import { inspect, publishToDir, startOrigin, startWorkerd } from './workerd.mjs';
+import { inspect, profileSamples, publishToDir, startOrigin, startWorkerd } from './workerd.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -133,18 +133,11 @@ const leafKind = (f) => {
 
 /** Milliseconds of `profile` by phase. */
 function phases(profile) {
-  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const out = new Map();
-  profile.samples.forEach((id, i) => {
-    let phase;
-    for (let at = id; at !== undefined && !phase; at = parent.get(at)) {
-      phase = PHASES.find(([, is]) => is(nodes.get(at).callFrame))?.[0];
-    }
-    phase ??= leafKind(nodes.get(id).callFrame);
-    out.set(phase, (out.get(phase) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
-  });
+  for (const { stack, ms } of profileSamples(profile)) {
+    const phase = stack.map((f) => PHASES.find(([, is]) => is(f))?.[0]).find(Boolean) ?? leafKind(stack[0]);
+    out.set(phase, (out.get(phase) ?? 0) + ms);
+  }
   return out;
 }
 

@@ -7,6 +7,12 @@
 // inspector. A third arm personalizes with lol_html reading every byte
 // (P13N_READ_EVERY_BYTE=1) rather than the slot regions only. Every arm
 // runs with production's settings (LOG_PAGES off: no log line per page).
+// Two floors run beside them (bench/floors.js, no wasm): the body read in
+// pieces through JavaScript and written out unchanged, and the runtime's
+// own HTMLRewriter filling the 4 slots with fixed cards: what changing the
+// body at all costs, by either route, before any personalization. And a
+// 12-byte page with nothing to personalize, personalized and passed
+// through: what any page costs whatever its size.
 //
 //   node bench/rewrite.mjs [runs] [seconds] [concurrency]   (defaults 5 4 4;
 //                                                            after `make worker bundle`)
@@ -28,13 +34,15 @@
 // pass-through, each with workerd's inspector attached and V8's CPU
 // profiler on (sampling every 50 µs) for `requests` pages one at a time;
 // a table of the functions taking the most time of the personalized
-// pages, by self time, ms a page, beside the pass-through's. `tiny` serves
+// pages, by self time, ms a page, beside the pass-through's; and the
+// edge's own functions by total time (with all they call, glue
+// included). `tiny` serves
 // a 12-byte page instead: what a page costs whatever its size. The
 // profiler slows both arms: read the shares and the differences.
 import fs from 'node:fs';
 import path from 'node:path';
 import { CONSENTED, ROOT, freePort } from '../tests/support.mjs';
-import { inspect, publishToDir, startOrigin, startWorkerd } from './workerd.mjs';
+import { inspect, profileSamples, publishToDir, startOrigin, startWorkerd } from './workerd.mjs';
 
 const PROFILE = process.argv[2] === '--profile';
 const argv = process.argv.slice(PROFILE ? 3 : 2);
@@ -87,12 +95,15 @@ async function throughput(url) {
 const pct = (v, q) => [...v].sort((a, b) => a - b)[Math.round((v.length - 1) * q)];
 const median = (v) => pct(v, 0.5);
 
-const html = TINY ? '<p>tiny</p>\n' : page();
+// A page with nothing in it to personalize: what a page costs whatever
+// its size (the cookie, the shopper, the headers, the stream).
+const tinyHtml = '<p>tiny</p>\n';
+const html = TINY ? tinyHtml : page();
 // Also for `cargo run --release -p firstpaint-edge --example rewrite_cost`.
 if (!TINY) fs.writeFileSync(path.join(ROOT, 'build/bench-page.html'), html);
 const origin = await startOrigin((req, res) => {
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(html);
+  res.end(req.url.endsWith('?tiny') ? tinyHtml : html);
 });
 const ORIGIN_URL = origin.url;
 const kvDir = publishToDir(path.join(ROOT, 'build/fixtures.fpb'), 'fp-bench-kv-');
@@ -109,6 +120,11 @@ const workerd = await startWorkerd({
     everybyte: { ORIGIN_URL, LOG_PAGES: '0', P13N_READ_EVERY_BYTE: '1' },
     pass: { ORIGIN_URL, P13N_DISABLED: '1' },
   },
+  scripts: Object.fromEntries(['stream', 'native'].map((floor) => [floor, {
+    module: path.join(ROOT, 'bench/floors.js'),
+    imports: { 'rewrite_stream.js': path.join(ROOT, 'edge/src/rewrite_stream.js') },
+    vars: { ORIGIN_URL, FLOOR: floor },
+  }])),
 });
 // With --baseline DIR, another build of the worker (e.g. an older commit's
 // edge/build) in a workerd of its own: its regions arm and its own
@@ -118,23 +134,33 @@ const baseline = BASELINE && await startWorkerd({
   workers: { base: { ORIGIN_URL, LOG_PAGES: '0' }, basepass: { ORIGIN_URL, P13N_DISABLED: '1' } },
   build: BASELINE,
 });
-// [key, name, the key of the pass-through its added time is measured against]
+// [key, name, the key of the pass-through its added time is measured
+// against, the worker, the page ('' the 94 KB one, '?tiny' the tiny one)]
 const ARMS = [
-  ['regions', 'personalizing (lol_html reads the slot regions)', 'pass'],
-  ['everybyte', 'personalizing (lol_html reads every byte)', 'pass'],
-  ['pass', 'pass-through (kill switch)', 'pass'],
+  ['regions', 'personalizing (lol_html reads the slot regions)', 'pass', 'regions', ''],
+  ['everybyte', 'personalizing (lol_html reads every byte)', 'pass', 'everybyte', ''],
+  ['stream', 'floor: the body through JavaScript in 64 KiB pieces, unchanged (no wasm)', 'pass', 'stream', ''],
+  ['native', 'floor: the runtime\'s HTMLRewriter fills the slots with fixed cards (no wasm, no ranking)', 'pass', 'native', ''],
+  ['pass', 'pass-through (kill switch)', 'pass', 'pass', ''],
+  ['tiny', 'a 12-byte page, personalizing (nothing to fill: the cost of any page)', 'tinypass', 'regions', '?tiny'],
+  ['tinypass', 'the 12-byte page, pass-through', 'tinypass', 'pass', '?tiny'],
   ...(baseline ? [
-    ['base', `baseline build ${path.relative(ROOT, BASELINE)}: personalizing (slot regions)`, 'basepass'],
-    ['basepass', 'baseline build: pass-through', 'basepass'],
+    ['base', `baseline build ${path.relative(ROOT, BASELINE)}: personalizing (slot regions)`, 'basepass', 'base', ''],
+    ['basepass', 'baseline build: pass-through', 'basepass', 'basepass', ''],
   ] : []),
 ];
 try {
   const urls = { ...workerd.urls, ...baseline?.urls };
-  const url = Object.fromEntries(ARMS.map(([k]) => [k, `${urls[k]}/products/SKU-00001`]));
+  const url = Object.fromEntries(ARMS.map(([k, , , worker, query]) => [k, `${urls[worker]}/products/SKU-00001${query}`]));
   for (const [k, , pass] of ARMS) {
     const first = await timed(url[k]);
     const filled = (first.body.match(/data-p13n-state="personalized"/g) ?? []).length;
-    const expected = k === pass ? first.tag === 'disabled' && first.body === html : first.tag === 'personalized' && filled === SLOTS.length;
+    const expected = {
+      [pass]: first.tag === 'disabled' && first.body === (k === 'tinypass' ? tinyHtml : html),
+      stream: first.tag === 'floor' && first.body === html,
+      native: first.tag === 'floor' && filled === SLOTS.length,
+      tiny: first.tag === 'personalized' && first.body === tinyHtml,
+    }[k] ?? (first.tag === 'personalized' && filled === SLOTS.length);
     if (!expected) throw new Error(`${k}: x-p13n ${first.tag}, ${filled} slots filled, body ${first.body === html ? 'unchanged' : 'changed'}`);
   }
   for (let i = 0; i < 100; i++) for (const [k] of ARMS) await timed(url[k]); // warm every isolate
@@ -180,6 +206,7 @@ async function profiled() {
     inspectorPort,
   });
   const arms = {};
+  let totals;
   try {
     for (const arm of ['regions', 'pass']) {
       const url = `${w.urls[arm]}/products/SKU-00001`;
@@ -190,7 +217,9 @@ async function profiled() {
         await session.send('Profiler.setSamplingInterval', { interval: 50 });
         await session.send('Profiler.start');
         for (let i = 0; i < RUNS; i++) await timed(url);
-        arms[arm] = selfTimes((await session.send('Profiler.stop')).profile);
+        const { profile } = await session.send('Profiler.stop');
+        arms[arm] = selfTimes(profile);
+        if (arm === 'regions') totals = edgeTotals(profile);
       } finally {
         session.close();
       }
@@ -206,17 +235,41 @@ async function profiled() {
     const pass = arms.pass.get(name) ?? 0;
     console.log(`| \`${name.slice(0, 90)}\` | ${(ms / RUNS).toFixed(3)} | ${(pass / RUNS).toFixed(3)} | ${((ms - pass) / RUNS).toFixed(3)} |`);
   }
+  console.log('\n| the edge\'s functions (total time: with what they call) | personalizing, ms a page |\n| --- | ---: |');
+  for (const [name, ms] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
+    console.log(`| \`${name.slice(0, 110)}\` | ${(ms / RUNS).toFixed(3)} |`);
+  }
+}
+
+
+/** A profile's function name, hashes dropped. */
+function frameName(f) {
+  return (f.functionName || `(anonymous ${path.basename(f.url)})`).replace(/::h[0-9a-f]{16}/g, '');
 }
 
 /** Milliseconds of `profile` by leaf function (hashes dropped), idle left out. */
 function selfTimes(profile) {
-  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const out = new Map();
-  profile.samples.forEach((id, i) => {
-    const f = nodes.get(id).callFrame;
-    if (f.functionName === '(idle)') return;
-    const name = (f.functionName || `(anonymous ${path.basename(f.url)})`).replace(/::h[0-9a-f]{16}/g, '');
-    out.set(name, (out.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
-  });
+  for (const { stack, ms } of profileSamples(profile)) {
+    if (stack[0].functionName === '(idle)') continue;
+    const name = frameName(stack[0]);
+    out.set(name, (out.get(name) ?? 0) + ms);
+  }
+  return out;
+}
+
+/**
+ * Milliseconds of `profile` by function of the edge crate (`firstpaint_edge`
+ * in its name), counting every sample with the function on its stack: the
+ * time of each step with everything it calls (JavaScript glue and the
+ * runtime included), once per sample however deep it recurses.
+ */
+function edgeTotals(profile) {
+  const out = new Map();
+  for (const { stack, ms } of profileSamples(profile)) {
+    if (stack[0].functionName === '(idle)') continue;
+    const names = new Set(stack.map(frameName).filter((name) => name.includes('firstpaint_edge')));
+    for (const name of names) out.set(name, (out.get(name) ?? 0) + ms);
+  }
   return out;
 }

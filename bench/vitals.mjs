@@ -1,7 +1,17 @@
 // Core Web Vitals of the fixtures storefront in headless Chromium: every
 // page type served personalized, and by the same worker with the kill
 // switch on (P13N_DISABLED=1: the page streamed through untouched), in the
-// same run.
+// same run, two ways:
+//
+// - `same`: the kill switch over a copy of the personalized page (taken
+//   from the personalizing worker once, before the loads, and served by
+//   the origin in place of the authored page): the same bytes, the same
+//   cards and images, so what the LCP difference shows is the worker's
+//   own work, the time personalizing takes;
+// - `authored`: the kill switch over the page as the merchant wrote it,
+//   fallbacks and all: what a shopper sees with personalization off. Its
+//   content differs (a product page's empty `data-p13n-empty="remove"`
+//   slots, the search page's fallback of 9 cards), and so does its LCP.
 //
 //   node bench/vitals.mjs [loads]     (after `make worker bundle site`; default 20)
 //
@@ -14,14 +24,17 @@
 // Each load is a fresh browser context (a first visit: no cache, the
 // consent cookie set), alternating between the two workers so that drift
 // on this noisy machine hits both alike. Per load: time to first byte
-// (navigation `responseStart`), first contentful paint, largest
+// (navigation `responseStart`), time to the last byte (`responseEnd`:
+// with the same bytes in both arms, the part of the LCP difference the
+// worker decides; the rest is the browser's rendering, and its noise),
+// first contentful paint, largest
 // contentful paint (the last `largest-contentful-paint` entry before the
 // page is hidden) and cumulative layout shift (`layout-shift` entries not
-// after input). Prints a Markdown table per page type: medians of each
-// arm and the personalized arm's difference, a 95% bootstrap interval of
-// the LCP difference (what this many loads can tell apart), the worst CLS
-// seen and how many loads never reached `load` (30 s; counted, not
-// measured).
+// after input). Prints a Markdown table per page type: medians of the
+// personalized arm and of `same`, and the difference; a 95% bootstrap
+// interval of that LCP difference (what this many loads can tell apart);
+// the LCP difference against `authored`; the worst CLS of each arm; and
+// how many loads never reached `load` (30 s; counted, not measured).
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -84,7 +97,7 @@ async function visit(browser, url) {
   const v = await page.evaluate(() => {
     const nav = performance.getEntriesByType('navigation')[0];
     const fcp = performance.getEntriesByName('first-contentful-paint')[0];
-    return { ttfb: nav.responseStart, fcp: fcp?.startTime ?? NaN, lcp: window.__vitals.lcp, cls: window.__vitals.cls };
+    return { ttfb: nav.responseStart, end: nav.responseEnd, fcp: fcp?.startTime ?? NaN, lcp: window.__vitals.lcp, cls: window.__vitals.cls };
   });
   const tag = res.headers()['x-p13n'];
   await ctx.close();
@@ -94,9 +107,19 @@ async function visit(browser, url) {
 const SITE = path.join(ROOT, 'build/site');
 const TYPES = { '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.svg': 'image/svg+xml' };
 
-/** The fixtures site as `wrangler dev` serves its assets: a file, else `.html` or `index.html` added. */
-function serveSite(req, res) {
-  const wanted = decodeURIComponent(new URL(req.url, 'http://origin').pathname);
+/**
+ * The fixtures site as `wrangler dev` serves its assets: a file, else
+ * `.html` or `index.html` added; a path in `copies` (path -> page) is
+ * answered with its copy instead.
+ */
+const serveSite = (copies) => (req, res) => {
+  const { pathname } = new URL(req.url, 'http://origin');
+  if (copies.has(pathname)) {
+    res.writeHead(200, { 'content-type': TYPES['.html'] });
+    res.end(copies.get(pathname));
+    return;
+  }
+  const wanted = decodeURIComponent(pathname);
   for (const candidate of [wanted, `${wanted}.html`, path.join(wanted, 'index.html')]) {
     const file = path.join(SITE, candidate);
     if (file.startsWith(SITE) && fs.statSync(file, { throwIfNoEntry: false })?.isFile()) {
@@ -107,17 +130,23 @@ function serveSite(req, res) {
   }
   res.writeHead(404, { 'content-type': 'text/plain' });
   res.end('not found\n');
-}
+};
 
-const origin = await startOrigin(serveSite);
+// The personalized pages' copies, filled in before the loads.
+const copies = new Map();
+const origin = await startOrigin(serveSite(new Map()));
+const copyOrigin = await startOrigin(serveSite(copies));
 const ORIGIN_URL = origin.url;
 const kvDir = publishToDir(path.join(ROOT, 'build/fixtures.fpb'), 'fp-vitals-kv-');
 const workerd = await startWorkerd({
   kvDir,
-  workers: { on: { ORIGIN_URL, LOG_PAGES: '0' }, off: { ORIGIN_URL, P13N_DISABLED: '1' } },
+  workers: {
+    on: { ORIGIN_URL, LOG_PAGES: '0' },
+    same: { ORIGIN_URL: copyOrigin.url, P13N_DISABLED: '1' },
+    authored: { ORIGIN_URL, P13N_DISABLED: '1' },
+  },
 });
-const personalized = { url: workerd.urls.on };
-const killed = { url: workerd.urls.off };
+const ARMS = ['on', 'same', 'authored'];
 const browser = await chromium.launch({
   executablePath: EXECUTABLE,
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
@@ -131,45 +160,54 @@ try {
   // measured first would pay for it on one arm only.
   for (let i = 0; i < 20; i++) {
     for (const route of Object.values(PAGES)) {
-      for (const server of [personalized, killed]) {
-        await (await fetch(`${server.url}${route}`, { headers: { cookie: CONSENTED } })).arrayBuffer();
+      for (const arm of ARMS) {
+        await (await fetch(`${workerd.urls[arm]}${route}`, { headers: { cookie: CONSENTED } })).arrayBuffer();
       }
     }
   }
+  for (const route of Object.values(PAGES)) {
+    const { pathname } = new URL(route, 'http://origin');
+    const res = await fetch(`${workerd.urls.on}${route}`, { headers: { cookie: CONSENTED } });
+    if (res.headers.get('x-p13n') !== 'personalized') throw new Error(`${route}: x-p13n ${res.headers.get('x-p13n')}, not personalized`);
+    copies.set(pathname, await res.text());
+  }
+  const want = { on: 'personalized', same: 'disabled', authored: 'disabled' };
   for (const [type, route] of Object.entries(PAGES)) {
     // One unmeasured load each: the browser's first load of the type.
-    await visit(browser, `${personalized.url}${route}`);
-    await visit(browser, `${killed.url}${route}`);
-    const arms = { on: [], off: [] };
-    const timedOut = { on: 0, off: 0 };
+    for (const arm of ARMS) await visit(browser, `${workerd.urls[arm]}${route}`);
+    const arms = { on: [], same: [], authored: [] };
+    const timedOut = { on: 0, same: 0, authored: 0 };
     for (let i = 0; i < LOADS; i++) {
-      for (const [arm, server] of i % 2 ? [['off', killed], ['on', personalized]] : [['on', personalized], ['off', killed]]) {
-        const v = await visit(browser, `${server.url}${route}`);
+      // The order rotates: drift on this noisy machine hits every arm alike.
+      for (let j = 0; j < ARMS.length; j++) {
+        const arm = ARMS[(i + j) % ARMS.length];
+        const v = await visit(browser, `${workerd.urls[arm]}${route}`);
         if (v.timedOut) {
           timedOut[arm] += 1;
           console.error(`${type}: a ${arm} load did not reach 'load' in 30 s`);
           continue;
         }
-        const want = arm === 'on' ? 'personalized' : 'disabled';
-        if (v.tag !== want) throw new Error(`${type}: x-p13n ${v.tag}, not ${want}`);
+        if (v.tag !== want[arm]) throw new Error(`${type}: ${arm}: x-p13n ${v.tag}, not ${want[arm]}`);
         arms[arm].push(v);
       }
     }
     const m = (arm, k) => median(arms[arm].map((v) => v[k]));
-    const cell = (k) => `${m('on', k).toFixed(1)} / ${m('off', k).toFixed(1)} (${(m('on', k) - m('off', k) >= 0 ? '+' : '')}${(m('on', k) - m('off', k)).toFixed(1)})`;
-    const worst = Math.max(...arms.on.map((v) => v.cls));
-    const worstOff = Math.max(...arms.off.map((v) => v.cls));
-    const [low, high] = differenceInterval(arms.on.map((v) => v.lcp), arms.off.map((v) => v.lcp));
-    rows.push(`| ${type} | ${cell('ttfb')} | ${cell('fcp')} | ${cell('lcp')} | ${low.toFixed(1)} to ${high.toFixed(1)} | ${worst.toFixed(4)} / ${worstOff.toFixed(4)} | ${timedOut.on} / ${timedOut.off} |`);
+    const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+    const cell = (k) => `${m('on', k).toFixed(1)} / ${m('same', k).toFixed(1)} (${signed(m('on', k) - m('same', k))})`;
+    const worst = (arm) => Math.max(...arms[arm].map((v) => v.cls)).toFixed(4);
+    const lcps = (arm) => arms[arm].map((v) => v.lcp);
+    const [low, high] = differenceInterval(lcps('on'), lcps('same'));
+    rows.push(`| ${type} | ${cell('ttfb')} | ${cell('end')} | ${cell('fcp')} | ${cell('lcp')} | ${low.toFixed(1)} to ${high.toFixed(1)} | ${signed(m('on', 'lcp') - m('authored', 'lcp'))} | ${ARMS.map(worst).join(' / ')} | ${ARMS.map((a) => timedOut[a]).join(' / ')} |`);
     console.error(rows.at(-1));
   }
-  console.log(`${LOADS} first visits a page type and arm, alternating; headless Chromium, bare workerd (${workerd.version}); medians in ms, personalized / kill switch (difference)\n`);
-  console.log('| page | TTFB | FCP | LCP | LCP difference, 95% interval | CLS, worst load | loads timed out (30 s) |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log(`${LOADS} first visits a page type and arm, in rotating order; headless Chromium, bare workerd (${workerd.version}); medians in ms, personalized / kill switch over the personalized page's copy (difference)\n`);
+  console.log('| page | TTFB | last byte | FCP | LCP | LCP difference, 95% interval | LCP against the authored page | CLS, worst load: personalized / copy / authored | loads timed out (30 s) |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   console.log(rows.join('\n'));
 } finally {
   await browser.close();
   workerd.stop();
   origin.close();
+  copyOrigin.close();
   fs.rmSync(kvDir, { recursive: true, force: true });
 }

@@ -11,13 +11,17 @@
 // worker` keeps a copy whose wasm still has its function names in
 // build/worker-names, for CPU profiles); `inspectorPort` opens workerd's
 // DevTools inspector there (w.inspectorUrl), and `inspect(w, name)` opens
-// a DevTools protocol session with worker `name` (CPU profiles).
+// a DevTools protocol session with worker `name` (CPU profiles), whose
+// samples `profileSamples(profile)` lists with their stacks.
 // `startOrigin(handler)` serves a bench's storefront on a free port, and
 // `publishToDir(store, prefix)` publishes a store with the DEV key into a
 // new directory to pass as `kvDir`.
 //
 // Each worker is its own service (its own isolate) in one workerd process,
 // on its own port, with the DEV variables of wrangler.toml plus `vars`.
+// `scripts` (name -> { module, imports, vars }) adds workers that are a
+// JavaScript module of their own (and the modules it imports, name ->
+// file), not the worker build (bench/floors.js).
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -70,7 +74,7 @@ export function publishToDir(store, prefix) {
 }
 
 /** Starts workerd with `workers` (name -> extra vars) over the published `kvDir`. */
-export async function startWorkerd({ kvDir, workers, build = path.join(ROOT, 'edge/build'), inspectorPort }) {
+export async function startWorkerd({ kvDir, workers, scripts = {}, build = path.join(ROOT, 'edge/build'), inspectorPort }) {
   const dir = fs.mkdtempSync(path.join(ROOT, 'build', 'workerd-'));
   fs.writeFileSync(path.join(dir, 'kv.js'), KV_WORKER);
   const base = wranglerVars();
@@ -79,7 +83,17 @@ export async function startWorkerd({ kvDir, workers, build = path.join(ROOT, 'ed
   const services = [];
   const sockets = [];
   const defs = [];
-  for (const [name, vars] of Object.entries(workers)) {
+  const embed = (file) => capnp(path.relative(dir, file));
+  const entries = [
+    ...Object.entries(workers).map(([name, vars]) => [name, vars, `
+    (name = "index.js", esModule = embed ${embed(path.join(build, 'index.js'))}),
+    (name = "index_bg.wasm", wasm = embed ${embed(path.join(build, 'index_bg.wasm'))}),
+  `]),
+    ...Object.entries(scripts).map(([name, { module, imports = {}, vars }]) => [name, vars,
+      [`(name = "index.js", esModule = embed ${embed(module)})`,
+        ...Object.entries(imports).map(([as, file]) => `(name = ${capnp(as)}, esModule = embed ${embed(file)})`)].join(', ')]),
+  ];
+  for (const [name, vars, modules] of entries) {
     ports[name] = await freePort();
     const bindings = Object.entries({ ...base, ...vars })
       .map(([k, v]) => `(name = ${capnp(k)}, text = ${capnp(v)})`)
@@ -87,10 +101,7 @@ export async function startWorkerd({ kvDir, workers, build = path.join(ROOT, 'ed
     services.push(`(name = ${capnp(name)}, worker = .${name})`);
     sockets.push(`(name = ${capnp(name)}, address = ${capnp(`127.0.0.1:${ports[name]}`)}, http = (), service = ${capnp(name)})`);
     defs.push(`const ${name} :Workerd.Worker = (
-  modules = [
-    (name = "index.js", esModule = embed ${capnp(path.relative(dir, path.join(build, 'index.js')))}),
-    (name = "index_bg.wasm", wasm = embed ${capnp(path.relative(dir, path.join(build, 'index_bg.wasm')))}),
-  ],
+  modules = [${modules}],
   compatibilityDate = "2025-09-01",
   bindings = [${bindings.join(', ')}],
   globalOutbound = "internet",
@@ -172,4 +183,20 @@ export async function inspect(w, name) {
     ws.send(JSON.stringify({ id, method, params }));
   });
   return { send, close: () => ws.close() };
+}
+
+/**
+ * Each sample of a V8 CPU `profile` (as `Profiler.stop` returns it), as
+ * its stack (call frames, innermost first) and the milliseconds it stands
+ * for: what the benches' profile tables are summed from.
+ */
+export function profileSamples(profile) {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  return profile.samples.map((id, i) => {
+    const stack = [];
+    for (let at = id; at !== undefined; at = parent.get(at)) stack.push(nodes.get(at).callFrame);
+    return { stack, ms: (profile.timeDeltas[i] ?? 0) / 1000 };
+  });
 }

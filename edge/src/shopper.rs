@@ -45,11 +45,15 @@ pub struct PageSeen<'a> {
 }
 
 /// A variable or secret as text, if set.
+///
+/// Both are strings on `env`: one property read, where worker's
+/// `Env::secret` and `Env::var` each also ask the value's constructor for
+/// its name (and build an error for a setting that is not there, as most
+/// are): a page reads ten settings.
 pub fn setting(env: &Env, name: &str) -> Option<String> {
-    env.secret(name)
-        .or_else(|_| env.var(name))
-        .ok()
-        .map(|v| v.to_string())
+    worker::js_sys::Reflect::get(env, &name.into())
+        .ok()?
+        .as_string()
         .filter(|v| !v.is_empty())
 }
 
