@@ -2,8 +2,9 @@
 //! runs it ~1.5-2x slower): the page `bench/rewrite.mjs` writes (a ~100 KB
 //! storefront page with 4 slots of 12), rewritten in 16 KiB chunks by
 //! [`SlotRewriter`] with the fixtures bundle (lol_html reading only the
-//! regions [`SlotRegions`] finds, and reading every byte), against the
-//! region scan alone, lol_html alone with the same selectors and no work in
+//! regions [`SlotRegions`] finds, and reading every byte), against a page
+//! with nothing to fill (what the rewriter costs any page), the region scan
+//! alone, lol_html alone with the same selectors and no work in
 //! them, and the 4 rankings alone.
 //!
 //! `node bench/rewrite.mjs` (writes build/bench-page.html), then
@@ -81,6 +82,11 @@ fn main() {
         return;
     }
     let full = time(|| rewrite(false));
+    let tiny = time(|| {
+        let mut rw = SlotRewriter::new(Rc::clone(&engine), ctx.clone());
+        let n = rw.push(b"<p>tiny</p>\n").len() + rw.finish().0.len();
+        std::hint::black_box(n);
+    });
     let every_byte = time(|| rewrite(true));
     let scan_only = time(|| {
         let mut regions = SlotRegions::new();
@@ -146,6 +152,10 @@ fn main() {
     println!(
         "| the same, lol_html reading every byte (no region scan) | {:.0} |",
         us(every_byte)
+    );
+    println!(
+        "| a 12-byte page with no slot (the rewriter built, fed and ended) | {:.1} |",
+        us(tiny)
     );
     println!(
         "| the region scan alone (SlotRegions over the page) | {:.0} |",
