@@ -33,6 +33,7 @@
 // after input). Prints a Markdown table per page type: medians of the
 // personalized arm and of `same`, and the difference; a 95% bootstrap
 // interval of that LCP difference (what this many loads can tell apart);
+// the same from the loads paired by round;
 // the LCP difference against `authored`; the worst CLS of each arm; and
 // how many loads never reached `load` (30 s; counted, not measured).
 import fs from 'node:fs';
@@ -64,9 +65,21 @@ const median = (xs) => {
  * this many loads on this machine.
  */
 function differenceInterval(on, off) {
-  const draw = (xs) => xs.map(() => xs[Math.floor(Math.random() * xs.length)]);
   const diffs = Array.from({ length: 2000 }, () => median(draw(on)) - median(draw(off))).sort((a, b) => a - b);
   return [diffs[50], diffs[1949]];
+}
+
+/** `xs` resampled with replacement. */
+const draw = (xs) => xs.map(() => xs[Math.floor(Math.random() * xs.length)]);
+
+/**
+ * The median of paired differences (each load of one arm against the
+ * other arm's load of the same round, taken moments apart) and its 95%
+ * bootstrap interval: drift that hits a whole round cancels out.
+ */
+function pairedInterval(diffs) {
+  const medians = Array.from({ length: 2000 }, () => median(draw(diffs))).sort((a, b) => a - b);
+  return [median(diffs), medians[50], medians[1949]];
 }
 
 /** One first visit of `url`: its vitals, read after load and two frames. */
@@ -177,6 +190,7 @@ try {
     for (const arm of ARMS) await visit(browser, `${workerd.urls[arm]}${route}`);
     const arms = { on: [], same: [], authored: [] };
     const timedOut = { on: 0, same: 0, authored: 0 };
+    const rounds = Array.from({ length: LOADS }, () => ({}));
     for (let i = 0; i < LOADS; i++) {
       // The order rotates: drift on this noisy machine hits every arm alike.
       for (let j = 0; j < ARMS.length; j++) {
@@ -189,6 +203,7 @@ try {
         }
         if (v.tag !== want[arm]) throw new Error(`${type}: ${arm}: x-p13n ${v.tag}, not ${want[arm]}`);
         arms[arm].push(v);
+        rounds[i][arm] = v;
       }
     }
     const m = (arm, k) => median(arms[arm].map((v) => v[k]));
@@ -197,12 +212,13 @@ try {
     const worst = (arm) => Math.max(...arms[arm].map((v) => v.cls)).toFixed(4);
     const lcps = (arm) => arms[arm].map((v) => v.lcp);
     const [low, high] = differenceInterval(lcps('on'), lcps('same'));
-    rows.push(`| ${type} | ${cell('ttfb')} | ${cell('end')} | ${cell('fcp')} | ${cell('lcp')} | ${low.toFixed(1)} to ${high.toFixed(1)} | ${signed(m('on', 'lcp') - m('authored', 'lcp'))} | ${ARMS.map(worst).join(' / ')} | ${ARMS.map((a) => timedOut[a]).join(' / ')} |`);
+    const paired = pairedInterval(rounds.filter((r) => r.on && r.same).map((r) => r.on.lcp - r.same.lcp));
+    rows.push(`| ${type} | ${cell('ttfb')} | ${cell('end')} | ${cell('fcp')} | ${cell('lcp')} | ${low.toFixed(1)} to ${high.toFixed(1)} | ${signed(paired[0])} (${paired[1].toFixed(1)} to ${paired[2].toFixed(1)}) | ${signed(m('on', 'lcp') - m('authored', 'lcp'))} | ${ARMS.map(worst).join(' / ')} | ${ARMS.map((a) => timedOut[a]).join(' / ')} |`);
     console.error(rows.at(-1));
   }
   console.log(`${LOADS} first visits a page type and arm, in rotating order; headless Chromium, bare workerd (${workerd.version}); medians in ms, personalized / kill switch over the personalized page's copy (difference)\n`);
-  console.log('| page | TTFB | last byte | FCP | LCP | LCP difference, 95% interval | LCP against the authored page | CLS, worst load: personalized / copy / authored | loads timed out (30 s) |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| page | TTFB | last byte | FCP | LCP | LCP difference, 95% interval | LCP, paired by round: median difference (95% interval) | LCP against the authored page | CLS, worst load: personalized / copy / authored | loads timed out (30 s) |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   console.log(rows.join('\n'));
 } finally {
   await browser.close();

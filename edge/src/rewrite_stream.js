@@ -15,7 +15,14 @@
  * returned: the response's body.
  */
 export function rewriteThrough(body, page, pieceBytes) {
-  const reader = body.getReader({ mode: 'byob' });
+  let reader;
+  try {
+    reader = body.getReader({ mode: 'byob' });
+  } catch (e) {
+    // Not a byte stream: the caller serves the page as it came.
+    page.free();
+    throw e;
+  }
   const { readable, writable } = new TransformStream();
   pump(reader, writable.getWriter(), page, pieceBytes);
   return readable;
