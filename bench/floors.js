@@ -2,8 +2,10 @@
 // in workerd to change a page's body at all, before any personalization.
 // No wasm, no cookie, no bundle, no ranking: the page is fetched from
 // ORIGIN_URL as the edge fetches it (an Authorization header: no page
-// cache) and answered with `x-p13n: floor`, one of two ways (FLOOR):
+// cache) and answered with `x-p13n: floor`, one of three ways (FLOOR):
 //
+// - `pass`: the body handed on untouched, as the kill switch does: what a
+//   worker with no wasm pays for a page it does not change;
 // - `stream`: the body through the edge's own loop (read in 64 KiB pieces
 //   with a BYOB reader, written to an identity TransformStream), copied
 //   where the edge calls the wasm's rewrite;
@@ -26,6 +28,7 @@ export default {
     const upstream = await fetch(new Request(env.ORIGIN_URL + url.pathname + url.search, request));
     const headers = new Headers(upstream.headers);
     headers.set('x-p13n', 'floor');
+    if (env.FLOOR === 'pass') return new Response(upstream.body, { status: upstream.status, headers });
     if (env.FLOOR === 'native') {
       const rewritten = new HTMLRewriter()
         .on('[data-p13n-slot]', { element(e) { e.setAttribute('data-p13n-state', 'personalized'); } })

@@ -1,18 +1,22 @@
 // The page's body through the slot rewriter: the loop of
-// edge/src/rewrite_stream.rs, in JavaScript. Each read and write is a
-// promise; awaited here they cost what the runtime charges for them, where
-// awaited in Rust every one also went through wasm-bindgen's futures
-// (a JsFuture, a task woken by a microtask, the glue to and from it):
-// ~0.2 ms a page in workerd's CPU profile, whatever the page's size.
+// edge/src/rewrite_stream.rs, in JavaScript, as the pull source of the
+// stream the response is read from. Each read is a promise; awaited here it
+// costs what the runtime charges for it, where awaited in Rust it also went
+// through wasm-bindgen's futures (a JsFuture, a task woken by a microtask,
+// the glue to and from it). And a stream the runtime pulls from is cheaper
+// than writing to a TransformStream it reads: no writer, no second queue,
+// no promise per write (BENCHMARKS.md, session 27).
 //
 // `page` is a `PageRewrite` (or anything with its `push(bytes) -> bytes`,
 // `finish() -> bytes` and `free()`; bench/floors.js passes one that copies).
 
 /**
  * `body` read in pieces of up to `pieceBytes` (a BYOB reader: a read
- * returns as soon as any bytes are there), each rewritten by
- * `page.push` and written to an identity stream, whose readable side is
- * returned: the response's body.
+ * returns as soon as any bytes are there), each rewritten by `page.push`,
+ * as a stream to answer with: read when the runtime sends the response
+ * on (nothing is read ahead of the shopper). A failed read ends it with
+ * the read's error (the page was partly sent); a cancel (the shopper went
+ * away) cancels the read. `page` is freed either way, once.
  */
 export function rewriteThrough(body, page, pieceBytes) {
   let reader;
@@ -23,52 +27,43 @@ export function rewriteThrough(body, page, pieceBytes) {
     page.free();
     throw e;
   }
-  const { readable, writable } = new TransformStream();
-  pump(reader, writable.getWriter(), page, pieceBytes);
-  return readable;
-}
-
-/**
- * Reads, rewrites and writes the page to its end. A failed read aborts
- * the answer with its reason (the page was partly sent); a failed write
- * (the shopper went away) cancels the read. `page` is freed either way.
- */
-async function pump(reader, writer, page, pieceBytes) {
   let buffer = new Uint8Array(pieceBytes);
-  try {
-    for (;;) {
-      let read;
+  let live = true;
+  const free = () => {
+    if (live) page.free();
+    live = false;
+  };
+  return new ReadableStream({
+    async pull(controller) {
       try {
-        read = await reader.read(buffer);
+        for (;;) {
+          const read = await reader.read(buffer);
+          // Cancelled while reading: the page is gone.
+          if (!live) return;
+          if (read.done) {
+            const out = page.finish();
+            free();
+            if (out.length > 0) controller.enqueue(out);
+            controller.close();
+            return;
+          }
+          const out = page.push(read.value);
+          // The read took the buffer over; its bytes are ours again.
+          buffer = new Uint8Array(read.value.buffer);
+          if (out.length > 0) {
+            controller.enqueue(out);
+            return;
+          }
+        }
       } catch (e) {
-        await writer.abort(e).catch(() => {});
-        return;
+        // A failed read, or the rewriter itself (it is built not to fail).
+        free();
+        throw e;
       }
-      if (read.done) break;
-      const out = page.push(read.value);
-      // The read took the buffer over; its bytes are ours again.
-      buffer = new Uint8Array(read.value.buffer);
-      if (!(await written(writer, out))) {
-        await reader.cancel().catch(() => {});
-        return;
-      }
-    }
-    if (await written(writer, page.finish())) await writer.close().catch(() => {});
-  } catch (e) {
-    // The rewriter itself failed (it is built not to): the page ends here.
-    await writer.abort(e).catch(() => {});
-  } finally {
-    page.free();
-  }
-}
-
-/** Writes `bytes` (nothing for none); false when the stream is gone. */
-async function written(writer, bytes) {
-  if (bytes.length === 0) return true;
-  try {
-    await writer.write(bytes);
-    return true;
-  } catch {
-    return false;
-  }
+    },
+    cancel(reason) {
+      free();
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
 }

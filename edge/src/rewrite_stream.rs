@@ -2,17 +2,17 @@
 //!
 //! The body is read in pieces of up to [`PIECE_BYTES`] (a BYOB reader: a
 //! read returns as soon as any bytes are there, so nothing waits for a
-//! piece to fill), each rewritten in one call into the wasm and written to
-//! the runtime's own identity stream, which is the response's body. The
-//! runtime's fetch body otherwise arrives in 4 KiB chunks, and a stream
-//! transformed chunk by chunk costs ~0.1 ms a chunk in workerd (measured
-//! with a plain JavaScript `TransformStream`: +2.4 ms on a 94 KB page,
-//! against +0.4 ms read in 64 KiB pieces; BENCHMARKS.md).
+//! piece to fill), each rewritten in one call into the wasm. The runtime's
+//! fetch body otherwise arrives in 4 KiB chunks, and a stream transformed
+//! chunk by chunk costs ~0.1 ms a chunk in workerd (measured with a plain
+//! JavaScript `TransformStream`: +2.4 ms on a 94 KB page, against +0.4 ms
+//! read in 64 KiB pieces; BENCHMARKS.md).
 //!
-//! The loop itself is JavaScript (`rewrite_stream.js`), calling
-//! [`PageRewrite`] for each piece: its reads and writes are promises, and
-//! awaiting them in Rust put each through wasm-bindgen's futures as well
-//! (BENCHMARKS.md, session 27).
+//! The loop itself is JavaScript (`rewrite_stream.js`): the pull source of
+//! the stream the response is read from, calling [`PageRewrite`] once a
+//! piece. Awaiting the reads in Rust put each through wasm-bindgen's
+//! futures as well, and writing into a `TransformStream` cost a writer, a
+//! second queue and a promise per write (BENCHMARKS.md, session 27).
 
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
@@ -25,7 +25,8 @@ pub const PIECE_BYTES: u32 = 64 << 10;
 
 #[wasm_bindgen(module = "/src/rewrite_stream.js")]
 extern "C" {
-    /// `body` through `page`, piece by piece, as the stream to answer with.
+    /// `body` through `page`, piece by piece, as the stream to answer with
+    /// (read as the runtime sends the response on).
     #[wasm_bindgen(catch, js_name = rewriteThrough)]
     fn rewrite_through(
         body: &ReadableStream,
