@@ -13,9 +13,9 @@
 //   marks each `[data-p13n-slot]` personalized and replaces each
 //   `[data-p13n-items]`' content with 12 fixed cards: the other route the
 //   first-paint issue names, with none of its ranking or template work.
-// edge/src/rewrite_stream.js, the edge's own loop (bench/rewrite.mjs gives
+// edge/src/rewrite_stream.mjs, the edge's own loop (bench/rewrite.mjs gives
 // it to workerd under this name).
-import { rewriteThrough } from './rewrite_stream.js';
+import { rewriteThrough } from './rewrite_stream.mjs';
 
 const CARDS = Array.from({ length: 12 }, (_, i) => `<article class="card" data-product="SKU-${String(i + 1).padStart(5, '0')}"><a href="/products/SKU-${String(i + 1).padStart(5, '0')}"><img src="/img/camping.svg" alt="Product ${i + 1}" width="240" height="180"><h3>Product ${i + 1} with a title of a usual length</h3><span class="price">£${i + 10}.99</span></a></article>`).join('');
 

@@ -9,7 +9,7 @@
 // runs with production's settings (LOG_PAGES off: no log line per page).
 // Three floors run beside them (bench/floors.js, no wasm): a JavaScript
 // worker passing the page through, the same worker streaming the body
-// through the edge's own loop (edge/src/rewrite_stream.js) with a copy for
+// through the edge's own loop (edge/src/rewrite_stream.mjs) with a copy for
 // the rewrite, and the runtime's own HTMLRewriter filling the 4 slots with
 // fixed cards: what a wasm worker costs at all, and what changing the body
 // costs, by either route, before any personalization. And a
@@ -124,7 +124,7 @@ const workerd = await startWorkerd({
   },
   scripts: Object.fromEntries(['jspass', 'stream', 'native'].map((floor) => [floor, {
     module: path.join(ROOT, 'bench/floors.js'),
-    imports: { 'rewrite_stream.js': path.join(ROOT, 'edge/src/rewrite_stream.js') },
+    imports: { 'rewrite_stream.mjs': path.join(ROOT, 'edge/src/rewrite_stream.mjs') },
     vars: { ORIGIN_URL, FLOOR: floor === 'jspass' ? 'pass' : floor },
   }])),
 });
