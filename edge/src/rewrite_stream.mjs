@@ -30,8 +30,9 @@ export function rewriteThrough(body, page, pieceBytes) {
   let buffer = new Uint8Array(pieceBytes);
   let live = true;
   const free = () => {
-    if (live) page.free();
+    if (!live) return;
     live = false;
+    page.free();
   };
   return new ReadableStream({
     async pull(controller) {
