@@ -22,8 +22,8 @@
 // assets (`/products/X` is products/X.html).
 //
 // Each load is a fresh browser context (a first visit: no cache, the
-// consent cookie set), alternating between the two workers so that drift
-// on this noisy machine hits both alike. Per load: time to first byte
+// consent cookie set), the three arms in rotating order so that drift on
+// this noisy machine hits each alike. Per load: time to first byte
 // (navigation `responseStart`), time to the last byte (`responseEnd`:
 // with the same bytes in both arms, the part of the LCP difference the
 // worker decides; the rest is the browser's rendering, and its noise),
