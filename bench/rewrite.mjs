@@ -247,7 +247,6 @@ async function profiled() {
   }
 }
 
-
 /** A profile's function name, hashes dropped. */
 function frameName(f) {
   return (f.functionName || `(anonymous ${path.basename(f.url)})`).replace(/::h[0-9a-f]{16}/g, '');
