@@ -441,6 +441,13 @@ pub async fn refresh(env: &Env) -> Result<Live, EdgeError> {
             (Err(e), None) => FAILED.with(|f| *f.borrow_mut() = Some((now_ms(), e.to_string()))),
         }
     });
+    // The engines kept from before the load's awaits may predate an
+    // overlay read meanwhile (and laid over what was held then, not over
+    // these): the overlay held now goes over them (a no-op for those that
+    // have it).
+    if result.is_ok() {
+        relayer(overlay::apply);
+    }
     result
 }
 

@@ -124,12 +124,12 @@ pub async fn engine(env: &Env, set: &Sharded, need: &Need) -> Result<Loaded, Edg
 /// The engine of `target`, opened if need be.
 pub async fn shard_engine(env: &Env, set: &Sharded, target: Target) -> Result<Loaded, EdgeError> {
     let item = bundle_item(set, target)?;
-    let Opened::Engine(engine) = open(env, &item).await? else {
+    let (Opened::Engine(engine), sha256) = open(env, &item).await? else {
         return Err(EdgeError::Manifest(format!("{} is not a bundle", item.key)));
     };
     Ok(Loaded {
         engine,
-        sha256: item.sha256,
+        sha256,
         shard: Some(item.name),
         checked_at_ms: set.checked_at_ms,
         loaded_at_ms: set.checked_at_ms,
@@ -151,7 +151,7 @@ pub fn relayer(f: impl Fn(&Rc<Engine>) -> Rc<Engine>) {
 /// `routes.fst` of the set, opened if need be.
 pub async fn routes(env: &Env, set: &Sharded) -> Result<Rc<Routes>, EdgeError> {
     let item = blob_item(ROUTES_NAME, &shard_set(set)?.routes, Kind::Routes);
-    match open(env, &item).await? {
+    match open(env, &item).await?.0 {
         Opened::Routes(r) => Ok(r),
         _ => Err(EdgeError::Manifest(format!("{} is not routes", item.key))),
     }
@@ -160,7 +160,7 @@ pub async fn routes(env: &Env, set: &Sharded) -> Result<Rc<Routes>, EdgeError> {
 /// `terms.dir` of the set, opened if need be.
 pub async fn terms(env: &Env, set: &Sharded) -> Result<Rc<TermDirectory>, EdgeError> {
     let item = blob_item(TERMS_NAME, &shard_set(set)?.terms, Kind::Terms);
-    match open(env, &item).await? {
+    match open(env, &item).await?.0 {
         Opened::Terms(t) => Ok(t),
         _ => Err(EdgeError::Manifest(format!(
             "{} is not a term directory",
@@ -237,9 +237,13 @@ fn bundle_item(set: &Sharded, target: Target) -> Result<Item, EdgeError> {
     })
 }
 
-/// `item`, from the cache or loaded (one load however many wait). When
-/// it fails, an older good version of the same item still open answers.
-async fn open(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
+/// `item`, from the cache or loaded (one load however many wait), with
+/// the content address of what answers: when it fails, an older good
+/// version of the same item still open answers (never the other release
+/// arm's version: see [`ShardCache::by_name`]).
+///
+/// [`ShardCache::by_name`]: crate::shard_cache::ShardCache::by_name
+async fn open(env: &Env, item: &Item) -> Result<(Opened, String), EdgeError> {
     let limit = setting(env, SHARD_CACHE_VAR)
         .and_then(|v| v.parse::<u64>().ok())
         .map_or(DEFAULT_SHARD_CACHE_BYTES, |mb| mb << 20);
@@ -248,7 +252,7 @@ async fn open(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
         c.set_limit(limit);
         c.get(&item.sha256)
     }) {
-        return Ok(opened);
+        return Ok((opened, item.sha256.clone()));
     }
     // One request loads it; those that need it meanwhile wait for what
     // it leaves in the cache (or its failure).
@@ -256,8 +260,14 @@ async fn open(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
         Some(opened) => Some(Ok(opened)),
         None => recent_failure(&item.sha256).map(|why| Err(EdgeError::NotLoaded(why))),
     };
-    let result = single_flight::once(&item.sha256, settled, || load(env, item)).await;
-    result.or_else(|e| CACHE.with(|c| c.borrow_mut().by_name(&item.name)).ok_or(e))
+    match single_flight::once(&item.sha256, settled, || load(env, item)).await {
+        Ok(opened) => Ok((opened, item.sha256.clone())),
+        Err(e) => {
+            let live = loader::live_addresses();
+            let older = CACHE.with(|c| c.borrow_mut().by_name(&item.name, &live));
+            older.map(|(sha256, opened)| (opened, sha256)).ok_or(e)
+        }
+    }
 }
 
 fn recent_failure(sha256: &str) -> Option<String> {
@@ -272,6 +282,15 @@ fn recent_failure(sha256: &str) -> Option<String> {
 /// `item` loaded by this request, its failure kept for [`recent_failure`]
 /// and `/p13n/health`.
 async fn load(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
+    // Loads in flight count against the cache's bound: one that would not
+    // fit beside them waits for a later request rather than overshooting
+    // it (and is not a failure of the item: nothing was read).
+    let Some(_reserved) = Reservation::take(item.bytes) else {
+        return Err(EdgeError::NotLoaded(format!(
+            "{}: the loads in flight fill the shard cache's bound ({SHARD_CACHE_VAR})",
+            item.name
+        )));
+    };
     let result = load_now(env, item).await;
     // Kept by content address, as `recent_failure` reads them: the
     // current and the canary release may each hold a version of a shard
@@ -309,8 +328,10 @@ async fn load_now(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
         Kind::Routes | Kind::Terms => loader::fetch_verified(env, &item.key, &item.sha256).await?,
     };
     // Room first, so the evicted and the new are not in wasm memory together
-    // (requests still using an evicted shard hold it until they finish).
-    CACHE.with(|c| c.borrow_mut().make_room(item.bytes));
+    // (requests still using an evicted shard hold it until they finish);
+    // the version this one replaces stays until it opened.
+    let live = loader::live_addresses();
+    CACHE.with(|c| c.borrow_mut().make_room(&item.name, &live));
     let opened = match item.kind {
         Kind::Bundle => Opened::Engine(overlay::apply(&Rc::new(
             loader::open_engine(env, &buffer).await?,
@@ -329,4 +350,31 @@ async fn load_now(env: &Env, item: &Item) -> Result<Opened, EdgeError> {
             .insert(&item.name, &item.sha256, item.bytes, opened.clone(), &live)
     });
     Ok(opened)
+}
+
+/// Bytes of the shard cache's bound held for one load while it runs,
+/// given back when it ends, however it ends (a request cut off mid-load
+/// drops its future, and this with it).
+struct Reservation(u64);
+
+impl Reservation {
+    /// Reserves `bytes` (see [`ShardCache::reserve`]); `None` when the
+    /// loads in flight leave no room.
+    ///
+    /// [`ShardCache::reserve`]: crate::shard_cache::ShardCache::reserve
+    fn take(bytes: u64) -> Option<Self> {
+        CACHE
+            .with(|c| c.borrow_mut().reserve(bytes))
+            .then_some(Reservation(bytes))
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        CACHE.with(|c| {
+            if let Ok(mut c) = c.try_borrow_mut() {
+                c.release(self.0);
+            }
+        });
+    }
 }
