@@ -17,7 +17,9 @@
 //    redirects go to the browser.
 // 6. `firstpaint cache purge` (a path, a prefix, --all): the next request
 //    after the isolate re-reads the purges fetches anew, and a purged page
-//    is never served stale.
+//    is never served stale, even when a revalidation that began before the
+//    isolate saw the purge renewed it with a 304; a copy the origin later
+//    answers 404 for is dropped, not kept for stale-if-error.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -46,8 +48,10 @@ async function startOrigin() {
         return;
       }
       if (rule.etag && req.headers['if-none-match'] === rule.etag) {
-        res.writeHead(304, { etag: rule.etag, 'cache-control': rule.cacheControl });
-        res.end();
+        setTimeout(() => {
+          res.writeHead(304, { etag: rule.etag, 'cache-control': rule.cacheControl });
+          res.end();
+        }, rule.notModifiedAfterMs ?? 0);
         return;
       }
       const file = path.join(SITE, url.pathname === '/' ? 'index.html' : `${url.pathname.slice(1)}.html`);
@@ -279,6 +283,37 @@ describe('storefront page cache', () => {
     const shown = JSON.parse(firstpaint(['cache', 'show', '--json', '--local', '--persist-to', state]));
     assert.deepEqual(shown.rules.map((r) => r.path), ['/*']);
     assert.throws(() => purge('products/x'), /starts with `\/`/);
+  });
+
+  test('a copy renewed by a 304 after a purge stays purged', async () => {
+    const p = '/products/SKU-00017';
+    // The 304 comes late: after the isolate has read the purge below.
+    const rule = { cacheControl: 's-maxage=1, stale-while-revalidate=60', etag: '"p17-v1"', version: 1, notModifiedAfterMs: 1500 };
+    origin.rules.set(p, rule);
+    assert.equal((await get(p)).cache, 'miss');
+    await sleep(1300);
+    firstpaint(['cache', 'purge', p, '--local', '--persist-to', state]);
+    // The isolate has not read the purge yet: the stale copy, and a
+    // revalidation in the background (the purges are re-read meanwhile).
+    assert.equal((await get(p)).cache, 'stale');
+    await eventually(() => origin.asked(p) === 2, 'the background revalidation');
+    await sleep(2000);
+    // The 304 renewed the copy's life, not its body: still purged.
+    const after = await get(p);
+    assert.equal(after.cache, 'miss');
+    assert.equal(origin.asked(p), 3);
+  });
+
+  test('a copy the origin says is gone is not kept for stale-if-error', async () => {
+    const p = '/products/SKU-00018';
+    origin.rules.set(p, { cacheControl: 's-maxage=1, stale-if-error=600', version: 1 });
+    assert.equal((await get(p)).cache, 'miss');
+    await sleep(1300);
+    origin.rules.set(p, { status: 404 });
+    assert.equal((await get(p)).res.status, 404);
+    // Later the origin fails: the deleted page is not brought back.
+    origin.rules.set(p, { status: 503 });
+    await eventually(async () => (await get(p)).res.status === 503, 'the copy dropped');
   });
 
   test('an unreachable origin with nothing cached is a 502 that says why', async () => {

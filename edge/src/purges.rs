@@ -32,6 +32,8 @@ struct State {
     purges: Option<Rc<Purges>>,
     /// When this isolate first saw each rule (path, time asked), ms.
     first_seen: HashMap<(String, i64), f64>,
+    /// A read has succeeded: rules found after it are new to the isolate.
+    read_once: bool,
     poll: Polled,
     last_error: Option<String>,
 }
@@ -79,7 +81,9 @@ async fn refresh(env: &Env) {
     STATE.with(|s| {
         let mut s = s.borrow_mut();
         let now = now_ms();
-        let first_read = s.poll.never_read();
+        // The first read that succeeds, not the first tried: a failed
+        // first read must not make every old rule look new.
+        let first_read = !s.read_once;
         s.poll.ended(now);
         match result {
             Ok(mut purges) => {
@@ -103,6 +107,7 @@ async fn refresh(env: &Env) {
                     rule.at_ms = rule.at_ms.max(seen as i64);
                 }
                 s.first_seen = first_seen;
+                s.read_once = true;
                 s.purges = Some(Rc::new(purges));
                 s.last_error = None;
             }

@@ -37,8 +37,13 @@ pub const ASSETS_BINDING: &str = "ASSETS";
 pub const PAGE_CACHE: &str = "firstpaint-pages";
 /// Response header: how the page cache answered.
 pub const CACHE_HEADER: &str = "x-p13n-cache";
-/// Stored with a page: when it left the origin, unix ms.
+/// Stored with a page: when it left the origin, unix ms (a `304` starts
+/// its life again from then).
 const STORED_AT: &str = "x-p13n-stored-at";
+/// Stored with a page: when its body left the origin, unix ms, which a
+/// `304` keeps: what purges are compared with, so a revalidation never
+/// makes a purged body look newer than the purge.
+const BODY_AT: &str = "x-p13n-body-at";
 /// Stored with a page: the origin's own `Cache-Control` (the stored copy's
 /// says how long the Cache API keeps it).
 const ORIGIN_CACHE_CONTROL: &str = "x-p13n-origin-cache-control";
@@ -76,7 +81,7 @@ pub async fn fetch(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         Some(purges) => lookup(&cache, &key).await.filter(|s| {
             purges
                 .purged_at(url.path())
-                .is_none_or(|at| s.stored_at_ms > at as f64)
+                .is_none_or(|at| s.body_at_ms > at as f64)
         }),
         None => None,
     };
@@ -92,7 +97,9 @@ pub async fn fetch(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
             }
             Freshness::IfOriginFails => {
                 return match forward(&req, &target).await {
-                    Ok(fresh) if fresh.status_code() < 500 => keep(ctx, cache, key, fresh, "miss"),
+                    Ok(fresh) if fresh.status_code() < 500 => {
+                        keep(ctx, cache, key, fresh, "miss", true)
+                    }
                     Ok(failed) => {
                         console_warn!(
                             "firstpaint: {}: origin answered {}, serving the copy cached",
@@ -114,7 +121,7 @@ pub async fn fetch(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         }
     }
     match forward(&req, &target).await {
-        Ok(fresh) => keep(ctx, cache, key, fresh, "miss"),
+        Ok(fresh) => keep(ctx, cache, key, fresh, "miss", false),
         Err(e) => bad_gateway(&format!("the storefront origin cannot be reached: {e}")),
     }
 }
@@ -124,6 +131,7 @@ struct Stored {
     response: Response,
     policy: CachePolicy,
     stored_at_ms: f64,
+    body_at_ms: f64,
 }
 
 impl Stored {
@@ -138,7 +146,7 @@ impl Stored {
         let headers = Headers::new();
         for (name, value) in self.response.headers().entries() {
             match name.as_str() {
-                STORED_AT | "cache-control" | "age" | "cf-cache-status" => {}
+                STORED_AT | BODY_AT | "cache-control" | "age" | "cf-cache-status" => {}
                 ORIGIN_CACHE_CONTROL => headers.set("cache-control", &value)?,
                 _ => headers.append(&name, &value)?,
             }
@@ -159,23 +167,32 @@ async fn lookup(cache: &Cache, key: &str) -> Option<Stored> {
         .ok()??;
     let header = |name| response.headers().get(name).ok().flatten();
     let stored_at_ms = header(STORED_AT)?.parse().ok()?;
+    // Copies stored before bodies were timed apart: their own time.
+    let body_at_ms = header(BODY_AT)
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(stored_at_ms);
     let policy =
         CachePolicy::of_origin(200, header(ORIGIN_CACHE_CONTROL).as_deref(), false, None).ok()?;
     Some(Stored {
         response,
         policy,
         stored_at_ms,
+        body_at_ms,
     })
 }
 
 /// `response` to the shopper, and a copy into the cache (in the
-/// background) when the origin allows it.
+/// background) when the origin allows it. With `replaces_copy` (a copy is
+/// cached under `key`), when the origin now says the page is gone or not
+/// to be shared, that copy is dropped (in the background), not left to be
+/// served if the origin fails later.
 fn keep(
     ctx: &Context,
     cache: Cache,
     key: String,
     mut response: Response,
     how: &str,
+    replaces_copy: bool,
 ) -> Result<Response> {
     let (policy, cc) = origin_policy(&response)?;
     match policy {
@@ -188,7 +205,7 @@ fn keep(
                 .and_then(|a| a.trim().parse::<u64>().ok())
                 .map_or(0.0, |a| a.min(policy.kept_secs()) as f64 * 1000.0);
             let stored_at_ms = Date::now().as_millis() as f64 - age_ms;
-            let copy = for_cache(response.cloned()?, &cc, &policy, stored_at_ms)?;
+            let copy = for_cache(response.cloned()?, &cc, &policy, stored_at_ms, stored_at_ms)?;
             ctx.wait_until(async move {
                 if let Err(e) = cache.put(key.as_str(), copy).await {
                     console_warn!("firstpaint: page cache: {key}: not stored: {e}");
@@ -198,19 +215,37 @@ fn keep(
         }
         Err(reason) => {
             console_log!("firstpaint: {key}: not cached: {reason}");
+            if replaces_copy && drops_copy(&reason) {
+                ctx.wait_until(async move {
+                    if let Err(e) = cache.delete(key.as_str(), false).await {
+                        console_warn!("firstpaint: page cache: {key}: not dropped: {e}");
+                    }
+                });
+            }
             tagged(response, "bypass")
         }
     }
 }
 
+/// Whether an origin answer that may not be cached also ends a copy
+/// cached before it: the page is gone, or no longer to be shared (a 5xx,
+/// a 429 or a cookie keep the copy until it expires).
+fn drops_copy(reason: &NotCached) -> bool {
+    matches!(
+        reason,
+        NotCached::Status(404 | 410) | NotCached::Directive("no-store" | "private")
+    )
+}
+
 /// The copy of an origin response the cache keeps: for its whole life
-/// (fresh and stale), with when it was fetched and the origin's
-/// `Cache-Control` beside it.
+/// (fresh and stale), with when it and its body were fetched and the
+/// origin's `Cache-Control` beside it.
 fn for_cache(
     response: Response,
     origin_cache_control: &str,
     policy: &CachePolicy,
     stored_at_ms: f64,
+    body_at_ms: f64,
 ) -> Result<Response> {
     let headers = copy_headers(response.headers())?;
     headers.set(ORIGIN_CACHE_CONTROL, origin_cache_control)?;
@@ -219,6 +254,7 @@ fn for_cache(
         &format!("public, max-age={}", policy.kept_secs()),
     )?;
     headers.set(STORED_AT, &format!("{stored_at_ms:.0}"))?;
+    headers.set(BODY_AT, &format!("{body_at_ms:.0}"))?;
     headers.delete("age")?;
     let (builder, body) = response.into_parts();
     Ok(builder.with_headers(headers).body(body))
@@ -294,15 +330,16 @@ async fn revalidate(cache: &Cache, key: &str, request: Request) -> Result<()> {
         let Ok(policy) = CachePolicy::of_origin(200, Some(&cc), false, None) else {
             return Ok(());
         };
-        for_cache(old.response, &cc, &policy, Date::now().as_millis() as f64)?
+        let now = Date::now().as_millis() as f64;
+        for_cache(old.response, &cc, &policy, now, old.body_at_ms)?
     } else {
         let (policy, cc) = origin_policy(&fresh)?;
         match policy {
-            Ok(policy) => for_cache(fresh, &cc, &policy, Date::now().as_millis() as f64)?,
-            // The origin says the page is gone or no longer to be shared:
-            // drop the copy. Anything else (a 5xx, a 429, a cookie) keeps
-            // it until it expires.
-            Err(NotCached::Status(404 | 410) | NotCached::Directive("no-store" | "private")) => {
+            Ok(policy) => {
+                let now = Date::now().as_millis() as f64;
+                for_cache(fresh, &cc, &policy, now, now)?
+            }
+            Err(reason) if drops_copy(&reason) => {
                 cache.delete(key, false).await?;
                 return Ok(());
             }
