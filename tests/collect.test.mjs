@@ -2,15 +2,19 @@
 //
 // 1. Valid events are forwarded with user ids, sessions, e-mails and phone
 //    numbers replaced by keyed hashes, and no client header (IP, cookie).
-// 2. Events without analytics consent are dropped, not forwarded.
-// 3. Bad JSON, unknown event types, missing consent and oversized bodies get
-//    a 4xx naming the problem, and nothing is forwarded.
+// 2. Events without analytics consent are dropped, not forwarded, and so
+//    are events a page posts claiming analytics the shopper's own
+//    `fp_consent` cookie withholds.
+// 3. Bad JSON, unknown event types, missing consent and oversized bodies
+//    (with or without Content-Length) get a 4xx naming the problem, and
+//    nothing is forwarded.
 // 4. A consenting shopper's reported views update their profile cookie.
 // 5. A reported order of a product shoppers rebuy (coffee beans, every two
 //    weeks in the fixtures) comes back first on home when it is due, and
 //    among the cart's add-ons (its `rebuy` part) whatever the cart holds.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { CONSENTED, slotOf, startCollector, startStore, updateJar } from './support.mjs';
 
 const event = (overrides = {}) => ({
@@ -69,6 +73,17 @@ describe('POST /p13n/collect', () => {
     assert.equal(collector.received.length, before, 'nothing forwarded');
   });
 
+  test("the shopper's own choice wins over what a page's events claim", async () => {
+    const before = collector.received.length;
+    const refused = await post([event(), event()], { cookie: 'fp_consent=none' });
+    assert.equal(refused.status, 202);
+    assert.deepEqual(await refused.json(), { accepted: 0, dropped_without_consent: 2 });
+    assert.equal(collector.received.length, before, 'nothing forwarded');
+    const measured = await post([event()], { cookie: 'fp_consent=analytics' });
+    assert.deepEqual(await measured.json(), { accepted: 1, dropped_without_consent: 0 });
+    assert.equal(JSON.parse(collector.received.at(-1).body)[0].consent.personalization, false);
+  });
+
   test('bad bodies get a 4xx that says why, and nothing is forwarded', async () => {
     const before = collector.received.length;
     const { consent, ...withoutConsent } = event();
@@ -81,7 +96,7 @@ describe('POST /p13n/collect', () => {
     ];
     for (const [body, status, reason] of cases) {
       const res = await post(body);
-      assert.equal(res.status, status, JSON.stringify(body).slice(0, 60));
+      assert.equal(res.status, status, `${JSON.stringify(body).slice(0, 60)}: ${await res.clone().text()}`);
       assert.match((await res.json()).error, reason);
     }
     const get = await fetch(`${server.url}/p13n/collect`);
@@ -126,5 +141,39 @@ describe('POST /p13n/collect', () => {
     const early = updateJar(CONSENTED, await post([order('SKU-00404', 2)], { cookie: CONSENTED }));
     const notYet = slotOf(await (await fetch(`${server.url}/`, { headers: { cookie: early } })).text(), 'home').ids;
     assert.ok(!notYet.slice(0, 2).includes('SKU-00404'), `not due after two days: ${notYet}`);
+  });
+
+  test('a chunked body past the bound is refused without being read whole', async () => {
+    const before = collector.received.length;
+    const piece = ' '.repeat(16 * 1024);
+    // No Content-Length (chunked); 64 MiB if it were all sent: it is sent
+    // until the answer comes, which should be after about 64 KiB. (Last:
+    // `wrangler dev`'s proxy answered the next request to the same server
+    // with a 503, "Your worker restarted mid-request", after this one's
+    // connection was cut with its body unread.)
+    const answer = await new Promise((resolve, reject) => {
+      const req = http.request(`${server.url}/p13n/collect`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+      let sent = 0;
+      let answered = false;
+      req.on('response', (res) => {
+        answered = true;
+        let text = '';
+        res.on('data', (d) => { text += d; });
+        res.on('end', () => { resolve({ status: res.statusCode, text, sent }); req.destroy(); });
+      });
+      req.on('error', (e) => { if (!answered) reject(e); });
+      // A piece every 20 ms, so the answer is read before the next write.
+      const write = () => {
+        if (answered) return;
+        if (sent >= 4096) { req.end(); return; }
+        sent += 1;
+        req.write(piece, () => setTimeout(write, 20));
+      };
+      write();
+    });
+    assert.equal(answer.status, 413);
+    assert.match(JSON.parse(answer.text).error, /body is over 65536 bytes/);
+    assert.ok(answer.sent < 4096, `the whole body was read before the answer (${answer.sent} pieces)`);
+    assert.equal(collector.received.length, before);
   });
 });

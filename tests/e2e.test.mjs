@@ -124,6 +124,12 @@ describe('the fixtures store in wrangler dev', () => {
     assert.equal(fresh.headers.get('set-cookie'), null, 'no cookie at all for a new visitor without consent');
     const optOut = await fetch(`${server.url}/products/${inLeaf('Tea')[0]}`, { headers: { 'x-p13n-region': 'US' } });
     assert.match(optOut.headers.get('set-cookie') ?? '', /^fp_profile=dev1\./, 'opt-out region: on by default');
+    // Cloudflare's codes for no country (unknown, Tor) are no region: the
+    // rules' default for an unknown one (opt-in) applies.
+    for (const nowhere of ['XX', 'T1']) {
+      const r = await fetch(`${server.url}/products/${inLeaf('Tea')[0]}`, { headers: { 'x-p13n-region': nowhere } });
+      assert.equal(r.headers.get('set-cookie'), null, `${nowhere}: a cookie without consent`);
+    }
   });
 
   test('a forged profile cookie is ignored', async () => {

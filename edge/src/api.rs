@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use futures_util::StreamExt;
+
 use serde::Serialize;
 use worker::{Context, Date, Env, Request, Response, Result};
 
@@ -511,6 +513,27 @@ async fn deliver(
     Err((502, refused))
 }
 
+/// `req`'s body, read no further than `limit` bytes: `Err` with the bytes
+/// read once it is longer (a body sent without `Content-Length`, chunked,
+/// is not read whole into memory before its size is known).
+async fn body_within(
+    req: &mut Request,
+    limit: usize,
+) -> Result<std::result::Result<Vec<u8>, usize>> {
+    let mut body = Vec::new();
+    if req.inner().body().is_none() {
+        return Ok(Ok(body));
+    }
+    let mut chunks = req.stream()?;
+    while let Some(chunk) = chunks.next().await {
+        body.extend_from_slice(&chunk?);
+        if body.len() > limit {
+            return Ok(Err(body.len()));
+        }
+    }
+    Ok(Ok(body))
+}
+
 /// `POST /p13n/collect`: see [`crate::collect`].
 pub async fn collect(mut req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let announced = req
@@ -530,7 +553,15 @@ pub async fn collect(mut req: Request, env: &Env, ctx: &Context) -> Result<Respo
             format!("collection is not configured: {SALTS_VAR} is missing or invalid"),
         );
     };
-    let body = req.bytes().await?;
+    let body = match body_within(&mut req, MAX_COLLECT_BODY_BYTES).await? {
+        Ok(body) => body,
+        Err(read) => {
+            return json_error(
+                413,
+                format!("body is over {MAX_COLLECT_BODY_BYTES} bytes ({read} read)"),
+            )
+        }
+    };
     let mut accepted = match crate::collect::prepare(&body, &salts) {
         Ok(a) => a,
         Err(refused) => return json_error(refused.status, refused.reason),
@@ -540,6 +571,7 @@ pub async fn collect(mut req: Request, env: &Env, ctx: &Context) -> Result<Respo
     let rules = engine.map_or_else(Default::default, |e| e.store().rules().consent.clone());
     let level = |id: &str| engine.and_then(|e| e.store().price_level(e.store().ordinal(id)?));
     let mut shopper = Shopper::identify(&req, env, &rules);
+    accepted.narrow_to(shopper.consent);
     // A shopper in the experiments: their events join their exposures
     // (only when the shopper, not just the event, allows analytics).
     let visitor = shopper

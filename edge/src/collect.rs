@@ -5,13 +5,16 @@
 //! The body is one event or an array of events in the contract of
 //! `events.ndjson`. Malformed, unknown or oversized input gets a 4xx that
 //! names the problem and nothing is forwarded. Events without analytics
-//! consent are dropped. User ids, and e-mail addresses and phone numbers in
+//! consent are dropped: each event's own consent, narrowed by the
+//! shopper's `fp_consent` cookie when the request carries one
+//! ([`Accepted::narrow_to`]). User ids, and e-mail addresses and phone numbers in
 //! free text, are replaced by keyed hashes (`salt id:hash`), so the
 //! collector can count and join without ever seeing them; the shopper's IP
 //! and request headers are never forwarded.
 
 use firstpaint_contracts::{read_json, Event, EventKind};
 
+use crate::consent::Consent;
 use crate::keyed_hash::KeySet;
 use crate::limits::{MAX_COLLECT_BODY_BYTES, MAX_COLLECT_EVENTS};
 
@@ -103,6 +106,27 @@ pub fn prepare(body: &[u8], salts: &KeySet) -> Result<Accepted, Refused> {
         dropped_without_consent: total - events.len(),
         events,
     })
+}
+
+impl Accepted {
+    /// Narrows the events to what the shopper chose, when the request
+    /// carries the choice (the `fp_consent` cookie a browser sends): an
+    /// event a page posted claiming analytics the shopper withheld is
+    /// dropped, and one claiming personalization they withheld is kept
+    /// without it. A post with no such cookie (a merchant's server
+    /// reporting orders, say) keeps each event's own consent.
+    pub fn narrow_to(&mut self, shopper: Consent) {
+        if !shopper.explicit {
+            return;
+        }
+        if !shopper.analytics {
+            self.dropped_without_consent += self.events.len();
+            self.events.clear();
+        }
+        for e in &mut self.events {
+            e.consent.personalization &= shopper.personalization;
+        }
+    }
 }
 
 /// A fresh event id, `<prefix>-<32 hex digits>` (`e`: given at collect,
@@ -233,6 +257,31 @@ mod tests {
         let made = ok.events[1].id.as_deref().unwrap();
         assert!(made.starts_with("e-") && made.len() == 34, "{made}");
         assert!(ok.events.iter().all(|e| e.visitor.is_none()));
+    }
+
+    #[test]
+    fn the_shoppers_own_choice_narrows_what_a_page_claims() {
+        let choice = |personalization, analytics, explicit| Consent {
+            personalization,
+            analytics,
+            explicit,
+        };
+        let body = format!("[{VIEW},{VIEW}]");
+        // The cookie says no analytics: nothing is kept, whatever the body says.
+        let mut refused = prepare(body.as_bytes(), &salts()).unwrap();
+        refused.narrow_to(choice(true, false, true));
+        assert!(refused.events.is_empty());
+        assert_eq!(refused.dropped_without_consent, 2);
+        // Analytics only: kept, without personalization.
+        let mut measured = prepare(body.as_bytes(), &salts()).unwrap();
+        measured.narrow_to(choice(false, true, true));
+        assert_eq!(measured.events.len(), 2);
+        assert!(measured.events.iter().all(|e| !e.consent.personalization));
+        // No cookie (a server's post): the events' own consent stands.
+        let mut server = prepare(body.as_bytes(), &salts()).unwrap();
+        server.narrow_to(choice(false, false, false));
+        assert_eq!(server.events.len(), 2);
+        assert!(server.events.iter().all(|e| e.consent.personalization));
     }
 
     #[test]

@@ -217,12 +217,21 @@ impl Shopper {
     }
 }
 
-/// The shopper's country: Cloudflare's geolocation, or in dev a trusted header.
+/// The shopper's country: Cloudflare's geolocation, or in dev a trusted
+/// header. Cloudflare's codes for no country (`XX`: unknown, `T1`: Tor)
+/// are no region, so the rules' default for an unknown one applies
+/// (`unknown_region_opt_in`), not the default of a region that is not
+/// opt-in.
 fn region(req: &Request, env: &Env) -> Option<String> {
     if let Some(header) = setting(env, REGION_HEADER_VAR) {
         if let Ok(Some(r)) = req.headers().get(&header) {
-            return Some(r.to_ascii_uppercase());
+            return known_region(r.to_ascii_uppercase());
         }
     }
-    req.cf().and_then(|cf| cf.country())
+    req.cf().and_then(|cf| cf.country()).and_then(known_region)
+}
+
+/// `code`, unless it is one of Cloudflare's codes for no country.
+fn known_region(code: String) -> Option<String> {
+    (!matches!(code.as_str(), "XX" | "T1")).then_some(code)
 }
