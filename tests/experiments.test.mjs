@@ -15,7 +15,9 @@
 //    What the shopper reports to /p13n/collect carries the same
 //    pseudonymized visitor id, so the readout can join the two.
 // 4. The JSON endpoints log what they returned the same way (page `api`):
-//    a recommendation's items, a search's page of results.
+//    a recommendation's items, a search's page of results; a consenting
+//    shopper's first call gets the profile cookie its arms came from, so
+//    the next calls keep them.
 // 5. Without analytics consent: arms, but nothing logged; without
 //    personalization consent: no arms (in no experiment).
 import { after, before, describe, test } from 'node:test';
@@ -173,5 +175,19 @@ describe('holdout experiments', () => {
     assert.deepEqual(search?.items, foundItems, 'the search page as returned');
     assert.equal(similar.arm, arms.get(who).similar);
     assert.equal(search.arm, arms.get(who).search);
+  });
+
+  test("a new shopper's first JSON call sets the id its arms came from", async () => {
+    for (const endpoint of ['/p13n/recommend?slot=home&k=4', '/p13n/search?q=phone']) {
+      const first = await get(endpoint, CONSENTED);
+      assert.equal(first.status, 200);
+      const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0];
+      assert.match(cookie, /^fp_profile=/, `${endpoint}: no profile cookie`);
+      const armsOf = async () => (await get(endpoint, `${CONSENTED}; ${cookie}`)).headers.get('x-p13n-arms');
+      const [a, b] = [await armsOf(), await armsOf()];
+      assert.ok(a);
+      assert.equal(a, first.headers.get('x-p13n-arms'), `${endpoint}: arms changed with the cookie`);
+      assert.equal(b, a);
+    }
   });
 });

@@ -309,7 +309,19 @@ pub async fn recommend(req: &Request, env: &Env, ctx: &Context) -> Result<Respon
     }
     resp.headers_mut()
         .set("cache-control", "private, no-store")?;
+    keep_profile(&shopper, resp.headers_mut())?;
     Ok(resp)
+}
+
+/// The profile cookie on a JSON answer, as on a page: a consenting
+/// shopper's first call gets the id its arms and exposures were keyed by
+/// (without it every call drew a new one), and one without consent loses
+/// the cookie it sent.
+fn keep_profile(shopper: &Shopper, headers: &mut worker::Headers) -> Result<()> {
+    if let Some(cookie) = shopper.set_cookie() {
+        headers.append("set-cookie", &cookie)?;
+    }
+    Ok(())
 }
 
 /// `GET /p13n/search?q=…&page=…`: a page of search results as JSON, ranked
@@ -395,6 +407,7 @@ pub async fn search(req: &Request, env: &Env, ctx: &Context) -> Result<Response>
     headers.set("x-p13n-live", &live_sequence(engine))?;
     answer.set_headers(headers)?;
     headers.set("cache-control", "private, no-store")?;
+    keep_profile(&shopper, headers)?;
     Ok(resp)
 }
 
