@@ -7,8 +7,8 @@
 //! names the problem and nothing is forwarded. Events without analytics
 //! consent are dropped: each event's own consent, narrowed by the
 //! shopper's `fp_consent` cookie when the request carries one
-//! ([`Accepted::narrow_to`]). User ids, and e-mail addresses and phone numbers in
-//! free text, are replaced by keyed hashes (`salt id:hash`), so the
+//! ([`Accepted::narrow_to`]). User ids, order numbers, and e-mail addresses
+//! and phone numbers in free text, are replaced by keyed hashes (`salt id:hash`), so the
 //! collector can count and join without ever seeing them; the shopper's IP
 //! and request headers are never forwarded.
 
@@ -161,38 +161,86 @@ fn pseudonymize(mut e: Event, salts: &KeySet) -> Event {
         EventKind::CheckoutStep {
             error: Some(error), ..
         } => *error = scrub(error, salts),
+        // An order number names a shopper's order to anyone who can look
+        // it up; its keyed hash still joins the order's later updates.
+        EventKind::Order { order, .. } => *order = pseudonym(order, salts),
         _ => {}
     }
     e
 }
 
+/// Punctuation a word may carry around an address or a number in running
+/// text (`bob@example.com.`, `095812,`, `(020)`).
+const AROUND: &[char] = &[
+    ',', ';', ':', '!', '?', '.', '"', '\'', '(', ')', '[', ']', '<', '>', '{', '}',
+];
+
+/// Punctuation after a word that ends a phone number's run of groups.
+const ENDS_RUN: &[char] = &[',', ';', ':', '!', '?'];
+
+/// A word of running text: what it carries before and after its core.
+struct Word<'a> {
+    before: &'a str,
+    core: &'a str,
+    after: &'a str,
+}
+
+impl<'a> Word<'a> {
+    fn of(word: &'a str) -> Self {
+        let core = word.trim_matches(AROUND);
+        let start = word.len() - word.trim_start_matches(AROUND).len();
+        Word {
+            before: word.get(..start).unwrap_or_default(),
+            core,
+            after: word.get(start + core.len()..).unwrap_or_default(),
+        }
+    }
+}
+
 /// `text` with e-mail addresses and phone numbers (also written in groups,
-/// `+44 20 7946 0958`) replaced by pseudonyms.
+/// `+44 20 7946 0958`) replaced by pseudonyms, punctuation around them
+/// kept; words are rejoined with single spaces.
 pub fn scrub(text: &str, salts: &KeySet) -> String {
     let mut out: Vec<String> = Vec::new();
-    let mut run: Vec<&str> = Vec::new();
-    let flush = |run: &mut Vec<&str>, out: &mut Vec<String>| {
+    let mut run: Vec<Word<'_>> = Vec::new();
+    let flush = |run: &mut Vec<Word<'_>>, out: &mut Vec<String>| {
         let digits: usize = run
             .iter()
-            .map(|w| w.bytes().filter(u8::is_ascii_digit).count())
+            .map(|w| w.core.bytes().filter(u8::is_ascii_digit).count())
             .sum();
         if digits >= MIN_PHONE_DIGITS {
-            out.push(pseudonym(&run.concat(), salts));
+            let number: String = run.iter().map(|w| w.core).collect();
+            let before = run.first().map_or("", |w| w.before);
+            let after = run.last().map_or("", |w| w.after);
+            out.push(format!("{before}{}{after}", pseudonym(&number, salts)));
         } else {
-            out.extend(run.iter().map(|w| (*w).to_owned()));
+            out.extend(
+                run.iter()
+                    .map(|w| format!("{}{}{}", w.before, w.core, w.after)),
+            );
         }
         run.clear();
     };
-    for word in text.split(' ') {
-        if is_phone_part(word) {
+    for raw in text.split(char::is_whitespace).filter(|w| !w.is_empty()) {
+        let word = Word::of(raw);
+        if is_phone_part(word.core) {
+            let ends = word.after.contains(ENDS_RUN);
             run.push(word);
+            if ends {
+                flush(&mut run, &mut out);
+            }
             continue;
         }
         flush(&mut run, &mut out);
-        out.push(if looks_like_email(word) {
-            pseudonym(word, salts)
+        out.push(if looks_like_email(word.core) {
+            format!(
+                "{}{}{}",
+                word.before,
+                pseudonym(word.core, salts),
+                word.after
+            )
         } else {
-            word.to_owned()
+            raw.to_owned()
         });
     }
     flush(&mut run, &mut out);
@@ -235,6 +283,27 @@ mod tests {
         for secret in ["alice-42", "sess-1", "bob@example.com", "7946", "095812"] {
             assert!(!out.contains(secret), "{secret} leaked: {out}");
         }
+        // In running text: punctuation around them, other whitespace.
+        for text in [
+            "No account for bob@example.com.",
+            "call 07946 095812, thanks",
+            "ring (020) 7946-0958!",
+            "mail <bob@example.com>\tor\n+44 20 7946 0958.",
+        ] {
+            let scrubbed = scrub(text, &salts());
+            for secret in ["bob@example.com", "7946", "095812"] {
+                assert!(!scrubbed.contains(secret), "{secret} left in {scrubbed:?}");
+            }
+        }
+        assert_eq!(
+            scrub("call 07946 095812, thanks", &salts()),
+            format!("call {}, thanks", pseudonym("07946095812", &salts()))
+        );
+        let order = r#"{"type":"order","session":"sess-1","ts":"2026-01-02T03:04:05Z","consent":{"personalization":false,"analytics":true},"region":"GB","order":"ORD-991234","items":[{"product":"A-1","qty":1,"price":3}]}"#;
+        let ordered = prepare(order.as_bytes(), &salts()).unwrap();
+        let sent = serde_json::to_string(&ordered.events).unwrap();
+        assert!(!sent.contains("ORD-991234"), "{sent}");
+        assert!(sent.contains(&pseudonym("ORD-991234", &salts())), "{sent}");
         assert!(out.contains("red shoes"), "{out}");
         assert_eq!(
             scrub("size 42 in 2 colours", &salts()),
