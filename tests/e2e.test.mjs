@@ -22,7 +22,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BUNDLE, CONSENTED, FP, PUBKEY, ROOT, browse, catalog, forbidden, plantTamperedBundle, publish, slotItems, slotOf, startStore, startWrangler, tempState, updateJar } from './support.mjs';
+import { BUNDLE, CONSENTED, FP, PUBKEY, ROOT, browse, catalog, devProfile, forbidden, plantTamperedBundle, publish, slotItems, slotOf, startStore, startWrangler, tempState, updateJar } from './support.mjs';
 
 const products = catalog();
 const inLeaf = (leaf) => [...products.values()].filter((p) => p.category.at(-1) === leaf).map((p) => p.id);
@@ -262,6 +262,22 @@ describe('the kill switch', () => {
     const health = await fetch(`${server.url}/p13n/health`);
     assert.equal(health.status, 200, 'the bundle is still live for the JSON endpoints');
     await health.text();
+  });
+});
+
+describe('profile keys that cannot be read', () => {
+  let server;
+  before(async () => {
+    server = await startStore({ PROFILE_KEYS: 'not-a-key' });
+  });
+  after(() => server?.stop());
+
+  test("shoppers' profile cookies are left alone, not deleted", async () => {
+    const profile = devProfile({ i: 'kept-1', v: ['SKU-00001'], n: 1, t: Math.floor(Date.now() / 1000) });
+    const res = await fetch(`${server.url}/products/SKU-00002`, { headers: { cookie: `${CONSENTED}; ${profile}` } });
+    assert.equal(res.status, 200);
+    await res.text();
+    assert.equal(res.headers.get('set-cookie'), null, 'a misconfigured secret wiped the shopper\'s profile');
   });
 });
 

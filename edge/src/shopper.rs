@@ -202,7 +202,8 @@ impl Shopper {
     }
 
     /// The `Set-Cookie` value after this request: the updated profile, a
-    /// deletion when consent is missing but a cookie came, or nothing.
+    /// deletion when consent is missing but a cookie came, or nothing
+    /// (also when the profile keys cannot be read).
     pub fn set_cookie(&self) -> Option<String> {
         match (&self.profile, &self.keys) {
             (Some(p), Some(keys)) => Some(set_cookie(
@@ -211,7 +212,12 @@ impl Shopper {
                 PROFILE_MAX_AGE,
                 self.secure,
             )),
-            _ if self.had_cookie => Some(delete_cookie(PROFILE_COOKIE, self.secure)),
+            // Deleted only for want of consent: without keys (a secret
+            // missing or garbled, logged) the cookie is left as it came,
+            // not wiped from every shopper until the secret is fixed.
+            _ if self.had_cookie && !self.consent.personalization => {
+                Some(delete_cookie(PROFILE_COOKIE, self.secure))
+            }
             _ => None,
         }
     }
