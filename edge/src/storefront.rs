@@ -208,23 +208,29 @@ fn keep(
             let copy = for_cache(response.cloned()?, &cc, &policy, stored_at_ms, stored_at_ms)?;
             ctx.wait_until(async move {
                 if let Err(e) = cache.put(key.as_str(), copy).await {
-                    console_warn!("firstpaint: page cache: {key}: not stored: {e}");
+                    console_warn!("firstpaint: page cache: {}: not stored: {e}", logged(&key));
                 }
             });
             tagged(response, how)
         }
         Err(reason) => {
-            console_log!("firstpaint: {key}: not cached: {reason}");
+            console_log!("firstpaint: {}: not cached: {reason}", logged(&key));
             if replaces_copy && drops_copy(&reason) {
                 ctx.wait_until(async move {
                     if let Err(e) = cache.delete(key.as_str(), false).await {
-                        console_warn!("firstpaint: page cache: {key}: not dropped: {e}");
+                        console_warn!("firstpaint: page cache: {}: not dropped: {e}", logged(&key));
                     }
                 });
             }
             tagged(response, "bypass")
         }
     }
+}
+
+/// A cache key as logs show it: without its query, which may hold what a
+/// shopper typed (a search, an e-mail in a link).
+fn logged(key: &str) -> &str {
+    key.split_once('?').map_or(key, |(page, _)| page)
 }
 
 /// Whether an origin answer that may not be cached also ends a copy
@@ -304,7 +310,10 @@ fn revalidate_in_background(
     ctx.wait_until(async move {
         let outcome = revalidate(&cache, &key, request).await;
         if let Err(e) = outcome {
-            console_warn!("firstpaint: page cache: {key}: not revalidated: {e}");
+            console_warn!(
+                "firstpaint: page cache: {}: not revalidated: {e}",
+                logged(&key)
+            );
         }
         REVALIDATING.with(|r| r.borrow_mut().remove(&key));
     });

@@ -70,7 +70,9 @@ pub struct LiveHeader {
     pub sequence: u64,
     /// When it was signed, unix seconds.
     pub created_at: i64,
-    /// When the edge stops applying it, unix seconds.
+    /// When it expires, unix seconds: past it the edge refuses it when it
+    /// reads the pointer (a replayed old overlay cannot be brought back);
+    /// an isolate already holding it keeps it until a newer one comes.
     pub expires_at: i64,
 }
 
