@@ -8,9 +8,9 @@
 //! consent are dropped: each event's own consent, narrowed by the
 //! shopper's `fp_consent` cookie when the request carries one
 //! ([`Accepted::narrow_to`]). User ids, order numbers, and e-mail addresses
-//! and phone numbers in free text, are replaced by keyed hashes (`salt id:hash`), so the
-//! collector can count and join without ever seeing them; the shopper's IP
-//! and request headers are never forwarded.
+//! and phone numbers in free text, are replaced by keyed hashes
+//! (`salt id:hash`), so the collector can count and join without ever
+//! seeing them; the shopper's IP and request headers are never forwarded.
 
 use firstpaint_contracts::{read_json, Event, EventKind};
 
@@ -180,6 +180,7 @@ const ENDS_RUN: &[char] = &[',', ';', ':', '!', '?'];
 
 /// A word of running text: what it carries before and after its core.
 struct Word<'a> {
+    whole: &'a str,
     before: &'a str,
     core: &'a str,
     after: &'a str,
@@ -190,6 +191,7 @@ impl<'a> Word<'a> {
         let core = word.trim_matches(AROUND);
         let start = word.len() - word.trim_start_matches(AROUND).len();
         Word {
+            whole: word,
             before: word.get(..start).unwrap_or_default(),
             core,
             after: word.get(start + core.len()..).unwrap_or_default(),
@@ -214,10 +216,7 @@ pub fn scrub(text: &str, salts: &KeySet) -> String {
             let after = run.last().map_or("", |w| w.after);
             out.push(format!("{before}{}{after}", pseudonym(&number, salts)));
         } else {
-            out.extend(
-                run.iter()
-                    .map(|w| format!("{}{}{}", w.before, w.core, w.after)),
-            );
+            out.extend(run.iter().map(|w| w.whole.to_owned()));
         }
         run.clear();
     };
