@@ -3,6 +3,7 @@
 #
 #   scripts/fuzz.sh SECONDS [TARGET...]   (default: every target)
 #   FUZZ_JOBS=2 scripts/fuzz.sh ...       (two targets at a time)
+#   FUZZ_JOBS=2 scripts/fuzz.sh S T T     (one target in two processes)
 #
 # cargo-fuzz wants a nightly compiler for its sanitizer flags; nothing
 # else does. libfuzzer-sys builds libFuzzer with the machine's C++
@@ -12,6 +13,9 @@
 # code fuzzed is safe Rust, so what is looked for is a panic (index,
 # overflow with debug assertions on, unwrap, slice), an abort, a stack
 # overflow, resident memory over the limit or a hang (-timeout).
+#
+# A target named twice runs in two processes sharing its corpus (as
+# libFuzzer's own -jobs do), each with its own log and row.
 #
 # Each target runs SECONDS over its committed seeds and regressions
 # (fuzz/corpus/<target>, fuzz/regressions/<target>) and the corpus it grew
@@ -50,13 +54,14 @@ runs=build/fuzz/runs.tsv
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git status --porcelain -- fuzz crates edge 2>/dev/null)" ] || commit="$commit+changes"
 
-# One target for $secs: its figures go to build/fuzz/<target>.row, and
-# a crash or a non-zero exit to build/fuzz/<target>.failed.
+# Run $2 of target $1 for $secs: its figures go to build/fuzz/<run>.row,
+# and a crash or a non-zero exit to build/fuzz/<run>.failed. A target's
+# first run is named after it, a second one <target>.2, and so on.
 fuzz_one() {
-  local t=$1 work=build/fuzz/corpus/$1 crashes=build/fuzz/crashes/$1
-  local log=build/fuzz/$1.log stamp=build/fuzz/$1.started status=0
+  local t=$1 run=$2 work=build/fuzz/corpus/$1 crashes=build/fuzz/crashes/$1
+  local log=build/fuzz/$2.log stamp=build/fuzz/$2.started status=0
   mkdir -p "$work" "$crashes" "fuzz/regressions/$t"
-  rm -f "build/fuzz/$t.failed" "build/fuzz/$t.row"
+  rm -f "build/fuzz/$run.failed" "build/fuzz/$run.row"
   touch "$stamp"
   FIRSTPAINT_FUZZ_TARGET=$t "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$crashes/" \
@@ -74,9 +79,9 @@ fuzz_one() {
     -exec echo "$t: slow unit {} (replay it: FIRSTPAINT_FUZZ_TARGET=$t $bin {})" \; >&2
   corpus=$(find "$work" -type f | wc -l)
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$commit" "$t" "$secs" \
-    "$execs" "$(( execs / (secs > 0 ? secs : 1) ))" "$corpus" "$found" > "build/fuzz/$t.row"
+    "$execs" "$(( execs / (secs > 0 ? secs : 1) ))" "$corpus" "$found" > "build/fuzz/$run.row"
   if [ "$status" -ne 0 ] || [ "$found" -ne 0 ]; then
-    echo "$t (exit $status; log $log; inputs in $crashes)" > "build/fuzz/$t.failed"
+    echo "$run (exit $status; log $log; inputs in $crashes)" > "build/fuzz/$run.failed"
   fi
 }
 
@@ -84,24 +89,30 @@ fuzz_one() {
 jobs=${FUZZ_JOBS:-1}
 [ "$jobs" -ge 1 ] || jobs=1
 pids=()
+runs_named=()
+declare -A seen=()
 for t in "${targets[@]}"; do
+  seen[$t]=$(( ${seen[$t]:-0} + 1 ))
+  run=$t
+  [ "${seen[$t]}" -eq 1 ] || run="$t.${seen[$t]}"
+  runs_named+=("$run")
   while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
-  fuzz_one "$t" &
+  fuzz_one "$t" "$run" &
   pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid" || true; done
 
 printf '%-16s %8s %12s %10s %7s %8s\n' target seconds executions exec/s corpus crashes
 failed=()
-for t in "${targets[@]}"; do
-  row=build/fuzz/$t.row
+for run in "${runs_named[@]}"; do
+  row=build/fuzz/$run.row
   if [ ! -f "$row" ]; then
-    failed+=("$t (the run did not finish; log build/fuzz/$t.log)")
+    failed+=("$run (the run did not finish; log build/fuzz/$run.log)")
     continue
   fi
   cat "$row" >> "$runs"
   cut -f3- "$row" | awk -F'\t' '{ printf "%-16s %8s %12s %10s %7s %8s\n", $1, $2, $3, $4, $5, $6 }'
-  [ -f "build/fuzz/$t.failed" ] && failed+=("$(cat "build/fuzz/$t.failed")")
+  [ -f "build/fuzz/$run.failed" ] && failed+=("$(cat "build/fuzz/$run.failed")")
 done
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'crashed: %s\n' "${failed[@]}" >&2
