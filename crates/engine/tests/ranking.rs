@@ -17,6 +17,8 @@
 //!    scan of the catalog in ordinal order finds first.
 //! 9. Cart add-ons bring back what the shopper ordered before where its
 //!    category's shoppers order again, and only there.
+//! 10. `next` searches its fillers only when its own sources cannot fill
+//!     the slot, and ranks as it would searching them every time.
 
 mod support;
 
@@ -142,6 +144,56 @@ fn next_follows_what_shoppers_opened_after_the_session() {
     assert!(
         next.items.iter().any(|i| session.contains(&i.id)),
         "{next:?}"
+    );
+}
+
+#[test]
+fn next_ranks_as_if_its_fillers_were_always_searched() {
+    // A new-arrival share gathers every source at once (a new arrival
+    // among the fillers may be owed a place); one whose window no product
+    // is in protects none, so that store ranks as `next` did before it
+    // learned to skip its fillers.
+    let lazy = support::engine();
+    let eager = support::engine_with(|r| {
+        r.new_arrival_share = 0.5;
+        r.new_arrival_seconds = -1;
+    });
+    let products = lazy.store().products().len() as u32;
+    let (mut filled_by_own, mut filled_by_fillers) = (0, 0);
+    for first in 0..products {
+        for (k, also) in [
+            (4, None),
+            (12, Some((first * 7 + 3) % products)),
+            (48, None),
+        ] {
+            let mut req = request(SlotKind::Next);
+            req.product = None;
+            req.k = Some(k);
+            req.visitor.viewed = std::iter::once(first).chain(also).map(id).collect();
+            let got = lazy.rank(&req).expect("next ranks");
+            let want = eager.rank(&req).expect("next ranks");
+            let summary = |r: &Ranking| -> Vec<(String, &str, u32)> {
+                r.items
+                    .iter()
+                    .map(|i| (i.id.clone(), i.source, i.score.to_bits()))
+                    .collect()
+            };
+            assert_eq!(summary(&got), summary(&want), "{req:?}");
+            if got
+                .items
+                .iter()
+                .any(|i| ["similar", "popular"].contains(&i.source))
+            {
+                filled_by_fillers += 1;
+            } else {
+                filled_by_own += 1;
+            }
+        }
+    }
+    // Both ways were taken.
+    assert!(
+        filled_by_own > 0 && filled_by_fillers > 0,
+        "{filled_by_own} slots filled by next's own sources, {filled_by_fillers} with fillers"
     );
 }
 

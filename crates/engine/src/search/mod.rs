@@ -435,8 +435,8 @@ pub(crate) fn search(
             session.affinity(p.leaf(), p.top())
         } else {
             let similarity = store
-                .embedding(m.ord)
-                .map_or(0.0, |e| session.taste.dot(&e).max(0.0));
+                .similarity(m.ord, &session.taste)
+                .map_or(0.0, |s| s.max(0.0));
             0.7 * similarity + 0.3 * session.affinity(p.leaf(), p.top())
         };
         let values = [

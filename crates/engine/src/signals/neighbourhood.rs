@@ -79,7 +79,21 @@ pub fn scores(
         .collect();
     current.sort_unstable_by_key(|c| c.0);
     let norm = current.iter().map(|c| c.2 * c.2).sum::<f32>().sqrt();
+    // Most products read are not viewed ones: a bit per ordinal modulo 256
+    // turns nearly all of them away before the binary search.
+    let bit = |ord: u32| ((ord as usize >> 6) & 3, 1u64 << (ord & 63));
+    let mut maybe_viewed = [0u64; 4];
+    for c in &current {
+        let (word, mask) = bit(c.0);
+        if let Some(w) = maybe_viewed.get_mut(word) {
+            *w |= mask;
+        }
+    }
     let find = |ord: u32| {
+        let (word, mask) = bit(ord);
+        if maybe_viewed.get(word).is_none_or(|w| w & mask == 0) {
+            return None;
+        }
         current
             .binary_search_by_key(&ord, |c| c.0)
             .ok()

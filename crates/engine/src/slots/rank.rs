@@ -13,7 +13,7 @@ use crate::signals::session::Session;
 use crate::signals::visit::{Visit, Visitor};
 use crate::slots::candidates::{Candidate, Pool, Signal, SIGNALS};
 use crate::slots::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
-use crate::slots::surfaces::{gather, Context, BACK_IN_STOCK, RECENTLY_VIEWED, REFILL_DUE};
+use crate::slots::surfaces::{gather, Context, Fill, BACK_IN_STOCK, RECENTLY_VIEWED, REFILL_DUE};
 use crate::store::Product;
 use crate::store::Store;
 
@@ -87,7 +87,6 @@ pub(crate) fn rank(
         }
         _ => visit.session(),
     };
-    let mut pool = Pool::with_capacity(POOL_CAPACITY);
     let ctx = Context {
         store,
         session,
@@ -99,8 +98,6 @@ pub(crate) fn rank(
         ordered: visit.ordered(),
         now: visitor.now,
     };
-    gather(req.kind, &ctx, &mut pool);
-
     let blend = store.rules().blend;
     let weights: [(Signal, f32); SIGNALS] = Signal::ALL.map(|s| (s, s.weight(&blend)));
     let boosts = active_boosts(store, req.kind, visitor.now);
@@ -110,24 +107,6 @@ pub(crate) fn rank(
             || cart.contains(&ord)
             || (req.kind == SlotKind::Home && session.contains(ord) && !recent)
     };
-    let scored: Vec<Scored> = pool
-        .order
-        .iter()
-        .filter_map(|&ord| {
-            let c = *pool.candidates.get(&ord)?;
-            // An ordinal no product has (a damaged list) never takes a place.
-            store.product_at(ord)?;
-            (!excluded(ord, &c)).then(|| scored(store, ord, c, visitor, &weights, &boosts))
-        })
-        .collect();
-    // Best tier first, then best score; ties keep the order proposed.
-    let mut keys: Vec<(u64, u32)> = (0u32..)
-        .zip(&scored)
-        .map(|(i, s)| (u64::from(s.c.tier) << 32 | order::desc(s.score), i))
-        .collect();
-    order::sort(&mut keys);
-    let scored = order::permute(scored, &keys);
-
     let slot = SlotContext {
         kind: Some(req.kind),
         anchor,
@@ -139,20 +118,57 @@ pub(crate) fn rank(
         },
         searching: false,
     };
-    let mut selection = Selection::new(store, &slot, req.explain);
-    // New arrivals a diversity cap turned away while the slot filled get
-    // another chance when their share is protected, ahead of the rest.
-    let mut refused_new = Vec::new();
-    let mut scored = scored.into_iter();
-    while selection.items.len() < k {
-        let Some(s) = scored.next() else { break };
-        if let Err(refused) = selection.offer(s) {
-            if selection.is_new(refused.ord, visitor.now) {
-                refused_new.push(refused);
+    // Gathers from the sources `fill` says and selects up to k; also says
+    // whether fillers were left out.
+    let choose = |fill: Fill| {
+        let mut pool = Pool::with_capacity(POOL_CAPACITY);
+        let left_out = gather(req.kind, &ctx, &mut pool, fill);
+        let scored: Vec<Scored> = pool
+            .order
+            .iter()
+            .filter_map(|&ord| {
+                let c = *pool.candidates.get(&ord)?;
+                // An ordinal no product has (a damaged list) never takes a place.
+                store.product_at(ord)?;
+                (!excluded(ord, &c)).then(|| scored(store, ord, c, visitor, &weights, &boosts))
+            })
+            .collect();
+        // Best tier first, then best score; ties keep the order proposed.
+        let mut keys: Vec<(u64, u32)> = (0u32..)
+            .zip(&scored)
+            .map(|(i, s)| (u64::from(s.c.tier) << 32 | order::desc(s.score), i))
+            .collect();
+        order::sort(&mut keys);
+        let scored = order::permute(scored, &keys);
+
+        let mut selection = Selection::new(store, &slot, req.explain);
+        // New arrivals a diversity cap turned away while the slot filled get
+        // another chance when their share is protected, ahead of the rest.
+        let mut refused_new = Vec::new();
+        let mut scored = scored.into_iter();
+        while selection.items.len() < k {
+            let Some(s) = scored.next() else { break };
+            if let Err(refused) = selection.offer(s) {
+                if selection.is_new(refused.ord, visitor.now) {
+                    refused_new.push(refused);
+                }
             }
         }
+        selection.protect_new_arrivals(k, refused_new.into_iter().chain(scored), visitor.now);
+        (selection, left_out)
+    };
+    // A surface's fillers rank below all else it proposes, so they are
+    // searched only when the rest cannot fill the slot; or at once when a
+    // new-arrival share may reach past the slot's items into them.
+    let first = if store.rules().new_arrival_share > 0.0 {
+        Fill::Everything
+    } else {
+        Fill::Primary
+    };
+    let (mut selection, left_out) = choose(first);
+    if left_out && selection.items.len() < k {
+        selection = choose(Fill::Everything).0;
     }
-    selection.protect_new_arrivals(k, refused_new.into_iter().chain(scored), visitor.now);
     selection.apply_pins(k, req.kind, visitor, &weights, &boosts, |ord| {
         Some(ord) == anchor || cart.contains(&ord)
     });

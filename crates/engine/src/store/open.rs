@@ -247,6 +247,12 @@ impl Store {
         self.views.ann.vector(ord).map(|q| q.embedding())
     }
 
+    /// The cosine similarity of product `ord` to `query` (a unit vector):
+    /// `embedding(ord)?.dot(query)` without building the embedding.
+    pub fn similarity(&self, ord: u32, query: &Embedding) -> Option<f32> {
+        self.views.ann.dot(ord, query)
+    }
+
     /// The (up to `k`, at most [`limits::MAX_ANN_NEIGHBOURS`]) products
     /// nearest to `query` in the HNSW index, as (ordinal, cosine
     /// similarity), nearest first.

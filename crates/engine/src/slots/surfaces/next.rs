@@ -10,20 +10,26 @@
 //! that hold them say how much, and so does the `returns` signal: how often
 //! the store's next clicks go back to a product that many views back.
 
-use super::{follow_neighbours, follow_session, neighbours, score_similarity, Context};
+use super::{follow_neighbours, follow_session, neighbours, score_similarity, Context, Fill};
 use crate::limits::CANDIDATES_PER_SOURCE;
 use crate::slots::candidates::{Pool, Signal};
 
-pub(crate) fn next(ctx: &Context<'_>, pool: &mut Pool) {
+/// Fills `pool`; the embedding neighbours and popular products are its
+/// fillers (tier 1), left out with [`Fill::Primary`] (returns whether they
+/// were).
+pub(crate) fn next(ctx: &Context<'_>, pool: &mut Pool, fill: Fill) -> bool {
     let (store, session) = (ctx.store, ctx.session);
     follow_session(ctx, 0, pool);
     propose_returns(ctx, pool);
-    neighbours(ctx, &session.taste, 1, pool);
-    for ord in store.top_overall().take(CANDIDATES_PER_SOURCE) {
-        pool.add(ord, 1, "popular");
+    if fill == Fill::Everything {
+        neighbours(ctx, &session.taste, 1, pool);
+        for ord in store.top_overall().take(CANDIDATES_PER_SOURCE) {
+            pool.add(ord, 1, "popular");
+        }
     }
     follow_neighbours(ctx, 0, false, pool);
     score_similarity(ctx, &session.taste, pool);
+    fill == Fill::Primary
 }
 
 /// Proposes the session's own products where the store's next clicks go

@@ -114,14 +114,18 @@ fn score_against(ctx: &Context<'_>, anchor: u32, pool: &mut Pool) {
         .product_at(anchor)
         .map_or((None, None), |p| (p.leaf(), p.top()));
     for (&ord, c) in &mut pool.candidates {
-        let (Some(e), Some(p)) = (store.embedding(ord), store.product_at(ord)) else {
+        let (Some(to_taste), Some(p)) =
+            (store.similarity(ord, &session.taste), store.product_at(ord))
+        else {
             continue;
         };
-        let to_anchor = anchor_emb.map_or(0.0, |a| a.dot(&e).max(0.0));
+        let to_anchor = anchor_emb
+            .and_then(|a| store.similarity(ord, &a))
+            .map_or(0.0, |s| s.max(0.0));
         let similarity = if session.is_empty() {
             to_anchor
         } else {
-            0.8 * to_anchor + 0.2 * session.taste.dot(&e).max(0.0)
+            0.8 * to_anchor + 0.2 * to_taste.max(0.0)
         };
         c.set(Signal::Similarity, similarity);
         let same: f32 = if p.leaf() == leaf {

@@ -131,6 +131,14 @@ fn round_trips_vectors_products_and_counts() {
     }
     assert_eq!(index.vector(40), None);
     assert_eq!(index.vector(u32::MAX), None);
+    // A similarity read from the record is the unquantized vector's.
+    let query = vectors(1, 11)[0].embedding();
+    for product in 0..40 {
+        let read = index.dot(product, &query).expect("a product");
+        let unquantized = index.vector(product).expect("a product").embedding();
+        assert!((read - unquantized.dot(&query)).abs() < 1e-5, "{product}");
+    }
+    assert_eq!(index.dot(40, &query), None);
     // Owned bytes work the same.
     let owned = AnnIndex::open(bytes.clone()).expect("opens");
     assert_eq!(
