@@ -248,9 +248,11 @@ impl Store {
     }
 
     /// The cosine similarity of product `ord` to `query` (a unit vector):
-    /// `embedding(ord)?.dot(query)` without building the embedding.
+    /// `embedding(ord)?.dot(query)` without building the embedding. Kept
+    /// within -1..=1 as a cosine is, whatever scale a record holds (the
+    /// embedding was renormalized; this reads the scale as it is).
     pub fn similarity(&self, ord: u32, query: &Embedding) -> Option<f32> {
-        self.views.ann.dot(ord, query)
+        self.views.ann.dot(ord, query).map(|s| s.clamp(-1.0, 1.0))
     }
 
     /// The (up to `k`, at most [`limits::MAX_ANN_NEIGHBOURS`]) products
