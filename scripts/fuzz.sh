@@ -15,7 +15,8 @@
 # overflow, resident memory over the limit or a hang (-timeout).
 #
 # A target named twice runs in two processes sharing its corpus (as
-# libFuzzer's own -jobs do), each with its own log and row.
+# libFuzzer's own -jobs do), each with its own log and row; a crash shows
+# in the rows of both (they share the crash directory).
 #
 # Each target runs SECONDS over its committed seeds and regressions
 # (fuzz/corpus/<target>, fuzz/regressions/<target>) and the corpus it grew
