@@ -166,27 +166,34 @@ fn next_ranks_as_if_its_fillers_were_always_searched() {
             (12, Some((first * 7 + 3) % products)),
             (48, None),
         ] {
-            let mut req = request(SlotKind::Next);
-            req.product = None;
-            req.k = Some(k);
-            req.visitor.viewed = std::iter::once(first).chain(also).map(id).collect();
-            let got = lazy.rank(&req).expect("next ranks");
-            let want = eager.rank(&req).expect("next ranks");
-            let summary = |r: &Ranking| -> Vec<(String, &str, u32)> {
-                r.items
+            // The session's views, and on a product page the same
+            // following on from the product shown.
+            let mut on_history = request(SlotKind::Next);
+            on_history.product = None;
+            on_history.visitor.viewed = std::iter::once(first).chain(also).map(id).collect();
+            let mut on_page = request(SlotKind::Next);
+            on_page.product = Some(id(first));
+            on_page.visitor.viewed = also.map(id).into_iter().collect();
+            for mut req in [on_history, on_page] {
+                req.k = Some(k);
+                let got = lazy.rank(&req).expect("next ranks");
+                let want = eager.rank(&req).expect("next ranks");
+                let summary = |r: &Ranking| -> Vec<(String, &str, u32)> {
+                    r.items
+                        .iter()
+                        .map(|i| (i.id.clone(), i.source, i.score.to_bits()))
+                        .collect()
+                };
+                assert_eq!(summary(&got), summary(&want), "{req:?}");
+                if got
+                    .items
                     .iter()
-                    .map(|i| (i.id.clone(), i.source, i.score.to_bits()))
-                    .collect()
-            };
-            assert_eq!(summary(&got), summary(&want), "{req:?}");
-            if got
-                .items
-                .iter()
-                .any(|i| ["similar", "popular"].contains(&i.source))
-            {
-                filled_by_fillers += 1;
-            } else {
-                filled_by_own += 1;
+                    .any(|i| ["similar", "popular"].contains(&i.source))
+                {
+                    filled_by_fillers += 1;
+                } else {
+                    filled_by_own += 1;
+                }
             }
         }
     }
