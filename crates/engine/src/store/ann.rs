@@ -508,38 +508,37 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
     /// first. Rankings score every candidate this way.
     #[inline]
     pub fn dot(&self, ordinal: u32, query: &Embedding) -> Option<f32> {
-        if ordinal >= self.n {
-            return None;
-        }
-        let at = self.vectors + VECTOR_BYTES * ordinal as usize;
-        let record = self.bytes.as_ref().get(at..at + VECTOR_BYTES)?;
-        let (codes, scale) = record.split_at(DIM);
+        let (codes, scale) = self.record(ordinal)?;
         let sum: f32 = query
             .0
             .iter()
             .zip(codes)
             .map(|(&x, &c)| x * f32::from(c as i8))
             .sum();
-        Some(sum * f32_at(scale, 0)?)
+        Some(sum * scale)
     }
 
     /// The stored (8-bit) vector of product `ordinal`.
     #[inline]
     pub fn vector(&self, ordinal: u32) -> Option<Quantized> {
+        let (codes, scale) = self.record(ordinal)?;
+        let mut q = [0i8; DIM];
+        for (x, &c) in q.iter_mut().zip(codes) {
+            *x = c as i8;
+        }
+        Some(Quantized { q, scale })
+    }
+
+    /// Product `ordinal`'s record: its [`DIM`] 8-bit codes and its scale.
+    #[inline]
+    fn record(&self, ordinal: u32) -> Option<(&[u8], f32)> {
         if ordinal >= self.n {
             return None;
         }
         let at = self.vectors + VECTOR_BYTES * ordinal as usize;
         let record = self.bytes.as_ref().get(at..at + VECTOR_BYTES)?;
         let (codes, scale) = record.split_at(DIM);
-        let mut q = [0i8; DIM];
-        for (x, &c) in q.iter_mut().zip(codes) {
-            *x = c as i8;
-        }
-        Some(Quantized {
-            q,
-            scale: f32_at(scale, 0)?,
-        })
+        Some((codes, f32_at(scale, 0)?))
     }
 }
 
