@@ -24,6 +24,8 @@ mod support;
 
 use firstpaint_contracts::Blend;
 use firstpaint_engine::signals::price_band::MAX_EVIDENCE;
+use firstpaint_engine::signals::sharing::SharingSessions;
+use firstpaint_engine::signals::{neighbourhood, successors};
 use firstpaint_engine::{BannerRule, Engine, PriceBand, RankedItem, Ranking, SlotKind};
 use proptest::prelude::*;
 use support::{category, id, ordinal_in, request, NOW};
@@ -202,6 +204,33 @@ fn next_ranks_as_if_its_fillers_were_always_searched() {
         filled_by_own > 0 && filled_by_fillers > 0,
         "{filled_by_own} slots filled by next's own sources, {filled_by_fillers} with fillers"
     );
+}
+
+#[test]
+fn transitions_read_from_the_neighbourhood_s_sessions_are_the_ones_decoded() {
+    // The transitions of a product read the sessions the neighbourhood
+    // already read where it can, and decode the others: the sample of
+    // sharing sessions may hold all, some or one of them.
+    let engine = support::engine();
+    let store = engine.store();
+    let products = store.products().len() as u32;
+    let mut partly_read = 0;
+    for p in 0..products {
+        let decoded = successors::after(store, p, None);
+        let holding = store.sessions().sessions_with(p).len();
+        for sample in [neighbourhood::SAMPLE, 3, 1] {
+            let viewed = [p, (p * 7 + 3) % products];
+            let read = SharingSessions::read(store.sessions(), &viewed, sample);
+            partly_read += usize::from(read.len() < holding);
+            let bits = |row: &[(u32, f32)]| -> Vec<(u32, u32)> {
+                row.iter().map(|&(q, w)| (q, w.to_bits())).collect()
+            };
+            let got = successors::after(store, p, Some(&read));
+            assert_eq!(bits(&got), bits(&decoded), "product {p}, sample {sample}");
+        }
+        assert!(!decoded.is_empty() || holding == 0, "product {p}");
+    }
+    assert!(partly_read > 0);
 }
 
 #[test]

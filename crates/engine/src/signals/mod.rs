@@ -10,5 +10,6 @@ pub mod intent;
 pub mod neighbourhood;
 pub mod price_band;
 pub mod session;
+pub mod sharing;
 pub mod successors;
 pub mod visit;

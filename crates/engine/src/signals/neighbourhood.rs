@@ -35,6 +35,7 @@
 use crate::limits::MAX_SESSION_PRODUCTS;
 use crate::order;
 use crate::ordinal_map::OrdinalMap;
+use crate::signals::sharing::SharingSessions;
 use crate::store::Store;
 
 /// Candidate sessions, the most recent sharing a viewed product.
@@ -53,21 +54,29 @@ const MATCH_DECAY: f32 = 0.5;
 /// Weight of a product's rarity (λidf).
 const IDF_WEIGHT: f32 = 2.0;
 
+/// The candidate sessions of `viewed`'s neighbourhood (see
+/// [`scores`]), read from `store`'s session index.
+pub fn candidates(store: &Store, viewed: &[(u32, f32)]) -> SharingSessions {
+    let ords: Vec<u32> = viewed.iter().map(|v| v.0).collect();
+    SharingSessions::read(store.sessions(), &ords, SAMPLE)
+}
+
 /// Products scored by the session neighbourhood of `viewed` ((ordinal,
-/// recency weight), most recent first, no repeats) at `now` (unix
-/// seconds): at most `top`, best first (ties by ordinal), scaled so the
-/// best is 1; with `unseen`, only products `viewed` does not hold. Empty
-/// without views or sessions.
+/// recency weight), most recent first, no repeats) among its `candidates`
+/// (read by [`candidates`]) at `now` (unix seconds): at most `top`, best
+/// first (ties by ordinal), scaled so the best is 1; with `unseen`, only
+/// products `viewed` does not hold. Empty without views or sessions.
 pub fn scores(
     store: &Store,
     viewed: &[(u32, f32)],
+    candidates: &SharingSessions,
     now: i64,
     top: usize,
     unseen: bool,
 ) -> Vec<(u32, f32)> {
     let index = store.sessions();
     let products_in_catalog = store.products().len();
-    if viewed.is_empty() || index.is_empty() || top == 0 {
+    if viewed.is_empty() || candidates.is_empty() || top == 0 {
         return Vec::new();
     }
     // The viewed products by ordinal, with their position (0: latest) and
@@ -99,9 +108,6 @@ pub fn scores(
             .ok()
             .and_then(|at| current.get(at))
     };
-    let ords: Vec<u32> = viewed.iter().map(|v| v.0).collect();
-    let mut candidates = Vec::new();
-    index.recent_sharing(&ords, SAMPLE, &mut candidates);
 
     // Each candidate's products, read once and kept flat; per neighbour
     // its similarity (as a sort key), where its products lie, its last
@@ -110,12 +116,14 @@ pub fn scores(
     let mut products: Vec<u32> = Vec::with_capacity(candidates.len() * 8);
     let mut keys: Vec<(u64, u32)> = Vec::with_capacity(candidates.len());
     let mut found: Vec<Neighbour> = Vec::with_capacity(candidates.len());
-    for &s in &candidates {
+    for (s, row) in candidates.iter() {
         let start = products.len();
         let (mut dot, mut shared_at, mut latest) = (0.0f32, 0, usize::MAX);
-        let row = index.products_of(s).take(MAX_SESSION_PRODUCTS);
         // An ordinal past the catalog (a damaged section) is no product.
-        let row = row.filter(|&p| (p as usize) < products_in_catalog);
+        let row = row
+            .iter()
+            .copied()
+            .filter(|&p| (p as usize) < products_in_catalog);
         for (at, p) in row.enumerate() {
             if let Some(c) = find(p) {
                 dot += c.2;
@@ -165,19 +173,19 @@ pub fn scores(
         let holding = index.sessions_with(p).len().max(1) as f32;
         1.0 + IDF_WEIGHT * (sessions / holding).ln().max(0.0)
     };
-    let mut ranked: Vec<(u64, u32)> = scored
+    let rescored: Vec<(u32, f32)> = scored
         .iter()
         .filter(|(&p, _)| !(unseen && find(p).is_some()))
-        .map(|(&p, &score)| (order::desc(score * rarity(p)), p))
+        .map(|(&p, &score)| (p, score * rarity(p)))
+        .collect();
+    let mut ranked: Vec<(u64, u32)> = (0u32..)
+        .zip(&rescored)
+        .map(|(i, &(p, score))| (order::desc(score) << 32 | u64::from(p), i))
         .collect();
     order::select(&mut ranked, top);
     order::sort(&mut ranked);
-    // The kept few's scores again (a key holds their order, not them).
-    let mut out: Vec<(u32, f32)> = ranked
-        .iter()
-        .filter_map(|&(_, p)| Some((p, scored.get(&p)? * rarity(p))))
-        .filter(|r| r.1 > 0.0)
-        .collect();
+    let mut out: Vec<(u32, f32)> = order::permute(rescored, &ranked);
+    out.retain(|r| r.1 > 0.0);
     let best = out.first().map_or(1.0, |r| r.1);
     for r in &mut out {
         r.1 /= best;

@@ -1,10 +1,14 @@
 //! The shopper's session as the ranker sees it: recent products, a taste
 //! vector and category shares, all recency-weighted.
 
+use std::cell::OnceCell;
+
 use crate::embedding::Embedding;
 use crate::limits::{MAX_VIEWED, RECENCY_DECAY};
 use crate::order;
 use crate::signals::intent::{Intent, IntentSignals, INTENT_CATEGORIES};
+use crate::signals::neighbourhood;
+use crate::signals::sharing::SharingSessions;
 use crate::store::Store;
 use crate::text::category_names::resolve_category;
 
@@ -22,6 +26,9 @@ pub struct Session {
     /// The visit's predicted mission, when the bundle has an intent model
     /// and the visit has shown anything.
     pub intent: Option<Intent>,
+    /// The neighbourhood's candidate sessions, read on first use: every
+    /// slot of the page (and a slot's second pass) reads the same ones.
+    sharing: OnceCell<SharingSessions>,
 }
 
 impl Default for Embedding {
@@ -90,6 +97,13 @@ impl Session {
     /// pages or an intent.
     pub fn is_personal(&self) -> bool {
         !self.viewed.is_empty() || !self.top_share.is_empty() || self.intent.is_some()
+    }
+
+    /// The recent sessions sharing a product with this one, the session
+    /// neighbourhood's candidates (read from `store` the first time).
+    pub fn sharing(&self, store: &Store) -> &SharingSessions {
+        self.sharing
+            .get_or_init(|| neighbourhood::candidates(store, &self.viewed))
     }
 
     /// Whether `ord` was viewed in this session.

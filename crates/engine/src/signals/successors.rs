@@ -17,6 +17,7 @@
 use crate::limits::MAX_SESSION_PRODUCTS;
 use crate::order;
 use crate::ordinal_map::OrdinalMap;
+use crate::signals::sharing::SharingSessions;
 use crate::store::Store;
 
 /// Sessions read per product, the most recent holding it.
@@ -31,17 +32,27 @@ pub const SHRINK: f32 = 1.0;
 /// What shoppers opened after `product` in the recent sessions, as
 /// (ordinal, score in 0..=1), best first (ties by ordinal), at most
 /// [`ROW_LEN`]; empty for an unknown product or a store without sessions.
-pub fn after(store: &Store, product: u32) -> Vec<(u32, f32)> {
+/// Sessions already in `read` are not decoded again.
+pub fn after(store: &Store, product: u32, read: Option<&SharingSessions>) -> Vec<(u32, f32)> {
     let index = store.sessions();
     let in_catalog = store.products().len();
     let mut weights: OrdinalMap<f32> = OrdinalMap::default();
+    let mut decoded = Vec::new();
     for s in index.recent_with(product, SAMPLE) {
-        // Read up to the product, then at most WINDOW more: no further.
-        let mut row = index.products_of(s).take(MAX_SESSION_PRODUCTS);
-        if row.by_ref().all(|p| p != product) {
+        let row = match read.and_then(|r| r.products_of(s)) {
+            Some(row) => row,
+            None => {
+                decoded.clear();
+                decoded.extend(index.products_of(s).take(MAX_SESSION_PRODUCTS));
+                &decoded
+            }
+        };
+        // What came after the product, at most WINDOW of it.
+        let Some(at) = row.iter().position(|&p| p == product) else {
             continue;
-        }
-        for (step, next) in row.take(WINDOW).enumerate() {
+        };
+        let ahead = row.get(at + 1..).unwrap_or_default();
+        for (step, &next) in ahead.iter().take(WINDOW).enumerate() {
             // An ordinal past the catalog (a damaged section) is no product.
             if (next as usize) < in_catalog {
                 *weights.entry(next).or_default() += 1.0 / (step + 1) as f32;

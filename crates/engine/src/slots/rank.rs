@@ -13,7 +13,9 @@ use crate::signals::session::Session;
 use crate::signals::visit::{Visit, Visitor};
 use crate::slots::candidates::{Candidate, Pool, Signal, SIGNALS};
 use crate::slots::slot::{RankedItem, Ranking, Reason, Removed, SlotKind, SlotRequest};
-use crate::slots::surfaces::{gather, Context, Fill, BACK_IN_STOCK, RECENTLY_VIEWED, REFILL_DUE};
+use crate::slots::surfaces::{
+    gather, Context, Fill, Found, BACK_IN_STOCK, RECENTLY_VIEWED, REFILL_DUE,
+};
 use crate::store::Product;
 use crate::store::Store;
 
@@ -97,6 +99,7 @@ pub(crate) fn rank(
         wanted: visit.wanted(),
         ordered: visit.ordered(),
         now: visitor.now,
+        found: Found::default(),
     };
     let blend = store.rules().blend;
     let weights: [(Signal, f32); SIGNALS] = Signal::ALL.map(|s| (s, s.weight(&blend)));
@@ -178,14 +181,12 @@ pub(crate) fn rank(
         .iter()
         .filter_map(|s| {
             let p = store.product_at(s.ord)?;
-            let mut reasons: Vec<Reason> = weights
-                .iter()
-                .map(|&(signal, weight)| Reason {
-                    signal: signal.name(),
-                    value: s.c.get(signal),
-                    weight,
-                })
-                .collect();
+            let mut reasons: Vec<Reason> = Vec::with_capacity(SIGNALS + 1);
+            reasons.extend(weights.iter().map(|&(signal, weight)| Reason {
+                signal: signal.name(),
+                value: s.c.get(signal),
+                weight,
+            }));
             if s.boost != 0.0 {
                 reasons.push(Reason {
                     signal: "boost",

@@ -10,6 +10,8 @@ mod next;
 pub(crate) use home::{BACK_IN_STOCK, RECENTLY_VIEWED, REFILL_DUE};
 mod product;
 
+use std::cell::OnceCell;
+
 use crate::embedding::Embedding;
 use crate::limits::CANDIDATES_PER_SOURCE;
 use crate::signals::session::Session;
@@ -36,6 +38,19 @@ pub(crate) struct Context<'a> {
     pub ordered: &'a [(u32, i64)],
     /// The time of the request, unix seconds.
     pub now: i64,
+    /// What the session's sources found, kept for the slot's second pass.
+    pub found: Found,
+}
+
+/// The session's transitions and neighbourhood as a slot's surface read
+/// them: a slot gathered twice (its fillers searched on the second pass)
+/// reads them once. A surface asks the same way on both passes.
+#[derive(Default)]
+pub(crate) struct Found {
+    /// The successors of each followed view.
+    successors: OnceCell<Vec<Vec<(u32, f32)>>>,
+    /// The neighbourhood's scores.
+    neighbourhood: OnceCell<Vec<(u32, f32)>>,
 }
 
 /// Which of a surface's sources [`gather`] reads.
@@ -81,15 +96,19 @@ const FOLLOWED_VIEWS: usize = 5;
 /// what they viewed with them (`co_view`), each weighted by how recent the
 /// session's product is.
 fn follow_session(ctx: &Context<'_>, tier: u8, pool: &mut Pool) {
+    // The neighbourhood's sessions hold the successors' (a product's most
+    // recent): read them once, unless the neighbourhood is off.
+    let read = (ctx.store.rules().blend.neighbours > 0.0).then(|| ctx.session.sharing(ctx.store));
+    // Reading sessions costs per product: only the latest few, which carry
+    // most of the weight, are followed.
+    let followed = ctx.found.successors.get_or_init(|| {
+        let viewed = ctx.session.viewed.iter().take(FOLLOWED_VIEWS);
+        viewed
+            .map(|&(ord, _)| successors::after(ctx.store, ord, read))
+            .collect()
+    });
     for (i, &(viewed, weight)) in ctx.session.viewed.iter().enumerate() {
-        // Reading sessions costs per product: only the latest few, which
-        // carry most of the weight, are followed.
-        let after = if i < FOLLOWED_VIEWS {
-            successors::after(ctx.store, viewed)
-        } else {
-            Vec::new()
-        };
-        for (ord, score) in after {
+        for &(ord, score) in followed.get(i).map_or(&[][..], Vec::as_slice) {
             let c = pool.add(ord, tier, "next");
             c.set(
                 Signal::Sequence,
@@ -117,7 +136,11 @@ fn follow_neighbours(ctx: &Context<'_>, tier: u8, unseen: bool, pool: &mut Pool)
         return;
     }
     let top = 4 * CANDIDATES_PER_SOURCE;
-    let scores = neighbourhood::scores(ctx.store, &ctx.session.viewed, ctx.now, top, unseen);
+    let (store, session) = (ctx.store, ctx.session);
+    let scores = ctx.found.neighbourhood.get_or_init(|| {
+        let read = session.sharing(store);
+        neighbourhood::scores(store, &session.viewed, read, ctx.now, top, unseen)
+    });
     for &(ord, score) in scores.iter().take(CANDIDATES_PER_SOURCE) {
         pool.add(ord, tier, "neighbours")
             .set(Signal::Neighbours, score);
