@@ -52,6 +52,21 @@ pub(crate) fn select(pairs: &mut Vec<(u64, u32)>, n: usize) {
     }
 }
 
+/// Moves the `n` smallest pairs to the front, sorted; the rest follow in no
+/// order. For a ranking whose head is read in order and whose tail only as
+/// a set: sorting only the head is most of a full sort's saving.
+pub(crate) fn sort_head(pairs: &mut [(u64, u32)], n: usize) {
+    if n == 0 {
+        return;
+    }
+    if n < pairs.len() {
+        pairs.select_nth_unstable(n - 1);
+    }
+    if let Some(head) = pairs.get_mut(..n.min(pairs.len())) {
+        head.sort_unstable();
+    }
+}
+
 /// `items` reordered as `pairs` (built over their indexes) says; items whose
 /// index is not in `pairs` are dropped.
 pub(crate) fn permute<T>(items: Vec<T>, pairs: &[(u64, u32)]) -> Vec<T> {
@@ -65,6 +80,25 @@ pub(crate) fn permute<T>(items: Vec<T>, pairs: &[(u64, u32)]) -> Vec<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_head_is_the_smallest_in_order_and_the_tail_the_rest() {
+        let mut pairs: Vec<(u64, u32)> = (0..50u32).map(|i| (u64::from(i * 37 % 50), i)).collect();
+        for n in [0, 1, 7, 50, 80] {
+            let mut got = pairs.clone();
+            sort_head(&mut got, n);
+            let mut all = pairs.clone();
+            sort(&mut all);
+            let head = n.min(50);
+            assert_eq!(got[..head], all[..head], "{n}");
+            let mut tail = got[head..].to_vec();
+            sort(&mut tail);
+            assert_eq!(tail, all[head..], "{n}");
+        }
+        pairs.clear();
+        sort_head(&mut pairs, 3);
+        assert!(pairs.is_empty());
+    }
 
     #[test]
     fn scores_sort_best_first_and_nan_last() {

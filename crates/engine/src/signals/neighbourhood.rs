@@ -63,15 +63,16 @@ pub fn candidates(store: &Store, viewed: &[(u32, f32)]) -> SharingSessions {
 
 /// Products scored by the session neighbourhood of `viewed` ((ordinal,
 /// recency weight), most recent first, no repeats) among its `candidates`
-/// (read by [`candidates`]) at `now` (unix seconds): at most `top`, best
-/// first (ties by ordinal), scaled so the best is 1; with `unseen`, only
-/// products `viewed` does not hold. Empty without views or sessions.
+/// (read by [`candidates`]) at `now` (unix seconds): the best `top`, scaled
+/// so the best is 1, the first `ordered` of them best first (ties by
+/// ordinal) and the rest in no order; with `unseen`, only products
+/// `viewed` does not hold. Empty without views or sessions.
 pub fn scores(
     store: &Store,
     viewed: &[(u32, f32)],
     candidates: &SharingSessions,
     now: i64,
-    top: usize,
+    (top, ordered): (usize, usize),
     unseen: bool,
 ) -> Vec<(u32, f32)> {
     let index = store.sessions();
@@ -183,10 +184,10 @@ pub fn scores(
         .map(|(i, &(p, score))| (order::desc(score) << 32 | u64::from(p), i))
         .collect();
     order::select(&mut ranked, top);
-    order::sort(&mut ranked);
+    order::sort_head(&mut ranked, ordered);
     let mut out: Vec<(u32, f32)> = order::permute(rescored, &ranked);
     out.retain(|r| r.1 > 0.0);
-    let best = out.first().map_or(1.0, |r| r.1);
+    let best = out.iter().map(|r| r.1).fold(f32::MIN_POSITIVE, f32::max);
     for r in &mut out {
         r.1 /= best;
     }

@@ -126,16 +126,14 @@ pub(crate) fn rank(
     let choose = |fill: Fill| {
         let mut pool = Pool::with_capacity(POOL_CAPACITY);
         let left_out = gather(req.kind, &ctx, &mut pool, fill);
-        let scored: Vec<Scored> = pool
-            .order
-            .iter()
-            .filter_map(|&ord| {
-                let c = *pool.candidates.get(&ord)?;
-                // An ordinal no product has (a damaged list) never takes a place.
-                store.product_at(ord)?;
-                (!excluded(ord, &c)).then(|| scored(store, ord, c, visitor, &weights, &boosts))
-            })
-            .collect();
+        let mut all: Vec<Scored> = Vec::with_capacity(pool.order.len());
+        all.extend(pool.order.iter().filter_map(|&ord| {
+            let c = *pool.candidates.get(&ord)?;
+            // An ordinal no product has (a damaged list) never takes a place.
+            store.product_at(ord)?;
+            (!excluded(ord, &c)).then(|| scored(store, ord, c, visitor, &weights, &boosts))
+        }));
+        let scored = all;
         // Best tier first, then best score; ties keep the order proposed.
         let mut keys: Vec<(u64, u32)> = (0u32..)
             .zip(&scored)

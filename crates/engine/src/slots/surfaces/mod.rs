@@ -139,7 +139,15 @@ fn follow_neighbours(ctx: &Context<'_>, tier: u8, unseen: bool, pool: &mut Pool)
     let (store, session) = (ctx.store, ctx.session);
     let scores = ctx.found.neighbourhood.get_or_init(|| {
         let read = session.sharing(store);
-        neighbourhood::scores(store, &session.viewed, read, ctx.now, top, unseen)
+        let (now, viewed) = (ctx.now, &session.viewed);
+        neighbourhood::scores(
+            store,
+            viewed,
+            read,
+            now,
+            (top, CANDIDATES_PER_SOURCE),
+            unseen,
+        )
     });
     for &(ord, score) in scores.iter().take(CANDIDATES_PER_SOURCE) {
         pool.add(ord, tier, "neighbours")
