@@ -58,11 +58,24 @@ impl SharingSessions {
         (0..self.ids.len()).filter_map(|i| Some((*self.ids.get(i)?, self.row(i))))
     }
 
-    /// Session `s`'s products, if it was read.
-    pub fn products_of(&self, s: u32) -> Option<&[u32]> {
-        // Most recent first: descending.
-        let at = self.ids.binary_search_by(|probe| s.cmp(probe)).ok()?;
-        Some(self.row(at))
+    /// Session `s`'s products, if it was read, for sessions asked in
+    /// ascending order: `from` starts at [`len`](Self::len) and each call
+    /// moves it past what it read. One walk through the sessions serves
+    /// all the lookups, where a binary search each was a tenth of reading
+    /// a product's transitions.
+    pub fn products_of_ascending(&self, s: u32, from: &mut usize) -> Option<&[u32]> {
+        loop {
+            // The sessions not yet passed are `ids[..from]`; the oldest last.
+            let i = from.checked_sub(1)?;
+            let id = *self.ids.get(i)?;
+            if id > s {
+                return None;
+            }
+            *from = i;
+            if id == s {
+                return Some(self.row(i));
+            }
+        }
     }
 
     /// The products of the session at position `i` of `ids`.
@@ -87,7 +100,7 @@ mod tests {
     use firstpaint_bundle::{OwnedBytes, Tag};
 
     #[test]
-    fn sessions_are_read_once_most_recent_first_and_found_by_number() {
+    fn sessions_are_read_once_most_recent_first_and_found_in_one_walk() {
         let section = SessionsSection {
             products: vec![vec![0, 1], vec![2], vec![1, 2, 3], vec![3, 0], vec![4]],
             hours: vec![10, 20, 30, 40, 50],
@@ -97,10 +110,17 @@ mod tests {
         let read = SharingSessions::read(&index, &[1, 3], 10);
         let rows: Vec<(u32, Vec<u32>)> = read.iter().map(|(s, r)| (s, r.to_vec())).collect();
         assert_eq!(rows, [(3, vec![3, 0]), (2, vec![1, 2, 3]), (0, vec![0, 1])]);
-        assert_eq!(read.products_of(2), Some(&[1, 2, 3][..]));
-        assert_eq!(read.products_of(0), Some(&[0, 1][..]));
-        assert_eq!(read.products_of(1), None);
-        assert_eq!(read.products_of(4), None);
+        let mut from = read.len();
+        let ascending: Vec<Option<&[u32]>> = (0..5)
+            .map(|s| read.products_of_ascending(s, &mut from))
+            .collect();
+        let (a, b, c): (&[u32], &[u32], &[u32]) = (&[0, 1], &[1, 2, 3], &[3, 0]);
+        assert_eq!(ascending, [Some(a), None, Some(b), Some(c), None]);
+        assert_eq!(from, 0);
+        let mut from = read.len();
+        assert_eq!(read.products_of_ascending(3, &mut from), Some(c));
+        assert_eq!(read.products_of_ascending(3, &mut from), None);
+        assert_eq!(read.products_of_ascending(0, &mut from), None);
         let sampled = SharingSessions::read(&index, &[1, 3], 1);
         assert_eq!(sampled.len(), 1);
         assert!(SharingSessions::read(&index, &[], 10).is_empty());

@@ -38,8 +38,9 @@ pub fn after(store: &Store, product: u32, read: Option<&SharingSessions>) -> Vec
     let in_catalog = store.products().len();
     let mut weights: OrdinalMap<f32> = OrdinalMap::default();
     let mut decoded = Vec::new();
+    let mut from = read.map_or(0, SharingSessions::len);
     for s in index.recent_with(product, SAMPLE) {
-        let row = match read.and_then(|r| r.products_of(s)) {
+        let row = match read.and_then(|r| r.products_of_ascending(s, &mut from)) {
             Some(row) => row,
             None => {
                 decoded.clear();
