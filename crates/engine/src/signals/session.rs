@@ -100,7 +100,9 @@ impl Session {
     }
 
     /// The recent sessions sharing a product with this one, the session
-    /// neighbourhood's candidates (read from `store` the first time).
+    /// neighbourhood's candidates: read from `store` the first time, for
+    /// the views the session holds then (the engine never changes them
+    /// after [`Session::new`]).
     pub fn sharing(&self, store: &Store) -> &SharingSessions {
         self.sharing
             .get_or_init(|| neighbourhood::candidates(store, &self.viewed))
