@@ -142,7 +142,7 @@ pub(crate) fn rank(
         order::sort(&mut keys);
         let scored = order::permute(scored, &keys);
 
-        let mut selection = Selection::new(store, &slot, req.explain);
+        let mut selection = Selection::new(store, &slot, req.explain, k);
         // New arrivals a diversity cap turned away while the slot filled get
         // another chance when their share is protected, ahead of the rest.
         let mut refused_new = Vec::new();
@@ -349,13 +349,14 @@ fn add_count(counts: &mut Vec<(u32, u32)>, key: u32, delta: i32) {
 }
 
 impl<'a> Selection<'a> {
-    fn new(store: &'a Store, slot: &'a SlotContext, explain: bool) -> Self {
+    /// An empty selection for a slot of `k` items.
+    fn new(store: &'a Store, slot: &'a SlotContext, explain: bool, k: usize) -> Self {
         Self {
             store,
             guardrails: Guardrails::new(store.rules()),
             slot,
             explain,
-            items: Vec::new(),
+            items: Vec::with_capacity(k),
             removed: Vec::new(),
             per_brand: Vec::new(),
             per_leaf: Vec::new(),
