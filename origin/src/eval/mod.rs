@@ -86,7 +86,11 @@ pub fn engine_for(
         rules_file: "eval rules".into(),
         shard: false,
     };
-    let (bytes, _) = build(&inputs, &key, &opts)?;
+    // On one thread: the HNSW builder inserts in parallel, so its graph
+    // (and the lists whose fillers come from it) would differ from run to
+    // run, and two builds' lists could not be compared one for one.
+    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    let (bytes, _) = one_thread.install(|| build(&inputs, &key, &opts))?;
     Ok(Engine::open(&bytes, &key.verifying_key(), now)?)
 }
 
