@@ -126,6 +126,7 @@ pub(crate) fn rank(
     let choose = |fill: Fill| {
         let mut pool = Pool::with_capacity(POOL_CAPACITY);
         let left_out = gather(req.kind, &ctx, &mut pool, fill);
+        // Every candidate the slot may show, scored, in the order proposed.
         let mut all: Vec<Scored> = Vec::with_capacity(pool.order.len());
         all.extend(pool.order.iter().filter_map(|&ord| {
             let c = *pool.candidates.get(&ord)?;
@@ -133,14 +134,13 @@ pub(crate) fn rank(
             store.product_at(ord)?;
             (!excluded(ord, &c)).then(|| scored(store, ord, c, visitor, &weights, &boosts))
         }));
-        let scored = all;
         // Best tier first, then best score; ties keep the order proposed.
         let mut keys: Vec<(u64, u32)> = (0u32..)
-            .zip(&scored)
+            .zip(&all)
             .map(|(i, s)| (u64::from(s.c.tier) << 32 | order::desc(s.score), i))
             .collect();
         order::sort(&mut keys);
-        let scored = order::permute(scored, &keys);
+        let scored = order::permute(all, &keys);
 
         let mut selection = Selection::new(store, &slot, req.explain, k);
         // New arrivals a diversity cap turned away while the slot filled get

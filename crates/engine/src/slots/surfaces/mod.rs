@@ -139,15 +139,8 @@ fn follow_neighbours(ctx: &Context<'_>, tier: u8, unseen: bool, pool: &mut Pool)
     let (store, session) = (ctx.store, ctx.session);
     let scores = ctx.found.neighbourhood.get_or_init(|| {
         let read = session.sharing(store);
-        let (now, viewed) = (ctx.now, &session.viewed);
-        neighbourhood::scores(
-            store,
-            viewed,
-            read,
-            now,
-            (top, CANDIDATES_PER_SOURCE),
-            unseen,
-        )
+        let sizes = (top, CANDIDATES_PER_SOURCE);
+        neighbourhood::scores(store, &session.viewed, read, ctx.now, sizes, unseen)
     });
     for &(ord, score) in scores.iter().take(CANDIDATES_PER_SOURCE) {
         pool.add(ord, tier, "neighbours")
