@@ -110,42 +110,32 @@ pub fn scores(
             .and_then(|at| current.get(at))
     };
 
-    // Each candidate's products, read once and kept flat; per neighbour
-    // its similarity (as a sort key), where its products lie, its last
-    // shared product and its latest shared view.
+    // Per candidate: its similarity (as a sort key), its products (as read
+    // in `candidates`), its last shared product and its latest shared view.
     let now_hours = now.div_euclid(3_600);
-    let mut products: Vec<u32> = Vec::with_capacity(candidates.len() * 8);
     let mut keys: Vec<(u64, u32)> = Vec::with_capacity(candidates.len());
-    let mut found: Vec<Neighbour> = Vec::with_capacity(candidates.len());
+    let mut found: Vec<Neighbour<'_>> = Vec::with_capacity(candidates.len());
     for (s, row) in candidates.iter() {
-        let start = products.len();
-        let (mut dot, mut shared_at, mut latest) = (0.0f32, 0, usize::MAX);
-        // An ordinal past the catalog (a damaged section) is no product.
-        let row = row
-            .iter()
-            .copied()
-            .filter(|&p| (p as usize) < products_in_catalog);
-        for (at, p) in row.enumerate() {
+        let (mut dot, mut shared_at, mut latest, mut held) = (0.0f32, 0, usize::MAX, 0);
+        for (at, p) in in_catalog(row, products_in_catalog).enumerate() {
             if let Some(c) = find(p) {
                 dot += c.2;
                 shared_at = at;
                 latest = latest.min(c.1);
             }
-            products.push(p);
+            held = at + 1;
         }
         if dot <= 0.0 {
-            products.truncate(start);
             continue;
         }
-        let held = (products.len() - start) as f32;
         let age_days = index
             .hour(s)
             .map_or(0.0, |h| (now_hours - i64::from(h)).max(0) as f32 / 24.0);
-        let similarity = dot / (norm * held.sqrt()) * (-age_days / RECENCY_DAYS).exp();
+        let similarity = dot / (norm * (held as f32).sqrt()) * (-age_days / RECENCY_DAYS).exp();
         keys.push((order::desc(similarity), found.len() as u32));
         found.push(Neighbour {
             weight: similarity * (-(latest as f32) / MATCH_DECAY).exp(),
-            products: start..products.len(),
+            products: row,
             shared_at,
         });
     }
@@ -161,8 +151,7 @@ pub fn scores(
         let Some(n) = found.get(i as usize) else {
             continue;
         };
-        let held = products.get(n.products.clone()).unwrap_or_default();
-        for (at, &p) in held.iter().enumerate() {
+        for (at, p) in in_catalog(n.products, products_in_catalog).enumerate() {
             let distance = at.abs_diff(n.shared_at);
             let decay = near.get(distance).copied().unwrap_or(0.0);
             *scored.entry(p).or_default() += n.weight * decay;
@@ -194,12 +183,20 @@ pub fn scores(
     out
 }
 
+/// The products of `row` that are in a catalog of `products`: an ordinal
+/// past it (a damaged section) is no product.
+fn in_catalog(row: &[u32], products: usize) -> impl Iterator<Item = u32> + '_ {
+    row.iter()
+        .copied()
+        .filter(move |&p| (p as usize) < products)
+}
+
 /// A neighbour session as [`scores`] keeps it.
-struct Neighbour {
+struct Neighbour<'a> {
     /// Its similarity, times the decay of its latest shared view.
     weight: f32,
-    /// Where its products lie among those read.
-    products: std::ops::Range<usize>,
+    /// Its products, as the candidates hold them.
+    products: &'a [u32],
     /// The position of its last product the shopper viewed too.
     shared_at: usize,
 }

@@ -15,6 +15,7 @@ use std::cell::OnceCell;
 use crate::embedding::Embedding;
 use crate::limits::CANDIDATES_PER_SOURCE;
 use crate::signals::session::Session;
+use crate::signals::sharing::SharingSessions;
 use crate::signals::{neighbourhood, successors};
 use crate::slots::candidates::{Pool, Signal};
 use crate::store::slot_kind::SlotKind;
@@ -51,6 +52,16 @@ pub(crate) struct Found {
     successors: OnceCell<Vec<Vec<(u32, f32)>>>,
     /// The neighbourhood's scores.
     neighbourhood: OnceCell<Vec<(u32, f32)>>,
+}
+
+impl Context<'_> {
+    /// The session neighbourhood's candidate sessions, which the
+    /// transitions read too; `None` when the merchant weighs the
+    /// neighbourhood at 0 (then nothing else would read them).
+    fn sharing(&self) -> Option<&SharingSessions> {
+        let on = self.store.rules().blend.neighbours > 0.0;
+        on.then(|| self.session.sharing(self.store))
+    }
 }
 
 /// Which of a surface's sources [`gather`] reads.
@@ -97,8 +108,8 @@ const FOLLOWED_VIEWS: usize = 5;
 /// session's product is.
 fn follow_session(ctx: &Context<'_>, tier: u8, pool: &mut Pool) {
     // The neighbourhood's sessions hold the successors' (a product's most
-    // recent): read them once, unless the neighbourhood is off.
-    let read = (ctx.store.rules().blend.neighbours > 0.0).then(|| ctx.session.sharing(ctx.store));
+    // recent): read them once.
+    let read = ctx.sharing();
     // Reading sessions costs per product: only the latest few, which carry
     // most of the weight, are followed.
     let followed = ctx.found.successors.get_or_init(|| {
@@ -132,13 +143,12 @@ fn follow_session(ctx: &Context<'_>, tier: u8, pool: &mut Pool) {
 /// (home leaves those out anyway: they would set the scale and take the
 /// places). Nothing when the merchant weighs the neighbourhood at 0.
 fn follow_neighbours(ctx: &Context<'_>, tier: u8, unseen: bool, pool: &mut Pool) {
-    if ctx.store.rules().blend.neighbours <= 0.0 {
+    let Some(read) = ctx.sharing() else {
         return;
-    }
+    };
     let top = 4 * CANDIDATES_PER_SOURCE;
     let (store, session) = (ctx.store, ctx.session);
     let scores = ctx.found.neighbourhood.get_or_init(|| {
-        let read = session.sharing(store);
         let sizes = (top, CANDIDATES_PER_SOURCE);
         neighbourhood::scores(store, &session.viewed, read, ctx.now, sizes, unseen)
     });
