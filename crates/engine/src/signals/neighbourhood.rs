@@ -110,9 +110,24 @@ pub fn scores(
             .and_then(|at| current.get(at))
     };
 
+    // exp(-i / MATCH_DECAY) for each position a latest shared view can have.
+    let matched: Vec<f32> = (0..viewed.len())
+        .map(|i| (-(i as f32) / MATCH_DECAY).exp())
+        .collect();
+    // Candidates come most recent first, and runs of them end in the same
+    // hour: the last hour's recency decay is kept.
+    let now_hours = now.div_euclid(3_600);
+    let mut recency = (None, 1.0f32);
+    let mut decay_of = |hour: Option<u32>| {
+        if recency.0 != Some(hour) {
+            let age_days = hour.map_or(0.0, |h| (now_hours - i64::from(h)).max(0) as f32 / 24.0);
+            recency = (Some(hour), (-age_days / RECENCY_DAYS).exp());
+        }
+        recency.1
+    };
+
     // Per candidate: its similarity (as a sort key), its products (as read
     // in `candidates`), its last shared product and its latest shared view.
-    let now_hours = now.div_euclid(3_600);
     let mut keys: Vec<(u64, u32)> = Vec::with_capacity(candidates.len());
     let mut found: Vec<Neighbour<'_>> = Vec::with_capacity(candidates.len());
     for (s, row) in candidates.iter() {
@@ -128,13 +143,10 @@ pub fn scores(
         if dot <= 0.0 {
             continue;
         }
-        let age_days = index
-            .hour(s)
-            .map_or(0.0, |h| (now_hours - i64::from(h)).max(0) as f32 / 24.0);
-        let similarity = dot / (norm * (held as f32).sqrt()) * (-age_days / RECENCY_DAYS).exp();
+        let similarity = dot / (norm * (held as f32).sqrt()) * decay_of(index.hour(s));
         keys.push((order::desc(similarity), found.len() as u32));
         found.push(Neighbour {
-            weight: similarity * (-(latest as f32) / MATCH_DECAY).exp(),
+            weight: similarity * matched.get(latest).copied().unwrap_or(0.0),
             products: row,
             shared_at,
         });
@@ -158,11 +170,7 @@ pub fn scores(
         }
     }
     // Rarity, once per product: 1 + λidf x ln(sessions / its sessions).
-    let sessions = index.len() as f32;
-    let rarity = |p: u32| {
-        let holding = index.sessions_with(p).len().max(1) as f32;
-        1.0 + IDF_WEIGHT * (sessions / holding).ln().max(0.0)
-    };
+    let rarity = |p: u32| 1.0 + IDF_WEIGHT * index.idf(p);
     let rescored: Vec<(u32, f32)> = scored
         .iter()
         .filter(|(&p, _)| !(unseen && find(p).is_some()))

@@ -36,8 +36,9 @@ impl SharingSessions {
             ids,
         };
         for &s in &read.ids {
-            read.products
-                .extend(index.products_of(s).take(MAX_SESSION_PRODUCTS));
+            index
+                .products_of(s)
+                .append_to(&mut read.products, MAX_SESSION_PRODUCTS);
             read.ends.push(read.products.len() as u32);
         }
         read

@@ -509,13 +509,15 @@ impl<B: AsRef<[u8]>> AnnIndex<B> {
     #[inline]
     pub fn dot(&self, ordinal: u32, query: &Embedding) -> Option<f32> {
         let (codes, scale) = self.record(ordinal)?;
-        let sum: f32 = query
-            .0
-            .iter()
-            .zip(codes)
-            .map(|(&x, &c)| x * f32::from(c as i8))
-            .sum();
-        Some(sum * scale)
+        // Eight sums side by side: one running sum is a chain of DIM
+        // dependent additions, eight are vector lanes.
+        let mut lanes = [0.0f32; 8];
+        for (xs, cs) in query.0.chunks_exact(8).zip(codes.chunks_exact(8)) {
+            for ((lane, &x), &c) in lanes.iter_mut().zip(xs).zip(cs) {
+                *lane += x * f32::from(c as i8);
+            }
+        }
+        Some(lanes.iter().sum::<f32>() * scale)
     }
 
     /// The stored (8-bit) vector of product `ordinal`.

@@ -223,6 +223,15 @@ impl<T: Int> PackedSlice<'_, T> {
             .flatten()
     }
 
+    /// Appends the first `n` of the values left (all, when fewer) to
+    /// `out`, with room made once: how a row is copied into a buffer.
+    pub fn append_to(&self, out: &mut Vec<T>, n: usize) {
+        let start = self.range.start;
+        let end = start + self.len().min(n);
+        out.reserve(end - start);
+        out.extend((start..end).map_while(|i| self.packed.get(i)));
+    }
+
     /// Whether `value` is among the values.
     pub fn contains(&self, value: T) -> bool
     where
@@ -478,6 +487,12 @@ mod tests {
         assert_eq!(p.get(1000), None);
         assert_eq!(p.slice(998..1000).collect::<Vec<_>>(), &ords[998..]);
         assert_eq!(p.slice(998..1001).count(), 0, "past the end reads empty");
+        let mut buffer = vec![7];
+        p.slice(10..20).append_to(&mut buffer, 4);
+        p.slice(995..1000).append_to(&mut buffer, 100);
+        assert_eq!(buffer[..1], [7]);
+        assert_eq!(buffer[1..5], ords[10..14]);
+        assert_eq!(buffer[5..], ords[995..]);
 
         let times = [1_700_000_000i64, -5, i64::MIN, i64::MAX, 0];
         assert_eq!(open::<i64>(pack(times)).iter().collect::<Vec<_>>(), times);

@@ -21,12 +21,22 @@ use crate::store::sections::SessionsSection;
 
 const MAGIC: [u8; 4] = *b"SNB1";
 
+/// Products held by up to this many sessions have their [`idf`]
+/// worked out when the index opens.
+///
+/// [`idf`]: SessionIndex::idf
+const IDF_TABLE: usize = 4_096;
+
 /// Recent sessions and the product -> sessions index, read in place.
 #[derive(Debug, Clone)]
 pub struct SessionIndex {
     products: Rows<u32>,
     hours: Packed<u32>,
     sessions: Rows<u32>,
+    /// [`idf`](Self::idf) by the number of sessions holding a product,
+    /// from 1: the neighbourhood weighs hundreds of products a ranking,
+    /// and a logarithm each was a twentieth of its time.
+    idf: Vec<f32>,
 }
 
 impl SessionIndex {
@@ -36,6 +46,7 @@ impl SessionIndex {
             products: Rows::empty(),
             hours: Packed::empty(),
             sessions: Rows::empty(),
+            idf: Vec::new(),
         }
     }
 
@@ -44,10 +55,14 @@ impl SessionIndex {
     pub fn open(tag: Tag, bytes: OwnedBytes, products: usize) -> Result<Self, EngineError> {
         let b = Blocks::open(tag, bytes, MAGIC, 5)?;
         let rows = b.rows(0, None)?;
+        let sessions = rows.len();
         Ok(Self {
-            hours: b.view(2, Some(rows.len()))?,
+            hours: b.view(2, Some(sessions))?,
             products: rows,
             sessions: b.rows(3, Some(products))?,
+            idf: (1..=sessions.min(IDF_TABLE))
+                .map(|holding| idf(sessions, holding))
+                .collect(),
         })
     }
 
@@ -77,6 +92,17 @@ impl SessionIndex {
         self.sessions.row(p as usize)
     }
 
+    /// How rare product `p` is among the sessions: ln(sessions / sessions
+    /// holding it), 0 for a product every session holds (or none does,
+    /// in an index without sessions).
+    pub fn idf(&self, p: u32) -> f32 {
+        let holding = self.sessions_with(p).len().max(1);
+        match self.idf.get(holding - 1) {
+            Some(&idf) => idf,
+            None => idf(self.len(), holding),
+        }
+    }
+
     /// The `n` most recent sessions holding product `p`, ascending.
     pub fn recent_with(&self, p: u32, n: usize) -> PackedSlice<'_, u32> {
         self.sessions.tail(p as usize, n)
@@ -96,6 +122,11 @@ impl SessionIndex {
         out.reverse();
         out.truncate(sample);
     }
+}
+
+/// ln(`sessions` / `holding`), not below 0.
+fn idf(sessions: usize, holding: usize) -> f32 {
+    (sessions as f32 / holding as f32).ln().max(0.0)
 }
 
 #[cfg(feature = "build")]
@@ -154,6 +185,37 @@ mod tests {
         assert_eq!(out, [3, 2]);
         ix.recent_sharing(&[4, 99], 10, &mut out);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn rarity_is_the_same_inside_and_past_the_table() {
+        // Product 0 in every session, 1 just past the table, 2 at its end,
+        // 3 in one session, 4 in none.
+        let n = IDF_TABLE + 100;
+        let products = (0..n)
+            .map(|s| {
+                let mut row = vec![0];
+                row.extend((s <= IDF_TABLE).then_some(1));
+                row.extend((s < IDF_TABLE).then_some(2));
+                row.extend((s == 0).then_some(3));
+                row
+            })
+            .collect();
+        let section = SessionsSection {
+            products,
+            hours: vec![1; n],
+        };
+        let ix = SessionIndex::open(Tag(*b"SNBH"), OwnedBytes::new(write(&section, 5)), 5).unwrap();
+        // Worked out at run time, as the index does: folded at compile
+        // time, the logarithm can round differently.
+        let expected = |holding: usize| (std::hint::black_box(n as f32) / holding as f32).ln();
+        assert_eq!(ix.idf(0), 0.0);
+        assert_eq!(ix.idf(1), expected(IDF_TABLE + 1));
+        assert_eq!(ix.idf(2), expected(IDF_TABLE));
+        assert_eq!(ix.idf(3), expected(1));
+        assert_eq!(ix.idf(4), expected(1));
+        assert_eq!(ix.idf(99), expected(1));
+        assert_eq!(SessionIndex::empty().idf(0), 0.0);
     }
 
     #[test]
