@@ -67,6 +67,52 @@ pub(crate) fn sort_head(pairs: &mut [(u64, u32)], n: usize) {
     }
 }
 
+/// `(key, index)` pairs read in ascending order, sorted a block at a time
+/// as they are read (each block twice the last): a slot reads its head (k
+/// items, a few more when caps turn some away) and its tail only when a
+/// protected share reaches into it, so a full sort mostly orders pairs
+/// nobody reads.
+pub(crate) struct Ascending {
+    pairs: Vec<(u64, u32)>,
+    /// `pairs[..sorted]` are the smallest, in order.
+    sorted: usize,
+    /// The next pair to read.
+    next: usize,
+    /// How many the next block sorts.
+    block: usize,
+}
+
+impl Ascending {
+    /// Reads `pairs` in order, sorting `first` of them before the first
+    /// read.
+    pub(crate) fn new(pairs: Vec<(u64, u32)>, first: usize) -> Self {
+        Self {
+            pairs,
+            sorted: 0,
+            next: 0,
+            block: first.max(1),
+        }
+    }
+}
+
+impl Iterator for Ascending {
+    type Item = (u64, u32);
+
+    fn next(&mut self) -> Option<(u64, u32)> {
+        if self.next == self.sorted {
+            // Everything past `sorted` is no smaller than what came before.
+            let rest = self.pairs.get_mut(self.sorted..)?;
+            let block = self.block.min(rest.len());
+            sort_head(rest, block);
+            self.sorted += block;
+            self.block = self.block.saturating_mul(2);
+        }
+        let pair = *self.pairs.get(self.next)?;
+        self.next += 1;
+        Some(pair)
+    }
+}
+
 /// `items` reordered as `pairs` (built over their indexes) says; items whose
 /// index is not in `pairs` are dropped.
 pub(crate) fn permute<T>(items: Vec<T>, pairs: &[(u64, u32)]) -> Vec<T> {
@@ -98,6 +144,20 @@ mod tests {
         pairs.clear();
         sort_head(&mut pairs, 3);
         assert!(pairs.is_empty());
+    }
+
+    #[test]
+    fn pairs_are_read_in_order_whatever_the_first_block() {
+        let pairs: Vec<(u64, u32)> = (0..100u32).map(|i| (u64::from(i * 37 % 10), i)).collect();
+        let mut all = pairs.clone();
+        sort(&mut all);
+        for first in [0, 1, 3, 64, 100, 500] {
+            let read: Vec<(u64, u32)> = Ascending::new(pairs.clone(), first).collect();
+            assert_eq!(read, all, "{first}");
+            let head: Vec<(u64, u32)> = Ascending::new(pairs.clone(), first).take(5).collect();
+            assert_eq!(head, all[..5], "{first}");
+        }
+        assert_eq!(Ascending::new(Vec::new(), 4).next(), None);
     }
 
     #[test]

@@ -24,6 +24,8 @@ use crate::store::Store;
 pub const SAMPLE: usize = 500;
 /// How many steps ahead a successor counts.
 pub const WINDOW: usize = 3;
+/// What a successor 1, 2 .. [`WINDOW`] steps ahead counts: 1 / steps.
+const STEP_WEIGHTS: [f32; WINDOW] = [1.0, 1.0 / 2.0, 1.0 / 3.0];
 /// Most successors kept per product.
 pub const ROW_LEN: usize = 32;
 /// Shrinkage: a successor of weight `w` keeps `w / (w + SHRINK)`.
@@ -58,10 +60,10 @@ pub fn after(store: &Store, product: u32, read: Option<&SharingSessions>) -> Vec
             continue;
         };
         let ahead = row.get(at + 1..).unwrap_or_default();
-        for (step, &next) in ahead.iter().take(WINDOW).enumerate() {
+        for (&next, step) in ahead.iter().zip(STEP_WEIGHTS) {
             // An ordinal past the catalog (a damaged section) is no product.
             if (next as usize) < in_catalog {
-                *weights.entry(next).or_default() += 1.0 / (step + 1) as f32;
+                *weights.entry(next).or_default() += step;
             }
         }
     }

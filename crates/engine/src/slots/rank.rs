@@ -24,6 +24,7 @@ use crate::store::Store;
 const POOL_CAPACITY: usize = 4 * CANDIDATES_PER_SOURCE;
 
 /// A scored candidate.
+#[derive(Clone, Copy)]
 struct Scored {
     ord: u32,
     score: f32,
@@ -135,18 +136,18 @@ pub(crate) fn rank(
             (!excluded(ord, &c)).then(|| scored(store, ord, c, visitor, &weights, &boosts))
         }));
         // Best tier first, then best score; ties keep the order proposed.
-        let mut keys: Vec<(u64, u32)> = (0u32..)
+        // Read in that order, sorted as far as the selection reads.
+        let keys: Vec<(u64, u32)> = (0u32..)
             .zip(&all)
             .map(|(i, s)| (u64::from(s.c.tier) << 32 | order::desc(s.score), i))
             .collect();
-        order::sort(&mut keys);
-        let scored = order::permute(all, &keys);
+        let mut scored =
+            order::Ascending::new(keys, 2 * k).filter_map(|(_, i)| all.get(i as usize).copied());
 
         let mut selection = Selection::new(store, &slot, req.explain, k);
         // New arrivals a diversity cap turned away while the slot filled get
         // another chance when their share is protected, ahead of the rest.
         let mut refused_new = Vec::new();
-        let mut scored = scored.into_iter();
         while selection.items.len() < k {
             let Some(s) = scored.next() else { break };
             if let Err(refused) = selection.offer(s) {

@@ -255,6 +255,14 @@ impl<T: Int> Iterator for PackedSlice<'_, T> {
     }
 }
 
+impl<T: Int> DoubleEndedIterator for PackedSlice<'_, T> {
+    #[inline]
+    fn next_back(&mut self) -> Option<T> {
+        let i = self.range.next_back()?;
+        self.packed.get(i)
+    }
+}
+
 impl<T: Int> ExactSizeIterator for PackedSlice<'_, T> {}
 
 /// Bytes a [`Packed`] block of `len` values `width` bits wide takes.

@@ -109,18 +109,33 @@ impl SessionIndex {
     }
 
     /// Fills `out` with the `sample` most recent sessions holding any of
-    /// `products`, most recent first, each once. Only the `sample` most
-    /// recent of each product's sessions can be among them, so a popular
-    /// product costs what the sample needs, not its whole row.
+    /// `products`, most recent first, each once (in a well-formed index,
+    /// whose rows ascend). The products' rows are merged from their most
+    /// recent ends: a popular product costs what the sample takes, not
+    /// its whole row, and nothing is sorted.
     pub fn recent_sharing(&self, products: &[u32], sample: usize, out: &mut Vec<u32>) {
         out.clear();
-        for &p in products {
-            out.extend(self.recent_with(p, sample));
+        // Each product's latest session not yet taken, and the ones before.
+        let mut rows: Vec<(u32, PackedSlice<'_, u32>)> = products
+            .iter()
+            .filter_map(|&p| {
+                let mut row = self.recent_with(p, sample);
+                Some((row.next_back()?, row))
+            })
+            .collect();
+        while out.len() < sample {
+            let Some(latest) = rows.iter().map(|r| r.0).max() else {
+                break;
+            };
+            out.push(latest);
+            // Every row holding it moves past it (a session once).
+            rows.retain_mut(|(head, before)| {
+                if *head != latest {
+                    return true;
+                }
+                before.next_back().map(|s| *head = s).is_some()
+            });
         }
-        out.sort_unstable();
-        out.dedup();
-        out.reverse();
-        out.truncate(sample);
     }
 }
 
