@@ -384,9 +384,8 @@ impl<T: Int> Rows<T> {
 /// Entry `i` of compressed offsets, `offsets[i]..offsets[i + 1]`; empty
 /// past the end or when the offsets run backwards.
 fn span(offsets: &Offsets, i: usize) -> Range<usize> {
-    let start = offsets.get(i).unwrap_or(0) as usize;
-    let end = offsets.get(i + 1).unwrap_or(0) as usize;
-    start..end.max(start)
+    let (start, end) = offsets.pair(i).unwrap_or((0, 0));
+    start as usize..end.max(start) as usize
 }
 
 /// Strings in an arena, read in place.

@@ -123,6 +123,7 @@ impl SessionIndex {
                 Some((row.next_back()?, row))
             })
             .collect();
+        out.reserve(sample.min(rows.iter().map(|r| r.1.len() + 1).sum()));
         while out.len() < sample {
             let Some(latest) = rows.iter().map(|r| r.0).max() else {
                 break;
