@@ -206,7 +206,10 @@ pub(crate) fn rank(
         slot: req.kind,
         // The page's own product (which `next` follows on from) is context,
         // not the shopper's history; the visit's signals are.
-        personalized: visitor.viewed.iter().any(|id| store.ordinal(id).is_some())
+        // (The visit's session holds the viewed ids that resolve, so it
+        // answers without looking one up again when it has any.)
+        personalized: !visit.session().viewed.is_empty()
+            || visitor.viewed.iter().any(|id| store.ordinal(id).is_some())
             || (!visitor.signals.is_empty() && session.is_personal())
             || (matches!(req.kind, SlotKind::Home | SlotKind::CartAddons)
                 && !visit.ordered().is_empty())

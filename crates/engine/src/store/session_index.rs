@@ -93,8 +93,9 @@ impl SessionIndex {
     }
 
     /// How rare product `p` is among the sessions: ln(sessions / sessions
-    /// holding it), 0 for a product every session holds (or none does,
-    /// in an index without sessions).
+    /// holding it, counted as one when none does), never below 0 (so 0
+    /// for a product every session holds, and in an index without
+    /// sessions).
     pub fn idf(&self, p: u32) -> f32 {
         let holding = self.sessions_with(p).len().max(1);
         match self.idf.get(holding - 1) {
