@@ -45,6 +45,7 @@ use store::live::LiveData;
 
 use search::VerdictCache;
 use slots::rank;
+use slots::surfaces::Fill;
 
 pub use embedding::{Embedding, Quantized, DIM};
 pub use error::EngineError;
@@ -188,7 +189,17 @@ impl Engine {
     /// resolved ([`Engine::visit`]: a visit holds this bundle's ordinals).
     /// `req.visitor` is not read: the visit was resolved from the page's.
     pub fn rank_in(&self, visit: &Visit<'_>, req: &SlotRequest) -> Result<Ranking, EngineError> {
-        rank::rank(&self.store, visit, req)
+        rank::rank(&self.store, visit, req, Fill::Primary)
+    }
+
+    /// As [`rank`](Self::rank), reading every source of the slot in one
+    /// pass, where `rank` searches a surface's fillers (the `next` slot's
+    /// HNSW neighbours and popular products) only when the slot needs
+    /// them: what `rank` must give, for the tests to hold it to.
+    #[cfg(feature = "testing")]
+    pub fn rank_reading_every_source(&self, req: &SlotRequest) -> Result<Ranking, EngineError> {
+        let visit = self.visit(&req.visitor);
+        rank::rank(&self.store, &visit, req, Fill::Everything)
     }
 
     /// Answers a search for `req.visitor`: see [`search`] for how.

@@ -151,58 +151,66 @@ fn next_follows_what_shoppers_opened_after_the_session() {
 
 #[test]
 fn next_ranks_as_if_its_fillers_were_always_searched() {
-    // A new-arrival share gathers every source at once (a new arrival
-    // among the fillers may be owed a place); one whose window no product
-    // is in protects none, so that store ranks as `next` did before it
-    // learned to skip its fillers.
-    let lazy = support::engine();
-    let eager = support::engine_with(|r| {
-        r.new_arrival_share = 0.5;
-        r.new_arrival_seconds = -1;
-    });
-    let products = lazy.store().products().len() as u32;
-    let (mut filled_by_own, mut filled_by_fillers) = (0, 0);
-    for first in 0..products {
-        for (k, also) in [
-            (4, None),
-            (12, Some((first * 7 + 3) % products)),
-            (48, None),
-        ] {
-            // The session's views, and on a product page the same
-            // following on from the product shown.
-            let mut on_history = request(SlotKind::Next);
-            on_history.product = None;
-            on_history.visitor.viewed = std::iter::once(first).chain(also).map(id).collect();
-            let mut on_page = request(SlotKind::Next);
-            on_page.product = Some(id(first));
-            on_page.visitor.viewed = also.map(id).into_iter().collect();
-            for mut req in [on_history, on_page] {
-                req.k = Some(k);
-                let got = lazy.rank(&req).expect("next ranks");
-                let want = eager.rank(&req).expect("next ranks");
-                let summary = |r: &Ranking| -> Vec<(String, &str, u32)> {
-                    r.items
+    // Without a new-arrival share, and with shares the fillers may or may
+    // not be needed for (the store's `k = 0` products are new arrivals).
+    let engines = [
+        support::engine(),
+        support::engine_with(|r| r.new_arrival_share = 0.25),
+        support::engine_with(|r| r.new_arrival_share = 0.5),
+    ];
+    let (mut filled_by_own, mut filled_by_fillers, mut new_arrivals_taken) = (0, 0, 0);
+    for engine in &engines {
+        let products = engine.store().products().len() as u32;
+        for first in 0..products {
+            for (k, also) in [
+                (4, None),
+                (12, Some((first * 7 + 3) % products)),
+                (48, None),
+            ] {
+                // The session's views, and on a product page the same
+                // following on from the product shown.
+                let mut on_history = request(SlotKind::Next);
+                on_history.product = None;
+                on_history.visitor.viewed = std::iter::once(first).chain(also).map(id).collect();
+                let mut on_page = request(SlotKind::Next);
+                on_page.product = Some(id(first));
+                on_page.visitor.viewed = also.map(id).into_iter().collect();
+                for mut req in [on_history, on_page] {
+                    req.k = Some(k);
+                    let got = engine.rank(&req).expect("next ranks");
+                    let want = engine.rank_reading_every_source(&req).expect("next ranks");
+                    let summary = |r: &Ranking| -> Vec<(String, &str, u32)> {
+                        r.items
+                            .iter()
+                            .map(|i| (i.id.clone(), i.source, i.score.to_bits()))
+                            .collect()
+                    };
+                    assert_eq!(summary(&got), summary(&want), "{req:?}");
+                    if got
+                        .items
                         .iter()
-                        .map(|i| (i.id.clone(), i.source, i.score.to_bits()))
-                        .collect()
-                };
-                assert_eq!(summary(&got), summary(&want), "{req:?}");
-                if got
-                    .items
-                    .iter()
-                    .any(|i| ["similar", "popular"].contains(&i.source))
-                {
-                    filled_by_fillers += 1;
-                } else {
-                    filled_by_own += 1;
+                        .any(|i| ["similar", "popular"].contains(&i.source))
+                    {
+                        filled_by_fillers += 1;
+                    } else {
+                        filled_by_own += 1;
+                    }
+                    let listed_lately = |i: &&RankedItem| {
+                        let store = engine.store();
+                        store
+                            .product_at(i.ordinal)
+                            .is_some_and(|p| NOW - p.created_at() <= 14 * 86_400)
+                    };
+                    new_arrivals_taken += got.items.iter().filter(listed_lately).count();
                 }
             }
         }
     }
-    // Both ways were taken.
+    // Both ways were taken, with new arrivals among the items.
     assert!(
-        filled_by_own > 0 && filled_by_fillers > 0,
-        "{filled_by_own} slots filled by next's own sources, {filled_by_fillers} with fillers"
+        filled_by_own > 0 && filled_by_fillers > 0 && new_arrivals_taken > 0,
+        "{filled_by_own} slots filled by next's own sources, {filled_by_fillers} with fillers, \
+         {new_arrivals_taken} new arrivals"
     );
 }
 

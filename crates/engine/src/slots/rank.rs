@@ -33,10 +33,15 @@ struct Scored {
 }
 
 /// Ranks one slot. See [`crate::Engine::rank`].
+/// `first` is what the first gathering reads: [`Fill::Primary`] searches
+/// a surface's fillers only when the slot needs them, [`Fill::Everything`]
+/// reads every source at once (what the first gives by construction; the
+/// tests hold it to that).
 pub(crate) fn rank(
     store: &Store,
     visit: &Visit<'_>,
     req: &SlotRequest,
+    first: Fill,
 ) -> Result<Ranking, EngineError> {
     let k = req.k.unwrap_or(DEFAULT_K);
     if k == 0 || k > MAX_K {
@@ -160,15 +165,12 @@ pub(crate) fn rank(
         (selection, left_out)
     };
     // A surface's fillers rank below all else it proposes, so they are
-    // searched only when the rest cannot fill the slot; or at once when a
-    // new-arrival share may reach past the slot's items into them.
-    let first = if store.rules().new_arrival_share > 0.0 {
-        Fill::Everything
-    } else {
-        Fill::Primary
-    };
+    // searched only when the rest cannot fill the slot, or cannot give a
+    // protected new-arrival share its places: then a new arrival among
+    // the fillers may be owed one. Otherwise the fillers would come after
+    // every candidate the slot read and every new arrival it took.
     let (mut selection, left_out) = choose(first);
-    if left_out && selection.items.len() < k {
+    if left_out && (selection.items.len() < k || selection.owes_new_arrivals(k, visitor.now)) {
         selection = choose(Fill::Everything).0;
     }
     selection.apply_pins(k, req.kind, visitor, &weights, &boosts, |ord| {
@@ -463,18 +465,33 @@ impl<'a> Selection<'a> {
             .is_some_and(|p| now >= p.created_at() && now - p.created_at() <= window)
     }
 
+    /// How many of a slot of `k` the merchant's `new_arrival_share` keeps
+    /// for new arrivals.
+    fn new_arrivals_wanted(&self, k: usize) -> usize {
+        (self.store.rules().new_arrival_share * k as f32).ceil() as usize
+    }
+
+    /// How many of the items chosen are new arrivals at `now`.
+    fn new_arrivals(&self, now: i64) -> usize {
+        self.items
+            .iter()
+            .filter(|s| self.is_new(s.ord, now))
+            .count()
+    }
+
+    /// Whether the items hold fewer new arrivals than a slot of `k`
+    /// protects.
+    fn owes_new_arrivals(&self, k: usize, now: i64) -> bool {
+        self.new_arrivals(now) < self.new_arrivals_wanted(k)
+    }
+
     /// Makes sure `new_arrival_share` of the slot holds new arrivals, when
     /// there are any that pass the rules, by replacing the lowest-ranked others.
     /// `rest` are the candidates not admitted, best first; only its new
     /// arrivals are looked at, and only as many as it takes.
     fn protect_new_arrivals(&mut self, k: usize, rest: impl Iterator<Item = Scored>, now: i64) {
-        let share = self.store.rules().new_arrival_share;
-        let wanted = (share * k as f32).ceil() as usize;
-        let mut have = self
-            .items
-            .iter()
-            .filter(|s| self.is_new(s.ord, now))
-            .count();
+        let wanted = self.new_arrivals_wanted(k);
+        let mut have = self.new_arrivals(now);
         if have >= wanted {
             return;
         }
