@@ -152,11 +152,20 @@ fn next_follows_what_shoppers_opened_after_the_session() {
 #[test]
 fn next_ranks_as_if_its_fillers_were_always_searched() {
     // Without a new-arrival share, and with shares the fillers may or may
-    // not be needed for (the store's `k = 0` products are new arrivals).
+    // not be needed for (the store's `k = 0` products are new arrivals);
+    // the last also keeps three leaves out, so a pool can hold enough new
+    // arrivals and still not give the share its places (it fails when the
+    // selection's share is not checked).
     let engines = [
         support::engine(),
         support::engine_with(|r| r.new_arrival_share = 0.25),
         support::engine_with(|r| r.new_arrival_share = 0.5),
+        support::engine_with(|r| {
+            r.new_arrival_share = 0.5;
+            r.exclude_categories = ["Electronics/Phones", "Kitchen/Coffee", "Outdoors/Tents"]
+                .map(category)
+                .to_vec();
+        }),
     ];
     let (mut filled_by_own, mut filled_by_fillers, mut new_arrivals_taken) = (0, 0, 0);
     for engine in &engines {

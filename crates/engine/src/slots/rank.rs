@@ -127,11 +127,22 @@ pub(crate) fn rank(
         },
         searching: false,
     };
+    // New arrivals a slot of k protects places for.
+    let wanted_new = new_arrivals_wanted(store, k);
     // Gathers from the sources `fill` says and selects up to k; also says
-    // whether fillers were left out.
+    // whether fillers were left out. Selects nothing (`None`) when fillers
+    // were left out and the pool is too small to fill the slot, or holds
+    // too few new arrivals for its share: then every source is read.
     let choose = |fill: Fill| {
         let mut pool = Pool::with_capacity(POOL_CAPACITY);
         let left_out = gather(req.kind, &ctx, &mut pool, fill);
+        let new_in_pool = || {
+            let new = |&&ord: &&u32| is_new_arrival(store, ord, visitor.now);
+            pool.order.iter().filter(new).take(wanted_new).count()
+        };
+        if left_out && (pool.order.len() < k || new_in_pool() < wanted_new) {
+            return (None, left_out);
+        }
         // Every candidate the slot may show, scored, in the order proposed.
         let mut all: Vec<Scored> = Vec::with_capacity(pool.order.len());
         all.extend(pool.order.iter().filter_map(|&ord| {
@@ -162,17 +173,25 @@ pub(crate) fn rank(
             }
         }
         selection.protect_new_arrivals(k, refused_new.into_iter().chain(scored), visitor.now);
-        (selection, left_out)
+        (Some(selection), left_out)
     };
     // A surface's fillers rank below all else it proposes, so they are
     // searched only when the rest cannot fill the slot, or cannot give a
     // protected new-arrival share its places: then a new arrival among
     // the fillers may be owed one. Otherwise the fillers would come after
     // every candidate the slot read and every new arrival it took.
-    let (mut selection, left_out) = choose(first);
-    if left_out && (selection.items.len() < k || selection.owes_new_arrivals(k, visitor.now)) {
-        selection = choose(Fill::Everything).0;
-    }
+    let mut selection = match choose(first) {
+        (Some(chosen), left_out)
+            if !(left_out
+                && (chosen.items.len() < k || chosen.owes_new_arrivals(k, visitor.now))) =>
+        {
+            chosen
+        }
+        // Nothing is left out of this pass, so it always selects.
+        _ => choose(Fill::Everything)
+            .0
+            .unwrap_or_else(|| Selection::new(store, &slot, req.explain, k)),
+    };
     selection.apply_pins(k, req.kind, visitor, &weights, &boosts, |ord| {
         Some(ord) == anchor || cart.contains(&ord)
     });
@@ -298,6 +317,21 @@ fn active_boosts(store: &Store, kind: SlotKind, now: i64) -> Vec<(u32, f32)> {
         .filter(|b| b.slot.is_none_or(|s| s == kind) && (b.from..b.until).contains(&now))
         .map(|b| (b.product, b.weight))
         .collect()
+}
+
+/// Whether product `ord` was listed within the rules' new-arrival window
+/// at `now`.
+fn is_new_arrival(store: &Store, ord: u32, now: i64) -> bool {
+    let window = store.rules().new_arrival_seconds;
+    store
+        .product_at(ord)
+        .is_some_and(|p| now >= p.created_at() && now - p.created_at() <= window)
+}
+
+/// How many of a slot of `k` the merchant's `new_arrival_share` keeps for
+/// new arrivals.
+fn new_arrivals_wanted(store: &Store, k: usize) -> usize {
+    (store.rules().new_arrival_share * k as f32).ceil() as usize
 }
 
 /// Items chosen so far, with the caps' counters.
@@ -458,17 +492,9 @@ impl<'a> Selection<'a> {
         }
     }
 
+    /// Whether `ord` is a new arrival at `now` ([`is_new_arrival`]).
     fn is_new(&self, ord: u32, now: i64) -> bool {
-        let window = self.store.rules().new_arrival_seconds;
-        self.store
-            .product_at(ord)
-            .is_some_and(|p| now >= p.created_at() && now - p.created_at() <= window)
-    }
-
-    /// How many of a slot of `k` the merchant's `new_arrival_share` keeps
-    /// for new arrivals.
-    fn new_arrivals_wanted(&self, k: usize) -> usize {
-        (self.store.rules().new_arrival_share * k as f32).ceil() as usize
+        is_new_arrival(self.store, ord, now)
     }
 
     /// How many of the items chosen are new arrivals at `now`.
@@ -482,7 +508,7 @@ impl<'a> Selection<'a> {
     /// Whether the items hold fewer new arrivals than a slot of `k`
     /// protects.
     fn owes_new_arrivals(&self, k: usize, now: i64) -> bool {
-        self.new_arrivals(now) < self.new_arrivals_wanted(k)
+        self.new_arrivals(now) < new_arrivals_wanted(self.store, k)
     }
 
     /// Makes sure `new_arrival_share` of the slot holds new arrivals, when
@@ -490,7 +516,7 @@ impl<'a> Selection<'a> {
     /// `rest` are the candidates not admitted, best first; only its new
     /// arrivals are looked at, and only as many as it takes.
     fn protect_new_arrivals(&mut self, k: usize, rest: impl Iterator<Item = Scored>, now: i64) {
-        let wanted = self.new_arrivals_wanted(k);
+        let wanted = new_arrivals_wanted(self.store, k);
         let mut have = self.new_arrivals(now);
         if have >= wanted {
             return;
