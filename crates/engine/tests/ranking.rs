@@ -206,9 +206,10 @@ fn next_ranks_as_if_its_fillers_were_always_searched() {
                     }
                     let listed_lately = |i: &&RankedItem| {
                         let store = engine.store();
+                        let window = store.rules().new_arrival_seconds;
                         store
                             .product_at(i.ordinal)
-                            .is_some_and(|p| NOW - p.created_at() <= 14 * 86_400)
+                            .is_some_and(|p| NOW - p.created_at() <= window)
                     };
                     new_arrivals_taken += got.items.iter().filter(listed_lately).count();
                 }

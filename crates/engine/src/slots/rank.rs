@@ -129,10 +129,14 @@ pub(crate) fn rank(
     };
     // New arrivals a slot of k protects places for.
     let wanted_new = new_arrivals_wanted(store, k);
-    // Gathers from the sources `fill` says and selects up to k; also says
-    // whether fillers were left out. Selects nothing (`None`) when fillers
-    // were left out and the pool is too small to fill the slot, or holds
-    // too few new arrivals for its share: then every source is read.
+    // Gathers from the sources `fill` says and selects up to k. A surface's
+    // fillers rank below all else it proposes, so they are searched only
+    // when the rest cannot fill the slot, or cannot give a protected
+    // new-arrival share its places (a new arrival among the fillers may be
+    // owed one): a pass that left them out gives `None` then, before
+    // selecting when its pool already shows it. Otherwise the fillers
+    // would come after every candidate the slot read and every new
+    // arrival it took.
     let choose = |fill: Fill| {
         let mut pool = Pool::with_capacity(POOL_CAPACITY);
         let left_out = gather(req.kind, &ctx, &mut pool, fill);
@@ -141,7 +145,7 @@ pub(crate) fn rank(
             pool.order.iter().filter(new).take(wanted_new).count()
         };
         if left_out && (pool.order.len() < k || new_in_pool() < wanted_new) {
-            return (None, left_out);
+            return None;
         }
         // Every candidate the slot may show, scored, in the order proposed.
         let mut all: Vec<Scored> = Vec::with_capacity(pool.order.len());
@@ -173,25 +177,13 @@ pub(crate) fn rank(
             }
         }
         selection.protect_new_arrivals(k, refused_new.into_iter().chain(scored), visitor.now);
-        (Some(selection), left_out)
+        let short = selection.items.len() < k || selection.owes_new_arrivals(k, visitor.now);
+        (!(left_out && short)).then_some(selection)
     };
-    // A surface's fillers rank below all else it proposes, so they are
-    // searched only when the rest cannot fill the slot, or cannot give a
-    // protected new-arrival share its places: then a new arrival among
-    // the fillers may be owed one. Otherwise the fillers would come after
-    // every candidate the slot read and every new arrival it took.
-    let mut selection = match choose(first) {
-        (Some(chosen), left_out)
-            if !(left_out
-                && (chosen.items.len() < k || chosen.owes_new_arrivals(k, visitor.now))) =>
-        {
-            chosen
-        }
-        // Nothing is left out of this pass, so it always selects.
-        _ => choose(Fill::Everything)
-            .0
-            .unwrap_or_else(|| Selection::new(store, &slot, req.explain, k)),
-    };
+    // A pass of every source leaves nothing out, so it always selects.
+    let mut selection = choose(first)
+        .or_else(|| choose(Fill::Everything))
+        .unwrap_or_else(|| Selection::new(store, &slot, req.explain, k));
     selection.apply_pins(k, req.kind, visitor, &weights, &boosts, |ord| {
         Some(ord) == anchor || cart.contains(&ord)
     });
