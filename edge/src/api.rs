@@ -611,15 +611,23 @@ pub async fn collect(mut req: Request, env: &Env, ctx: &Context) -> Result<Respo
     // band (when a bundle is loaded to price them).
     if let Some(profile) = shopper.profile.as_mut() {
         for e in accepted.events.iter().filter(|e| e.consent.personalization) {
-            if let EventKind::PageView {
-                product: Some(p), ..
-            }
-            | EventKind::AddToCart { product: p, .. } = &e.kind
-            {
-                profile.record_view(p);
-                if let Some(l) = level(p) {
-                    profile.record_price(l, VIEW_EVIDENCE);
+            // A reported view counts among the visit's moves; a cart add
+            // only brings its product to the front.
+            let seen = match &e.kind {
+                EventKind::PageView {
+                    product: Some(p), ..
+                } => {
+                    profile.record_view(p);
+                    Some(p)
                 }
+                EventKind::AddToCart { product: p, .. } => {
+                    profile.remember(p);
+                    Some(p)
+                }
+                _ => None,
+            };
+            if let Some(l) = seen.and_then(|p| level(p)) {
+                profile.record_price(l, VIEW_EVIDENCE);
             }
             if let EventKind::Order { items, .. } = &e.kind {
                 for line in items {

@@ -71,6 +71,16 @@ pub struct Profile {
     /// cookie short. Kept across visits.
     #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
     pub price_band: Option<(i32, i32)>,
+    /// This visit's product views, how many of them went back to a product
+    /// it had viewed, and how many products it viewed (the head of
+    /// `viewed`): `next` ranks the visit's own products by its habit of
+    /// going back.
+    #[serde(rename = "m", default, skip_serializing_if = "is_zero")]
+    pub moves: (u32, u32, u32),
+}
+
+fn is_zero(moves: &(u32, u32, u32)) -> bool {
+    *moves == (0, 0, 0)
 }
 
 impl Profile {
@@ -108,11 +118,12 @@ impl Profile {
     }
 
     /// Records a request at `now`, counting a new visit after a long gap
-    /// (which forgets the last visit's banner counts, channel, searches and
-    /// category pages).
+    /// (which forgets the last visit's banner counts, channel, searches,
+    /// category pages and moves).
     pub fn touch(&mut self, now: i64) {
         if self.visits == 0 || now - self.last_seen > VISIT_GAP_SECONDS {
             self.visits = self.visits.saturating_add(1);
+            self.moves = (0, 0, 0);
             self.banners.clear();
             self.channel = None;
             self.queries.clear();
@@ -174,8 +185,28 @@ impl Profile {
         self.price_band = Some(stored_band(band));
     }
 
-    /// Moves `product` to the front of the recently viewed list.
+    /// Counts a view of `product` among this visit's moves (going back
+    /// when the visit had viewed it), and moves it to the front of the
+    /// recently viewed list.
     pub fn record_view(&mut self, product: &str) {
+        let (views, returns, products) = self.moves;
+        let at = self.viewed.iter().position(|id| id == product);
+        let again = at.is_some_and(|i| i < products as usize);
+        self.moves = (
+            views.saturating_add(1),
+            returns.saturating_add(u32::from(again)),
+            if again {
+                products
+            } else {
+                products.saturating_add(1)
+            },
+        );
+        self.remember(product);
+    }
+
+    /// Moves `product` to the front of the recently viewed list without
+    /// counting a view (a product put in the cart).
+    pub fn remember(&mut self, product: &str) {
         self.viewed.retain(|id| id != product);
         self.viewed.insert(0, product.to_owned());
         self.viewed.truncate(MAX_COOKIE_VIEWED);
@@ -410,6 +441,28 @@ mod tests {
         p.touch(60 + VISIT_GAP_SECONDS + 1);
         assert_eq!(p.visits, 2);
         assert!(p.is_returning());
+    }
+
+    #[test]
+    fn moves_count_going_back_within_the_visit() {
+        let mut p = Profile::default();
+        p.touch(60);
+        for id in ["a", "b", "a", "a", "c"] {
+            p.record_view(id);
+        }
+        // Five views; the third and fourth went back; three products.
+        assert_eq!(p.moves, (5, 2, 3));
+        // A cart add is no view.
+        p.remember("b");
+        assert_eq!(p.moves, (5, 2, 3));
+        // The next visit starts counting again: a product of the last
+        // visit is new to this one.
+        p.touch(60 + VISIT_GAP_SECONDS + 1);
+        assert_eq!(p.moves, (0, 0, 0));
+        p.record_view("a");
+        p.record_view("c");
+        p.record_view("a");
+        assert_eq!(p.moves, (3, 1, 2));
     }
 
     #[test]

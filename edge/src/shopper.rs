@@ -3,7 +3,7 @@
 use worker::{Env, Request};
 
 use firstpaint_engine::signals::price_band::VIEW_EVIDENCE;
-use firstpaint_engine::{BannerRule, Engine, IntentSignals, Visitor};
+use firstpaint_engine::{BannerRule, Engine, IntentSignals, ViewCounts, Visitor};
 
 use crate::consent::{self, Consent};
 use crate::cookies::{cookie_value, delete_cookie, set_cookie};
@@ -182,6 +182,10 @@ impl Shopper {
                 categories: p.categories.clone(),
             };
             visitor.price_band = p.price_band();
+            visitor.view_counts = ViewCounts {
+                views: p.moves.0,
+                returns: p.moves.1,
+            };
         }
         visitor
     }

@@ -372,19 +372,28 @@ fn summary(
                 v * 100.0
             ))
         ),
-        format!("next views going back: {}", went_back(&priors.returns)),
+        format!(
+            "next views going back: {}",
+            went_back(&priors.returns, priors.going_back_strength)
+        ),
     ]
 }
 
 /// The share of next views that repeat the latest product and that go back
-/// one further (what `next`'s `returns` signal weighs), in words.
-fn went_back(shares: &[f32]) -> String {
+/// one further (what `next`'s `returns` signal weighs), and what the store's
+/// rate weighs against a visit's own moves (`strength`), in words.
+fn went_back(shares: &[f32], strength: f32) -> String {
     let percent = |i: usize| shares.get(i).map_or(0.0, |s| s * 100.0);
     if shares.iter().all(|&s| s <= 0.0) {
         return "none measurable".to_owned();
     }
+    let habit = if strength > 0.0 {
+        format!("; the store's rate counts as {strength:.1} moves beside a visit's own")
+    } else {
+        String::new()
+    };
     format!(
-        "{:.0}% repeat the latest product, {:.0}% the one before",
+        "{:.0}% repeat the latest product, {:.0}% the one before{habit}",
         percent(0),
         percent(1)
     )

@@ -23,8 +23,8 @@ fn split() -> Option<(PathBuf, sessions::Clicks, sessions::Clicks)> {
 }
 
 /// The engine, with its session neighbourhood, ahead of the strongest
-/// peer, session-rec's V-STAN, on both HR@20 and MRR@20 (0.669 / 0.370
-/// against 0.653 / 0.368 when written), and far ahead of the simple
+/// peer, session-rec's V-STAN, on both HR@20 and MRR@20 (0.670 / 0.375
+/// against 0.653 / 0.368 when last written), and far ahead of the simple
 /// baselines.
 #[test]
 #[ignore = "needs ../shared/data: make eval runs it when the data is there"]
@@ -54,9 +54,10 @@ fn the_engine_predicts_next_clicks_better_than_v_stan() {
         engine.hit_rate(2) > v_stan.hit_rate(2) + 0.01,
         "{engine:?} vs {v_stan:?}"
     );
-    // 0.373 against 0.368 (the `returns` signal: 0.369 without it).
+    // 0.3748 against 0.3682 (without the visit's habit of going back
+    // 0.3733; without the `returns` signal 0.369).
     assert!(
-        engine.mrr(2) > v_stan.mrr(2) + 0.003,
+        engine.mrr(2) > v_stan.mrr(2) + 0.006,
         "{engine:?} vs {v_stan:?}"
     );
 }

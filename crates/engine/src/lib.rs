@@ -54,6 +54,7 @@ pub use render::template::{escape_into, format_price, Template};
 pub use search::{
     SearchFilters, SearchHit, SearchOutcome, SearchRequest, SearchResults, SearchVerdicts,
 };
+pub use signals::going_back::{GoingBack, ViewCounts};
 pub use signals::intent::{Intent, IntentSection, IntentSignals};
 pub use signals::price_band::PriceBand;
 pub use signals::visit::{Visit, Visitor};

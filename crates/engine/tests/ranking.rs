@@ -26,7 +26,7 @@ use firstpaint_contracts::Blend;
 use firstpaint_engine::signals::price_band::MAX_EVIDENCE;
 use firstpaint_engine::signals::sharing::SharingSessions;
 use firstpaint_engine::signals::{neighbourhood, successors};
-use firstpaint_engine::{BannerRule, Engine, PriceBand, RankedItem, Ranking, SlotKind};
+use firstpaint_engine::{BannerRule, Engine, PriceBand, RankedItem, Ranking, SlotKind, ViewCounts};
 use proptest::prelude::*;
 use support::{category, id, ordinal_in, request, NOW};
 
@@ -291,6 +291,97 @@ fn next_brings_back_what_the_store_s_shoppers_return_to() {
     assert!(
         on_page.items.iter().all(|i| i.id != viewed[0]),
         "{on_page:?}"
+    );
+}
+
+#[test]
+fn next_weighs_the_visits_own_products_by_its_habit_of_going_back() {
+    // The store's next clicks go back at a rate of 0.375, worth three
+    // moves of a visit's own (tests/support); four viewed products.
+    let engine = support::engine_with(|rules| rules.blend.returns = 5.0);
+    let mut req = request(SlotKind::Next);
+    req.product = None;
+    req.visitor.viewed = vec![id(ordinal_in("Outdoors/Tents", 2))];
+    let shown = engine.rank(&req).expect("next ranks");
+    let viewed: Vec<String> = shown.items.iter().take(4).map(|i| i.id.clone()).collect();
+    req.visitor.viewed = viewed.clone();
+    req.k = Some(24);
+    let counted = |views, returns| {
+        let mut r = req.clone();
+        r.visitor.view_counts = ViewCounts { views, returns };
+        engine.rank(&r).expect("next ranks")
+    };
+    let score = |r: &Ranking, id: &str| r.items.iter().find(|i| i.id == id).map(|i| i.score);
+    let rank_of = |r: &Ranking, id: &str| r.items.iter().position(|i| i.id == id);
+    let uncounted = engine.rank(&req).expect("next ranks");
+    // Not counted, or one view (no move yet): the store's rate, no part.
+    for r in [&uncounted, &counted(1, 0)] {
+        assert!(
+            r.items.iter().all(|i| part(i, "going_back") == 0.0),
+            "{r:?}"
+        );
+    }
+    assert_eq!(counted(1, 0).items, uncounted.items);
+    let moving_on = counted(8, 0);
+    let going_back = counted(8, 7);
+    for r in [&moving_on, &going_back] {
+        for item in &r.items {
+            let sum: f32 = item.reasons.iter().map(|r| r.contribution()).sum();
+            assert!((sum - item.score).abs() < 1e-4, "{item:?}");
+            // Only the visit's own products are weighed.
+            let own = viewed.contains(&item.id);
+            assert_eq!(own, part(item, "going_back") != 0.0, "{item:?}");
+            if !own {
+                assert_eq!(score(&uncounted, &item.id), Some(item.score), "{item:?}");
+            }
+        }
+    }
+    // Seven moves and none back: (0 + 0.375 x 3) / (7 + 3) over 0.375,
+    // 0.3 of each score; seven of seven back: (7 + 1.125) / 10 over 0.375,
+    // 2.17 times.
+    for (r, factor) in [(&moving_on, 0.3), (&going_back, 8.125 / 3.75)] {
+        for v in &viewed {
+            let (Some(before), Some(after)) = (score(&uncounted, v), score(r, v)) else {
+                continue;
+            };
+            assert!(
+                (after - before * factor).abs() < 1e-3,
+                "{v}: {before} -> {after}"
+            );
+        }
+    }
+    // A visit that keeps moving on sees its own products lower among new
+    // ones (none higher), one that keeps going back higher (none lower).
+    let place = |r: &Ranking, v: &String| rank_of(r, v).unwrap_or(usize::MAX);
+    assert!(
+        viewed
+            .iter()
+            .all(|v| place(&moving_on, v) >= place(&uncounted, v)),
+        "{moving_on:?}"
+    );
+    assert!(
+        viewed
+            .iter()
+            .any(|v| place(&moving_on, v) > place(&uncounted, v)),
+        "{moving_on:?}"
+    );
+    assert!(
+        viewed
+            .iter()
+            .all(|v| place(&going_back, v) <= place(&uncounted, v)),
+        "{going_back:?}"
+    );
+    assert_eq!(rank_of(&going_back, &viewed[0]), Some(0), "{going_back:?}");
+    // A merchant who weighs going back at 0 has no part of it.
+    let unweighed = support::engine();
+    let mut counted_visit = req.clone();
+    counted_visit.visitor.view_counts = ViewCounts {
+        views: 8,
+        returns: 0,
+    };
+    assert_eq!(
+        unweighed.rank(&counted_visit).expect("next ranks").items,
+        unweighed.rank(&req).expect("next ranks").items
     );
 }
 

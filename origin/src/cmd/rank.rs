@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Context;
 use firstpaint_engine::signals::price_band::MAX_EVIDENCE;
-use firstpaint_engine::{PriceBand, SlotKind, SlotRequest, Visitor};
+use firstpaint_engine::{PriceBand, SlotKind, SlotRequest, ViewCounts, Visitor};
 
 /// Arguments of `rank`.
 #[derive(Debug, clap::Args)]
@@ -47,6 +47,12 @@ pub struct Args {
     /// profile were sure of it (`price_fit`).
     #[arg(long, value_parser = price_ratio_arg)]
     price_ratio: Option<f32>,
+    /// The visit's product views and how many of them went back to a
+    /// product it had viewed, as VIEWS:RETURNS (`next` ranks the visit's
+    /// own products by that habit), e.g. 6:0 for a shopper who keeps
+    /// moving on.
+    #[arg(long, value_parser = view_counts_arg)]
+    view_counts: Option<ViewCounts>,
     #[command(flatten)]
     visit: super::Visit,
     /// Number of items.
@@ -65,6 +71,19 @@ fn ordered_arg(s: &str) -> Result<(String, u32), String> {
         .parse()
         .map_err(|_| format!("{s:?}: {days:?} is not a number of days"))?;
     Ok((id.to_owned(), days))
+}
+
+/// `6:2` as 6 views, 2 of them back to a product viewed before.
+fn view_counts_arg(s: &str) -> Result<ViewCounts, String> {
+    let parsed = s
+        .split_once(':')
+        .and_then(|(v, r)| Some((v.parse::<u32>().ok()?, r.parse::<u32>().ok()?)));
+    match parsed {
+        Some((views, returns)) if returns < views.max(1) => Ok(ViewCounts { views, returns }),
+        _ => Err(format!(
+            "{s:?}: expected VIEWS:RETURNS with fewer returns than views, e.g. 6:2"
+        )),
+    }
 }
 
 /// A positive multiple of the median price.
@@ -96,6 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             level: r.ln(),
             evidence: MAX_EVIDENCE,
         }),
+        view_counts: args.view_counts.unwrap_or_default(),
         region: args.region,
         now,
     };

@@ -392,6 +392,12 @@ fn ask_engine(
         .rev()
         .filter_map(|&i| t.items.get(i as usize).cloned())
         .collect();
+    // The visit's moves, counted as the edge counts them.
+    let mut visit = crate::train::returns::Visit::default();
+    for &i in session {
+        visit.view(i);
+    }
+    req.visitor.view_counts = visit.counts;
     engine
         .rank(&req)
         .map(|r| {

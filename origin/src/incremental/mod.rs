@@ -240,6 +240,7 @@ pub fn rebuild(
             refill_days: by_category(&was.refill_days),
             rebuy: by_category(&was.rebuy),
             returns: was.returns.clone(),
+            going_back_strength: was.going_back_strength,
         };
         let priors = evidence.priors(&catalog.products, catalog.categories.len(), opts.now);
         let co_view = diff.carry_lists(&parent.co_view);

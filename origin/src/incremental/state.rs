@@ -24,7 +24,7 @@ use crate::train::priors::Evidence;
 
 /// Version of the state's layout; a state of another is not used (the next
 /// build is a full one).
-pub const FORMAT: u32 = 5;
+pub const FORMAT: u32 = 6;
 const MAGIC: &[u8; 4] = b"FPST";
 /// The codec's name for the payload, in its errors.
 const TAG: Tag = Tag(*b"STAT");

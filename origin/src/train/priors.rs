@@ -56,6 +56,8 @@ pub struct Evidence {
     pub rebuy: Vec<f32>,
     /// By position back: see [`returns::shares`].
     pub returns: Vec<f32>,
+    /// See [`returns::strength`].
+    pub going_back_strength: f32,
 }
 
 impl Evidence {
@@ -79,6 +81,8 @@ impl Evidence {
         }
         let discount = market::discounts(n, events, ordinal);
         let bought = market::orders_by_shopper(events, ordinal);
+        let returns = returns::shares(sessions);
+        let going_back_strength = returns::strength(sessions, returns.iter().sum());
         Evidence {
             interest,
             trending: market::trending(n, sessions, now),
@@ -87,7 +91,8 @@ impl Evidence {
             discount,
             refill_days: market::refill_days(products, categories, &bought),
             rebuy: market::rebuy(products, categories, &bought),
-            returns: returns::shares(sessions),
+            returns,
+            going_back_strength,
         }
     }
 
@@ -201,6 +206,7 @@ impl Evidence {
             refill_days: self.refill_days.clone(),
             rebuy: self.rebuy.clone(),
             returns: self.returns.clone(),
+            going_back_strength: self.going_back_strength,
         }
     }
 }

@@ -8,8 +8,15 @@
 //! not viewed). On YOOCHOOSE's clicks a quarter of next clicks repeat the
 //! latest product and a sixteenth go back one further; where shoppers never
 //! go back, every share is 0 and the signal is silent.
+//!
+//! Shoppers differ in that habit: some compare, going back and forth, and
+//! some move on. [`strength`] fits how much the store's rate is worth
+//! against a visit's own moves (the engine's `GoingBack`).
+
+use std::collections::HashMap;
 
 use firstpaint_engine::limits::MAX_VIEWED;
+use firstpaint_engine::{GoingBack, ViewCounts};
 
 use super::sessions::{Signal, Touch};
 
@@ -19,29 +26,99 @@ use super::sessions::{Signal, Touch};
 pub fn shares(sessions: &[Vec<Touch>]) -> Vec<f32> {
     let mut back = [0u64; MAX_VIEWED];
     let mut next_views = 0u64;
-    let mut recent: Vec<u32> = Vec::with_capacity(MAX_VIEWED);
-    for session in sessions {
-        recent.clear();
-        for t in session.iter().filter(|t| t.signal == Signal::View) {
-            if !recent.is_empty() {
-                next_views += 1;
-            }
-            if let Some(at) = recent.iter().position(|&p| p == t.product) {
-                if let Some(count) = back.get_mut(at) {
-                    *count += 1;
-                }
-                recent.remove(at);
-            }
-            recent.insert(0, t.product);
-            recent.truncate(MAX_VIEWED);
+    for_each_move(sessions, |_, at| {
+        next_views += 1;
+        if let Some(count) = at.and_then(|at| back.get_mut(at)) {
+            *count += 1;
         }
-    }
+    });
     if next_views == 0 {
         return Vec::new();
     }
     back.iter()
         .map(|&n| (n as f64 / next_views as f64) as f32)
         .collect()
+}
+
+/// A visit's views as the edge keeps them: its [`MAX_VIEWED`] latest
+/// products, each once, and its [`ViewCounts`].
+#[derive(Debug, Default)]
+pub struct Visit {
+    recent: Vec<u32>,
+    /// The views so far, and how many went back.
+    pub counts: ViewCounts,
+}
+
+impl Visit {
+    /// Records a view of `product`: where it stood among the latest
+    /// products before (0: it repeats the latest; `None`: not among them).
+    pub fn view(&mut self, product: u32) -> Option<usize> {
+        let at = self.recent.iter().position(|&p| p == product);
+        if let Some(at) = at {
+            self.recent.remove(at);
+        }
+        self.recent.insert(0, product);
+        self.recent.truncate(MAX_VIEWED);
+        self.counts = self.counts.after_view(at.is_some());
+        at
+    }
+}
+
+/// Calls `f` for every view after a session's first (a move), with the
+/// visit's counts before it and where the product stood among the
+/// session's latest products (see [`Visit::view`]).
+fn for_each_move(sessions: &[Vec<Touch>], mut f: impl FnMut(ViewCounts, Option<usize>)) {
+    for session in sessions {
+        let mut visit = Visit::default();
+        for t in session.iter().filter(|t| t.signal == Signal::View) {
+            let before = visit.counts;
+            let at = visit.view(t.product);
+            if before.views > 0 {
+                f(before, at);
+            }
+        }
+    }
+}
+
+/// Strengths tried by [`strength`]: 1/8 to 64 moves, by quarters of a
+/// power of two.
+const STRENGTHS: std::ops::RangeInclusive<i32> = -12..=24;
+
+/// How many moves of evidence the store's rate of going back (`rate`, the
+/// sum of [`shares`]) is worth against a visit's own: the prior strength
+/// under which the sessions' moves are likeliest, each predicted from the
+/// moves of its visit before it (`GoingBack::factor` times `rate`). 0 when
+/// there is nothing to fit (no moves, or a rate of 0 or 1).
+pub fn strength(sessions: &[Vec<Touch>], rate: f32) -> f32 {
+    if !(rate > 0.0 && rate < 1.0) {
+        return 0.0;
+    }
+    // The moves by (views, returns, went back): the fit reads each class once.
+    let mut classes: HashMap<(ViewCounts, bool), u64> = HashMap::new();
+    for_each_move(sessions, |counts, at| {
+        *classes.entry((counts, at.is_some())).or_default() += 1;
+    });
+    if classes.is_empty() {
+        return 0.0;
+    }
+    let likelihood = |strength: f32| -> f64 {
+        let Some(prior) = GoingBack::new(rate, strength) else {
+            return f64::NEG_INFINITY;
+        };
+        classes
+            .iter()
+            .map(|(&(counts, back), &n)| {
+                let p = f64::from(prior.factor(counts) * rate).clamp(1e-9, 1.0 - 1e-9);
+                n as f64 * if back { p.ln() } else { (1.0 - p).ln() }
+            })
+            .sum()
+    };
+    STRENGTHS
+        .map(|q| 2f32.powf(q as f32 / 4.0))
+        .map(|s| (s, likelihood(s)))
+        .filter(|(_, l)| l.is_finite())
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map_or(0.0, |(s, _)| s)
 }
 
 #[cfg(test)]
@@ -61,5 +138,39 @@ mod tests {
         assert!(s[3..].iter().all(|&x| x == 0.0), "{s:?}");
         // Carts and orders are not views; sessions of one view say nothing.
         assert!(shares(&[views(&[9])]).is_empty());
+    }
+
+    #[test]
+    fn strength_is_weak_where_shoppers_keep_their_habit() {
+        // Half the shoppers go back and forth between two products, half
+        // never go back: a visit's own moves say much, the store's rate
+        // little.
+        let mut habits = Vec::new();
+        for i in 0..50 {
+            habits.push(views(&[1, 2, 1, 2, 1, 2, 1, 2]));
+            habits.push(views(&(10 + i * 8..18 + i * 8).collect::<Vec<_>>()));
+        }
+        // Every shopper goes back now and then, a quarter of their moves
+        // spread evenly: a visit's own moves say little.
+        let mut same = Vec::new();
+        for i in 0..100u32 {
+            let mut products = vec![1000 * (i + 1)];
+            for m in 1..8u32 {
+                let last = products[products.len() - 1];
+                let again = (i + m) % 4 == 0;
+                products.push(if again { last } else { 1000 * (i + 1) + m });
+            }
+            same.push(views(&products));
+        }
+        let rate = |s: &[Vec<Touch>]| shares(s).iter().sum::<f32>();
+        let (habit, random) = (
+            strength(&habits, rate(&habits)),
+            strength(&same, rate(&same)),
+        );
+        assert!(habit > 0.0 && habit < 1.0, "{habit}");
+        assert!(random > 8.0 * habit, "{random} vs {habit}");
+        // Nothing to fit: no moves, or no shopper ever goes back.
+        assert_eq!(strength(&[views(&[9])], 0.3), 0.0);
+        assert_eq!(strength(&habits, 0.0), 0.0);
     }
 }

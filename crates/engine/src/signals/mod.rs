@@ -3,9 +3,10 @@
 //! page), its [`session`] (viewed products, taste, category affinity), its
 //! [`intent`] (the predicted mission), the shopper's [`price_band`], the
 //! session's [`neighbourhood`] (what shoppers with sessions like it
-//! opened), and each product's [`successors`] (what shoppers opened after
-//! it).
+//! opened), each product's [`successors`] (what shoppers opened after
+//! it), and how likely the visit is [`going_back`] to what it viewed.
 
+pub mod going_back;
 pub mod intent;
 pub mod neighbourhood;
 pub mod price_band;

@@ -11,6 +11,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use crate::signals::going_back::ViewCounts;
 use crate::signals::intent::IntentSignals;
 use crate::signals::price_band::PriceBand;
 use crate::signals::session::Session;
@@ -46,6 +47,10 @@ pub struct Visitor {
     /// (`price_fit`); `None` without consent or history.
     #[serde(default)]
     pub price_band: Option<PriceBand>,
+    /// The visit's product views and returns so far, which tell `next`
+    /// how likely the shopper is to go back to what they viewed.
+    #[serde(default)]
+    pub view_counts: ViewCounts,
     /// The shopper's country, for regional exclusions.
     #[serde(default)]
     pub region: Option<String>,

@@ -29,7 +29,22 @@ struct Scored {
     ord: u32,
     score: f32,
     boost: f32,
+    /// What the visit's habit of going back added (negative: took away).
+    going_back: f32,
     c: Candidate,
+}
+
+impl Scored {
+    /// `self` with its score scaled by `factor`: how likely the visit is to
+    /// go back to a product it viewed, over the store's rate.
+    fn going_back(self, factor: f32) -> Self {
+        let going_back = self.score * (factor - 1.0);
+        Self {
+            score: self.score + going_back,
+            going_back,
+            ..self
+        }
+    }
 }
 
 /// Ranks one slot. See [`crate::Engine::rank`].
@@ -110,6 +125,13 @@ pub(crate) fn rank(
     let blend = store.rules().blend;
     let weights: [(Signal, f32); SIGNALS] = Signal::ALL.map(|s| (s, s.weight(&blend)));
     let boosts = active_boosts(store, req.kind, visitor.now);
+    // `next` weighs the visit's own products by its habit of going back,
+    // where the merchant weighs going back at all (`returns`).
+    let going_back = store
+        .going_back()
+        .filter(|_| req.kind == SlotKind::Next && blend.returns > 0.0)
+        .map(|g| g.factor(visitor.view_counts))
+        .filter(|&f| f != 1.0);
     let excluded = |ord: u32, c: &Candidate| {
         let recent = [RECENTLY_VIEWED, BACK_IN_STOCK, REFILL_DUE].contains(&c.source);
         Some(ord) == anchor
@@ -153,7 +175,13 @@ pub(crate) fn rank(
             let c = *pool.candidates.get(&ord)?;
             // An ordinal no product has (a damaged list) never takes a place.
             store.product_at(ord)?;
-            (!excluded(ord, &c)).then(|| scored(store, ord, c, visitor, &weights, &boosts))
+            (!excluded(ord, &c)).then(|| {
+                let s = scored(store, ord, c, visitor, &weights, &boosts);
+                match going_back {
+                    Some(factor) if session.contains(ord) => s.going_back(factor),
+                    _ => s,
+                }
+            })
         }));
         // Best tier first, then best score; ties keep the order proposed.
         // Read in that order, sorted as far as the selection reads.
@@ -203,6 +231,13 @@ pub(crate) fn rank(
                 reasons.push(Reason {
                     signal: "boost",
                     value: s.boost,
+                    weight: 1.0,
+                });
+            }
+            if s.going_back != 0.0 {
+                reasons.push(Reason {
+                    signal: "going_back",
+                    value: s.going_back,
                     weight: 1.0,
                 });
             }
@@ -260,6 +295,7 @@ fn scored(
         ord,
         score,
         boost,
+        going_back: 0.0,
         c,
     }
 }

@@ -81,7 +81,9 @@ pub struct RankedItem {
 pub struct Reason {
     /// The signal (`similarity`, `popularity`, `category_affinity`, `co_view`).
     pub signal: &'static str,
-    /// Its value for this item, 0 to 1.
+    /// Its value for this item, 0 to 1; for `boost`, the merchant's boost,
+    /// and for `going_back` what the visit's habit of going back added to
+    /// a product it viewed (negative when it took away), each at weight 1.
     pub value: f32,
     /// The weight from the rules' blend.
     pub weight: f32,

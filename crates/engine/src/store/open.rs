@@ -11,6 +11,7 @@ use crate::embedding::{Embedding, Quantized};
 use crate::error::EngineError;
 use crate::limits;
 use crate::order;
+use crate::signals::going_back::GoingBack;
 use crate::store::ann::AnnIndex;
 use crate::store::intent_model::{IntentSection, INTENT};
 use crate::store::live::LiveData;
@@ -392,6 +393,13 @@ impl Store {
     /// (1); 0 where they never do.
     pub fn returns(&self, back: usize) -> f32 {
         self.views.priors.returns(back)
+    }
+
+    /// The store's prior on a visit going back to a product it viewed
+    /// (`next` updates it with the visit's own moves); `None` where its
+    /// shoppers never do.
+    pub fn going_back(&self) -> Option<GoingBack> {
+        self.views.priors.going_back()
     }
 
     /// The most popular products of the store, best first.

@@ -14,6 +14,7 @@
 //! | 9 | most trending products: ordinals |
 //! | 10, 11, 12 | price response, refill days, rebuy rate: `f32 x c` each |
 //! | 13 | the share of next clicks that go back to the product viewed i views back: `f32`, i = 0.. (since `PRI6`) |
+//! | 14 | how many moves of evidence the store's rate of going back is worth (the prior's strength): one `f32`, 0 when not fitted (since `PRI7`) |
 //!
 //! Ordinals and row offsets are bit-packed ([`Packed`]).
 
@@ -25,10 +26,11 @@ use super::columns::{Blocks, Column, Rows};
 use super::packed::{Packed, PackedSlice, Quantized};
 use crate::error::EngineError;
 use crate::limits::MAX_VIEWED;
+use crate::signals::going_back::GoingBack;
 #[cfg(feature = "build")]
 use crate::store::sections::PriorsSection;
 
-const MAGIC: [u8; 4] = *b"PRI6";
+const MAGIC: [u8; 4] = *b"PRI7";
 
 /// The priors read in place; see [`PriorsSection`] for what each means.
 #[derive(Debug, Clone)]
@@ -48,6 +50,8 @@ pub struct Priors {
     /// Block 13 relative to its largest share, at most [`MAX_VIEWED`]
     /// (what a session holds); a share that is no number counts 0.
     returns: Vec<f32>,
+    /// Blocks 13 and 14 as the prior of [`GoingBack`].
+    going_back: Option<GoingBack>,
 }
 
 impl Priors {
@@ -59,8 +63,11 @@ impl Priors {
         products: usize,
         categories: usize,
     ) -> Result<Self, EngineError> {
-        let b = Blocks::open(tag, bytes, MAGIC, 14)?;
+        let b = Blocks::open(tag, bytes, MAGIC, 15)?;
         let (n, c) = (Some(products), Some(categories));
+        let shares = b.column(13, None)?;
+        let rate: f32 = usable(&shares).iter().sum();
+        let strength = b.column(14, Some(1))?.get(0).unwrap_or(0.0);
         Ok(Self {
             popularity: b.view(0, n)?,
             freshness: b.view(1, n)?,
@@ -74,7 +81,8 @@ impl Priors {
             price_response: b.column(10, c)?,
             refill_days: b.column(11, c)?,
             rebuy: b.column(12, c)?,
-            returns: relative(&b.column(13, None)?),
+            returns: relative(&shares),
+            going_back: GoingBack::new(rate, strength),
         })
     }
 
@@ -148,19 +156,30 @@ impl Priors {
     pub fn returns(&self, back: usize) -> f32 {
         self.returns.get(back).copied().unwrap_or(0.0)
     }
+
+    /// The store's prior on a visit going back to what it viewed; `None`
+    /// where its shoppers never do or the bundle fitted none.
+    pub fn going_back(&self) -> Option<GoingBack> {
+        self.going_back
+    }
 }
 
-/// The first [`MAX_VIEWED`] of `shares` over their largest (0 for
-/// anything that is not a positive number).
-fn relative(shares: &Column<f32>) -> Vec<f32> {
-    let kept: Vec<f32> = (0..shares.len().min(MAX_VIEWED))
+/// The first [`MAX_VIEWED`] of `shares` (0 for anything that is not a
+/// positive number): the positions back a session holds.
+fn usable(shares: &Column<f32>) -> Vec<f32> {
+    (0..shares.len().min(MAX_VIEWED))
         .map(|i| {
             shares
                 .get(i)
                 .filter(|s| s.is_finite() && *s > 0.0)
                 .unwrap_or(0.0)
         })
-        .collect();
+        .collect()
+}
+
+/// [`usable`] `shares` over their largest.
+fn relative(shares: &Column<f32>) -> Vec<f32> {
+    let kept = usable(shares);
     let largest = kept.iter().copied().fold(0.0f32, f32::max);
     if largest > 0.0 {
         kept.iter().map(|s| s / largest).collect()
@@ -185,7 +204,8 @@ pub fn write(priors: &PriorsSection) -> Vec<u8> {
         .column(priors.price_response.iter().copied())
         .column(priors.refill_days.iter().copied())
         .column(priors.rebuy.iter().copied())
-        .column(priors.returns.iter().copied());
+        .column(priors.returns.iter().copied())
+        .column([priors.going_back_strength]);
     w.finish()
 }
 
@@ -210,6 +230,7 @@ mod tests {
             refill_days: vec![14.0, 0.0],
             rebuy: vec![0.4, 0.0],
             returns: vec![0.25, 0.1, f32::NAN, 0.05],
+            going_back_strength: 2.5,
         };
         let tag = Tag(*b"PRIO");
         let p = Priors::open(tag, OwnedBytes::new(write(&source)), 2, 2).unwrap();
@@ -226,6 +247,13 @@ mod tests {
         assert_eq!((p.rebuy(0), p.rebuy(1), p.rebuy(9)), (0.4, 0.0, 0.0));
         let back: Vec<f32> = (0..5).map(|i| p.returns(i)).collect();
         assert_eq!(back, [1.0, 0.4, 0.0, 0.2, 0.0]);
+        assert_eq!(p.going_back(), GoingBack::new(0.4, 2.5));
+        let unfitted = PriorsSection {
+            going_back_strength: 0.0,
+            ..source.clone()
+        };
+        let p = Priors::open(tag, OwnedBytes::new(write(&unfitted)), 2, 2).unwrap();
+        assert_eq!(p.going_back(), None);
         assert!(Priors::open(tag, OwnedBytes::new(write(&source)), 3, 2).is_err());
     }
 }

@@ -21,7 +21,7 @@ pub const SCHEMA_TAG: Tag = Tag(*b"SCHM");
 /// (a field added to the rules, a new signal) must bump it, so an engine
 /// and a bundle that disagree say so instead of failing to decode.
 /// Bundles without a schema section are version 1.
-pub const SCHEMA: u32 = 19;
+pub const SCHEMA: u32 = 20;
 
 /// Tag of [`CatalogSection`].
 pub const CATALOG: Tag = Tag(*b"CATL");
@@ -191,6 +191,10 @@ pub struct PriorsSection {
     /// next clicks that went back to that product, the `returns` signal's
     /// value relative to the largest.
     pub returns: Vec<f32>,
+    /// How many moves of evidence the store's rate of going back (the sum
+    /// of `returns`) is worth when `next` updates it with a visit's own
+    /// moves ([`crate::GoingBack`]); 0 when not fitted.
+    pub going_back_strength: f32,
 }
 
 /// Viewed-together lists: for each product, the products seen in the same

@@ -414,6 +414,8 @@ pub fn priors(catalog: &CatalogSection) -> PriorsSection {
         // A quarter of next clicks repeat the latest product, a tenth go
         // back one further, a few two; none further back.
         returns: vec![0.25, 0.1, 0.025],
+        // The store's rate counts as three moves beside a visit's own.
+        going_back_strength: 3.0,
         popularity,
         freshness,
         trending,
