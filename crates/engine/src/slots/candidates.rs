@@ -105,6 +105,9 @@ pub(crate) struct Candidate {
     pub tier: u8,
     /// The source that proposed it first at its tier.
     pub source: &'static str,
+    /// By how much the visit's habit of going back scales its blended
+    /// score, less 1 (`next`'s own products; 0: as blended).
+    pub going_back: f32,
 }
 
 impl Candidate {

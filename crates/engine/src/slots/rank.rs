@@ -34,19 +34,6 @@ struct Scored {
     c: Candidate,
 }
 
-impl Scored {
-    /// `self` with its score scaled by `factor`: how likely the visit is to
-    /// go back to a product it viewed, over the store's rate.
-    fn going_back(self, factor: f32) -> Self {
-        let going_back = self.score * (factor - 1.0);
-        Self {
-            score: self.score + going_back,
-            going_back,
-            ..self
-        }
-    }
-}
-
 /// Ranks one slot. See [`crate::Engine::rank`].
 /// `first` is what the first gathering reads: [`Fill::Primary`] searches
 /// a surface's fillers only when the slot needs them, [`Fill::Everything`]
@@ -117,6 +104,7 @@ pub(crate) fn rank(
         category,
         cart: &cart,
         returning: visitor.returning,
+        view_counts: visitor.view_counts,
         wanted: visit.wanted(),
         ordered: visit.ordered(),
         now: visitor.now,
@@ -125,13 +113,6 @@ pub(crate) fn rank(
     let blend = store.rules().blend;
     let weights: [(Signal, f32); SIGNALS] = Signal::ALL.map(|s| (s, s.weight(&blend)));
     let boosts = active_boosts(store, req.kind, visitor.now);
-    // `next` weighs the visit's own products by its habit of going back,
-    // where the merchant weighs going back at all (`returns`).
-    let going_back = store
-        .going_back()
-        .filter(|_| req.kind == SlotKind::Next && blend.returns > 0.0)
-        .map(|g| g.factor(visitor.view_counts))
-        .filter(|&f| f != 1.0);
     let excluded = |ord: u32, c: &Candidate| {
         let recent = [RECENTLY_VIEWED, BACK_IN_STOCK, REFILL_DUE].contains(&c.source);
         Some(ord) == anchor
@@ -175,13 +156,7 @@ pub(crate) fn rank(
             let c = *pool.candidates.get(&ord)?;
             // An ordinal no product has (a damaged list) never takes a place.
             store.product_at(ord)?;
-            (!excluded(ord, &c)).then(|| {
-                let s = scored(store, ord, c, visitor, &weights, &boosts);
-                match going_back {
-                    Some(factor) if session.contains(ord) => s.going_back(factor),
-                    _ => s,
-                }
-            })
+            (!excluded(ord, &c)).then(|| scored(store, ord, c, visitor, &weights, &boosts))
         }));
         // Best tier first, then best score; ties keep the order proposed.
         // Read in that order, sorted as far as the selection reads.
@@ -290,12 +265,13 @@ fn scored(
         .filter(|&&(product, _)| product == ord)
         .map(|&(_, weight)| weight)
         .sum();
-    let score = weights.iter().map(|&(s, w)| w * c.get(s)).sum::<f32>() + boost;
+    let blended = weights.iter().map(|&(s, w)| w * c.get(s)).sum::<f32>();
+    let going_back = blended * c.going_back;
     Scored {
         ord,
-        score,
+        score: blended + going_back + boost,
         boost,
-        going_back: 0.0,
+        going_back,
         c,
     }
 }

@@ -14,6 +14,7 @@ use std::cell::OnceCell;
 
 use crate::embedding::Embedding;
 use crate::limits::CANDIDATES_PER_SOURCE;
+use crate::signals::going_back::ViewCounts;
 use crate::signals::session::Session;
 use crate::signals::sharing::SharingSessions;
 use crate::signals::{neighbourhood, successors};
@@ -33,6 +34,8 @@ pub(crate) struct Context<'a> {
     pub cart: &'a [u32],
     /// The shopper visited before.
     pub returning: bool,
+    /// The visit's product views and returns so far.
+    pub view_counts: ViewCounts,
     /// Products the shopper wanted while out of stock.
     pub wanted: &'a [u32],
     /// Products the shopper ordered, with when (unix seconds).

@@ -29,7 +29,25 @@ pub(crate) fn next(ctx: &Context<'_>, pool: &mut Pool, fill: Fill) -> bool {
     }
     follow_neighbours(ctx, 0, false, pool);
     score_similarity(ctx, &session.taste, pool);
+    weigh_going_back(ctx, pool);
     fill == Fill::Primary
+}
+
+/// Scales the session's own products by the visit's habit of going back
+/// ([`crate::GoingBack`]), where the merchant weighs going back at all.
+fn weigh_going_back(ctx: &Context<'_>, pool: &mut Pool) {
+    let Some(prior) = ctx.store.going_back() else {
+        return;
+    };
+    let factor = prior.factor(ctx.view_counts);
+    if ctx.store.rules().blend.returns <= 0.0 || factor == 1.0 {
+        return;
+    }
+    for &(ord, _) in &ctx.session.viewed {
+        if let Some(c) = pool.get_mut(ord) {
+            c.going_back = factor - 1.0;
+        }
+    }
 }
 
 /// Proposes the session's own products where the store's next clicks go
