@@ -336,10 +336,11 @@ fn next_weighs_the_visits_own_products_by_its_habit_of_going_back() {
             }
         }
     }
-    // Seven moves and none back: (0 + 0.375 x 3) / (7 + 3) over 0.375,
-    // 0.3 of each score; seven of seven back: (7 + 1.125) / 10 over 0.375,
-    // 2.17 times.
-    for (r, factor) in [(&moving_on, 0.3), (&going_back, 8.125 / 3.75)] {
+    // Seven moves and none back: a chance of (0 + 0.375 x 3) / (7 + 3),
+    // 0.1125, odds of 0.1268 against the store's 0.6: 0.211 of each score;
+    // seven of seven back: (7 + 1.125) / 10, odds of 4.33, 7.22 times.
+    let odds = |p: f32| p / (1.0 - p) / 0.6;
+    for (r, factor) in [(&moving_on, odds(0.1125)), (&going_back, odds(0.8125))] {
         for v in &viewed {
             let (Some(before), Some(after)) = (score(&uncounted, v), score(r, v)) else {
                 continue;

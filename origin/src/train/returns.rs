@@ -87,7 +87,7 @@ const STRENGTHS: std::ops::RangeInclusive<i32> = -12..=24;
 /// How many moves of evidence the store's rate of going back (`rate`, the
 /// sum of [`shares`]) is worth against a visit's own: the prior strength
 /// under which the sessions' moves are likeliest, each predicted from the
-/// moves of its visit before it (`GoingBack::factor` times `rate`). 0 when
+/// moves of its visit before it (`GoingBack::chance`). 0 when
 /// there is nothing to fit (no moves, or a rate of 0 or 1).
 pub fn strength(sessions: &[Vec<Touch>], rate: f32) -> f32 {
     if !(rate > 0.0 && rate < 1.0) {
@@ -108,7 +108,7 @@ pub fn strength(sessions: &[Vec<Touch>], rate: f32) -> f32 {
         classes
             .iter()
             .map(|(&(counts, back), &n)| {
-                let p = f64::from(prior.factor(counts) * rate).clamp(1e-9, 1.0 - 1e-9);
+                let p = f64::from(prior.chance(counts)).clamp(1e-9, 1.0 - 1e-9);
                 n as f64 * if back { p.ln() } else { (1.0 - p).ln() }
             })
             .sum()
