@@ -113,6 +113,18 @@ describe('POST /p13n/collect', () => {
     assert.deepEqual(JSON.parse(Buffer.from(payload, 'base64url')).v, ['SKU-00042']);
     const declined = await post([event({ product: 'SKU-00042' })], { cookie: 'fp_consent=analytics' });
     assert.equal(declined.headers.get('set-cookie'), null);
+    // The visit's moves, for `next`: three views, one going back to a
+    // product the visit viewed, two products; a cart add is no view.
+    const moves = await post([
+      event({ product: 'SKU-00042' }),
+      event({ product: 'SKU-00043' }),
+      event({ product: 'SKU-00042' }),
+      event({ type: 'add_to_cart', product: 'SKU-00043', qty: 1, price: 9.5 }),
+    ], { cookie: CONSENTED });
+    assert.equal(moves.status, 202, await moves.clone().text());
+    const kept = JSON.parse(Buffer.from((moves.headers.get('set-cookie') ?? '').split(';')[0].split('.')[1], 'base64url'));
+    assert.deepEqual(kept.m, [3, 1, 2]);
+    assert.deepEqual(kept.v, ['SKU-00043', 'SKU-00042']);
   });
 
   test('a reported order comes back on home when its refill is due', async () => {
