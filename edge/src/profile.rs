@@ -189,27 +189,33 @@ impl Profile {
     /// when the visit had viewed it), and moves it to the front of the
     /// recently viewed list.
     pub fn record_view(&mut self, product: &str) {
+        let again = self.in_this_visit(product);
         let (views, returns, products) = self.moves;
-        let at = self.viewed.iter().position(|id| id == product);
-        let again = at.is_some_and(|i| i < products as usize);
         self.moves = (
             views.saturating_add(1),
             returns.saturating_add(u32::from(again)),
-            if again {
-                products
-            } else {
-                products.saturating_add(1)
-            },
+            products,
         );
         self.remember(product);
     }
 
-    /// Moves `product` to the front of the recently viewed list without
-    /// counting a view (a product put in the cart).
+    /// Moves `product` to the front of the recently viewed list (it joins
+    /// this visit's products) without counting a view (a product put in
+    /// the cart).
     pub fn remember(&mut self, product: &str) {
+        if !self.in_this_visit(product) {
+            self.moves.2 = self.moves.2.saturating_add(1);
+        }
         self.viewed.retain(|id| id != product);
         self.viewed.insert(0, product.to_owned());
         self.viewed.truncate(MAX_COOKIE_VIEWED);
+    }
+
+    /// Whether this visit viewed (or carted) `product`: this visit's
+    /// products lead the recently viewed list.
+    fn in_this_visit(&self, product: &str) -> bool {
+        let products = self.moves.2 as usize;
+        self.viewed.iter().take(products).any(|id| id == product)
     }
 
     /// Notes that `product` was viewed out of stock (`available` false), or
@@ -452,9 +458,13 @@ mod tests {
         }
         // Five views; the third and fourth went back; three products.
         assert_eq!(p.moves, (5, 2, 3));
-        // A cart add is no view.
+        // A cart add is no view; a product carted before it is viewed joins
+        // the visit's products, so viewing it then goes back.
         p.remember("b");
         assert_eq!(p.moves, (5, 2, 3));
+        p.remember("d");
+        p.record_view("d");
+        assert_eq!(p.moves, (6, 3, 4));
         // The next visit starts counting again: a product of the last
         // visit is new to this one.
         p.touch(60 + VISIT_GAP_SECONDS + 1);
