@@ -393,7 +393,7 @@ fn ask_engine(
         .filter_map(|&i| t.items.get(i as usize).cloned())
         .collect();
     // The visit's moves, counted as the edge counts them.
-    let mut visit = crate::train::returns::Visit::default();
+    let mut visit = crate::train::returns::VisitViews::default();
     for &i in session {
         visit.view(i);
     }

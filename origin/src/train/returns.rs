@@ -43,13 +43,13 @@ pub fn shares(sessions: &[Vec<Touch>]) -> Vec<f32> {
 /// A visit's views as the edge keeps them: its [`MAX_VIEWED`] latest
 /// products, each once, and its [`ViewCounts`].
 #[derive(Debug, Default)]
-pub struct Visit {
+pub struct VisitViews {
     recent: Vec<u32>,
     /// The views so far, and how many went back.
     pub counts: ViewCounts,
 }
 
-impl Visit {
+impl VisitViews {
     /// Records a view of `product`: where it stood among the latest
     /// products before (0: it repeats the latest; `None`: not among them).
     pub fn view(&mut self, product: u32) -> Option<usize> {
@@ -66,10 +66,10 @@ impl Visit {
 
 /// Calls `f` for every view after a session's first (a move), with the
 /// visit's counts before it and where the product stood among the
-/// session's latest products (see [`Visit::view`]).
+/// session's latest products (see [`VisitViews::view`]).
 fn for_each_move(sessions: &[Vec<Touch>], mut f: impl FnMut(ViewCounts, Option<usize>)) {
     for session in sessions {
-        let mut visit = Visit::default();
+        let mut visit = VisitViews::default();
         for t in session.iter().filter(|t| t.signal == Signal::View) {
             let before = visit.counts;
             let at = visit.view(t.product);
